@@ -1,0 +1,72 @@
+/**
+ * Every error the project raises on purpose is a ScaleAgentError with a stable code, declared once in
+ * the catalogue below (in the manner of Fastify's FST_ERR_* codes), so that logs, API responses and
+ * tests can match on the code instead of on message text.
+ */
+export interface ErrorDefinition {
+  readonly code: string;
+  /** HTTP status to use when this error reaches a REST client. */
+  readonly httpStatus: number;
+}
+
+export class ScaleAgentError extends Error {
+  readonly code: string;
+  readonly httpStatus: number;
+  readonly details: Record<string, unknown>;
+
+  constructor(def: ErrorDefinition, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ScaleAgentError';
+    this.code = def.code;
+    this.httpStatus = def.httpStatus;
+    this.details = details;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { code: this.code, message: this.message, ...this.details };
+  }
+}
+
+function def(code: string, httpStatus: number): ErrorDefinition {
+  return { code, httpStatus };
+}
+
+/** The catalogue of error codes. Add a code here before raising it anywhere. */
+export const Errors = {
+  CONFIG_INVALID: def('CONFIG_INVALID', 500),
+  CONFIG_FILE_UNREADABLE: def('CONFIG_FILE_UNREADABLE', 500),
+  KUBECONFIG_INVALID: def('KUBECONFIG_INVALID', 500),
+  KUBE_API_ERROR: def('KUBE_API_ERROR', 502),
+  KUBE_TRANSPORT_ERROR: def('KUBE_TRANSPORT_ERROR', 502),
+  KUBE_TIMEOUT: def('KUBE_TIMEOUT', 504),
+  KUBE_KIND_UNKNOWN: def('KUBE_KIND_UNKNOWN', 400),
+  PROTOCOL_VIOLATION: def('PROTOCOL_VIOLATION', 400),
+  PROTOCOL_VERSION_UNSUPPORTED: def('PROTOCOL_VERSION_UNSUPPORTED', 400),
+  ACCOUNT_NOT_FOUND: def('ACCOUNT_NOT_FOUND', 404),
+  ACCOUNT_OWNED_BY_OTHER_CLUSTER: def('ACCOUNT_OWNED_BY_OTHER_CLUSTER', 409),
+  ACCOUNT_NOT_CONNECTED: def('ACCOUNT_NOT_CONNECTED', 503),
+  SESSION_UNKNOWN: def('SESSION_UNKNOWN', 400),
+  OPERATION_INVALID: def('OPERATION_INVALID', 400),
+  OPERATION_DEADLINE_EXCEEDED: def('OPERATION_DEADLINE_EXCEEDED', 504),
+  OPERATION_AGENT_GONE: def('OPERATION_AGENT_GONE', 503),
+  OPERATION_UNSUPPORTED: def('OPERATION_UNSUPPORTED', 400),
+  MANIFEST_INVALID: def('MANIFEST_INVALID', 400),
+  REQUEST_INVALID: def('REQUEST_INVALID', 400),
+  NOT_FOUND: def('NOT_FOUND', 404),
+  TASK_NOT_FOUND: def('TASK_NOT_FOUND', 404),
+  STORE_ERROR: def('STORE_ERROR', 500),
+  OBJECT_TOO_LARGE: def('OBJECT_TOO_LARGE', 413),
+  SHUTTING_DOWN: def('SHUTTING_DOWN', 503),
+} as const satisfies Record<string, ErrorDefinition>;
+
+export type ErrorCode = keyof typeof Errors;
+
+export function isScaleAgentError(err: unknown, code?: ErrorCode): err is ScaleAgentError {
+  return err instanceof ScaleAgentError && (code === undefined || err.code === code);
+}
+
+/** A message for logs from anything thrown. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

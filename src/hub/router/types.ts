@@ -1,0 +1,84 @@
+import type { KubeObject } from '../../common/kube-object.ts';
+
+/**
+ * Kubernetes-level operations the hub asks an agent to run. The Spinnaker layer (src/hub/api) turns
+ * Orca's descriptions into these; the router carries them to the agent holding the account.
+ */
+export interface ResourceTarget {
+  group: string;
+  /** Empty: the agent uses the preferred version it discovered. */
+  version: string;
+  kind: string;
+  /** Empty for cluster-scoped kinds. */
+  namespace: string;
+  /** Empty with a label selector: every matching object. */
+  name: string;
+}
+
+export type ApplyStrategy = 'client-side' | 'server-side' | 'replace' | 'create' | 'recreate';
+export type PatchType = 'strategic' | 'merge' | 'json';
+
+export type OperationRequest =
+  | { type: 'apply'; manifest: KubeObject; strategy: ApplyStrategy; fieldManager?: string; forceConflicts?: boolean }
+  | {
+      type: 'delete';
+      target: ResourceTarget;
+      labelSelector?: string;
+      propagationPolicy?: 'Foreground' | 'Background' | 'Orphan';
+      gracePeriodSeconds?: number;
+      waitForDeletion: boolean;
+    }
+  | { type: 'patch'; target: ResourceTarget; patchType: PatchType; patch: unknown }
+  | { type: 'get'; target: ResourceTarget }
+  | { type: 'list'; target: ResourceTarget; labelSelector?: string; fieldSelector?: string }
+  | { type: 'scale'; target: ResourceTarget; replicas: number }
+  | { type: 'logs'; target: ResourceTarget; container?: string; tailLines?: number };
+
+export interface WrittenObject {
+  group: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  uid: string;
+  resourceVersion: string;
+  deleted: boolean;
+}
+
+export interface OperationTimings {
+  receivedAt: number;
+  routedAt: number | null;
+  sentAt: number | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+  syncedAt: number | null;
+  resultAt: number | null;
+}
+
+export interface OperationOutcome {
+  id: string;
+  account: string;
+  /** The API server's HTTP status; 0 when none came (agent gone, deadline, transport error). */
+  httpStatus: number;
+  /** Set when the operation failed: a stable code such as KUBE_API_ERROR, OPERATION_DEADLINE_EXCEEDED. */
+  errorCode: string | null;
+  message: string;
+  /** Parsed response body: the object written, a Status, a list, or log text. */
+  body: unknown;
+  written: WrittenObject[];
+  timings: OperationTimings;
+  /** True when the written objects were in the hub's cache before the result arrived. */
+  cacheSynced: boolean;
+}
+
+export interface ExecuteOptions {
+  taskId?: string;
+  /** Default: the hub's configured operation timeout (30 s). */
+  timeoutMs?: number;
+}
+
+export interface OperationRouter {
+  /** Runs one operation through the agent holding the account. Never rejects: failures are outcomes. */
+  execute(account: string, request: OperationRequest, options?: ExecuteOptions): Promise<OperationOutcome>;
+  /** Whether an agent session currently serves the account. */
+  isConnected(account: string): boolean;
+}
