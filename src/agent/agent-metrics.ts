@@ -1,0 +1,64 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { AccountRuntime } from './account/account-runtime.ts';
+import type { SyncStream } from './sync/sync-stream.ts';
+
+/** The agent's Prometheus metrics: what it streams, how fast the hub acknowledges, its operations. */
+export class AgentMetrics {
+  private readonly changes: Counter<'account'>;
+  private readonly bytes: Counter<'account'>;
+  private readonly ackSeconds: Histogram;
+  private readonly operations: Counter<'type' | 'result'>;
+  private readonly operationSeconds: Histogram<'type'>;
+
+  constructor(registry: Registry, accounts: Map<string, AccountRuntime>, streams: Map<string, SyncStream>) {
+    this.changes = new Counter({ name: 'scale_agent_changes_sent_total', help: 'Changes acknowledged by the hub', labelNames: ['account'], registers: [registry] });
+    this.bytes = new Counter({ name: 'scale_agent_bytes_sent_total', help: 'Object bytes acknowledged by the hub', labelNames: ['account'], registers: [registry] });
+    this.ackSeconds = new Histogram({
+      name: 'scale_agent_batch_ack_seconds',
+      help: 'Time from sending a batch to its acknowledgement',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+      registers: [registry],
+    });
+    this.operations = new Counter({ name: 'scale_agent_operations_total', help: 'Operations run', labelNames: ['type', 'result'], registers: [registry] });
+    this.operationSeconds = new Histogram({ name: 'scale_agent_operation_seconds', help: 'Operation duration', labelNames: ['type'], registers: [registry] });
+    new Gauge({
+      name: 'scale_agent_watches',
+      help: 'Feeds being watched',
+      registers: [registry],
+      collect() {
+        let n = 0;
+        for (const a of accounts.values()) n += a.queues().length;
+        this.set(n);
+      },
+    });
+    new Gauge({
+      name: 'scale_agent_pending_changes',
+      help: 'Changes waiting to be sent (coalesced per object)',
+      registers: [registry],
+      collect() {
+        let n = 0;
+        for (const a of accounts.values()) for (const q of a.queues()) n += q.pendingCount;
+        this.set(n);
+      },
+    });
+    new Gauge({
+      name: 'scale_agent_sync_streams',
+      help: 'Open per-account sync streams',
+      registers: [registry],
+      collect() {
+        this.set(streams.size);
+      },
+    });
+  }
+
+  batchAcked(account: string, changes: number, bytes: number, latencyMs: number): void {
+    this.changes.inc({ account }, changes);
+    this.bytes.inc({ account }, bytes);
+    this.ackSeconds.observe(latencyMs / 1000);
+  }
+
+  operationDone(type: string, result: 'success' | 'failure', ms: number): void {
+    this.operations.inc({ type, result });
+    this.operationSeconds.observe({ type }, ms / 1000);
+  }
+}

@@ -1,0 +1,343 @@
+import { create } from '@bufbuild/protobuf';
+import { Errors, errorMessage, isScaleAgentError } from '../../common/errors.ts';
+import { splitApiVersion, type KubeObject } from '../../common/kube-object.ts';
+import type { Logger } from '../../common/logger.ts';
+import { delay } from '../../common/time.ts';
+import {
+  ApplyStrategy,
+  OperationResultSchema,
+  PatchType,
+  type Operation,
+  type OperationResult,
+  type ResourceTarget,
+  type WrittenObject,
+} from '../../protocol/index.ts';
+import type { KubeClient, KubeResponse } from '../../kube/client.ts';
+import { resolveKind, type ApiResource } from '../../kube/discovery.ts';
+import { slimObject } from '../../kube/slim.ts';
+import type { AccountRuntime } from '../account/account-runtime.ts';
+import { resourcePath } from './resource-path.ts';
+import { threeWayMergePatch } from './three-way-merge.ts';
+
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+const FIELD_MANAGER = 'scale-agent';
+/** Retries of a write that hit 409 Conflict (someone else updated the object in between). */
+const CONFLICT_RETRIES = 3;
+/** Polling while waiting for a deleted object to disappear: starts fast, backs off to a ceiling. */
+const DELETE_POLL_INITIAL_MS = 50;
+const DELETE_POLL_MAX_MS = 1000;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+interface Resolved {
+  client: KubeClient;
+  resource: ApiResource;
+  version: string;
+  namespace: string;
+}
+
+class OperationFailure extends Error {
+  constructor(readonly code: string, message: string, readonly httpStatus = 0, readonly body?: Uint8Array) {
+    super(message);
+  }
+}
+
+export interface OperationExecutorOptions {
+  account: (name: string) => AccountRuntime | undefined;
+  logger: Logger;
+  /** Longest wait for written objects to reach the hub's cache before answering anyway. */
+  cacheSyncTimeoutMs: number;
+}
+
+/**
+ * Runs the hub's operations against the API server with the account's own credentials, and answers
+ * with the real HTTP status, the body, the resourceVersions written and timings. A write is answered
+ * once the hub's cache holds what it wrote (read-your-writes), or after `cacheSyncTimeoutMs`.
+ */
+export class OperationExecutor {
+  constructor(private readonly options: OperationExecutorOptions) {}
+
+  async execute(operation: Operation): Promise<OperationResult> {
+    const receivedAt = Date.now();
+    const result = create(OperationResultSchema, { id: operation.id, account: operation.account, timings: { receivedUnixMs: BigInt(receivedAt) } });
+    const deadline = Number(operation.deadlineUnixMs) || receivedAt + 30_000;
+    const signal = AbortSignal.timeout(Math.max(1, deadline - receivedAt));
+    const runtime = this.options.account(operation.account);
+    try {
+      if (!runtime || !runtime.client) throw new OperationFailure(Errors.ACCOUNT_NOT_FOUND.code, `this agent does not serve account ${operation.account}`);
+      if (runtime.state !== 'ready') throw new OperationFailure(Errors.ACCOUNT_NOT_CONNECTED.code, `account ${operation.account} is not ready: ${runtime.lastError ?? 'initialising'}`);
+      result.timings!.startedUnixMs = BigInt(Date.now());
+      await this.run(runtime, operation, result, signal);
+      result.timings!.finishedUnixMs = BigInt(Date.now());
+      if (result.errorCode === '' && result.written.length > 0) {
+        result.cacheSynced = await this.waitForCache(runtime, result.written, Math.min(this.options.cacheSyncTimeoutMs, Math.max(0, deadline - Date.now())));
+        result.timings!.syncedUnixMs = BigInt(Date.now());
+      }
+    } catch (err) {
+      result.timings!.finishedUnixMs = BigInt(Date.now());
+      if (err instanceof OperationFailure) {
+        result.errorCode = err.code;
+        result.message = err.message;
+        result.httpStatus = err.httpStatus;
+        if (err.body) result.body = err.body;
+      } else if (signal.aborted || isScaleAgentError(err, 'KUBE_TIMEOUT')) {
+        result.errorCode = Errors.OPERATION_DEADLINE_EXCEEDED.code;
+        result.message = `operation did not finish before its deadline: ${errorMessage(err)}`;
+      } else {
+        result.errorCode = isScaleAgentError(err) ? err.code : Errors.KUBE_TRANSPORT_ERROR.code;
+        result.message = errorMessage(err);
+      }
+    }
+    return result;
+  }
+
+  private async run(runtime: AccountRuntime, operation: Operation, result: OperationResult, signal: AbortSignal): Promise<void> {
+    const request = operation.request;
+    switch (request.case) {
+      case 'apply':
+        return this.apply(runtime, request.value.manifest, request.value.strategy, request.value.fieldManager || FIELD_MANAGER, request.value.forceConflicts, result, signal);
+      case 'delete': {
+        const v = request.value;
+        return this.delete(runtime, v.target, v.labelSelector, v.propagationPolicy, v.gracePeriodSeconds, v.waitForDeletion, result, signal);
+      }
+      case 'patch': {
+        const r = this.resolve(runtime, request.value.target);
+        const contentType = request.value.type === PatchType.JSON ? 'application/json-patch+json' : request.value.type === PatchType.MERGE ? 'application/merge-patch+json' : 'application/strategic-merge-patch+json';
+        const response = await r.client.request({ method: 'PATCH', path: resourcePath(r.resource, r.version, r.namespace, request.value.target?.name), body: Buffer.from(request.value.patch), contentType, signal });
+        return this.respond(result, response, r, 'patch');
+      }
+      case 'get': {
+        const r = this.resolve(runtime, request.value.target);
+        const response = await r.client.request({ path: resourcePath(r.resource, r.version, r.namespace, request.value.target?.name), signal });
+        this.answer(result, response, (obj) => slimObject(obj));
+        return;
+      }
+      case 'list': {
+        const r = this.resolve(runtime, request.value.target);
+        const response = await r.client.request({
+          path: resourcePath(r.resource, r.version, r.namespace),
+          query: { labelSelector: request.value.labelSelector || undefined, fieldSelector: request.value.fieldSelector || undefined },
+          signal,
+        });
+        this.answer(result, response, (list) => {
+          for (const item of (list.items as KubeObject[] | undefined) ?? []) slimObject(item);
+          return list;
+        });
+        return;
+      }
+      case 'scale': {
+        const r = this.resolve(runtime, request.value.target);
+        const response = await r.client.request({
+          method: 'PATCH',
+          path: resourcePath(r.resource, r.version, r.namespace, request.value.target?.name, 'scale'),
+          body: { spec: { replicas: request.value.replicas } },
+          contentType: 'application/merge-patch+json',
+          signal,
+        });
+        this.answer(result, response);
+        return;
+      }
+      case 'logs': {
+        const r = this.resolve(runtime, request.value.target);
+        const response = await r.client.request({
+          path: resourcePath(r.resource, r.version, r.namespace, request.value.target?.name, 'log'),
+          query: { container: request.value.container || undefined, tailLines: request.value.tailLines > 0n ? Number(request.value.tailLines) : undefined },
+          accept: 'text/plain',
+          signal,
+        });
+        result.httpStatus = response.status;
+        if (response.status >= 400) this.fail(result, response);
+        else result.body = encoder.encode(JSON.stringify(response.body.toString('utf8')));
+        return;
+      }
+      default:
+        throw new OperationFailure(Errors.OPERATION_UNSUPPORTED.code, `operation ${operation.id} has no request this agent understands`);
+    }
+  }
+
+  private resolve(runtime: AccountRuntime, target: ResourceTarget | undefined, apiVersion?: string): Resolved {
+    if (!target || target.kind === '') throw new OperationFailure(Errors.OPERATION_INVALID.code, 'the operation names no kind');
+    const resource = resolveKind(runtime.resources, { group: target.group || undefined, kind: target.kind, version: target.version || undefined });
+    if (!resource) {
+      throw new OperationFailure(Errors.KUBE_KIND_UNKNOWN.code, `account ${runtime.name} serves no kind ${target.group ? `${target.kind}.${target.group}` : target.kind}${apiVersion ? ` (apiVersion ${apiVersion})` : ''}`, 404);
+    }
+    const version = target.version || resource.version;
+    const namespace = resource.namespaced ? target.namespace || 'default' : '';
+    return { client: runtime.client!, resource, version, namespace };
+  }
+
+  private async apply(runtime: AccountRuntime, manifestBytes: Uint8Array, strategy: ApplyStrategy, fieldManager: string, force: boolean, result: OperationResult, signal: AbortSignal): Promise<void> {
+    let manifest: KubeObject;
+    try {
+      manifest = JSON.parse(decoder.decode(manifestBytes)) as KubeObject;
+    } catch (err) {
+      throw new OperationFailure(Errors.MANIFEST_INVALID.code, `the manifest is not valid JSON: ${errorMessage(err)}`);
+    }
+    if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) throw new OperationFailure(Errors.MANIFEST_INVALID.code, 'the manifest is not an object');
+    if (typeof manifest.apiVersion !== 'string' || typeof manifest.kind !== 'string') throw new OperationFailure(Errors.MANIFEST_INVALID.code, 'the manifest needs apiVersion and kind');
+    const name = manifest.metadata?.name;
+    if (typeof name !== 'string' || name === '') throw new OperationFailure(Errors.MANIFEST_INVALID.code, `the ${manifest.kind} manifest has no metadata.name`);
+    const { group, version } = splitApiVersion(manifest.apiVersion);
+    const r = this.resolve(runtime, { $typeName: 'scaleagent.v1.ResourceTarget', group, version, kind: manifest.kind, namespace: manifest.metadata?.namespace ?? '', name }, manifest.apiVersion);
+    if (r.resource.namespaced) manifest.metadata = { ...manifest.metadata, namespace: r.namespace };
+    const objectPath = resourcePath(r.resource, r.version, r.namespace, name);
+    const collectionPath = resourcePath(r.resource, r.version, r.namespace);
+
+    switch (strategy) {
+      case ApplyStrategy.SERVER_SIDE: {
+        const response = await r.client.request({
+          method: 'PATCH', path: objectPath, body: JSON.stringify(manifest), contentType: 'application/apply-patch+yaml',
+          query: { fieldManager, force: force ? true : undefined }, signal,
+        });
+        return this.respond(result, response, r, 'apply');
+      }
+      case ApplyStrategy.CREATE: {
+        const response = await r.client.request({ method: 'POST', path: collectionPath, body: manifest, signal });
+        return this.respond(result, response, r, 'apply');
+      }
+      case ApplyStrategy.RECREATE: {
+        const deleted = await r.client.request({ method: 'DELETE', path: objectPath, body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Foreground' }, signal });
+        if (deleted.status < 400) await this.waitGone(r, objectPath, signal);
+        else if (deleted.status !== 404) return this.respond(result, deleted, r, 'apply');
+        const response = await r.client.request({ method: 'POST', path: collectionPath, body: manifest, signal });
+        return this.respond(result, response, r, 'apply');
+      }
+      case ApplyStrategy.REPLACE: {
+        for (let attempt = 0; ; attempt++) {
+          const current = await r.client.request({ path: objectPath, signal });
+          if (current.status === 404) return this.respond(result, await r.client.request({ method: 'POST', path: collectionPath, body: manifest, signal }), r, 'apply');
+          if (current.status >= 400) return this.respond(result, current, r, 'apply');
+          const existing = JSON.parse(current.body.toString('utf8')) as KubeObject;
+          const body = { ...manifest, metadata: { ...manifest.metadata, resourceVersion: existing.metadata?.resourceVersion } };
+          const response = await r.client.request({ method: 'PUT', path: objectPath, body, signal });
+          if (response.status === 409 && attempt < CONFLICT_RETRIES) continue;
+          return this.respond(result, response, r, 'apply');
+        }
+      }
+      default: {
+        // Client-side apply, as kubectl does it: record the manifest in the last-applied annotation and
+        // patch only what changed since the previous apply.
+        const applied: KubeObject = JSON.parse(JSON.stringify(manifest)) as KubeObject;
+        if (applied.metadata?.annotations) delete applied.metadata.annotations[LAST_APPLIED];
+        const lastApplied = JSON.stringify(applied);
+        const desired: KubeObject = { ...manifest, metadata: { ...manifest.metadata, annotations: { ...(manifest.metadata?.annotations ?? {}), [LAST_APPLIED]: lastApplied } } };
+        for (let attempt = 0; ; attempt++) {
+          const current = await r.client.request({ path: objectPath, signal });
+          if (current.status === 404) {
+            const response = await r.client.request({ method: 'POST', path: collectionPath, body: desired, query: { fieldManager: 'kubectl-client-side-apply' }, signal });
+            if (response.status === 409 && attempt < CONFLICT_RETRIES) continue;
+            return this.respond(result, response, r, 'apply');
+          }
+          if (current.status >= 400) return this.respond(result, current, r, 'apply');
+          const existing = JSON.parse(current.body.toString('utf8')) as KubeObject;
+          let previous: unknown;
+          try {
+            previous = existing.metadata?.annotations?.[LAST_APPLIED] ? JSON.parse(existing.metadata.annotations[LAST_APPLIED]) : undefined;
+          } catch {
+            previous = undefined;
+          }
+          const patch = threeWayMergePatch(previous, desired);
+          const response = await r.client.request({ method: 'PATCH', path: objectPath, body: JSON.stringify(patch), contentType: 'application/merge-patch+json', query: { fieldManager: 'kubectl-client-side-apply' }, signal });
+          if (response.status === 409 && attempt < CONFLICT_RETRIES) continue;
+          return this.respond(result, response, r, 'apply');
+        }
+      }
+    }
+  }
+
+  private async delete(
+    runtime: AccountRuntime, target: ResourceTarget | undefined, labelSelector: string, propagationPolicy: string,
+    gracePeriodSeconds: bigint | undefined, wait: boolean, result: OperationResult, signal: AbortSignal,
+  ): Promise<void> {
+    const r = this.resolve(runtime, target);
+    const options: Record<string, unknown> = { kind: 'DeleteOptions', apiVersion: 'v1' };
+    if (propagationPolicy) options.propagationPolicy = propagationPolicy;
+    if (gracePeriodSeconds !== undefined) options.gracePeriodSeconds = Number(gracePeriodSeconds);
+    let names: string[];
+    if (target?.name) {
+      names = [target.name];
+    } else {
+      const list = await r.client.request({ path: resourcePath(r.resource, r.version, r.namespace), query: { labelSelector: labelSelector || undefined }, signal });
+      if (list.status >= 400) return this.respond(result, list, r, 'delete');
+      names = ((JSON.parse(list.body.toString('utf8')) as { items?: KubeObject[] }).items ?? []).map((o) => o.metadata?.name ?? '').filter((n) => n !== '');
+    }
+    const deleted: KubeObject[] = [];
+    let lastStatus = 200;
+    for (const name of names) {
+      const path = resourcePath(r.resource, r.version, r.namespace, name);
+      const response = await r.client.request({ method: 'DELETE', path, body: options, signal });
+      lastStatus = response.status;
+      if (response.status === 404) continue;
+      if (response.status >= 400) return this.respond(result, response, r, 'delete');
+      if (wait) await this.waitGone(r, path, signal);
+      deleted.push({ metadata: { name, namespace: r.namespace } });
+      result.written.push(written(r, name, '', '', true));
+    }
+    result.httpStatus = target?.name && deleted.length === 0 ? lastStatus : 200;
+    result.body = encoder.encode(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Success', details: { names: deleted.map((d) => d.metadata?.name) } }));
+    if (target?.name && deleted.length === 0) result.message = `${r.resource.kind} ${target.name} was not found`;
+  }
+
+  private async waitGone(r: Resolved, path: string, signal: AbortSignal): Promise<void> {
+    let interval = DELETE_POLL_INITIAL_MS;
+    for (;;) {
+      const response = await r.client.request({ path, signal });
+      if (response.status === 404) return;
+      await delay(interval, signal);
+      interval = Math.min(DELETE_POLL_MAX_MS, interval * 2);
+    }
+  }
+
+  /** Records an API response: success fills `written`, failure the error. */
+  private respond(result: OperationResult, response: KubeResponse, r: Resolved, verb: string): void {
+    result.httpStatus = response.status;
+    if (response.status >= 400) {
+      this.fail(result, response, verb);
+      return;
+    }
+    const obj = JSON.parse(response.body.toString('utf8')) as KubeObject;
+    slimObject(obj);
+    result.body = encoder.encode(JSON.stringify(obj));
+    const meta = obj.metadata ?? {};
+    result.written.push(written(r, meta.name ?? '', meta.uid ?? '', meta.resourceVersion ?? '', false, meta.namespace ?? r.namespace));
+  }
+
+  private answer(result: OperationResult, response: KubeResponse, transform?: (obj: KubeObject) => KubeObject): void {
+    result.httpStatus = response.status;
+    if (response.status >= 400) {
+      this.fail(result, response);
+      return;
+    }
+    const obj = JSON.parse(response.body.toString('utf8')) as KubeObject;
+    result.body = encoder.encode(JSON.stringify(transform ? transform(obj) : obj));
+  }
+
+  private fail(result: OperationResult, response: KubeResponse, verb?: string): void {
+    result.errorCode = Errors.KUBE_API_ERROR.code;
+    result.body = new Uint8Array(response.body);
+    let message = response.body.toString('utf8').slice(0, 2000);
+    try {
+      const status = JSON.parse(response.body.toString('utf8')) as { message?: string; reason?: string };
+      message = `${status.reason ? `${status.reason}: ` : ''}${status.message ?? message}`;
+    } catch {
+      // Not a Status: keep the raw text.
+    }
+    result.message = verb ? `${verb} failed with HTTP ${response.status}: ${message}` : `HTTP ${response.status}: ${message}`;
+  }
+
+  private async waitForCache(runtime: AccountRuntime, objects: WrittenObject[], timeoutMs: number): Promise<boolean> {
+    if (!runtime.caching || timeoutMs <= 0) return false;
+    const waits = objects.map((o) => {
+      const queue = runtime.queueFor(o.group, o.kind, o.namespace);
+      if (!queue) return Promise.resolve(false);
+      return queue.waitForSync(o.namespace, o.name, o.deleted ? undefined : o.resourceVersion, timeoutMs);
+    });
+    return (await Promise.all(waits)).every(Boolean);
+  }
+}
+
+function written(r: Resolved, name: string, uid: string, resourceVersion: string, deleted: boolean, namespace = r.namespace): WrittenObject {
+  return { $typeName: 'scaleagent.v1.WrittenObject', group: r.resource.group, kind: r.resource.kind, namespace, name, uid, resourceVersion, deleted };
+}
+

@@ -1,0 +1,239 @@
+import { create } from '@bufbuild/protobuf';
+import { credentials as grpcCredentials, type Client, type ClientDuplexStream } from '@grpc/grpc-js';
+import { Backoff } from '../../common/backoff.ts';
+import { errorMessage } from '../../common/errors.ts';
+import type { Logger } from '../../common/logger.ts';
+import {
+  AgentHubClient,
+  AgentMessageSchema,
+  DEFAULT_LIMITS,
+  GRPC_MAX_MESSAGE_BYTES,
+  PROTOCOL_VERSION,
+  SCALE_AGENT_VERSION,
+  type AccountAcceptance,
+  type AccountInfo,
+  type AgentMessage,
+  type HubMessage,
+  type Operation,
+  type OperationResult,
+  type SyncRequest,
+  type SyncResponse,
+  type Welcome,
+} from '../../protocol/index.ts';
+
+/** Missed pings (no message at all from the hub) after which the session is considered stalled. */
+export const MISSED_PINGS_BEFORE_RECONNECT = 3;
+/** Health reset: a session that lived this long resets the reconnect backoff. */
+const HEALTHY_SESSION_MS = 60_000;
+
+export interface HubConnectionOptions {
+  agentId: string;
+  address: string;
+  pingIntervalMs: number;
+  backoff: { initialMs: number; maxMs: number; multiplier: number; jitter: number };
+  logger: Logger;
+  /** The accounts to declare in the hello (those ready now). */
+  accounts: () => AccountInfo[];
+  /** The hub answered a hello or an account update: start or stop caching, open sync streams. */
+  onAcceptances: (session: ConnectedSession, acceptances: AccountAcceptance[]) => void;
+  onOperation: (operation: Operation) => Promise<OperationResult>;
+  /** The session ended (all its sync streams must be closed). */
+  onDisconnected: (reason: string) => void;
+}
+
+/** What the rest of the agent may use while a session is up. */
+export interface ConnectedSession {
+  readonly sessionId: string;
+  readonly limits: { maxBatchBytes: number; maxBatchChanges: number; maxObjectBytes: number; maxUnackedBatches: number };
+  openSync(): ClientDuplexStream<SyncRequest, SyncResponse>;
+  sendAccountUpdate(upserted: AccountInfo[], removed: string[]): void;
+}
+
+/**
+ * The agent's one connection to the hub: dials out, says hello, keeps the session alive with pings,
+ * runs the operations the hub sends, and reconnects with backoff whenever the session ends or stalls.
+ * Every account's Sync stream rides on the same HTTP/2 connection.
+ */
+export class HubConnection {
+  private client: Client | undefined;
+  private call: ClientDuplexStream<AgentMessage, HubMessage> | undefined;
+  private stopped = false;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private lastMessageAt = 0;
+  private connectedAt = 0;
+  private readonly backoff: Backoff;
+  private session: ConnectedSession | undefined;
+  private nonce = 0n;
+  state: 'connecting' | 'connected' | 'backoff' | 'stopped' = 'connecting';
+  lastError: string | undefined;
+  connects = 0;
+
+  constructor(private readonly options: HubConnectionOptions) {
+    this.backoff = new Backoff({ ...options.backoff, resetAfterMs: HEALTHY_SESSION_MS });
+  }
+
+  start(): void {
+    this.client = new AgentHubClient(this.options.address, grpcCredentials.createInsecure(), {
+      'grpc.max_receive_message_length': GRPC_MAX_MESSAGE_BYTES,
+      'grpc.max_send_message_length': GRPC_MAX_MESSAGE_BYTES,
+      'grpc.keepalive_time_ms': this.options.pingIntervalMs,
+      'grpc.keepalive_timeout_ms': this.options.pingIntervalMs,
+      'grpc.keepalive_permit_without_calls': 1,
+      'grpc.initial_reconnect_backoff_ms': this.options.backoff.initialMs,
+      'grpc.max_reconnect_backoff_ms': this.options.backoff.maxMs,
+    });
+    this.connect();
+  }
+
+  get connected(): ConnectedSession | undefined {
+    return this.session;
+  }
+
+  private connect(): void {
+    if (this.stopped || !this.client) return;
+    this.state = 'connecting';
+    const client = this.client as Client & { Session(): ClientDuplexStream<AgentMessage, HubMessage> };
+    const call = client.Session();
+    this.call = call;
+    this.lastMessageAt = Date.now();
+    let ended = false;
+    const end = (reason: string) => {
+      if (ended) return;
+      ended = true;
+      this.onEnded(call, reason);
+    };
+    call.on('data', (message: HubMessage) => {
+      this.lastMessageAt = Date.now();
+      this.onMessage(call, message);
+    });
+    call.on('error', (err: Error) => end(`session error: ${errorMessage(err)}`));
+    call.on('end', () => end('hub ended the session'));
+    const accounts = this.options.accounts();
+    call.write(
+      create(AgentMessageSchema, {
+        kind: { case: 'hello', value: { agentId: this.options.agentId, agentVersion: SCALE_AGENT_VERSION, protocolVersion: PROTOCOL_VERSION, accounts } },
+      }),
+    );
+    this.options.logger.info({ address: this.options.address, accounts: accounts.length }, `connecting to the hub as ${this.options.agentId}`);
+  }
+
+  private onMessage(call: ClientDuplexStream<AgentMessage, HubMessage>, message: HubMessage): void {
+    switch (message.kind.case) {
+      case 'welcome':
+        this.onWelcome(call, message.kind.value);
+        return;
+      case 'refusal':
+        this.lastError = `${message.kind.value.code}: ${message.kind.value.message}`;
+        this.options.logger.error({ code: message.kind.value.code }, `the hub refused this agent: ${message.kind.value.message}`);
+        return;
+      case 'ping':
+        this.send(create(AgentMessageSchema, { kind: { case: 'pong', value: { nonce: message.kind.value.nonce, sentUnixMs: message.kind.value.sentUnixMs } } }));
+        return;
+      case 'pong':
+        return;
+      case 'accountUpdateReply':
+        if (this.session) this.options.onAcceptances(this.session, message.kind.value.accounts);
+        return;
+      case 'operation': {
+        const operation = message.kind.value;
+        void this.options
+          .onOperation(operation)
+          .then((result) => this.send(create(AgentMessageSchema, { kind: { case: 'operationResult', value: result } })))
+          .catch((err) => this.options.logger.error({ operationId: operation.id, err: errorMessage(err) }, 'operation crashed'));
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private onWelcome(call: ClientDuplexStream<AgentMessage, HubMessage>, welcome: Welcome): void {
+    const client = this.client as Client & { Sync(): ClientDuplexStream<SyncRequest, SyncResponse> };
+    const limits = {
+      maxBatchBytes: welcome.limits?.maxBatchBytes || DEFAULT_LIMITS.maxBatchBytes,
+      maxBatchChanges: welcome.limits?.maxBatchChanges || DEFAULT_LIMITS.maxBatchChanges,
+      maxObjectBytes: welcome.limits?.maxObjectBytes || DEFAULT_LIMITS.maxObjectBytes,
+      maxUnackedBatches: welcome.limits?.maxUnackedBatches || DEFAULT_LIMITS.maxUnackedBatches,
+    };
+    this.state = 'connected';
+    this.connectedAt = Date.now();
+    this.connects++;
+    this.lastError = undefined;
+    this.session = {
+      sessionId: welcome.sessionId,
+      limits,
+      openSync: () => client.Sync(),
+      sendAccountUpdate: (upserted, removed) => {
+        if (this.call === call) this.send(create(AgentMessageSchema, { kind: { case: 'accountUpdate', value: { upserted, removed } } }));
+      },
+    };
+    const refused = welcome.accounts.filter((a) => !a.accepted);
+    for (const a of refused) this.options.logger.error({ account: a.account, code: a.refusalCode }, `the hub refused account ${a.account}: ${a.refusalMessage}`);
+    this.options.logger.info({ sessionId: welcome.sessionId, hubId: welcome.hubId, accepted: welcome.accounts.length - refused.length, refused: refused.length }, 'connected to the hub');
+    this.startPings(call, welcome.pingIntervalMs || this.options.pingIntervalMs);
+    this.options.onAcceptances(this.session, welcome.accounts);
+  }
+
+  private startPings(call: ClientDuplexStream<AgentMessage, HubMessage>, intervalMs: number): void {
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.pingTimer = setInterval(() => {
+      if (this.call !== call) return;
+      const silentMs = Date.now() - this.lastMessageAt;
+      if (silentMs > intervalMs * MISSED_PINGS_BEFORE_RECONNECT) {
+        this.options.logger.warn({ silentMs }, 'no message from the hub for too long; replacing the session');
+        call.cancel();
+        return;
+      }
+      this.send(create(AgentMessageSchema, { kind: { case: 'ping', value: { nonce: ++this.nonce, sentUnixMs: BigInt(Date.now()) } } }));
+    }, intervalMs);
+    this.pingTimer.unref();
+  }
+
+  private send(message: AgentMessage): void {
+    try {
+      this.call?.write(message);
+    } catch (err) {
+      this.options.logger.warn({ err: errorMessage(err) }, 'failed to write to the hub session');
+    }
+  }
+
+  private onEnded(call: ClientDuplexStream<AgentMessage, HubMessage>, reason: string): void {
+    if (this.call !== call) return;
+    this.call = undefined;
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    const wasConnected = this.session !== undefined;
+    this.session = undefined;
+    this.lastError = reason;
+    if (wasConnected) this.options.onDisconnected(reason);
+    try {
+      call.cancel();
+    } catch {
+      // Already gone.
+    }
+    if (this.stopped) return;
+    if (this.connectedAt > 0 && Date.now() - this.connectedAt > HEALTHY_SESSION_MS) this.backoff.reset();
+    const waitMs = this.backoff.next();
+    this.state = 'backoff';
+    this.options.logger.warn({ reason, retryInMs: waitMs }, 'hub session ended; reconnecting');
+    this.reconnectTimer = setTimeout(() => this.connect(), waitMs);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.state = 'stopped';
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    const call = this.call;
+    this.call = undefined;
+    if (this.session) this.options.onDisconnected('agent stopping');
+    this.session = undefined;
+    try {
+      call?.end();
+      call?.cancel();
+    } catch {
+      // Already gone.
+    }
+    this.client?.close();
+  }
+}

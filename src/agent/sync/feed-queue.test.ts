@@ -1,0 +1,94 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FeedQueue, type PendingEntry } from './feed-queue.ts';
+
+const feed = { group: 'apps', version: 'v1', kind: 'Deployment', resource: 'deployments', namespace: '', namespaced: true };
+
+function queue(): FeedQueue {
+  return new FeedQueue({ feed, maxObjectBytes: 10_000, onPending: () => undefined });
+}
+
+function obj(name: string, rv: string, extra: Record<string, unknown> = {}) {
+  return { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'ns', uid: `uid-${name}`, resourceVersion: rv }, ...extra };
+}
+
+function types(entries: PendingEntry[]): string[] {
+  return entries.map((e) => ('name' in e ? `${e.type}:${e.name}@${'resourceVersion' in e ? e.resourceVersion : ''}` : e.type));
+}
+
+test('changes to one object coalesce in place: latest state wins, delete wins', () => {
+  const q = queue();
+  q.onEvent('ADDED', obj('a', '1'));
+  q.onEvent('ADDED', obj('b', '2'));
+  q.onEvent('MODIFIED', obj('a', '3'));
+  q.onEvent('DELETED', obj('b', '4'));
+  const { entries, progress } = q.take(1_000_000, 100);
+  assert.deepEqual(types(entries), ['upsert:a@3', 'delete:b@4']);
+  assert.equal(progress, '4');
+});
+
+test('progress never passes the first change still pending', () => {
+  const q = queue();
+  q.onEvent('ADDED', obj('a', '10'));
+  q.onEvent('ADDED', obj('b', '11'));
+  q.onEvent('MODIFIED', obj('a', '12'));
+  // Only one entry fits: the batch holds a@12, b (first seen after rv 10) is still pending.
+  const first = q.take(1, 1);
+  assert.deepEqual(types(first.entries), ['upsert:a@12']);
+  assert.equal(first.progress, '10');
+  const second = q.take(1_000_000, 100);
+  assert.deepEqual(types(second.entries), ['upsert:b@11']);
+  assert.equal(second.progress, '12');
+});
+
+test('a relist sends unchanged objects as touches and drops vanished ones', () => {
+  const q = queue();
+  q.onSnapshotBegin();
+  q.onSnapshotObject(obj('a', '1'));
+  q.onSnapshotObject(obj('b', '1'));
+  q.onSnapshotEnd('5');
+  assert.deepEqual(types(q.take(1_000_000, 100).entries), ['snapshotBegin', 'upsert:a@1', 'upsert:b@1', 'snapshotEnd']);
+  q.onSnapshotBegin();
+  q.onSnapshotObject(obj('a', '1'));
+  q.onSnapshotEnd('9');
+  const { entries, progress } = q.take(1_000_000, 100);
+  assert.deepEqual(types(entries), ['snapshotBegin', 'touch:a@1', 'snapshotEnd']);
+  assert.equal(progress, '9');
+  assert.equal(q.knownCount, 1);
+});
+
+test('unacknowledged entries are requeued ahead of newer ones, unless superseded', () => {
+  const q = queue();
+  q.onEvent('ADDED', obj('a', '1'));
+  q.onEvent('ADDED', obj('b', '2'));
+  const sent = q.take(1_000_000, 100).entries;
+  q.onEvent('MODIFIED', obj('b', '3'));
+  q.onEvent('ADDED', obj('c', '4'));
+  q.requeue(sent);
+  assert.deepEqual(types(q.take(1_000_000, 100).entries), ['upsert:a@1', 'upsert:b@3', 'upsert:c@4']);
+});
+
+test('objects over the size limit are reported as skipped', () => {
+  const q = new FeedQueue({ feed, maxObjectBytes: 200, onPending: () => undefined });
+  q.onEvent('ADDED', obj('big', '1', { data: 'x'.repeat(500) }));
+  const [entry] = q.take(1_000_000, 100).entries;
+  assert.equal(entry.type, 'skipped');
+});
+
+test('a write waits until the batch holding its resourceVersion is acknowledged', async () => {
+  const q = queue();
+  const synced = q.waitForSync('ns', 'a', '7', 5_000);
+  q.onEvent('ADDED', obj('a', '7'));
+  const { entries } = q.take(1_000_000, 100);
+  q.markInFlight(entries);
+  let done = false;
+  void synced.then(() => (done = true));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(done, false);
+  q.acknowledged(entries);
+  assert.equal(await synced, true);
+  // Already committed: resolves at once.
+  assert.equal(await q.waitForSync('ns', 'a', '7', 5_000), true);
+  // Never observed: times out as not synced.
+  assert.equal(await q.waitForSync('ns', 'zz', '1', 20), false);
+});

@@ -1,0 +1,369 @@
+import type { KubeObject } from '../../common/kube-object.ts';
+import { ulid } from '../../common/ids.ts';
+import type { FeedDescriptor } from './feed.ts';
+import { contentHash } from './content-hash.ts';
+
+/**
+ * The pending changes of one feed (one kind in one namespace scope), waiting to be sent to the hub.
+ *
+ * Changes are coalesced per object: while an object's change is still pending, a newer event replaces
+ * it in place (latest state wins, a delete replaces an update), so the queue holds at most one entry per
+ * object plus a few snapshot markers. Memory is bounded by the number of objects, never by the event
+ * rate. Entries keep the position of their first arrival; that is what lets `progress()` compute a
+ * resourceVersion from which a watch can resume without losing anything still pending.
+ *
+ * Besides the queue, the feed keeps what the hub has (or is about to have) per object: uid,
+ * resourceVersion and a content hash — never the object. During a relist, an object whose
+ * resourceVersion the hub already has is sent as a small "touch" instead of its whole body.
+ */
+export type PendingEntry =
+  | { type: 'upsert'; namespace: string; name: string; uid: string; resourceVersion: string; body: Uint8Array; resumeFrom: string; waiters?: SyncWaiter[] }
+  | { type: 'delete'; namespace: string; name: string; uid: string; resourceVersion: string; resumeFrom: string; waiters?: SyncWaiter[] }
+  | { type: 'touch'; namespace: string; name: string; resourceVersion: string; resumeFrom: string; waiters?: SyncWaiter[] }
+  | { type: 'skipped'; namespace: string; name: string; resourceVersion: string; code: string; message: string; resumeFrom: string; waiters?: SyncWaiter[] }
+  | { type: 'snapshotBegin'; snapshotId: string; resumeFrom: string; waiters?: undefined }
+  | { type: 'snapshotEnd'; snapshotId: string; resourceVersion: string; resumeFrom: string; waiters?: undefined }
+  | { type: 'feedDropped'; reason: string; resumeFrom: string; waiters?: undefined };
+
+/** Someone (an operation) waiting until the hub has committed a given state of an object. */
+export interface SyncWaiter {
+  namespace: string;
+  name: string;
+  /** The resourceVersion the write returned; undefined when waiting for the object's deletion. */
+  resourceVersion: string | undefined;
+  resolve: (synced: boolean) => void;
+}
+
+interface KnownObject {
+  uid: string;
+  resourceVersion: string;
+  hash: number;
+  /** The snapshot generation that last saw it; older ones are gone after a relist. */
+  generation: number;
+}
+
+/** Bytes an entry costs on the wire besides its body (keys, strings, framing) — for batch sizing. */
+export const ENTRY_OVERHEAD_BYTES = 64;
+
+export interface FeedQueueOptions {
+  feed: FeedDescriptor;
+  /** Largest serialised object accepted; bigger ones are reported as skipped. */
+  maxObjectBytes: number;
+  /** Called when the queue goes from empty to non-empty, or a waiter needs a flush. */
+  onPending: () => void;
+  /** Called for each object event, after coalescing (metrics). */
+  onEvent?: (type: string) => void;
+}
+
+const encoder = new TextEncoder();
+const MARKER_PREFIX = '\u0000';
+
+function objectKey(namespace: string, name: string): string {
+  return namespace === '' ? name : `${namespace}/${name}`;
+}
+
+export class FeedQueue {
+  readonly feed: FeedDescriptor;
+  private pending = new Map<string, PendingEntry>();
+  private known = new Map<string, KnownObject>();
+  private waitersByKey = new Map<string, SyncWaiter[]>();
+  /** The resourceVersion of the last event, bookmark or list the reflector delivered. */
+  private lastResourceVersion = '';
+  /** Last progress handed to a batch, so that unchanged progress is not re-sent. */
+  private sentProgress = '';
+  /** The resume point the hub has committed for this feed (from acks, or from its welcome). */
+  ackedProgress = '';
+  private generation = 0;
+  private inSnapshot = false;
+  private snapshotId = '';
+  private markerCounter = 0;
+
+  constructor(private readonly options: FeedQueueOptions) {
+    this.feed = options.feed;
+  }
+
+  // --- ReflectorSink -------------------------------------------------------------------------------
+
+  onSnapshotBegin(_reason?: string): void {
+    this.generation++;
+    this.inSnapshot = true;
+    this.snapshotId = ulid();
+    this.pushMarker({ type: 'snapshotBegin', snapshotId: this.snapshotId, resumeFrom: this.lastResourceVersion });
+  }
+
+  onSnapshotObject(obj: KubeObject): void {
+    const meta = obj.metadata ?? {};
+    const namespace = meta.namespace ?? '';
+    const name = meta.name ?? '';
+    const rv = meta.resourceVersion ?? '';
+    const key = objectKey(namespace, name);
+    const known = this.known.get(key);
+    if (known && known.resourceVersion === rv && known.uid === (meta.uid ?? '') && !this.pending.has(key)) {
+      known.generation = this.generation;
+      this.enqueue(key, { type: 'touch', namespace, name, resourceVersion: rv, resumeFrom: this.lastResourceVersion });
+      return;
+    }
+    this.acceptObject(obj, namespace, name, rv, key);
+  }
+
+  onSnapshotEnd(resourceVersion: string): void {
+    // Objects the list did not return are gone: forget them (the hub prunes them at snapshot end).
+    for (const [key, known] of this.known) {
+      if (known.generation < this.generation) {
+        this.known.delete(key);
+        this.resolveDeletionWaiters(key);
+      }
+    }
+    this.inSnapshot = false;
+    this.pushMarker({ type: 'snapshotEnd', snapshotId: this.snapshotId, resourceVersion, resumeFrom: this.lastResourceVersion });
+    this.lastResourceVersion = resourceVersion;
+  }
+
+  onEvent(type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: KubeObject): void {
+    const meta = obj.metadata ?? {};
+    const namespace = meta.namespace ?? '';
+    const name = meta.name ?? '';
+    const rv = meta.resourceVersion ?? '';
+    const key = objectKey(namespace, name);
+    if (type === 'DELETED') {
+      this.known.delete(key);
+      this.enqueue(key, { type: 'delete', namespace, name, uid: meta.uid ?? '', resourceVersion: rv, resumeFrom: this.lastResourceVersion });
+      this.attachWaiters(key, undefined);
+    } else {
+      this.acceptObject(obj, namespace, name, rv, key);
+    }
+    if (rv !== '') this.lastResourceVersion = rv;
+    this.options.onEvent?.(type);
+  }
+
+  onProgress(resourceVersion: string): void {
+    this.lastResourceVersion = resourceVersion;
+    if (this.pending.size === 0 && resourceVersion !== this.sentProgress) this.options.onPending();
+  }
+
+  /** The feed is no longer watched: tell the hub to drop its objects. */
+  drop(reason: string): void {
+    this.known.clear();
+    this.pending.clear();
+    this.pushMarker({ type: 'feedDropped', reason, resumeFrom: '' });
+  }
+
+  // --- batching ------------------------------------------------------------------------------------
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  get knownCount(): number {
+    return this.known.size;
+  }
+
+  /** Whether a batch would carry something for this feed (entries, or progress the hub lacks). */
+  hasWork(): boolean {
+    return this.pending.size > 0 || (this.lastResourceVersion !== '' && this.lastResourceVersion !== this.sentProgress && !this.inSnapshot);
+  }
+
+  /**
+   * Removes entries from the head of the queue, up to the byte and count budget, and returns them with
+   * the progress that is safe once they are committed: every event before the first entry still pending.
+   */
+  take(maxBytes: number, maxEntries: number): { entries: PendingEntry[]; bytes: number; progress: string | undefined } {
+    const entries: PendingEntry[] = [];
+    let bytes = 0;
+    for (const [key, entry] of this.pending) {
+      const size = ENTRY_OVERHEAD_BYTES + (entry.type === 'upsert' ? entry.body.byteLength : 0);
+      if (entries.length > 0 && (bytes + size > maxBytes || entries.length >= maxEntries)) break;
+      entries.push(entry);
+      bytes += size;
+      this.pending.delete(key);
+    }
+    const head = this.pending.values().next();
+    const progress = head.done ? this.lastResourceVersion : head.value.resumeFrom;
+    if (progress === '' || progress === this.sentProgress) return { entries, bytes, progress: undefined };
+    this.sentProgress = progress;
+    return { entries, bytes, progress };
+  }
+
+  /**
+   * Puts back entries of batches that were sent but never acknowledged (the stream broke), ahead of
+   * what is pending now. Entries superseded by a newer pending change for the same object are dropped.
+   */
+  requeue(entries: PendingEntry[]): void {
+    if (entries.length === 0) return;
+    const rebuilt = new Map<string, PendingEntry>();
+    for (const entry of entries) {
+      const key = 'name' in entry ? objectKey(entry.namespace, entry.name) : MARKER_PREFIX + (this.markerCounter++).toString(36);
+      if (!this.pending.has(key)) rebuilt.set(key, entry);
+    }
+    for (const [key, entry] of this.pending) rebuilt.set(key, entry);
+    this.pending = rebuilt;
+    this.sentProgress = '';
+    this.options.onPending();
+  }
+
+  /**
+   * Forgets what the hub has (it lost or never had it): the next relist sends whole objects, not touches.
+   */
+  forgetKnown(): void {
+    this.known.clear();
+    this.sentProgress = '';
+  }
+
+  // --- read-your-writes ----------------------------------------------------------------------------
+
+  /**
+   * Resolves true once the hub has committed the object at `resourceVersion` (or its deletion when
+   * undefined), false when `timeoutMs` passes first.
+   */
+  waitForSync(namespace: string, name: string, resourceVersion: string | undefined, timeoutMs: number): Promise<boolean> {
+    const key = objectKey(namespace, name);
+    const pending = this.pending.get(key);
+    const known = this.known.get(key);
+    if (!pending) {
+      if (resourceVersion === undefined && !known) return Promise.resolve(true);
+      if (resourceVersion !== undefined && known?.resourceVersion === resourceVersion && !this.inFlightKeys.has(key)) return Promise.resolve(true);
+    }
+    return new Promise((resolve) => {
+      let settled = false;
+      const waiter: SyncWaiter = {
+        namespace,
+        name,
+        resourceVersion,
+        resolve: (synced) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          resolve(synced);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.removeWaiter(key, waiter);
+        waiter.resolve(false);
+      }, timeoutMs);
+      // Already observed and waiting in the queue or in flight: ride along with that entry.
+      if (pending && this.matches(pending, resourceVersion)) {
+        (pending.waiters ??= []).push(waiter);
+        this.options.onPending();
+        return;
+      }
+      const inFlight = this.inFlightKeys.get(key);
+      if (inFlight && this.matches(inFlight, resourceVersion)) {
+        (inFlight.waiters ??= []).push(waiter);
+        return;
+      }
+      const list = this.waitersByKey.get(key) ?? [];
+      list.push(waiter);
+      this.waitersByKey.set(key, list);
+    });
+  }
+
+  /** Entries handed to a batch that has not been acknowledged yet, by object key. */
+  private inFlightKeys = new Map<string, PendingEntry>();
+
+  markInFlight(entries: PendingEntry[]): void {
+    for (const entry of entries) if ('name' in entry) this.inFlightKeys.set(objectKey(entry.namespace, entry.name), entry);
+  }
+
+  /** The batch holding these entries was committed by the hub. */
+  acknowledged(entries: PendingEntry[]): void {
+    for (const entry of entries) {
+      if ('name' in entry) {
+        const key = objectKey(entry.namespace, entry.name);
+        if (this.inFlightKeys.get(key) === entry) this.inFlightKeys.delete(key);
+      }
+      if (entry.waiters) for (const waiter of entry.waiters) waiter.resolve(true);
+      entry.waiters = undefined;
+    }
+  }
+
+  /** The stream broke: in-flight entries go back to pending via requeue(). */
+  clearInFlight(): void {
+    this.inFlightKeys.clear();
+  }
+
+  // --- internals -----------------------------------------------------------------------------------
+
+  private acceptObject(obj: KubeObject, namespace: string, name: string, rv: string, key: string): void {
+    const json = JSON.stringify(obj);
+    const body = encoder.encode(json);
+    const uid = obj.metadata?.uid ?? '';
+    if (body.byteLength > this.options.maxObjectBytes) {
+      this.known.delete(key);
+      this.enqueue(key, {
+        type: 'skipped',
+        namespace,
+        name,
+        resourceVersion: rv,
+        code: 'OBJECT_TOO_LARGE',
+        message: `object is ${body.byteLength} bytes, more than the limit of ${this.options.maxObjectBytes}`,
+        resumeFrom: this.lastResourceVersion,
+      });
+    } else {
+      this.known.set(key, { uid, resourceVersion: rv, hash: contentHash(json), generation: this.generation });
+      this.enqueue(key, { type: 'upsert', namespace, name, uid, resourceVersion: rv, body, resumeFrom: this.lastResourceVersion });
+    }
+    this.attachWaiters(key, rv);
+  }
+
+  private enqueue(key: string, entry: PendingEntry): void {
+    const existing = this.pending.get(key);
+    if (existing) {
+      // Coalesce in place: keep the first arrival's position and resume point, carry its waiters.
+      entry.resumeFrom = existing.resumeFrom;
+      if (existing.waiters) entry.waiters = existing.waiters;
+      if (existing.type === 'upsert' && entry.type === 'touch') return;
+      this.pending.set(key, entry);
+      return;
+    }
+    const wasEmpty = this.pending.size === 0;
+    this.pending.set(key, entry);
+    if (wasEmpty) this.options.onPending();
+  }
+
+  private pushMarker(entry: PendingEntry): void {
+    const wasEmpty = this.pending.size === 0;
+    this.pending.set(MARKER_PREFIX + (this.markerCounter++).toString(36), entry);
+    if (wasEmpty) this.options.onPending();
+  }
+
+  private matches(entry: PendingEntry, resourceVersion: string | undefined): boolean {
+    if (resourceVersion === undefined) return entry.type === 'delete';
+    return entry.type !== 'delete' && 'resourceVersion' in entry && entry.resourceVersion === resourceVersion;
+  }
+
+  private attachWaiters(key: string, resourceVersion: string | undefined): void {
+    const list = this.waitersByKey.get(key);
+    if (!list) return;
+    const entry = this.pending.get(key);
+    const remaining: SyncWaiter[] = [];
+    for (const waiter of list) {
+      const satisfied = waiter.resourceVersion === undefined ? resourceVersion === undefined : waiter.resourceVersion === resourceVersion;
+      if (satisfied && entry) (entry.waiters ??= []).push(waiter);
+      else remaining.push(waiter);
+    }
+    if (remaining.length > 0) this.waitersByKey.set(key, remaining);
+    else this.waitersByKey.delete(key);
+  }
+
+  private resolveDeletionWaiters(key: string): void {
+    const list = this.waitersByKey.get(key);
+    if (!list) return;
+    const remaining = list.filter((waiter) => {
+      if (waiter.resourceVersion === undefined) {
+        waiter.resolve(true);
+        return false;
+      }
+      return true;
+    });
+    if (remaining.length > 0) this.waitersByKey.set(key, remaining);
+    else this.waitersByKey.delete(key);
+  }
+
+  private removeWaiter(key: string, waiter: SyncWaiter): void {
+    const list = this.waitersByKey.get(key);
+    if (!list) return;
+    const remaining = list.filter((w) => w !== waiter);
+    if (remaining.length > 0) this.waitersByKey.set(key, remaining);
+    else this.waitersByKey.delete(key);
+  }
+}

@@ -1,0 +1,139 @@
+import { create } from '@bufbuild/protobuf';
+import type { ClientDuplexStream } from '@grpc/grpc-js';
+import type { Logger } from '../../common/logger.ts';
+import { errorMessage } from '../../common/errors.ts';
+import { SyncRequestSchema, type SyncRequest, type SyncResponse, type ResumePoint } from '../../protocol/index.ts';
+import { buildBatch, type SentBatch } from './batch-builder.ts';
+import type { FeedQueue } from './feed-queue.ts';
+
+export interface SyncStreamLimits {
+  maxBatchBytes: number;
+  maxBatchChanges: number;
+  maxUnackedBatches: number;
+}
+
+export interface SyncStreamOptions {
+  account: string;
+  sessionId: string;
+  open: () => ClientDuplexStream<SyncRequest, SyncResponse>;
+  queues: () => FeedQueue[];
+  limits: SyncStreamLimits;
+  logger: Logger;
+  /** The hub accepted the stream; the resume points are what it has committed. */
+  onReady: (resume: ResumePoint[]) => void;
+  /** The stream ended (error or close); in-flight batches are already requeued. */
+  onClosed: (reason: string) => void;
+  onBatchAcked?: (batch: SentBatch, latencyMs: number) => void;
+}
+
+/**
+ * One account's Sync stream: drains the feeds' queues into batches, keeps at most `maxUnackedBatches`
+ * in flight, and releases a batch's entries (and the operations waiting on them) only when the hub
+ * acknowledges that it committed them. While the window is full, changes keep coalescing in the queues.
+ */
+export class SyncStream {
+  private call: ClientDuplexStream<SyncRequest, SyncResponse> | undefined;
+  private ready = false;
+  private closed = false;
+  private inFlight: Array<SentBatch & { sentAt: number }> = [];
+  private nextSeq = 1n;
+  private cursor = 0;
+  private pumpScheduled = false;
+
+  constructor(private readonly options: SyncStreamOptions) {}
+
+  start(): void {
+    const call = this.options.open();
+    this.call = call;
+    call.on('data', (response: SyncResponse) => this.onResponse(response));
+    call.on('error', (err: Error) => this.close(`sync stream error: ${errorMessage(err)}`));
+    call.on('end', () => this.close('sync stream ended by the hub'));
+    call.write(create(SyncRequestSchema, { kind: { case: 'open', value: { sessionId: this.options.sessionId, account: this.options.account } } }));
+  }
+
+  get unacked(): number {
+    return this.inFlight.length;
+  }
+
+  /** Something became pending: send it soon (same tick arrivals share one batch). */
+  schedulePump(): void {
+    if (this.pumpScheduled || !this.ready || this.closed) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  close(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ready = false;
+    // What the hub did not acknowledge goes back to the queues, ahead of newer changes.
+    const byQueue = new Map<FeedQueue, SentBatch['parts'][number]['entries']>();
+    for (const batch of this.inFlight) {
+      for (const part of batch.parts) {
+        const list = byQueue.get(part.queue) ?? [];
+        list.push(...part.entries);
+        byQueue.set(part.queue, list);
+      }
+    }
+    this.inFlight = [];
+    for (const queue of this.options.queues()) queue.clearInFlight();
+    for (const [queue, entries] of byQueue) queue.requeue(entries);
+    try {
+      this.call?.end();
+      this.call?.cancel();
+    } catch {
+      // The call is already gone; nothing left to release.
+    }
+    this.options.onClosed(reason);
+  }
+
+  private onResponse(response: SyncResponse): void {
+    switch (response.kind.case) {
+      case 'ready':
+        this.ready = true;
+        this.options.onReady(response.kind.value.resume);
+        this.schedulePump();
+        return;
+      case 'ack': {
+        const seq = response.kind.value.seq;
+        const batch = this.inFlight[0];
+        if (!batch || batch.seq !== seq) {
+          this.close(`hub acknowledged batch ${seq} but the oldest unacknowledged batch is ${batch?.seq ?? 'none'}`);
+          return;
+        }
+        this.inFlight.shift();
+        for (const part of batch.parts) {
+          part.queue.acknowledged(part.entries);
+          if (part.progress !== undefined) part.queue.ackedProgress = part.progress;
+        }
+        this.options.onBatchAcked?.(batch, Date.now() - batch.sentAt);
+        this.schedulePump();
+        return;
+      }
+      case 'refusal':
+        this.options.logger.warn({ account: this.options.account, code: response.kind.value.code }, `hub refused the sync stream: ${response.kind.value.message}`);
+        this.close(`refused: ${response.kind.value.code}`);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private pump(): void {
+    if (!this.ready || this.closed || !this.call) return;
+    const queues = this.options.queues();
+    if (queues.length === 0) return;
+    const { maxBatchBytes, maxBatchChanges, maxUnackedBatches } = this.options.limits;
+    while (this.inFlight.length < maxUnackedBatches) {
+      const batch = buildBatch(this.nextSeq, queues, this.cursor, { maxBytes: maxBatchBytes, maxChanges: maxBatchChanges });
+      if (!batch) return;
+      this.cursor = (this.cursor + 1) % queues.length;
+      this.nextSeq++;
+      this.inFlight.push({ ...batch, sentAt: Date.now() });
+      this.call.write(create(SyncRequestSchema, { kind: { case: 'batch', value: batch.message } }));
+    }
+  }
+}

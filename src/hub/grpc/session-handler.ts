@@ -1,0 +1,231 @@
+import { create } from '@bufbuild/protobuf';
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { Logger } from '../../common/logger.ts';
+import { errorMessage } from '../../common/errors.ts';
+import { ulid } from '../../common/ids.ts';
+import {
+  AccountAcceptanceSchema,
+  HubMessageSchema,
+  PROTOCOL_VERSION,
+  type AccountAcceptance,
+  type AccountInfo,
+  type AgentMessage,
+  type Hello,
+  type HubMessage,
+} from '../../protocol/index.ts';
+import type { Store } from '../store/types.ts';
+import { AgentSession } from './agent-session.ts';
+import type { SessionRegistry } from './session-registry.ts';
+import { accountRecordFromInfo, toResumePoint } from './conversions.ts';
+
+export interface SessionHandlerOptions {
+  hubId: string;
+  store: Store;
+  registry: SessionRegistry;
+  logger: Logger;
+  pingIntervalMs: number;
+  /** Missed pings after which a silent session is considered dead and closed. */
+  missedPingsBeforeDead: number;
+  limits: { maxBatchBytes: number; maxBatchChanges: number; maxObjectBytes: number; maxUnackedBatches: number };
+}
+
+const HELLO_TIMEOUT_MS = 10_000;
+
+function sameCluster(a: { apiServerHost: string; caFingerprint: string; kubeSystemUid: string }, b: typeof a): boolean {
+  return a.apiServerHost === b.apiServerHost && a.caFingerprint === b.caFingerprint && a.kubeSystemUid === b.kubeSystemUid;
+}
+
+/**
+ * Serves the Session stream: validates the hello, registers the agent's accounts (refusing a name that
+ * belongs to another cluster), answers with a welcome carrying resume points, relays operation results
+ * and keeps the session alive with pings. A session silent for too long is closed, which fails its
+ * pending operations at once.
+ */
+export class SessionHandler {
+  constructor(private readonly options: SessionHandlerOptions) {}
+
+  handle(call: ServerDuplexStream<AgentMessage, HubMessage>): void {
+    const { logger } = this.options;
+    const peer = call.getPeer();
+    let session: AgentSession | undefined;
+    let processing: Promise<void> = Promise.resolve();
+    let watchdog: NodeJS.Timeout | undefined;
+    const helloTimer = setTimeout(() => {
+      if (!session) this.refuse(call, 'PROTOCOL_VIOLATION', `no hello within ${HELLO_TIMEOUT_MS} ms`);
+    }, HELLO_TIMEOUT_MS);
+
+    const finish = (reason: string) => {
+      clearTimeout(helloTimer);
+      if (watchdog) clearInterval(watchdog);
+      if (session && !session.isClosed) {
+        const ended = session;
+        session.close(reason);
+        void this.onSessionEnded(ended, reason);
+      }
+    };
+
+    call.on('data', (message: AgentMessage) => {
+      if (session) session.lastMessageAt = Date.now();
+      processing = processing
+        .then(async () => {
+          if (!session) {
+            if (message.kind.case !== 'hello') {
+              this.refuse(call, 'PROTOCOL_VIOLATION', `the first message must be a hello, got ${message.kind.case ?? 'nothing'}`);
+              return;
+            }
+            clearTimeout(helloTimer);
+            session = await this.onHello(call, message.kind.value, peer);
+            if (session) {
+              const intervalMs = this.options.pingIntervalMs;
+              watchdog = setInterval(() => {
+                if (!session) return;
+                const silentMs = Date.now() - session.lastMessageAt;
+                if (silentMs > intervalMs * this.options.missedPingsBeforeDead) {
+                  logger.warn({ agentId: session.agentId, sessionId: session.id, silentMs }, 'agent session silent for too long; closing it');
+                  finish(`no message for ${silentMs} ms`);
+                  call.end();
+                } else {
+                  session.send(create(HubMessageSchema, { kind: { case: 'ping', value: { nonce: 0n, sentUnixMs: BigInt(Date.now()) } } }));
+                }
+              }, intervalMs);
+              watchdog.unref();
+            }
+            return;
+          }
+          await this.onMessage(session, message);
+        })
+        .catch((err) => {
+          logger.error({ err: errorMessage(err), sessionId: session?.id }, 'failed to process an agent message');
+        });
+    });
+    call.on('error', (err) => finish(`stream error: ${errorMessage(err)}`));
+    call.on('end', () => {
+      finish('agent closed the session');
+      call.end();
+    });
+    call.on('cancelled', () => finish('session cancelled'));
+  }
+
+  private refuse(call: ServerDuplexStream<AgentMessage, HubMessage>, code: string, message: string): void {
+    this.options.logger.warn({ code, peer: call.getPeer() }, `refusing agent session: ${message}`);
+    call.write(create(HubMessageSchema, { kind: { case: 'refusal', value: { code, message } } }));
+    call.end();
+  }
+
+  private async onHello(call: ServerDuplexStream<AgentMessage, HubMessage>, hello: Hello, peer: string): Promise<AgentSession | undefined> {
+    const { logger, registry } = this.options;
+    if (hello.protocolVersion !== PROTOCOL_VERSION) {
+      this.refuse(call, 'PROTOCOL_VERSION_UNSUPPORTED', `this hub speaks protocol version ${PROTOCOL_VERSION}, the agent speaks ${hello.protocolVersion}`);
+      return undefined;
+    }
+    if (hello.agentId.trim() === '') {
+      this.refuse(call, 'PROTOCOL_VIOLATION', 'the hello has no agent id');
+      return undefined;
+    }
+    const session = new AgentSession(ulid(), hello.agentId, hello.agentVersion, peer, call);
+    registry.add(session);
+    const acceptances = await this.acceptAccounts(session, hello.accounts);
+    session.send(
+      create(HubMessageSchema, {
+        kind: {
+          case: 'welcome',
+          value: {
+            sessionId: session.id,
+            hubId: this.options.hubId,
+            protocolVersion: PROTOCOL_VERSION,
+            accounts: acceptances,
+            pingIntervalMs: this.options.pingIntervalMs,
+            limits: this.options.limits,
+          },
+        },
+      }),
+    );
+    const accepted = acceptances.filter((a) => a.accepted).map((a) => a.account);
+    const refused = acceptances.filter((a) => !a.accepted).map((a) => `${a.account} (${a.refusalCode})`);
+    logger.info({ agentId: hello.agentId, sessionId: session.id, peer, accepted, refused }, `agent connected with ${accepted.length} account(s)`);
+    return session;
+  }
+
+  private async acceptAccounts(session: AgentSession, accounts: AccountInfo[]): Promise<AccountAcceptance[]> {
+    const { store, registry, hubId, logger } = this.options;
+    const now = Date.now();
+    const out: AccountAcceptance[] = [];
+    const seen = new Set<string>();
+    for (const info of accounts) {
+      const name = info.name.trim();
+      if (name === '' || seen.has(name)) {
+        out.push(create(AccountAcceptanceSchema, { account: info.name, accepted: false, refusalCode: 'ACCOUNT_INVALID', refusalMessage: name === '' ? 'the account has no name' : `account ${name} is declared twice` }));
+        continue;
+      }
+      seen.add(name);
+      const record = accountRecordFromInfo(info);
+      const existing = await store.getAccount(name);
+      if (existing && !sameCluster(existing.cluster, record.cluster)) {
+        const message = `account ${name} is registered for cluster ${existing.cluster.apiServerHost} (kube-system ${existing.cluster.kubeSystemUid}); this agent offers ${record.cluster.apiServerHost} (kube-system ${record.cluster.kubeSystemUid})`;
+        logger.warn({ account: name, agentId: session.agentId }, `refusing account: ${message}`);
+        out.push(create(AccountAcceptanceSchema, { account: name, accepted: false, refusalCode: 'ACCOUNT_OWNED_BY_OTHER_CLUSTER', refusalMessage: message }));
+        continue;
+      }
+      const caching = registry.attach(session, name);
+      await store.upsertAccount({ ...record, agentId: session.agentId, hubId, status: 'connected' }, now);
+      const resume = caching ? (await store.resumePoints(name)).map(toResumePoint) : [];
+      out.push(create(AccountAcceptanceSchema, { account: name, accepted: true, caching, resume }));
+    }
+    return out;
+  }
+
+  private async onMessage(session: AgentSession, message: AgentMessage): Promise<void> {
+    switch (message.kind.case) {
+      case 'ping':
+        session.send(create(HubMessageSchema, { kind: { case: 'pong', value: { nonce: message.kind.value.nonce, sentUnixMs: message.kind.value.sentUnixMs } } }));
+        return;
+      case 'pong':
+        return;
+      case 'operationResult':
+        if (!session.completeOperation(message.kind.value)) {
+          this.options.logger.warn({ operationId: message.kind.value.id, agentId: session.agentId }, 'result for an operation nobody waits for (late or unknown)');
+        }
+        return;
+      case 'accountUpdate': {
+        const update = message.kind.value;
+        const acceptances = await this.acceptAccounts(session, update.upserted);
+        for (const name of update.removed) {
+          const next = this.options.registry.detach(session, name);
+          if (next) this.handOver(name, next);
+          else if (!this.options.registry.isServed(name)) await this.options.store.setAccountStatus(name, 'disconnected', null, null, Date.now());
+        }
+        session.send(create(HubMessageSchema, { kind: { case: 'accountUpdateReply', value: { accounts: acceptances } } }));
+        return;
+      }
+      case 'hello':
+        this.options.logger.warn({ sessionId: session.id }, 'ignoring a second hello on an established session');
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Tells a standby agent replica that it now caches an account. */
+  private handOver(account: string, to: AgentSession): void {
+    void this.options.store.resumePoints(account).then((points) => {
+      to.send(
+        create(HubMessageSchema, {
+          kind: {
+            case: 'accountUpdateReply',
+            value: { accounts: [create(AccountAcceptanceSchema, { account, accepted: true, caching: true, resume: points.map(toResumePoint) })] },
+          },
+        }),
+      );
+      this.options.logger.info({ account, agentId: to.agentId }, 'caching handed over to another agent replica');
+    });
+  }
+
+  private async onSessionEnded(session: AgentSession, reason: string): Promise<void> {
+    const { registry, store, logger } = this.options;
+    const { handovers, orphaned } = registry.remove(session);
+    for (const { account, to } of handovers) this.handOver(account, to);
+    const now = Date.now();
+    for (const account of orphaned) await store.setAccountStatus(account, 'disconnected', session.agentId, null, now);
+    logger.info({ agentId: session.agentId, sessionId: session.id, reason, orphaned }, 'agent session ended');
+  }
+}

@@ -1,0 +1,41 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { IngestMetrics } from './grpc/sync-handler.ts';
+import type { SessionRegistry } from './grpc/session-registry.ts';
+
+/** The hub's Prometheus metrics: agent sessions, ingest throughput and commit latency. */
+export class HubMetrics implements IngestMetrics {
+  private readonly batches: Counter;
+  private readonly changes: Counter;
+  private readonly rejected: Counter;
+  private readonly commitSeconds: Histogram;
+
+  constructor(registry: Registry, sessions: SessionRegistry) {
+    this.batches = new Counter({ name: 'scale_agent_hub_batches_committed_total', help: 'Change batches committed', registers: [registry] });
+    this.changes = new Counter({ name: 'scale_agent_hub_changes_committed_total', help: 'Changes committed', registers: [registry] });
+    this.rejected = new Counter({ name: 'scale_agent_hub_changes_rejected_total', help: 'Malformed changes skipped', registers: [registry] });
+    this.commitSeconds = new Histogram({
+      name: 'scale_agent_hub_batch_commit_seconds',
+      help: 'Time to commit one batch',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    });
+    new Gauge({
+      name: 'scale_agent_hub_agent_sessions',
+      help: 'Connected agent sessions',
+      registers: [registry],
+      collect() {
+        this.set(sessions.all().length);
+      },
+    });
+  }
+
+  batchCommitted(_account: string, changes: number, commitMs: number): void {
+    this.batches.inc();
+    this.changes.inc(changes);
+    this.commitSeconds.observe(commitMs / 1000);
+  }
+
+  changeRejected(): void {
+    this.rejected.inc();
+  }
+}

@@ -1,0 +1,156 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { FastifyInstance } from 'fastify';
+import { Errors, ScaleAgentError, errorMessage } from '../common/errors.ts';
+import type { Logger } from '../common/logger.ts';
+import { createMetricsRegistry } from '../common/metrics.ts';
+import { agentHubDefinition, GRPC_MAX_MESSAGE_BYTES } from '../protocol/index.ts';
+import type { HubConfig } from './config.ts';
+import { SessionHandler } from './grpc/session-handler.ts';
+import { SessionRegistry } from './grpc/session-registry.ts';
+import { SyncHandler } from './grpc/sync-handler.ts';
+import { SessionRouter } from './router/session-router.ts';
+import { buildApiServer } from './api/server.ts';
+import { createSqliteStore } from './store/sqlite-store.ts';
+import type { Store } from './store/types.ts';
+import { HubMetrics } from './hub-metrics.ts';
+
+export interface RunningHub {
+  readonly restUrl: string;
+  readonly grpcAddress: string;
+  readonly restPort: number;
+  readonly grpcPort: number;
+  readonly store: Store;
+  readonly registry: SessionRegistry;
+  close(): Promise<void>;
+}
+
+/** How often disconnected accounts are checked against their grace period. */
+const ACCOUNT_SWEEP_INTERVAL_MS = 30_000;
+
+/** Opens the store named by `database.url`. */
+export async function openStore(url: string, logger: Logger): Promise<Store> {
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length);
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const store = createSqliteStore({ path, logger });
+    await store.migrate();
+    return store;
+  }
+  throw new ScaleAgentError(Errors.CONFIG_INVALID, `database.url: unsupported database URL ${JSON.stringify(url)} (expected sqlite:<file>)`, { url });
+}
+
+function bindGrpc(server: Server, address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(address, ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+  });
+}
+
+/**
+ * Starts a hub replica: the store (migrated), the gRPC server agents dial, and the REST API Spinnaker
+ * reads. Resolves once both ports listen.
+ */
+export async function startHub(config: HubConfig, logger: Logger): Promise<RunningHub> {
+  const store = await openStore(config.database.url, logger);
+  const registry = new SessionRegistry();
+  const metricsRegistry = createMetricsRegistry('scale_agent_hub');
+  const metrics = new HubMetrics(metricsRegistry, registry);
+
+  const sessionHandler = new SessionHandler({
+    hubId: config.hub.id,
+    store,
+    registry,
+    logger,
+    pingIntervalMs: config.grpc.pingIntervalMs,
+    missedPingsBeforeDead: config.grpc.missedPingsBeforeDead,
+    limits: config.limits,
+  });
+  const syncHandler = new SyncHandler({ store, registry, logger, metrics });
+  const grpcServer = new Server({
+    'grpc.max_receive_message_length': GRPC_MAX_MESSAGE_BYTES,
+    'grpc.max_send_message_length': GRPC_MAX_MESSAGE_BYTES,
+    // Agents ping at the application level; transport keepalives catch dead TCP connections too.
+    'grpc.keepalive_time_ms': config.grpc.pingIntervalMs,
+    'grpc.keepalive_timeout_ms': config.grpc.pingIntervalMs,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.http2.min_ping_interval_without_data_ms': 1000,
+  });
+  grpcServer.addService(agentHubDefinition, {
+    Session: (call: Parameters<SessionHandler['handle']>[0]) => sessionHandler.handle(call),
+    Sync: (call: Parameters<SyncHandler['handle']>[0]) => syncHandler.handle(call),
+  });
+
+  let grpcPort: number;
+  try {
+    grpcPort = await bindGrpc(grpcServer, `${config.grpc.host}:${config.grpc.port}`);
+  } catch (err) {
+    await store.close();
+    throw new ScaleAgentError(Errors.CONFIG_INVALID, `grpc: cannot listen on ${config.grpc.host}:${config.grpc.port}: ${errorMessage(err)}`);
+  }
+
+  const router = new SessionRouter({ store, registry, logger, defaultTimeoutMs: config.operations.timeoutMs });
+  const api: FastifyInstance = await buildApiServer({ store, router, hubId: config.hub.id, logger, operationTimeoutMs: config.operations.timeoutMs });
+  api.get('/metrics', async (_request, reply) => {
+    reply.header('content-type', metricsRegistry.contentType);
+    return metricsRegistry.metrics();
+  });
+  let restPort: number;
+  try {
+    await api.listen({ host: config.server.host, port: config.server.port });
+    const address = api.server.address();
+    restPort = typeof address === 'object' && address ? address.port : config.server.port;
+  } catch (err) {
+    grpcServer.forceShutdown();
+    await store.close();
+    throw new ScaleAgentError(Errors.CONFIG_INVALID, `server: cannot listen on ${config.server.host}:${config.server.port}: ${errorMessage(err)}`);
+  }
+
+  const sweeper = setInterval(() => {
+    void sweepAccounts(store, registry, config.accounts.gracePeriodSeconds * 1000, logger);
+  }, Math.min(ACCOUNT_SWEEP_INTERVAL_MS, Math.max(1000, config.accounts.gracePeriodSeconds * 1000)));
+  sweeper.unref();
+
+  const displayHost = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
+  logger.info({ rest: restPort, grpc: grpcPort, database: config.database.url, hubId: config.hub.id }, 'hub started');
+  return {
+    restUrl: `http://${displayHost(config.server.host)}:${restPort}`,
+    grpcAddress: `${displayHost(config.grpc.host)}:${grpcPort}`,
+    restPort,
+    grpcPort,
+    store,
+    registry,
+    async close() {
+      clearInterval(sweeper);
+      for (const session of registry.all()) session.close('hub shutting down');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          grpcServer.forceShutdown();
+          resolve();
+        }, 2000);
+        grpcServer.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      await api.close();
+      await store.close();
+      logger.info('hub stopped');
+    },
+  };
+}
+
+/** Removes accounts (and their cache) whose agents have been gone longer than the grace period. */
+async function sweepAccounts(store: Store, registry: SessionRegistry, graceMs: number, logger: Logger): Promise<void> {
+  try {
+    const now = Date.now();
+    for (const account of await store.listAccounts()) {
+      if (account.status !== 'disconnected' || registry.isServed(account.name)) continue;
+      if (now - account.lastSeenAt < graceMs) continue;
+      await store.deleteAccount(account.name);
+      logger.info({ account: account.name, goneForMs: now - account.lastSeenAt }, 'removed an account whose agent did not come back within the grace period');
+    }
+  } catch (err) {
+    logger.error({ err: errorMessage(err) }, 'account sweep failed');
+  }
+}
