@@ -108,7 +108,7 @@ export function registerDemoCommand(program: Command): void {
           { timeoutMs: START_TIMEOUT_MS, what: 'the agent to register its accounts' },
         );
         const account = names[0];
-        await waitFor(async () => (await fetch(`${rest}/manifests/${account}/default/deployment%20web`).catch(() => undefined))?.ok, {
+        await waitFor(async () => (await fetch(`${rest}/manifests/${account}/team-a/deployment%20app-0`).catch(() => undefined))?.ok, {
           timeoutMs: START_TIMEOUT_MS,
           what: 'the first sample application to reach the cache',
         });
@@ -133,7 +133,7 @@ export function registerDemoCommand(program: Command): void {
           `  curl -s ${rest}/health`,
           `  curl -s ${rest}/credentials`,
           `  curl -s ${rest}/credentials/${account}`,
-          `  curl -s ${rest}/manifests/${account}/default/deployment%20web`,
+          `  curl -s ${rest}/manifests/${account}/team-a/deployment%20app-0`,
           `  curl -s -X POST -H 'content-type: application/json' --data @${deployFile} ${rest}/kubernetes/ops`,
           `  curl -s ${rest}/task/${submitted.id}          (the demo already deployed 'hello' once; this is its task)`,
           `  curl -s ${rest}/manifests/${account}/default/deployment%20hello`,

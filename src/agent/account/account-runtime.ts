@@ -6,7 +6,8 @@ import { AccountInfoSchema, type AccountInfo, type ResumePoint } from '../../pro
 import { KubeClient } from '../../kube/client.ts';
 import { loadKubeconfig } from '../../kube/kubeconfig.ts';
 import { inClusterCredentials } from '../../kube/in-cluster.ts';
-import { discoverResources, type ApiResource } from '../../kube/discovery.ts';
+import { discoverResources } from '../../kube/discovery.ts';
+import type { ApiResource } from '../../kube/api-resource.ts';
 import { Reflector } from '../../kube/reflector.ts';
 import { slimObject } from '../../kube/slim.ts';
 import type { AccountConfig } from '../config.ts';

@@ -13,7 +13,7 @@ import {
   type WrittenObject,
 } from '../../protocol/index.ts';
 import type { KubeClient, KubeResponse } from '../../kube/client.ts';
-import { resolveKind, type ApiResource } from '../../kube/discovery.ts';
+import { resolveKind, type ApiResource } from '../../kube/api-resource.ts';
 import { slimObject } from '../../kube/slim.ts';
 import type { AccountRuntime } from '../account/account-runtime.ts';
 import { resourcePath } from './resource-path.ts';
@@ -158,8 +158,10 @@ export class OperationExecutor {
 
   private resolve(runtime: AccountRuntime, target: ResourceTarget | undefined, apiVersion?: string): Resolved {
     if (!target || target.kind === '') throw new OperationFailure(Errors.OPERATION_INVALID.code, 'the operation names no kind');
-    const resource = resolveKind(runtime.resources, { group: target.group || undefined, kind: target.kind, version: target.version || undefined });
-    if (!resource) {
+    let resource: ApiResource;
+    try {
+      resource = resolveKind(runtime.resources, { group: target.group, kind: target.kind, version: target.version || undefined });
+    } catch {
       throw new OperationFailure(Errors.KUBE_KIND_UNKNOWN.code, `account ${runtime.name} serves no kind ${target.group ? `${target.kind}.${target.group}` : target.kind}${apiVersion ? ` (apiVersion ${apiVersion})` : ''}`, 404);
     }
     const version = target.version || resource.version;

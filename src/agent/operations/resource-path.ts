@@ -1,4 +1,4 @@
-import type { ApiResource } from '../../kube/discovery.ts';
+import type { ApiResource } from '../../kube/api-resource.ts';
 
 /** The REST path of a resource collection, or of one object when `name` is given. */
 export function resourcePath(resource: Pick<ApiResource, 'group' | 'resource' | 'namespaced'>, version: string, namespace: string, name?: string, subresource?: string): string {

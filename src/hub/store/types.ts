@@ -73,6 +73,8 @@ export interface BatchOutcome {
   touched: number;
   /** Objects deleted because a snapshot did not contain them. */
   pruned: number;
+  /** Touches of objects the store does not hold (ignored). */
+  touchesMissed?: number;
 }
 
 /** A cached object as the REST views read it. */
@@ -171,6 +173,8 @@ export interface Store {
   createTask(task: TaskRecord): Promise<void>;
   getTask(id: string): Promise<TaskRecord | undefined>;
   findTaskByRequestId(requestId: string): Promise<TaskRecord | undefined>;
+  /** The most recent tasks, newest first (GET /task). */
+  listTasks?(limit: number): Promise<TaskRecord[]>;
   updateTask(id: string, patch: Partial<Pick<TaskRecord, 'state' | 'history' | 'resultObjects'>>, now: number): Promise<void>;
   appendTaskHistory(id: string, entry: TaskHistoryEntry, now: number): Promise<void>;
   recordOperation(op: OperationRecord): Promise<void>;

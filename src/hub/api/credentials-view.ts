@@ -1,0 +1,83 @@
+import { KNOWN_KINDS, spinnakerKindName, spinnakerKindOf, type SpinnakerKind } from '../store/kind-names.ts';
+import type { AccountRecord } from '../store/types.ts';
+
+/**
+ * Accounts as Clouddriver's /credentials shows them (`AccountDefinition` un-expanded, the credentials
+ * bean expanded). Our own fields sit under `agent`, a key Clouddriver never uses.
+ */
+export interface AccountAgentView {
+  id: string | null;
+  hubId: string | null;
+  status: AccountRecord['status'];
+  lastSeen: number;
+  registeredAt: number;
+  kubernetesVersion: string;
+}
+
+export interface AccountView {
+  name: string;
+  type: 'kubernetes';
+  cloudProvider: 'kubernetes';
+  environment: string;
+  accountType: string;
+  providerVersion: 'v2';
+  requiredGroupMembership: string[];
+  permissions?: Record<string, string[]>;
+  challengeDestructiveActions: boolean;
+  primaryAccount: boolean;
+  agent: AccountAgentView;
+  // expanded only
+  enabled?: boolean;
+  cacheThreads?: number;
+  namespaces?: string[];
+  spinnakerKindMap?: Record<string, SpinnakerKind>;
+  dockerRegistries?: unknown[];
+}
+
+/** Every kind Clouddriver has a handler for, with its class; present for every account like Clouddriver's map. */
+const STANDARD_KIND_MAP: Readonly<Record<string, SpinnakerKind>> = Object.fromEntries(KNOWN_KINDS.map((k) => [k.spinnaker, k.spinnakerKind]));
+
+export function spinnakerKindMap(account: AccountRecord): Record<string, SpinnakerKind> {
+  const map: Record<string, SpinnakerKind> = { ...STANDARD_KIND_MAP };
+  for (const kind of account.kinds) {
+    const name = spinnakerKindName(kind.group, kind.kind);
+    if (!(name in map)) map[name] = spinnakerKindOf(kind.group, kind.kind);
+  }
+  return map;
+}
+
+/**
+ * `namespacesSeen`: the Namespace objects cached for the account, used when the account watches all
+ * namespaces (Clouddriver lists them from the cluster; ours are already in the cache).
+ */
+export function accountView(account: AccountRecord, expand: boolean, namespacesSeen: readonly string[] = []): AccountView {
+  const view: AccountView = {
+    name: account.name,
+    type: 'kubernetes',
+    cloudProvider: 'kubernetes',
+    environment: account.properties.environment ?? account.name,
+    accountType: account.properties.accountType ?? account.name,
+    providerVersion: 'v2',
+    requiredGroupMembership: [],
+    challengeDestructiveActions: false,
+    primaryAccount: false,
+    agent: {
+      id: account.agentId,
+      hubId: account.hubId,
+      status: account.status,
+      lastSeen: account.lastSeenAt,
+      registeredAt: account.registeredAt,
+      kubernetesVersion: account.kubernetesVersion,
+    },
+  };
+  if (Object.keys(account.permissions).length > 0) view.permissions = account.permissions;
+  if (!expand) return view;
+  return {
+    ...view,
+    enabled: true,
+    cacheThreads: 1,
+    namespaces: account.namespaces.length > 0 ? [...account.namespaces] : [...namespacesSeen].sort(),
+    spinnakerKindMap: spinnakerKindMap(account),
+    dockerRegistries: [],
+  };
+}

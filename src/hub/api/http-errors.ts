@@ -1,0 +1,63 @@
+import { STATUS_CODES } from 'node:http';
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import { Errors, ScaleAgentError, isScaleAgentError, type ErrorDefinition } from '../../common/errors.ts';
+import type { Logger } from '../../common/logger.ts';
+
+/**
+ * REST error bodies: Spring Boot's shape (what Orca and Gate log and sometimes parse) plus our stable
+ * code: `{"error":"Bad Request","message":"…","status":400,"code":"REQUEST_INVALID"}`.
+ */
+export interface ErrorBody {
+  error: string;
+  message: string;
+  status: number;
+  code: string;
+}
+
+/** Code for failures nobody raised on purpose (bugs); deliberately outside the catalogue. */
+export const UNEXPECTED_ERROR_CODE = 'INTERNAL_ERROR';
+
+const HTTP_INTERNAL_ERROR = 500;
+const HTTP_BAD_REQUEST = 400;
+const HTTP_NOT_FOUND = 404;
+
+export function errorBody(status: number, message: string, code: string): ErrorBody {
+  return { error: STATUS_CODES[status] ?? 'Error', message, status, code };
+}
+
+/** The same error definition answered with another HTTP status (e.g. an unknown account in an op body is a 400). */
+export function withStatus(def: ErrorDefinition, httpStatus: number): ErrorDefinition {
+  return { code: def.code, httpStatus };
+}
+
+export function requestInvalid(message: string, details: Record<string, unknown> = {}): ScaleAgentError {
+  return new ScaleAgentError(Errors.REQUEST_INVALID, message, details);
+}
+
+export function sendError(reply: FastifyReply, err: ScaleAgentError): FastifyReply {
+  return reply.code(err.httpStatus).send(errorBody(err.httpStatus, err.message, err.code));
+}
+
+function isFastifyError(err: unknown): err is FastifyError {
+  return err instanceof Error && typeof (err as FastifyError).code === 'string' && (err as FastifyError).code.startsWith('FST_');
+}
+
+export function installErrorHandling(app: FastifyInstance, logger: Logger): void {
+  app.setErrorHandler((err: unknown, request, reply) => {
+    if (isScaleAgentError(err)) {
+      if (err.httpStatus >= HTTP_INTERNAL_ERROR) logger.error({ err, url: request.url }, 'request failed');
+      return sendError(reply, err);
+    }
+    // Fastify's own client errors: malformed JSON, wrong content type, body too large.
+    const status = (err as { statusCode?: number }).statusCode;
+    if (isFastifyError(err) || (typeof status === 'number' && status >= HTTP_BAD_REQUEST && status < HTTP_INTERNAL_ERROR)) {
+      const code = typeof status === 'number' && status < HTTP_INTERNAL_ERROR ? status : HTTP_BAD_REQUEST;
+      return reply.code(code).send(errorBody(code, (err as Error).message, Errors.REQUEST_INVALID.code));
+    }
+    logger.error({ err, url: request.url }, 'unexpected error serving a request');
+    return reply.code(HTTP_INTERNAL_ERROR).send(errorBody(HTTP_INTERNAL_ERROR, (err as Error)?.message ?? String(err), UNEXPECTED_ERROR_CODE));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(HTTP_NOT_FOUND).send(errorBody(HTTP_NOT_FOUND, `No handler found for ${request.method} ${request.url}`, Errors.NOT_FOUND.code));
+  });
+}

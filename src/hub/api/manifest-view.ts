@@ -1,0 +1,42 @@
+import type { KubeObject } from '../../common/kube-object.ts';
+import { deriveMoniker, type Moniker } from '../store/moniker.ts';
+import { fullResourceName } from '../store/kind-names.ts';
+import type { CachedObject } from '../store/types.ts';
+import { manifestArtifacts, type Artifact } from './artifacts.ts';
+import { stripSecretData } from './secrets.ts';
+import { manifestStatus, type ManifestStatus } from './stability.ts';
+
+/** Clouddriver's KubernetesManifest container, the body of GET /manifests/{account}/{location}/{name}. */
+export interface ManifestView {
+  account: string;
+  name: string;
+  location: string;
+  moniker: Moniker;
+  manifest: KubeObject;
+  status: ManifestStatus;
+  artifacts: Artifact[];
+  events: unknown[];
+  // Orca types warnings as strings: always an empty list.
+  warnings: string[];
+  metrics: unknown[];
+}
+
+export function manifestView(object: CachedObject, events: unknown[] = []): ManifestView {
+  const manifest = stripSecretData(JSON.parse(object.body) as KubeObject);
+  const moniker = deriveMoniker(object.group, object.kind, manifest);
+  // The stored columns are what the views filter on; keep the response consistent with them.
+  if (object.application !== null) moniker.app = object.application;
+  if (object.cluster !== null) moniker.cluster = object.cluster;
+  return {
+    account: object.account,
+    name: fullResourceName(object.group, object.kind, object.name),
+    location: object.namespace,
+    moniker,
+    manifest,
+    status: manifestStatus(object.group, object.kind, manifest),
+    artifacts: manifestArtifacts(manifest),
+    events,
+    warnings: [],
+    metrics: [],
+  };
+}

@@ -1,0 +1,72 @@
+import { requestInvalid } from '../http-errors.ts';
+
+/**
+ * Lenient readers for operation descriptions: Orca sends the whole stage context, so unknown fields are
+ * ignored, but a field we use with the wrong type is a 400 naming its path, e.g.
+ * `[0].deployManifest.manifests[2]: kind is required`.
+ */
+export type Obj = Record<string, unknown>;
+
+export function isObject(value: unknown): value is Obj {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function at(path: string, key: string | number): string {
+  if (typeof key === 'number') return `${path}[${key}]`;
+  return path === '' ? key : `${path}.${key}`;
+}
+
+export function invalid(path: string, message: string): never {
+  throw requestInvalid(path === '' ? message : `${path}: ${message}`, { field: path });
+}
+
+export function expectObject(value: unknown, path: string, what = 'an object'): Obj {
+  if (!isObject(value)) invalid(path, `expected ${what}`);
+  return value;
+}
+
+export function optionalString(source: Obj, key: string, path: string): string | undefined {
+  const value = source[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') invalid(at(path, key), 'expected a string');
+  return value;
+}
+
+export function requiredString(source: Obj, key: string, path: string): string {
+  const value = optionalString(source, key, path);
+  if (value === undefined || value.trim() === '') invalid(at(path, key), 'is required');
+  return value;
+}
+
+export function optionalBoolean(source: Obj, key: string, path: string): boolean | undefined {
+  const value = source[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'boolean') return value;
+  // Orca's SpEL-evaluated contexts sometimes carry booleans as strings.
+  if (value === 'true' || value === 'false') return value === 'true';
+  invalid(at(path, key), 'expected a boolean');
+}
+
+export function optionalInteger(source: Obj, key: string, path: string): number | undefined {
+  const value = source[key];
+  if (value === undefined || value === null) return undefined;
+  const number = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
+  if (typeof number !== 'number' || !Number.isInteger(number)) invalid(at(path, key), 'expected an integer');
+  return number;
+}
+
+export function optionalArray(source: Obj, key: string, path: string): unknown[] | undefined {
+  const value = source[key];
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value)) invalid(at(path, key), 'expected a list');
+  return value;
+}
+
+export function optionalStringArray(source: Obj, key: string, path: string): string[] | undefined {
+  const values = optionalArray(source, key, path);
+  if (values === undefined) return undefined;
+  return values.map((v, i) => {
+    if (typeof v !== 'string') invalid(at(at(path, key), i), 'expected a string');
+    return v;
+  });
+}

@@ -1,0 +1,312 @@
+import type { Transaction } from 'kysely';
+import { Errors, ScaleAgentError } from '../../common/errors.ts';
+import type { Logger } from '../../common/logger.ts';
+import { rowsPerStatement, type SqlDialect } from './dialect.ts';
+import { deriveObjectColumns } from './moniker.ts';
+import { MultiRowInsert } from './multi-row-insert.ts';
+import { toNumber } from './rows.ts';
+import type { Database, FeedsTable, ObjectsTable } from './schema.ts';
+import type { BatchOutcome, FeedInfo, FeedKey, StoreBatch } from './types.ts';
+
+/**
+ * Applies one ingest batch inside the caller's transaction. Changes are folded in order into one
+ * pending state per object key (last change wins, as it would if applied one by one), then written
+ * with a few multi-row statements; only snapshotEnd and feedDropped, which delete by scope, force the
+ * pending state out first. Replaying a batch yields the same rows: upserts replace, deletes of absent
+ * rows are no-ops, and a replayed snapshotBegin (same snapshotId) keeps the feed's epoch.
+ */
+
+const OBJECT_KEY_COLUMNS = ['account', 'api_group', 'kind', 'namespace', 'name'] as const;
+const OBJECT_UPDATE_COLUMNS = ['version', 'uid', 'resource_version', 'body', 'application', 'cluster', 'created_at', 'epoch', 'updated_at'] as const;
+const OBJECT_COLUMNS = [...OBJECT_KEY_COLUMNS, ...OBJECT_UPDATE_COLUMNS] as const;
+const FEED_KEY_COLUMNS = ['account', 'api_group', 'kind', 'namespace'] as const;
+const FEED_UPDATE_COLUMNS = ['version', 'resource', 'namespaced', 'resume_rv', 'epoch', 'snapshot_id', 'updated_at'] as const;
+/** Object keys per `(namespace, name) IN (…)` statement. */
+const KEYS_PER_STATEMENT = 500;
+/** Feeds looked up per statement when loading a batch's feeds. */
+const FEEDS_PER_LOOKUP = 100;
+const SEP = '\u0000';
+
+interface FeedState {
+  row: FeedsTable;
+  /** The row exists in the database (so a drop must delete it). */
+  stored: boolean;
+  dirty: boolean;
+}
+
+interface ObjectRef {
+  group: string;
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+type Pending =
+  | { op: 'upsert'; row: ObjectsTable }
+  | ({ op: 'delete' } & ObjectRef)
+  | ({ op: 'touch'; epoch: number } & ObjectRef);
+
+function feedKey(f: FeedKey): string {
+  return f.group + SEP + f.kind + SEP + f.namespace;
+}
+
+function objectKey(group: string, kind: string, namespace: string, name: string): string {
+  return group + SEP + kind + SEP + namespace + SEP + name;
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function groupBy<T>(items: Iterable<T>, key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = out.get(k);
+    if (list) list.push(item);
+    else out.set(k, [item]);
+  }
+  return out;
+}
+
+export async function applyBatchInTransaction(
+  trx: Transaction<Database>,
+  dialect: SqlDialect,
+  batch: StoreBatch,
+  now: number,
+  logger: Logger,
+): Promise<BatchOutcome & { touchesMissed: number }> {
+  const account = batch.account;
+  const outcome = { upserted: 0, deleted: 0, touched: 0, pruned: 0, touchesMissed: 0 };
+
+  const accountRow = await trx.selectFrom('accounts').select('snapshot_epoch').where('name', '=', account).executeTakeFirst();
+  if (!accountRow) throw new ScaleAgentError(Errors.ACCOUNT_NOT_FOUND, `cannot apply a batch for unregistered account ${account}`, { account });
+  const startEpoch = toNumber(accountRow.snapshot_epoch);
+  let epochCounter = startEpoch;
+
+  const feeds = await loadFeeds(trx, account, [...batch.changes.map((c) => c.feed), ...batch.progress.map((p) => p.feed)]);
+
+  function feedState(info: FeedInfo): FeedState {
+    const key = feedKey(info);
+    let state = feeds.get(key);
+    if (!state) {
+      state = {
+        row: { account, api_group: info.group, kind: info.kind, namespace: info.namespace, version: info.version, resource: info.resource, namespaced: info.namespaced ? 1 : 0, resume_rv: '', epoch: 0, snapshot_id: '', updated_at: now },
+        stored: false,
+        dirty: true,
+      };
+      feeds.set(key, state);
+    } else if (state.row.version !== info.version || state.row.resource !== info.resource || state.row.namespaced !== (info.namespaced ? 1 : 0)) {
+      Object.assign(state.row, { version: info.version, resource: info.resource, namespaced: info.namespaced ? 1 : 0 });
+      state.dirty = true;
+    }
+    return state;
+  }
+
+  const pending = new Map<string, Pending>();
+
+  async function flush(): Promise<void> {
+    if (pending.size === 0) return;
+    const deletes: ObjectRef[] = [];
+    const upserts: ObjectsTable[] = [];
+    const touches: Array<ObjectRef & { epoch: number }> = [];
+    for (const p of pending.values()) {
+      if (p.op === 'upsert') upserts.push(p.row);
+      else if (p.op === 'delete') deletes.push(p);
+      else touches.push(p);
+    }
+    pending.clear();
+
+    for (const group of groupBy(deletes, (d) => d.group + SEP + d.kind).values()) {
+      for (const part of chunks(group, KEYS_PER_STATEMENT)) {
+        const result = await trx
+          .deleteFrom('objects')
+          .where('account', '=', account)
+          .where('api_group', '=', part[0].group)
+          .where('kind', '=', part[0].kind)
+          .where((eb) => eb(eb.refTuple('namespace', 'name'), 'in', part.map((d) => eb.tuple(d.namespace, d.name))))
+          .executeTakeFirst();
+        outcome.deleted += Number(result.numDeletedRows);
+      }
+    }
+    const objectUpsert = objectUpsertFor(dialect);
+    for (const part of chunks(upserts, rowsPerStatement(OBJECT_COLUMNS.length))) {
+      await objectUpsert.execute(trx, part);
+      outcome.upserted += part.length;
+    }
+    for (const group of groupBy(touches, (t) => t.group + SEP + t.kind + SEP + t.epoch).values()) {
+      for (const part of chunks(group, KEYS_PER_STATEMENT)) {
+        const result = await trx
+          .updateTable('objects')
+          .set({ epoch: part[0].epoch })
+          .where('account', '=', account)
+          .where('api_group', '=', part[0].group)
+          .where('kind', '=', part[0].kind)
+          .where((eb) => eb(eb.refTuple('namespace', 'name'), 'in', part.map((t) => eb.tuple(t.namespace, t.name))))
+          .executeTakeFirst();
+        const updated = Number(result.numUpdatedRows);
+        outcome.touched += updated;
+        outcome.touchesMissed += part.length - updated;
+      }
+    }
+  }
+
+  /** Deletes the objects of a feed's scope, optionally only those older than its current epoch. */
+  async function deleteFeedObjects(state: FeedState, olderThanEpoch: number | null): Promise<number> {
+    let query = trx.deleteFrom('objects').where('account', '=', account).where('api_group', '=', state.row.api_group).where('kind', '=', state.row.kind);
+    if (state.row.namespace !== '') query = query.where('namespace', '=', state.row.namespace);
+    if (olderThanEpoch !== null) query = query.where('epoch', '<', olderThanEpoch);
+    const result = await query.executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  for (const change of batch.changes) {
+    switch (change.type) {
+      case 'upsert': {
+        const state = feedState(change.feed);
+        const derived = deriveObjectColumns(change.feed.group, change.feed.kind, change.name, change.body);
+        pending.set(objectKey(change.feed.group, change.feed.kind, change.namespace, change.name), {
+          op: 'upsert',
+          row: {
+            account,
+            api_group: change.feed.group,
+            kind: change.feed.kind,
+            namespace: change.namespace,
+            name: change.name,
+            version: change.feed.version,
+            uid: change.uid,
+            resource_version: change.resourceVersion,
+            body: change.body,
+            application: derived.application,
+            cluster: derived.cluster,
+            created_at: derived.createdAt,
+            epoch: state.row.epoch,
+            updated_at: now,
+          },
+        });
+        break;
+      }
+      case 'touch': {
+        const epoch = feedState(change.feed).row.epoch;
+        const key = objectKey(change.feed.group, change.feed.kind, change.namespace, change.name);
+        const existing = pending.get(key);
+        if (existing?.op === 'upsert') {
+          existing.row.epoch = epoch;
+          outcome.touched++;
+        } else if (existing?.op === 'delete') {
+          outcome.touchesMissed++;
+        } else {
+          pending.set(key, { op: 'touch', epoch, group: change.feed.group, kind: change.feed.kind, namespace: change.namespace, name: change.name });
+        }
+        break;
+      }
+      case 'delete':
+      case 'skipped': {
+        // A skipped object (too large, unreadable) must not keep showing an older version.
+        feedState(change.feed);
+        pending.set(objectKey(change.feed.group, change.feed.kind, change.namespace, change.name), {
+          op: 'delete',
+          group: change.feed.group,
+          kind: change.feed.kind,
+          namespace: change.namespace,
+          name: change.name,
+        });
+        break;
+      }
+      case 'snapshotBegin': {
+        const state = feedState(change.feed);
+        if (state.row.snapshot_id !== change.snapshotId || change.snapshotId === '') {
+          epochCounter++;
+          state.row.epoch = epochCounter;
+          state.row.snapshot_id = change.snapshotId;
+          state.dirty = true;
+        }
+        break;
+      }
+      case 'snapshotEnd': {
+        const state = feedState(change.feed);
+        if (state.row.snapshot_id !== change.snapshotId) {
+          // A newer snapshot began since: pruning now would delete objects it has not re-sent yet.
+          logger.warn({ account, feed: change.feed, snapshotId: change.snapshotId, current: state.row.snapshot_id }, 'ignoring the end of a superseded snapshot');
+          break;
+        }
+        await flush();
+        outcome.pruned += await deleteFeedObjects(state, state.row.epoch);
+        if (change.resourceVersion !== '') {
+          state.row.resume_rv = change.resourceVersion;
+          state.dirty = true;
+        }
+        break;
+      }
+      case 'feedDropped': {
+        const state = feedState(change.feed);
+        await flush();
+        outcome.deleted += await deleteFeedObjects(state, null);
+        if (state.stored) {
+          await trx
+            .deleteFrom('feeds')
+            .where('account', '=', account)
+            .where('api_group', '=', state.row.api_group)
+            .where('kind', '=', state.row.kind)
+            .where('namespace', '=', state.row.namespace)
+            .execute();
+        }
+        feeds.delete(feedKey(change.feed));
+        break;
+      }
+    }
+  }
+  await flush();
+
+  for (const p of batch.progress) {
+    const state = feedState(p.feed);
+    if (state.row.resume_rv !== p.resourceVersion) {
+      state.row.resume_rv = p.resourceVersion;
+      state.dirty = true;
+    }
+  }
+
+  const dirtyFeeds = [...feeds.values()].filter((f) => f.dirty).map((f) => ({ ...f.row, updated_at: now }));
+  for (const part of chunks(dirtyFeeds, rowsPerStatement(FEED_KEY_COLUMNS.length + FEED_UPDATE_COLUMNS.length))) {
+    await dialect.upsert(trx.insertInto('feeds').values(part), FEED_KEY_COLUMNS, FEED_UPDATE_COLUMNS).execute();
+  }
+  if (epochCounter !== startEpoch) {
+    await trx.updateTable('accounts').set({ snapshot_epoch: epochCounter }).where('name', '=', account).execute();
+  }
+  return outcome;
+}
+
+const objectUpserts = new Map<SqlDialect, MultiRowInsert<Database, ObjectsTable>>();
+
+function objectUpsertFor(dialect: SqlDialect): MultiRowInsert<Database, ObjectsTable> {
+  let statement = objectUpserts.get(dialect);
+  if (!statement) {
+    statement = new MultiRowInsert<Database, ObjectsTable>(OBJECT_COLUMNS, (db, rows) => dialect.upsert(db.insertInto('objects').values(rows), OBJECT_KEY_COLUMNS, OBJECT_UPDATE_COLUMNS));
+    objectUpserts.set(dialect, statement);
+  }
+  return statement;
+}
+
+async function loadFeeds(trx: Transaction<Database>, account: string, referenced: FeedKey[]): Promise<Map<string, FeedState>> {
+  const unique = new Map<string, FeedKey>();
+  for (const f of referenced) unique.set(feedKey(f), f);
+  const out = new Map<string, FeedState>();
+  for (const part of chunks([...unique.values()], FEEDS_PER_LOOKUP)) {
+    const rows = await trx
+      .selectFrom('feeds')
+      .selectAll()
+      .where('account', '=', account)
+      .where((eb) => eb.or(part.map((f) => eb.and([eb('api_group', '=', f.group), eb('kind', '=', f.kind), eb('namespace', '=', f.namespace)]))))
+      .execute();
+    for (const row of rows) {
+      out.set(row.api_group + SEP + row.kind + SEP + row.namespace, {
+        row: { ...row, namespaced: toNumber(row.namespaced), epoch: toNumber(row.epoch), updated_at: toNumber(row.updated_at) },
+        stored: true,
+        dirty: false,
+      });
+    }
+  }
+  return out;
+}

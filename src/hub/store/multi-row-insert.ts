@@ -1,0 +1,57 @@
+import { CompiledQuery, type Compilable, type Kysely, type Transaction } from 'kysely';
+import { Errors, ScaleAgentError } from '../../common/errors.ts';
+
+/**
+ * A multi-row INSERT (or upsert) compiled once per row count and reused with new parameters. On the
+ * ingest path Kysely's per-value query building costs as much as SQLite's write, so the statement is
+ * built by Kysely once — with marker values, from which the parameter order is read back — and later
+ * batches only supply values. The SQL stays whatever the dialect's builder produced.
+ */
+export class MultiRowInsert<DB, Row extends object> {
+  private readonly compiled = new Map<number, { sql: string; order: number[] | null }>();
+
+  constructor(
+    private readonly columns: ReadonlyArray<keyof Row & string>,
+    /** Builds the statement for `rows` (always the marker rows); must bind only row values. */
+    private readonly build: (db: Kysely<DB>, rows: Row[]) => Compilable,
+  ) {}
+
+  async execute(trx: Transaction<DB>, rows: readonly Row[]): Promise<void> {
+    if (rows.length === 0) return;
+    const statement = this.statementFor(trx, rows.length);
+    const width = this.columns.length;
+    const flat = new Array<unknown>(rows.length * width);
+    let i = 0;
+    for (const row of rows) for (const column of this.columns) flat[i++] = (row as Record<string, unknown>)[column];
+    const parameters = statement.order === null ? flat : statement.order.map((index) => flat[index]);
+    await trx.executeQuery(CompiledQuery.raw(statement.sql, parameters));
+  }
+
+  private statementFor(db: Kysely<DB>, count: number): { sql: string; order: number[] | null } {
+    const cached = this.compiled.get(count);
+    if (cached) return cached;
+    const width = this.columns.length;
+    const markers = Array.from({ length: count }, (_, r) => Object.fromEntries(this.columns.map((c, ci) => [c, marker(r * width + ci)])) as Row);
+    const query = this.build(db, markers).compile();
+    const order = query.parameters.map((p) => {
+      const index = typeof p === 'string' ? parseMarker(p) : undefined;
+      if (index === undefined) throw new ScaleAgentError(Errors.STORE_ERROR, 'multi-row insert binds a value that is not a row value', { sql: query.sql });
+      return index;
+    });
+    if (order.length !== count * width) throw new ScaleAgentError(Errors.STORE_ERROR, 'multi-row insert binds an unexpected number of values', { sql: query.sql });
+    const identity = order.every((value, index) => value === index);
+    const statement = { sql: query.sql, order: identity ? null : order };
+    this.compiled.set(count, statement);
+    return statement;
+  }
+}
+
+const MARKER_PREFIX = '\u0000param:';
+
+function marker(index: number): string {
+  return MARKER_PREFIX + index;
+}
+
+function parseMarker(value: string): number | undefined {
+  return value.startsWith(MARKER_PREFIX) ? Number(value.slice(MARKER_PREFIX.length)) : undefined;
+}

@@ -1,0 +1,137 @@
+import type { Selectable } from 'kysely';
+import type { AccountRecord, CachedObject, KindRecord, OperationRecord, TaskHistoryEntry, TaskRecord, TaskState } from './types.ts';
+import type { AccountsTable, ObjectsTable, OperationsTable, TasksTable } from './schema.ts';
+
+/**
+ * Row ↔ record mapping. Drivers differ in what they return for BIGINT (number, bigint or string), so
+ * every numeric column goes through toNumber.
+ */
+export function toNumber(value: unknown): number {
+  return typeof value === 'number' ? value : Number(value);
+}
+
+export function toNullableNumber(value: unknown): number | null {
+  return value === null || value === undefined ? null : toNumber(value);
+}
+
+export function parseJson<T>(text: string | null | undefined, fallback: T): T {
+  if (text === null || text === undefined || text === '') return fallback;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+export function accountFromRow(row: Selectable<AccountsTable>): AccountRecord {
+  return {
+    name: row.name,
+    cluster: { apiServerHost: row.api_server_host, caFingerprint: row.ca_fingerprint, kubeSystemUid: row.kube_system_uid },
+    kubernetesVersion: row.kubernetes_version,
+    namespaces: parseJson<string[]>(row.namespaces, []),
+    kinds: parseJson<KindRecord[]>(row.kinds, []),
+    permissions: parseJson<Record<string, string[]>>(row.permissions, {}),
+    properties: parseJson<Record<string, string>>(row.properties, {}),
+    agentId: row.agent_id,
+    hubId: row.hub_id,
+    status: row.status === 'connected' ? 'connected' : 'disconnected',
+    registeredAt: toNumber(row.registered_at),
+    lastSeenAt: toNumber(row.last_seen_at),
+  };
+}
+
+export function objectFromRow(row: Selectable<ObjectsTable>): CachedObject {
+  return {
+    account: row.account,
+    group: row.api_group,
+    version: row.version,
+    kind: row.kind,
+    namespace: row.namespace,
+    name: row.name,
+    uid: row.uid,
+    resourceVersion: row.resource_version,
+    body: row.body,
+    application: row.application,
+    cluster: row.cluster,
+    createdAt: toNullableNumber(row.created_at),
+    updatedAt: toNumber(row.updated_at),
+  };
+}
+
+export function taskFromRow(row: Selectable<TasksTable>): TaskRecord {
+  return {
+    id: row.id,
+    requestId: row.request_id,
+    account: row.account,
+    operationType: row.operation_type,
+    state: row.state as TaskState,
+    history: parseJson<TaskHistoryEntry[]>(row.history, []),
+    resultObjects: parseJson<unknown[]>(row.result_objects, []),
+    request: parseJson<unknown>(row.request, null),
+    ownerHubId: row.owner_hub_id,
+    createdAt: toNumber(row.created_at),
+    updatedAt: toNumber(row.updated_at),
+  };
+}
+
+export function taskToRow(task: TaskRecord): TasksTable {
+  return {
+    id: task.id,
+    request_id: task.requestId,
+    account: task.account,
+    operation_type: task.operationType,
+    state: task.state,
+    history: JSON.stringify(task.history),
+    result_objects: JSON.stringify(task.resultObjects),
+    request: JSON.stringify(task.request ?? null),
+    owner_hub_id: task.ownerHubId,
+    created_at: task.createdAt,
+    updated_at: task.updatedAt,
+  };
+}
+
+export function operationFromRow(row: Selectable<OperationsTable>): OperationRecord {
+  return {
+    id: row.id,
+    taskId: row.task_id,
+    account: row.account,
+    type: row.type,
+    status: row.status as OperationRecord['status'],
+    httpStatus: toNullableNumber(row.http_status),
+    errorCode: row.error_code,
+    message: row.message,
+    agentId: row.agent_id,
+    receivedAt: toNumber(row.received_at),
+    routedAt: toNullableNumber(row.routed_at),
+    sentAt: toNullableNumber(row.sent_at),
+    executedAt: toNullableNumber(row.executed_at),
+    resultAt: toNullableNumber(row.result_at),
+  };
+}
+
+const OPERATION_COLUMNS: Record<keyof OperationRecord, keyof OperationsTable> = {
+  id: 'id',
+  taskId: 'task_id',
+  account: 'account',
+  type: 'type',
+  status: 'status',
+  httpStatus: 'http_status',
+  errorCode: 'error_code',
+  message: 'message',
+  agentId: 'agent_id',
+  receivedAt: 'received_at',
+  routedAt: 'routed_at',
+  sentAt: 'sent_at',
+  executedAt: 'executed_at',
+  resultAt: 'result_at',
+};
+
+/** The columns a partial operation record sets; undefined fields are left alone. */
+export function operationPatchToRow(patch: Partial<OperationRecord>): Partial<OperationsTable> {
+  const row: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(patch)) {
+    const column = OPERATION_COLUMNS[field as keyof OperationRecord];
+    if (column !== undefined && value !== undefined) row[column] = value;
+  }
+  return row as Partial<OperationsTable>;
+}

@@ -1,0 +1,132 @@
+/**
+ * The hub's tables as Kysely sees them. Column names are snake_case SQL; timestamps are epoch
+ * milliseconds (BIGINT); JSON documents are TEXT so that one schema serves SQLite, PostgreSQL and
+ * MySQL/MariaDB alike. `api_group` (not `group`) because GROUP is reserved in every dialect.
+ */
+
+/**
+ * Bounded lengths of key columns. Kubernetes limits: names are DNS subdomains (253), namespaces
+ * DNS labels (63), API groups DNS subdomains (253). Kinds are CamelCase identifiers; 100 leaves room
+ * for long CRD kinds. Account names follow Clouddriver's practice of short identifiers, but a DNS
+ * subdomain fits. See dialect.ts for how MySQL keeps the objects primary key within its index limit.
+ */
+export const KEY_LENGTHS = {
+  account: 253,
+  group: 253,
+  kind: 100,
+  namespace: 63,
+  name: 253,
+  version: 63,
+  resource: 253,
+  resourceVersion: 64,
+  uid: 64,
+  id: 64,
+  requestId: 255,
+  agentId: 253,
+  hubId: 253,
+  status: 32,
+  operationType: 64,
+  application: 253,
+  cluster: 512,
+  errorCode: 64,
+  snapshotId: 128,
+} as const;
+
+export interface AccountsTable {
+  name: string;
+  api_server_host: string;
+  ca_fingerprint: string;
+  kube_system_uid: string;
+  kubernetes_version: string;
+  /** JSON string[] */
+  namespaces: string;
+  /** JSON KindRecord[] */
+  kinds: string;
+  /** JSON Record<string, string[]> */
+  permissions: string;
+  /** JSON Record<string, string> */
+  properties: string;
+  agent_id: string | null;
+  hub_id: string | null;
+  status: string;
+  registered_at: number;
+  last_seen_at: number;
+  /** Source of snapshot epochs: strictly increasing per account. */
+  snapshot_epoch: number;
+}
+
+export interface FeedsTable {
+  account: string;
+  api_group: string;
+  kind: string;
+  /** The watch scope: "" for all namespaces or a cluster-scoped kind. */
+  namespace: string;
+  version: string;
+  resource: string;
+  namespaced: number;
+  resume_rv: string;
+  /** The epoch objects of this feed are stamped with; a snapshot takes a new one. */
+  epoch: number;
+  /** The snapshot that took the current epoch, so a replayed snapshotBegin keeps it. */
+  snapshot_id: string;
+  updated_at: number;
+}
+
+export interface ObjectsTable {
+  account: string;
+  api_group: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  version: string;
+  uid: string;
+  resource_version: string;
+  body: string;
+  application: string | null;
+  cluster: string | null;
+  created_at: number | null;
+  epoch: number;
+  updated_at: number;
+}
+
+export interface TasksTable {
+  id: string;
+  request_id: string | null;
+  account: string | null;
+  operation_type: string;
+  state: string;
+  /** JSON TaskHistoryEntry[] */
+  history: string;
+  /** JSON unknown[] */
+  result_objects: string;
+  /** JSON: the request as received */
+  request: string;
+  owner_hub_id: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface OperationsTable {
+  id: string;
+  task_id: string | null;
+  account: string;
+  type: string;
+  status: string;
+  http_status: number | null;
+  error_code: string | null;
+  message: string | null;
+  agent_id: string | null;
+  received_at: number;
+  routed_at: number | null;
+  sent_at: number | null;
+  executed_at: number | null;
+  result_at: number | null;
+}
+
+export interface Database {
+  accounts: AccountsTable;
+  feeds: FeedsTable;
+  objects: ObjectsTable;
+  tasks: TasksTable;
+  operations: OperationsTable;
+}

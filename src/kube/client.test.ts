@@ -1,0 +1,258 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TLSSocket } from 'node:tls';
+import { after, describe, it } from 'node:test';
+import { isScaleAgentError } from '../common/errors.ts';
+import { waitFor } from '../common/time.ts';
+import { KubeClient } from './client.ts';
+import { Http2Transport } from './http2-transport.ts';
+import { openWatch, sendJson, startFakeApiServer, status, type FakeApiServer } from './testing/fake-api-server.ts';
+import type { WatchEvent } from './watch-event.ts';
+
+const servers: FakeApiServer[] = [];
+const clients: KubeClient[] = [];
+after(async () => {
+  await Promise.all(clients.map((c) => c.close()));
+  await Promise.all(servers.map((s) => s.close()));
+});
+
+async function serve(mode: 'http' | 'https' | 'h2', handler: Parameters<typeof startFakeApiServer>[1], options?: Parameters<typeof startFakeApiServer>[2]) {
+  const server = await startFakeApiServer(mode, handler, options);
+  servers.push(server);
+  return server;
+}
+
+function client(server: FakeApiServer, extra: Partial<ConstructorParameters<typeof KubeClient>[0]> = {}, options: ConstructorParameters<typeof KubeClient>[1] = {}) {
+  const c = new KubeClient(
+    { server: server.url, insecureSkipTlsVerify: false, auth: { type: 'token', token: 't0k' }, ...(server.tls ? { caPem: server.tls.caPem } : {}), ...extra },
+    options,
+  );
+  clients.push(c);
+  return c;
+}
+
+async function collect(iterable: AsyncIterable<WatchEvent>): Promise<WatchEvent[]> {
+  const out: WatchEvent[] = [];
+  for await (const event of iterable) out.push(event);
+  return out;
+}
+
+describe('KubeClient over HTTP/1.1', () => {
+  it('sends auth, user agent, query and the server path prefix; parses JSON', async () => {
+    const server = await serve('http', (req, res, r) => sendJson(res, 200, { path: r.path, q: r.query.get('labelSelector'), auth: req.headers.authorization, ua: req.headers['user-agent'] }));
+    const c = client(server, { server: `${server.url}/clusters/a/` }, { userAgent: 'test-agent/1' });
+    const body = await c.json<Record<string, string>>({ path: '/api/v1/pods', query: { labelSelector: 'app=x', limit: undefined } });
+    assert.deepEqual(body, { path: '/clusters/a/api/v1/pods', q: 'app=x', auth: 'Bearer t0k', ua: 'test-agent/1' });
+    assert.equal(c.host, `${server.url}/clusters/a`);
+    assert.equal(c.protocol, 'http/1.1');
+    assert.equal(c.caFingerprint(), '');
+  });
+
+  it('request() returns HTTP errors; json() throws KUBE_API_ERROR with the status and parsed Status', async () => {
+    const server = await serve('http', (_req, res, r) => {
+      if (r.path === '/html') {
+        res.writeHead(502, { 'content-type': 'text/html' });
+        res.end('<html>bad gateway</html>');
+      } else sendJson(res, 404, status(404, 'NotFound', 'pods "x" not found'));
+    });
+    const c = client(server);
+    const raw = await c.request({ path: '/api/v1/namespaces/d/pods/x' });
+    assert.equal(raw.status, 404);
+    await assert.rejects(c.json({ path: '/api/v1/namespaces/d/pods/x' }), (err: unknown) => {
+      assert.ok(isScaleAgentError(err, 'KUBE_API_ERROR'));
+      assert.equal(err.details.status, 404);
+      assert.equal(err.details.reason, 'NotFound');
+      assert.match(err.message, /pods "x" not found/);
+      return true;
+    });
+    await assert.rejects(c.json({ path: '/html' }), (err: unknown) => isScaleAgentError(err, 'KUBE_API_ERROR') && err.details.status === 502 && /bad gateway/.test(err.message));
+  });
+
+  it('sends JSON bodies with a content type', async () => {
+    const server = await serve('http', (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => sendJson(res, 201, { got: JSON.parse(Buffer.concat(chunks).toString()), type: req.headers['content-type'] }));
+    });
+    const body = await client(server).json({ method: 'POST', path: '/api/v1/namespaces', body: { metadata: { name: 'n' } } });
+    assert.deepEqual(body, { got: { metadata: { name: 'n' } }, type: 'application/json' });
+  });
+
+  it('times out a request that gets no answer with KUBE_TIMEOUT', async () => {
+    const server = await serve('http', () => {});
+    await assert.rejects(client(server, {}, { requestTimeoutMs: 50 }).request({ path: '/hang' }), (err: unknown) => isScaleAgentError(err, 'KUBE_TIMEOUT'));
+  });
+
+  it('reports a refused connection as KUBE_TRANSPORT_ERROR', async () => {
+    const server = await serve('http', () => {});
+    const url = server.url;
+    await server.close();
+    servers.splice(servers.indexOf(server), 1);
+    const c = new KubeClient({ server: url, insecureSkipTlsVerify: false, auth: { type: 'none' } });
+    clients.push(c);
+    await assert.rejects(c.request({ path: '/x' }), (err: unknown) => isScaleAgentError(err, 'KUBE_TRANSPORT_ERROR'));
+  });
+
+  it('re-reads a token file and retries once after 401', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kube-token-'));
+    const tokenPath = join(dir, 'token');
+    await writeFile(tokenPath, 'old\n');
+    const server = await serve('http', (req, res) => {
+      if (req.headers.authorization === 'Bearer new') sendJson(res, 200, { ok: true });
+      else sendJson(res, 401, status(401, 'Unauthorized'));
+    });
+    const c = client(server, { auth: { type: 'tokenFile', path: tokenPath } });
+    await assert.rejects(c.json({ path: '/a' }), (err: unknown) => isScaleAgentError(err, 'KUBE_API_ERROR') && err.details.status === 401);
+    await writeFile(tokenPath, 'new\n');
+    assert.deepEqual(await c.json({ path: '/a' }), { ok: true });
+  });
+
+  it('decodes watch events split across chunks, including inside a multi-byte character', async () => {
+    const line1 = JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'ä€😀', resourceVersion: '1' } } }) + '\n';
+    const line2 = JSON.stringify({ type: 'BOOKMARK', object: { metadata: { resourceVersion: '2' } } }) + '\n';
+    const bytes = Buffer.from(line1 + line2);
+    const server = await serve('http', async (_req, res, r) => {
+      assert.equal(r.query.get('watch'), 'true');
+      res.writeHead(200, { 'content-type': 'application/json' });
+      for (let i = 0; i < bytes.length; i += 3) {
+        res.write(bytes.subarray(i, i + 3));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      res.end();
+    });
+    const events = await collect(client(server).watch('/api/v1/pods', { resourceVersion: '0' }));
+    assert.deepEqual(events.map((e) => e.type), ['ADDED', 'BOOKMARK']);
+    assert.equal(events[0]!.object.metadata?.name, 'ä€😀');
+  });
+
+  it('turns a malformed watch line into a typed error', async () => {
+    const server = await serve('http', (_req, res) => {
+      const w = openWatch(res);
+      w.send('ADDED', { metadata: { name: 'a' } });
+      w.raw('{"type":"ADDED", garbage\n');
+    });
+    const seen: WatchEvent[] = [];
+    await assert.rejects(
+      (async () => {
+        for await (const e of client(server).watch('/api/v1/pods')) seen.push(e);
+      })(),
+      (err: unknown) => isScaleAgentError(err, 'KUBE_TRANSPORT_ERROR') && err.details.reason === 'MalformedWatchEvent',
+    );
+    assert.equal(seen.length, 1);
+  });
+
+  it('fails a watch that is not 200 with KUBE_API_ERROR, and an idle watch with KUBE_TIMEOUT', async () => {
+    const server = await serve('http', (_req, res, r) => {
+      if (r.query.get('resourceVersion') === 'old') sendJson(res, 410, status(410, 'Expired', 'too old resource version'));
+      else openWatch(res);
+    });
+    const c = client(server);
+    await assert.rejects(collect(c.watch('/api/v1/pods', { resourceVersion: 'old' })), (err: unknown) => isScaleAgentError(err, 'KUBE_API_ERROR') && err.details.status === 410);
+    await assert.rejects(collect(c.watch('/api/v1/pods', {}, undefined, { idleTimeoutMs: 50 })), (err: unknown) => isScaleAgentError(err, 'KUBE_TIMEOUT'));
+  });
+
+  it('ends a watch with the caller abort reason', async () => {
+    const server = await serve('http', (_req, res) => {
+      openWatch(res).send('ADDED', { metadata: { name: 'a' } });
+    });
+    const controller = new AbortController();
+    await assert.rejects(
+      (async () => {
+        for await (const _ of client(server).watch('/api/v1/pods', {}, controller.signal)) controller.abort();
+      })(),
+      (err: unknown) => (err as Error).name === 'AbortError',
+    );
+  });
+});
+
+describe('KubeClient over TLS', () => {
+  it('uses HTTP/1.1 when the server does not offer h2, verifying the CA; fingerprints the CA', async () => {
+    const server = await serve('https', (_req, res, r) => sendJson(res, 200, { v: r.httpVersion }));
+    const c = client(server);
+    assert.deepEqual(await c.json({ path: '/version' }), { v: '1.1' });
+    assert.equal(c.protocol, 'http/1.1');
+    assert.match(c.caFingerprint(), /^[0-9a-f]{64}$/);
+    const untrusted = client(server, { caPem: undefined } as never);
+    delete (untrusted.credentials as { caPem?: string }).caPem;
+    await assert.rejects(untrusted.request({ path: '/version' }), (err: unknown) => isScaleAgentError(err, 'KUBE_TRANSPORT_ERROR'));
+  });
+
+  it('presents a client certificate', async () => {
+    const server = await serve(
+      'https',
+      (req, res) => {
+        const socket = (req as unknown as { socket: TLSSocket }).socket;
+        sendJson(res, 200, { cn: socket.getPeerCertificate().subject?.CN ?? null });
+      },
+      { requestClientCert: true },
+    );
+    const c = client(server, { auth: { type: 'clientCertificate', certPem: server.tls!.clientCertPem, keyPem: server.tls!.clientKeyPem } });
+    assert.deepEqual(await c.json({ path: '/' }), { cn: 'test-user' });
+  });
+
+  it('multiplexes concurrent requests and watches over one HTTP/2 session', async () => {
+    const server = await serve('h2', (_req, res, r) => {
+      if (r.query.get('watch') === 'true') {
+        const w = openWatch(res);
+        w.send('ADDED', { metadata: { name: r.path } });
+        w.end();
+      } else sendJson(res, 200, { v: r.httpVersion });
+    });
+    const c = client(server);
+    const watches = Array.from({ length: 8 }, (_, i) => collect(c.watch(`/api/v1/w${i}`)));
+    const requests = Array.from({ length: 8 }, () => c.json<{ v: string }>({ path: '/version' }));
+    const [events, answers] = await Promise.all([Promise.all(watches), Promise.all(requests)]);
+    assert.equal(c.protocol, 'h2');
+    assert.deepEqual(events.map((e) => e[0]!.object.metadata?.name), Array.from({ length: 8 }, (_, i) => `/api/v1/w${i}`));
+    assert.ok(answers.every((a) => a.v === '2.0'));
+    assert.equal(server.h2Sessions, 1);
+    assert.equal(server.connections, 1);
+    assert.ok(c.currentTransport instanceof Http2Transport);
+    assert.equal((c.currentTransport as Http2Transport).sessionsOpened, 1);
+  });
+
+  it('opens another HTTP/2 session when every session is at the server stream limit, and closes it when idle', async () => {
+    const server = await serve(
+      'h2',
+      (_req, res, r) => {
+        if (r.query.get('watch') === 'true') openWatch(res).send('ADDED', { metadata: { name: r.path } });
+        else sendJson(res, 200, { ok: true });
+      },
+      { h2Settings: { maxConcurrentStreams: 2 } },
+    );
+    const c = client(server);
+    const controller = new AbortController();
+    const firstEvents = Array.from({ length: 4 }, async (_, i) => {
+      for await (const e of c.watch(`/w${i}`, {}, controller.signal)) return e;
+      return undefined;
+    });
+    // Each watch returns after its first event, so its stream closes; keep four open instead.
+    const open = Array.from({ length: 4 }, (_, i) => c.watch(`/open${i}`, {}, controller.signal)[Symbol.asyncIterator]());
+    await Promise.all(open.map((it) => it.next()));
+    assert.deepEqual(await c.json({ path: '/version' }), { ok: true });
+    await Promise.all(firstEvents);
+    const transport = c.currentTransport as Http2Transport;
+    assert.ok(transport.sessionsOpened >= 3, `sessions opened: ${transport.sessionsOpened}`);
+    controller.abort();
+    await Promise.all(open.map((it) => it.return?.(undefined)));
+    await waitFor(() => transport.openSessions === 1, { timeoutMs: 5000, intervalMs: 5 });
+  });
+
+  it('opens a new HTTP/2 session after the server drops the old one or sends GOAWAY', async () => {
+    const server = await serve('h2', (_req, res) => sendJson(res, 200, { ok: true }));
+    const c = client(server);
+    await c.json({ path: '/a' });
+    const transport = c.currentTransport as Http2Transport;
+    assert.equal(server.h2Sessions, 1);
+    server.dropConnections();
+    await waitFor(async () => (await c.json<{ ok: boolean }>({ path: '/b' })).ok, { timeoutMs: 5000, intervalMs: 5 });
+    assert.equal(server.h2Sessions, 2);
+    server.goaway();
+    await waitFor(async () => (await c.json<{ ok: boolean }>({ path: '/c' })).ok && server.h2Sessions === 3, { timeoutMs: 5000, intervalMs: 5 });
+    assert.equal(c.protocol, 'h2');
+    assert.equal(c.currentTransport, transport);
+    assert.equal(transport.sessionsOpened, 3);
+  });
+});

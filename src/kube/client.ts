@@ -1,0 +1,259 @@
+import { isIP } from 'node:net';
+import type { Readable } from 'node:stream';
+import { Errors, ScaleAgentError } from '../common/errors.ts';
+import type { Logger } from '../common/logger.ts';
+import { kubeApiError, HTTP_UNAUTHORIZED } from './api-error.ts';
+import { createAuthSource, type AuthSource, type TlsIdentity } from './auth.ts';
+import { caFingerprint } from './ca-fingerprint.ts';
+import type { ClusterCredentials } from './credentials.ts';
+import { transportError } from './http1-transport.ts';
+import { NegotiatingTransport } from './negotiating-transport.ts';
+import { RequestGuard } from './request-guard.ts';
+import type { TlsSettings, Transport, TransportProtocol, TransportResponse } from './transport.ts';
+import { decodeWatchStream, type WatchEvent } from './watch-event.ts';
+
+/** client-go's default request timeout for non-watch calls is unbounded; 30 s matches kubectl's practical ceiling. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * A watch given `timeoutSeconds` is ended by the server then; if the server (or a proxy) does not, the client
+ * gives up this long after, so a lost close cannot keep a watch open forever.
+ */
+export const WATCH_DEADLINE_GRACE_MS = 30_000;
+
+export const DEFAULT_USER_AGENT = 'scale-agent';
+
+export type QueryValue = string | number | boolean | undefined;
+
+export interface KubeClientOptions {
+  requestTimeoutMs?: number;
+  userAgent?: string;
+  logger?: Logger;
+}
+
+export interface KubeRequest {
+  method?: string;
+  /** Path below the server URL (which may carry a prefix), e.g. `/api/v1/namespaces`. */
+  path: string;
+  query?: Record<string, QueryValue>;
+  /** A Buffer or string is sent as is; anything else as JSON. */
+  body?: Buffer | string | object;
+  contentType?: string;
+  accept?: string;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface KubeResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+export interface WatchOptions {
+  /** Fail the watch with KUBE_TIMEOUT when no bytes arrive for this long (stall detection). */
+  idleTimeoutMs?: number;
+}
+
+/**
+ * One API server: authentication, transport (one HTTP/2 session when offered, else HTTP/1.1 keep-alive),
+ * timeouts, Status errors and watch decoding. Cheap to keep thousands of; holds no per-request state.
+ */
+export class KubeClient {
+  /** The server URL without a trailing slash: the cluster's identity together with `caFingerprint()`. */
+  readonly host: string;
+  readonly server: URL;
+  private readonly basePath: string;
+  private readonly auth: AuthSource;
+  private readonly requestTimeoutMs: number;
+  private readonly userAgent: string;
+  private readonly logger: Logger | undefined;
+  private transport: NegotiatingTransport | undefined;
+  /** The client certificate the current transport presents, to notice an exec plugin rotating it. */
+  private transportIdentity: TlsIdentity | undefined;
+  private fingerprint: string | undefined;
+  private closed = false;
+
+  constructor(
+    readonly credentials: ClusterCredentials,
+    options: KubeClientOptions = {},
+  ) {
+    let url: URL;
+    try {
+      url = new URL(credentials.server);
+    } catch {
+      throw new ScaleAgentError(Errors.KUBECONFIG_INVALID, `server "${credentials.server}" is not a URL`, { server: credentials.server });
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      throw new ScaleAgentError(Errors.KUBECONFIG_INVALID, `server "${credentials.server}" must be http:// or https://`, { server: credentials.server });
+    }
+    this.server = url;
+    this.basePath = url.pathname.replace(/\/+$/, '');
+    this.host = `${url.protocol}//${url.host}${this.basePath}`;
+    this.auth = createAuthSource(credentials.auth);
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
+    this.logger = options.logger;
+    if (credentials.proxyUrl !== undefined) this.logger?.warn({ host: this.host, proxyUrl: credentials.proxyUrl }, 'proxy-url is not supported yet; connecting directly');
+  }
+
+  /** SHA-256 hex of the kubeconfig CA certificate's DER; '' when there is none. */
+  caFingerprint(): string {
+    this.fingerprint ??= caFingerprint(this.credentials.caPem);
+    return this.fingerprint;
+  }
+
+  /** The negotiated protocol, once the first request has connected. */
+  get protocol(): TransportProtocol | undefined {
+    return this.transport?.protocol;
+  }
+
+  /** The transport in use (tests check HTTP/2 session reuse through it). */
+  get currentTransport(): Transport | undefined {
+    return this.transport?.current;
+  }
+
+  /** One request; HTTP errors are returned, not thrown. Transport failures throw KUBE_TRANSPORT_ERROR, timeouts KUBE_TIMEOUT. */
+  async request(req: KubeRequest): Promise<KubeResponse> {
+    const method = req.method ?? 'GET';
+    const guard = new RequestGuard(`${method} ${req.path}`, req.signal, req.timeoutMs ?? this.requestTimeoutMs);
+    try {
+      const response = await this.send(method, req, guard.signal);
+      const body = await readBody(response.body);
+      return { status: response.status, headers: response.headers, body };
+    } catch (err) {
+      throw this.surface(guard.translate(err), req.signal);
+    } finally {
+      guard.clear();
+    }
+  }
+
+  /** A request whose 2xx JSON body is returned parsed; anything else throws KUBE_API_ERROR with the HTTP status and Status. */
+  async json<T>(req: KubeRequest): Promise<T> {
+    const method = req.method ?? 'GET';
+    const response = await this.request({ ...req, accept: req.accept ?? 'application/json' });
+    if (response.status < 200 || response.status >= 300) {
+      throw kubeApiError(response.status, response.body, { method, path: req.path, retryAfter: headerValue(response.headers['retry-after']) });
+    }
+    if (response.body.length === 0) return undefined as T;
+    try {
+      return JSON.parse(response.body.toString('utf8')) as T;
+    } catch {
+      throw new ScaleAgentError(Errors.KUBE_TRANSPORT_ERROR, `${method} ${req.path}: response is not JSON`, { status: response.status, method, path: req.path });
+    }
+  }
+
+  /**
+   * Opens a watch (`watch=true` is added) and yields its events. A non-200 answer throws KUBE_API_ERROR;
+   * ERROR events are yielded for the caller to judge (410 means relist). The watch ends when the server
+   * closes it, `signal` aborts (rejecting with the signal's reason), or the client-side guard fires
+   * (KUBE_TIMEOUT): `timeoutSeconds` plus a grace, or `idleTimeoutMs` without bytes.
+   */
+  async *watch(path: string, query: Record<string, QueryValue> = {}, signal?: AbortSignal, options: WatchOptions = {}): AsyncGenerator<WatchEvent> {
+    const timeoutSeconds = Number(query.timeoutSeconds);
+    const deadlineMs = Number.isFinite(timeoutSeconds) && timeoutSeconds > 0 ? timeoutSeconds * 1000 + WATCH_DEADLINE_GRACE_MS : undefined;
+    const guard = new RequestGuard(`watch ${path}`, signal, deadlineMs);
+    guard.setIdle(this.requestTimeoutMs); // until the response headers arrive
+    let response: TransportResponse | undefined;
+    try {
+      response = await this.send('GET', { path, query: { ...query, watch: 'true' }, accept: 'application/json' }, guard.signal);
+      if (response.status !== 200) {
+        const body = await readBody(response.body);
+        throw kubeApiError(response.status, body, { method: 'GET', path, retryAfter: headerValue(response.headers['retry-after']) });
+      }
+      guard.setIdle(options.idleTimeoutMs);
+      yield* decodeWatchStream(response.body, () => guard.touch());
+    } catch (err) {
+      throw this.surface(guard.translate(err), signal);
+    } finally {
+      guard.clear();
+      if (response !== undefined && !response.body.destroyed) response.body.destroy();
+    }
+  }
+
+  /** Closes connections; in-flight requests fail. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const transport = this.transport;
+    this.transport = undefined;
+    await transport?.close(true);
+  }
+
+  private async send(method: string, req: KubeRequest, signal: AbortSignal): Promise<TransportResponse> {
+    const path = this.basePath + req.path + queryString(req.query);
+    const body = encodeBody(req.body);
+    const headers: Record<string, string> = { 'user-agent': this.userAgent, accept: req.accept ?? 'application/json' };
+    if (body !== undefined) headers['content-type'] = req.contentType ?? (typeof req.body === 'object' && !Buffer.isBuffer(req.body) ? 'application/json' : 'application/octet-stream');
+    // One retry after 401: a rotated token file or expired exec credential is re-fetched (client-go does the same).
+    for (let attempt = 0; ; attempt++) {
+      const identity = await this.auth.identity();
+      const transport = this.transportFor(identity.tls);
+      if (identity.authorization !== undefined) headers.authorization = identity.authorization;
+      const response = await transport.request({ method, path, headers, signal, ...(body !== undefined ? { body } : {}) });
+      if (response.status === HTTP_UNAUTHORIZED && attempt === 0 && this.auth.invalidate()) {
+        response.body.resume();
+        continue;
+      }
+      return response;
+    }
+  }
+
+  private transportFor(identity: TlsIdentity | undefined): NegotiatingTransport {
+    if (this.closed) throw transportError(this.server, new Error('client closed'));
+    const current = this.transport;
+    if (current !== undefined && identity?.certPem === this.transportIdentity?.certPem && identity?.keyPem === this.transportIdentity?.keyPem) return current;
+    // A new client certificate needs new TLS connections; watches on the old ones end and are re-opened by their owners.
+    if (current !== undefined) void current.close(false);
+    const transport = new NegotiatingTransport(this.server, this.tlsSettings(identity), this.logger);
+    this.transport = transport;
+    this.transportIdentity = identity;
+    return transport;
+  }
+
+  private tlsSettings(identity: TlsIdentity | undefined): TlsSettings {
+    const c = this.credentials;
+    const settings: TlsSettings = { rejectUnauthorized: !c.insecureSkipTlsVerify };
+    if (c.caPem !== undefined) settings.ca = c.caPem;
+    const hostname = this.server.hostname.replace(/^\[|\]$/g, '');
+    const servername = c.tlsServerName ?? (isIP(hostname) === 0 ? hostname : undefined);
+    if (servername !== undefined) settings.servername = servername;
+    if (identity !== undefined) {
+      settings.cert = identity.certPem;
+      settings.key = identity.keyPem;
+    }
+    return settings;
+  }
+
+  /** Errors leave the client typed, except the caller's own abort reason, which is returned as given. */
+  private surface(err: unknown, callerSignal: AbortSignal | undefined): unknown {
+    if (callerSignal?.aborted && err === callerSignal.reason) return err;
+    if (err instanceof ScaleAgentError) return err;
+    if (err instanceof Error && err.name === 'AbortError') return err;
+    return transportError(this.server, err);
+  }
+}
+
+function queryString(query: Record<string, QueryValue> | undefined): string {
+  if (query === undefined) return '';
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) if (value !== undefined) params.append(key, String(value));
+  const text = params.toString();
+  return text === '' ? '' : `?${text}`;
+}
+
+function encodeBody(body: KubeRequest['body']): Buffer | undefined {
+  if (body === undefined) return undefined;
+  if (Buffer.isBuffer(body)) return body;
+  if (typeof body === 'string') return Buffer.from(body, 'utf8');
+  return Buffer.from(JSON.stringify(body), 'utf8');
+}
+
+async function readBody(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { isScaleAgentError } from '../common/errors.ts';
+import { resolveKind, resourcePath } from './api-resource.ts';
+import { KubeClient } from './client.ts';
+import { discoverResources, type DiscoveryResult } from './discovery.ts';
+import { sendJson, startFakeApiServer, status, type FakeApiServer } from './testing/fake-api-server.ts';
+
+const res = (name: string, kind: string, namespaced: boolean, shortNames: string[] = []) => ({ name, singularName: kind.toLowerCase(), namespaced, kind, verbs: ['get', 'list', 'watch'], shortNames });
+
+const ROUTES: Record<string, unknown> = {
+  '/version': { major: '1', minor: '31', gitVersion: 'v1.31.2' },
+  '/api': { kind: 'APIVersions', versions: ['v1'] },
+  '/api/v1': { groupVersion: 'v1', resources: [res('pods', 'Pod', true, ['po']), res('pods/log', 'Pod', true), res('namespaces', 'Namespace', false, ['ns']), res('events', 'Event', true, ['ev'])] },
+  '/apis': {
+    kind: 'APIGroupList',
+    groups: [
+      { name: 'apps', versions: [{ groupVersion: 'apps/v1', version: 'v1' }], preferredVersion: { groupVersion: 'apps/v1', version: 'v1' } },
+      {
+        name: 'autoscaling',
+        versions: [
+          { groupVersion: 'autoscaling/v2', version: 'v2' },
+          { groupVersion: 'autoscaling/v1', version: 'v1' },
+        ],
+        preferredVersion: { groupVersion: 'autoscaling/v2', version: 'v2' },
+      },
+      { name: 'events.k8s.io', versions: [{ groupVersion: 'events.k8s.io/v1', version: 'v1' }], preferredVersion: { version: 'v1' } },
+      { name: 'metrics.k8s.io', versions: [{ groupVersion: 'metrics.k8s.io/v1beta1', version: 'v1beta1' }], preferredVersion: { version: 'v1beta1' } },
+    ],
+  },
+  '/apis/apps/v1': { groupVersion: 'apps/v1', resources: [res('deployments', 'Deployment', true, ['deploy']), res('deployments/status', 'Deployment', true), res('deployments/scale', 'Scale', true)] },
+  '/apis/autoscaling/v2': { resources: [res('horizontalpodautoscalers', 'HorizontalPodAutoscaler', true, ['hpa'])] },
+  '/apis/autoscaling/v1': { resources: [res('horizontalpodautoscalers', 'HorizontalPodAutoscaler', true, ['hpa'])] },
+  '/apis/events.k8s.io/v1': { resources: [res('events', 'Event', true, ['ev'])] },
+};
+
+describe('discoverResources', () => {
+  let server: FakeApiServer;
+  let client: KubeClient;
+  let result: DiscoveryResult;
+  before(async () => {
+    server = await startFakeApiServer('http', (_req, response, r) => {
+      if (r.path === '/apis/metrics.k8s.io/v1beta1') return sendJson(response, 503, status(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'));
+      const body = ROUTES[r.path];
+      if (body === undefined) return sendJson(response, 404, status(404, 'NotFound'));
+      sendJson(response, 200, body);
+    });
+    client = new KubeClient({ server: server.url, insecureSkipTlsVerify: false, auth: { type: 'none' } });
+    result = await discoverResources(client);
+  });
+  after(async () => {
+    await client.close();
+    await server.close();
+  });
+
+  it('reports the server version', () => {
+    assert.deepEqual(result.serverVersion, { gitVersion: 'v1.31.2', major: '1', minor: '31' });
+  });
+
+  it('lists resources of every group version without subresources', () => {
+    const names = result.resources.map((r) => `${r.group}/${r.version}/${r.resource}`).sort();
+    assert.deepEqual(names, [
+      '/v1/events',
+      '/v1/namespaces',
+      '/v1/pods',
+      'apps/v1/deployments',
+      'autoscaling/v1/horizontalpodautoscalers',
+      'autoscaling/v2/horizontalpodautoscalers',
+      'events.k8s.io/v1/events',
+    ]);
+    const ns = result.resources.find((r) => r.resource === 'namespaces')!;
+    assert.equal(ns.namespaced, false);
+    assert.deepEqual(ns.shortNames, ['ns']);
+    assert.equal(ns.preferred, true);
+  });
+
+  it('reports a failing group as data', () => {
+    assert.equal(result.failedGroups.length, 1);
+    assert.equal(result.failedGroups[0]!.groupVersion, 'metrics.k8s.io/v1beta1');
+    assert.match(result.failedGroups[0]!.error, /503/);
+  });
+
+  it('resolves kinds case-insensitively, preferring the preferred version and the core group', () => {
+    assert.equal(resolveKind(result.resources, { kind: 'deployment' }).group, 'apps');
+    assert.equal(resolveKind(result.resources, { kind: 'deploy' }).kind, 'Deployment');
+    assert.equal(resolveKind(result.resources, { kind: 'HorizontalPodAutoscaler' }).version, 'v2');
+    assert.equal(resolveKind(result.resources, { kind: 'HorizontalPodAutoscaler', version: 'v1' }).version, 'v1');
+    assert.equal(resolveKind(result.resources, { kind: 'Event' }).group, '');
+    assert.equal(resolveKind(result.resources, { kind: 'Event', group: 'events.k8s.io' }).group, 'events.k8s.io');
+    assert.throws(() => resolveKind(result.resources, { kind: 'Widget' }), (err: unknown) => isScaleAgentError(err, 'KUBE_KIND_UNKNOWN'));
+    assert.throws(() => resolveKind(result.resources, { kind: 'Deployment', group: '' }), (err: unknown) => isScaleAgentError(err, 'KUBE_KIND_UNKNOWN'));
+  });
+
+  it('builds resource paths', () => {
+    const deploy = resolveKind(result.resources, { kind: 'Deployment' });
+    const ns = resolveKind(result.resources, { kind: 'Namespace' });
+    assert.equal(resourcePath(deploy, 'prod', 'web'), '/apis/apps/v1/namespaces/prod/deployments/web');
+    assert.equal(resourcePath(deploy, ''), '/apis/apps/v1/deployments');
+    assert.equal(resourcePath(ns, 'ignored', 'kube-system'), '/api/v1/namespaces/kube-system');
+  });
+
+  it('throws when the core group cannot be read', async () => {
+    const broken = await startFakeApiServer('http', (_req, response, r) => (r.path === '/api/v1' ? sendJson(response, 500, status(500, 'InternalError')) : sendJson(response, 200, ROUTES[r.path] ?? {})));
+    const c = new KubeClient({ server: broken.url, insecureSkipTlsVerify: false, auth: { type: 'none' } });
+    try {
+      await assert.rejects(discoverResources(c), (err: unknown) => isScaleAgentError(err, 'KUBE_API_ERROR'));
+    } finally {
+      await c.close();
+      await broken.close();
+    }
+  });
+});

@@ -1,0 +1,43 @@
+import type { KubeObject } from '../common/kube-object.ts';
+import type { QueryValue } from './client.ts';
+
+/** A list response, parsed once per page; items lack kind/apiVersion in typed lists. */
+export interface KubeList {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { resourceVersion?: string; continue?: string; remainingItemCount?: number };
+  items?: (KubeObject | undefined)[];
+}
+
+export interface ListPagesOptions {
+  pageSize: number;
+  query?: Record<string, QueryValue>;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+/** The one client method a pager needs. */
+export interface PageFetcher {
+  json<T>(req: { path: string; query?: Record<string, QueryValue>; signal?: AbortSignal; timeoutMs?: number }): Promise<T>;
+}
+
+/**
+ * Pages through a collection with `limit`/`continue`. The first page is read with resourceVersion unset
+ * (a consistent read from etcd), later pages by continue token, so every page is at one resourceVersion.
+ * An expired token (410) surfaces as a KUBE_API_ERROR from the iteration.
+ */
+export async function* listPages(client: PageFetcher, path: string, options: ListPagesOptions): AsyncGenerator<KubeList> {
+  let token: string | undefined;
+  do {
+    const query: Record<string, QueryValue> = { ...options.query, limit: options.pageSize };
+    if (token !== undefined) query.continue = token;
+    const page = await client.json<KubeList>({
+      path,
+      query,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    });
+    token = page?.metadata?.continue || undefined;
+    yield page ?? {};
+  } while (token !== undefined);
+}

@@ -1,0 +1,345 @@
+import assert from 'node:assert/strict';
+import { after, afterEach, describe, it } from 'node:test';
+import type { KubeObject } from '../common/kube-object.ts';
+import { waitFor } from '../common/time.ts';
+import type { ApiResource } from './api-resource.ts';
+import { KubeClient } from './client.ts';
+import { Reflector, type ReflectorOptions } from './reflector.ts';
+import type { ReflectorSink, SnapshotReason } from './reflector-sink.ts';
+import { slimObject } from './slim.ts';
+import { FakeCollection } from './testing/fake-collection.ts';
+import { openWatch, sendJson, startFakeApiServer, status, type FakeApiServer } from './testing/fake-api-server.ts';
+
+const CONFIGMAPS: ApiResource = {
+  group: '',
+  version: 'v1',
+  kind: 'ConfigMap',
+  resource: 'configmaps',
+  namespaced: true,
+  verbs: ['list', 'watch'],
+  shortNames: ['cm'],
+  singularName: 'configmap',
+  preferred: true,
+};
+const PATH = '/api/v1/namespaces/default/configmaps';
+const FAST_BACKOFF = { initialMs: 5, maxMs: 20, jitter: 0 };
+const WAIT = { timeoutMs: 5000, intervalMs: 5 };
+
+/** Records every sink call as a short line, for assertions on order. */
+class RecordingSink implements ReflectorSink {
+  calls: string[] = [];
+  objects: KubeObject[] = [];
+  onSnapshotBegin(reason: SnapshotReason): void {
+    this.calls.push(`begin:${reason}`);
+  }
+  onSnapshotObject(obj: KubeObject): void {
+    this.objects.push(obj);
+    this.calls.push(`object:${obj.metadata?.name}`);
+  }
+  onSnapshotEnd(rv: string): void {
+    this.calls.push(`end:${rv}`);
+  }
+  onEvent(type: string, obj: KubeObject): void {
+    this.objects.push(obj);
+    this.calls.push(`${type}:${obj.metadata?.name}@${obj.metadata?.resourceVersion}`);
+  }
+  onProgress(rv: string): void {
+    this.calls.push(`progress:${rv}`);
+  }
+  has(call: string): boolean {
+    return this.calls.includes(call);
+  }
+  count(prefix: string): number {
+    return this.calls.filter((c) => c.startsWith(prefix)).length;
+  }
+}
+
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanup.length > 0) await cleanup.pop()!();
+});
+after(async () => {
+  while (cleanup.length > 0) await cleanup.pop()!();
+});
+
+async function setup(options: Partial<ReflectorOptions> = {}, collection = new FakeCollection(PATH)) {
+  const server: FakeApiServer = await startFakeApiServer('http', collection.handler);
+  const client = new KubeClient({ server: server.url, insecureSkipTlsVerify: false, auth: { type: 'none' } });
+  const sink = new RecordingSink();
+  const reflector = new Reflector({ client, resource: CONFIGMAPS, namespace: 'default', sink, backoff: FAST_BACKOFF, ...options });
+  cleanup.push(async () => {
+    await reflector.stop();
+    await client.close();
+    await server.close();
+  });
+  return { server, client, sink, reflector, collection };
+}
+
+describe('Reflector', () => {
+  it('lists in pages at one RV, fills kind/apiVersion, transforms, then watches with bookmarks from the list RV', async () => {
+    const collection = new FakeCollection(PATH);
+    for (const name of ['a', 'b', 'c', 'd', 'e']) collection.add(name);
+    const listRv = collection.resourceVersion;
+    const { sink, reflector } = await setup(
+      { pageSize: 2, watchTimeoutMinSeconds: 30, watchTimeoutMaxSeconds: 40, transform: (o) => ({ ...o, transformed: true }) },
+      collection,
+    );
+    reflector.start();
+    await waitFor(() => collection.watches.size === 1, WAIT);
+    assert.deepEqual(sink.calls, ['begin:initial', 'object:a', 'object:b', 'object:c', 'object:d', 'object:e', `end:${listRv}`]);
+    assert.ok(sink.objects.every((o) => o.kind === 'ConfigMap' && o.apiVersion === 'v1' && o.transformed === true));
+    assert.equal(collection.lists.length, 3);
+    assert.equal(collection.lists[0]!.query.get('limit'), '2');
+    assert.equal(collection.lists[0]!.query.get('resourceVersion'), null);
+    assert.equal(collection.lists[0]!.query.get('continue'), null);
+    assert.ok(collection.lists[1]!.query.get('continue'));
+    const watch = collection.watchRequests[0]!;
+    assert.equal(watch.query.get('resourceVersion'), listRv);
+    assert.equal(watch.query.get('allowWatchBookmarks'), 'true');
+    const timeout = Number(watch.query.get('timeoutSeconds'));
+    assert.ok(timeout >= 30 && timeout <= 40);
+    assert.equal(reflector.status().state, 'watching');
+    assert.equal(reflector.status().relists, 1);
+  });
+
+  it('delivers events and bookmarks, and re-watches from the last RV when the watch ends', async () => {
+    const { sink, reflector, collection } = await setup();
+    reflector.start();
+    await waitFor(() => collection.watches.size === 1, WAIT);
+    collection.add('x');
+    collection.modify('x', { k: 'v' });
+    await waitFor(() => sink.count('MODIFIED') === 1, WAIT);
+    collection.bookmark();
+    const bookmarkRv = collection.resourceVersion;
+    await waitFor(() => sink.has(`progress:${bookmarkRv}`), WAIT);
+    assert.equal(reflector.status().resourceVersion, bookmarkRv);
+    assert.ok(reflector.status().lastProgressAt! >= reflector.status().lastEventAt!);
+    collection.endWatches();
+    await waitFor(() => collection.watchRequests.length === 2 && collection.watches.size === 1, WAIT);
+    assert.equal(collection.watchRequests[1]!.query.get('resourceVersion'), bookmarkRv);
+    collection.delete('x');
+    await waitFor(() => sink.count('DELETED') === 1, WAIT);
+    assert.equal(reflector.status().relists, 1);
+    assert.equal(reflector.status().watchRestarts, 1);
+    assert.equal(collection.lists.length, 1);
+  });
+
+  for (const expiredAs of ['event', 'status'] as const) {
+    it(`relists with an 'expired' snapshot on 410 (${expiredAs === 'event' ? 'in-stream ERROR event' : 'HTTP status'})`, async () => {
+      const collection = new FakeCollection(PATH);
+      collection.expiredAs = expiredAs;
+      collection.add('a');
+      const { sink, reflector } = await setup({}, collection);
+      reflector.start();
+      await waitFor(() => collection.watches.size === 1, WAIT);
+      collection.add('b');
+      await waitFor(() => sink.count('ADDED') === 1, WAIT);
+      // End the watch, then change and compact before the reflector's re-watch (from b's RV) can arrive.
+      collection.endWatches();
+      collection.add('c');
+      collection.compact();
+      await waitFor(() => sink.count('begin:') === 2 && sink.count('end:') === 2 && collection.watches.size === 1, WAIT);
+      assert.ok(sink.has('begin:expired'));
+      const second = sink.calls.slice(sink.calls.indexOf('begin:expired'));
+      assert.deepEqual(second, ['begin:expired', 'object:a', 'object:b', 'object:c', `end:${collection.resourceVersion}`]);
+      assert.equal(reflector.status().relists, 2);
+    });
+  }
+
+  it('backs off after a 500 on the watch and continues from the last RV without relisting', async () => {
+    const { sink, reflector, collection } = await setup();
+    let failures = 2;
+    collection.watchHook = (_r, res) => {
+      if (failures === 0) return false;
+      failures--;
+      sendJson(res, 500, status(500, 'InternalError', 'etcd unavailable'));
+      return true;
+    };
+    reflector.start();
+    await waitFor(() => collection.watches.size === 1, WAIT);
+    assert.equal(collection.watchRequests.length, 3);
+    const s = reflector.status();
+    assert.equal(s.errors, 2);
+    assert.equal(s.lastError?.httpStatus, 500);
+    assert.equal(s.relists, 1);
+    assert.equal(collection.lists.length, 1);
+    collection.add('late');
+    await waitFor(() => sink.count('ADDED') === 1, WAIT);
+  });
+
+  it('backs off after a malformed watch line and resumes from the last delivered RV', async () => {
+    const { sink, reflector, collection } = await setup();
+    let broken = true;
+    collection.watchHook = (r, res) => {
+      if (!broken) return false;
+      broken = false;
+      const w = openWatch(res);
+      w.send('ADDED', { kind: 'ConfigMap', metadata: { name: 'ok', resourceVersion: '150' } });
+      w.raw('this is not json\n');
+      return r.path === PATH;
+    };
+    reflector.start();
+    await waitFor(() => collection.watches.size === 1, WAIT);
+    assert.ok(sink.has('ADDED:ok@150'));
+    assert.equal(collection.watchRequests[1]!.query.get('resourceVersion'), '150');
+    assert.equal(reflector.status().lastError?.code, 'KUBE_TRANSPORT_ERROR');
+  });
+
+  it('resumes from a given RV without listing', async () => {
+    const collection = new FakeCollection(PATH);
+    collection.add('a');
+    const resumeRv = collection.resourceVersion;
+    collection.add('b');
+    const { sink, reflector } = await setup({ resumeResourceVersion: resumeRv }, collection);
+    reflector.start();
+    await waitFor(() => sink.count('ADDED') === 1, WAIT);
+    assert.deepEqual(sink.calls, [`ADDED:b@${collection.resourceVersion}`]);
+    assert.equal(collection.lists.length, 0);
+    assert.equal(collection.watchRequests[0]!.query.get('resourceVersion'), resumeRv);
+  });
+
+  it("relists with a 'resume-failed' snapshot when the resume RV is too old", async () => {
+    const collection = new FakeCollection(PATH);
+    collection.add('a');
+    const resumeRv = collection.resourceVersion;
+    collection.add('b');
+    collection.compact();
+    const { sink, reflector } = await setup({ resumeResourceVersion: resumeRv }, collection);
+    reflector.start();
+    await waitFor(() => collection.watches.size === 1, WAIT);
+    assert.deepEqual(sink.calls, ['begin:resume-failed', 'object:a', 'object:b', `end:${collection.resourceVersion}`]);
+  });
+
+  it('restarts the whole list when a continue token expires mid-list', async () => {
+    const collection = new FakeCollection(PATH);
+    for (const name of ['a', 'b', 'c']) collection.add(name);
+    let expireOnce = true;
+    collection.listHook = (r, res) => {
+      if (!r.query.get('continue') || !expireOnce) return false;
+      expireOnce = false;
+      sendJson(res, 410, status(410, 'Expired', 'continue too old'));
+      return true;
+    };
+    const { sink, reflector } = await setup({ pageSize: 2 }, collection);
+    reflector.start();
+    await waitFor(() => collection.watches.size === 1, WAIT);
+    assert.deepEqual(sink.calls, ['begin:initial', 'object:a', 'object:b', 'begin:initial', 'object:a', 'object:b', 'object:c', `end:${collection.resourceVersion}`]);
+    assert.equal(reflector.status().relists, 1);
+  });
+
+  it("reports 'forbidden' on 403 and keeps retrying with backoff", async () => {
+    const collection = new FakeCollection(PATH);
+    let allowed = false;
+    collection.listHook = (_r, res) => {
+      if (allowed) return false;
+      sendJson(res, 403, status(403, 'Forbidden', 'configmaps is forbidden'));
+      return true;
+    };
+    const { reflector, sink } = await setup({ backoff: { initialMs: 20, maxMs: 40, jitter: 0 } }, collection);
+    reflector.start();
+    await waitFor(() => reflector.status().state === 'forbidden' && collection.lists.length >= 2, WAIT);
+    assert.equal(reflector.status().lastError?.httpStatus, 403);
+    assert.equal(sink.calls.length, 0);
+    allowed = true;
+    await waitFor(() => reflector.status().state === 'watching', WAIT);
+    assert.deepEqual(sink.calls, ['begin:initial', `end:${collection.resourceVersion}`]);
+  });
+
+  it('honours Retry-After on 429', async () => {
+    const collection = new FakeCollection(PATH);
+    const at: number[] = [];
+    collection.listHook = (_r, res) => {
+      at.push(Date.now());
+      if (at.length > 1) return false;
+      sendJson(res, 429, status(429, 'TooManyRequests'), { 'retry-after': '1' });
+      return true;
+    };
+    const { reflector } = await setup({}, collection);
+    reflector.start();
+    await waitFor(() => reflector.status().state === 'watching', WAIT);
+    assert.equal(at.length, 2);
+    // The backoff alone would wait 5 ms; the server asked for a second.
+    assert.ok(at[1]! - at[0]! >= 990, `retried after ${at[1]! - at[0]!} ms`);
+    assert.equal(reflector.status().lastError?.httpStatus, 429);
+  });
+
+  it('restarts a stalled watch (nothing delivered within stallTimeoutMs)', async () => {
+    const { reflector, collection } = await setup({ stallTimeoutMs: 100 });
+    reflector.start();
+    await waitFor(() => collection.watchRequests.length >= 2, WAIT);
+    const s = reflector.status();
+    assert.ok(s.watchRestarts >= 1);
+    assert.equal(s.lastError?.code, 'KUBE_TIMEOUT');
+    assert.equal(s.relists, 1);
+  });
+
+  it('restartFrom(rv) re-watches from that RV; restartFrom(undefined) relists', async () => {
+    const { reflector, collection, sink } = await setup();
+    collection.add('a');
+    const rv = collection.resourceVersion;
+    reflector.start();
+    await waitFor(() => collection.watches.size === 1, WAIT);
+    reflector.restartFrom(rv);
+    await waitFor(() => collection.watchRequests.length === 2 && collection.watches.size === 1, WAIT);
+    assert.equal(collection.watchRequests[1]!.query.get('resourceVersion'), rv);
+    reflector.restartFrom(undefined);
+    await waitFor(() => sink.has('begin:error') && collection.watches.size === 1 && collection.watchRequests.length === 3, WAIT);
+    assert.equal(collection.lists.length, 2);
+  });
+
+  it('takes a slot from the list semaphore for each list and returns it', async () => {
+    let held = 0;
+    let acquired = 0;
+    const listSemaphore = {
+      acquire: async () => {
+        held++;
+        acquired++;
+        return () => {
+          held--;
+        };
+      },
+    };
+    const { reflector, collection } = await setup({ listSemaphore });
+    reflector.start();
+    await waitFor(() => collection.watches.size === 1, WAIT);
+    assert.equal(acquired, 1);
+    assert.equal(held, 0);
+  });
+
+  it('stop() aborts the watch and resolves once the loop has exited', async () => {
+    const { reflector, collection } = await setup();
+    reflector.start();
+    await waitFor(() => collection.watches.size === 1, WAIT);
+    await reflector.stop();
+    assert.equal(reflector.status().state, 'stopped');
+    await waitFor(() => collection.watches.size === 0, WAIT);
+  });
+
+  it('stop() during backoff returns promptly', async () => {
+    const collection = new FakeCollection(PATH);
+    collection.listHook = (_r, res) => {
+      sendJson(res, 503, status(503, 'ServiceUnavailable'));
+      return true;
+    };
+    const { reflector } = await setup({ backoff: { initialMs: 60_000, maxMs: 60_000, jitter: 0 } }, collection);
+    reflector.start();
+    await waitFor(() => reflector.status().state === 'backoff', WAIT);
+    await reflector.stop();
+    assert.equal(reflector.status().state, 'stopped');
+  });
+
+  it('slims Secrets before the sink sees them', async () => {
+    const collection = new FakeCollection('/api/v1/namespaces/default/secrets', 'Secret');
+    collection.add('s', { password: 'aHVudGVyMg==' });
+    const { reflector, sink } = await setup({ transform: slimObject, resource: { ...CONFIGMAPS, kind: 'Secret', resource: 'secrets', singularName: 'secret', shortNames: [] } }, collection);
+    reflector.start();
+    await waitFor(() => collection.watches.size === 1, WAIT);
+    collection.modify('s', { password: 'c2VjcmV0' });
+    await waitFor(() => sink.count('MODIFIED') === 1, WAIT);
+    assert.equal(sink.objects.length, 2);
+    for (const obj of sink.objects) {
+      assert.equal(obj.data, undefined);
+      assert.doesNotMatch(JSON.stringify(obj), /aHVudGVyMg|c2VjcmV0/);
+    }
+  });
+});

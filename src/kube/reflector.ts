@@ -1,0 +1,366 @@
+import { Backoff, type BackoffOptions } from '../common/backoff.ts';
+import { errorMessage, Errors, isScaleAgentError, ScaleAgentError } from '../common/errors.ts';
+import type { KubeObject } from '../common/kube-object.ts';
+import type { Logger } from '../common/logger.ts';
+import { delay } from '../common/time.ts';
+import { apiErrorStatus, HTTP_FORBIDDEN, HTTP_NOT_FOUND, HTTP_TOO_MANY_REQUESTS, isExpiredError, kubeApiError } from './api-error.ts';
+import { apiVersionOf, resourcePath, type ApiResource } from './api-resource.ts';
+import type { QueryValue, WatchOptions } from './client.ts';
+import { listPages, type KubeList, type PageFetcher } from './pager.ts';
+import {
+  DEFAULT_PAGE_SIZE,
+  DEFAULT_REFLECTOR_BACKOFF,
+  DEFAULT_STALL_TIMEOUT_MS,
+  DEFAULT_WATCH_TIMEOUT_MAX_SECONDS,
+  DEFAULT_WATCH_TIMEOUT_MIN_SECONDS,
+  LIST_CONTINUE_RESTART_LIMIT,
+  LIST_PAGE_TIMEOUT_MS,
+  MIN_HEALTHY_WATCH_MS,
+} from './reflector-defaults.ts';
+import type { ReflectorSink, SnapshotReason } from './reflector-sink.ts';
+import type { WatchEvent } from './watch-event.ts';
+
+/** The two client calls a reflector makes (KubeClient has both); the ListerWatcher of client-go. */
+export interface ListerWatcher extends PageFetcher {
+  watch(path: string, query: Record<string, QueryValue>, signal?: AbortSignal, options?: WatchOptions): AsyncIterable<WatchEvent>;
+}
+
+/** A budget of concurrent initial lists shared by many reflectors; `acquire` resolves to a release function. */
+export interface ListSemaphore {
+  acquire(): Promise<() => void>;
+}
+
+export interface ReflectorOptions {
+  client: ListerWatcher;
+  resource: ApiResource;
+  /** '' = all namespaces (or a cluster-scoped resource). */
+  namespace: string;
+  sink: ReflectorSink;
+  /** Start by watching from here (no list); a 410 turns into a 'resume-failed' snapshot. */
+  resumeResourceVersion?: string;
+  pageSize?: number;
+  watchTimeoutMinSeconds?: number;
+  watchTimeoutMaxSeconds?: number;
+  backoff?: Partial<BackoffOptions>;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Applied to every object (list items and events) before the sink sees it, e.g. slimObject. */
+  transform?: (obj: KubeObject) => KubeObject;
+  listSemaphore?: ListSemaphore;
+  stallTimeoutMs?: number;
+  logger?: Logger;
+  /** Epoch ms (tests). */
+  clock?: () => number;
+  /** In [0, 1) (tests). */
+  random?: () => number;
+}
+
+export type ReflectorState = 'listing' | 'watching' | 'backoff' | 'stopped' | 'forbidden';
+
+export interface ReflectorStatus {
+  state: ReflectorState;
+  /** Epoch ms of the last ADDED/MODIFIED/DELETED. */
+  lastEventAt?: number;
+  /** Epoch ms of the last sign of freshness: event, bookmark, or completed list. */
+  lastProgressAt?: number;
+  resourceVersion?: string;
+  relists: number;
+  watchRestarts: number;
+  errors: number;
+  lastError?: { message: string; code?: string; httpStatus?: number; at: number };
+}
+
+/** What the loop does next. `resuming` marks a watch from an RV not (yet) confirmed by this server. */
+type Plan = { kind: 'list'; reason: SnapshotReason } | { kind: 'watch'; resourceVersion: string; resuming: boolean; afterList: boolean };
+
+/** Aborts an attempt because restartFrom() was called (distinguished from stop()). */
+const RESTART = new Error('reflector restart requested');
+RESTART.name = 'AbortError';
+const STOP = new Error('reflector stopped');
+STOP.name = 'AbortError';
+
+/** Thrown inside a list when a continue token expired; the list restarts from the first page. */
+class ContinueExpired extends Error {}
+
+/**
+ * List-then-watch for one resource in one namespace scope, after client-go's Reflector: paged list at a
+ * consistent RV, then watches with bookmarks and random timeouts, re-watching from the last RV on clean
+ * ends, relisting on 410, backing off (with jitter) on anything else, forever until stop(). It keeps no
+ * object store: objects go to the sink and are not retained.
+ */
+export class Reflector {
+  private readonly client: ListerWatcher;
+  private readonly resource: ApiResource;
+  private readonly sink: ReflectorSink;
+  private readonly path: string;
+  private readonly apiVersion: string;
+  private readonly options: ReflectorOptions;
+  private readonly backoff: Backoff;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly selectors: Record<string, QueryValue>;
+
+  private state: ReflectorState = 'stopped';
+  private resourceVersion: string | undefined;
+  private lastEventAt: number | undefined;
+  private lastProgressAt: number | undefined;
+  private relists = 0;
+  private watchRestarts = 0;
+  private errors = 0;
+  private lastError: ReflectorStatus['lastError'];
+
+  private running: Promise<void> | undefined;
+  private stopping = false;
+  private attempt: AbortController | undefined;
+  private requestedRestart: { resourceVersion: string | undefined } | undefined;
+
+  constructor(options: ReflectorOptions) {
+    this.options = options;
+    this.client = options.client;
+    this.resource = options.resource;
+    this.sink = options.sink;
+    this.path = resourcePath(options.resource, options.namespace);
+    this.apiVersion = apiVersionOf(options.resource);
+    this.now = options.clock ?? Date.now;
+    this.random = options.random ?? Math.random;
+    this.backoff = new Backoff({ ...DEFAULT_REFLECTOR_BACKOFF, ...options.backoff }, this.random);
+    this.selectors = { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector };
+  }
+
+  /** Starts the loop (idempotent). */
+  start(): void {
+    if (this.running !== undefined) return;
+    this.stopping = false;
+    this.running = this.run().finally(() => {
+      this.state = 'stopped';
+    });
+  }
+
+  /** Aborts in-flight requests; resolves when the loop has exited. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.attempt?.abort(STOP);
+    await this.running;
+    this.running = undefined;
+  }
+
+  /** Abandons the current list/watch/backoff and resumes watching from `resourceVersion`, or relists when undefined. */
+  restartFrom(resourceVersion: string | undefined): void {
+    this.requestedRestart = { resourceVersion };
+    this.attempt?.abort(RESTART);
+  }
+
+  status(): ReflectorStatus {
+    const status: ReflectorStatus = { state: this.state, relists: this.relists, watchRestarts: this.watchRestarts, errors: this.errors };
+    if (this.lastEventAt !== undefined) status.lastEventAt = this.lastEventAt;
+    if (this.lastProgressAt !== undefined) status.lastProgressAt = this.lastProgressAt;
+    if (this.resourceVersion !== undefined) status.resourceVersion = this.resourceVersion;
+    if (this.lastError !== undefined) status.lastError = { ...this.lastError };
+    return status;
+  }
+
+  private async run(): Promise<void> {
+    const resume = this.options.resumeResourceVersion;
+    let plan: Plan = resume === undefined ? { kind: 'list', reason: 'initial' } : { kind: 'watch', resourceVersion: resume, resuming: true, afterList: true };
+    if (resume !== undefined) this.resourceVersion = resume;
+    let waitMs = 0;
+    while (!this.stopping) {
+      const restart = this.takeRestart();
+      if (restart !== undefined) {
+        plan = restart;
+        waitMs = 0;
+      }
+      const attempt = new AbortController();
+      this.attempt = attempt;
+      try {
+        if (waitMs > 0) await delay(waitMs, attempt.signal);
+        waitMs = 0;
+        plan = plan.kind === 'list' ? await this.list(plan.reason, attempt.signal) : await this.watch(plan, attempt.signal);
+      } catch (err) {
+        if (this.stopping) break;
+        if (attempt.signal.aborted && this.requestedRestart !== undefined) continue;
+        ({ plan, waitMs } = this.recover(plan, err));
+      }
+    }
+    this.attempt = undefined;
+  }
+
+  private takeRestart(): Plan | undefined {
+    const requested = this.requestedRestart;
+    if (requested === undefined) return undefined;
+    this.requestedRestart = undefined;
+    if (requested.resourceVersion === undefined) return { kind: 'list', reason: 'error' };
+    this.resourceVersion = requested.resourceVersion;
+    return { kind: 'watch', resourceVersion: requested.resourceVersion, resuming: true, afterList: true };
+  }
+
+  /** Decides what follows a failure, and how long to wait first. */
+  private recover(plan: Plan, err: unknown): { plan: Plan; waitMs: number } {
+    this.errors++;
+    const status = apiErrorStatus(err);
+    this.lastError = { message: errorMessage(err), at: this.now() };
+    if (err instanceof ScaleAgentError) this.lastError.code = err.code;
+    if (status !== undefined) this.lastError.httpStatus = status;
+
+    if (isExpiredError(err)) {
+      // Too old: relist at once (client-go does not back off here; the list is the remedy).
+      const reason: SnapshotReason = plan.kind === 'list' ? plan.reason : plan.resuming ? 'resume-failed' : 'expired';
+      this.options.logger?.info({ path: this.path, reason }, 'resourceVersion expired; relisting');
+      return { plan: { kind: 'list', reason }, waitMs: 0 };
+    }
+    if (plan.kind === 'watch' && isScaleAgentError(err, 'KUBE_TIMEOUT')) {
+      // A stalled watch (or one the server never closed) has already cost its wait; re-watch now.
+      this.options.logger?.warn({ path: this.path, err: errorMessage(err) }, 'watch stalled; restarting');
+      return { plan: this.rewatch(plan), waitMs: 0 };
+    }
+    let waitMs = this.backoff.next(this.now());
+    if (status === HTTP_TOO_MANY_REQUESTS) {
+      const retryAfter = err instanceof ScaleAgentError ? err.details.retryAfterSeconds : undefined;
+      if (typeof retryAfter === 'number') waitMs = Math.max(waitMs, retryAfter * 1000);
+    }
+    const forbidden = status === HTTP_FORBIDDEN || status === HTTP_NOT_FOUND;
+    this.state = forbidden ? 'forbidden' : 'backoff';
+    this.options.logger?.warn({ path: this.path, err: errorMessage(err), waitMs }, forbidden ? 'not permitted to list/watch; backing off' : 'list/watch failed; backing off');
+    return { plan: plan.kind === 'watch' ? this.rewatch(plan) : plan, waitMs };
+  }
+
+  /** The watch that continues a failed one: from the last RV delivered (event or bookmark), not the one it started at. */
+  private rewatch(plan: Extract<Plan, { kind: 'watch' }>): Plan {
+    return { kind: 'watch', resourceVersion: this.resourceVersion ?? plan.resourceVersion, resuming: plan.resuming, afterList: false };
+  }
+
+  /** A full paged list delivered as a snapshot; returns the watch that follows it. */
+  private async list(reason: SnapshotReason, signal: AbortSignal): Promise<Plan> {
+    this.state = 'listing';
+    const release = await this.acquireListSlot(signal);
+    let resourceVersion: string;
+    try {
+      for (let restarts = 0; ; restarts++) {
+        try {
+          resourceVersion = await this.listOnce(reason, signal);
+          break;
+        } catch (err) {
+          if (!(err instanceof ContinueExpired)) throw err;
+          if (restarts >= LIST_CONTINUE_RESTART_LIMIT) throw err.cause;
+          this.options.logger?.info({ path: this.path }, 'continue token expired mid-list; restarting the list');
+        }
+      }
+    } finally {
+      release();
+    }
+    this.relists++;
+    this.resourceVersion = resourceVersion;
+    this.lastProgressAt = this.now();
+    return { kind: 'watch', resourceVersion, resuming: false, afterList: true };
+  }
+
+  private async listOnce(reason: SnapshotReason, signal: AbortSignal): Promise<string> {
+    const transform = this.options.transform;
+    let began = false;
+    let resourceVersion = '';
+    const pages = listPages(this.client, this.path, { pageSize: this.options.pageSize ?? DEFAULT_PAGE_SIZE, query: this.selectors, signal, timeoutMs: LIST_PAGE_TIMEOUT_MS });
+    for (;;) {
+      let next: IteratorResult<KubeList>;
+      try {
+        next = await pages.next();
+      } catch (err) {
+        if (began && isExpiredError(err)) throw new ContinueExpired('continue token expired', { cause: err });
+        throw err;
+      }
+      if (next.done) break;
+      const page = next.value;
+      if (!began) {
+        // Begin only once the first page is in hand, so a list that fails at once opens no snapshot.
+        this.sink.onSnapshotBegin(reason);
+        began = true;
+      }
+      resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
+      const items = page.items ?? [];
+      for (let i = 0; i < items.length; i++) {
+        let obj = items[i];
+        // Drop the page's reference as soon as the sink has the object: the page is not retained.
+        items[i] = undefined;
+        if (obj === undefined || obj === null || typeof obj !== 'object') continue;
+        obj.kind ??= this.resource.kind;
+        obj.apiVersion ??= this.apiVersion;
+        if (transform !== undefined) obj = transform(obj);
+        this.sink.onSnapshotObject(obj);
+      }
+    }
+    this.sink.onSnapshotEnd(resourceVersion);
+    return resourceVersion;
+  }
+
+  private async acquireListSlot(signal: AbortSignal): Promise<() => void> {
+    const semaphore = this.options.listSemaphore;
+    if (semaphore === undefined) return noop;
+    const acquiring = semaphore.acquire();
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      acquiring.then(
+        (release) => {
+          signal.removeEventListener('abort', onAbort);
+          // Aborted while waiting: hand the slot straight back.
+          if (signal.aborted) release();
+          else resolve(release);
+        },
+        (err: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      );
+    });
+  }
+
+  /** One watch from `plan.resourceVersion`; returns the next plan when it ends cleanly. */
+  private async watch(plan: Extract<Plan, { kind: 'watch' }>, signal: AbortSignal): Promise<Plan> {
+    this.state = 'watching';
+    if (!plan.afterList) this.watchRestarts++;
+    const min = this.options.watchTimeoutMinSeconds ?? DEFAULT_WATCH_TIMEOUT_MIN_SECONDS;
+    const max = Math.max(min, this.options.watchTimeoutMaxSeconds ?? DEFAULT_WATCH_TIMEOUT_MAX_SECONDS);
+    const timeoutSeconds = min + Math.floor(this.random() * (max - min + 1));
+    const query: Record<string, QueryValue> = { ...this.selectors, resourceVersion: plan.resourceVersion, allowWatchBookmarks: true, timeoutSeconds };
+    const startedAt = this.now();
+    let delivered = 0;
+    const transform = this.options.transform;
+    for await (const event of this.client.watch(this.path, query, signal, { idleTimeoutMs: this.options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS })) {
+      const obj = event.object;
+      switch (event.type) {
+        case 'ADDED':
+        case 'MODIFIED':
+        case 'DELETED': {
+          obj.kind ??= this.resource.kind;
+          obj.apiVersion ??= this.apiVersion;
+          const rv = obj.metadata?.resourceVersion;
+          this.sink.onEvent(event.type, transform === undefined ? obj : transform(obj));
+          if (rv !== undefined && rv !== '') this.resourceVersion = rv;
+          this.lastEventAt = this.lastProgressAt = this.now();
+          break;
+        }
+        case 'BOOKMARK': {
+          const rv = obj.metadata?.resourceVersion;
+          if (rv !== undefined && rv !== '') {
+            this.resourceVersion = rv;
+            this.sink.onProgress(rv);
+          }
+          this.lastProgressAt = this.now();
+          break;
+        }
+        case 'ERROR': {
+          const code = typeof obj.code === 'number' ? obj.code : 500;
+          throw kubeApiError(code, obj, { method: 'WATCH', path: this.path });
+        }
+      }
+      delivered++;
+      // The server accepted the resourceVersion we resumed from: a later 410 is an ordinary expiry.
+      plan.resuming = false;
+    }
+    if (delivered === 0 && this.now() - startedAt < MIN_HEALTHY_WATCH_MS) {
+      throw new ScaleAgentError(Errors.KUBE_TRANSPORT_ERROR, `watch ${this.path} closed at once with no events`, { reason: 'VeryShortWatch' });
+    }
+    return { kind: 'watch', resourceVersion: this.resourceVersion ?? plan.resourceVersion, resuming: false, afterList: false };
+  }
+}
+
+function noop(): void {}

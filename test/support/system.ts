@@ -1,0 +1,241 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { ChildProcessGroup } from '../../src/cli/child-processes.ts';
+import { waitFor } from '../../src/common/time.ts';
+
+/** How long a part may take to start in tests (two cores shared by sim, hub, agent and the test). */
+export const START_TIMEOUT_MS = 60_000;
+
+export interface SimAccess {
+  server: string;
+  token: string;
+  ca: string;
+}
+
+/** A JSON request to a sim cluster over HTTPS with its CA and token, as a plain client would. */
+export function simRequest(sim: SimAccess, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; body: any }> {
+  const url = new URL(sim.server + path);
+  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      url,
+      {
+        method,
+        ca: sim.ca,
+        headers: { authorization: `Bearer ${sim.token}`, accept: 'application/json', ...(payload ? { 'content-type': contentType, 'content-length': payload.length } : {}) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown = text;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            // Not JSON (e.g. plain text): keep the text.
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed });
+        });
+      },
+    );
+    req.on('error', reject);
+    if (payload) req.write(payload);
+    req.end();
+  });
+}
+
+/** Reads a kubeconfig the sim wrote into what a test client needs. */
+export function simAccessFromKubeconfig(path: string): SimAccess {
+  const doc = parseYaml(readFileSync(path, 'utf8')) as any;
+  const cluster = doc.clusters[0].cluster;
+  const user = doc.users[0].user;
+  return { server: cluster.server, token: user.token, ca: Buffer.from(cluster['certificate-authority-data'], 'base64').toString('utf8') };
+}
+
+/**
+ * A TCP relay between the agent and the hub that keeps every byte the agent sends, so a test can
+ * prove what never crossed the wire.
+ */
+export class RecordingRelay {
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  readonly fromAgent: Buffer[] = [];
+  port = 0;
+
+  constructor(private readonly targetPort: () => number) {}
+
+  async start(port = 0): Promise<number> {
+    this.server = createServer((client) => {
+      const upstream = connect(this.targetPort(), '127.0.0.1');
+      this.sockets.add(client);
+      this.sockets.add(upstream);
+      client.on('data', (chunk: Buffer) => this.fromAgent.push(Buffer.from(chunk)));
+      client.pipe(upstream);
+      upstream.pipe(client);
+      const close = () => {
+        client.destroy();
+        upstream.destroy();
+        this.sockets.delete(client);
+        this.sockets.delete(upstream);
+      };
+      client.on('error', close);
+      upstream.on('error', close);
+      client.on('close', close);
+      upstream.on('close', close);
+    });
+    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
+    const address = this.server.address();
+    this.port = typeof address === 'object' && address ? address.port : 0;
+    return this.port;
+  }
+
+  bytes(): Buffer {
+    return Buffer.concat(this.fromAgent);
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+  }
+}
+
+export interface SystemOptions {
+  clusters: number;
+  /** Extra agent configuration merged into each account (kinds, namespaces, …). */
+  account?: Record<string, unknown>;
+  /** Relay agent→hub traffic through a recorder. */
+  recordAgentTraffic?: boolean;
+  echo?: boolean;
+}
+
+function parseJsonLines(output: string): Array<Record<string, any>> {
+  const out: Array<Record<string, any>> = [];
+  for (const line of output.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      out.push(JSON.parse(line));
+    } catch {
+      // A partial or non-JSON line.
+    }
+  }
+  return out;
+}
+
+/**
+ * The whole system as real processes: a sim with N clusters, a hub on SQLite and one agent carrying
+ * every cluster, on OS-chosen ports under a temporary directory.
+ */
+export class TestSystem {
+  readonly dir = mkdtempSync(join(tmpdir(), 'scale-agent-e2e-'));
+  readonly group: ChildProcessGroup;
+  readonly names: string[];
+  restUrl = '';
+  grpcPort = 0;
+  restPort = 0;
+  relay: RecordingRelay | undefined;
+
+  constructor(private readonly options: SystemOptions) {
+    this.group = new ChildProcessGroup({ echo: options.echo ?? process.env.E2E_ECHO === '1', env: { LOG_LEVEL: 'info' } });
+    this.names = Array.from({ length: options.clusters }, (_, i) => `cluster-${i + 1}`);
+  }
+
+  get dbPath(): string {
+    return join(this.dir, 'hub.db');
+  }
+
+  kubeconfig(name: string): string {
+    return join(this.dir, 'kubeconfigs', `${name}.yaml`);
+  }
+
+  sim(name: string): SimAccess {
+    return simAccessFromKubeconfig(this.kubeconfig(name));
+  }
+
+  async start(): Promise<this> {
+    this.group.start('sim', ['sim', '--port', '0', '--cluster-names', this.names.join(','), '--kubeconfig-dir', join(this.dir, 'kubeconfigs'), '--bookmark-interval-ms', '2000', '--log-format', 'json']);
+    await waitFor(() => this.names.every((n) => existsSync(this.kubeconfig(n))), { timeoutMs: START_TIMEOUT_MS, what: 'sim kubeconfigs' });
+    await this.startHub();
+    if (this.options.recordAgentTraffic) {
+      this.relay = new RecordingRelay(() => this.grpcPort);
+      await this.relay.start();
+    }
+    this.startAgent();
+    await this.waitForAccounts();
+    return this;
+  }
+
+  async startHub(): Promise<void> {
+    const args = ['hub', '--host', '127.0.0.1', '--port', String(this.restPort), '--grpc-port', String(this.grpcPort), '--database', `sqlite:${this.dbPath}`, '--log-format', 'json'];
+    this.group.start('hub', args);
+    const started = await waitFor(() => parseJsonLines(this.group.output('hub')).find((l) => l.msg === 'hub started'), {
+      timeoutMs: START_TIMEOUT_MS,
+      what: 'the hub to start',
+    });
+    this.restPort = started.rest;
+    this.grpcPort = started.grpc;
+    this.restUrl = `http://127.0.0.1:${this.restPort}`;
+  }
+
+  startAgent(): void {
+    const configPath = join(this.dir, 'agent.yaml');
+    writeFileSync(
+      configPath,
+      toYaml({
+        agent: { id: 'e2e-agent' },
+        clouddriver: { grpc: `127.0.0.1:${this.relay ? this.relay.port : this.grpcPort}`, keepAliveHeartbeatSeconds: 2, backoff: { initialMs: 200, maxMs: 2000 } },
+        server: { host: '127.0.0.1', port: 0 },
+        kubernetes: { accounts: this.names.map((name) => ({ name, kubeconfigFile: this.kubeconfig(name), ...(this.options.account ?? {}) })) },
+        logging: { format: 'json' },
+      }),
+    );
+    this.group.start('agent', ['agent', '--config', configPath]);
+  }
+
+  async restartHub(): Promise<void> {
+    await this.group.stop('hub');
+    await this.startHub();
+  }
+
+  async restartAgent(): Promise<void> {
+    await this.group.stop('agent');
+    this.startAgent();
+    await this.waitForAccounts();
+  }
+
+  async waitForAccounts(): Promise<void> {
+    await waitFor(
+      async () => {
+        const accounts = (await this.rest('/credentials')).body as Array<{ name: string; agent?: { status?: string } }>;
+        return Array.isArray(accounts) && this.names.every((n) => accounts.some((a) => a.name === n));
+      },
+      { timeoutMs: START_TIMEOUT_MS, what: 'the agent to register every account' },
+    );
+  }
+
+  async rest(path: string, init?: { method?: string; body?: unknown }): Promise<{ status: number; body: any }> {
+    const response = await fetch(this.restUrl + path, {
+      method: init?.method ?? 'GET',
+      headers: init?.body !== undefined ? { 'content-type': 'application/json' } : undefined,
+      body: init?.body !== undefined ? JSON.stringify(init.body) : undefined,
+    });
+    const text = await response.text();
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // Keep text.
+    }
+    return { status: response.status, body };
+  }
+
+  async stop(): Promise<void> {
+    await this.group.stopAll();
+    await this.relay?.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
