@@ -12,7 +12,7 @@ import { RequestGuard } from './request-guard.ts';
 import type { TlsSettings, Transport, TransportProtocol, TransportResponse } from './transport.ts';
 import { decodeWatchStream, type WatchEvent } from './watch-event.ts';
 
-/** client-go's default request timeout for non-watch calls is unbounded; 30 s matches kubectl's practical ceiling. */
+/** Non-watch calls fail after this long: client-go sets no default, but an agent must not wait forever on one hung call. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 /**
@@ -191,7 +191,7 @@ export class KubeClient {
       if (identity.authorization !== undefined) headers.authorization = identity.authorization;
       const response = await transport.request({ method, path, headers, signal, ...(body !== undefined ? { body } : {}) });
       if (response.status === HTTP_UNAUTHORIZED && attempt === 0 && this.auth.invalidate()) {
-        response.body.resume();
+        response.body.destroy();
         continue;
       }
       return response;

@@ -50,7 +50,8 @@ export class Http1Transport implements Transport {
         res.once('close', detach);
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res });
       });
-      outgoing.once('error', (err) => {
+      // `on`, not `once`: a request destroyed after an earlier error may emit again, and an unheard 'error' would crash.
+      outgoing.on('error', (err) => {
         detach();
         if (response !== undefined) return; // surfaced through the body stream
         reject(req.signal.aborted ? req.signal.reason : transportError(this.url, err));

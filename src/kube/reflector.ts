@@ -202,9 +202,10 @@ export class Reflector {
     if (err instanceof ScaleAgentError) this.lastError.code = err.code;
     if (status !== undefined) this.lastError.httpStatus = status;
 
-    if (isExpiredError(err)) {
-      // Too old: relist at once (client-go does not back off here; the list is the remedy).
-      const reason: SnapshotReason = plan.kind === 'list' ? plan.reason : plan.resuming ? 'resume-failed' : 'expired';
+    if (plan.kind === 'watch' && isExpiredError(err)) {
+      // Too old: relist at once (client-go does not back off here; the list is the remedy). A 410 on a
+      // list itself (not a continue token, handled inside list) is a broken server and takes the backoff.
+      const reason: SnapshotReason = plan.resuming ? 'resume-failed' : 'expired';
       this.options.logger?.info({ path: this.path, reason }, 'resourceVersion expired; relisting');
       return { plan: { kind: 'list', reason }, waitMs: 0 };
     }

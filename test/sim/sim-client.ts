@@ -34,7 +34,8 @@ export class SimClient {
   request(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<Reply> {
     return new Promise((resolve, reject) => {
       const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
-      const req = this.open(method, path, payload === undefined ? {} : { 'content-type': contentType });
+      // An explicit length: Node sends DELETE bodies neither chunked nor with a length otherwise.
+      const req = this.open(method, path, payload === undefined ? {} : { 'content-type': contentType, 'content-length': String(Buffer.byteLength(payload)) });
       req.on('error', reject);
       req.on('response', (res) => {
         const chunks: Buffer[] = [];

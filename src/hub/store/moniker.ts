@@ -93,7 +93,9 @@ export function deriveObjectColumns(group: string, kind: string, name: string, b
   }
   if (typeof object !== 'object' || object === null) object = {};
   const meta = object.metadata ?? {};
-  const moniker = deriveMoniker(group, kind, { ...object, metadata: { ...meta, name: meta.name ?? name } });
+  // The body normally names itself; copy only when it does not (hot path: no allocation per object).
+  const named = typeof meta.name === 'string' ? object : { ...object, metadata: { ...meta, name } };
+  const moniker = deriveMoniker(group, kind, named);
   const created = typeof meta.creationTimestamp === 'string' ? Date.parse(meta.creationTimestamp) : NaN;
   return { application: moniker.app ?? null, cluster: moniker.cluster ?? null, createdAt: Number.isFinite(created) ? created : null };
 }
