@@ -57,6 +57,8 @@ export const Errors = {
   STORE_ERROR: def('STORE_ERROR', 500),
   OBJECT_TOO_LARGE: def('OBJECT_TOO_LARGE', 413),
   SHUTTING_DOWN: def('SHUTTING_DOWN', 503),
+  /** A failure nobody raised on purpose (a bug); the message and the log say more. */
+  INTERNAL_ERROR: def('INTERNAL_ERROR', 500),
 } as const satisfies Record<string, ErrorDefinition>;
 
 export type ErrorCode = keyof typeof Errors;
