@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:http2';
 import { startSim, type SimServer } from '../../src/sim/sim-server.ts';
+import { waitFor } from '../../src/common/time.ts';
 import { SimClient, configMap, deployment } from './sim-client.ts';
 
 let sim: SimServer;
@@ -106,6 +107,23 @@ describe('auth, health and discovery', () => {
       assert.equal(alpn, 'h2');
       assert.equal(status, 200);
       assert.equal(JSON.parse(body).kind, 'NamespaceList');
+
+      // A watch is a long-lived stream of DATA frames; closing the stream removes the watcher.
+      const watches = sim.cluster('alpha').store.watches;
+      const before = watches.size;
+      const stream = session.request({ ':path': '/clusters/alpha/api/v1/namespaces?watch=true', authorization: `Bearer ${sim.token}` });
+      stream.setEncoding('utf8');
+      const firstEvent = await new Promise<any>((resolve) => {
+        let text = '';
+        stream.on('data', (c: string) => {
+          text += c;
+          if (text.includes('\n')) resolve(JSON.parse(text.slice(0, text.indexOf('\n'))));
+        });
+      });
+      assert.equal(firstEvent.type, 'ADDED');
+      assert.equal(watches.size, before + 1);
+      stream.close();
+      await waitFor(() => watches.size === before, { timeoutMs: 5000, what: 'HTTP/2 watcher removed' });
     } finally {
       session.close();
     }

@@ -15,7 +15,7 @@ export interface ErrorBody {
 }
 
 /** Code for failures nobody raised on purpose (bugs); deliberately outside the catalogue. */
-export const UNEXPECTED_ERROR_CODE = 'INTERNAL_ERROR';
+export const UNEXPECTED_ERROR_CODE = Errors.INTERNAL_ERROR.code;
 
 const HTTP_INTERNAL_ERROR = 500;
 const HTTP_BAD_REQUEST = 400;
