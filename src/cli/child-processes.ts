@@ -63,8 +63,9 @@ export class ChildProcessGroup {
     this.stopping = wasStopping;
   }
 
+  /** Stops every part, the last started first (the agent before the hub before the sim), one at a time. */
   async stopAll(): Promise<void> {
     this.stopping = true;
-    await Promise.all([...this.children.keys()].reverse().map((name) => this.stop(name)));
+    for (const name of [...this.children.keys()].reverse()) await this.stop(name);
   }
 }
