@@ -13,10 +13,9 @@ import {
   type WrittenObject,
 } from '../../protocol/index.ts';
 import type { KubeClient, KubeResponse } from '../../kube/client.ts';
-import { resolveKind, type ApiResource } from '../../kube/api-resource.ts';
+import { resolveKind, resourcePath, type ApiResource } from '../../kube/api-resource.ts';
 import { slimObject } from '../../kube/slim.ts';
 import type { AccountRuntime } from '../account/account-runtime.ts';
-import { resourcePath } from './resource-path.ts';
 import { threeWayMergePatch } from './three-way-merge.ts';
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
@@ -104,19 +103,19 @@ export class OperationExecutor {
       case 'patch': {
         const r = this.resolve(runtime, request.value.target);
         const contentType = request.value.type === PatchType.JSON ? 'application/json-patch+json' : request.value.type === PatchType.MERGE ? 'application/merge-patch+json' : 'application/strategic-merge-patch+json';
-        const response = await r.client.request({ method: 'PATCH', path: resourcePath(r.resource, r.version, r.namespace, request.value.target?.name), body: Buffer.from(request.value.patch), contentType, signal });
+        const response = await r.client.request({ method: 'PATCH', path: pathOf(r, request.value.target?.name), body: Buffer.from(request.value.patch), contentType, signal });
         return this.respond(result, response, r, 'patch');
       }
       case 'get': {
         const r = this.resolve(runtime, request.value.target);
-        const response = await r.client.request({ path: resourcePath(r.resource, r.version, r.namespace, request.value.target?.name), signal });
+        const response = await r.client.request({ path: pathOf(r, request.value.target?.name), signal });
         this.answer(result, response, (obj) => slimObject(obj));
         return;
       }
       case 'list': {
         const r = this.resolve(runtime, request.value.target);
         const response = await r.client.request({
-          path: resourcePath(r.resource, r.version, r.namespace),
+          path: pathOf(r),
           query: { labelSelector: request.value.labelSelector || undefined, fieldSelector: request.value.fieldSelector || undefined },
           signal,
         });
@@ -130,7 +129,7 @@ export class OperationExecutor {
         const r = this.resolve(runtime, request.value.target);
         const response = await r.client.request({
           method: 'PATCH',
-          path: resourcePath(r.resource, r.version, r.namespace, request.value.target?.name, 'scale'),
+          path: pathOf(r, request.value.target?.name, 'scale'),
           body: { spec: { replicas: request.value.replicas } },
           contentType: 'application/merge-patch+json',
           signal,
@@ -141,7 +140,7 @@ export class OperationExecutor {
       case 'logs': {
         const r = this.resolve(runtime, request.value.target);
         const response = await r.client.request({
-          path: resourcePath(r.resource, r.version, r.namespace, request.value.target?.name, 'log'),
+          path: pathOf(r, request.value.target?.name, 'log'),
           query: { container: request.value.container || undefined, tailLines: request.value.tailLines > 0n ? Number(request.value.tailLines) : undefined },
           accept: 'text/plain',
           signal,
@@ -183,8 +182,8 @@ export class OperationExecutor {
     const { group, version } = splitApiVersion(manifest.apiVersion);
     const r = this.resolve(runtime, { $typeName: 'scaleagent.v1.ResourceTarget', group, version, kind: manifest.kind, namespace: manifest.metadata?.namespace ?? '', name }, manifest.apiVersion);
     if (r.resource.namespaced) manifest.metadata = { ...manifest.metadata, namespace: r.namespace };
-    const objectPath = resourcePath(r.resource, r.version, r.namespace, name);
-    const collectionPath = resourcePath(r.resource, r.version, r.namespace);
+    const objectPath = pathOf(r, name);
+    const collectionPath = pathOf(r);
 
     switch (strategy) {
       case ApplyStrategy.SERVER_SIDE: {
@@ -260,14 +259,14 @@ export class OperationExecutor {
     if (target?.name) {
       names = [target.name];
     } else {
-      const list = await r.client.request({ path: resourcePath(r.resource, r.version, r.namespace), query: { labelSelector: labelSelector || undefined }, signal });
+      const list = await r.client.request({ path: pathOf(r), query: { labelSelector: labelSelector || undefined }, signal });
       if (list.status >= 400) return this.respond(result, list, r, 'delete');
       names = ((JSON.parse(list.body.toString('utf8')) as { items?: KubeObject[] }).items ?? []).map((o) => o.metadata?.name ?? '').filter((n) => n !== '');
     }
     const deleted: KubeObject[] = [];
     let lastStatus = 200;
     for (const name of names) {
-      const path = resourcePath(r.resource, r.version, r.namespace, name);
+      const path = pathOf(r, name);
       const response = await r.client.request({ method: 'DELETE', path, body: options, signal });
       lastStatus = response.status;
       if (response.status === 404) continue;
@@ -337,6 +336,12 @@ export class OperationExecutor {
     });
     return (await Promise.all(waits)).every(Boolean);
   }
+}
+
+/** The REST path of the resolved kind's collection, of one object, or of an object's subresource. */
+function pathOf(r: Resolved, name?: string, subresource?: string): string {
+  const path = resourcePath({ ...r.resource, version: r.version }, r.namespace, name || undefined);
+  return name && subresource ? `${path}/${subresource}` : path;
 }
 
 function written(r: Resolved, name: string, uid: string, resourceVersion: string, deleted: boolean, namespace = r.namespace): WrittenObject {
