@@ -110,7 +110,24 @@ export interface SystemOptions {
   account?: Record<string, unknown>;
   /** Relay agent→hub traffic through a recorder. */
   recordAgentTraffic?: boolean;
+  /** Extra sim flags (`--sample-apps 5`, …). */
+  simArgs?: string[];
+  /** Extra agent configuration, deep-merged into the generated file (`kubernetes.reflector`, `health`, …). */
+  agent?: Record<string, unknown>;
   echo?: boolean;
+}
+
+type Tree = Record<string, unknown>;
+const isTree = (value: unknown): value is Tree => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** `base` with `extra` laid over it, objects merged key by key, everything else replaced. */
+function deepMerge(base: Tree, extra: Tree): Tree {
+  const out: Tree = { ...base };
+  for (const [key, value] of Object.entries(extra)) {
+    const current = out[key];
+    out[key] = isTree(current) && isTree(value) ? deepMerge(current, value) : value;
+  }
+  return out;
 }
 
 function parseJsonLines(output: string): Array<Record<string, any>> {
@@ -138,6 +155,8 @@ export class TestSystem {
   grpcPort = 0;
   restPort = 0;
   relay: RecordingRelay | undefined;
+  /** The running agent's admin URL (health, /watches, /metrics). */
+  agentAdminUrl = '';
 
   constructor(private readonly options: SystemOptions) {
     this.group = new ChildProcessGroup({ echo: options.echo ?? process.env.E2E_ECHO === '1', env: { LOG_LEVEL: 'info' } });
@@ -157,7 +176,7 @@ export class TestSystem {
   }
 
   async start(): Promise<this> {
-    this.group.start('sim', ['sim', '--port', '0', '--cluster-names', this.names.join(','), '--kubeconfig-dir', join(this.dir, 'kubeconfigs'), '--bookmark-interval-ms', '2000', '--log-format', 'json']);
+    this.group.start('sim', ['sim', '--port', '0', '--cluster-names', this.names.join(','), '--kubeconfig-dir', join(this.dir, 'kubeconfigs'), '--bookmark-interval-ms', '2000', '--log-format', 'json', ...(this.options.simArgs ?? [])]);
     await waitFor(() => this.names.every((n) => existsSync(this.kubeconfig(n))), { timeoutMs: START_TIMEOUT_MS, what: 'sim kubeconfigs' });
     await this.startHub();
     if (this.options.recordAgentTraffic) {
@@ -165,6 +184,7 @@ export class TestSystem {
       await this.relay.start();
     }
     this.startAgent();
+    await this.readAgentAdminUrl();
     await this.waitForAccounts();
     return this;
   }
@@ -185,15 +205,46 @@ export class TestSystem {
     const configPath = join(this.dir, 'agent.yaml');
     writeFileSync(
       configPath,
-      toYaml({
-        agent: { id: 'e2e-agent' },
-        clouddriver: { grpc: `127.0.0.1:${this.relay ? this.relay.port : this.grpcPort}`, keepAliveHeartbeatSeconds: 2, backoff: { initialMs: 200, maxMs: 2000 } },
-        server: { host: '127.0.0.1', port: 0 },
-        kubernetes: { accounts: this.names.map((name) => ({ name, kubeconfigFile: this.kubeconfig(name), ...(this.options.account ?? {}) })) },
-        logging: { format: 'json' },
-      }),
+      toYaml(
+        deepMerge(
+          {
+            agent: { id: 'e2e-agent' },
+            clouddriver: { grpc: `127.0.0.1:${this.relay ? this.relay.port : this.grpcPort}`, keepAliveHeartbeatSeconds: 2, backoff: { initialMs: 200, maxMs: 2000 } },
+            server: { host: '127.0.0.1', port: 0 },
+            kubernetes: { accounts: this.names.map((name) => ({ name, kubeconfigFile: this.kubeconfig(name), ...(this.options.account ?? {}) })) },
+            logging: { format: 'json' },
+          },
+          this.options.agent ?? {},
+        ),
+      ),
     );
     this.group.start('agent', ['agent', '--config', configPath]);
+  }
+
+  /** Reads the agent's admin port from its "agent started" log line (kept before later output can push it out). */
+  private async readAgentAdminUrl(): Promise<void> {
+    const started = await waitFor(() => parseJsonLines(this.group.output('agent')).find((l) => l.msg === 'agent started'), {
+      timeoutMs: START_TIMEOUT_MS,
+      what: 'the agent to start',
+    });
+    this.agentAdminUrl = `http://127.0.0.1:${started.admin}`;
+  }
+
+  /** GET on the agent's admin port, parsed as JSON when it is JSON. */
+  async agentAdmin(path: string): Promise<{ status: number; body: any }> {
+    const response = await fetch(this.agentAdminUrl + path);
+    const text = await response.text();
+    try {
+      return { status: response.status, body: JSON.parse(text) };
+    } catch {
+      return { status: response.status, body: text };
+    }
+  }
+
+  /** A request to the sim's own admin API (`/sim/...`), with the sim's CA and token. */
+  simAdmin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+    const access = this.sim(this.names[0]!);
+    return simRequest({ ...access, server: new URL(access.server).origin }, method, path, body);
   }
 
   async restartHub(): Promise<void> {
@@ -201,9 +252,12 @@ export class TestSystem {
     await this.startHub();
   }
 
-  async restartAgent(): Promise<void> {
+  /** Stops the agent, runs `whileStopped` (changes the agent must catch up on), and starts it again. */
+  async restartAgent(whileStopped?: () => Promise<void>): Promise<void> {
     await this.group.stop('agent');
+    await whileStopped?.();
     this.startAgent();
+    await this.readAgentAdminUrl();
     await this.waitForAccounts();
   }
 
