@@ -35,6 +35,8 @@ export interface SimServer {
   /** In-process access to a cluster's store and API (throws for an unknown name). */
   cluster(name: string): SimCluster;
   clusterNames(): string[];
+  /** Fault injection for benchmarks and tests, the same as the /sim/clusters/{name}/faults admin API. */
+  readonly faults: FaultInjector;
   close(): Promise<void>;
 }
 
@@ -42,6 +44,11 @@ const HEALTH_PATHS = new Set(['healthz', 'readyz', 'livez']);
 const TOKEN_BYTES = 32;
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '']);
 const CLUSTER_SUBJECT = { group: 'sim.scale-agent.io', resource: 'clusters' };
+
+/** Whether the client has gone away (HTTP/1.1 destroys the request; HTTP/2 destroys its stream). */
+function clientGone(request: SimHttpRequest): boolean {
+  return 'stream' in request ? request.stream.destroyed : request.destroyed;
+}
 
 function urlHost(host: string): string {
   const reachable = WILDCARD_HOSTS.has(host) ? '127.0.0.1' : host;
@@ -56,7 +63,7 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
   const bookmarkIntervalMs = options.bookmarkIntervalMs ?? SIM_DEFAULTS.bookmarkIntervalMs;
   const maxWatchBacklogBytes = options.maxWatchBacklogBytes ?? SIM_DEFAULTS.maxWatchBacklogBytes;
   const clusters = new Map<string, SimCluster>();
-  const faults = new FaultInjector();
+  const faults = new FaultInjector((name) => clusters.get(name));
   const expectedAuth = Buffer.from(`Bearer ${token}`);
 
   const newCluster = (name: string): SimCluster => new SimCluster({
@@ -98,18 +105,24 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
       const segments = splitPath(url.pathname);
       if (segments.length === 1 && HEALTH_PATHS.has(segments[0]!)) return sendText(response, 200, 'ok');
       if (!authorized(request)) throw unauthorized();
-      if (segments[0] === 'sim') return handleAdminRequest(target, method, segments.slice(1), response);
+      if (segments[0] === 'sim') return await handleAdminRequest(target, method, segments.slice(1), request, response);
       if (segments[0] !== 'clusters' || segments[1] === undefined) throw pathNotFound(url.pathname);
       const cluster = clusters.get(segments[1]);
       if (cluster === undefined) throw notFound(CLUSTER_SUBJECT, segments[1]);
-      const fault = await faults.beforeRequest({ cluster, method, segments: segments.slice(2) });
+      const fault = await faults.beforeRequest({ cluster, method, segments: segments.slice(2), query: url.searchParams });
       if (fault !== undefined) throw fault;
+      // The client may have given up while a latency fault held the request: serving it now would register
+      // a watch whose close event has already gone by, and that watch would never be removed.
+      if (clientGone(request)) return;
       await handleClusterRequest({
         cluster, request, response, segments: segments.slice(2), query: url.searchParams, serverAddress, bookmarkIntervalMs, maxWatchBacklogBytes,
       });
     } catch (err) {
       if (isStatusError(err)) {
         if (err.code >= 500) logger.warn({ method, url: request.url, err: err.message }, 'request failed');
+        // The apiserver tells clients when to come back (429, 503); client-go waits that long before retrying.
+        const retryAfter = err.details?.retryAfterSeconds;
+        if (retryAfter !== undefined && !response.headersSent) response.setHeader('retry-after', String(retryAfter));
         sendStatus(response, err.toStatus());
       } else {
         logger.error({ method, url: request.url, err: errorMessage(err), stack: (err as Error).stack }, 'request failed unexpectedly');
@@ -187,6 +200,7 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
       const cluster = clusters.get(name);
       if (cluster === undefined) return false;
       clusters.delete(name);
+      faults.clear(cluster);
       cluster.close();
       return true;
     },
@@ -196,9 +210,11 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
       return cluster;
     },
     clusterNames: () => [...clusters.keys()],
+    faults,
     async close() {
       if (closed) return;
       closed = true;
+      faults.clearAll();
       for (const cluster of clusters.values()) cluster.close();
       const done = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const session of sessions) session.destroy();
