@@ -8,6 +8,7 @@ import { parseResourcePath, type ResourcePath } from './request-path.ts';
 import { apiVersionOf, type ResourceType } from './resource-type.ts';
 import type { SimCluster } from './sim-cluster.ts';
 import { badRequest, deleteSuccess, methodNotAllowed, pathNotFound, StatusError } from './status.ts';
+import { convertList, convertObject, negotiateFormat, watchLineConverter } from './table.ts';
 import { startWatch, type WatchSink } from './watch-stream.ts';
 
 /**
@@ -77,6 +78,7 @@ async function handleCollection(ctx: ClusterRequest, method: string, type: Resou
     case 'GET': {
       const filter = filterFrom(type, namespace, query);
       if (boolParam(query, 'watch')) return watch(ctx, type, filter);
+      const format = negotiateFormat(ctx.request.headers.accept, query);
       const result = cluster.api.list(type, {
         filter,
         ...(intParam(query, 'limit') !== undefined ? { limit: intParam(query, 'limit')! } : {}),
@@ -84,6 +86,12 @@ async function handleCollection(ctx: ClusterRequest, method: string, type: Resou
         ...(query.get('resourceVersion') !== null ? { resourceVersion: query.get('resourceVersion')! } : {}),
         ...(query.get('resourceVersionMatch') !== null ? { resourceVersionMatch: query.get('resourceVersionMatch')! } : {}),
       });
+      const converted = convertList(type, result.items, {
+        resourceVersion: String(result.resourceVersion),
+        ...(result.continueToken !== undefined ? { continue: result.continueToken } : {}),
+        ...(result.remainingItemCount !== undefined ? { remainingItemCount: result.remainingItemCount } : {}),
+      }, format);
+      if (converted !== undefined) return sendObject(response, 200, converted);
       return sendJson(response, 200, renderList(type.kind, apiVersionOf(type), result));
     }
     case 'POST': {
@@ -107,7 +115,7 @@ async function handleObject(ctx: ClusterRequest, method: string, type: ResourceT
   const namespace = type.namespaced ? path.namespace! : '';
   const name = path.name!;
   const api = cluster.api;
-  const writeOptions = { dryRun: isDryRun(query), ...(query.get('fieldManager') ? { fieldManager: query.get('fieldManager')! } : {}) };
+  const writeOptions = { dryRun: isDryRun(query), force: boolParam(query, 'force'), ...(query.get('fieldManager') ? { fieldManager: query.get('fieldManager')! } : {}) };
   const subresource = path.subresource;
   if (subresource === 'scale') {
     if (!type.subresources.scale) throw pathNotFound(`${type.plural}/scale`);
@@ -127,8 +135,10 @@ async function handleObject(ctx: ClusterRequest, method: string, type: ResourceT
   if (subresource !== undefined && !(subresource === 'status' && type.subresources.status)) throw pathNotFound(`${type.plural}/${subresource}`);
   const status = subresource === 'status' ? ('status' as const) : undefined;
   switch (method) {
-    case 'GET':
-      return sendObject(response, 200, api.get(type, namespace, name));
+    case 'GET': {
+      const format = status === undefined ? negotiateFormat(ctx.request.headers.accept, query) : { kind: 'object' as const };
+      return sendObject(response, 200, convertObject(type, api.get(type, namespace, name), format));
+    }
     case 'PUT':
       return sendObject(response, 200, api.update(type, namespace, name, await body(ctx), { ...writeOptions, subresource: status }));
     case 'PATCH': {
@@ -157,7 +167,7 @@ function watch(ctx: ClusterRequest, type: ResourceType, filter: ReturnType<typeo
   const { response, query } = ctx;
   const timeoutSeconds = intParam(query, 'timeoutSeconds');
   const sendInitialEvents = query.get('sendInitialEvents');
-  const sink = responseSink(response, ctx.maxWatchBacklogBytes);
+  const sink = responseSink(response, ctx.maxWatchBacklogBytes, watchLineConverter(type, negotiateFormat(ctx.request.headers.accept, query)));
   response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache, private' });
   (response as { flushHeaders?: () => void }).flushHeaders?.();
   try {
@@ -177,11 +187,11 @@ function watch(ctx: ClusterRequest, type: ResourceType, filter: ReturnType<typeo
   }
 }
 
-function responseSink(response: SimHttpResponse, maxBacklogBytes: number): WatchSink {
+function responseSink(response: SimHttpResponse, maxBacklogBytes: number, convert?: (line: string) => string): WatchSink {
   return {
     write(line) {
       if (response.writableEnded || response.destroyed) return false;
-      (response as { write(chunk: string): boolean }).write(line);
+      (response as { write(chunk: string): boolean }).write(convert === undefined ? line : convert(line));
       return response.writableLength <= maxBacklogBytes;
     },
     end() {

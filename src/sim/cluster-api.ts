@@ -3,7 +3,7 @@ import type { KubeObject } from '../common/kube-object.ts';
 import type { ClusterStore } from './cluster-store.ts';
 import { applyDefaults } from './defaults.ts';
 import { listObjects, type ListRequest } from './list.ts';
-import { recordApply } from './managed-fields.ts';
+import { fieldPathString, planApply, recordApply, type ApplyConflict } from './managed-fields.ts';
 import { kubeTime, randomSuffix } from './names.ts';
 import { matchesFilter, type ObjectFilter } from './object-filter.ts';
 import { applyJsonPatch, parseJsonPatch } from './patch/json-patch.ts';
@@ -33,6 +33,8 @@ export type Subresource = 'status' | undefined;
 export interface WriteOptions {
   dryRun?: boolean;
   fieldManager?: string;
+  /** Server-side apply: take fields other managers own instead of failing with a conflict. */
+  force?: boolean;
   subresource?: Subresource;
 }
 
@@ -255,14 +257,18 @@ export class ClusterApi {
       return { object: this.create(type, namespace, object, options), created: true };
     }
     const previous = parseStored(existing);
+    const ownership = planApply(previous.metadata?.managedFields, manager, apiVersionOf(type), applied, previous);
+    if (ownership.conflicts.length > 0 && !options.force) throw applyConflict(ownership.conflicts);
     const { metadata: appliedMeta, ...appliedRest } = applied;
     const { resourceVersion: _rv, managedFields: _mf, ...metaPatch } = (appliedMeta ?? {}) as Obj;
     const patch = { ...appliedRest, metadata: metaPatch };
     const merged = (type.custom ? applyMergePatch(previous, patch) : applyStrategicMergePatch(previous, patch)) as KubeObject;
-    merged.metadata!.managedFields = recordApply(previous.metadata?.managedFields, manager, apiVersionOf(type), applied, time);
-    const before = { ...previous, metadata: { ...previous.metadata, managedFields: undefined } };
-    const after = { ...merged, metadata: { ...merged.metadata, managedFields: undefined } };
-    // An apply that changes nothing leaves the object (and its managedFields time) alone, like a no-op update.
+    ownership.prune(merged);
+    merged.metadata!.managedFields = ownership.managedFields(time);
+    const withoutTimes = (o: KubeObject): KubeObject => ({ ...o, metadata: { ...o.metadata, managedFields: (o.metadata?.managedFields as Obj[] | undefined)?.map(({ time: _t, ...entry }) => entry) } });
+    const before = withoutTimes(previous);
+    const after = withoutTimes(merged);
+    // An apply that changes neither the object nor who owns what leaves it (and its managedFields times) alone, like a no-op update.
     if (JSON.stringify(before) === JSON.stringify(after)) return { object: previous, created: false };
     return { object: this.update(type, namespace, name, merged, options), created: false };
   }
@@ -434,6 +440,19 @@ export class ClusterApi {
     const patched = patchType === 'json' ? applyJsonPatch(current, parseJsonPatch(patch)) : applyMergePatch(current, patch);
     return this.updateScale(type, namespace, name, patched, options);
   }
+}
+
+/** The 409 a server-side apply gets for fields other managers own, worded as the real API server words it. */
+function applyConflict(conflicts: ApplyConflict[]): StatusError {
+  const causes: StatusCause[] = conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with ${JSON.stringify(c.manager)}`, field: fieldPathString(c.steps) }));
+  let message: string;
+  if (conflicts.length === 1) message = `Apply failed with 1 conflict: conflict with ${JSON.stringify(conflicts[0]!.manager)}: ${fieldPathString(conflicts[0]!.steps)}`;
+  else {
+    const managers = [...new Set(conflicts.map((c) => c.manager))].sort();
+    const lines = managers.flatMap((m) => [`conflicts with ${JSON.stringify(m)}:`, ...conflicts.filter((c) => c.manager === m).map((c) => `- ${fieldPathString(c.steps)}`)]);
+    message = `Apply failed with ${conflicts.length} conflicts: ${lines.join('\n')}`;
+  }
+  return new StatusError(409, 'Conflict', message, { causes });
 }
 
 function toScale(object: KubeObject): KubeObject {

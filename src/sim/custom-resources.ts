@@ -1,7 +1,7 @@
 import type { KubeObject } from '../common/kube-object.ts';
 import type { ClusterStore } from './cluster-store.ts';
 import type { ClusterEvent } from './event-log.ts';
-import { resourceId, type ResourceType } from './resource-type.ts';
+import { resourceId, type ColumnType, type PrinterColumn, type ResourceType } from './resource-type.ts';
 import { parseStored } from './stored-object.ts';
 
 /**
@@ -38,8 +38,25 @@ export function typesFromDefinition(definition: KubeObject): ResourceType[] {
         selectableFields: selectable.map((f) => String(f.jsonPath ?? '').replace(/^\./, '')).filter((f) => f !== ''),
         returnsDeletedObject: true,
         custom: true,
+        printerColumns: printerColumns(v.additionalPrinterColumns),
       };
     });
+}
+
+const COLUMN_TYPES = new Set<ColumnType>(['string', 'integer', 'number', 'boolean', 'date']);
+
+function printerColumns(value: unknown): PrinterColumn[] {
+  if (!Array.isArray(value)) return [];
+  return (value as Obj[])
+    .filter((c) => typeof c?.name === 'string' && typeof c.jsonPath === 'string')
+    .map((c) => ({
+      name: c.name as string,
+      type: COLUMN_TYPES.has(c.type as ColumnType) ? (c.type as ColumnType) : 'string',
+      jsonPath: c.jsonPath as string,
+      ...(typeof c.format === 'string' ? { format: c.format } : {}),
+      ...(typeof c.description === 'string' ? { description: c.description } : {}),
+      ...(typeof c.priority === 'number' ? { priority: c.priority } : {}),
+    }));
 }
 
 /** Keeps the registry in step with the cluster's CustomResourceDefinitions; attach with store.onChange. */

@@ -25,10 +25,16 @@ export async function readBody(request: SimHttpRequest): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** Binary encodings the real API server also accepts; the sim does not decode them (clients get a 415). */
+const BINARY_MEDIA_TYPES = new Set(['application/vnd.kubernetes.protobuf', 'application/cbor']);
+
 /** Decodes a request body as JSON, or as YAML when the content type says so; empty bodies are undefined. */
 export function decodeBody(body: Buffer, contentType: string | undefined): unknown {
   const text = body.toString('utf8');
   if (text.trim() === '') return undefined;
+  if (BINARY_MEDIA_TYPES.has((contentType ?? '').split(';')[0]!.trim().toLowerCase())) {
+    throw new StatusError(415, 'UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml');
+  }
   const yaml = (contentType ?? '').includes('yaml');
   try {
     return yaml ? parseYaml(text) : JSON.parse(text);

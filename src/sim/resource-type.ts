@@ -5,6 +5,19 @@
  */
 export type NameRule = 'subdomain' | 'label' | 'path-segment';
 
+/** The type of a printed table column (metav1.TableColumnDefinition.type). */
+export type ColumnType = 'string' | 'integer' | 'number' | 'boolean' | 'date';
+
+/** A CustomResourceDefinition version's additionalPrinterColumns entry. */
+export interface PrinterColumn {
+  name: string;
+  type: ColumnType;
+  jsonPath: string;
+  format?: string;
+  description?: string;
+  priority?: number;
+}
+
 export interface ResourceType {
   group: string;
   version: string;
@@ -27,6 +40,8 @@ export interface ResourceType {
   returnsDeletedObject: boolean;
   /** Set for kinds defined by a CustomResourceDefinition. */
   custom: boolean;
+  /** A custom resource's additionalPrinterColumns (what `kubectl get` shows for it). */
+  printerColumns?: PrinterColumn[];
 }
 
 /** The key of a resource's collection in a cluster store: group/plural (version-independent). */
