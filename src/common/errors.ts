@@ -55,6 +55,8 @@ export const Errors = {
   NOT_FOUND: def('NOT_FOUND', 404),
   TASK_NOT_FOUND: def('TASK_NOT_FOUND', 404),
   STORE_ERROR: def('STORE_ERROR', 500),
+  /** The database server cannot be reached or refuses the hub's credentials. */
+  STORE_UNAVAILABLE: def('STORE_UNAVAILABLE', 503),
   OBJECT_TOO_LARGE: def('OBJECT_TOO_LARGE', 413),
   SHUTTING_DOWN: def('SHUTTING_DOWN', 503),
   /** A failure nobody raised on purpose (a bug); the message and the log say more. */

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { loggingSchema } from '../common/logging-config.ts';
 import { DEFAULT_LIMITS } from '../protocol/limits.ts';
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_POOL_SIZE, databaseUrlProblem } from './store/open-store.ts';
 
 /** Clouddriver's REST port, so Orca and Gate need no port change. */
 export const DEFAULT_REST_PORT = 7002;
@@ -42,8 +43,22 @@ export const hubConfigSchema = z
       .prefault({}),
     database: z
       .object({
-        /** `sqlite:<file>` (embedded default) or `sqlite::memory:`. */
-        url: z.string().min(1).default('sqlite:.scale-agent/hub.db'),
+        /**
+         * `sqlite:<file>` (embedded default), `sqlite::memory:`, `postgres://user:password@host:5432/db`
+         * (or postgresql://) or `mysql://user:password@host:3306/db` (or mariadb://).
+         */
+        url: z
+          .string()
+          .min(1)
+          .default('sqlite:.scale-agent/hub.db')
+          .superRefine((url, ctx) => {
+            const problem = databaseUrlProblem(url);
+            if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+          }),
+        /** Connections to PostgreSQL or MySQL per hub replica (SQLite uses one). */
+        poolSize: z.number().int().min(1).max(1000).default(DEFAULT_POOL_SIZE),
+        /** How long opening one connection may take before the start fails. */
+        connectTimeoutMs: z.number().int().min(100).default(DEFAULT_CONNECT_TIMEOUT_MS),
       })
       .strict()
       .prefault({}),

@@ -1,5 +1,3 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import { Errors, ScaleAgentError, errorMessage } from '../common/errors.ts';
@@ -12,7 +10,7 @@ import { SessionRegistry } from './grpc/session-registry.ts';
 import { SyncHandler } from './grpc/sync-handler.ts';
 import { SessionRouter } from './router/session-router.ts';
 import { buildApiServer } from './api/server.ts';
-import { createSqliteStore } from './store/sqlite-store.ts';
+import { openStore, redactDatabaseUrl } from './store/open-store.ts';
 import type { Store } from './store/types.ts';
 import { HubMetrics } from './hub-metrics.ts';
 
@@ -29,17 +27,8 @@ export interface RunningHub {
 /** How often disconnected accounts are checked against their grace period. */
 const ACCOUNT_SWEEP_INTERVAL_MS = 30_000;
 
-/** Opens the store named by `database.url`. */
-export async function openStore(url: string, logger: Logger): Promise<Store> {
-  if (url.startsWith('sqlite:')) {
-    const path = url.slice('sqlite:'.length);
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    const store = createSqliteStore({ path, logger });
-    await store.migrate();
-    return store;
-  }
-  throw new ScaleAgentError(Errors.CONFIG_INVALID, `database.url: unsupported database URL ${JSON.stringify(url)} (expected sqlite:<file>)`, { url });
-}
+/** Opens the store named by `database.url` (see store/open-store.ts); kept here for callers of the hub. */
+export { openStore } from './store/open-store.ts';
 
 function bindGrpc(server: Server, address: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -52,7 +41,7 @@ function bindGrpc(server: Server, address: string): Promise<number> {
  * reads. Resolves once both ports listen.
  */
 export async function startHub(config: HubConfig, logger: Logger): Promise<RunningHub> {
-  const store = await openStore(config.database.url, logger);
+  const store = await openStore(config.database, logger);
   const registry = new SessionRegistry();
   const metricsRegistry = createMetricsRegistry('scale_agent_hub');
   const metrics = new HubMetrics(metricsRegistry, registry);
@@ -112,7 +101,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   sweeper.unref();
 
   const displayHost = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
-  logger.info({ rest: restPort, grpc: grpcPort, database: config.database.url, hubId: config.hub.id }, 'hub started');
+  logger.info({ rest: restPort, grpc: grpcPort, database: redactDatabaseUrl(config.database.url), hubId: config.hub.id }, 'hub started');
   return {
     restUrl: `http://${displayHost(config.server.host)}:${restPort}`,
     grpcAddress: `${displayHost(config.grpc.host)}:${grpcPort}`,

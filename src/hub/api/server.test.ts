@@ -1,9 +1,9 @@
-import { test, describe, before, after, beforeEach } from 'node:test';
+import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { silentLogger } from '../../common/logger.ts';
 import { waitFor } from '../../common/time.ts';
-import { createSqliteStore } from '../store/sqlite-store.ts';
+import { forEachEngine } from '../../../test/support/databases.ts';
 import type { SqlStore } from '../store/sql-store.ts';
 import { DEPLOYMENTS, NAMESPACES, accountRecord, upsert } from '../store/test-fixtures.ts';
 import type { FeedInfo } from '../store/types.ts';
@@ -17,14 +17,13 @@ const WIDGETS: FeedInfo = { group: 'example.com', version: 'v1', kind: 'Widget',
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-describe('REST API', () => {
+forEachEngine('REST API', (engine) => {
   let store: SqlStore;
   let router: FakeRouter;
   let app: FastifyInstance;
 
   before(async () => {
-    store = createSqliteStore({ path: ':memory:', logger: silentLogger() });
-    await store.migrate();
+    store = await engine.openStore();
     await store.upsertAccount(accountRecord('k8s', { permissions: { READ: ['eng'], WRITE: ['eng'] }, properties: { environment: 'prod' } }), NOW);
     await store.upsertAccount(accountRecord('scoped', { namespaces: ['web', 'api'], status: 'disconnected', agentId: null, hubId: null }), NOW);
     await store.applyBatch(

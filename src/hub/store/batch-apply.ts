@@ -4,8 +4,8 @@ import type { Logger } from '../../common/logger.ts';
 import { rowsPerStatement, type SqlDialect } from './dialect.ts';
 import { deriveObjectColumns } from './moniker.ts';
 import { MultiRowInsert } from './multi-row-insert.ts';
-import { toNumber } from './rows.ts';
-import type { Database, FeedsTable, ObjectsTable } from './schema.ts';
+import { clampText, toNumber } from './rows.ts';
+import { KEY_LENGTHS, type Database, type FeedsTable, type ObjectsTable } from './schema.ts';
 import type { BatchOutcome, FeedInfo, FeedKey, StoreBatch } from './types.ts';
 
 /**
@@ -60,6 +60,30 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
+/**
+ * Splits rows into statements of at most `maxRows` rows and, past the first row of each, at most
+ * `maxBytes` of body text (a row larger than the budget goes alone).
+ */
+function rowChunks(rows: readonly ObjectsTable[], maxRows: number, maxBytes: number): ObjectsTable[][] {
+  if (!Number.isFinite(maxBytes)) return chunks(rows, maxRows);
+  const out: ObjectsTable[][] = [];
+  let current: ObjectsTable[] = [];
+  let bytes = 0;
+  for (const row of rows) {
+    // UTF-16 length × 3 bounds the UTF-8 size; a body is almost always ASCII, so use length and a margin.
+    const size = row.body.length + 512;
+    if (current.length > 0 && (current.length >= maxRows || bytes + size > maxBytes)) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(row);
+    bytes += size;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
 function groupBy<T>(items: Iterable<T>, key: (item: T) => string): Map<string, T[]> {
   const out = new Map<string, T[]>();
   for (const item of items) {
@@ -81,7 +105,11 @@ export async function applyBatchInTransaction(
   const account = batch.account;
   const outcome = { upserted: 0, deleted: 0, touched: 0, pruned: 0, touchesMissed: 0 };
 
-  const accountRow = await trx.selectFrom('accounts').select('snapshot_epoch').where('name', '=', account).executeTakeFirst();
+  let accountQuery = trx.selectFrom('accounts').select('snapshot_epoch').where('name', '=', account);
+  // The account row is the batch's lock: two batches of one account (a replaced session still
+  // finishing one) apply one after the other and never take the same snapshot epoch.
+  if (dialect.lockRows) accountQuery = accountQuery.forUpdate();
+  const accountRow = await accountQuery.executeTakeFirst();
   if (!accountRow) throw new ScaleAgentError(Errors.ACCOUNT_NOT_FOUND, `cannot apply a batch for unregistered account ${account}`, { account });
   const startEpoch = toNumber(accountRow.snapshot_epoch);
   let epochCounter = startEpoch;
@@ -132,7 +160,7 @@ export async function applyBatchInTransaction(
       }
     }
     const objectUpsert = objectUpsertFor(dialect);
-    for (const part of chunks(upserts, rowsPerStatement(OBJECT_COLUMNS.length))) {
+    for (const part of rowChunks(upserts, rowsPerStatement(OBJECT_COLUMNS.length), dialect.maxStatementBytes)) {
       await objectUpsert.execute(trx, part);
       outcome.upserted += part.length;
     }
@@ -179,8 +207,8 @@ export async function applyBatchInTransaction(
             uid: change.uid,
             resource_version: change.resourceVersion,
             body: change.body,
-            application: derived.application,
-            cluster: derived.cluster,
+            application: clampText(derived.application, KEY_LENGTHS.application),
+            cluster: clampText(derived.cluster, KEY_LENGTHS.cluster),
             created_at: derived.createdAt,
             epoch: state.row.epoch,
             updated_at: now,

@@ -11,13 +11,26 @@ export type KeyCharset = 'ascii' | 'unicode';
 
 export interface SqlDialect {
   readonly name: DialectName;
-  /** A bounded string column usable in primary keys and indexes. */
+  /**
+   * A bounded string column usable in primary keys and indexes. It compares and sorts byte by byte on
+   * every engine (SQLite's BINARY, PostgreSQL's "C", MySQL's *_bin): Kubernetes names and kinds are
+   * case-sensitive, and lists come out in the same order whichever engine holds them.
+   */
   key(length: number, charset?: KeyCharset): RawBuilder<unknown>;
   /** An unbounded text column: object bodies and JSON documents. */
   readonly text: RawBuilder<unknown>;
   /** Epoch milliseconds and counters. */
   readonly bigint: RawBuilder<unknown>;
   readonly integer: RawBuilder<unknown>;
+  /** Appended to CREATE TABLE (MySQL: engine and character set), or undefined. */
+  readonly tableOptions: RawBuilder<unknown> | undefined;
+  /** `SELECT … FOR UPDATE` exists (not in SQLite, whose writers are serialized anyway). */
+  readonly lockRows: boolean;
+  /**
+   * The most bytes of row data one multi-row statement should carry (MySQL refuses a statement larger
+   * than max_allowed_packet, 4–64 MiB depending on version and setup).
+   */
+  readonly maxStatementBytes: number;
   /**
    * Turns an INSERT of rows into an upsert: rows whose `keyColumns` already exist get `updateColumns`
    * replaced by the new row's values.
@@ -27,6 +40,18 @@ export interface SqlDialect {
     keyColumns: ReadonlyArray<keyof DB[TB] & string>,
     updateColumns: ReadonlyArray<keyof DB[TB] & string>,
   ): InsertQueryBuilder<DB, TB, O>;
+  /** A failure that a retry of the whole transaction can cure: deadlock, serialization failure, busy. */
+  isTransient(err: unknown): boolean;
+  /** CREATE INDEX failed because the index exists (a migration re-run after a partial one). */
+  isDuplicateIndex(err: unknown): boolean;
+}
+
+/** The driver's error code (pg: SQLSTATE `code`; mysql2: `code` name and `errno`; better-sqlite3: `code`). */
+function driverCode(err: unknown): { code?: string; errno?: number } {
+  if (typeof err !== 'object' || err === null) return {};
+  const e = err as { code?: unknown; errno?: unknown; cause?: unknown };
+  if (e.code === undefined && e.errno === undefined && e.cause !== undefined) return driverCode(e.cause);
+  return { code: typeof e.code === 'string' ? e.code : undefined, errno: typeof e.errno === 'number' ? e.errno : undefined };
 }
 
 // The typed builders cannot express "these columns of whatever table", so the callbacks below are
@@ -44,38 +69,72 @@ function onConflictUpsert<DB, TB extends keyof DB & string, O>(
 
 export const sqliteDialect: SqlDialect = {
   name: 'sqlite',
+  // SQLite compares text with BINARY unless told otherwise.
   key: (length) => sql.raw(`varchar(${length})`),
   text: sql.raw('text'),
   bigint: sql.raw('bigint'),
   integer: sql.raw('integer'),
+  tableOptions: undefined,
+  lockRows: false,
+  maxStatementBytes: Number.POSITIVE_INFINITY,
   upsert: onConflictUpsert,
+  isTransient: (err) => {
+    const { code } = driverCode(err);
+    return code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT' || code === 'SQLITE_LOCKED';
+  },
+  isDuplicateIndex: () => false,
 };
+
+/** SQLSTATEs worth a retry: serialization_failure, deadlock_detected. */
+const POSTGRES_TRANSIENT = new Set(['40001', '40P01']);
 
 export const postgresDialect: SqlDialect = {
   name: 'postgres',
-  key: (length) => sql.raw(`varchar(${length})`),
+  // The database's default collation may be a locale (en_US.UTF-8 sorts "B" after "a"); "C" is bytes.
+  key: (length) => sql.raw(`varchar(${length}) collate "C"`),
   text: sql.raw('text'),
   bigint: sql.raw('bigint'),
   integer: sql.raw('integer'),
+  tableOptions: undefined,
+  lockRows: true,
+  maxStatementBytes: 256 * 1024 * 1024,
   upsert: onConflictUpsert,
+  isTransient: (err) => POSTGRES_TRANSIENT.has(driverCode(err).code ?? ''),
+  // 42P07 duplicate_table covers indexes too; CREATE INDEX IF NOT EXISTS avoids it anyway.
+  isDuplicateIndex: (err) => driverCode(err).code === '42P07',
 };
+
+/** ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT, ER_CHECKREAD (MariaDB: record changed since read). */
+const MYSQL_TRANSIENT = new Set([1213, 1205, 1020]);
+/** ER_DUP_KEYNAME */
+const MYSQL_DUPLICATE_INDEX = 1061;
 
 /**
  * MySQL/MariaDB: InnoDB limits an index to 3072 bytes and utf8mb4 counts 4 bytes a character, so the
  * five-column objects key (account 253 + group 253 + kind 100 + namespace 63 + name 253) would not fit.
  * Groups, kinds and namespaces are ASCII by Kubernetes validation, so they are stored as ASCII
- * (1 byte a character): 253·4 + 253 + 100 + 63 + 253·4 = 2440 bytes.
+ * (1 byte a character): 253·4 + 253 + 100 + 63 + 253·4 = 2440 bytes. Every table states its character
+ * set and a binary collation, so the server's defaults (often utf8mb4_general_ci, case-insensitive, or
+ * latin1) do not matter: "Nginx" and "nginx" are different objects here as they are in Kubernetes.
  */
 export const mysqlDialect: SqlDialect = {
   name: 'mysql',
-  key: (length, charset = 'unicode') => sql.raw(charset === 'ascii' ? `varchar(${length}) character set ascii collate ascii_bin` : `varchar(${length})`),
-  text: sql.raw('longtext'),
+  key: (length, charset = 'unicode') =>
+    sql.raw(charset === 'ascii' ? `varchar(${length}) character set ascii collate ascii_bin` : `varchar(${length}) character set utf8mb4 collate utf8mb4_bin`),
+  text: sql.raw('longtext character set utf8mb4 collate utf8mb4_bin'),
   bigint: sql.raw('bigint'),
   integer: sql.raw('int'),
+  tableOptions: sql.raw('engine = InnoDB default character set utf8mb4 collate utf8mb4_bin'),
+  lockRows: true,
+  // Half of MySQL 5.7's 4 MiB max_allowed_packet default (MariaDB: 16 MiB, MySQL 8: 64 MiB): room for
+  // the escaping mysql2 adds to quoted JSON and for multi-byte characters.
+  maxStatementBytes: 2 * 1024 * 1024,
   upsert: (insert, _keyColumns, updateColumns) => {
     const set = Object.fromEntries(updateColumns.map((c) => [c, sql`values(${sql.ref(c)})`]));
     return (insert as LooseInsert).onDuplicateKeyUpdate(set) as typeof insert;
   },
+  isTransient: (err) => MYSQL_TRANSIENT.has(driverCode(err).errno ?? -1),
+  isDuplicateIndex: (err) => driverCode(err).errno === MYSQL_DUPLICATE_INDEX,
 };
 
 export function dialectFor(name: DialectName): SqlDialect {

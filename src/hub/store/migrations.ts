@@ -1,22 +1,45 @@
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, type CreateTableBuilder, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ScaleAgentError, Errors } from '../../common/errors.ts';
 import type { SqlDialect } from './dialect.ts';
 import { KEY_LENGTHS as L } from './schema.ts';
 
 /**
  * The ordered schema history. Migrations are named so that they sort in order; a released migration is
- * never edited, a change is a new entry. Applied names are recorded in `schema_migrations` (Kysely's
- * migrator, whose lock table keeps two hub replicas from migrating at once).
+ * never edited, a change is a new entry. Applied names are recorded in `schema_migrations`. Two hub
+ * replicas starting at once on one database are kept apart by the engine's lock (PostgreSQL: an
+ * advisory lock; MySQL: GET_LOCK); the replica that waited then finds nothing left to do. Statements are
+ * written to be re-runnable (IF NOT EXISTS), because MySQL cannot roll DDL back: a migration interrupted
+ * half-way is completed by the next start. SQLite has no such lock, so a start that lost the race
+ * (SQLITE_BUSY) tries again and finds the schema in place.
  */
 export const MIGRATION_TABLE = 'schema_migrations';
 export const MIGRATION_LOCK_TABLE = 'schema_migrations_lock';
+
+/** CREATE TABLE IF NOT EXISTS with the dialect's table options. */
+function createTable(db: Kysely<unknown>, d: SqlDialect, name: string): CreateTableBuilder<string, never> {
+  const builder = db.schema.createTable(name).ifNotExists();
+  return d.tableOptions === undefined ? builder : builder.modifyEnd(d.tableOptions);
+}
+
+/** CREATE INDEX that tolerates an existing index (MySQL has no CREATE INDEX IF NOT EXISTS). */
+async function createIndex(db: Kysely<unknown>, d: SqlDialect, name: string, table: string, columns: string[]): Promise<void> {
+  if (d.name !== 'mysql') {
+    await db.schema.createIndex(name).ifNotExists().on(table).columns(columns).execute();
+    return;
+  }
+  try {
+    await db.schema.createIndex(name).on(table).columns(columns).execute();
+  } catch (err) {
+    if (!d.isDuplicateIndex(err)) throw err;
+  }
+}
 
 function migrations(d: SqlDialect): Record<string, Migration> {
   return {
     '0001_initial': {
       async up(db: Kysely<unknown>) {
-        await db.schema
-          .createTable('accounts')
+        await createTable(db, d, 'accounts')
           .addColumn('name', d.key(L.account), (c) => c.primaryKey())
           .addColumn('api_server_host', d.text, (c) => c.notNull())
           .addColumn('ca_fingerprint', d.text, (c) => c.notNull())
@@ -34,8 +57,7 @@ function migrations(d: SqlDialect): Record<string, Migration> {
           .addColumn('snapshot_epoch', d.bigint, (c) => c.notNull().defaultTo(0))
           .execute();
 
-        await db.schema
-          .createTable('feeds')
+        await createTable(db, d, 'feeds')
           .addColumn('account', d.key(L.account), (c) => c.notNull())
           .addColumn('api_group', d.key(L.group, 'ascii'), (c) => c.notNull())
           .addColumn('kind', d.key(L.kind, 'ascii'), (c) => c.notNull())
@@ -50,8 +72,7 @@ function migrations(d: SqlDialect): Record<string, Migration> {
           .addPrimaryKeyConstraint('feeds_pk', ['account', 'api_group', 'kind', 'namespace'])
           .execute();
 
-        await db.schema
-          .createTable('objects')
+        await createTable(db, d, 'objects')
           .addColumn('account', d.key(L.account), (c) => c.notNull())
           .addColumn('api_group', d.key(L.group, 'ascii'), (c) => c.notNull())
           .addColumn('kind', d.key(L.kind, 'ascii'), (c) => c.notNull())
@@ -68,12 +89,11 @@ function migrations(d: SqlDialect): Record<string, Migration> {
           .addColumn('updated_at', d.bigint, (c) => c.notNull())
           .addPrimaryKeyConstraint('objects_pk', ['account', 'api_group', 'kind', 'namespace', 'name'])
           .execute();
-        await db.schema.createIndex('objects_application').on('objects').columns(['application']).execute();
+        await createIndex(db, d, 'objects_application', 'objects', ['application']);
         // Lookups by account, kind and namespace use the primary key's prefix (account, api_group, kind,
         // namespace); a separate index would cost a fifth of the ingest rate for no reader.
 
-        await db.schema
-          .createTable('tasks')
+        await createTable(db, d, 'tasks')
           .addColumn('id', d.key(L.id), (c) => c.primaryKey())
           .addColumn('request_id', d.key(L.requestId))
           .addColumn('account', d.key(L.account))
@@ -86,11 +106,10 @@ function migrations(d: SqlDialect): Record<string, Migration> {
           .addColumn('created_at', d.bigint, (c) => c.notNull())
           .addColumn('updated_at', d.bigint, (c) => c.notNull())
           .execute();
-        await db.schema.createIndex('tasks_request_id').on('tasks').columns(['request_id']).execute();
-        await db.schema.createIndex('tasks_created_at').on('tasks').columns(['created_at']).execute();
+        await createIndex(db, d, 'tasks_request_id', 'tasks', ['request_id']);
+        await createIndex(db, d, 'tasks_created_at', 'tasks', ['created_at']);
 
-        await db.schema
-          .createTable('operations')
+        await createTable(db, d, 'operations')
           .addColumn('id', d.key(L.id), (c) => c.primaryKey())
           .addColumn('task_id', d.key(L.id))
           .addColumn('account', d.key(L.account), (c) => c.notNull())
@@ -106,21 +125,27 @@ function migrations(d: SqlDialect): Record<string, Migration> {
           .addColumn('executed_at', d.bigint)
           .addColumn('result_at', d.bigint)
           .execute();
-        await db.schema.createIndex('operations_received_at').on('operations').columns(['received_at']).execute();
-        await db.schema.createIndex('operations_task_id').on('operations').columns(['task_id']).execute();
+        await createIndex(db, d, 'operations_received_at', 'operations', ['received_at']);
+        await createIndex(db, d, 'operations_task_id', 'operations', ['task_id']);
       },
     },
   };
 }
 
+/** Attempts at migrating before giving up: a lost race on SQLite, or a deadlock, is worth another try. */
+const MIGRATION_ATTEMPTS = 3;
+
 export async function runMigrations(db: Kysely<unknown>, dialect: SqlDialect): Promise<string[]> {
   const list = migrations(dialect);
   const provider: MigrationProvider = { getMigrations: async () => list };
   const migrator = new Migrator({ db, provider, migrationTableName: MIGRATION_TABLE, migrationLockTableName: MIGRATION_LOCK_TABLE });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) {
-    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new ScaleAgentError(Errors.STORE_ERROR, `schema migration ${failed} failed: ${(error as Error).message ?? String(error)}`, { migration: failed }, { cause: error });
+  for (let attempt = 1; ; attempt++) {
+    const { error, results } = await migrator.migrateToLatest();
+    if (!error) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    if (attempt >= MIGRATION_ATTEMPTS) {
+      const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+      throw new ScaleAgentError(Errors.STORE_ERROR, `schema migration ${failed} failed: ${(error as Error).message ?? String(error)}`, { migration: failed }, { cause: error });
+    }
+    await sleep(100 * attempt + Math.floor(Math.random() * 100));
   }
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import type { Selectable } from 'kysely';
 import type { AccountRecord, CachedObject, KindRecord, OperationRecord, TaskHistoryEntry, TaskRecord, TaskState } from './types.ts';
-import type { AccountsTable, ObjectsTable, OperationsTable, TasksTable } from './schema.ts';
+import { KEY_LENGTHS, type AccountsTable, type ObjectsTable, type OperationsTable, type TasksTable } from './schema.ts';
 
 /**
  * Row ↔ record mapping. Drivers differ in what they return for BIGINT (number, bigint or string), so
@@ -8,6 +9,33 @@ import type { AccountsTable, ObjectsTable, OperationsTable, TasksTable } from '.
  */
 export function toNumber(value: unknown): number {
   return typeof value === 'number' ? value : Number(value);
+}
+
+/**
+ * Cuts a descriptive value (an annotation-derived moniker, an error code) to its column's length.
+ * SQLite would store any length, PostgreSQL and MySQL refuse the whole statement; cutting keeps the
+ * engines alike and a long annotation from failing a batch. Never splits a surrogate pair.
+ */
+export function clampText<T extends string | null>(value: T, max: number): T {
+  if (value === null || value.length <= max) return value;
+  let cut = value.slice(0, max);
+  const last = cut.charCodeAt(cut.length - 1);
+  if (last >= 0xd800 && last <= 0xdbff) cut = cut.slice(0, -1);
+  return cut as T;
+}
+
+/**
+ * The stored form of a client request id. Ids are chosen by clients; one longer than the column is
+ * kept as its SHA-256, which still finds the same task for the same id.
+ */
+export function requestIdKey<T extends string | null>(requestId: T, max: number): T {
+  if (requestId === null || requestId.length <= max) return requestId;
+  return `sha256:${createHash('sha256').update(requestId).digest('hex')}` as T;
+}
+
+/** PostgreSQL text cannot hold NUL; messages come from agents and API servers. */
+export function withoutNul<T extends string | null>(value: T): T {
+  return value === null || !value.includes('\u0000') ? value : (value.replaceAll('\u0000', '\uFFFD') as T);
 }
 
 export function toNullableNumber(value: unknown): number | null {
@@ -77,7 +105,7 @@ export function taskFromRow(row: Selectable<TasksTable>): TaskRecord {
 export function taskToRow(task: TaskRecord): TasksTable {
   return {
     id: task.id,
-    request_id: task.requestId,
+    request_id: requestIdKey(task.requestId, KEY_LENGTHS.requestId),
     account: task.account,
     operation_type: task.operationType,
     state: task.state,
@@ -131,7 +159,10 @@ export function operationPatchToRow(patch: Partial<OperationRecord>): Partial<Op
   const row: Record<string, unknown> = {};
   for (const [field, value] of Object.entries(patch)) {
     const column = OPERATION_COLUMNS[field as keyof OperationRecord];
-    if (column !== undefined && value !== undefined) row[column] = value;
+    if (column === undefined || value === undefined) continue;
+    if (column === 'message') row[column] = withoutNul(value as string | null);
+    else if (column === 'error_code') row[column] = clampText(value as string | null, KEY_LENGTHS.errorCode);
+    else row[column] = value;
   }
   return row as Partial<OperationsTable>;
 }

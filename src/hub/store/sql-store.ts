@@ -1,11 +1,12 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Errors, ScaleAgentError, errorMessage, isScaleAgentError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import { applyBatchInTransaction } from './batch-apply.ts';
 import type { SqlDialect } from './dialect.ts';
 import { runMigrations } from './migrations.ts';
-import { accountFromRow, objectFromRow, operationFromRow, operationPatchToRow, taskFromRow, taskToRow, toNumber } from './rows.ts';
-import type { Database } from './schema.ts';
+import { accountFromRow, clampText, objectFromRow, operationFromRow, operationPatchToRow, requestIdKey, taskFromRow, withoutNul, taskToRow, toNumber } from './rows.ts';
+import { KEY_LENGTHS, type Database } from './schema.ts';
 import type {
   AccountRecord,
   BatchOutcome,
@@ -34,11 +35,16 @@ const ACCOUNT_UPDATE_COLUMNS = [
   'last_seen_at',
 ] as const;
 
+/** Attempts of one store call that keeps meeting deadlocks or serialization failures. */
+const TRANSIENT_ATTEMPTS = 4;
+
 /**
  * The Store over any Kysely database. Engine differences come in through `dialect`; the constructor
- * functions (createSqliteStore, later PostgreSQL and MySQL) only build the Kysely instance.
+ * functions (createSqliteStore, createPostgresStore, createMysqlStore) only build the Kysely instance.
  */
 export class SqlStore implements Store {
+  private closing: Promise<void> | undefined;
+
   constructor(
     readonly db: Kysely<Database>,
     readonly dialect: SqlDialect,
@@ -51,9 +57,18 @@ export class SqlStore implements Store {
     if (applied.length > 0) this.logger.info({ migrations: applied, dialect: this.dialect.name }, 'store schema migrated');
   }
 
-  async close(): Promise<void> {
-    await this.db.destroy();
-    await this.onClose();
+  /** One round trip to the database; throws the driver's error when it cannot be reached. */
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
+  /** Closes the connections; later calls wait for the first. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.db.destroy();
+      await this.onClose();
+    })();
+    return this.closing;
   }
 
   // accounts
@@ -67,7 +82,7 @@ export class SqlStore implements Store {
             api_server_host: account.cluster.apiServerHost,
             ca_fingerprint: account.cluster.caFingerprint,
             kube_system_uid: account.cluster.kubeSystemUid,
-            kubernetes_version: account.kubernetesVersion,
+            kubernetes_version: clampText(account.kubernetesVersion, KEY_LENGTHS.version),
             namespaces: JSON.stringify(account.namespaces),
             kinds: JSON.stringify(account.kinds),
             permissions: JSON.stringify(account.permissions),
@@ -105,9 +120,11 @@ export class SqlStore implements Store {
   async deleteAccount(name: string): Promise<void> {
     await this.guard('deleteAccount', () =>
       this.db.transaction().execute(async (trx) => {
-        await trx.deleteFrom('objects').where('account', '=', name).execute();
-        await trx.deleteFrom('feeds').where('account', '=', name).execute();
+        // The account row first: it is the lock applyBatch takes, so a batch in flight either commits
+        // before this or finds the account gone, and the two never wait on each other's rows.
         await trx.deleteFrom('accounts').where('name', '=', name).execute();
+        await trx.deleteFrom('feeds').where('account', '=', name).execute();
+        await trx.deleteFrom('objects').where('account', '=', name).execute();
       }),
     );
   }
@@ -158,7 +175,7 @@ export class SqlStore implements Store {
     if (query.kind !== undefined) q = q.where('kind', '=', query.kind);
     if (query.namespace !== undefined) q = q.where('namespace', '=', query.namespace);
     if (query.name !== undefined) q = q.where('name', '=', query.name);
-    if (query.application !== undefined) q = q.where('application', '=', query.application);
+    if (query.application !== undefined) q = q.where('application', '=', clampText(query.application, KEY_LENGTHS.application));
     if (query.kinds !== undefined) {
       const kinds = query.kinds;
       if (kinds.length === 0) return [];
@@ -190,7 +207,7 @@ export class SqlStore implements Store {
 
   async findTaskByRequestId(requestId: string): Promise<TaskRecord | undefined> {
     const row = await this.guard('findTaskByRequestId', () =>
-      this.db.selectFrom('tasks').selectAll().where('request_id', '=', requestId).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst(),
+      this.db.selectFrom('tasks').selectAll().where('request_id', '=', requestIdKey(requestId, KEY_LENGTHS.requestId)).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst(),
     );
     return row ? taskFromRow(row) : undefined;
   }
@@ -211,7 +228,10 @@ export class SqlStore implements Store {
   async appendTaskHistory(id: string, entry: TaskHistoryEntry, now: number): Promise<void> {
     await this.guard('appendTaskHistory', () =>
       this.db.transaction().execute(async (trx) => {
-        const row = await trx.selectFrom('tasks').select('history').where('id', '=', id).executeTakeFirst();
+        let select = trx.selectFrom('tasks').select('history').where('id', '=', id);
+        // Two appends at once must not both read the old history (READ COMMITTED would lose one).
+        if (this.dialect.lockRows) select = select.forUpdate();
+        const row = await select.executeTakeFirst();
         if (!row) throw new ScaleAgentError(Errors.TASK_NOT_FOUND, `task ${id} not found`, { taskId: id });
         const history = JSON.parse(row.history) as TaskHistoryEntry[];
         history.push(entry);
@@ -231,8 +251,8 @@ export class SqlStore implements Store {
           type: op.type,
           status: op.status,
           http_status: op.httpStatus,
-          error_code: op.errorCode,
-          message: op.message,
+          error_code: clampText(op.errorCode, KEY_LENGTHS.errorCode),
+          message: withoutNul(op.message),
           agent_id: op.agentId,
           received_at: op.receivedAt,
           routed_at: op.routedAt,
@@ -258,13 +278,24 @@ export class SqlStore implements Store {
     return rows.map(operationFromRow);
   }
 
-  /** Wraps driver errors as STORE_ERROR so callers see one stable code; our own errors pass through. */
+  /**
+   * Wraps driver errors as STORE_ERROR so callers see one stable code; our own errors pass through.
+   * A deadlock or serialization failure rolled the whole call back, so it is run again (every call is
+   * one statement or one transaction, and batches are idempotent).
+   */
   private async guard<T>(what: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (err) {
-      if (isScaleAgentError(err)) throw err;
-      throw new ScaleAgentError(Errors.STORE_ERROR, `store ${what} failed: ${errorMessage(err)}`, { operation: what }, { cause: err });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await run();
+      } catch (err) {
+        if (isScaleAgentError(err)) throw err;
+        if (attempt < TRANSIENT_ATTEMPTS && this.dialect.isTransient(err)) {
+          this.logger.debug({ operation: what, attempt, err: errorMessage(err) }, 'store call met a transient conflict; retrying');
+          await sleep(Math.floor(Math.random() * 20 * attempt));
+          continue;
+        }
+        throw new ScaleAgentError(Errors.STORE_ERROR, `store ${what} failed: ${errorMessage(err)}`, { operation: what }, { cause: err });
+      }
     }
   }
 }

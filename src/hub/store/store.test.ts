@@ -1,31 +1,44 @@
-import { test, describe, beforeEach, afterEach } from 'node:test';
+import { test, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { silentLogger } from '../../common/logger.ts';
 import { isScaleAgentError } from '../../common/errors.ts';
-import { createSqliteStore } from './sqlite-store.ts';
+import { forEachEngine } from '../../../test/support/databases.ts';
+import { createStore } from './open-store.ts';
 import type { SqlStore } from './sql-store.ts';
-import type { StoreBatch, TaskRecord } from './types.ts';
+import type { FeedInfo, StoreBatch, StoreChange, TaskRecord } from './types.ts';
 import { CONFIGMAPS_WEB, DEPLOYMENTS, NAMESPACES, REPLICASETS, accountRecord, upsert } from './test-fixtures.ts';
 
 const NOW = 1_700_000_000_000;
+const WIDGETS: FeedInfo = { group: 'example.com', version: 'v1', kind: 'Widget', resource: 'widgets', namespace: '', namespaced: true };
+const LOWER_WIDGETS: FeedInfo = { ...WIDGETS, kind: 'widget', resource: 'lowerwidgets' };
 
-describe('SqliteStore', () => {
-  let dir: string;
+function task(id: string, overrides: Partial<TaskRecord> = {}): TaskRecord {
+  return {
+    id,
+    requestId: null,
+    account: 'k8s',
+    operationType: 'deployManifest',
+    state: 'STARTED',
+    history: [{ phase: 'ORCHESTRATION', status: 'Initializing Orchestration Task', timestamp: NOW }],
+    resultObjects: [],
+    request: [{ deployManifest: { account: 'k8s' } }],
+    ownerHubId: 'hub-1',
+    createdAt: NOW,
+    updatedAt: NOW,
+    ...overrides,
+  };
+}
+
+forEachEngine('Store', (engine) => {
   let store: SqlStore;
 
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'scale-agent-store-'));
-    store = createSqliteStore({ path: join(dir, 'hub.db'), logger: silentLogger() });
-    await store.migrate();
+    store = await engine.openStore();
     await store.upsertAccount(accountRecord('k8s'), NOW);
   });
 
   afterEach(async () => {
     await store.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   async function names(kind?: string): Promise<string[]> {
@@ -270,11 +283,167 @@ describe('SqliteStore', () => {
     assert.equal(await store.countObjects(), count - 1000);
   });
 
-  test('in-memory databases work for tests', async () => {
-    const memory = createSqliteStore({ path: ':memory:', logger: silentLogger() });
-    await memory.migrate();
-    await memory.upsertAccount(accountRecord('m'), NOW);
-    assert.equal((await memory.getAccount('m'))?.name, 'm');
-    await memory.close();
+  test('numbers come back as numbers (PostgreSQL returns BIGINT as text, MySQL counts as BIGINT)', async () => {
+    await store.applyBatch({ account: 'k8s', changes: [upsert(DEPLOYMENTS, 'web', 'a')], progress: [{ feed: DEPLOYMENTS, resourceVersion: '5' }] }, NOW);
+    const object = await store.getObject('k8s', 'apps', 'Deployment', 'web', 'a');
+    assert.equal(typeof object?.updatedAt, 'number');
+    assert.equal(object?.updatedAt, NOW);
+    assert.equal(typeof object?.createdAt, 'number');
+    const account = await store.getAccount('k8s');
+    assert.equal(account?.registeredAt, NOW);
+    assert.equal(typeof account?.lastSeenAt, 'number');
+    assert.equal(await store.countObjects(), 1);
+    assert.equal((await store.resumePoints('k8s'))[0]?.feed.namespaced, true);
+  });
+
+  test('keys compare case-sensitively and sort by bytes on every engine', async () => {
+    await store.upsertAccount(accountRecord('K8s'), NOW);
+    const outcome = await store.applyBatch(
+      {
+        account: 'k8s',
+        changes: [upsert(WIDGETS, 'web', 'Nginx', '1'), upsert(WIDGETS, 'web', 'nginx', '2'), upsert(LOWER_WIDGETS, 'web', 'nginx', '3'), upsert(WIDGETS, 'Web', 'nginx', '4'), upsert(WIDGETS, 'web', 'b', '5'), upsert(WIDGETS, 'web', 'B', '6')],
+        progress: [],
+      },
+      NOW,
+    );
+    assert.equal(outcome.upserted, 6);
+    assert.equal(await store.countObjects('k8s'), 6);
+    assert.equal(await store.countObjects('K8s'), 0);
+    assert.equal((await store.getObject('k8s', 'example.com', 'Widget', 'web', 'Nginx'))?.resourceVersion, '1');
+    assert.equal((await store.getObject('k8s', 'example.com', 'Widget', 'web', 'nginx'))?.resourceVersion, '2');
+    assert.equal((await store.getObject('k8s', 'example.com', 'widget', 'web', 'nginx'))?.resourceVersion, '3');
+    assert.equal((await store.getObject('k8s', 'example.com', 'Widget', 'Web', 'nginx'))?.resourceVersion, '4');
+    assert.equal(await store.getObject('k8s', 'example.com', 'WIDGET', 'web', 'nginx'), undefined);
+    assert.equal(await store.getObject('k8s', 'Example.com', 'Widget', 'web', 'nginx'), undefined);
+    // Byte order: uppercase before lowercase, as SQLite's BINARY collation sorts.
+    assert.deepEqual(
+      (await store.listObjects({ account: 'k8s', group: 'example.com' })).map((o) => `${o.kind}/${o.namespace}/${o.name}`),
+      ['Widget/Web/nginx', 'Widget/web/B', 'Widget/web/Nginx', 'Widget/web/b', 'Widget/web/nginx', 'widget/web/nginx'],
+    );
+    assert.deepEqual((await store.listAccounts()).map((a) => a.name), ['K8s', 'k8s']);
+    await store.applyBatch({ account: 'k8s', changes: [{ type: 'delete', feed: WIDGETS, namespace: 'web', name: 'NGINX' }], progress: [] }, NOW);
+    assert.equal(await store.countObjects('k8s'), 6);
+    await store.applyBatch({ account: 'k8s', changes: [{ type: 'snapshotBegin', feed: LOWER_WIDGETS, snapshotId: 's' }, { type: 'snapshotEnd', feed: LOWER_WIDGETS, snapshotId: 's', resourceVersion: '9' }], progress: [] }, NOW);
+    assert.deepEqual((await store.listObjects({ account: 'k8s', kind: 'widget' })).length, 0);
+    assert.deepEqual((await store.listObjects({ account: 'k8s', kind: 'Widget' })).length, 5);
+  });
+
+  test('text keeps 4-byte characters; over-long descriptive values are cut, not refused', async () => {
+    const app = 'shop-\u{1F680}-\u00e9';
+    const longCluster = 'deployment ' + 'x'.repeat(600);
+    const longApp = 'a'.repeat(300) + '\u{1F680}';
+    await store.applyBatch(
+      {
+        account: 'k8s',
+        changes: [
+          upsert(DEPLOYMENTS, 'web', 'emoji', '1', { annotations: { 'moniker.spinnaker.io/application': app, note: '\u{1F600} \u4e2d\u6587 \\ \' " \u0001' } }),
+          upsert(DEPLOYMENTS, 'web', 'long', '1', { annotations: { 'moniker.spinnaker.io/application': longApp, 'moniker.spinnaker.io/cluster': longCluster } }),
+        ],
+        progress: [],
+      },
+      NOW,
+    );
+    const emoji = await store.getObject('k8s', 'apps', 'Deployment', 'web', 'emoji');
+    assert.equal(emoji?.application, app);
+    assert.equal(JSON.parse(emoji?.body ?? '{}').metadata.annotations.note, '\u{1F600} \u4e2d\u6587 \\ \' " \u0001');
+    assert.deepEqual((await store.listObjects({ application: app })).map((o) => o.name), ['emoji']);
+    const long = await store.getObject('k8s', 'apps', 'Deployment', 'web', 'long');
+    assert.equal(long?.application, 'a'.repeat(253));
+    assert.equal(long?.cluster, longCluster.slice(0, 512));
+    assert.deepEqual((await store.listObjects({ application: longApp })).map((o) => o.name), ['long']);
+    await store.upsertAccount(accountRecord('\u00fcber', { properties: { note: '\u{1F680}' } }), NOW);
+    assert.deepEqual((await store.getAccount('\u00fcber'))?.properties, { note: '\u{1F680}' });
+  });
+
+  test('large bodies: multi-megabyte objects, and a batch larger than one statement may carry', async () => {
+    // 8 bodies of 2.25 MB once JSON-escaped: more than MariaDB's 16 MiB max_allowed_packet default if
+    // written as one statement.
+    const big = 'x"'.repeat(750_000);
+    const changes: StoreChange[] = Array.from({ length: 8 }, (_, i) => upsert(CONFIGMAPS_WEB, 'web', `big-${i}`, '1', {}, { data: { blob: big } }));
+    const outcome = await store.applyBatch({ account: 'k8s', changes, progress: [] }, NOW);
+    assert.equal(outcome.upserted, 8);
+    const stored = await store.getObject('k8s', '', 'ConfigMap', 'web', 'big-7');
+    assert.equal(JSON.parse(stored?.body ?? '{}').data.blob, big);
+    assert.equal(await store.countObjects(), 8);
+  });
+
+  test('concurrent batches of different accounts all commit', async () => {
+    const accounts = ['a1', 'a2', 'a3', 'a4', 'a5', 'a6'];
+    for (const name of accounts) await store.upsertAccount(accountRecord(name), NOW);
+    const rounds = 8;
+    await Promise.all(
+      accounts.map(async (account) => {
+        for (let round = 0; round < rounds; round++) {
+          const changes: StoreChange[] = [{ type: 'snapshotBegin', feed: DEPLOYMENTS, snapshotId: `s${round}` }];
+          for (let i = 0; i < 40; i++) changes.push(upsert(DEPLOYMENTS, `ns-${i % 3}`, `d-${(i + round) % 50}`, String(round)));
+          changes.push({ type: 'delete', feed: DEPLOYMENTS, namespace: 'ns-0', name: `d-${round}` });
+          changes.push({ type: 'snapshotEnd', feed: DEPLOYMENTS, snapshotId: `s${round}`, resourceVersion: String(round) });
+          await store.applyBatch({ account, changes, progress: [{ feed: DEPLOYMENTS, resourceVersion: String(round) }] }, NOW + round);
+        }
+      }),
+    );
+    const last = rounds - 1;
+    const expected = new Set<string>();
+    for (let i = 0; i < 40; i++) expected.add(`ns-${i % 3}/d-${(i + last) % 50}`);
+    expected.delete(`ns-0/d-${last}`);
+    for (const account of accounts) {
+      const objects = await store.listObjects({ account });
+      assert.deepEqual(new Set(objects.map((o) => `${o.namespace}/${o.name}`)), expected, account);
+      assert.ok(objects.every((o) => o.resourceVersion === String(last)));
+      assert.deepEqual((await store.resumePoints(account)).map((p) => p.resourceVersion), [String(last)]);
+    }
+  });
+
+  test('concurrent batches of one account apply one at a time: every snapshot takes its own epoch', async () => {
+    await store.applyBatch({ account: 'k8s', changes: ['a', 'b', 'c'].map((n) => upsert(DEPLOYMENTS, 'web', n)), progress: [] }, NOW);
+    const feeds = ['web', 'app', 'db', 'ops'].map((namespace) => ({ ...CONFIGMAPS_WEB, namespace }));
+    await Promise.all(
+      feeds.map((feed) =>
+        store.applyBatch(
+          {
+            account: 'k8s',
+            changes: [{ type: 'snapshotBegin', feed, snapshotId: feed.namespace }, upsert(feed, feed.namespace, 'cm'), { type: 'snapshotEnd', feed, snapshotId: feed.namespace, resourceVersion: '1' }],
+            progress: [],
+          },
+          NOW,
+        ),
+      ),
+    );
+    assert.equal(await store.countObjects('k8s'), 3 + feeds.length);
+    const epochs = await store.db.selectFrom('feeds').select('epoch').where('kind', '=', 'ConfigMap').execute();
+    assert.equal(new Set(epochs.map((e) => Number(e.epoch))).size, feeds.length);
+  });
+
+  test('concurrent history appends to one task keep every entry', async () => {
+    await store.createTask(task('t1'));
+    await Promise.all(Array.from({ length: 10 }, (_, i) => store.appendTaskHistory('t1', { phase: 'P', status: `s${i}`, timestamp: NOW + i }, NOW + i)));
+    assert.equal((await store.getTask('t1'))?.history.length, 11);
+  });
+
+  test('client request ids of any length find their task; messages keep odd characters', async () => {
+    const long = 'r'.repeat(1000);
+    await store.createTask(task('t-long', { requestId: long }));
+    await store.createTask(task('t-other', { requestId: 'r'.repeat(999) + 's', createdAt: NOW + 1 }));
+    assert.equal((await store.findTaskByRequestId(long))?.id, 't-long');
+    await store.recordOperation({ id: 'o1', taskId: 't-long', account: 'k8s', type: 'apply', status: 'FAILED', httpStatus: 500, errorCode: 'E'.repeat(100), message: 'bad\u0000byte \u{1F680}', agentId: null, receivedAt: NOW, routedAt: null, sentAt: null, executedAt: null, resultAt: null });
+    await store.updateOperation('o1', { message: 'still\u0000bad', errorCode: 'F'.repeat(100) });
+    const [op] = await store.listOperations(1);
+    assert.equal(op?.message, 'still\uFFFDbad');
+    assert.equal(op?.errorCode, 'F'.repeat(64));
+  });
+
+  test('two hubs migrating a new database at once both start', async () => {
+    const url = await engine.createDatabase();
+    const [a, b] = await Promise.all([createStore({ url, poolSize: 2 }, silentLogger()), createStore({ url, poolSize: 2 }, silentLogger())]);
+    try {
+      await Promise.all([a.migrate(), b.migrate()]);
+      await a.upsertAccount(accountRecord('shared'), NOW);
+      assert.equal((await b.getAccount('shared'))?.name, 'shared');
+      const rows = await b.db.selectFrom('schema_migrations' as never).selectAll().execute();
+      assert.equal(rows.length, 1);
+    } finally {
+      await a.close();
+      await b.close();
+    }
   });
 });
