@@ -4,8 +4,9 @@ import { errorMessage } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import { createMetricsRegistry } from '../common/metrics.ts';
 import { DEFAULT_LIMITS, type AccountAcceptance } from '../protocol/index.ts';
-import { AccountRuntime } from './account/account-runtime.ts';
+import { AccountRuntime, type ReflectorTuning } from './account/account-runtime.ts';
 import { ListBudget } from './account/list-budget.ts';
+import { StartPacer } from './account/start-pacer.ts';
 import { buildAdminServer } from './admin/admin-server.ts';
 import type { AgentConfig } from './config.ts';
 import { OperationExecutor } from './operations/executor.ts';
@@ -17,8 +18,19 @@ import { AgentMetrics } from './agent-metrics.ts';
 const ACCOUNT_INIT_BACKOFF = { initialMs: 1000, maxMs: 60_000, multiplier: 2, jitter: 0.2, resetAfterMs: 300_000 };
 /** Pause before reopening a sync stream the hub closed while the session stays up. */
 const SYNC_REOPEN_DELAY_MS = 1000;
-/** Accounts initialised at once at start (each does discovery against its cluster). */
-const ACCOUNT_INIT_CONCURRENCY = 16;
+const MS_PER_SECOND = 1000;
+
+/** `kubernetes.reflector` in the units the reflectors take. */
+export function reflectorTuning(config: AgentConfig): ReflectorTuning {
+  const r = config.kubernetes.reflector;
+  return {
+    pageSize: r.pageSize,
+    backoff: { initialMs: r.backoff.initialMs, maxMs: r.backoff.maxMs },
+    forbiddenRetryMs: r.forbiddenRetrySeconds * MS_PER_SECOND,
+    stallTimeoutMs: r.stallTimeoutSeconds * MS_PER_SECOND,
+    watchTimeoutSeconds: { min: r.watchTimeoutSeconds.min, max: r.watchTimeoutSeconds.max },
+  };
+}
 
 export interface RunningAgent {
   readonly adminUrl: string;
@@ -37,6 +49,8 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
   const syncStreams = new Map<string, SyncStream>();
   const metricsRegistry = createMetricsRegistry('scale_agent');
   const metrics = new AgentMetrics(metricsRegistry, accounts, syncStreams);
+  const startPacer = new StartPacer(config.kubernetes.accountStartIntervalMs);
+  const tuning = reflectorTuning(config);
   let limits: ConnectedSession['limits'] = { ...DEFAULT_LIMITS };
   let closing = false;
 
@@ -47,9 +61,16 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
         config: accountConfig,
         logger,
         listBudget,
-        requestTimeoutMs: config.kubernetes.requestTimeoutSeconds * 1000,
+        requestTimeoutMs: config.kubernetes.requestTimeoutSeconds * MS_PER_SECOND,
         maxObjectBytes: () => limits.maxObjectBytes,
         onPending: (account) => syncStreams.get(account)?.schedulePump(),
+        reflector: tuning,
+        discoveryIntervalMs: config.kubernetes.discovery.intervalSeconds * MS_PER_SECOND,
+        // Kinds came or went, or became forbidden or readable again: the hub's view of the account follows.
+        onInfoChanged: (account) => {
+          const runtime = accounts.get(account);
+          if (runtime?.state === 'ready') connection.connected?.sendAccountUpdate([runtime.info()], []);
+        },
       }),
     );
   }
@@ -81,15 +102,22 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     stream.start();
   };
 
-  const onAcceptances = (session: ConnectedSession, acceptances: AccountAcceptance[]) => {
+  const onAcceptances = (session: ConnectedSession, acceptances: AccountAcceptance[], origin: 'welcome' | 'update') => {
     limits = session.limits;
     for (const acceptance of acceptances) {
       const runtime = accounts.get(acceptance.account);
       if (!runtime) continue;
       if (acceptance.accepted && acceptance.caching) {
-        runtime.startCaching(acceptance.resume, acceptance.kinds);
+        // Running accounts reconcile at once; new ones start in turn (accountStartIntervalMs apart).
+        if (runtime.caching) runtime.startCaching(acceptance.resume, acceptance.kinds, origin);
+        else
+          startPacer.schedule(runtime.name, () => {
+            if (!closing) runtime.startCaching(acceptance.resume, acceptance.kinds, origin);
+          });
         if (!syncStreams.has(runtime.name)) openSync(session, runtime);
-      } else if (runtime.caching) {
+      } else {
+        startPacer.cancel(runtime.name);
+        if (!runtime.caching) continue;
         syncStreams.get(runtime.name)?.close(acceptance.accepted ? 'another agent caches this account' : 'account refused');
         void runtime.stopCaching();
       }
@@ -137,10 +165,12 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
   };
   const pendingInits: Array<Promise<void>> = [];
   const runtimes = [...accounts.values()];
-  for (let i = 0; i < runtimes.length; i += ACCOUNT_INIT_CONCURRENCY) {
-    // A failure is kept on the runtime (state, lastError) and retried below.
-    await Promise.all(runtimes.slice(i, i + ACCOUNT_INIT_CONCURRENCY).map((r) => r.init().catch(() => undefined)));
-  }
+  // A failure is kept on the runtime (state, lastError) and retried below.
+  let nextInit = 0;
+  const initWorker = async () => {
+    while (nextInit < runtimes.length) await runtimes[nextInit++]!.init().catch(() => undefined);
+  };
+  await Promise.all(Array.from({ length: Math.min(config.kubernetes.accountInitConcurrency, runtimes.length) }, initWorker));
   for (const runtime of runtimes) {
     if (runtime.state === 'ready') {
       logger.info({ account: runtime.name, host: runtime.facts?.host, version: runtime.facts?.kubernetesVersion }, 'account ready');
@@ -155,7 +185,14 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
   }
 
   connection.start();
-  const admin: FastifyInstance = await buildAdminServer({ accounts, connection, syncStreams, metricsRegistry, logger });
+  const admin: FastifyInstance = await buildAdminServer({
+    accounts,
+    connection,
+    syncStreams,
+    metricsRegistry,
+    logger,
+    stuckBounds: { stuckMs: config.health.reflectorStuckSeconds * MS_PER_SECOND, stallTimeoutMs: tuning.stallTimeoutMs },
+  });
   await admin.listen({ host: config.server.host, port: config.server.port });
   const address = admin.server.address();
   const adminPort = typeof address === 'object' && address ? address.port : config.server.port;
@@ -167,6 +204,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     connection,
     async close() {
       closing = true;
+      startPacer.close();
       await connection.stop();
       await Promise.all([...accounts.values()].map((a) => a.close()));
       await admin.close();

@@ -1,6 +1,14 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { loggingSchema } from '../common/logging-config.ts';
+import {
+  DEFAULT_FORBIDDEN_RETRY_MS,
+  DEFAULT_PAGE_SIZE,
+  DEFAULT_REFLECTOR_BACKOFF,
+  DEFAULT_STALL_TIMEOUT_MS,
+  DEFAULT_WATCH_TIMEOUT_MAX_SECONDS,
+  DEFAULT_WATCH_TIMEOUT_MIN_SECONDS,
+} from '../kube/reflector-defaults.ts';
 
 /** The agent's admin/health port (Armory's server.port). */
 export const DEFAULT_ADMIN_PORT = 8082;
@@ -11,6 +19,22 @@ export const DEFAULT_PING_SECONDS = 20;
 /** Armory's tasks.totalBudget and tasks.budgetPerAccount: concurrent initial lists. */
 export const DEFAULT_LIST_BUDGET_TOTAL = 50;
 export const DEFAULT_LIST_BUDGET_PER_ACCOUNT = 10;
+/** Accounts whose cluster is reached (discovery) at once at start. */
+export const DEFAULT_ACCOUNT_INIT_CONCURRENCY = 16;
+/**
+ * Pause between starting the reflectors of one account and the next, so that an agent with hundreds of
+ * accounts does not open every watch in the same second (the list budget already bounds the lists).
+ */
+export const DEFAULT_ACCOUNT_START_INTERVAL_MS = 50;
+/** Rediscovery when nothing else triggered one: catches API groups that are not CRDs (aggregated APIs, upgrades). */
+export const DEFAULT_DISCOVERY_INTERVAL_SECONDS = 300;
+/**
+ * A reflector failing (listing or backing off) this long without progress makes /health DOWN; a watching
+ * one gets the stall timeout on top, since a quiet watch may legitimately deliver nothing until then.
+ */
+export const DEFAULT_REFLECTOR_STUCK_SECONDS = 300;
+
+const MS_PER_SECOND = 1000;
 
 /**
  * Kinds not watched unless listed in `kinds`: high-churn kinds with no place in Spinnaker's views
@@ -67,6 +91,43 @@ export const accountSchema = z
 
 export type AccountConfig = z.output<typeof accountSchema>;
 
+/** `kubernetes.reflector`: how every list+watch behaves (client-go's defaults). */
+const reflectorSchema = z
+  .object({
+    /** Items per list page. */
+    pageSize: z.number().int().min(1).default(DEFAULT_PAGE_SIZE),
+    /** Retry after a failed list or watch: doubling from initialMs to maxMs, ±50 % jitter. */
+    backoff: z
+      .object({
+        initialMs: z.number().int().min(1).default(DEFAULT_REFLECTOR_BACKOFF.initialMs),
+        maxMs: z.number().int().min(1).default(DEFAULT_REFLECTOR_BACKOFF.maxMs),
+      })
+      .strict()
+      .prefault({})
+      .superRefine((b, ctx) => {
+        if (b.maxMs < b.initialMs) ctx.addIssue({ code: 'custom', message: 'maxMs must not be less than initialMs', path: ['maxMs'] });
+      }),
+    /** A kind the account may not list/watch (403), or that is gone (404), is retried this rarely. */
+    forbiddenRetrySeconds: z.number().int().min(1).default(DEFAULT_FORBIDDEN_RETRY_MS / MS_PER_SECOND),
+    /** A watch that delivers nothing (not even a bookmark) this long is restarted. */
+    stallTimeoutSeconds: z.number().int().min(1).default(DEFAULT_STALL_TIMEOUT_MS / MS_PER_SECOND),
+    /** Each watch asks the server to end it after a random time in [min, max]. */
+    watchTimeoutSeconds: z
+      .object({
+        min: z.number().int().min(1).default(DEFAULT_WATCH_TIMEOUT_MIN_SECONDS),
+        max: z.number().int().min(1).default(DEFAULT_WATCH_TIMEOUT_MAX_SECONDS),
+      })
+      .strict()
+      .prefault({})
+      .superRefine((w, ctx) => {
+        if (w.max < w.min) ctx.addIssue({ code: 'custom', message: 'max must not be less than min', path: ['max'] });
+      }),
+  })
+  .strict()
+  .prefault({});
+
+export type ReflectorConfig = z.output<typeof reflectorSchema>;
+
 export const agentConfigSchema = z
   .object({
     agent: z
@@ -81,6 +142,16 @@ export const agentConfigSchema = z
         accounts: z.array(accountSchema).default([]),
         /** Per-request timeout against the API servers. */
         requestTimeoutSeconds: z.number().int().min(1).default(30),
+        accountInitConcurrency: z.number().int().min(1).default(DEFAULT_ACCOUNT_INIT_CONCURRENCY),
+        accountStartIntervalMs: z.number().int().min(0).default(DEFAULT_ACCOUNT_START_INTERVAL_MS),
+        reflector: reflectorSchema,
+        discovery: z
+          .object({
+            /** 0 turns the periodic rediscovery off (the CRD watch still follows definitions). */
+            intervalSeconds: z.number().int().min(0).default(DEFAULT_DISCOVERY_INTERVAL_SECONDS),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .superRefine((k, ctx) => {
@@ -122,6 +193,13 @@ export const agentConfigSchema = z
       .object({
         totalBudget: z.number().int().min(1).default(DEFAULT_LIST_BUDGET_TOTAL),
         budgetPerAccount: z.number().int().min(1).default(DEFAULT_LIST_BUDGET_PER_ACCOUNT),
+      })
+      .strict()
+      .prefault({}),
+    health: z
+      .object({
+        /** See DEFAULT_REFLECTOR_STUCK_SECONDS: when a reflector makes /health DOWN. */
+        reflectorStuckSeconds: z.number().int().min(1).default(DEFAULT_REFLECTOR_STUCK_SECONDS),
       })
       .strict()
       .prefault({}),

@@ -3,7 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { isScaleAgentError } from '../common/errors.ts';
 import { resolveKind, resourcePath } from './api-resource.ts';
 import { KubeClient } from './client.ts';
-import { discoverResources, type DiscoveryResult } from './discovery.ts';
+import { carryOverFailedGroups, diffResources, discoverResources, hasResourceChanges, type DiscoveryResult } from './discovery.ts';
+import type { ApiResource } from './api-resource.ts';
 import { sendJson, startFakeApiServer, status, type FakeApiServer } from './testing/fake-api-server.ts';
 
 const res = (name: string, kind: string, namespaced: boolean, shortNames: string[] = []) => ({ name, singularName: kind.toLowerCase(), namespaced, kind, verbs: ['get', 'list', 'watch'], shortNames });
@@ -108,5 +109,35 @@ describe('discoverResources', () => {
       await c.close();
       await broken.close();
     }
+  });
+});
+
+describe('rediscovery', () => {
+  const resource = (group: string, version: string, kind: string, extra: Partial<ApiResource> = {}): ApiResource => ({
+    group,
+    version,
+    kind,
+    resource: `${kind.toLowerCase()}s`,
+    namespaced: true,
+    verbs: ['list', 'watch'],
+    shortNames: [],
+    singularName: kind.toLowerCase(),
+    preferred: true,
+    ...extra,
+  });
+  const pod = resource('', 'v1', 'Pod');
+  const widget = resource('example.com', 'v1', 'Widget');
+  const metrics = resource('metrics.k8s.io', 'v1beta1', 'PodMetrics');
+
+  it('keeps what a group version that failed to answer had, and forgets a group that is gone', () => {
+    const after = carryOverFailedGroups([pod, widget, metrics], { resources: [pod], failedGroups: [{ groupVersion: 'metrics.k8s.io/v1beta1', error: '503' }] });
+    assert.deepEqual(after.map((r) => r.kind).sort(), ['Pod', 'PodMetrics']);
+  });
+
+  it('names added, removed and changed resources', () => {
+    const changes = diffResources([pod, widget], [{ ...pod, verbs: ['list'] }, metrics]);
+    assert.deepEqual(changes, { added: ['podmetricss.v1beta1.metrics.k8s.io'], removed: ['widgets.v1.example.com'], changed: ['pods.v1'] });
+    assert.equal(hasResourceChanges(changes), true);
+    assert.equal(hasResourceChanges(diffResources([pod, widget], [widget, { ...pod, verbs: ['watch', 'list'] }])), false);
   });
 });

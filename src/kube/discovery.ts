@@ -118,3 +118,41 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
 }
+
+/**
+ * The resources after a rediscovery: what `result` found, plus — for each group version that did not
+ * answer this time — what `previous` knew of it. An aggregated API that is briefly down must not look
+ * like kinds that were deleted: their feeds would be dropped and the hub would forget their objects.
+ */
+export function carryOverFailedGroups(previous: readonly ApiResource[], result: Pick<DiscoveryResult, 'resources' | 'failedGroups'>): ApiResource[] {
+  if (result.failedGroups.length === 0) return [...result.resources];
+  const failed = new Set(result.failedGroups.map((f) => f.groupVersion));
+  return [...result.resources, ...previous.filter((r) => failed.has(r.group === '' ? r.version : `${r.group}/${r.version}`))];
+}
+
+/** What changed between two discoveries, by group/version/resource (names as "resource.version.group"). */
+export interface ResourceChanges {
+  added: string[];
+  removed: string[];
+  /** Same resource, different kind, scope, verbs or preference. */
+  changed: string[];
+}
+
+export function diffResources(before: readonly ApiResource[], after: readonly ApiResource[]): ResourceChanges {
+  const key = (r: ApiResource) => [r.resource, r.version, r.group].filter((p) => p !== '').join('.');
+  const shape = (r: ApiResource) => JSON.stringify([r.kind, r.namespaced, [...r.verbs].sort(), r.preferred]);
+  const old = new Map(before.map((r) => [key(r), shape(r)]));
+  const now = new Map(after.map((r) => [key(r), shape(r)]));
+  const changes: ResourceChanges = { added: [], removed: [], changed: [] };
+  for (const [k, s] of now) {
+    const was = old.get(k);
+    if (was === undefined) changes.added.push(k);
+    else if (was !== s) changes.changed.push(k);
+  }
+  for (const k of old.keys()) if (!now.has(k)) changes.removed.push(k);
+  return changes;
+}
+
+export function hasResourceChanges(changes: ResourceChanges): boolean {
+  return changes.added.length + changes.removed.length + changes.changed.length > 0;
+}

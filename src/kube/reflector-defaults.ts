@@ -39,3 +39,16 @@ export const LIST_PAGE_TIMEOUT_MS = 60_000;
 
 /** Continue tokens that expire mid-list restart the list at once this many times before backing off. */
 export const LIST_CONTINUE_RESTART_LIMIT = 2;
+
+/**
+ * A kind the account may not list or watch (403), or that the server no longer serves (404), is retried
+ * this rarely once the first few ordinary retries have failed: permissions change by hand, not in
+ * seconds, and a hot loop of refused requests only fills the API server's audit log.
+ */
+export const DEFAULT_FORBIDDEN_RETRY_MS = 5 * 60 * 1000;
+
+/** Refusals retried on the ordinary backoff before the slow forbidden schedule takes over (a role binding may just be arriving). */
+export const FORBIDDEN_FAST_RETRIES = 2;
+
+/** Spread of the slow forbidden retry, as a fraction either way, so refused kinds do not all retry together. */
+export const FORBIDDEN_RETRY_JITTER = 0.2;

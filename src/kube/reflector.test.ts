@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, describe, it } from 'node:test';
 import type { KubeObject } from '../common/kube-object.ts';
-import { waitFor } from '../common/time.ts';
+import { delay, waitFor } from '../common/time.ts';
 import type { ApiResource } from './api-resource.ts';
 import { KubeClient } from './client.ts';
 import { Reflector, type ReflectorOptions } from './reflector.ts';
@@ -235,7 +235,7 @@ describe('Reflector', () => {
       sendJson(res, 403, status(403, 'Forbidden', 'configmaps is forbidden'));
       return true;
     };
-    const { reflector, sink } = await setup({ backoff: { initialMs: 20, maxMs: 40, jitter: 0 } }, collection);
+    const { reflector, sink } = await setup({ backoff: { initialMs: 20, maxMs: 40, jitter: 0 }, forbiddenRetryMs: 50 }, collection);
     reflector.start();
     await waitFor(() => reflector.status().state === 'forbidden' && collection.lists.length >= 2, WAIT);
     assert.equal(reflector.status().lastError?.httpStatus, 403);
@@ -243,6 +243,113 @@ describe('Reflector', () => {
     allowed = true;
     await waitFor(() => reflector.status().state === 'watching', WAIT);
     assert.deepEqual(sink.calls, ['begin:initial', `end:${collection.resourceVersion}`]);
+  });
+
+  it('a refused watch: forbidden with the server\'s message, ordinary backoff twice, then the slow schedule; access that returns resumes from the last RV', async () => {
+    const forbiddenRetryMs = 300;
+    const { reflector, sink, collection } = await setup({ forbiddenRetryMs });
+    reflector.start();
+    await waitFor(() => collection.watches.size === 1, WAIT);
+    collection.add('before');
+    await waitFor(() => sink.count('ADDED') === 1, WAIT);
+    const lastRv = collection.resourceVersion;
+    let refused = true;
+    const refusedAt: number[] = [];
+    collection.watchHook = (_r, res) => {
+      if (!refused) return false;
+      refusedAt.push(Date.now());
+      sendJson(res, 403, status(403, 'Forbidden', 'configmaps is forbidden: User "agent" cannot watch resource "configmaps"'));
+      return true;
+    };
+    collection.endWatches();
+    await waitFor(() => refusedAt.length >= 4 && reflector.status().state === 'forbidden', WAIT);
+    const s = reflector.status();
+    assert.equal(s.state, 'forbidden');
+    assert.equal(s.forbiddenReason, 'configmaps is forbidden: User "agent" cannot watch resource "configmaps"');
+    assert.equal(s.lastError?.httpStatus, 403);
+    assert.equal(s.failingSince, undefined, 'a refused kind is reported, not failing');
+    assert.ok(s.nextAttemptAt! > Date.now());
+    assert.ok(refusedAt[2]! - refusedAt[0]! < forbiddenRetryMs / 2, `first retries took ${refusedAt[2]! - refusedAt[0]!} ms`);
+    assert.ok(refusedAt[3]! - refusedAt[2]! >= forbiddenRetryMs * 0.75, `slow retry after ${refusedAt[3]! - refusedAt[2]!} ms`);
+
+    collection.add('while-refused');
+    refused = false;
+    await waitFor(() => sink.has(`ADDED:while-refused@${collection.resourceVersion}`), WAIT);
+    const resumedWatch = collection.watchRequests.at(-1)!;
+    assert.equal(resumedWatch.query.get('resourceVersion'), lastRv);
+    assert.equal(collection.lists.length, 1, 'no relist when the RV is still good');
+    assert.equal(reflector.status().state, 'watching');
+    assert.equal(reflector.status().forbiddenReason, undefined);
+  });
+
+  it('a refused watch whose RV expired meanwhile relists once access returns', async () => {
+    const { reflector, sink, collection } = await setup({ forbiddenRetryMs: 50 });
+    reflector.start();
+    await waitFor(() => collection.watches.size === 1, WAIT);
+    let refused = true;
+    collection.watchHook = (_r, res) => {
+      if (!refused) return false;
+      sendJson(res, 403, status(403, 'Forbidden', 'no'));
+      return true;
+    };
+    collection.endWatches();
+    await waitFor(() => reflector.status().state === 'forbidden', WAIT);
+    collection.add('a');
+    collection.compact();
+    refused = false;
+    await waitFor(() => sink.has('begin:expired') && reflector.status().state === 'watching', WAIT);
+    assert.ok(sink.has('object:a'));
+  });
+
+  it('a kind that is gone (404) is not retried in a hot loop', async () => {
+    const collection = new FakeCollection(PATH);
+    collection.listHook = (_r, res) => {
+      sendJson(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
+      return true;
+    };
+    const { reflector } = await setup({ forbiddenRetryMs: 60_000 }, collection);
+    reflector.start();
+    await waitFor(() => collection.lists.length === 3, WAIT);
+    await delay(300);
+    assert.equal(collection.lists.length, 3);
+    assert.equal(reflector.status().state, 'forbidden');
+    assert.equal(reflector.status().forbiddenReason, 'the server could not find the requested resource');
+  });
+
+  it('keeps stateSince per state and failingSince from the first failure until progress', async () => {
+    let now = 1_000_000;
+    const { reflector, sink, collection } = await setup({ clock: () => now });
+    let failures = 2;
+    collection.watchHook = (_r, res) => {
+      if (failures === 0) return false;
+      failures--;
+      now += 1000;
+      sendJson(res, 500, status(500, 'InternalError'));
+      return true;
+    };
+    reflector.start();
+    await waitFor(() => collection.watches.size === 1, WAIT);
+    const watching = reflector.status();
+    assert.equal(watching.state, 'watching');
+    assert.equal(watching.failingSince, 1_001_000, 'the first failure, not the last');
+    assert.equal(watching.stateSince, now);
+    now += 5000;
+    collection.add('x');
+    await waitFor(() => sink.count('ADDED') === 1, WAIT);
+    assert.equal(reflector.status().failingSince, undefined);
+    assert.equal(reflector.status().lastProgressAt, now);
+    assert.equal(reflector.status().stateSince, watching.stateSince, 're-entering a state does not restart it');
+  });
+
+  it("is 'queued' while the list budget has no slot for it", async () => {
+    let grant: (release: () => void) => void = () => undefined;
+    const listSemaphore = { acquire: () => new Promise<() => void>((resolve) => (grant = resolve)) };
+    const { reflector, collection } = await setup({ listSemaphore });
+    reflector.start();
+    await waitFor(() => reflector.status().state === 'queued', WAIT);
+    assert.equal(collection.lists.length, 0);
+    grant(() => undefined);
+    await waitFor(() => reflector.status().state === 'watching', WAIT);
   });
 
   it('honours Retry-After on 429', async () => {

@@ -3,16 +3,19 @@ import { errorMessage, Errors, isScaleAgentError, ScaleAgentError } from '../com
 import type { KubeObject } from '../common/kube-object.ts';
 import type { Logger } from '../common/logger.ts';
 import { delay } from '../common/time.ts';
-import { apiErrorStatus, HTTP_FORBIDDEN, HTTP_NOT_FOUND, HTTP_TOO_MANY_REQUESTS, isExpiredError, kubeApiError } from './api-error.ts';
+import { apiErrorStatus, HTTP_FORBIDDEN, HTTP_NOT_FOUND, HTTP_TOO_MANY_REQUESTS, isExpiredError, kubeApiError, type KubeApiErrorDetails } from './api-error.ts';
 import { apiVersionOf, resourcePath, type ApiResource } from './api-resource.ts';
 import type { QueryValue, WatchOptions } from './client.ts';
 import { listPages, type KubeList, type PageFetcher } from './pager.ts';
 import {
+  DEFAULT_FORBIDDEN_RETRY_MS,
   DEFAULT_PAGE_SIZE,
   DEFAULT_REFLECTOR_BACKOFF,
   DEFAULT_STALL_TIMEOUT_MS,
   DEFAULT_WATCH_TIMEOUT_MAX_SECONDS,
   DEFAULT_WATCH_TIMEOUT_MIN_SECONDS,
+  FORBIDDEN_FAST_RETRIES,
+  FORBIDDEN_RETRY_JITTER,
   LIST_CONTINUE_RESTART_LIMIT,
   LIST_PAGE_TIMEOUT_MS,
   MIN_HEALTHY_WATCH_MS,
@@ -48,6 +51,10 @@ export interface ReflectorOptions {
   transform?: (obj: KubeObject) => KubeObject;
   listSemaphore?: ListSemaphore;
   stallTimeoutMs?: number;
+  /** Wait between attempts once a kind has been refused (403/404) more than FORBIDDEN_FAST_RETRIES times. */
+  forbiddenRetryMs?: number;
+  /** Called after every change of state (not for a re-entry of the same state). */
+  onStateChange?: (state: ReflectorState, previous: ReflectorState) => void;
   logger?: Logger;
   /** Epoch ms (tests). */
   clock?: () => number;
@@ -55,14 +62,40 @@ export interface ReflectorOptions {
   random?: () => number;
 }
 
-export type ReflectorState = 'listing' | 'watching' | 'backoff' | 'stopped' | 'forbidden';
+/**
+ * - queued: waiting for a slot in the list budget (other lists are running);
+ * - listing: a paged list is in progress;
+ * - watching: a watch is open (or being opened);
+ * - backoff: waiting after a failure;
+ * - forbidden: the API server refused list/watch (403) or no longer serves the kind (404); retried slowly;
+ * - stopped: not running.
+ */
+export type ReflectorState = 'queued' | 'listing' | 'watching' | 'backoff' | 'forbidden' | 'stopped';
+
+export const REFLECTOR_STATES: readonly ReflectorState[] = ['queued', 'listing', 'watching', 'backoff', 'forbidden', 'stopped'];
 
 export interface ReflectorStatus {
   state: ReflectorState;
+  /** Epoch ms at which the current state began. */
+  stateSince: number;
   /** Epoch ms of the last ADDED/MODIFIED/DELETED. */
   lastEventAt?: number;
   /** Epoch ms of the last sign of freshness: event, bookmark, or completed list. */
   lastProgressAt?: number;
+  /** Epoch ms of the last list page received (a long list is alive while pages arrive). */
+  lastListPageAt?: number;
+  /**
+   * Epoch ms of the first failure since the last progress; cleared by progress and on a refusal (a
+   * forbidden kind is reported, not failing).
+   */
+  failingSince?: number;
+  /**
+   * What the API server said (its Status message) when it last refused the kind (403/404); kept through
+   * the retries that follow, until a list or watch succeeds.
+   */
+  forbiddenReason?: string;
+  /** In states backoff and forbidden: epoch ms of the next attempt. */
+  nextAttemptAt?: number;
   resourceVersion?: string;
   relists: number;
   watchRestarts: number;
@@ -101,9 +134,16 @@ export class Reflector {
   private readonly selectors: Record<string, QueryValue>;
 
   private state: ReflectorState = 'stopped';
+  private stateSince: number;
   private resourceVersion: string | undefined;
   private lastEventAt: number | undefined;
   private lastProgressAt: number | undefined;
+  private lastListPageAt: number | undefined;
+  private failingSince: number | undefined;
+  private forbiddenReason: string | undefined;
+  private nextAttemptAt: number | undefined;
+  /** Refusals (403/404) since the last success: the first few take the ordinary backoff. */
+  private refusals = 0;
   private relists = 0;
   private watchRestarts = 0;
   private errors = 0;
@@ -125,6 +165,7 @@ export class Reflector {
     this.random = options.random ?? Math.random;
     this.backoff = new Backoff({ ...DEFAULT_REFLECTOR_BACKOFF, ...options.backoff }, this.random);
     this.selectors = { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector };
+    this.stateSince = this.now();
   }
 
   /** Starts the loop (idempotent). */
@@ -132,7 +173,7 @@ export class Reflector {
     if (this.running !== undefined) return;
     this.stopping = false;
     this.running = this.run().finally(() => {
-      this.state = 'stopped';
+      this.setState('stopped');
     });
   }
 
@@ -151,12 +192,32 @@ export class Reflector {
   }
 
   status(): ReflectorStatus {
-    const status: ReflectorStatus = { state: this.state, relists: this.relists, watchRestarts: this.watchRestarts, errors: this.errors };
+    const status: ReflectorStatus = { state: this.state, stateSince: this.stateSince, relists: this.relists, watchRestarts: this.watchRestarts, errors: this.errors };
     if (this.lastEventAt !== undefined) status.lastEventAt = this.lastEventAt;
     if (this.lastProgressAt !== undefined) status.lastProgressAt = this.lastProgressAt;
+    if (this.lastListPageAt !== undefined) status.lastListPageAt = this.lastListPageAt;
+    if (this.failingSince !== undefined) status.failingSince = this.failingSince;
+    if (this.forbiddenReason !== undefined) status.forbiddenReason = this.forbiddenReason;
+    if ((this.state === 'backoff' || this.state === 'forbidden') && this.nextAttemptAt !== undefined) status.nextAttemptAt = this.nextAttemptAt;
     if (this.resourceVersion !== undefined) status.resourceVersion = this.resourceVersion;
     if (this.lastError !== undefined) status.lastError = { ...this.lastError };
     return status;
+  }
+
+  private setState(next: ReflectorState): void {
+    const previous = this.state;
+    if (next === previous) return;
+    this.state = next;
+    this.stateSince = this.now();
+    this.options.onStateChange?.(next, previous);
+  }
+
+  /** Something that proves the feed is fresh arrived: clears the failure streak. */
+  private progressed(): void {
+    this.lastProgressAt = this.now();
+    this.failingSince = undefined;
+    this.refusals = 0;
+    this.forbiddenReason = undefined;
   }
 
   private async run(): Promise<void> {
@@ -197,8 +258,9 @@ export class Reflector {
   /** Decides what follows a failure, and how long to wait first. */
   private recover(plan: Plan, err: unknown): { plan: Plan; waitMs: number } {
     this.errors++;
+    const now = this.now();
     const status = apiErrorStatus(err);
-    this.lastError = { message: errorMessage(err), at: this.now() };
+    this.lastError = { message: errorMessage(err), at: now };
     if (err instanceof ScaleAgentError) this.lastError.code = err.code;
     if (status !== undefined) this.lastError.httpStatus = status;
 
@@ -209,20 +271,48 @@ export class Reflector {
       this.options.logger?.info({ path: this.path, reason }, 'resourceVersion expired; relisting');
       return { plan: { kind: 'list', reason }, waitMs: 0 };
     }
+    const next = plan.kind === 'watch' ? this.rewatch(plan) : plan;
+    if (status === HTTP_FORBIDDEN || status === HTTP_NOT_FOUND) return { plan: next, waitMs: this.refused(err, now) };
+    this.failingSince ??= now;
     if (plan.kind === 'watch' && isScaleAgentError(err, 'KUBE_TIMEOUT')) {
       // A stalled watch (or one the server never closed) has already cost its wait; re-watch now.
       this.options.logger?.warn({ path: this.path, err: errorMessage(err) }, 'watch stalled; restarting');
-      return { plan: this.rewatch(plan), waitMs: 0 };
+      return { plan: next, waitMs: 0 };
     }
-    let waitMs = this.backoff.next(this.now());
+    let waitMs = this.backoff.next(now);
     if (status === HTTP_TOO_MANY_REQUESTS) {
       const retryAfter = err instanceof ScaleAgentError ? err.details.retryAfterSeconds : undefined;
       if (typeof retryAfter === 'number') waitMs = Math.max(waitMs, retryAfter * 1000);
     }
-    const forbidden = status === HTTP_FORBIDDEN || status === HTTP_NOT_FOUND;
-    this.state = forbidden ? 'forbidden' : 'backoff';
-    this.options.logger?.warn({ path: this.path, err: errorMessage(err), waitMs }, forbidden ? 'not permitted to list/watch; backing off' : 'list/watch failed; backing off');
-    return { plan: plan.kind === 'watch' ? this.rewatch(plan) : plan, waitMs };
+    this.setState('backoff');
+    this.nextAttemptAt = now + waitMs;
+    this.options.logger?.warn({ path: this.path, err: errorMessage(err), waitMs }, 'list/watch failed; backing off');
+    return { plan: next, waitMs };
+  }
+
+  /**
+   * A 403 (the account may not list/watch) or 404 (the kind is gone, e.g. its CRD was deleted): state
+   * forbidden, the API server's message kept as the reason, and a slow retry after the first few so a
+   * refused kind never becomes a hot loop. The retry resumes where the feed was (watch from the last RV,
+   * relist on 410), so access that returns needs nothing else.
+   */
+  private refused(err: unknown, now: number): number {
+    this.refusals++;
+    const kubeMessage = err instanceof ScaleAgentError ? (err.details as Partial<KubeApiErrorDetails>).kubeStatus?.message : undefined;
+    this.forbiddenReason = kubeMessage || errorMessage(err);
+    this.failingSince = undefined;
+    const slowMs = this.options.forbiddenRetryMs ?? DEFAULT_FORBIDDEN_RETRY_MS;
+    const waitMs =
+      this.refusals <= FORBIDDEN_FAST_RETRIES ? Math.min(this.backoff.next(now), slowMs) : Math.round(slowMs * (1 + FORBIDDEN_RETRY_JITTER * (this.random() * 2 - 1)));
+    const first = this.state !== 'forbidden';
+    this.setState('forbidden');
+    this.nextAttemptAt = now + waitMs;
+    const httpStatus = apiErrorStatus(err);
+    const fields = { path: this.path, reason: this.forbiddenReason, httpStatus, waitMs };
+    const what = httpStatus === HTTP_NOT_FOUND ? 'the API server does not serve this kind (any more)' : 'the API server refuses to list/watch this kind';
+    if (first) this.options.logger?.warn(fields, `${what}; retrying slowly`);
+    else this.options.logger?.debug(fields, `still: ${what}`);
+    return waitMs;
   }
 
   /** The watch that continues a failed one: from the last RV delivered (event or bookmark), not the one it started at. */
@@ -232,8 +322,9 @@ export class Reflector {
 
   /** A full paged list delivered as a snapshot; returns the watch that follows it. */
   private async list(reason: SnapshotReason, signal: AbortSignal): Promise<Plan> {
-    this.state = 'listing';
+    if (this.options.listSemaphore !== undefined) this.setState('queued');
     const release = await this.acquireListSlot(signal);
+    this.setState('listing');
     let resourceVersion: string;
     try {
       for (let restarts = 0; ; restarts++) {
@@ -251,7 +342,7 @@ export class Reflector {
     }
     this.relists++;
     this.resourceVersion = resourceVersion;
-    this.lastProgressAt = this.now();
+    this.progressed();
     return { kind: 'watch', resourceVersion, resuming: false, afterList: true };
   }
 
@@ -270,6 +361,7 @@ export class Reflector {
       }
       if (next.done) break;
       const page = next.value;
+      this.lastListPageAt = this.now();
       if (!began) {
         // Begin only once the first page is in hand, so a list that fails at once opens no snapshot.
         this.sink.onSnapshotBegin(reason);
@@ -316,7 +408,7 @@ export class Reflector {
 
   /** One watch from `plan.resourceVersion`; returns the next plan when it ends cleanly. */
   private async watch(plan: Extract<Plan, { kind: 'watch' }>, signal: AbortSignal): Promise<Plan> {
-    this.state = 'watching';
+    this.setState('watching');
     if (!plan.afterList) this.watchRestarts++;
     const min = this.options.watchTimeoutMinSeconds ?? DEFAULT_WATCH_TIMEOUT_MIN_SECONDS;
     const max = Math.max(min, this.options.watchTimeoutMaxSeconds ?? DEFAULT_WATCH_TIMEOUT_MAX_SECONDS);
@@ -336,7 +428,8 @@ export class Reflector {
           const rv = obj.metadata?.resourceVersion;
           this.sink.onEvent(event.type, transform === undefined ? obj : transform(obj));
           if (rv !== undefined && rv !== '') this.resourceVersion = rv;
-          this.lastEventAt = this.lastProgressAt = this.now();
+          this.progressed();
+          this.lastEventAt = this.lastProgressAt;
           break;
         }
         case 'BOOKMARK': {
@@ -345,7 +438,7 @@ export class Reflector {
             this.resourceVersion = rv;
             this.sink.onProgress(rv);
           }
-          this.lastProgressAt = this.now();
+          this.progressed();
           break;
         }
         case 'ERROR': {

@@ -6,19 +6,34 @@ import { AccountInfoSchema, type AccountInfo, type ResumePoint } from '../../pro
 import { KubeClient } from '../../kube/client.ts';
 import { loadKubeconfig } from '../../kube/kubeconfig.ts';
 import { inClusterCredentials } from '../../kube/in-cluster.ts';
-import { discoverResources } from '../../kube/discovery.ts';
+import { carryOverFailedGroups, diffResources, discoverResources, hasResourceChanges } from '../../kube/discovery.ts';
 import type { ApiResource } from '../../kube/api-resource.ts';
-import { Reflector } from '../../kube/reflector.ts';
+import { Reflector, type ReflectorOptions, type ReflectorStatus } from '../../kube/reflector.ts';
+import {
+  DEFAULT_FORBIDDEN_RETRY_MS,
+  DEFAULT_PAGE_SIZE,
+  DEFAULT_REFLECTOR_BACKOFF,
+  DEFAULT_STALL_TIMEOUT_MS,
+  DEFAULT_WATCH_TIMEOUT_MAX_SECONDS,
+  DEFAULT_WATCH_TIMEOUT_MIN_SECONDS,
+} from '../../kube/reflector-defaults.ts';
 import { slimObject } from '../../kube/slim.ts';
 import type { AccountConfig } from '../config.ts';
 import { DEFAULT_OMIT_KINDS } from '../config.ts';
 import { FeedQueue } from '../sync/feed-queue.ts';
 import { feedId, type FeedDescriptor } from '../sync/feed.ts';
+import { DEFINITION_CHANGE_DEBOUNCE_MS, DefinitionChangeSink, definitionIdentity, definitionsResource } from './definition-watch.ts';
 import { exclusionReason } from './kind-filter.ts';
 import type { ListBudget } from './list-budget.ts';
 import { SpinnakerManagedFilter } from './spinnaker-managed-filter.ts';
 
 const KUBE_SYSTEM_NAMESPACE_PATH = '/api/v1/namespaces/kube-system';
+
+/**
+ * Reflector state changes (a kind becoming forbidden, or readable again) within this long are reported
+ * to the hub in one account update: the first retries of a refused kind flip its state every second.
+ */
+export const ACCOUNT_INFO_DEBOUNCE_MS = 1000;
 
 export interface ClusterFacts {
   host: string;
@@ -27,10 +42,61 @@ export interface ClusterFacts {
   kubernetesVersion: string;
 }
 
+/** How every reflector of the agent behaves (`kubernetes.reflector`, in ms). */
+export interface ReflectorTuning {
+  pageSize: number;
+  backoff: { initialMs: number; maxMs: number };
+  forbiddenRetryMs: number;
+  stallTimeoutMs: number;
+  watchTimeoutSeconds: { min: number; max: number };
+}
+
+export const DEFAULT_REFLECTOR_TUNING: ReflectorTuning = {
+  pageSize: DEFAULT_PAGE_SIZE,
+  backoff: { initialMs: DEFAULT_REFLECTOR_BACKOFF.initialMs, maxMs: DEFAULT_REFLECTOR_BACKOFF.maxMs },
+  forbiddenRetryMs: DEFAULT_FORBIDDEN_RETRY_MS,
+  stallTimeoutMs: DEFAULT_STALL_TIMEOUT_MS,
+  watchTimeoutSeconds: { min: DEFAULT_WATCH_TIMEOUT_MIN_SECONDS, max: DEFAULT_WATCH_TIMEOUT_MAX_SECONDS },
+};
+
+/** The reflector options a tuning sets. */
+export function reflectorTuningOptions(tuning: ReflectorTuning): Pick<ReflectorOptions, 'pageSize' | 'backoff' | 'forbiddenRetryMs' | 'stallTimeoutMs' | 'watchTimeoutMinSeconds' | 'watchTimeoutMaxSeconds'> {
+  return {
+    pageSize: tuning.pageSize,
+    backoff: { initialMs: tuning.backoff.initialMs, maxMs: tuning.backoff.maxMs },
+    forbiddenRetryMs: tuning.forbiddenRetryMs,
+    stallTimeoutMs: tuning.stallTimeoutMs,
+    watchTimeoutMinSeconds: tuning.watchTimeoutSeconds.min,
+    watchTimeoutMaxSeconds: tuning.watchTimeoutSeconds.max,
+  };
+}
+
 interface Feed {
   descriptor: FeedDescriptor;
   queue: FeedQueue;
   reflector: Reflector;
+}
+
+/** One watched feed as /watches, /accounts, /health and the metrics see it. */
+export interface WatchView {
+  feed: FeedDescriptor;
+  pending: number;
+  known: number;
+  ackedResourceVersion: string;
+  reflector: ReflectorStatus;
+}
+
+/** What rediscovery has done for the account (shown at /accounts). */
+export interface DiscoveryView {
+  lastRunAt?: number;
+  lastChangeAt?: number;
+  lastError?: string;
+  runs: number;
+  changes: number;
+  /** The CustomResourceDefinition watch, when the cluster serves definitions and caching runs. */
+  definitionWatch?: ReflectorStatus;
+  /** Group versions the last discovery could not read; their kinds are kept as they were. */
+  unavailableGroupVersions: string[];
 }
 
 export interface AccountRuntimeOptions {
@@ -41,11 +107,23 @@ export interface AccountRuntimeOptions {
   maxObjectBytes: () => number;
   /** A feed has something to send. */
   onPending: (account: string) => void;
+  /** `kubernetes.reflector`; the defaults when absent. */
+  reflector?: ReflectorTuning;
+  /** Periodic rediscovery while caching; 0 = only on definition changes. */
+  discoveryIntervalMs?: number;
+  /** What the hub should know of the account changed (kinds discovered or gone, kinds refused): send info(). */
+  onInfoChanged?: (account: string) => void;
+}
+
+/** Which of a feed's fields name what is watched (the rest is identity). */
+function sameTarget(a: FeedDescriptor, b: FeedDescriptor): boolean {
+  return a.version === b.version && a.resource === b.resource && a.namespaced === b.namespaced;
 }
 
 /**
  * Everything the agent runs for one account (one cluster): the API client, what discovery found, and —
- * while this agent caches the account — one reflector and one queue per feed.
+ * while this agent caches the account — one reflector and one queue per feed, kept in step with the
+ * cluster's kinds by a CustomResourceDefinition watch and a periodic rediscovery.
  */
 export class AccountRuntime {
   readonly name: string;
@@ -57,8 +135,20 @@ export class AccountRuntime {
   state: 'initialising' | 'ready' | 'failed' = 'initialising';
   lastError: string | undefined;
   private readonly feeds = new Map<string, Feed>();
+  /** Feeds no longer watched whose feedDropped the hub has not acknowledged yet, by feed id. */
+  private readonly retiring = new Map<string, FeedQueue>();
   private hubKinds: string[] = [];
   caching = false;
+
+  private readonly discovery: DiscoveryView = { runs: 0, changes: 0, unavailableGroupVersions: [] };
+  private discoveryRunning = false;
+  private discoveryAgain = false;
+  private discoveryDebounce: NodeJS.Timeout | undefined;
+  private discoveryTimer: NodeJS.Timeout | undefined;
+  private definitionWatch: Reflector | undefined;
+  private infoDebounce: NodeJS.Timeout | undefined;
+  /** The refused feeds last reported to the hub, as a comparable string. */
+  private reportedRefusals = '';
 
   constructor(private readonly options: AccountRuntimeOptions) {
     this.name = options.config.name;
@@ -66,6 +156,10 @@ export class AccountRuntime {
 
   private get logger(): Logger {
     return this.options.logger;
+  }
+
+  private get tuning(): ReflectorTuning {
+    return this.options.reflector ?? DEFAULT_REFLECTOR_TUNING;
   }
 
   /** Connects to the cluster and discovers what it serves; throws with a clear reason on failure. */
@@ -83,6 +177,9 @@ export class AccountRuntime {
       }
       const kubeSystem = await this.client.json<KubeObject>({ path: KUBE_SYSTEM_NAMESPACE_PATH });
       this.resources = discovery.resources;
+      this.discovery.unavailableGroupVersions = discovery.failedGroups.map((f) => f.groupVersion);
+      this.discovery.lastRunAt = Date.now();
+      this.discovery.runs++;
       this.facts = {
         host: this.client.host,
         caFingerprint: this.client.caFingerprint(),
@@ -127,10 +224,19 @@ export class AccountRuntime {
     return feeds;
   }
 
-  /** The hello's description of this account. */
+  /** The hello's (and account updates') description of this account. */
   info(): AccountInfo {
     const config = this.options.config;
     const planned = new Set(this.plannedFeeds().map((f) => `${f.group}/${f.kind}`));
+    const refusedByKind = new Map<string, { refused: string[]; total: number }>();
+    for (const feed of this.feeds.values()) {
+      const key = `${feed.descriptor.group}/${feed.descriptor.kind}`;
+      const entry = refusedByKind.get(key) ?? { refused: [], total: 0 };
+      entry.total++;
+      const reason = feed.reflector.status().forbiddenReason;
+      if (reason !== undefined) entry.refused.push(feed.descriptor.namespace === '' ? reason : `namespace ${feed.descriptor.namespace}: ${reason}`);
+      refusedByKind.set(key, entry);
+    }
     const properties: Record<string, string> = {};
     if (config.environment) properties.environment = config.environment;
     if (config.accountType) properties.accountType = config.accountType;
@@ -143,61 +249,152 @@ export class AccountRuntime {
       kinds: this.resources
         .filter((r) => r.preferred)
         .map((r) => {
-          const watched = planned.has(`${r.group}/${r.kind}`);
-          const reason = watched ? '' : (this.excluded.find((e) => e.resource === r)?.reason ?? '');
-          return { group: r.group, version: r.version, kind: r.kind, resource: r.resource, namespaced: r.namespaced, watchable: watched, reason };
+          const key = `${r.group}/${r.kind}`;
+          let watchable = planned.has(key);
+          let reason = watchable ? '' : (this.excluded.find((e) => e.resource === r)?.reason ?? '');
+          const refusals = refusedByKind.get(key);
+          if (watchable && refusals !== undefined && refusals.refused.length > 0) {
+            // Partly readable (some namespaces refused) still counts as watchable; the reason says which part is not.
+            watchable = refusals.refused.length < refusals.total;
+            reason = `forbidden: ${refusals.refused.join('; ')}`;
+          }
+          return { group: r.group, version: r.version, kind: r.kind, resource: r.resource, namespaced: r.namespaced, watchable, reason };
         }),
       permissions: Object.entries(config.permissions).map(([access, roles]) => ({ access, roles })),
       properties,
     });
   }
 
-  /** Starts (or reconciles) caching with the hub's committed resume points. */
-  startCaching(resume: ResumePoint[], hubKinds: string[]): void {
-    this.hubKinds = hubKinds;
+  /**
+   * Starts (or reconciles) caching with the hub's committed resume points. `origin` says where they come
+   * from: a welcome (a new session — compare every feed with the hub's point and resynchronise those that
+   * differ) or the reply to an account update, whose points may lag behind acknowledgements still on the
+   * way while the sync stream runs, so feeds already running are left alone.
+   */
+  startCaching(resume: ResumePoint[], hubKinds: string[], origin: 'welcome' | 'update' = 'welcome'): void {
+    // Only a welcome defines the hub's kind list; an update reply without kinds does not clear it.
+    if (origin === 'welcome' || hubKinds.length > 0) this.hubKinds = hubKinds;
     const resumeByFeed = new Map<string, string>();
     for (const point of resume) if (point.feed) resumeByFeed.set(feedId(point.feed), point.resourceVersion);
+    const fresh = origin === 'welcome' || !this.caching;
+    this.caching = true;
+    this.reconcileFeeds(resumeByFeed, fresh);
+    if (fresh) this.dropFeedsOnlyTheHubHas(resume);
+    this.followDiscovery();
+  }
+
+  /** Brings the running feeds in line with the planned ones: adds, retires, retargets, resynchronises. */
+  private reconcileFeeds(resumeByFeed: Map<string, string>, resync: boolean): void {
     const wanted = this.plannedFeeds();
     const wantedIds = new Set(wanted.map(feedId));
-
     for (const [id, feed] of this.feeds) {
-      if (!wantedIds.has(id)) {
-        void feed.reflector.stop();
-        feed.queue.drop('no longer watched by the agent configuration');
-      }
+      if (!wantedIds.has(id)) this.retireFeed(id, feed);
     }
     for (const descriptor of wanted) {
       const id = feedId(descriptor);
       const hubRv = resumeByFeed.get(id);
       const existing = this.feeds.get(id);
-      if (existing) {
-        // Already watching: if the hub's committed point is not ours, it lost (or never had) what we
-        // sent. Forget what we think it has and resume from its point, or relist.
-        if ((hubRv ?? '') !== existing.queue.ackedProgress) {
-          this.logger.info({ account: this.name, feed: id, hub: hubRv ?? '(none)', agent: existing.queue.ackedProgress || '(none)' }, 'hub resume point differs from ours; resynchronising the feed');
-          existing.queue.forgetKnown();
-          existing.queue.ackedProgress = hubRv ?? '';
-          existing.reflector.restartFrom(hubRv);
-        }
+      if (!existing) {
+        this.addFeed(descriptor, hubRv);
         continue;
       }
-      this.addFeed(descriptor, hubRv);
+      if (!sameTarget(existing.descriptor, descriptor)) {
+        this.retarget(id, existing, descriptor);
+        continue;
+      }
+      // Already watching: if the hub's committed point is not ours, it lost (or never had) what we
+      // sent. Forget what we think it has and resume from its point, or relist.
+      if (resync && (hubRv ?? '') !== existing.queue.ackedProgress) {
+        this.logger.info({ account: this.name, feed: id, hub: hubRv ?? '(none)', agent: existing.queue.ackedProgress || '(none)' }, 'hub resume point differs from ours; resynchronising the feed');
+        existing.queue.forgetKnown();
+        existing.queue.ackedProgress = hubRv ?? '';
+        existing.reflector.restartFrom(hubRv);
+      }
     }
-    this.caching = true;
+  }
+
+  /**
+   * Feeds the hub has committed but this agent does not watch (a CRD deleted while no agent ran, a kind
+   * excluded since) would keep their objects at the hub forever: drop them. Kinds of group versions that
+   * discovery could not read are spared; they are unknown, not gone.
+   */
+  private dropFeedsOnlyTheHubHas(resume: ResumePoint[]): void {
+    const unavailableGroups = new Set(this.discovery.unavailableGroupVersions.map((gv) => (gv.includes('/') ? gv.slice(0, gv.indexOf('/')) : '')));
+    for (const point of resume) {
+      const feed = point.feed;
+      if (!feed) continue;
+      const id = feedId(feed);
+      if (this.feeds.has(id) || this.retiring.has(id) || unavailableGroups.has(feed.group)) continue;
+      const descriptor: FeedDescriptor = { group: feed.group, version: feed.version, kind: feed.kind, resource: feed.resource, namespace: feed.namespace, namespaced: feed.namespaced };
+      const queue = this.newQueue(descriptor);
+      queue.drop(this.dropReason(descriptor));
+      this.retiring.set(id, queue);
+      this.logger.info({ account: this.name, feed: id }, 'the hub has a feed this agent does not watch; dropping it');
+    }
+  }
+
+  private dropReason(descriptor: FeedDescriptor): string {
+    const served = this.resources.some((r) => r.group === descriptor.group && r.kind === descriptor.kind && r.preferred);
+    return served ? 'no longer watched by the agent configuration' : 'the API server no longer serves this kind';
+  }
+
+  /** Stops a feed and tells the hub to drop its objects; the queue stays until the hub acknowledges. */
+  private retireFeed(id: string, feed: Feed): void {
+    this.feeds.delete(id);
+    void feed.reflector.stop();
+    const reason = this.dropReason(feed.descriptor);
+    feed.queue.drop(reason);
+    this.retiring.set(id, feed.queue);
+    this.logger.info({ account: this.name, feed: id, reason }, 'feed dropped');
+  }
+
+  /** The kind's served version changed (a CRD's): list it again through the new version into the same queue. */
+  private retarget(id: string, feed: Feed, descriptor: FeedDescriptor): void {
+    const previous = feed.reflector;
+    const reflector = this.newReflector(descriptor, feed.queue, undefined);
+    if (!reflector) return;
+    this.logger.info({ account: this.name, feed: id, from: feed.descriptor.version, to: descriptor.version }, 'kind now served at another version; relisting');
+    feed.descriptor = descriptor;
+    feed.queue.retarget(descriptor);
+    feed.reflector = reflector;
+    // The old reflector must be gone before the new one writes to the queue.
+    void previous.stop().then(() => {
+      if (this.caching && this.feeds.get(id)?.reflector === reflector) reflector.start();
+    });
+  }
+
+  private newQueue(descriptor: FeedDescriptor): FeedQueue {
+    return new FeedQueue({ feed: descriptor, maxObjectBytes: this.options.maxObjectBytes(), onPending: () => this.options.onPending(this.name) });
   }
 
   private addFeed(descriptor: FeedDescriptor, resumeRv: string | undefined): void {
+    const id = feedId(descriptor);
+    let queue = this.retiring.get(id);
+    if (queue) {
+      // Its feedDropped is still on the way: the hub will have nothing for this feed, so list afresh.
+      this.retiring.delete(id);
+      queue.revive(descriptor);
+      resumeRv = undefined;
+    } else {
+      queue = this.newQueue(descriptor);
+    }
+    queue.ackedProgress = resumeRv ?? '';
+    const reflector = this.newReflector(descriptor, queue, resumeRv);
+    if (!reflector) return;
+    this.feeds.set(id, { descriptor, queue, reflector });
+    reflector.start();
+  }
+
+  private newReflector(descriptor: FeedDescriptor, queue: FeedQueue, resumeRv: string | undefined): Reflector | undefined {
     const client = this.client;
-    if (!client) return;
+    if (!client) return undefined;
     const config = this.options.config;
     const resource = this.resources.find((r) => r.group === descriptor.group && r.kind === descriptor.kind && r.preferred);
-    if (!resource) return;
-    const queue = new FeedQueue({ feed: descriptor, maxObjectBytes: this.options.maxObjectBytes(), onPending: () => this.options.onPending(this.name) });
-    queue.ackedProgress = resumeRv ?? '';
+    if (!resource) return undefined;
     const sink = config.onlySpinnakerManaged ? new SpinnakerManagedFilter(queue) : queue;
     const omitted = config.omitNamespaces;
     const fieldSelector = resource.namespaced && descriptor.namespace === '' && omitted.length > 0 ? omitted.map((ns) => `metadata.namespace!=${ns}`).join(',') : undefined;
-    const reflector = new Reflector({
+    return new Reflector({
       client,
       resource,
       namespace: descriptor.namespace,
@@ -206,22 +403,171 @@ export class AccountRuntime {
       transform: slimObject,
       listSemaphore: this.options.listBudget.forAccount(this.name),
       fieldSelector,
+      ...reflectorTuningOptions(this.tuning),
+      onStateChange: (state, previous) => {
+        if (state === 'forbidden' || previous === 'forbidden') this.scheduleInfoCheck();
+      },
       logger: this.logger.child({ account: this.name, kind: descriptor.kind, group: descriptor.group, watchedNamespace: descriptor.namespace || undefined }),
     });
-    this.feeds.set(feedId(descriptor), { descriptor, queue, reflector });
-    reflector.start();
   }
+
+  // --- following the cluster's kinds -----------------------------------------------------------------
+
+  /** While caching: watch CustomResourceDefinitions and rediscover periodically. Idempotent. */
+  private followDiscovery(): void {
+    if (!this.caching) return;
+    this.startDefinitionWatch();
+    if (this.discoveryTimer === undefined && !this.discoveryRunning) this.schedulePeriodicDiscovery();
+  }
+
+  private startDefinitionWatch(): void {
+    const client = this.client;
+    if (this.definitionWatch !== undefined || client === undefined) return;
+    const resource = definitionsResource(this.resources);
+    if (resource === undefined) return;
+    this.definitionWatch = new Reflector({
+      client,
+      resource,
+      namespace: '',
+      sink: new DefinitionChangeSink((why) => this.requestRediscovery(why)),
+      transform: definitionIdentity,
+      ...reflectorTuningOptions(this.tuning),
+      logger: this.logger.child({ account: this.name, watch: resource.resource }),
+    });
+    this.definitionWatch.start();
+  }
+
+  private schedulePeriodicDiscovery(): void {
+    clearTimeout(this.discoveryTimer);
+    this.discoveryTimer = undefined;
+    const intervalMs = this.options.discoveryIntervalMs ?? 0;
+    if (!this.caching || intervalMs <= 0) return;
+    this.discoveryTimer = setTimeout(() => {
+      this.discoveryTimer = undefined;
+      void this.rediscover('periodic');
+    }, intervalMs);
+    this.discoveryTimer.unref();
+  }
+
+  /** A definition changed: rediscover once the burst is over. */
+  requestRediscovery(why: string): void {
+    if (!this.caching || this.discoveryDebounce !== undefined) return;
+    this.discoveryDebounce = setTimeout(() => {
+      this.discoveryDebounce = undefined;
+      void this.rediscover(why);
+    }, DEFINITION_CHANGE_DEBOUNCE_MS);
+    this.discoveryDebounce.unref();
+  }
+
+  /**
+   * Runs discovery again and, when the kinds changed, starts feeds for new kinds, drops feeds of kinds
+   * that are gone, and tells the hub. Never two at once: a request during a run runs once more after it.
+   */
+  async rediscover(why: string): Promise<void> {
+    const client = this.client;
+    if (client === undefined || this.state !== 'ready') return;
+    if (this.discoveryRunning) {
+      this.discoveryAgain = true;
+      return;
+    }
+    this.discoveryRunning = true;
+    clearTimeout(this.discoveryTimer);
+    this.discoveryTimer = undefined;
+    try {
+      do {
+        this.discoveryAgain = false;
+        await this.rediscoverOnce(client, why);
+      } while (this.discoveryAgain && this.client === client);
+    } finally {
+      this.discoveryRunning = false;
+      this.schedulePeriodicDiscovery();
+    }
+  }
+
+  private async rediscoverOnce(client: KubeClient, why: string): Promise<void> {
+    let result: Awaited<ReturnType<typeof discoverResources>>;
+    try {
+      result = await discoverResources(client);
+    } catch (err) {
+      this.discovery.lastError = errorMessage(err);
+      this.logger.warn({ account: this.name, err: this.discovery.lastError, trigger: why }, 'rediscovery failed; keeping the kinds known so far');
+      return;
+    }
+    if (this.client !== client) return;
+    this.discovery.runs++;
+    this.discovery.lastRunAt = Date.now();
+    this.discovery.lastError = undefined;
+    this.discovery.unavailableGroupVersions = result.failedGroups.map((f) => f.groupVersion);
+    const resources = carryOverFailedGroups(this.resources, result);
+    const changes = diffResources(this.resources, resources);
+    const version = result.serverVersion.gitVersion;
+    const versionChanged = this.facts !== undefined && version !== '' && this.facts.kubernetesVersion !== version;
+    if (!hasResourceChanges(changes) && !versionChanged) return;
+    this.resources = resources;
+    if (versionChanged && this.facts) this.facts.kubernetesVersion = version;
+    this.discovery.changes++;
+    this.discovery.lastChangeAt = this.discovery.lastRunAt;
+    this.logger.info({ account: this.name, trigger: why, ...changes, ...(versionChanged ? { kubernetesVersion: version } : {}) }, 'the cluster\'s kinds changed');
+    if (this.caching) {
+      this.reconcileFeeds(new Map(), false);
+      this.startDefinitionWatch();
+    }
+    this.options.onInfoChanged?.(this.name);
+  }
+
+  /** Tells the hub when the set of refused kinds changed (after the debounce). */
+  private scheduleInfoCheck(): void {
+    // Reflectors stopping with the account (stopCaching) change state too; nobody needs to hear of it.
+    if (!this.caching || this.infoDebounce !== undefined) return;
+    this.infoDebounce = setTimeout(() => {
+      this.infoDebounce = undefined;
+      const refusals = this.refusedFeeds()
+        .map((r) => `${feedId(r.feed)}=${r.reason}`)
+        .sort()
+        .join('\n');
+      if (refusals === this.reportedRefusals) return;
+      this.reportedRefusals = refusals;
+      this.options.onInfoChanged?.(this.name);
+    }, ACCOUNT_INFO_DEBOUNCE_MS);
+    this.infoDebounce.unref();
+  }
+
+  /** Feeds the API server refuses (403) or no longer serves (404), with its message, until they recover. */
+  refusedFeeds(): Array<{ feed: FeedDescriptor; reason: string; since: number }> {
+    const out: Array<{ feed: FeedDescriptor; reason: string; since: number }> = [];
+    for (const feed of this.feeds.values()) {
+      const status = feed.reflector.status();
+      if (status.forbiddenReason !== undefined) out.push({ feed: feed.descriptor, reason: status.forbiddenReason, since: status.lastError?.at ?? status.stateSince });
+    }
+    return out;
+  }
+
+  discoveryView(): DiscoveryView {
+    const view: DiscoveryView = { ...this.discovery, unavailableGroupVersions: [...this.discovery.unavailableGroupVersions] };
+    if (this.definitionWatch !== undefined) view.definitionWatch = this.definitionWatch.status();
+    return view;
+  }
+
+  // --- lifecycle and views ---------------------------------------------------------------------------
 
   /** Stops every reflector (the account is no longer cached here, or the agent stops). */
   async stopCaching(): Promise<void> {
     this.caching = false;
-    const feeds = [...this.feeds.values()];
+    for (const timer of [this.discoveryDebounce, this.discoveryTimer, this.infoDebounce]) clearTimeout(timer);
+    this.discoveryDebounce = this.discoveryTimer = this.infoDebounce = undefined;
+    const reflectors = [...this.feeds.values()].map((f) => f.reflector);
+    if (this.definitionWatch !== undefined) reflectors.push(this.definitionWatch);
+    this.definitionWatch = undefined;
     this.feeds.clear();
-    await Promise.all(feeds.map((f) => f.reflector.stop()));
+    this.retiring.clear();
+    this.reportedRefusals = '';
+    await Promise.all(reflectors.map((r) => r.stop()));
   }
 
+  /** The queues the sync stream drains: every watched feed, and dropped ones until the hub acknowledged the drop. */
   queues(): FeedQueue[] {
-    return [...this.feeds.values()].map((f) => f.queue);
+    for (const [id, queue] of this.retiring) if (queue.dropAcknowledged) this.retiring.delete(id);
+    return [...[...this.feeds.values()].map((f) => f.queue), ...this.retiring.values()];
   }
 
   /** The feed a write to this object shows up in, if watched. */
@@ -229,7 +575,7 @@ export class AccountRuntime {
     return this.feeds.get(feedId({ group, kind, namespace: '' }))?.queue ?? this.feeds.get(feedId({ group, kind, namespace }))?.queue;
   }
 
-  watches(): Array<{ feed: FeedDescriptor; pending: number; known: number; ackedResourceVersion: string; reflector: ReturnType<Reflector['status']> }> {
+  watches(): WatchView[] {
     return [...this.feeds.values()].map((f) => ({
       feed: f.descriptor,
       pending: f.queue.pendingCount,

@@ -1,16 +1,89 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../common/logger.ts';
-import type { AccountRuntime } from '../account/account-runtime.ts';
+import { REFLECTOR_STATES, type ReflectorState, type ReflectorStatus } from '../../kube/reflector.ts';
+import type { AccountRuntime, WatchView } from '../account/account-runtime.ts';
 import type { HubConnection } from '../session/hub-connection.ts';
 import type { SyncStream } from '../sync/sync-stream.ts';
+import { freshnessSeconds, stuckReason, type StuckBounds } from './watch-health.ts';
+
+const HTTP_OK = 200;
+const HTTP_SERVICE_UNAVAILABLE = 503;
+const MS_PER_SECOND = 1000;
 
 export interface AdminServerOptions {
   accounts: Map<string, AccountRuntime>;
-  connection: HubConnection;
+  /** Only `state` and `lastError` are read. */
+  connection: Pick<HubConnection, 'state' | 'lastError'>;
   syncStreams: Map<string, SyncStream>;
   metricsRegistry: Registry;
   logger: Logger;
+  /** When a reflector counts as stuck (health.reflectorStuckSeconds, the stall timeout). */
+  stuckBounds: StuckBounds;
+  /** Epoch ms (tests). */
+  clock?: () => number;
+}
+
+function iso(ms: number | undefined): string | undefined {
+  return ms === undefined ? undefined : new Date(ms).toISOString();
+}
+
+function feedName(w: WatchView): string {
+  return `${w.feed.group === '' ? '' : `${w.feed.group}/`}${w.feed.kind}${w.feed.namespace === '' ? '' : `@${w.feed.namespace}`}`;
+}
+
+/** One watch as /watches shows it: the health fields first, timestamps as ISO strings. */
+function watchEntry(account: string, w: WatchView, now: number, bounds: StuckBounds) {
+  const r: ReflectorStatus = w.reflector;
+  return {
+    account,
+    group: w.feed.group,
+    version: w.feed.version,
+    kind: w.feed.kind,
+    namespace: w.feed.namespace,
+    state: r.state,
+    stateSince: iso(r.stateSince),
+    freshnessSeconds: freshnessSeconds(r, now) ?? null,
+    lastEventAt: iso(r.lastEventAt),
+    lastProgressAt: iso(r.lastProgressAt),
+    stuck: stuckReason(r, now, bounds) ?? null,
+    forbiddenReason: r.forbiddenReason,
+    nextAttemptAt: iso(r.nextAttemptAt),
+    failingSince: iso(r.failingSince),
+    relists: r.relists,
+    watchRestarts: r.watchRestarts,
+    errors: r.errors,
+    lastError: r.lastError ? { ...r.lastError, at: iso(r.lastError.at) } : undefined,
+    resourceVersion: r.resourceVersion,
+    pending: w.pending,
+    known: w.known,
+    ackedResourceVersion: w.ackedResourceVersion,
+    /** The feed and the reflector's own status (epoch ms), as before these fields were flattened. */
+    feed: w.feed,
+    reflector: r,
+  };
+}
+
+/** Per account: what its watches add up to, for /accounts. */
+function watchSummary(watches: WatchView[], now: number) {
+  const byState = Object.fromEntries(REFLECTOR_STATES.map((s) => [s, 0])) as Record<ReflectorState, number>;
+  let stalest: { feed: string; freshnessSeconds: number } | undefined;
+  let neverSynced = 0;
+  const totals = { relists: 0, watchRestarts: 0, errors: 0, pending: 0, known: 0 };
+  for (const w of watches) {
+    byState[w.reflector.state]++;
+    totals.relists += w.reflector.relists;
+    totals.watchRestarts += w.reflector.watchRestarts;
+    totals.errors += w.reflector.errors;
+    totals.pending += w.pending;
+    totals.known += w.known;
+    // A refused kind is reported as such; its age would hide the freshness of the kinds that work.
+    if (w.reflector.forbiddenReason !== undefined) continue;
+    const freshness = freshnessSeconds(w.reflector, now);
+    if (freshness === undefined) neverSynced++;
+    else if (stalest === undefined || freshness > stalest.freshnessSeconds) stalest = { feed: feedName(w), freshnessSeconds: freshness };
+  }
+  return { total: watches.length, byState, stalest: stalest ?? null, neverSynced, ...totals };
 }
 
 /**
@@ -18,29 +91,70 @@ export interface AdminServerOptions {
  * `/metrics` for Prometheus.
  */
 export async function buildAdminServer(options: AdminServerOptions): Promise<FastifyInstance> {
-  const { accounts, connection, syncStreams, metricsRegistry } = options;
+  const { accounts, connection, syncStreams, metricsRegistry, stuckBounds } = options;
+  const now = options.clock ?? Date.now;
   const app = Fastify({ logger: false });
 
-  app.get('/health', async () => ({
-    status: 'UP',
-    hub: { state: connection.state, lastError: connection.lastError },
-    accounts: { total: accounts.size, ready: [...accounts.values()].filter((a) => a.state === 'ready').length },
-  }));
+  // DOWN (503) only for reflectors stuck past health.reflectorStuckSeconds: a restart may cure those. A
+  // hub that is away or a kind the account may not read are reported, but a restart would not help.
+  app.get('/health', async (_request, reply) => {
+    const at = now();
+    const stuck: Array<Record<string, unknown>> = [];
+    let watches = 0;
+    let forbidden = 0;
+    for (const a of accounts.values()) {
+      for (const w of a.watches()) {
+        watches++;
+        if (w.reflector.forbiddenReason !== undefined) forbidden++;
+        const reason = stuckReason(w.reflector, at, stuckBounds);
+        if (reason === undefined) continue;
+        stuck.push({ account: a.name, group: w.feed.group, kind: w.feed.kind, namespace: w.feed.namespace, state: w.reflector.state, stateSince: iso(w.reflector.stateSince), reason });
+      }
+    }
+    reply.code(stuck.length > 0 ? HTTP_SERVICE_UNAVAILABLE : HTTP_OK);
+    return {
+      status: stuck.length > 0 ? 'DOWN' : 'UP',
+      hub: { state: connection.state, lastError: connection.lastError },
+      accounts: { total: accounts.size, ready: [...accounts.values()].filter((a) => a.state === 'ready').length },
+      watches: { total: watches, forbidden, stuck: stuck.length },
+      stuckAfterSeconds: stuckBounds.stuckMs / MS_PER_SECOND,
+      stuck,
+    };
+  });
 
-  app.get('/accounts', async () =>
-    [...accounts.values()].map((a) => ({
-      name: a.name,
-      state: a.state,
-      lastError: a.lastError,
-      caching: a.caching,
-      cluster: a.facts,
-      watchedKinds: a.queues().length,
-      excludedKinds: a.excluded.map((e) => ({ group: e.resource.group, kind: e.resource.kind, reason: e.reason })),
-      syncStream: syncStreams.has(a.name) ? { unackedBatches: syncStreams.get(a.name)!.unacked } : null,
-    })),
-  );
+  app.get('/accounts', async () => {
+    const at = now();
+    return [...accounts.values()].map((a) => {
+      const watches = a.watches();
+      const discovery = a.discoveryView();
+      return {
+        name: a.name,
+        state: a.state,
+        lastError: a.lastError,
+        caching: a.caching,
+        cluster: a.facts,
+        watchedKinds: watches.length,
+        watches: watchSummary(watches, at),
+        forbiddenKinds: a.refusedFeeds().map((r) => ({ group: r.feed.group, kind: r.feed.kind, namespace: r.feed.namespace, reason: r.reason, since: iso(r.since) })),
+        excludedKinds: a.excluded.map((e) => ({ group: e.resource.group, kind: e.resource.kind, reason: e.reason })),
+        discovery: {
+          runs: discovery.runs,
+          changes: discovery.changes,
+          lastRunAt: iso(discovery.lastRunAt),
+          lastChangeAt: iso(discovery.lastChangeAt),
+          lastError: discovery.lastError,
+          unavailableGroupVersions: discovery.unavailableGroupVersions,
+          definitionWatch: discovery.definitionWatch ? { state: discovery.definitionWatch.state, freshnessSeconds: freshnessSeconds(discovery.definitionWatch, at) ?? null, lastError: discovery.definitionWatch.lastError?.message } : null,
+        },
+        syncStream: syncStreams.has(a.name) ? { unackedBatches: syncStreams.get(a.name)!.unacked } : null,
+      };
+    });
+  });
 
-  app.get('/watches', async () => [...accounts.values()].flatMap((a) => a.watches().map((w) => ({ account: a.name, ...w }))));
+  app.get('/watches', async () => {
+    const at = now();
+    return [...accounts.values()].flatMap((a) => a.watches().map((w) => watchEntry(a.name, w, at, stuckBounds)));
+  });
 
   app.get('/metrics', async (_request, reply) => {
     reply.header('content-type', metricsRegistry.contentType);

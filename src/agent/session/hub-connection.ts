@@ -34,8 +34,11 @@ export interface HubConnectionOptions {
   logger: Logger;
   /** The accounts to declare in the hello (those ready now). */
   accounts: () => AccountInfo[];
-  /** The hub answered a hello or an account update: start or stop caching, open sync streams. */
-  onAcceptances: (session: ConnectedSession, acceptances: AccountAcceptance[]) => void;
+  /**
+   * The hub answered a hello (`welcome`) or an account update, or handed an account over (`update`):
+   * start or stop caching, open sync streams.
+   */
+  onAcceptances: (session: ConnectedSession, acceptances: AccountAcceptance[], origin: 'welcome' | 'update') => void;
   onOperation: (operation: Operation) => Promise<OperationResult>;
   /** The session ended (all its sync streams must be closed). */
   onDisconnected: (reason: string) => void;
@@ -133,7 +136,7 @@ export class HubConnection {
       case 'pong':
         return;
       case 'accountUpdateReply':
-        if (this.session) this.options.onAcceptances(this.session, message.kind.value.accounts);
+        if (this.session) this.options.onAcceptances(this.session, message.kind.value.accounts, 'update');
         return;
       case 'operation': {
         const operation = message.kind.value;
@@ -172,7 +175,7 @@ export class HubConnection {
     for (const a of refused) this.options.logger.error({ account: a.account, code: a.refusalCode }, `the hub refused account ${a.account}: ${a.refusalMessage}`);
     this.options.logger.info({ sessionId: welcome.sessionId, hubId: welcome.hubId, accepted: welcome.accounts.length - refused.length, refused: refused.length }, 'connected to the hub');
     this.startPings(call, welcome.pingIntervalMs || this.options.pingIntervalMs);
-    this.options.onAcceptances(this.session, welcome.accounts);
+    this.options.onAcceptances(this.session, welcome.accounts, 'welcome');
   }
 
   private startPings(call: ClientDuplexStream<AgentMessage, HubMessage>, intervalMs: number): void {

@@ -92,3 +92,34 @@ test('a write waits until the batch holding its resourceVersion is acknowledged'
   // Never observed: times out as not synced.
   assert.equal(await q.waitForSync('ns', 'zz', '1', 20), false);
 });
+
+test('a dropped feed sends feedDropped and nothing after it, ignores a stopping reflector, and knows when the hub acknowledged', () => {
+  const q = queue();
+  q.onEvent('ADDED', obj('a', '10'));
+  q.take(1_000_000, 100);
+  q.onEvent('MODIFIED', obj('a', '11'));
+  q.drop('the API server no longer serves this kind');
+  q.onEvent('ADDED', obj('late', '12'));
+  q.onProgress('13');
+  const { entries, progress } = q.take(1_000_000, 100);
+  assert.deepEqual(types(entries), ['feedDropped']);
+  assert.equal(progress, undefined, 'no resume point may follow a drop');
+  assert.equal(q.hasWork(), false);
+  assert.equal(q.dropAcknowledged, false);
+  q.markInFlight(entries);
+  q.acknowledged(entries);
+  assert.equal(q.dropAcknowledged, true);
+});
+
+test('a revived feed keeps its drop ahead of the new list', () => {
+  const q = queue();
+  q.onEvent('ADDED', obj('a', '10'));
+  q.drop('gone');
+  q.revive({ ...feed, version: 'v2' });
+  q.onSnapshotBegin();
+  q.onSnapshotObject(obj('b', '20'));
+  q.onSnapshotEnd('20');
+  assert.deepEqual(types(q.take(1_000_000, 100).entries), ['feedDropped', 'snapshotBegin', 'upsert:b@20', 'snapshotEnd']);
+  assert.equal(q.feed.version, 'v2');
+  assert.equal(q.isDropped, false);
+});

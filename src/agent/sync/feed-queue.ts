@@ -63,7 +63,12 @@ function objectKey(namespace: string, name: string): string {
 }
 
 export class FeedQueue {
-  readonly feed: FeedDescriptor;
+  private descriptor: FeedDescriptor;
+  /** Dropped (feedDropped queued): sink calls are ignored until revive(). */
+  private dropped = false;
+  /** The latest feedDropped marker, until the hub acknowledges it. */
+  private dropMarker: PendingEntry | undefined;
+  private dropAcked = false;
   private pending = new Map<string, PendingEntry>();
   private known = new Map<string, KnownObject>();
   private waitersByKey = new Map<string, SyncWaiter[]>();
@@ -79,12 +84,22 @@ export class FeedQueue {
   private markerCounter = 0;
 
   constructor(private readonly options: FeedQueueOptions) {
-    this.feed = options.feed;
+    this.descriptor = options.feed;
+  }
+
+  /** What the feed watches; its version and resource may change (a CRD's served version), never its identity. */
+  get feed(): FeedDescriptor {
+    return this.descriptor;
+  }
+
+  retarget(feed: FeedDescriptor): void {
+    this.descriptor = feed;
   }
 
   // --- ReflectorSink -------------------------------------------------------------------------------
 
   onSnapshotBegin(_reason?: string): void {
+    if (this.dropped) return;
     this.generation++;
     this.inSnapshot = true;
     this.snapshotId = ulid();
@@ -92,6 +107,7 @@ export class FeedQueue {
   }
 
   onSnapshotObject(obj: KubeObject): void {
+    if (this.dropped) return;
     const meta = obj.metadata ?? {};
     const namespace = meta.namespace ?? '';
     const name = meta.name ?? '';
@@ -107,6 +123,7 @@ export class FeedQueue {
   }
 
   onSnapshotEnd(resourceVersion: string): void {
+    if (this.dropped) return;
     // Objects the list did not return are gone: forget them (the hub prunes them at snapshot end).
     for (const [key, known] of this.known) {
       if (known.generation < this.generation) {
@@ -120,6 +137,7 @@ export class FeedQueue {
   }
 
   onEvent(type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: KubeObject): void {
+    if (this.dropped) return;
     const meta = obj.metadata ?? {};
     const namespace = meta.namespace ?? '';
     const name = meta.name ?? '';
@@ -137,15 +155,47 @@ export class FeedQueue {
   }
 
   onProgress(resourceVersion: string): void {
+    if (this.dropped) return;
     this.lastResourceVersion = resourceVersion;
     if (this.pending.size === 0 && resourceVersion !== this.sentProgress) this.options.onPending();
   }
 
-  /** The feed is no longer watched: tell the hub to drop its objects. */
+  /**
+   * The feed is no longer watched: tell the hub to drop its objects and its resume point. What was still
+   * pending is moot (the hub deletes the feed's objects anyway), and no progress may follow the marker:
+   * it would give the hub a resume point for a feed that no longer exists.
+   */
   drop(reason: string): void {
     this.known.clear();
     this.pending.clear();
-    this.pushMarker({ type: 'feedDropped', reason, resumeFrom: '' });
+    this.inSnapshot = false;
+    this.lastResourceVersion = '';
+    this.sentProgress = '';
+    this.ackedProgress = '';
+    this.dropped = true;
+    this.dropAcked = false;
+    this.dropMarker = { type: 'feedDropped', reason, resumeFrom: '' };
+    this.pushMarker(this.dropMarker);
+  }
+
+  /** Whether drop() was called (and not undone by revive()). */
+  get isDropped(): boolean {
+    return this.dropped;
+  }
+
+  /** The hub has committed the feedDropped marker: the queue can be let go. */
+  get dropAcknowledged(): boolean {
+    return this.dropped && this.dropAcked;
+  }
+
+  /**
+   * The feed is watched again (a deleted CRD came back) before its drop was acknowledged. Reusing the
+   * queue keeps the feedDropped marker ahead of the new list, so the hub never applies them out of order.
+   */
+  revive(feed: FeedDescriptor): void {
+    this.descriptor = feed;
+    this.dropped = false;
+    this.dropAcked = false;
   }
 
   // --- batching ------------------------------------------------------------------------------------
@@ -271,6 +321,7 @@ export class FeedQueue {
         const key = objectKey(entry.namespace, entry.name);
         if (this.inFlightKeys.get(key) === entry) this.inFlightKeys.delete(key);
       }
+      if (entry === this.dropMarker) this.dropAcked = true;
       if (entry.waiters) for (const waiter of entry.waiters) waiter.resolve(true);
       entry.waiters = undefined;
     }

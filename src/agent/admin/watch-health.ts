@@ -1,0 +1,50 @@
+import type { ReflectorStatus } from '../../kube/reflector.ts';
+
+const MS_PER_SECOND = 1000;
+
+export interface StuckBounds {
+  /** `health.reflectorStuckSeconds` in ms. */
+  stuckMs: number;
+  /** `kubernetes.reflector.stallTimeoutSeconds` in ms: how long a watch may legitimately stay silent. */
+  stallTimeoutMs: number;
+}
+
+/**
+ * Why a reflector counts as stuck at `now`, or undefined when it does not. Freshness is health: a
+ * reflector is stuck when it should be making progress (events, bookmarks, completed lists, list pages)
+ * and has not for longer than the bound.
+ *
+ * - queued, forbidden and stopped are never stuck: a queued list waits for others that are themselves
+ *   bounded, and a kind the account may not read is reported (at /watches, /accounts), not unhealthy.
+ * - failing (backoff, and every retry since) without progress for longer than the bound is stuck. The
+ *   retry attempts in between (listing, watching) do not restart that clock, so a reflector whose
+ *   every attempt fails does not flap between healthy and stuck.
+ * - listing with no page for longer than the bound is stuck (a long list that keeps delivering pages is not).
+ * - watching with no event or bookmark for longer than the stall timeout plus the bound is stuck: a quiet
+ *   watch is normal up to the stall timeout, after which the reflector restarts it and it counts as failing.
+ */
+export function stuckReason(status: ReflectorStatus, now: number, bounds: StuckBounds): string | undefined {
+  if (status.state === 'queued' || status.state === 'forbidden' || status.state === 'stopped') return undefined;
+  if (status.failingSince !== undefined && now - status.failingSince > bounds.stuckMs) {
+    const cause = status.lastError ? `: ${status.lastError.message}` : '';
+    return `failing for ${seconds(now - status.failingSince)} s without progress${cause}`;
+  }
+  if (status.state === 'listing') {
+    const quietMs = now - Math.max(status.stateSince, status.lastListPageAt ?? 0);
+    if (quietMs > bounds.stuckMs) return `listing with no page for ${seconds(quietMs)} s`;
+  }
+  if (status.state === 'watching') {
+    const quietMs = now - Math.max(status.stateSince, status.lastProgressAt ?? 0);
+    if (quietMs > bounds.stallTimeoutMs + bounds.stuckMs) return `watching with no event or bookmark for ${seconds(quietMs)} s`;
+  }
+  return undefined;
+}
+
+/** Seconds since the last event, bookmark or completed list; undefined before the first. */
+export function freshnessSeconds(status: ReflectorStatus, now: number): number | undefined {
+  return status.lastProgressAt === undefined ? undefined : Math.max(0, (now - status.lastProgressAt) / MS_PER_SECOND);
+}
+
+function seconds(ms: number): number {
+  return Math.round(ms / MS_PER_SECOND);
+}

@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseConfig } from '../common/config.ts';
+import { isScaleAgentError } from '../common/errors.ts';
+import { reflectorTuning } from './agent.ts';
+import { agentConfigSchema } from './config.ts';
+
+test('reflector, discovery, start and health settings have documented defaults', () => {
+  const config = parseConfig(agentConfigSchema, {}, 'test');
+  assert.deepEqual(config.kubernetes.reflector, {
+    pageSize: 500,
+    backoff: { initialMs: 800, maxMs: 30_000 },
+    forbiddenRetrySeconds: 300,
+    stallTimeoutSeconds: 900,
+    watchTimeoutSeconds: { min: 300, max: 600 },
+  });
+  assert.deepEqual(config.kubernetes.discovery, { intervalSeconds: 300 });
+  assert.equal(config.kubernetes.accountInitConcurrency, 16);
+  assert.equal(config.kubernetes.accountStartIntervalMs, 50);
+  assert.deepEqual(config.health, { reflectorStuckSeconds: 300 });
+  assert.deepEqual(reflectorTuning(config), {
+    pageSize: 500,
+    backoff: { initialMs: 800, maxMs: 30_000 },
+    forbiddenRetryMs: 300_000,
+    stallTimeoutMs: 900_000,
+    watchTimeoutSeconds: { min: 300, max: 600 },
+  });
+});
+
+test('inconsistent reflector settings name the key', () => {
+  assert.throws(
+    () => parseConfig(agentConfigSchema, { kubernetes: { reflector: { watchTimeoutSeconds: { min: 600, max: 300 }, backoff: { initialMs: 5000, maxMs: 1000 } } } }, 'agent.yaml'),
+    (err: unknown) => isScaleAgentError(err, 'CONFIG_INVALID') && /kubernetes\.reflector\.watchTimeoutSeconds\.max/.test(err.message) && /kubernetes\.reflector\.backoff\.maxMs/.test(err.message),
+  );
+  assert.throws(() => parseConfig(agentConfigSchema, { kubernetes: { reflector: { pageSize: 0 } } }, 'agent.yaml'), /kubernetes\.reflector\.pageSize/);
+  assert.throws(() => parseConfig(agentConfigSchema, { health: { stuckSeconds: 1 } }, 'agent.yaml'), /health/);
+});

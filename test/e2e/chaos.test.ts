@@ -1,0 +1,163 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { assertConverged, CORE_KINDS, type ComparedKind } from '../support/convergence.ts';
+import { TestSystem, simRequest } from '../support/system.ts';
+
+/**
+ * Chaos: churn on several sim clusters while every fault the sim can inject hits them in a random order,
+ * round after round; after each round the hub's cache must equal every cluster object by object. The
+ * seed is printed and can be replayed with CHAOS_SEED; CHAOS_ROUNDS makes a longer run.
+ */
+const SEED = Number(process.env.CHAOS_SEED ?? Math.floor(Math.random() * 1_000_000));
+const ROUNDS = Number(process.env.CHAOS_ROUNDS ?? 4);
+const CLUSTERS = 3;
+/** Churn requests between two faults, so each fault lands on a moving cluster. */
+const CHANGES_BETWEEN_FAULTS = 12;
+/** After the faults are lifted, how long the hub may take to equal the sim again. */
+const CONVERGENCE_TIMEOUT_MS = 45_000;
+/** Requests failed by one error fault; several reflectors and the churn share them. */
+const FAILED_REQUESTS = 8;
+/** Added latency while a latency fault lasts (the rest of its round). */
+const LATENCY_MS = 120;
+const LATENCY_JITTER_MS = 80;
+/** Names the churn cycles through, so creates, updates and deletes all happen. */
+const CHURN_NAMES = 20;
+
+const WIDGET_GROUP = 'chaos.scale-agent.io';
+const WIDGET_CRD = `widgets.${WIDGET_GROUP}`;
+const WIDGET_PATH = `/apis/${WIDGET_GROUP}/v1`;
+const KINDS: ComparedKind[] = [...CORE_KINDS, { group: WIDGET_GROUP, kind: 'Widget', path: `${WIDGET_PATH}/widgets`, optional: true }];
+
+/** A small seeded generator (mulberry32), so a failing order can be replayed. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Fisher–Yates: every order equally likely. */
+function shuffle<T>(items: readonly T[], random: () => number): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+type FaultName = 'drop-watches' | 'compact' | 'latency' | 'errors-500' | 'errors-429' | 'revoke' | 'crd';
+const FAULTS: FaultName[] = ['drop-watches', 'compact', 'latency', 'errors-500', 'errors-429', 'revoke', 'crd'];
+
+describe(`chaos (seed ${SEED}, ${ROUNDS} rounds)`, { timeout: 600_000 }, () => {
+  let system: TestSystem;
+  const random = seededRandom(SEED);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  let step = 0;
+  const widgetsDefined = new Set<string>();
+  const injected = new Map<FaultName, number>();
+
+  before(async () => {
+    system = await new TestSystem({
+      clusters: CLUSTERS,
+      agent: {
+        // Faults make reflectors back off; short waits keep the rounds brief without changing the logic.
+        kubernetes: { reflector: { backoff: { initialMs: 100, maxMs: 1000 }, forbiddenRetrySeconds: 1 }, discovery: { intervalSeconds: 5 } },
+      },
+    }).start();
+  });
+
+  after(async () => {
+    await system?.stop();
+  });
+
+  async function admin(method: string, path: string, body?: unknown): Promise<any> {
+    const response = await system.simAdmin(method, path, body);
+    assert.ok(response.status >= 200 && response.status < 300, `${method} ${path}: ${response.status} ${JSON.stringify(response.body)}`);
+    return response.body;
+  }
+
+  /** One change to one cluster; failures are expected while faults are active and are not retried. */
+  async function churnOnce(): Promise<void> {
+    const cluster = pick(system.names);
+    const sim = system.sim(cluster);
+    const name = `chaos-${Math.floor(random() * CHURN_NAMES)}`;
+    const roll = random();
+    step++;
+    if (roll < 0.35) {
+      await simRequest(sim, 'POST', '/api/v1/namespaces/default/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { step: String(step) } });
+    } else if (roll < 0.6) {
+      await simRequest(sim, 'PATCH', `/api/v1/namespaces/default/configmaps/${name}`, { data: { step: String(step) } }, 'application/merge-patch+json');
+    } else if (roll < 0.75) {
+      await simRequest(sim, 'DELETE', `/api/v1/namespaces/default/configmaps/${name}`);
+    } else if (roll < 0.85) {
+      await simRequest(sim, 'PATCH', '/apis/apps/v1/namespaces/default/deployments/chaos-web', { spec: { replicas: 1 + Math.floor(random() * 3) } }, 'application/merge-patch+json');
+    } else if (widgetsDefined.has(cluster)) {
+      if (random() < 0.7) await simRequest(sim, 'POST', `${WIDGET_PATH}/namespaces/default/widgets`, { apiVersion: `${WIDGET_GROUP}/v1`, kind: 'Widget', metadata: { name }, spec: { step } });
+      else await simRequest(sim, 'DELETE', `${WIDGET_PATH}/namespaces/default/widgets/${name}`);
+    }
+  }
+
+  async function inject(fault: FaultName): Promise<void> {
+    const cluster = pick(system.names);
+    const base = `/sim/clusters/${cluster}`;
+    injected.set(fault, (injected.get(fault) ?? 0) + 1);
+    switch (fault) {
+      case 'drop-watches':
+        return void (await admin('POST', `${base}/faults/drop-watches`));
+      case 'compact':
+        return void (await admin('POST', `${base}/faults/compact`));
+      case 'latency':
+        return void (await admin('POST', `${base}/faults/latency`, { ms: LATENCY_MS, jitterMs: LATENCY_JITTER_MS }));
+      case 'errors-500':
+        return void (await admin('POST', `${base}/faults/errors`, { status: 500, count: FAILED_REQUESTS }));
+      case 'errors-429':
+        return void (await admin('POST', `${base}/faults/errors`, { status: 429, count: FAILED_REQUESTS, retryAfterSeconds: 1 }));
+      case 'revoke':
+        return void (await admin('POST', `${base}/faults/revoke`, { group: '', resource: 'configmaps' }));
+      case 'crd':
+        // Alternates: define the kind (and churn starts writing widgets), or delete it with its objects.
+        if (widgetsDefined.has(cluster)) {
+          widgetsDefined.delete(cluster);
+          return void (await admin('DELETE', `${base}/crds/${WIDGET_CRD}`));
+        }
+        await admin('POST', `${base}/crds`, { group: WIDGET_GROUP, kind: 'Widget', plural: 'widgets', scope: 'Namespaced', versions: ['v1'] });
+        widgetsDefined.add(cluster);
+        return;
+    }
+  }
+
+  test('after every round of faults during churn, the hub equals every cluster object by object', async () => {
+    for (const name of system.names) {
+      const created = await simRequest(system.sim(name), 'POST', '/apis/apps/v1/namespaces/default/deployments', {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'chaos-web' },
+        spec: { replicas: 1, selector: { matchLabels: { app: 'chaos-web' } }, template: { metadata: { labels: { app: 'chaos-web' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } },
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+    }
+    for (let round = 1; round <= ROUNDS; round++) {
+      // Every fault once per round, in a fresh random order.
+      const order = shuffle(FAULTS, random);
+      for (const fault of order) {
+        await inject(fault);
+        for (let i = 0; i < CHANGES_BETWEEN_FAULTS; i++) await churnOnce();
+      }
+      // Lift what lasts (latency, revoked kinds, unspent error budgets), then the hub must catch up.
+      for (const name of system.names) await admin('DELETE', `/sim/clusters/${name}/faults`);
+      for (const name of system.names) {
+        await assertConverged({ sim: system.sim(name), dbPath: system.dbPath, account: name, kinds: KINDS, timeoutMs: CONVERGENCE_TIMEOUT_MS }).catch((err: unknown) => {
+          throw new Error(`round ${round} (seed ${SEED}, order ${order.join(', ')}): ${(err as Error).message}`);
+        });
+      }
+    }
+    for (const fault of FAULTS) assert.equal(injected.get(fault), ROUNDS, `${fault} was injected every round`);
+    const health = await system.agentAdmin('/health');
+    assert.equal(health.status, 200, `the agent is healthy after the faults are lifted: ${JSON.stringify(health.body)}`);
+  });
+});
