@@ -110,7 +110,10 @@ describe(`chaos (seed ${SEED}, ${ROUNDS} rounds)`, { timeout: 600_000 }, () => {
       case 'drop-watches':
         return void (await admin('POST', `${base}/faults/drop-watches`));
       case 'compact':
-        return void (await admin('POST', `${base}/faults/compact`));
+        // Compaction as clients meet it: history forgotten while their watches are cut (an API server
+        // restart), so reflectors behind the compaction point reconnect into a 410 and must relist.
+        await admin('POST', `${base}/faults/compact`);
+        return void (await admin('POST', `${base}/faults/drop-watches`));
       case 'latency':
         return void (await admin('POST', `${base}/faults/latency`, { ms: LATENCY_MS, jitterMs: LATENCY_JITTER_MS }));
       case 'errors-500':
@@ -157,6 +160,12 @@ describe(`chaos (seed ${SEED}, ${ROUNDS} rounds)`, { timeout: 600_000 }, () => {
       }
     }
     for (const fault of FAULTS) assert.equal(injected.get(fault), ROUNDS, `${fault} was injected every round`);
+    // The faults reached the reflectors: they failed, relisted past their first list, and restarted watches.
+    const watches = (await system.agentAdmin('/watches')).body as Array<{ relists: number; watchRestarts: number; errors: number }>;
+    const total = (field: 'relists' | 'watchRestarts' | 'errors') => watches.reduce((n, w) => n + w[field], 0);
+    assert.ok(total('errors') > 0, 'reflectors saw errors');
+    assert.ok(total('relists') > watches.length, `reflectors relisted after their initial list (${total('relists')} lists for ${watches.length} feeds)`);
+    assert.ok(total('watchRestarts') > 0, 'watches were restarted');
     const health = await system.agentAdmin('/health');
     assert.equal(health.status, 200, `the agent is healthy after the faults are lifted: ${JSON.stringify(health.body)}`);
   });
