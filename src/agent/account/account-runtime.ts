@@ -21,6 +21,7 @@ import { slimObject } from '../../kube/slim.ts';
 import type { AccountConfig } from '../config.ts';
 import { DEFAULT_OMIT_KINDS } from '../config.ts';
 import { FeedQueue } from '../sync/feed-queue.ts';
+import { WriteJournal } from '../sync/write-journal.ts';
 import { feedId, type FeedDescriptor } from '../sync/feed.ts';
 import { DEFINITION_CHANGE_DEBOUNCE_MS, DefinitionChangeSink, definitionIdentity, definitionsResource } from './definition-watch.ts';
 import { exclusionReason } from './kind-filter.ts';
@@ -127,6 +128,8 @@ function sameTarget(a: FeedDescriptor, b: FeedDescriptor): boolean {
  */
 export class AccountRuntime {
   readonly name: string;
+  /** Versions seen while operations run, so an operation knows when the hub has what it wrote. */
+  readonly journal = new WriteJournal();
   client: KubeClient | undefined;
   facts: ClusterFacts | undefined;
   resources: ApiResource[] = [];
@@ -364,7 +367,7 @@ export class AccountRuntime {
   }
 
   private newQueue(descriptor: FeedDescriptor): FeedQueue {
-    return new FeedQueue({ feed: descriptor, maxObjectBytes: this.options.maxObjectBytes(), onPending: () => this.options.onPending(this.name) });
+    return new FeedQueue({ feed: descriptor, maxObjectBytes: this.options.maxObjectBytes(), onPending: () => this.options.onPending(this.name), journal: this.journal });
   }
 
   private addFeed(descriptor: FeedDescriptor, resumeRv: string | undefined): void {

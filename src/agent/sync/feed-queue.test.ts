@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FeedQueue, type PendingEntry } from './feed-queue.ts';
+import { WriteJournal } from './write-journal.ts';
 
 const feed = { group: 'apps', version: 'v1', kind: 'Deployment', resource: 'deployments', namespace: '', namespaced: true };
 
@@ -91,6 +92,40 @@ test('a write waits until the batch holding its resourceVersion is acknowledged'
   assert.equal(await q.waitForSync('ns', 'a', '7', 5_000), true);
   // Never observed: times out as not synced.
   assert.equal(await q.waitForSync('ns', 'zz', '1', 20), false);
+});
+
+test('a written version already replaced by a newer one is covered by the newer entry while an operation runs', async () => {
+  const journal = new WriteJournal();
+  const q = new FeedQueue({ feed, maxObjectBytes: 10_000, onPending: () => undefined, journal });
+  const end = journal.begin();
+  // The write produced 7; a controller changed the object to 8 before the operation asked.
+  q.onEvent('ADDED', obj('a', '7'));
+  q.onEvent('MODIFIED', obj('a', '8'));
+  const pendingNewer = q.waitForSync('ns', 'a', '7', 5_000);
+  const first = q.take(1_000_000, 100).entries;
+  q.markInFlight(first);
+  q.acknowledged(first);
+  assert.equal(await pendingNewer, true);
+
+  // 9 sent and in flight, 10 pending: the wait for 9 ends only when the hub has 10.
+  q.onEvent('MODIFIED', obj('a', '9'));
+  const inFlight = q.take(1_000_000, 100).entries;
+  q.markInFlight(inFlight);
+  q.onEvent('MODIFIED', obj('a', '10'));
+  let done = false;
+  const behindNewer = q.waitForSync('ns', 'a', '9', 5_000).then((synced) => ((done = true), synced));
+  q.acknowledged(inFlight);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(done, false, 'not before the newer state is committed');
+  const last = q.take(1_000_000, 100).entries;
+  q.markInFlight(last);
+  q.acknowledged(last);
+  assert.equal(await behindNewer, true);
+  // Everything committed: a version seen earlier resolves at once.
+  assert.equal(await q.waitForSync('ns', 'a', '8', 5_000), true);
+  end();
+  // Once no operation runs nothing is kept: an old version is no longer known to have passed.
+  assert.equal(await q.waitForSync('ns', 'a', '8', 20), false);
 });
 
 test('a dropped feed sends feedDropped and nothing after it, ignores a stopping reflector, and knows when the hub acknowledged', () => {

@@ -2,6 +2,7 @@ import type { KubeObject } from '../../common/kube-object.ts';
 import { ulid } from '../../common/ids.ts';
 import type { FeedDescriptor } from './feed.ts';
 import { contentHash } from './content-hash.ts';
+import type { WriteJournal } from './write-journal.ts';
 
 /**
  * The pending changes of one feed (one kind in one namespace scope), waiting to be sent to the hub.
@@ -53,6 +54,8 @@ export interface FeedQueueOptions {
   onPending: () => void;
   /** Called for each object event, after coalescing (metrics). */
   onEvent?: (type: string) => void;
+  /** The account's record of versions seen while operations run (read-your-writes). */
+  journal?: WriteJournal;
 }
 
 const encoder = new TextEncoder();
@@ -273,6 +276,10 @@ export class FeedQueue {
       if (resourceVersion === undefined && !known) return Promise.resolve(true);
       if (resourceVersion !== undefined && known?.resourceVersion === resourceVersion && !this.inFlightKeys.has(key)) return Promise.resolve(true);
     }
+    // The written version already passed through and may have been replaced by a newer one: the object's
+    // current entry (pending, then in flight) covers it, and with neither the hub already has it or later.
+    const seen = resourceVersion !== undefined && this.options.journal?.seen(this, key, resourceVersion) === true;
+    if (seen && !pending && !this.inFlightKeys.has(key)) return Promise.resolve(true);
     return new Promise((resolve) => {
       let settled = false;
       const waiter: SyncWaiter = {
@@ -291,13 +298,13 @@ export class FeedQueue {
         waiter.resolve(false);
       }, timeoutMs);
       // Already observed and waiting in the queue or in flight: ride along with that entry.
-      if (pending && this.matches(pending, resourceVersion)) {
+      if (pending && (seen || this.matches(pending, resourceVersion))) {
         (pending.waiters ??= []).push(waiter);
         this.options.onPending();
         return;
       }
       const inFlight = this.inFlightKeys.get(key);
-      if (inFlight && this.matches(inFlight, resourceVersion)) {
+      if (inFlight && (seen || this.matches(inFlight, resourceVersion))) {
         (inFlight.waiters ??= []).push(waiter);
         return;
       }
@@ -353,6 +360,7 @@ export class FeedQueue {
       this.known.set(key, { uid, resourceVersion: rv, hash: contentHash(json), generation: this.generation });
       this.enqueue(key, { type: 'upsert', namespace, name, uid, resourceVersion: rv, body, resumeFrom: this.lastResourceVersion });
     }
+    this.options.journal?.record(this, key, rv);
     this.attachWaiters(key, rv);
   }
 
