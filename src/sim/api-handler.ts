@@ -5,10 +5,13 @@ import { renderList } from './list.ts';
 import { openApiGroupVersion, openApiIndex } from './openapi.ts';
 import { boolParam, deleteOptionsFrom, filterFrom, intParam, isDryRun, patchTypeOf } from './request-options.ts';
 import { parseResourcePath, type ResourcePath } from './request-path.ts';
-import { apiVersionOf, type ResourceType } from './resource-type.ts';
+import { containerLog, logOptionsFrom, renderLine, resolveContainer, selectLines, withinLimit } from './pod-logs.ts';
+import { apiVersionOf, resourceId, type ResourceType } from './resource-type.ts';
+import { parseStored } from './stored-object.ts';
 import type { SimCluster } from './sim-cluster.ts';
 import { badRequest, deleteSuccess, methodNotAllowed, pathNotFound, StatusError } from './status.ts';
 import { convertList, convertObject, negotiateFormat, watchLineConverter } from './table.ts';
+import type { Watcher } from './watch-registry.ts';
 import { startWatch, type WatchSink } from './watch-stream.ts';
 
 /**
@@ -132,6 +135,10 @@ async function handleObject(ctx: ClusterRequest, method: string, type: ResourceT
         throw methodNotAllowed(method);
     }
   }
+  if (subresource === 'log' && !type.custom && type.kind === 'Pod') {
+    if (method !== 'GET') throw methodNotAllowed(method);
+    return sendLogs(ctx, type, namespace, name);
+  }
   if (subresource !== undefined && !(subresource === 'status' && type.subresources.status)) throw pathNotFound(`${type.plural}/${subresource}`);
   const status = subresource === 'status' ? ('status' as const) : undefined;
   switch (method) {
@@ -157,6 +164,64 @@ async function handleObject(ctx: ClusterRequest, method: string, type: ResourceT
     default:
       throw methodNotAllowed(method);
   }
+}
+
+/**
+ * A container's log (src/sim/pod-logs.ts). With `follow`, new lines stream as the pod changes until the
+ * container ends, the pod goes or the client leaves; the stream is registered with the cluster's watches,
+ * so the drop-watches fault, a removed cluster and shutdown end it as they end watches.
+ */
+function sendLogs(ctx: ClusterRequest, type: ResourceType, namespace: string, name: string): void {
+  const { cluster, response } = ctx;
+  const options = logOptionsFrom(ctx.query);
+  const pod = cluster.api.get(type, namespace, name);
+  if (options.previous) {
+    const { spec } = resolveContainer(pod, options.container);
+    throw badRequest(`previous terminated container "${String(spec.name)}" in pod "${name}" not found`);
+  }
+  const log = containerLog(pod, options.container);
+  const first = selectLines(log.lines, options, Date.now()).join('');
+  if (!options.follow || log.finished) return sendText(response, 200, withinLimit(first, 0, options.limitBytes));
+
+  response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache, private' });
+  (response as { flushHeaders?: () => void }).flushHeaders?.();
+  const key = `${namespace}/${name}`;
+  const uid = pod.metadata?.uid;
+  let written = log.lines.length;
+  let sent = 0;
+  let done = false;
+  const finish = (): void => {
+    if (done) return;
+    done = true;
+    cluster.store.watches.remove(follower);
+    if (!response.writableEnded) (response as { end(): void }).end();
+  };
+  const write = (text: string): void => {
+    const part = withinLimit(text, sent, options.limitBytes);
+    sent += Buffer.byteLength(part);
+    if (part !== '' && !response.writableEnded && !response.destroyed) (response as { write(chunk: string): boolean }).write(part);
+    if (options.limitBytes !== undefined && sent >= options.limitBytes) finish();
+  };
+  const follower: Watcher = {
+    resource: resourceId(type),
+    deliver(event) {
+      if (done || event.object.key !== key) return;
+      if (event.type === 'DELETED' || event.object.uid !== uid) return finish();
+      let next;
+      try {
+        next = containerLog(parseStored(event.object), options.container);
+      } catch {
+        return;
+      }
+      write(next.lines.slice(written).map((line) => renderLine(line, options)).join(''));
+      written = next.lines.length;
+      if (next.finished) finish();
+    },
+    close: finish,
+  };
+  cluster.store.watches.add(follower);
+  (response as NodeJS.EventEmitter).once('close', finish);
+  write(first);
 }
 
 function uidOf(object: KubeObject): string {

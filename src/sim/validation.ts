@@ -61,6 +61,10 @@ function validateWorkload(causes: StatusCause[], object: KubeObject): void {
   const spec = asObject(object.spec);
   const selector = asObject(spec?.selector) as LabelSelectorObject | undefined;
   const template = asObject(spec?.template);
+  const replicas = spec?.replicas;
+  if (replicas !== undefined && replicas !== null && (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0)) {
+    causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`, field: 'spec.replicas' });
+  }
   if (selector === undefined) required(causes, 'spec.selector');
   else if (Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0) {
     causes.push({ reason: 'FieldValueInvalid', message: 'Invalid value: empty selector is invalid for deployment', field: 'spec.selector' });

@@ -461,3 +461,120 @@ describe('kubectl against the sim', () => {
     assert.match(gone.stderr, /widgets/);
   });
 });
+
+describe('kubectl rollout and logs against the sim', () => {
+  /** Waits for `kubectl rollout status` to report success. */
+  async function rolledOut(target: string, ns: string): Promise<string> {
+    return ok('rollout', 'status', target, '-n', ns, '--timeout=60s');
+  }
+
+  function liveImages(ns: string, app: string): string[] {
+    return cluster.list('v1', 'Pod', ns).filter((p) => p.metadata!.labels?.app === app && p.metadata!.deletionTimestamp === undefined).map((p) => (p.spec as any).containers[0].image).sort();
+  }
+
+  test('rollout history, undo (to the previous and to a given revision), pause, resume and restart of a Deployment', async () => {
+    namespace('ro');
+    assert.equal(await ok('apply', '-f', await manifest(deployment('web', 'ro', 'web:1', 2))), 'deployment.apps/web created\n');
+    await rolledOut('deployment/web', 'ro');
+    await ok('annotate', 'deployment/web', '-n', 'ro', 'kubernetes.io/change-cause=to web:2');
+    await ok('set', 'image', 'deployment/web', '-n', 'ro', 'main=web:2');
+    await rolledOut('deployment/web', 'ro');
+    assert.match(await ok('rollout', 'history', 'deployment/web', '-n', 'ro'), /^REVISION\s+CHANGE-CAUSE\n1\s+to web:2\n2\s+to web:2\n/m);
+    assert.match(await ok('rollout', 'history', 'deployment/web', '-n', 'ro', '--revision=1'), /Image:\s+web:1/);
+
+    // undo: back to revision 1's template, which becomes revision 3 (the old ReplicaSet is reused).
+    assert.equal(await ok('rollout', 'undo', 'deployment/web', '-n', 'ro'), 'deployment.apps/web rolled back\n');
+    await rolledOut('deployment/web', 'ro');
+    await waitFor(() => JSON.stringify(liveImages('ro', 'web')) === JSON.stringify(['web:1', 'web:1']), { ...WAIT, what: 'pods back on web:1' });
+    assert.equal(cluster.list('apps/v1', 'ReplicaSet', 'ro').length, 2);
+    assert.match(await ok('rollout', 'history', 'deployment/web', '-n', 'ro'), /^REVISION\s+CHANGE-CAUSE\n2\s+.*\n3\s+.*\n/m);
+    const undone = await kubectl('rollout', 'undo', 'deployment/web', '-n', 'ro', '--to-revision=1');
+    assert.equal(undone.code, 1);
+    assert.match(undone.stderr, /unable to find specified revision 1 in history/);
+    assert.equal(await ok('rollout', 'undo', 'deployment/web', '-n', 'ro', '--to-revision=2'), 'deployment.apps/web rolled back\n');
+    await rolledOut('deployment/web', 'ro');
+    await waitFor(() => JSON.stringify(liveImages('ro', 'web')) === JSON.stringify(['web:2', 'web:2']), { ...WAIT, what: 'pods on web:2 again' });
+    const web = cluster.get('apps/v1', 'Deployment', 'ro', 'web')!;
+    assert.equal(web.metadata!.annotations!['deployment.kubernetes.io/revision'], '4');
+
+    // pause: a new template waits; undo and restart refuse a paused Deployment; resume rolls it out.
+    assert.equal(await ok('rollout', 'pause', 'deployment/web', '-n', 'ro'), 'deployment.apps/web paused\n');
+    await ok('set', 'image', 'deployment/web', '-n', 'ro', 'main=web:3');
+    await waitFor(() => {
+      const d = cluster.get('apps/v1', 'Deployment', 'ro', 'web')!;
+      return (d.status as any).observedGeneration === d.metadata!.generation;
+    }, { ...WAIT, what: 'the paused Deployment observed' });
+    assert.equal(cluster.list('apps/v1', 'ReplicaSet', 'ro').length, 2, 'no ReplicaSet for web:3 while paused');
+    assert.deepEqual(liveImages('ro', 'web'), ['web:2', 'web:2']);
+    const pausedUndo = await kubectl('rollout', 'undo', 'deployment/web', '-n', 'ro');
+    assert.equal(pausedUndo.code, 1);
+    assert.match(pausedUndo.stderr, /cannot rollback a paused deployment/);
+    const pausedRestart = await kubectl('rollout', 'restart', 'deployment/web', '-n', 'ro');
+    assert.equal(pausedRestart.code, 1);
+    assert.match(pausedRestart.stderr, /can't restart paused deployment/);
+    assert.equal(await ok('rollout', 'resume', 'deployment/web', '-n', 'ro'), 'deployment.apps/web resumed\n');
+    await rolledOut('deployment/web', 'ro');
+    await waitFor(() => JSON.stringify(liveImages('ro', 'web')) === JSON.stringify(['web:3', 'web:3']), { ...WAIT, what: 'pods on web:3 after resume' });
+
+    // restart: same image, new pods, new revision.
+    const before = cluster.list('v1', 'Pod', 'ro').map((p) => p.metadata!.name);
+    assert.equal(await ok('rollout', 'restart', 'deployment/web', '-n', 'ro'), 'deployment.apps/web restarted\n');
+    await rolledOut('deployment/web', 'ro');
+    await waitFor(() => {
+      const pods = cluster.list('v1', 'Pod', 'ro').filter((p) => p.metadata!.deletionTimestamp === undefined);
+      return pods.length === 2 && pods.every((p) => !before.includes(p.metadata!.name!) && p.metadata!.annotations?.['kubectl.kubernetes.io/restartedAt'] !== undefined);
+    }, { ...WAIT, what: 'restarted pods' });
+    assert.equal(cluster.get('apps/v1', 'Deployment', 'ro', 'web')!.metadata!.annotations!['deployment.kubernetes.io/revision'], '6');
+  });
+
+  test('rollout undo and restart of a StatefulSet through its ControllerRevisions', async () => {
+    namespace('sts');
+    const sts = (image: string): KubeObject => ({
+      apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db', namespace: 'sts' },
+      spec: { replicas: 2, serviceName: 'db', selector: { matchLabels: { app: 'db' } }, template: { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'db', image }] } } },
+    });
+    await ok('apply', '-f', await manifest(sts('db:1')));
+    await rolledOut('statefulset/db', 'sts');
+    await ok('set', 'image', 'statefulset/db', '-n', 'sts', 'db=db:2');
+    await rolledOut('statefulset/db', 'sts');
+    assert.match(await ok('rollout', 'history', 'statefulset/db', '-n', 'sts'), /^REVISION\s+CHANGE-CAUSE\n1\s+<none>\n2\s+<none>\n/m);
+    assert.equal(await ok('rollout', 'undo', 'statefulset/db', '-n', 'sts'), 'statefulset.apps/db rolled back\n');
+    await rolledOut('statefulset/db', 'sts');
+    await waitFor(() => JSON.stringify(cluster.list('v1', 'Pod', 'sts').filter((p) => p.metadata!.deletionTimestamp === undefined).map((p) => (p.spec as any).containers[0].image)) === JSON.stringify(['db:1', 'db:1']), { ...WAIT, what: 'db pods back on db:1' });
+    assert.match(await ok('rollout', 'history', 'statefulset/db', '-n', 'sts'), /^REVISION\s+CHANGE-CAUSE\n2\s+<none>\n3\s+<none>\n/m);
+    assert.equal(await ok('rollout', 'restart', 'statefulset/db', '-n', 'sts'), 'statefulset.apps/db restarted\n');
+    await rolledOut('statefulset/db', 'sts');
+  });
+
+  test('logs of a pod, a Deployment and a Job: container choice, --tail, --timestamps, -f, errors', async () => {
+    namespace('logs');
+    const job: KubeObject = {
+      apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'pi', namespace: 'logs' },
+      spec: { template: { metadata: { annotations: { 'sim.scale-agent.io/log': 'pi=3.14159' } }, spec: { restartPolicy: 'Never', containers: [{ name: 'pi', image: 'perl:5.34', command: ['perl', '-wle', 'print 3.14159'] }] } } },
+    };
+    await ok('apply', '-f', await manifest(job, deployment('app', 'logs', 'app:1', 1)));
+    await ok('wait', '--for=condition=complete', 'job/pi', '-n', 'logs', '--timeout=60s');
+    const jobLog = await ok('logs', 'job/pi', '-n', 'logs');
+    const podName = cluster.list('v1', 'Pod', 'logs').find((p) => p.metadata!.labels?.['job-name'] === 'pi')!.metadata!.name!;
+    assert.equal(jobLog, [
+      `[sim] starting container pi (image perl:5.34) in pod logs/${podName} on node sim-node-1`,
+      '[sim] command: perl -wle print 3.14159',
+      'pi=3.14159',
+      '[sim] container pi terminated: Completed (exit code 0)',
+      '[sim] job pi completed successfully',
+      '',
+    ].join('\n'));
+    assert.equal(await ok('logs', podName, '-n', 'logs', '-c', 'pi', '--tail=1'), '[sim] job pi completed successfully\n');
+    assert.equal(await ok('logs', '-f', `pod/${podName}`, '-n', 'logs'), jobLog, 'following a finished container ends at once');
+    assert.match(await ok('logs', podName, '-n', 'logs', '--timestamps', '--tail=1'), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z \[sim\] job pi completed successfully\n$/);
+
+    await rolledOut('deployment/app', 'logs');
+    assert.match(await ok('logs', 'deployment/app', '-n', 'logs'), /^\[sim\] starting container main \(image app:1\) in pod logs\/app-\w+-\w+ on node sim-node-1\n\[sim\] container main is running \(ports 8080\/TCP\)\n$/);
+    const wrong = await kubectl('logs', 'deployment/app', '-n', 'logs', '-c', 'nope');
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /container nope is not valid for pod app-/);
+    const missing = await kubectl('logs', 'ghost', '-n', 'logs');
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /pods "ghost" not found/);
+  });
+});

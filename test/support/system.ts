@@ -114,6 +114,8 @@ export interface SystemOptions {
   simArgs?: string[];
   /** Extra agent configuration, deep-merged into the generated file (`kubernetes.reflector`, `health`, …). */
   agent?: Record<string, unknown>;
+  /** Hub configuration (`operations.timeoutMs`, …) written to a file passed with `--config`; flags still set ports and database. */
+  hub?: Record<string, unknown>;
   echo?: boolean;
 }
 
@@ -191,6 +193,11 @@ export class TestSystem {
 
   async startHub(): Promise<void> {
     const args = ['hub', '--host', '127.0.0.1', '--port', String(this.restPort), '--grpc-port', String(this.grpcPort), '--database', `sqlite:${this.dbPath}`, '--log-format', 'json'];
+    if (this.options.hub !== undefined) {
+      const configPath = join(this.dir, 'hub.yaml');
+      writeFileSync(configPath, toYaml(this.options.hub));
+      args.push('--config', configPath);
+    }
     this.group.start('hub', args);
     const started = await waitFor(() => parseJsonLines(this.group.output('hub')).find((l) => l.msg === 'hub started'), {
       timeoutMs: START_TIMEOUT_MS,

@@ -43,9 +43,10 @@ export class JobController implements Reconciler {
     const failed = pods.filter((p) => phaseOf(p) === 'Failed').length;
     const now = kubeTime();
     const base: Obj = { startTime: previous.startTime ?? now, ...(succeeded > 0 ? { succeeded } : {}), ...(failed > 0 ? { failed } : {}) };
+    const finished: Obj = { ...base, ready: 0, terminating: 0, uncountedTerminatedPods: {} };
     if (failed > 0) {
       writeStatus(this.context, types.job, job, {
-        ...base,
+        ...finished,
         conditions: [
           { type: 'FailureTarget', status: 'True', lastProbeTime: now, lastTransitionTime: now, reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' },
           { type: 'Failed', status: 'True', lastProbeTime: now, lastTransitionTime: now, reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' },
@@ -55,7 +56,7 @@ export class JobController implements Reconciler {
     }
     if (succeeded >= completions) {
       writeStatus(this.context, types.job, job, {
-        ...base,
+        ...finished,
         completionTime: now,
         conditions: [
           { type: 'SuccessCriteriaMet', status: 'True', lastProbeTime: now, lastTransitionTime: now, reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods' },

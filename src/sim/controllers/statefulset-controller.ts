@@ -1,6 +1,7 @@
 import type { KubeObject } from '../../common/kube-object.ts';
 import type { ClusterEvent } from '../event-log.ts';
 import { templateHash } from '../names.ts';
+import { StatusError } from '../status.ts';
 import {
   controllerKeys, createPod, isActivePod, isPodReady, ownedBy, ownerReference, splitKey, writeStatus, type ControllerContext, type Reconciler,
 } from './controller-context.ts';
@@ -75,23 +76,46 @@ export class StatefulSetController implements Reconciler {
   }
 }
 
-/** Creates the ControllerRevision for a template if it is not there yet (what `kubectl rollout history` lists). */
+/**
+ * Makes sure a ControllerRevision records `template` (what `kubectl rollout history|undo` read): a new one
+ * takes the next revision number; an existing one that is not the latest (the template went back to an
+ * earlier one) is moved up to the next number, as the real controllers do. Revisions beyond the owner's
+ * spec.revisionHistoryLimit are deleted, oldest first, never the one in use.
+ */
 export function ensureRevision(context: ControllerContext, owner: KubeObject, revisionName: string, template: Obj): void {
   const { api, types } = context;
   const namespace = owner.metadata!.namespace ?? '';
-  if (api.find(types.controllerRevision, namespace, revisionName) !== undefined) return;
   const revisions = ownedBy(context, types.controllerRevision, owner.metadata!.uid!);
-  const revision = revisions.reduce((max, r) => Math.max(max, Number((r as Obj).revision ?? 0)), 0) + 1;
-  api.create(types.controllerRevision, namespace, {
-    apiVersion: 'apps/v1',
-    kind: 'ControllerRevision',
-    metadata: {
-      name: revisionName,
-      namespace,
-      labels: { ...((template.metadata as Obj | undefined)?.labels as Record<string, string> | undefined), [REVISION_HASH_LABEL]: revisionName.slice(revisionName.lastIndexOf('-') + 1) },
-      ownerReferences: [ownerReference(owner) as never],
-    },
-    data: { spec: { template: { ...template, $patch: 'replace' } } },
-    revision,
-  });
+  const numberOf = (r: KubeObject): number => Number((r as Obj).revision ?? 0);
+  const latest = revisions.reduce((max, r) => Math.max(max, numberOf(r)), 0);
+  const existing = api.find(types.controllerRevision, namespace, revisionName);
+  if (existing !== undefined) {
+    if (numberOf(existing) !== latest && revisions.some((r) => r.metadata?.uid === existing.metadata?.uid)) {
+      api.update(types.controllerRevision, namespace, revisionName, { ...existing, revision: latest + 1 });
+    }
+  } else {
+    api.create(types.controllerRevision, namespace, {
+      apiVersion: 'apps/v1',
+      kind: 'ControllerRevision',
+      metadata: {
+        name: revisionName,
+        namespace,
+        labels: { ...((template.metadata as Obj | undefined)?.labels as Record<string, string> | undefined), [REVISION_HASH_LABEL]: revisionName.slice(revisionName.lastIndexOf('-') + 1) },
+        ownerReferences: [ownerReference(owner) as never],
+      },
+      data: { spec: { template: { ...template, $patch: 'replace' } } },
+      revision: latest + 1,
+    });
+  }
+  const limit = (owner.spec as Obj | undefined)?.revisionHistoryLimit;
+  if (typeof limit !== 'number') return;
+  const inUse = new Set([revisionName, (owner.status as Obj | undefined)?.currentRevision]);
+  const old = ownedBy(context, types.controllerRevision, owner.metadata!.uid!).filter((r) => !inUse.has(r.metadata!.name!)).sort((a, b) => numberOf(a) - numberOf(b));
+  for (const r of old.slice(0, Math.max(0, old.length - limit))) {
+    try {
+      api.delete(types.controllerRevision, namespace, r.metadata!.name!);
+    } catch (err) {
+      if (!(err instanceof StatusError && err.code === 404)) throw err;
+    }
+  }
 }

@@ -5,8 +5,9 @@ import { isPlainObject } from './merge-patch.ts';
  * recursively and null deletes, like a merge patch; but lists that Kubernetes declares with
  * `patchStrategy: merge` merge element-wise by their merge key (containers by name, ports by containerPort,
  * volumeMounts by mountPath...), and the directives `$patch: replace|delete`, `$deleteFromPrimitiveList/<f>`
- * and `$retainKeys` are honoured. `$setElementOrder/<f>` (sent by kubectl apply) only orders elements and is
- * ignored. Lists without a merge strategy are replaced, as in the real API server.
+ * and `$retainKeys` are honoured, and `$setElementOrder/<f>` (sent by kubectl apply) orders the merged list
+ * the way apimachinery does: the listed elements in the listed order, elements only the server has kept at
+ * their places relative to them. Lists without a merge strategy are replaced, as in the real API server.
  */
 type Obj = Record<string, unknown>;
 
@@ -73,6 +74,11 @@ function mergeMap(original: Obj | undefined, patch: Obj): Obj | undefined {
     } else if (Array.isArray(value)) out[key] = mergeList(key, out[key], value);
     else out[key] = value;
   }
+  for (const [key, order] of Object.entries(patch)) {
+    if (!key.startsWith(SET_ELEMENT_ORDER) || !Array.isArray(order)) continue;
+    const field = key.slice(SET_ELEMENT_ORDER.length);
+    if (Array.isArray(out[field])) out[field] = orderElements(field, out[field] as unknown[], order, Array.isArray(original?.[field]) ? (original[field] as unknown[]) : []);
+  }
   const retain = patch[RETAIN_KEYS];
   if (Array.isArray(retain)) {
     for (const key of Object.keys(out)) if (!retain.includes(key)) delete out[key];
@@ -107,6 +113,40 @@ function mergeList(field: string, original: unknown, patch: unknown[]): unknown[
     else base.push(merged);
   }
   return base;
+}
+
+/**
+ * `$setElementOrder/<field>`: apimachinery's normalizeElementOrder. Elements named in `order` come in that
+ * order; the others (only on the server) keep the server's order, and the two are interleaved by where
+ * the elements stood in the server's list.
+ */
+function orderElements(field: string, merged: unknown[], order: unknown[], server: unknown[]): unknown[] {
+  const mergeKey = PRIMITIVE_MERGE_LISTS.has(field) ? undefined : mergeKeyFor(field, [...order, ...merged]);
+  const keyOf = (item: unknown): unknown => (mergeKey !== undefined && isPlainObject(item) ? item[mergeKey] : item);
+  const orderKeys = order.map(keyOf);
+  const serverKeys = server.map(keyOf);
+  const indexIn = (keys: unknown[], item: unknown): number => keys.indexOf(keyOf(item));
+  const byIndex = (keys: unknown[]) => (a: unknown, b: unknown): number => {
+    const ia = indexIn(keys, a);
+    const ib = indexIn(keys, b);
+    return (ia < 0 ? Number.MAX_SAFE_INTEGER : ia) - (ib < 0 ? Number.MAX_SAFE_INTEGER : ib);
+  };
+  const patched = merged.filter((item) => indexIn(orderKeys, item) >= 0).sort(byIndex(orderKeys));
+  const serverOnly = merged.filter((item) => indexIn(orderKeys, item) < 0).sort(byIndex(serverKeys));
+  const out: unknown[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < serverOnly.length || j < patched.length) {
+    if (j >= patched.length) out.push(serverOnly[i++]);
+    else if (i >= serverOnly.length) out.push(patched[j++]);
+    else {
+      const li = indexIn(serverKeys, serverOnly[i]);
+      const ri = indexIn(serverKeys, patched[j]);
+      if (li >= 0 && ri >= 0 && li < ri) out.push(serverOnly[i++]);
+      else out.push(patched[j++]);
+    }
+  }
+  return out;
 }
 
 export function applyStrategicMergePatch(original: unknown, patch: unknown): unknown {
