@@ -54,6 +54,10 @@ export const Errors = {
   REQUEST_INVALID: def('REQUEST_INVALID', 400),
   NOT_FOUND: def('NOT_FOUND', 404),
   TASK_NOT_FOUND: def('TASK_NOT_FOUND', 404),
+  /** A resume or restart of a task that did not fail retryably. */
+  TASK_NOT_RETRYABLE: def('TASK_NOT_RETRYABLE', 400),
+  /** A task's run ended without an outcome: its hub stopped (restart, crash) while it ran. */
+  TASK_INTERRUPTED: def('TASK_INTERRUPTED', 503),
   STORE_ERROR: def('STORE_ERROR', 500),
   /** The database server cannot be reached or refuses the hub's credentials. */
   STORE_UNAVAILABLE: def('STORE_UNAVAILABLE', 503),

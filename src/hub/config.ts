@@ -12,6 +12,8 @@ export const DEFAULT_GRPC_PORT = 9091;
 export const DEFAULT_PING_INTERVAL_MS = 20_000;
 /** Armory's operationWaitMs. */
 export const DEFAULT_OPERATION_TIMEOUT_MS = 30_000;
+/** Running tasks refresh their row four times in this period; a task silent for longer is orphaned. */
+export const DEFAULT_TASK_STALE_AFTER_MS = 120_000;
 /** Armory's accountCleanupFrequencySeconds: a disconnected account stays this long before removal. */
 export const DEFAULT_ACCOUNT_GRACE_SECONDS = 600;
 
@@ -64,7 +66,10 @@ export const hubConfigSchema = z
       .prefault({}),
     operations: z
       .object({
+        /** Deadline of one hub→agent operation (a delete's grace period is added to it). */
         timeoutMs: z.number().int().min(100).default(DEFAULT_OPERATION_TIMEOUT_MS),
+        /** A STARTED task no replica updated for this long is failed as orphaned (its replica died). */
+        taskStaleAfterMs: z.number().int().min(1000).default(DEFAULT_TASK_STALE_AFTER_MS),
       })
       .strict()
       .prefault({}),

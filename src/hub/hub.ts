@@ -10,6 +10,7 @@ import { SessionRegistry } from './grpc/session-registry.ts';
 import { SyncHandler } from './grpc/sync-handler.ts';
 import { SessionRouter } from './router/session-router.ts';
 import { buildApiServer } from './api/server.ts';
+import { TaskRunner } from './api/ops/task-runner.ts';
 import { openStore, redactDatabaseUrl } from './store/open-store.ts';
 import type { Store } from './store/types.ts';
 import { HubMetrics } from './hub-metrics.ts';
@@ -78,8 +79,17 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     throw new ScaleAgentError(Errors.CONFIG_INVALID, `grpc: cannot listen on ${config.grpc.host}:${config.grpc.port}: ${errorMessage(err)}`);
   }
 
-  const router = new SessionRouter({ store, registry, logger, defaultTimeoutMs: config.operations.timeoutMs });
-  const api: FastifyInstance = await buildApiServer({ store, router, hubId: config.hub.id, logger, operationTimeoutMs: config.operations.timeoutMs });
+  const router = new SessionRouter({ store, registry, logger, defaultTimeoutMs: config.operations.timeoutMs, hubId: config.hub.id });
+  const tasks = new TaskRunner({ store, router, hubId: config.hub.id, logger, operationTimeoutMs: config.operations.timeoutMs, staleAfterMs: config.operations.taskStaleAfterMs });
+  // Tasks this replica was running when it stopped can no longer complete: fail them (retryably where
+  // running them again is safe) before serving, and keep watching for other replicas' orphans.
+  try {
+    await tasks.recover();
+  } catch (err) {
+    logger.error({ err: errorMessage(err) }, 'could not fail the tasks interrupted by the last stop; the stale-task sweep will');
+  }
+  tasks.startMaintenance();
+  const api: FastifyInstance = await buildApiServer({ store, router, hubId: config.hub.id, logger, operationTimeoutMs: config.operations.timeoutMs, tasks });
   api.get('/metrics', async (_request, reply) => {
     reply.header('content-type', metricsRegistry.contentType);
     return metricsRegistry.metrics();
@@ -111,7 +121,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     registry,
     async close() {
       clearInterval(sweeper);
-      for (const session of registry.all()) session.close('hub shutting down');
+      for (const session of registry.all()) session.close('the hub is shutting down');
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           grpcServer.forceShutdown();

@@ -56,7 +56,7 @@ export interface TestEngine {
   createDatabase(): Promise<string>;
 }
 
-interface Server {
+export interface Server {
   /** Creates a database and returns its URL. */
   create(): Promise<string>;
   drop(url: string): Promise<void>;
@@ -95,7 +95,7 @@ function unreachable(engine: string, tried: string[], envVar: string, errors: st
   );
 }
 
-async function postgresServer(): Promise<Server> {
+export async function postgresServer(): Promise<Server> {
   const candidates = process.env.TEST_POSTGRES_URL ? [process.env.TEST_POSTGRES_URL] : ['postgres://postgres@127.0.0.1:5432/postgres', 'postgres://root@127.0.0.1:5432/postgres'];
   const errors: string[] = [];
   let admin: pg.Client | undefined;
@@ -145,7 +145,7 @@ async function postgresServer(): Promise<Server> {
   };
 }
 
-async function mysqlServer(): Promise<Server> {
+export async function mysqlServer(): Promise<Server> {
   const candidates = process.env.TEST_MYSQL_URL ? [process.env.TEST_MYSQL_URL] : ['mysql://root@127.0.0.1:3306/'];
   const errors: string[] = [];
   let admin: Connection | undefined;
@@ -189,7 +189,7 @@ async function mysqlServer(): Promise<Server> {
   };
 }
 
-function sqliteServer(): Server {
+export function sqliteServer(): Server {
   const dir = mkdtempSync(join(tmpdir(), 'scale-agent-sqlite-'));
   let count = 0;
   return {

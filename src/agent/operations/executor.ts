@@ -22,6 +22,11 @@ const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 const FIELD_MANAGER = 'scale-agent';
 /** Retries of a write that hit 409 Conflict (someone else updated the object in between). */
 const CONFLICT_RETRIES = 3;
+/** Pause before retrying after a conflict, growing with each attempt (ms). */
+const CONFLICT_BACKOFF_MS = 50;
+/** The agent gives up this share of the operation's time budget before the hub's deadline, at most the max. */
+const DEADLINE_MARGIN_SHARE = 0.05;
+const DEADLINE_MARGIN_MAX_MS = 1000;
 /** Polling while waiting for a deleted object to disappear: starts fast, backs off to a ceiling. */
 const DELETE_POLL_INITIAL_MS = 50;
 const DELETE_POLL_MAX_MS = 1000;
@@ -61,8 +66,13 @@ export class OperationExecutor {
     const receivedAt = Date.now();
     const result = create(OperationResultSchema, { id: operation.id, account: operation.account, timings: { receivedUnixMs: BigInt(receivedAt) } });
     const deadline = Number(operation.deadlineUnixMs) || receivedAt + 30_000;
-    const signal = AbortSignal.timeout(Math.max(1, deadline - receivedAt));
+    // Stop a little before the hub's deadline, so that the hub gets this agent's account of what timed
+    // out (which call, how far it got) rather than only noticing that no answer came.
+    const budget = deadline - receivedAt;
+    const signal = AbortSignal.timeout(Math.max(1, budget - Math.min(DEADLINE_MARGIN_MAX_MS, Math.floor(budget * DEADLINE_MARGIN_SHARE))));
     const runtime = this.options.account(operation.account);
+    // From before the first write, so every version the write produces is recorded.
+    const endJournal = runtime?.journal?.begin();
     try {
       if (!runtime || !runtime.client) throw new OperationFailure(Errors.ACCOUNT_NOT_FOUND.code, `this agent does not serve account ${operation.account}`);
       if (runtime.state !== 'ready') throw new OperationFailure(Errors.ACCOUNT_NOT_CONNECTED.code, `account ${operation.account} is not ready: ${runtime.lastError ?? 'initialising'}`);
@@ -87,6 +97,8 @@ export class OperationExecutor {
         result.errorCode = isScaleAgentError(err) ? err.code : Errors.KUBE_TRANSPORT_ERROR.code;
         result.message = errorMessage(err);
       }
+    } finally {
+      endJournal?.();
     }
     return result;
   }
@@ -103,7 +115,8 @@ export class OperationExecutor {
       case 'patch': {
         const r = this.resolve(runtime, request.value.target);
         const contentType = request.value.type === PatchType.JSON ? 'application/json-patch+json' : request.value.type === PatchType.MERGE ? 'application/merge-patch+json' : 'application/strategic-merge-patch+json';
-        const response = await r.client.request({ method: 'PATCH', path: pathOf(r, request.value.target?.name), body: Buffer.from(request.value.patch), contentType, signal });
+        const path = pathOf(r, request.value.target?.name);
+        const response = await this.retryConflicts(r, path, signal, () => r.client.request({ method: 'PATCH', path, body: Buffer.from(request.value.patch), contentType, signal }));
         return this.respond(result, response, r, 'patch');
       }
       case 'get': {
@@ -127,14 +140,22 @@ export class OperationExecutor {
       }
       case 'scale': {
         const r = this.resolve(runtime, request.value.target);
-        const response = await r.client.request({
-          method: 'PATCH',
-          path: pathOf(r, request.value.target?.name, 'scale'),
-          body: { spec: { replicas: request.value.replicas } },
-          contentType: 'application/merge-patch+json',
-          signal,
-        });
+        const response = await this.retryConflicts(r, pathOf(r, request.value.target?.name), signal, () =>
+          r.client.request({
+            method: 'PATCH',
+            path: pathOf(r, request.value.target?.name, 'scale'),
+            body: { spec: { replicas: request.value.replicas } },
+            contentType: 'application/merge-patch+json',
+            signal,
+          }),
+        );
         this.answer(result, response);
+        if (response.status < 400) {
+          // The Scale subresource carries the workload's name and resourceVersion: what read-your-writes waits for.
+          const scale = JSON.parse(response.body.toString('utf8')) as KubeObject;
+          const meta = scale.metadata ?? {};
+          result.written.push(written(r, meta.name ?? request.value.target?.name ?? '', meta.uid ?? '', meta.resourceVersion ?? '', false, meta.namespace ?? r.namespace));
+        }
         return;
       }
       case 'logs': {
@@ -177,12 +198,13 @@ export class OperationExecutor {
     }
     if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) throw new OperationFailure(Errors.MANIFEST_INVALID.code, 'the manifest is not an object');
     if (typeof manifest.apiVersion !== 'string' || typeof manifest.kind !== 'string') throw new OperationFailure(Errors.MANIFEST_INVALID.code, 'the manifest needs apiVersion and kind');
-    const name = manifest.metadata?.name;
-    if (typeof name !== 'string' || name === '') throw new OperationFailure(Errors.MANIFEST_INVALID.code, `the ${manifest.kind} manifest has no metadata.name`);
+    const generated = strategy === ApplyStrategy.CREATE && typeof manifest.metadata?.generateName === 'string' && manifest.metadata.generateName !== '' && !manifest.metadata.name;
+    const name = generated ? '' : manifest.metadata?.name;
+    if (typeof name !== 'string' || (name === '' && !generated)) throw new OperationFailure(Errors.MANIFEST_INVALID.code, `the ${manifest.kind} manifest has no metadata.name`);
     const { group, version } = splitApiVersion(manifest.apiVersion);
     const r = this.resolve(runtime, { $typeName: 'scaleagent.v1.ResourceTarget', group, version, kind: manifest.kind, namespace: manifest.metadata?.namespace ?? '', name }, manifest.apiVersion);
     if (r.resource.namespaced) manifest.metadata = { ...manifest.metadata, namespace: r.namespace };
-    const objectPath = pathOf(r, name);
+    const objectPath = pathOf(r, name || undefined);
     const collectionPath = pathOf(r);
 
     switch (strategy) {
@@ -199,7 +221,7 @@ export class OperationExecutor {
       }
       case ApplyStrategy.RECREATE: {
         const deleted = await r.client.request({ method: 'DELETE', path: objectPath, body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Foreground' }, signal });
-        if (deleted.status < 400) await this.waitGone(r, objectPath, signal);
+        if (deleted.status < 400) await this.waitGone(r, objectPath, uidOf(deleted), signal);
         else if (deleted.status !== 404) return this.respond(result, deleted, r, 'apply');
         const response = await r.client.request({ method: 'POST', path: collectionPath, body: manifest, signal });
         return this.respond(result, response, r, 'apply');
@@ -264,29 +286,59 @@ export class OperationExecutor {
       names = ((JSON.parse(list.body.toString('utf8')) as { items?: KubeObject[] }).items ?? []).map((o) => o.metadata?.name ?? '').filter((n) => n !== '');
     }
     const deleted: KubeObject[] = [];
+    const waits: Array<Promise<void>> = [];
     let lastStatus = 200;
     for (const name of names) {
       const path = pathOf(r, name);
       const response = await r.client.request({ method: 'DELETE', path, body: options, signal });
       lastStatus = response.status;
       if (response.status === 404) continue;
-      if (response.status >= 400) return this.respond(result, response, r, 'delete');
-      if (wait) await this.waitGone(r, path, signal);
+      if (response.status >= 400) {
+        await Promise.allSettled(waits);
+        return this.respond(result, response, r, 'delete');
+      }
+      // Several objects (a label selector) are deleted first and waited for together, so their grace
+      // periods run at the same time.
+      if (wait) waits.push(this.waitGone(r, path, uidOf(response), signal));
       deleted.push({ metadata: { name, namespace: r.namespace } });
       result.written.push(written(r, name, '', '', true));
     }
+    const waited = await Promise.allSettled(waits);
+    const failedWait = waited.find((w): w is PromiseRejectedResult => w.status === 'rejected');
+    if (failedWait) throw failedWait.reason;
     result.httpStatus = target?.name && deleted.length === 0 ? lastStatus : 200;
     result.body = encoder.encode(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Success', details: { names: deleted.map((d) => d.metadata?.name) } }));
     if (target?.name && deleted.length === 0) result.message = `${r.resource.kind} ${target.name} was not found`;
   }
 
-  private async waitGone(r: Resolved, path: string, signal: AbortSignal): Promise<void> {
+  /**
+   * Waits until the object is gone: 404, or an object of the same name with another uid (a controller —
+   * a StatefulSet, a recreate — already made its successor).
+   */
+  private async waitGone(r: Resolved, path: string, uid: string | undefined, signal: AbortSignal): Promise<void> {
     let interval = DELETE_POLL_INITIAL_MS;
     for (;;) {
       const response = await r.client.request({ path, signal });
       if (response.status === 404) return;
+      if (uid !== undefined && response.status < 400 && uidOf(response) !== uid) return;
       await delay(interval, signal);
       interval = Math.min(DELETE_POLL_MAX_MS, interval * 2);
+    }
+  }
+
+  /**
+   * Runs a write, and after a 409 Conflict re-reads the object and runs it again, a bounded number of
+   * times. Only for writes that carry no resourceVersion of their own (patches, scale): sending them
+   * again is exactly what the caller asked for, applied to the object as it now is.
+   */
+  private async retryConflicts(r: Resolved, objectPath: string, signal: AbortSignal, write: () => Promise<KubeResponse>): Promise<KubeResponse> {
+    for (let attempt = 0; ; attempt++) {
+      const response = await write();
+      if (response.status !== 409 || attempt >= CONFLICT_RETRIES) return response;
+      this.options.logger.debug({ path: objectPath, attempt: attempt + 1 }, 'write met a conflict; re-reading and retrying');
+      await delay(CONFLICT_BACKOFF_MS * (attempt + 1), signal);
+      const current = await r.client.request({ path: objectPath, signal });
+      if (current.status >= 400) return current.status === 404 ? current : response;
     }
   }
 
@@ -335,6 +387,16 @@ export class OperationExecutor {
       return queue.waitForSync(o.namespace, o.name, o.deleted ? undefined : o.resourceVersion, timeoutMs);
     });
     return (await Promise.all(waits)).every(Boolean);
+  }
+}
+
+/** The uid in a response body (an object, or the Status a delete may answer with), if any. */
+function uidOf(response: KubeResponse): string | undefined {
+  try {
+    const body = JSON.parse(response.body.toString('utf8')) as KubeObject & { details?: { uid?: string } };
+    return body.metadata?.uid ?? body.details?.uid ?? undefined;
+  } catch {
+    return undefined;
   }
 }
 

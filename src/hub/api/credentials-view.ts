@@ -21,10 +21,17 @@ export interface AccountView {
   environment: string;
   accountType: string;
   providerVersion: 'v2';
+  /** Deck picks the provider's UI by it (older Decks), like providerVersion. */
+  skin: 'v2';
   requiredGroupMembership: string[];
   permissions?: Record<string, string[]>;
   challengeDestructiveActions: boolean;
   primaryAccount: boolean;
+  /**
+   * Gate sets this per user from Fiat; the hub does no authorization of its own, so to it every caller
+   * may use every account.
+   */
+  authorized: boolean;
   agent: AccountAgentView;
   // expanded only
   enabled?: boolean;
@@ -58,9 +65,11 @@ export function accountView(account: AccountRecord, expand: boolean, namespacesS
     environment: account.properties.environment ?? account.name,
     accountType: account.properties.accountType ?? account.name,
     providerVersion: 'v2',
+    skin: 'v2',
     requiredGroupMembership: [],
     challengeDestructiveActions: false,
     primaryAccount: false,
+    authorized: true,
     agent: {
       id: account.agentId,
       hubId: account.hubId,

@@ -209,6 +209,9 @@ forEachEngine('REST API', (engine) => {
     assert.equal(deployment.forceConflicts, true);
     assert.deepEqual(deployment.manifest.metadata?.annotations, {
       'strategy.spinnaker.io/server-side-apply': 'force-conflicts',
+      'artifact.spinnaker.io/type': 'kubernetes/deployment',
+      'artifact.spinnaker.io/name': 'nginx',
+      'artifact.spinnaker.io/location': 'web',
       'moniker.spinnaker.io/application': 'web',
       'moniker.spinnaker.io/cluster': 'deployment nginx',
       'moniker.spinnaker.io/stack': 'prod',
@@ -222,7 +225,7 @@ forEachEngine('REST API', (engine) => {
 
     assert.equal(task.resultObjects.length, 1);
     const result = task.resultObjects[0] as Json;
-    assert.deepEqual(result.manifestNamesByNamespace, { '': ['namespace web'], web: ['secret creds', 'service nginx', 'deployment nginx'] });
+    assert.deepEqual(result.manifestNamesByNamespace, { '': ['namespace web'], web: ['secret creds-v000', 'service nginx', 'deployment nginx'] });
     assert.equal(result.manifests.length, 4);
     assert.equal(result.manifests[1].kind, 'Secret');
     assert.equal(result.manifests[1].data, undefined);
@@ -268,7 +271,8 @@ forEachEngine('REST API', (engine) => {
     assert.equal(res.status, 200);
     const task = await finished(res.body.id);
     assert.equal(task.status.failed, true);
-    assert.equal((task.resultObjects[0] as Json).message, 'Deploy of configMap c failed: ACCOUNT_NOT_CONNECTED: no agent serves account scoped');
+    assert.equal((task.resultObjects[0] as Json).message, 'Deploy of configMap c-v000 failed: ACCOUNT_NOT_CONNECTED: no agent serves account scoped');
+    assert.equal(task.status.retryable, true, 'the same deploy may succeed once an agent is back');
   });
 
   test('deleteManifest by name: options map to the delete request; a 404 is success with nothing deleted', async () => {
@@ -284,12 +288,12 @@ forEachEngine('REST API', (engine) => {
       propagationPolicy: 'Orphan',
       gracePeriodSeconds: 5,
     });
-    assert.deepEqual(task.resultObjects, [{ manifestNamesByNamespace: { web: ['deployment nginx'] }, manifests: [] }]);
+    assert.deepEqual(task.resultObjects, [{ manifestNamesByNamespace: { web: ['deployment nginx'] }, manifests: [], createdArtifacts: [], boundArtifacts: [] }]);
 
     router.responder = () => ({ httpStatus: 404, errorCode: 'KUBE_API_ERROR', body: { kind: 'Status', reason: 'NotFound', message: 'not found' } });
     const gone = await finished((await post('/kubernetes/ops', [{ deleteManifest: { account: 'k8s', manifestName: 'svc nginx', location: 'web' } }])).body.id);
     assert.equal(gone.status.failed, false);
-    assert.deepEqual(gone.resultObjects, [{ manifestNamesByNamespace: {}, manifests: [] }]);
+    assert.deepEqual(gone.resultObjects, [{ manifestNamesByNamespace: { web: [] }, manifests: [], createdArtifacts: [], boundArtifacts: [] }]);
   });
 
   test('deleteManifest by label selector: one delete per kind, names from what was deleted', async () => {
@@ -325,7 +329,7 @@ forEachEngine('REST API', (engine) => {
     assert.deepEqual(first.target, { group: 'apps', version: '', kind: 'Deployment', namespace: 'web', name: '' });
     assert.equal(first.propagationPolicy, 'Foreground');
     assert.equal((router.calls[1].request as Json).target.kind, 'ConfigMap');
-    assert.deepEqual(task.resultObjects, [{ manifestNamesByNamespace: { web: ['deployment deployment-a', 'configMap configmap-a'] }, manifests: [] }]);
+    assert.deepEqual(task.resultObjects, [{ manifestNamesByNamespace: { web: ['deployment deployment-a', 'configMap configmap-a'] }, manifests: [], createdArtifacts: [], boundArtifacts: [] }]);
   });
 
   test('several ops in one request run in order inside one task', async () => {
@@ -346,7 +350,7 @@ forEachEngine('REST API', (engine) => {
       [[], /at least one operation/],
       [[42], /^\[0\]: expected an object/],
       [[{ a: 1, b: 2 }], /exactly one operation name/],
-      [[{ frobnicate: {} }], /^\[0\]: unknown operation "frobnicate"; supported: deployManifest, deleteManifest$/, 'OPERATION_UNSUPPORTED'],
+      [[{ frobnicate: {} }], /^\[0\]: unknown operation "frobnicate"; supported: deployManifest, deleteManifest, patchManifest, /, 'OPERATION_UNSUPPORTED'],
       [[{ deployManifest: { manifests: [] } }], /^\[0\]\.deployManifest\.account: is required$/],
       [[{ deployManifest: { account: 'k8s', manifests: [] } }], /^\[0\]\.deployManifest\.manifests: at least one manifest is required$/],
       [
@@ -374,7 +378,7 @@ forEachEngine('REST API', (engine) => {
     }
     const unknownPath = await post('/ops/frobnicate', {});
     assert.equal(unknownPath.status, 400);
-    assert.match(unknownPath.body.message, /supported: deployManifest, deleteManifest/);
+    assert.match(unknownPath.body.message, /supported: deployManifest, deleteManifest, patchManifest/);
     assert.equal((await get('/task')).body.length, before);
     assert.equal(router.calls.length, 0);
   });
@@ -409,10 +413,10 @@ forEachEngine('REST API', (engine) => {
   });
 
   test('features, cache no-ops, admin operations, unknown routes', async () => {
-    assert.deepEqual((await get('/features/stages')).body, [
-      { name: 'deployManifest', enabled: true },
-      { name: 'deleteManifest', enabled: true },
-    ]);
+    assert.deepEqual(
+      (await get('/features/stages')).body.map((s: Json) => s.name),
+      ['deployManifest', 'deleteManifest', 'patchManifest', 'scaleManifest', 'undoRolloutManifest', 'pauseRolloutManifest', 'resumeRolloutManifest', 'rollingRestartManifest', 'enableManifest', 'disableManifest', 'runJob', 'cleanupArtifacts', 'resizeServerGroup'],
+    );
     assert.deepEqual(await post('/cache/kubernetes/manifest', { account: 'k8s', location: 'web', name: 'deployment nginx' }), { status: 200, body: { cachedIdentifiersByType: {} } });
     const empty = await app.inject({ method: 'POST', url: '/cache/kubernetes/serverGroup', headers: { 'content-type': 'application/json' } });
     assert.equal(empty.statusCode, 200);

@@ -4,12 +4,16 @@ import type { OperationRouter } from '../router/types.ts';
 import type { Store } from '../store/types.ts';
 import { installErrorHandling } from './http-errors.ts';
 import { TaskRunner } from './ops/task-runner.ts';
+import { applicationRoutes } from './routes/application-routes.ts';
 import { credentialsRoutes } from './routes/credentials-routes.ts';
 import { healthRoutes } from './routes/health-routes.ts';
+import { jobRoutes } from './routes/job-routes.ts';
 import { manifestRoutes } from './routes/manifest-routes.ts';
 import { adminRoutes, cacheRoutes, featureRoutes } from './routes/misc-routes.ts';
 import { opsRoutes } from './routes/ops-routes.ts';
+import { rawResourceRoutes } from './routes/raw-resource-routes.ts';
 import type { RouteContext } from './routes/route-context.ts';
+import { searchRoutes } from './routes/search-routes.ts';
 import { taskRoutes } from './routes/task-routes.ts';
 
 export interface ApiServerOptions {
@@ -24,6 +28,8 @@ export interface ApiServerOptions {
   bodyLimitBytes?: number;
   /** Clock for task timestamps (tests). */
   now?: () => number;
+  /** The task runner (the hub makes it, to recover interrupted tasks before serving); one is made otherwise. */
+  tasks?: TaskRunner;
 }
 
 export const DEFAULT_OPERATION_TIMEOUT_MS = 30_000;
@@ -36,14 +42,16 @@ const HTTP_BAD_REQUEST = 400;
  */
 export function buildApiServer(options: ApiServerOptions): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES, routerOptions: { ignoreTrailingSlash: true } });
-  const tasks = new TaskRunner({
-    store: options.store,
-    router: options.router,
-    hubId: options.hubId,
-    logger: options.logger,
-    operationTimeoutMs: options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,
-    now: options.now,
-  });
+  const tasks =
+    options.tasks ??
+    new TaskRunner({
+      store: options.store,
+      router: options.router,
+      hubId: options.hubId,
+      logger: options.logger,
+      operationTimeoutMs: options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,
+      now: options.now,
+    });
   const context: RouteContext = { store: options.store, router: options.router, hubId: options.hubId, logger: options.logger, tasks };
 
   // Orca and curl send "Content-Type: application/json" with empty bodies (e.g. cache refreshes);
@@ -62,10 +70,13 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
   app.addHook('onResponse', async (request, reply) => {
     options.logger.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
-  app.addHook('onClose', async () => tasks.drain());
+  app.addHook('onClose', async () => {
+    tasks.stopMaintenance();
+    await tasks.drain();
+  });
   installErrorHandling(app, options.logger);
 
-  healthRoutes(app);
+  healthRoutes(app, context);
   credentialsRoutes(app, context);
   manifestRoutes(app, context);
   opsRoutes(app, context);
@@ -73,5 +84,9 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
   featureRoutes(app);
   cacheRoutes(app);
   adminRoutes(app, context);
+  applicationRoutes(app, context);
+  searchRoutes(app, context);
+  jobRoutes(app, context);
+  rawResourceRoutes(app, context);
   return app;
 }

@@ -64,7 +64,7 @@ export class AgentSession {
     this.closed = true;
     for (const [id, pending] of this.pending) {
       this.pending.delete(id);
-      pending.fail('OPERATION_AGENT_GONE', `the agent ${this.agentId} disconnected before answering: ${reason}`);
+      pending.fail('OPERATION_AGENT_GONE', `the session with agent ${this.agentId} ended before it answered: ${reason}`);
     }
     try {
       this.call.end();

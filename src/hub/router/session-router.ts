@@ -12,6 +12,8 @@ export interface SessionRouterOptions {
   logger: Logger;
   /** Default time an operation may take end to end (Armory's operationWaitMs, 30 s). */
   defaultTimeoutMs: number;
+  /** This replica's id, to tell "no agent anywhere" from "the agent is on another replica". */
+  hubId?: string;
 }
 
 /**
@@ -42,7 +44,7 @@ export class SessionRouter implements OperationRouter {
 
     const session = registry.operationSession(account);
     if (!session) {
-      return this.finish(failure(id, account, Errors.ACCOUNT_NOT_CONNECTED.code, `no agent is connected for account ${account}`, timings));
+      return this.finish(failure(id, account, Errors.ACCOUNT_NOT_CONNECTED.code, await this.notConnected(account), timings));
     }
     timings.routedAt = Date.now();
     const operation = encodeOperation(id, account, deadline, request);
@@ -88,6 +90,23 @@ export class SessionRouter implements OperationRouter {
       }),
     );
     return outcome;
+  }
+
+  /** Why no agent can run an operation for the account: fails fast, and says since when. */
+  private async notConnected(account: string): Promise<string> {
+    let record: Awaited<ReturnType<Store['getAccount']>>;
+    try {
+      record = await this.options.store.getAccount(account);
+    } catch {
+      record = undefined;
+    }
+    if (!record) return `no agent is connected for account ${account}`;
+    const since = new Date(record.lastSeenAt).toISOString();
+    const agent = record.agentId ? `its agent ${record.agentId}` : 'its agent';
+    if (record.status === 'connected' && record.hubId !== null && record.hubId !== this.options.hubId) {
+      return `no agent is connected for account ${account} on this hub replica (${agent} is connected to hub ${record.hubId})`;
+    }
+    return `no agent is connected for account ${account} (${agent} was last seen at ${since})`;
   }
 
   /** Bookkeeping must never fail the operation itself; a store problem is logged. */

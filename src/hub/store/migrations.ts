@@ -129,7 +129,31 @@ function migrations(d: SqlDialect): Record<string, Migration> {
         await createIndex(db, d, 'operations_task_id', 'operations', ['task_id']);
       },
     },
+    '0002_objects_kind_application': {
+      // The application views (src/hub/views): an application's workloads and load balancers by kind
+      // (`kind IN … AND api_group IN … AND application = ?`), and every application's clusters
+      // (`kind IN … AND application IS NOT NULL`) without reading object bodies. SQLite also carries
+      // `cluster`, so listing clusters never reads a row (its column sits after the body, often in
+      // overflow pages). PostgreSQL and MySQL stop at `account`: their index entries have a size limit
+      // (≈2.7 KB, 3 KB) that a long multi-byte cluster annotation could break, failing an ingest batch.
+      async up(db: Kysely<unknown>) {
+        const columns = ['kind', 'api_group', 'application', 'account'];
+        await createIndex(db, d, 'objects_kind_application', 'objects', d.name === 'sqlite' ? [...columns, 'cluster'] : columns);
+      },
+    },
+    '0003_tasks_state': {
+      // Task recovery: a starting hub looks for its STARTED tasks, and every hub periodically for
+      // STARTED tasks nobody updated lately (their replica died) — `state = ? [AND owner] AND updated_at < ?`.
+      async up(db: Kysely<unknown>) {
+        await createIndex(db, d, 'tasks_state_updated_at', 'tasks', ['state', 'updated_at']);
+      },
+    },
   };
+}
+
+/** The names of every migration, in order (what `schema_migrations` holds once migrated). */
+export function migrationNames(dialect: SqlDialect): string[] {
+  return Object.keys(migrations(dialect)).sort();
 }
 
 /** Attempts at migrating before giving up: a lost race on SQLite, or a deadlock, is worth another try. */

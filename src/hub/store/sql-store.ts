@@ -1,22 +1,32 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Selectable, type SelectQueryBuilder } from 'kysely';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Errors, ScaleAgentError, errorMessage, isScaleAgentError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import { applyBatchInTransaction } from './batch-apply.ts';
 import type { SqlDialect } from './dialect.ts';
 import { runMigrations } from './migrations.ts';
-import { accountFromRow, clampText, objectFromRow, operationFromRow, operationPatchToRow, requestIdKey, taskFromRow, withoutNul, taskToRow, toNumber } from './rows.ts';
-import { KEY_LENGTHS, type Database } from './schema.ts';
+import { accountFromRow, clampText, objectFromRow, operationFromRow, operationPatchToRow, requestIdKey, taskFromRow, withoutNul, taskToRow, toNullableNumber, toNumber } from './rows.ts';
+import { KEY_LENGTHS, type Database, type ObjectsTable } from './schema.ts';
 import type {
   AccountRecord,
+  ApplicationClusterRow,
+  ApplicationScope,
   BatchOutcome,
   CachedObject,
   FeedInfo,
+  NamespacedObjectQuery,
   ObjectQuery,
+  ObjectVersion,
+  ObjectSearch,
+  OperationFilter,
   OperationRecord,
   Store,
   StoreBatch,
+  StoreGroupKind,
+  TaskExpectation,
   TaskHistoryEntry,
+  TaskPatch,
+  TaskQuery,
   TaskRecord,
 } from './types.ts';
 
@@ -34,6 +44,39 @@ const ACCOUNT_UPDATE_COLUMNS = [
   'status',
   'last_seen_at',
 ] as const;
+
+/**
+ * An object version without its body. These columns precede `body` in the row, so SQLite reads them
+ * without following a large body into its overflow pages.
+ */
+const VERSION_COLUMNS = ['account', 'api_group', 'kind', 'namespace', 'name', 'uid', 'resource_version'] as const;
+
+type NamespacedSelect = SelectQueryBuilder<Database, 'objects', object>;
+
+function versionFromRow(row: Pick<Selectable<ObjectsTable>, (typeof VERSION_COLUMNS)[number]>): ObjectVersion {
+  return { account: row.account, group: row.api_group, kind: row.kind, namespace: row.namespace, name: row.name, uid: row.uid, resourceVersion: row.resource_version };
+}
+
+/** Keys (namespaces, names) per `IN (…)` list of the views' lookups. */
+const VIEW_KEYS_PER_STATEMENT = 500;
+
+function distinct<T>(values: readonly T[]): T[] {
+  return [...new Set(values)];
+}
+
+function chunked<T>(values: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < values.length; i += size) out.push(values.slice(i, i + size));
+  return out;
+}
+
+function kindKey(group: string, kind: string): string {
+  return `${group}/${kind}`;
+}
+
+function kindSet(kinds: readonly StoreGroupKind[]): Set<string> {
+  return new Set(kinds.map((k) => kindKey(k.group, k.kind)));
+}
 
 /** Attempts of one store call that keeps meeting deadlocks or serialization failures. */
 const TRANSIENT_ATTEMPTS = 4;
@@ -194,6 +237,105 @@ export class SqlStore implements Store {
     return toNumber(row.count);
   }
 
+  // application views
+
+  /** The application's objects of `kinds` (index objects_kind_application: one range per kind and group). */
+  private applicationQuery(application: string, kinds: readonly StoreGroupKind[], scope: ApplicationScope) {
+    let q = this.db
+      .selectFrom('objects')
+      .where('kind', 'in', distinct(kinds.map((k) => k.kind)))
+      .where('api_group', 'in', distinct(kinds.map((k) => k.group)))
+      .where('application', '=', clampText(application, KEY_LENGTHS.application));
+    if (scope.account !== undefined) q = q.where('account', '=', scope.account);
+    if (scope.cluster !== undefined) q = q.where('cluster', '=', clampText(scope.cluster, KEY_LENGTHS.cluster));
+    return q;
+  }
+
+  async listApplicationObjects(application: string, kinds: readonly StoreGroupKind[], scope: ApplicationScope = {}): Promise<CachedObject[]> {
+    if (kinds.length === 0) return [];
+    const rows = await this.guard('listApplicationObjects', () => this.applicationQuery(application, kinds, scope).selectAll().execute());
+    const wanted = kindSet(kinds);
+    return rows.filter((r) => wanted.has(kindKey(r.api_group, r.kind))).map(objectFromRow);
+  }
+
+  async listApplicationObjectVersions(application: string, kinds: readonly StoreGroupKind[], scope: ApplicationScope = {}): Promise<ObjectVersion[]> {
+    if (kinds.length === 0) return [];
+    const rows = await this.guard('listApplicationObjectVersions', () => this.applicationQuery(application, kinds, scope).select(VERSION_COLUMNS).execute());
+    const wanted = kindSet(kinds);
+    return rows.filter((r) => wanted.has(kindKey(r.api_group, r.kind))).map(versionFromRow);
+  }
+
+  async listApplicationClusters(kinds: readonly StoreGroupKind[], application?: string): Promise<ApplicationClusterRow[]> {
+    if (kinds.length === 0) return [];
+    // `kind IN … AND api_group IN …` is exact for Kubernetes' own groups (no custom resource lives in them).
+    const kindNames = distinct(kinds.map((k) => k.kind));
+    const groups = distinct(kinds.map((k) => k.group));
+    const app = application === undefined ? undefined : clampText(application, KEY_LENGTHS.application);
+    let rows: Array<{ application: string | null; account: string; cluster: string | null }>;
+    if (this.dialect.name === 'mysql') {
+      // All applications' clusters match a large share of the table: MySQL/MariaDB would rather scan it
+      // (bodies and all) than look rows up from the index, and DISTINCT adds a temporary table. The
+      // index named, rows de-duplicated below.
+      const appCondition = app === undefined ? sql`application is not null` : sql`application = ${app}`;
+      const result = await this.guard('listApplicationClusters', () =>
+        sql<{ application: string | null; account: string; cluster: string | null }>`select application, account, cluster from objects force index (objects_kind_application) where kind in (${sql.join(kindNames)}) and api_group in (${sql.join(groups)}) and ${appCondition}`.execute(this.db),
+      );
+      rows = result.rows;
+    } else {
+      // SQLite reads objects_kind_application alone (it carries the cluster column).
+      let q = this.db.selectFrom('objects').select(['application', 'account', 'cluster']).distinct().where('kind', 'in', kindNames).where('api_group', 'in', groups);
+      q = app !== undefined ? q.where('application', '=', app) : q.where('application', 'is not', null);
+      rows = await this.guard('listApplicationClusters', () => q.execute());
+    }
+    const seen = new Set<string>();
+    const out: ApplicationClusterRow[] = [];
+    for (const r of rows) {
+      if (r.application === null) continue;
+      const key = `${r.application}\u0000${r.account}\u0000${r.cluster ?? ''}\u0000${r.cluster === null ? 'n' : 'c'}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push({ application: r.application, account: r.account, cluster: r.cluster });
+    }
+    return out;
+  }
+
+  /**
+   * One statement per kind and chunk, each a range of the primary key (account, api_group, kind,
+   * namespace[, name]); `select` picks the columns.
+   */
+  private async namespaced<R>(what: string, query: NamespacedObjectQuery, run: (q: NamespacedSelect) => Promise<R[]>): Promise<R[]> {
+    const namespaces = distinct(query.namespaces);
+    if (namespaces.length === 0 || query.kinds.length === 0) return [];
+    const names = query.names === undefined ? undefined : distinct(query.names);
+    if (names !== undefined && names.length === 0) return [];
+    const out: R[] = [];
+    for (const kind of query.kinds) {
+      for (const nsChunk of chunked(namespaces, VIEW_KEYS_PER_STATEMENT)) {
+        for (const nameChunk of names === undefined ? [undefined] : chunked(names, VIEW_KEYS_PER_STATEMENT)) {
+          let q = this.db
+            .selectFrom('objects')
+            .where('account', '=', query.account)
+            .where('api_group', '=', kind.group)
+            .where('kind', '=', kind.kind)
+            .where('namespace', 'in', nsChunk);
+          if (nameChunk !== undefined) q = q.where('name', 'in', nameChunk);
+          out.push(...(await this.guard(what, () => run(q))));
+        }
+      }
+    }
+    return out;
+  }
+
+  async listNamespacedObjects(query: NamespacedObjectQuery): Promise<CachedObject[]> {
+    const rows = await this.namespaced('listNamespacedObjects', query, (q) => q.selectAll().execute());
+    return rows.map(objectFromRow);
+  }
+
+  async listNamespacedObjectVersions(query: NamespacedObjectQuery): Promise<ObjectVersion[]> {
+    const rows = await this.namespaced('listNamespacedObjectVersions', query, (q) => q.select(VERSION_COLUMNS).execute());
+    return rows.map(versionFromRow);
+  }
+
   // tasks and operations
 
   async createTask(task: TaskRecord): Promise<void> {
@@ -223,6 +365,37 @@ export class SqlStore implements Store {
     if (patch.history !== undefined) set.history = JSON.stringify(patch.history);
     if (patch.resultObjects !== undefined) set.result_objects = JSON.stringify(patch.resultObjects);
     await this.guard('updateTask', () => this.db.updateTable('tasks').set(set).where('id', '=', id).execute());
+  }
+
+  async updateTaskIf(id: string, expect: TaskExpectation, patch: TaskPatch, now: number): Promise<boolean> {
+    const set: { updated_at: number; state?: string; history?: string; result_objects?: string; owner_hub_id?: string; request?: string } = { updated_at: now };
+    if (patch.state !== undefined) set.state = patch.state;
+    if (patch.history !== undefined) set.history = JSON.stringify(patch.history);
+    if (patch.resultObjects !== undefined) set.result_objects = JSON.stringify(patch.resultObjects);
+    if (patch.ownerHubId !== undefined) set.owner_hub_id = patch.ownerHubId;
+    if (patch.request !== undefined) set.request = JSON.stringify(patch.request ?? null);
+    const result = await this.guard('updateTaskIf', () => {
+      let q = this.db.updateTable('tasks').set(set).where('id', '=', id);
+      if (expect.state !== undefined) {
+        const states = typeof expect.state === 'string' ? [expect.state] : [...expect.state];
+        q = q.where('state', 'in', states);
+      }
+      if (expect.ownerHubId !== undefined) q = q.where('owner_hub_id', '=', expect.ownerHubId);
+      if (expect.updatedAtOrBefore !== undefined) q = q.where('updated_at', '<=', expect.updatedAtOrBefore);
+      return q.executeTakeFirst();
+    });
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async findTasks(query: TaskQuery): Promise<TaskRecord[]> {
+    const rows = await this.guard('findTasks', () => {
+      let q = this.db.selectFrom('tasks').selectAll();
+      if (query.state !== undefined) q = q.where('state', '=', query.state);
+      if (query.ownerHubId !== undefined) q = q.where('owner_hub_id', '=', query.ownerHubId);
+      if (query.updatedBefore !== undefined) q = q.where('updated_at', '<', query.updatedBefore);
+      return q.orderBy('created_at', 'asc').orderBy('id', 'asc').limit(query.limit).execute();
+    });
+    return rows.map(taskFromRow);
   }
 
   async appendTaskHistory(id: string, entry: TaskHistoryEntry, now: number): Promise<void> {
@@ -271,10 +444,15 @@ export class SqlStore implements Store {
     await this.guard('updateOperation', () => this.db.updateTable('operations').set(set).where('id', '=', id).execute());
   }
 
-  async listOperations(limit: number): Promise<OperationRecord[]> {
-    const rows = await this.guard('listOperations', () =>
-      this.db.selectFrom('operations').selectAll().orderBy('received_at', 'desc').orderBy('id', 'desc').limit(limit).execute(),
-    );
+  async listOperations(limit: number, filter: OperationFilter = {}): Promise<OperationRecord[]> {
+    const rows = await this.guard('listOperations', () => {
+      let q = this.db.selectFrom('operations').selectAll();
+      if (filter.taskId !== undefined) q = q.where('task_id', '=', filter.taskId);
+      if (filter.account !== undefined) q = q.where('account', '=', filter.account);
+      if (filter.type !== undefined) q = q.where('type', '=', filter.type);
+      if (filter.status !== undefined) q = q.where('status', '=', filter.status);
+      return q.orderBy('received_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+    });
     return rows.map(operationFromRow);
   }
 
@@ -297,5 +475,63 @@ export class SqlStore implements Store {
         throw new ScaleAgentError(Errors.STORE_ERROR, `store ${what} failed: ${errorMessage(err)}`, { operation: what }, { cause: err });
       }
     }
+  }
+
+  async searchObjects(query: ObjectSearch): Promise<CachedObject[]> {
+    if (query.kinds !== undefined && query.kinds.length === 0) return [];
+    const columns = ['account', 'api_group', 'kind', 'namespace', 'name', 'version', 'uid', 'resource_version', 'application', 'cluster', 'created_at', 'updated_at'] as const;
+    let q = query.withoutBodies
+      ? this.db.selectFrom('objects').select([...columns, sql<string>`''`.as('body')])
+      : this.db.selectFrom('objects').select([...columns, 'body']);
+    if (query.account !== undefined) q = q.where('account', '=', query.account);
+    if (query.namespace !== undefined) q = q.where('namespace', '=', query.namespace);
+    if (query.application !== undefined) q = q.where('application', '=', clampText(query.application, KEY_LENGTHS.application));
+    if (query.cluster !== undefined) q = q.where('cluster', '=', clampText(query.cluster, KEY_LENGTHS.cluster));
+    if (query.kinds !== undefined) {
+      const kinds = query.kinds;
+      q = q.where((eb) => eb.or(kinds.map((k) => eb.and([eb('api_group', '=', k.group), eb('kind', '=', k.kind)]))));
+    }
+    if (query.namePrefix !== undefined && query.namePrefix !== '') {
+      // A range on the key column (byte-wise on every engine) rather than LIKE, so the primary key serves it.
+      const prefix = query.namePrefix;
+      const upper = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+      q = q.where('name', '>=', prefix).where('name', '<', upper);
+    }
+    if (query.text !== undefined) {
+      const { contains, orAccounts = [], orKinds = [] } = query.text;
+      // ESCAPE '!' works alike on SQLite, PostgreSQL and MySQL (backslash does not).
+      const pattern = `%${contains.toLowerCase().replace(/[!%_]/g, (c) => `!${c}`)}%`;
+      const like = (column: 'namespace' | 'name' | 'application' | 'cluster') => sql<boolean>`lower(${sql.ref(column)}) like ${pattern} escape '!'`;
+      // Namespaces are ASCII (a MySQL ascii column): text outside ASCII cannot occur in one.
+      const ascii = /^[\x00-\x7f]*$/.test(contains);
+      q = q.where((eb) =>
+        eb.or([
+          ...(ascii ? [like('namespace')] : []),
+          like('name'),
+          like('application'),
+          like('cluster'),
+          ...(orAccounts.length > 0 ? [eb('account', 'in', orAccounts)] : []),
+          ...orKinds.map((k) => eb.and([eb('api_group', '=', k.group), eb('kind', '=', k.kind)])),
+        ]),
+      );
+    }
+    q = q.orderBy('account').orderBy('kind').orderBy('namespace').orderBy('name');
+    if (query.limit !== undefined) q = q.limit(query.limit);
+    const rows = await this.guard('searchObjects', () => q.execute());
+    return rows.map((row) => ({
+      account: row.account,
+      group: row.api_group,
+      version: row.version,
+      kind: row.kind,
+      namespace: row.namespace,
+      name: row.name,
+      uid: row.uid,
+      resourceVersion: row.resource_version,
+      body: row.body,
+      application: row.application,
+      cluster: row.cluster,
+      createdAt: toNullableNumber(row.created_at),
+      updatedAt: toNumber(row.updated_at),
+    }));
   }
 }

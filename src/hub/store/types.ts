@@ -107,6 +107,45 @@ export interface ObjectQuery {
   limit?: number;
 }
 
+/** A Kubernetes kind as the store keys it. */
+export interface StoreGroupKind {
+  group: string;
+  kind: string;
+}
+
+/** One (application, account, cluster) the cache holds objects for. */
+export interface ApplicationClusterRow {
+  application: string;
+  account: string;
+  /** The moniker cluster column; null when the object had none. */
+  cluster: string | null;
+}
+
+/** Which object version a row is, without its body: what the views' caches are keyed by. */
+export interface ObjectVersion {
+  account: string;
+  group: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  uid: string;
+  resourceVersion: string;
+}
+
+/** Narrows an application's objects to one account and/or one moniker cluster. */
+export interface ApplicationScope {
+  account?: string;
+  cluster?: string;
+}
+
+/** Objects of some kinds in some namespaces of one account, optionally only some names. */
+export interface NamespacedObjectQuery {
+  account: string;
+  kinds: readonly StoreGroupKind[];
+  namespaces: readonly string[];
+  names?: readonly string[];
+}
+
 export type TaskState = 'STARTED' | 'COMPLETED' | 'FAILED' | 'FAILED_RETRYABLE';
 
 export interface TaskHistoryEntry {
@@ -128,6 +167,32 @@ export interface TaskRecord {
   ownerHubId: string;
   createdAt: number;
   updatedAt: number;
+}
+
+/** The fields of a task its runner rewrites. */
+export type TaskPatch = Partial<Pick<TaskRecord, 'state' | 'history' | 'resultObjects' | 'ownerHubId' | 'request'>>;
+
+/** What a conditional task update expects to find. */
+export interface TaskExpectation {
+  state?: TaskState | readonly TaskState[];
+  ownerHubId?: string;
+  /** The task was last updated at or before this time (it went stale). */
+  updatedAtOrBefore?: number;
+}
+
+export interface TaskQuery {
+  state?: TaskState;
+  ownerHubId?: string;
+  /** Only tasks last updated before this time. */
+  updatedBefore?: number;
+  limit: number;
+}
+
+export interface OperationFilter {
+  taskId?: string;
+  account?: string;
+  type?: string;
+  status?: OperationRecord['status'];
 }
 
 /** One hub→agent operation, with the per-hop timestamps shown at the admin endpoint. */
@@ -169,6 +234,21 @@ export interface Store {
   listObjects(query: ObjectQuery): Promise<CachedObject[]>;
   countObjects(account?: string): Promise<number>;
 
+  // application views (src/hub/views): indexed reads, never a scan of the objects table
+  /** The objects of `kinds` whose application column is `application`, optionally in one account or cluster. */
+  listApplicationObjects(application: string, kinds: readonly StoreGroupKind[], scope?: ApplicationScope): Promise<CachedObject[]>;
+  /** The same objects' versions, without reading their bodies. */
+  listApplicationObjectVersions(application: string, kinds: readonly StoreGroupKind[], scope?: ApplicationScope): Promise<ObjectVersion[]>;
+  /**
+   * Distinct (application, account, cluster) of objects of `kinds` that carry an application; one
+   * application or all. Kinds are matched as kind IN … AND group IN …, exact for Kubernetes' own groups.
+   */
+  listApplicationClusters(kinds: readonly StoreGroupKind[], application?: string): Promise<ApplicationClusterRow[]>;
+  /** Objects of some kinds in some namespaces of an account (primary-key ranges). */
+  listNamespacedObjects(query: NamespacedObjectQuery): Promise<CachedObject[]>;
+  /** The same objects' versions, without reading their bodies. */
+  listNamespacedObjectVersions(query: NamespacedObjectQuery): Promise<ObjectVersion[]>;
+
   // tasks and operations
   createTask(task: TaskRecord): Promise<void>;
   getTask(id: string): Promise<TaskRecord | undefined>;
@@ -176,8 +256,44 @@ export interface Store {
   /** The most recent tasks, newest first (GET /task). */
   listTasks?(limit: number): Promise<TaskRecord[]>;
   updateTask(id: string, patch: Partial<Pick<TaskRecord, 'state' | 'history' | 'resultObjects'>>, now: number): Promise<void>;
+  /**
+   * Writes `patch` only while the task still matches `expect` (compare-and-set): false when it did not,
+   * i.e. another writer (a PATCH from Orca, another replica's recovery) took the task meanwhile.
+   */
+  updateTaskIf(id: string, expect: TaskExpectation, patch: TaskPatch, now: number): Promise<boolean>;
+  /** Tasks by state, owner and staleness (recovery after a restart, dead replicas), oldest first. */
+  findTasks(query: TaskQuery): Promise<TaskRecord[]>;
   appendTaskHistory(id: string, entry: TaskHistoryEntry, now: number): Promise<void>;
   recordOperation(op: OperationRecord): Promise<void>;
   updateOperation(id: string, patch: Partial<OperationRecord>): Promise<void>;
-  listOperations(limit: number): Promise<OperationRecord[]>;
+  /** The most recent operations, newest first; every filter field given narrows the list. */
+  listOperations(limit: number, filter?: OperationFilter): Promise<OperationRecord[]>;
+
+  /**
+   * Objects by the filters the Spinnaker views beyond plain listing need (search, dynamic targets, a
+   * Job's pods, raw resources): every field given narrows the result. Ordered like listObjects.
+   */
+  searchObjects(query: ObjectSearch): Promise<CachedObject[]>;
+}
+
+/** The query of Store.searchObjects. */
+export interface ObjectSearch {
+  account?: string;
+  /** Any of these kinds; an empty list matches nothing. */
+  kinds?: Array<{ group: string; kind: string }>;
+  namespace?: string;
+  /** The moniker application column. */
+  application?: string;
+  /** The moniker cluster column. */
+  cluster?: string;
+  /** Names starting with this text, e.g. "<job>-" for a Job's pods (byte-wise, case-sensitive). */
+  namePrefix?: string;
+  /**
+   * A case-insensitive substring prefilter: objects whose namespace, name, application or cluster
+   * contains `contains`, or whose account is one of `orAccounts`, or whose kind is one of `orKinds`.
+   */
+  text?: { contains: string; orAccounts?: string[]; orKinds?: Array<{ group: string; kind: string }> };
+  /** Leaves the bodies out (`body` is "") when only the keys and columns are needed. */
+  withoutBodies?: boolean;
+  limit?: number;
 }

@@ -1,25 +1,30 @@
-import type { OperationRequest, ResourceTarget } from '../../router/types.ts';
-import { fullResourceName, resolveKind, splitFullResourceName } from '../../store/kind-names.ts';
+import type { OperationRequest } from '../../router/types.ts';
+import { fullResourceName, splitFullResourceName } from '../../store/kind-names.ts';
 import type { AccountRecord } from '../../store/types.ts';
-import { at, expectObject, invalid, optionalBoolean, optionalInteger, optionalString, optionalStringArray, type Obj } from './fields.ts';
-import { parseLabelSelectors } from './label-selector.ts';
+import { Cluster, describeTarget } from './cluster.ts';
+import { at, accountOf, expectObject, invalid, optionalString, optionalStringArray, type Obj } from './fields.ts';
+import { parseSelectorList, type SelectorList } from './label-selector.ts';
 import type { OpContext, OpHandler, ParsedOp, PreparedOp } from './op-handler.ts';
-import { failureFrom, outcomeFailed } from './operation-failure.ts';
-import { namespacedKind } from './scope.ts';
+import { invalidOperation } from './operation-failure.ts';
+import { checkNamespace, resolveTarget, type ManifestTarget } from './targets.ts';
 
 /**
  * deleteManifest: one object by `manifestName` + `location`, or every object of `kinds` matching
- * `labelSelectors` in `location` — `kubectl delete --ignore-not-found` semantics, so deleting an object
- * that is already gone succeeds with nothing deleted.
+ * `labelSelectors` in `location` — `kubectl delete --ignore-not-found` semantics (deleting an object
+ * already gone succeeds and names nothing), waiting until each object is gone. `options` is
+ * Clouddriver's map of strings: `cascading` (true → background, false → orphan, or a propagation policy
+ * by name), `orphanDependents`, `gracePeriodSeconds`. The result names every object deleted, under the
+ * location the request gave.
  */
 type PropagationPolicy = NonNullable<Extract<OperationRequest, { type: 'delete' }>['propagationPolicy']>;
 
 const PHASE = 'DELETE_KUBERNETES_MANIFEST';
-const HTTP_NOT_FOUND = 404;
 const POLICIES: Record<string, PropagationPolicy> = { foreground: 'Foreground', background: 'Background', orphan: 'Orphan' };
 
 interface DeleteOptions {
-  propagationPolicy?: PropagationPolicy;
+  /** The cascade value as given, checked when the operation runs (Clouddriver fails the task, not the request). */
+  cascading?: string;
+  orphanDependents?: string;
   gracePeriodSeconds?: number;
 }
 
@@ -28,17 +33,17 @@ interface DeleteDescription {
   manifestName?: string;
   location: string;
   kinds: string[];
-  labelSelector?: string;
+  labelSelectors?: SelectorList;
   options: DeleteOptions;
   path: string;
 }
 
-interface DeleteTarget {
-  target: ResourceTarget;
-  labelSelector?: string;
-  /** What the history and errors call it: "deployment nginx" or "replicaSet (app=web)". */
-  description: string;
-  byName: boolean;
+/** Clouddriver reads options as strings: "true", "5"; JSON booleans and numbers are accepted the same. */
+function optionText(options: Obj, key: string, path: string): string | undefined {
+  const value = options[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  invalid(at(path, key), 'expected a string');
 }
 
 function parseOptions(source: Obj, path: string): DeleteOptions {
@@ -47,92 +52,83 @@ function parseOptions(source: Obj, path: string): DeleteOptions {
   const p = at(path, 'options');
   const options = expectObject(raw, p);
   const out: DeleteOptions = {};
-  const cascading = options.cascading;
-  if (typeof cascading === 'boolean') out.propagationPolicy = cascading ? 'Background' : 'Orphan';
-  else if (typeof cascading === 'string' && cascading !== '') {
-    const lower = cascading.toLowerCase();
-    if (lower === 'true' || lower === 'false') out.propagationPolicy = lower === 'true' ? 'Background' : 'Orphan';
-    else if (POLICIES[lower]) out.propagationPolicy = POLICIES[lower];
-    else invalid(at(p, 'cascading'), 'expected true, false, foreground, background or orphan');
-  } else if (cascading !== undefined && cascading !== null) invalid(at(p, 'cascading'), 'expected a boolean or a propagation policy');
-  if (optionalBoolean(options, 'orphanDependents', p) === true) out.propagationPolicy = 'Orphan';
-  const grace = optionalInteger(options, 'gracePeriodSeconds', p);
-  if (grace !== undefined) {
-    if (grace < 0) invalid(at(p, 'gracePeriodSeconds'), 'must not be negative');
-    out.gracePeriodSeconds = grace;
+  const cascading = optionText(options, 'cascading', p);
+  if (cascading !== undefined && cascading !== '') out.cascading = cascading;
+  const orphan = optionText(options, 'orphanDependents', p);
+  if (orphan !== undefined && orphan !== '') out.orphanDependents = orphan;
+  const grace = optionText(options, 'gracePeriodSeconds', p);
+  if (grace !== undefined && grace !== '') {
+    if (!/^\d+$/.test(grace.trim())) invalid(at(p, 'gracePeriodSeconds'), 'expected an integer (seconds, not negative)');
+    out.gracePeriodSeconds = Number(grace.trim());
   }
   return out;
 }
 
-export function parseDeleteDescription(raw: unknown, path: string): DeleteDescription {
-  const source = expectObject(raw, path);
-  const account = optionalString(source, 'account', path);
-  if (account === undefined || account.trim() === '') invalid(at(path, 'account'), 'is required');
-  const manifestName = optionalString(source, 'manifestName', path);
-  const location = optionalString(source, 'location', path) ?? '';
-  const kinds = optionalStringArray(source, 'kinds', path) ?? [];
-  const labelSelector = parseLabelSelectors(source.labelSelectors, at(path, 'labelSelectors'));
-  if (manifestName !== undefined && manifestName.trim() !== '') {
-    if (!splitFullResourceName(manifestName)) invalid(at(path, 'manifestName'), 'expected "<kind> <name>", e.g. "deployment nginx"');
-  } else if (kinds.length === 0 || labelSelector === undefined) {
-    invalid(path, 'manifestName, or kinds with labelSelectors, is required');
-  }
-  return { account, manifestName: manifestName?.trim() || undefined, location, kinds, labelSelector, options: parseOptions(source, path), path };
+/** Clouddriver's mapping: orphanDependents wins; cascading true/false or a policy name; else the server default. */
+export function propagationPolicy(options: DeleteOptions): PropagationPolicy | undefined {
+  if (options.orphanDependents !== undefined) return options.orphanDependents.toLowerCase() === 'true' ? 'Orphan' : 'Background';
+  if (options.cascading === undefined) return undefined;
+  const lower = options.cascading.toLowerCase();
+  if (lower === 'true') return 'Background';
+  if (lower === 'false') return 'Orphan';
+  const policy = POLICIES[lower];
+  if (!policy) throw invalidOperation(`invalid cascade value (${options.cascading}). Must be "background", "foreground", or "orphan".`);
+  return policy;
 }
 
-function resolveTargets(d: DeleteDescription, account: AccountRecord): DeleteTarget[] {
-  const resolve = (token: string, path: string) => {
-    const gk = resolveKind(token, account.kinds);
-    if (!gk) invalid(path, `unknown kind "${token}" in account ${account.name}`);
-    const namespaced = namespacedKind(account, gk.group, gk.kind);
-    if (namespaced && d.location === '') invalid(at(d.path, 'location'), `is required for the namespaced kind ${gk.kind}`);
-    return { ...gk, namespace: namespaced ? d.location : '' };
-  };
+export function parseDeleteDescription(raw: unknown, path: string): DeleteDescription {
+  const source = expectObject(raw, path);
+  const account = accountOf(source, path);
+  const manifestName = optionalString(source, 'manifestName', path)?.trim() || undefined;
+  const location = optionalString(source, 'location', path)?.trim() ?? '';
+  const kinds = (optionalStringArray(source, 'kinds', path) ?? []).filter((k) => k.trim() !== '');
+  const labelSelectors = parseSelectorList(source.labelSelectors, at(path, 'labelSelectors'));
+  if (manifestName !== undefined) {
+    if (!splitFullResourceName(manifestName)) invalid(at(path, 'manifestName'), 'expected "<kind> <name>", e.g. "deployment nginx"');
+  } else if (kinds.length === 0 || labelSelectors === undefined) {
+    // Deleting every object of a kind is never what a pipeline meant: a selector is required.
+    invalid(path, 'manifestName, or kinds with labelSelectors, is required');
+  }
+  return { account, ...(manifestName ? { manifestName } : {}), location, kinds, ...(labelSelectors ? { labelSelectors } : {}), options: parseOptions(source, path), path };
+}
+
+function resolveTargets(d: DeleteDescription, account: AccountRecord): ManifestTarget[] {
   if (d.manifestName !== undefined) {
     const { kindToken, name } = splitFullResourceName(d.manifestName)!;
-    const gk = resolve(kindToken, at(d.path, 'manifestName'));
-    return [{ target: { group: gk.group, version: '', kind: gk.kind, namespace: gk.namespace, name }, description: fullResourceName(gk.group, gk.kind, name), byName: true }];
+    const t = resolveTarget(account, kindToken, name, d.location, at(d.path, 'manifestName'), at(d.path, 'location'));
+    if (t.namespaced) checkNamespace(account, d.location, at(d.path, 'location'), 'deleteKubernetesManifest');
+    return [t];
   }
   return d.kinds.map((token, i) => {
-    const gk = resolve(token, at(at(d.path, 'kinds'), i));
-    return {
-      target: { group: gk.group, version: '', kind: gk.kind, namespace: gk.namespace, name: '' },
-      labelSelector: d.labelSelector,
-      description: `${fullResourceName(gk.group, gk.kind, '').trim()} (${d.labelSelector})`,
-      byName: false,
-    };
+    const t = resolveTarget(account, token, '', d.location, at(at(d.path, 'kinds'), i), at(d.path, 'location'));
+    if (t.namespaced) checkNamespace(account, d.location, at(d.path, 'location'), 'deleteKubernetesManifest');
+    return t;
   });
 }
 
-async function runDelete(accountName: string, d: DeleteDescription, targets: DeleteTarget[], ctx: OpContext): Promise<unknown> {
-  const manifestNamesByNamespace: Record<string, string[]> = {};
-  const add = (namespace: string, name: string) => {
-    const names = (manifestNamesByNamespace[namespace] ??= []);
-    if (!names.includes(name)) names.push(name);
-  };
+async function runDelete(account: AccountRecord, d: DeleteDescription, targets: ManifestTarget[], ctx: OpContext): Promise<unknown> {
+  const status = (message: string) => ctx.status(PHASE, message);
+  await status(`Starting delete operation in account ${account.name}...`);
+  const policy = propagationPolicy(d.options);
+  const cluster = new Cluster(ctx, account);
+  const names: string[] = [];
   for (const t of targets) {
-    await ctx.status(PHASE, `Deleting ${t.description}${t.target.namespace === '' ? '' : ` in namespace ${t.target.namespace}`} ...`);
-    const request: OperationRequest = {
-      type: 'delete',
-      target: t.target,
-      waitForDeletion: true,
-      ...(t.labelSelector !== undefined ? { labelSelector: t.labelSelector } : {}),
-      ...(d.options.propagationPolicy !== undefined ? { propagationPolicy: d.options.propagationPolicy } : {}),
+    const kindName = fullResourceName(t.group, t.kind, '').trim();
+    const what = t.name === '' ? `${kindName} objects${t.namespace === '' ? '' : ` in namespace ${t.namespace}`} matching ${d.labelSelectors!.text}` : describeTarget(t);
+    await status(`Calling delete operation for ${what}${policy ? ` (propagation ${policy})` : ''}...`);
+    const deleted = await cluster.delete(t, {
+      ...(t.name === '' ? { labelSelector: d.labelSelectors!.text } : {}),
+      ...(policy !== undefined ? { propagationPolicy: policy } : {}),
       ...(d.options.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: d.options.gracePeriodSeconds } : {}),
-    };
-    const outcome = await ctx.router.execute(accountName, request, { taskId: ctx.taskId, timeoutMs: ctx.timeoutMs });
-    if (outcomeFailed(outcome)) {
-      if (t.byName && outcome.httpStatus === HTTP_NOT_FOUND) {
-        await ctx.status(PHASE, `${t.description} was already gone`);
-        continue;
-      }
-      throw failureFrom(`Delete of ${t.description} failed`, outcome);
+    });
+    for (const name of deleted) {
+      const full = fullResourceName(t.group, t.kind, name);
+      if (!names.includes(full)) names.push(full);
     }
-    const deleted = outcome.written.filter((w) => w.deleted);
-    for (const w of deleted) add(w.namespace, fullResourceName(w.group, w.kind, w.name));
-    if (deleted.length === 0 && t.byName) add(t.target.namespace, t.description);
+    await status(deleted.length === 0 ? `Nothing to delete for ${what}` : ` delete operation completed successfully for ${deleted.join(', ')}`);
   }
-  return { manifestNamesByNamespace, manifests: [] };
+  await status(' delete operation completed successfully for all applicable resources');
+  return { manifestNamesByNamespace: { [d.location]: names }, manifests: [], createdArtifacts: [], boundArtifacts: [] };
 }
 
 export const deleteManifestOp: OpHandler = {
@@ -143,9 +139,10 @@ export const deleteManifestOp: OpHandler = {
     const description = parseDeleteDescription(raw, path);
     return {
       account: description.account,
+      idempotent: true,
       prepare(account: AccountRecord): PreparedOp {
         const targets = resolveTargets(description, account);
-        return { run: (ctx) => runDelete(account.name, description, targets, ctx) };
+        return { run: (ctx) => runDelete(account, description, targets, ctx) };
       },
     };
   },

@@ -70,3 +70,28 @@ export function optionalStringArray(source: Obj, key: string, path: string): str
     return v;
   });
 }
+
+export function optionalObject(source: Obj, key: string, path: string): Obj | undefined {
+  const value = source[key];
+  if (value === undefined || value === null) return undefined;
+  return expectObject(value, at(path, key));
+}
+
+/**
+ * The account an operation names: `account`, or `credentials` as older Orca stages and Deck's ad-hoc
+ * operations send it (Clouddriver's converters accept both).
+ */
+export function accountOf(source: Obj, path: string): string {
+  const account = optionalString(source, 'account', path);
+  if (account !== undefined && account.trim() !== '') return account.trim();
+  const credentials = optionalString(source, 'credentials', path);
+  if (credentials !== undefined && credentials.trim() !== '') return credentials.trim();
+  invalid(at(path, 'account'), 'is required');
+}
+
+/** An integer given as a number or a numeric string (SpEL often produces strings); undefined when absent. */
+export function optionalCount(source: Obj, key: string, path: string): number | undefined {
+  const value = optionalInteger(source, key, path);
+  if (value !== undefined && value < 0) invalid(at(path, key), 'must not be negative');
+  return value;
+}

@@ -2,7 +2,7 @@ import { Errors, ScaleAgentError } from '../../../common/errors.ts';
 import type { AccountRecord, Store } from '../../store/types.ts';
 import { withStatus } from '../http-errors.ts';
 import { at, invalid, isObject } from './fields.ts';
-import type { OpHandler, PreparedOp } from './op-handler.ts';
+import type { OpHandler, ParsedOp, PreparedOp } from './op-handler.ts';
 import { OPERATIONS } from './registry.ts';
 
 /**
@@ -14,6 +14,8 @@ export interface RequestedOp {
   handler: OpHandler;
   account: AccountRecord;
   prepared: PreparedOp;
+  /** Whether running it again after an interruption converges (see ParsedOp.idempotent). */
+  idempotent: boolean;
 }
 
 const HTTP_BAD_REQUEST = 400;
@@ -30,18 +32,32 @@ export function handlerFor(name: string, path = ''): OpHandler {
   return OPERATIONS.get(name) ?? unknownOperation(name, path === '' ? name : path);
 }
 
-export async function parseOpsRequest(body: unknown, store: Store): Promise<RequestedOp[]> {
+/** Parses the body's shape and each description (no account lookups): throws REQUEST_INVALID. */
+export function parseOps(body: unknown): Array<{ handler: OpHandler; parsed: ParsedOp; path: string }> {
   if (!Array.isArray(body)) invalid('', 'expected a JSON array of operations, e.g. [{"deployManifest": {…}}]');
   if (body.length === 0) invalid('', 'at least one operation is required');
-  const parsed = body.map((entry, i) => {
+  return body.map((entry, i) => {
     const path = at('', i);
     if (!isObject(entry)) invalid(path, 'expected an object with one operation name as its key');
     const keys = Object.keys(entry);
     if (keys.length !== 1) invalid(path, `expected exactly one operation name as the key, got ${keys.length}`);
-    const name = keys[0];
+    const name = keys[0]!;
     const handler = OPERATIONS.get(name) ?? unknownOperation(name, path);
     return { handler, parsed: handler.parse(entry[name], at(path, name)), path };
   });
+}
+
+/** Whether every operation of a stored request may safely run again; false when it no longer parses. */
+export function requestIdempotent(body: unknown): boolean {
+  try {
+    return parseOps(body).every((op) => op.parsed.idempotent);
+  } catch {
+    return false;
+  }
+}
+
+export async function parseOpsRequest(body: unknown, store: Store): Promise<RequestedOp[]> {
+  const parsed = parseOps(body);
   const accounts = new Map<string, AccountRecord | undefined>();
   const out: RequestedOp[] = [];
   for (const { handler, parsed: op, path } of parsed) {
@@ -50,7 +66,7 @@ export async function parseOpsRequest(body: unknown, store: Store): Promise<Requ
     if (!account) {
       throw new ScaleAgentError(withStatus(Errors.ACCOUNT_NOT_FOUND, HTTP_BAD_REQUEST), `${at(at(path, handler.name), 'account')}: unknown account "${op.account}"`, { account: op.account });
     }
-    out.push({ handler, account, prepared: op.prepare(account) });
+    out.push({ handler, account, prepared: op.prepare(account), idempotent: op.idempotent });
   }
   return out;
 }

@@ -1,15 +1,25 @@
-import { errorMessage } from '../../../common/errors.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Errors, errorMessage, isScaleAgentError, ScaleAgentError } from '../../../common/errors.ts';
 import { ulid } from '../../../common/ids.ts';
 import type { Logger } from '../../../common/logger.ts';
 import type { OperationRouter } from '../../router/types.ts';
-import type { Store, TaskHistoryEntry, TaskRecord } from '../../store/types.ts';
-import { OperationFailure } from './operation-failure.ts';
-import type { RequestedOp } from './parse-request.ts';
+import type { Store, TaskExpectation, TaskHistoryEntry, TaskPatch, TaskRecord, TaskState } from '../../store/types.ts';
+import type { OpContext } from './op-handler.ts';
+import { OperationFailure, OPERATION_INVALID } from './operation-failure.ts';
+import { requestIdempotent, type RequestedOp } from './parse-request.ts';
 
 /**
- * Creates a task for an ops request and runs its operations one after another, in the background:
- * the POST answers as soon as the task row exists, Orca polls GET /task/{id}. This replica is the only
- * writer of its tasks, so the runner keeps the record in memory and writes whole fields.
+ * Runs the tasks of ops requests: creates the task row (readable from every replica the moment the POST
+ * answers) and runs its operations one after another in the background, writing every history line and
+ * result to the store as it goes. Orca polls GET /task/{id}.
+ *
+ * Every write is conditional on the task still being STARTED and owned by this replica, so a task that
+ * Orca marked failed (PATCH /kubernetes/task/{id}) or that another replica declared dead is never
+ * overwritten by a late result. While a task runs, a heartbeat keeps its `updated_at` fresh; a STARTED
+ * task nobody updated for `staleAfterMs` belongs to a replica that died, and any replica fails it — as a
+ * starting hub fails its own STARTED tasks at once. Such failures, and those caused by circumstances
+ * (no agent, agent gone, no answer before the deadline), are retryable when every operation of the task
+ * is safe to run again; Orca then resumes the task (POST /task/{id}:resume) and it runs again.
  */
 export interface TaskRunnerOptions {
   store: Store;
@@ -17,17 +27,65 @@ export interface TaskRunnerOptions {
   hubId: string;
   logger: Logger;
   operationTimeoutMs: number;
+  /** A STARTED task not updated for this long is considered orphaned (its replica died). */
+  staleAfterMs?: number;
   now?: () => number;
 }
 
-const ORCHESTRATION = 'ORCHESTRATION';
+export const ORCHESTRATION = 'ORCHESTRATION';
+export const DEFAULT_STALE_AFTER_MS = 120_000;
+/** Attempts at a task's final write before giving up (the stale sweep then finishes it). */
+const FINAL_WRITE_ATTEMPTS = 5;
+const FINAL_WRITE_BACKOFF_MS = 200;
+/** Tasks a sweep handles at most per round. */
+const SWEEP_BATCH = 100;
+
+/** Thrown inside a run when the task was taken from this runner (failed by Orca, swept): stop quietly. */
+class TaskTaken extends Error {}
+
+interface Exception {
+  type: 'EXCEPTION';
+  operation: string;
+  cause: string;
+  message: string;
+  details: Record<string, unknown>;
+  retryable: boolean;
+}
+
+function exceptionFor(err: unknown, operationClass: string, retryable: boolean): Exception {
+  if (err instanceof OperationFailure) {
+    return {
+      type: 'EXCEPTION',
+      operation: operationClass,
+      cause: err.code === OPERATION_INVALID ? 'IllegalArgumentException' : 'KubernetesOperationException',
+      message: err.message,
+      details: { code: err.code, ...(err.httpStatus > 0 ? { httpStatus: err.httpStatus } : {}), ...(err.kubernetes ? { kubernetes: err.kubernetes } : {}) },
+      retryable,
+    };
+  }
+  if (isScaleAgentError(err)) {
+    return { type: 'EXCEPTION', operation: operationClass, cause: 'IllegalArgumentException', message: err.message, details: { code: err.code }, retryable };
+  }
+  return { type: 'EXCEPTION', operation: operationClass, cause: err instanceof Error ? err.name : 'Error', message: errorMessage(err), details: { code: Errors.INTERNAL_ERROR.code }, retryable };
+}
+
+function lastOperationClass(task: TaskRecord): string {
+  for (let i = task.history.length - 1; i >= 0; i--) {
+    const match = /^Processing op: (\S+)/.exec(task.history[i]!.status);
+    if (match) return match[1]!;
+  }
+  return ORCHESTRATION;
+}
 
 export class TaskRunner {
-  private readonly running = new Set<Promise<void>>();
+  private readonly running = new Map<string, Promise<void>>();
   private readonly now: () => number;
+  private readonly staleAfterMs: number;
+  private maintenance: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: TaskRunnerOptions) {
     this.now = options.now ?? Date.now;
+    this.staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
   }
 
   /** Creates the task row and starts running; resolves once the row is stored. */
@@ -47,53 +105,175 @@ export class TaskRunner {
       updatedAt: now,
     };
     await this.options.store.createTask(task);
-    const run = this.run(task, ops).catch((err) => this.options.logger.error({ err, taskId: task.id }, 'task runner failed'));
-    this.running.add(run);
-    void run.finally(() => this.running.delete(run));
+    this.launch(task, ops);
     return task;
+  }
+
+  /**
+   * Runs a retryably failed task again, under the same id (Clouddriver's retry of a task whose failure
+   * is retryable): by a repeated clientRequestId, a restart with new operations, or Orca's resume.
+   * Returns undefined when the task is not (or no longer) retryable.
+   */
+  async retry(task: TaskRecord, ops: RequestedOp[], request: unknown, why: string): Promise<TaskRecord | undefined> {
+    const now = this.now();
+    const history: TaskHistoryEntry[] = [...task.history, { phase: ORCHESTRATION, status: `Re-initializing Orchestration Task (failure is retryable): ${why}`, timestamp: now }];
+    const patch: TaskPatch = { state: 'STARTED', history, resultObjects: [], ownerHubId: this.options.hubId, request };
+    if (!(await this.options.store.updateTaskIf(task.id, { state: 'FAILED_RETRYABLE' }, patch, now))) return undefined;
+    const claimed: TaskRecord = { ...task, ...patch, state: 'STARTED', history, resultObjects: [], ownerHubId: this.options.hubId, request, updatedAt: now };
+    this.launch(claimed, ops);
+    return claimed;
+  }
+
+  /** PATCH /kubernetes/task/{id} {retry}: fails the task now, retryably or not; false when already finished. */
+  async markFailed(task: TaskRecord, retryable: boolean): Promise<boolean> {
+    const now = this.now();
+    const state: TaskState = retryable ? 'FAILED_RETRYABLE' : 'FAILED';
+    const history = [...task.history, { phase: ORCHESTRATION, status: `Orchestration failed: marked failed on request${retryable ? ' (retryable)' : ''}`, timestamp: now }];
+    return this.options.store.updateTaskIf(task.id, { state: task.state }, { state, history }, now);
+  }
+
+  isRunning(taskId: string): boolean {
+    return this.running.has(taskId);
   }
 
   /** Waits for the tasks running now (shutdown, tests). */
   async drain(): Promise<void> {
-    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+    while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
+  }
+
+  /**
+   * Fails this replica's STARTED tasks that no run of this process owns: after a restart they can no
+   * longer complete here. Returns how many were failed.
+   */
+  async recover(): Promise<number> {
+    const tasks = await this.options.store.findTasks({ state: 'STARTED', ownerHubId: this.options.hubId, limit: 10_000 });
+    let failed = 0;
+    for (const task of tasks) {
+      if (this.running.has(task.id)) continue;
+      const reason = `the hub ${this.options.hubId} restarted while the task was running; the outcome of its operation in progress is unknown`;
+      if (await this.interrupt(task, { state: 'STARTED', ownerHubId: this.options.hubId }, reason)) failed++;
+    }
+    if (failed > 0) this.options.logger.warn({ failed, hubId: this.options.hubId }, 'failed the tasks that were running when this hub stopped');
+    return failed;
+  }
+
+  /** Fails STARTED tasks whose replica stopped updating them (it died); returns how many. */
+  async sweepStale(): Promise<number> {
+    const cutoff = this.now() - this.staleAfterMs;
+    const tasks = await this.options.store.findTasks({ state: 'STARTED', updatedBefore: cutoff, limit: SWEEP_BATCH });
+    let failed = 0;
+    for (const task of tasks) {
+      if (this.running.has(task.id)) continue;
+      const reason = `its hub ${task.ownerHubId} stopped updating the task ${Math.round((this.now() - task.updatedAt) / 1000)} s ago (it restarted or died); the outcome of its operation in progress is unknown`;
+      if (await this.interrupt(task, { state: 'STARTED', ownerHubId: task.ownerHubId, updatedAtOrBefore: task.updatedAt }, reason)) failed++;
+    }
+    if (failed > 0) this.options.logger.warn({ failed }, 'failed tasks orphaned by a hub replica that stopped');
+    return failed;
+  }
+
+  /** Heartbeat of running tasks and the stale sweep, every quarter of the staleness bound. */
+  startMaintenance(): void {
+    if (this.maintenance) return;
+    const every = Math.max(250, Math.floor(this.staleAfterMs / 4));
+    this.maintenance = setInterval(() => {
+      void this.heartbeat()
+        .then(() => this.sweepStale())
+        .catch((err) => this.options.logger.warn({ err: errorMessage(err) }, 'task maintenance failed'));
+    }, every);
+    this.maintenance.unref();
+  }
+
+  stopMaintenance(): void {
+    if (this.maintenance) clearInterval(this.maintenance);
+    this.maintenance = undefined;
+  }
+
+  private async heartbeat(): Promise<void> {
+    const now = this.now();
+    for (const id of this.running.keys()) {
+      await this.options.store.updateTaskIf(id, { state: 'STARTED', ownerHubId: this.options.hubId }, {}, now);
+    }
+  }
+
+  private async interrupt(task: TaskRecord, expect: TaskExpectation, reason: string): Promise<boolean> {
+    const now = this.now();
+    const retryable = requestIdempotent(task.request);
+    const operation = lastOperationClass(task);
+    const exception: Exception = { type: 'EXCEPTION', operation, cause: 'TaskInterrupted', message: `Task interrupted: ${reason}`, details: { code: Errors.TASK_INTERRUPTED.code }, retryable };
+    const history = [...task.history, { phase: ORCHESTRATION, status: `Orchestration failed: ${operation} | TaskInterrupted: [${exception.message}]`, timestamp: now }];
+    const state: TaskState = retryable ? 'FAILED_RETRYABLE' : 'FAILED';
+    const done = await this.options.store.updateTaskIf(task.id, expect, { state, history, resultObjects: [...task.resultObjects, exception] }, now);
+    if (!done) return false;
+    for (const op of await this.options.store.listOperations(1000, { taskId: task.id })) {
+      if (op.status !== 'PENDING' && op.status !== 'SENT') continue;
+      await this.options.store.updateOperation(op.id, { status: 'FAILED', errorCode: Errors.TASK_INTERRUPTED.code, message: reason, resultAt: now });
+    }
+    return true;
+  }
+
+  private launch(task: TaskRecord, ops: RequestedOp[]): void {
+    const run = this.run(task, ops)
+      .catch((err) => {
+        if (!(err instanceof TaskTaken)) this.options.logger.error({ err, taskId: task.id }, 'task runner failed');
+      })
+      .finally(() => {
+        if (this.running.get(task.id) === run) this.running.delete(task.id);
+      });
+    this.running.set(task.id, run);
+  }
+
+  /** A write that holds only while the task is still this runner's; otherwise the run stops. */
+  private async write(task: TaskRecord, patch: TaskPatch, attempts = 1): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const now = this.now();
+        if (!(await this.options.store.updateTaskIf(task.id, { state: 'STARTED', ownerHubId: this.options.hubId }, patch, now))) {
+          this.options.logger.info({ taskId: task.id }, 'task was failed or taken over while it ran; stopping');
+          throw new TaskTaken();
+        }
+        return;
+      } catch (err) {
+        if (err instanceof TaskTaken || attempt >= attempts) throw err;
+        this.options.logger.warn({ taskId: task.id, attempt, err: errorMessage(err) }, 'writing the task failed; retrying');
+        await sleep(FINAL_WRITE_BACKOFF_MS * attempt);
+      }
+    }
   }
 
   private async run(task: TaskRecord, ops: RequestedOp[]): Promise<void> {
     const { store, router, logger } = this.options;
     const history = async (phase: string, status: string) => {
-      const now = this.now();
-      task.history.push({ phase, status, timestamp: now } satisfies TaskHistoryEntry);
-      await store.updateTask(task.id, { history: task.history }, now);
+      task.history.push({ phase, status, timestamp: this.now() } satisfies TaskHistoryEntry);
+      await this.write(task, { history: task.history });
     };
+    const ctx: OpContext = { router, store, logger, taskId: task.id, timeoutMs: this.options.operationTimeoutMs, now: this.now, status: history };
+    const allIdempotent = ops.every((op) => op.idempotent);
     for (const op of ops) {
       await history(ORCHESTRATION, `Processing op: ${op.handler.operationClass}`);
+      let result: unknown;
       try {
-        const result = await op.prepared.run({ router, taskId: task.id, timeoutMs: this.options.operationTimeoutMs, status: history });
-        if (result !== null && result !== undefined) task.resultObjects.push(result);
-        await store.updateTask(task.id, { resultObjects: task.resultObjects }, this.now());
+        result = await op.prepared.run(ctx);
       } catch (err) {
-        const failure = err instanceof OperationFailure;
-        const exceptionClass = failure ? 'KubernetesOperationException' : err instanceof Error ? err.name : 'Error';
-        const message = errorMessage(err);
-        if (!failure) logger.error({ err, taskId: task.id, operation: op.handler.name }, 'operation failed unexpectedly');
-        task.resultObjects.push({
-          type: 'EXCEPTION',
-          operation: op.handler.operationClass,
-          cause: exceptionClass,
-          message,
-          details: failure ? { code: err.code, httpStatus: err.httpStatus } : {},
-          retryable: false,
-        });
-        task.state = 'FAILED';
-        const now = this.now();
-        task.history.push({ phase: ORCHESTRATION, status: `Orchestration failed: ${op.handler.operationClass} | ${exceptionClass}: [${message}]`, timestamp: now });
-        await store.updateTask(task.id, { state: task.state, history: task.history, resultObjects: task.resultObjects }, now);
+        if (err instanceof TaskTaken) throw err;
+        const retryable = err instanceof OperationFailure && err.transient && allIdempotent;
+        if (!(err instanceof OperationFailure) && !isScaleAgentError(err)) logger.error({ err, taskId: task.id, operation: op.handler.name }, 'operation failed unexpectedly');
+        const exception = exceptionFor(err, op.handler.operationClass, retryable);
+        task.resultObjects.push(exception);
+        task.state = retryable ? 'FAILED_RETRYABLE' : 'FAILED';
+        task.history.push({ phase: ORCHESTRATION, status: `Orchestration failed: ${op.handler.operationClass} | ${exception.cause}: [${exception.message}]`, timestamp: this.now() });
+        await this.write(task, { state: task.state, history: task.history, resultObjects: task.resultObjects }, FINAL_WRITE_ATTEMPTS);
         return;
       }
+      if (result !== null && result !== undefined) task.resultObjects.push(result);
+      await this.write(task, { resultObjects: task.resultObjects }, FINAL_WRITE_ATTEMPTS);
     }
-    const now = this.now();
     task.state = 'COMPLETED';
-    task.history.push({ phase: ORCHESTRATION, status: 'Orchestration completed.', timestamp: now });
-    await store.updateTask(task.id, { state: task.state, history: task.history }, now);
+    task.history.push({ phase: ORCHESTRATION, status: 'Orchestration completed.', timestamp: this.now() });
+    await this.write(task, { state: task.state, history: task.history }, FINAL_WRITE_ATTEMPTS);
   }
+}
+
+/** A request to resume or restart a task that did not fail retryably (Clouddriver: 400). */
+export function notRetryable(task: TaskRecord): ScaleAgentError {
+  return new ScaleAgentError(Errors.TASK_NOT_RETRYABLE, `Task id: ${task.id} is not retryable (state ${task.state})`, { taskId: task.id, state: task.state });
 }

@@ -9,6 +9,8 @@ export interface TaskView {
   status: { phase: string; status: string; complete: boolean; completed: boolean; failed: boolean; retryable: boolean };
   history: Array<{ phase: string; status: string }>;
   resultObjects: unknown[];
+  /** kubectl output per manifest in Clouddriver when persistTaskOutput is on; always empty here. */
+  outputs: unknown[];
   sagaIds: string[];
   retryable: boolean;
 }
@@ -25,6 +27,7 @@ export function taskView(task: TaskRecord): TaskView {
     status: { phase: last.phase, status: last.status, complete: completed, completed, failed, retryable },
     history: task.history.map((h) => ({ phase: h.phase, status: h.status })),
     resultObjects: task.resultObjects,
+    outputs: [],
     sagaIds: [],
     retryable,
   };

@@ -1,5 +1,33 @@
 import type { FastifyInstance } from 'fastify';
+import { errorMessage } from '../../../common/errors.ts';
+import type { RouteContext } from './route-context.ts';
 
-export function healthRoutes(app: FastifyInstance): void {
-  app.get('/health', async () => ({ status: 'UP' }));
+const HTTP_SERVICE_UNAVAILABLE = 503;
+/** A database slower than this to answer `select 1` counts as down. */
+const DATABASE_PING_TIMEOUT_MS = 2_000;
+
+/**
+ * GET /health, Spring actuator style: 200 {"status":"UP"}, or 503 {"status":"DOWN"} with the failing
+ * component when the database does not answer (every view reads it, so a replica without it serves
+ * nothing). Agents' freshness is each agent's own /health.
+ */
+export function healthRoutes(app: FastifyInstance, { store }: Pick<RouteContext, 'store'>): void {
+  app.get('/health', async (_request, reply) => {
+    const ping = (store as { ping?: () => Promise<void> }).ping;
+    if (ping === undefined) return { status: 'UP' };
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        ping.call(store),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${DATABASE_PING_TIMEOUT_MS} ms`)), DATABASE_PING_TIMEOUT_MS);
+        }),
+      ]);
+      return { status: 'UP' };
+    } catch (err) {
+      return reply.code(HTTP_SERVICE_UNAVAILABLE).send({ status: 'DOWN', components: { database: { status: 'DOWN', details: { error: errorMessage(err) } } } });
+    } finally {
+      clearTimeout(timer);
+    }
+  });
 }

@@ -19,7 +19,38 @@ export function cacheRoutes(app: FastifyInstance): void {
   app.get('/cache/:cloudProvider/:type', async () => []);
 }
 
-/** Operator views: hub→agent operations with their per-hop timestamps. */
+const OPERATION_STATUSES = new Set(['PENDING', 'SENT', 'SUCCEEDED', 'FAILED']);
+
+function span(from: number | null, to: number | null): number | null {
+  return from === null || to === null ? null : Math.max(0, to - from);
+}
+
+/**
+ * Operator views: GET /admin/operations lists hub→agent operations, newest first, with the time of each
+ * hop — received by the router, routed to a session, sent to the agent, executed by the agent, result
+ * received — and the time between them (`hops`). Filters: `taskId`, `account`, `type` (apply, delete,
+ * patch, get, list, scale, logs), `status` (PENDING, SENT, SUCCEEDED, FAILED); `limit` (default 100).
+ */
 export function adminRoutes(app: FastifyInstance, { store }: RouteContext): void {
-  app.get('/admin/operations', async (request) => store.listOperations(limitParam((request.query as Query).limit, DEFAULT_OPERATION_LIST, MAX_OPERATION_LIST)));
+  app.get('/admin/operations', async (request) => {
+    const query = request.query as Query;
+    const status = query.status?.toUpperCase();
+    const filter = {
+      ...(query.taskId ? { taskId: query.taskId } : {}),
+      ...(query.account ? { account: query.account } : {}),
+      ...(query.type ? { type: query.type } : {}),
+      ...(status && OPERATION_STATUSES.has(status) ? { status: status as 'PENDING' | 'SENT' | 'SUCCEEDED' | 'FAILED' } : {}),
+    };
+    const operations = await store.listOperations(limitParam(query.limit, DEFAULT_OPERATION_LIST, MAX_OPERATION_LIST), filter);
+    return operations.map((op) => ({
+      ...op,
+      hops: {
+        routeMs: span(op.receivedAt, op.routedAt),
+        sendMs: span(op.routedAt, op.sentAt),
+        agentMs: span(op.sentAt, op.executedAt),
+        returnMs: span(op.executedAt, op.resultAt),
+        totalMs: span(op.receivedAt, op.resultAt),
+      },
+    }));
+  });
 }

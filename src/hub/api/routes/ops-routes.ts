@@ -3,18 +3,20 @@ import type { TaskRecord } from '../../store/types.ts';
 import { handlerFor, parseOpsRequest } from '../ops/parse-request.ts';
 import type { Query, RouteContext } from './route-context.ts';
 
-interface TaskReference {
+export interface TaskReference {
   id: string;
   resourceUri: string;
 }
 
-function reference(task: TaskRecord): TaskReference {
+export function reference(task: Pick<TaskRecord, 'id'>): TaskReference {
   return { id: task.id, resourceUri: `/task/${task.id}` };
 }
 
 /**
- * POST /kubernetes/ops (and Clouddriver's aliases). `clientRequestId` makes the POST idempotent: a
- * repeat returns the task already started for it, unless that one failed retryably.
+ * POST /kubernetes/ops, /ops, and the single-operation forms /kubernetes/ops/{op}, /ops/{op}.
+ * `clientRequestId` makes the POST idempotent (Clouddriver's orchestration processor): a repeat returns
+ * the task already started for it; if that task failed retryably, it runs again under the same id with
+ * the repeated request's operations.
  */
 export function opsRoutes(app: FastifyInstance, { store, tasks }: RouteContext): void {
   // Concurrent repeats of one request on this replica wait for the first instead of racing it.
@@ -31,6 +33,11 @@ export function opsRoutes(app: FastifyInstance, { store, tasks }: RouteContext):
       const existing = await store.findTaskByRequestId(requestId);
       if (existing && existing.state !== 'FAILED_RETRYABLE') return existing;
       const ops = await parseOpsRequest(body, store);
+      if (existing) {
+        const retried = await tasks.retry(existing, ops, body, `clientRequestId ${requestId} submitted again`);
+        if (retried) return retried;
+        return (await store.getTask(existing.id)) ?? existing;
+      }
       return tasks.start(ops, body, requestId);
     })();
     inFlight.set(requestId, started);
