@@ -6,10 +6,12 @@
  */
 import { Command } from 'commander';
 import { runCommand } from '../src/cli/run-command.ts';
+import { registerOpsBenchmark } from './ops.ts';
+import { registerScaleBenchmark } from './scale.ts';
 import { registerViewsBenchmark } from './views.ts';
 import { registerWatchBenchmark } from './watch.ts';
 
-const BENCHMARKS: Array<(program: Command) => void> = [registerWatchBenchmark, registerViewsBenchmark];
+const BENCHMARKS: Array<(program: Command) => void> = [registerWatchBenchmark, registerViewsBenchmark, registerOpsBenchmark, registerScaleBenchmark];
 
 const program = new Command('scale-agent-bench')
   .usage('<benchmark> [options]')

@@ -1,6 +1,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { stringify as toYaml } from 'yaml';
+import { benchHubConfig } from './hub-database.ts';
 import type { BenchProcess, ProcessRegistry } from './processes.ts';
 import type { ChangedObject } from './workload.ts';
 
@@ -16,8 +18,10 @@ export interface RunningHub {
 
 /** Starts `scale-agent hub` on 127.0.0.1 (REST on port 0; gRPC on `grpcPort`, 0 = any) with a SQLite file. */
 export async function startHub(registry: ProcessRegistry, options: { databasePath: string; grpcPort?: number; timeoutMs: number; name?: string }): Promise<RunningHub> {
+  const configPath = join(dirname(options.databasePath), `${options.name ?? 'hub'}.yaml`);
+  writeFileSync(configPath, toYaml(benchHubConfig()));
   const proc = registry.spawnCli(options.name ?? 'hub', [
-    'hub', '--host', '127.0.0.1', '--port', '0', '--grpc-port', String(options.grpcPort ?? 0), '--database', `sqlite:${options.databasePath}`, '--log-format', 'json',
+    'hub', '--config', configPath, '--host', '127.0.0.1', '--port', '0', '--grpc-port', String(options.grpcPort ?? 0), '--database', `sqlite:${options.databasePath}`, '--log-format', 'json',
   ], { env: PART_ENV });
   const started = await proc.waitForJson((r) => r.msg === 'hub started', options.timeoutMs, 'the hub to start');
   return { process: proc, restPort: Number(started.rest), grpcPort: Number(started.grpc), databasePath: options.databasePath };

@@ -11,6 +11,7 @@ import { buildAdminServer } from './admin/admin-server.ts';
 import type { AgentConfig } from './config.ts';
 import { OperationExecutor } from './operations/executor.ts';
 import { HubConnection, type ConnectedSession } from './session/hub-connection.ts';
+import { createHubTransport } from './session/hub-transport.ts';
 import { SyncStream } from './sync/sync-stream.ts';
 import { AgentMetrics } from './agent-metrics.ts';
 
@@ -44,6 +45,8 @@ export interface RunningAgent {
  * asks it to cache — runs the reflectors and streams their changes; runs operations for all of them.
  */
 export async function startAgent(config: AgentConfig, logger: Logger): Promise<RunningAgent> {
+  // First: unreadable certificate files stop the agent before it reaches any cluster.
+  const transport = createHubTransport(config.clouddriver, logger);
   const listBudget = new ListBudget(config.tasks.totalBudget, config.tasks.budgetPerAccount);
   const accounts = new Map<string, AccountRuntime>();
   const syncStreams = new Map<string, SyncStream>();
@@ -130,6 +133,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     pingIntervalMs: Math.max(100, config.clouddriver.keepAliveHeartbeatSeconds * 1000),
     backoff: config.clouddriver.backoff,
     logger,
+    transport,
     accounts: () => [...accounts.values()].filter((a) => a.state === 'ready').map((a) => a.info()),
     onAcceptances,
     onOperation: async (operation) => {

@@ -128,6 +128,60 @@ const reflectorSchema = z
 
 export type ReflectorConfig = z.output<typeof reflectorSchema>;
 
+/** Armory's default for tokenCommand.refreshIntervalSeconds: 0 = run the command for every connection. */
+export const DEFAULT_TOKEN_REFRESH_SECONDS = 0;
+
+/** `clouddriver.tls`: how the agent checks the hub and, for mTLS, proves who it is (Armory's keys). */
+const hubTlsSchema = z
+  .object({
+    /** CA bundle the hub's certificate must chain to; default: Node's bundled public roots (plus NODE_EXTRA_CA_CERTS). */
+    cacertFile: z.string().min(1).optional(),
+    /** The name the hub's certificate must carry (and the SNI sent); default: the host of clouddriver.grpc. */
+    serverName: z.string().min(1).optional(),
+    /** Client certificate (chain) for mTLS; with clientKeyFile. */
+    clientCertFile: z.string().min(1).optional(),
+    /** Its private key: PEM, PKCS#8 or PKCS#1 (RSA) or SEC1 (EC), encrypted with clientKeyFilePassword or not. */
+    clientKeyFile: z.string().min(1).optional(),
+    clientKeyFilePassword: z.string().min(1).optional(),
+  })
+  .strict()
+  .superRefine((t, ctx) => {
+    if ((t.clientCertFile === undefined) !== (t.clientKeyFile === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'clientCertFile and clientKeyFile go together', path: [t.clientCertFile === undefined ? 'clientCertFile' : 'clientKeyFile'] });
+    }
+    if (t.clientKeyFilePassword !== undefined && t.clientKeyFile === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'clientKeyFilePassword without clientKeyFile', path: ['clientKeyFilePassword'] });
+    }
+  })
+  .prefault({});
+
+/** `clouddriver.auth`: a bearer token sent as gRPC metadata `authorization: Bearer …` on every call. */
+const hubAuthSchema = z
+  .object({
+    /** A static token. */
+    token: z.string().min(1).optional(),
+    /** A command whose output is the token (e.g. an OIDC or IAP helper); run without a shell. */
+    tokenCommand: z
+      .object({
+        command: z.string().min(1),
+        args: z.array(z.string()).default([]),
+        /** raw: the whole output, trimmed; json: the output's `token` field. */
+        format: z.enum(['raw', 'json']).default('raw'),
+        /** Run again this often (and the new token used for new calls); 0 = run for every connection to the hub. */
+        refreshIntervalSeconds: z.number().int().min(0).default(DEFAULT_TOKEN_REFRESH_SECONDS),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .superRefine((a, ctx) => {
+    if (a.token !== undefined && a.tokenCommand !== undefined) ctx.addIssue({ code: 'custom', message: 'token and tokenCommand are exclusive', path: ['tokenCommand'] });
+  })
+  .prefault({});
+
+export type HubTlsConfig = z.output<typeof hubTlsSchema>;
+export type HubAuthConfig = z.output<typeof hubAuthSchema>;
+
 export const agentConfigSchema = z
   .object({
     agent: z
@@ -166,8 +220,10 @@ export const agentConfigSchema = z
       .object({
         /** host:port of the hub's gRPC endpoint. */
         grpc: z.string().min(1).default(DEFAULT_HUB_ADDRESS),
-        /** Plaintext connection to the hub. */
-        insecure: z.boolean().default(true),
+        /** Plaintext connection to the hub: only when set explicitly; the agent warns at start. */
+        insecure: z.boolean().default(false),
+        tls: hubTlsSchema,
+        auth: hubAuthSchema,
         keepAliveHeartbeatSeconds: z.number().min(0).default(DEFAULT_PING_SECONDS),
         /** Reconnect backoff (grpc-js defaults: 1 s ×1.6 up to 120 s, ±20 %). */
         backoff: z
@@ -181,6 +237,12 @@ export const agentConfigSchema = z
           .prefault({}),
       })
       .strict()
+      .superRefine((c, ctx) => {
+        const tlsKeys = Object.entries(c.tls).filter(([, v]) => v !== undefined).map(([k]) => k);
+        if (c.insecure && tlsKeys.length > 0) {
+          ctx.addIssue({ code: 'custom', message: `tls.${tlsKeys[0]} needs TLS, but insecure is true (plaintext)`, path: ['tls', tlsKeys[0]!] });
+        }
+      })
       .prefault({}),
     server: z
       .object({

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
+import { createCertificateAuthority, issueCertificate } from '../common/pki.ts';
 import { waitFor } from '../common/time.ts';
 import { ChildProcessGroup } from './child-processes.ts';
 import { untilSignal } from './run-command.ts';
@@ -45,6 +46,37 @@ function sampleDeploy(account: string): unknown {
   ];
 }
 
+interface DemoTls {
+  dir: string;
+  caFile: string;
+  hub: { certFile: string; keyFile: string };
+  agent: { certFile: string; keyFile: string };
+}
+
+/**
+ * A CA, a hub certificate (localhost, 127.0.0.1) and a client certificate for the demo agent (CN demo-agent),
+ * new at every start, so the demo runs the agent-hub link the way production should: mTLS, with the
+ * agent's identity limited to the demo's accounts.
+ */
+async function writeDemoCertificates(dir: string): Promise<DemoTls> {
+  mkdirSync(dir, { recursive: true });
+  const ca = await createCertificateAuthority({ commonName: 'scale-agent demo CA' });
+  const hub = await issueCertificate({ ca, commonName: 'scale-agent hub', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], usage: 'server' });
+  const agent = await issueCertificate({ ca, commonName: 'demo-agent', uris: ['spiffe://scale-agent.demo/agent/demo-agent'], usage: 'client' });
+  const out: DemoTls = {
+    dir,
+    caFile: join(dir, 'ca.pem'),
+    hub: { certFile: join(dir, 'hub.pem'), keyFile: join(dir, 'hub-key.pem') },
+    agent: { certFile: join(dir, 'agent.pem'), keyFile: join(dir, 'agent-key.pem') },
+  };
+  writeFileSync(out.caFile, ca.certPem);
+  writeFileSync(out.hub.certFile, hub.certPem);
+  writeFileSync(out.hub.keyFile, hub.keyPem, { mode: 0o600 });
+  writeFileSync(out.agent.certFile, agent.certPem);
+  writeFileSync(out.agent.keyFile, agent.keyPem, { mode: 0o600 });
+  return out;
+}
+
 function sampleDelete(account: string): unknown {
   return [{ deleteManifest: { account, cloudProvider: 'kubernetes', manifestName: 'deployment hello', location: 'default', options: { cascading: true } } }];
 }
@@ -83,7 +115,16 @@ export function registerDemoCommand(program: Command): void {
         group.start('sim', ['sim', '--port', flags.simPort, '--clusters', String(clusters), '--kubeconfig-dir', kubeconfigDir, '--sample-apps', flags.sampleApps, '--churn', flags.churn, '--log-format', 'text']);
         await waitFor(() => group.output('sim').includes('kubeconfig'), { timeoutMs: START_TIMEOUT_MS, what: 'the sim to start' });
 
-        group.start('hub', ['hub', '--host', '127.0.0.1', '--port', flags.restPort, '--grpc-port', flags.grpcPort, '--database', `sqlite:${join(dir, 'hub.db')}`, '--log-format', 'text']);
+        const tls = await writeDemoCertificates(join(dir, 'tls'));
+        const hubConfigPath = join(dir, 'hub.yaml');
+        writeFileSync(
+          hubConfigPath,
+          toYaml({
+            grpc: { tls: { certFile: tls.hub.certFile, keyFile: tls.hub.keyFile, clientCaFile: tls.caFile, clientAuth: 'require' } },
+            identities: [{ name: 'demo-agent', match: { subject: 'demo-agent' }, accounts: ['cluster-*'] }],
+          }),
+        );
+        group.start('hub', ['hub', '--config', hubConfigPath, '--host', '127.0.0.1', '--port', flags.restPort, '--grpc-port', flags.grpcPort, '--database', `sqlite:${join(dir, 'hub.db')}`, '--log-format', 'text']);
         await waitFor(async () => (await fetch(`${rest}/health`).catch(() => undefined))?.ok, { timeoutMs: START_TIMEOUT_MS, what: 'the hub to answer /health' });
 
         const agentConfigPath = join(dir, 'agent.yaml');
@@ -91,7 +132,10 @@ export function registerDemoCommand(program: Command): void {
           agentConfigPath,
           toYaml({
             agent: { id: 'demo-agent' },
-            clouddriver: { grpc: `127.0.0.1:${flags.grpcPort}`, insecure: true },
+            clouddriver: {
+              grpc: `127.0.0.1:${flags.grpcPort}`,
+              tls: { cacertFile: tls.caFile, serverName: 'localhost', clientCertFile: tls.agent.certFile, clientKeyFile: tls.agent.keyFile },
+            },
             server: { host: '127.0.0.1', port: Number.parseInt(flags.agentPort, 10) },
             kubernetes: { accounts: names.map((name) => ({ name, kubeconfigFile: join(kubeconfigDir, `${name}.yaml`) })) },
             logging: { format: 'text' },
@@ -124,7 +168,7 @@ export function registerDemoCommand(program: Command): void {
           'Scale Agent demo is running (Ctrl-C stops everything).',
           '',
           `  hub REST (Clouddriver API)   ${rest}`,
-          `  hub gRPC (agents dial here)  127.0.0.1:${flags.grpcPort}`,
+          `  hub gRPC (agents dial here)  127.0.0.1:${flags.grpcPort}  (mTLS; CA and certificates in ${tls.dir}; configs ${hubConfigPath}, ${agentConfigPath})`,
           `  agent admin                  http://127.0.0.1:${flags.agentPort}  (/health, /accounts, /watches, /metrics)`,
           `  sim (Kubernetes API)         https://127.0.0.1:${flags.simPort}/clusters/<name>, kubeconfigs in ${kubeconfigDir}`,
           `  database                     ${join(dir, 'hub.db')}`,

@@ -58,11 +58,27 @@ export const Errors = {
   TASK_NOT_RETRYABLE: def('TASK_NOT_RETRYABLE', 400),
   /** A task's run ended without an outcome: its hub stopped (restart, crash) while it ran. */
   TASK_INTERRUPTED: def('TASK_INTERRUPTED', 503),
+  /** A REST request without credentials while the hub's REST authorization is on (auth.enabled). */
+  AUTHENTICATION_REQUIRED: def('AUTHENTICATION_REQUIRED', 401),
+  /** A REST request whose credentials were refused: unknown token, untrusted Gate, malformed roles header. */
+  AUTHENTICATION_FAILED: def('AUTHENTICATION_FAILED', 401),
+  /** An authenticated REST caller without the role an account (READ, WRITE) or an admin endpoint needs. */
+  ACCESS_DENIED: def('ACCESS_DENIED', 403),
   STORE_ERROR: def('STORE_ERROR', 500),
   /** The database server cannot be reached or refuses the hub's credentials. */
   STORE_UNAVAILABLE: def('STORE_UNAVAILABLE', 503),
   OBJECT_TOO_LARGE: def('OBJECT_TOO_LARGE', 413),
   SHUTTING_DOWN: def('SHUTTING_DOWN', 503),
+  /** An agent's identity (client certificate or bearer token) does not allow the account it registers. */
+  ACCOUNT_NOT_ALLOWED_FOR_IDENTITY: def('ACCOUNT_NOT_ALLOWED_FOR_IDENTITY', 403),
+  /** An agent matches no configured identity (no or unknown credentials) and grpc.allowAnyIdentity is off. */
+  AGENT_UNAUTHENTICATED: def('AGENT_UNAUTHENTICATED', 401),
+  /** An agent presented a bearer token that matches no identity's token. */
+  AGENT_TOKEN_INVALID: def('AGENT_TOKEN_INVALID', 401),
+  /** Certificate, key or CA files for the agent-hub connection cannot be read or do not fit together. */
+  TLS_FILES_INVALID: def('TLS_FILES_INVALID', 500),
+  /** The agent's token command failed and no earlier token is at hand. */
+  AUTH_TOKEN_UNAVAILABLE: def('AUTH_TOKEN_UNAVAILABLE', 503),
   /** A failure nobody raised on purpose (a bug); the message and the log say more. */
   INTERNAL_ERROR: def('INTERNAL_ERROR', 500),
 } as const satisfies Record<string, ErrorDefinition>;

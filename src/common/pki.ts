@@ -1,4 +1,4 @@
-import { webcrypto, createHash, X509Certificate as NodeX509Certificate } from 'node:crypto';
+import { webcrypto, createHash, createPrivateKey, X509Certificate as NodeX509Certificate } from 'node:crypto';
 import type * as X509 from '@peculiar/x509';
 
 type CryptoKey = webcrypto.CryptoKey;
@@ -50,11 +50,17 @@ export interface CertificateAuthorityOptions {
   notAfter?: Date;
 }
 
+/** The leaf key's algorithm: ECDSA P-256 (the default) or RSA 2048 (for PKCS#1 keys, which only RSA has). */
+export type KeyAlgorithm = 'ec-p256' | 'rsa-2048';
+
 export interface IssueCertificateOptions {
   ca: CertificateAndKey;
   commonName: string;
   dnsNames?: string[];
   ipAddresses?: string[];
+  /** URI subject alternative names, e.g. a SPIFFE id `spiffe://example.org/ns/spinnaker/sa/agent`. */
+  uris?: string[];
+  keyAlgorithm?: KeyAlgorithm;
   notBefore?: Date;
   notAfter?: Date;
   usage: CertificateUsage;
@@ -62,6 +68,7 @@ export interface IssueCertificateOptions {
 }
 
 const KEY_ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256' } as const;
+const RSA_KEY_ALGORITHM = { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' } as const;
 const SIGNING_ALGORITHM = { name: 'ECDSA', hash: 'SHA-256' } as const;
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** CAs outlive the certificates they sign, so a long-running demo never sees its CA expire first. */
@@ -84,8 +91,9 @@ function escapeDnValue(value: string): string {
   return value.replace(/([,+"\\<>;=])/g, '\\$1');
 }
 
-async function generateKeys(): Promise<CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify'])) as CryptoKeyPair;
+async function generateKeys(algorithm: KeyAlgorithm = 'ec-p256'): Promise<CryptoKeyPair> {
+  const params = algorithm === 'rsa-2048' ? RSA_KEY_ALGORITHM : KEY_ALGORITHM;
+  return (await webcrypto.subtle.generateKey(params, true, ['sign', 'verify'])) as CryptoKeyPair;
 }
 
 async function exportKeyPem(key: CryptoKey): Promise<string> {
@@ -121,7 +129,7 @@ export async function createCertificateAuthority(options: CertificateAuthorityOp
 export async function issueCertificate(options: IssueCertificateOptions): Promise<CertificateAndKey> {
   const caCert = new x509.X509Certificate(options.ca.certPem);
   const caKey = await importKeyPem(options.ca.keyPem);
-  const keys = await generateKeys();
+  const keys = await generateKeys(options.keyAlgorithm);
   const now = Date.now();
   const usages: string[] = [];
   if (options.usage === 'server' || options.usage === 'both') usages.push(x509.ExtendedKeyUsage.serverAuth);
@@ -129,6 +137,7 @@ export async function issueCertificate(options: IssueCertificateOptions): Promis
   const altNames: X509.JsonGeneralName[] = [
     ...(options.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
     ...(options.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),
+    ...(options.uris ?? []).map((value) => ({ type: 'url' as const, value })),
   ];
   const extensions: X509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
@@ -159,4 +168,51 @@ export async function issueCertificate(options: IssueCertificateOptions): Promis
 export function caFingerprint(certPem: string): string {
   const der = new NodeX509Certificate(certPem).raw;
   return createHash('sha256').update(der).digest('hex');
+}
+
+export type PrivateKeyFormat = 'pkcs8' | 'pkcs1' | 'sec1';
+
+/**
+ * The same private key in another PEM encoding: PKCS#8 (`BEGIN PRIVATE KEY`, what this module writes),
+ * PKCS#1 (`BEGIN RSA PRIVATE KEY`, RSA keys only, as `openssl genrsa` of OpenSSL 1.x writes) or SEC1
+ * (`BEGIN EC PRIVATE KEY`, EC keys only).
+ */
+export function convertPrivateKeyPem(keyPem: string, format: PrivateKeyFormat): string {
+  return createPrivateKey(keyPem).export({ type: format, format: 'pem' }).toString();
+}
+
+/** What identifies the holder of a certificate: its subject and subject alternative names. */
+export interface CertificateIdentity {
+  /** The subject as RFC 4514-like text in the certificate's attribute order, e.g. `CN=agent-1, O=Acme`. */
+  subject: string;
+  /** The subject's common name (the first CN), if any. */
+  commonName: string | undefined;
+  dnsNames: string[];
+  /** URI names (SPIFFE ids and the like). */
+  uris: string[];
+  ipAddresses: string[];
+  emails: string[];
+  /** Serial number, lowercase hex. */
+  serialNumber: string;
+  notAfter: Date;
+  /** SHA-256 of the DER, lowercase hex. */
+  fingerprint: string;
+}
+
+/** Reads the identity out of a certificate (PEM text or DER bytes). */
+export function certificateIdentity(certificate: string | Uint8Array): CertificateIdentity {
+  const cert = typeof certificate === 'string' ? new x509.X509Certificate(certificate) : new x509.X509Certificate(new Uint8Array(certificate));
+  const names = cert.getExtension(x509.SubjectAlternativeNameExtension)?.names.toJSON() ?? [];
+  const of = (type: string) => names.filter((n) => n.type === type).map((n) => n.value);
+  return {
+    subject: cert.subject,
+    commonName: cert.subjectName.getField('CN')[0],
+    dnsNames: of('dns'),
+    uris: of('url'),
+    ipAddresses: of('ip'),
+    emails: of('email'),
+    serialNumber: cert.serialNumber.toLowerCase(),
+    notAfter: cert.notAfter,
+    fingerprint: createHash('sha256').update(new Uint8Array(cert.rawData)).digest('hex'),
+  };
 }

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { loggingSchema } from '../common/logging-config.ts';
+import { authConfigSchema } from './auth/auth-config.ts';
 import { DEFAULT_LIMITS } from '../protocol/limits.ts';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_POOL_SIZE, databaseUrlProblem } from './store/open-store.ts';
 
@@ -16,6 +17,75 @@ export const DEFAULT_OPERATION_TIMEOUT_MS = 30_000;
 export const DEFAULT_TASK_STALE_AFTER_MS = 120_000;
 /** Armory's accountCleanupFrequencySeconds: a disconnected account stays this long before removal. */
 export const DEFAULT_ACCOUNT_GRACE_SECONDS = 600;
+
+/** How often the hub re-reads its gRPC certificate files (a rotated certificate serves new connections). */
+export const DEFAULT_TLS_RELOAD_SECONDS = 10;
+
+/**
+ * A secret given in the file (`"…"` or `{ value: "…" }`), by environment variable (`{ env: NAME }`, read at
+ * start) or by file (`{ file: path }`, re-read when it changes).
+ */
+export const secretRefSchema = z.union([
+  z.string().min(1),
+  z.object({ value: z.string().min(1) }).strict(),
+  z.object({ env: z.string().min(1) }).strict(),
+  z.object({ file: z.string().min(1) }).strict(),
+]);
+export type SecretRef = z.output<typeof secretRefSchema>;
+
+/**
+ * `identities[]`: who an agent is (its client certificate's subject or SANs, or its bearer token) and
+ * which account names it may register (globs, `*` = any run of characters). See docs/security.md.
+ */
+export const identitySchema = z
+  .object({
+    name: z.string().min(1),
+    match: z
+      .object({
+        /** Glob on the client certificate's subject CN (`agent-eu-*`) or its whole subject (`CN=agent-eu-1, O=Acme`). */
+        subject: z.string().min(1).optional(),
+        /** Glob on any of the client certificate's SANs: DNS names, URIs (`spiffe://…`), IP addresses, e-mails. */
+        san: z.string().min(1).optional(),
+        /** The bearer token the agent sends (`authorization: Bearer …`). */
+        token: secretRefSchema.optional(),
+      })
+      .strict()
+      .superRefine((m, ctx) => {
+        if (m.subject === undefined && m.san === undefined && m.token === undefined) {
+          ctx.addIssue({ code: 'custom', message: 'set at least one of subject, san or token (to admit any agent, use grpc.allowAnyIdentity: true)' });
+        }
+      }),
+    /** Account names this identity may register: globs, `*` = any run of characters. */
+    accounts: z.array(z.string().min(1)).min(1),
+  })
+  .strict();
+export type IdentityConfig = z.output<typeof identitySchema>;
+
+/** `grpc.tls`: the hub's certificate and, for mTLS, the CA its agents' client certificates must chain to. */
+const grpcTlsSchema = z
+  .object({
+    certFile: z.string().min(1),
+    keyFile: z.string().min(1),
+    /** Password of an encrypted private key. */
+    keyPassword: z.string().min(1).optional(),
+    /** CA bundle that agents' client certificates must chain to. */
+    clientCaFile: z.string().min(1).optional(),
+    /** none: no client certificate; optional: verified when given; require: mTLS. Default: require with clientCaFile, else none. */
+    clientAuth: z.enum(['none', 'optional', 'require']).optional(),
+    /** Files are checked this often and a changed certificate serves new connections; 0 = never. */
+    reloadIntervalSeconds: z.number().min(0).default(DEFAULT_TLS_RELOAD_SECONDS),
+  })
+  .strict()
+  .superRefine((t, ctx) => {
+    if ((t.clientAuth === 'optional' || t.clientAuth === 'require') && t.clientCaFile === undefined) {
+      ctx.addIssue({ code: 'custom', message: `clientAuth ${t.clientAuth} needs clientCaFile (the CA agents' certificates chain to)`, path: ['clientCaFile'] });
+    }
+    if (t.clientAuth === 'none' && t.clientCaFile !== undefined) {
+      ctx.addIssue({ code: 'custom', message: 'clientCaFile is unused with clientAuth: none (use optional or require)', path: ['clientAuth'] });
+    }
+  })
+  .transform((t) => ({ ...t, clientAuth: t.clientAuth ?? (t.clientCaFile === undefined ? ('none' as const) : ('require' as const)) }));
+export type GrpcTlsConfig = z.output<typeof grpcTlsSchema>;
 
 const listenSchema = (port: number) =>
   z
@@ -40,9 +110,16 @@ export const hubConfigSchema = z
         pingIntervalMs: z.number().int().min(100).default(DEFAULT_PING_INTERVAL_MS),
         /** A session silent for this many ping intervals is closed. */
         missedPingsBeforeDead: z.number().int().min(2).default(3),
+        /** Plaintext gRPC (no TLS): only when set explicitly; the hub warns at start. */
+        insecure: z.boolean().default(false),
+        /** TLS (and mTLS) on the gRPC port. */
+        tls: grpcTlsSchema.optional(),
+        /** Admit agents that match no entry of `identities`, for any account. Required when `identities` is empty. */
+        allowAnyIdentity: z.boolean().default(false),
       })
       .strict()
       .prefault({}),
+    identities: z.array(identitySchema).default([]),
     database: z
       .object({
         /**
@@ -88,8 +165,47 @@ export const hubConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** REST authorization: tokens, trusted Gate, roles, account permissions (docs/security.md). */
+    auth: authConfigSchema.prefault({}),
     logging: loggingSchema,
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    const { grpc, identities } = c;
+    if (grpc.insecure && grpc.tls !== undefined) {
+      ctx.addIssue({ code: 'custom', message: 'grpc.insecure: true and grpc.tls are exclusive', path: ['grpc', 'insecure'] });
+    }
+    const certificatesChecked = grpc.tls !== undefined && grpc.tls.clientAuth !== 'none';
+    const seen = new Set<string>();
+    identities.forEach((identity, i) => {
+      if (seen.has(identity.name)) ctx.addIssue({ code: 'custom', message: `duplicate identity name ${identity.name}`, path: ['identities', i, 'name'] });
+      seen.add(identity.name);
+      for (const field of ['subject', 'san'] as const) {
+        if (identity.match[field] !== undefined && !certificatesChecked) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `matches a client certificate, but the hub does not ask for one (set grpc.tls.clientCaFile and clientAuth optional or require)`,
+            path: ['identities', i, 'match', field],
+          });
+        }
+      }
+    });
+  });
 
 export type HubConfig = z.output<typeof hubConfigSchema>;
+
+/**
+ * What the gRPC port needs before the hub serves agents, checked when the hub starts (not by the schema,
+ * so that a configuration can be parsed for other uses): TLS or an explicit `grpc.insecure: true`, and
+ * `identities` or an explicit `grpc.allowAnyIdentity: true`. Nothing is open by default.
+ */
+export function grpcSecurityProblems(config: HubConfig): string[] {
+  const problems: string[] = [];
+  if (!config.grpc.insecure && config.grpc.tls === undefined) {
+    problems.push('grpc.tls: set grpc.tls.certFile and grpc.tls.keyFile for TLS, or grpc.insecure: true for plaintext (see docs/security.md)');
+  }
+  if (config.identities.length === 0 && !config.grpc.allowAnyIdentity) {
+    problems.push('identities: none configured, so no agent could register an account: list identities (see docs/security.md) or set grpc.allowAnyIdentity: true to admit any agent');
+  }
+  return problems;
+}

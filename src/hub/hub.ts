@@ -4,12 +4,15 @@ import { Errors, ScaleAgentError, errorMessage } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import { createMetricsRegistry } from '../common/metrics.ts';
 import { agentHubDefinition, GRPC_MAX_MESSAGE_BYTES } from '../protocol/index.ts';
-import type { HubConfig } from './config.ts';
+import { grpcSecurityProblems, type HubConfig } from './config.ts';
+import { IdentityAuthorizer } from './grpc/identities.ts';
+import { createGrpcServerTransport } from './grpc/server-credentials.ts';
 import { SessionHandler } from './grpc/session-handler.ts';
 import { SessionRegistry } from './grpc/session-registry.ts';
 import { SyncHandler } from './grpc/sync-handler.ts';
 import { SessionRouter } from './router/session-router.ts';
 import { buildApiServer } from './api/server.ts';
+import { createRestAuth } from './auth/rest-auth.ts';
 import { TaskRunner } from './api/ops/task-runner.ts';
 import { openStore, redactDatabaseUrl } from './store/open-store.ts';
 import type { Store } from './store/types.ts';
@@ -31,9 +34,9 @@ const ACCOUNT_SWEEP_INTERVAL_MS = 30_000;
 /** Opens the store named by `database.url` (see store/open-store.ts); kept here for callers of the hub. */
 export { openStore } from './store/open-store.ts';
 
-function bindGrpc(server: Server, address: string): Promise<number> {
+function bindGrpc(server: Server, address: string, credentials: ServerCredentials): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(address, ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+    server.bindAsync(address, credentials, (err, port) => (err ? reject(err) : resolve(port)));
   });
 }
 
@@ -42,7 +45,28 @@ function bindGrpc(server: Server, address: string): Promise<number> {
  * reads. Resolves once both ports listen.
  */
 export async function startHub(config: HubConfig, logger: Logger): Promise<RunningHub> {
-  const store = await openStore(config.database, logger);
+  // REST authorization: token files and variables are read now, so a bad one stops the hub before it opens anything.
+  const restAuth = createRestAuth(config.auth);
+  logRestAuth(config, logger);
+  // Transport, identities and certificate files first: a problem stops the hub before it opens anything.
+  const problems = grpcSecurityProblems(config);
+  if (problems.length > 0) {
+    throw new ScaleAgentError(Errors.CONFIG_INVALID, `invalid configuration:\n  ${problems.join('\n  ')}`, { problems });
+  }
+  const authorizer = new IdentityAuthorizer(config.identities, config.grpc.allowAnyIdentity);
+  if (config.grpc.allowAnyIdentity) {
+    logger.warn(
+      { identities: config.identities.length },
+      config.identities.length === 0
+        ? 'any agent that reaches the gRPC port may register any account (grpc.allowAnyIdentity: true, no identities)'
+        : 'agents matching no identity may register any account (grpc.allowAnyIdentity: true)',
+    );
+  }
+  const grpcTransport = createGrpcServerTransport(config.grpc, logger);
+  const store = await openStore(config.database, logger).catch((err: unknown) => {
+    grpcTransport.close();
+    throw err;
+  });
   const registry = new SessionRegistry();
   const metricsRegistry = createMetricsRegistry('scale_agent_hub');
   const metrics = new HubMetrics(metricsRegistry, registry);
@@ -55,8 +79,9 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     pingIntervalMs: config.grpc.pingIntervalMs,
     missedPingsBeforeDead: config.grpc.missedPingsBeforeDead,
     limits: config.limits,
+    authorizer,
   });
-  const syncHandler = new SyncHandler({ store, registry, logger, metrics });
+  const syncHandler = new SyncHandler({ store, registry, logger, metrics, authorizer, maxObjectBytes: config.limits.maxObjectBytes });
   const grpcServer = new Server({
     'grpc.max_receive_message_length': GRPC_MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': GRPC_MAX_MESSAGE_BYTES,
@@ -73,8 +98,9 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
 
   let grpcPort: number;
   try {
-    grpcPort = await bindGrpc(grpcServer, `${config.grpc.host}:${config.grpc.port}`);
+    grpcPort = await bindGrpc(grpcServer, `${config.grpc.host}:${config.grpc.port}`, grpcTransport.credentials);
   } catch (err) {
+    grpcTransport.close();
     await store.close();
     throw new ScaleAgentError(Errors.CONFIG_INVALID, `grpc: cannot listen on ${config.grpc.host}:${config.grpc.port}: ${errorMessage(err)}`);
   }
@@ -89,7 +115,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     logger.error({ err: errorMessage(err) }, 'could not fail the tasks interrupted by the last stop; the stale-task sweep will');
   }
   tasks.startMaintenance();
-  const api: FastifyInstance = await buildApiServer({ store, router, hubId: config.hub.id, logger, operationTimeoutMs: config.operations.timeoutMs, tasks });
+  const api: FastifyInstance = await buildApiServer({ store, router, hubId: config.hub.id, logger, operationTimeoutMs: config.operations.timeoutMs, tasks, auth: restAuth });
   api.get('/metrics', async (_request, reply) => {
     reply.header('content-type', metricsRegistry.contentType);
     return metricsRegistry.metrics();
@@ -101,6 +127,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     restPort = typeof address === 'object' && address ? address.port : config.server.port;
   } catch (err) {
     grpcServer.forceShutdown();
+    grpcTransport.close();
     await store.close();
     throw new ScaleAgentError(Errors.CONFIG_INVALID, `server: cannot listen on ${config.server.host}:${config.server.port}: ${errorMessage(err)}`);
   }
@@ -111,7 +138,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   sweeper.unref();
 
   const displayHost = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
-  logger.info({ rest: restPort, grpc: grpcPort, database: redactDatabaseUrl(config.database.url), hubId: config.hub.id }, 'hub started');
+  logger.info({ rest: restPort, grpc: grpcPort, grpcTransport: grpcTransport.mode, database: redactDatabaseUrl(config.database.url), hubId: config.hub.id }, 'hub started');
   return {
     restUrl: `http://${displayHost(config.server.host)}:${restPort}`,
     grpcAddress: `${displayHost(config.grpc.host)}:${grpcPort}`,
@@ -121,6 +148,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     registry,
     async close() {
       clearInterval(sweeper);
+      grpcTransport.close();
       for (const session of registry.all()) session.close('the hub is shutting down');
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
@@ -152,4 +180,21 @@ async function sweepAccounts(store: Store, registry: SessionRegistry, graceMs: n
   } catch (err) {
     logger.error({ err: errorMessage(err) }, 'account sweep failed');
   }
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** Says at start how the REST API is protected; loudly when it is not and others can reach it. */
+function logRestAuth(config: HubConfig, logger: Logger): void {
+  const { auth } = config;
+  if (!auth.enabled) {
+    const message = 'REST authorization is off (auth.enabled: false): every caller that reaches the REST port may read and operate every account; see docs/security.md';
+    if (LOOPBACK_HOSTS.has(config.server.host)) logger.info(message);
+    else logger.warn({ host: config.server.host }, message);
+    return;
+  }
+  logger.info(
+    { tokens: auth.tokens.length, users: auth.users.length, trustedGate: auth.trustedGate !== undefined, unrestrictedAccounts: auth.unrestrictedAccounts, accountOverrides: auth.accounts.length, adminRoles: auth.adminRoles },
+    'REST authorization is on',
+  );
 }

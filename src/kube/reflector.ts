@@ -50,6 +50,11 @@ export interface ReflectorOptions {
   /** Applied to every object (list items and events) before the sink sees it, e.g. slimObject. */
   transform?: (obj: KubeObject) => KubeObject;
   listSemaphore?: ListSemaphore;
+  /**
+   * Awaited before each list page is requested: lets the consumer hold a long list back while it still
+   * digests earlier pages (the agent's pending-changes high-water mark). Rejecting aborts the list.
+   */
+  pageGate?: (signal: AbortSignal) => Promise<void>;
   stallTimeoutMs?: number;
   /** Wait between attempts once a kind has been refused (403/404) more than FORBIDDEN_FAST_RETRIES times. */
   forbiddenRetryMs?: number;
@@ -351,8 +356,10 @@ export class Reflector {
     let began = false;
     let resourceVersion = '';
     const pages = listPages(this.client, this.path, { pageSize: this.options.pageSize ?? DEFAULT_PAGE_SIZE, query: this.selectors, signal, timeoutMs: LIST_PAGE_TIMEOUT_MS });
+    const gate = this.options.pageGate;
     for (;;) {
       let next: IteratorResult<KubeList>;
+      if (gate !== undefined) await gate(signal);
       try {
         next = await pages.next();
       } catch (err) {

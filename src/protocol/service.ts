@@ -14,6 +14,24 @@ import {
 /** Fully-qualified service name, as in proto/scaleagent/v1/agent_hub.proto. */
 export const SERVICE_NAME = 'scaleagent.v1.AgentHub';
 
+/**
+ * A message whose wire bytes were produced elsewhere (the agent's batch encoder writes ChangeBatches
+ * straight into one buffer): the serialiser sends them as they are instead of running toBinary.
+ */
+const PRE_ENCODED = Symbol('scaleagent.preEncoded');
+
+/** Wraps wire bytes of a `schema` message so that a stream of that type sends them unchanged. */
+export function preEncoded<Desc extends DescMessage>(schema: Desc, bytes: Uint8Array): MessageShape<Desc> {
+  return Object.assign(create(schema), { [PRE_ENCODED]: bytes });
+}
+
+/** toBinary without the copy `Buffer.from(Uint8Array)` would make: grpc-js takes the bytes as they are. */
+function serialize<Desc extends DescMessage>(schema: Desc, message: MessageShape<Desc>): Buffer {
+  const given = (message as { [PRE_ENCODED]?: Uint8Array })[PRE_ENCODED];
+  const bytes = given ?? toBinary(schema, message);
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 function bidi<Req extends DescMessage, Res extends DescMessage>(
   method: string,
   request: Req,
@@ -23,9 +41,9 @@ function bidi<Req extends DescMessage, Res extends DescMessage>(
     path: `/${SERVICE_NAME}/${method}`,
     requestStream: true,
     responseStream: true,
-    requestSerialize: (message) => Buffer.from(toBinary(request, message)),
+    requestSerialize: (message) => serialize(request, message),
     requestDeserialize: (bytes) => fromBinary(request, bytes),
-    responseSerialize: (message) => Buffer.from(toBinary(response, message)),
+    responseSerialize: (message) => serialize(response, message),
     responseDeserialize: (bytes) => fromBinary(response, bytes),
   };
 }

@@ -50,7 +50,7 @@ describe('the hub refuses bad sessions with a clear code and keeps what it accep
   const calls: Array<{ cancel(): void }> = [];
 
   before(async () => {
-    const config = parseConfig(hubConfigSchema, { server: { host: '127.0.0.1', port: 0 }, grpc: { host: '127.0.0.1', port: 0 }, database: { url: 'sqlite::memory:' } }, 'test');
+    const config = parseConfig(hubConfigSchema, { server: { host: '127.0.0.1', port: 0 }, grpc: { host: '127.0.0.1', port: 0, insecure: true, allowAnyIdentity: true }, database: { url: 'sqlite::memory:' } }, 'test');
     hub = await startHub(config, silentLogger());
     client = new AgentHubClient(hub.grpcAddress, credentials.createInsecure()) as unknown as HubClient;
   });

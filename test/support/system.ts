@@ -65,6 +65,10 @@ export class RecordingRelay {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   readonly fromAgent: Buffer[] = [];
+  /** What the hub sent back, for tests that check both directions. */
+  readonly fromHub: Buffer[] = [];
+  /** The same bytes per connection, in order, for tests that parse the HTTP/2 frames. */
+  readonly connections: Array<{ fromAgent: Buffer[]; fromHub: Buffer[] }> = [];
   port = 0;
 
   constructor(private readonly targetPort: () => number) {}
@@ -74,7 +78,16 @@ export class RecordingRelay {
       const upstream = connect(this.targetPort(), '127.0.0.1');
       this.sockets.add(client);
       this.sockets.add(upstream);
-      client.on('data', (chunk: Buffer) => this.fromAgent.push(Buffer.from(chunk)));
+      const recorded = { fromAgent: [] as Buffer[], fromHub: [] as Buffer[] };
+      this.connections.push(recorded);
+      client.on('data', (chunk: Buffer) => {
+        this.fromAgent.push(Buffer.from(chunk));
+        recorded.fromAgent.push(Buffer.from(chunk));
+      });
+      upstream.on('data', (chunk: Buffer) => {
+        this.fromHub.push(Buffer.from(chunk));
+        recorded.fromHub.push(Buffer.from(chunk));
+      });
       client.pipe(upstream);
       upstream.pipe(client);
       const close = () => {
@@ -114,9 +127,13 @@ export interface SystemOptions {
   simArgs?: string[];
   /** Extra agent configuration, deep-merged into the generated file (`kubernetes.reflector`, `health`, …). */
   agent?: Record<string, unknown>;
+  /** The hub's database URL (default: SQLite in the system's directory, see dbPath). */
+  database?: string;
   /** Hub configuration (`operations.timeoutMs`, …) written to a file passed with `--config`; flags still set ports and database. */
   hub?: Record<string, unknown>;
   echo?: boolean;
+  /** LOG_LEVEL of every process (default info). */
+  logLevel?: string;
 }
 
 type Tree = Record<string, unknown>;
@@ -161,7 +178,7 @@ export class TestSystem {
   agentAdminUrl = '';
 
   constructor(private readonly options: SystemOptions) {
-    this.group = new ChildProcessGroup({ echo: options.echo ?? process.env.E2E_ECHO === '1', env: { LOG_LEVEL: 'info' } });
+    this.group = new ChildProcessGroup({ echo: options.echo ?? process.env.E2E_ECHO === '1', env: { LOG_LEVEL: options.logLevel ?? 'info' } });
     this.names = Array.from({ length: options.clusters }, (_, i) => `cluster-${i + 1}`);
   }
 
@@ -192,12 +209,11 @@ export class TestSystem {
   }
 
   async startHub(): Promise<void> {
-    const args = ['hub', '--host', '127.0.0.1', '--port', String(this.restPort), '--grpc-port', String(this.grpcPort), '--database', `sqlite:${this.dbPath}`, '--log-format', 'json'];
-    if (this.options.hub !== undefined) {
-      const configPath = join(this.dir, 'hub.yaml');
-      writeFileSync(configPath, toYaml(this.options.hub));
-      args.push('--config', configPath);
-    }
+    const args = ['hub', '--host', '127.0.0.1', '--port', String(this.restPort), '--grpc-port', String(this.grpcPort), '--database', this.options.database ?? `sqlite:${this.dbPath}`, '--log-format', 'json'];
+    // The e2e system runs plaintext and admits any agent, which the hub wants said explicitly.
+    const configPath = join(this.dir, 'hub.yaml');
+    writeFileSync(configPath, toYaml(deepMerge({ grpc: { insecure: true, allowAnyIdentity: true } }, this.options.hub ?? {})));
+    args.push('--config', configPath);
     this.group.start('hub', args);
     const started = await waitFor(() => parseJsonLines(this.group.output('hub')).find((l) => l.msg === 'hub started'), {
       timeoutMs: START_TIMEOUT_MS,
@@ -216,7 +232,7 @@ export class TestSystem {
         deepMerge(
           {
             agent: { id: 'e2e-agent' },
-            clouddriver: { grpc: `127.0.0.1:${this.relay ? this.relay.port : this.grpcPort}`, keepAliveHeartbeatSeconds: 2, backoff: { initialMs: 200, maxMs: 2000 } },
+            clouddriver: { grpc: `127.0.0.1:${this.relay ? this.relay.port : this.grpcPort}`, insecure: true, keepAliveHeartbeatSeconds: 2, backoff: { initialMs: 200, maxMs: 2000 } },
             server: { host: '127.0.0.1', port: 0 },
             kubernetes: { accounts: this.names.map((name) => ({ name, kubeconfigFile: this.kubeconfig(name), ...(this.options.account ?? {}) })) },
             logging: { format: 'json' },

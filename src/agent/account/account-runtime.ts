@@ -153,8 +153,20 @@ export class AccountRuntime {
   /** The refused feeds last reported to the hub, as a comparable string. */
   private reportedRefusals = '';
 
+  /** Stops counting this account's pending changes towards the list budget's high-water mark. */
+  private readonly untrackPending: () => void;
+
   constructor(private readonly options: AccountRuntimeOptions) {
     this.name = options.config.name;
+    this.untrackPending = options.listBudget.trackPending(() => this.pendingCount());
+  }
+
+  /** Changes waiting in this account's queues (watched feeds and dropped ones not yet acknowledged). */
+  pendingCount(): number {
+    let n = 0;
+    for (const feed of this.feeds.values()) n += feed.queue.pendingCount;
+    for (const queue of this.retiring.values()) n += queue.pendingCount;
+    return n;
   }
 
   private get logger(): Logger {
@@ -405,6 +417,7 @@ export class AccountRuntime {
       resumeResourceVersion: resumeRv,
       transform: slimObject,
       listSemaphore: this.options.listBudget.forAccount(this.name),
+      pageGate: (signal) => this.options.listBudget.roomForPage(signal),
       fieldSelector,
       ...reflectorTuningOptions(this.tuning),
       onStateChange: (state, previous) => {
@@ -589,6 +602,7 @@ export class AccountRuntime {
   }
 
   async close(): Promise<void> {
+    this.untrackPending();
     await this.stopCaching();
     this.client?.close();
   }

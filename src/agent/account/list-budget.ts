@@ -1,14 +1,100 @@
 /**
+ * Changes waiting in the agent's feed queues (all accounts) above which lists pause between pages. A
+ * list delivers pages as fast as the API server answers, the hub ingests at its own pace, and what is
+ * listed but not yet sent is held in the queues: without a bound, an initial sync of many clusters
+ * would hold most of their objects at once and leave the process's memory at that peak.
+ */
+export const DEFAULT_PENDING_HIGH_WATER = 50_000;
+/** A list never waits longer than this for one page (the hub may be away): it then goes on regardless. */
+export const MAX_PAGE_WAIT_MS = 30_000;
+/** How often waiting lists look at the queues again. */
+const PAGE_WAIT_POLL_MS = 20;
+
+interface PageWaiter {
+  deadline: number;
+  resolve: () => void;
+}
+
+/**
  * Bounds how many initial lists run at once, in total and per account (Armory's tasks.totalBudget and
  * tasks.budgetPerAccount), so that starting hundreds of clusters does not spike memory or hammer the
- * API servers. Waiters are served in arrival order.
+ * API servers. Waiters are served in arrival order. It also paces lists page by page against what the
+ * queues hold (`roomForPage`).
  */
 export class ListBudget {
   private inUse = 0;
   private readonly perAccount = new Map<string, number>();
   private readonly waiting: Array<{ account: string; grant: (release: () => void) => void }> = [];
+  private readonly pendingSources = new Set<() => number>();
+  private readonly pageWaiters = new Set<PageWaiter>();
+  private pageTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly total: number, private readonly perAccountLimit: number) {}
+  readonly pendingHighWater: number;
+  private readonly maxPageWaitMs: number;
+
+  constructor(
+    private readonly total: number,
+    private readonly perAccountLimit: number,
+    pacing: { pendingHighWater?: number; maxPageWaitMs?: number } = {},
+  ) {
+    this.pendingHighWater = pacing.pendingHighWater ?? DEFAULT_PENDING_HIGH_WATER;
+    this.maxPageWaitMs = pacing.maxPageWaitMs ?? MAX_PAGE_WAIT_MS;
+  }
+
+  /** Counts `source()` (an account's pending changes) towards the high-water mark until the returned function is called. */
+  trackPending(source: () => number): () => void {
+    this.pendingSources.add(source);
+    return () => {
+      this.pendingSources.delete(source);
+    };
+  }
+
+  /** Changes pending in every tracked queue now. */
+  pendingTotal(): number {
+    let total = 0;
+    for (const source of this.pendingSources) total += source();
+    return total;
+  }
+
+  /**
+   * Resolves when the queues hold less than the high-water mark (at once, usually), after
+   * MAX_PAGE_WAIT_MS at the latest, or rejects when `signal` aborts. Lists call it before each page.
+   */
+  roomForPage(signal?: AbortSignal): Promise<void> {
+    if (this.pendingTotal() < this.pendingHighWater) return Promise.resolve();
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const waiter: PageWaiter = {
+        deadline: Date.now() + this.maxPageWaitMs,
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
+      const onAbort = () => {
+        this.pageWaiters.delete(waiter);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.pageWaiters.add(waiter);
+      this.schedulePageCheck();
+    });
+  }
+
+  private schedulePageCheck(): void {
+    if (this.pageTimer !== undefined) return;
+    this.pageTimer = setTimeout(() => {
+      this.pageTimer = undefined;
+      const room = this.pendingTotal() < this.pendingHighWater;
+      const now = Date.now();
+      for (const waiter of this.pageWaiters) {
+        if (!room && now < waiter.deadline) continue;
+        this.pageWaiters.delete(waiter);
+        waiter.resolve();
+      }
+      if (this.pageWaiters.size > 0) this.schedulePageCheck();
+    }, PAGE_WAIT_POLL_MS);
+  }
 
   /** A semaphore view for one account, as the reflector expects it. */
   forAccount(account: string): { acquire(): Promise<() => void> } {

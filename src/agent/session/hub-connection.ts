@@ -1,5 +1,5 @@
 import { create } from '@bufbuild/protobuf';
-import { credentials as grpcCredentials, type Client, type ClientDuplexStream } from '@grpc/grpc-js';
+import type { Client, ClientDuplexStream, Metadata } from '@grpc/grpc-js';
 import { Backoff } from '../../common/backoff.ts';
 import { errorMessage } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
@@ -20,9 +20,12 @@ import {
   type SyncResponse,
   type Welcome,
 } from '../../protocol/index.ts';
+import type { HubTransport } from './hub-transport.ts';
 
 /** Missed pings (no message at all from the hub) after which the session is considered stalled. */
 export const MISSED_PINGS_BEFORE_RECONNECT = 3;
+/** The shortest wait for a welcome after the hello before the session is replaced. */
+const WELCOME_TIMEOUT_FLOOR_MS = 15_000;
 /** Health reset: a session that lived this long resets the reconnect backoff. */
 const HEALTHY_SESSION_MS = 60_000;
 
@@ -32,6 +35,8 @@ export interface HubConnectionOptions {
   pingIntervalMs: number;
   backoff: { initialMs: number; maxMs: number; multiplier: number; jitter: number };
   logger: Logger;
+  /** Channel credentials (plaintext, TLS, mTLS) and the bearer token; see hub-transport.ts. */
+  transport: HubTransport;
   /** The accounts to declare in the hello (those ready now). */
   accounts: () => AccountInfo[];
   /**
@@ -59,6 +64,10 @@ export interface ConnectedSession {
  */
 export class HubConnection {
   private client: Client | undefined;
+  /** The TLS files the current client was built from; a change builds a new client (a new connection). */
+  private clientDigest: string | undefined;
+  /** Why the current call is being ended (a refusal, no welcome), kept as the reason it ended. */
+  private endReason: string | undefined;
   private call: ClientDuplexStream<AgentMessage, HubMessage> | undefined;
   private stopped = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -77,7 +86,20 @@ export class HubConnection {
   }
 
   start(): void {
-    this.client = new AgentHubClient(this.options.address, grpcCredentials.createInsecure(), {
+    this.ensureClient();
+    this.connect();
+  }
+
+  /**
+   * Builds the gRPC client, or a new one when the certificate, key or CA files changed since the last
+   * one was built: rotated credentials take effect on the next connection (an established connection
+   * keeps the certificate it was opened with).
+   */
+  private ensureClient(): void {
+    const setup = this.options.transport.channel();
+    if (this.client && setup.digest === this.clientDigest) return;
+    const previous = this.client;
+    this.client = new AgentHubClient(this.options.address, setup.credentials, {
       'grpc.max_receive_message_length': GRPC_MAX_MESSAGE_BYTES,
       'grpc.max_send_message_length': GRPC_MAX_MESSAGE_BYTES,
       'grpc.keepalive_time_ms': this.options.pingIntervalMs,
@@ -85,8 +107,15 @@ export class HubConnection {
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.initial_reconnect_backoff_ms': this.options.backoff.initialMs,
       'grpc.max_reconnect_backoff_ms': this.options.backoff.maxMs,
+      // A new client must open its own connection (not share one made with the old credentials).
+      'grpc.use_local_subchannel_pool': 1,
+      ...setup.options,
     });
-    this.connect();
+    this.clientDigest = setup.digest;
+    if (previous) {
+      this.options.logger.info({ address: this.options.address }, 'the TLS files for the hub changed; connecting with the new ones');
+      previous.close();
+    }
   }
 
   get connected(): ConnectedSession | undefined {
@@ -94,16 +123,43 @@ export class HubConnection {
   }
 
   private connect(): void {
-    if (this.stopped || !this.client) return;
+    if (this.stopped) return;
     this.state = 'connecting';
-    const client = this.client as Client & { Session(): ClientDuplexStream<AgentMessage, HubMessage> };
-    const call = client.Session();
+    try {
+      this.ensureClient();
+    } catch (err) {
+      // A rotation caught half-way (new certificate, old key) or a file gone: keep the previous client.
+      this.options.logger.error({ err: errorMessage(err) }, 'cannot use the TLS files for the hub; connecting with the ones read before');
+    }
+    this.options.transport.metadata().then(
+      (metadata) => this.open(metadata),
+      (err: unknown) => this.scheduleReconnect(`no credentials for the hub: ${errorMessage(err)}`),
+    );
+  }
+
+  private open(metadata: Metadata): void {
+    if (this.stopped || !this.client) return;
+    const client = this.client as Client & { Session(metadata: Metadata): ClientDuplexStream<AgentMessage, HubMessage> };
+    const call = client.Session(metadata);
     this.call = call;
+    this.endReason = undefined;
     this.lastMessageAt = Date.now();
+    // A hub that takes the call but never welcomes the agent is as good as none: give up after the
+    // silence that replaces a connected session (three ping intervals), but never sooner than
+    // WELCOME_TIMEOUT_FLOOR_MS (a hub registering many accounts takes a moment to answer).
+    const welcomeTimeoutMs = Math.max(WELCOME_TIMEOUT_FLOOR_MS, this.options.pingIntervalMs * MISSED_PINGS_BEFORE_RECONNECT);
+    const welcomeTimer = setTimeout(() => {
+      if (this.call !== call || this.session !== undefined) return;
+      this.options.logger.warn({ waitedMs: welcomeTimeoutMs }, 'no welcome from the hub; replacing the session');
+      this.endReason = `no welcome from the hub within ${welcomeTimeoutMs} ms`;
+      call.cancel();
+    }, welcomeTimeoutMs);
+    welcomeTimer.unref();
     let ended = false;
     const end = (reason: string) => {
       if (ended) return;
       ended = true;
+      clearTimeout(welcomeTimer);
       this.onEnded(call, reason);
     };
     call.on('data', (message: HubMessage) => {
@@ -127,7 +183,8 @@ export class HubConnection {
         this.onWelcome(call, message.kind.value);
         return;
       case 'refusal':
-        this.lastError = `${message.kind.value.code}: ${message.kind.value.message}`;
+        this.endReason = `the hub refused the session: ${message.kind.value.code}: ${message.kind.value.message}`;
+        this.lastError = this.endReason;
         this.options.logger.error({ code: message.kind.value.code }, `the hub refused this agent: ${message.kind.value.message}`);
         return;
       case 'ping':
@@ -152,7 +209,7 @@ export class HubConnection {
   }
 
   private onWelcome(call: ClientDuplexStream<AgentMessage, HubMessage>, welcome: Welcome): void {
-    const client = this.client as Client & { Sync(): ClientDuplexStream<SyncRequest, SyncResponse> };
+    const client = this.client as Client & { Sync(metadata: Metadata): ClientDuplexStream<SyncRequest, SyncResponse> };
     const limits = {
       maxBatchBytes: welcome.limits?.maxBatchBytes || DEFAULT_LIMITS.maxBatchBytes,
       maxBatchChanges: welcome.limits?.maxBatchChanges || DEFAULT_LIMITS.maxBatchChanges,
@@ -166,7 +223,7 @@ export class HubConnection {
     this.session = {
       sessionId: welcome.sessionId,
       limits,
-      openSync: () => client.Sync(),
+      openSync: () => client.Sync(this.options.transport.currentMetadata()),
       sendAccountUpdate: (upserted, removed) => {
         if (this.call === call) this.send(create(AgentMessageSchema, { kind: { case: 'accountUpdate', value: { upserted, removed } } }));
       },
@@ -207,6 +264,7 @@ export class HubConnection {
     if (this.pingTimer) clearInterval(this.pingTimer);
     const wasConnected = this.session !== undefined;
     this.session = undefined;
+    if (this.endReason !== undefined) reason = this.endReason;
     this.lastError = reason;
     if (wasConnected) this.options.onDisconnected(reason);
     try {
@@ -214,8 +272,28 @@ export class HubConnection {
     } catch {
       // Already gone.
     }
+    this.scheduleReconnect(reason);
+    if (!wasConnected && this.endReason === undefined && /UNAVAILABLE/.test(reason)) this.explainFailure(reason);
+  }
+
+  /** A connection that never came up: a TLS handshake outside gRPC says why (wrong CA, expired, no client certificate). */
+  private explainFailure(reason: string): void {
+    const probe = this.options.transport.probe;
+    if (!probe) return;
+    void probe(this.options.address).then((detail) => {
+      if (detail === undefined || this.stopped || this.session !== undefined) return;
+      this.lastError = `${reason} (TLS: ${detail})`;
+      this.options.logger.error({ address: this.options.address, tls: detail }, `the TLS handshake with the hub fails: ${detail}`);
+    });
+  }
+
+  private scheduleReconnect(reason: string): void {
     if (this.stopped) return;
-    if (this.connectedAt > 0 && Date.now() - this.connectedAt > HEALTHY_SESSION_MS) this.backoff.reset();
+    this.lastError = reason;
+    if (this.connectedAt > 0 && Date.now() - this.connectedAt > HEALTHY_SESSION_MS) {
+      this.backoff.reset();
+      this.connectedAt = 0;
+    }
     const waitMs = this.backoff.next();
     this.state = 'backoff';
     this.options.logger.warn({ reason, retryInMs: waitMs }, 'hub session ended; reconnecting');
@@ -238,5 +316,6 @@ export class HubConnection {
       // Already gone.
     }
     this.client?.close();
+    this.options.transport.close();
   }
 }

@@ -1,7 +1,6 @@
 import type { KubeObject } from '../../common/kube-object.ts';
 import { ulid } from '../../common/ids.ts';
 import type { FeedDescriptor } from './feed.ts';
-import { contentHash } from './content-hash.ts';
 import type { WriteJournal } from './write-journal.ts';
 
 /**
@@ -13,12 +12,13 @@ import type { WriteJournal } from './write-journal.ts';
  * rate. Entries keep the position of their first arrival; that is what lets `progress()` compute a
  * resourceVersion from which a watch can resume without losing anything still pending.
  *
- * Besides the queue, the feed keeps what the hub has (or is about to have) per object: uid,
- * resourceVersion and a content hash — never the object. During a relist, an object whose
- * resourceVersion the hub already has is sent as a small "touch" instead of its whole body.
+ * Besides the queue, the feed keeps what the hub has (or is about to have) per object: uid and
+ * resourceVersion — never the object. During a relist, an object whose resourceVersion the hub already
+ * has is sent as a small "touch" instead of its whole body. A pending upsert holds the object as its
+ * JSON text (a V8 string, which the batch encoder writes straight into the batch) and its UTF-8 size.
  */
 export type PendingEntry =
-  | { type: 'upsert'; namespace: string; name: string; uid: string; resourceVersion: string; body: Uint8Array; resumeFrom: string; waiters?: SyncWaiter[] }
+  | { type: 'upsert'; namespace: string; name: string; uid: string; resourceVersion: string; body: string; bodyBytes: number; resumeFrom: string; waiters?: SyncWaiter[] }
   | { type: 'delete'; namespace: string; name: string; uid: string; resourceVersion: string; resumeFrom: string; waiters?: SyncWaiter[] }
   | { type: 'touch'; namespace: string; name: string; resourceVersion: string; resumeFrom: string; waiters?: SyncWaiter[] }
   | { type: 'skipped'; namespace: string; name: string; resourceVersion: string; code: string; message: string; resumeFrom: string; waiters?: SyncWaiter[] }
@@ -38,7 +38,6 @@ export interface SyncWaiter {
 interface KnownObject {
   uid: string;
   resourceVersion: string;
-  hash: number;
   /** The snapshot generation that last saw it; older ones are gone after a relist. */
   generation: number;
 }
@@ -58,7 +57,6 @@ export interface FeedQueueOptions {
   journal?: WriteJournal;
 }
 
-const encoder = new TextEncoder();
 const MARKER_PREFIX = '\u0000';
 
 function objectKey(namespace: string, name: string): string {
@@ -224,7 +222,7 @@ export class FeedQueue {
     const entries: PendingEntry[] = [];
     let bytes = 0;
     for (const [key, entry] of this.pending) {
-      const size = ENTRY_OVERHEAD_BYTES + (entry.type === 'upsert' ? entry.body.byteLength : 0);
+      const size = ENTRY_OVERHEAD_BYTES + (entry.type === 'upsert' ? entry.bodyBytes : 0);
       if (entries.length > 0 && (bytes + size > maxBytes || entries.length >= maxEntries)) break;
       entries.push(entry);
       bytes += size;
@@ -342,10 +340,10 @@ export class FeedQueue {
   // --- internals -----------------------------------------------------------------------------------
 
   private acceptObject(obj: KubeObject, namespace: string, name: string, rv: string, key: string): void {
-    const json = JSON.stringify(obj);
-    const body = encoder.encode(json);
+    const body = JSON.stringify(obj);
+    const bodyBytes = Buffer.byteLength(body, 'utf8');
     const uid = obj.metadata?.uid ?? '';
-    if (body.byteLength > this.options.maxObjectBytes) {
+    if (bodyBytes > this.options.maxObjectBytes) {
       this.known.delete(key);
       this.enqueue(key, {
         type: 'skipped',
@@ -353,12 +351,12 @@ export class FeedQueue {
         name,
         resourceVersion: rv,
         code: 'OBJECT_TOO_LARGE',
-        message: `object is ${body.byteLength} bytes, more than the limit of ${this.options.maxObjectBytes}`,
+        message: `object is ${bodyBytes} bytes, more than the limit of ${this.options.maxObjectBytes}`,
         resumeFrom: this.lastResourceVersion,
       });
     } else {
-      this.known.set(key, { uid, resourceVersion: rv, hash: contentHash(json), generation: this.generation });
-      this.enqueue(key, { type: 'upsert', namespace, name, uid, resourceVersion: rv, body, resumeFrom: this.lastResourceVersion });
+      this.known.set(key, { uid, resourceVersion: rv, generation: this.generation });
+      this.enqueue(key, { type: 'upsert', namespace, name, uid, resourceVersion: rv, body, bodyBytes, resumeFrom: this.lastResourceVersion });
     }
     this.options.journal?.record(this, key, rv);
     this.attachWaiters(key, rv);

@@ -5,6 +5,7 @@ import { errorMessage } from '../../common/errors.ts';
 import { SyncRequestSchema, type SyncRequest, type SyncResponse, type ResumePoint } from '../../protocol/index.ts';
 import { buildBatch, type SentBatch } from './batch-builder.ts';
 import type { FeedQueue } from './feed-queue.ts';
+import { processSendWindow, type SendWindow } from './send-window.ts';
 
 export interface SyncStreamLimits {
   maxBatchBytes: number;
@@ -24,6 +25,8 @@ export interface SyncStreamOptions {
   /** The stream ended (error or close); in-flight batches are already requeued. */
   onClosed: (reason: string) => void;
   onBatchAcked?: (batch: SentBatch, latencyMs: number) => void;
+  /** Bytes in flight across every stream of the agent (send-window.ts); default: the process's. */
+  window?: SendWindow;
 }
 
 /**
@@ -39,8 +42,12 @@ export class SyncStream {
   private nextSeq = 1n;
   private cursor = 0;
   private pumpScheduled = false;
+  private readonly window: SendWindow;
+  private readonly wake = () => this.schedulePump();
 
-  constructor(private readonly options: SyncStreamOptions) {}
+  constructor(private readonly options: SyncStreamOptions) {
+    this.window = options.window ?? processSendWindow;
+  }
 
   start(): void {
     const call = this.options.open();
@@ -69,9 +76,11 @@ export class SyncStream {
     if (this.closed) return;
     this.closed = true;
     this.ready = false;
+    this.window.forget(this.wake);
     // What the hub did not acknowledge goes back to the queues, ahead of newer changes.
     const byQueue = new Map<FeedQueue, SentBatch['parts'][number]['entries']>();
     for (const batch of this.inFlight) {
+      this.window.release(batch.bytes);
       for (const part of batch.parts) {
         const list = byQueue.get(part.queue) ?? [];
         list.push(...part.entries);
@@ -105,6 +114,7 @@ export class SyncStream {
           return;
         }
         this.inFlight.shift();
+        this.window.release(batch.bytes);
         for (const part of batch.parts) {
           part.queue.acknowledged(part.entries);
           if (part.progress !== undefined) part.queue.ackedProgress = part.progress;
@@ -128,12 +138,15 @@ export class SyncStream {
     if (queues.length === 0) return;
     const { maxBatchBytes, maxBatchChanges, maxUnackedBatches } = this.options.limits;
     while (this.inFlight.length < maxUnackedBatches) {
-      const batch = buildBatch(this.nextSeq, queues, this.cursor, { maxBytes: maxBatchBytes, maxChanges: maxBatchChanges });
+      const maxBytes = this.window.room(maxBatchBytes, this.inFlight.length, this.wake);
+      if (maxBytes <= 0) return;
+      const batch = buildBatch(this.nextSeq, queues, this.cursor, { maxBytes, maxChanges: maxBatchChanges });
       if (!batch) return;
+      this.window.acquire(batch.bytes);
       this.cursor = (this.cursor + 1) % queues.length;
       this.nextSeq++;
       this.inFlight.push({ ...batch, sentAt: Date.now() });
-      this.call.write(create(SyncRequestSchema, { kind: { case: 'batch', value: batch.message } }));
+      this.call.write(batch.request);
     }
   }
 }

@@ -110,6 +110,8 @@ forEachEngine('application views', (engine) => {
           pod('shop-db-0', 'StatefulSet', 'shop-db', 'Running', true),
           upsert(POLICIES, 'web', 'shop-deny', '60', {}, { spec: { podSelector: {}, ingress: [{ ports: [{ protocol: 'TCP', port: 80 }, { protocol: 'TCP', port: 'http' }] }], egress: [{}] } }),
           upsert(REPLICASETS, 'other', 'billing-v001', '70', {}, { spec: { replicas: 0, template: { metadata: { labels: { app: 'billing' } } } } }),
+          // A Service of "shop" in front of another application's ReplicaSet.
+          upsert(SERVICES, 'other', 'billing-front', '71', { annotations: { 'moniker.spinnaker.io/application': 'shop' } }, { spec: { selector: { app: 'billing' } } }),
           upsert(CONFIGMAPS, 'web', 'shop-config', '80'),
         ],
         progress: [],
@@ -246,6 +248,17 @@ forEachEngine('application views', (engine) => {
     assert.equal((await ok(`${base}/web/serverGroups/target/largest`)).name, 'replicaSet nginx-7d9c');
     assert.equal((await get(`${base}/web/serverGroups/target/fail`)).status, 404);
     assert.equal((await get(`${base}/web/serverGroups/target/sideways`)).status, 404);
+    assert.equal((await ok(`${base}/web/serverGroups/target/current?onlyEnabled=true&onlyEnabled=false`)).name, 'replicaSet nginx-7d9c', 'a repeated parameter is no 500');
+
+    // Orca's getServerGroupSummary (FindImageFromClusterTask): ClusterController's /target/{target}/{summaryType}.
+    assert.deepEqual(await ok(`${base}/web/serverGroups/target/current_asg_dynamic/images?onlyEnabled=false`), {
+      summaries: [{ serverGroupName: 'nginx-7d9c', buildInfo: { images: ['busybox:1.36', 'nginx:1.25'] } }],
+    });
+    assert.deepEqual((await ok(`${base}/web/serverGroups/target/oldest/images`)).summaries[0].serverGroupName, 'nginx-6b5a');
+    const image = await app.inject({ method: 'GET', url: `${base}/web/serverGroups/target/current/image` });
+    assert.deepEqual([image.statusCode, image.body], [200, ''], 'no single-image summary for Kubernetes: Clouddriver answers null');
+    assert.equal((await get(`${base}/web/serverGroups/target/current/launchConfig`)).status, 404);
+    assert.equal((await get(`${base}/nowhere/serverGroups/target/current/images`)).status, 404);
   });
 
   test('GET /applications/{app}/serverGroups: the summary list Deck reads', async () => {
@@ -276,6 +289,10 @@ forEachEngine('application views', (engine) => {
 
     const some = await ok('/applications/shop/serverGroups?clusters=k8s:deployment%20nginx,east:replicaSet%20shop');
     assert.deepEqual(some.map((s: Json) => s.name), ['replicaSet nginx-6b5a', 'replicaSet nginx-7d9c', 'replicaSet shop-v001']);
+    // Spring binds a repeated list parameter as every value: never a 500.
+    assert.deepEqual(await ok('/applications/shop/serverGroups?clusters=k8s:deployment%20nginx&clusters=east:replicaSet%20shop'), some);
+    assert.equal((await ok('/applications/shop/serverGroups?expand=true&expand=false&cloudProvider=kubernetes')).length, 5);
+    assert.deepEqual(await ok('/applications/shop/serverGroups?cloudProvider=kubernetes&cloudProvider=aws'), [], 'a repeated String parameter is comma-joined, as Spring binds it');
     assert.deepEqual(await ok('/applications/shop/serverGroups?clusters='), []);
     assert.deepEqual(await ok('/applications/shop/serverGroups?cloudProvider=aws'), []);
     const expanded = await ok('/applications/shop/serverGroups?expand=true&clusters=k8s:deployment%20nginx');
@@ -293,6 +310,8 @@ forEachEngine('application views', (engine) => {
     assert.deepEqual(byId.map((s: Json) => [s.name, s.cluster]), [['replicaSet nginx-7d9c', 'deployment nginx']]);
     assert.equal((await get('/serverGroups')).status, 400);
     assert.equal((await get('/serverGroups?ids=k8s:web')).status, 400);
+    assert.deepEqual((await ok('/serverGroups?ids=k8s:web:replicaSet%20nginx-7d9c&ids=k8s:web:replicaSet%20shop-canary-v002')).map((s: Json) => s.name), ['replicaSet nginx-7d9c', 'replicaSet shop-canary-v002']);
+    assert.equal((await ok('/serverGroups?applications=shop&applications=billing')).length, 6);
   });
 
   test('GET one server group: with its manifest, stability and instances; 404s', async () => {
@@ -340,8 +359,11 @@ forEachEngine('application views', (engine) => {
 
   test('GET /applications/{app}/loadBalancers: Services and Ingresses with the server groups behind them', async () => {
     const lbs = await ok('/applications/shop/loadBalancers');
-    assert.deepEqual(lbs.map((lb: Json) => lb.name), ['ingress nginx', 'service nginx', 'service shop-db']);
-    const [ingress, service, db] = lbs;
+    assert.deepEqual(lbs.map((lb: Json) => lb.name), ['ingress nginx', 'service billing-front', 'service nginx', 'service shop-db']);
+    const [ingress, front, service, db] = lbs;
+    // Clouddriver relates a Service to every ReplicaSet its selector matches in its namespace
+    // (KubernetesServiceHandler.addRelationships), whichever application that ReplicaSet belongs to.
+    assert.deepEqual(front.serverGroups.map((s: Json) => [s.name, s.account, s.region, s.isDisabled]), [['replicaSet billing-v001', 'k8s', 'other', false]]);
     assert.equal(service.displayName, 'nginx');
     assert.equal(service.kind, 'service');
     assert.equal(service.region, 'web');
@@ -372,7 +394,12 @@ forEachEngine('application views', (engine) => {
     assert.deepEqual(await ok('/kubernetes/loadBalancers/k8s/web/service%20ghost'), []);
     assert.deepEqual(await ok('/kubernetes/loadBalancers/k8s/web/replicaSet%20nginx-7d9c'), []);
     assert.deepEqual(await ok('/kubernetes/loadBalancers'), []);
-    assert.equal((await get('/aws/loadBalancers/k8s/web/service%20nginx')).status, 404);
+    // Clouddriver's CloudProviderNotFoundException is @ResponseStatus(BAD_REQUEST).
+    for (const url of ['/aws/loadBalancers/k8s/web/service%20nginx', '/aws/loadBalancers']) {
+      const res = await get(url);
+      assert.equal(res.status, 400, url);
+      assert.equal(res.body.message, 'No cloud provider named aws found');
+    }
   });
 
   test('security groups and firewalls: NetworkPolicies by account and namespace, one with its rules', async () => {
@@ -388,6 +415,7 @@ forEachEngine('application views', (engine) => {
     assert.deepEqual(await ok('/securityGroups/k8s/kubernetes/networkPolicy%20shop-deny'), { web: [summary] });
     for (const url of ['/securityGroups/k8s/kubernetes/web/networkPolicy%20shop-deny', '/firewalls/k8s/web/netpol%20shop-deny']) {
       const sg = await ok(url);
+      assert.equal(sg.class, 'com.netflix.spinnaker.clouddriver.kubernetes.caching.view.model.KubernetesSecurityGroup', 'SecurityGroupMixin: Jackson type id');
       assert.equal(sg.id, 'networkPolicy shop-deny');
       assert.equal(sg.name, 'networkPolicy shop-deny');
       assert.equal(sg.displayName, 'shop-deny');

@@ -28,8 +28,8 @@ export interface AccountView {
   challengeDestructiveActions: boolean;
   primaryAccount: boolean;
   /**
-   * Gate sets this per user from Fiat; the hub does no authorization of its own, so to it every caller
-   * may use every account.
+   * Gate sets this per user from Fiat. The hub lists only accounts the caller may READ (src/hub/auth),
+   * so it answers true for every account it shows.
    */
   authorized: boolean;
   agent: AccountAgentView;

@@ -1,5 +1,6 @@
 import type { KubeObject } from '../../common/kube-object.ts';
-import { deriveMoniker, type Moniker } from '../store/moniker.ts';
+import type { Moniker } from '../store/moniker.ts';
+import { resourceMoniker } from '../views/resource.ts';
 import { fullResourceName } from '../store/kind-names.ts';
 import type { CachedObject } from '../store/types.ts';
 import { manifestArtifacts, type Artifact } from './artifacts.ts';
@@ -23,10 +24,10 @@ export interface ManifestView {
 
 export function manifestView(object: CachedObject, events: unknown[] = []): ManifestView {
   const manifest = stripSecretData(JSON.parse(object.body) as KubeObject);
-  const moniker = deriveMoniker(object.group, object.kind, manifest);
-  // The stored columns are what the views filter on; keep the response consistent with them.
-  if (object.application !== null) moniker.app = object.application;
-  if (object.cluster !== null) moniker.cluster = object.cluster;
+  // Clouddriver's namer (KubernetesManifestAnnotater.getMoniker): annotations, else the name; a
+  // ReplicaSet's sequence falls back to its Deployment revision. The stored columns win, so the
+  // response agrees with the views that filter on them.
+  const moniker = resourceMoniker(object, manifest);
   return {
     account: object.account,
     name: fullResourceName(object.group, object.kind, object.name),

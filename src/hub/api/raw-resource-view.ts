@@ -1,6 +1,7 @@
 import type { KubeObject } from '../../common/kube-object.ts';
 import { fullResourceName, spinnakerKindName } from '../store/kind-names.ts';
-import { deriveMoniker, type Moniker } from '../store/moniker.ts';
+import type { Moniker } from '../store/moniker.ts';
+import { resourceMoniker } from '../views/resource.ts';
 import type { CachedObject } from '../store/types.ts';
 
 /**
@@ -29,10 +30,9 @@ export function rawResourceView(object: CachedObject): RawResourceView {
   } catch {
     // an unreadable body still lists the object by its key
   }
-  const moniker = deriveMoniker(object.group, object.kind, { ...manifest, metadata: { ...manifest.metadata, name: object.name } });
-  // The stored columns are what the application filter used; keep the answer consistent with them.
-  if (object.application !== null) moniker.app = object.application;
-  if (object.cluster !== null) moniker.cluster = object.cluster;
+  // The cached moniker (a ReplicaSet's sequence falls back to its Deployment revision, as Clouddriver's
+  // namer has it); the stored columns are what the application filter used, so they win.
+  const moniker = resourceMoniker(object, { ...manifest, metadata: { ...manifest.metadata, name: object.name } });
   const view: RawResourceView = {
     account: object.account,
     name: fullResourceName(object.group, object.kind, object.name),

@@ -96,6 +96,8 @@ forEachEngine('REST read endpoints', (engine) => {
           replicaSet('web', 'frontend-v007', '2024-06-01T00:00:00Z', 8, SHOP),
           // Not deployed by Spinnaker: Frigga makes it app "frontend".
           replicaSet('web', 'frontend-v009', '2024-07-01T00:00:00Z', undefined, {}),
+          // Rolled out by a Deployment: its sequence is the Deployment revision (Clouddriver's namer).
+          replicaSet('web', 'api-5d8f9c', '2024-05-01T00:00:00Z', 1, { 'deployment.kubernetes.io/revision': '7' }),
           upsert(F.services, 'web', 'frontend', '1', { annotations: SHOP }, { spec: { selector: { app: 'frontend' } } }),
           upsert(F.networkPolicies, 'web', 'deny-all', '1', { annotations: SHOP }, { spec: { podSelector: {} } }),
           upsert(F.configMaps, 'web', 'shop-config', '1', { labels: { tier: 'web' } }, { data: { a: 'b' } }),
@@ -205,7 +207,13 @@ forEachEngine('REST read endpoints', (engine) => {
     assert.deepEqual(body.events.map((e: Json) => e.message), ['Scaled up replica set frontend-v003 to 1', 'Scaled up replica set frontend-v003 to 2']);
     assertNoNulls(body, '$', (p) => p.startsWith('$.manifest') || p.startsWith('$.events'));
     assert.deepEqual((await ok('/manifests/k8s/web/deployment%20frontend?includeEvents=false')).events, []);
+    // KubernetesManifestAnnotater.getMoniker: a ReplicaSet without a sequence annotation takes its Deployment revision.
+    assert.deepEqual((await ok('/manifests/k8s/web/replicaSet%20api-5d8f9c?includeEvents=false')).moniker, { app: 'api', cluster: 'replicaSet api-5d8f9c', sequence: 7 });
+    assert.deepEqual((await ok('/applications/api/rawResources')).filter((r: Json) => r.account === 'k8s').map((r: Json) => r.moniker), [{ app: 'api', cluster: 'replicaSet api-5d8f9c', sequence: 7 }]);
     assert.equal(router.calls.length, 0, 'cached events need no agent');
+    // A repeated parameter binds like Spring's (comma-joined, so neither "true" nor "false": the default), never a 500.
+    assert.equal((await ok('/manifests/k8s/web/deployment%20frontend?includeEvents=false&includeEvents=false')).events.length, 2);
+    assert.equal((await ok('/credentials?expand=true&expand=true')).length, 2);
   });
 
   test('GET /manifests: events of an account that does not watch them come live from the agent', async () => {

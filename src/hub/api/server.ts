@@ -1,8 +1,12 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { Errors } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { OperationRouter } from '../router/types.ts';
 import type { Store } from '../store/types.ts';
-import { installErrorHandling } from './http-errors.ts';
+import { ALLOW_ALL, installRestAuth, type RestAuthSetup } from '../auth/rest-auth.ts';
+import { errorBody, installErrorHandling } from './http-errors.ts';
 import { TaskRunner } from './ops/task-runner.ts';
 import { applicationRoutes } from './routes/application-routes.ts';
 import { credentialsRoutes } from './routes/credentials-routes.ts';
@@ -30,9 +34,29 @@ export interface ApiServerOptions {
   now?: () => number;
   /** The task runner (the hub makes it, to recover interrupted tasks before serving); one is made otherwise. */
   tasks?: TaskRunner;
+  /**
+   * REST authorization (the hub's `auth` section, see src/hub/auth). Without it nothing is checked or
+   * filtered; with `auth.enabled: false` only account permissions are presented normalised.
+   */
+  auth?: RestAuthSetup;
 }
 
 export const DEFAULT_OPERATION_TIMEOUT_MS = 30_000;
+
+/**
+ * Requests Node's HTTP parser refuses before Fastify sees them (headers or URL too large, malformed
+ * request line): answered in the API's error shape, with a code, like every other refusal.
+ */
+function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : HTTP_BAD_REQUEST;
+  const message = status === 431 ? 'the request line or headers are too large' : status === 408 ? 'the request took too long to arrive' : `malformed HTTP request (${err.code ?? err.message})`;
+  const body = JSON.stringify(errorBody(status, message, Errors.REQUEST_INVALID.code));
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
 const DEFAULT_BODY_LIMIT_BYTES = 32 * 1024 * 1024;
 const HTTP_BAD_REQUEST = 400;
 
@@ -41,7 +65,7 @@ const HTTP_BAD_REQUEST = 400;
  * listening; the caller decides where. Closing it waits for the tasks it is still running.
  */
 export function buildApiServer(options: ApiServerOptions): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES, routerOptions: { ignoreTrailingSlash: true } });
+  const app = Fastify({ logger: false, bodyLimit: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES, routerOptions: { ignoreTrailingSlash: true }, clientErrorHandler });
   const tasks =
     options.tasks ??
     new TaskRunner({
@@ -52,7 +76,17 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
       operationTimeoutMs: options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,
       now: options.now,
     });
-  const context: RouteContext = { store: options.store, router: options.router, hubId: options.hubId, logger: options.logger, tasks };
+  // Authorization comes first: its hooks must see every route added below (and /metrics, added later).
+  // Routes read through the authorizing store and router; the task runner keeps the plain ones.
+  const authorized = options.auth ? installRestAuth(app, options.auth, { store: options.store, router: options.router, logger: options.logger }) : undefined;
+  const context: RouteContext = {
+    store: authorized?.store ?? options.store,
+    router: authorized?.router ?? options.router,
+    hubId: options.hubId,
+    logger: options.logger,
+    tasks,
+    auth: authorized?.auth ?? ALLOW_ALL,
+  };
 
   // Orca and curl send "Content-Type: application/json" with empty bodies (e.g. cache refreshes);
   // an empty body is "no body", a malformed one a 400 that says why.

@@ -1,5 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { AgentIdentity } from './identities.ts';
 import { HubMessageSchema, type AgentMessage, type HubMessage, type Operation, type OperationResult } from '../../protocol/index.ts';
 
 /** Completes an operation sent to an agent: with its result, or with the reason it cannot come. */
@@ -15,6 +16,8 @@ export interface PendingOperation {
 export class AgentSession {
   readonly accounts = new Set<string>();
   lastMessageAt = Date.now();
+  /** Who the agent proved to be (set when the hello is accepted); bounds the accounts it may register. */
+  identity: AgentIdentity | undefined;
   private readonly pending = new Map<string, PendingOperation>();
   private closed = false;
 

@@ -1,7 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from '../../common/logger.ts';
-import { errorMessage } from '../../common/errors.ts';
+import { Errors, errorMessage } from '../../common/errors.ts';
 import { ulid } from '../../common/ids.ts';
 import {
   AccountAcceptanceSchema,
@@ -15,6 +15,7 @@ import {
 } from '../../protocol/index.ts';
 import type { Store } from '../store/types.ts';
 import { AgentSession } from './agent-session.ts';
+import { peerCredentials, type IdentityAuthorizer } from './identities.ts';
 import type { SessionRegistry } from './session-registry.ts';
 import { accountRecordFromInfo, toResumePoint } from './conversions.ts';
 
@@ -27,6 +28,8 @@ export interface SessionHandlerOptions {
   /** Missed pings after which a silent session is considered dead and closed. */
   missedPingsBeforeDead: number;
   limits: { maxBatchBytes: number; maxBatchChanges: number; maxObjectBytes: number; maxUnackedBatches: number };
+  /** Who the agent is (client certificate, bearer token) and which accounts it may register. */
+  authorizer: IdentityAuthorizer;
 }
 
 const HELLO_TIMEOUT_MS = 10_000;
@@ -99,21 +102,37 @@ export class SessionHandler {
         });
     });
     call.on('error', (err) => finish(`stream error: ${errorMessage(err)}`));
+    // The agent half-closed: answer what it sent before, then close; a stream that never said hello is told so.
     call.on('end', () => {
-      finish('agent closed the session');
-      call.end();
+      processing = processing.then(() => {
+        if (!session && !call.writableEnded) this.refuse(call, 'PROTOCOL_VIOLATION', 'the stream ended before a hello');
+        finish('agent closed the session');
+        if (!call.writableEnded) call.end();
+      });
     });
     call.on('cancelled', () => finish('session cancelled'));
   }
 
-  private refuse(call: ServerDuplexStream<AgentMessage, HubMessage>, code: string, message: string): void {
-    this.options.logger.warn({ code, peer: call.getPeer() }, `refusing agent session: ${message}`);
+  private refuse(call: ServerDuplexStream<AgentMessage, HubMessage>, code: string, message: string, details: Record<string, unknown> = {}): void {
+    this.options.logger.warn({ code, peer: call.getPeer(), ...details }, `refusing agent session: ${message}`);
     call.write(create(HubMessageSchema, { kind: { case: 'refusal', value: { code, message } } }));
     call.end();
   }
 
   private async onHello(call: ServerDuplexStream<AgentMessage, HubMessage>, hello: Hello, peer: string): Promise<AgentSession | undefined> {
     const { logger, registry } = this.options;
+    let authentication;
+    try {
+      authentication = this.options.authorizer.authenticate(peerCredentials(call));
+    } catch (err) {
+      this.refuse(call, Errors.AGENT_UNAUTHENTICATED.code, `the agent's credentials cannot be read: ${errorMessage(err)}`, { agentId: hello.agentId });
+      return undefined;
+    }
+    if (!authentication.ok) {
+      this.refuse(call, authentication.code, authentication.message, { agentId: hello.agentId });
+      return undefined;
+    }
+    const identity = authentication.identity;
     if (hello.protocolVersion !== PROTOCOL_VERSION) {
       this.refuse(call, 'PROTOCOL_VERSION_UNSUPPORTED', `this hub speaks protocol version ${PROTOCOL_VERSION}, the agent speaks ${hello.protocolVersion}`);
       return undefined;
@@ -123,6 +142,7 @@ export class SessionHandler {
       return undefined;
     }
     const session = new AgentSession(ulid(), hello.agentId, hello.agentVersion, peer, call);
+    session.identity = identity;
     registry.add(session);
     const acceptances = await this.acceptAccounts(session, hello.accounts);
     session.send(
@@ -142,7 +162,10 @@ export class SessionHandler {
     );
     const accepted = acceptances.filter((a) => a.accepted).map((a) => a.account);
     const refused = acceptances.filter((a) => !a.accepted).map((a) => `${a.account} (${a.refusalCode})`);
-    logger.info({ agentId: hello.agentId, sessionId: session.id, peer, accepted, refused }, `agent connected with ${accepted.length} account(s)`);
+    logger.info(
+      { agentId: hello.agentId, sessionId: session.id, peer, identities: identity.names, certificate: identity.certificate, token: identity.token, accepted, refused },
+      `agent connected with ${accepted.length} account(s)`,
+    );
     return session;
   }
 
@@ -158,12 +181,24 @@ export class SessionHandler {
         continue;
       }
       seen.add(name);
+      // The identity's allowance comes before ownership: an agent not allowed the name learns nothing about its holder.
+      const identity = session.identity;
+      if (identity !== undefined && !this.options.authorizer.allows(identity, name)) {
+        const allowed = this.options.authorizer.allowance(identity);
+        const message =
+          identity.names.length === 0
+            ? `account ${name} is not allowed: the agent matches no identity`
+            : `account ${name} is not allowed for identity ${identity.names.join(', ')} (allowed: ${allowed.join(', ')})`;
+        logger.warn({ account: name, agentId: session.agentId, identities: identity.names, code: Errors.ACCOUNT_NOT_ALLOWED_FOR_IDENTITY.code }, `refusing account: ${message}`);
+        out.push(create(AccountAcceptanceSchema, { account: name, accepted: false, refusalCode: Errors.ACCOUNT_NOT_ALLOWED_FOR_IDENTITY.code, refusalMessage: message }));
+        continue;
+      }
       const record = accountRecordFromInfo(info);
       const existing = await store.getAccount(name);
       if (existing && !sameCluster(existing.cluster, record.cluster)) {
         const message = `account ${name} is registered for cluster ${existing.cluster.apiServerHost} (kube-system ${existing.cluster.kubeSystemUid}); this agent offers ${record.cluster.apiServerHost} (kube-system ${record.cluster.kubeSystemUid})`;
-        logger.warn({ account: name, agentId: session.agentId }, `refusing account: ${message}`);
-        out.push(create(AccountAcceptanceSchema, { account: name, accepted: false, refusalCode: 'ACCOUNT_OWNED_BY_OTHER_CLUSTER', refusalMessage: message }));
+        logger.warn({ account: name, agentId: session.agentId, code: Errors.ACCOUNT_OWNED_BY_OTHER_CLUSTER.code }, `refusing account: ${message}`);
+        out.push(create(AccountAcceptanceSchema, { account: name, accepted: false, refusalCode: Errors.ACCOUNT_OWNED_BY_OTHER_CLUSTER.code, refusalMessage: message }));
         continue;
       }
       const caching = registry.attach(session, name);

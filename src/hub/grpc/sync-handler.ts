@@ -1,11 +1,13 @@
 import { create } from '@bufbuild/protobuf';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from '../../common/logger.ts';
-import { errorMessage } from '../../common/errors.ts';
+import { Errors, errorMessage } from '../../common/errors.ts';
 import { SyncResponseSchema, type ChangeBatch, type SyncRequest, type SyncResponse } from '../../protocol/index.ts';
 import type { Store, StoreBatch, StoreChange } from '../store/types.ts';
+import { KEY_LENGTHS } from '../store/schema.ts';
 import type { SessionRegistry } from './session-registry.ts';
 import { feedInfoFromWire, toResumePoint } from './conversions.ts';
+import { peerCredentials, type IdentityAuthorizer } from './identities.ts';
 
 export interface IngestMetrics {
   batchCommitted(account: string, changes: number, commitMs: number): void;
@@ -17,9 +19,64 @@ export interface SyncHandlerOptions {
   registry: SessionRegistry;
   logger: Logger;
   metrics?: IngestMetrics;
+  /** Objects larger than this are skipped and reported (the agent should have; a hostile one may not). */
+  maxObjectBytes?: number;
+  /** Checks that a sync stream's own credentials (certificate, token) may use its account. */
+  authorizer?: IdentityAuthorizer;
 }
 
 const decoder = new TextDecoder();
+
+/**
+ * Why a key the store will index does not fit it (too long for its column, or a NUL character, which
+ * PostgreSQL cannot store): such a change is skipped and reported instead of failing its whole batch on
+ * PostgreSQL or MySQL, where the agent would re-send it forever. Kubernetes' own validation keeps real
+ * objects far inside these bounds.
+ */
+function textProblem(field: string, value: string, max: number): string | undefined {
+  if (value.length > max) return `${field} is ${value.length} characters, more than ${max}`;
+  if (value.includes('\u0000')) return `${field} holds a NUL character`;
+  return undefined;
+}
+
+function firstProblem(...problems: Array<string | undefined>): string | undefined {
+  return problems.find((p) => p !== undefined);
+}
+
+function feedProblem(feed: { group: string; kind: string; version: string; resource: string; namespace: string }): string | undefined {
+  return firstProblem(
+    textProblem('the feed group', feed.group, KEY_LENGTHS.group),
+    textProblem('the feed kind', feed.kind, KEY_LENGTHS.kind),
+    textProblem('the feed version', feed.version, KEY_LENGTHS.version),
+    textProblem('the feed resource', feed.resource, KEY_LENGTHS.resource),
+    textProblem('the feed namespace', feed.namespace, KEY_LENGTHS.namespace),
+  );
+}
+
+function changeKeyProblem(kind: ChangeBatch['changes'][number]['kind']): string | undefined {
+  switch (kind.case) {
+    case 'upsert':
+    case 'delete':
+    case 'touch':
+    case 'skipped':
+      return objectKeyProblem(kind.value);
+    case 'snapshotBegin':
+      return textProblem('the snapshot id', kind.value.snapshotId, KEY_LENGTHS.snapshotId);
+    case 'snapshotEnd':
+      return firstProblem(textProblem('the snapshot id', kind.value.snapshotId, KEY_LENGTHS.snapshotId), textProblem('the resourceVersion', kind.value.resourceVersion, KEY_LENGTHS.resourceVersion));
+    default:
+      return undefined;
+  }
+}
+
+function objectKeyProblem(key: { namespace: string; name: string; uid?: string; resourceVersion?: string }): string | undefined {
+  return firstProblem(
+    textProblem('the namespace', key.namespace, KEY_LENGTHS.namespace),
+    textProblem('the name', key.name, KEY_LENGTHS.name),
+    key.uid === undefined ? undefined : textProblem('the uid', key.uid, KEY_LENGTHS.uid),
+    key.resourceVersion === undefined ? undefined : textProblem('the resourceVersion', key.resourceVersion, KEY_LENGTHS.resourceVersion),
+  );
+}
 
 /**
  * Serves one account's Sync stream: checks that the stream belongs to the session caching the account,
@@ -59,6 +116,25 @@ export class SyncHandler {
               refuse('SESSION_UNKNOWN', `no live session ${open.sessionId} on this hub`);
               return;
             }
+            // A session id is not a credential: the stream's own credentials must allow the account too.
+            // (Not necessarily the session's identity: a refreshed token may map to another allowed one.)
+            if (this.options.authorizer && session.identity) {
+              let authentication;
+              try {
+                authentication = this.options.authorizer.authenticate(peerCredentials(call));
+              } catch (err) {
+                authentication = { ok: false as const, code: Errors.AGENT_UNAUTHENTICATED.code, message: `the credentials cannot be read: ${errorMessage(err)}` };
+              }
+              if (!authentication.ok) {
+                refuse(authentication.code, authentication.message);
+                return;
+              }
+              if (!this.options.authorizer.allows(authentication.identity, open.account)) {
+                const names = authentication.identity.names.join(', ') || 'none';
+                refuse(Errors.ACCOUNT_NOT_ALLOWED_FOR_IDENTITY.code, `account ${open.account} is not allowed for the sync stream's identity (${names})`);
+                return;
+              }
+            }
             if (this.options.registry.cachingSession(open.account) !== session) {
               refuse('NOT_CACHING_OWNER', `session ${open.sessionId} does not cache account ${open.account}`);
               return;
@@ -92,9 +168,13 @@ export class SyncHandler {
           call.destroy(err instanceof Error ? err : new Error(String(err)));
         });
     });
+    // The agent half-closed: answer what it sent before (acks, refusals), then close our side.
     call.on('end', () => {
-      ended = true;
-      call.end();
+      processing = processing.then(() => {
+        if (account === undefined && !ended) refuse('PROTOCOL_VIOLATION', 'the stream ended before an open');
+        ended = true;
+        if (!call.writableEnded) call.end();
+      });
     });
     call.on('error', (err) => {
       ended = true;
@@ -109,6 +189,7 @@ export class SyncHandler {
       this.options.logger.warn({ account, seq: batch.seq.toString() }, `skipping a malformed change: ${reason}`);
       this.options.metrics?.changeRejected(account, reason);
     };
+    const feedProblems = feeds.map(feedProblem);
     for (const change of batch.changes) {
       const feed = feeds[change.feed];
       if (!feed) {
@@ -119,7 +200,17 @@ export class SyncHandler {
         reject('feed has no kind');
         continue;
       }
+      const badFeed = feedProblems[change.feed];
+      if (badFeed !== undefined) {
+        reject(badFeed);
+        continue;
+      }
       const kind = change.kind;
+      const keyProblem = changeKeyProblem(kind);
+      if (keyProblem !== undefined) {
+        reject(`${kind.case}: ${keyProblem}`);
+        continue;
+      }
       switch (kind.case) {
         case 'upsert': {
           const v = kind.value;
@@ -127,7 +218,20 @@ export class SyncHandler {
             reject('upsert without a name');
             continue;
           }
-          changes.push({ type: 'upsert', feed, namespace: v.namespace, name: v.name, uid: v.uid, resourceVersion: v.resourceVersion, body: decoder.decode(v.object) });
+          const maxObjectBytes = this.options.maxObjectBytes;
+          if (maxObjectBytes !== undefined && v.object.byteLength > maxObjectBytes) {
+            const message = `object is ${v.object.byteLength} bytes, more than the limit of ${maxObjectBytes} (limits.maxObjectBytes)`;
+            this.options.logger.warn({ account, kind: feed.kind, namespace: v.namespace, name: v.name, code: 'OBJECT_TOO_LARGE' }, `skipping an object the agent sent: ${message}`);
+            this.options.metrics?.changeRejected(account, 'OBJECT_TOO_LARGE');
+            changes.push({ type: 'skipped', feed, namespace: v.namespace, name: v.name, resourceVersion: v.resourceVersion, code: 'OBJECT_TOO_LARGE', message });
+            continue;
+          }
+          const body = decoder.decode(v.object);
+          if (body.includes('\u0000')) {
+            reject(`upsert of ${JSON.stringify(v.name)}: the object holds a NUL character (it is not JSON text)`);
+            continue;
+          }
+          changes.push({ type: 'upsert', feed, namespace: v.namespace, name: v.name, uid: v.uid, resourceVersion: v.resourceVersion, body });
           break;
         }
         case 'delete':
@@ -164,6 +268,11 @@ export class SyncHandler {
       const feed = feeds[p.feed];
       if (!feed) {
         reject(`progress for feed index ${p.feed} is out of range`);
+        continue;
+      }
+      const problem = feedProblems[p.feed] ?? textProblem('the progress resourceVersion', p.resourceVersion, KEY_LENGTHS.resourceVersion);
+      if (problem !== undefined) {
+        reject(problem);
         continue;
       }
       if (p.resourceVersion !== '') progress.push({ feed, resourceVersion: p.resourceVersion });

@@ -1,5 +1,6 @@
 import { CompiledQuery, type Compilable, type Kysely, type Transaction } from 'kysely';
 import { Errors, ScaleAgentError } from '../../common/errors.ts';
+import { withoutNul } from './rows.ts';
 
 /**
  * A multi-row INSERT (or upsert) compiled once per row count and reused with new parameters. On the
@@ -22,7 +23,7 @@ export class MultiRowInsert<DB, Row extends object> {
     const width = this.columns.length;
     const flat = new Array<unknown>(rows.length * width);
     let i = 0;
-    for (const row of rows) for (const column of this.columns) flat[i++] = (row as Record<string, unknown>)[column];
+    for (const row of rows) for (const column of this.columns) flat[i++] = noNul((row as Record<string, unknown>)[column]);
     const parameters = statement.order === null ? flat : statement.order.map((index) => flat[index]);
     await trx.executeQuery(CompiledQuery.raw(statement.sql, parameters));
   }
@@ -46,7 +47,16 @@ export class MultiRowInsert<DB, Row extends object> {
   }
 }
 
-const MARKER_PREFIX = '\u0000param:';
+/** Starts every placeholder value; exported so that parameter rewriting (NoNulPlugin) leaves them alone. */
+export const MARKER_PREFIX = '\u0000param:';
+
+/**
+ * These statements bypass Kysely's plugins (they run compiled SQL with raw parameters), so NUL
+ * characters are replaced here, as NoNulPlugin does for every other statement: PostgreSQL refuses them.
+ */
+function noNul(value: unknown): unknown {
+  return typeof value === 'string' && value.includes('\u0000') ? withoutNul(value) : value;
+}
 
 function marker(index: number): string {
   return MARKER_PREFIX + index;

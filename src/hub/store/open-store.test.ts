@@ -130,7 +130,7 @@ forEachEngine('hub start', (engine) => {
       url = withPassword.toString();
     }
     const { logger, text } = capturingLogger();
-    const config = parseConfig(hubConfigSchema, { database: { url, poolSize: 2 }, server: { host: '127.0.0.1', port: 0 }, grpc: { host: '127.0.0.1', port: 0 } }, 'test');
+    const config = parseConfig(hubConfigSchema, { database: { url, poolSize: 2 }, server: { host: '127.0.0.1', port: 0 }, grpc: { host: '127.0.0.1', port: 0, insecure: true, allowAnyIdentity: true } }, 'test');
     const hub = await startHub(config, logger);
     try {
       assert.deepEqual(await hub.store.listAccounts(), []);

@@ -3,6 +3,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import { errorMessage } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import { postgresDialect } from './dialect.ts';
+import { NoNulPlugin } from './no-nul-plugin.ts';
 import type { Database } from './schema.ts';
 import { SqlStore } from './sql-store.ts';
 
@@ -35,6 +36,6 @@ export function createPostgresStore(options: PostgresStoreOptions): SqlStore {
   // An idle connection that breaks (server restart, network) is dropped by the pool; without a
   // listener the 'error' event would end the process.
   pool.on('error', (err) => options.logger.warn({ err: errorMessage(err) }, 'an idle PostgreSQL connection failed; the pool opens a new one when needed'));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new NoNulPlugin()] });
   return new SqlStore(db, postgresDialect, options.logger);
 }

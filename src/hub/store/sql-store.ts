@@ -78,6 +78,10 @@ function kindSet(kinds: readonly StoreGroupKind[]): Set<string> {
   return new Set(kinds.map((k) => kindKey(k.group, k.kind)));
 }
 
+/** A group commit (applyBatch on SQLite) takes at most this many batches, or changes, at once. */
+const MAX_GROUP_BATCHES = 64;
+const MAX_GROUP_CHANGES = 8000;
+
 /** Attempts of one store call that keeps meeting deadlocks or serialization failures. */
 const TRANSIENT_ATTEMPTS = 4;
 
@@ -174,14 +178,74 @@ export class SqlStore implements Store {
 
   // ingest
 
+  /**
+   * Commits one batch in one transaction. On SQLite (one writer: transactions run one after another
+   * anyway) batches that arrive while a transaction runs are committed together in the next one — a
+   * group commit: each batch is still applied whole and in arrival order, and each caller gets its own
+   * outcome, but a commit's fixed cost (journal pages, locks) is paid once per group rather than once per
+   * batch. That is what lets thousands of accounts with a few changes each stay current. Should the
+   * group's transaction fail, its batches are retried one transaction each, so only a batch that fails
+   * on its own fails its caller.
+   */
   async applyBatch(batch: StoreBatch, now: number): Promise<BatchOutcome> {
-    const outcome = await this.guard('applyBatch', () =>
-      this.db.transaction().execute((trx) => applyBatchInTransaction(trx, this.dialect, batch, now, this.logger)),
-    );
-    if (outcome.touchesMissed > 0) {
-      this.logger.debug({ account: batch.account, touchesMissed: outcome.touchesMissed }, 'touched objects the store does not hold');
+    if (this.dialect.name !== 'sqlite') return this.applyBatches([{ batch, now }]).then((outcomes) => outcomes[0]!);
+    return new Promise<BatchOutcome>((resolve, reject) => {
+      this.ingestQueue.push({ batch, now, resolve, reject });
+      if (!this.ingesting) void this.drainIngestQueue();
+    });
+  }
+
+  private readonly ingestQueue: Array<{ batch: StoreBatch; now: number; resolve: (outcome: BatchOutcome) => void; reject: (err: unknown) => void }> = [];
+  private ingesting = false;
+
+  private async drainIngestQueue(): Promise<void> {
+    this.ingesting = true;
+    try {
+      while (this.ingestQueue.length > 0) {
+        let changes = 0;
+        let take = 0;
+        while (take < this.ingestQueue.length && take < MAX_GROUP_BATCHES && (take === 0 || changes + this.ingestQueue[take]!.batch.changes.length <= MAX_GROUP_CHANGES)) {
+          changes += this.ingestQueue[take]!.batch.changes.length;
+          take++;
+        }
+        const group = this.ingestQueue.splice(0, take);
+        try {
+          const outcomes = await this.applyBatches(group);
+          group.forEach((g, i) => g.resolve(outcomes[i]!));
+        } catch (err) {
+          if (group.length === 1) {
+            group[0]!.reject(err);
+            continue;
+          }
+          for (const g of group) {
+            try {
+              g.resolve((await this.applyBatches([g]))[0]!);
+            } catch (alone) {
+              g.reject(alone);
+            }
+          }
+        }
+      }
+    } finally {
+      this.ingesting = false;
     }
-    return outcome;
+  }
+
+  /** Applies batches in order in one transaction. */
+  private async applyBatches(batches: ReadonlyArray<{ batch: StoreBatch; now: number }>): Promise<BatchOutcome[]> {
+    const outcomes = await this.guard('applyBatch', () =>
+      this.db.transaction().execute(async (trx) => {
+        const out: Array<BatchOutcome & { touchesMissed: number }> = [];
+        for (const { batch, now } of batches) out.push(await applyBatchInTransaction(trx, this.dialect, batch, now, this.logger));
+        return out;
+      }),
+    );
+    outcomes.forEach((outcome, i) => {
+      if (outcome.touchesMissed > 0) {
+        this.logger.debug({ account: batches[i]!.batch.account, touchesMissed: outcome.touchesMissed }, 'touched objects the store does not hold');
+      }
+    });
+    return outcomes;
   }
 
   async resumePoints(account: string): Promise<Array<{ feed: FeedInfo; resourceVersion: string }>> {

@@ -415,6 +415,22 @@ forEachEngine('Store', (engine) => {
     assert.equal(new Set(epochs.map((e) => Number(e.epoch))).size, feeds.length);
   });
 
+  test('concurrent batches where one fails: the others commit, only that one is refused', async () => {
+    const accounts = ['g1', 'g2', 'g3'];
+    for (const name of accounts) await store.upsertAccount(accountRecord(name), NOW);
+    const results = await Promise.allSettled([
+      ...accounts.map((account) => store.applyBatch({ account, changes: [upsert(DEPLOYMENTS, 'web', 'a')], progress: [] }, NOW)),
+      store.applyBatch({ account: 'missing', changes: [upsert(DEPLOYMENTS, 'web', 'b')], progress: [] }, NOW),
+      ...accounts.map((account) => store.applyBatch({ account, changes: [upsert(DEPLOYMENTS, 'web', 'c')], progress: [{ feed: DEPLOYMENTS, resourceVersion: '3' }] }, NOW)),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
+    assert.ok(isScaleAgentError((results[3] as PromiseRejectedResult).reason, 'ACCOUNT_NOT_FOUND'));
+    for (const account of accounts) {
+      assert.deepEqual((await store.listObjects({ account })).map((o) => o.name), ['a', 'c'], account);
+      assert.deepEqual((await store.resumePoints(account)).map((p) => p.resourceVersion), ['3']);
+    }
+  });
+
   test('concurrent history appends to one task keep every entry', async () => {
     await store.createTask(task('t1'));
     await Promise.all(Array.from({ length: 10 }, (_, i) => store.appendTaskHistory('t1', { phase: 'P', status: `s${i}`, timestamp: NOW + i }, NOW + i)));

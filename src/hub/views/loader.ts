@@ -62,6 +62,19 @@ export class ViewLoader {
     }
   }
 
+  /**
+   * Adds every server group in the namespaces of `resources` to the graph, whichever application it
+   * belongs to: Clouddriver relates a Service to each ReplicaSet of its namespace its selector matches
+   * (KubernetesServiceHandler.addRelationships), so a load balancer shows the server groups behind it
+   * even when their moniker names another application.
+   */
+  async addNamespaceServerGroups(graph: ResourceGraph, resources: Iterable<Resource>): Promise<void> {
+    for (const [account, namespaces] of namespacesByAccount(resources)) {
+      const versions = await this.store.listNamespacedObjectVersions({ account, kinds: SERVER_GROUP_KINDS, namespaces: [...namespaces] });
+      for (const r of await this.resolve(versions)) graph.add(r);
+    }
+  }
+
   /** Adds the pods of `serverGroups` to the graph (versions first, then only the candidates). */
   async addPods(graph: ResourceGraph, serverGroups: readonly Resource[]): Promise<void> {
     const owners = new Map<string, Map<string, OwnerNames>>();
@@ -129,8 +142,7 @@ export class ViewLoader {
     const loadBalancer = found.resource;
     const graph = new ResourceGraph([loadBalancer]);
     await this.addNamespaceServices(graph, [loadBalancer]);
-    const serverGroups = await this.resolve(await this.store.listNamespacedObjectVersions({ account, kinds: SERVER_GROUP_KINDS, namespaces: [namespace] }));
-    for (const r of serverGroups) graph.add(r);
+    await this.addNamespaceServerGroups(graph, [loadBalancer]);
     await this.addPods(graph, graph.serverGroupsBehind(loadBalancer));
     return { graph, loadBalancer };
   }

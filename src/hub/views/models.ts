@@ -188,7 +188,11 @@ export interface SecurityGroupSummary {
   name: string;
 }
 
+/** Jackson's type id on every security group (Clouddriver's SecurityGroupMixin: `@JsonTypeInfo(use = CLASS, property = "class")`). */
+export const SECURITY_GROUP_CLASS = 'com.netflix.spinnaker.clouddriver.kubernetes.caching.view.model.KubernetesSecurityGroup';
+
 export interface SecurityGroupModel {
+  class: typeof SECURITY_GROUP_CLASS;
   id: string;
   name: string;
   displayName: string;
@@ -438,6 +442,7 @@ export function securityGroupSummary(policy: Resource): SecurityGroupSummary {
 
 export function securityGroupModel(policy: Resource): SecurityGroupModel {
   const model: SecurityGroupModel = {
+    class: SECURITY_GROUP_CLASS,
     id: policy.fullName,
     name: policy.fullName,
     displayName: policy.name,

@@ -10,7 +10,7 @@ import { containerNames } from '../../views/manifest-facts.ts';
 import { CLOUD_PROVIDER, ViewModels, securityGroupModel, securityGroupSummary, type SecurityGroupSummary, type ServerGroupSummary } from '../../views/models.ts';
 import { byName, compareText, keyOf, parseManifest, ResourceCache, toResources, type Resource } from '../../views/resource.ts';
 import { requestInvalid } from '../http-errors.ts';
-import { booleanParam, type Query, type RouteContext } from './route-context.ts';
+import { booleanParam, queryOf, type RouteContext } from './route-context.ts';
 
 /**
  * Clouddriver's infrastructure views for Kubernetes accounts, served from the cache: applications,
@@ -28,6 +28,11 @@ type ObjectParams = { account: string; region: string; name: string };
 
 function notFound(message: string, details: Record<string, unknown> = {}): ScaleAgentError {
   return new ScaleAgentError(Errors.NOT_FOUND, message, details);
+}
+
+/** Clouddriver's CloudProviderNotFoundException is a 400 (`@ResponseStatus(BAD_REQUEST)`). */
+function noCloudProvider(provider: string): ScaleAgentError {
+  return requestInvalid(`No cloud provider named ${provider} found`, { provider });
 }
 
 function isKubernetes(provider: string | undefined): boolean {
@@ -143,12 +148,12 @@ export function applicationRoutes(app: FastifyInstance, { store, router }: Route
   }
 
   app.get<{ Params: ClusterParams }>('/applications/:app/clusters/:account/:cluster', async (request) => [
-    await requireCluster(request.params, booleanParam((request.query as Query).expand, true)),
+    await requireCluster(request.params, booleanParam(queryOf(request.query).expand, true)),
   ]);
 
   app.get<{ Params: ClusterParams & { type: string } }>('/applications/:app/clusters/:account/:cluster/:type', async (request) => {
     if (!isKubernetes(request.params.type)) throw notFound(`No cluster provider of type: ${request.params.type} found that can handle cluster: ${request.params.cluster}`, { type: request.params.type });
-    return requireCluster(request.params, booleanParam((request.query as Query).expand, true));
+    return requireCluster(request.params, booleanParam(queryOf(request.query).expand, true));
   });
 
   async function clusterServerGroups(params: ClusterParams & { type: string }, region: string | undefined) {
@@ -158,47 +163,64 @@ export function applicationRoutes(app: FastifyInstance, { store, router }: Route
   }
 
   app.get<{ Params: ClusterParams & { type: string } }>('/applications/:app/clusters/:account/:cluster/:type/serverGroups', async (request) =>
-    clusterServerGroups(request.params, (request.query as Query).region),
+    clusterServerGroups(request.params, queryOf(request.query).region),
   );
 
   app.get<{ Params: ClusterParams & { type: string; serverGroup: string } }>('/applications/:app/clusters/:account/:cluster/:type/serverGroups/:serverGroup', async (request) => {
-    const region = (request.query as Query).region;
+    const region = queryOf(request.query).region;
     const matches = (await clusterServerGroups(request.params, region)).filter((sg) => sg.name === request.params.serverGroup);
     if (matches.length === 0) throw notFound(`Server group not found (account: ${request.params.account}, name: ${request.params.serverGroup}, type: ${request.params.type})`, { ...request.params });
     return region === undefined || region === '' ? matches : matches[0];
   });
 
-  // Classic stages' dynamic target ("current", "previous", "oldest", "largest", "fail").
+  /** Classic stages' dynamic target ("current", "previous", "oldest", "largest", "fail") in one location. */
+  async function targetServerGroup(params: ClusterParams & { type: string; scope: string; target: string }, onlyEnabled: boolean, validateOldest: boolean) {
+    const { scope, target } = params;
+    const kind = parseTarget(target);
+    if (!kind) throw notFound(`Target not found (target: ${target})`, { target });
+    const candidates = (await clusterServerGroups(params, undefined)).filter((sg) => sg.region === scope && (!onlyEnabled || !sg.disabled) && sg.createdTime !== undefined);
+    const newestFirst = [...candidates].sort((a, b) => b.createdTime! - a.createdTime!);
+    const none = () => notFound(`No server groups found (account: ${params.account}, location: ${scope}, cluster: ${params.cluster}, type: ${params.type})`);
+    switch (kind) {
+      case 'current':
+        if (newestFirst.length === 0) throw none();
+        return newestFirst[0]!;
+      case 'previous':
+        if (newestFirst.length < 2) throw notFound(`Target not found (target: ${target})`, { target });
+        return newestFirst[1]!;
+      case 'oldest':
+        if (newestFirst.length === 0 || (validateOldest && newestFirst.length === 1)) throw notFound(`Target not found (target: ${target})`, { target });
+        return newestFirst[newestFirst.length - 1]!;
+      case 'largest': {
+        if (newestFirst.length === 0) throw none();
+        return newestFirst.reduce((best, sg) => (sg.instances.length > best.instances.length ? sg : best));
+      }
+      case 'fail':
+        if (candidates.length > 1) throw notFound(`More than one target found (scope: ${scope}, serverGroups: ${candidates.map((c) => c.name).join(', ')})`);
+        if (candidates.length === 0) throw none();
+        return candidates[0]!;
+    }
+  }
+
   app.get<{ Params: ClusterParams & { type: string; scope: string; target: string } }>(
     '/applications/:app/clusters/:account/:cluster/:type/:scope/serverGroups/target/:target',
     async (request) => {
-      const { scope, target } = request.params;
-      const kind = parseTarget(target);
-      if (!kind) throw notFound(`Target not found (target: ${target})`, { target });
-      const onlyEnabled = booleanParam((request.query as Query).onlyEnabled, false);
-      const validateOldest = booleanParam((request.query as Query).validateOldest, true);
-      const candidates = (await clusterServerGroups(request.params, undefined)).filter((sg) => sg.region === scope && (!onlyEnabled || !sg.disabled) && sg.createdTime !== undefined);
-      const newestFirst = [...candidates].sort((a, b) => b.createdTime! - a.createdTime!);
-      const none = () => notFound(`No server groups found (account: ${request.params.account}, location: ${scope}, cluster: ${request.params.cluster}, type: ${request.params.type})`);
-      switch (kind) {
-        case 'current':
-          if (newestFirst.length === 0) throw none();
-          return newestFirst[0];
-        case 'previous':
-          if (newestFirst.length < 2) throw notFound(`Target not found (target: ${target})`, { target });
-          return newestFirst[1];
-        case 'oldest':
-          if (newestFirst.length === 0 || (validateOldest && newestFirst.length === 1)) throw notFound(`Target not found (target: ${target})`, { target });
-          return newestFirst[newestFirst.length - 1];
-        case 'largest': {
-          if (newestFirst.length === 0) throw none();
-          return newestFirst.reduce((best, sg) => (sg.instances.length > best.instances.length ? sg : best));
-        }
-        case 'fail':
-          if (candidates.length > 1) throw notFound(`More than one target found (scope: ${scope}, serverGroups: ${candidates.map((c) => c.name).join(', ')})`);
-          if (candidates.length === 0) throw none();
-          return candidates[0];
-      }
+      const query = queryOf(request.query);
+      return targetServerGroup(request.params, booleanParam(query.onlyEnabled, false), booleanParam(query.validateOldest, true));
+    },
+  );
+
+  // Orca's getServerGroupSummary (FindImageFromClusterTask asks for "images"): a summary of the target,
+  // chosen with validateOldest=false. Kubernetes server groups have no single-image summary, so "image"
+  // is Clouddriver's null, an empty 200.
+  app.get<{ Params: ClusterParams & { type: string; scope: string; target: string; summaryType: string } }>(
+    '/applications/:app/clusters/:account/:cluster/:type/:scope/serverGroups/target/:target/:summaryType',
+    async (request, reply) => {
+      const serverGroup = await targetServerGroup(request.params, booleanParam(queryOf(request.query).onlyEnabled, false), false);
+      const summaryType = request.params.summaryType.toLowerCase();
+      if (summaryType === 'images') return serverGroup.imagesSummary;
+      if (summaryType === 'image') return reply.code(200).send();
+      throw notFound(`Summary not found (type: ${request.params.summaryType})`, { summaryType: request.params.summaryType });
     },
   );
 
@@ -217,7 +239,7 @@ export function applicationRoutes(app: FastifyInstance, { store, router }: Route
   }
 
   app.get<{ Params: AppParams }>('/applications/:app/serverGroups', async (request) => {
-    const query = request.query as Query;
+    const query = queryOf(request.query);
     if (!isKubernetes(query.cloudProvider)) return [];
     const expand = booleanParam(query.expand, false);
     let clusters: Array<{ account: string; cluster: string }> | undefined;
@@ -234,7 +256,7 @@ export function applicationRoutes(app: FastifyInstance, { store, router }: Route
   });
 
   app.get('/serverGroups', async (request) => {
-    const query = request.query as Query;
+    const query = queryOf(request.query);
     const applications = (query.applications ?? '').split(',').filter((a) => a !== '');
     const ids = (query.ids ?? '').split(',').filter((id) => id !== '');
     if ((applications.length > 0) === (ids.length > 0)) throw requestInvalid("Provide either 'applications' or 'ids' parameter (but not both)");
@@ -271,9 +293,11 @@ export function applicationRoutes(app: FastifyInstance, { store, router }: Route
   // ---- load balancers ----
 
   app.get<{ Params: AppParams }>('/applications/:app/loadBalancers', async (request) => {
-    // The application's Services and Ingresses, with the application's server groups behind them.
-    const loaded = await loader.application({ application: request.params.app, kinds: [...LOAD_BALANCER_KINDS, ...SERVER_GROUP_KINDS], services: true });
+    // The application's Services and Ingresses, with every server group behind them: Clouddriver relates
+    // a Service to the ReplicaSets its selector matches in its namespace, whatever their application.
+    const loaded = await loader.application({ application: request.params.app, kinds: LOAD_BALANCER_KINDS, services: true });
     const loadBalancers = ownOf(loaded, 'loadBalancers');
+    await loader.addNamespaceServerGroups(loaded.graph, loadBalancers);
     const behind = new Map<string, Resource>();
     for (const lb of loadBalancers) for (const sg of loaded.graph.serverGroupsBehind(lb)) behind.set(keyOf(sg), sg);
     await loader.addPods(loaded.graph, [...behind.values()]);
@@ -282,13 +306,13 @@ export function applicationRoutes(app: FastifyInstance, { store, router }: Route
   });
 
   app.get<{ Params: { provider: string } }>('/:provider/loadBalancers', async (request) => {
-    if (!isKubernetes(request.params.provider)) throw notFound(`No cloud provider named ${request.params.provider} found`);
+    if (!isKubernetes(request.params.provider)) throw noCloudProvider(request.params.provider);
     return [];
   });
 
   app.get<{ Params: ObjectParams & { provider: string } }>('/:provider/loadBalancers/:account/:region/:name', async (request) => {
     const { provider, account, region, name } = request.params;
-    if (!isKubernetes(provider)) throw notFound(`No cloud provider named ${provider} found`);
+    if (!isKubernetes(provider)) throw noCloudProvider(provider);
     const found = await loader.loadBalancer(account, region, name);
     return found ? [new ViewModels(found.graph).loadBalancer(found.loadBalancer)] : [];
   });
@@ -338,7 +362,7 @@ export function applicationRoutes(app: FastifyInstance, { store, router }: Route
   app.get('/securityGroups', async () => allSecurityGroups());
 
   app.get<{ Params: { account: string } }>('/securityGroups/:account', async (request) => {
-    const region = (request.query as Query).region;
+    const region = queryOf(request.query).region;
     const policies = await securityGroups(request.params.account);
     const selected = region === undefined ? policies : policies.filter((p) => p.namespace === region);
     if (selected.length === 0) return {};
@@ -346,7 +370,7 @@ export function applicationRoutes(app: FastifyInstance, { store, router }: Route
   });
 
   app.get<{ Params: { account: string; provider: string } }>('/securityGroups/:account/:provider', async (request) =>
-    accountSecurityGroups(request.params.account, request.params.provider, (request.query as Query).region),
+    accountSecurityGroups(request.params.account, request.params.provider, queryOf(request.query).region),
   );
 
   app.get<{ Params: { account: string; provider: string; name: string } }>('/securityGroups/:account/:provider/:name', async (request) => {
@@ -365,11 +389,11 @@ export function applicationRoutes(app: FastifyInstance, { store, router }: Route
   // Gate's /firewalls names for the same views (Deck calls them through Gate; direct callers get them too).
   app.get('/firewalls', async () => allSecurityGroups());
   app.get<{ Params: { account: string } }>('/firewalls/:account', async (request) => {
-    const query = request.query as Query;
+    const query = queryOf(request.query);
     return accountSecurityGroups(request.params.account, query.provider ?? CLOUD_PROVIDER, query.region);
   });
   app.get<{ Params: ObjectParams }>('/firewalls/:account/:region/:name', async (request) =>
-    oneSecurityGroup(request.params.account, (request.query as Query).provider ?? CLOUD_PROVIDER, request.params.region, request.params.name),
+    oneSecurityGroup(request.params.account, queryOf(request.query).provider ?? CLOUD_PROVIDER, request.params.region, request.params.name),
   );
 
   // ---- instances ----
@@ -383,7 +407,7 @@ export function applicationRoutes(app: FastifyInstance, { store, router }: Route
 
   app.get<{ Params: ObjectParams }>('/instances/:account/:region/:name/console', async (request) => {
     const { account, region, name } = request.params;
-    const query = request.query as Query;
+    const query = queryOf(request.query);
     if (!isKubernetes(query.cloudProvider ?? query.provider)) throw notFound(`Instance not found (id: ${name})`, { account, region, name });
     const output = await consoleOutput(store, router, account, region, name);
     if (!output) throw notFound(`Instance not found (id: ${name})`, { account, region, name });

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Errors, ScaleAgentError } from '../../../common/errors.ts';
 import type { AccountRecord, Store } from '../../store/types.ts';
 import { accountView } from '../credentials-view.ts';
-import { booleanParam, type Query, type RouteContext } from './route-context.ts';
+import { booleanParam, queryOf, type RouteContext } from './route-context.ts';
 
 /** Namespace objects in the cache, by account: the namespaces of accounts that watch all of them. */
 async function namespacesSeen(store: Store, accounts: AccountRecord[]): Promise<Map<string, string[]>> {
@@ -20,7 +20,7 @@ async function namespacesSeen(store: Store, accounts: AccountRecord[]): Promise<
 
 export function credentialsRoutes(app: FastifyInstance, { store }: RouteContext): void {
   app.get('/credentials', async (request) => {
-    const expand = booleanParam((request.query as Query).expand, false);
+    const expand = booleanParam(queryOf(request.query).expand, false);
     const accounts = await store.listAccounts();
     const seen = expand ? await namespacesSeen(store, accounts) : new Map<string, string[]>();
     return accounts.map((a) => accountView(a, expand, seen.get(a.name)));

@@ -7,7 +7,7 @@ import { requestInvalid } from '../http-errors.ts';
 import { manifestEvents } from '../manifest-events.ts';
 import { manifestView } from '../manifest-view.ts';
 import { namespacedKind } from '../ops/scope.ts';
-import { booleanParam, type Query, type RouteContext } from './route-context.ts';
+import { booleanParam, queryOf, type RouteContext } from './route-context.ts';
 
 /** Clouddriver's placeholder location for cluster-scoped objects. */
 const CLUSTER_SCOPE_LOCATION = '_';
@@ -55,7 +55,7 @@ export function manifestRoutes(app: FastifyInstance, { store, router }: RouteCon
     return manifestView(object, events);
   }
 
-  const includeEvents = (query: unknown) => booleanParam((query as Query).includeEvents, true);
+  const includeEvents = (query: unknown) => booleanParam(queryOf(query).includeEvents, true);
 
   app.get<{ Params: { account: string; location: string; name: string } }>('/manifests/:account/:location/:name', async (request) =>
     getManifest(request.params.account, request.params.location, request.params.name, includeEvents(request.query)),

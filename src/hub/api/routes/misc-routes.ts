@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { OPERATIONS } from '../ops/registry.ts';
-import { limitParam, type Query, type RouteContext } from './route-context.ts';
+import { limitParam, queryOf, type RouteContext } from './route-context.ts';
 
 const DEFAULT_OPERATION_LIST = 100;
 const MAX_OPERATION_LIST = 1000;
@@ -33,7 +33,7 @@ function span(from: number | null, to: number | null): number | null {
  */
 export function adminRoutes(app: FastifyInstance, { store }: RouteContext): void {
   app.get('/admin/operations', async (request) => {
-    const query = request.query as Query;
+    const query = queryOf(request.query);
     const status = query.status?.toUpperCase();
     const filter = {
       ...(query.taskId ? { taskId: query.taskId } : {}),

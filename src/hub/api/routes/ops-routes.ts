@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { TaskRecord } from '../../store/types.ts';
 import { handlerFor, parseOpsRequest } from '../ops/parse-request.ts';
-import type { Query, RouteContext } from './route-context.ts';
+import { requestAccounts } from '../../auth/request-accounts.ts';
+import { queryOf, type RouteContext } from './route-context.ts';
 
 export interface TaskReference {
   id: string;
@@ -18,7 +19,7 @@ export function reference(task: Pick<TaskRecord, 'id'>): TaskReference {
  * the task already started for it; if that task failed retryably, it runs again under the same id with
  * the repeated request's operations.
  */
-export function opsRoutes(app: FastifyInstance, { store, tasks }: RouteContext): void {
+export function opsRoutes(app: FastifyInstance, { store, tasks, auth }: RouteContext): void {
   // Concurrent repeats of one request on this replica wait for the first instead of racing it.
   const inFlight = new Map<string, Promise<TaskRecord>>();
 
@@ -49,10 +50,16 @@ export function opsRoutes(app: FastifyInstance, { store, tasks }: RouteContext):
   }
 
   for (const prefix of ['/kubernetes/ops', '/ops']) {
-    app.post(prefix, async (request) => submit(request.body, (request.query as Query).clientRequestId));
+    // WRITE on every account of the request before anything else (no task, no clientRequestId lookup).
+    app.post(prefix, async (request) => {
+      await auth.requireWrite(request, requestAccounts(request.body));
+      return submit(request.body, queryOf(request.query).clientRequestId);
+    });
     app.post<{ Params: { op: string } }>(`${prefix}/:op`, async (request) => {
       const handler = handlerFor(request.params.op);
-      return submit([{ [handler.name]: request.body }], (request.query as Query).clientRequestId);
+      const body = [{ [handler.name]: request.body }];
+      await auth.requireWrite(request, requestAccounts(body));
+      return submit(body, queryOf(request.query).clientRequestId);
     });
   }
 }

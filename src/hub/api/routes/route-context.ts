@@ -1,4 +1,5 @@
 import type { Logger } from '../../../common/logger.ts';
+import type { RouteAuth } from '../../auth/rest-auth.ts';
 import type { OperationRouter } from '../../router/types.ts';
 import type { Store } from '../../store/types.ts';
 import type { TaskRunner } from '../ops/task-runner.ts';
@@ -10,9 +11,26 @@ export interface RouteContext {
   hubId: string;
   logger: Logger;
   tasks: TaskRunner;
+  /** WRITE checks before acting (REST authorization; allows everything while auth is off). */
+  auth: RouteAuth;
 }
 
 export type Query = Record<string, string | undefined>;
+
+/**
+ * The query string the way Spring binds it to String parameters: a repeated parameter
+ * (`?expand=true&expand=false`, `?ids=a&ids=b`) arrives as one comma-joined value, so list parameters
+ * keep every value (they are split on commas) and nothing that expects a string ever sees an array.
+ */
+export function queryOf(raw: unknown): Query {
+  const out: Query = {};
+  if (typeof raw !== 'object' || raw === null) return out;
+  for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
+    if (typeof value === 'string') out[key] = value;
+    else if (Array.isArray(value)) out[key] = value.filter((v): v is string => typeof v === 'string').join(',');
+  }
+  return out;
+}
 
 /** Spring's boolean request parameters: "true"/"false", anything else is the default. */
 export function booleanParam(value: string | undefined, fallback: boolean): boolean {

@@ -1,0 +1,994 @@
+/**
+ * `npm run bench -- scale`: many clusters through one agent and one hub on this machine. The sim hosts
+ * --clusters virtual clusters of about --objects objects each (bench/support/scale-workload.ts: Deployments,
+ * ReplicaSets, Pods, Services, ConfigMaps, Secrets and a custom kind); one `scale-agent agent` carries
+ * every cluster as an account (infrastructure mode) and one `scale-agent hub` keeps them in SQLite,
+ * PostgreSQL or MySQL/MariaDB. It measures:
+ *
+ * - the initial sync: from the agent's start until the hub holds every object, in objects/s next to the
+ *   floor of `JSON.parse` of the same list bytes (measured in the same run);
+ * - at each steady churn rate: how long a change written to the sim takes to be visible at the hub — in
+ *   its database (every change; a read-only reader polls by primary key) and through GET /manifests (a
+ *   sample) — as p50/p90/p99/max;
+ * - resident memory and CPU of the agent, the hub and the sim; memory per object and per account (the
+ *   agent is also run with as many idle accounts and with none).
+ *
+ * Results: bench/results/scale-<name>.json, .md (tables) and .svg (latency percentiles against churn
+ * rate). See docs/performance.md ("scale") for what each figure means and the results.
+ */
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { stringify as toYaml } from 'yaml';
+import type { ApiResource } from '../src/kube/index.ts';
+import { spinnakerKindName } from '../src/hub/store/kind-names.ts';
+import { mysqlServer, postgresServer, type Server } from '../test/support/databases.ts';
+import { collectGarbage, INSPECT_ARG, inspectorUrl } from './support/inspector.ts';
+import { openHubReader, type ObjectKey } from './support/hub-reader.ts';
+import { InspectorSession } from './support/profiler.ts';
+import { agentKindName, clientFor, listRaw, resolveKinds } from './support/kube-lists.ts';
+import { median } from './support/memory.ts';
+import { metricSum } from './support/parts.ts';
+import { cpuShare, ownCpuSeconds, procSample, ProcMonitor, type ProcSample } from './support/proc-stats.ts';
+import { poll, ProcessRegistry, REPO_ROOT, sleep, type BenchProcess } from './support/processes.ts';
+import { environment, formatBytes, formatCount, formatRatio, formatSeconds, renderMarkdown, renderText, writeResults, type Table } from './support/report.ts';
+import type { ScaleSimOptions } from './support/scale-sim-process.ts';
+import { SCALE_KINDS } from './support/scale-workload.ts';
+import { renderLogLogPlot } from './support/svg-plot.ts';
+
+type Engine = 'sqlite' | 'postgres' | 'mysql';
+const ENGINES: readonly Engine[] = ['sqlite', 'postgres', 'mysql'];
+
+interface ScaleFlags {
+  clusters: number;
+  objects: number;
+  kinds: string[];
+  churn: number[];
+  churnSeconds: number;
+  churnWarmupSeconds: number;
+  database: Engine;
+  name?: string;
+  restSamples: number;
+  floorClusters: number;
+  parseRepetitions: number;
+  baselines: boolean;
+  serverSideApply: boolean;
+  historyLimit: number;
+  settleSeconds: number;
+  samples: number;
+  sampleIntervalMs: number;
+  accountStartIntervalMs?: number;
+  agentEnv: string[];
+  profile: boolean;
+  timeoutSeconds: number;
+  out: string;
+  keepTemp: boolean;
+}
+
+function positiveInt(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) === 0) throw new InvalidArgumentError('must be a positive integer');
+  return Number(value);
+}
+
+function nonNegativeInt(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a non-negative integer');
+  return Number(value);
+}
+
+function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a non-negative number');
+  return n;
+}
+
+function rateList(value: string): number[] {
+  const rates = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const out = rates.map((s) => {
+    const m = /^(\d+(?:\.\d+)?)(k?)$/i.exec(s);
+    if (!m || Number(m[1]) <= 0) throw new InvalidArgumentError(`"${s}" is not a rate (e.g. 100, 2k)`);
+    return Number(m[1]) * (m[2] ? 1000 : 1);
+  });
+  return out;
+}
+
+function kindList(value: string): string[] {
+  if (value.trim() === 'all') return [];
+  const kinds = value.split(',').map((k) => k.trim()).filter((k) => k !== '');
+  if (kinds.length === 0) throw new InvalidArgumentError('must name at least one kind, or "all"');
+  return kinds;
+}
+
+function envList(value: string, previous: string[]): string[] {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(value)) throw new InvalidArgumentError('must be NAME=value');
+  return [...previous, value];
+}
+
+export function registerScaleBenchmark(program: Command): void {
+  program
+    .command('scale')
+    .description('Many clusters through one agent and one hub: initial-sync time and objects/s vs the JSON.parse floor, change visibility latency at steady churn rates, memory and CPU of agent and hub')
+    .option('--clusters <n>', 'virtual clusters in the sim, one agent account each', positiveInt, 1000)
+    .option('--objects <n>', 'objects per cluster (about: whole applications of 8 objects are created)', positiveInt, 1000)
+    .addOption(new Option('--kinds <list>', 'kinds the agent watches, in its `kinds` syntax; "all" = every kind it watches by default').argParser(kindList).default([...SCALE_KINDS], SCALE_KINDS.join(',')))
+    .addOption(new Option('--churn <rates>', 'steady churn rates to measure, changes/s across all clusters, comma-separated; 0 skips').argParser((v) => (v.trim() === '0' ? [] : rateList(v))).default([100, 500, 2000], '100,500,2000'))
+    .option('--churn-seconds <s>', 'measured seconds per churn rate', nonNegativeNumber, 30)
+    .option('--churn-warmup-seconds <s>', 'seconds of churn before each measurement starts', nonNegativeNumber, 5)
+    .addOption(new Option('--database <engine>', 'the hub\'s database: sqlite (temporary file), postgres or mysql (temporary databases on the test servers, see test/support/databases.ts)').choices([...ENGINES]).default('sqlite'))
+    .option('--name <name>', 'results go to scale-<name>.json/.md/.svg (default: the database engine)')
+    .option('--rest-samples <n>', 'changes per second also timed through GET /manifests (polled every 2 ms)', nonNegativeNumber, 10)
+    .option('--floor-clusters <n>', 'clusters whose lists are timed for the JSON.parse floor (the floor is a rate, objects/s)', positiveInt, 100)
+    .option('--parse-repetitions <n>', 'repetitions of the JSON.parse floor per page set (the fastest counts)', positiveInt, 3)
+    .option('--no-baselines', 'skip the agent runs with no accounts and with idle accounts (memory per account)')
+    .option('--no-server-side-apply', 'seed with plain creates (no managedFields) instead of server-side apply')
+    .option('--history-limit <n>', 'events the sim keeps per cluster', positiveInt, 2000)
+    .option('--settle-seconds <s>', 'pause after a sync before memory is sampled', nonNegativeNumber, 5)
+    .option('--samples <n>', 'resident-memory samples per measurement (the median is reported)', positiveInt, 5)
+    .option('--sample-interval-ms <ms>', 'pause between memory samples', nonNegativeInt, 500)
+    .option('--account-start-interval-ms <ms>', 'the agent\'s kubernetes.accountStartIntervalMs (default: the agent\'s default)', nonNegativeInt)
+    .option('--agent-env <NAME=value>', 'environment variable for the agent process (repeatable), e.g. MALLOC_TRIM_THRESHOLD_=131072', envList, [])
+    .option('--profile', 'CPU profiles of the agent, the hub and the sim during the initial sync and each churn window (over their inspectors), in bench/results/scale-<name>-profiles/', false)
+    .option('--timeout-seconds <s>', 'stop everything and fail after this long', positiveInt, 3600)
+    .option('--out <dir>', 'directory for the results', 'bench/results')
+    .option('--keep-temp', 'keep the temporary directory (kubeconfigs, configurations, the SQLite file)', false)
+    .action(async (flags: ScaleFlags) => {
+      await runScaleBenchmark(flags);
+    });
+}
+
+/** What each phase measured. */
+interface SyncResult {
+  accounts: number;
+  objects: number;
+  feeds: number;
+  /** From the agent process's start until the hub had committed everything, ms. */
+  syncMs: number;
+  /** From the agent process's start until it logged "agent started" (every account discovered), ms. */
+  startedMs: number;
+  /** From the agent process's start until the last feed had listed (entered watching), ms. */
+  listedMs?: number;
+  rss: number;
+  rssAfterGc: number;
+  heapUsedAfterGc: number;
+  heapTotalAfterGc: number;
+  externalAfterGc: number;
+  peakRss: number;
+  hubRss: number;
+  hubPeakRss: number;
+  simRss: number;
+  /** CPU seconds used during the sync (process start → synced). */
+  agentCpuSeconds: number;
+  hubCpuSeconds: number;
+  simCpuSeconds: number;
+  changesCommitted: number;
+  loadAverage: number[];
+}
+
+interface LatencySummary {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+interface ChurnResult {
+  rate: number;
+  /** Changes made per second in the measured window (the driver may fall behind under load). */
+  achievedRate: number;
+  measuredChanges: number;
+  /** Measured changes the hub did not show within the grace after the window. */
+  unseen: number;
+  db: LatencySummary;
+  /** Of the DB latency: written → the hub took up the batch (its updated_at, ms resolution)… */
+  toHub: LatencySummary;
+  /** …and the hub took it up → visible in its database. */
+  inHub: LatencySummary;
+  rest: LatencySummary;
+  /** Mean pause between two database polls of the visibility reader, ms. */
+  meanPollIntervalMs: number;
+  /** Primary-key lookups per second the reader made. */
+  lookupsPerSecond: number;
+  agentCpu: number;
+  hubCpu: number;
+  simCpu: number;
+  benchCpu: number;
+  agentRssMax: number;
+  hubRssMax: number;
+  loadAverage: number[];
+  lateTicks: number;
+}
+
+const GC_PAUSE_MS = 1000;
+/** After a churn window, how long measured changes may take to show up before they count as unseen. */
+const VISIBILITY_GRACE_MS = 30_000;
+const REST_POLL_MS = 2;
+/** The visibility reader's tick: objects due are looked up every millisecond. */
+const DB_POLL_MS = 1;
+/** Objects not yet showing their change are looked at again after this share of the time waited so far… */
+const POLL_FRACTION = 0.1;
+/** …but at least this often. */
+const MAX_POLL_MS = 50;
+const clock = () => performance.timeOrigin + performance.now();
+
+const log = (startedAt: number, message: string) => process.stderr.write(`[scale ${((performance.now() - startedAt) / 1000).toFixed(1).padStart(6)} s] ${message}\n`);
+
+function summarize(values: number[]): LatencySummary {
+  if (values.length === 0) return { count: 0, p50: NaN, p90: NaN, p99: NaN, max: NaN, mean: NaN };
+  const sorted = Float64Array.from(values).sort();
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+  return { count: sorted.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: sorted[sorted.length - 1]!, mean: values.reduce((a, b) => a + b, 0) / values.length };
+}
+
+/** A binary min-heap (the visibility reader's schedule). */
+class MinHeap<T> {
+  private readonly items: T[] = [];
+  constructor(private readonly less: (a: T, b: T) => number) {}
+  get size(): number {
+    return this.items.length;
+  }
+  peek(): T | undefined {
+    return this.items[0];
+  }
+  push(item: T): void {
+    const items = this.items;
+    items.push(item);
+    for (let i = items.length - 1; i > 0; ) {
+      const parent = (i - 1) >> 1;
+      if (this.less(items[i]!, items[parent]!) >= 0) break;
+      [items[i], items[parent]] = [items[parent]!, items[i]!];
+      i = parent;
+    }
+  }
+  pop(): T | undefined {
+    const items = this.items;
+    const top = items[0];
+    const last = items.pop();
+    if (items.length > 0 && last !== undefined) {
+      items[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < items.length && this.less(items[l]!, items[m]!) < 0) m = l;
+        if (r < items.length && this.less(items[r]!, items[m]!) < 0) m = r;
+        if (m === i) break;
+        [items[i], items[m]] = [items[m]!, items[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+const formatMs = (ms: number) => (Number.isFinite(ms) ? (ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.toPrecision(2)} ms`) : 'n/a');
+const formatPercent = (share: number) => (Number.isFinite(share) ? `${(share * 100).toFixed(0)}%` : 'n/a');
+
+export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
+  const t0 = performance.now();
+  const startedAt = new Date();
+  const loadAtStart = loadavg();
+  const name = flags.name ?? flags.database;
+  const deadline = t0 + flags.timeoutSeconds * 1000;
+  const remaining = () => Math.max(1000, deadline - performance.now());
+  const say = (message: string) => log(t0, message);
+  const registry = new ProcessRegistry();
+  const dir = mkdtempSync(join(tmpdir(), 'scale-agent-bench-scale-'));
+  const outDir = resolve(REPO_ROOT, flags.out);
+  const profileDir = join(outDir, `scale-${name}-profiles`);
+  if (flags.profile) {
+    rmSync(profileDir, { recursive: true, force: true });
+    mkdirSync(profileDir, { recursive: true });
+  }
+  /** --profile: CPU profiles of the agent, the hub and the sim for each measured phase, over their inspectors. */
+  const profileSessions: InspectorSession[] = [];
+  // Read once: the line Node writes at start may later leave the process's kept output.
+  const inspectorUrls = new Map<BenchProcess, string>();
+  const inspectorOf = async (proc: BenchProcess) => {
+    let url = inspectorUrls.get(proc);
+    if (url === undefined) inspectorUrls.set(proc, (url = await inspectorUrl(proc, remaining())));
+    return url;
+  };
+  const profilePhase = async (phase: string, processes: Record<string, BenchProcess>): Promise<(() => Promise<void>) | undefined> => {
+    if (!flags.profile) return undefined;
+    const sessions: Array<[string, InspectorSession]> = [];
+    for (const [part, proc] of Object.entries(processes)) {
+      const session = await InspectorSession.connect(await inspectorOf(proc));
+      profileSessions.push(session);
+      await session.startProfile();
+      sessions.push([part, session]);
+    }
+    return async () => {
+      for (const [part, session] of sessions) {
+        await session.stopProfile(join(profileDir, `${phase}-${part}.cpuprofile`));
+        session.close();
+      }
+    };
+  };
+  const guard = setTimeout(() => {
+    process.stderr.write(`scale: gave up after --timeout-seconds ${flags.timeoutSeconds}; stopping every process\n`);
+    registry.killAllNow();
+    process.exit(1);
+  }, flags.timeoutSeconds * 1000);
+  guard.unref();
+  const onSignal = () => {
+    registry.killAllNow();
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let server: Server | undefined;
+  const databases: string[] = [];
+
+  try {
+    const loadNames = Array.from({ length: flags.clusters }, (_, i) => `load-${i + 1}`);
+    const idleNames = flags.baselines ? Array.from({ length: flags.clusters }, (_, i) => `idle-${i + 1}`) : [];
+    const kubeconfigDir = join(dir, 'kubeconfigs');
+    const kubeconfig = (cluster: string) => join(kubeconfigDir, `${cluster}.yaml`);
+
+    // --- the database --------------------------------------------------------------------------------
+    if (flags.database === 'postgres') server = await postgresServer();
+    if (flags.database === 'mysql') server = await mysqlServer();
+    let runCounter = 0;
+    const newDatabaseUrl = async (): Promise<string> => {
+      runCounter++;
+      if (server === undefined) return `sqlite:${join(dir, `hub-${runCounter}.db`)}`;
+      const url = await server.create();
+      databases.push(url);
+      return url;
+    };
+
+    // --- the sim -------------------------------------------------------------------------------------
+    say(`starting the sim: ${flags.clusters} clusters of ~${formatCount(flags.objects)} objects${idleNames.length > 0 ? `, ${idleNames.length} idle clusters` : ''}`);
+    const simOptions: ScaleSimOptions = {
+      loadClusters: flags.clusters,
+      idleClusters: idleNames.length,
+      objectsPerCluster: flags.objects,
+      kubeconfigDir,
+      serverSideApply: flags.serverSideApply,
+      historyLimit: flags.historyLimit,
+      seed: 1,
+    };
+    // The sim holds every object as JSON (about 2 KiB each with its event history): give it room.
+    const simHeapMiB = Math.max(4096, Math.ceil((flags.clusters * flags.objects * 10) / 1024));
+    const sim = registry.spawnTs('sim', 'bench/support/scale-sim-process.ts', [JSON.stringify(simOptions)], { stdin: true, nodeArgs: [`--max-old-space-size=${simHeapMiB}`, ...(flags.profile ? [INSPECT_ARG] : [])] });
+    const simReady = await sim.waitForJson<{ seedMs: number; objects: number; plan: Record<string, number>; churnKinds: Array<{ group: string; kind: string }>; url: string }>(
+      (r) => r.type === 'ready',
+      remaining(),
+      'the sim to start and seed the workload',
+    );
+    say(`sim ready: ${formatCount(simReady.objects)} objects in all clusters, seeded in ${formatSeconds(simReady.seedMs)}`);
+    if (flags.profile) await inspectorOf(sim);
+    const simAsk = async <T>(command: Record<string, unknown>, answer: string): Promise<T> => {
+      const reply = sim.waitForJson<T & { type: string; message?: string }>((r) => r.type === answer || r.type === 'error', remaining(), `the sim to answer ${command.cmd}`);
+      sim.send(JSON.stringify(command));
+      const r = await reply;
+      if (r.type === 'error') throw new Error(`the sim failed ${command.cmd}: ${r.message}`);
+      return r;
+    };
+
+    const kinds: ApiResource[] = await resolveKinds(kubeconfig(loadNames[0]!), flags.kinds);
+    const kindNames = kinds.map(agentKindName);
+    const resourceIds = kinds.map((k) => `${k.group}/${k.resource}`);
+    say(`the agent watches ${kinds.length} kinds: ${kindNames.join(', ')}`);
+    const expected = (await simAsk<{ total: number }>({ cmd: 'count', resources: resourceIds, clusters: loadNames }, 'count')).total;
+    const idleExpected = idleNames.length > 0 ? (await simAsk<{ total: number }>({ cmd: 'count', resources: resourceIds, clusters: idleNames }, 'count')).total : 0;
+    say(`watched objects: ${formatCount(expected)} in the workload clusters, ${formatCount(idleExpected)} in the idle ones`);
+
+    // --- the JSON.parse floor, on a sample of the clusters (it is a rate) -------------------------------
+    const floorNames = loadNames.slice(0, Math.min(flags.floorClusters, loadNames.length));
+    say(`timing the JSON.parse floor on the lists of ${floorNames.length} clusters (pages as the agent requests them)`);
+    let floorObjects = 0;
+    let floorBytes = 0;
+    let floorPages = 0;
+    let floorSeconds = 0;
+    for (const cluster of floorNames) {
+      const client = await clientFor(kubeconfig(cluster));
+      try {
+        const pages: Buffer[] = [];
+        let objects = 0;
+        for (const kind of kinds) {
+          const raw = await listRaw(client, kind, true);
+          pages.push(...raw.pages);
+          objects += raw.objects;
+          floorBytes += raw.bytes;
+        }
+        floorPages += pages.length;
+        floorObjects += objects;
+        let best = Infinity;
+        for (let r = 0; r < flags.parseRepetitions; r++) {
+          const started = performance.now();
+          let n = 0;
+          for (const page of pages) n += (JSON.parse(page.toString('utf8')) as { items?: unknown[] }).items?.length ?? 0;
+          best = Math.min(best, performance.now() - started);
+          if (n !== objects) throw new Error(`parsed ${n} objects, listed ${objects}`);
+        }
+        floorSeconds += best / 1000;
+      } finally {
+        await client.close();
+      }
+    }
+    const floor = { clusters: floorNames.length, objects: floorObjects, bytes: floorBytes, pages: floorPages, seconds: floorSeconds, objectsPerSecond: floorObjects / floorSeconds, meanObjectBytes: floorBytes / floorObjects };
+    say(`floor: ${formatCount(floor.objectsPerSecond)} objects/s (${formatCount(floorObjects)} objects, ${formatBytes(floorBytes)} in ${floorPages} pages, ${formatBytes(floor.meanObjectBytes)} per object)`);
+
+    // --- the hub and the agent -----------------------------------------------------------------------------
+    const hubEnv = { LOG_LEVEL: 'info' };
+    const startHub = async (databaseUrl: string, label: string, profile: boolean) => {
+      const proc = registry.spawnCli(`hub-${label}`, ['hub', '--host', '127.0.0.1', '--port', '0', '--grpc-port', '0', '--database', databaseUrl, '--log-format', 'json'], {
+        env: hubEnv,
+        nodeArgs: profile ? [INSPECT_ARG] : [],
+      });
+      const started = await proc.waitForJson((r) => r.msg === 'hub started', remaining(), 'the hub to start');
+      return { process: proc, restUrl: `http://127.0.0.1:${Number(started.rest)}`, grpcPort: Number(started.grpc), databaseUrl };
+    };
+    type Hub = Awaited<ReturnType<typeof startHub>>;
+    const writeConfig = (path: string, hub: Hub, accounts: string[]) => {
+      const kubernetes: Record<string, unknown> = { accounts: accounts.map((a) => ({ name: a, kubeconfigFile: kubeconfig(a), kinds: kindNames })) };
+      if (flags.accountStartIntervalMs !== undefined) kubernetes.accountStartIntervalMs = flags.accountStartIntervalMs;
+      writeFileSync(
+        path,
+        toYaml({
+          agent: { id: 'bench-scale-agent' },
+          clouddriver: { grpc: `127.0.0.1:${hub.grpcPort}`, insecure: true },
+          server: { host: '127.0.0.1', port: 0 },
+          kubernetes,
+          logging: { format: 'json' },
+        }, { aliasDuplicateObjects: false }),
+      );
+    };
+    const agentEnv: Record<string, string> = { LOG_LEVEL: 'info' };
+    for (const entry of flags.agentEnv) agentEnv[entry.slice(0, entry.indexOf('='))] = entry.slice(entry.indexOf('=') + 1);
+    const startAgentProcess = async (configPath: string) => {
+      const proc = registry.spawnCli('agent', ['agent', '--config', configPath], { env: agentEnv, nodeArgs: [INSPECT_ARG] });
+      const startedLine = proc.waitForJson((r) => r.msg === 'agent started', remaining(), 'the agent to start');
+      return { process: proc, startedLine };
+    };
+    const hubCommitted = async (hub: Hub): Promise<number> => {
+      const response = await fetch(`${hub.restUrl}/metrics`);
+      return metricSum(await response.text(), 'scale_agent_hub_changes_committed_total');
+    };
+    const agentMetrics = async (adminUrl: string) => {
+      const text = await (await fetch(`${adminUrl}/metrics`)).text();
+      return {
+        heapUsed: metricSum(text, 'scale_agent_nodejs_heap_size_used_bytes'),
+        heapTotal: metricSum(text, 'scale_agent_nodejs_heap_size_total_bytes'),
+        external: metricSum(text, 'scale_agent_nodejs_external_memory_bytes'),
+        changesSent: metricSum(text, 'scale_agent_changes_sent_total'),
+        bytesSent: metricSum(text, 'scale_agent_bytes_sent_total'),
+      };
+    };
+    const sampleRss = async (pid: number) => {
+      const values: number[] = [];
+      for (let i = 0; i < flags.samples; i++) {
+        if (i > 0) await sleep(flags.sampleIntervalMs);
+        values.push(procSample(pid).rssBytes);
+      }
+      return median(values);
+    };
+
+    // Warm-up: the first start of each program fills tsx's compile cache; measure warm starts only.
+    say('warming up: one start of the hub and the agent');
+    {
+      const hub = await startHub(await newDatabaseUrl(), 'warm-up', false);
+      const configPath = join(dir, 'agent-warm-up.yaml');
+      writeConfig(configPath, hub, []);
+      const agent = await startAgentProcess(configPath);
+      await agent.startedLine;
+      await agent.process.stop();
+      await hub.process.stop();
+    }
+
+    /**
+     * One agent run with its own hub (a fresh database: every run is an initial sync). Synced = the hub
+     * committed every object and both snapshot markers of every feed, and holds exactly `objects` objects.
+     */
+    const syncRun = async (label: string, accounts: string[], objects: number, keep: boolean, profile: boolean) => {
+      const hub = await startHub(await newDatabaseUrl(), label, profile && keep);
+      const reader = await openHubReader(hub.databaseUrl);
+      const configPath = join(dir, `agent-${label}.yaml`);
+      writeConfig(configPath, hub, accounts);
+      const feeds = accounts.length * kinds.length;
+      const wantCommitted = objects + 2 * feeds;
+      const agent = await startAgentProcess(configPath);
+      // Read the inspector's address now: a thousand accounts' start-up lines push it out of the kept output.
+      await inspectorOf(agent.process);
+      const agentPid = agent.process.pid;
+      const stopProfiles = profile && keep ? await profilePhase('sync', { agent: agent.process, hub: hub.process, sim }) : undefined;
+      const agentStart = procSample(agentPid);
+      const hubStart = procSample(hub.process.pid);
+      const simStart = procSample(sim.pid);
+      const monitor = new ProcMonitor(() => ({ agent: agentPid, hub: hub.process.pid, sim: sim.pid }), 1000);
+      monitor.start();
+      let startedAt: number | undefined;
+      void agent.startedLine.then(() => (startedAt = performance.now()), () => undefined);
+      let committed = 0;
+      let lastReport = performance.now();
+      const syncedAt = await poll(
+        async () => {
+          committed = await hubCommitted(hub);
+          if (performance.now() - lastReport > 10_000) {
+            lastReport = performance.now();
+            say(`  ${label}: hub committed ${formatCount(committed)} of ${formatCount(wantCommitted)} changes`);
+          }
+          if (committed < wantCommitted) return false;
+          const now = performance.now();
+          return (await reader.countObjects()) === objects ? now : false;
+        },
+        {
+          timeoutMs: remaining(),
+          intervalMs: 250,
+          what: `the hub to hold the ${formatCount(objects)} objects of ${accounts.length} accounts (${label})`,
+          alive: () => {
+            agent.process.assertRunning();
+            hub.process.assertRunning();
+          },
+          describe: () => `hub committed ${committed} of ${wantCommitted} changes`,
+        },
+      );
+      const agentEnd = procSample(agentPid);
+      const hubEnd = procSample(hub.process.pid);
+      const simEnd = procSample(sim.pid);
+      monitor.stop();
+      await stopProfiles?.();
+      const adminUrl = `http://127.0.0.1:${Number((await agent.startedLine).admin)}`;
+      let listedMs: number | undefined;
+      if (accounts.length > 0) {
+        const watches = (await (await fetch(`${adminUrl}/watches`)).json()) as Array<{ reflector: { state: string; stateSince: number } }>;
+        // stateSince of a feed that is watching is when its list ended (epoch ms).
+        const lastListed = Math.max(...watches.map((w) => (w.reflector.state === 'watching' ? w.reflector.stateSince : Infinity)));
+        if (Number.isFinite(lastListed)) listedMs = lastListed - (Date.now() - (performance.now() - agent.process.startedAt));
+      }
+      say(`  ${label}: synced ${formatCount(objects)} objects in ${formatSeconds(syncedAt - agent.process.startedAt)}; settling`);
+      await sleep(flags.settleSeconds * 1000);
+      const rss = await sampleRss(agentPid);
+      const hubRss = await sampleRss(hub.process.pid);
+      const simRss = procSample(sim.pid).rssBytes;
+      await collectGarbage(await inspectorOf(agent.process));
+      await sleep(GC_PAUSE_MS);
+      const rssAfterGc = await sampleRss(agentPid);
+      const metrics = await agentMetrics(adminUrl);
+      const result: SyncResult = {
+        accounts: accounts.length,
+        objects,
+        feeds,
+        syncMs: syncedAt - agent.process.startedAt,
+        startedMs: (startedAt ?? syncedAt) - agent.process.startedAt,
+        ...(listedMs !== undefined ? { listedMs } : {}),
+        rss,
+        rssAfterGc,
+        heapUsedAfterGc: metrics.heapUsed,
+        heapTotalAfterGc: metrics.heapTotal,
+        externalAfterGc: metrics.external,
+        peakRss: procSample(agentPid).peakRssBytes,
+        hubRss,
+        hubPeakRss: procSample(hub.process.pid).peakRssBytes,
+        simRss,
+        agentCpuSeconds: agentEnd.cpuSeconds - agentStart.cpuSeconds,
+        hubCpuSeconds: hubEnd.cpuSeconds - hubStart.cpuSeconds,
+        simCpuSeconds: simEnd.cpuSeconds - simStart.cpuSeconds,
+        changesCommitted: committed,
+        loadAverage: loadavg(),
+      };
+      say(
+        `  ${label}: agent RSS ${formatBytes(rss)} (${formatBytes(rssAfterGc)} after GC, peak ${formatBytes(result.peakRss)}), hub RSS ${formatBytes(hubRss)} (peak ${formatBytes(result.hubPeakRss)}); ` +
+          `CPU s agent ${result.agentCpuSeconds.toFixed(1)}, hub ${result.hubCpuSeconds.toFixed(1)}, sim ${result.simCpuSeconds.toFixed(1)}`,
+      );
+      if (keep) return { result, hub, agent: { process: agent.process, adminUrl }, reader, metrics };
+      await agent.process.stop();
+      await hub.process.stop();
+      await reader.close();
+      return { result, metrics };
+    };
+
+    const baselines: Record<string, SyncResult> = {};
+    if (flags.baselines) {
+      say('baseline: the agent with no accounts');
+      baselines.noAccounts = (await syncRun('no-accounts', [], 0, false, false)).result;
+      say(`baseline: the agent with ${idleNames.length} idle accounts`);
+      baselines.idleAccounts = (await syncRun('idle-accounts', idleNames, idleExpected, false, false)).result;
+    }
+
+    say(`initial sync: ${flags.clusters} accounts, ${formatCount(expected)} objects`);
+    const workload = await syncRun('workload', loadNames, expected, true, flags.profile);
+    const sync = workload.result;
+    if (!workload.hub || !workload.agent || !workload.reader) throw new Error('the workload run did not keep its hub and agent');
+    const { hub, agent, reader } = workload;
+    const sentMetrics = workload.metrics;
+
+    // --- churn ---------------------------------------------------------------------------------------------
+    // The sim's clock against ours: the pair with the shortest round trip bounds the offset best.
+    let offset = 0;
+    let bestRtt = Infinity;
+    for (let i = 0; i < 20; i++) {
+      const before = clock();
+      const reply = await simAsk<{ now: number }>({ cmd: 'clock' }, 'clock');
+      const after = clock();
+      if (after - before < bestRtt) {
+        bestRtt = after - before;
+        offset = reply.now - (before + after) / 2;
+      }
+    }
+    say(`sim clock offset ${offset.toFixed(3)} ms (±${(bestRtt / 2).toFixed(3)} ms)`);
+
+    const churnKinds = simReady.churnKinds;
+    const churnResults: ChurnResult[] = [];
+    for (const rate of flags.churn) {
+      say(`churn at ${formatCount(rate)} changes/s: ${flags.churnWarmupSeconds} s warm-up, ${flags.churnSeconds} s measured`);
+      const result = await churnPhase(rate);
+      churnResults.push(result);
+      say(
+        `  ${formatCount(rate)}/s: visible in the hub's database p50 ${formatMs(result.db.p50)}, p90 ${formatMs(result.db.p90)}, p99 ${formatMs(result.db.p99)}, max ${formatMs(result.db.max)} (${formatCount(result.db.count)} changes, ${result.unseen} unseen; to the hub p50/p99 ${formatMs(result.toHub.p50)}/${formatMs(result.toHub.p99)}, in the hub ${formatMs(result.inHub.p50)}/${formatMs(result.inHub.p99)}); ` +
+          `REST p50 ${formatMs(result.rest.p50)}, p99 ${formatMs(result.rest.p99)} (${result.rest.count}); CPU agent ${formatPercent(result.agentCpu)}, hub ${formatPercent(result.hubCpu)}, sim ${formatPercent(result.simCpu)}`,
+      );
+    }
+
+    async function churnPhase(rate: number): Promise<ChurnResult> {
+      interface Tracked {
+        rv: number;
+        writtenAt: number;
+        seq: number;
+        measured: boolean;
+      }
+      interface PendingObject {
+        id: string;
+        key: ObjectKey;
+        changes: Tracked[];
+        /** When the reader looks at this object next (clock()); an entry re-scheduled leaves stale copies in the schedule. */
+        nextCheckAt: number;
+      }
+      const pending = new Map<string, PendingObject>();
+      const schedule = new MinHeap<{ at: number; entry: PendingObject }>((a, b) => a.at - b.at);
+      const scheduleCheck = (entry: PendingObject, at: number) => {
+        entry.nextCheckAt = at;
+        schedule.push({ at, entry });
+      };
+      const dbLatencies: number[] = [];
+      const toHub: number[] = [];
+      const inHub: number[] = [];
+      const restLatencies: number[] = [];
+      let measuring = false;
+      let accepting = true;
+      let measuredChanges = 0;
+      let restTokens = 0;
+      let lastRestRefill = performance.now();
+      const restChecks: Array<Promise<void>> = [];
+
+      // Polls the manifest until it shows the change, at first every REST_POLL_MS, later every tenth of
+      // the time waited so far (so a slow change does not turn into hundreds of requests to the hub).
+      const restCheck = async (key: ObjectKey, rv: number, writtenAt: number) => {
+        const url = `${hub.restUrl}/manifests/${encodeURIComponent(key.account)}/${encodeURIComponent(key.namespace)}/${encodeURIComponent(`${spinnakerKindName(key.group, key.kind)} ${key.name}`)}?includeEvents=false`;
+        const giveUp = clock() + VISIBILITY_GRACE_MS;
+        while (clock() < giveUp) {
+          const response = await fetch(url);
+          if (response.ok) {
+            const body = (await response.json()) as { manifest?: { metadata?: { resourceVersion?: string } } };
+            if (Number(body.manifest?.metadata?.resourceVersion ?? 0) >= rv) {
+              restLatencies.push(clock() - writtenAt);
+              return;
+            }
+          } else {
+            await response.arrayBuffer();
+          }
+          await sleep(Math.min(MAX_POLL_MS, Math.max(REST_POLL_MS, (clock() - writtenAt) * POLL_FRACTION)));
+        }
+      };
+
+      const off = sim.onLine((line) => {
+        if (!accepting || !line.startsWith('{"type":"changes"')) return;
+        const changes = (JSON.parse(line) as { c: Array<[number, number, string, string, number, number, number]> }).c;
+        const now = performance.now();
+        restTokens = Math.min(flags.restSamples, restTokens + ((now - lastRestRefill) / 1000) * flags.restSamples);
+        lastRestRefill = now;
+        for (const [clusterIndex, kindIndex, namespace, objectName, rv, writtenAtSim, seq] of changes) {
+          const k = churnKinds[kindIndex]!;
+          const key: ObjectKey = { account: loadNames[clusterIndex]!, group: k.group, kind: k.kind, namespace, name: objectName };
+          const id = `${key.account}\u0000${key.group}\u0000${key.kind}\u0000${namespace}\u0000${objectName}`;
+          const writtenAt = writtenAtSim - offset;
+          let entry = pending.get(id);
+          if (!entry) pending.set(id, (entry = { id, key, changes: [], nextCheckAt: Infinity }));
+          entry.changes.push({ rv, writtenAt, seq, measured: measuring });
+          // A new change is looked for at once (unless the object is being looked up right now).
+          if (entry.nextCheckAt !== 0 && entry.nextCheckAt !== Infinity) scheduleCheck(entry, 0);
+          else if (entry.changes.length === 1) scheduleCheck(entry, 0);
+          if (measuring) {
+            measuredChanges++;
+            if (restTokens >= 1) {
+              restTokens--;
+              restChecks.push(restCheck(key, rv, writtenAt));
+            }
+          }
+        }
+      });
+
+      // The visibility reader: looks up, by primary key in the hub's database, every object with a change
+      // not yet seen — each about every millisecond at first, then every tenth of the time its oldest
+      // change has waited (at most every MAX_POLL_MS), so the resolution stays within ~10% of the
+      // latency measured while the reader's own load stays bounded at high rates.
+      let reading = true;
+      let polls = 0;
+      let pollTime = 0;
+      let lookups = 0;
+      const readerLoop = (async () => {
+        let last = performance.now();
+        while (reading) {
+          const now = clock();
+          const due: PendingObject[] = [];
+          while (schedule.size > 0 && schedule.peek()!.at <= now) {
+            const { at, entry } = schedule.pop()!;
+            if (entry.nextCheckAt === at && entry.changes.length > 0) {
+              entry.nextCheckAt = Infinity;
+              due.push(entry);
+            }
+          }
+          if (due.length > 0) {
+            const versions = await reader.resourceVersions(due.map((e) => e.key));
+            lookups += due.length;
+            const seenAt = clock();
+            for (let i = 0; i < due.length; i++) {
+              const version = versions[i];
+              const held = Number(version?.resourceVersion ?? -1);
+              const entry = due[i]!;
+              const left: Tracked[] = [];
+              for (const change of entry.changes) {
+                if (held >= change.rv) {
+                  if (change.measured) {
+                    dbLatencies.push(seenAt - change.writtenAt);
+                    // updated_at: when the hub took up the batch (ms): the split between getting there and committing.
+                    if (Number(version!.resourceVersion) === change.rv) {
+                      toHub.push(version!.updatedAt - change.writtenAt);
+                      inHub.push(seenAt - version!.updatedAt);
+                    }
+                  }
+                } else left.push(change);
+              }
+              entry.changes = left;
+              if (left.length === 0) {
+                pending.delete(entry.id);
+                continue;
+              }
+              scheduleCheck(entry, seenAt + Math.min(MAX_POLL_MS, Math.max(DB_POLL_MS, (seenAt - left[0]!.writtenAt) * POLL_FRACTION)));
+            }
+          }
+          const after = performance.now();
+          polls++;
+          pollTime += after - last;
+          last = after;
+          await sleep(DB_POLL_MS);
+        }
+      })();
+
+      await simAsk({ cmd: 'churn', rate }, 'churning');
+      await sleep(flags.churnWarmupSeconds * 1000);
+      measuring = true;
+      const pids = { agent: agent.process.pid, hub: hub.process.pid, sim: sim.pid };
+      const monitor = new ProcMonitor(() => pids, 500);
+      monitor.start();
+      const startSamples: Record<string, ProcSample> = { agent: procSample(pids.agent), hub: procSample(pids.hub), sim: procSample(pids.sim) };
+      const benchCpuStart = ownCpuSeconds();
+      const stopProfiles = await profilePhase(`churn-${rate}`, { agent: agent.process, hub: hub.process, sim });
+      const windowStart = performance.now();
+      const pollsAtStart = polls;
+      const pollTimeAtStart = pollTime;
+      const lookupsAtStart = lookups;
+      await sleep(flags.churnSeconds * 1000);
+      measuring = false;
+      const windowEnd = performance.now();
+      const endSamples: Record<string, ProcSample> = { agent: procSample(pids.agent), hub: procSample(pids.hub), sim: procSample(pids.sim) };
+      const benchCpu = (ownCpuSeconds() - benchCpuStart) / ((windowEnd - windowStart) / 1000);
+      await stopProfiles?.();
+      const meanPollIntervalMs = (pollTime - pollTimeAtStart) / Math.max(1, polls - pollsAtStart);
+      const lookupsPerSecond = (lookups - lookupsAtStart) / ((windowEnd - windowStart) / 1000);
+      const stopped = await simAsk<{ changes: number; lateTicks: number }>({ cmd: 'stop-churn' }, 'churn-stopped');
+      accepting = false;
+      off();
+      monitor.stop();
+      // Let what was measured arrive (bounded), then stop reading.
+      const graceEnd = performance.now() + VISIBILITY_GRACE_MS;
+      while (performance.now() < graceEnd && [...pending.values()].some((e) => e.changes.some((c) => c.measured))) await sleep(20);
+      reading = false;
+      await readerLoop;
+      await Promise.all(restChecks);
+      const unseen = [...pending.values()].reduce((n, e) => n + e.changes.filter((c) => c.measured).length, 0);
+      // Let the system drain before the next rate.
+      await sleep(2000);
+      return {
+        rate,
+        achievedRate: measuredChanges / ((windowEnd - windowStart) / 1000),
+        measuredChanges,
+        unseen,
+        db: summarize(dbLatencies),
+        toHub: summarize(toHub),
+        inHub: summarize(inHub),
+        rest: summarize(restLatencies),
+        meanPollIntervalMs,
+        lookupsPerSecond,
+        agentCpu: cpuShare(startSamples.agent!, endSamples.agent!),
+        hubCpu: cpuShare(startSamples.hub!, endSamples.hub!),
+        simCpu: cpuShare(startSamples.sim!, endSamples.sim!),
+        benchCpu,
+        agentRssMax: monitor.maxRss('agent', windowStart, windowEnd + 1),
+        hubRssMax: monitor.maxRss('hub', windowStart, windowEnd + 1),
+        loadAverage: loadavg(),
+        lateTicks: stopped.lateTicks,
+      };
+    }
+
+    const afterChurn = { agentRss: procSample(agent.process.pid).rssBytes, agentPeakRss: procSample(agent.process.pid).peakRssBytes, hubRss: procSample(hub.process.pid).rssBytes, hubPeakRss: procSample(hub.process.pid).peakRssBytes };
+    await reader.close();
+
+    // --- figures ---------------------------------------------------------------------------------------------
+    const objectsPerSecond = expected / (sync.syncMs / 1000);
+    const idle = baselines.idleAccounts;
+    const none = baselines.noAccounts;
+    const perObject = idle ? (sync.rss - idle.rss) / (expected - idle.objects) : NaN;
+    const perObjectAfterGc = idle ? (sync.rssAfterGc - idle.rssAfterGc) / (expected - idle.objects) : NaN;
+    const perAccount = idle && none ? (idle.rss - none.rss) / idle.accounts : NaN;
+    const perAccountAfterGc = idle && none ? (idle.rssAfterGc - none.rssAfterGc) / idle.accounts : NaN;
+    const budget = expected * 1024 + flags.clusters * 1024 * 1024;
+    const churnAt = (r: number) => churnResults.find((c) => c.rate === r);
+    const targets = [
+      { target: `initial sync of ${flags.clusters} clusters × ${formatCount(flags.objects)} objects under 60 s`, value: formatSeconds(sync.syncMs), met: sync.syncMs < 60_000 },
+      { target: 'initial sync ≥ ¼ of the JSON.parse floor', value: formatRatio(objectsPerSecond / floor.objectsPerSecond), met: objectsPerSecond / floor.objectsPerSecond >= 0.25 },
+      ...(churnAt(2000) ? [{ target: 'p99 visibility < 100 ms at 2,000 changes/s', value: `${formatMs(churnAt(2000)!.db.p99)} (REST sample ${formatMs(churnAt(2000)!.rest.p99)})`, met: churnAt(2000)!.db.p99 < 100 && churnAt(2000)!.unseen === 0 }] : []),
+      ...(churnAt(100)
+        ? [
+            { target: 'p50 visibility < 5 ms at 100 changes/s', value: `${formatMs(churnAt(100)!.db.p50)} (REST sample ${formatMs(churnAt(100)!.rest.p50)})`, met: churnAt(100)!.db.p50 < 5 },
+            { target: 'p99 visibility < 25 ms at 100 changes/s', value: `${formatMs(churnAt(100)!.db.p99)} (REST sample ${formatMs(churnAt(100)!.rest.p99)})`, met: churnAt(100)!.db.p99 < 25 && churnAt(100)!.unseen === 0 },
+          ]
+        : []),
+      { target: `agent RSS < 1 KiB per object + 1 MiB per account (${formatBytes(budget)})`, value: `${formatBytes(sync.rss)} (${formatBytes(sync.rssAfterGc)} after GC; peak ${formatBytes(Math.max(sync.peakRss, afterChurn.agentPeakRss))})`, met: sync.rss < budget },
+      { target: 'hub RSS < 1 GiB', value: `${formatBytes(sync.hubRss)} (peak ${formatBytes(Math.max(sync.hubPeakRss, afterChurn.hubPeakRss))})`, met: Math.max(sync.hubPeakRss, afterChurn.hubPeakRss) < 1024 ** 3 },
+    ];
+
+    const result = {
+      benchmark: 'scale',
+      name,
+      startedAt: startedAt.toISOString(),
+      durationSeconds: Math.round((performance.now() - t0) / 100) / 10,
+      environment: { ...environment(), loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg() },
+      options: flags,
+      workload: { clusters: flags.clusters, kinds: kindNames, objects: expected, idleObjects: idleExpected, simObjects: simReady.objects, simSeedMs: simReady.seedMs, simPlan: simReady.plan },
+      floor,
+      sync: { ...sync, objectsPerSecond, ratioToFloor: objectsPerSecond / floor.objectsPerSecond, changesSent: sentMetrics.changesSent, bytesSent: sentMetrics.bytesSent },
+      baselines,
+      memory: { perObject, perObjectAfterGc, perAccount, perAccountAfterGc, budget, afterChurn },
+      churn: churnResults,
+      clockOffsetMs: offset,
+      clockRoundTripMs: bestRtt,
+      targets,
+    };
+
+    const tables = buildTables();
+    function buildTables(): Table[] {
+      const syncTable: Table = {
+        title: `Initial sync: ${flags.clusters} clusters, ${formatCount(expected)} objects of ${kinds.length} kinds, ${flags.database}`,
+        header: ['', 'value'],
+        rows: [
+          ['time to sync, from the agent\'s start', formatSeconds(sync.syncMs)],
+          ['objects/s', formatCount(objectsPerSecond)],
+          ['JSON.parse floor, objects/s', formatCount(floor.objectsPerSecond)],
+          ['÷ JSON.parse floor', formatRatio(objectsPerSecond / floor.objectsPerSecond)],
+          ['agent started (every account discovered)', formatSeconds(sync.startedMs)],
+          ['every feed listed', sync.listedMs !== undefined ? formatSeconds(sync.listedMs) : 'n/a'],
+          ['CPU seconds: agent / hub / sim', `${sync.agentCpuSeconds.toFixed(1)} / ${sync.hubCpuSeconds.toFixed(1)} / ${sync.simCpuSeconds.toFixed(1)}`],
+          ['changes sent, object bytes sent', `${formatCount(sentMetrics.changesSent)}, ${formatBytes(sentMetrics.bytesSent)}`],
+          ['load average at the end', sync.loadAverage.map((l) => l.toFixed(2)).join(' ')],
+        ],
+        notes: [
+          'Synced = the hub committed every object and both snapshot markers of every feed, and its database holds exactly the watched objects. objects/s = objects ÷ time to sync (start-up included).',
+          `Floor = UTF-8 decode + JSON.parse of the list pages of ${floor.clusters} clusters (${formatCount(floor.objects)} objects, ${formatBytes(floor.bytes)}, ${formatBytes(floor.meanObjectBytes)} per object) as the agent pages them, best of ${flags.parseRepetitions}, in the benchmark process.`,
+        ],
+      };
+      const memoryRows: string[][] = [
+        ['agent RSS with the workload', formatBytes(sync.rss), formatBytes(sync.rssAfterGc)],
+        ['agent JS heap used / reserved, external', '', `${formatBytes(sync.heapUsedAfterGc)} / ${formatBytes(sync.heapTotalAfterGc)}, ${formatBytes(sync.externalAfterGc)}`],
+        ['agent peak RSS (initial sync)', formatBytes(sync.peakRss), ''],
+        ...(none ? [['agent RSS, no accounts', formatBytes(none.rss), formatBytes(none.rssAfterGc)]] : []),
+        ...(idle ? [[`agent RSS, ${idle.accounts} idle accounts`, formatBytes(idle.rss), formatBytes(idle.rssAfterGc)]] : []),
+        ['agent RSS per watched object', formatBytes(perObject), formatBytes(perObjectAfterGc)],
+        ['agent RSS per account', formatBytes(perAccount), formatBytes(perAccountAfterGc)],
+        ['agent budget: 1 KiB per object + 1 MiB per account', formatBytes(budget), ''],
+        ['hub RSS after the sync (peak)', `${formatBytes(sync.hubRss)} (${formatBytes(sync.hubPeakRss)})`, ''],
+        ['hub RSS after the churn (peak)', `${formatBytes(afterChurn.hubRss)} (${formatBytes(afterChurn.hubPeakRss)})`, ''],
+        ['sim RSS', formatBytes(sync.simRss), ''],
+      ];
+      const memoryTable: Table = {
+        title: 'Memory',
+        header: ['', 'RSS', 'after a forced GC'],
+        rows: memoryRows,
+        notes: [
+          `RSS: median of ${flags.samples} samples ${flags.settleSeconds} s after the sync; GC = HeapProfiler.collectGarbage through the inspector. Peak = VmHWM.`,
+          idle ? `per watched object = (workload − ${idle.accounts} idle accounts) ÷ objects; per account = (${idle.accounts} idle accounts − no accounts) ÷ ${idle.accounts}. An idle account is a new cluster (no objects of the watched kinds).` : 'Baselines skipped (--no-baselines): no per-object or per-account split.',
+          ...(flags.agentEnv.length > 0 ? [`agent environment: ${flags.agentEnv.join(' ')}`] : []),
+        ],
+      };
+      const churnTable: Table = {
+        title: 'Visibility latency at steady churn (written to the sim → visible at the hub)',
+        header: ['changes/s', 'achieved', 'measured', 'DB p50', 'p90', 'p99', 'max', 'REST p50', 'REST p99', 'REST max (n)', 'CPU agent', 'hub', 'sim', 'bench', 'agent RSS', 'hub RSS', 'load'],
+        rows: churnResults.map((c) => [
+          formatCount(c.rate),
+          formatCount(c.achievedRate),
+          `${formatCount(c.measuredChanges)}${c.unseen > 0 ? ` (${c.unseen} unseen)` : ''}`,
+          formatMs(c.db.p50),
+          formatMs(c.db.p90),
+          formatMs(c.db.p99),
+          formatMs(c.db.max),
+          formatMs(c.rest.p50),
+          formatMs(c.rest.p99),
+          `${formatMs(c.rest.max)} (${c.rest.count})`,
+          formatPercent(c.agentCpu),
+          formatPercent(c.hubCpu),
+          formatPercent(c.simCpu),
+          formatPercent(c.benchCpu),
+          formatBytes(c.agentRssMax),
+          formatBytes(c.hubRssMax),
+          c.loadAverage[0]!.toFixed(2),
+        ]),
+        notes: [
+          'A change = a merge patch of one annotation on a random ConfigMap, Secret, Service or ServiceMonitor of a random cluster, made in the sim process; its time is taken when the write returns.',
+          `DB = the benchmark reads the hub's database by primary key (a read-only connection beside the hub) until the object shows the change's resourceVersion: each object every ${DB_POLL_MS} ms at first, then every ${POLL_FRACTION * 100}% of the time waited (at most ${MAX_POLL_MS} ms), so a figure is the commit plus at most that much (mean reader tick ${churnResults.map((c) => c.meanPollIntervalMs.toFixed(1)).join(' / ')} ms; ${churnResults.map((c) => formatCount(c.lookupsPerSecond)).join(' / ')} lookups/s).`,
+          `REST = for up to ${flags.restSamples} changes/s, GET /manifests/{account}/{namespace}/{kind name}?includeEvents=false from the write until the manifest shows it (every ${REST_POLL_MS} ms at first, then every ${POLL_FRACTION * 100}% of the time waited): what Spinnaker would read. Clocks: the sim's offset measured by round trips (±${(bestRtt / 2).toFixed(2)} ms).`,
+          `Each rate: ${flags.churnWarmupSeconds} s warm-up, then ${flags.churnSeconds} s measured; CPU = CPU seconds ÷ wall seconds of the window (1 core = 100%), of 2 shared cores; bench = the benchmark process itself (the reader).`,
+        ],
+      };
+      const splitTable: Table = {
+        title: 'Where the visibility latency goes (DB figures)',
+        header: ['changes/s', 'sim → hub takes the batch: p50', 'p99', 'hub: takes it → visible: p50', 'p99'],
+        rows: churnResults.map((c) => [formatCount(c.rate), formatMs(c.toHub.p50), formatMs(c.toHub.p99), formatMs(c.inHub.p50), formatMs(c.inHub.p99)]),
+        notes: [
+          'The split uses the row\'s updated_at, which the hub stamps (Date.now(), whole milliseconds) when it takes up the batch that carries the change — after the agent streamed it, before the batch waits for and runs its commit. The first part is the sim\'s watch, the agent and the gRPC stream; the second the hub\'s queue, its commit and the reader\'s poll.',
+        ],
+      };
+      const targetTable: Table = {
+        title: 'Targets',
+        header: ['target', 'measured', 'met'],
+        rows: targets.map((t) => [t.target, t.value, t.met ? 'yes' : 'no']),
+      };
+      return [syncTable, memoryTable, churnTable, ...(churnResults.length > 0 ? [splitTable] : []), targetTable];
+    }
+
+    const heading = [
+      `Scale benchmark "${name}", ${startedAt.toISOString()}: ${flags.clusters} clusters × ~${formatCount(flags.objects)} objects (${formatCount(expected)} watched objects of ${kinds.length} kinds), ${flags.database}; ` +
+        `node ${process.version}, ${result.environment.cpus} CPUs (${result.environment.cpuModel ?? 'unknown'}), ${formatBytes(result.environment.totalMemoryBytes)}; ` +
+        `load average ${loadAtStart.map((l) => l.toFixed(2)).join(' ')} at the start, ${result.environment.loadAverageAtEnd.map((l) => l.toFixed(2)).join(' ')} at the end; git ${result.environment.gitCommit?.slice(0, 7) ?? '?'}${result.environment.gitDirty ? ' (dirty)' : ''}`,
+    ];
+    process.stdout.write('\n' + heading.join('\n') + '\n\n' + tables.map(renderText).join('\n\n') + '\n\n');
+    const command = `npm run bench -- scale ${process.argv.slice(3).join(' ')}`.trim();
+    const svgName = `scale-${name}.svg`;
+    const markdown = [`# Scale benchmark`, '', heading.join('\n'), '', `Command: \`${command}\``, '', ...tables.flatMap((t) => [renderMarkdown(t), '']), ...(churnResults.length > 0 ? [`![latency percentiles against churn rate](${svgName})`, ''] : [])].join('\n');
+    const paths = writeResults(outDir, `scale-${name}`, result, markdown);
+    if (churnResults.length > 0) {
+      const colors = ['#1f77b4', '#2ca02c', '#ff7f0e', '#d62728'];
+      const svg = renderLogLogPlot({
+        title: `Change visibility at the hub: ${flags.clusters} clusters, ${formatCount(expected)} objects, ${flags.database}`,
+        xLabel: 'churn, changes/s',
+        yLabel: 'written to the sim → visible in the hub, ms',
+        series: [
+          ...(['p50', 'p90', 'p99', 'max'] as const).map((p, i) => ({ label: `DB ${p}`, color: colors[i]!, points: churnResults.map((c) => ({ x: c.rate, y: c.db[p] })) })),
+          { label: 'REST p99 (sample)', color: '#9467bd', dashed: true, points: churnResults.map((c) => ({ x: c.rate, y: c.rest.p99 })) },
+        ],
+        markers: [
+          { y: 100, label: 'p99 target at 2,000/s', color: '#d62728' },
+          { y: 25, label: 'p99 target at 100/s', color: '#ff7f0e' },
+          { y: 5, label: 'p50 target at 100/s', color: '#1f77b4' },
+        ],
+      });
+      writeFileSync(join(outDir, svgName), svg);
+    }
+    say(`wrote ${paths.json}, ${paths.markdown}${churnResults.length > 0 ? ` and ${svgName}` : ''}`);
+    if (flags.profile) say(`profiles in ${profileDir}: ${readdirSync(profileDir).join(', ')}`);
+  } finally {
+    clearTimeout(guard);
+    for (const session of profileSessions) session.close();
+    await registry.stopAll();
+    registry.dispose();
+    for (const url of databases) await server?.drop(url).catch(() => {});
+    await server?.close().catch(() => {});
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    if (flags.keepTemp) log(t0, `kept ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
+  }
+}
+
