@@ -132,7 +132,8 @@ export interface LoadBalancerServerGroup {
   cloudProvider: typeof CLOUD_PROVIDER;
 }
 
-export interface LoadBalancerModel {
+/** What every Kubernetes-backed model that Deck lists says about its manifest. */
+export interface ManifestBackedModel {
   name: string;
   displayName: string;
   account: string;
@@ -144,6 +145,9 @@ export interface LoadBalancerModel {
   moniker: Moniker;
   createdTime?: number;
   cloudProvider: typeof CLOUD_PROVIDER;
+}
+
+export interface LoadBalancerModel extends ManifestBackedModel {
   type: typeof CLOUD_PROVIDER;
   serverGroups: LoadBalancerServerGroup[];
 }
@@ -166,18 +170,7 @@ export interface ServerGroupSummaryRef {
   moniker: Moniker;
 }
 
-export interface ServerGroupManagerModel {
-  name: string;
-  displayName: string;
-  account: string;
-  namespace: string;
-  region: string;
-  kind: string;
-  apiVersion: string;
-  labels: Record<string, string>;
-  moniker: Moniker;
-  createdTime?: number;
-  cloudProvider: typeof CLOUD_PROVIDER;
+export interface ServerGroupManagerModel extends ManifestBackedModel {
   serverGroups: ServerGroupSummaryRef[];
   /** Ours: the Deployment's rollout stability. */
   status: ManifestStatus;
