@@ -16,7 +16,7 @@ test('reflector, discovery, start and health settings have documented defaults',
   });
   assert.deepEqual(config.kubernetes.discovery, { intervalSeconds: 300 });
   assert.equal(config.kubernetes.accountInitConcurrency, 16);
-  assert.equal(config.kubernetes.accountStartIntervalMs, 50);
+  assert.equal(config.kubernetes.accountStartIntervalMs, 5);
   assert.deepEqual(config.health, { reflectorStuckSeconds: 300 });
   assert.deepEqual(reflectorTuning(config), {
     pageSize: 500,

@@ -23,9 +23,11 @@ export const DEFAULT_LIST_BUDGET_PER_ACCOUNT = 10;
 export const DEFAULT_ACCOUNT_INIT_CONCURRENCY = 16;
 /**
  * Pause between starting the reflectors of one account and the next, so that an agent with hundreds of
- * accounts does not open every watch in the same second (the list budget already bounds the lists).
+ * accounts does not open every watch in the same second (the list budget already bounds the lists). A
+ * thousand accounts start within 5 s; at 50 ms they took 50 s, which alone made an initial sync of that
+ * many clusters last a minute (docs/performance.md, "scale").
  */
-export const DEFAULT_ACCOUNT_START_INTERVAL_MS = 50;
+export const DEFAULT_ACCOUNT_START_INTERVAL_MS = 5;
 /** Rediscovery when nothing else triggered one: catches API groups that are not CRDs (aggregated APIs, upgrades). */
 export const DEFAULT_DISCOVERY_INTERVAL_SECONDS = 300;
 /**

@@ -127,6 +127,20 @@ describe('KubeClient over HTTP/1.1', () => {
     assert.equal(events[0]!.object.metadata?.name, 'ä€😀');
   });
 
+  it('json() decodes a body that arrives in pieces, split inside multi-byte characters', async () => {
+    const items = Array.from({ length: 50 }, (_, i) => ({ metadata: { name: `ä€😀-${i}`, annotations: { note: 'ünïcödé '.repeat(i) } } }));
+    const bytes = Buffer.from(JSON.stringify({ kind: 'PodList', items }));
+    const server = await serve('http', async (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      for (let i = 0; i < bytes.length; i += 7) {
+        res.write(bytes.subarray(i, i + 7));
+        if (i % 700 === 0) await new Promise((resolve) => setImmediate(resolve));
+      }
+      res.end();
+    });
+    assert.deepEqual(await client(server).json({ path: '/api/v1/pods' }), { kind: 'PodList', items });
+  });
+
   it('turns a malformed watch line into a typed error', async () => {
     const server = await serve('http', (_req, res) => {
       const w = openWatch(res);

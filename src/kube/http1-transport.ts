@@ -17,7 +17,7 @@ export class Http1Transport implements Transport {
     tls: TlsSettings | undefined,
   ) {
     this.secure = url.protocol === 'https:';
-    const agentOptions: https.AgentOptions = { keepAlive: true, keepAliveMsecs: TCP_KEEPALIVE_MS };
+    const agentOptions: https.AgentOptions = { keepAlive: true, keepAliveMsecs: TCP_KEEPALIVE_MS, noDelay: true };
     if (this.secure && tls !== undefined) {
       agentOptions.rejectUnauthorized = tls.rejectUnauthorized;
       if (tls.ca !== undefined) agentOptions.ca = tls.ca;

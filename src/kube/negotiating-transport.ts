@@ -100,6 +100,9 @@ export class NegotiatingTransport implements Transport {
         // idle socket's error must not crash the process.
         socket.on('error', ignoreError);
         socket.setKeepAlive(true, TCP_KEEPALIVE_MS);
+        // No Nagle: requests and HTTP/2 frames (WINDOW_UPDATEs, PINGs) go out when written, as Go's
+        // client-go sends them (Go sets TCP_NODELAY on every connection).
+        socket.setNoDelay(true);
         resolve(socket);
       });
       const onError = (err: Error) => {

@@ -147,6 +147,9 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
     caPem = ca.certPem;
     const secure = createSecureServer({ cert: serving.certPem, key: serving.keyPem, allowHTTP1: true, settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS } }, listener);
     secure.on('secureConnection', (socket: Socket) => {
+      // As a real API server (Go sets TCP_NODELAY on every connection): a watch event is sent when it
+      // is written, not held back by Nagle's algorithm until the client acknowledges the previous one.
+      socket.setNoDelay(true);
       sockets.add(socket);
       socket.once('close', () => sockets.delete(socket));
     });
@@ -158,6 +161,7 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
   } else {
     const plain = createHttpServer(listener);
     plain.on('connection', (socket: Socket) => {
+      socket.setNoDelay(true);
       sockets.add(socket);
       socket.once('close', () => sockets.delete(socket));
     });

@@ -9,6 +9,8 @@ export const DEFAULT_PENDING_HIGH_WATER = 50_000;
 export const MAX_PAGE_WAIT_MS = 30_000;
 /** How often waiting lists look at the queues again. */
 const PAGE_WAIT_POLL_MS = 20;
+/** How stale the pending total may be (it is a high-water mark, not an exact count). */
+const PENDING_TOTAL_MAX_AGE_MS = 100;
 
 interface PageWaiter {
   deadline: number;
@@ -44,17 +46,30 @@ export class ListBudget {
   /** Counts `source()` (an account's pending changes) towards the high-water mark until the returned function is called. */
   trackPending(source: () => number): () => void {
     this.pendingSources.add(source);
+    this.pendingTotalAt = Number.NEGATIVE_INFINITY;
     return () => {
       this.pendingSources.delete(source);
+      this.pendingTotalAt = Number.NEGATIVE_INFINITY;
     };
   }
 
-  /** Changes pending in every tracked queue now. */
+  /**
+   * Changes pending in every tracked queue, at most PENDING_TOTAL_MAX_AGE_MS old: summing thousands of
+   * accounts' queues before every page of every list cost the agent more than the lists themselves.
+   */
   pendingTotal(): number {
-    let total = 0;
-    for (const source of this.pendingSources) total += source();
-    return total;
+    const now = performance.now();
+    if (now - this.pendingTotalAt > PENDING_TOTAL_MAX_AGE_MS) {
+      let total = 0;
+      for (const source of this.pendingSources) total += source();
+      this.pendingTotalCached = total;
+      this.pendingTotalAt = now;
+    }
+    return this.pendingTotalCached;
   }
+
+  private pendingTotalCached = 0;
+  private pendingTotalAt = Number.NEGATIVE_INFINITY;
 
   /**
    * Resolves when the queues hold less than the high-water mark (at once, usually), after

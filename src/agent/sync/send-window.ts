@@ -6,8 +6,8 @@
  * which adds latency, not throughput, and leaves the process's memory high after the initial sync.
  * Changes that cannot be sent yet stay coalescing in their feed queues.
  *
- * A stream may always send one batch when it has nothing in flight, so no account ever waits on others
- * forever; beyond that, streams that were refused are woken in the order they asked once room frees up.
+ * Streams that were refused are woken in the order they asked once room frees up, so no account waits
+ * on others forever; a batch larger than the whole window goes alone when nothing else is in flight.
  */
 export const DEFAULT_SEND_WINDOW_BYTES = 16 * 1024 * 1024;
 /** Below this much room a stream with batches in flight waits rather than send a small batch. */
@@ -25,14 +25,18 @@ export class SendWindow {
   }
 
   /**
-   * How many bytes the caller's next batch may carry: all it wants when it has nothing in flight (so it
-   * never depends on others), else what is left of the window — or 0, and `wake` is called once room
-   * frees up. Every waiter has a batch in flight, whose acknowledgement wakes it anyway.
+   * How many bytes the caller's next batch may carry: what is left of the window, up to `wanted` — or 0,
+   * and `wake` is called once room frees up (the window is not empty then: something in flight will be
+   * acknowledged and release its bytes). Streams that already wait are served first.
    */
-  room(wanted: number, callerInFlight: number, wake: () => void): number {
-    if (callerInFlight === 0) return wanted;
+  room(wanted: number, wake: () => void): number {
+    if (this.used === 0) {
+      this.waiting.delete(wake);
+      return wanted;
+    }
     const left = this.limitBytes - this.used;
-    if (left >= Math.min(wanted, MIN_SEND_ROOM_BYTES)) {
+    const first = this.waiting.size === 0 || this.waiting.values().next().value === wake;
+    if (first && left >= Math.min(wanted, MIN_SEND_ROOM_BYTES)) {
       this.waiting.delete(wake);
       return Math.min(wanted, left);
     }
@@ -46,11 +50,11 @@ export class SendWindow {
 
   release(bytes: number): void {
     this.used = Math.max(0, this.used - bytes);
-    // Wake as many waiters, oldest first, as the room left could serve with a batch each.
+    // Wake as many waiters, oldest first, as the room left could serve with a batch each; they stay in
+    // line (and keep their turn) until they take their room.
     let room = this.limitBytes - this.used;
     for (const wake of this.waiting) {
-      if (room < MIN_SEND_ROOM_BYTES) break;
-      this.waiting.delete(wake);
+      if (room < MIN_SEND_ROOM_BYTES && this.used > 0) break;
       room -= MIN_SEND_ROOM_BYTES;
       wake();
     }

@@ -7,6 +7,9 @@ import { buildBatch, type SentBatch } from './batch-builder.ts';
 import type { FeedQueue } from './feed-queue.ts';
 import { processSendWindow, type SendWindow } from './send-window.ts';
 
+/** A batch once written: what acknowledging or requeueing it needs (its encoded bytes are gRPC's now). */
+export type AckedBatch = Omit<SentBatch, 'request'>;
+
 export interface SyncStreamLimits {
   maxBatchBytes: number;
   maxBatchChanges: number;
@@ -24,7 +27,7 @@ export interface SyncStreamOptions {
   onReady: (resume: ResumePoint[]) => void;
   /** The stream ended (error or close); in-flight batches are already requeued. */
   onClosed: (reason: string) => void;
-  onBatchAcked?: (batch: SentBatch, latencyMs: number) => void;
+  onBatchAcked?: (batch: AckedBatch, latencyMs: number) => void;
   /** Bytes in flight across every stream of the agent (send-window.ts); default: the process's. */
   window?: SendWindow;
 }
@@ -38,7 +41,7 @@ export class SyncStream {
   private call: ClientDuplexStream<SyncRequest, SyncResponse> | undefined;
   private ready = false;
   private closed = false;
-  private inFlight: Array<SentBatch & { sentAt: number }> = [];
+  private inFlight: Array<AckedBatch & { sentAt: number }> = [];
   private nextSeq = 1n;
   private cursor = 0;
   private pumpScheduled = false;
@@ -138,15 +141,17 @@ export class SyncStream {
     if (queues.length === 0) return;
     const { maxBatchBytes, maxBatchChanges, maxUnackedBatches } = this.options.limits;
     while (this.inFlight.length < maxUnackedBatches) {
-      const maxBytes = this.window.room(maxBatchBytes, this.inFlight.length, this.wake);
+      const maxBytes = this.window.room(maxBatchBytes, this.wake);
       if (maxBytes <= 0) return;
       const batch = buildBatch(this.nextSeq, queues, this.cursor, { maxBytes, maxChanges: maxBatchChanges });
       if (!batch) return;
       this.window.acquire(batch.bytes);
       this.cursor = (this.cursor + 1) % queues.length;
       this.nextSeq++;
-      this.inFlight.push({ ...batch, sentAt: Date.now() });
-      this.call.write(batch.request);
+      const { request, ...sent } = batch;
+      // Only what is needed to acknowledge or requeue the batch stays: not its encoded bytes.
+      this.inFlight.push({ ...sent, sentAt: Date.now() });
+      this.call.write(request);
     }
   }
 }

@@ -1,9 +1,9 @@
-import type { Transaction } from 'kysely';
+import { CompiledQuery, type Transaction } from 'kysely';
 import { Errors, ScaleAgentError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import { rowsPerStatement, type SqlDialect } from './dialect.ts';
 import { deriveObjectColumns } from './moniker.ts';
-import { MultiRowInsert } from './multi-row-insert.ts';
+import { binaryParts, MultiRowInsert, ReusableQuery } from './multi-row-insert.ts';
 import { clampText, toNumber } from './rows.ts';
 import { KEY_LENGTHS, type Database, type FeedsTable, type ObjectsTable } from './schema.ts';
 import type { BatchOutcome, FeedInfo, FeedKey, StoreBatch } from './types.ts';
@@ -18,6 +18,8 @@ import type { BatchOutcome, FeedInfo, FeedKey, StoreBatch } from './types.ts';
 
 const OBJECT_KEY_COLUMNS = ['account', 'api_group', 'kind', 'namespace', 'name'] as const;
 const OBJECT_UPDATE_COLUMNS = ['version', 'uid', 'resource_version', 'body', 'application', 'cluster', 'created_at', 'epoch', 'updated_at'] as const;
+/** The update of a row whose indexed moniker columns (application, cluster) stay as they are. */
+const OBJECT_UPDATE_COLUMNS_SAME_MONIKER = OBJECT_UPDATE_COLUMNS.filter((c) => c !== 'application' && c !== 'cluster');
 const OBJECT_COLUMNS = [...OBJECT_KEY_COLUMNS, ...OBJECT_UPDATE_COLUMNS] as const;
 const FEED_KEY_COLUMNS = ['account', 'api_group', 'kind', 'namespace'] as const;
 const FEED_UPDATE_COLUMNS = ['version', 'resource', 'namespaced', 'resume_rv', 'epoch', 'snapshot_id', 'updated_at'] as const;
@@ -105,16 +107,14 @@ export async function applyBatchInTransaction(
   const account = batch.account;
   const outcome = { upserted: 0, deleted: 0, touched: 0, pruned: 0, touchesMissed: 0 };
 
-  let accountQuery = trx.selectFrom('accounts').select('snapshot_epoch').where('name', '=', account);
   // The account row is the batch's lock: two batches of one account (a replaced session still
   // finishing one) apply one after the other and never take the same snapshot epoch.
-  if (dialect.lockRows) accountQuery = accountQuery.forUpdate();
-  const accountRow = await accountQuery.executeTakeFirst();
+  const accountRow = (await statementsFor(dialect).account.execute<{ snapshot_epoch: number | string }>(trx, 1, [account])).rows[0];
   if (!accountRow) throw new ScaleAgentError(Errors.ACCOUNT_NOT_FOUND, `cannot apply a batch for unregistered account ${account}`, { account });
   const startEpoch = toNumber(accountRow.snapshot_epoch);
   let epochCounter = startEpoch;
 
-  const feeds = await loadFeeds(trx, account, [...batch.changes.map((c) => c.feed), ...batch.progress.map((p) => p.feed)]);
+  const feeds = await loadFeeds(trx, dialect, account, [...batch.changes.map((c) => c.feed), ...batch.progress.map((p) => p.feed)]);
 
   function feedState(info: FeedInfo): FeedState {
     const key = feedKey(info);
@@ -159,10 +159,12 @@ export async function applyBatchInTransaction(
         outcome.deleted += Number(result.numDeletedRows);
       }
     }
-    const objectUpsert = objectUpsertFor(dialect);
-    for (const part of rowChunks(upserts, rowsPerStatement(OBJECT_COLUMNS.length), dialect.maxStatementBytes)) {
-      await objectUpsert.execute(trx, part);
-      outcome.upserted += part.length;
+    const rowsPer = rowsPerStatement(OBJECT_COLUMNS.length);
+    for (const [statement, rows] of await upsertStatements(trx, dialect, account, upserts)) {
+      for (const part of rowChunks(rows, rowsPer, dialect.maxStatementBytes)) {
+        await statement.execute(trx, part);
+        outcome.upserted += part.length;
+      }
     }
     for (const group of groupBy(touches, (t) => t.group + SEP + t.kind + SEP + t.epoch).values()) {
       for (const part of chunks(group, KEYS_PER_STATEMENT)) {
@@ -297,37 +299,126 @@ export async function applyBatchInTransaction(
   }
 
   const dirtyFeeds = [...feeds.values()].filter((f) => f.dirty).map((f) => ({ ...f.row, updated_at: now }));
-  for (const part of chunks(dirtyFeeds, rowsPerStatement(FEED_KEY_COLUMNS.length + FEED_UPDATE_COLUMNS.length))) {
-    await dialect.upsert(trx.insertInto('feeds').values(part), FEED_KEY_COLUMNS, FEED_UPDATE_COLUMNS).execute();
+  for (const part of chunks(dirtyFeeds, rowsPerStatement(FEED_COLUMNS.length))) {
+    await statementsFor(dialect).feedUpsert.execute(trx, part);
   }
   if (epochCounter !== startEpoch) {
-    await trx.updateTable('accounts').set({ snapshot_epoch: epochCounter }).where('name', '=', account).execute();
+    await statementsFor(dialect).accountEpoch.execute(trx, 1, [epochCounter, account]);
   }
   return outcome;
 }
 
-const objectUpserts = new Map<SqlDialect, MultiRowInsert<Database, ObjectsTable>>();
+const objectUpserts = new Map<string, { full: MultiRowInsert<Database, ObjectsTable>; sameMoniker: MultiRowInsert<Database, ObjectsTable> }>();
 
-function objectUpsertFor(dialect: SqlDialect): MultiRowInsert<Database, ObjectsTable> {
-  let statement = objectUpserts.get(dialect);
-  if (!statement) {
-    statement = new MultiRowInsert<Database, ObjectsTable>(OBJECT_COLUMNS, (db, rows) => dialect.upsert(db.insertInto('objects').values(rows), OBJECT_KEY_COLUMNS, OBJECT_UPDATE_COLUMNS));
-    objectUpserts.set(dialect, statement);
+/** The objects upsert of a dialect: `full` replaces every column, `sameMoniker` all but application and cluster. */
+function objectUpsertFor(dialect: SqlDialect, which: 'full' | 'sameMoniker' = 'full'): MultiRowInsert<Database, ObjectsTable> {
+  let statements = objectUpserts.get(dialect.name);
+  if (!statements) {
+    const upsert = (updateColumns: readonly (keyof ObjectsTable & string)[]) =>
+      new MultiRowInsert<Database, ObjectsTable>(OBJECT_COLUMNS, (db, rows) => dialect.upsert(db.insertInto('objects').values(rows), OBJECT_KEY_COLUMNS, updateColumns));
+    statements = { full: upsert(OBJECT_UPDATE_COLUMNS), sameMoniker: upsert(OBJECT_UPDATE_COLUMNS_SAME_MONIKER) };
+    objectUpserts.set(dialect.name, statements);
   }
-  return statement;
+  return statements[which];
 }
 
-async function loadFeeds(trx: Transaction<Database>, account: string, referenced: FeedKey[]): Promise<Map<string, FeedState>> {
+/** Keys per lookup of the rows' current moniker columns (4 parameters each). */
+const MONIKER_LOOKUP_KEYS = 512;
+
+/**
+ * Which statement writes which rows. SQLite rewrites an index entry whenever its column is assigned in
+ * an UPDATE, even to the value it already had: re-assigning `application` and `cluster` (two indexes)
+ * made a changed object cost about three times what the row itself does. So on SQLite the rows whose
+ * application and cluster stay as stored are written by an upsert that leaves those two columns alone,
+ * found by one primary-key lookup per row; the rest (new rows, changed monikers) by the full upsert. The
+ * rows end up exactly as the full upsert alone would leave them. PostgreSQL and MySQL compare values
+ * before touching an index, so they take the full upsert for every row.
+ */
+async function upsertStatements(
+  trx: Transaction<Database>,
+  dialect: SqlDialect,
+  account: string,
+  rows: ObjectsTable[],
+): Promise<Array<[MultiRowInsert<Database, ObjectsTable>, ObjectsTable[]]>> {
+  const full = objectUpsertFor(dialect);
+  if (dialect.name !== 'sqlite' || rows.length === 0) return [[full, rows]];
+  const stored = new Map<string, { application: string | null; cluster: string | null }>();
+  // Power-of-two lookups, as MultiRowInsert writes: a few statement shapes serve every batch.
+  const parts: ObjectsTable[][] = [];
+  for (const chunk of chunks(rows, MONIKER_LOOKUP_KEYS)) {
+    let offset = 0;
+    for (const size of binaryParts(chunk.length)) {
+      parts.push(chunk.slice(offset, offset + size));
+      offset += size;
+    }
+  }
+  for (const part of parts) {
+    const keys = part.length === 1 ? '"api_group" = ? and "kind" = ? and "namespace" = ? and "name" = ?' : `("api_group", "kind", "namespace", "name") in (values ${part.map(() => '(?, ?, ?, ?)').join(', ')})`;
+    const sqlText = `select "api_group", "kind", "namespace", "name", "application", "cluster" from "objects" where "account" = ? and ${keys}`;
+    const parameters: unknown[] = [account];
+    for (const r of part) parameters.push(r.api_group, r.kind, r.namespace, r.name);
+    const result = await trx.executeQuery<{ api_group: string; kind: string; namespace: string; name: string; application: string | null; cluster: string | null }>(CompiledQuery.raw(sqlText, parameters));
+    for (const r of result.rows) stored.set(objectKey(r.api_group, r.kind, r.namespace, r.name), { application: r.application, cluster: r.cluster });
+  }
+  const same: ObjectsTable[] = [];
+  const other: ObjectsTable[] = [];
+  for (const row of rows) {
+    const current = stored.get(objectKey(row.api_group, row.kind, row.namespace, row.name));
+    if (current !== undefined && current.application === row.application && current.cluster === row.cluster) same.push(row);
+    else other.push(row);
+  }
+  return [
+    [objectUpsertFor(dialect, 'sameMoniker'), same],
+    [full, other],
+  ];
+}
+
+/**
+ * The statements every batch runs, compiled once per dialect (and shape) rather than built by Kysely for
+ * each batch: with thousands of accounts sending a change or two each, building them cost more than
+ * running them. The SQL is exactly what the builders below produce.
+ */
+interface BatchStatements {
+  account: ReusableQuery<Database>;
+  feeds: ReusableQuery<Database>;
+  feedUpsert: MultiRowInsert<Database, FeedsTable>;
+  accountEpoch: ReusableQuery<Database>;
+}
+
+const FEED_COLUMNS = [...FEED_KEY_COLUMNS, ...FEED_UPDATE_COLUMNS] as const;
+const batchStatements = new Map<string, BatchStatements>();
+
+function statementsFor(dialect: SqlDialect): BatchStatements {
+  let statements = batchStatements.get(dialect.name);
+  if (statements) return statements;
+  statements = {
+    account: new ReusableQuery<Database>((db, [name]) => {
+      const query = db.selectFrom('accounts').select('snapshot_epoch').where('name', '=', name!);
+      return dialect.lockRows ? query.forUpdate() : query;
+    }),
+    // Shape = the number of feeds looked up; markers: the account, then group, kind and namespace per feed.
+    feeds: new ReusableQuery<Database>((db, markers, count) =>
+      db
+        .selectFrom('feeds')
+        .selectAll()
+        .where('account', '=', markers[0]!)
+        .where((eb) => eb.or(Array.from({ length: count }, (_, i) => eb.and([eb('api_group', '=', markers[1 + 3 * i]!), eb('kind', '=', markers[2 + 3 * i]!), eb('namespace', '=', markers[3 + 3 * i]!)])))),
+    ),
+    feedUpsert: new MultiRowInsert<Database, FeedsTable>(FEED_COLUMNS, (db, rows) => dialect.upsert(db.insertInto('feeds').values(rows), FEED_KEY_COLUMNS, FEED_UPDATE_COLUMNS)),
+    accountEpoch: new ReusableQuery<Database>((db, [epoch, name]) => db.updateTable('accounts').set({ snapshot_epoch: epoch as unknown as number }).where('name', '=', name!)),
+  };
+  batchStatements.set(dialect.name, statements);
+  return statements;
+}
+
+async function loadFeeds(trx: Transaction<Database>, dialect: SqlDialect, account: string, referenced: FeedKey[]): Promise<Map<string, FeedState>> {
   const unique = new Map<string, FeedKey>();
   for (const f of referenced) unique.set(feedKey(f), f);
   const out = new Map<string, FeedState>();
   for (const part of chunks([...unique.values()], FEEDS_PER_LOOKUP)) {
-    const rows = await trx
-      .selectFrom('feeds')
-      .selectAll()
-      .where('account', '=', account)
-      .where((eb) => eb.or(part.map((f) => eb.and([eb('api_group', '=', f.group), eb('kind', '=', f.kind), eb('namespace', '=', f.namespace)]))))
-      .execute();
+    const values: string[] = [account];
+    for (const f of part) values.push(f.group, f.kind, f.namespace);
+    const { rows } = await statementsFor(dialect).feeds.execute<FeedsTable>(trx, part.length, values);
     for (const row of rows) {
       out.set(row.api_group + SEP + row.kind + SEP + row.namespace, {
         row: { ...row, namespaced: toNumber(row.namespaced), epoch: toNumber(row.epoch), updated_at: toNumber(row.updated_at) },

@@ -1,4 +1,4 @@
-import { CompiledQuery, type Compilable, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, type Compilable, type Kysely, type QueryResult, type Transaction } from 'kysely';
 import { Errors, ScaleAgentError } from '../../common/errors.ts';
 import { withoutNul } from './rows.ts';
 
@@ -17,7 +17,21 @@ export class MultiRowInsert<DB, Row extends object> {
     private readonly build: (db: Kysely<DB>, rows: Row[]) => Compilable,
   ) {}
 
+  /**
+   * Writes `rows` with statements of power-of-two row counts (437 rows: 256 + 128 + 32 + 16 + 4 + 1), so
+   * that a handful of statement shapes serve every batch: compiled and prepared once each, instead of one
+   * shape per row count — each a prepared statement of up to half a megabyte, prepared anew whenever
+   * the cache had let it go.
+   */
   async execute(trx: Transaction<DB>, rows: readonly Row[]): Promise<void> {
+    let offset = 0;
+    for (const size of binaryParts(rows.length)) {
+      await this.executeExactly(trx, offset === 0 && size === rows.length ? rows : rows.slice(offset, offset + size));
+      offset += size;
+    }
+  }
+
+  private async executeExactly(trx: Transaction<DB>, rows: readonly Row[]): Promise<void> {
     if (rows.length === 0) return;
     const statement = this.statementFor(trx, rows.length);
     const width = this.columns.length;
@@ -45,6 +59,40 @@ export class MultiRowInsert<DB, Row extends object> {
     this.compiled.set(count, statement);
     return statement;
   }
+}
+
+/**
+ * Any other statement of the ingest path (the per-batch lookups and updates), compiled once per shape
+ * the same way: `build` gets one marker value per parameter and must bind only those; `execute` runs the
+ * SQL Kysely produced with the real values. `shape` tells apart statements whose SQL differs with the
+ * number of values (e.g. one OR branch per feed).
+ */
+export class ReusableQuery<DB> {
+  private readonly compiled = new Map<number, { sql: string; order: number[] }>();
+
+  constructor(private readonly build: (db: Kysely<DB>, markers: string[], shape: number) => Compilable) {}
+
+  async execute<R>(trx: Transaction<DB>, shape: number, values: readonly unknown[]): Promise<QueryResult<R>> {
+    let statement = this.compiled.get(shape);
+    if (statement === undefined) {
+      const query = this.build(trx, values.map((_, i) => marker(i)), shape).compile();
+      const order = query.parameters.map((p) => {
+        const index = typeof p === 'string' ? parseMarker(p) : undefined;
+        if (index === undefined || index >= values.length) throw new ScaleAgentError(Errors.STORE_ERROR, 'a reusable query binds a value that is not one of its parameters', { sql: query.sql });
+        return index;
+      });
+      statement = { sql: query.sql, order };
+      this.compiled.set(shape, statement);
+    }
+    return trx.executeQuery<R>(CompiledQuery.raw(statement.sql, statement.order.map((index) => noNul(values[index]))));
+  }
+}
+
+/** `count` as a sum of distinct powers of two, largest first: the statement sizes that carry `count` rows. */
+export function binaryParts(count: number): number[] {
+  const parts: number[] = [];
+  for (let bit = 1 << 30; bit >= 1; bit >>>= 1) if (count & bit) parts.push(bit);
+  return parts;
 }
 
 /** Starts every placeholder value; exported so that parameter rewriting (NoNulPlugin) leaves them alone. */

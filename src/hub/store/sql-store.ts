@@ -86,6 +86,16 @@ const MAX_GROUP_CHANGES = 8000;
 const TRANSIENT_ATTEMPTS = 4;
 
 /**
+ * Groups, kinds and namespaces are ASCII by Kubernetes validation and stored in ASCII columns; a value
+ * with other characters matches nothing, and MySQL would refuse to compare it with an ASCII column
+ * (a collation error), so such lookups answer "nothing" without asking the database.
+ */
+const NON_ASCII = /[^\x00-\x7f]/;
+function asciiKeys(...values: Array<string | undefined>): boolean {
+  return values.every((v) => v === undefined || !NON_ASCII.test(v));
+}
+
+/**
  * The Store over any Kysely database. Engine differences come in through `dialect`; the constructor
  * functions (createSqliteStore, createPostgresStore, createMysqlStore) only build the Kysely instance.
  */
@@ -261,6 +271,7 @@ export class SqlStore implements Store {
   // reads
 
   async getObject(account: string, group: string, kind: string, namespace: string, name: string): Promise<CachedObject | undefined> {
+    if (!asciiKeys(group, kind, namespace)) return undefined;
     const row = await this.guard('getObject', () =>
       this.db
         .selectFrom('objects')
@@ -276,6 +287,7 @@ export class SqlStore implements Store {
   }
 
   async listObjects(query: ObjectQuery): Promise<CachedObject[]> {
+    if (!asciiKeys(query.group, query.kind, query.namespace)) return [];
     let q = this.db.selectFrom('objects').selectAll();
     if (query.account !== undefined) q = q.where('account', '=', query.account);
     if (query.group !== undefined) q = q.where('api_group', '=', query.group);
@@ -543,6 +555,7 @@ export class SqlStore implements Store {
 
   async searchObjects(query: ObjectSearch): Promise<CachedObject[]> {
     if (query.kinds !== undefined && query.kinds.length === 0) return [];
+    if (!asciiKeys(query.namespace)) return [];
     const columns = ['account', 'api_group', 'kind', 'namespace', 'name', 'version', 'uid', 'resource_version', 'application', 'cluster', 'created_at', 'updated_at'] as const;
     let q = query.withoutBodies
       ? this.db.selectFrom('objects').select([...columns, sql<string>`''`.as('body')])

@@ -109,6 +109,26 @@ forEachEngine('Store', (engine) => {
     assert.deepEqual((await store.listObjects({ application: 'nginx' })).map((o) => o.name), ['nginx-frontend', 'nginx-frontend-7d9c']);
   });
 
+  test('updates rewrite the body and follow a changed moniker, whether or not the moniker changed', async () => {
+    const monikered = (rv: string, app: string, data: string) => upsert(DEPLOYMENTS, 'web', 'svc', rv, { annotations: { 'moniker.spinnaker.io/application': app } }, { spec: { data } });
+    await store.applyBatch({ account: 'k8s', changes: [monikered('1', 'shop', 'a'), upsert(DEPLOYMENTS, 'web', 'other')], progress: [] }, NOW);
+    // Same moniker, new body; a new object beside it in the same batch.
+    await store.applyBatch({ account: 'k8s', changes: [monikered('2', 'shop', 'b'), upsert(DEPLOYMENTS, 'web', 'fresh')], progress: [] }, NOW + 1);
+    let svc = await store.getObject('k8s', 'apps', 'Deployment', 'web', 'svc');
+    assert.equal(svc?.resourceVersion, '2');
+    assert.match(svc!.body, /"data":"b"/);
+    assert.equal(svc?.application, 'shop');
+    assert.equal(svc?.updatedAt, NOW + 1);
+    // A changed moniker moves the object between applications.
+    await store.applyBatch({ account: 'k8s', changes: [monikered('3', 'cart', 'c')], progress: [] }, NOW + 2);
+    svc = await store.getObject('k8s', 'apps', 'Deployment', 'web', 'svc');
+    assert.equal(svc?.application, 'cart');
+    assert.equal(svc?.cluster, 'deployment svc');
+    assert.deepEqual((await store.listObjects({ application: 'shop' })).map((o) => o.name), []);
+    assert.deepEqual((await store.listObjects({ application: 'cart' })).map((o) => o.name), ['svc']);
+    assert.equal(await store.countObjects(), 3);
+  });
+
   test('changes apply in order within a batch: upsert then delete, delete then upsert', async () => {
     const outcome = await store.applyBatch(
       {
