@@ -61,6 +61,7 @@ interface ScaleFlags {
   sampleIntervalMs: number;
   accountStartIntervalMs?: number;
   agentEnv: string[];
+  agentSet: Array<[string[], unknown]>;
   profile: boolean;
   timeoutSeconds: number;
   out: string;
@@ -100,6 +101,30 @@ function kindList(value: string): string[] {
   return kinds;
 }
 
+/** `--agent-set kubernetes.accountInitConcurrency=64`: a dotted path into the agent's configuration and a JSON (or plain string) value. */
+function settingList(value: string, previous: Array<[string[], unknown]>): Array<[string[], unknown]> {
+  const eq = value.indexOf('=');
+  if (eq <= 0 || !/^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$/.test(value.slice(0, eq))) throw new InvalidArgumentError('must be path.to.key=value');
+  const raw = value.slice(eq + 1);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    parsed = raw;
+  }
+  return [...previous, [value.slice(0, eq).split('.'), parsed]];
+}
+
+function applySetting(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
 function envList(value: string, previous: string[]): string[] {
   if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(value)) throw new InvalidArgumentError('must be NAME=value');
   return [...previous, value];
@@ -123,11 +148,12 @@ export function registerScaleBenchmark(program: Command): void {
     .option('--no-baselines', 'skip the agent runs with no accounts and with idle accounts (memory per account)')
     .option('--no-server-side-apply', 'seed with plain creates (no managedFields) instead of server-side apply')
     .option('--history-limit <n>', 'events the sim keeps per cluster (a real API server keeps about five minutes)', positiveInt, 500)
-    .option('--settle-seconds <s>', 'pause after a sync before memory is sampled', nonNegativeNumber, 5)
+    .option('--settle-seconds <s>', 'pause after a sync before memory is sampled (V8 gives memory back some seconds after a burst)', nonNegativeNumber, 30)
     .option('--samples <n>', 'resident-memory samples per measurement (the median is reported)', positiveInt, 5)
     .option('--sample-interval-ms <ms>', 'pause between memory samples', nonNegativeInt, 500)
     .option('--account-start-interval-ms <ms>', 'the agent\'s kubernetes.accountStartIntervalMs (default: the agent\'s default)', nonNegativeInt)
     .option('--agent-env <NAME=value>', 'environment variable for the agent process (repeatable), e.g. MALLOC_TRIM_THRESHOLD_=131072', envList, [])
+    .option('--agent-set <path=value>', 'set a key of the agent\'s configuration (repeatable), e.g. kubernetes.accountInitConcurrency=64', settingList, [])
     .option('--profile', 'CPU profiles of the agent, the hub and the sim during the initial sync and each churn window (over their inspectors), in bench/results/scale-<name>-profiles/', false)
     .option('--timeout-seconds <s>', 'stop everything and fail after this long', positiveInt, 3600)
     .option('--out <dir>', 'directory for the results', 'bench/results')
@@ -210,6 +236,15 @@ interface ChurnResult {
   hubRssMax: number;
   loadAverage: number[];
   lateTicks: number;
+  /** Batches the agent sent (acknowledged) in the window, and their mean time from write to acknowledgement. */
+  batches: number;
+  meanAckMs: number;
+  /** Event-loop delay of each process over the window (p50, p99, max), ms. */
+  eventLoopDelayMs: Record<'agent' | 'hub' | 'sim', { p50: number; p99: number; max: number }>;
+  simWatches: number;
+  /** Totals over every feed at the end of the window (since the agent started). */
+  relists: number;
+  watchRestarts: number;
 }
 
 const GC_PAUSE_MS = 1000;
@@ -443,16 +478,15 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
     const writeConfig = (path: string, hub: Hub, accounts: string[]) => {
       const kubernetes: Record<string, unknown> = { accounts: accounts.map((a) => ({ name: a, kubeconfigFile: kubeconfig(a), kinds: kindNames })) };
       if (flags.accountStartIntervalMs !== undefined) kubernetes.accountStartIntervalMs = flags.accountStartIntervalMs;
-      writeFileSync(
-        path,
-        toYaml({
-          agent: { id: 'bench-scale-agent' },
-          clouddriver: { grpc: `127.0.0.1:${hub.grpcPort}`, insecure: true },
-          server: { host: '127.0.0.1', port: 0 },
-          kubernetes,
-          logging: { format: 'json' },
-        }, { aliasDuplicateObjects: false }),
-      );
+      const config: Record<string, unknown> = {
+        agent: { id: 'bench-scale-agent' },
+        clouddriver: { grpc: `127.0.0.1:${hub.grpcPort}`, insecure: true },
+        server: { host: '127.0.0.1', port: 0 },
+        kubernetes,
+        logging: { format: 'json' },
+      };
+      for (const [keyPath, value] of flags.agentSet) applySetting(config, keyPath, value);
+      writeFileSync(path, toYaml(config, { aliasDuplicateObjects: false }));
     };
     const agentEnv: Record<string, string> = { LOG_LEVEL: 'info' };
     for (const entry of flags.agentEnv) agentEnv[entry.slice(0, entry.indexOf('='))] = entry.slice(entry.indexOf('=') + 1);
@@ -475,6 +509,12 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
         bytesSent: metricSum(text, 'scale_agent_bytes_sent_total'),
       };
     };
+    /** Event-loop delay since the previous scrape (prom-client resets its histogram on every scrape), ms. */
+    const loopDelayOf = (text: string, prefix: string) => ({
+      p50: metricSum(text, `${prefix}_nodejs_eventloop_lag_p50_seconds`) * 1000,
+      p99: metricSum(text, `${prefix}_nodejs_eventloop_lag_p99_seconds`) * 1000,
+      max: metricSum(text, `${prefix}_nodejs_eventloop_lag_max_seconds`) * 1000,
+    });
     const sampleRss = async (pid: number) => {
       const values: number[] = [];
       for (let i = 0; i < flags.samples; i++) {
@@ -560,6 +600,8 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
         if (Number.isFinite(lastListed)) listedMs = lastListed - (Date.now() - (performance.now() - agent.process.startedAt));
       }
       say(`  ${label}: synced ${formatCount(objects)} objects in ${formatSeconds(syncedAt - agent.process.startedAt)}; settling`);
+      const simGc = (await simAsk<{ gc: { major: number; majorMs: number; minor: number; minorMs: number } }>({ cmd: 'stats' }, 'stats')).gc;
+      say(`  ${label}: sim garbage collection since its last report: ${simGc.major} major (${formatSeconds(simGc.majorMs)}), ${simGc.minor} minor (${formatSeconds(simGc.minorMs)})`);
       await sleep(flags.settleSeconds * 1000);
       const rss = await sampleRss(agentPid);
       const hubRss = await sampleRss(hub.process.pid);
@@ -807,6 +849,10 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
       const startSamples: Record<string, ProcSample> = { agent: procSample(pids.agent), hub: procSample(pids.hub), sim: procSample(pids.sim) };
       const benchCpuStart = ownCpuSeconds();
       const stopProfiles = await profilePhase(`churn-${rate}`, { agent: agent.process, hub: hub.process, sim });
+      // Scrapes now reset the event-loop delay histograms, so the ones after the window cover just it.
+      const agentMetricsBefore = await (await fetch(`${agent.adminUrl}/metrics`)).text();
+      await (await fetch(`${hub.restUrl}/metrics`)).text();
+      await simAsk({ cmd: 'stats' }, 'stats');
       const windowStart = performance.now();
       const pollsAtStart = polls;
       const pollTimeAtStart = pollTime;
@@ -816,6 +862,14 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
       const windowEnd = performance.now();
       const endSamples: Record<string, ProcSample> = { agent: procSample(pids.agent), hub: procSample(pids.hub), sim: procSample(pids.sim) };
       const benchCpu = (ownCpuSeconds() - benchCpuStart) / ((windowEnd - windowStart) / 1000);
+      const agentMetricsAfter = await (await fetch(`${agent.adminUrl}/metrics`)).text();
+      const hubMetricsAfter = await (await fetch(`${hub.restUrl}/metrics`)).text();
+      const simStats = await simAsk<{ eventLoopDelayMs: { p50: number; p99: number; max: number }; watches: number }>({ cmd: 'stats' }, 'stats');
+      const ackCount = metricSum(agentMetricsAfter, 'scale_agent_batch_ack_seconds_count') - metricSum(agentMetricsBefore, 'scale_agent_batch_ack_seconds_count');
+      const ackSum = metricSum(agentMetricsAfter, 'scale_agent_batch_ack_seconds_sum') - metricSum(agentMetricsBefore, 'scale_agent_batch_ack_seconds_sum');
+      const loops = { agent: loopDelayOf(agentMetricsAfter, 'scale_agent'), hub: loopDelayOf(hubMetricsAfter, 'scale_agent_hub'), sim: simStats.eventLoopDelayMs };
+      const relists = metricSum(agentMetricsAfter, 'scale_agent_watch_relists_total');
+      const watchRestarts = metricSum(agentMetricsAfter, 'scale_agent_watch_restarts_total');
       await stopProfiles?.();
       const meanPollIntervalMs = (pollTime - pollTimeAtStart) / Math.max(1, polls - pollsAtStart);
       const lookupsPerSecond = (lookups - lookupsAtStart) / ((windowEnd - windowStart) / 1000);
@@ -852,6 +906,12 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
         hubRssMax: monitor.maxRss('hub', windowStart, windowEnd + 1),
         loadAverage: loadavg(),
         lateTicks: stopped.lateTicks,
+        batches: ackCount,
+        meanAckMs: ackCount > 0 ? (ackSum / ackCount) * 1000 : NaN,
+        eventLoopDelayMs: loops,
+        simWatches: simStats.watches,
+        relists,
+        watchRestarts,
       };
     }
 
@@ -950,6 +1010,7 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
           `RSS: median of ${flags.samples} samples ${flags.settleSeconds} s after the sync; GC = HeapProfiler.collectGarbage through the inspector. Peak = VmHWM.`,
           idle ? `per watched object = (workload − ${idle.accounts} idle accounts) ÷ objects; per account = (${idle.accounts} idle accounts − no accounts) ÷ ${idle.accounts}. An idle account is a new cluster (no objects of the watched kinds).` : 'Baselines skipped (--no-baselines): no per-object or per-account split.',
           ...(flags.agentEnv.length > 0 ? [`agent environment: ${flags.agentEnv.join(' ')}`] : []),
+          ...(flags.agentSet.length > 0 ? [`agent configuration: ${flags.agentSet.map(([k, v]) => `${k.join('.')}=${JSON.stringify(v)}`).join(' ')}`] : []),
         ],
       };
       const churnTable: Table = {
@@ -990,12 +1051,27 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
           'The split uses the row\'s updated_at, which the hub stamps (Date.now(), whole milliseconds) when it takes up the batch that carries the change — after the agent streamed it, before the batch waits for and runs its commit. The first part is the sim\'s watch, the agent and the gRPC stream; the second the hub\'s queue, its commit and the reader\'s poll.',
         ],
       };
+      const diagnosticsTable: Table = {
+        title: 'During each churn window',
+        header: ['changes/s', 'batches sent', 'mean ack', 'event-loop delay p99 / max: agent', 'hub', 'sim', 'open watches', 'relists, watch restarts (total)'],
+        rows: churnResults.map((c) => [
+          formatCount(c.rate),
+          formatCount(c.batches),
+          formatMs(c.meanAckMs),
+          `${formatMs(c.eventLoopDelayMs.agent.p99)} / ${formatMs(c.eventLoopDelayMs.agent.max)}`,
+          `${formatMs(c.eventLoopDelayMs.hub.p99)} / ${formatMs(c.eventLoopDelayMs.hub.max)}`,
+          `${formatMs(c.eventLoopDelayMs.sim.p99)} / ${formatMs(c.eventLoopDelayMs.sim.max)}`,
+          formatCount(c.simWatches),
+          `${formatCount(c.relists)}, ${formatCount(c.watchRestarts)}`,
+        ]),
+        notes: ['mean ack = from the agent writing a batch to the hub acknowledging its commit (the agent\'s scale_agent_batch_ack_seconds). Event-loop delay: monitorEventLoopDelay over the window (agent and hub through their /metrics).'],
+      };
       const targetTable: Table = {
         title: 'Targets',
         header: ['target', 'measured', 'met'],
         rows: targets.map((t) => [t.target, t.value, t.met ? 'yes' : 'no']),
       };
-      return [syncTable, memoryTable, churnTable, ...(churnResults.length > 0 ? [splitTable] : []), targetTable];
+      return [syncTable, memoryTable, churnTable, ...(churnResults.length > 0 ? [splitTable, diagnosticsTable] : []), targetTable];
     }
 
     const heading = [

@@ -13,6 +13,7 @@
  *   {"cmd":"churn","rate":2000}                            starts (or re-rates; 0 stops) the churn driver
  *       → {"type":"changes","c":[[cluster,kind,namespace,name,rv,writtenAt,seq],…]} every tick
  *   {"cmd":"stop-churn"} → {"type":"churn-stopped","changes":…,"lateTicks":…}
+ *   {"cmd":"stats"} → {"type":"stats","eventLoopDelayMs":{"p50","p99","max"},"watches":…,"gc":{"major","majorMs","minor","minorMs"}}   (since the last stats)
  *
  * The churn driver changes objects no controller reacts to (ConfigMaps, Secrets, Services and the custom
  * kind), so one change is one event: a merge patch setting the annotation bench.scale-agent.io/churn to a
@@ -24,6 +25,7 @@
  *
  * Usage: node --import tsx bench/support/scale-sim-process.ts '<json options>' (see ScaleSimOptions).
  */
+import { monitorEventLoopDelay, PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { createDefinition } from '../../src/sim/faults-crd.ts';
 import { startSim } from '../../src/sim/index.ts';
@@ -154,6 +156,23 @@ function setChurn(rate: number): void {
 }
 
 // --- commands ---------------------------------------------------------------------------------------
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+/** Garbage collections since the last stats, by kind: a simulator holding a million objects pays for its heap here. */
+const gc = { major: 0, majorMs: 0, minor: 0, minorMs: 0 };
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    const kind = (entry as unknown as { detail?: { kind?: number } }).detail?.kind;
+    if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR || kind === perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL) {
+      gc.major++;
+      gc.majorMs += entry.duration;
+    } else {
+      gc.minor++;
+      gc.minorMs += entry.duration;
+    }
+  }
+}).observe({ entryTypes: ['gc'] });
+
 let stopping = false;
 async function stop(): Promise<void> {
   if (stopping) return;
@@ -190,6 +209,14 @@ commands.on('line', (line) => {
         setChurn(command.rate ?? 0);
         write({ type: 'churning', rate: churnRate });
         return;
+      case 'stats': {
+        const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+        const watches = sim.clusterNames().reduce((n, name) => n + sim.cluster(name).store.watches.size, 0);
+        write({ type: 'stats', eventLoopDelayMs: { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) }, watches, gc: { ...gc } });
+        loopDelay.reset();
+        Object.assign(gc, { major: 0, majorMs: 0, minor: 0, minorMs: 0 });
+        return;
+      }
       case 'stop-churn':
         setChurn(0);
         write({ type: 'churn-stopped', changes: made, lateTicks });

@@ -17,6 +17,7 @@ import { TaskRunner } from './api/ops/task-runner.ts';
 import { openStore, redactDatabaseUrl } from './store/open-store.ts';
 import type { Store } from './store/types.ts';
 import { HubMetrics } from './hub-metrics.ts';
+import { widenFlowControlWindows } from './grpc/flow-control.ts';
 
 export interface RunningHub {
   readonly restUrl: string;
@@ -99,6 +100,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   let grpcPort: number;
   try {
     grpcPort = await bindGrpc(grpcServer, `${config.grpc.host}:${config.grpc.port}`, grpcTransport.credentials);
+    widenFlowControlWindows(grpcServer, (message) => logger.warn({}, message));
   } catch (err) {
     grpcTransport.close();
     await store.close();

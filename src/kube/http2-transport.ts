@@ -12,6 +12,17 @@ import type { Transport, TransportRequest, TransportResponse } from './transport
 export const H2_PING_INTERVAL_MS = 30_000;
 export const H2_PING_TIMEOUT_MS = 15_000;
 
+/**
+ * HTTP/2 flow-control windows this client advertises: how much an API server may send on one stream, and
+ * on the whole session, before it must wait for our WINDOW_UPDATE. HTTP/2's default is 64 KiB for both,
+ * which cuts a 1 MiB list page into sixteen round trips — on a busy agent, sixteen turns of its event loop
+ * (docs/performance.md, "scale"). These are client-go's values (golang.org/x/net/http2: 4 MiB per stream,
+ * 1 GiB per connection bounded here to 16 MiB); the agent reads what arrives at once, so the windows are
+ * in-flight allowance, not memory held.
+ */
+export const H2_STREAM_WINDOW_BYTES = 4 * 1024 * 1024;
+export const H2_SESSION_WINDOW_BYTES = 16 * 1024 * 1024;
+
 /** Headers HTTP/2 forbids (RFC 9113 §8.2.2); the HTTP/1.1 code path may set them. */
 const CONNECTION_HEADERS = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host']);
 
@@ -146,8 +157,9 @@ export class Http2Transport implements Transport {
     this.firstSocket = undefined;
     if (socket === undefined || socket.destroyed) socket = await this.options.dial();
     const ready = socket;
-    const session = http2.connect(this.url.origin, { createConnection: () => ready });
+    const session = http2.connect(this.url.origin, { createConnection: () => ready, settings: { initialWindowSize: H2_STREAM_WINDOW_BYTES } });
     this.sessionsOpened++;
+    session.once('connect', () => session.setLocalWindowSize(H2_SESSION_WINDOW_BYTES));
     session.on('error', (err) => {
       this.options.logger?.debug({ host: this.url.host, err: err.message }, 'HTTP/2 session error');
       this.forget(session);

@@ -87,9 +87,7 @@ export class NegotiatingTransport implements Transport {
       rejectUnauthorized: s.rejectUnauthorized,
     };
     if (s.servername !== undefined) options.servername = s.servername;
-    if (s.ca !== undefined) options.ca = s.ca;
-    if (s.cert !== undefined) options.cert = s.cert;
-    if (s.key !== undefined) options.key = s.key;
+    options.secureContext = secureContextFor(s);
     return new Promise((resolve, reject) => {
       const socket = tls.connect(options);
       const timer = setTimeout(() => socket.destroy(new Error(`connect timed out after ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
@@ -120,3 +118,30 @@ export class NegotiatingTransport implements Transport {
 }
 
 function ignoreError(): void {}
+
+/** Secure contexts kept for reuse, by CA and client identity; beyond this many, new ones are not kept. */
+const MAX_SHARED_CONTEXTS = 256;
+const sharedContexts = new Map<string, tls.SecureContext>();
+
+/**
+ * The TLS context for these settings. Without a client certificate it is shared by every connection
+ * that trusts the same CA: building one parses the CA bundle, and per connection that cost an agent
+ * with a thousand accounts a measurable share of its start (docs/performance.md, "scale"). With a client
+ * certificate (which exec plugins rotate) each connection gets its own, so no old key is kept around.
+ * The context holds only what `tls.connect` builds from the same options.
+ */
+function secureContextFor(s: TlsSettings): tls.SecureContext {
+  const options: tls.SecureContextOptions = {};
+  if (s.ca !== undefined) options.ca = s.ca;
+  if (s.cert !== undefined || s.key !== undefined) {
+    if (s.cert !== undefined) options.cert = s.cert;
+    if (s.key !== undefined) options.key = s.key;
+    return tls.createSecureContext(options);
+  }
+  const key = s.ca ?? '';
+  const cached = sharedContexts.get(key);
+  if (cached !== undefined) return cached;
+  const context = tls.createSecureContext(options);
+  if (sharedContexts.size < MAX_SHARED_CONTEXTS) sharedContexts.set(key, context);
+  return context;
+}

@@ -1,7 +1,7 @@
 import type { KubeObject } from '../common/kube-object.ts';
 import { apiGroup, coreVersions, groupList, resourceList, versionInfo } from './discovery.ts';
-import { decodeBody, readBody, sendJson, sendObject, sendText, type SimHttpRequest, type SimHttpResponse } from './http-io.ts';
-import { renderList } from './list.ts';
+import { decodeBody, readBody, sendJson, sendJsonChunks, sendObject, sendText, type SimHttpRequest, type SimHttpResponse } from './http-io.ts';
+import { renderListChunks } from './list.ts';
 import { openApiGroupVersion, openApiIndex } from './openapi.ts';
 import { boolParam, deleteOptionsFrom, filterFrom, intParam, isDryRun, patchTypeOf } from './request-options.ts';
 import { parseResourcePath, type ResourcePath } from './request-path.ts';
@@ -95,7 +95,7 @@ async function handleCollection(ctx: ClusterRequest, method: string, type: Resou
         ...(result.remainingItemCount !== undefined ? { remainingItemCount: result.remainingItemCount } : {}),
       }, format);
       if (converted !== undefined) return sendObject(response, 200, converted);
-      return sendJson(response, 200, renderList(type.kind, apiVersionOf(type), result));
+      return sendJsonChunks(response, 200, renderListChunks(type.kind, apiVersionOf(type), result));
     }
     case 'POST': {
       if (type.namespaced && namespace === undefined) throw methodNotAllowed(method);

@@ -52,6 +52,21 @@ export function sendJson(response: SimHttpResponse, code: number, body: string):
   response.end(body);
 }
 
+/** A JSON body given as chunks (a large list): written one after the other, never joined into one string. */
+export function sendJsonChunks(response: SimHttpResponse, code: number, chunks: readonly string[]): void {
+  if (response.headersSent) {
+    response.end();
+    return;
+  }
+  let length = 0;
+  for (const chunk of chunks) length += Buffer.byteLength(chunk);
+  response.writeHead(code, { 'content-type': JSON_CONTENT_TYPE, 'content-length': length });
+  // The two response types' write overloads do not unify; both take a string chunk.
+  const write = response.write.bind(response) as (chunk: string) => boolean;
+  for (let i = 0; i < chunks.length - 1; i++) write(chunks[i]!);
+  response.end(chunks[chunks.length - 1] ?? '');
+}
+
 export function sendObject(response: SimHttpResponse, code: number, body: unknown): void {
   sendJson(response, code, JSON.stringify(body));
 }

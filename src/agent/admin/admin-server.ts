@@ -5,6 +5,7 @@ import { REFLECTOR_STATES, type ReflectorState, type ReflectorStatus } from '../
 import type { AccountRuntime, WatchView } from '../account/account-runtime.ts';
 import type { HubConnection } from '../session/hub-connection.ts';
 import type { SyncStream } from '../sync/sync-stream.ts';
+import { FeedMetrics } from '../feed-metrics.ts';
 import { freshnessSeconds, stuckReason, type StuckBounds } from './watch-health.ts';
 
 const HTTP_OK = 200;
@@ -93,6 +94,7 @@ function watchSummary(watches: WatchView[], now: number) {
 export async function buildAdminServer(options: AdminServerOptions): Promise<FastifyInstance> {
   const { accounts, connection, syncStreams, metricsRegistry, stuckBounds } = options;
   const now = options.clock ?? Date.now;
+  const feedMetrics = new FeedMetrics(accounts, now);
   const app = Fastify({ logger: false });
 
   // DOWN (503) only for reflectors stuck past health.reflectorStuckSeconds: a restart may cure those. A
@@ -158,7 +160,7 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
 
   app.get('/metrics', async (_request, reply) => {
     reply.header('content-type', metricsRegistry.contentType);
-    return metricsRegistry.metrics();
+    return `${await metricsRegistry.metrics()}\n${await feedMetrics.text()}`;
   });
   return app;
 }

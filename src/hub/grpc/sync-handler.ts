@@ -27,6 +27,36 @@ export interface SyncHandlerOptions {
 
 const decoder = new TextDecoder();
 
+/** The parts of grpc-js's per-call message decoder (stream-decoder.js) that releaseDecoderLeftovers touches. */
+interface GrpcStreamDecoder {
+  readState: number;
+  readPartialMessage: Buffer[];
+  readCompressFlag: Buffer;
+}
+const DECODER_NO_DATA = 0;
+const EMPTY_FLAG = Buffer.alloc(1);
+
+/**
+ * grpc-js's message decoder keeps the slices of the last message it assembled — and through them the
+ * received HTTP/2 chunks — until the next message on the stream begins. A Sync stream's last batch is
+ * often a megabyte, and an account may then stay quiet for hours: with a thousand accounts that held
+ * most of the hub's memory (docs/performance.md, "scale"). Between messages those fields are leftovers
+ * the decoder overwrites when the next message starts, so they are dropped here. Reached through
+ * grpc-js's internals (server-call.js, server-interceptors.js); if they change, nothing is done.
+ */
+function releaseDecoderLeftovers(call: ServerDuplexStream<SyncRequest, SyncResponse>): void {
+  try {
+    let inner = (call as unknown as { call?: { nextCall?: unknown; decoder?: unknown } }).call;
+    for (let depth = 0; inner !== undefined && inner.decoder === undefined && depth < 8; depth++) inner = inner.nextCall as typeof inner;
+    const decoder = inner?.decoder as Partial<GrpcStreamDecoder> | undefined;
+    if (decoder === undefined || decoder.readState !== DECODER_NO_DATA || !Array.isArray(decoder.readPartialMessage)) return;
+    decoder.readPartialMessage = [];
+    decoder.readCompressFlag = EMPTY_FLAG;
+  } catch {
+    // Not the grpc-js this was written against: leave it alone.
+  }
+}
+
 /**
  * Why a key the store will index does not fit it (too long for its column, or a NUL character, which
  * PostgreSQL cannot store): such a change is skipped and reported instead of failing its whole batch on
@@ -102,6 +132,7 @@ export class SyncHandler {
     };
 
     call.on('data', (request: SyncRequest) => {
+      releaseDecoderLeftovers(call);
       processing = processing
         .then(async () => {
           if (ended) return;

@@ -79,7 +79,7 @@ function kindSet(kinds: readonly StoreGroupKind[]): Set<string> {
 }
 
 /** A group commit (applyBatch on SQLite) takes at most this many batches, or changes, at once. */
-const MAX_GROUP_BATCHES = 64;
+const MAX_GROUP_BATCHES = 512;
 const MAX_GROUP_CHANGES = 8000;
 
 /** Attempts of one store call that keeps meeting deadlocks or serialization failures. */
