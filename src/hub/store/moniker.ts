@@ -1,5 +1,4 @@
 import type { KubeObject, ObjectMeta } from '../../common/kube-object.ts';
-import { topLevelMemberText } from './json-member.ts';
 import { spinnakerKindName } from './kind-names.ts';
 
 /**
@@ -84,27 +83,19 @@ export interface DerivedColumns {
   createdAt: number | null;
 }
 
-/**
- * Reads only the body's metadata (json-member.ts) when the body allows it, else parses the whole body;
- * an unparseable body still gets a name-derived application.
- */
+/** Parses the body once; an unparseable body still gets a name-derived application. */
 export function deriveObjectColumns(group: string, kind: string, name: string, body: string): DerivedColumns {
-  const meta = metadataOf(body);
+  let object: KubeObject;
+  try {
+    object = JSON.parse(body) as KubeObject;
+  } catch {
+    object = {};
+  }
+  if (typeof object !== 'object' || object === null) object = {};
+  const meta = object.metadata ?? {};
   // The body normally names itself; copy only when it does not (hot path: no allocation per object).
-  const named: KubeObject = { metadata: typeof meta.name === 'string' ? meta : { ...meta, name } };
+  const named = typeof meta.name === 'string' ? object : { ...object, metadata: { ...meta, name } };
   const moniker = deriveMoniker(group, kind, named);
   const created = typeof meta.creationTimestamp === 'string' ? Date.parse(meta.creationTimestamp) : NaN;
   return { application: moniker.app ?? null, cluster: moniker.cluster ?? null, createdAt: Number.isFinite(created) ? created : null };
-}
-
-function metadataOf(body: string): ObjectMeta {
-  let metadata: unknown;
-  try {
-    const member = topLevelMemberText(body, 'metadata');
-    if (member === null) return {};
-    metadata = member === undefined ? (JSON.parse(body) as KubeObject | null)?.metadata : JSON.parse(member);
-  } catch {
-    return {};
-  }
-  return typeof metadata === 'object' && metadata !== null && !Array.isArray(metadata) ? (metadata as ObjectMeta) : {};
 }
