@@ -23,6 +23,7 @@ import { agentState, startAgent, writeAgentConfig } from './support/parts.ts';
 import { poll, ProcessRegistry, REPO_ROOT, sleep, type BenchProcess } from './support/processes.ts';
 import { environment, formatCount, formatRatio, renderMarkdown, renderText, writeResults, type Table } from './support/report.ts';
 import type { SimProcessOptions } from './support/sim-process.ts';
+import { nonNegativeInt, positiveInt } from './support/cli-args.ts';
 
 type DeployKind = 'deployment' | 'configmap';
 
@@ -41,16 +42,6 @@ interface OpsFlags {
   timeoutSeconds: number;
   out: string;
   keepTemp: boolean;
-}
-
-function positiveInt(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) === 0) throw new InvalidArgumentError('must be a positive integer');
-  return Number(value);
-}
-
-function nonNegativeInt(value: string): number {
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a non-negative integer');
-  return Number(value);
 }
 
 function concurrencyList(value: string): number[] {

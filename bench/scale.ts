@@ -37,6 +37,7 @@ import { environment, formatBytes, formatCount, formatRatio, formatSeconds, rend
 import type { ScaleSimOptions } from './support/scale-sim-process.ts';
 import { SCALE_KINDS } from './support/scale-workload.ts';
 import { renderLogLogPlot } from './support/svg-plot.ts';
+import { nonNegativeInt, nonNegativeNumber, positiveInt } from './support/cli-args.ts';
 
 type Engine = 'sqlite' | 'postgres' | 'mysql';
 const ENGINES: readonly Engine[] = ['sqlite', 'postgres', 'mysql'];
@@ -66,22 +67,6 @@ interface ScaleFlags {
   timeoutSeconds: number;
   out: string;
   keepTemp: boolean;
-}
-
-function positiveInt(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) === 0) throw new InvalidArgumentError('must be a positive integer');
-  return Number(value);
-}
-
-function nonNegativeInt(value: string): number {
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a non-negative integer');
-  return Number(value);
-}
-
-function nonNegativeNumber(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a non-negative number');
-  return n;
 }
 
 function rateList(value: string): number[] {

@@ -25,6 +25,7 @@ import { sql } from 'kysely';
 import { mysqlServer, postgresServer, type Server } from '../test/support/databases.ts';
 import { REPO_ROOT } from './support/processes.ts';
 import { environment, formatCount, renderMarkdown, renderText, writeResults, type Table } from './support/report.ts';
+import { nonNegativeInt, positiveInt } from './support/cli-args.ts';
 
 type Engine = 'sqlite' | 'postgres' | 'mysql';
 const ENGINES: readonly Engine[] = ['sqlite', 'postgres', 'mysql'];
@@ -35,16 +36,6 @@ interface ViewsFlags {
   repetitions: number;
   warmup: number;
   out: string;
-}
-
-function positiveInt(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) === 0) throw new InvalidArgumentError('must be a positive integer');
-  return Number(value);
-}
-
-function nonNegativeInt(value: string): number {
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a non-negative integer');
-  return Number(value);
 }
 
 function sizeList(value: string): number[] {

@@ -22,6 +22,7 @@ import { environment, formatBytes, formatCount, formatRatio, formatSeconds, rend
 import type { SimProcessOptions } from './support/sim-process.ts';
 import type { ChangedObject } from './support/workload.ts';
 import type { InformerProcessSpec } from './baseline/informer-process.ts';
+import { nonNegativeInt, nonNegativeNumber, positiveInt } from './support/cli-args.ts';
 
 interface WatchFlags {
   clusters: number;
@@ -38,23 +39,6 @@ interface WatchFlags {
   timeoutSeconds: number;
   out: string;
   keepTemp: boolean;
-}
-
-function nonNegativeInt(value: string): number {
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a non-negative integer');
-  return Number(value);
-}
-
-function positiveInt(value: string): number {
-  const n = nonNegativeInt(value);
-  if (n === 0) throw new InvalidArgumentError('must be at least 1');
-  return n;
-}
-
-function nonNegativeNumber(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a non-negative number');
-  return n;
 }
 
 function percent(value: string): number {
