@@ -30,6 +30,7 @@ import { createInterface } from 'node:readline';
 import { createDefinition } from '../../src/sim/faults-crd.ts';
 import { startSim } from '../../src/sim/index.ts';
 import { sleep } from './processes.ts';
+import { untilQuiet } from './sim-quiet.ts';
 import { prng } from './workload.ts';
 import { CUSTOM_GROUP, CUSTOM_KIND, planScaleWorkload, seedScaleCluster } from './scale-workload.ts';
 
@@ -56,8 +57,6 @@ export const CHURN_KINDS = [
 export const CHURN_ANNOTATION = 'bench.scale-agent.io/churn';
 /** The churn driver's tick; changes owed since the last tick are made at once. */
 const CHURN_TICK_MS = 5;
-const QUIET_MS = 1000;
-const QUIET_POLL_MS = 100;
 
 const clock = () => performance.timeOrigin + performance.now();
 
@@ -70,20 +69,6 @@ const loadNames = Array.from({ length: options.loadClusters }, (_, i) => `load-$
 const idleNames = Array.from({ length: options.idleClusters }, (_, i) => `idle-${i + 1}`);
 const sim = await startSim({ host: '127.0.0.1', port: 0, clusters: [...loadNames, ...idleNames], tls: true, podStartDelayMs: 0, historyLimit: options.historyLimit });
 
-const totalVersion = () => sim.clusterNames().reduce((sum, name) => sum + sim.cluster(name).resourceVersion, 0);
-async function untilQuiet(): Promise<void> {
-  let last = totalVersion();
-  let quietSince = performance.now();
-  while (performance.now() - quietSince < QUIET_MS) {
-    await sleep(QUIET_POLL_MS);
-    const now = totalVersion();
-    if (now !== last) {
-      last = now;
-      quietSince = performance.now();
-    }
-  }
-}
-
 const seedStarted = performance.now();
 const plan = planScaleWorkload(options.objectsPerCluster);
 for (const name of loadNames) {
@@ -93,7 +78,7 @@ for (const name of loadNames) {
 }
 // Idle clusters serve the same kinds (the custom one too) but hold no objects of them.
 for (const name of idleNames) createDefinition(sim.cluster(name), { group: CUSTOM_GROUP, kind: CUSTOM_KIND, plural: 'servicemonitors' });
-await untilQuiet();
+await untilQuiet(sim);
 const seedMs = Math.round(performance.now() - seedStarted);
 await sim.writeKubeconfigs(options.kubeconfigDir);
 const objects = sim.clusterNames().reduce((sum, name) => sum + sim.cluster(name).objectCount(), 0);

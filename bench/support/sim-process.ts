@@ -17,6 +17,7 @@
 import { createInterface } from 'node:readline';
 import { startSim } from '../../src/sim/index.ts';
 import { sleep } from './processes.ts';
+import { totalVersion, untilQuiet } from './sim-quiet.ts';
 import { mutateCluster, planWorkload, prng, seedCluster, type ChangedObject } from './workload.ts';
 
 export interface SimProcessOptions {
@@ -29,10 +30,6 @@ export interface SimProcessOptions {
   replicas: number;
   kubeconfigDir: string;
 }
-
-/** The sim is quiet once its resourceVersions have not moved for this long. */
-const QUIET_MS = 1000;
-const QUIET_POLL_MS = 100;
 
 function write(record: Record<string, unknown>): void {
   process.stdout.write(JSON.stringify(record) + '\n');
@@ -48,20 +45,6 @@ const sim = await startSim({
   podStartDelayMs: 0,
 });
 
-const totalVersion = () => sim.clusterNames().reduce((sum, name) => sum + sim.cluster(name).resourceVersion, 0);
-async function untilQuiet(): Promise<void> {
-  let last = totalVersion();
-  let quietSince = performance.now();
-  while (performance.now() - quietSince < QUIET_MS) {
-    await sleep(QUIET_POLL_MS);
-    const now = totalVersion();
-    if (now !== last) {
-      last = now;
-      quietSince = performance.now();
-    }
-  }
-}
-
 const seedStarted = performance.now();
 const plan = planWorkload(options.objectsPerCluster, options.replicas);
 for (const name of options.loadClusters) {
@@ -69,7 +52,7 @@ for (const name of options.loadClusters) {
   // Let the controllers of this cluster catch up before the next one piles on.
   await sleep(0);
 }
-await untilQuiet();
+await untilQuiet(sim);
 const seedMs = Math.round(performance.now() - seedStarted);
 await sim.writeKubeconfigs(options.kubeconfigDir);
 
@@ -95,7 +78,7 @@ commands.on('line', (line) => {
     const command = JSON.parse(line) as { cmd: string; clusters: string[]; count: number; revision: string; seed?: number };
     if (command.cmd !== 'mutate') throw new Error(`unknown command ${command.cmd}`);
     const random = prng(command.seed ?? 1);
-    const before = totalVersion();
+    const before = totalVersion(sim);
     const changes: ChangedObject[] = [];
     const names = command.clusters;
     for (let i = 0; i < names.length; i++) {
@@ -103,7 +86,7 @@ commands.on('line', (line) => {
       const share = Math.floor(command.count / names.length) + (i < command.count % names.length ? 1 : 0);
       changes.push(...mutateCluster(sim.cluster(names[i]!), share, command.revision, random));
     }
-    write({ type: 'mutated', changes, events: totalVersion() - before });
+    write({ type: 'mutated', changes, events: totalVersion(sim) - before });
   } catch (err) {
     write({ type: 'error', message: (err as Error).message });
   }
