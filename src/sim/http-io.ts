@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { parse as parseYaml } from 'yaml';
+import { ResponseBufferPool } from './response-buffers.ts';
 import { badRequest, StatusError, type Status } from './status.ts';
 
 /**
@@ -52,19 +53,24 @@ export function sendJson(response: SimHttpResponse, code: number, body: string):
   response.end(body);
 }
 
-/** A JSON body given as chunks (a large list): written one after the other, never joined into one string. */
+/** One pool for the process: every server of a sim shares it, as they share the heap it protects. */
+const responseBuffers = new ResponseBufferPool();
+
+/**
+ * A JSON body given as chunks (a large list): encoded into pooled buffers (src/sim/response-buffers.ts),
+ * never joined into one string; each buffer goes back to the pool once its write has completed.
+ */
 export function sendJsonChunks(response: SimHttpResponse, code: number, chunks: readonly string[]): void {
   if (response.headersSent) {
     response.end();
     return;
   }
-  let length = 0;
-  for (const chunk of chunks) length += Buffer.byteLength(chunk);
-  response.writeHead(code, { 'content-type': JSON_CONTENT_TYPE, 'content-length': length });
-  // The two response types' write overloads do not unify; both take a string chunk.
-  const write = response.write.bind(response) as (chunk: string) => boolean;
-  for (let i = 0; i < chunks.length - 1; i++) write(chunks[i]!);
-  response.end(chunks[chunks.length - 1] ?? '');
+  const body = responseBuffers.encode(chunks);
+  response.writeHead(code, { 'content-type': JSON_CONTENT_TYPE, 'content-length': body.byteLength });
+  // The two response types' write overloads do not unify; both take a buffer and a completion callback.
+  const write = response.write.bind(response) as (chunk: Buffer, done: (err?: Error | null) => void) => boolean;
+  body.parts.forEach((part, index) => write(part, () => body.release(index)));
+  response.end();
 }
 
 export function sendObject(response: SimHttpResponse, code: number, body: unknown): void {
