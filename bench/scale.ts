@@ -834,17 +834,19 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
 
       await simAsk({ cmd: 'churn', rate }, 'churning');
       await sleep(flags.churnWarmupSeconds * 1000);
+      const stopProfiles = await profilePhase(`churn-${rate}`, { agent: agent.process, hub: hub.process, sim });
+      // Scrapes now reset the event-loop delay histograms, so the ones after the window cover just it. They
+      // come before the measured window: a scrape stalls the agent's event loop for tens of milliseconds,
+      // which is the benchmark's doing, not the workload's (at most one scrape per window either way).
+      const agentMetricsBefore = await (await fetch(`${agent.adminUrl}/metrics`)).text();
+      await (await fetch(`${hub.restUrl}/metrics`)).text();
+      await simAsk({ cmd: 'stats' }, 'stats');
       measuring = true;
       const pids = { agent: agent.process.pid, hub: hub.process.pid, sim: sim.pid };
       const monitor = new ProcMonitor(() => pids, 500);
       monitor.start();
       const startSamples: Record<string, ProcSample> = { agent: procSample(pids.agent), hub: procSample(pids.hub), sim: procSample(pids.sim) };
       const benchCpuStart = ownCpuSeconds();
-      const stopProfiles = await profilePhase(`churn-${rate}`, { agent: agent.process, hub: hub.process, sim });
-      // Scrapes now reset the event-loop delay histograms, so the ones after the window cover just it.
-      const agentMetricsBefore = await (await fetch(`${agent.adminUrl}/metrics`)).text();
-      await (await fetch(`${hub.restUrl}/metrics`)).text();
-      await simAsk({ cmd: 'stats' }, 'stats');
       const windowStart = performance.now();
       const pollsAtStart = polls;
       const pollTimeAtStart = pollTime;
