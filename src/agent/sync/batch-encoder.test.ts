@@ -4,6 +4,7 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ChangeBatchSchema, ChangeSchema, FeedSchema, SyncRequestSchema, type Change } from '../../protocol/index.ts';
 import { encodeBatchRequest, type BatchPart } from './batch-encoder.ts';
 import type { PendingEntry } from './feed-queue.ts';
+import { objectJson } from './object-json.ts';
 
 /** The same batch built with protobuf-es, as the agent did before the encoder: the reference. */
 function reference(seq: bigint, parts: BatchPart[]): Uint8Array {
@@ -20,7 +21,13 @@ function reference(seq: bigint, parts: BatchPart[]): Uint8Array {
 function change(feed: number, entry: PendingEntry): Change {
   switch (entry.type) {
     case 'upsert':
-      return create(ChangeSchema, { feed, kind: { case: 'upsert', value: { namespace: entry.namespace, name: entry.name, uid: entry.uid, resourceVersion: entry.resourceVersion, object: Buffer.from(entry.body, 'utf8') } } });
+      return create(ChangeSchema, {
+        feed,
+        kind: {
+          case: 'upsert',
+          value: { namespace: entry.namespace, name: entry.name, uid: entry.uid, resourceVersion: entry.resourceVersion, object: Buffer.from(entry.body, 'utf8'), metadataOffset: entry.metadata?.offset ?? 0, metadataLength: entry.metadata?.length ?? 0 },
+        },
+      });
     case 'delete':
       return create(ChangeSchema, { feed, kind: { case: 'delete', value: { namespace: entry.namespace, name: entry.name, uid: entry.uid, resourceVersion: entry.resourceVersion } } });
     case 'touch':
@@ -37,7 +44,13 @@ function change(feed: number, entry: PendingEntry): Change {
 }
 
 function upsert(name: string, body: string, namespace = 'ns'): PendingEntry {
-  return { type: 'upsert', namespace, name, uid: `uid-${name}`, resourceVersion: '17', body, bodyBytes: Buffer.byteLength(body), resumeFrom: '' };
+  return { type: 'upsert', namespace, name, uid: `uid-${name}`, resourceVersion: '17', body, bodyBytes: Buffer.byteLength(body), metadata: undefined, resumeFrom: '' };
+}
+
+/** An upsert as the feed queue makes it: the object's JSON with its metadata range. */
+function upsertObject(name: string, object: object): PendingEntry {
+  const { body, bodyBytes, metadata } = objectJson(object);
+  return { type: 'upsert', namespace: 'ns', name, uid: `uid-${name}`, resourceVersion: '17', body, bodyBytes, metadata, resumeFrom: '' };
 }
 
 const apps = { group: 'apps', version: 'v1', kind: 'Deployment', resource: 'deployments', namespace: '', namespaced: true };
@@ -50,7 +63,7 @@ test('every change type encodes exactly as protobuf-es does', () => {
       feed: apps,
       entries: [
         { type: 'snapshotBegin', snapshotId: '01J0SNAPSHOT', resumeFrom: '' },
-        upsert('web', JSON.stringify({ kind: 'Deployment', metadata: { name: 'web', annotations: { note: 'ünïcödé ✓ 🚀' } } })),
+        upsertObject('web', { kind: 'Deployment', metadata: { name: 'web', annotations: { note: 'ünïcödé ✓ 🚀' } } }),
         { type: 'delete', namespace: 'ns', name: 'old', uid: 'uid-old', resourceVersion: '18', resumeFrom: '' },
         { type: 'touch', namespace: 'ns', name: 'same', resourceVersion: '12', resumeFrom: '' },
         { type: 'skipped', namespace: 'ns', name: 'huge', resourceVersion: '19', code: 'OBJECT_TOO_LARGE', message: 'object is 2000000 bytes', resumeFrom: '' },
@@ -73,12 +86,19 @@ test('every change type encodes exactly as protobuf-es does', () => {
   const up = batch.changes[1]!.kind;
   assert.equal(up.case, 'upsert');
   assert.match(new TextDecoder().decode(up.value!.object), /🚀/);
+  // The metadata range points at the metadata's own JSON, in bytes (the body is not ASCII).
+  const { object, metadataOffset, metadataLength } = up.value!;
+  assert.ok(metadataOffset > 0 && metadataLength > 0);
+  assert.deepEqual(JSON.parse(new TextDecoder().decode(object.subarray(metadataOffset, metadataOffset + metadataLength))), { name: 'web', annotations: { note: 'ünïcödé ✓ 🚀' } });
+  const node = batch.changes[6]!.kind;
+  assert.equal(node.case, 'upsert');
+  assert.equal(node.value!.metadataLength, 0, 'an object without metadata has no range');
   assert.deepEqual(batch.progress.map((p) => [p.feed, p.resourceVersion]), [[0, '20'], [2, '5']]);
 });
 
 test('large batches, long bodies and sequence numbers past 32 bits encode as protobuf-es does', () => {
   const entries: PendingEntry[] = [];
-  for (let i = 0; i < 1000; i++) entries.push(upsert(`pod-${i}`, JSON.stringify({ metadata: { name: `pod-${i}` }, data: 'x'.repeat(i * 37) })));
+  for (let i = 0; i < 1000; i++) entries.push(upsertObject(`pod-${i}`, { metadata: { name: `pod-${i}`, resourceVersion: String(i * 1_000_003) }, data: 'x'.repeat(i * 37) }));
   entries.push(upsert('big', 'y'.repeat(300_000)));
   const parts: BatchPart[] = Array.from({ length: 200 }, (_, f) => ({ feed: { ...apps, kind: `Kind${f}` }, entries: f === 150 ? entries : [], progress: String(f * 1000) }));
   for (const seq of [1n, 2n ** 35n + 7n]) assert.deepEqual(new Uint8Array(encodeBatchRequest(seq, parts)), reference(seq, parts));

@@ -37,6 +37,9 @@ const CHANGE_KIND: Record<PendingEntry['type'], number> = {
   feedDropped: tag(7, WIRE_LEN),
   skipped: tag(8, WIRE_LEN),
 };
+// ObjectUpsert (fields 1–4 are memberFields, 5 the body)
+const UPSERT_METADATA_OFFSET = tag(6, WIRE_VARINT);
+const UPSERT_METADATA_LENGTH = tag(7, WIRE_VARINT);
 // FeedProgress
 const PROGRESS_FEED = tag(1, WIRE_VARINT);
 // Feed
@@ -86,6 +89,18 @@ function memberFields(entry: PendingEntry): Array<string | undefined> {
   }
 }
 
+/** Size of a uint32 field with its tag; 0 for 0 (a proto3 default is not written). */
+function uintFieldSize(value: number): number {
+  return value === 0 ? 0 : 1 + varintSize(value);
+}
+
+/** An upsert's fields after memberFields: its body and the range of its metadata. */
+function upsertExtraSize(entry: Extract<PendingEntry, { type: 'upsert' }>): number {
+  let size = entry.bodyBytes > 0 ? 1 + varintSize(entry.bodyBytes) + entry.bodyBytes : 0;
+  if (entry.metadata !== undefined) size += uintFieldSize(entry.metadata.offset) + uintFieldSize(entry.metadata.length);
+  return size;
+}
+
 function feedFields(feed: FeedDescriptor): string[] {
   return [feed.group, feed.version, feed.kind, feed.resource, feed.namespace];
 }
@@ -101,6 +116,13 @@ class Writer {
       value = Math.floor(value / 0x80);
     }
     buf[this.offset++] = value;
+  }
+
+  /** A uint32 field (tag, varint); nothing for 0. */
+  uint(fieldTag: number, value: number): void {
+    if (value === 0) return;
+    this.buf[this.offset++] = fieldTag;
+    this.varint(value);
   }
 
   /** A string field (tag, length, bytes); nothing for ''. `size` is its UTF-8 size when known. */
@@ -134,7 +156,7 @@ export function encodeBatchRequest(seq: bigint, parts: readonly BatchPart[]): Bu
     for (const entry of part.entries) {
       let member = 0;
       for (const text of memberFields(entry)) member += stringFieldSize(text ?? '');
-      if (entry.type === 'upsert' && entry.bodyBytes > 0) member += 1 + varintSize(entry.bodyBytes) + entry.bodyBytes;
+      if (entry.type === 'upsert') member += upsertExtraSize(entry);
       memberSizes.push(member);
       const change = feedFieldSize + 1 + varintSize(member) + member;
       batchSize += 1 + varintSize(change) + change;
@@ -180,7 +202,13 @@ export function encodeBatchRequest(seq: bigint, parts: readonly BatchPart[]): Bu
       w.varint(member);
       const texts = memberFields(entry);
       for (let i = 0; i < texts.length; i++) w.string(i + 1, texts[i] ?? '');
-      if (entry.type === 'upsert' && entry.bodyBytes > 0) w.string(5, entry.body, entry.bodyBytes);
+      if (entry.type === 'upsert') {
+        if (entry.bodyBytes > 0) w.string(5, entry.body, entry.bodyBytes);
+        if (entry.metadata !== undefined) {
+          w.uint(UPSERT_METADATA_OFFSET, entry.metadata.offset);
+          w.uint(UPSERT_METADATA_LENGTH, entry.metadata.length);
+        }
+      }
     }
   }
   for (let f = 0; f < parts.length; f++) {

@@ -2,6 +2,7 @@ import type { KubeObject } from '../../common/kube-object.ts';
 import { ulid } from '../../common/ids.ts';
 import type { FeedDescriptor } from './feed.ts';
 import type { WriteJournal } from './write-journal.ts';
+import { objectJson, type MetadataRange } from './object-json.ts';
 
 /**
  * The pending changes of one feed (one kind in one namespace scope), waiting to be sent to the hub.
@@ -18,7 +19,7 @@ import type { WriteJournal } from './write-journal.ts';
  * JSON text (a V8 string, which the batch encoder writes straight into the batch) and its UTF-8 size.
  */
 export type PendingEntry =
-  | { type: 'upsert'; namespace: string; name: string; uid: string; resourceVersion: string; body: string; bodyBytes: number; resumeFrom: string; waiters?: SyncWaiter[] }
+  | { type: 'upsert'; namespace: string; name: string; uid: string; resourceVersion: string; body: string; bodyBytes: number; metadata: MetadataRange | undefined; resumeFrom: string; waiters?: SyncWaiter[] }
   | { type: 'delete'; namespace: string; name: string; uid: string; resourceVersion: string; resumeFrom: string; waiters?: SyncWaiter[] }
   | { type: 'touch'; namespace: string; name: string; resourceVersion: string; resumeFrom: string; waiters?: SyncWaiter[] }
   | { type: 'skipped'; namespace: string; name: string; resourceVersion: string; code: string; message: string; resumeFrom: string; waiters?: SyncWaiter[] }
@@ -345,8 +346,7 @@ export class FeedQueue {
   // --- internals -----------------------------------------------------------------------------------
 
   private acceptObject(obj: KubeObject, namespace: string, name: string, rv: string, key: string): void {
-    const body = JSON.stringify(obj);
-    const bodyBytes = Buffer.byteLength(body, 'utf8');
+    const { body, bodyBytes, metadata } = objectJson(obj);
     const uid = obj.metadata?.uid ?? '';
     if (bodyBytes > this.options.maxObjectBytes) {
       this.known.delete(key);
@@ -361,7 +361,7 @@ export class FeedQueue {
       });
     } else {
       this.known.set(key, { uid, resourceVersion: rv, generation: this.generation });
-      this.enqueue(key, { type: 'upsert', namespace, name, uid, resourceVersion: rv, body, bodyBytes, resumeFrom: this.lastResourceVersion });
+      this.enqueue(key, { type: 'upsert', namespace, name, uid, resourceVersion: rv, body, bodyBytes, metadata, resumeFrom: this.lastResourceVersion });
     }
     this.options.journal?.record(this, key, rv);
     this.attachWaiters(key, rv);

@@ -8,6 +8,7 @@ import { KEY_LENGTHS } from '../store/schema.ts';
 import type { SessionRegistry } from './session-registry.ts';
 import { feedInfoFromWire, toResumePoint } from './conversions.ts';
 import { peerCredentials, type IdentityAuthorizer } from './identities.ts';
+import { metadataSlice } from './metadata-slice.ts';
 
 export interface IngestMetrics {
   batchCommitted(account: string, changes: number, commitMs: number): void;
@@ -262,7 +263,8 @@ export class SyncHandler {
             reject(`upsert of ${JSON.stringify(v.name)}: the object holds a NUL character (it is not JSON text)`);
             continue;
           }
-          changes.push({ type: 'upsert', feed, namespace: v.namespace, name: v.name, uid: v.uid, resourceVersion: v.resourceVersion, body });
+          const metadata = metadataSlice(v.object, body, v.metadataOffset, v.metadataLength);
+          changes.push({ type: 'upsert', feed, namespace: v.namespace, name: v.name, uid: v.uid, resourceVersion: v.resourceVersion, body, ...(metadata !== undefined ? { metadata } : {}) });
           break;
         }
         case 'delete':

@@ -196,7 +196,7 @@ export async function applyBatchInTransaction(
     switch (change.type) {
       case 'upsert': {
         const state = feedState(change.feed);
-        const derived = deriveObjectColumns(change.feed.group, change.feed.kind, change.name, change.body);
+        const derived = deriveObjectColumns(change.feed.group, change.feed.kind, change.name, change.body, change.metadata);
         pending.set(objectKey(change.feed.group, change.feed.kind, change.namespace, change.name), {
           op: 'upsert',
           row: {

@@ -27,3 +27,18 @@ test('deriveObjectColumns parses the body once and survives garbage', () => {
   assert.deepEqual(deriveObjectColumns('', 'Service', 'svc-a', 'not json'), { application: 'svc', cluster: 'service svc-a', createdAt: null });
   assert.deepEqual(deriveObjectColumns('', 'Service', 'svc-a', 'null'), { application: 'svc', cluster: 'service svc-a', createdAt: null });
 });
+
+test('deriveObjectColumns from the metadata the agent located equals deriving from the whole body', () => {
+  const metadata = {
+    name: 'web-7d9f',
+    creationTimestamp: '2024-05-06T07:08:09Z',
+    annotations: { 'moniker.spinnaker.io/application': 'shop' },
+    ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'u1', controller: true }],
+  };
+  const body = JSON.stringify({ kind: 'ReplicaSet', apiVersion: 'apps/v1', metadata, spec: { replicas: 2 } });
+  const expected = { application: 'shop', cluster: 'deployment web', createdAt: Date.parse('2024-05-06T07:08:09Z') };
+  assert.deepEqual(deriveObjectColumns('apps', 'ReplicaSet', 'web-7d9f', body), expected);
+  assert.deepEqual(deriveObjectColumns('apps', 'ReplicaSet', 'web-7d9f', body, JSON.stringify(metadata)), expected);
+  // A located slice that is not a JSON object falls back to the whole body.
+  for (const bad of ['{"name":', '[1]', 'null', '"text"']) assert.deepEqual(deriveObjectColumns('apps', 'ReplicaSet', 'web-7d9f', body, bad), expected, bad);
+});

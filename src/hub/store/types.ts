@@ -52,7 +52,8 @@ export interface AccountRecord {
 
 /** One change of a batch, already decoded from the wire. */
 export type StoreChange =
-  | { type: 'upsert'; feed: FeedInfo; namespace: string; name: string; uid: string; resourceVersion: string; body: string }
+  /** `metadata`: the JSON of the body's top-level metadata when the agent located it (the indexed columns come from it alone). */
+  | { type: 'upsert'; feed: FeedInfo; namespace: string; name: string; uid: string; resourceVersion: string; body: string; metadata?: string }
   | { type: 'delete'; feed: FeedInfo; namespace: string; name: string }
   | { type: 'touch'; feed: FeedInfo; namespace: string; name: string; resourceVersion: string }
   | { type: 'snapshotBegin'; feed: FeedInfo; snapshotId: string }
