@@ -45,11 +45,11 @@ export async function openHubReader(databaseUrl: string): Promise<HubReader> {
 
 function sqliteReader(path: string): HubReader {
   let db: BetterSqlite3.Database | undefined;
-  let lookup: BetterSqlite3.Statement | undefined;
+  let lookupAll: ((keys: readonly ObjectKey[]) => Array<HeldVersion | undefined>) | undefined;
   const open = () => {
     if (db === undefined && existsSync(path)) {
       db = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
-      lookup = undefined;
+      lookupAll = undefined;
     }
     return db;
   };
@@ -67,9 +67,13 @@ function sqliteReader(path: string): HubReader {
     async resourceVersions(keys) {
       const d = open();
       if (!d) return keys.map(() => undefined);
-      lookup ??= d.prepare('SELECT resource_version AS resourceVersion, updated_at AS updatedAt FROM objects WHERE account = ? AND api_group = ? AND kind = ? AND namespace = ? AND name = ?');
-      const statement = lookup;
-      return keys.map((k) => statement.get(k.account, k.group, k.kind, k.namespace, k.name) as HeldVersion | undefined);
+      if (lookupAll === undefined) {
+        const statement = d.prepare('SELECT resource_version AS resourceVersion, updated_at AS updatedAt FROM objects WHERE account = ? AND api_group = ? AND kind = ? AND namespace = ? AND name = ?');
+        // One read transaction for all the keys of a tick: each lookup on its own would take and release
+        // the write-ahead log's read lock, which cost more than the lookup.
+        lookupAll = d.transaction((ks: readonly ObjectKey[]) => ks.map((k) => statement.get(k.account, k.group, k.kind, k.namespace, k.name) as HeldVersion | undefined));
+      }
+      return lookupAll(keys);
     },
     async close() {
       db?.close();
