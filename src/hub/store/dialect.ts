@@ -44,6 +44,8 @@ export interface SqlDialect {
   isTransient(err: unknown): boolean;
   /** CREATE INDEX failed because the index exists (a migration re-run after a partial one). */
   isDuplicateIndex(err: unknown): boolean;
+  /** DROP INDEX failed because there is no such index (MySQL, which has no DROP INDEX IF EXISTS). */
+  isMissingIndex(err: unknown): boolean;
 }
 
 /** The driver's error code (pg: SQLSTATE `code`; mysql2: `code` name and `errno`; better-sqlite3: `code`). */
@@ -83,6 +85,7 @@ export const sqliteDialect: SqlDialect = {
     return code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT' || code === 'SQLITE_LOCKED';
   },
   isDuplicateIndex: () => false,
+  isMissingIndex: () => false,
 };
 
 /** SQLSTATEs worth a retry: serialization_failure, deadlock_detected. */
@@ -102,12 +105,15 @@ export const postgresDialect: SqlDialect = {
   isTransient: (err) => POSTGRES_TRANSIENT.has(driverCode(err).code ?? ''),
   // 42P07 duplicate_table covers indexes too; CREATE INDEX IF NOT EXISTS avoids it anyway.
   isDuplicateIndex: (err) => driverCode(err).code === '42P07',
+  isMissingIndex: () => false,
 };
 
 /** ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT, ER_CHECKREAD (MariaDB: record changed since read). */
 const MYSQL_TRANSIENT = new Set([1213, 1205, 1020]);
 /** ER_DUP_KEYNAME */
 const MYSQL_DUPLICATE_INDEX = 1061;
+/** ER_CANT_DROP_FIELD_OR_KEY: DROP INDEX of an index that does not exist. */
+const MYSQL_MISSING_INDEX = 1091;
 
 /**
  * MySQL/MariaDB: InnoDB limits an index to 3072 bytes and utf8mb4 counts 4 bytes a character, so the
@@ -135,6 +141,7 @@ export const mysqlDialect: SqlDialect = {
   },
   isTransient: (err) => MYSQL_TRANSIENT.has(driverCode(err).errno ?? -1),
   isDuplicateIndex: (err) => driverCode(err).errno === MYSQL_DUPLICATE_INDEX,
+  isMissingIndex: (err) => driverCode(err).errno === MYSQL_MISSING_INDEX,
 };
 
 export function dialectFor(name: DialectName): SqlDialect {

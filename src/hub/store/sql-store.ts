@@ -294,7 +294,14 @@ export class SqlStore implements Store {
     if (query.kind !== undefined) q = q.where('kind', '=', query.kind);
     if (query.namespace !== undefined) q = q.where('namespace', '=', query.namespace);
     if (query.name !== undefined) q = q.where('name', '=', query.name);
-    if (query.application !== undefined) q = q.where('application', '=', clampText(query.application, KEY_LENGTHS.application));
+    if (query.application !== undefined) {
+      q = q.where('application', '=', clampText(query.application, KEY_LENGTHS.application));
+      if (query.kind === undefined && query.kinds === undefined) {
+        const kinds = (await this.feedKinds()).filter((k) => query.group === undefined || k.group === query.group);
+        if (kinds.length === 0) return [];
+        q = q.where('kind', 'in', distinct(kinds.map((k) => k.kind))).where('api_group', 'in', distinct(kinds.map((k) => k.group)));
+      }
+    }
     if (query.kinds !== undefined) {
       const kinds = query.kinds;
       if (kinds.length === 0) return [];
@@ -304,6 +311,15 @@ export class SqlStore implements Store {
     if (query.limit !== undefined) q = q.limit(query.limit);
     const rows = await this.guard('listObjects', () => q.execute());
     return rows.map(objectFromRow);
+  }
+
+  /**
+   * Every kind some feed watches. A query by application names them, so that the index ordered by kind
+   * and then application (objects_kind_application) serves it: there is no index by application alone.
+   */
+  private async feedKinds(): Promise<StoreGroupKind[]> {
+    const rows = await this.guard('feedKinds', () => this.db.selectFrom('feeds').select(['api_group', 'kind']).distinct().execute());
+    return rows.map((r) => ({ group: r.api_group, kind: r.kind }));
   }
 
   async countObjects(account?: string): Promise<number> {
@@ -562,7 +578,14 @@ export class SqlStore implements Store {
       : this.db.selectFrom('objects').select([...columns, 'body']);
     if (query.account !== undefined) q = q.where('account', '=', query.account);
     if (query.namespace !== undefined) q = q.where('namespace', '=', query.namespace);
-    if (query.application !== undefined) q = q.where('application', '=', clampText(query.application, KEY_LENGTHS.application));
+    if (query.application !== undefined) {
+      q = q.where('application', '=', clampText(query.application, KEY_LENGTHS.application));
+      if (query.kinds === undefined) {
+        const kinds = await this.feedKinds();
+        if (kinds.length === 0) return [];
+        q = q.where('kind', 'in', distinct(kinds.map((k) => k.kind))).where('api_group', 'in', distinct(kinds.map((k) => k.group)));
+      }
+    }
     if (query.cluster !== undefined) q = q.where('cluster', '=', clampText(query.cluster, KEY_LENGTHS.cluster));
     if (query.kinds !== undefined) {
       const kinds = query.kinds;
