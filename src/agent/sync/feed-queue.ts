@@ -16,7 +16,8 @@ import { objectJson, type MetadataRange } from './object-json.ts';
  * Besides the queue, the feed keeps what the hub has (or is about to have) per object: uid and
  * resourceVersion — never the object. During a relist, an object whose resourceVersion the hub already
  * has is sent as a small "touch" instead of its whole body. A pending upsert holds the object as its
- * JSON text (a V8 string, which the batch encoder writes straight into the batch) and its UTF-8 size.
+ * JSON text (a V8 string, which the batch encoder writes straight into the batch), its UTF-8 size and
+ * where its metadata lies in it (src/agent/sync/object-json.ts).
  */
 export type PendingEntry =
   | { type: 'upsert'; namespace: string; name: string; uid: string; resourceVersion: string; body: string; bodyBytes: number; metadata: MetadataRange | undefined; resumeFrom: string; waiters?: SyncWaiter[] }

@@ -83,7 +83,7 @@ export interface DerivedColumns {
   createdAt: number | null;
 }
 
-/** The body parsed as a JSON object, or {} when it is not one. */
+/** `text` parsed, when it is a JSON object; undefined when it is not JSON or not an object. */
 function parseObject(text: string): KubeObject | undefined {
   let value: unknown;
   try {

@@ -297,9 +297,9 @@ export class SqlStore implements Store {
     if (query.application !== undefined) {
       q = q.where('application', '=', clampText(query.application, KEY_LENGTHS.application));
       if (query.kind === undefined && query.kinds === undefined) {
-        const kinds = (await this.feedKinds()).filter((k) => query.group === undefined || k.group === query.group);
-        if (kinds.length === 0) return [];
-        q = q.where('kind', 'in', distinct(kinds.map((k) => k.kind))).where('api_group', 'in', distinct(kinds.map((k) => k.group)));
+        const watched = await this.watchedKinds(query.group);
+        if (watched === undefined) return [];
+        q = q.where('kind', 'in', watched.kinds).where('api_group', 'in', watched.groups);
       }
     }
     if (query.kinds !== undefined) {
@@ -314,12 +314,16 @@ export class SqlStore implements Store {
   }
 
   /**
-   * Every kind some feed watches. A query by application names them, so that the index ordered by kind
-   * and then application (objects_kind_application) serves it: there is no index by application alone.
+   * The kinds and groups some feed watches (of `group` when given), undefined when there are none. A query
+   * by application names them, so that the index ordered by kind and then application
+   * (objects_kind_application) serves it: there is no index by application alone.
    */
-  private async feedKinds(): Promise<StoreGroupKind[]> {
-    const rows = await this.guard('feedKinds', () => this.db.selectFrom('feeds').select(['api_group', 'kind']).distinct().execute());
-    return rows.map((r) => ({ group: r.api_group, kind: r.kind }));
+  private async watchedKinds(group?: string): Promise<{ kinds: string[]; groups: string[] } | undefined> {
+    let q = this.db.selectFrom('feeds').select(['api_group', 'kind']).distinct();
+    if (group !== undefined) q = q.where('api_group', '=', group);
+    const rows = await this.guard('watchedKinds', () => q.execute());
+    if (rows.length === 0) return undefined;
+    return { kinds: distinct(rows.map((r) => r.kind)), groups: distinct(rows.map((r) => r.api_group)) };
   }
 
   async countObjects(account?: string): Promise<number> {
@@ -581,9 +585,9 @@ export class SqlStore implements Store {
     if (query.application !== undefined) {
       q = q.where('application', '=', clampText(query.application, KEY_LENGTHS.application));
       if (query.kinds === undefined) {
-        const kinds = await this.feedKinds();
-        if (kinds.length === 0) return [];
-        q = q.where('kind', 'in', distinct(kinds.map((k) => k.kind))).where('api_group', 'in', distinct(kinds.map((k) => k.group)));
+        const watched = await this.watchedKinds();
+        if (watched === undefined) return [];
+        q = q.where('kind', 'in', watched.kinds).where('api_group', 'in', watched.groups);
       }
     }
     if (query.cluster !== undefined) q = q.where('cluster', '=', clampText(query.cluster, KEY_LENGTHS.cluster));
