@@ -270,7 +270,6 @@ async function untilIdle(pid: number): Promise<boolean> {
   return false;
 }
 
-
 const log = (startedAt: number, message: string) => process.stderr.write(`[scale ${((performance.now() - startedAt) / 1000).toFixed(1).padStart(6)} s] ${message}\n`);
 
 function summarize(values: number[]): LatencySummary {
@@ -459,8 +458,8 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
       }
     }
     const floorPages = floorPageSets.reduce((sum, set) => sum + set.pages.length, 0);
-    // Timed only once the sim is idle: right after seeding, its garbage collector's threads still take
-    // one of the two CPUs now and then, which moved the floor by a third between runs.
+    // Timed only once the sim is idle: right after seeding, its garbage collector's threads may still take
+    // one of the two CPUs. (The floor still varies between runs on a shared machine; the results say so.)
     if (!(await untilIdle(sim.pid))) say(`the sim was still busy after ${IDLE_TIMEOUT_MS / 1000} s; timing the floor anyway`);
     let floorSeconds = 0;
     for (const { pages, objects } of floorPageSets) {
