@@ -8,13 +8,6 @@ import { clampText, toNumber } from './rows.ts';
 import { KEY_LENGTHS, type Database, type FeedsTable, type ObjectsTable } from './schema.ts';
 import type { BatchOutcome, FeedInfo, FeedKey, StoreBatch } from './types.ts';
 
-/**
- * Applies one ingest batch inside the caller's transaction. Changes are folded in order into one
- * pending state per object key (last change wins, as it would if applied one by one), then written
- * with a few multi-row statements; only snapshotEnd and feedDropped, which delete by scope, force the
- * pending state out first. Replaying a batch yields the same rows: upserts replace, deletes of absent
- * rows are no-ops, and a replayed snapshotBegin (same snapshotId) keeps the feed's epoch.
- */
 
 const OBJECT_KEY_COLUMNS = ['account', 'api_group', 'kind', 'namespace', 'name'] as const;
 const OBJECT_UPDATE_COLUMNS = ['version', 'uid', 'resource_version', 'body', 'application', 'cluster', 'created_at', 'epoch', 'updated_at'] as const;
@@ -25,8 +18,13 @@ const FEED_KEY_COLUMNS = ['account', 'api_group', 'kind', 'namespace'] as const;
 const FEED_UPDATE_COLUMNS = ['version', 'resource', 'namespaced', 'resume_rv', 'epoch', 'snapshot_id', 'updated_at'] as const;
 /** Object keys per `(namespace, name) IN (…)` statement. */
 const KEYS_PER_STATEMENT = 500;
-/** Feeds looked up per statement when loading a batch's feeds. */
-const FEEDS_PER_LOOKUP = 100;
+/**
+ * Feeds looked up per statement (a power of two): one OR branch each, and SQLite parses a chain of ORs
+ * into a tree as deep as it is long (at most 1,000 by default).
+ */
+const FEEDS_PER_LOOKUP = 64;
+/** Accounts looked up per statement (a power of two). */
+const ACCOUNTS_PER_LOOKUP = 256;
 const SEP = '\u0000';
 
 interface FeedState {
@@ -37,23 +35,25 @@ interface FeedState {
 }
 
 interface ObjectRef {
+  account: string;
   group: string;
   kind: string;
   namespace: string;
   name: string;
 }
 
+/** An object's change waiting to be written, and the index of the batch (in its group) that made it. */
 type Pending =
-  | { op: 'upsert'; row: ObjectsTable }
-  | ({ op: 'delete' } & ObjectRef)
-  | ({ op: 'touch'; epoch: number } & ObjectRef);
+  | { op: 'upsert'; batch: number; row: ObjectsTable }
+  | ({ op: 'delete'; batch: number } & ObjectRef)
+  | ({ op: 'touch'; batch: number; epoch: number } & ObjectRef);
 
 function feedKey(f: FeedKey): string {
   return f.group + SEP + f.kind + SEP + f.namespace;
 }
 
-function objectKey(group: string, kind: string, namespace: string, name: string): string {
-  return group + SEP + kind + SEP + namespace + SEP + name;
+function objectKey(account: string, group: string, kind: string, namespace: string, name: string): string {
+  return account + SEP + group + SEP + kind + SEP + namespace + SEP + name;
 }
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
@@ -97,215 +97,252 @@ function groupBy<T>(items: Iterable<T>, key: (item: T) => string): Map<string, T
   return out;
 }
 
-export async function applyBatchInTransaction(
+/** One batch of a group and the time its changes are stamped with. */
+export interface BatchInput {
+  batch: StoreBatch;
+  now: number;
+}
+
+export type AppliedOutcome = BatchOutcome & { touchesMissed: number };
+
+interface AccountState {
+  startEpoch: number;
+  epoch: number;
+}
+
+/**
+ * Applies batches, in order, inside the caller's transaction, as if each were applied alone after the
+ * one before: a group commit hands over hundreds of small batches from as many accounts, and applying
+ * each on its own cost five statements per batch even when it carried one change. Here the group's
+ * account rows, feed rows and the stored monikers of its upserts are each read with one statement per
+ * few hundred keys, its upserts written with multi-row statements across accounts, and its feeds'
+ * resume points in one upsert. Changes are folded in order into one pending state per object key (last
+ * change wins); snapshotEnd and feedDropped, which delete by scope, and a batch changing an object an
+ * earlier batch of the group left pending, write the pending state out first, so the rows and each
+ * batch's outcome are what applying the batches one by one would give. Replaying a batch yields the same
+ * rows: upserts replace, deletes of absent rows are no-ops, and a replayed snapshotBegin (same
+ * snapshotId) keeps the feed's epoch.
+ */
+export async function applyBatchesInTransaction(
   trx: Transaction<Database>,
   dialect: SqlDialect,
-  batch: StoreBatch,
-  now: number,
+  inputs: readonly BatchInput[],
   logger: Logger,
-): Promise<BatchOutcome & { touchesMissed: number }> {
-  const account = batch.account;
-  const outcome = { upserted: 0, deleted: 0, touched: 0, pruned: 0, touchesMissed: 0 };
-
-  // The account row is the batch's lock: two batches of one account (a replaced session still
-  // finishing one) apply one after the other and never take the same snapshot epoch.
-  const accountRow = (await statementsFor(dialect).account.execute<{ snapshot_epoch: number | string }>(trx, 1, [account])).rows[0];
-  if (!accountRow) throw new ScaleAgentError(Errors.ACCOUNT_NOT_FOUND, `cannot apply a batch for unregistered account ${account}`, { account });
-  const startEpoch = toNumber(accountRow.snapshot_epoch);
-  let epochCounter = startEpoch;
-
-  const feeds = await loadFeeds(trx, dialect, account, [...batch.changes.map((c) => c.feed), ...batch.progress.map((p) => p.feed)]);
-
-  function feedState(info: FeedInfo): FeedState {
-    const key = feedKey(info);
-    let state = feeds.get(key);
-    if (!state) {
-      state = {
-        row: { account, api_group: info.group, kind: info.kind, namespace: info.namespace, version: info.version, resource: info.resource, namespaced: info.namespaced ? 1 : 0, resume_rv: '', epoch: 0, snapshot_id: '', updated_at: now },
-        stored: false,
-        dirty: true,
-      };
-      feeds.set(key, state);
-    } else if (state.row.version !== info.version || state.row.resource !== info.resource || state.row.namespaced !== (info.namespaced ? 1 : 0)) {
-      Object.assign(state.row, { version: info.version, resource: info.resource, namespaced: info.namespaced ? 1 : 0 });
-      state.dirty = true;
-    }
-    return state;
+): Promise<AppliedOutcome[]> {
+  const outcomes: AppliedOutcome[] = inputs.map(() => ({ upserted: 0, deleted: 0, touched: 0, pruned: 0, touchesMissed: 0 }));
+  // The account rows are the batches' locks (on PostgreSQL and MySQL): two batches of one account (a
+  // replaced session still finishing one) apply one after the other and never take the same epoch.
+  const accounts = await loadAccounts(trx, dialect, [...new Set(inputs.map((i) => i.batch.account))]);
+  const feedKeys: Array<FeedKey & { account: string }> = [];
+  for (const { batch } of inputs) {
+    for (const c of batch.changes) feedKeys.push({ account: batch.account, ...c.feed });
+    for (const p of batch.progress) feedKeys.push({ account: batch.account, ...p.feed });
   }
-
+  const feeds = await loadFeeds(trx, dialect, feedKeys);
   const pending = new Map<string, Pending>();
 
   async function flush(): Promise<void> {
     if (pending.size === 0) return;
-    const deletes: ObjectRef[] = [];
-    const upserts: ObjectsTable[] = [];
-    const touches: Array<ObjectRef & { epoch: number }> = [];
+    const deletes: Array<Extract<Pending, { op: 'delete' }>> = [];
+    const upserts: Array<Extract<Pending, { op: 'upsert' }>> = [];
+    const touches: Array<Extract<Pending, { op: 'touch' }>> = [];
     for (const p of pending.values()) {
-      if (p.op === 'upsert') upserts.push(p.row);
+      if (p.op === 'upsert') upserts.push(p);
       else if (p.op === 'delete') deletes.push(p);
       else touches.push(p);
     }
     pending.clear();
 
-    for (const group of groupBy(deletes, (d) => d.group + SEP + d.kind).values()) {
+    for (const group of groupBy(deletes, (d) => d.batch + SEP + d.account + SEP + d.group + SEP + d.kind).values()) {
+      const { batch, account, group: apiGroup, kind } = group[0]!;
       for (const part of chunks(group, KEYS_PER_STATEMENT)) {
         const result = await trx
           .deleteFrom('objects')
           .where('account', '=', account)
-          .where('api_group', '=', part[0].group)
-          .where('kind', '=', part[0].kind)
+          .where('api_group', '=', apiGroup)
+          .where('kind', '=', kind)
           .where((eb) => eb(eb.refTuple('namespace', 'name'), 'in', part.map((d) => eb.tuple(d.namespace, d.name))))
           .executeTakeFirst();
-        outcome.deleted += Number(result.numDeletedRows);
+        outcomes[batch]!.deleted += Number(result.numDeletedRows);
       }
     }
     const rowsPer = rowsPerStatement(OBJECT_COLUMNS.length);
-    for (const [statement, rows] of await upsertStatements(trx, dialect, account, upserts)) {
-      for (const part of rowChunks(rows, rowsPer, dialect.maxStatementBytes)) {
-        await statement.execute(trx, part);
-        outcome.upserted += part.length;
-      }
+    for (const [statement, rows] of await upsertStatements(trx, dialect, upserts.map((u) => u.row))) {
+      for (const part of rowChunks(rows, rowsPer, dialect.maxStatementBytes)) await statement.execute(trx, part);
     }
-    for (const group of groupBy(touches, (t) => t.group + SEP + t.kind + SEP + t.epoch).values()) {
+    for (const u of upserts) outcomes[u.batch]!.upserted++;
+    for (const group of groupBy(touches, (t) => t.batch + SEP + t.account + SEP + t.group + SEP + t.kind + SEP + t.epoch).values()) {
+      const { batch, account, group: apiGroup, kind, epoch } = group[0]!;
       for (const part of chunks(group, KEYS_PER_STATEMENT)) {
         const result = await trx
           .updateTable('objects')
-          .set({ epoch: part[0].epoch })
+          .set({ epoch })
           .where('account', '=', account)
-          .where('api_group', '=', part[0].group)
-          .where('kind', '=', part[0].kind)
+          .where('api_group', '=', apiGroup)
+          .where('kind', '=', kind)
           .where((eb) => eb(eb.refTuple('namespace', 'name'), 'in', part.map((t) => eb.tuple(t.namespace, t.name))))
           .executeTakeFirst();
         const updated = Number(result.numUpdatedRows);
-        outcome.touched += updated;
-        outcome.touchesMissed += part.length - updated;
+        outcomes[batch]!.touched += updated;
+        outcomes[batch]!.touchesMissed += part.length - updated;
       }
     }
   }
 
   /** Deletes the objects of a feed's scope, optionally only those older than its current epoch. */
   async function deleteFeedObjects(state: FeedState, olderThanEpoch: number | null): Promise<number> {
-    let query = trx.deleteFrom('objects').where('account', '=', account).where('api_group', '=', state.row.api_group).where('kind', '=', state.row.kind);
+    let query = trx.deleteFrom('objects').where('account', '=', state.row.account).where('api_group', '=', state.row.api_group).where('kind', '=', state.row.kind);
     if (state.row.namespace !== '') query = query.where('namespace', '=', state.row.namespace);
     if (olderThanEpoch !== null) query = query.where('epoch', '<', olderThanEpoch);
     const result = await query.executeTakeFirst();
     return Number(result.numDeletedRows);
   }
 
-  for (const change of batch.changes) {
-    switch (change.type) {
-      case 'upsert': {
-        const state = feedState(change.feed);
-        const derived = deriveObjectColumns(change.feed.group, change.feed.kind, change.name, change.body, change.metadata);
-        pending.set(objectKey(change.feed.group, change.feed.kind, change.namespace, change.name), {
-          op: 'upsert',
-          row: {
-            account,
-            api_group: change.feed.group,
-            kind: change.feed.kind,
-            namespace: change.namespace,
-            name: change.name,
-            version: change.feed.version,
-            uid: change.uid,
-            resource_version: change.resourceVersion,
-            body: change.body,
-            application: clampText(derived.application, KEY_LENGTHS.application),
-            cluster: clampText(derived.cluster, KEY_LENGTHS.cluster),
-            created_at: derived.createdAt,
-            epoch: state.row.epoch,
-            updated_at: now,
-          },
-        });
-        break;
+  for (let index = 0; index < inputs.length; index++) {
+    const { batch, now } = inputs[index]!;
+    const account = batch.account;
+    const accountState = accounts.get(account);
+    if (!accountState) throw new ScaleAgentError(Errors.ACCOUNT_NOT_FOUND, `cannot apply a batch for unregistered account ${account}`, { account });
+    const outcome = outcomes[index]!;
+
+    const feedState = (info: FeedInfo): FeedState => {
+      const key = account + SEP + feedKey(info);
+      let state = feeds.get(key);
+      if (!state) {
+        state = {
+          row: { account, api_group: info.group, kind: info.kind, namespace: info.namespace, version: info.version, resource: info.resource, namespaced: info.namespaced ? 1 : 0, resume_rv: '', epoch: 0, snapshot_id: '', updated_at: now },
+          stored: false,
+          dirty: true,
+        };
+        feeds.set(key, state);
+      } else if (state.row.version !== info.version || state.row.resource !== info.resource || state.row.namespaced !== (info.namespaced ? 1 : 0)) {
+        Object.assign(state.row, { version: info.version, resource: info.resource, namespaced: info.namespaced ? 1 : 0, updated_at: now });
+        state.dirty = true;
       }
-      case 'touch': {
-        const epoch = feedState(change.feed).row.epoch;
-        const key = objectKey(change.feed.group, change.feed.kind, change.namespace, change.name);
-        const existing = pending.get(key);
-        if (existing?.op === 'upsert') {
-          existing.row.epoch = epoch;
-          outcome.touched++;
-        } else if (existing?.op === 'delete') {
-          outcome.touchesMissed++;
-        } else {
-          pending.set(key, { op: 'touch', epoch, group: change.feed.group, kind: change.feed.kind, namespace: change.namespace, name: change.name });
-        }
-        break;
-      }
-      case 'delete':
-      case 'skipped': {
-        // A skipped object (too large, unreadable) must not keep showing an older version.
-        feedState(change.feed);
-        pending.set(objectKey(change.feed.group, change.feed.kind, change.namespace, change.name), {
-          op: 'delete',
-          group: change.feed.group,
-          kind: change.feed.kind,
-          namespace: change.namespace,
-          name: change.name,
-        });
-        break;
-      }
-      case 'snapshotBegin': {
-        const state = feedState(change.feed);
-        if (state.row.snapshot_id !== change.snapshotId || change.snapshotId === '') {
-          epochCounter++;
-          state.row.epoch = epochCounter;
-          state.row.snapshot_id = change.snapshotId;
-          state.dirty = true;
-        }
-        break;
-      }
-      case 'snapshotEnd': {
-        const state = feedState(change.feed);
-        if (state.row.snapshot_id !== change.snapshotId) {
-          // A newer snapshot began since: pruning now would delete objects it has not re-sent yet.
-          logger.warn({ account, feed: change.feed, snapshotId: change.snapshotId, current: state.row.snapshot_id }, 'ignoring the end of a superseded snapshot');
+      return state;
+    };
+    const markDirty = (state: FeedState): void => {
+      state.dirty = true;
+      state.row.updated_at = now;
+    };
+    /** The pending state of an object for this batch: one an earlier batch left is written out first. */
+    const setPending = async (key: string, next: Pending): Promise<void> => {
+      const existing = pending.get(key);
+      if (existing !== undefined && existing.batch !== index) await flush();
+      pending.set(key, next);
+    };
+
+    for (const change of batch.changes) {
+      const { group, kind } = change.feed;
+      switch (change.type) {
+        case 'upsert': {
+          const state = feedState(change.feed);
+          const derived = deriveObjectColumns(group, kind, change.name, change.body, change.metadata);
+          await setPending(objectKey(account, group, kind, change.namespace, change.name), {
+            op: 'upsert',
+            batch: index,
+            row: {
+              account,
+              api_group: group,
+              kind,
+              namespace: change.namespace,
+              name: change.name,
+              version: change.feed.version,
+              uid: change.uid,
+              resource_version: change.resourceVersion,
+              body: change.body,
+              application: clampText(derived.application, KEY_LENGTHS.application),
+              cluster: clampText(derived.cluster, KEY_LENGTHS.cluster),
+              created_at: derived.createdAt,
+              epoch: state.row.epoch,
+              updated_at: now,
+            },
+          });
           break;
         }
-        await flush();
-        outcome.pruned += await deleteFeedObjects(state, state.row.epoch);
-        if (change.resourceVersion !== '') {
-          state.row.resume_rv = change.resourceVersion;
-          state.dirty = true;
+        case 'touch': {
+          const epoch = feedState(change.feed).row.epoch;
+          const key = objectKey(account, group, kind, change.namespace, change.name);
+          const existing = pending.get(key);
+          if (existing?.op === 'upsert') {
+            existing.row.epoch = epoch;
+            outcome.touched++;
+          } else if (existing?.op === 'delete') {
+            outcome.touchesMissed++;
+          } else {
+            await setPending(key, { op: 'touch', batch: index, epoch, account, group, kind, namespace: change.namespace, name: change.name });
+          }
+          break;
         }
-        break;
+        case 'delete':
+        case 'skipped': {
+          // A skipped object (too large, unreadable) must not keep showing an older version.
+          feedState(change.feed);
+          await setPending(objectKey(account, group, kind, change.namespace, change.name), { op: 'delete', batch: index, account, group, kind, namespace: change.namespace, name: change.name });
+          break;
+        }
+        case 'snapshotBegin': {
+          const state = feedState(change.feed);
+          if (state.row.snapshot_id !== change.snapshotId || change.snapshotId === '') {
+            accountState.epoch++;
+            state.row.epoch = accountState.epoch;
+            state.row.snapshot_id = change.snapshotId;
+            markDirty(state);
+          }
+          break;
+        }
+        case 'snapshotEnd': {
+          const state = feedState(change.feed);
+          if (state.row.snapshot_id !== change.snapshotId) {
+            // A newer snapshot began since: pruning now would delete objects it has not re-sent yet.
+            logger.warn({ account, feed: change.feed, snapshotId: change.snapshotId, current: state.row.snapshot_id }, 'ignoring the end of a superseded snapshot');
+            break;
+          }
+          await flush();
+          outcome.pruned += await deleteFeedObjects(state, state.row.epoch);
+          if (change.resourceVersion !== '') {
+            state.row.resume_rv = change.resourceVersion;
+            markDirty(state);
+          }
+          break;
+        }
+        case 'feedDropped': {
+          const state = feedState(change.feed);
+          await flush();
+          outcome.deleted += await deleteFeedObjects(state, null);
+          if (state.stored) {
+            await trx
+              .deleteFrom('feeds')
+              .where('account', '=', account)
+              .where('api_group', '=', state.row.api_group)
+              .where('kind', '=', state.row.kind)
+              .where('namespace', '=', state.row.namespace)
+              .execute();
+          }
+          feeds.delete(account + SEP + feedKey(change.feed));
+          break;
+        }
       }
-      case 'feedDropped': {
-        const state = feedState(change.feed);
-        await flush();
-        outcome.deleted += await deleteFeedObjects(state, null);
-        if (state.stored) {
-          await trx
-            .deleteFrom('feeds')
-            .where('account', '=', account)
-            .where('api_group', '=', state.row.api_group)
-            .where('kind', '=', state.row.kind)
-            .where('namespace', '=', state.row.namespace)
-            .execute();
-        }
-        feeds.delete(feedKey(change.feed));
-        break;
+    }
+
+    for (const p of batch.progress) {
+      const state = feedState(p.feed);
+      if (state.row.resume_rv !== p.resourceVersion) {
+        state.row.resume_rv = p.resourceVersion;
+        markDirty(state);
       }
     }
   }
   await flush();
 
-  for (const p of batch.progress) {
-    const state = feedState(p.feed);
-    if (state.row.resume_rv !== p.resourceVersion) {
-      state.row.resume_rv = p.resourceVersion;
-      state.dirty = true;
-    }
-  }
-
-  const dirtyFeeds = [...feeds.values()].filter((f) => f.dirty).map((f) => ({ ...f.row, updated_at: now }));
+  const dirtyFeeds = [...feeds.values()].filter((f) => f.dirty).map((f) => f.row);
   for (const part of chunks(dirtyFeeds, rowsPerStatement(FEED_COLUMNS.length))) {
     await statementsFor(dialect).feedUpsert.execute(trx, part);
   }
-  if (epochCounter !== startEpoch) {
-    await statementsFor(dialect).accountEpoch.execute(trx, 1, [epochCounter, account]);
+  for (const [account, state] of accounts) {
+    if (state.epoch !== state.startEpoch) await statementsFor(dialect).accountEpoch.execute(trx, 1, [state.epoch, account]);
   }
-  return outcome;
+  return outcomes;
 }
 
 const objectUpserts = new Map<string, { full: MultiRowInsert<Database, ObjectsTable>; sameMoniker: MultiRowInsert<Database, ObjectsTable> }>();
@@ -322,7 +359,7 @@ function objectUpsertFor(dialect: SqlDialect, which: 'full' | 'sameMoniker' = 'f
   return statements[which];
 }
 
-/** Keys per lookup of the rows' current moniker columns (4 parameters each). */
+/** Keys per lookup of the rows' current moniker columns (a power of two; 5 parameters each). */
 const MONIKER_LOOKUP_KEYS = 512;
 
 /**
@@ -337,33 +374,28 @@ const MONIKER_LOOKUP_KEYS = 512;
 async function upsertStatements(
   trx: Transaction<Database>,
   dialect: SqlDialect,
-  account: string,
   rows: ObjectsTable[],
 ): Promise<Array<[MultiRowInsert<Database, ObjectsTable>, ObjectsTable[]]>> {
   const full = objectUpsertFor(dialect);
   if (dialect.name !== 'sqlite' || rows.length === 0) return [[full, rows]];
   const stored = new Map<string, { application: string | null; cluster: string | null }>();
-  // Power-of-two lookups, as MultiRowInsert writes: a few statement shapes serve every batch.
-  const parts: ObjectsTable[][] = [];
-  for (const chunk of chunks(rows, MONIKER_LOOKUP_KEYS)) {
-    let offset = 0;
-    for (const size of binaryParts(chunk.length)) {
-      parts.push(chunk.slice(offset, offset + size));
-      offset += size;
-    }
-  }
-  for (const part of parts) {
-    const keys = part.length === 1 ? '"api_group" = ? and "kind" = ? and "namespace" = ? and "name" = ?' : `("api_group", "kind", "namespace", "name") in (values ${part.map(() => '(?, ?, ?, ?)').join(', ')})`;
-    const sqlText = `select "api_group", "kind", "namespace", "name", "application", "cluster" from "objects" where "account" = ? and ${keys}`;
-    const parameters: unknown[] = [account];
-    for (const r of part) parameters.push(r.api_group, r.kind, r.namespace, r.name);
-    const result = await trx.executeQuery<{ api_group: string; kind: string; namespace: string; name: string; application: string | null; cluster: string | null }>(CompiledQuery.raw(sqlText, parameters));
-    for (const r of result.rows) stored.set(objectKey(r.api_group, r.kind, r.namespace, r.name), { application: r.application, cluster: r.cluster });
+  for (const part of powerOfTwoParts(rows, MONIKER_LOOKUP_KEYS)) {
+    const keys =
+      part.length === 1
+        ? '"account" = ? and "api_group" = ? and "kind" = ? and "namespace" = ? and "name" = ?'
+        : `("account", "api_group", "kind", "namespace", "name") in (values ${part.map(() => '(?, ?, ?, ?, ?)').join(', ')})`;
+    const sqlText = `select "account", "api_group", "kind", "namespace", "name", "application", "cluster" from "objects" where ${keys}`;
+    const parameters: unknown[] = [];
+    for (const r of part) parameters.push(r.account, r.api_group, r.kind, r.namespace, r.name);
+    const result = await trx.executeQuery<{ account: string; api_group: string; kind: string; namespace: string; name: string; application: string | null; cluster: string | null }>(
+      CompiledQuery.raw(sqlText, parameters),
+    );
+    for (const r of result.rows) stored.set(objectKey(r.account, r.api_group, r.kind, r.namespace, r.name), { application: r.application, cluster: r.cluster });
   }
   const same: ObjectsTable[] = [];
   const other: ObjectsTable[] = [];
   for (const row of rows) {
-    const current = stored.get(objectKey(row.api_group, row.kind, row.namespace, row.name));
+    const current = stored.get(objectKey(row.account, row.api_group, row.kind, row.namespace, row.name));
     if (current !== undefined && current.application === row.application && current.cluster === row.cluster) same.push(row);
     else other.push(row);
   }
@@ -379,7 +411,7 @@ async function upsertStatements(
  * running them. The SQL is exactly what the builders below produce.
  */
 interface BatchStatements {
-  account: ReusableQuery<Database>;
+  accounts: ReusableQuery<Database>;
   feeds: ReusableQuery<Database>;
   feedUpsert: MultiRowInsert<Database, FeedsTable>;
   accountEpoch: ReusableQuery<Database>;
@@ -392,17 +424,23 @@ function statementsFor(dialect: SqlDialect): BatchStatements {
   let statements = batchStatements.get(dialect.name);
   if (statements) return statements;
   statements = {
-    account: new ReusableQuery<Database>((db, [name]) => {
-      const query = db.selectFrom('accounts').select('snapshot_epoch').where('name', '=', name!);
+    // Shape = the number of accounts looked up, one marker each.
+    accounts: new ReusableQuery<Database>((db, names) => {
+      const query = db.selectFrom('accounts').select(['name', 'snapshot_epoch']).where('name', 'in', names);
       return dialect.lockRows ? query.forUpdate() : query;
     }),
-    // Shape = the number of feeds looked up; markers: the account, then group, kind and namespace per feed.
+    // Shape = the number of feeds looked up; markers: account, group, kind and namespace per feed.
     feeds: new ReusableQuery<Database>((db, markers, count) =>
       db
         .selectFrom('feeds')
         .selectAll()
-        .where('account', '=', markers[0]!)
-        .where((eb) => eb.or(Array.from({ length: count }, (_, i) => eb.and([eb('api_group', '=', markers[1 + 3 * i]!), eb('kind', '=', markers[2 + 3 * i]!), eb('namespace', '=', markers[3 + 3 * i]!)])))),
+        .where((eb) =>
+          eb.or(
+            Array.from({ length: count }, (_, i) =>
+              eb.and([eb('account', '=', markers[4 * i]!), eb('api_group', '=', markers[4 * i + 1]!), eb('kind', '=', markers[4 * i + 2]!), eb('namespace', '=', markers[4 * i + 3]!)]),
+            ),
+          ),
+        ),
     ),
     feedUpsert: new MultiRowInsert<Database, FeedsTable>(FEED_COLUMNS, (db, rows) => dialect.upsert(db.insertInto('feeds').values(rows), FEED_KEY_COLUMNS, FEED_UPDATE_COLUMNS)),
     accountEpoch: new ReusableQuery<Database>((db, [epoch, name]) => db.updateTable('accounts').set({ snapshot_epoch: epoch as unknown as number }).where('name', '=', name!)),
@@ -411,16 +449,45 @@ function statementsFor(dialect: SqlDialect): BatchStatements {
   return statements;
 }
 
-async function loadFeeds(trx: Transaction<Database>, dialect: SqlDialect, account: string, referenced: FeedKey[]): Promise<Map<string, FeedState>> {
-  const unique = new Map<string, FeedKey>();
-  for (const f of referenced) unique.set(feedKey(f), f);
+/**
+ * `items` in statements of power-of-two sizes of at most `max` (a power of two), as MultiRowInsert
+ * writes: a few statement shapes serve every group.
+ */
+function powerOfTwoParts<T>(items: readonly T[], max: number): T[][] {
+  const parts: T[][] = [];
+  for (const chunk of chunks(items, max)) {
+    let offset = 0;
+    for (const size of binaryParts(chunk.length)) {
+      parts.push(chunk.slice(offset, offset + size));
+      offset += size;
+    }
+  }
+  return parts;
+}
+
+/** The snapshot epoch of each account, in name order (the order PostgreSQL and MySQL lock the rows in). */
+async function loadAccounts(trx: Transaction<Database>, dialect: SqlDialect, names: string[]): Promise<Map<string, AccountState>> {
+  const out = new Map<string, AccountState>();
+  for (const part of powerOfTwoParts([...names].sort(), ACCOUNTS_PER_LOOKUP)) {
+    const { rows } = await statementsFor(dialect).accounts.execute<{ name: string; snapshot_epoch: number | string }>(trx, part.length, part);
+    for (const row of rows) {
+      const epoch = toNumber(row.snapshot_epoch);
+      out.set(row.name, { startEpoch: epoch, epoch });
+    }
+  }
+  return out;
+}
+
+async function loadFeeds(trx: Transaction<Database>, dialect: SqlDialect, referenced: Array<FeedKey & { account: string }>): Promise<Map<string, FeedState>> {
+  const unique = new Map<string, FeedKey & { account: string }>();
+  for (const f of referenced) unique.set(f.account + SEP + feedKey(f), f);
   const out = new Map<string, FeedState>();
-  for (const part of chunks([...unique.values()], FEEDS_PER_LOOKUP)) {
-    const values: string[] = [account];
-    for (const f of part) values.push(f.group, f.kind, f.namespace);
+  for (const part of powerOfTwoParts([...unique.values()], FEEDS_PER_LOOKUP)) {
+    const values: string[] = [];
+    for (const f of part) values.push(f.account, f.group, f.kind, f.namespace);
     const { rows } = await statementsFor(dialect).feeds.execute<FeedsTable>(trx, part.length, values);
     for (const row of rows) {
-      out.set(row.api_group + SEP + row.kind + SEP + row.namespace, {
+      out.set(row.account + SEP + row.api_group + SEP + row.kind + SEP + row.namespace, {
         row: { ...row, namespaced: toNumber(row.namespaced), epoch: toNumber(row.epoch), updated_at: toNumber(row.updated_at) },
         stored: true,
         dirty: false,

@@ -2,7 +2,7 @@ import { sql, type Kysely, type Selectable, type SelectQueryBuilder } from 'kyse
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Errors, ScaleAgentError, errorMessage, isScaleAgentError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
-import { applyBatchInTransaction } from './batch-apply.ts';
+import { applyBatchesInTransaction } from './batch-apply.ts';
 import type { SqlDialect } from './dialect.ts';
 import { runMigrations } from './migrations.ts';
 import { accountFromRow, clampText, objectFromRow, operationFromRow, operationPatchToRow, requestIdKey, taskFromRow, withoutNul, taskToRow, toNullableNumber, toNumber } from './rows.ts';
@@ -244,11 +244,7 @@ export class SqlStore implements Store {
   /** Applies batches in order in one transaction. */
   private async applyBatches(batches: ReadonlyArray<{ batch: StoreBatch; now: number }>): Promise<BatchOutcome[]> {
     const outcomes = await this.guard('applyBatch', () =>
-      this.db.transaction().execute(async (trx) => {
-        const out: Array<BatchOutcome & { touchesMissed: number }> = [];
-        for (const { batch, now } of batches) out.push(await applyBatchInTransaction(trx, this.dialect, batch, now, this.logger));
-        return out;
-      }),
+      this.db.transaction().execute((trx) => applyBatchesInTransaction(trx, this.dialect, batches, this.logger)),
     );
     outcomes.forEach((outcome, i) => {
       if (outcome.touchesMissed > 0) {

@@ -6,7 +6,7 @@ import { forEachEngine } from '../../../test/support/databases.ts';
 import { createStore } from './open-store.ts';
 import { migrationNames } from './migrations.ts';
 import type { SqlStore } from './sql-store.ts';
-import type { FeedInfo, StoreBatch, StoreChange, TaskRecord } from './types.ts';
+import type { BatchOutcome, FeedInfo, StoreBatch, StoreChange, TaskRecord } from './types.ts';
 import { CONFIGMAPS_WEB, DEPLOYMENTS, NAMESPACES, REPLICASETS, accountRecord, upsert } from './test-fixtures.ts';
 
 const NOW = 1_700_000_000_000;
@@ -451,6 +451,40 @@ forEachEngine('Store', (engine) => {
     }
   });
 
+
+  test('batches committed together each get the outcome and rows they would get alone', async () => {
+    await store.upsertAccount(accountRecord('other'), NOW);
+    await store.applyBatch({ account: 'k8s', changes: [upsert(DEPLOYMENTS, 'web', 'kept'), upsert(DEPLOYMENTS, 'web', 'gone')], progress: [] }, NOW);
+    const batches: Array<[StoreBatch, number]> = [
+      [{ account: 'k8s', changes: [upsert(DEPLOYMENTS, 'web', 'a', '2')], progress: [{ feed: DEPLOYMENTS, resourceVersion: '2' }] }, NOW + 1],
+      [{ account: 'other', changes: [upsert(DEPLOYMENTS, 'web', 'a', '3')], progress: [{ feed: DEPLOYMENTS, resourceVersion: '3' }] }, NOW + 2],
+      [{ account: 'k8s', changes: [{ type: 'delete', feed: DEPLOYMENTS, namespace: 'web', name: 'a' }, { type: 'delete', feed: DEPLOYMENTS, namespace: 'web', name: 'gone' }], progress: [] }, NOW + 3],
+      [{ account: 'k8s', changes: [upsert(DEPLOYMENTS, 'web', 'a', '5'), upsert(DEPLOYMENTS, 'web', 'b', '5')], progress: [{ feed: DEPLOYMENTS, resourceVersion: '5' }] }, NOW + 4],
+      [{ account: 'k8s', changes: [{ type: 'touch', feed: DEPLOYMENTS, namespace: 'web', name: 'b', resourceVersion: '5' }, { type: 'touch', feed: DEPLOYMENTS, namespace: 'web', name: 'missing', resourceVersion: '1' }], progress: [] }, NOW + 5],
+    ];
+    // On SQLite, batches issued without waiting share one transaction (all but the first: a group
+    // commit). PostgreSQL and MySQL run concurrent transactions in no set order, so there they go in turn.
+    const outcomes =
+      store.dialect.name === 'sqlite'
+        ? await Promise.all(batches.map(([batch, now]) => store.applyBatch(batch, now)))
+        : await batches.reduce<Promise<BatchOutcome[]>>(async (done, [batch, now]) => [...(await done), await store.applyBatch(batch, now)], Promise.resolve([]));
+    assert.deepEqual(
+      outcomes.map((o) => [o.upserted, o.deleted, o.touched, o.pruned]),
+      [
+        [1, 0, 0, 0],
+        [1, 0, 0, 0],
+        [0, 2, 0, 0],
+        [2, 0, 0, 0],
+        [0, 0, 1, 0],
+      ],
+    );
+    assert.equal(outcomes[4]!.touchesMissed, 1);
+    const k8s = await store.listObjects({ account: 'k8s' });
+    assert.deepEqual(k8s.map((o) => `${o.name}@${o.resourceVersion}`), ['a@5', 'b@5', 'kept@1']);
+    assert.deepEqual((await store.listObjects({ account: 'other' })).map((o) => `${o.name}@${o.resourceVersion}`), ['a@3']);
+    assert.deepEqual((await store.resumePoints('k8s')).map((p) => p.resourceVersion), ['5']);
+    assert.deepEqual((await store.resumePoints('other')).map((p) => p.resourceVersion), ['3']);
+  });
   test('concurrent history appends to one task keep every entry', async () => {
     await store.createTask(task('t1'));
     await Promise.all(Array.from({ length: 10 }, (_, i) => store.appendTaskHistory('t1', { phase: 'P', status: `s${i}`, timestamp: NOW + i }, NOW + i)));
