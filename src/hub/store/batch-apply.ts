@@ -225,11 +225,10 @@ export async function applyBatchesInTransaction(
       state.dirty = true;
       state.row.updated_at = now;
     };
-    /** The pending state of an object for this batch: one an earlier batch left is written out first. */
-    const setPending = async (key: string, next: Pending): Promise<void> => {
+    /** An earlier batch of the group left this object pending: write that out before this batch changes it. */
+    const pendingFromEarlierBatch = (key: string): boolean => {
       const existing = pending.get(key);
-      if (existing !== undefined && existing.batch !== index) await flush();
-      pending.set(key, next);
+      return existing !== undefined && existing.batch !== index;
     };
 
     for (const change of batch.changes) {
@@ -238,7 +237,9 @@ export async function applyBatchesInTransaction(
         case 'upsert': {
           const state = feedState(change.feed);
           const derived = deriveObjectColumns(group, kind, change.name, change.body, change.metadata);
-          await setPending(objectKey(account, group, kind, change.namespace, change.name), {
+          const key = objectKey(account, group, kind, change.namespace, change.name);
+          if (pendingFromEarlierBatch(key)) await flush();
+          pending.set(key, {
             op: 'upsert',
             batch: index,
             row: {
@@ -270,7 +271,8 @@ export async function applyBatchesInTransaction(
           } else if (existing?.op === 'delete') {
             outcome.touchesMissed++;
           } else {
-            await setPending(key, { op: 'touch', batch: index, epoch, account, group, kind, namespace: change.namespace, name: change.name });
+            if (pendingFromEarlierBatch(key)) await flush();
+            pending.set(key, { op: 'touch', batch: index, epoch, account, group, kind, namespace: change.namespace, name: change.name });
           }
           break;
         }
@@ -278,7 +280,9 @@ export async function applyBatchesInTransaction(
         case 'skipped': {
           // A skipped object (too large, unreadable) must not keep showing an older version.
           feedState(change.feed);
-          await setPending(objectKey(account, group, kind, change.namespace, change.name), { op: 'delete', batch: index, account, group, kind, namespace: change.namespace, name: change.name });
+          const key = objectKey(account, group, kind, change.namespace, change.name);
+          if (pendingFromEarlierBatch(key)) await flush();
+          pending.set(key, { op: 'delete', batch: index, account, group, kind, namespace: change.namespace, name: change.name });
           break;
         }
         case 'snapshotBegin': {
