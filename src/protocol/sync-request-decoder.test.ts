@@ -161,6 +161,8 @@ test('malformed input fails with PROTOCOL_VIOLATION and where, never reads past 
     ['an end group without a start', Uint8Array.from([(5 << 3) | 4])],
     ['an unterminated group', Uint8Array.from([(5 << 3) | 3, 0x08, 0x01])],
     ['wire type 7', Uint8Array.from([(5 << 3) | 7])],
+    ['a string that is not UTF-8', wire([1, 2, wire([2, 2, Uint8Array.from([0x61, 0xc3, 0x28])])])],
+    ['a string cut inside a character', wire([2, 2, wire([2, 2, wire([1, 2, Uint8Array.from([0xe2, 0x82])])])])],
   ];
   for (const [what, bytes] of cases) {
     assert.throws(() => decodeSyncRequest(bytes), (err: unknown) => isScaleAgentError(err, 'PROTOCOL_VIOLATION') && /malformed protobuf message/.test((err as Error).message), what);
@@ -174,7 +176,7 @@ test('random batches decode as protobuf-es decodes them', () => {
     seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
     return seed / 2 ** 31;
   };
-  const text = () => ['', 'a', 'web', 'ünï', '🚀x', 'x'.repeat(200)][Math.floor(random() * 6)]!;
+  const text = () => ['', 'a', 'web', 'ünï', '🚀x', 'x'.repeat(200), 'a\uFFFDb'][Math.floor(random() * 7)]!;
   for (let round = 0; round < 200; round++) {
     const changes = Array.from({ length: Math.floor(random() * 6) }, () => {
       const feed = Math.floor(random() * 3);

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { Errors, ScaleAgentError } from '../common/errors.ts';
 
 /** Protobuf wire types (https://protobuf.dev/programming-guides/encoding/#structure). */
@@ -12,6 +13,7 @@ export const WireType = {
 
 const FIXED64_BYTES = 8;
 const FIXED32_BYTES = 4;
+const REPLACEMENT_CHARACTER = '\uFFFD';
 /** A varint is at most ten bytes (64 bits in 7-bit groups). */
 const MAX_VARINT_BYTES = 10;
 
@@ -100,9 +102,15 @@ export class WireReader {
     return valueEnd;
   }
 
+  /**
+   * A string value, which proto3 requires to be UTF-8: other bytes are refused, as protobuf-es refuses
+   * them, rather than decoded into replacement characters.
+   */
   string(end: number): string {
     const valueEnd = this.delimitedEnd(end);
     const text = this.buf.toString('utf8', this.pos, valueEnd);
+    // Invalid bytes decode to U+FFFD; only then is the slice checked (a real U+FFFD is valid).
+    if (text.includes(REPLACEMENT_CHARACTER) && !isUtf8(this.buf.subarray(this.pos, valueEnd))) this.fail('a string field holds bytes that are not UTF-8');
     this.pos = valueEnd;
     return text;
   }

@@ -135,10 +135,16 @@ describe('the hub refuses bad sessions with a clear code and keeps what it accep
           case: 'batch',
           value: {
             seq: 1n,
-            feeds: [{ group: '', version: 'v1', kind: 'ConfigMap', resource: 'configmaps', namespace: '', namespaced: true }],
+            feeds: [
+              { group: '', version: 'v1', kind: 'ConfigMap', resource: 'configmaps', namespace: '', namespaced: true },
+              { group: '', version: 'v1', kind: 'Cönfig', resource: 'configs', namespace: '', namespaced: true },
+            ],
             changes: [
               { feed: 7, kind: { case: 'upsert', value: { namespace: 'default', name: 'bad-feed', object: body } } },
               { feed: 0, kind: { case: 'upsert', value: { namespace: 'default', name: '', object: body } } },
+              // Kubernetes keeps these ASCII, and MySQL's ASCII key columns would refuse the whole batch.
+              { feed: 0, kind: { case: 'upsert', value: { namespace: 'défault', name: 'non-ascii-namespace', object: body } } },
+              { feed: 1, kind: { case: 'upsert', value: { namespace: 'default', name: 'non-ascii-kind', object: body } } },
               { feed: 0, kind: { case: 'upsert', value: { namespace: 'default', name: 'good', uid: 'u1', resourceVersion: '5', object: body } } },
             ],
           },

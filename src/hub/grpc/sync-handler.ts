@@ -70,17 +70,28 @@ function textProblem(field: string, value: string, max: number): string | undefi
   return undefined;
 }
 
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * For the keys the store keeps in ASCII columns (API group, kind, namespace: Kubernetes allows only
+ * ASCII in them): MySQL refuses other characters there, which would fail the whole batch again on
+ * every re-send.
+ */
+function asciiKeyProblem(field: string, value: string, max: number): string | undefined {
+  return textProblem(field, value, max) ?? (NON_ASCII.test(value) ? `${field} holds characters that are not ASCII` : undefined);
+}
+
 function firstProblem(...problems: Array<string | undefined>): string | undefined {
   return problems.find((p) => p !== undefined);
 }
 
 function feedProblem(feed: { group: string; kind: string; version: string; resource: string; namespace: string }): string | undefined {
   return firstProblem(
-    textProblem('the feed group', feed.group, KEY_LENGTHS.group),
-    textProblem('the feed kind', feed.kind, KEY_LENGTHS.kind),
+    asciiKeyProblem('the feed group', feed.group, KEY_LENGTHS.group),
+    asciiKeyProblem('the feed kind', feed.kind, KEY_LENGTHS.kind),
     textProblem('the feed version', feed.version, KEY_LENGTHS.version),
     textProblem('the feed resource', feed.resource, KEY_LENGTHS.resource),
-    textProblem('the feed namespace', feed.namespace, KEY_LENGTHS.namespace),
+    asciiKeyProblem('the feed namespace', feed.namespace, KEY_LENGTHS.namespace),
   );
 }
 
@@ -102,7 +113,7 @@ function changeKeyProblem(kind: ChangeBatch['changes'][number]['kind']): string 
 
 function objectKeyProblem(key: { namespace: string; name: string; uid?: string; resourceVersion?: string }): string | undefined {
   return firstProblem(
-    textProblem('the namespace', key.namespace, KEY_LENGTHS.namespace),
+    asciiKeyProblem('the namespace', key.namespace, KEY_LENGTHS.namespace),
     textProblem('the name', key.name, KEY_LENGTHS.name),
     key.uid === undefined ? undefined : textProblem('the uid', key.uid, KEY_LENGTHS.uid),
     key.resourceVersion === undefined ? undefined : textProblem('the resourceVersion', key.resourceVersion, KEY_LENGTHS.resourceVersion),

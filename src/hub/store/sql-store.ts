@@ -2,7 +2,7 @@ import { sql, type Kysely, type Selectable, type SelectQueryBuilder } from 'kyse
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Errors, ScaleAgentError, errorMessage, isScaleAgentError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
-import { applyBatchesInTransaction } from './batch-apply.ts';
+import { applyBatchesInTransaction, type IngestCache } from './batch-apply.ts';
 import type { SqlDialect } from './dialect.ts';
 import { runMigrations } from './migrations.ts';
 import { accountFromRow, clampText, objectFromRow, operationFromRow, operationPatchToRow, requestIdKey, taskFromRow, withoutNul, taskToRow, toNullableNumber, toNumber } from './rows.ts';
@@ -107,7 +107,9 @@ export class SqlStore implements Store {
     readonly dialect: SqlDialect,
     private readonly logger: Logger,
     private readonly onClose: () => Promise<void> = async () => {},
-  ) {}
+  ) {
+    this.ingestCache = dialect.name === 'sqlite' ? new Map() : undefined;
+  }
 
   async migrate(): Promise<void> {
     const applied = await runMigrations(this.db as Kysely<unknown>, this.dialect);
@@ -182,6 +184,8 @@ export class SqlStore implements Store {
         await trx.deleteFrom('accounts').where('name', '=', name).execute();
         await trx.deleteFrom('feeds').where('account', '=', name).execute();
         await trx.deleteFrom('objects').where('account', '=', name).execute();
+        // Inside the transaction: no group commit can run between these deletes and forgetting the rows.
+        this.ingestCache?.delete(name);
       }),
     );
   }
@@ -204,6 +208,12 @@ export class SqlStore implements Store {
       if (!this.ingesting) void this.drainIngestQueue();
     });
   }
+
+  /**
+   * The accounts' snapshot epochs and feed rows as the last group commits left them (batch-apply.ts):
+   * only on SQLite, where this store is the database's one writer and its statements run one at a time.
+   */
+  private readonly ingestCache: IngestCache | undefined;
 
   private readonly ingestQueue: Array<{ batch: StoreBatch; now: number; resolve: (outcome: BatchOutcome) => void; reject: (err: unknown) => void }> = [];
   private ingesting = false;
@@ -243,9 +253,16 @@ export class SqlStore implements Store {
 
   /** Applies batches in order in one transaction. */
   private async applyBatches(batches: ReadonlyArray<{ batch: StoreBatch; now: number }>): Promise<BatchOutcome[]> {
-    const outcomes = await this.guard('applyBatch', () =>
-      this.db.transaction().execute((trx) => applyBatchesInTransaction(trx, this.dialect, batches, this.logger)),
-    );
+    let outcomes;
+    try {
+      outcomes = await this.guard('applyBatch', () =>
+        this.db.transaction().execute((trx) => applyBatchesInTransaction(trx, this.dialect, batches, this.logger, this.ingestCache)),
+      );
+    } catch (err) {
+      // The group wrote its states into the cache before a commit that then failed.
+      for (const { batch } of batches) this.ingestCache?.delete(batch.account);
+      throw err;
+    }
     outcomes.forEach((outcome, i) => {
       if (outcome.touchesMissed > 0) {
         this.logger.debug({ account: batches[i]!.batch.account, touchesMissed: outcome.touchesMissed }, 'touched objects the store does not hold');

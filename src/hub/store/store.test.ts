@@ -234,6 +234,25 @@ forEachEngine('Store', (engine) => {
     assert.equal(await store.countObjects(), 0);
   });
 
+  test('after deleteAccount, batches see the deletion: refused until the account registers again, then start afresh', async () => {
+    const snapshot = (id: string, names: string[], rv: string): StoreBatch => ({
+      account: 'k8s',
+      changes: [{ type: 'snapshotBegin', feed: DEPLOYMENTS, snapshotId: id }, ...names.map((n) => upsert(DEPLOYMENTS, 'web', n, rv)), { type: 'snapshotEnd', feed: DEPLOYMENTS, snapshotId: id, resourceVersion: rv }],
+      progress: [],
+    });
+    await store.applyBatch(snapshot('s1', ['a', 'b'], '10'), NOW);
+    await store.deleteAccount('k8s');
+    await assert.rejects(store.applyBatch({ account: 'k8s', changes: [upsert(DEPLOYMENTS, 'web', 'c')], progress: [] }, NOW), (err) => isScaleAgentError(err, 'ACCOUNT_NOT_FOUND'));
+    assert.equal(await store.countObjects(), 0);
+    await store.upsertAccount(accountRecord('k8s'), NOW);
+    assert.deepEqual(await store.resumePoints('k8s'), []);
+    // The same snapshot id as before the deletion is a new snapshot of a new feed row: it prunes nothing it sent.
+    const outcome = await store.applyBatch(snapshot('s1', ['d'], '20'), NOW);
+    assert.equal(outcome.pruned, 0);
+    assert.deepEqual(await names(), ['Deployment/web/d']);
+    assert.deepEqual((await store.resumePoints('k8s')).map((p) => p.resourceVersion), ['20']);
+  });
+
   test('listObjects filters and orders', async () => {
     await store.upsertAccount(accountRecord('a-first'), NOW);
     await store.applyBatch({ account: 'k8s', changes: [upsert(REPLICASETS, 'web', 'z'), upsert(DEPLOYMENTS, 'web', 'b'), upsert(DEPLOYMENTS, 'app', 'c')], progress: [] }, NOW);
