@@ -1,0 +1,23 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Registry } from 'prom-client';
+import { AgentMetrics } from './agent-metrics.ts';
+
+function series(text: string, family: string): string[] {
+  return text.split('\n').filter((line) => line.startsWith(`${family}{`));
+}
+
+test('acknowledged changes and bytes are counted per account and grow from scrape to scrape', async () => {
+  const registry = new Registry();
+  const metrics = new AgentMetrics(registry, new Map(), new Map());
+  metrics.batchAcked('east', 3, 100, 5);
+  metrics.batchAcked('west', 1, 10, 5);
+  metrics.batchAcked('east', 2, 50, 5);
+  let text = await registry.metrics();
+  assert.deepEqual(series(text, 'scale_agent_changes_sent_total'), ['scale_agent_changes_sent_total{account="east"} 5', 'scale_agent_changes_sent_total{account="west"} 1']);
+  assert.deepEqual(series(text, 'scale_agent_bytes_sent_total'), ['scale_agent_bytes_sent_total{account="east"} 150', 'scale_agent_bytes_sent_total{account="west"} 10']);
+  metrics.batchAcked('east', 1, 1, 5);
+  text = await registry.metrics();
+  assert.deepEqual(series(text, 'scale_agent_changes_sent_total'), ['scale_agent_changes_sent_total{account="east"} 6', 'scale_agent_changes_sent_total{account="west"} 1']);
+  assert.match(text, /scale_agent_batch_ack_seconds_count 4/);
+});
