@@ -46,6 +46,8 @@ export function decodeSyncRequest(bytes: Uint8Array): SyncRequest {
 }
 
 /** A field's tag: its number (tag >>> 3) and wire type (tag & 7). */
+const PACKAGE_PREFIX = 'scaleagent.v1.';
+
 function readTag(r: WireReader, end: number): number {
   const tag = r.uint32(end);
   if (tag >>> 3 === 0) r.fail(`field number 0 (tag ${tag})`);
@@ -66,16 +68,7 @@ function expectVarint(r: WireReader, field: string, wireType: number): true {
 }
 
 function decodeSyncOpen(r: WireReader, end: number, target?: SyncOpen): SyncOpen {
-  const m: SyncOpen = target ?? { $typeName: 'scaleagent.v1.SyncOpen', sessionId: '', account: '' };
-  while (r.pos < end) {
-    const tag = readTag(r, end);
-    const fieldNo = tag >>> 3;
-    const wireType = tag & 7;
-    if (fieldNo === 1 && expectDelimited(r, 'SyncOpen.session_id', wireType)) m.sessionId = r.string(end);
-    else if (fieldNo === 2 && expectDelimited(r, 'SyncOpen.account', wireType)) m.account = r.string(end);
-    else r.skip(wireType, fieldNo, end);
-  }
-  return m;
+  return decodeStringFields(r, end, target ?? { $typeName: 'scaleagent.v1.SyncOpen', sessionId: '', account: '' }, ['sessionId', 'account']);
 }
 
 function decodeChangeBatch(r: WireReader, end: number, target?: ChangeBatch): ChangeBatch {
@@ -159,49 +152,38 @@ function decodeFeedProgress(r: WireReader, end: number): FeedProgress {
   return m;
 }
 
+/** Change's oneof members by field number: the case and its decoder (which merges into `target`). */
+type MemberDecoder = (r: WireReader, end: number, target?: never) => Change['kind']['value'];
+const CHANGE_MEMBERS: ReadonlyArray<readonly [NonNullable<Change['kind']['case']>, MemberDecoder] | undefined> = [
+  undefined,
+  undefined,
+  ['upsert', decodeObjectUpsert as MemberDecoder],
+  ['delete', decodeObjectDelete as MemberDecoder],
+  ['touch', decodeObjectTouch as MemberDecoder],
+  ['snapshotBegin', decodeSnapshotBegin as MemberDecoder],
+  ['snapshotEnd', decodeSnapshotEnd as MemberDecoder],
+  ['feedDropped', decodeFeedDropped as MemberDecoder],
+  ['skipped', decodeObjectSkipped as MemberDecoder],
+];
+
 function decodeChange(r: WireReader, end: number): Change {
   const m: Change = { $typeName: 'scaleagent.v1.Change', feed: 0, kind: { case: undefined } };
   while (r.pos < end) {
     const tag = readTag(r, end);
     const fieldNo = tag >>> 3;
     const wireType = tag & 7;
+    const member = CHANGE_MEMBERS[fieldNo];
     if (fieldNo === 1) {
       expectVarint(r, 'Change.feed', wireType);
       m.feed = r.uint32(end);
-      continue;
-    }
-    const kind = m.kind;
-    switch (fieldNo) {
-      case 2:
-        expectDelimited(r, 'Change.upsert', wireType);
-        m.kind = { case: 'upsert', value: decodeObjectUpsert(r, r.delimitedEnd(end), kind.case === 'upsert' ? kind.value : undefined) };
-        break;
-      case 3:
-        expectDelimited(r, 'Change.delete', wireType);
-        m.kind = { case: 'delete', value: decodeObjectDelete(r, r.delimitedEnd(end), kind.case === 'delete' ? kind.value : undefined) };
-        break;
-      case 4:
-        expectDelimited(r, 'Change.touch', wireType);
-        m.kind = { case: 'touch', value: decodeObjectTouch(r, r.delimitedEnd(end), kind.case === 'touch' ? kind.value : undefined) };
-        break;
-      case 5:
-        expectDelimited(r, 'Change.snapshot_begin', wireType);
-        m.kind = { case: 'snapshotBegin', value: decodeSnapshotBegin(r, r.delimitedEnd(end), kind.case === 'snapshotBegin' ? kind.value : undefined) };
-        break;
-      case 6:
-        expectDelimited(r, 'Change.snapshot_end', wireType);
-        m.kind = { case: 'snapshotEnd', value: decodeSnapshotEnd(r, r.delimitedEnd(end), kind.case === 'snapshotEnd' ? kind.value : undefined) };
-        break;
-      case 7:
-        expectDelimited(r, 'Change.feed_dropped', wireType);
-        m.kind = { case: 'feedDropped', value: decodeFeedDropped(r, r.delimitedEnd(end), kind.case === 'feedDropped' ? kind.value : undefined) };
-        break;
-      case 8:
-        expectDelimited(r, 'Change.skipped', wireType);
-        m.kind = { case: 'skipped', value: decodeObjectSkipped(r, r.delimitedEnd(end), kind.case === 'skipped' ? kind.value : undefined) };
-        break;
-      default:
-        r.skip(wireType, fieldNo, end);
+    } else if (member !== undefined) {
+      const [which, decode] = member;
+      expectDelimited(r, `Change.${which}`, wireType);
+      // A member given again merges into the one before; another member replaces it.
+      const target = (m.kind.case === which ? m.kind.value : undefined) as never;
+      m.kind = { case: which, value: decode(r, r.delimitedEnd(end), target) } as Change['kind'];
+    } else {
+      r.skip(wireType, fieldNo, end);
     }
   }
   return m;
@@ -259,83 +241,47 @@ function decodeObjectUpsert(r: WireReader, end: number, target?: ObjectUpsert): 
 }
 
 function decodeObjectDelete(r: WireReader, end: number, target?: ObjectDelete): ObjectDelete {
-  const m: ObjectDelete = target ?? { $typeName: 'scaleagent.v1.ObjectDelete', namespace: '', name: '', uid: '', resourceVersion: '' };
-  while (r.pos < end) {
-    const tag = readTag(r, end);
-    const fieldNo = tag >>> 3;
-    const wireType = tag & 7;
-    if (fieldNo === 1 && expectDelimited(r, 'ObjectDelete.namespace', wireType)) m.namespace = r.string(end);
-    else if (fieldNo === 2 && expectDelimited(r, 'ObjectDelete.name', wireType)) m.name = r.string(end);
-    else if (fieldNo === 3 && expectDelimited(r, 'ObjectDelete.uid', wireType)) m.uid = r.string(end);
-    else if (fieldNo === 4 && expectDelimited(r, 'ObjectDelete.resource_version', wireType)) m.resourceVersion = r.string(end);
-    else r.skip(wireType, fieldNo, end);
-  }
-  return m;
+  return decodeStringFields(r, end, target ?? { $typeName: 'scaleagent.v1.ObjectDelete', namespace: '', name: '', uid: '', resourceVersion: '' }, ['namespace', 'name', 'uid', 'resourceVersion']);
 }
 
 function decodeObjectTouch(r: WireReader, end: number, target?: ObjectTouch): ObjectTouch {
-  const m: ObjectTouch = target ?? { $typeName: 'scaleagent.v1.ObjectTouch', namespace: '', name: '', resourceVersion: '' };
-  while (r.pos < end) {
-    const tag = readTag(r, end);
-    const fieldNo = tag >>> 3;
-    const wireType = tag & 7;
-    if (fieldNo === 1 && expectDelimited(r, 'ObjectTouch.namespace', wireType)) m.namespace = r.string(end);
-    else if (fieldNo === 2 && expectDelimited(r, 'ObjectTouch.name', wireType)) m.name = r.string(end);
-    else if (fieldNo === 3 && expectDelimited(r, 'ObjectTouch.resource_version', wireType)) m.resourceVersion = r.string(end);
-    else r.skip(wireType, fieldNo, end);
-  }
-  return m;
+  return decodeStringFields(r, end, target ?? { $typeName: 'scaleagent.v1.ObjectTouch', namespace: '', name: '', resourceVersion: '' }, ['namespace', 'name', 'resourceVersion']);
 }
 
 function decodeSnapshotBegin(r: WireReader, end: number, target?: SnapshotBegin): SnapshotBegin {
-  const m: SnapshotBegin = target ?? { $typeName: 'scaleagent.v1.SnapshotBegin', snapshotId: '' };
-  while (r.pos < end) {
-    const tag = readTag(r, end);
-    const fieldNo = tag >>> 3;
-    const wireType = tag & 7;
-    if (fieldNo === 1 && expectDelimited(r, 'SnapshotBegin.snapshot_id', wireType)) m.snapshotId = r.string(end);
-    else r.skip(wireType, fieldNo, end);
-  }
-  return m;
+  return decodeStringFields(r, end, target ?? { $typeName: 'scaleagent.v1.SnapshotBegin', snapshotId: '' }, ['snapshotId']);
 }
 
 function decodeSnapshotEnd(r: WireReader, end: number, target?: SnapshotEnd): SnapshotEnd {
-  const m: SnapshotEnd = target ?? { $typeName: 'scaleagent.v1.SnapshotEnd', snapshotId: '', resourceVersion: '' };
-  while (r.pos < end) {
-    const tag = readTag(r, end);
-    const fieldNo = tag >>> 3;
-    const wireType = tag & 7;
-    if (fieldNo === 1 && expectDelimited(r, 'SnapshotEnd.snapshot_id', wireType)) m.snapshotId = r.string(end);
-    else if (fieldNo === 2 && expectDelimited(r, 'SnapshotEnd.resource_version', wireType)) m.resourceVersion = r.string(end);
-    else r.skip(wireType, fieldNo, end);
-  }
-  return m;
+  return decodeStringFields(r, end, target ?? { $typeName: 'scaleagent.v1.SnapshotEnd', snapshotId: '', resourceVersion: '' }, ['snapshotId', 'resourceVersion']);
 }
 
 function decodeFeedDropped(r: WireReader, end: number, target?: FeedDropped): FeedDropped {
-  const m: FeedDropped = target ?? { $typeName: 'scaleagent.v1.FeedDropped', reason: '' };
-  while (r.pos < end) {
-    const tag = readTag(r, end);
-    const fieldNo = tag >>> 3;
-    const wireType = tag & 7;
-    if (fieldNo === 1 && expectDelimited(r, 'FeedDropped.reason', wireType)) m.reason = r.string(end);
-    else r.skip(wireType, fieldNo, end);
-  }
-  return m;
+  return decodeStringFields(r, end, target ?? { $typeName: 'scaleagent.v1.FeedDropped', reason: '' }, ['reason']);
 }
 
 function decodeObjectSkipped(r: WireReader, end: number, target?: ObjectSkipped): ObjectSkipped {
-  const m: ObjectSkipped = target ?? { $typeName: 'scaleagent.v1.ObjectSkipped', namespace: '', name: '', resourceVersion: '', code: '', message: '' };
+  return decodeStringFields(
+    r,
+    end,
+    target ?? { $typeName: 'scaleagent.v1.ObjectSkipped', namespace: '', name: '', resourceVersion: '', code: '', message: '' },
+    ['namespace', 'name', 'resourceVersion', 'code', 'message'],
+  );
+}
+
+/**
+ * A message whose fields are all strings, numbered from 1 in the order of `fields` (the property
+ * names): the less frequent messages, which need no hand-unrolled loop of their own.
+ */
+function decodeStringFields<M extends { $typeName: string }>(r: WireReader, end: number, message: M, fields: ReadonlyArray<keyof M & string>): M {
+  const target = message as unknown as Record<string, unknown>;
   while (r.pos < end) {
     const tag = readTag(r, end);
     const fieldNo = tag >>> 3;
     const wireType = tag & 7;
-    if (fieldNo === 1 && expectDelimited(r, 'ObjectSkipped.namespace', wireType)) m.namespace = r.string(end);
-    else if (fieldNo === 2 && expectDelimited(r, 'ObjectSkipped.name', wireType)) m.name = r.string(end);
-    else if (fieldNo === 3 && expectDelimited(r, 'ObjectSkipped.resource_version', wireType)) m.resourceVersion = r.string(end);
-    else if (fieldNo === 4 && expectDelimited(r, 'ObjectSkipped.code', wireType)) m.code = r.string(end);
-    else if (fieldNo === 5 && expectDelimited(r, 'ObjectSkipped.message', wireType)) m.message = r.string(end);
+    const field = fields[fieldNo - 1];
+    if (field !== undefined && expectDelimited(r, `${message.$typeName.slice(PACKAGE_PREFIX.length)}.${field}`, wireType)) target[field] = r.string(end);
     else r.skip(wireType, fieldNo, end);
   }
-  return m;
+  return message;
 }
