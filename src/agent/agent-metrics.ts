@@ -19,27 +19,20 @@ export class AgentMetrics {
 
   constructor(registry: Registry, accounts: Map<string, AccountRuntime>, streams: Map<string, SyncStream>) {
     const sent = this.sent;
-    this.changes = new Counter({
-      name: 'scale_agent_changes_sent_total',
-      help: 'Changes acknowledged by the hub',
-      labelNames: ['account'],
-      registers: [registry],
-      collect() {
-        // The totals are kept above and only ever grow, so each scrape states them afresh.
-        this.reset();
-        for (const [account, totals] of sent) this.inc({ account }, totals.changes);
-      },
-    });
-    this.bytes = new Counter({
-      name: 'scale_agent_bytes_sent_total',
-      help: 'Object bytes acknowledged by the hub',
-      labelNames: ['account'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const [account, totals] of sent) this.inc({ account }, totals.bytes);
-      },
-    });
+    // The totals are kept in `sent` and only ever grow, so each scrape states them afresh.
+    const sentCounter = (name: string, help: string, total: (totals: { changes: number; bytes: number }) => number) =>
+      new Counter({
+        name,
+        help,
+        labelNames: ['account'],
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const [account, totals] of sent) this.inc({ account }, total(totals));
+        },
+      });
+    this.changes = sentCounter('scale_agent_changes_sent_total', 'Changes acknowledged by the hub', (t) => t.changes);
+    this.bytes = sentCounter('scale_agent_bytes_sent_total', 'Object bytes acknowledged by the hub', (t) => t.bytes);
     this.ackSeconds = new Histogram({
       name: 'scale_agent_batch_ack_seconds',
       help: 'Time from sending a batch to its acknowledgement',
