@@ -8,7 +8,6 @@ import { clampText, toNumber } from './rows.ts';
 import { KEY_LENGTHS, type Database, type FeedsTable, type ObjectsTable } from './schema.ts';
 import type { BatchOutcome, FeedInfo, FeedKey, StoreBatch } from './types.ts';
 
-
 const OBJECT_KEY_COLUMNS = ['account', 'api_group', 'kind', 'namespace', 'name'] as const;
 const OBJECT_UPDATE_COLUMNS = ['version', 'uid', 'resource_version', 'body', 'application', 'cluster', 'created_at', 'epoch', 'updated_at'] as const;
 /** The update of a row whose indexed moniker columns (application, cluster) stay as they are. */

@@ -253,16 +253,16 @@ export class SqlStore implements Store {
 
   /** Applies batches in order in one transaction. */
   private async applyBatches(batches: ReadonlyArray<{ batch: StoreBatch; now: number }>): Promise<BatchOutcome[]> {
-    let outcomes;
-    try {
-      outcomes = await this.guard('applyBatch', () =>
-        this.db.transaction().execute((trx) => applyBatchesInTransaction(trx, this.dialect, batches, this.logger, this.ingestCache)),
-      );
-    } catch (err) {
-      // The group wrote its states into the cache before a commit that then failed.
-      for (const { batch } of batches) this.ingestCache?.delete(batch.account);
-      throw err;
-    }
+    const outcomes = await this.guard('applyBatch', async () => {
+      try {
+        return await this.db.transaction().execute((trx) => applyBatchesInTransaction(trx, this.dialect, batches, this.logger, this.ingestCache));
+      } catch (err) {
+        // The group may have written its states into the cache before a commit that then failed: forget
+        // them before guard() retries it or gives up.
+        for (const { batch } of batches) this.ingestCache?.delete(batch.account);
+        throw err;
+      }
+    });
     outcomes.forEach((outcome, i) => {
       if (outcome.touchesMissed > 0) {
         this.logger.debug({ account: batches[i]!.batch.account, touchesMissed: outcome.touchesMissed }, 'touched objects the store does not hold');
