@@ -4,8 +4,6 @@ import type { SyncStream } from './sync/sync-stream.ts';
 
 /** The agent's Prometheus metrics: what it streams, how fast the hub acknowledges, its operations. */
 export class AgentMetrics {
-  private readonly changes: Counter<'account'>;
-  private readonly bytes: Counter<'account'>;
   private readonly ackSeconds: Histogram;
   private readonly operations: Counter<'type' | 'result'>;
   private readonly operationSeconds: Histogram<'type'>;
@@ -31,8 +29,8 @@ export class AgentMetrics {
           for (const [account, totals] of sent) this.inc({ account }, total(totals));
         },
       });
-    this.changes = sentCounter('scale_agent_changes_sent_total', 'Changes acknowledged by the hub', (t) => t.changes);
-    this.bytes = sentCounter('scale_agent_bytes_sent_total', 'Object bytes acknowledged by the hub', (t) => t.bytes);
+    sentCounter('scale_agent_changes_sent_total', 'Changes acknowledged by the hub', (t) => t.changes);
+    sentCounter('scale_agent_bytes_sent_total', 'Object bytes acknowledged by the hub', (t) => t.bytes);
     this.ackSeconds = new Histogram({
       name: 'scale_agent_batch_ack_seconds',
       help: 'Time from sending a batch to its acknowledgement',
