@@ -103,53 +103,20 @@ function decodeChangeBatch(r: WireReader, end: number, target?: ChangeBatch): Ch
 
 function decodeFeed(r: WireReader, end: number): Feed {
   const m: Feed = { $typeName: 'scaleagent.v1.Feed', group: '', version: '', kind: '', resource: '', namespace: '', namespaced: false };
-  while (r.pos < end) {
-    const tag = readTag(r, end);
-    const fieldNo = tag >>> 3;
-    const wireType = tag & 7;
-    switch (fieldNo) {
-      case 1:
-        expectDelimited(r, 'Feed.group', wireType);
-        m.group = r.string(end);
-        break;
-      case 2:
-        expectDelimited(r, 'Feed.version', wireType);
-        m.version = r.string(end);
-        break;
-      case 3:
-        expectDelimited(r, 'Feed.kind', wireType);
-        m.kind = r.string(end);
-        break;
-      case 4:
-        expectDelimited(r, 'Feed.resource', wireType);
-        m.resource = r.string(end);
-        break;
-      case 5:
-        expectDelimited(r, 'Feed.namespace', wireType);
-        m.namespace = r.string(end);
-        break;
-      case 6:
-        expectVarint(r, 'Feed.namespaced', wireType);
-        m.namespaced = r.bool(end);
-        break;
-      default:
-        r.skip(wireType, fieldNo, end);
-    }
-  }
-  return m;
+  return decodeStringFields(r, end, m, ['group', 'version', 'kind', 'resource', 'namespace'], (fieldNo, wireType) => {
+    if (fieldNo !== 6 || !expectVarint(r, 'Feed.namespaced', wireType)) return false;
+    m.namespaced = r.bool(end);
+    return true;
+  });
 }
 
 function decodeFeedProgress(r: WireReader, end: number): FeedProgress {
   const m: FeedProgress = { $typeName: 'scaleagent.v1.FeedProgress', feed: 0, resourceVersion: '' };
-  while (r.pos < end) {
-    const tag = readTag(r, end);
-    const fieldNo = tag >>> 3;
-    const wireType = tag & 7;
-    if (fieldNo === 1 && expectVarint(r, 'FeedProgress.feed', wireType)) m.feed = r.uint32(end);
-    else if (fieldNo === 2 && expectDelimited(r, 'FeedProgress.resource_version', wireType)) m.resourceVersion = r.string(end);
-    else r.skip(wireType, fieldNo, end);
-  }
-  return m;
+  return decodeStringFields(r, end, m, [undefined, 'resourceVersion'], (fieldNo, wireType) => {
+    if (fieldNo !== 1 || !expectVarint(r, 'FeedProgress.feed', wireType)) return false;
+    m.feed = r.uint32(end);
+    return true;
+  });
 }
 
 /** Change's oneof members by field number: the case and its decoder (which merges into `target`). */
@@ -270,10 +237,18 @@ function decodeObjectSkipped(r: WireReader, end: number, target?: ObjectSkipped)
 }
 
 /**
- * A message whose fields are all strings, numbered from 1 in the order of `fields` (the property
- * names): the less frequent messages, which need no hand-unrolled loop of their own.
+ * A message whose fields are strings, numbered from 1 in the order of `fields` (the property names;
+ * undefined where a field is not a string), and for the others `other`, which reads the field and says
+ * so, or leaves it to be skipped: the messages that are not per change, which need no hand-unrolled
+ * loop of their own.
  */
-function decodeStringFields<M extends { $typeName: string }>(r: WireReader, end: number, message: M, fields: ReadonlyArray<keyof M & string>): M {
+function decodeStringFields<M extends { $typeName: string }>(
+  r: WireReader,
+  end: number,
+  message: M,
+  fields: ReadonlyArray<(keyof M & string) | undefined>,
+  other?: (fieldNo: number, wireType: number) => boolean,
+): M {
   const target = message as unknown as Record<string, unknown>;
   while (r.pos < end) {
     const tag = readTag(r, end);
@@ -281,7 +256,7 @@ function decodeStringFields<M extends { $typeName: string }>(r: WireReader, end:
     const wireType = tag & 7;
     const field = fields[fieldNo - 1];
     if (field !== undefined && expectDelimited(r, `${message.$typeName.slice(PACKAGE_PREFIX.length)}.${field}`, wireType)) target[field] = r.string(end);
-    else r.skip(wireType, fieldNo, end);
+    else if (other === undefined || !other(fieldNo, wireType)) r.skip(wireType, fieldNo, end);
   }
   return message;
 }
