@@ -23,7 +23,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import type { ApiResource } from '../src/kube/index.ts';
 import { spinnakerKindName } from '../src/hub/store/kind-names.ts';
-import { mysqlServer, postgresServer, type Server } from '../test/support/databases.ts';
+import { mysqlServer, postgresServer, type Server } from '../test/support/database-servers.ts';
 import { collectGarbage, INSPECT_ARG, InspectorSession, inspectorUrl } from './support/inspector.ts';
 import { benchHubConfig } from './support/hub-database.ts';
 import { openHubReader, type ObjectKey } from './support/hub-reader.ts';
@@ -124,7 +124,7 @@ export function registerScaleBenchmark(program: Command): void {
     .addOption(new Option('--churn <rates>', 'steady churn rates to measure, changes/s across all clusters, comma-separated; 0 skips').argParser((v) => (v.trim() === '0' ? [] : rateList(v))).default([100, 500, 2000], '100,500,2000'))
     .option('--churn-seconds <s>', 'measured seconds per churn rate', nonNegativeNumber, 30)
     .option('--churn-warmup-seconds <s>', 'seconds of churn before each measurement starts', nonNegativeNumber, 5)
-    .addOption(new Option('--database <engine>', 'the hub\'s database: sqlite (temporary file), postgres or mysql (temporary databases on the test servers, see test/support/databases.ts)').choices([...ENGINES]).default('sqlite'))
+    .addOption(new Option('--database <engine>', 'the hub\'s database: sqlite (temporary file), postgres or mysql (temporary databases on the test servers, see test/support/database-servers.ts)').choices([...ENGINES]).default('sqlite'))
     .option('--name <name>', 'results go to scale-<name>.json/.md/.svg (default: the database engine)')
     .option('--rest-samples <n>', 'changes per second also timed through GET /manifests (polled every 2 ms)', nonNegativeNumber, 10)
     .option('--floor-clusters <n>', 'clusters whose lists are timed for the JSON.parse floor (the floor is a rate, objects/s)', positiveInt, 100)

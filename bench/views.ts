@@ -3,7 +3,7 @@
  * server groups, load balancers, …) from its SQL cache, per engine and cache size.
  *
  * For each engine (SQLite in a temporary file; PostgreSQL and MySQL/MariaDB in temporary databases on
- * the test servers, see test/support/databases.ts) and each size (default 1k, 10k, 100k cached objects)
+ * the test servers, see test/support/database-servers.ts) and each size (default 1k, 10k, 100k cached objects)
  * a fresh store is seeded through Store.applyBatch — the ingest path — with a realistic mix (namespaces,
  * Deployments with ReplicaSet histories and pods, StatefulSets, Services, Ingresses, NetworkPolicies,
  * ConfigMaps, Secrets) in which one application, "bigapp", has 1% of the objects' worth of server groups
@@ -22,7 +22,7 @@ import { createStore } from '../src/hub/store/open-store.ts';
 import type { SqlStore } from '../src/hub/store/sql-store.ts';
 import type { FeedInfo, KindRecord, StoreChange } from '../src/hub/store/types.ts';
 import { sql } from 'kysely';
-import { mysqlServer, postgresServer, type Server } from '../test/support/databases.ts';
+import { mysqlServer, postgresServer, type Server } from '../test/support/database-servers.ts';
 import { REPO_ROOT } from './support/processes.ts';
 import { environment, formatCount, renderMarkdown, renderText, writeResults, type Table } from './support/report.ts';
 import { nonNegativeInt, positiveInt } from './support/cli-args.ts';

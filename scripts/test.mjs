@@ -2,7 +2,7 @@
 // src/) first, then integration and end-to-end tests (test/**/*.test.ts), which start real processes.
 // Extra arguments are passed to `node --test` (e.g. --test-name-pattern). A path argument limits the run
 // to the test files under that path.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,15 +32,43 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-const typecheck = paths.length === 0 && !process.env.SKIP_TYPECHECK;
-if (typecheck) {
-  const tc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json', '--noEmit'], { cwd: root, stdio: 'inherit' });
-  if (tc.status !== 0) { console.error('test: type check failed'); process.exit(tc.status ?? 1); }
-}
+// Which database servers this run uses (test/support/database-servers.ts): decided once, while the type
+// check runs, and handed to every test file. A private PostgreSQL started here is stopped at the end.
+const { tsImport } = await import('tsx/esm/api');
+const databases = await tsImport('../test/support/database-servers.ts', import.meta.url);
+const resolving = databases.resolveTestDatabases();
 
-const result = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...flags, ...files.map((f) => relative(root, f))],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, SCALE_AGENT_TEST: '1' } },
-);
-process.exit(result.status ?? 1);
+const typecheck = paths.length === 0 && !process.env.SKIP_TYPECHECK;
+const typecheckStatus = typecheck
+  ? await run([join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json', '--noEmit'], process.env)
+  : 0;
+const resolved = await resolving;
+const summary = databases.describeResolutions(resolved.resolutions);
+let status = typecheckStatus;
+if (typecheckStatus !== 0) {
+  console.error('test: type check failed');
+} else {
+  console.log(summary);
+  status = await run(
+    ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...flags, ...files.map((f) => relative(root, f))],
+    { ...process.env, SCALE_AGENT_TEST: '1', [databases.RESOLUTIONS_ENV]: JSON.stringify(resolved.resolutions) },
+  );
+}
+await resolved.stop();
+if (typecheckStatus === 0) console.log(summary);
+process.exit(status);
+
+/** Runs node with `args`; Ctrl-C and SIGTERM reach the child, and the private database still stops. */
+function run(args, env) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit', env });
+    const forward = (signal) => child.kill(signal);
+    process.on('SIGINT', forward);
+    process.on('SIGTERM', forward);
+    child.on('exit', (code, signal) => {
+      process.off('SIGINT', forward);
+      process.off('SIGTERM', forward);
+      resolve(code ?? (signal ? 1 : 0));
+    });
+  });
+}

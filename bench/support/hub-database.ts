@@ -2,14 +2,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { redactDatabaseUrl } from '../../src/hub/store/open-store.ts';
-import { mysqlServer, postgresServer } from '../../test/support/databases.ts';
+import { mysqlServer, postgresServer } from '../../test/support/database-servers.ts';
 import type { RunningHub } from './parts.ts';
 import type { ProcessRegistry } from './processes.ts';
 
 /**
  * The hub's database for a benchmark, on any engine it supports: SQLite in a file of the benchmark's
  * temporary directory, or a fresh database on the PostgreSQL or MySQL/MariaDB server the tests use
- * (127.0.0.1:5432 / :3306, or TEST_POSTGRES_URL / TEST_MYSQL_URL; see test/support/databases.ts),
+ * (127.0.0.1:5432 / :3306, or TEST_POSTGRES_URL / TEST_MYSQL_URL; see test/support/database-servers.ts),
  * dropped again by `cleanup`.
  */
 export type DatabaseEngine = 'sqlite' | 'postgres' | 'mysql';

@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { parseConfig } from '../../common/config.ts';
 import { isScaleAgentError } from '../../common/errors.ts';
 import { createLogger, silentLogger, type Logger } from '../../common/logger.ts';
-import { forEachEngine } from '../../../test/support/databases.ts';
+import { engineSkip, forEachEngine, serverAdminUrl } from '../../../test/support/databases.ts';
 import { hubConfigSchema } from '../config.ts';
 import { startHub } from '../hub.ts';
 import { accountRecord } from './test-fixtures.ts';
@@ -109,10 +109,14 @@ describe('openStore', () => {
     });
   }
 
-  test('refused credentials fail with STORE_UNAVAILABLE without the password', async () => {
-    await assert.rejects(openStore({ url: `mysql://sa_nobody:${SECRET}@127.0.0.1:3306/scale`, connectTimeoutMs: 2000 }, silentLogger()), (err) => {
+  test('refused credentials fail with STORE_UNAVAILABLE without the password', { skip: engineSkip('mysql') }, async () => {
+    const admin = serverAdminUrl('mysql');
+    assert.ok(admin !== undefined, 'no MySQL/MariaDB server in this run (see the test databases line)');
+    const server = new URL(admin);
+    const address = `${server.hostname}:${server.port || 3306}`;
+    await assert.rejects(openStore({ url: `mysql://sa_nobody:${SECRET}@${address}/scale`, connectTimeoutMs: 2000 }, silentLogger()), (err) => {
       assert.ok(isScaleAgentError(err, 'STORE_UNAVAILABLE'), String(err));
-      assert.match(err.message, /at 127\.0\.0\.1:3306 as user "sa_nobody": Access denied/);
+      assert.match(err.message, new RegExp(`at ${address.replaceAll('.', '\\.')} as user "sa_nobody": Access denied`));
       assert.doesNotMatch(err.message, new RegExp(SECRET));
       return true;
     });
