@@ -16,6 +16,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { KubeClient } from '../src/kube/index.ts';
+import { DEFAULT_FIELD_MANAGER } from '../src/agent/config.ts';
 import { cpuMs, ownCpuMs } from './support/cpu.ts';
 import { DATABASE_ENGINES, openBenchDatabase, startHubWithDatabase, type BenchDatabase, type DatabaseEngine } from './support/hub-database.ts';
 import { clientFor } from './support/kube-lists.ts';
@@ -342,7 +343,7 @@ async function directApply(client: KubeClient, kind: DeployKind, index: number, 
     const desired = { ...manifest, metadata: { ...manifest.metadata, annotations: { ...(manifest.metadata.annotations ?? {}), [LAST_APPLIED]: manifestJson } } };
     const current = await client.request({ path: paths.object(objectName) });
     if (current.status !== 404) throw new Error(`GET answered ${current.status} for a new object`);
-    const created = await client.request({ method: 'POST', path: paths.collection, body: desired, query: { fieldManager: 'kubectl-client-side-apply' } });
+    const created = await client.request({ method: 'POST', path: paths.collection, body: desired, query: { fieldManager: DEFAULT_FIELD_MANAGER } });
     if (created.status >= 400) throw new Error(`POST answered ${created.status}: ${created.body.toString('utf8').slice(0, 300)}`);
     sample.applyMs = performance.now() - started;
   } catch (err) {

@@ -35,3 +35,15 @@ test('inconsistent reflector settings name the key', () => {
   assert.throws(() => parseConfig(agentConfigSchema, { kubernetes: { reflector: { pageSize: 0 } } }, 'agent.yaml'), /kubernetes\.reflector\.pageSize/);
   assert.throws(() => parseConfig(agentConfigSchema, { health: { stuckSeconds: 1 } }, 'agent.yaml'), /health/);
 });
+
+test('the field manager defaults to scale-agent and must be a name Kubernetes accepts', () => {
+  assert.equal(parseConfig(agentConfigSchema, {}, 'test').operations.fieldManager, 'scale-agent');
+  assert.equal(parseConfig(agentConfigSchema, { operations: { fieldManager: 'armory-agent' } }, 'test').operations.fieldManager, 'armory-agent');
+  for (const bad of ['', ' leading-space', 'x'.repeat(129), 'tab\there']) {
+    assert.throws(
+      () => parseConfig(agentConfigSchema, { operations: { fieldManager: bad } }, 'agent.yaml'),
+      (err: unknown) => isScaleAgentError(err, 'CONFIG_INVALID') && /operations\.fieldManager/.test(err.message),
+      JSON.stringify(bad),
+    );
+  }
+});

@@ -35,6 +35,10 @@ export const DEFAULT_DISCOVERY_INTERVAL_SECONDS = 300;
  * one gets the stall timeout on top, since a quiet watch may legitimately deliver nothing until then.
  */
 export const DEFAULT_REFLECTOR_STUCK_SECONDS = 300;
+/** The field manager the agent writes under by default (Kubernetes' managedFields: who set what). */
+export const DEFAULT_FIELD_MANAGER = 'scale-agent';
+/** Kubernetes refuses longer field manager names. */
+const FIELD_MANAGER_MAX_LENGTH = 128;
 
 const MS_PER_SECOND = 1000;
 
@@ -271,6 +275,16 @@ export const agentConfigSchema = z
       .object({
         /** How long an operation waits for its writes to reach the hub's cache before answering anyway. */
         cacheSyncTimeoutMs: z.number().int().min(0).default(10_000),
+        /**
+         * The field manager the agent's writes are recorded under (client-side apply, and server-side apply
+         * unless the operation names one). Never kubectl's names: the object's managedFields should say who wrote it.
+         */
+        fieldManager: z
+          .string()
+          .min(1)
+          .max(FIELD_MANAGER_MAX_LENGTH)
+          .regex(/^[\x21-\x7e][\x20-\x7e]*$/, 'printable ASCII, not starting with a space')
+          .default(DEFAULT_FIELD_MANAGER),
       })
       .strict()
       .prefault({}),

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import { waitFor } from '../../src/common/time.ts';
 import { hubState } from '../support/convergence.ts';
+import { runOp } from '../support/operations.ts';
 import { TestSystem, simRequest } from '../support/system.ts';
 
 /**
@@ -82,5 +83,27 @@ describe('discovery follows the cluster: a CRD created or deleted at runtime', {
     assert.deepEqual(account!.forbiddenKinds, [], 'a kind that is gone is dropped, not left refused');
     assert.ok(account!.discovery.changes >= 2);
     assert.equal(account!.discovery.definitionWatch?.state, 'watching');
+  });
+
+  test('a deployManifest carrying a CRD and an object of its new kind succeeds on the first try', async () => {
+    const gadgets = {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'gadgets.example.org' },
+      spec: {
+        group: 'example.org',
+        scope: 'Namespaced',
+        names: { kind: 'Gadget', plural: 'gadgets', singular: 'gadget' },
+        versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+      },
+    };
+    const gadget = { apiVersion: 'example.org/v1', kind: 'Gadget', metadata: { name: 'g1', namespace: 'default' }, spec: { size: 2 } };
+    // The agent learns of the new kind only through its definition watch (debounced by a second) or the
+    // periodic rediscovery: without rediscovering on the unknown kind, the Gadget would fail here.
+    const task = await runOp(system, 'deployManifest', { cloudProvider: 'kubernetes', account: ACCOUNT, source: 'text', manifests: [gadgets, gadget], moniker: { app: 'gadgets' } });
+    assert.deepEqual(task.resultObjects[0].manifestNamesByNamespace, { '': ['customResourceDefinition gadgets.example.org'], default: ['Gadget.example.org g1'] });
+    const created = await simRequest(system.sim(ACCOUNT), 'GET', '/apis/example.org/v1/namespaces/default/gadgets/g1');
+    assert.equal(created.status, 200, JSON.stringify(created.body));
+    assert.equal(created.body.spec.size, 2);
   });
 });

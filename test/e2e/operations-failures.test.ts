@@ -59,6 +59,20 @@ describe('operations when the agent is gone or the cluster is too slow', { timeo
     assert.equal(await live(system, CLUSTER, `/api/v1/namespaces/${NS}/configmaps/slow-2`), undefined);
   });
 
+  test('a delete held by a finalizer fails at the deadline naming the finalizer, not as a retryable timeout', async () => {
+    await createAtSim(system, CLUSTER, `/api/v1/namespaces/${NS}/configmaps`, { ...configMap('held'), metadata: { name: 'held', namespace: NS, finalizers: ['example.com/hold'] } });
+    await waitForHubManifest(system, ACCOUNT, NS, 'configMap held');
+    const { message, outcome } = await failOp(system, 'deleteManifest', { ...STAGE_NOISE, account: ACCOUNT, manifestName: 'configMap held', location: NS, options: {} });
+    assert.match(message, /ConfigMap held is being deleted \(since .+\) but finalizers still hold it: example\.com\/hold/);
+    assert.ok(outcome.kind === 'task');
+    const exception = (outcome.task.resultObjects as Json[]).find((r) => r.type === 'EXCEPTION');
+    assert.equal(exception.details.code, 'DELETE_BLOCKED_BY_FINALIZERS');
+    assert.equal(exception.retryable, false);
+    assert.equal(outcome.task.status.retryable, false);
+    const held = await live(system, CLUSTER, `/api/v1/namespaces/${NS}/configmaps/held`);
+    assert.ok(held?.metadata?.deletionTimestamp, 'the object is marked for deletion');
+  });
+
   test('a cluster slower than the deadline: the task fails at the deadline with the reason', async () => {
     const latency = await system.simAdmin('POST', `/sim/clusters/${CLUSTER}/faults/latency`, { ms: SLOW_CLUSTER_MS });
     assert.equal(latency.status, 200, JSON.stringify(latency.body));

@@ -144,7 +144,7 @@ export class AccountRuntime {
   caching = false;
 
   private readonly discovery: DiscoveryView = { runs: 0, changes: 0, unavailableGroupVersions: [] };
-  private discoveryRunning = false;
+  private discoveryRun: Promise<void> | undefined;
   private discoveryAgain = false;
   private discoveryDebounce: NodeJS.Timeout | undefined;
   private discoveryTimer: NodeJS.Timeout | undefined;
@@ -433,7 +433,7 @@ export class AccountRuntime {
   private followDiscovery(): void {
     if (!this.caching) return;
     this.startDefinitionWatch();
-    if (this.discoveryTimer === undefined && !this.discoveryRunning) this.schedulePeriodicDiscovery();
+    if (this.discoveryTimer === undefined && this.discoveryRun === undefined) this.schedulePeriodicDiscovery();
   }
 
   private startDefinitionWatch(): void {
@@ -477,27 +477,31 @@ export class AccountRuntime {
 
   /**
    * Runs discovery again and, when the kinds changed, starts feeds for new kinds, drops feeds of kinds
-   * that are gone, and tells the hub. Never two at once: a request during a run runs once more after it.
+   * that are gone, and tells the hub. Never two at once: a request during a run runs once more after it,
+   * and the returned promise settles after a run that started after the request (an operation that
+   * meets an unknown kind waits for it).
    */
-  async rediscover(why: string): Promise<void> {
+  rediscover(why: string): Promise<void> {
     const client = this.client;
-    if (client === undefined || this.state !== 'ready') return;
-    if (this.discoveryRunning) {
+    if (client === undefined || this.state !== 'ready') return Promise.resolve();
+    if (this.discoveryRun !== undefined) {
       this.discoveryAgain = true;
-      return;
+      return this.discoveryRun;
     }
-    this.discoveryRunning = true;
     clearTimeout(this.discoveryTimer);
     this.discoveryTimer = undefined;
-    try {
-      do {
-        this.discoveryAgain = false;
-        await this.rediscoverOnce(client, why);
-      } while (this.discoveryAgain && this.client === client);
-    } finally {
-      this.discoveryRunning = false;
-      this.schedulePeriodicDiscovery();
-    }
+    this.discoveryRun = (async () => {
+      try {
+        do {
+          this.discoveryAgain = false;
+          await this.rediscoverOnce(client, why);
+        } while (this.discoveryAgain && this.client === client);
+      } finally {
+        this.discoveryRun = undefined;
+        this.schedulePeriodicDiscovery();
+      }
+    })();
+    return this.discoveryRun;
   }
 
   private async rediscoverOnce(client: KubeClient, why: string): Promise<void> {

@@ -45,7 +45,7 @@ describe('OperationExecutor', () => {
     });
     client = new KubeClient({ server: server.url, insecureSkipTlsVerify: false, auth: { type: 'none' } });
     const runtime = { name: 'k8s', client, resources: RESOURCES, state: 'ready', caching: false, lastError: undefined } as unknown as AccountRuntime;
-    executor = new OperationExecutor({ account: (name) => (name === 'k8s' ? runtime : undefined), logger: silentLogger(), cacheSyncTimeoutMs: 100 });
+    executor = new OperationExecutor({ account: (name) => (name === 'k8s' ? runtime : undefined), logger: silentLogger(), cacheSyncTimeoutMs: 100, fieldManager: 'scale-agent' });
   });
   after(async () => {
     await client.close();

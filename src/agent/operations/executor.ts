@@ -16,10 +16,9 @@ import type { KubeClient, KubeResponse } from '../../kube/client.ts';
 import { resolveKind, resourcePath, type ApiResource } from '../../kube/api-resource.ts';
 import { slimObject } from '../../kube/slim.ts';
 import type { AccountRuntime } from '../account/account-runtime.ts';
-import { threeWayMergePatch } from './three-way-merge.ts';
+import { PATCH_CONTENT_TYPES, planApply, type ApplyPlan } from '../../kube/apply/client-side-apply.ts';
+import type { JsonMap } from '../../kube/apply/strategic-merge-patch.ts';
 
-const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
-const FIELD_MANAGER = 'scale-agent';
 /** Retries of a write that hit 409 Conflict (someone else updated the object in between). */
 const CONFLICT_RETRIES = 3;
 /** Pause before retrying after a conflict, growing with each attempt (ms). */
@@ -30,6 +29,8 @@ const DEADLINE_MARGIN_MAX_MS = 1000;
 /** Polling while waiting for a deleted object to disappear: starts fast, backs off to a ceiling. */
 const DELETE_POLL_INITIAL_MS = 50;
 const DELETE_POLL_MAX_MS = 1000;
+/** Polling for a just-created CustomResourceDefinition to become Established and served. */
+const DEFINITION_POLL_MS = 250;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -52,6 +53,8 @@ export interface OperationExecutorOptions {
   logger: Logger;
   /** Longest wait for written objects to reach the hub's cache before answering anyway. */
   cacheSyncTimeoutMs: number;
+  /** The field manager name writes are made under, unless an operation names its own. */
+  fieldManager: string;
 }
 
 /**
@@ -107,7 +110,7 @@ export class OperationExecutor {
     const request = operation.request;
     switch (request.case) {
       case 'apply':
-        return this.apply(runtime, request.value.manifest, request.value.strategy, request.value.fieldManager || FIELD_MANAGER, request.value.forceConflicts, result, signal);
+        return this.apply(runtime, request.value.manifest, request.value.strategy, request.value.fieldManager || this.options.fieldManager, request.value.forceConflicts, result, signal);
       case 'delete': {
         const v = request.value;
         return this.delete(runtime, v.target, v.labelSelector, v.propagationPolicy, v.gracePeriodSeconds, v.waitForDeletion, result, signal);
@@ -176,6 +179,55 @@ export class OperationExecutor {
     }
   }
 
+  /**
+   * resolve() for a kind a deploy may have just introduced (a CustomResourceDefinition applied a moment
+   * ago, possibly by the same deployManifest): when the kind is unknown, rediscover; when a CRD defines it
+   * but is not Established yet, wait for it (within the operation's deadline) and rediscover again, as
+   * kubectl re-discovers after "no matches for kind". Fails at once when no CRD defines the kind.
+   */
+  private async resolveIntroduced(runtime: AccountRuntime, target: ResourceTarget, apiVersion: string, signal: AbortSignal): Promise<Resolved> {
+    try {
+      return this.resolve(runtime, target, apiVersion);
+    } catch (err) {
+      if (!(err instanceof OperationFailure) || err.code !== Errors.KUBE_KIND_UNKNOWN.code) throw err;
+    }
+    const what = target.group ? `${target.kind}.${target.group}` : target.kind;
+    let state = 'no CustomResourceDefinition defines it';
+    for (;;) {
+      await runtime.rediscover(`operation: unknown kind ${what}`);
+      try {
+        return this.resolve(runtime, target, apiVersion);
+      } catch (err) {
+        if (!(err instanceof OperationFailure) || err.code !== Errors.KUBE_KIND_UNKNOWN.code) throw err;
+      }
+      const definition = await this.definitionOf(runtime, target.group, target.kind, signal);
+      if (definition === undefined) break;
+      state = definition.established ? `CustomResourceDefinition ${definition.name} is Established but not served yet` : `CustomResourceDefinition ${definition.name} is not Established: ${definition.conditions}`;
+      try {
+        await delay(DEFINITION_POLL_MS, signal);
+      } catch {
+        break;
+      }
+    }
+    throw new OperationFailure(Errors.KUBE_KIND_UNKNOWN.code, `account ${runtime.name} serves no kind ${what}${apiVersion ? ` (apiVersion ${apiVersion})` : ''}: ${state}`, 404);
+  }
+
+  /** The CustomResourceDefinition that defines group/kind, with whether it is Established. */
+  private async definitionOf(runtime: AccountRuntime, group: string, kind: string, signal: AbortSignal): Promise<{ name: string; established: boolean; conditions: string } | undefined> {
+    if (group === '' || runtime.client === undefined) return undefined;
+    const response = await runtime.client.request({ path: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', signal });
+    if (response.status >= 400) return undefined;
+    const list = JSON.parse(response.body.toString('utf8')) as { items?: Array<{ metadata?: { name?: string }; spec?: { group?: string; names?: { kind?: string } }; status?: { conditions?: Array<{ type?: string; status?: string; reason?: string }> } }> };
+    const found = (list.items ?? []).find((d) => d.spec?.group === group && d.spec?.names?.kind === kind);
+    if (found === undefined) return undefined;
+    const conditions = found.status?.conditions ?? [];
+    return {
+      name: found.metadata?.name ?? `${kind}.${group}`,
+      established: conditions.some((c) => c.type === 'Established' && c.status === 'True'),
+      conditions: conditions.length === 0 ? 'no conditions yet' : conditions.map((c) => `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''}`).join(', '),
+    };
+  }
+
   private resolve(runtime: AccountRuntime, target: ResourceTarget | undefined, apiVersion?: string): Resolved {
     if (!target || target.kind === '') throw new OperationFailure(Errors.OPERATION_INVALID.code, 'the operation names no kind');
     let resource: ApiResource;
@@ -202,7 +254,7 @@ export class OperationExecutor {
     const name = generated ? '' : manifest.metadata?.name;
     if (typeof name !== 'string' || (name === '' && !generated)) throw new OperationFailure(Errors.MANIFEST_INVALID.code, `the ${manifest.kind} manifest has no metadata.name`);
     const { group, version } = splitApiVersion(manifest.apiVersion);
-    const r = this.resolve(runtime, { $typeName: 'scaleagent.v1.ResourceTarget', group, version, kind: manifest.kind, namespace: manifest.metadata?.namespace ?? '', name }, manifest.apiVersion);
+    const r = await this.resolveIntroduced(runtime, { $typeName: 'scaleagent.v1.ResourceTarget', group, version, kind: manifest.kind, namespace: manifest.metadata?.namespace ?? '', name }, manifest.apiVersion, signal);
     if (r.resource.namespaced) manifest.metadata = { ...manifest.metadata, namespace: r.namespace };
     const objectPath = pathOf(r, name || undefined);
     const collectionPath = pathOf(r);
@@ -239,29 +291,24 @@ export class OperationExecutor {
         }
       }
       default: {
-        // Client-side apply, as kubectl does it: record the manifest in the last-applied annotation and
-        // patch only what changed since the previous apply.
-        const applied: KubeObject = JSON.parse(JSON.stringify(manifest)) as KubeObject;
-        if (applied.metadata?.annotations) delete applied.metadata.annotations[LAST_APPLIED];
-        const lastApplied = JSON.stringify(applied);
-        const desired: KubeObject = { ...manifest, metadata: { ...manifest.metadata, annotations: { ...(manifest.metadata?.annotations ?? {}), [LAST_APPLIED]: lastApplied } } };
+        // Client-side apply, as kubectl does it (src/kube/apply): create with the last-applied annotation,
+        // or a three-way patch against the live object; retried when someone else wrote in between.
+        const target = { group: r.resource.group, kind: r.resource.kind };
         for (let attempt = 0; ; attempt++) {
           const current = await r.client.request({ path: objectPath, signal });
-          if (current.status === 404) {
-            const response = await r.client.request({ method: 'POST', path: collectionPath, body: desired, query: { fieldManager: 'kubectl-client-side-apply' }, signal });
-            if (response.status === 409 && attempt < CONFLICT_RETRIES) continue;
-            return this.respond(result, response, r, 'apply');
-          }
-          if (current.status >= 400) return this.respond(result, current, r, 'apply');
-          const existing = JSON.parse(current.body.toString('utf8')) as KubeObject;
-          let previous: unknown;
+          if (current.status >= 400 && current.status !== 404) return this.respond(result, current, r, 'apply');
+          const live = current.status === 404 ? undefined : (JSON.parse(current.body.toString('utf8')) as JsonMap);
+          let plan: ApplyPlan;
           try {
-            previous = existing.metadata?.annotations?.[LAST_APPLIED] ? JSON.parse(existing.metadata.annotations[LAST_APPLIED]) : undefined;
-          } catch {
-            previous = undefined;
+            plan = planApply(manifest as unknown as JsonMap, live, target);
+          } catch (err) {
+            throw new OperationFailure(Errors.MANIFEST_INVALID.code, `cannot compute the apply patch for ${manifest.kind} ${name}: ${errorMessage(err)}`);
           }
-          const patch = threeWayMergePatch(previous, desired);
-          const response = await r.client.request({ method: 'PATCH', path: objectPath, body: JSON.stringify(patch), contentType: 'application/merge-patch+json', query: { fieldManager: 'kubectl-client-side-apply' }, signal });
+          if (plan.action === 'unchanged') return this.respond(result, current, r, 'apply');
+          const response =
+            plan.action === 'create'
+              ? await r.client.request({ method: 'POST', path: collectionPath, body: plan.body, query: { fieldManager }, signal })
+              : await r.client.request({ method: 'PATCH', path: objectPath, body: JSON.stringify(plan.patch), contentType: PATCH_CONTENT_TYPES[plan.patchType], query: { fieldManager }, signal });
           if (response.status === 409 && attempt < CONFLICT_RETRIES) continue;
           return this.respond(result, response, r, 'apply');
         }
@@ -317,12 +364,28 @@ export class OperationExecutor {
    */
   private async waitGone(r: Resolved, path: string, uid: string | undefined, signal: AbortSignal): Promise<void> {
     let interval = DELETE_POLL_INITIAL_MS;
-    for (;;) {
-      const response = await r.client.request({ path, signal });
-      if (response.status === 404) return;
-      if (uid !== undefined && response.status < 400 && uidOf(response) !== uid) return;
-      await delay(interval, signal);
-      interval = Math.min(DELETE_POLL_MAX_MS, interval * 2);
+    let last: KubeObject | undefined;
+    try {
+      for (;;) {
+        const response = await r.client.request({ path, signal });
+        if (response.status === 404) return;
+        if (uid !== undefined && response.status < 400 && uidOf(response) !== uid) return;
+        if (response.status < 400) last = JSON.parse(response.body.toString('utf8')) as KubeObject;
+        await delay(interval, signal);
+        interval = Math.min(DELETE_POLL_MAX_MS, interval * 2);
+      }
+    } catch (err) {
+      // Out of time while finalizers hold the object: say which, instead of a bare (retryable) timeout —
+      // deleting again changes nothing until whoever owns them removes them.
+      const finalizers = last?.metadata?.finalizers ?? [];
+      if (signal.aborted && last?.metadata?.deletionTimestamp && finalizers.length > 0) {
+        throw new OperationFailure(
+          Errors.DELETE_BLOCKED_BY_FINALIZERS.code,
+          `${r.resource.kind} ${last.metadata.name ?? ''} is being deleted (since ${last.metadata.deletionTimestamp}) but finalizers still hold it: ${finalizers.join(', ')}; it is removed once they are cleared`,
+          409,
+        );
+      }
+      throw err;
     }
   }
 

@@ -1,0 +1,155 @@
+// Client-side apply, patch by patch against real kubectl 1.34: every step of the apply corpus is
+// planned with src/kube/apply from the live object, then applied with `kubectl apply -v=9`, whose log
+// shows the request it sent. The create body, or the patch and its type, must equal ours as JSON
+// values (key order aside), and "unchanged" must be unchanged for both. The sim serves no OpenAPI
+// schemas, so kubectl computes its patches from its compiled-in types, as it does against an older
+// server: the reference our built-in patch metadata must reproduce.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureKubectl } from '../../scripts/kubectl.mjs';
+import { splitApiVersion } from '../../src/common/kube-object.ts';
+import { planApply, PATCH_CONTENT_TYPES, type ApplyPlan } from '../../src/kube/apply/client-side-apply.ts';
+import type { JsonMap } from '../../src/kube/apply/strategic-merge-patch.ts';
+import { startSim, type SimServer } from '../../src/sim/sim-server.ts';
+import { APPLY_CORPUS, type Json } from '../support/apply-corpus.ts';
+import { simAccessFromKubeconfig, simRequest, type SimAccess } from '../support/system.ts';
+
+const CLUSTER = 'oracle';
+const COMMAND_TIMEOUT_MS = 30_000;
+
+let kubectlPath: string;
+let sim: SimServer;
+let access: SimAccess;
+let dir: string;
+let kubeconfig: string;
+let files = 0;
+
+interface KubectlRequest {
+  method: string;
+  contentType: string;
+  body: unknown;
+}
+
+function kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(kubectlPath, ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), ...args], { timeout: COMMAND_TIMEOUT_MS, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, KUBERC: 'off' }, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err !== null && typeof err.code !== 'number') return reject(new Error(`kubectl ${args.join(' ')}: ${err.message}\n${stderr}`));
+      resolve({ code: err === null ? 0 : (err.code as number), stdout, stderr });
+    });
+  });
+}
+
+/** The writes in a `-v=9` log: each "Request Body" of helper.go followed by its curl command line. */
+function writesIn(log: string): KubectlRequest[] {
+  const lines = log.split('\n');
+  const out: KubectlRequest[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const match = /helper\.go:\d+\] "Request Body" body=(.*)$/.exec(lines[i]!);
+    if (!match) continue;
+    let text: string;
+    if (match[1] === '<') {
+      const body: string[] = [];
+      while (++i < lines.length && lines[i] !== ' >') body.push(lines[i]!.replace(/^\t/, ''));
+      text = body.join('\n');
+    } else {
+      text = JSON.parse(match[1]!) as string;
+    }
+    if (text === '') continue;
+    const curl = lines.slice(i, i + 6).find((l) => l.includes('curl -v -X'));
+    assert.ok(curl, `no curl line after a request body in:\n${log}`);
+    out.push({ method: /-X(\w+)/.exec(curl)![1]!, contentType: /Content-Type: ([^"]+)"/.exec(curl)?.[1] ?? '', body: JSON.parse(text) });
+  }
+  return out;
+}
+
+/** The collection and object paths of `object` on the sim, from its discovery. */
+async function pathsOf(object: Json): Promise<{ collection: string; item: string }> {
+  const { group, version } = splitApiVersion(object.apiVersion);
+  const base = group === '' ? `/api/${version}` : `/apis/${group}/${version}`;
+  const discovery = await simRequest(access, 'GET', base);
+  const resource = (discovery.body.resources as Json[]).find((r) => r.kind === object.kind && !r.name.includes('/'));
+  assert.ok(resource, `the sim serves no ${object.kind} in ${object.apiVersion}`);
+  const collection = resource.namespaced ? `${base}/namespaces/${object.metadata.namespace}/${resource.name}` : `${base}/${resource.name}`;
+  return { collection, item: `${collection}/${object.metadata.name}` };
+}
+
+async function liveObject(object: Json): Promise<JsonMap | undefined> {
+  const response = await simRequest(access, 'GET', (await pathsOf(object)).item);
+  if (response.status === 404) return undefined;
+  assert.equal(response.status, 200, JSON.stringify(response.body));
+  return response.body as JsonMap;
+}
+
+async function applyBoth(object: Json, where: string): Promise<void> {
+  const live = await liveObject(object);
+  const { group } = splitApiVersion(object.apiVersion);
+  const ours: ApplyPlan = planApply(object, live, { group, kind: object.kind });
+  const file = join(dir, `m-${++files}.json`);
+  await writeFile(file, JSON.stringify(object));
+  const run = await kubectl('apply', '-f', file, '-v=9');
+  assert.equal(run.code, 0, `${where}: kubectl apply failed: ${run.stdout}\n${run.stderr.split('\n').filter((l) => /error|Error/.test(l)).join('\n')}`);
+  const writes = writesIn(run.stderr);
+  if (ours.action === 'unchanged') {
+    assert.deepEqual(writes, [], `${where}: we would send nothing, kubectl sent ${JSON.stringify(writes)}`);
+    assert.match(run.stdout, /unchanged/);
+    return;
+  }
+  assert.equal(writes.length, 1, `${where}: kubectl sent ${writes.length} writes: ${JSON.stringify(writes)}; we would ${ours.action}`);
+  const [sent] = writes as [KubectlRequest];
+  if (ours.action === 'create') {
+    assert.equal(sent.method, 'POST', where);
+    assert.deepEqual(ours.body, sent.body, `${where}: create body`);
+  } else {
+    assert.equal(sent.method, 'PATCH', where);
+    assert.equal(PATCH_CONTENT_TYPES[ours.patchType], sent.contentType, `${where}: patch type`);
+    assert.deepEqual(ours.patch, sent.body, `${where}: patch`);
+  }
+}
+
+before(async () => {
+  kubectlPath = await ensureKubectl();
+  dir = await mkdtemp(join(tmpdir(), 'scale-agent-apply-patches-'));
+  sim = await startSim({ port: 0, host: '127.0.0.1', clusters: [CLUSTER], podStartDelayMs: 50, podTerminationCapMs: 100 });
+  [kubeconfig] = (await sim.writeKubeconfigs(join(dir, 'kubeconfigs'))) as [string];
+  access = simAccessFromKubeconfig(kubeconfig);
+});
+
+after(async () => {
+  await sim?.close();
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+});
+
+describe('client-side apply patches equal kubectl\'s', () => {
+  const crds = new Set<string>();
+  APPLY_CORPUS.forEach((sequence, index) => {
+    test(sequence.name, async () => {
+      const ns = `patches-${index}`;
+      // kubectl create sends protobuf, which the sim does not speak.
+      assert.equal((await simRequest(access, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } })).status, 201);
+      if (sequence.crd && !crds.has(sequence.crd.metadata.name)) {
+        crds.add(sequence.crd.metadata.name);
+        const file = join(dir, `crd-${index}.json`);
+        await writeFile(file, JSON.stringify(sequence.crd));
+        assert.equal((await kubectl('apply', '-f', file)).code, 0);
+      }
+      for (const [number, step] of sequence.steps.entries()) {
+        if ('create' in step) {
+          const object = step.create(ns);
+          const created = await simRequest(access, 'POST', (await pathsOf(object)).collection, object);
+          assert.equal(created.status, 201, JSON.stringify(created.body));
+          continue;
+        }
+        if ('edit' in step) {
+          const run = await kubectl(...step.edit(ns));
+          assert.equal(run.code, 0, `step ${number + 1}: kubectl ${step.edit(ns).join(' ')}: ${run.stderr}`);
+          continue;
+        }
+        for (const object of step.apply(ns)) await applyBoth(object, `step ${number + 1}, ${object.kind} ${object.metadata.name}`);
+      }
+    });
+  });
+});
