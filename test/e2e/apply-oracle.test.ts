@@ -7,20 +7,18 @@
 // from its last-applied annotation, so Spinnaker's labels and annotations are in both).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { ensureKubectl } from '../../scripts/kubectl.mjs';
-import { splitApiVersion } from '../../src/common/kube-object.ts';
 import { waitFor } from '../../src/common/time.ts';
 import { LAST_APPLIED_ANNOTATION } from '../../src/kube/apply/client-side-apply.ts';
 import { APPLY_CORPUS, CRONTAB_CRD, type Json, type Sequence } from '../support/apply-corpus.ts';
+import { KubectlRunner, objectPaths } from '../support/kubectl-runner.ts';
 import { PROPAGATION_TIMEOUT_MS, runOp } from '../support/operations.ts';
 import { simRequest, TestSystem, type SimAccess } from '../support/system.ts';
 
 const ACCOUNT = 'cluster-1';
-const COMMAND_TIMEOUT_MS = 30_000;
 /** Controllers (a Deployment's revision annotation) may still be writing when both applies returned. */
 const SETTLE_TIMEOUT_MS = 10_000;
 /** Clouddriver versions ConfigMaps, Secrets and Pods (-v000); the oracle compares applies of one object. */
@@ -28,42 +26,17 @@ const UNVERSIONED = { 'strategy.spinnaker.io/versioned': 'false' };
 
 let system: TestSystem;
 let sim: SimAccess;
-let kubectlPath: string;
+let kubectl: KubectlRunner;
 let files = 0;
-
-function kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(kubectlPath, ['--kubeconfig', system.kubeconfig(ACCOUNT), '--cache-dir', join(system.dir, 'kubectl-cache'), ...args], { timeout: COMMAND_TIMEOUT_MS, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: system.dir, KUBERC: 'off' } }, (err, stdout, stderr) => {
-      if (err !== null && typeof err.code !== 'number') return reject(new Error(`kubectl ${args.join(' ')}: ${err.message}\n${stderr}`));
-      resolve({ code: err === null ? 0 : (err.code as number), stdout, stderr });
-    });
-  });
-}
-
-async function kubectlOk(...args: string[]): Promise<string> {
-  const run = await kubectl(...args);
-  assert.equal(run.code, 0, `kubectl ${args.join(' ')}: ${run.stdout}\n${run.stderr}`);
-  return run.stdout;
-}
 
 async function kubectlApply(object: Json): Promise<void> {
   const file = join(system.dir, `oracle-${++files}.json`);
   await writeFile(file, JSON.stringify(object));
-  await kubectlOk('apply', '-f', file);
-}
-
-async function itemPath(object: Json): Promise<{ collection: string; item: string }> {
-  const { group, version } = splitApiVersion(object.apiVersion);
-  const base = group === '' ? `/api/${version}` : `/apis/${group}/${version}`;
-  const discovery = await simRequest(sim, 'GET', base);
-  const resource = (discovery.body.resources as Json[]).find((r) => r.kind === object.kind && !r.name.includes('/'));
-  assert.ok(resource, `the sim serves no ${object.kind} in ${object.apiVersion}`);
-  const collection = resource.namespaced ? `${base}/namespaces/${object.metadata.namespace}/${resource.name}` : `${base}/${resource.name}`;
-  return { collection, item: `${collection}/${object.metadata.name}` };
+  await kubectl.ok('apply', '-f', file);
 }
 
 async function live(object: Json): Promise<Json | undefined> {
-  const response = await simRequest(sim, 'GET', (await itemPath(object)).item);
+  const response = await simRequest(sim, 'GET', (await objectPaths(sim, object)).item);
   return response.status === 200 ? response.body : undefined;
 }
 
@@ -106,12 +79,12 @@ async function runSequence(sequence: Sequence, index: number): Promise<void> {
     if ('create' in step) {
       for (const ns of [hubNs, kubectlNs]) {
         const object = step.create(ns);
-        const created = await simRequest(sim, 'POST', (await itemPath(object)).collection, object);
+        const created = await simRequest(sim, 'POST', (await objectPaths(sim, object)).collection, object);
         assert.equal(created.status, 201, `${where}: ${JSON.stringify(created.body)}`);
         touched.set(`${object.kind}/${object.metadata.name}`, step.create(hubNs));
       }
     } else if ('edit' in step) {
-      for (const ns of [hubNs, kubectlNs]) await kubectlOk(...step.edit(ns));
+      for (const ns of [hubNs, kubectlNs]) await kubectl.ok(...step.edit(ns));
     } else {
       const manifests = step.apply(hubNs).map(unversioned);
       await runOp(system, 'deployManifest', deployDescription(manifests));
@@ -141,9 +114,9 @@ async function runSequence(sequence: Sequence, index: number): Promise<void> {
 }
 
 before(async () => {
-  kubectlPath = await ensureKubectl();
   system = await new TestSystem({ clusters: 1 }).start();
   sim = system.sim(ACCOUNT);
+  kubectl = new KubectlRunner(await ensureKubectl(), system.kubeconfig(ACCOUNT), system.dir);
   await kubectlApply(CRONTAB_CRD);
   // The hub learns the new kind through the agent's discovery: wait until it caches an object of it.
   const probe = { apiVersion: 'oracle.example.com/v1', kind: 'CronTab', metadata: { name: 'probe', namespace: 'default' }, spec: {} };

@@ -6,7 +6,6 @@
 // server: the reference our built-in patch metadata must reproduce.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,12 +15,12 @@ import { planApply, PATCH_CONTENT_TYPES, type ApplyPlan } from '../../src/kube/a
 import type { JsonMap } from '../../src/kube/apply/strategic-merge-patch.ts';
 import { startSim, type SimServer } from '../../src/sim/sim-server.ts';
 import { APPLY_CORPUS, type Json } from '../support/apply-corpus.ts';
+import { KubectlRunner, objectPaths } from '../support/kubectl-runner.ts';
 import { simAccessFromKubeconfig, simRequest, type SimAccess } from '../support/system.ts';
 
 const CLUSTER = 'oracle';
-const COMMAND_TIMEOUT_MS = 30_000;
 
-let kubectlPath: string;
+let kubectl: KubectlRunner;
 let sim: SimServer;
 let access: SimAccess;
 let dir: string;
@@ -32,15 +31,6 @@ interface KubectlRequest {
   method: string;
   contentType: string;
   body: unknown;
-}
-
-function kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(kubectlPath, ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), ...args], { timeout: COMMAND_TIMEOUT_MS, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, KUBERC: 'off' }, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err !== null && typeof err.code !== 'number') return reject(new Error(`kubectl ${args.join(' ')}: ${err.message}\n${stderr}`));
-      resolve({ code: err === null ? 0 : (err.code as number), stdout, stderr });
-    });
-  });
 }
 
 /** The writes in a `-v=9` log: each "Request Body" of helper.go followed by its curl command line. */
@@ -66,19 +56,8 @@ function writesIn(log: string): KubectlRequest[] {
   return out;
 }
 
-/** The collection and object paths of `object` on the sim, from its discovery. */
-async function pathsOf(object: Json): Promise<{ collection: string; item: string }> {
-  const { group, version } = splitApiVersion(object.apiVersion);
-  const base = group === '' ? `/api/${version}` : `/apis/${group}/${version}`;
-  const discovery = await simRequest(access, 'GET', base);
-  const resource = (discovery.body.resources as Json[]).find((r) => r.kind === object.kind && !r.name.includes('/'));
-  assert.ok(resource, `the sim serves no ${object.kind} in ${object.apiVersion}`);
-  const collection = resource.namespaced ? `${base}/namespaces/${object.metadata.namespace}/${resource.name}` : `${base}/${resource.name}`;
-  return { collection, item: `${collection}/${object.metadata.name}` };
-}
-
 async function liveObject(object: Json): Promise<JsonMap | undefined> {
-  const response = await simRequest(access, 'GET', (await pathsOf(object)).item);
+  const response = await simRequest(access, 'GET', (await objectPaths(access, object)).item);
   if (response.status === 404) return undefined;
   assert.equal(response.status, 200, JSON.stringify(response.body));
   return response.body as JsonMap;
@@ -90,7 +69,7 @@ async function applyBoth(object: Json, where: string): Promise<void> {
   const ours: ApplyPlan = planApply(object, live, { group, kind: object.kind });
   const file = join(dir, `m-${++files}.json`);
   await writeFile(file, JSON.stringify(object));
-  const run = await kubectl('apply', '-f', file, '-v=9');
+  const run = await kubectl.run('apply', '-f', file, '-v=9');
   assert.equal(run.code, 0, `${where}: kubectl apply failed: ${run.stdout}\n${run.stderr.split('\n').filter((l) => /error|Error/.test(l)).join('\n')}`);
   const writes = writesIn(run.stderr);
   if (ours.action === 'unchanged') {
@@ -111,11 +90,11 @@ async function applyBoth(object: Json, where: string): Promise<void> {
 }
 
 before(async () => {
-  kubectlPath = await ensureKubectl();
   dir = await mkdtemp(join(tmpdir(), 'scale-agent-apply-patches-'));
   sim = await startSim({ port: 0, host: '127.0.0.1', clusters: [CLUSTER], podStartDelayMs: 50, podTerminationCapMs: 100 });
   [kubeconfig] = (await sim.writeKubeconfigs(join(dir, 'kubeconfigs'))) as [string];
   access = simAccessFromKubeconfig(kubeconfig);
+  kubectl = new KubectlRunner(await ensureKubectl(), kubeconfig, dir);
 });
 
 after(async () => {
@@ -134,17 +113,17 @@ describe('client-side apply patches equal kubectl\'s', () => {
         crds.add(sequence.crd.metadata.name);
         const file = join(dir, `crd-${index}.json`);
         await writeFile(file, JSON.stringify(sequence.crd));
-        assert.equal((await kubectl('apply', '-f', file)).code, 0);
+        assert.equal((await kubectl.run('apply', '-f', file)).code, 0);
       }
       for (const [number, step] of sequence.steps.entries()) {
         if ('create' in step) {
           const object = step.create(ns);
-          const created = await simRequest(access, 'POST', (await pathsOf(object)).collection, object);
+          const created = await simRequest(access, 'POST', (await objectPaths(access, object)).collection, object);
           assert.equal(created.status, 201, JSON.stringify(created.body));
           continue;
         }
         if ('edit' in step) {
-          const run = await kubectl(...step.edit(ns));
+          const run = await kubectl.run(...step.edit(ns));
           assert.equal(run.code, 0, `step ${number + 1}: kubectl ${step.edit(ns).join(' ')}: ${run.stderr}`);
           continue;
         }

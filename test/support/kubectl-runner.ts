@@ -1,0 +1,64 @@
+/**
+ * Real kubectl against a sim cluster for tests: a private cache and HOME, so nothing touches the user's,
+ * and the object paths a sim serves an object of a manifest at (from its discovery).
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { splitApiVersion } from '../../src/common/kube-object.ts';
+import { simRequest, type SimAccess } from './system.ts';
+
+/** Upper bound on one kubectl command; they take well under a second against the sim. */
+const COMMAND_TIMEOUT_MS = 30_000;
+/** kubectl -v=9 logs every body; large enough for the biggest test manifests' logs. */
+const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
+
+export type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export interface KubectlRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class KubectlRunner {
+  constructor(
+    private readonly kubectlPath: string,
+    private readonly kubeconfig: string,
+    /** For kubectl's cache and HOME. */
+    private readonly dir: string,
+  ) {}
+
+  /** Runs kubectl to completion; never rejects on a non-zero exit (tests assert on the code). */
+  run(...args: string[]): Promise<KubectlRun> {
+    return new Promise((resolve, reject) => {
+      execFile(
+        this.kubectlPath,
+        ['--kubeconfig', this.kubeconfig, '--cache-dir', join(this.dir, 'kubectl-cache'), ...args],
+        { timeout: COMMAND_TIMEOUT_MS, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: this.dir, KUBERC: 'off' }, maxBuffer: MAX_OUTPUT_BYTES },
+        (err, stdout, stderr) => {
+          if (err !== null && typeof err.code !== 'number') return reject(new Error(`kubectl ${args.join(' ')}: ${err.message}\n${stderr}`));
+          resolve({ code: err === null ? 0 : (err.code as number), stdout, stderr });
+        },
+      );
+    });
+  }
+
+  /** Runs kubectl and asserts it succeeded; returns stdout. */
+  async ok(...args: string[]): Promise<string> {
+    const run = await this.run(...args);
+    assert.equal(run.code, 0, `kubectl ${args.join(' ')} exited ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);
+    return run.stdout;
+  }
+}
+
+/** The collection and object paths of a manifest's object on a sim cluster, from the cluster's discovery. */
+export async function objectPaths(sim: SimAccess, object: Json): Promise<{ collection: string; item: string }> {
+  const { group, version } = splitApiVersion(object.apiVersion);
+  const base = group === '' ? `/api/${version}` : `/apis/${group}/${version}`;
+  const discovery = await simRequest(sim, 'GET', base);
+  const resource = (discovery.body.resources as Json[]).find((r) => r.kind === object.kind && !r.name.includes('/'));
+  assert.ok(resource, `the sim serves no ${object.kind} in ${object.apiVersion}`);
+  const collection = resource.namespaced ? `${base}/namespaces/${object.metadata.namespace}/${resource.name}` : `${base}/${resource.name}`;
+  return { collection, item: `${collection}/${object.metadata.name}` };
+}
