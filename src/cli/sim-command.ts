@@ -21,6 +21,7 @@ interface SimCommandOptions {
   sampleApps: number;
   churn: number;
   bookmarkIntervalMs: number;
+  progressNotifyIntervalMs: number;
   podStartDelayMs: number;
   historyLimit: number;
   logFormat: LogFormat;
@@ -57,7 +58,8 @@ export function registerSimCommand(program: Command): void {
     .option('--plain-http', 'serve plain HTTP/1.1 instead of HTTPS with HTTP/2', false)
     .option('--sample-apps <n>', 'Spinnaker-style sample apps to create in every cluster', nonNegativeInt, 0)
     .option('--churn <changesPerSecond>', 'background changes per second across all clusters', nonNegativeNumber, 0)
-    .option('--bookmark-interval-ms <ms>', 'interval of watch BOOKMARK events', nonNegativeInt, SIM_DEFAULTS.bookmarkIntervalMs)
+    .option('--bookmark-interval-ms <ms>', 'how often a watch may get a BOOKMARK (only once its kind has progressed, as on a real API server)', nonNegativeInt, SIM_DEFAULTS.bookmarkIntervalMs)
+    .option('--progress-notify-interval-ms <ms>', 'interval of simulated etcd progress notifications, which let quiet kinds get bookmarks (0: none)', nonNegativeInt, SIM_DEFAULTS.progressNotifyIntervalMs)
     .option('--pod-start-delay-ms <ms>', 'how long new pods stay Pending before Running', nonNegativeInt, SIM_DEFAULTS.podStartDelayMs)
     .option('--history-limit <n>', 'events kept per cluster for watch resumption and paging', nonNegativeInt, SIM_DEFAULTS.historyLimit)
     .addOption(new Option('--log-format <format>', 'log format').choices(['json', 'text']).default('text'))
@@ -71,6 +73,7 @@ export function registerSimCommand(program: Command): void {
         tls: !options.plainHttp,
         ...(options.token !== undefined ? { token: options.token } : {}),
         bookmarkIntervalMs: options.bookmarkIntervalMs,
+        progressNotifyIntervalMs: options.progressNotifyIntervalMs,
         podStartDelayMs: options.podStartDelayMs,
         historyLimit: options.historyLimit,
         logger,

@@ -54,6 +54,8 @@ export interface KubeResponse {
 export interface WatchOptions {
   /** Fail the watch with KUBE_TIMEOUT when no bytes arrive for this long (stall detection). */
   idleTimeoutMs?: number;
+  /** Called once the server has accepted the watch (200), before any event. */
+  onOpen?: () => void;
 }
 
 /**
@@ -181,6 +183,7 @@ export class KubeClient {
         throw kubeApiError(response.status, body, { method: 'GET', path, retryAfter: headerValue(response.headers['retry-after']) });
       }
       guard.setIdle(options.idleTimeoutMs);
+      options.onOpen?.();
       yield* decodeWatchStream(response.body, () => guard.touch());
     } catch (err) {
       throw this.surface(guard.translate(err), signal);

@@ -3,7 +3,7 @@ import { after, afterEach, describe, it } from 'node:test';
 import type { KubeObject } from '../common/kube-object.ts';
 import { delay, waitFor } from '../common/time.ts';
 import type { ApiResource } from './api-resource.ts';
-import { KubeClient } from './client.ts';
+import { KubeClient, WATCH_DEADLINE_GRACE_MS } from './client.ts';
 import { Reflector, type ReflectorOptions } from './reflector.ts';
 import type { ReflectorSink, SnapshotReason } from './reflector-sink.ts';
 import { slimObject } from './slim.ts';
@@ -122,6 +122,23 @@ describe('Reflector', () => {
     assert.equal(reflector.status().relists, 1);
     assert.equal(reflector.status().watchRestarts, 1);
     assert.equal(collection.lists.length, 1);
+  });
+
+  it('a quiet feed: the watch the server accepts and its clean end are progress; the watch counts as open until its deadline', async () => {
+    let clock = 1_700_000_000_000;
+    const { reflector, collection } = await setup({ clock: () => clock, watchTimeoutMinSeconds: 300, watchTimeoutMaxSeconds: 300 });
+    reflector.start();
+    await waitFor(() => collection.watches.size === 1 && reflector.status().watchOpenUntil !== undefined, WAIT);
+    assert.equal(reflector.status().watchOpenUntil, clock + 300_000 + WATCH_DEADLINE_GRACE_MS);
+    // Five quiet minutes (no event, no bookmark, as a real server gives a quiet kind), then the server
+    // ends the watch at its timeout: a renewal, not a stall.
+    clock += 300_000;
+    collection.endWatches();
+    await waitFor(() => collection.watchRequests.length === 2 && collection.watches.size === 1 && reflector.status().lastProgressAt === clock, WAIT);
+    const status = reflector.status();
+    assert.equal(status.failingSince, undefined);
+    assert.equal(status.state, 'watching');
+    assert.equal(status.errors, 0);
   });
 
   for (const expiredAs of ['event', 'status'] as const) {

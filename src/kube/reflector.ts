@@ -5,7 +5,7 @@ import type { Logger } from '../common/logger.ts';
 import { delay } from '../common/time.ts';
 import { apiErrorStatus, HTTP_FORBIDDEN, HTTP_NOT_FOUND, HTTP_TOO_MANY_REQUESTS, isExpiredError, kubeApiError, type KubeApiErrorDetails } from './api-error.ts';
 import { apiVersionOf, resourcePath, type ApiResource } from './api-resource.ts';
-import type { QueryValue, WatchOptions } from './client.ts';
+import { WATCH_DEADLINE_GRACE_MS, type QueryValue, type WatchOptions } from './client.ts';
 import { listPages, type KubeList, type PageFetcher } from './pager.ts';
 import {
   DEFAULT_FORBIDDEN_RETRY_MS,
@@ -22,6 +22,8 @@ import {
 } from './reflector-defaults.ts';
 import type { ReflectorSink, SnapshotReason } from './reflector-sink.ts';
 import type { WatchEvent } from './watch-event.ts';
+
+const MS_PER_SECOND = 1000;
 
 /** The two client calls a reflector makes (KubeClient has both); the ListerWatcher of client-go. */
 export interface ListerWatcher extends PageFetcher {
@@ -85,8 +87,18 @@ export interface ReflectorStatus {
   stateSince: number;
   /** Epoch ms of the last ADDED/MODIFIED/DELETED. */
   lastEventAt?: number;
-  /** Epoch ms of the last sign of freshness: event, bookmark, or completed list. */
+  /**
+   * Epoch ms of the last sign of freshness: event, bookmark, completed list, a watch the server accepted,
+   * or one it ended cleanly. A real API server sends a quiet kind no bookmark for many minutes, and ends
+   * each watch after its timeoutSeconds: a clean end and a successful re-watch are how a quiet feed shows
+   * it is alive.
+   */
   lastProgressAt?: number;
+  /**
+   * While a watch the server accepted is open: the epoch ms by which the server should have ended it
+   * (its timeoutSeconds plus the client's grace). Until then any change would arrive: the feed is fresh.
+   */
+  watchOpenUntil?: number;
   /** Epoch ms of the last list page received (a long list is alive while pages arrive). */
   lastListPageAt?: number;
   /**
@@ -143,6 +155,7 @@ export class Reflector {
   private resourceVersion: string | undefined;
   private lastEventAt: number | undefined;
   private lastProgressAt: number | undefined;
+  private watchOpenUntil: number | undefined;
   private lastListPageAt: number | undefined;
   private failingSince: number | undefined;
   private forbiddenReason: string | undefined;
@@ -200,6 +213,7 @@ export class Reflector {
     const status: ReflectorStatus = { state: this.state, stateSince: this.stateSince, relists: this.relists, watchRestarts: this.watchRestarts, errors: this.errors };
     if (this.lastEventAt !== undefined) status.lastEventAt = this.lastEventAt;
     if (this.lastProgressAt !== undefined) status.lastProgressAt = this.lastProgressAt;
+    if (this.watchOpenUntil !== undefined) status.watchOpenUntil = this.watchOpenUntil;
     if (this.lastListPageAt !== undefined) status.lastListPageAt = this.lastListPageAt;
     if (this.failingSince !== undefined) status.failingSince = this.failingSince;
     if (this.forbiddenReason !== undefined) status.forbiddenReason = this.forbiddenReason;
@@ -423,8 +437,29 @@ export class Reflector {
     const query: Record<string, QueryValue> = { ...this.selectors, resourceVersion: plan.resourceVersion, allowWatchBookmarks: true, timeoutSeconds };
     const startedAt = this.now();
     let delivered = 0;
+    const onOpen = (): void => {
+      // Accepted: a sign of life, but not the end of a failure streak (a watch that opens and then fails
+      // every time is still failing).
+      const now = this.now();
+      this.lastProgressAt = now;
+      this.watchOpenUntil = now + timeoutSeconds * MS_PER_SECOND + WATCH_DEADLINE_GRACE_MS;
+    };
+    try {
+      await this.consumeWatch(plan, query, signal, onOpen, () => delivered++);
+    } finally {
+      this.watchOpenUntil = undefined;
+    }
+    if (delivered === 0 && this.now() - startedAt < MIN_HEALTHY_WATCH_MS) {
+      throw new ScaleAgentError(Errors.KUBE_TRANSPORT_ERROR, `watch ${this.path} closed at once with no events`, { reason: 'VeryShortWatch' });
+    }
+    // The server ended the watch cleanly (its timeoutSeconds): the feed was live all along.
+    this.progressed();
+    return { kind: 'watch', resourceVersion: this.resourceVersion ?? plan.resourceVersion, resuming: false, afterList: false };
+  }
+
+  private async consumeWatch(plan: Extract<Plan, { kind: 'watch' }>, query: Record<string, QueryValue>, signal: AbortSignal, onOpen: () => void, onDelivered: () => void): Promise<void> {
     const transform = this.options.transform;
-    for await (const event of this.client.watch(this.path, query, signal, { idleTimeoutMs: this.options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS })) {
+    for await (const event of this.client.watch(this.path, query, signal, { idleTimeoutMs: this.options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS, onOpen })) {
       const obj = event.object;
       switch (event.type) {
         case 'ADDED':
@@ -453,14 +488,10 @@ export class Reflector {
           throw kubeApiError(code, obj, { method: 'WATCH', path: this.path });
         }
       }
-      delivered++;
+      onDelivered();
       // The server accepted the resourceVersion we resumed from: a later 410 is an ordinary expiry.
       plan.resuming = false;
     }
-    if (delivered === 0 && this.now() - startedAt < MIN_HEALTHY_WATCH_MS) {
-      throw new ScaleAgentError(Errors.KUBE_TRANSPORT_ERROR, `watch ${this.path} closed at once with no events`, { reason: 'VeryShortWatch' });
-    }
-    return { kind: 'watch', resourceVersion: this.resourceVersion ?? plan.resourceVersion, resuming: false, afterList: false };
   }
 }
 

@@ -25,6 +25,10 @@ export class ClusterStore {
   readonly watches = new WatchRegistry();
   readonly events: EventLog;
   private counter = 0;
+  /** Per resource, the resourceVersion of its latest event: how far the real server's watch cache of that type has got. */
+  private readonly latestEventVersion = new Map<string, number>();
+  /** The last progress notification (etcd's, which advances every type's watch cache to the current revision). */
+  private progressVersion = 0;
   private readonly collections = new Map<string, ResourceCollection>();
   private readonly dependents = new Map<string, Map<string, ObjectRef>>();
   private readonly listeners = new Set<ChangeListener>();
@@ -35,6 +39,20 @@ export class ClusterStore {
 
   get resourceVersion(): number {
     return this.counter;
+  }
+
+  /**
+   * How far the watch cache of `resource` has got, as the real API server's cacher knows it: the
+   * resourceVersion of the type's latest event, or of the last progress notification if that is newer.
+   * A bookmark can only carry this version, so a quiet type gets none until one of the two advances it.
+   */
+  watchCacheVersion(resource: string): number {
+    return Math.max(this.latestEventVersion.get(resource) ?? 0, this.progressVersion);
+  }
+
+  /** An etcd progress notification: every type's watch cache catches up with the current resourceVersion. */
+  notifyProgress(): void {
+    this.progressVersion = this.counter;
   }
 
   collection(resource: string): ResourceCollection {
@@ -76,6 +94,7 @@ export class ClusterStore {
   }
 
   private emit(event: ClusterEvent): void {
+    this.latestEventVersion.set(event.resource, event.resourceVersion);
     this.events.append(event);
     this.watches.dispatch(event);
     for (const listener of this.listeners) listener(event);

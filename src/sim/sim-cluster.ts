@@ -23,6 +23,8 @@ export interface SimClusterOptions {
   historyLimit: number;
   podStartDelayMs: number;
   podTerminationCapMs: number;
+  /** See SimOptions.progressNotifyIntervalMs; 0 = none. */
+  progressNotifyIntervalMs: number;
   logger: Logger;
 }
 
@@ -41,9 +43,14 @@ export class SimCluster {
   readonly api: ClusterApi;
   private readonly scheduler: Scheduler;
   private readonly controllers: ControllerManager;
+  private readonly progressTimer: NodeJS.Timeout | undefined;
 
   constructor(readonly options: SimClusterOptions) {
     this.store = new ClusterStore(options.name, options.historyLimit);
+    if (options.progressNotifyIntervalMs > 0) {
+      this.progressTimer = setInterval(() => this.store.notifyProgress(), options.progressNotifyIntervalMs);
+      this.progressTimer.unref();
+    }
     const logger = options.logger.child({ cluster: options.name });
     this.scheduler = new Scheduler(logger);
     this.api = new ClusterApi(this.store, this.scheduler, { podTerminationCapMs: options.podTerminationCapMs });
@@ -163,6 +170,7 @@ export class SimCluster {
   }
 
   close(): void {
+    clearInterval(this.progressTimer);
     this.scheduler.stop();
     this.store.watches.closeAll();
   }

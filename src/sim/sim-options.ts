@@ -17,8 +17,17 @@ export interface SimOptions {
   token?: string;
   /** Events kept per cluster for watch resumption and consistent paging. Default 10000. */
   historyLimit?: number;
-  /** Interval of BOOKMARK events on watches that allow them. Default 60000 ms. */
+  /**
+   * How often a watch that allows bookmarks may get one (the real server's bookmark frequency). As on a
+   * real server, it gets one only when its type's watch cache has progressed past the watch's start.
+   * Default 60000 ms.
+   */
   bookmarkIntervalMs?: number;
+  /**
+   * Interval of the simulated etcd progress notifications, which advance every type's watch cache to the
+   * cluster's current resourceVersion (so quiet types get bookmarks too). 0 = none. Default 600000 ms.
+   */
+  progressNotifyIntervalMs?: number;
   /** How long a new pod stays Pending before it runs (or a Job's pod completes). Default 200 ms. */
   podStartDelayMs?: number;
   /** Upper bound on a pod's graceful termination in the sim. Default 1000 ms. */
@@ -34,6 +43,7 @@ export const SIM_DEFAULTS = {
   tls: true,
   historyLimit: 10_000,
   bookmarkIntervalMs: 60_000,
+  progressNotifyIntervalMs: 600_000,
   podStartDelayMs: 200,
   podTerminationCapMs: 1_000,
   maxWatchBacklogBytes: 64 * 1024 * 1024,

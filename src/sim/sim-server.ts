@@ -71,6 +71,7 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
     historyLimit: options.historyLimit ?? SIM_DEFAULTS.historyLimit,
     podStartDelayMs: options.podStartDelayMs ?? SIM_DEFAULTS.podStartDelayMs,
     podTerminationCapMs: options.podTerminationCapMs ?? SIM_DEFAULTS.podTerminationCapMs,
+    progressNotifyIntervalMs: options.progressNotifyIntervalMs ?? SIM_DEFAULTS.progressNotifyIntervalMs,
     logger,
   });
   for (const name of options.clusters ?? []) {

@@ -22,12 +22,15 @@ export interface WatchRequest {
   allowWatchBookmarks: boolean;
   sendInitialEvents?: boolean;
   timeoutSeconds?: number;
+  /** How often a watch may get a bookmark (the real server: about every minute, `bookmarkFrequency`). */
   bookmarkIntervalMs: number;
 }
 
 /** Annotation on the bookmark that ends the initial events of a `sendInitialEvents=true` watch. */
 const INITIAL_EVENTS_END_ANNOTATION = 'k8s.io/initial-events-end';
 const MS_PER_SECOND = 1000;
+/** The real server also tries a bookmark this long before a watch's `timeoutSeconds` ends it. */
+const PRE_TIMEOUT_BOOKMARK_MS = 2000;
 
 function eventLine(type: WatchEventType | 'BOOKMARK' | 'ERROR', objectJson: string): string {
   return `{"type":"${type}","object":${objectJson}}\n`;
@@ -129,13 +132,28 @@ export function startWatch(store: ClusterStore, type: ResourceType, request: Wat
   store.watches.add(watcher);
   sink.onClose(finish);
 
+  // Bookmarks follow the real server's cacher: at each chance (every bookmarkIntervalMs, and shortly
+  // before the watch's timeout) a watch gets one only if the watch cache of its type has moved past the
+  // version the watch started from — through an event of that type (even one this watch's selector
+  // hides) or an etcd progress notification. A quiet type on a quiet cluster gets none for a long time.
+  const startVersion = replayCurrent ? store.resourceVersion : fromVersion;
+  const bookmark = (): void => {
+    const cacheVersion = store.watchCacheVersion(resource);
+    if (cacheVersion > startVersion) send(bookmarkLine(type, cacheVersion, false));
+  };
   if (request.allowWatchBookmarks && request.bookmarkIntervalMs > 0) {
-    const timer = setInterval(() => send(bookmarkLine(type, store.resourceVersion, false)), request.bookmarkIntervalMs);
+    const timer = setInterval(bookmark, request.bookmarkIntervalMs);
     timer.unref();
     timers.push(timer);
   }
   if (request.timeoutSeconds !== undefined && request.timeoutSeconds > 0) {
-    const timer = setTimeout(finish, request.timeoutSeconds * MS_PER_SECOND);
+    const timeoutMs = request.timeoutSeconds * MS_PER_SECOND;
+    if (request.allowWatchBookmarks && timeoutMs > PRE_TIMEOUT_BOOKMARK_MS) {
+      const timer = setTimeout(bookmark, timeoutMs - PRE_TIMEOUT_BOOKMARK_MS);
+      timer.unref();
+      timers.push(timer);
+    }
+    const timer = setTimeout(finish, timeoutMs);
     timer.unref();
     timers.push(timer);
   }

@@ -79,7 +79,7 @@ describe('admin server', () => {
     assert.equal(body.stuck.length, 1);
     assert.equal(body.stuck[0].account, 'prod');
     assert.equal(body.stuck[0].kind, 'Deployment');
-    assert.match(body.stuck[0].reason, /no event or bookmark for 1201 s/);
+    assert.match(body.stuck[0].reason, /no event, bookmark or watch renewal for 1201 s/);
   });
 
   it('/watches shows state, freshness, counters and the refusal reason per feed', async () => {

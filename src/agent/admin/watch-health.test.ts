@@ -16,7 +16,7 @@ describe('stuckReason (fake clock)', () => {
     const s = status({ lastProgressAt: T0 + 10 * SECOND });
     assert.equal(stuckReason(s, T0 + 60 * SECOND, BOUNDS), undefined);
     assert.equal(stuckReason(s, T0 + 10 * SECOND + BOUNDS.stallTimeoutMs + BOUNDS.stuckMs, BOUNDS), undefined, 'exactly at the bound is not past it');
-    assert.match(stuckReason(s, T0 + 10 * SECOND + BOUNDS.stallTimeoutMs + BOUNDS.stuckMs + 1, BOUNDS) ?? '', /watching with no event or bookmark for 1200 s/);
+    assert.match(stuckReason(s, T0 + 10 * SECOND + BOUNDS.stallTimeoutMs + BOUNDS.stuckMs + 1, BOUNDS) ?? '', /watching with no event, bookmark or watch renewal for 1200 s/);
   });
 
   it('a watch that only just started is measured from its start, not from old progress', () => {
@@ -52,5 +52,12 @@ describe('freshnessSeconds', () => {
   it('is the age of the last progress, undefined before any', () => {
     assert.equal(freshnessSeconds(status({}), T0), undefined);
     assert.equal(freshnessSeconds(status({ lastProgressAt: T0 }), T0 + 2500), 2.5);
+  });
+
+  it('is 0 while an accepted watch is open within its deadline, however quiet; the age of progress after', () => {
+    const open = status({ lastProgressAt: T0, watchOpenUntil: T0 + 630 * SECOND });
+    assert.equal(freshnessSeconds(open, T0 + 600 * SECOND), 0);
+    assert.equal(freshnessSeconds(open, T0 + 631 * SECOND), 631, 'a watch the server never ended is not fresh');
+    assert.equal(freshnessSeconds({ ...open, state: 'backoff' }, T0 + 10 * SECOND), 10);
   });
 });

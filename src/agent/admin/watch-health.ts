@@ -20,8 +20,10 @@ export interface StuckBounds {
  *   retry attempts in between (listing, watching) do not restart that clock, so a reflector whose
  *   every attempt fails does not flap between healthy and stuck.
  * - listing with no page for longer than the bound is stuck (a long list that keeps delivering pages is not).
- * - watching with no event or bookmark for longer than the stall timeout plus the bound is stuck: a quiet
- *   watch is normal up to the stall timeout, after which the reflector restarts it and it counts as failing.
+ * - watching with no progress (event, bookmark, accepted or cleanly ended watch) for longer than the stall
+ *   timeout plus the bound is stuck: a real API server sends a quiet kind no bookmark for many minutes but
+ *   ends every watch at its timeoutSeconds (at most 10 min), well inside the stall timeout, so only a
+ *   watch the server never ends runs into it; the reflector then restarts it and it counts as failing.
  */
 export function stuckReason(status: ReflectorStatus, now: number, bounds: StuckBounds): string | undefined {
   if (status.state === 'queued' || status.state === 'forbidden' || status.state === 'stopped') return undefined;
@@ -35,13 +37,19 @@ export function stuckReason(status: ReflectorStatus, now: number, bounds: StuckB
   }
   if (status.state === 'watching') {
     const quietMs = now - Math.max(status.stateSince, status.lastProgressAt ?? 0);
-    if (quietMs > bounds.stallTimeoutMs + bounds.stuckMs) return `watching with no event or bookmark for ${seconds(quietMs)} s`;
+    if (quietMs > bounds.stallTimeoutMs + bounds.stuckMs) return `watching with no event, bookmark or watch renewal for ${seconds(quietMs)} s`;
   }
   return undefined;
 }
 
-/** Seconds since the last event, bookmark or completed list; undefined before the first. */
+/**
+ * How long the feed may have missed changes, in seconds: 0 while a watch the server accepted is open and
+ * within its deadline (any change would arrive on it, whether or not one did), else the time since the
+ * last sign of progress (event, bookmark, completed list, accepted or cleanly ended watch); undefined
+ * before the first.
+ */
 export function freshnessSeconds(status: ReflectorStatus, now: number): number | undefined {
+  if (status.state === 'watching' && status.watchOpenUntil !== undefined && now <= status.watchOpenUntil) return 0;
   return status.lastProgressAt === undefined ? undefined : Math.max(0, (now - status.lastProgressAt) / MS_PER_SECOND);
 }
 
