@@ -8,6 +8,8 @@ export class HubMetrics implements IngestMetrics {
   private readonly changes: Counter;
   private readonly rejected: Counter;
   private readonly commitSeconds: Histogram;
+  private readonly digests: Counter;
+  private readonly divergences: Counter;
 
   constructor(registry: Registry, sessions: SessionRegistry) {
     this.batches = new Counter({ name: 'scale_agent_hub_batches_committed_total', help: 'Change batches committed', registers: [registry] });
@@ -17,6 +19,13 @@ export class HubMetrics implements IngestMetrics {
       name: 'scale_agent_hub_batch_commit_seconds',
       help: 'Time to commit one batch',
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    });
+    this.digests = new Counter({ name: 'scale_agent_hub_feed_digests_compared_total', help: 'Feed digests compared with what the hub holds (anti-entropy)', labelNames: ['account', 'kind'], registers: [registry] });
+    this.divergences = new Counter({
+      name: 'scale_agent_hub_cache_divergence_total',
+      help: 'Feed digests that did not match what the hub holds; the agent resyncs each such feed',
+      labelNames: ['account', 'kind'],
       registers: [registry],
     });
     new Gauge({
@@ -37,5 +46,10 @@ export class HubMetrics implements IngestMetrics {
 
   changeRejected(): void {
     this.rejected.inc();
+  }
+
+  digestCompared(account: string, kind: string, diverged: boolean): void {
+    this.digests.inc({ account, kind });
+    if (diverged) this.divergences.inc({ account, kind });
   }
 }

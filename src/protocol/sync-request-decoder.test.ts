@@ -28,6 +28,7 @@ function batchRequest(): SyncRequest {
           { feed: 0, kind: { case: 'snapshotEnd', value: { snapshotId: '01J0SNAP', resourceVersion: '44' } } },
           { feed: 1, kind: { case: 'feedDropped', value: { reason: 'kind removed' } } },
           { feed: 0, kind: { case: 'skipped', value: { namespace: 'web', name: 'huge', resourceVersion: '45', code: 'OBJECT_TOO_LARGE', message: 'ünïcödé 🚀 message' } } },
+          { feed: 1, kind: { case: 'digest', value: { count: 4_000_000_000, hashHigh: 0xffffffff, hashLow: 1 } } },
           // A change with no member and defaults everywhere: nothing of it is on the wire but its tag.
           { feed: 0 },
           { feed: 4_000_000_000, kind: { case: 'upsert', value: {} } },
@@ -97,7 +98,7 @@ function tagBytes(field: number, wireType: number): number[] {
 test('decodes every change kind, feed and progress as protobuf-es does', () => {
   const decoded = assertSameAsProtobufEs(toBinary(SyncRequestSchema, batchRequest()));
   assert.equal(decoded.kind.case, 'batch');
-  assert.equal(decoded.kind.value.changes.length, 9);
+  assert.equal(decoded.kind.value.changes.length, 10);
   assert.equal(decoded.kind.value.seq, 123_456_789_012n);
 });
 

@@ -2,6 +2,7 @@ import type {
   Change,
   ChangeBatch,
   Feed,
+  FeedDigest,
   FeedDropped,
   FeedProgress,
   ObjectDelete,
@@ -131,6 +132,7 @@ const CHANGE_MEMBERS: ReadonlyArray<readonly [NonNullable<Change['kind']['case']
   ['snapshotEnd', decodeSnapshotEnd as MemberDecoder],
   ['feedDropped', decodeFeedDropped as MemberDecoder],
   ['skipped', decodeObjectSkipped as MemberDecoder],
+  ['digest', decodeFeedDigest as MemberDecoder],
 ];
 
 function decodeChange(r: WireReader, end: number): Change {
@@ -225,6 +227,17 @@ function decodeSnapshotEnd(r: WireReader, end: number, target?: SnapshotEnd): Sn
 
 function decodeFeedDropped(r: WireReader, end: number, target?: FeedDropped): FeedDropped {
   return decodeStringFields(r, end, target ?? { $typeName: 'scaleagent.v1.FeedDropped', reason: '' }, ['reason']);
+}
+
+function decodeFeedDigest(r: WireReader, end: number, target?: FeedDigest): FeedDigest {
+  const m: FeedDigest = target ?? { $typeName: 'scaleagent.v1.FeedDigest', count: 0, hashHigh: 0, hashLow: 0 };
+  const fields = ['count', 'hashHigh', 'hashLow'] as const;
+  return decodeStringFields(r, end, m, [], (fieldNo, wireType) => {
+    const field = fields[fieldNo - 1];
+    if (field === undefined || !expectVarint(r, `FeedDigest.${field}`, wireType)) return false;
+    m[field] = r.uint32(end);
+    return true;
+  });
 }
 
 function decodeObjectSkipped(r: WireReader, end: number, target?: ObjectSkipped): ObjectSkipped {

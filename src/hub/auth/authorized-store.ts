@@ -1,4 +1,5 @@
 import { Errors, ScaleAgentError } from '../../common/errors.ts';
+import type { FeedDigestValue } from '../../protocol/feed-digest.ts';
 import type {
   AccountRecord,
   ApplicationClusterRow,
@@ -6,6 +7,7 @@ import type {
   BatchOutcome,
   CachedObject,
   FeedInfo,
+  FeedKey,
   NamespacedObjectQuery,
   ObjectQuery,
   ObjectSearch,
@@ -140,6 +142,10 @@ export class AuthorizedStore implements Store {
 
   async resumePoints(account: string): Promise<Array<{ feed: FeedInfo; resourceVersion: string }>> {
     return (await this.mayRead(account)) ? this.target.resumePoints(account) : [];
+  }
+
+  feedDigest(account: string, feed: FeedKey): Promise<FeedDigestValue> {
+    return this.target.feedDigest(account, feed);
   }
 
   // ---- reads ----

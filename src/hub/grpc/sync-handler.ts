@@ -2,8 +2,9 @@ import { create } from '@bufbuild/protobuf';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from '../../common/logger.ts';
 import { Errors, errorMessage } from '../../common/errors.ts';
-import { SyncResponseSchema, type ChangeBatch, type SyncRequest, type SyncResponse } from '../../protocol/index.ts';
-import type { Store, StoreBatch, StoreChange } from '../store/types.ts';
+import { FeedDivergenceSchema, SyncResponseSchema, type ChangeBatch, type Feed, type FeedDivergence, type SyncRequest, type SyncResponse } from '../../protocol/index.ts';
+import { sameDigest, type FeedDigestValue } from '../../protocol/feed-digest.ts';
+import type { FeedInfo, Store, StoreBatch, StoreChange } from '../store/types.ts';
 import { KEY_LENGTHS } from '../store/schema.ts';
 import type { SessionRegistry } from './session-registry.ts';
 import { feedInfoFromWire, toResumePoint } from './conversions.ts';
@@ -13,6 +14,15 @@ import { metadataSlice } from './metadata-slice.ts';
 export interface IngestMetrics {
   batchCommitted(account: string, changes: number, commitMs: number): void;
   changeRejected(account: string, reason: string): void;
+  /** Anti-entropy compared a feed's digest: `diverged` when the hub's copy differed from the agent's. */
+  digestCompared(account: string, kind: string, diverged: boolean): void;
+}
+
+/** A digest the agent sent, to compare once its batch is committed. */
+interface DigestCheck {
+  feed: FeedInfo;
+  wireFeed: Feed;
+  digest: FeedDigestValue;
 }
 
 export interface SyncHandlerOptions {
@@ -200,10 +210,12 @@ export class SyncHandler {
           }
           const batch = request.kind.value;
           const started = performance.now();
-          await this.options.store.applyBatch(this.toStoreBatch(account, batch), Date.now());
+          const { storeBatch, digests } = this.toStoreBatch(account, batch);
+          await this.options.store.applyBatch(storeBatch, Date.now());
           const commitMs = performance.now() - started;
           this.options.metrics?.batchCommitted(account, batch.changes.length, commitMs);
-          if (!ended) call.write(create(SyncResponseSchema, { kind: { case: 'ack', value: { seq: batch.seq, committedUnixMs: BigInt(Date.now()) } } }));
+          const divergences = digests.length > 0 ? await this.compareDigests(account, digests) : [];
+          if (!ended) call.write(create(SyncResponseSchema, { kind: { case: 'ack', value: { seq: batch.seq, committedUnixMs: BigInt(Date.now()), divergences } } }));
         })
         .catch((err) => {
           logger.error({ account, err: errorMessage(err) }, 'failed to commit a batch; closing the stream so the agent re-sends it');
@@ -225,9 +237,10 @@ export class SyncHandler {
     });
   }
 
-  private toStoreBatch(account: string, batch: ChangeBatch): StoreBatch {
+  private toStoreBatch(account: string, batch: ChangeBatch): { storeBatch: StoreBatch; digests: DigestCheck[] } {
     const feeds = batch.feeds.map(feedInfoFromWire);
     const changes: StoreChange[] = [];
+    const digests: DigestCheck[] = [];
     const reject = (reason: string) => {
       this.options.logger.warn({ account, seq: batch.seq.toString() }, `skipping a malformed change: ${reason}`);
       this.options.metrics?.changeRejected(account, reason);
@@ -303,6 +316,9 @@ export class SyncHandler {
           changes.push({ type: 'skipped', feed, namespace: v.namespace, name: v.name, resourceVersion: v.resourceVersion, code: v.code, message: v.message });
           break;
         }
+        case 'digest':
+          digests.push({ feed, wireFeed: batch.feeds[change.feed]!, digest: { count: kind.value.count, hashHigh: kind.value.hashHigh, hashLow: kind.value.hashLow } });
+          break;
         default:
           reject('change of an unknown kind');
       }
@@ -321,6 +337,27 @@ export class SyncHandler {
       }
       if (p.resourceVersion !== '') progress.push({ feed, resourceVersion: p.resourceVersion });
     }
-    return { account, changes, progress };
+    return { storeBatch: { account, changes, progress }, digests };
+  }
+
+  /**
+   * Anti-entropy, after the commit: what the hub holds for each feed the batch carried a digest for,
+   * against what the agent believes it sent. A mismatch is reported to the agent (which resyncs the
+   * feed), logged and counted; nothing is deleted on a digest alone.
+   */
+  private async compareDigests(account: string, digests: DigestCheck[]): Promise<FeedDivergence[]> {
+    const divergences: FeedDivergence[] = [];
+    for (const check of digests) {
+      const held = await this.options.store.feedDigest(account, check.feed);
+      const diverged = !sameDigest(held, check.digest);
+      this.options.metrics?.digestCompared(account, check.feed.kind, diverged);
+      if (!diverged) continue;
+      this.options.logger.warn(
+        { account, group: check.feed.group, kind: check.feed.kind, namespace: check.feed.namespace || undefined, agentCount: check.digest.count, hubCount: held.count },
+        'the hub\'s copy of a feed differs from the agent\'s; asking the agent to resync it',
+      );
+      divergences.push(create(FeedDivergenceSchema, { feed: check.wireFeed, agentCount: check.digest.count, hubCount: held.count }));
+    }
+    return divergences;
   }
 }

@@ -2,6 +2,7 @@ import { sql, type Kysely, type Selectable, type SelectQueryBuilder } from 'kyse
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Errors, ScaleAgentError, errorMessage, isScaleAgentError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
+import { FeedDigestAccumulator, type FeedDigestValue } from '../../protocol/feed-digest.ts';
 import { applyBatchesInTransaction, type IngestCache } from './batch-apply.ts';
 import type { SqlDialect } from './dialect.ts';
 import { runMigrations } from './migrations.ts';
@@ -14,6 +15,7 @@ import type {
   BatchOutcome,
   CachedObject,
   FeedInfo,
+  FeedKey,
   NamespacedObjectQuery,
   ObjectQuery,
   ObjectVersion,
@@ -279,6 +281,23 @@ export class SqlStore implements Store {
       feed: { group: r.api_group, kind: r.kind, namespace: r.namespace, version: r.version, resource: r.resource, namespaced: toNumber(r.namespaced) === 1 },
       resourceVersion: r.resume_rv,
     }));
+  }
+
+  /**
+   * The digest (count and order-independent hash of uid and resourceVersion) of what the store holds for
+   * a feed: every object of its kind in its namespace, or in all of them for a feed without one. Read
+   * from the rows themselves, so that a cache changed behind the hub's back shows.
+   */
+  async feedDigest(account: string, feed: FeedKey): Promise<FeedDigestValue> {
+    const digest = new FeedDigestAccumulator();
+    if (!asciiKeys(feed.group, feed.kind, feed.namespace)) return digest.value();
+    const rows = await this.guard('feedDigest', () => {
+      let query = this.db.selectFrom('objects').select(['uid', 'resource_version']).where('account', '=', account).where('api_group', '=', feed.group).where('kind', '=', feed.kind);
+      if (feed.namespace !== '') query = query.where('namespace', '=', feed.namespace);
+      return query.execute();
+    });
+    for (const row of rows) digest.add(row.uid, row.resource_version);
+    return digest.value();
   }
 
   // reads

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { silentLogger } from '../../common/logger.ts';
 import { isScaleAgentError } from '../../common/errors.ts';
 import { forEachEngine } from '../../../test/support/databases.ts';
+import { digestOf, sameDigest } from '../../protocol/feed-digest.ts';
 import { createStore } from './open-store.ts';
 import { migrationNames } from './migrations.ts';
 import type { SqlStore } from './sql-store.ts';
@@ -107,6 +108,26 @@ forEachEngine('Store', (engine) => {
     assert.equal(versioned?.cluster, 'replicaSet backend');
 
     assert.deepEqual((await store.listObjects({ application: 'nginx' })).map((o) => o.name), ['nginx-frontend', 'nginx-frontend-7d9c']);
+  });
+
+  test('a feed\'s digest is what it holds, read from the rows: a row deleted, changed or added behind the hub\'s back shows', async () => {
+    await store.applyBatch({ account: 'k8s', changes: [upsert(DEPLOYMENTS, 'web', 'a', '10'), upsert(DEPLOYMENTS, 'web', 'b', '11'), upsert(DEPLOYMENTS, 'api', 'c', '12'), upsert(REPLICASETS, 'web', 'r', '13')], progress: [] }, NOW);
+    const expected = digestOf([{ uid: 'uid-a', resourceVersion: '10' }, { uid: 'uid-b', resourceVersion: '11' }, { uid: 'uid-c', resourceVersion: '12' }]);
+    assert.deepEqual(await store.feedDigest('k8s', DEPLOYMENTS), expected);
+    assert.deepEqual(await store.feedDigest('k8s', { ...DEPLOYMENTS, namespace: 'api' }), digestOf([{ uid: 'uid-c', resourceVersion: '12' }]));
+    const rows = () => store.db.selectFrom('objects').where('account', '=', 'k8s').where('kind', '=', 'Deployment');
+    await store.db.deleteFrom('objects').where('account', '=', 'k8s').where('kind', '=', 'Deployment').where('name', '=', 'a').execute();
+    assert.equal((await store.feedDigest('k8s', DEPLOYMENTS)).count, 2);
+    await store.applyBatch({ account: 'k8s', changes: [upsert(DEPLOYMENTS, 'web', 'a', '10')], progress: [] }, NOW);
+    assert.deepEqual(await store.feedDigest('k8s', DEPLOYMENTS), expected);
+    await store.db.updateTable('objects').set({ resource_version: '99' }).where('account', '=', 'k8s').where('kind', '=', 'Deployment').where('name', '=', 'b').execute();
+    const changed = await store.feedDigest('k8s', DEPLOYMENTS);
+    assert.equal(changed.count, 3);
+    assert.ok(!sameDigest(changed, expected));
+    await store.db.updateTable('objects').set({ resource_version: '11' }).where('account', '=', 'k8s').where('kind', '=', 'Deployment').where('name', '=', 'b').execute();
+    const [row] = await rows().selectAll().where('name', '=', 'c').execute();
+    await store.db.insertInto('objects').values({ ...row!, name: 'phantom', uid: 'uid-phantom' }).execute();
+    assert.equal((await store.feedDigest('k8s', DEPLOYMENTS)).count, 4);
   });
 
   test('updates rewrite the body and follow a changed moniker, whether or not the moniker changed', async () => {

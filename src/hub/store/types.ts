@@ -2,6 +2,7 @@
  * The hub's store contract. Every REST view and the ingest path go through it; which SQL engine sits
  * behind it (SQLite embedded, PostgreSQL, MySQL/MariaDB) never leaks past this folder.
  */
+import type { FeedDigestValue } from '../../protocol/feed-digest.ts';
 
 /** A feed: one kind watched in one namespace, or across all namespaces (namespace ""). */
 export interface FeedKey {
@@ -229,6 +230,8 @@ export interface Store {
   // ingest
   applyBatch(batch: StoreBatch, now: number): Promise<BatchOutcome>;
   resumePoints(account: string): Promise<Array<{ feed: FeedInfo; resourceVersion: string }>>;
+  /** Anti-entropy: the digest of what the store holds for a feed (see src/protocol/feed-digest.ts). */
+  feedDigest(account: string, feed: FeedKey): Promise<FeedDigestValue>;
 
   // reads
   getObject(account: string, group: string, kind: string, namespace: string, name: string): Promise<CachedObject | undefined>;
