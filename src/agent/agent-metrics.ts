@@ -7,6 +7,7 @@ export class AgentMetrics {
   private readonly ackSeconds: Histogram;
   private readonly operations: Counter<'type' | 'result'>;
   private readonly operationSeconds: Histogram<'type'>;
+  private readonly divergences: Counter<'account' | 'kind'>;
 
   /**
    * Acknowledged changes and bytes per account, handed to the two counters only when they are scraped:
@@ -35,6 +36,12 @@ export class AgentMetrics {
       name: 'scale_agent_batch_ack_seconds',
       help: 'Time from sending a batch to its acknowledgement',
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+      registers: [registry],
+    });
+    this.divergences = new Counter({
+      name: 'scale_agent_cache_divergence_total',
+      help: 'Feeds whose digest the hub found different from what the agent sent (each is resynchronised)',
+      labelNames: ['account', 'kind'],
       registers: [registry],
     });
     this.operations = new Counter({ name: 'scale_agent_operations_total', help: 'Operations run', labelNames: ['type', 'result'], registers: [registry] });
@@ -79,6 +86,10 @@ export class AgentMetrics {
     totals.changes += changes;
     totals.bytes += bytes;
     this.ackSeconds.observe(latencyMs / 1000);
+  }
+
+  cacheDiverged(account: string, kind: string): void {
+    this.divergences.inc({ account, kind });
   }
 
   operationDone(type: string, result: 'success' | 'failure', ms: number): void {

@@ -89,7 +89,18 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
       queues: () => runtime.queues(),
       limits: session.limits,
       logger,
-      onReady: () => logger.debug({ account: runtime.name }, 'sync stream ready'),
+      onReady: () => {
+        logger.debug({ account: runtime.name }, 'sync stream ready');
+        // After every (re)connect: does the hub hold what this agent believes it sent?
+        runtime.requestDigests();
+      },
+      onDigestCompared: (queue, divergence) => {
+        queue.digestCompared(divergence === undefined, Date.now());
+        if (divergence === undefined) return;
+        const kind = queue.feed.group === '' ? queue.feed.kind : `${queue.feed.kind}.${queue.feed.group}`;
+        metrics.cacheDiverged(runtime.name, kind);
+        runtime.resyncFeed(queue, `the hub holds ${divergence.hubCount} objects of the feed, the agent sent ${divergence.agentCount}, or the same number with other versions`);
+      },
       onBatchAcked: (batch, latencyMs) => metrics.batchAcked(runtime.name, batch.changeCount, batch.bytes, latencyMs),
       onClosed: (reason) => {
         if (syncStreams.get(runtime.name) !== stream) return;
@@ -202,12 +213,19 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
   const adminPort = typeof address === 'object' && address ? address.port : config.server.port;
   logger.info({ admin: adminPort, hub: config.clouddriver.grpc, accounts: accounts.size }, 'agent started');
 
+  const digestIntervalMs = config.clouddriver.digestIntervalSeconds * MS_PER_SECOND;
+  const digestTimer = digestIntervalMs > 0 ? setInterval(() => {
+    for (const runtime of accounts.values()) if (runtime.caching && syncStreams.has(runtime.name)) runtime.requestDigests();
+  }, digestIntervalMs) : undefined;
+  digestTimer?.unref();
+
   return {
     adminUrl: `http://${config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host}:${adminPort}`,
     accounts,
     connection,
     async close() {
       closing = true;
+      clearInterval(digestTimer);
       startPacer.close();
       await connection.stop();
       await Promise.all([...accounts.values()].map((a) => a.close()));

@@ -35,6 +35,12 @@ export const DEFAULT_DISCOVERY_INTERVAL_SECONDS = 300;
  * one gets the stall timeout on top, since a quiet watch may legitimately deliver nothing until then.
  */
 export const DEFAULT_REFLECTOR_STUCK_SECONDS = 300;
+/**
+ * How often every feed's digest is compared with what the hub holds (anti-entropy), besides after every
+ * reconnect. The hub reads the feed's rows for it: at 1,000 objects a feed that is well under a
+ * millisecond of the hub's time per feed and interval (docs/performance.md, "anti-entropy").
+ */
+export const DEFAULT_DIGEST_INTERVAL_SECONDS = 300;
 /** The field manager the agent writes under by default (Kubernetes' managedFields: who set what). */
 export const DEFAULT_FIELD_MANAGER = 'scale-agent';
 /** Kubernetes refuses longer field manager names. */
@@ -231,6 +237,8 @@ export const agentConfigSchema = z
         tls: hubTlsSchema,
         auth: hubAuthSchema,
         keepAliveHeartbeatSeconds: z.number().min(0).default(DEFAULT_PING_SECONDS),
+        /** Anti-entropy: how often each feed's digest is compared with the hub's copy; 0 = only after reconnects. */
+        digestIntervalSeconds: z.number().int().min(0).default(DEFAULT_DIGEST_INTERVAL_SECONDS),
         /** Reconnect backoff (grpc-js defaults: 1 s ×1.6 up to 120 s, ±20 %). */
         backoff: z
           .object({

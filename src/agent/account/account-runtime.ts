@@ -85,6 +85,8 @@ export interface WatchView {
   known: number;
   ackedResourceVersion: string;
   reflector: ReflectorStatus;
+  /** Anti-entropy: when the hub last found the feed's digest equal to ours, and since when it differs. */
+  digest: { lastMatchAt?: number; divergedSince?: number; divergences: number };
 }
 
 /** What rediscovery has done for the account (shown at /accounts). */
@@ -602,7 +604,30 @@ export class AccountRuntime {
       known: f.queue.knownCount,
       ackedResourceVersion: f.queue.ackedProgress,
       reflector: f.reflector.status(),
+      digest: {
+        ...(f.queue.lastDigestMatchAt !== undefined ? { lastMatchAt: f.queue.lastDigestMatchAt } : {}),
+        ...(f.queue.divergedSince !== undefined ? { divergedSince: f.queue.divergedSince } : {}),
+        divergences: f.queue.divergences,
+      },
     }));
+  }
+
+  /** Anti-entropy: every watched feed sends its digest with its next batch. */
+  requestDigests(): void {
+    for (const feed of this.feeds.values()) feed.queue.requestDigest();
+  }
+
+  /**
+   * The hub's copy of a feed differs from what this agent sent: forget what the hub is believed to hold
+   * (so the relist sends whole objects, not touches) and relist. The snapshot's end makes the hub drop
+   * what the cluster no longer has; nothing is deleted on the digest alone.
+   */
+  resyncFeed(queue: FeedQueue, why: string): void {
+    const feed = this.feeds.get(feedId(queue.feed));
+    if (feed === undefined || feed.queue !== queue) return;
+    this.logger.warn({ account: this.name, feed: feedId(queue.feed), reason: why }, 'resynchronising a feed the hub holds differently');
+    queue.forgetKnown();
+    feed.reflector.restartFrom(undefined);
   }
 
   async close(): Promise<void> {

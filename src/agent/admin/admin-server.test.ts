@@ -15,8 +15,8 @@ const BOUNDS = { stuckMs: 300 * SECOND, stallTimeoutMs: 900 * SECOND };
 
 const feed = (group: string, kind: string, namespace = ''): FeedDescriptor => ({ group, version: 'v1', kind, resource: `${kind.toLowerCase()}s`, namespace, namespaced: true });
 
-function watch(descriptor: FeedDescriptor, reflector: Partial<ReflectorStatus>): WatchView {
-  return { feed: descriptor, pending: 2, known: 10, ackedResourceVersion: '42', reflector: { state: 'watching', stateSince: T0, relists: 1, watchRestarts: 3, errors: 0, ...reflector } };
+function watch(descriptor: FeedDescriptor, reflector: Partial<ReflectorStatus>, digest: WatchView['digest'] = { divergences: 0 }): WatchView {
+  return { feed: descriptor, pending: 2, known: 10, ackedResourceVersion: '42', reflector: { state: 'watching', stateSince: T0, relists: 1, watchRestarts: 3, errors: 0, ...reflector }, digest };
 }
 
 /** The parts of an AccountRuntime the admin server and the metrics read. */
@@ -80,6 +80,24 @@ describe('admin server', () => {
     assert.equal(body.stuck[0].account, 'prod');
     assert.equal(body.stuck[0].kind, 'Deployment');
     assert.match(body.stuck[0].reason, /no event, bookmark or watch renewal for 1201 s/);
+  });
+
+  it('/health is DOWN while the hub\'s copy of a feed has differed from the agent\'s past the bound; /watches shows the digest state', async () => {
+    const diverged = watch(feed('', 'ConfigMap'), { lastProgressAt: T0 }, { lastMatchAt: T0 - 3600 * SECOND, divergedSince: T0, divergences: 4 });
+    const solo = new Map([['stage', account('stage', [diverged])]]);
+    const admin = await buildAdminServer({ accounts: solo, connection: { state: 'connected', lastError: undefined }, syncStreams: new Map(), metricsRegistry: new Registry(), logger: createLogger({ level: 'silent' }), stuckBounds: BOUNDS, clock: () => now });
+    try {
+      now = T0 + BOUNDS.stuckMs;
+      assert.equal((await admin.inject({ method: 'GET', url: '/health' })).statusCode, 200, 'a fresh mismatch is being resynchronised');
+      now = T0 + BOUNDS.stuckMs + SECOND;
+      const health = await admin.inject({ method: 'GET', url: '/health' });
+      assert.equal(health.statusCode, 503);
+      assert.match(health.json().stuck[0].reason, /the hub's copy has differed from the agent's for 301 s \(4 digest mismatches\)/);
+      const [entry] = (await admin.inject({ method: 'GET', url: '/watches' })).json();
+      assert.deepEqual(entry.digest, { lastMatchAt: new Date(T0 - 3600 * SECOND).toISOString(), divergedSince: new Date(T0).toISOString(), divergences: 4 });
+    } finally {
+      await admin.close();
+    }
   });
 
   it('/watches shows state, freshness, counters and the refusal reason per feed', async () => {

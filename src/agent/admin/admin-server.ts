@@ -6,7 +6,7 @@ import type { AccountRuntime, WatchView } from '../account/account-runtime.ts';
 import type { HubConnection } from '../session/hub-connection.ts';
 import type { SyncStream } from '../sync/sync-stream.ts';
 import { FeedMetrics } from '../feed-metrics.ts';
-import { freshnessSeconds, stuckReason, type StuckBounds } from './watch-health.ts';
+import { divergedReason, freshnessSeconds, stuckReason, type StuckBounds } from './watch-health.ts';
 
 const HTTP_OK = 200;
 const HTTP_SERVICE_UNAVAILABLE = 503;
@@ -47,7 +47,8 @@ function watchEntry(account: string, w: WatchView, now: number, bounds: StuckBou
     freshnessSeconds: freshnessSeconds(r, now) ?? null,
     lastEventAt: iso(r.lastEventAt),
     lastProgressAt: iso(r.lastProgressAt),
-    stuck: stuckReason(r, now, bounds) ?? null,
+    stuck: stuckReason(r, now, bounds) ?? divergedReason(w.digest, now, bounds.stuckMs) ?? null,
+    digest: { lastMatchAt: iso(w.digest.lastMatchAt), divergedSince: iso(w.digest.divergedSince), divergences: w.digest.divergences },
     forbiddenReason: r.forbiddenReason,
     nextAttemptAt: iso(r.nextAttemptAt),
     failingSince: iso(r.failingSince),
@@ -108,7 +109,7 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
       for (const w of a.watches()) {
         watches++;
         if (w.reflector.forbiddenReason !== undefined) forbidden++;
-        const reason = stuckReason(w.reflector, at, stuckBounds);
+        const reason = stuckReason(w.reflector, at, stuckBounds) ?? divergedReason(w.digest, at, stuckBounds.stuckMs);
         if (reason === undefined) continue;
         stuck.push({ account: a.name, group: w.feed.group, kind: w.feed.kind, namespace: w.feed.namespace, state: w.reflector.state, stateSince: iso(w.reflector.stateSince), reason });
       }

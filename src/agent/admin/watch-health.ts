@@ -43,6 +43,16 @@ export function stuckReason(status: ReflectorStatus, now: number, bounds: StuckB
 }
 
 /**
+ * Why the hub's copy of a feed counts as wrong at `now`, or undefined: its digest has differed from
+ * what the agent sent for longer than the bound. The first mismatch triggers a resync that normally
+ * heals it within one list; one that outlives the bound means the resync does not work.
+ */
+export function divergedReason(digest: { divergedSince?: number; divergences: number }, now: number, stuckMs: number): string | undefined {
+  if (digest.divergedSince === undefined || now - digest.divergedSince <= stuckMs) return undefined;
+  return `the hub's copy has differed from the agent's for ${seconds(now - digest.divergedSince)} s (${digest.divergences} digest mismatches) despite resyncs`;
+}
+
+/**
  * How long the feed may have missed changes, in seconds: 0 while a watch the server accepted is open and
  * within its deadline (any change would arrive on it, whether or not one did), else the time since the
  * last sign of progress (event, bookmark, completed list, accepted or cleanly ended watch); undefined

@@ -40,6 +40,8 @@ function change(feed: number, entry: PendingEntry): Change {
       return create(ChangeSchema, { feed, kind: { case: 'snapshotEnd', value: { snapshotId: entry.snapshotId, resourceVersion: entry.resourceVersion } } });
     case 'feedDropped':
       return create(ChangeSchema, { feed, kind: { case: 'feedDropped', value: { reason: entry.reason } } });
+    case 'digest':
+      return create(ChangeSchema, { feed, kind: { case: 'digest', value: { count: entry.count, hashHigh: entry.hashHigh, hashLow: entry.hashLow } } });
   }
 }
 
@@ -68,6 +70,8 @@ test('every change type encodes exactly as protobuf-es does', () => {
         { type: 'touch', namespace: 'ns', name: 'same', resourceVersion: '12', resumeFrom: '' },
         { type: 'skipped', namespace: 'ns', name: 'huge', resourceVersion: '19', code: 'OBJECT_TOO_LARGE', message: 'object is 2000000 bytes', resumeFrom: '' },
         { type: 'snapshotEnd', snapshotId: '01J0SNAPSHOT', resourceVersion: '20', resumeFrom: '' },
+        { type: 'digest', count: 3, hashHigh: 0xffffffff, hashLow: 0x80000000, resumeFrom: '' },
+        { type: 'digest', count: 0, hashHigh: 0, hashLow: 7, resumeFrom: '' },
       ],
       progress: '20',
     },
@@ -82,7 +86,7 @@ test('every change type encodes exactly as protobuf-es does', () => {
   assert.equal(batch.seq, 42n);
   assert.equal(batch.feeds.length, 3);
   assert.equal(batch.feeds[2]!.namespace, 'team-ä');
-  assert.equal(batch.changes.length, 9);
+  assert.equal(batch.changes.length, 11);
   const up = batch.changes[1]!.kind;
   assert.equal(up.case, 'upsert');
   assert.match(new TextDecoder().decode(up.value!.object), /🚀/);
@@ -90,7 +94,7 @@ test('every change type encodes exactly as protobuf-es does', () => {
   const { object, metadataOffset, metadataLength } = up.value!;
   assert.ok(metadataOffset > 0 && metadataLength > 0);
   assert.deepEqual(JSON.parse(new TextDecoder().decode(object.subarray(metadataOffset, metadataOffset + metadataLength))), { name: 'web', annotations: { note: 'ünïcödé ✓ 🚀' } });
-  const node = batch.changes[6]!.kind;
+  const node = batch.changes[8]!.kind;
   assert.equal(node.case, 'upsert');
   assert.equal(node.value!.metadataLength, 0, 'an object without metadata has no range');
   assert.deepEqual(batch.progress.map((p) => [p.feed, p.resourceVersion]), [[0, '20'], [2, '5']]);

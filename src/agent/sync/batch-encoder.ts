@@ -36,7 +36,12 @@ const CHANGE_KIND: Record<PendingEntry['type'], number> = {
   snapshotEnd: tag(6, WIRE_LEN),
   feedDropped: tag(7, WIRE_LEN),
   skipped: tag(8, WIRE_LEN),
+  digest: tag(9, WIRE_LEN),
 };
+// FeedDigest
+const DIGEST_COUNT = tag(1, WIRE_VARINT);
+const DIGEST_HASH_HIGH = tag(2, WIRE_VARINT);
+const DIGEST_HASH_LOW = tag(3, WIRE_VARINT);
 // ObjectUpsert (fields 1–4 are memberFields, 5 the body)
 const UPSERT_METADATA_OFFSET = tag(6, WIRE_VARINT);
 const UPSERT_METADATA_LENGTH = tag(7, WIRE_VARINT);
@@ -86,12 +91,19 @@ function memberFields(entry: PendingEntry): Array<string | undefined> {
       return [entry.snapshotId, entry.resourceVersion];
     case 'feedDropped':
       return [entry.reason];
+    case 'digest':
+      return [];
   }
 }
 
 /** Size of a uint32 field with its tag; 0 for 0 (a proto3 default is not written). */
 function uintFieldSize(value: number): number {
   return value === 0 ? 0 : 1 + varintSize(value);
+}
+
+/** A digest's fields: three uint32s. */
+function digestSize(entry: Extract<PendingEntry, { type: 'digest' }>): number {
+  return uintFieldSize(entry.count) + uintFieldSize(entry.hashHigh) + uintFieldSize(entry.hashLow);
 }
 
 /** An upsert's fields after memberFields: its body and the range of its metadata. */
@@ -157,6 +169,7 @@ export function encodeBatchRequest(seq: bigint, parts: readonly BatchPart[]): Bu
       let member = 0;
       for (const text of memberFields(entry)) member += stringFieldSize(text ?? '');
       if (entry.type === 'upsert') member += upsertExtraSize(entry);
+      else if (entry.type === 'digest') member += digestSize(entry);
       memberSizes.push(member);
       const change = feedFieldSize + 1 + varintSize(member) + member;
       batchSize += 1 + varintSize(change) + change;
@@ -208,6 +221,10 @@ export function encodeBatchRequest(seq: bigint, parts: readonly BatchPart[]): Bu
           w.uint(UPSERT_METADATA_OFFSET, entry.metadata.offset);
           w.uint(UPSERT_METADATA_LENGTH, entry.metadata.length);
         }
+      } else if (entry.type === 'digest') {
+        w.uint(DIGEST_COUNT, entry.count);
+        w.uint(DIGEST_HASH_HIGH, entry.hashHigh);
+        w.uint(DIGEST_HASH_LOW, entry.hashLow);
       }
     }
   }

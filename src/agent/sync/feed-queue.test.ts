@@ -158,3 +158,28 @@ test('a revived feed keeps its drop ahead of the new list', () => {
   assert.equal(q.feed.version, 'v2');
   assert.equal(q.isDropped, false);
 });
+
+test('anti-entropy: a digest of what was sent goes out once nothing is pending, only for a record a list completed', () => {
+  const q = queue();
+  // Resumed without a list: the record is partial, so no digest yet.
+  q.onEvent('ADDED', obj('a', '1'));
+  q.requestDigest();
+  assert.deepEqual(types(q.take(1_000_000, 100).entries), ['upsert:a@1']);
+  assert.equal(q.hasWork(), false);
+  q.onSnapshotBegin();
+  q.onSnapshotObject(obj('a', '1'));
+  q.onSnapshotObject(obj('b', '2'));
+  q.onSnapshotEnd('3');
+  // The digest is held back while the snapshot's entries are pending, then rides on the batch that empties the queue.
+  const first = q.take(1_000_000, 2);
+  assert.ok(!first.entries.some((e) => e.type === 'digest'));
+  const second = q.take(1_000_000, 100);
+  const digest = second.entries.at(-1)!;
+  assert.equal(digest.type, 'digest');
+  assert.deepEqual(digest.type === 'digest' ? [digest.count] : [], [2]);
+  // Lost with its batch: asked for again, not re-sent stale.
+  q.requeue(second.entries);
+  const again = q.take(1_000_000, 100);
+  assert.equal(again.entries.at(-1)!.type, 'digest');
+  assert.equal(again.entries.filter((e) => e.type === 'digest').length, 1);
+});

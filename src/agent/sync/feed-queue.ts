@@ -3,6 +3,7 @@ import { ulid } from '../../common/ids.ts';
 import type { FeedDescriptor } from './feed.ts';
 import type { WriteJournal } from './write-journal.ts';
 import { objectJson, type MetadataRange } from './object-json.ts';
+import { FeedDigestAccumulator } from '../../protocol/feed-digest.ts';
 
 /**
  * The pending changes of one feed (one kind in one namespace scope), waiting to be sent to the hub.
@@ -18,6 +19,11 @@ import { objectJson, type MetadataRange } from './object-json.ts';
  * has is sent as a small "touch" instead of its whole body. A pending upsert holds the object as its
  * JSON text (a V8 string, which the batch encoder writes straight into the batch), its UTF-8 size and
  * where its metadata lies in it (src/agent/sync/object-json.ts).
+ *
+ * Anti-entropy: a running digest of that record (count and order-independent hash of uid and
+ * resourceVersion) is kept as it changes. When asked (periodically, after every reconnect), the feed
+ * appends it to a batch at a moment when nothing of the feed is pending, so the hub can compare it with
+ * what it holds once that batch is committed.
  */
 export type PendingEntry =
   | { type: 'upsert'; namespace: string; name: string; uid: string; resourceVersion: string; body: string; bodyBytes: number; metadata: MetadataRange | undefined; resumeFrom: string; waiters?: SyncWaiter[] }
@@ -26,7 +32,8 @@ export type PendingEntry =
   | { type: 'skipped'; namespace: string; name: string; resourceVersion: string; code: string; message: string; resumeFrom: string; waiters?: SyncWaiter[] }
   | { type: 'snapshotBegin'; snapshotId: string; resumeFrom: string; waiters?: undefined }
   | { type: 'snapshotEnd'; snapshotId: string; resourceVersion: string; resumeFrom: string; waiters?: undefined }
-  | { type: 'feedDropped'; reason: string; resumeFrom: string; waiters?: undefined };
+  | { type: 'feedDropped'; reason: string; resumeFrom: string; waiters?: undefined }
+  | { type: 'digest'; count: number; hashHigh: number; hashLow: number; resumeFrom: string; waiters?: undefined };
 
 /** Someone (an operation) waiting until the hub has committed a given state of an object. */
 export interface SyncWaiter {
@@ -79,6 +86,20 @@ export class FeedQueue {
   private dropAcked = false;
   private pending = new Map<string, PendingEntry>();
   private known = new Map<string, KnownObject>();
+  /** The digest of `known`, kept in step with it (setKnown / deleteKnown / clearKnown). */
+  private readonly digest = new FeedDigestAccumulator();
+  /** A digest was asked for and has not been handed to a batch yet. */
+  private digestDue = false;
+  /**
+   * Whether `known` holds the whole feed: only after a list (snapshot) completed since the record was
+   * last cleared. A feed that resumed a watch from the hub's point knows only what changed since, and a
+   * digest of that would always differ; it is compared from its next relist on.
+   */
+  private knownComplete = false;
+  /** Epoch ms of the last digest the hub found equal / different (anti-entropy status). */
+  lastDigestMatchAt: number | undefined;
+  divergedSince: number | undefined;
+  divergences = 0;
   private waitersByKey = new Map<string, SyncWaiter[]>();
   /** The resourceVersion of the last event, bookmark or list the reflector delivered. */
   private lastResourceVersion = '';
@@ -135,11 +156,12 @@ export class FeedQueue {
     // Objects the list did not return are gone: forget them (the hub prunes them at snapshot end).
     for (const [key, known] of this.known) {
       if (known.generation < this.generation) {
-        this.known.delete(key);
+        this.deleteKnown(key);
         this.resolveDeletionWaiters(key);
       }
     }
     this.inSnapshot = false;
+    this.knownComplete = true;
     this.pushMarker({ type: 'snapshotEnd', snapshotId: this.snapshotId, resourceVersion, resumeFrom: this.lastResourceVersion });
     this.lastResourceVersion = resourceVersion;
   }
@@ -152,7 +174,7 @@ export class FeedQueue {
     const rv = meta.resourceVersion ?? '';
     const key = objectKey(namespace, name);
     if (type === 'DELETED') {
-      this.known.delete(key);
+      this.deleteKnown(key);
       this.enqueue(key, { type: 'delete', namespace, name, uid: meta.uid ?? '', resourceVersion: rv, resumeFrom: this.lastResourceVersion });
       this.attachWaiters(key, undefined);
     } else {
@@ -174,7 +196,7 @@ export class FeedQueue {
    * it would give the hub a resume point for a feed that no longer exists.
    */
   drop(reason: string): void {
-    this.known.clear();
+    this.clearKnown();
     this.pending.clear();
     this.inSnapshot = false;
     this.lastResourceVersion = '';
@@ -218,7 +240,32 @@ export class FeedQueue {
 
   /** Whether a batch would carry something for this feed (entries, or progress the hub lacks). */
   hasWork(): boolean {
-    return this.pending.size > 0 || (this.lastResourceVersion !== '' && this.lastResourceVersion !== this.sentProgress && !this.inSnapshot);
+    return this.pending.size > 0 || (this.lastResourceVersion !== '' && this.lastResourceVersion !== this.sentProgress && !this.inSnapshot) || this.digestReady();
+  }
+
+  // --- anti-entropy --------------------------------------------------------------------------------
+
+  /** Sends the feed's digest with the next batch that leaves nothing of the feed pending. */
+  requestDigest(): void {
+    if (this.dropped) return;
+    this.digestDue = true;
+    this.options.onPending();
+  }
+
+  /** A digest can go out now: asked for, the record complete and not being rebuilt by a relist, not dropped. */
+  private digestReady(): boolean {
+    return this.digestDue && this.knownComplete && !this.inSnapshot && !this.dropped;
+  }
+
+  /** The hub compared a digest of this feed: equal, or not (then the caller resyncs the feed). */
+  digestCompared(matched: boolean, now: number): void {
+    if (matched) {
+      this.lastDigestMatchAt = now;
+      this.divergedSince = undefined;
+    } else {
+      this.divergences++;
+      this.divergedSince ??= now;
+    }
   }
 
   /**
@@ -236,6 +283,14 @@ export class FeedQueue {
       this.pending.delete(key);
     }
     const head = this.pending.values().next();
+    if (head.done && this.digestReady()) {
+      // Everything of the feed before this point is in this batch or an earlier one: the digest describes
+      // exactly what the hub holds once they are committed.
+      const { count, hashHigh, hashLow } = this.digest.value();
+      entries.push({ type: 'digest', count, hashHigh, hashLow, resumeFrom: this.lastResourceVersion });
+      bytes += ENTRY_OVERHEAD_BYTES;
+      this.digestDue = false;
+    }
     const progress = head.done ? this.lastResourceVersion : head.value.resumeFrom;
     if (progress === '' || progress === this.sentProgress) return { entries, bytes, progress: undefined };
     this.sentProgress = progress;
@@ -250,6 +305,12 @@ export class FeedQueue {
     if (entries.length === 0) return;
     const rebuilt = new Map<string, PendingEntry>();
     for (const entry of entries) {
+      // A digest describes the record when it was taken; after a requeue (which may drop superseded
+      // entries) it is asked for again instead.
+      if (entry.type === 'digest') {
+        this.digestDue = true;
+        continue;
+      }
       const key = 'name' in entry ? objectKey(entry.namespace, entry.name) : MARKER_PREFIX + (this.markerCounter++).toString(36);
       if (!this.pending.has(key)) rebuilt.set(key, entry);
     }
@@ -263,7 +324,7 @@ export class FeedQueue {
    * Forgets what the hub has (it lost or never had it): the next relist sends whole objects, not touches.
    */
   forgetKnown(): void {
-    this.known.clear();
+    this.clearKnown();
     this.sentProgress = '';
   }
 
@@ -346,11 +407,31 @@ export class FeedQueue {
 
   // --- internals -----------------------------------------------------------------------------------
 
+  private setKnown(key: string, value: KnownObject): void {
+    const previous = this.known.get(key);
+    if (previous) this.digest.remove(previous.uid, previous.resourceVersion);
+    this.known.set(key, value);
+    this.digest.add(value.uid, value.resourceVersion);
+  }
+
+  private deleteKnown(key: string): void {
+    const previous = this.known.get(key);
+    if (!previous) return;
+    this.digest.remove(previous.uid, previous.resourceVersion);
+    this.known.delete(key);
+  }
+
+  private clearKnown(): void {
+    this.known.clear();
+    this.digest.clear();
+    this.knownComplete = false;
+  }
+
   private acceptObject(obj: KubeObject, namespace: string, name: string, rv: string, key: string): void {
     const { body, bodyBytes, metadata } = objectJson(obj);
     const uid = obj.metadata?.uid ?? '';
     if (bodyBytes > this.options.maxObjectBytes) {
-      this.known.delete(key);
+      this.deleteKnown(key);
       this.enqueue(key, {
         type: 'skipped',
         namespace,
@@ -361,7 +442,7 @@ export class FeedQueue {
         resumeFrom: this.lastResourceVersion,
       });
     } else {
-      this.known.set(key, { uid, resourceVersion: rv, generation: this.generation });
+      this.setKnown(key, { uid, resourceVersion: rv, generation: this.generation });
       this.enqueue(key, { type: 'upsert', namespace, name, uid, resourceVersion: rv, body, bodyBytes, metadata, resumeFrom: this.lastResourceVersion });
     }
     this.options.journal?.record(this, key, rv);

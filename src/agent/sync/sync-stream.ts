@@ -2,8 +2,9 @@ import { create } from '@bufbuild/protobuf';
 import type { ClientDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from '../../common/logger.ts';
 import { errorMessage } from '../../common/errors.ts';
-import { SyncRequestSchema, type SyncRequest, type SyncResponse, type ResumePoint } from '../../protocol/index.ts';
+import { SyncRequestSchema, type FeedDivergence, type SyncRequest, type SyncResponse, type ResumePoint } from '../../protocol/index.ts';
 import { buildBatch, type SentBatch } from './batch-builder.ts';
+import { feedId } from './feed.ts';
 import type { FeedQueue } from './feed-queue.ts';
 import { processSendWindow, type SendWindow } from './send-window.ts';
 
@@ -28,6 +29,11 @@ export interface SyncStreamOptions {
   /** The stream ended (error or close); in-flight batches are already requeued. */
   onClosed: (reason: string) => void;
   onBatchAcked?: (batch: AckedBatch, latencyMs: number) => void;
+  /**
+   * The hub compared a feed's digest (sent in an acknowledged batch) with what it holds: `divergence` is
+   * what it reported when they differ, undefined when they match.
+   */
+  onDigestCompared?: (queue: FeedQueue, divergence: FeedDivergence | undefined) => void;
   /** Bytes in flight across every stream of the agent (send-window.ts); default: the process's. */
   window?: SendWindow;
 }
@@ -118,9 +124,14 @@ export class SyncStream {
         }
         this.inFlight.shift();
         this.window.release(batch.bytes);
+        const divergences = response.kind.value.divergences;
         for (const part of batch.parts) {
           part.queue.acknowledged(part.entries);
           if (part.progress !== undefined) part.queue.ackedProgress = part.progress;
+          if (part.entries.some((e) => e.type === 'digest')) {
+            const id = feedId(part.queue.feed);
+            this.options.onDigestCompared?.(part.queue, divergences.find((d) => d.feed !== undefined && feedId(d.feed) === id));
+          }
         }
         this.options.onBatchAcked?.(batch, Date.now() - batch.sentAt);
         this.schedulePump();

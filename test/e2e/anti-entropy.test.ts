@@ -1,0 +1,125 @@
+// Anti-entropy end to end, on every SQL engine: the hub's copy of a cluster is changed behind its back
+// (a row deleted, a stored resourceVersion changed, a phantom row added, directly in its database); the
+// agent's next digest (every 2 s here) shows the difference, the affected feeds are relisted and the
+// hub equals the cluster again, while feeds that were not touched are not relisted. Divergence shows in
+// the agent's /watches and in both processes' metrics.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { waitFor } from '../../src/common/time.ts';
+import { mysqlServer, postgresServer, type Server } from '../support/database-servers.ts';
+import { engineSkip, ENGINES } from '../support/databases.ts';
+import { openHubSql, type HubSql } from '../support/hub-sql.ts';
+import { TestSystem, simRequest, type SimAccess } from '../support/system.ts';
+
+const ACCOUNT = 'cluster-1';
+const NS = 'entropy';
+const DIGEST_INTERVAL_SECONDS = 2;
+/** Detection (one interval) plus a relist and its batches, on two shared cores. */
+const HEAL_TIMEOUT_MS = 45_000;
+
+type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+async function simObjects(sim: SimAccess, path: string): Promise<Map<string, string>> {
+  const list = await simRequest(sim, 'GET', path);
+  assert.equal(list.status, 200);
+  return new Map((list.body.items as Json[]).map((o) => [o.metadata.name as string, o.metadata.resourceVersion as string]));
+}
+
+async function hubObjects(sql: HubSql, kind: string): Promise<Map<string, string>> {
+  const rows = await sql.query<{ name: string; resource_version: string }>('SELECT name, resource_version FROM objects WHERE account = ? AND kind = ? AND namespace = ?', [ACCOUNT, kind, NS]);
+  return new Map(rows.map((r) => [r.name, r.resource_version]));
+}
+
+function sameMap(a: Map<string, string>, b: Map<string, string>): boolean {
+  return a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
+}
+
+function metricValue(text: string, name: string, labels: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+for (const engine of ENGINES) {
+  describe(`anti-entropy heals a hub cache changed behind its back [${engine}]`, { timeout: 240_000, skip: engineSkip(engine) }, () => {
+    let server: Server | undefined;
+    let url: string;
+    let system: TestSystem;
+    let sql: HubSql;
+    let sim: SimAccess;
+
+    before(async () => {
+      if (engine !== 'sqlite') {
+        server = engine === 'postgres' ? await postgresServer() : await mysqlServer();
+        url = await server.create();
+      }
+      system = await new TestSystem({ clusters: 1, agent: { clouddriver: { digestIntervalSeconds: DIGEST_INTERVAL_SECONDS } }, ...(server ? { database: url } : {}) }).start();
+      if (!server) url = `sqlite:${system.dbPath}`;
+      sql = await openHubSql(url);
+      sim = system.sim(ACCOUNT);
+    });
+
+    after(async () => {
+      await sql?.close();
+      await system?.stop();
+      if (server) {
+        await server.drop(url);
+        await server.close();
+      }
+    });
+
+    test('a deleted row, a changed resourceVersion and a phantom row are detected and healed; untouched feeds are not relisted', async () => {
+      assert.equal((await simRequest(sim, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } })).status, 201);
+      for (let i = 1; i <= 3; i++) {
+        const created = await simRequest(sim, 'POST', `/api/v1/namespaces/${NS}/configmaps`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}` }, data: { i: String(i) } });
+        assert.equal(created.status, 201);
+      }
+      const configMapsPath = `/api/v1/namespaces/${NS}/configmaps`;
+      const servicesPath = `/api/v1/namespaces/${NS}/services`;
+      for (const name of ['svc-1', 'svc-2']) {
+        const created = await simRequest(sim, 'POST', servicesPath, { apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { ports: [{ port: 80 }] } });
+        assert.equal(created.status, 201);
+      }
+      await waitFor(async () => sameMap(await hubObjects(sql, 'ConfigMap'), await simObjects(sim, configMapsPath)) && sameMap(await hubObjects(sql, 'Service'), await simObjects(sim, servicesPath)), {
+        timeoutMs: HEAL_TIMEOUT_MS,
+        what: 'the hub to hold the ConfigMaps and Services',
+      });
+      const relistsBefore = new Map(((await system.agentAdmin('/watches')).body as Json[]).map((w) => [w.kind, w.relists as number]));
+
+      // Behind the hub's back: one ConfigMap gone, one with a stale version, one that never existed.
+      await sql.query('DELETE FROM objects WHERE account = ? AND kind = ? AND namespace = ? AND name = ?', [ACCOUNT, 'ConfigMap', NS, 'cm-1']);
+      await sql.query('UPDATE objects SET resource_version = ? WHERE account = ? AND kind = ? AND namespace = ? AND name = ?', ['1', ACCOUNT, 'ConfigMap', NS, 'cm-2']);
+      const [template] = await sql.query<Record<string, unknown>>('SELECT * FROM objects WHERE account = ? AND kind = ? AND namespace = ? AND name = ?', [ACCOUNT, 'Service', NS, 'svc-1']);
+      const phantom: Record<string, unknown> = { ...template!, name: 'phantom', uid: 'uid-phantom' };
+      const columns = Object.keys(phantom);
+      await sql.query(`INSERT INTO objects (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`, columns.map((c) => phantom[c]));
+
+      await waitFor(async () => sameMap(await hubObjects(sql, 'ConfigMap'), await simObjects(sim, configMapsPath)) && sameMap(await hubObjects(sql, 'Service'), await simObjects(sim, servicesPath)), {
+        timeoutMs: HEAL_TIMEOUT_MS,
+        what: 'the hub to equal the cluster again',
+      });
+
+      const watches = (await system.agentAdmin('/watches')).body as Json[];
+      const byKind = new Map(watches.map((w) => [w.kind, w]));
+      for (const kind of ['ConfigMap', 'Service']) {
+        const w = byKind.get(kind);
+        assert.ok(w.digest.divergences >= 1, `${kind}: ${JSON.stringify(w.digest)}`);
+        assert.ok(w.relists > relistsBefore.get(kind)!, `${kind} was relisted`);
+      }
+      for (const kind of ['Namespace', 'Secret', 'Deployment']) {
+        const w = byKind.get(kind);
+        if (w === undefined) continue;
+        assert.equal(w.digest.divergences, 0, `${kind} had no divergence`);
+        assert.equal(w.relists, relistsBefore.get(kind), `${kind} was not relisted`);
+      }
+      await waitFor(async () => ((await system.agentAdmin('/watches')).body as Json[]).filter((w) => w.kind === 'ConfigMap' || w.kind === 'Service').every((w) => w.digest.divergedSince === undefined), {
+        timeoutMs: HEAL_TIMEOUT_MS,
+        what: 'a matching digest after the resync',
+      });
+      const agentMetrics = (await system.agentAdmin('/metrics')).body as string;
+      assert.ok(metricValue(agentMetrics, 'scale_agent_cache_divergence_total', 'kind="ConfigMap"') >= 1);
+      const hubMetrics = (await system.rest('/metrics')).body as string;
+      assert.ok(metricValue(hubMetrics, 'scale_agent_hub_cache_divergence_total', 'kind="Service"') >= 1, hubMetrics.split('\n').filter((l) => l.includes('divergence')).join('\n'));
+      assert.equal((await system.agentAdmin('/health')).status, 200);
+    });
+  });
+}
