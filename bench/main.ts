@@ -6,12 +6,13 @@
  */
 import { Command } from 'commander';
 import { runCommand } from '../src/cli/run-command.ts';
+import { registerDigestBenchmark } from './digest.ts';
 import { registerOpsBenchmark } from './ops.ts';
 import { registerScaleBenchmark } from './scale.ts';
 import { registerViewsBenchmark } from './views.ts';
 import { registerWatchBenchmark } from './watch.ts';
 
-const BENCHMARKS: Array<(program: Command) => void> = [registerWatchBenchmark, registerViewsBenchmark, registerOpsBenchmark, registerScaleBenchmark];
+const BENCHMARKS: Array<(program: Command) => void> = [registerWatchBenchmark, registerViewsBenchmark, registerOpsBenchmark, registerScaleBenchmark, registerDigestBenchmark];
 
 const program = new Command('scale-agent-bench')
   .usage('<benchmark> [options]')
