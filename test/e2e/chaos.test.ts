@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { waitFor } from '../../src/common/time.ts';
 import { assertConverged, CORE_KINDS, type ComparedKind } from '../support/convergence.ts';
 import { TestSystem, simRequest } from '../support/system.ts';
 
@@ -50,8 +51,15 @@ function shuffle<T>(items: readonly T[], random: () => number): T[] {
   return out;
 }
 
-type FaultName = 'drop-watches' | 'compact' | 'latency' | 'errors-500' | 'errors-429' | 'revoke' | 'crd';
-const FAULTS: FaultName[] = ['drop-watches', 'compact', 'latency', 'errors-500', 'errors-429', 'revoke', 'crd'];
+type FaultName = 'drop-watches' | 'compact' | 'latency' | 'errors-500' | 'errors-429' | 'revoke' | 'crd' | 'agent-stop';
+const FAULTS: FaultName[] = ['drop-watches', 'compact', 'latency', 'errors-500', 'errors-429', 'revoke', 'crd', 'agent-stop'];
+/**
+ * The hub's ping interval here: a frozen agent misses three pings (1.5 s) and the hub ends its session,
+ * so the 'agent-stop' fault is over in seconds, not the minute the defaults take.
+ */
+const HUB_PING_INTERVAL_MS = 500;
+/** How long the hub may take to end a frozen agent's session (missed pings, on a busy machine). */
+const SESSION_END_TIMEOUT_MS = 20_000;
 
 describe(`chaos (seed ${SEED}, ${ROUNDS} rounds)`, { timeout: 600_000 }, () => {
   let system: TestSystem;
@@ -61,9 +69,13 @@ describe(`chaos (seed ${SEED}, ${ROUNDS} rounds)`, { timeout: 600_000 }, () => {
   const widgetsDefined = new Set<string>();
   const injected = new Map<FaultName, number>();
 
+  /** Set while the 'agent-stop' fault holds the agent process stopped (SIGSTOP). */
+  let agentStopped = false;
+
   before(async () => {
     system = await new TestSystem({
       clusters: CLUSTERS,
+      hub: { grpc: { pingIntervalMs: HUB_PING_INTERVAL_MS } },
       agent: {
         // Faults make reflectors back off; short waits keep the rounds brief without changing the logic.
         kubernetes: { reflector: { backoff: { initialMs: 100, maxMs: 1000 }, forbiddenRetrySeconds: 1 }, discovery: { intervalSeconds: 5 } },
@@ -72,6 +84,7 @@ describe(`chaos (seed ${SEED}, ${ROUNDS} rounds)`, { timeout: 600_000 }, () => {
   });
 
   after(async () => {
+    if (agentStopped) system?.signal('agent', 'SIGCONT');
     await system?.stop();
   });
 
@@ -122,6 +135,12 @@ describe(`chaos (seed ${SEED}, ${ROUNDS} rounds)`, { timeout: 600_000 }, () => {
         return void (await admin('POST', `${base}/faults/errors`, { status: 429, count: FAILED_REQUESTS, retryAfterSeconds: 1 }));
       case 'revoke':
         return void (await admin('POST', `${base}/faults/revoke`, { group: '', resource: 'configmaps' }));
+      case 'agent-stop':
+        // The agent process stops (a long pause, a frozen VM) and stays stopped while the round's other
+        // faults run; it continues before the faults are lifted, once the hub has ended its session.
+        system.signal('agent', 'SIGSTOP');
+        agentStopped = true;
+        return;
       case 'crd':
         // Alternates: define the kind (and churn starts writing widgets), or delete it with its objects.
         if (widgetsDefined.has(cluster)) {
@@ -150,6 +169,17 @@ describe(`chaos (seed ${SEED}, ${ROUNDS} rounds)`, { timeout: 600_000 }, () => {
       for (const fault of order) {
         await inject(fault);
         for (let i = 0; i < CHANGES_BETWEEN_FAULTS; i++) await churnOnce();
+      }
+      if (agentStopped) {
+        await waitFor(
+          async () => {
+            const accounts = (await system.rest('/credentials')).body as Array<{ name: string; agent?: { status?: string } }>;
+            return accounts.filter((a) => system.names.includes(a.name)).every((a) => a.agent?.status !== 'connected');
+          },
+          { timeoutMs: SESSION_END_TIMEOUT_MS, what: 'the hub to end the stopped agent\'s session' },
+        );
+        system.signal('agent', 'SIGCONT');
+        agentStopped = false;
       }
       // Lift what lasts (latency, revoked kinds, unspent error budgets), then the hub must catch up.
       for (const name of system.names) await admin('DELETE', `/sim/clusters/${name}/faults`);

@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { createServer, connect, type Server, type Socket } from 'node:net';
@@ -176,6 +177,8 @@ export class TestSystem {
   relay: RecordingRelay | undefined;
   /** The running agent's admin URL (health, /watches, /metrics). */
   agentAdminUrl = '';
+  /** The processes of the parts, for signal(). */
+  private readonly processes = new Map<'sim' | 'hub' | 'agent', ChildProcess>();
 
   constructor(private readonly options: SystemOptions) {
     this.group = new ChildProcessGroup({ echo: options.echo ?? process.env.E2E_ECHO === '1', env: { LOG_LEVEL: options.logLevel ?? 'info' } });
@@ -195,7 +198,7 @@ export class TestSystem {
   }
 
   async start(): Promise<this> {
-    this.group.start('sim', ['sim', '--port', '0', '--cluster-names', this.names.join(','), '--kubeconfig-dir', join(this.dir, 'kubeconfigs'), '--bookmark-interval-ms', '2000', '--log-format', 'json', ...(this.options.simArgs ?? [])]);
+    this.startPart('sim', ['sim', '--port', '0', '--cluster-names', this.names.join(','), '--kubeconfig-dir', join(this.dir, 'kubeconfigs'), '--bookmark-interval-ms', '2000', '--log-format', 'json', ...(this.options.simArgs ?? [])]);
     await waitFor(() => this.names.every((n) => existsSync(this.kubeconfig(n))), { timeoutMs: START_TIMEOUT_MS, what: 'sim kubeconfigs' });
     await this.startHub();
     if (this.options.recordAgentTraffic) {
@@ -214,7 +217,7 @@ export class TestSystem {
     const configPath = join(this.dir, 'hub.yaml');
     writeFileSync(configPath, toYaml(deepMerge({ grpc: { insecure: true, allowAnyIdentity: true } }, this.options.hub ?? {})));
     args.push('--config', configPath);
-    this.group.start('hub', args);
+    this.startPart('hub', args);
     const started = await waitFor(() => parseJsonLines(this.group.output('hub')).find((l) => l.msg === 'hub started'), {
       timeoutMs: START_TIMEOUT_MS,
       what: 'the hub to start',
@@ -241,7 +244,20 @@ export class TestSystem {
         ),
       ),
     );
-    this.group.start('agent', ['agent', '--config', configPath]);
+    this.startPart('agent', ['agent', '--config', configPath]);
+  }
+
+  private startPart(part: 'sim' | 'hub' | 'agent', args: string[]): void {
+    this.processes.set(part, this.group.start(part, args));
+  }
+
+  /**
+   * Sends a signal to a running part: SIGSTOP freezes it (no timers, no socket reads, as a long GC pause
+   * or a suspended VM would; its peers' connections stay open), SIGCONT lets it run on.
+   */
+  signal(part: 'sim' | 'hub' | 'agent', signal: NodeJS.Signals): void {
+    const child = this.processes.get(part);
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null || !child.kill(signal)) throw new Error(`cannot send ${signal} to the ${part}: it is not running`);
   }
 
   /** Reads the agent's admin port from its "agent started" log line (kept before later output can push it out). */
@@ -311,6 +327,8 @@ export class TestSystem {
   }
 
   async stop(): Promise<void> {
+    // A frozen part would only take SIGTERM once thawed (and be killed after the grace period instead).
+    for (const child of this.processes.values()) if (child.exitCode === null && child.signalCode === null) child.kill('SIGCONT');
     await this.group.stopAll();
     await this.relay?.stop();
     rmSync(this.dir, { recursive: true, force: true });

@@ -58,6 +58,33 @@ test('a relist sends unchanged objects as touches and drops vanished ones', () =
   assert.equal(q.knownCount, 1);
 });
 
+test('a relist while changes wait moves the objects it lists behind its snapshotBegin, and progress stays behind them', () => {
+  const q = queue();
+  q.onSnapshotBegin();
+  for (const name of ['a', 'b', 'c']) q.onSnapshotObject(obj(name, '1'));
+  q.onSnapshotEnd('5');
+  q.take(1_000_000, 100);
+  // Changes the hub has not received yet (its session is gone) when the watch expires and the feed relists.
+  q.onEvent('MODIFIED', obj('a', '6'));
+  q.onEvent('ADDED', obj('d', '7'));
+  q.onEvent('DELETED', obj('c', '8'));
+  q.onSnapshotBegin();
+  for (const listed of [obj('a', '6'), obj('b', '1'), obj('d', '7')]) q.onSnapshotObject(listed);
+  q.onSnapshotEnd('9');
+  const entries: PendingEntry[] = [];
+  const progress: Array<string | undefined> = [];
+  while (q.pendingCount > 0) {
+    const batch = q.take(1, 1);
+    entries.push(...batch.entries);
+    progress.push(batch.progress);
+  }
+  // Ahead of the marker, a and d would keep the previous snapshot's epoch at the hub and be pruned at its end.
+  assert.deepEqual(types(entries), ['delete:c@8', 'snapshotBegin', 'upsert:a@6', 'touch:b@1', 'upsert:d@7', 'snapshotEnd']);
+  // No batch before the last claims more than the point before the oldest change (5, already sent).
+  assert.deepEqual(progress, [undefined, undefined, undefined, undefined, undefined, '9']);
+  assert.equal(q.knownCount, 3);
+});
+
 test('unacknowledged entries are requeued ahead of newer ones, unless superseded', () => {
   const q = queue();
   q.onEvent('ADDED', obj('a', '1'));
@@ -182,4 +209,23 @@ test('anti-entropy: a digest of what was sent goes out once nothing is pending, 
   const again = q.take(1_000_000, 100);
   assert.equal(again.entries.at(-1)!.type, 'digest');
   assert.equal(again.entries.filter((e) => e.type === 'digest').length, 1);
+});
+
+test('an upsert lost with its batch after a relist touched it is sent in the touch\'s place, inside the snapshot', () => {
+  const q = queue();
+  q.onSnapshotBegin();
+  q.onSnapshotEnd('1');
+  q.take(1_000_000, 100);
+  q.onEvent('ADDED', obj('a', '2'));
+  const sent = q.take(1_000_000, 100);
+  assert.deepEqual(types(sent.entries), ['upsert:a@2']);
+  q.markInFlight(sent.entries);
+  // A relist while that batch is unacknowledged: the feed believes the hub has a@2 and touches it.
+  q.onSnapshotBegin();
+  q.onSnapshotObject(obj('a', '2'));
+  q.onSnapshotEnd('3');
+  // The stream breaks: the batch comes back.
+  q.clearInFlight();
+  q.requeue(sent.entries);
+  assert.deepEqual(types(q.take(1_000_000, 100).entries), ['snapshotBegin', 'upsert:a@2', 'snapshotEnd']);
 });

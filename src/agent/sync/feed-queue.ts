@@ -12,7 +12,9 @@ import { FeedDigestAccumulator } from '../../protocol/feed-digest.ts';
  * it in place (latest state wins, a delete replaces an update), so the queue holds at most one entry per
  * object plus a few snapshot markers. Memory is bounded by the number of objects, never by the event
  * rate. Entries keep the position of their first arrival; that is what lets `progress()` compute a
- * resourceVersion from which a watch can resume without losing anything still pending.
+ * resourceVersion from which a watch can resume without losing anything still pending. The one exception:
+ * an object a relist returns while its change is still pending moves behind the relist's snapshotBegin,
+ * where the hub stamps it with the new snapshot's epoch (ahead of it, the snapshot's end would prune it).
  *
  * Besides the queue, the feed keeps what the hub has (or is about to have) per object: uid and
  * resourceVersion — never the object. During a relist, an object whose resourceVersion the hub already
@@ -110,6 +112,8 @@ export class FeedQueue {
   private generation = 0;
   private inSnapshot = false;
   private snapshotId = '';
+  /** While a snapshot is open: the resume point of its entries (see onSnapshotBegin). */
+  private snapshotResumeFrom = '';
   private markerCounter = 0;
 
   constructor(private readonly options: FeedQueueOptions) {
@@ -132,7 +136,13 @@ export class FeedQueue {
     this.generation++;
     this.inSnapshot = true;
     this.snapshotId = ulid();
-    this.pushMarker({ type: 'snapshotBegin', snapshotId: this.snapshotId, resumeFrom: this.lastResourceVersion });
+    // Objects of the list still pending from before it are moved behind this marker (onSnapshotObject),
+    // after entries that arrived later: until the snapshot is sent, every entry resumes from the oldest
+    // point still pending, so that the progress sent with a batch never passes a change left behind.
+    const head = this.pending.values().next();
+    this.snapshotResumeFrom = head.done ? this.lastResourceVersion : head.value.resumeFrom;
+    for (const entry of this.pending.values()) entry.resumeFrom = this.snapshotResumeFrom;
+    this.pushMarker({ type: 'snapshotBegin', snapshotId: this.snapshotId, resumeFrom: this.snapshotResumeFrom });
   }
 
   onSnapshotObject(obj: KubeObject): void {
@@ -142,13 +152,23 @@ export class FeedQueue {
     const name = meta.name ?? '';
     const rv = meta.resourceVersion ?? '';
     const key = objectKey(namespace, name);
-    const known = this.known.get(key);
-    if (known && known.resourceVersion === rv && known.uid === (meta.uid ?? '') && !this.pending.has(key)) {
-      known.generation = this.generation;
-      this.enqueue(key, { type: 'touch', namespace, name, resourceVersion: rv, resumeFrom: this.lastResourceVersion });
+    const earlier = this.pending.get(key);
+    if (earlier !== undefined) {
+      // Pending since before the list began (a list returns each object once). Coalesced where it stands,
+      // it would reach the hub ahead of the snapshotBegin marker, keep the previous snapshot's epoch there
+      // and be pruned at snapshot end, while this feed counts it as sent. Move it behind the marker.
+      this.pending.delete(key);
+      this.pending.set(key, earlier);
+      this.acceptObject(obj, namespace, name, rv, key, this.snapshotResumeFrom);
       return;
     }
-    this.acceptObject(obj, namespace, name, rv, key);
+    const known = this.known.get(key);
+    if (known && known.resourceVersion === rv && known.uid === (meta.uid ?? '')) {
+      known.generation = this.generation;
+      this.enqueue(key, { type: 'touch', namespace, name, resourceVersion: rv, resumeFrom: this.snapshotResumeFrom });
+      return;
+    }
+    this.acceptObject(obj, namespace, name, rv, key, this.snapshotResumeFrom);
   }
 
   onSnapshotEnd(resourceVersion: string): void {
@@ -162,7 +182,7 @@ export class FeedQueue {
     }
     this.inSnapshot = false;
     this.knownComplete = true;
-    this.pushMarker({ type: 'snapshotEnd', snapshotId: this.snapshotId, resourceVersion, resumeFrom: this.lastResourceVersion });
+    this.pushMarker({ type: 'snapshotEnd', snapshotId: this.snapshotId, resourceVersion, resumeFrom: this.snapshotResumeFrom });
     this.lastResourceVersion = resourceVersion;
   }
 
@@ -178,7 +198,7 @@ export class FeedQueue {
       this.enqueue(key, { type: 'delete', namespace, name, uid: meta.uid ?? '', resourceVersion: rv, resumeFrom: this.lastResourceVersion });
       this.attachWaiters(key, undefined);
     } else {
-      this.acceptObject(obj, namespace, name, rv, key);
+      this.acceptObject(obj, namespace, name, rv, key, this.lastResourceVersion);
     }
     if (rv !== '') this.lastResourceVersion = rv;
     this.options.onEvent?.(type);
@@ -299,11 +319,13 @@ export class FeedQueue {
 
   /**
    * Puts back entries of batches that were sent but never acknowledged (the stream broke), ahead of
-   * what is pending now. Entries superseded by a newer pending change for the same object are dropped.
+   * what is pending now. Entries superseded by a newer pending change for the same object are dropped;
+   * a pending touch that stood for a lost upsert becomes that upsert.
    */
   requeue(entries: PendingEntry[]): void {
     if (entries.length === 0) return;
     const rebuilt = new Map<string, PendingEntry>();
+    const replaced = new Map<string, PendingEntry>();
     for (const entry of entries) {
       // A digest describes the record when it was taken; after a requeue (which may drop superseded
       // entries) it is asked for again instead.
@@ -312,9 +334,16 @@ export class FeedQueue {
         continue;
       }
       const key = 'name' in entry ? objectKey(entry.namespace, entry.name) : MARKER_PREFIX + (this.markerCounter++).toString(36);
-      if (!this.pending.has(key)) rebuilt.set(key, entry);
+      const current = this.pending.get(key);
+      if (current === undefined) {
+        rebuilt.set(key, entry);
+      } else if (current.type === 'touch' && entry.type === 'upsert' && current.resourceVersion === entry.resourceVersion) {
+        // A relist touched the object because this upsert was believed sent; it never was committed. The
+        // object goes where the touch stands (inside the snapshot, so the snapshot's end keeps it).
+        replaced.set(key, { ...entry, resumeFrom: current.resumeFrom, ...(current.waiters ? { waiters: current.waiters } : {}) });
+      }
     }
-    for (const [key, entry] of this.pending) rebuilt.set(key, entry);
+    for (const [key, entry] of this.pending) rebuilt.set(key, replaced.get(key) ?? entry);
     this.pending = rebuilt;
     this.sentProgress = '';
     this.options.onPending();
@@ -427,7 +456,7 @@ export class FeedQueue {
     this.knownComplete = false;
   }
 
-  private acceptObject(obj: KubeObject, namespace: string, name: string, rv: string, key: string): void {
+  private acceptObject(obj: KubeObject, namespace: string, name: string, rv: string, key: string, resumeFrom: string): void {
     const { body, bodyBytes, metadata } = objectJson(obj);
     const uid = obj.metadata?.uid ?? '';
     if (bodyBytes > this.options.maxObjectBytes) {
@@ -439,11 +468,11 @@ export class FeedQueue {
         resourceVersion: rv,
         code: 'OBJECT_TOO_LARGE',
         message: `object is ${bodyBytes} bytes, more than the limit of ${this.options.maxObjectBytes}`,
-        resumeFrom: this.lastResourceVersion,
+        resumeFrom,
       });
     } else {
       this.setKnown(key, { uid, resourceVersion: rv, generation: this.generation });
-      this.enqueue(key, { type: 'upsert', namespace, name, uid, resourceVersion: rv, body, bodyBytes, metadata, resumeFrom: this.lastResourceVersion });
+      this.enqueue(key, { type: 'upsert', namespace, name, uid, resourceVersion: rv, body, bodyBytes, metadata, resumeFrom });
     }
     this.options.journal?.record(this, key, rv);
     this.attachWaiters(key, rv);
