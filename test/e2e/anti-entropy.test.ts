@@ -120,6 +120,14 @@ for (const engine of ENGINES) {
       const hubMetrics = (await system.rest('/metrics')).body as string;
       assert.ok(metricValue(hubMetrics, 'scale_agent_hub_cache_divergence_total', 'kind="Service"') >= 1, hubMetrics.split('\n').filter((l) => l.includes('divergence')).join('\n'));
       assert.equal((await system.agentAdmin('/health')).status, 200);
+      // Every replica's account view says so, from the feeds' rows.
+      const view = await waitFor(async () => {
+        const body = (await system.rest(`/credentials/${ACCOUNT}`)).body as Json;
+        return body.cache?.status === 'matching' ? body.cache : undefined;
+      }, { timeoutMs: HEAL_TIMEOUT_MS, what: 'the account view to show the cache matching again' });
+      assert.ok(view.divergences >= 2, JSON.stringify(view));
+      assert.deepEqual(view.diverged, []);
+      assert.ok(view.lastCheckedAt > 0);
     });
   });
 }

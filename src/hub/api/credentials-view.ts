@@ -1,5 +1,5 @@
 import { KNOWN_KINDS, spinnakerKindName, spinnakerKindOf, type SpinnakerKind } from '../store/kind-names.ts';
-import type { AccountRecord } from '../store/types.ts';
+import type { AccountRecord, FeedDigestState } from '../store/types.ts';
 
 /**
  * Accounts as Clouddriver's /credentials shows them (`AccountDefinition` un-expanded, the credentials
@@ -39,6 +39,32 @@ export interface AccountView {
   namespaces?: string[];
   spinnakerKindMap?: Record<string, SpinnakerKind>;
   dockerRegistries?: unknown[];
+  /** Single-account view: whether the cache matched the agent's at the last anti-entropy comparison. */
+  cache?: AccountCacheView;
+}
+
+export interface AccountCacheView {
+  /** `matching`: every compared feed matched; `diverged`: some feed differs (being resynchronised); `unchecked`: none compared yet. */
+  status: 'matching' | 'diverged' | 'unchecked';
+  feeds: number;
+  /** Absent until a comparison ran (the view carries no nulls: Deck and Orca read it typed). */
+  lastCheckedAt?: number;
+  /** Comparisons that found a difference, over all feeds, ever. */
+  divergences: number;
+  diverged: Array<{ group: string; kind: string; namespace: string; since: number; divergences: number }>;
+}
+
+/** The account's anti-entropy state, from its feeds' rows (the same on every replica). */
+export function cacheView(states: readonly FeedDigestState[]): AccountCacheView {
+  const checked = states.filter((s) => s.checkedAt !== null);
+  const diverged = states.filter((s) => s.divergedSince !== null).map((s) => ({ group: s.group, kind: s.kind, namespace: s.namespace, since: s.divergedSince!, divergences: s.divergences }));
+  return {
+    status: diverged.length > 0 ? 'diverged' : checked.length > 0 ? 'matching' : 'unchecked',
+    feeds: states.length,
+    ...(checked.length > 0 ? { lastCheckedAt: Math.max(...checked.map((s) => s.checkedAt!)) } : {}),
+    divergences: states.reduce((n, s) => n + s.divergences, 0),
+    diverged,
+  };
 }
 
 /** Every kind Clouddriver has a handler for, with its class; present for every account like Clouddriver's map. */

@@ -6,6 +6,7 @@ import type {
   ApplicationScope,
   BatchOutcome,
   CachedObject,
+  FeedDigestState,
   FeedInfo,
   FeedKey,
   NamespacedObjectQuery,
@@ -146,6 +147,14 @@ export class AuthorizedStore implements Store {
 
   feedDigest(account: string, feed: FeedKey): Promise<FeedDigestValue> {
     return this.target.feedDigest(account, feed);
+  }
+
+  recordDigestComparison(account: string, feed: FeedKey, diverged: boolean, now: number): Promise<void> {
+    return this.target.recordDigestComparison(account, feed, diverged, now);
+  }
+
+  async feedDigestStates(account: string): Promise<FeedDigestState[]> {
+    return (await this.mayRead(account)) ? this.target.feedDigestStates(account) : [];
   }
 
   // ---- reads ----

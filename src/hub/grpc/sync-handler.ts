@@ -350,6 +350,7 @@ export class SyncHandler {
     for (const check of digests) {
       const held = await this.options.store.feedDigest(account, check.feed);
       const diverged = !sameDigest(held, check.digest);
+      await this.options.store.recordDigestComparison(account, check.feed, diverged, Date.now());
       this.options.metrics?.digestCompared(account, check.feed.kind, diverged);
       if (!diverged) continue;
       this.options.logger.warn(

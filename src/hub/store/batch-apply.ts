@@ -8,6 +8,9 @@ import { clampText, toNumber } from './rows.ts';
 import { KEY_LENGTHS, type Database, type FeedsTable, type ObjectsTable } from './schema.ts';
 import type { BatchOutcome, FeedInfo, FeedKey, StoreBatch } from './types.ts';
 
+/** A feed's row as the ingest reads and writes it: anti-entropy's columns are written elsewhere (recordDigestComparison). */
+type FeedRow = Omit<FeedsTable, 'digest_checked_at' | 'diverged_since' | 'divergences'>;
+
 const OBJECT_KEY_COLUMNS = ['account', 'api_group', 'kind', 'namespace', 'name'] as const;
 const OBJECT_UPDATE_COLUMNS = ['version', 'uid', 'resource_version', 'body', 'application', 'cluster', 'created_at', 'epoch', 'updated_at'] as const;
 /** The update of a row whose indexed moniker columns (application, cluster) stay as they are. */
@@ -27,7 +30,7 @@ const ACCOUNTS_PER_LOOKUP = 256;
 const SEP = '\u0000';
 
 interface FeedState {
-  row: FeedsTable;
+  row: FeedRow;
   /** The row exists in the database (so a drop must delete it). */
   stored: boolean;
   dirty: boolean;
@@ -112,7 +115,7 @@ export type AppliedOutcome = BatchOutcome & { touchesMissed: number };
  * owner clears an account's entry whenever anything else writes its rows (deleteAccount) or a group
  * with it fails.
  */
-export type IngestCache = Map<string, { epoch: number; feeds: Map<string, FeedsTable> }>;
+export type IngestCache = Map<string, { epoch: number; feeds: Map<string, FeedRow> }>;
 
 interface AccountState {
   startEpoch: number;
@@ -432,7 +435,7 @@ async function upsertStatements(
 interface BatchStatements {
   accounts: ReusableQuery<Database>;
   feeds: ReusableQuery<Database>;
-  feedUpsert: MultiRowInsert<Database, FeedsTable>;
+  feedUpsert: MultiRowInsert<Database, FeedRow>;
   accountEpoch: ReusableQuery<Database>;
 }
 
@@ -461,7 +464,7 @@ function statementsFor(dialect: SqlDialect): BatchStatements {
           ),
         ),
     ),
-    feedUpsert: new MultiRowInsert<Database, FeedsTable>(FEED_COLUMNS, (db, rows) => dialect.upsert(db.insertInto('feeds').values(rows), FEED_KEY_COLUMNS, FEED_UPDATE_COLUMNS)),
+    feedUpsert: new MultiRowInsert<Database, FeedRow>(FEED_COLUMNS, (db, rows) => dialect.upsert(db.insertInto('feeds').values(rows), FEED_KEY_COLUMNS, FEED_UPDATE_COLUMNS)),
     accountEpoch: new ReusableQuery<Database>((db, [epoch, name]) => db.updateTable('accounts').set({ snapshot_epoch: epoch as unknown as number }).where('name', '=', name!)),
   };
   batchStatements.set(dialect.name, statements);
@@ -536,7 +539,7 @@ async function loadFeeds(
   for (const part of powerOfTwoParts([...unique.values()], FEEDS_PER_LOOKUP)) {
     const values: string[] = [];
     for (const f of part) values.push(f.account, f.group, f.kind, f.namespace);
-    const { rows } = await statementsFor(dialect).feeds.execute<FeedsTable>(trx, part.length, values);
+    const { rows } = await statementsFor(dialect).feeds.execute<FeedRow>(trx, part.length, values);
     for (const row of rows) {
       out.set(row.account + SEP + row.api_group + SEP + row.kind + SEP + row.namespace, {
         row: { ...row, namespaced: toNumber(row.namespaced), epoch: toNumber(row.epoch), updated_at: toNumber(row.updated_at) },

@@ -48,6 +48,14 @@ async function dropIndex(db: Kysely<unknown>, d: SqlDialect, name: string, table
   }
 }
 
+/** ADD COLUMN once: a re-run (MySQL cannot roll DDL back) finds the column and leaves it. */
+async function addColumnOnce(db: Kysely<unknown>, table: string, column: string, type: Parameters<CreateTableBuilder<string, never>['addColumn']>[1]): Promise<void> {
+  // Introspection, not a probing SELECT: a failed statement would abort PostgreSQL's migration transaction.
+  const tables = await db.introspection.getTables();
+  if (tables.some((t) => t.name === table && t.columns.some((c) => c.name === column))) return;
+  await db.schema.alterTable(table).addColumn(column, type).execute();
+}
+
 function migrations(d: SqlDialect): Record<string, Migration> {
   return {
     '0001_initial': {
@@ -159,6 +167,15 @@ function migrations(d: SqlDialect): Record<string, Migration> {
       // STARTED tasks nobody updated lately (their replica died) — `state = ? [AND owner] AND updated_at < ?`.
       async up(db: Kysely<unknown>) {
         await createIndex(db, d, 'tasks_state_updated_at', 'tasks', ['state', 'updated_at']);
+      },
+    },
+    '0005_feeds_digest': {
+      // Anti-entropy results per feed, so every replica's account view can say whether the cache
+      // matched the agent's at the last comparison (docs/architecture.md, "Anti-entropy").
+      async up(db: Kysely<unknown>) {
+        await addColumnOnce(db, 'feeds', 'digest_checked_at', d.bigint);
+        await addColumnOnce(db, 'feeds', 'diverged_since', d.bigint);
+        await addColumnOnce(db, 'feeds', 'divergences', d.bigint);
       },
     },
     '0004_drop_objects_application': {

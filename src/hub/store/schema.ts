@@ -3,6 +3,7 @@
  * milliseconds (BIGINT); JSON documents are TEXT so that one schema serves SQLite, PostgreSQL and
  * MySQL/MariaDB alike. `api_group` (not `group`) because GROUP is reserved in every dialect.
  */
+import type { ColumnType } from 'kysely';
 
 /**
  * Bounded lengths of key columns. Kubernetes limits: names are DNS subdomains (253), namespaces
@@ -55,6 +56,9 @@ export interface AccountsTable {
   snapshot_epoch: number;
 }
 
+/** A nullable number column that inserts may leave out (added by a later migration). */
+type OptionalColumn = ColumnType<number | null, number | null | undefined, number | null>;
+
 export interface FeedsTable {
   account: string;
   api_group: string;
@@ -70,6 +74,12 @@ export interface FeedsTable {
   /** The snapshot that took the current epoch, so a replayed snapshotBegin keeps it. */
   snapshot_id: string;
   updated_at: number;
+  /** Anti-entropy: when the agent's digest of the feed was last compared with the rows (epoch ms). */
+  digest_checked_at: OptionalColumn;
+  /** Set while the last comparison found a difference: since when. */
+  diverged_since: OptionalColumn;
+  /** Comparisons that found a difference, ever. */
+  divergences: OptionalColumn;
 }
 
 export interface ObjectsTable {

@@ -14,6 +14,7 @@ import type {
   ApplicationScope,
   BatchOutcome,
   CachedObject,
+  FeedDigestState,
   FeedInfo,
   FeedKey,
   NamespacedObjectQuery,
@@ -298,6 +299,38 @@ export class SqlStore implements Store {
     });
     for (const row of rows) digest.add(row.uid, row.resource_version);
     return digest.value();
+  }
+
+  async recordDigestComparison(account: string, feed: FeedKey, diverged: boolean, now: number): Promise<void> {
+    if (!asciiKeys(feed.group, feed.kind, feed.namespace)) return;
+    await this.guard('recordDigestComparison', () =>
+      this.db
+        .updateTable('feeds')
+        .set({
+          digest_checked_at: now,
+          diverged_since: diverged ? sql<number>`COALESCE(diverged_since, ${now})` : null,
+          divergences: sql<number>`COALESCE(divergences, 0) + ${diverged ? 1 : 0}`,
+        })
+        .where('account', '=', account)
+        .where('api_group', '=', feed.group)
+        .where('kind', '=', feed.kind)
+        .where('namespace', '=', feed.namespace)
+        .execute(),
+    );
+  }
+
+  async feedDigestStates(account: string): Promise<FeedDigestState[]> {
+    const rows = await this.guard('feedDigestStates', () =>
+      this.db.selectFrom('feeds').select(['api_group', 'kind', 'namespace', 'digest_checked_at', 'diverged_since', 'divergences']).where('account', '=', account).orderBy('api_group').orderBy('kind').orderBy('namespace').execute(),
+    );
+    return rows.map((r) => ({
+      group: r.api_group,
+      kind: r.kind,
+      namespace: r.namespace,
+      checkedAt: toNullableNumber(r.digest_checked_at),
+      divergedSince: toNullableNumber(r.diverged_since),
+      divergences: toNumber(r.divergences ?? 0),
+    }));
   }
 
   // reads

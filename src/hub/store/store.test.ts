@@ -130,6 +130,20 @@ forEachEngine('Store', (engine) => {
     assert.equal((await store.feedDigest('k8s', DEPLOYMENTS)).count, 4);
   });
 
+  test('digest comparisons are recorded on the feed\'s row: since when it differs, how often, cleared by a match', async () => {
+    await store.applyBatch({ account: 'k8s', changes: [upsert(DEPLOYMENTS, 'web', 'a', '10')], progress: [{ feed: DEPLOYMENTS, resourceVersion: '10' }] }, NOW);
+    const state = async () => (await store.feedDigestStates('k8s')).find((s) => s.kind === 'Deployment')!;
+    assert.deepEqual(await state(), { group: 'apps', kind: 'Deployment', namespace: '', checkedAt: null, divergedSince: null, divergences: 0 });
+    await store.recordDigestComparison('k8s', DEPLOYMENTS, true, NOW + 1);
+    await store.recordDigestComparison('k8s', DEPLOYMENTS, true, NOW + 2);
+    assert.deepEqual(await state(), { group: 'apps', kind: 'Deployment', namespace: '', checkedAt: NOW + 2, divergedSince: NOW + 1, divergences: 2 });
+    await store.recordDigestComparison('k8s', DEPLOYMENTS, false, NOW + 3);
+    assert.deepEqual(await state(), { group: 'apps', kind: 'Deployment', namespace: '', checkedAt: NOW + 3, divergedSince: null, divergences: 2 });
+    // Ingest afterwards keeps them.
+    await store.applyBatch({ account: 'k8s', changes: [upsert(DEPLOYMENTS, 'web', 'a', '11')], progress: [{ feed: DEPLOYMENTS, resourceVersion: '11' }] }, NOW + 4);
+    assert.equal((await state()).divergences, 2);
+  });
+
   test('updates rewrite the body and follow a changed moniker, whether or not the moniker changed', async () => {
     const monikered = (rv: string, app: string, data: string) => upsert(DEPLOYMENTS, 'web', 'svc', rv, { annotations: { 'moniker.spinnaker.io/application': app } }, { spec: { data } });
     await store.applyBatch({ account: 'k8s', changes: [monikered('1', 'shop', 'a'), upsert(DEPLOYMENTS, 'web', 'other')], progress: [] }, NOW);

@@ -12,6 +12,12 @@ export interface FeedKey {
   namespace: string;
 }
 
+export interface FeedDigestState extends FeedKey {
+  checkedAt: number | null;
+  divergedSince: number | null;
+  divergences: number;
+}
+
 export interface FeedInfo extends FeedKey {
   version: string;
   resource: string;
@@ -232,6 +238,10 @@ export interface Store {
   resumePoints(account: string): Promise<Array<{ feed: FeedInfo; resourceVersion: string }>>;
   /** Anti-entropy: the digest of what the store holds for a feed (see src/protocol/feed-digest.ts). */
   feedDigest(account: string, feed: FeedKey): Promise<FeedDigestValue>;
+  /** Records the outcome of a digest comparison on the feed's row. */
+  recordDigestComparison(account: string, feed: FeedKey, diverged: boolean, now: number): Promise<void>;
+  /** Per feed of the account: when its digest was last compared, and since when it differs (if it does). */
+  feedDigestStates(account: string): Promise<FeedDigestState[]>;
 
   // reads
   getObject(account: string, group: string, kind: string, namespace: string, name: string): Promise<CachedObject | undefined>;

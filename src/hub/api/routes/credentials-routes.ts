@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Errors, ScaleAgentError } from '../../../common/errors.ts';
 import type { AccountRecord, Store } from '../../store/types.ts';
-import { accountView } from '../credentials-view.ts';
+import { accountView, cacheView } from '../credentials-view.ts';
 import { booleanParam, queryOf, type RouteContext } from './route-context.ts';
 
 /** Namespace objects in the cache, by account: the namespaces of accounts that watch all of them. */
@@ -30,6 +30,6 @@ export function credentialsRoutes(app: FastifyInstance, { store }: RouteContext)
     const account = await store.getAccount(request.params.account);
     if (!account) throw new ScaleAgentError(Errors.ACCOUNT_NOT_FOUND, `account ${request.params.account} not found`, { account: request.params.account });
     const seen = await namespacesSeen(store, [account]);
-    return accountView(account, true, seen.get(account.name));
+    return { ...accountView(account, true, seen.get(account.name)), cache: cacheView(await store.feedDigestStates(account.name)) };
   });
 }
