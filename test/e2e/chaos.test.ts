@@ -58,6 +58,8 @@ const FAULTS: FaultName[] = ['drop-watches', 'compact', 'latency', 'errors-500',
  * so the 'agent-stop' fault is over in seconds, not the minute the defaults take.
  */
 const HUB_PING_INTERVAL_MS = 500;
+/** Anti-entropy's interval in this test: several comparisons fit in a round's convergence window. */
+const DIGEST_INTERVAL_SECONDS = 5;
 /** How long the hub may take to end a frozen agent's session (missed pings, on a busy machine). */
 const SESSION_END_TIMEOUT_MS = 20_000;
 
@@ -79,6 +81,9 @@ describe(`chaos (seed ${SEED}, ${ROUNDS} rounds)`, { timeout: 600_000 }, () => {
       agent: {
         // Faults make reflectors back off; short waits keep the rounds brief without changing the logic.
         kubernetes: { reflector: { backoff: { initialMs: 100, maxMs: 1000 }, forbiddenRetrySeconds: 1 }, discovery: { intervalSeconds: 5 } },
+        // Anti-entropy is part of the design: a divergence the faults cause must be found and healed
+        // within a round. Each one is printed (the hub's counter), so a new way to diverge shows.
+        clouddriver: { digestIntervalSeconds: DIGEST_INTERVAL_SECONDS },
       },
     }).start();
   });
@@ -189,6 +194,9 @@ describe(`chaos (seed ${SEED}, ${ROUNDS} rounds)`, { timeout: 600_000 }, () => {
         });
       }
     }
+    const hubMetrics = (await system.rest('/metrics')).body as string;
+    const divergences = hubMetrics.split('\n').filter((l) => l.startsWith('scale_agent_hub_cache_divergence_total{'));
+    console.log(`chaos (seed ${SEED}): divergences anti-entropy found and healed: ${divergences.length === 0 ? 'none' : divergences.join(', ')}`);
     for (const fault of FAULTS) assert.equal(injected.get(fault), ROUNDS, `${fault} was injected every round`);
     // The faults reached the reflectors: they failed, relisted past their first list, and restarted watches.
     const watches = (await system.agentAdmin('/watches')).body as Array<{ relists: number; watchRestarts: number; errors: number }>;
