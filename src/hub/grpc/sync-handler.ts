@@ -38,6 +38,10 @@ export interface SyncHandlerOptions {
 
 const decoder = new TextDecoder();
 
+function feedKeyOf(feed: FeedInfo): string {
+  return `${feed.group}\u0000${feed.kind}\u0000${feed.namespace}`;
+}
+
 /** The parts of grpc-js's per-call message decoder (stream-decoder.js) that releaseDecoderLeftovers touches. */
 interface GrpcStreamDecoder {
   readState: number;
@@ -347,7 +351,11 @@ export class SyncHandler {
    */
   private async compareDigests(account: string, digests: DigestCheck[]): Promise<FeedDivergence[]> {
     const divergences: FeedDivergence[] = [];
-    for (const check of digests) {
+    // Each comparison reads the feed's rows: one per feed per batch, the last digest counts, however many
+    // a batch carries. (Batches of a stream are handled one at a time, so an agent cannot run more.)
+    const latest = new Map<string, DigestCheck>();
+    for (const check of digests) latest.set(feedKeyOf(check.feed), check);
+    for (const check of latest.values()) {
       const held = await this.options.store.feedDigest(account, check.feed);
       const diverged = !sameDigest(held, check.digest);
       await this.options.store.recordDigestComparison(account, check.feed, diverged, Date.now());
