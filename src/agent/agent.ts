@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Backoff } from '../common/backoff.ts';
 import { errorMessage } from '../common/errors.ts';
+import { qualifiedKind } from '../common/kube-object.ts';
 import type { Logger } from '../common/logger.ts';
 import { createMetricsRegistry } from '../common/metrics.ts';
 import { DEFAULT_LIMITS, type AccountAcceptance } from '../protocol/index.ts';
@@ -97,8 +98,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
       onDigestCompared: (queue, divergence) => {
         queue.digestCompared(divergence === undefined, Date.now());
         if (divergence === undefined) return;
-        const kind = queue.feed.group === '' ? queue.feed.kind : `${queue.feed.kind}.${queue.feed.group}`;
-        metrics.cacheDiverged(runtime.name, kind);
+        metrics.cacheDiverged(runtime.name, qualifiedKind(queue.feed.group, queue.feed.kind));
         runtime.resyncFeed(queue, `the hub holds ${divergence.hubCount} objects of the feed, the agent sent ${divergence.agentCount}, or the same number with other versions`);
       },
       onBatchAcked: (batch, latencyMs) => metrics.batchAcked(runtime.name, batch.changeCount, batch.bytes, latencyMs),

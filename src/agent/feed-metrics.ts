@@ -1,3 +1,4 @@
+import { qualifiedKind } from '../common/kube-object.ts';
 import { REFLECTOR_STATES } from '../kube/reflector.ts';
 import type { AccountRuntime, WatchView } from './account/account-runtime.ts';
 import { freshnessSeconds } from './admin/watch-health.ts';
@@ -33,7 +34,7 @@ export class FeedMetrics {
       }
       const accountLabel = `account="${escapeLabelValue(account.name)}"`;
       for (const watch of account.watches()) {
-        const kind = watch.feed.group === '' ? watch.feed.kind : `${watch.feed.kind}.${watch.feed.group}`;
+        const kind = qualifiedKind(watch.feed.group, watch.feed.kind);
         feeds.push({ labels: `${accountLabel},kind="${escapeLabelValue(kind)}",namespace="${escapeLabelValue(watch.feed.namespace)}"`, watch });
       }
     }

@@ -41,3 +41,8 @@ export function splitApiVersion(apiVersion: string): { group: string; version: s
 export function joinApiVersion(group: string, version: string): string {
   return group === '' ? version : `${group}/${version}`;
 }
+
+/** A kind as Kubernetes names it across groups: `Deployment.apps`, core kinds bare (`ConfigMap`). */
+export function qualifiedKind(group: string, kind: string): string {
+  return group === '' ? kind : `${kind}.${group}`;
+}

@@ -1,6 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { Errors, errorMessage, isScaleAgentError } from '../../common/errors.ts';
-import { splitApiVersion, type KubeObject } from '../../common/kube-object.ts';
+import { qualifiedKind, splitApiVersion, type KubeObject } from '../../common/kube-object.ts';
 import type { Logger } from '../../common/logger.ts';
 import { delay } from '../../common/time.ts';
 import {
@@ -17,7 +17,7 @@ import { resolveKind, resourcePath, type ApiResource } from '../../kube/api-reso
 import { slimObject } from '../../kube/slim.ts';
 import type { AccountRuntime } from '../account/account-runtime.ts';
 import { PATCH_CONTENT_TYPES, planApply, type ApplyPlan } from '../../kube/apply/client-side-apply.ts';
-import type { JsonMap } from '../../kube/apply/strategic-merge-patch.ts';
+import type { JsonMap } from '../../kube/apply/json.ts';
 
 /** Retries of a write that hit 409 Conflict (someone else updated the object in between). */
 const CONFLICT_RETRIES = 3;
@@ -186,20 +186,21 @@ export class OperationExecutor {
    * kubectl re-discovers after "no matches for kind". Fails at once when no CRD defines the kind.
    */
   private async resolveIntroduced(runtime: AccountRuntime, target: ResourceTarget, apiVersion: string, signal: AbortSignal): Promise<Resolved> {
-    try {
-      return this.resolve(runtime, target, apiVersion);
-    } catch (err) {
-      if (!(err instanceof OperationFailure) || err.code !== Errors.KUBE_KIND_UNKNOWN.code) throw err;
-    }
-    const what = target.group ? `${target.kind}.${target.group}` : target.kind;
-    let state = 'no CustomResourceDefinition defines it';
-    for (;;) {
-      await runtime.rediscover(`operation: unknown kind ${what}`);
+    const known = (): Resolved | undefined => {
       try {
         return this.resolve(runtime, target, apiVersion);
       } catch (err) {
-        if (!(err instanceof OperationFailure) || err.code !== Errors.KUBE_KIND_UNKNOWN.code) throw err;
+        if (err instanceof OperationFailure && err.code === Errors.KUBE_KIND_UNKNOWN.code) return undefined;
+        throw err;
       }
+    };
+    const first = known();
+    if (first !== undefined) return first;
+    let state = 'no CustomResourceDefinition defines it';
+    for (;;) {
+      await runtime.rediscover(`operation: unknown kind ${qualifiedKind(target.group, target.kind)}`);
+      const resolved = known();
+      if (resolved !== undefined) return resolved;
       const definition = await this.definitionOf(runtime, target.group, target.kind, signal);
       if (definition === undefined) break;
       state = definition.established ? `CustomResourceDefinition ${definition.name} is Established but not served yet` : `CustomResourceDefinition ${definition.name} is not Established: ${definition.conditions}`;
@@ -209,7 +210,7 @@ export class OperationExecutor {
         break;
       }
     }
-    throw new OperationFailure(Errors.KUBE_KIND_UNKNOWN.code, `account ${runtime.name} serves no kind ${what}${apiVersion ? ` (apiVersion ${apiVersion})` : ''}: ${state}`, 404);
+    throw unknownKind(runtime.name, target, apiVersion, state);
   }
 
   /** The CustomResourceDefinition that defines group/kind, with whether it is Established. */
@@ -234,7 +235,7 @@ export class OperationExecutor {
     try {
       resource = resolveKind(runtime.resources, { group: target.group, kind: target.kind, version: target.version || undefined });
     } catch {
-      throw new OperationFailure(Errors.KUBE_KIND_UNKNOWN.code, `account ${runtime.name} serves no kind ${target.group ? `${target.kind}.${target.group}` : target.kind}${apiVersion ? ` (apiVersion ${apiVersion})` : ''}`, 404);
+      throw unknownKind(runtime.name, target, apiVersion);
     }
     const version = target.version || resource.version;
     const namespace = resource.namespaced ? target.namespace || 'default' : '';
@@ -454,6 +455,10 @@ export class OperationExecutor {
 }
 
 /** The uid in a response body (an object, or the Status a delete may answer with), if any. */
+function unknownKind(account: string, target: ResourceTarget, apiVersion: string | undefined, why?: string): OperationFailure {
+  return new OperationFailure(Errors.KUBE_KIND_UNKNOWN.code, `account ${account} serves no kind ${qualifiedKind(target.group, target.kind)}${apiVersion ? ` (apiVersion ${apiVersion})` : ''}${why ? `: ${why}` : ''}`, 404);
+}
+
 function uidOf(response: KubeResponse): string | undefined {
   try {
     const body = JSON.parse(response.body.toString('utf8')) as KubeObject & { details?: { uid?: string } };

@@ -2,9 +2,11 @@ import { create } from '@bufbuild/protobuf';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from '../../common/logger.ts';
 import { Errors, errorMessage } from '../../common/errors.ts';
+import { qualifiedKind } from '../../common/kube-object.ts';
 import { FeedDivergenceSchema, SyncResponseSchema, type ChangeBatch, type Feed, type FeedDivergence, type SyncRequest, type SyncResponse } from '../../protocol/index.ts';
 import { sameDigest, type FeedDigestValue } from '../../protocol/feed-digest.ts';
 import type { FeedInfo, Store, StoreBatch, StoreChange } from '../store/types.ts';
+import { feedKey } from '../store/batch-apply.ts';
 import { KEY_LENGTHS } from '../store/schema.ts';
 import type { SessionRegistry } from './session-registry.ts';
 import { feedInfoFromWire, toResumePoint } from './conversions.ts';
@@ -37,10 +39,6 @@ export interface SyncHandlerOptions {
 }
 
 const decoder = new TextDecoder();
-
-function feedKeyOf(feed: FeedInfo): string {
-  return `${feed.group}\u0000${feed.kind}\u0000${feed.namespace}`;
-}
 
 /** The parts of grpc-js's per-call message decoder (stream-decoder.js) that releaseDecoderLeftovers touches. */
 interface GrpcStreamDecoder {
@@ -354,12 +352,12 @@ export class SyncHandler {
     // Each comparison reads the feed's rows: one per feed per batch, the last digest counts, however many
     // a batch carries. (Batches of a stream are handled one at a time, so an agent cannot run more.)
     const latest = new Map<string, DigestCheck>();
-    for (const check of digests) latest.set(feedKeyOf(check.feed), check);
+    for (const check of digests) latest.set(feedKey(check.feed), check);
     for (const check of latest.values()) {
       const held = await this.options.store.feedDigest(account, check.feed);
       const diverged = !sameDigest(held, check.digest);
       await this.options.store.recordDigestComparison(account, check.feed, diverged, Date.now());
-      this.options.metrics?.digestCompared(account, check.feed.kind, diverged);
+      this.options.metrics?.digestCompared(account, qualifiedKind(check.feed.group, check.feed.kind), diverged);
       if (!diverged) continue;
       this.options.logger.warn(
         { account, group: check.feed.group, kind: check.feed.kind, namespace: check.feed.namespace || undefined, agentCount: check.digest.count, hubCount: held.count },

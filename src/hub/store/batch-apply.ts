@@ -50,7 +50,8 @@ type Pending =
   | ({ op: 'delete'; batch: number } & ObjectRef)
   | ({ op: 'touch'; batch: number; epoch: number } & ObjectRef);
 
-function feedKey(f: FeedKey): string {
+/** A feed's identity within an account, for maps. */
+export function feedKey(f: FeedKey): string {
   return f.group + SEP + f.kind + SEP + f.namespace;
 }
 

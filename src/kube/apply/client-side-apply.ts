@@ -10,7 +10,8 @@ import { builtinPatchSchema } from './builtin-patch-schema.ts';
 import { goJson } from './go-json.ts';
 import { createThreeWayJsonMergePatch } from './json-merge-patch.ts';
 import type { PatchSchema } from './patch-meta.ts';
-import { createThreeWayMergePatch, isJsonMap, type JsonMap } from './strategic-merge-patch.ts';
+import { isJsonMap, type JsonMap } from './json.ts';
+import { createThreeWayMergePatch } from './strategic-merge-patch.ts';
 
 export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
 

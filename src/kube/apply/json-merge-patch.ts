@@ -4,17 +4,7 @@
  * null for every field the previous apply set and this manifest no longer does. Lists are replaced
  * whole, as merge patches do. Mirrors apimachinery's `jsonmergepatch.CreateThreeWayJSONMergePatch`.
  */
-import { isJsonMap, type Json, type JsonMap } from './strategic-merge-patch.ts';
-
-function sameValue(a: Json, b: Json): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((v, i) => sameValue(v, b[i]!));
-  if (isJsonMap(a) && isJsonMap(b)) {
-    const keys = Object.keys(a);
-    return keys.length === Object.keys(b).length && keys.every((k) => k in b && sameValue(a[k]!, b[k]!));
-  }
-  return false;
-}
+import { isJsonMap, jsonEqual, type JsonMap } from './json.ts';
 
 /** The merge patch that turns `from` into `to`. */
 function createMergePatch(from: JsonMap, to: JsonMap): JsonMap {
@@ -28,7 +18,7 @@ function createMergePatch(from: JsonMap, to: JsonMap): JsonMap {
     if (isJsonMap(before) && isJsonMap(value)) {
       const nested = createMergePatch(before, value);
       if (Object.keys(nested).length > 0) patch[key] = nested;
-    } else if (!sameValue(before, value)) {
+    } else if (!jsonEqual(before, value)) {
       patch[key] = value;
     }
   }

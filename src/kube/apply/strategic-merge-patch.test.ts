@@ -6,7 +6,8 @@ import { goJson } from './go-json.ts';
 import { goSliceStable } from './go-sort.ts';
 import { createThreeWayJsonMergePatch } from './json-merge-patch.ts';
 import { OPEN_SCHEMA } from './patch-meta.ts';
-import { createThreeWayMergePatch, goString, StrategicMergePatchError, type JsonMap } from './strategic-merge-patch.ts';
+import type { JsonMap } from './json.ts';
+import { createThreeWayMergePatch, goString, StrategicMergePatchError } from './strategic-merge-patch.ts';
 
 const deploymentSchema = builtinPatchSchema('apps', 'Deployment')!;
 

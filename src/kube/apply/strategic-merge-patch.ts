@@ -15,12 +15,8 @@
  * ones kubectl would send, not merely equivalent ones.
  */
 import { goSliceStable } from './go-sort.ts';
+import { isJsonMap, jsonEqual as deepEqual, type Json, type JsonMap } from './json.ts';
 import type { PatchMeta, PatchSchema } from './patch-meta.ts';
-
-export type Json = null | boolean | number | string | Json[] | JsonMap;
-export interface JsonMap {
-  [key: string]: Json;
-}
 
 const DIRECTIVE_MARKER = '$patch';
 const DELETE_DIRECTIVE = 'delete';
@@ -40,10 +36,6 @@ interface DiffOptions {
 
 export class StrategicMergePatchError extends Error {
   override readonly name = 'StrategicMergePatchError';
-}
-
-export function isJsonMap(value: unknown): value is JsonMap {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The Go type a decoded JSON value has (all numbers are float64). */
@@ -72,17 +64,6 @@ function goFloat(value: number): string {
     return `${mantissa}e${sign}${digits.length < 2 ? `0${digits}` : digits}`;
   }
   return String(value);
-}
-
-function deepEqual(a: Json | undefined, b: Json | undefined): boolean {
-  if (a === b) return true;
-  if (typeOf(a) !== typeOf(b)) return false;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((v, i) => deepEqual(v, b[i]));
-  if (isJsonMap(a) && isJsonMap(b)) {
-    const keys = Object.keys(a);
-    return keys.length === Object.keys(b).length && keys.every((k) => k in b && deepEqual(a[k], b[k]));
-  }
-  return false;
 }
 
 function byGoString(a: Json, b: Json): number {
