@@ -14,7 +14,7 @@ import { ensureKubectl } from '../../scripts/kubectl.mjs';
 import { waitFor } from '../../src/common/time.ts';
 import { LAST_APPLIED_ANNOTATION } from '../../src/kube/apply/client-side-apply.ts';
 import { APPLY_CORPUS, CRONTAB_CRD, type Json, type Sequence } from '../support/apply-corpus.ts';
-import { KubectlRunner, objectPaths } from '../support/kubectl-runner.ts';
+import { KubectlRunner, liveObject, objectPaths } from '../support/kubectl-runner.ts';
 import { PROPAGATION_TIMEOUT_MS, runOp } from '../support/operations.ts';
 import { simRequest, TestSystem, type SimAccess } from '../support/system.ts';
 
@@ -35,9 +35,8 @@ async function kubectlApply(object: Json): Promise<void> {
   await kubectl.ok('apply', '-f', file);
 }
 
-async function live(object: Json): Promise<Json | undefined> {
-  const response = await simRequest(sim, 'GET', (await objectPaths(sim, object)).item);
-  return response.status === 200 ? response.body : undefined;
+function live(object: Json): Promise<Json | undefined> {
+  return liveObject(sim, object);
 }
 
 /** Swaps one run's namespace for the other's wherever it occurs (names of cluster-scoped objects too). */

@@ -178,8 +178,8 @@ describe(`chaos (seed ${SEED}, ${ROUNDS} rounds)`, { timeout: 600_000 }, () => {
       if (agentStopped) {
         await waitFor(
           async () => {
-            const accounts = (await system.rest('/credentials')).body as Array<{ name: string; agent?: { status?: string } }>;
-            return accounts.filter((a) => system.names.includes(a.name)).every((a) => a.agent?.status !== 'connected');
+            const statuses = await system.agentStatuses();
+            return system.names.every((name) => statuses.has(name) && statuses.get(name) !== 'connected');
           },
           { timeoutMs: SESSION_END_TIMEOUT_MS, what: 'the hub to end the stopped agent\'s session' },
         );

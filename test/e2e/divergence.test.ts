@@ -76,8 +76,7 @@ describe('no silent divergence after a frozen agent meets faults', { timeout: 24
   }
 
   async function agentStatus(account: string): Promise<string | undefined> {
-    const accounts = (await system.rest('/credentials')).body as Array<{ name: string; agent?: { status?: string } }>;
-    return accounts.find((a) => a.name === account)?.agent?.status;
+    return (await system.agentStatuses()).get(account);
   }
 
   async function deploymentFeed(): Promise<WatchRow> {

@@ -25,10 +25,7 @@ function configMap(name: string): Json {
 
 /** Waits until the hub's /credentials shows the account's agent in that state. */
 async function accountStatus(system: TestSystem, status: 'connected' | 'disconnected'): Promise<void> {
-  await waitFor(async () => {
-    const accounts = (await system.rest('/credentials')).body as Json[];
-    return Array.isArray(accounts) && accounts.some((a) => a.name === ACCOUNT && a.agent?.status === status);
-  }, { timeoutMs: 30_000, what: `account ${ACCOUNT} ${status} at the hub` });
+  await waitFor(async () => (await system.agentStatuses()).get(ACCOUNT) === status, { timeoutMs: 30_000, what: `account ${ACCOUNT} ${status} at the hub` });
 }
 
 async function timed<T>(body: () => Promise<T>): Promise<{ value: T; ms: number }> {

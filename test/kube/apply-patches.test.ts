@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { ensureKubectl } from '../../scripts/kubectl.mjs';
 import { splitApiVersion } from '../../src/common/kube-object.ts';
 import { planApply, PATCH_CONTENT_TYPES, type ApplyPlan } from '../../src/kube/apply/client-side-apply.ts';
-import type { JsonMap } from '../../src/kube/apply/strategic-merge-patch.ts';
+import type { JsonMap } from '../../src/kube/apply/json.ts';
 import { startSim, type SimServer } from '../../src/sim/sim-server.ts';
 import { APPLY_CORPUS, type Json } from '../support/apply-corpus.ts';
-import { KubectlRunner, objectPaths } from '../support/kubectl-runner.ts';
+import { KubectlRunner, liveObject, objectPaths } from '../support/kubectl-runner.ts';
 import { simAccessFromKubeconfig, simRequest, type SimAccess } from '../support/system.ts';
 
 const CLUSTER = 'oracle';
@@ -56,15 +56,9 @@ function writesIn(log: string): KubectlRequest[] {
   return out;
 }
 
-async function liveObject(object: Json): Promise<JsonMap | undefined> {
-  const response = await simRequest(access, 'GET', (await objectPaths(access, object)).item);
-  if (response.status === 404) return undefined;
-  assert.equal(response.status, 200, JSON.stringify(response.body));
-  return response.body as JsonMap;
-}
 
 async function applyBoth(object: Json, where: string): Promise<void> {
-  const live = await liveObject(object);
+  const live = (await liveObject(access, object)) as JsonMap | undefined;
   const { group } = splitApiVersion(object.apiVersion);
   const ours: ApplyPlan = planApply(object, live, { group, kind: object.kind });
   const file = join(dir, `m-${++files}.json`);

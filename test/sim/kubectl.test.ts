@@ -4,7 +4,7 @@
 // cross-checks the sim's state in-process.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,53 +14,29 @@ import { waitFor } from '../../src/common/time.ts';
 import type { KubeObject } from '../../src/common/kube-object.ts';
 import { startSim, type SimServer } from '../../src/sim/sim-server.ts';
 import type { SimCluster } from '../../src/sim/sim-cluster.ts';
+import { KubectlRunner, type KubectlRun } from '../support/kubectl-runner.ts';
 
 const CLUSTER = 'kubectl';
 /** Upper bound on one kubectl command; they take well under a second against the sim. */
-const COMMAND_TIMEOUT_MS = 30_000;
 const WAIT = { timeoutMs: 15_000 };
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 let kubectlPath: string;
+let runner: KubectlRunner;
 let sim: SimServer;
 let cluster: SimCluster;
 let dir: string;
 let kubeconfig: string;
 let manifests = 0;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The flags every invocation gets: the sim's kubeconfig and a private cache dir, so nothing touches $HOME. */
-function baseArgs(): string[] {
-  return ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache')];
-}
-
-function kubectlEnv(): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, KUBERC: 'off' };
-}
-
 /** Runs kubectl to completion; never rejects on a non-zero exit (tests assert on the code). */
-function kubectl(...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    execFile(kubectlPath, [...baseArgs(), ...args], { timeout: COMMAND_TIMEOUT_MS, env: kubectlEnv(), maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err !== null && typeof err.code !== 'number') {
-        reject(new Error(`kubectl ${args.join(' ')} did not finish: ${err.message}\n${stderr}`));
-        return;
-      }
-      resolve({ code: err === null ? 0 : (err.code as number), stdout, stderr });
-    });
-  });
+function kubectl(...args: string[]): Promise<KubectlRun> {
+  return runner.run(...args);
 }
 
 /** Runs kubectl and asserts it succeeded; returns stdout. */
-async function ok(...args: string[]): Promise<string> {
-  const run = await kubectl(...args);
-  assert.equal(run.code, 0, `kubectl ${args.join(' ')} exited ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);
-  return run.stdout;
+function ok(...args: string[]): Promise<string> {
+  return runner.ok(...args);
 }
 
 /** Writes objects as a multi-document YAML manifest; returns its path. */
@@ -121,7 +97,7 @@ class Watcher {
 }
 
 function watch(...args: string[]): Watcher {
-  return new Watcher(spawn(kubectlPath, [...baseArgs(), ...args], { env: kubectlEnv() }));
+  return new Watcher(runner.spawn(...args));
 }
 
 before(async () => {
@@ -130,6 +106,7 @@ before(async () => {
   sim = await startSim({ port: 0, host: '127.0.0.1', clusters: [CLUSTER], podStartDelayMs: 50, podTerminationCapMs: 100 });
   cluster = sim.cluster(CLUSTER);
   [kubeconfig] = (await sim.writeKubeconfigs(join(dir, 'kubeconfigs'))) as [string];
+  runner = new KubectlRunner(kubectlPath, kubeconfig, dir);
 });
 
 after(async () => {

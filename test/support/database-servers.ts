@@ -147,11 +147,13 @@ export interface ResolvedRun {
   readonly resolutions: Resolutions;
   /** Stops a private server this process started (no-op otherwise). */
   stop(): Promise<void>;
+  /** The same, for `process.on('exit')`: without waiting. */
+  stopNow(): void;
 }
 
 export async function resolveTestDatabases(): Promise<ResolvedRun> {
   const [postgres, mysql] = await Promise.all([resolvePostgres(), resolveMysql()]);
-  return { resolutions: { postgres: postgres.resolution, mysql }, stop: async () => postgres.privateServer?.stop() };
+  return { resolutions: { postgres: postgres.resolution, mysql }, stop: async () => postgres.privateServer?.stop(), stopNow: () => postgres.privateServer?.stopNow() };
 }
 
 /** One line saying which engines a run used, e.g. for the end of `npm test`. */
@@ -173,14 +175,10 @@ let ownRun: Promise<Resolutions> | undefined;
 export function testDatabases(): Promise<Resolutions> {
   const handed = process.env[RESOLUTIONS_ENV];
   if (handed) return Promise.resolve(JSON.parse(handed) as Resolutions);
-  ownRun ??= (async () => {
-    const [postgres, mysql] = await Promise.all([resolvePostgres(), resolveMysql()]);
-    if (postgres.privateServer) {
-      const server = postgres.privateServer;
-      process.once('exit', () => server.stopNow());
-    }
-    return { postgres: postgres.resolution, mysql };
-  })();
+  ownRun ??= resolveTestDatabases().then((run) => {
+    process.once('exit', () => run.stopNow());
+    return run.resolutions;
+  });
   return ownRun;
 }
 

@@ -3,7 +3,7 @@
  * and the object paths a sim serves an object of a manifest at (from its discovery).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
 import { splitApiVersion } from '../../src/common/kube-object.ts';
 import { simRequest, type SimAccess } from './system.ts';
@@ -29,13 +29,27 @@ export class KubectlRunner {
     private readonly dir: string,
   ) {}
 
+  /** The flags every invocation gets: the kubeconfig and a private cache dir, so nothing touches $HOME. */
+  private baseArgs(): string[] {
+    return ['--kubeconfig', this.kubeconfig, '--cache-dir', join(this.dir, 'kubectl-cache')];
+  }
+
+  private env(): NodeJS.ProcessEnv {
+    return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: this.dir, KUBERC: 'off' };
+  }
+
+  /** Starts kubectl without waiting for it (`get -w`); the caller reads its output and ends it. */
+  spawn(...args: string[]): ChildProcessWithoutNullStreams {
+    return spawn(this.kubectlPath, [...this.baseArgs(), ...args], { env: this.env() });
+  }
+
   /** Runs kubectl to completion; never rejects on a non-zero exit (tests assert on the code). */
   run(...args: string[]): Promise<KubectlRun> {
     return new Promise((resolve, reject) => {
       execFile(
         this.kubectlPath,
-        ['--kubeconfig', this.kubeconfig, '--cache-dir', join(this.dir, 'kubectl-cache'), ...args],
-        { timeout: COMMAND_TIMEOUT_MS, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: this.dir, KUBERC: 'off' }, maxBuffer: MAX_OUTPUT_BYTES },
+        [...this.baseArgs(), ...args],
+        { timeout: COMMAND_TIMEOUT_MS, env: this.env(), maxBuffer: MAX_OUTPUT_BYTES },
         (err, stdout, stderr) => {
           if (err !== null && typeof err.code !== 'number') return reject(new Error(`kubectl ${args.join(' ')}: ${err.message}\n${stderr}`));
           resolve({ code: err === null ? 0 : (err.code as number), stdout, stderr });
@@ -61,4 +75,12 @@ export async function objectPaths(sim: SimAccess, object: Json): Promise<{ colle
   assert.ok(resource, `the sim serves no ${object.kind} in ${object.apiVersion}`);
   const collection = resource.namespaced ? `${base}/namespaces/${object.metadata.namespace}/${resource.name}` : `${base}/${resource.name}`;
   return { collection, item: `${collection}/${object.metadata.name}` };
+}
+
+/** The manifest's object as the sim serves it now, or undefined when there is none (404). */
+export async function liveObject(sim: SimAccess, object: Json): Promise<Json | undefined> {
+  const response = await simRequest(sim, 'GET', (await objectPaths(sim, object)).item);
+  if (response.status === 404) return undefined;
+  assert.equal(response.status, 200, JSON.stringify(response.body));
+  return response.body;
 }

@@ -300,6 +300,12 @@ export class TestSystem {
     await this.waitForAccounts();
   }
 
+  /** Per account, the status of its agent as the hub's /credentials shows it (connected, disconnected, …). */
+  async agentStatuses(): Promise<Map<string, string | undefined>> {
+    const accounts = (await this.rest('/credentials')).body as Array<{ name: string; agent?: { status?: string } }>;
+    return new Map((Array.isArray(accounts) ? accounts : []).map((a) => [a.name, a.agent?.status]));
+  }
+
   async waitForAccounts(): Promise<void> {
     await waitFor(
       async () => {
