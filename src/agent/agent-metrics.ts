@@ -8,6 +8,7 @@ export class AgentMetrics {
   private readonly operations: Counter<'type' | 'result'>;
   private readonly operationSeconds: Histogram<'type'>;
   private readonly divergences: Counter<'account' | 'kind'>;
+  private readonly clientSideApplies: Counter<'account' | 'action' | 'patch_metadata'>;
 
   /**
    * Acknowledged changes and bytes per account, handed to the two counters only when they are scraped:
@@ -42,6 +43,12 @@ export class AgentMetrics {
       name: 'scale_agent_cache_divergence_total',
       help: 'Feeds whose digest the hub found different from what the agent sent (each is resynchronised)',
       labelNames: ['account', 'kind'],
+      registers: [registry],
+    });
+    this.clientSideApplies = new Counter({
+      name: 'scale_agent_client_side_apply_total',
+      help: 'Client-side applies by what was sent (create, strategic or merge patch, nothing) and where the patch metadata came from (openapi: the cluster\'s OpenAPI v3; builtin: the built-in types; none: not a strategic merge patch)',
+      labelNames: ['account', 'action', 'patch_metadata'],
       registers: [registry],
     });
     this.operations = new Counter({ name: 'scale_agent_operations_total', help: 'Operations run', labelNames: ['type', 'result'], registers: [registry] });
@@ -90,6 +97,10 @@ export class AgentMetrics {
 
   cacheDiverged(account: string, kind: string): void {
     this.divergences.inc({ account, kind });
+  }
+
+  clientSideApplied(account: string, action: string, patchMetadata: string): void {
+    this.clientSideApplies.inc({ account, action, patch_metadata: patchMetadata });
   }
 
   operationDone(type: string, result: 'success' | 'failure', ms: number): void {

@@ -79,7 +79,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     );
   }
 
-  const executor = new OperationExecutor({ account: (name) => accounts.get(name), logger, cacheSyncTimeoutMs: config.operations.cacheSyncTimeoutMs, fieldManager: config.operations.fieldManager });
+  const executor = new OperationExecutor({ account: (name) => accounts.get(name), logger, cacheSyncTimeoutMs: config.operations.cacheSyncTimeoutMs, fieldManager: config.operations.fieldManager, onClientSideApply: (account, action, patchMetadata) => metrics.clientSideApplied(account, action, patchMetadata) });
 
   const openSync = (session: ConnectedSession, runtime: AccountRuntime) => {
     syncStreams.get(runtime.name)?.close('replaced');

@@ -22,6 +22,7 @@ interface SimCommandOptions {
   churn: number;
   bookmarkIntervalMs: number;
   progressNotifyIntervalMs: number;
+  openapiSchemas: boolean;
   podStartDelayMs: number;
   historyLimit: number;
   logFormat: LogFormat;
@@ -60,6 +61,7 @@ export function registerSimCommand(program: Command): void {
     .option('--churn <changesPerSecond>', 'background changes per second across all clusters', nonNegativeNumber, 0)
     .option('--bookmark-interval-ms <ms>', 'how often a watch may get a BOOKMARK (only once its kind has progressed, as on a real API server)', nonNegativeInt, SIM_DEFAULTS.bookmarkIntervalMs)
     .option('--progress-notify-interval-ms <ms>', 'interval of simulated etcd progress notifications, which let quiet kinds get bookmarks (0: none)', nonNegativeInt, SIM_DEFAULTS.progressNotifyIntervalMs)
+    .option('--no-openapi-schemas', 'serve OpenAPI v3 documents without schemas, so clients compute patches from their compiled-in types (as with an older server)')
     .option('--pod-start-delay-ms <ms>', 'how long new pods stay Pending before Running', nonNegativeInt, SIM_DEFAULTS.podStartDelayMs)
     .option('--history-limit <n>', 'events kept per cluster for watch resumption and paging', nonNegativeInt, SIM_DEFAULTS.historyLimit)
     .addOption(new Option('--log-format <format>', 'log format').choices(['json', 'text']).default('text'))
@@ -74,6 +76,7 @@ export function registerSimCommand(program: Command): void {
         ...(options.token !== undefined ? { token: options.token } : {}),
         bookmarkIntervalMs: options.bookmarkIntervalMs,
         progressNotifyIntervalMs: options.progressNotifyIntervalMs,
+        openApiSchemas: options.openapiSchemas,
         podStartDelayMs: options.podStartDelayMs,
         historyLimit: options.historyLimit,
         logger,

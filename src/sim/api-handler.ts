@@ -59,9 +59,10 @@ export async function handleClusterRequest(ctx: ClusterRequest): Promise<void> {
 function sendOpenApi(ctx: ClusterRequest, rest: string[]): void {
   const registry = ctx.cluster.store.registry;
   if (rest.length === 0) return sendObject(ctx.response, 200, openApiIndex(registry));
+  const schemas = ctx.cluster.options.openApiSchemas;
   const document = rest[0] === 'api' && rest.length === 2
-    ? openApiGroupVersion(registry, '', rest[1]!)
-    : rest[0] === 'apis' && rest.length === 3 ? openApiGroupVersion(registry, rest[1]!, rest[2]!) : undefined;
+    ? openApiGroupVersion(registry, '', rest[1]!, schemas)
+    : rest[0] === 'apis' && rest.length === 3 ? openApiGroupVersion(registry, rest[1]!, rest[2]!, schemas) : undefined;
   sendDiscovery(ctx.response, document, ['openapi', 'v3', ...rest]);
 }
 

@@ -7,7 +7,7 @@ import { parseLabelSelector } from './label-selector.ts';
 import { StatusError } from './status.ts';
 
 function cluster(historyLimit = 1000): SimCluster {
-  return new SimCluster({ name: 'unit', historyLimit, podStartDelayMs: 10, podTerminationCapMs: 10, progressNotifyIntervalMs: 0, logger: silentLogger() });
+  return new SimCluster({ name: 'unit', historyLimit, podStartDelayMs: 10, podTerminationCapMs: 10, progressNotifyIntervalMs: 0, openApiSchemas: true, logger: silentLogger() });
 }
 
 const all = { namespace: undefined, labels: [], fields: [] };

@@ -6,7 +6,7 @@ import { SimCluster } from './sim-cluster.ts';
 import { StatusError } from './status.ts';
 
 function cluster(): SimCluster {
-  return new SimCluster({ name: 'unit', historyLimit: 1000, podStartDelayMs: 10_000, podTerminationCapMs: 10, progressNotifyIntervalMs: 0, logger: silentLogger() });
+  return new SimCluster({ name: 'unit', historyLimit: 1000, podStartDelayMs: 10_000, podTerminationCapMs: 10, progressNotifyIntervalMs: 0, openApiSchemas: true, logger: silentLogger() });
 }
 
 function deployment(containers: Record<string, unknown>[], extra: Record<string, unknown> = {}): KubeObject {

@@ -25,6 +25,8 @@ export interface SimClusterOptions {
   podTerminationCapMs: number;
   /** See SimOptions.progressNotifyIntervalMs; 0 = none. */
   progressNotifyIntervalMs: number;
+  /** See SimOptions.openApiSchemas. */
+  openApiSchemas: boolean;
   logger: Logger;
 }
 

@@ -28,6 +28,13 @@ export interface SimOptions {
    * cluster's current resourceVersion (so quiet types get bookmarks too). 0 = none. Default 600000 ms.
    */
   progressNotifyIntervalMs?: number;
+  /**
+   * Publish OpenAPI v3 schemas with patch metadata (x-kubernetes-patch-strategy / -merge-key), as a real
+   * API server does; clients such as kubectl apply compute strategic merge patches from them. false
+   * serves the documents without schemas, so clients fall back to their compiled-in types, as with an
+   * older server. Default true.
+   */
+  openApiSchemas?: boolean;
   /** How long a new pod stays Pending before it runs (or a Job's pod completes). Default 200 ms. */
   podStartDelayMs?: number;
   /** Upper bound on a pod's graceful termination in the sim. Default 1000 ms. */
@@ -44,6 +51,7 @@ export const SIM_DEFAULTS = {
   historyLimit: 10_000,
   bookmarkIntervalMs: 60_000,
   progressNotifyIntervalMs: 600_000,
+  openApiSchemas: true,
   podStartDelayMs: 200,
   podTerminationCapMs: 1_000,
   maxWatchBacklogBytes: 64 * 1024 * 1024,

@@ -72,6 +72,7 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
     podStartDelayMs: options.podStartDelayMs ?? SIM_DEFAULTS.podStartDelayMs,
     podTerminationCapMs: options.podTerminationCapMs ?? SIM_DEFAULTS.podTerminationCapMs,
     progressNotifyIntervalMs: options.progressNotifyIntervalMs ?? SIM_DEFAULTS.progressNotifyIntervalMs,
+    openApiSchemas: options.openApiSchemas ?? SIM_DEFAULTS.openApiSchemas,
     logger,
   });
   for (const name of options.clusters ?? []) {

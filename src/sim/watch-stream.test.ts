@@ -28,7 +28,7 @@ let cluster: SimCluster;
 
 beforeEach(() => {
   mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
-  cluster = new SimCluster({ name: 'unit', historyLimit: 100, podStartDelayMs: 10, podTerminationCapMs: 10, progressNotifyIntervalMs: PROGRESS_NOTIFY_MS, logger: silentLogger() });
+  cluster = new SimCluster({ name: 'unit', historyLimit: 100, podStartDelayMs: 10, podTerminationCapMs: 10, progressNotifyIntervalMs: PROGRESS_NOTIFY_MS, openApiSchemas: true, logger: silentLogger() });
 });
 
 afterEach(() => {

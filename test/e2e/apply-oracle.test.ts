@@ -131,4 +131,12 @@ describe('deployManifest applies as kubectl apply does', { timeout: 600_000 }, (
   APPLY_CORPUS.forEach((sequence, index) => {
     test(sequence.name, () => runSequence(sequence, index));
   });
+
+  test('the agent took its strategic merge patches\' metadata from the cluster\'s OpenAPI', async () => {
+    const metrics = ((await system.agentAdmin('/metrics')).body as string).split('\n').filter((l) => l.startsWith('scale_agent_client_side_apply_total{'));
+    const count = (labels: string) => metrics.filter((l) => l.includes(labels)).reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    assert.ok(count('action="strategic",patch_metadata="openapi"') > 0, metrics.join('\n'));
+    assert.equal(count('patch_metadata="builtin"'), 0, metrics.join('\n'));
+    assert.ok(count('action="merge"') > 0, 'custom resources get JSON merge patches');
+  });
 });

@@ -4,6 +4,7 @@ import type { KubeObject } from '../../common/kube-object.ts';
 import type { Logger } from '../../common/logger.ts';
 import { AccountInfoSchema, type AccountInfo, type ResumePoint } from '../../protocol/index.ts';
 import { KubeClient } from '../../kube/client.ts';
+import { OpenApiV3Documents } from '../../kube/openapi-v3.ts';
 import { loadKubeconfig } from '../../kube/kubeconfig.ts';
 import { inClusterCredentials } from '../../kube/in-cluster.ts';
 import { carryOverFailedGroups, diffResources, discoverResources, hasResourceChanges } from '../../kube/discovery.ts';
@@ -133,6 +134,8 @@ export class AccountRuntime {
   /** Versions seen while operations run, so an operation knows when the hub has what it wrote. */
   readonly journal = new WriteJournal();
   client: KubeClient | undefined;
+  /** The cluster's OpenAPI v3 documents, for client-side apply's patch metadata; renewed with the client. */
+  openApi: OpenApiV3Documents | undefined;
   facts: ClusterFacts | undefined;
   resources: ApiResource[] = [];
   /** Kinds discovered but not watched, with the reason (reported to the hub and at /accounts). */
@@ -188,6 +191,7 @@ export class AccountRuntime {
         : await loadKubeconfig({ path: config.kubeconfigFile, contents: config.kubeconfigContents, context: config.context });
       this.client?.close();
       this.client = new KubeClient(credentials, { requestTimeoutMs: this.options.requestTimeoutMs, logger: this.logger, userAgent: 'scale-agent' });
+      this.openApi = new OpenApiV3Documents(this.client, this.logger.child({ account: this.name }));
       const discovery = await discoverResources(this.client);
       for (const failed of discovery.failedGroups) {
         this.logger.warn({ account: this.name, groupVersion: failed.groupVersion, err: failed.error }, 'discovery of an API group failed; its kinds are skipped');

@@ -55,6 +55,8 @@ export interface OperationExecutorOptions {
   cacheSyncTimeoutMs: number;
   /** The field manager name writes are made under, unless an operation names its own. */
   fieldManager: string;
+  /** A client-side apply was planned: what it sends and where its patch metadata came from (for metrics). */
+  onClientSideApply?: (account: string, action: string, patchMetadata: string) => void;
 }
 
 /**
@@ -294,17 +296,20 @@ export class OperationExecutor {
       default: {
         // Client-side apply, as kubectl does it (src/kube/apply): create with the last-applied annotation,
         // or a three-way patch against the live object; retried when someone else wrote in between.
-        const target = { group: r.resource.group, kind: r.resource.kind };
         for (let attempt = 0; ; attempt++) {
           const current = await r.client.request({ path: objectPath, signal });
           if (current.status >= 400 && current.status !== 404) return this.respond(result, current, r, 'apply');
           const live = current.status === 404 ? undefined : (JSON.parse(current.body.toString('utf8')) as JsonMap);
+          // Patch metadata from the cluster's own OpenAPI, as kubectl reads it; only a patch needs it.
+          const openApi = live === undefined ? undefined : await runtime.openApi?.forGroupVersion(r.resource.group, r.version);
+          const target = { group: r.resource.group, version: r.version, kind: r.resource.kind, ...(openApi ? { openApi } : {}) };
           let plan: ApplyPlan;
           try {
             plan = planApply(manifest as unknown as JsonMap, live, target);
           } catch (err) {
             throw new OperationFailure(Errors.MANIFEST_INVALID.code, `cannot compute the apply patch for ${manifest.kind} ${name}: ${errorMessage(err)}`);
           }
+          this.options.onClientSideApply?.(runtime.name, plan.action === 'patch' ? plan.patchType : plan.action, plan.action === 'patch' ? (plan.metadata ?? 'none') : 'none');
           if (plan.action === 'unchanged') return this.respond(result, current, r, 'apply');
           const response =
             plan.action === 'create'

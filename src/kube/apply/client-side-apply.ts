@@ -2,14 +2,20 @@
  * Client-side apply as `kubectl apply` does it: the manifest is recorded in the
  * `kubectl.kubernetes.io/last-applied-configuration` annotation (in kubectl's exact encoding), a missing
  * object is created with it, and an existing one gets a three-way patch between the previous
- * last-applied configuration, the manifest and the live object: a strategic merge patch for kinds with
- * compiled-in types (built-in API groups), a JSON merge patch for everything else. An empty patch is not
- * sent ("unchanged").
+ * last-applied configuration, the manifest and the live object. Which patch, as kubectl decides it:
+ *
+ * 1. a strategic merge patch from the cluster's OpenAPI v3 when the kind's PATCH accepts one and its
+ *    schema is published (openapi-patch-schema.ts); if the schema cannot describe the change (a field it
+ *    does not list), on to
+ * 2. a strategic merge patch from the compiled-in types for kinds of the built-in API groups;
+ * 3. a JSON merge patch for everything else (custom resources).
+ *
+ * An empty patch is not sent ("unchanged").
  */
 import { builtinPatchSchema } from './builtin-patch-schema.ts';
 import { goJson } from './go-json.ts';
 import { createThreeWayJsonMergePatch } from './json-merge-patch.ts';
-import type { PatchSchema } from './patch-meta.ts';
+import { acceptsStrategicMergePatch, openApiPatchSchema, type OpenApiDocument } from './openapi-patch-schema.ts';
 import { isJsonMap, type JsonMap } from './json.ts';
 import { createThreeWayMergePatch } from './strategic-merge-patch.ts';
 
@@ -17,9 +23,12 @@ export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-confi
 
 export type ApplyPatchType = 'strategic' | 'merge';
 
+/** Where a strategic merge patch's field metadata came from. */
+export type PatchMetadataSource = 'openapi' | 'builtin';
+
 export type ApplyPlan =
   | { readonly action: 'create'; readonly body: JsonMap }
-  | { readonly action: 'patch'; readonly patchType: ApplyPatchType; readonly patch: JsonMap }
+  | { readonly action: 'patch'; readonly patchType: ApplyPatchType; readonly patch: JsonMap; readonly metadata?: PatchMetadataSource }
   | { readonly action: 'unchanged' };
 
 export const PATCH_CONTENT_TYPES: Record<ApplyPatchType, string> = {
@@ -62,20 +71,39 @@ export function originalConfiguration(live: JsonMap): JsonMap | undefined {
 
 export interface ApplyTarget {
   readonly group: string;
+  readonly version: string;
   readonly kind: string;
-  /** Patch metadata from the cluster's OpenAPI for this kind, when it serves some; else the built-in types'. */
-  readonly schema?: PatchSchema;
+  /** The cluster's OpenAPI v3 document of the kind's group version, when it serves one. */
+  readonly openApi?: OpenApiDocument;
+}
+
+/** A strategic merge patch from the cluster's OpenAPI, or undefined when it has no usable metadata (kubectl then falls back too). */
+function openApiPatch(original: JsonMap | undefined, modified: JsonMap, live: JsonMap, target: ApplyTarget): JsonMap | undefined {
+  if (target.openApi === undefined) return undefined;
+  const gvk = { group: target.group, version: target.version, kind: target.kind };
+  if (!acceptsStrategicMergePatch(target.openApi, gvk)) return undefined;
+  const schema = openApiPatchSchema(target.openApi, gvk);
+  if (schema === undefined) return undefined;
+  try {
+    return createThreeWayMergePatch(original, modified, live, schema);
+  } catch {
+    // kubectl warns and falls back to its compiled-in types; a patch those cannot compute either fails there.
+    return undefined;
+  }
 }
 
 export function planApply(manifest: JsonMap, live: JsonMap | undefined, target: ApplyTarget): ApplyPlan {
   const modified = modifiedConfiguration(manifest);
   if (live === undefined) return { action: 'create', body: modified };
   const original = originalConfiguration(live);
-  // As kubectl: a strategic merge patch only for kinds it has compiled-in types for; their metadata comes
-  // from the cluster's OpenAPI when it has some, else from the built-in table.
+  const fromOpenApi = openApiPatch(original, modified, live, target);
+  if (fromOpenApi !== undefined) return patchPlan(fromOpenApi, 'strategic', 'openapi');
   const builtin = builtinPatchSchema(target.group, target.kind);
-  const schema = builtin ? (target.schema ?? builtin) : undefined;
-  const patch = schema ? createThreeWayMergePatch(original, modified, live, schema) : createThreeWayJsonMergePatch(original, modified, live);
+  if (builtin !== undefined) return patchPlan(createThreeWayMergePatch(original, modified, live, builtin), 'strategic', 'builtin');
+  return patchPlan(createThreeWayJsonMergePatch(original, modified, live), 'merge');
+}
+
+function patchPlan(patch: JsonMap, patchType: ApplyPatchType, metadata?: PatchMetadataSource): ApplyPlan {
   if (Object.keys(patch).length === 0) return { action: 'unchanged' };
-  return { action: 'patch', patchType: schema ? 'strategic' : 'merge', patch };
+  return metadata === undefined ? { action: 'patch', patchType, patch } : { action: 'patch', patchType, patch, metadata };
 }

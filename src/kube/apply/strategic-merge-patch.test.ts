@@ -123,18 +123,18 @@ describe('planApply', () => {
   const manifest = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'n' }, data: { a: '1' } };
 
   test('creates a missing object with the annotation, patches an existing one, leaves an equal one alone', () => {
-    const created = planApply(manifest, undefined, { group: '', kind: 'ConfigMap' });
+    const created = planApply(manifest, undefined, { group: '', version: 'v1', kind: 'ConfigMap' });
     assert.equal(created.action, 'create');
     const live = created.action === 'create' ? { ...created.body, metadata: { ...(created.body.metadata as JsonMap), uid: 'u', resourceVersion: '1' } } : {};
-    assert.deepEqual(planApply(manifest, live, { group: '', kind: 'ConfigMap' }), { action: 'unchanged' });
-    const changed = planApply({ ...manifest, data: { a: '2' } }, live, { group: '', kind: 'ConfigMap' });
+    assert.deepEqual(planApply(manifest, live, { group: '', version: 'v1', kind: 'ConfigMap' }), { action: 'unchanged' });
+    const changed = planApply({ ...manifest, data: { a: '2' } }, live, { group: '', version: 'v1', kind: 'ConfigMap' });
     assert.equal(changed.action === 'patch' && changed.patchType, 'strategic');
   });
 
   test('a kind outside the built-in groups gets a JSON merge patch', () => {
     const custom = { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' }, spec: { list: [1] } };
     const live = { ...custom, spec: { list: [1, 2] } };
-    const plan = planApply(custom, live, { group: 'example.com', kind: 'Widget' });
+    const plan = planApply(custom, live, { group: 'example.com', version: 'v1', kind: 'Widget' });
     assert.equal(plan.action === 'patch' && plan.patchType, 'merge');
   });
 });
