@@ -1,6 +1,7 @@
 // Anti-entropy end to end, on every SQL engine: the hub's copy of a cluster is changed behind its back
-// (a row deleted, a stored resourceVersion changed, a phantom row added, directly in its database); the
-// agent's next digest (every 2 s here) shows the difference, the affected feeds are relisted and the
+// (a row deleted, a stored resourceVersion changed, a phantom row added, directly in its database), and
+// a batch is committed without one of its changes reaching the rows (a trigger swallows the insert);
+// the agent's next digest (every 2 s here) shows the difference, the affected feed is relisted and the
 // hub equals the cluster again, while feeds that were not touched are not relisted. Divergence shows in
 // the agent's /watches and in both processes' metrics.
 import { after, before, describe, test } from 'node:test';
@@ -33,6 +34,29 @@ async function hubObjects(sql: HubSql, kind: string): Promise<Map<string, string
 function sameMap(a: Map<string, string>, b: Map<string, string>): boolean {
   return a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
 }
+
+/**
+ * A trigger that makes the hub's insert of ConfigMap `name` vanish while the rest of its batch, the
+ * feed's resume point included, commits: what a lost write inside a committed transaction looks like.
+ */
+const LOSE_INSERT: Record<string, { create: string[]; drop: string[] }> = {
+  sqlite: {
+    create: [`CREATE TRIGGER lose_insert BEFORE INSERT ON objects WHEN NEW.name = 'cm-lost' BEGIN SELECT RAISE(IGNORE); END`],
+    drop: ['DROP TRIGGER lose_insert'],
+  },
+  postgres: {
+    create: [
+      `CREATE FUNCTION lose_insert() RETURNS trigger AS $$ BEGIN IF NEW.name = 'cm-lost' THEN RETURN NULL; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`,
+      'CREATE TRIGGER lose_insert BEFORE INSERT ON objects FOR EACH ROW EXECUTE FUNCTION lose_insert()',
+    ],
+    drop: ['DROP TRIGGER lose_insert ON objects', 'DROP FUNCTION lose_insert()'],
+  },
+  // A MySQL trigger cannot skip a row; it moves it to an account no one reads.
+  mysql: {
+    create: [`CREATE TRIGGER lose_insert BEFORE INSERT ON objects FOR EACH ROW SET NEW.account = IF(NEW.name = 'cm-lost', CONCAT('lost:', NEW.account), NEW.account)`],
+    drop: ['DROP TRIGGER lose_insert'],
+  },
+};
 
 function metricValue(text: string, name: string, labels: string): number {
   const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
@@ -128,6 +152,33 @@ for (const engine of ENGINES) {
       assert.ok(view.divergences >= 2, JSON.stringify(view));
       assert.deepEqual(view.diverged, []);
       assert.ok(view.lastCheckedAt > 0);
+    });
+
+    test('a committed batch whose change never reached the rows is detected and healed; untouched feeds are not relisted', async () => {
+      const configMapsPath = `/api/v1/namespaces/${NS}/configmaps`;
+      const watches = async () => new Map(((await system.agentAdmin('/watches')).body as Json[]).map((w) => [w.kind as string, w]));
+      const before = await watches();
+      for (const statement of LOSE_INSERT[engine]!.create) await sql.query(statement);
+      assert.equal((await simRequest(sim, 'POST', configMapsPath, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm-lost' }, data: { lost: 'yes' } })).status, 201);
+      assert.equal((await simRequest(sim, 'POST', configMapsPath, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm-after' }, data: { after: 'yes' } })).status, 201);
+      // Batches commit in order: once the later ConfigMap is in, the batch that carried the lost one committed too.
+      await waitFor(async () => (await hubObjects(sql, 'ConfigMap')).has('cm-after'), { timeoutMs: HEAL_TIMEOUT_MS, what: 'the hub to commit the ConfigMaps' });
+      assert.equal((await hubObjects(sql, 'ConfigMap')).has('cm-lost'), false, 'the trigger swallowed the insert');
+      const resumeRows = await sql.query<{ resume_rv: string }>('SELECT resume_rv FROM feeds WHERE account = ? AND kind = ?', [ACCOUNT, 'ConfigMap']);
+      assert.ok(resumeRows.length > 0 && resumeRows.every((r) => r.resume_rv !== ''), 'the feed\'s resume point was committed');
+      for (const statement of LOSE_INSERT[engine]!.drop) await sql.query(statement);
+
+      await waitFor(async () => sameMap(await hubObjects(sql, 'ConfigMap'), await simObjects(sim, configMapsPath)), { timeoutMs: HEAL_TIMEOUT_MS, what: 'the hub to hold the lost ConfigMap again' });
+      const after = await watches();
+      const configMaps = after.get('ConfigMap');
+      assert.ok(configMaps.digest.divergences > before.get('ConfigMap').digest.divergences, JSON.stringify(configMaps.digest));
+      assert.ok(configMaps.relists > before.get('ConfigMap').relists, 'ConfigMap was relisted');
+      for (const kind of ['Service', 'Namespace', 'Secret', 'Deployment']) {
+        const w = after.get(kind);
+        if (w === undefined) continue;
+        assert.equal(w.relists, before.get(kind).relists, `${kind} was not relisted`);
+        assert.equal(w.digest.divergences, before.get(kind).digest.divergences, `${kind} had no new divergence`);
+      }
     });
   });
 }
