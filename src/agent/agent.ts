@@ -70,6 +70,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
         onPending: (account) => syncStreams.get(account)?.schedulePump(),
         reflector: tuning,
         discoveryIntervalMs: config.kubernetes.discovery.intervalSeconds * MS_PER_SECOND,
+        verifyResumedFeeds: config.clouddriver.digestIntervalSeconds > 0,
         // Kinds came or went, or became forbidden or readable again: the hub's view of the account follows.
         onInfoChanged: (account) => {
           const runtime = accounts.get(account);
@@ -93,7 +94,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
       onReady: () => {
         logger.debug({ account: runtime.name }, 'sync stream ready');
         // After every (re)connect: does the hub hold what this agent believes it sent?
-        runtime.requestDigests();
+        runtime.requestDigests(Date.now());
       },
       onDigestCompared: (queue, divergence) => {
         queue.digestCompared(divergence === undefined, Date.now());

@@ -12,6 +12,8 @@ export interface KubeList {
 export interface ListPagesOptions {
   pageSize: number;
   query?: Record<string, QueryValue>;
+  /** Parameters of the first request only (resourceVersion, resourceVersionMatch: the API server refuses them beside a continue token). */
+  firstPageQuery?: Record<string, QueryValue>;
   signal?: AbortSignal;
   timeoutMs?: number;
 }
@@ -23,7 +25,8 @@ export interface PageFetcher {
 
 /**
  * Pages through a collection with `limit`/`continue`. The first page is read with resourceVersion unset
- * (a consistent read from etcd), later pages by continue token, so every page is at one resourceVersion.
+ * (a consistent read from etcd) unless `firstPageQuery` names one, later pages by continue token, so
+ * every page is at one resourceVersion.
  * An expired token (410) surfaces as a KUBE_API_ERROR from the iteration.
  */
 export async function* listPages(client: PageFetcher, path: string, options: ListPagesOptions): AsyncGenerator<KubeList> {
@@ -31,6 +34,7 @@ export async function* listPages(client: PageFetcher, path: string, options: Lis
   do {
     const query: Record<string, QueryValue> = { ...options.query, limit: options.pageSize };
     if (token !== undefined) query.continue = token;
+    else Object.assign(query, options.firstPageQuery);
     const page = await client.json<KubeList>({
       path,
       query,

@@ -27,3 +27,24 @@ export interface ReflectorSink {
   /** Progress without a change (bookmark): every event up to this RV has been delivered. */
   onProgress(resourceVersion: string): void;
 }
+
+/**
+ * A sink that can also take a quiet list: the complete state of the feed, read beside a running watch
+ * and not to be forwarded as changes — how a feed that resumed its watch learns what it holds without
+ * relisting (anti-entropy after an agent restart). The watch's changes keep arriving through the
+ * ReflectorSink methods meanwhile.
+ */
+export interface VerificationSink {
+  /**
+   * The list is about to be requested, or requested again after its continue token expired. Returns the
+   * resourceVersion the list must be read at exactly (the point the sink's record has reached), or ''
+   * for the latest state.
+   */
+  onVerificationBegin(): string;
+  onVerificationObject(obj: KubeObject): void;
+  onVerificationEnd(resourceVersion: string): void;
+}
+
+export function isVerificationSink(sink: object): sink is VerificationSink {
+  return typeof (sink as Partial<VerificationSink>).onVerificationBegin === 'function';
+}

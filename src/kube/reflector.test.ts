@@ -215,6 +215,37 @@ describe('Reflector', () => {
     assert.equal(collection.watchRequests[0]!.query.get('resourceVersion'), resumeRv);
   });
 
+  it('verify() lists quietly beside a resumed watch: only the verification calls see the objects, the reflector\'s state is untouched', async () => {
+    const collection = new FakeCollection(PATH);
+    collection.add('a');
+    const resumeRv = collection.resourceVersion;
+    collection.add('b');
+    const verified: string[] = [];
+    const sink = Object.assign(new RecordingSink(), {
+      onVerificationBegin: () => {
+        verified.push('begin');
+        return resumeRv;
+      },
+      onVerificationObject: (obj: KubeObject) => verified.push(`object:${obj.metadata?.name}@${obj.metadata?.resourceVersion}`),
+      onVerificationEnd: (rv: string) => verified.push(`end:${rv}`),
+    });
+    const { reflector } = await setup({ resumeResourceVersion: resumeRv, sink, transform: slimObject }, collection);
+    reflector.start();
+    await waitFor(() => sink.count('ADDED') === 1, WAIT);
+    const listRv = await reflector.verify();
+    assert.equal(listRv, collection.resourceVersion);
+    assert.deepEqual(verified, ['begin', `object:a@${resumeRv}`, `object:b@${listRv}`, `end:${listRv}`]);
+    assert.equal(sink.count('begin:'), 0, 'no snapshot');
+    // Read at exactly the point the sink names.
+    assert.equal(collection.lists[0]!.query.get('resourceVersion'), resumeRv);
+    assert.equal(collection.lists[0]!.query.get('resourceVersionMatch'), 'Exact');
+    assert.equal(reflector.status().relists, 0);
+    assert.equal(reflector.status().state, 'watching');
+    // The watch carries on.
+    collection.add('c');
+    await waitFor(() => sink.count('ADDED') === 2, WAIT);
+  });
+
   it("relists with a 'resume-failed' snapshot when the resume RV is too old", async () => {
     const collection = new FakeCollection(PATH);
     collection.add('a');

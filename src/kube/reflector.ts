@@ -20,7 +20,7 @@ import {
   LIST_PAGE_TIMEOUT_MS,
   MIN_HEALTHY_WATCH_MS,
 } from './reflector-defaults.ts';
-import type { ReflectorSink, SnapshotReason } from './reflector-sink.ts';
+import { isVerificationSink, type ReflectorSink, type SnapshotReason } from './reflector-sink.ts';
 import type { WatchEvent } from './watch-event.ts';
 
 const MS_PER_SECOND = 1000;
@@ -171,6 +171,8 @@ export class Reflector {
   private stopping = false;
   private attempt: AbortController | undefined;
   private requestedRestart: { resourceVersion: string | undefined } | undefined;
+  /** Verification lists in flight (verify()), aborted by stop(). */
+  private readonly verifications = new Set<AbortController>();
 
   constructor(options: ReflectorOptions) {
     this.options = options;
@@ -199,6 +201,7 @@ export class Reflector {
   async stop(): Promise<void> {
     this.stopping = true;
     this.attempt?.abort(STOP);
+    for (const verification of this.verifications) verification.abort(STOP);
     await this.running;
     this.running = undefined;
   }
@@ -346,16 +349,7 @@ export class Reflector {
     this.setState('listing');
     let resourceVersion: string;
     try {
-      for (let restarts = 0; ; restarts++) {
-        try {
-          resourceVersion = await this.listOnce(reason, signal);
-          break;
-        } catch (err) {
-          if (!(err instanceof ContinueExpired)) throw err;
-          if (restarts >= LIST_CONTINUE_RESTART_LIMIT) throw err.cause;
-          this.options.logger?.info({ path: this.path }, 'continue token expired mid-list; restarting the list');
-        }
-      }
+      resourceVersion = await this.restartingOnExpiredContinue(() => this.listOnce(reason, signal));
     } finally {
       release();
     }
@@ -365,11 +359,69 @@ export class Reflector {
     return { kind: 'watch', resourceVersion, resuming: false, afterList: true };
   }
 
+  /**
+   * A quiet list for a sink that takes one (VerificationSink), beside the running watch, read at exactly
+   * the resourceVersion the sink names: it takes a list slot and the page gate like a relist, restarts if
+   * its continue token expires, and hands its objects to onVerification* only. Resolves with the list's resourceVersion; rejects if the list fails or the
+   * reflector stops. The reflector's state and freshness are untouched.
+   */
+  async verify(): Promise<string> {
+    const sink = this.sink;
+    if (!isVerificationSink(sink)) throw new Error(`the sink of ${this.path} takes no verification list`);
+    const controller = new AbortController();
+    this.verifications.add(controller);
+    try {
+      const release = await this.acquireListSlot(controller.signal);
+      try {
+        const resourceVersion = await this.restartingOnExpiredContinue(() => {
+          // Before the request, not at its first page: the watch's changes from here on may be newer than the list.
+          const at = sink.onVerificationBegin();
+          const exact = at === '' ? undefined : { resourceVersion: at, resourceVersionMatch: 'Exact' };
+          return this.readList({ begin: noop, object: (obj) => sink.onVerificationObject(obj), ...(exact ? { firstPageQuery: exact } : {}) }, controller.signal);
+        });
+        sink.onVerificationEnd(resourceVersion);
+        return resourceVersion;
+      } finally {
+        release();
+      }
+    } finally {
+      this.verifications.delete(controller);
+    }
+  }
+
+  private async restartingOnExpiredContinue(list: () => Promise<string>): Promise<string> {
+    for (let restarts = 0; ; restarts++) {
+      try {
+        return await list();
+      } catch (err) {
+        if (!(err instanceof ContinueExpired)) throw err;
+        if (restarts >= LIST_CONTINUE_RESTART_LIMIT) throw err.cause;
+        this.options.logger?.info({ path: this.path }, 'continue token expired mid-list; restarting the list');
+      }
+    }
+  }
+
   private async listOnce(reason: SnapshotReason, signal: AbortSignal): Promise<string> {
+    const resourceVersion = await this.readList(
+      { begin: () => this.sink.onSnapshotBegin(reason), object: (obj) => this.sink.onSnapshotObject(obj), page: () => (this.lastListPageAt = this.now()) },
+      signal,
+    );
+    this.sink.onSnapshotEnd(resourceVersion);
+    return resourceVersion;
+  }
+
+  /** Pages through the collection: `begin` once the first page is in hand (a list that fails at once begins nothing), `page` per page, `object` per object. */
+  private async readList(to: { begin: () => void; object: (obj: KubeObject) => void; page?: () => void; firstPageQuery?: Record<string, QueryValue> }, signal: AbortSignal): Promise<string> {
     const transform = this.options.transform;
     let began = false;
     let resourceVersion = '';
-    const pages = listPages(this.client, this.path, { pageSize: this.options.pageSize ?? DEFAULT_PAGE_SIZE, query: this.selectors, signal, timeoutMs: LIST_PAGE_TIMEOUT_MS });
+    const pages = listPages(this.client, this.path, {
+      pageSize: this.options.pageSize ?? DEFAULT_PAGE_SIZE,
+      query: this.selectors,
+      ...(to.firstPageQuery ? { firstPageQuery: to.firstPageQuery } : {}),
+      signal,
+      timeoutMs: LIST_PAGE_TIMEOUT_MS,
+    });
     const gate = this.options.pageGate;
     for (;;) {
       let next: IteratorResult<KubeList>;
@@ -382,10 +434,9 @@ export class Reflector {
       }
       if (next.done) break;
       const page = next.value;
-      this.lastListPageAt = this.now();
+      to.page?.();
       if (!began) {
-        // Begin only once the first page is in hand, so a list that fails at once opens no snapshot.
-        this.sink.onSnapshotBegin(reason);
+        to.begin();
         began = true;
       }
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
@@ -398,10 +449,9 @@ export class Reflector {
         obj.kind ??= this.resource.kind;
         obj.apiVersion ??= this.apiVersion;
         if (transform !== undefined) obj = transform(obj);
-        this.sink.onSnapshotObject(obj);
+        to.object(obj);
       }
     }
-    this.sink.onSnapshotEnd(resourceVersion);
     return resourceVersion;
   }
 

@@ -86,8 +86,11 @@ export interface WatchView {
   known: number;
   ackedResourceVersion: string;
   reflector: ReflectorStatus;
-  /** Anti-entropy: when the hub last found the feed's digest equal to ours, and since when it differs. */
-  digest: { lastMatchAt?: number; divergedSince?: number; divergences: number };
+  /**
+   * Anti-entropy: when the hub last found the feed's digest equal to ours, since when it differs, since
+   * when a match is awaited after a reconnect, and why a resumed feed cannot be compared (if it cannot).
+   */
+  digest: { lastMatchAt?: number; divergedSince?: number; divergences: number; unmatchedSince?: number; verifying?: boolean; unverifiable?: string };
 }
 
 /** What rediscovery has done for the account (shown at /accounts). */
@@ -117,7 +120,15 @@ export interface AccountRuntimeOptions {
   discoveryIntervalMs?: number;
   /** What the hub should know of the account changed (kinds discovered or gone, kinds refused): send info(). */
   onInfoChanged?: (account: string) => void;
+  /**
+   * Anti-entropy runs: a feed that resumes its watch from the hub's point (so it knows only what changed
+   * since) is completed by a quiet verification list, so its digest can be compared too.
+   */
+  verifyResumedFeeds?: boolean;
 }
+
+/** A verification list that failed is tried again after this long. */
+export const VERIFICATION_RETRY_MS = 60_000;
 
 /** Which of a feed's fields name what is watched (the rest is identity). */
 function sameTarget(a: FeedDescriptor, b: FeedDescriptor): boolean {
@@ -404,6 +415,26 @@ export class AccountRuntime {
     if (!reflector) return;
     this.feeds.set(id, { descriptor, queue, reflector });
     reflector.start();
+    if (resumeRv !== undefined && this.options.verifyResumedFeeds) this.verifyFeed(id);
+  }
+
+  /** Completes a resumed feed's record with a quiet list beside its watch (FeedQueue.onVerification*). */
+  private verifyFeed(id: string): void {
+    const feed = this.feeds.get(id);
+    if (feed === undefined || feed.queue.isKnownComplete || !this.caching) return;
+    feed.queue.verificationWanted = true;
+    feed.reflector.verify().then(
+      () => {
+        const failure = feed.queue.verificationFailure;
+        if (failure !== undefined) this.logger.warn({ account: this.name, feed: id, reason: failure }, 'cannot verify a resumed feed; its digest is compared from its next relist on');
+      },
+      (err: unknown) => {
+        feed.queue.abandonVerification();
+        if (this.feeds.get(id) !== feed || !this.caching) return;
+        this.logger.warn({ account: this.name, feed: id, err: errorMessage(err) }, 'the verification list of a resumed feed failed; trying again later');
+        setTimeout(() => this.verifyFeed(id), VERIFICATION_RETRY_MS).unref();
+      },
+    );
   }
 
   private newReflector(descriptor: FeedDescriptor, queue: FeedQueue, resumeRv: string | undefined): Reflector | undefined {
@@ -612,13 +643,16 @@ export class AccountRuntime {
         ...(f.queue.lastDigestMatchAt !== undefined ? { lastMatchAt: f.queue.lastDigestMatchAt } : {}),
         ...(f.queue.divergedSince !== undefined ? { divergedSince: f.queue.divergedSince } : {}),
         divergences: f.queue.divergences,
+        ...(f.queue.unmatchedSince !== undefined ? { unmatchedSince: f.queue.unmatchedSince } : {}),
+        ...(f.queue.isVerifying ? { verifying: true } : {}),
+        ...(f.queue.verificationFailure !== undefined ? { unverifiable: f.queue.verificationFailure } : {}),
       },
     }));
   }
 
-  /** Anti-entropy: every watched feed sends its digest with its next batch. */
-  requestDigests(): void {
-    for (const feed of this.feeds.values()) feed.queue.requestDigest();
+  /** Anti-entropy: every watched feed sends its digest with its next batch; `reconnectedAt` after a reconnect. */
+  requestDigests(reconnectedAt?: number): void {
+    for (const feed of this.feeds.values()) feed.queue.requestDigest(reconnectedAt);
   }
 
   /**
@@ -631,6 +665,8 @@ export class AccountRuntime {
     if (feed === undefined || feed.queue !== queue) return;
     this.logger.warn({ account: this.name, feed: feedId(queue.feed), reason: why }, 'resynchronising a feed the hub holds differently');
     queue.forgetKnown();
+    // Compared again once the relist is sent, so a healed feed shows as healed without waiting for the interval.
+    queue.requestDigest();
     feed.reflector.restartFrom(undefined);
   }
 

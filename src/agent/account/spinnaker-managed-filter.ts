@@ -38,4 +38,16 @@ export class SpinnakerManagedFilter {
   onProgress(resourceVersion: string): void {
     this.queue.onProgress(resourceVersion);
   }
+
+  onVerificationBegin(): string {
+    return this.queue.onVerificationBegin();
+  }
+
+  onVerificationObject(obj: KubeObject): void {
+    if (isSpinnakerManaged(obj)) this.queue.onVerificationObject(obj);
+  }
+
+  onVerificationEnd(resourceVersion: string): void {
+    this.queue.onVerificationEnd(resourceVersion);
+  }
 }

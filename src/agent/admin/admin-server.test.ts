@@ -94,7 +94,25 @@ describe('admin server', () => {
       assert.equal(health.statusCode, 503);
       assert.match(health.json().stuck[0].reason, /the hub's copy has differed from the agent's for 301 s \(4 digest mismatches\)/);
       const [entry] = (await admin.inject({ method: 'GET', url: '/watches' })).json();
-      assert.deepEqual(entry.digest, { lastMatchAt: new Date(T0 - 3600 * SECOND).toISOString(), divergedSince: new Date(T0).toISOString(), divergences: 4 });
+      assert.deepEqual(entry.digest, { lastMatchAt: new Date(T0 - 3600 * SECOND).toISOString(), divergedSince: new Date(T0).toISOString(), divergences: 4, verifying: false });
+    } finally {
+      await admin.close();
+    }
+  });
+
+  it('/health is DOWN when no digest of a watched feed has matched since the reconnect past the bound', async () => {
+    const unmatched = watch(feed('', 'Secret'), { lastProgressAt: T0 }, { divergences: 0, unmatchedSince: T0 });
+    const solo = new Map([['stage', account('stage', [unmatched])]]);
+    const admin = await buildAdminServer({ accounts: solo, connection: { state: 'connected', lastError: undefined }, syncStreams: new Map(), metricsRegistry: new Registry(), logger: createLogger({ level: 'silent' }), stuckBounds: BOUNDS, clock: () => now });
+    try {
+      now = T0 + BOUNDS.stuckMs;
+      assert.equal((await admin.inject({ method: 'GET', url: '/health' })).statusCode, 200);
+      now = T0 + BOUNDS.stuckMs + SECOND;
+      const health = await admin.inject({ method: 'GET', url: '/health' });
+      assert.equal(health.statusCode, 503);
+      assert.match(health.json().stuck[0].reason, /no digest has matched the hub's copy since the reconnect 301 s ago/);
+      const [entry] = (await admin.inject({ method: 'GET', url: '/watches' })).json();
+      assert.equal(entry.digest.unmatchedSince, new Date(T0).toISOString());
     } finally {
       await admin.close();
     }

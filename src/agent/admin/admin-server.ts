@@ -6,7 +6,7 @@ import type { AccountRuntime, WatchView } from '../account/account-runtime.ts';
 import type { HubConnection } from '../session/hub-connection.ts';
 import type { SyncStream } from '../sync/sync-stream.ts';
 import { FeedMetrics } from '../feed-metrics.ts';
-import { divergedReason, freshnessSeconds, stuckReason, type StuckBounds } from './watch-health.ts';
+import { divergedReason, freshnessSeconds, stuckReason, unmatchedReason, type StuckBounds } from './watch-health.ts';
 
 const HTTP_OK = 200;
 const HTTP_SERVICE_UNAVAILABLE = 503;
@@ -33,6 +33,11 @@ function feedName(w: WatchView): string {
   return `${w.feed.group === '' ? '' : `${w.feed.group}/`}${w.feed.kind}${w.feed.namespace === '' ? '' : `@${w.feed.namespace}`}`;
 }
 
+/** Why a watch makes /health DOWN: a stuck reflector, a copy that keeps differing, or one never matched since the reconnect. */
+function unhealthyReason(w: WatchView, now: number, bounds: StuckBounds): string | undefined {
+  return stuckReason(w.reflector, now, bounds) ?? divergedReason(w.digest, now, bounds.stuckMs) ?? unmatchedReason(w.digest, w.reflector, now, bounds.stuckMs);
+}
+
 /** One watch as /watches shows it: the health fields first, timestamps as ISO strings. */
 function watchEntry(account: string, w: WatchView, now: number, bounds: StuckBounds) {
   const r: ReflectorStatus = w.reflector;
@@ -47,8 +52,15 @@ function watchEntry(account: string, w: WatchView, now: number, bounds: StuckBou
     freshnessSeconds: freshnessSeconds(r, now) ?? null,
     lastEventAt: iso(r.lastEventAt),
     lastProgressAt: iso(r.lastProgressAt),
-    stuck: stuckReason(r, now, bounds) ?? divergedReason(w.digest, now, bounds.stuckMs) ?? null,
-    digest: { lastMatchAt: iso(w.digest.lastMatchAt), divergedSince: iso(w.digest.divergedSince), divergences: w.digest.divergences },
+    stuck: unhealthyReason(w, now, bounds) ?? null,
+    digest: {
+      lastMatchAt: iso(w.digest.lastMatchAt),
+      divergedSince: iso(w.digest.divergedSince),
+      divergences: w.digest.divergences,
+      unmatchedSince: iso(w.digest.unmatchedSince),
+      verifying: w.digest.verifying ?? false,
+      unverifiable: w.digest.unverifiable,
+    },
     forbiddenReason: r.forbiddenReason,
     nextAttemptAt: iso(r.nextAttemptAt),
     failingSince: iso(r.failingSince),
@@ -109,7 +121,7 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
       for (const w of a.watches()) {
         watches++;
         if (w.reflector.forbiddenReason !== undefined) forbidden++;
-        const reason = stuckReason(w.reflector, at, stuckBounds) ?? divergedReason(w.digest, at, stuckBounds.stuckMs);
+        const reason = unhealthyReason(w, at, stuckBounds);
         if (reason === undefined) continue;
         stuck.push({ account: a.name, group: w.feed.group, kind: w.feed.kind, namespace: w.feed.namespace, state: w.reflector.state, stateSince: iso(w.reflector.stateSince), reason });
       }

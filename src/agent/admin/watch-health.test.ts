@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ReflectorStatus } from '../../kube/reflector.ts';
-import { freshnessSeconds, stuckReason } from './watch-health.ts';
+import { freshnessSeconds, stuckReason, unmatchedReason } from './watch-health.ts';
 
 const SECOND = 1000;
 const BOUNDS = { stuckMs: 300 * SECOND, stallTimeoutMs: 900 * SECOND };
@@ -59,5 +59,19 @@ describe('freshnessSeconds', () => {
     assert.equal(freshnessSeconds(open, T0 + 600 * SECOND), 0);
     assert.equal(freshnessSeconds(open, T0 + 631 * SECOND), 631, 'a watch the server never ended is not fresh');
     assert.equal(freshnessSeconds({ ...open, state: 'backoff' }, T0 + 10 * SECOND), 10);
+  });
+});
+
+describe('unmatchedReason (fake clock)', () => {
+  it('a feed whose digest has not matched since the reconnect is unhealthy past the bound, unless it is still listing or verifying or cannot be compared', () => {
+    const since = { unmatchedSince: T0 };
+    assert.equal(unmatchedReason(since, status({}), T0 + BOUNDS.stuckMs, BOUNDS.stuckMs), undefined, 'exactly at the bound is not past it');
+    assert.match(unmatchedReason(since, status({}), T0 + BOUNDS.stuckMs + 1, BOUNDS.stuckMs) ?? '', /no digest has matched the hub's copy since the reconnect 300 s ago/);
+    assert.equal(unmatchedReason({}, status({}), T0 + 10 * BOUNDS.stuckMs, BOUNDS.stuckMs), undefined, 'matched');
+    assert.equal(unmatchedReason({ ...since, verifying: true }, status({}), T0 + 10 * BOUNDS.stuckMs, BOUNDS.stuckMs), undefined);
+    assert.equal(unmatchedReason({ ...since, unverifiable: 'resourceVersions that cannot be ordered' }, status({}), T0 + 10 * BOUNDS.stuckMs, BOUNDS.stuckMs), undefined);
+    for (const state of ['listing', 'queued', 'backoff', 'forbidden'] as const) {
+      assert.equal(unmatchedReason(since, status({ state }), T0 + 10 * BOUNDS.stuckMs, BOUNDS.stuckMs), undefined, state);
+    }
   });
 });

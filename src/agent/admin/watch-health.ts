@@ -53,6 +53,24 @@ export function divergedReason(digest: { divergedSince?: number; divergences: nu
 }
 
 /**
+ * Why a feed counts as unverified at `now`, or undefined: no digest of it has matched the hub's copy
+ * for longer than the bound since the agent (re)connected. The agent sends every feed's digest right
+ * after a reconnect; a feed still listing (its own stuck rule applies), completing its record with a
+ * verification list, or whose versions cannot be ordered (reported at /watches) is not held to it.
+ */
+export function unmatchedReason(
+  digest: { unmatchedSince?: number; verifying?: boolean; unverifiable?: string },
+  reflector: ReflectorStatus,
+  now: number,
+  stuckMs: number,
+): string | undefined {
+  if (digest.unmatchedSince === undefined || digest.verifying || digest.unverifiable !== undefined) return undefined;
+  if (reflector.state !== 'watching') return undefined;
+  if (now - digest.unmatchedSince <= stuckMs) return undefined;
+  return `no digest has matched the hub's copy since the reconnect ${seconds(now - digest.unmatchedSince)} s ago`;
+}
+
+/**
  * How long the feed may have missed changes, in seconds: 0 while a watch the server accepted is open and
  * within its deadline (any change would arrive on it, whether or not one did), else the time since the
  * last sign of progress (event, bookmark, completed list, accepted or cleanly ended watch); undefined

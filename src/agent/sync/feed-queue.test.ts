@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FeedQueue, type PendingEntry } from './feed-queue.ts';
 import { WriteJournal } from './write-journal.ts';
+import { FeedDigestAccumulator } from '../../protocol/feed-digest.ts';
 
 const feed = { group: 'apps', version: 'v1', kind: 'Deployment', resource: 'deployments', namespace: '', namespaced: true };
 
@@ -228,4 +229,73 @@ test('an upsert lost with its batch after a relist touched it is sent in the tou
   q.clearInFlight();
   q.requeue(sent.entries);
   assert.deepEqual(types(q.take(1_000_000, 100).entries), ['snapshotBegin', 'upsert:a@2', 'snapshotEnd']);
+});
+
+/** The digest of exactly these (uid, resourceVersion) pairs. */
+function digestOf(pairs: Array<[string, string]>): { count: number; hashHigh: number; hashLow: number } {
+  const accumulator = new FeedDigestAccumulator();
+  for (const [uid, rv] of pairs) accumulator.add(uid, rv);
+  return accumulator.value();
+}
+
+function digestIn(entries: PendingEntry[]): { count: number; hashHigh: number; hashLow: number } | undefined {
+  const digest = entries.find((e) => e.type === 'digest');
+  return digest?.type === 'digest' ? { count: digest.count, hashHigh: digest.hashHigh, hashLow: digest.hashLow } : undefined;
+}
+
+test('anti-entropy after a resume: a verification list completes the record, overlaid with the watch\'s newer changes, sending nothing', () => {
+  const q = queue();
+  // Resumed at the hub's point: only what changes from now on is known.
+  q.onEvent('ADDED', obj('d', '4'));
+  q.onVerificationBegin();
+  q.onVerificationObject(obj('a', '5'));
+  q.onVerificationObject(obj('b', '3'));
+  q.onVerificationObject(obj('c', '2'));
+  q.onVerificationObject(obj('d', '4'));
+  // The watch runs on beside the list (which is at 6): b changes after it, c is deleted after it.
+  q.onEvent('MODIFIED', obj('b', '7'));
+  q.onEvent('DELETED', obj('c', '8'));
+  q.onVerificationEnd('6');
+  assert.equal(q.isKnownComplete, true);
+  q.requestDigest();
+  const { entries } = q.take(1_000_000, 100);
+  // Only the watch's changes went out; the listed objects did not.
+  assert.deepEqual(types(entries.filter((e) => e.type !== 'digest')), ['upsert:d@4', 'upsert:b@7', 'delete:c@8']);
+  assert.deepEqual(digestIn(entries), digestOf([['uid-a', '5'], ['uid-b', '7'], ['uid-d', '4']]));
+});
+
+test('anti-entropy after a resume: changes not newer than the verification list do not roll the record back, and no digest goes out before the watch passes it', () => {
+  const q = queue();
+  q.onEvent('ADDED', obj('a', '3'));
+  q.onVerificationBegin();
+  q.onVerificationObject(obj('a', '9'));
+  q.onVerificationEnd('10');
+  q.requestDigest();
+  // The watch is behind the list: its change of a at 8 is already in the list's state (a at 9).
+  q.onEvent('MODIFIED', obj('a', '8'));
+  const early = q.take(1_000_000, 100);
+  assert.equal(digestIn(early.entries), undefined);
+  q.onEvent('MODIFIED', obj('a', '9'));
+  q.onProgress('11');
+  const late = q.take(1_000_000, 100);
+  assert.deepEqual(digestIn(late.entries), digestOf([['uid-a', '9']]));
+});
+
+test('anti-entropy after a resume: a relist makes a verification in flight moot; versions that cannot be ordered leave the record incomplete', () => {
+  const q = queue();
+  q.onVerificationBegin();
+  q.onVerificationObject(obj('a', '1'));
+  q.onSnapshotBegin();
+  q.onSnapshotObject(obj('b', '2'));
+  q.onSnapshotEnd('3');
+  q.onVerificationEnd('1');
+  q.requestDigest();
+  assert.deepEqual(digestIn(q.take(1_000_000, 100).entries), digestOf([['uid-b', '2']]));
+
+  const opaque = queue();
+  opaque.onVerificationBegin();
+  opaque.onVerificationObject(obj('a', 'opaque-1'));
+  opaque.onVerificationEnd('opaque-2');
+  assert.equal(opaque.isKnownComplete, false);
+  assert.match(opaque.verificationFailure ?? '', /cannot be ordered/);
 });

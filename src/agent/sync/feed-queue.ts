@@ -4,6 +4,8 @@ import type { FeedDescriptor } from './feed.ts';
 import type { WriteJournal } from './write-journal.ts';
 import { objectJson, type MetadataRange } from './object-json.ts';
 import { FeedDigestAccumulator } from '../../protocol/feed-digest.ts';
+import { compareResourceVersions } from '../../kube/resource-version.ts';
+import { FeedVerification, isStale } from './feed-verification.ts';
 
 /**
  * The pending changes of one feed (one kind in one namespace scope), waiting to be sent to the hub.
@@ -25,7 +27,8 @@ import { FeedDigestAccumulator } from '../../protocol/feed-digest.ts';
  * Anti-entropy: a running digest of that record (count and order-independent hash of uid and
  * resourceVersion) is kept as it changes. When asked (periodically, after every reconnect), the feed
  * appends it to a batch at a moment when nothing of the feed is pending, so the hub can compare it with
- * what it holds once that batch is committed.
+ * what it holds once that batch is committed. A feed that resumed its watch knows only what changed since
+ * the hub's resume point; a quiet verification list (feed-verification.ts) completes its record.
  */
 export type PendingEntry =
   | { type: 'upsert'; namespace: string; name: string; uid: string; resourceVersion: string; body: string; bodyBytes: number; metadata: MetadataRange | undefined; resumeFrom: string; waiters?: SyncWaiter[] }
@@ -98,6 +101,13 @@ export class FeedQueue {
    * digest of that would always differ; it is compared from its next relist on.
    */
   private knownComplete = false;
+  /** A verification list in progress (onVerification*). */
+  private verification: FeedVerification | undefined;
+  /**
+   * The resourceVersion a verification completed the record at, until the watch has passed it: changes
+   * not newer are already in the record (they must not roll it back), and no digest is taken before.
+   */
+  private verifiedFloor: string | undefined;
   /** Epoch ms of the last digest the hub found equal / different (anti-entropy status). */
   lastDigestMatchAt: number | undefined;
   divergedSince: number | undefined;
@@ -133,6 +143,9 @@ export class FeedQueue {
 
   onSnapshotBegin(_reason?: string): void {
     if (this.dropped) return;
+    // A relist rebuilds the whole record: a verification list in flight is moot.
+    this.verification = undefined;
+    this.verifiedFloor = undefined;
     this.generation++;
     this.inSnapshot = true;
     this.snapshotId = ulid();
@@ -193,6 +206,9 @@ export class FeedQueue {
     const name = meta.name ?? '';
     const rv = meta.resourceVersion ?? '';
     const key = objectKey(namespace, name);
+    // Already in a record a verification completed: sent to the hub all the same, but the record keeps its newer state.
+    const stale = this.verifiedFloor !== undefined && isStale(rv, this.verifiedFloor);
+    const recorded = stale ? this.known.get(key) : undefined;
     if (type === 'DELETED') {
       this.deleteKnown(key);
       this.enqueue(key, { type: 'delete', namespace, name, uid: meta.uid ?? '', resourceVersion: rv, resumeFrom: this.lastResourceVersion });
@@ -200,14 +216,90 @@ export class FeedQueue {
     } else {
       this.acceptObject(obj, namespace, name, rv, key, this.lastResourceVersion);
     }
-    if (rv !== '') this.lastResourceVersion = rv;
+    if (stale) {
+      if (recorded) this.setKnown(key, recorded);
+      else this.deleteKnown(key);
+    }
+    if (this.verification !== undefined) {
+      const now = this.known.get(key);
+      this.verification.watchedChange(key, now ? { uid: now.uid, resourceVersion: now.resourceVersion } : undefined, rv);
+    }
+    if (rv !== '') this.advanceTo(rv);
     this.options.onEvent?.(type);
+  }
+
+  /** The watch has delivered everything up to `resourceVersion`. */
+  private advanceTo(resourceVersion: string): void {
+    this.lastResourceVersion = resourceVersion;
+    if (this.verifiedFloor !== undefined && (compareResourceVersions(resourceVersion, this.verifiedFloor) ?? 0) >= 0) {
+      this.verifiedFloor = undefined;
+      if (this.digestReady()) this.options.onPending();
+    }
   }
 
   onProgress(resourceVersion: string): void {
     if (this.dropped) return;
-    this.lastResourceVersion = resourceVersion;
+    this.advanceTo(resourceVersion);
     if (this.pending.size === 0 && resourceVersion !== this.sentProgress) this.options.onPending();
+  }
+
+  // --- VerificationSink -----------------------------------------------------------------------------
+
+  /**
+   * A quiet list is about to be requested (or requested again); only a feed whose record is incomplete
+   * (it resumed its watch) needs one. From here on the watch's changes are recorded beside it. The list
+   * is read at exactly the point the watch has delivered (or resumed from), so the record it completes
+   * is the one the hub should hold once what is pending is committed.
+   */
+  onVerificationBegin(): string {
+    if (this.dropped || this.knownComplete || this.inSnapshot) {
+      this.verification = undefined;
+      return '';
+    }
+    if (this.verification !== undefined) this.verification.restartList();
+    else this.verification = new FeedVerification();
+    return this.lastResourceVersion || this.ackedProgress;
+  }
+
+  onVerificationObject(obj: KubeObject): void {
+    if (this.verification === undefined) return;
+    const meta = obj.metadata ?? {};
+    // Objects too large to send are not in the record (acceptObject): not in the verified one either.
+    if (objectJson(obj).bodyBytes > this.options.maxObjectBytes) return;
+    this.verification.listedObject(objectKey(meta.namespace ?? '', meta.name ?? ''), { uid: meta.uid ?? '', resourceVersion: meta.resourceVersion ?? '' });
+  }
+
+  onVerificationEnd(resourceVersion: string): void {
+    const verification = this.verification;
+    this.verification = undefined;
+    if (verification === undefined) return;
+    const record = verification.complete(resourceVersion);
+    if (record === undefined) {
+      this.verificationFailure = `resourceVersions that cannot be ordered (${resourceVersion})`;
+      return;
+    }
+    this.known.clear();
+    this.digest.clear();
+    for (const [key, version] of record) this.setKnown(key, { ...version, generation: this.generation });
+    this.knownComplete = true;
+    this.verificationFailure = undefined;
+    const order = compareResourceVersions(this.lastResourceVersion || this.ackedProgress, resourceVersion);
+    this.verifiedFloor = order !== undefined && order >= 0 ? undefined : resourceVersion;
+    // A digest asked for after the reconnect can go out now.
+    if (this.digestReady()) this.options.onPending();
+  }
+
+  /** Why the last verification list could not complete the record, if it could not. */
+  verificationFailure: string | undefined;
+
+  /** Whether the record holds the whole feed (after a list, or a verification), so a digest of it means something. */
+  get isKnownComplete(): boolean {
+    return this.knownComplete;
+  }
+
+  /** A verification list failed part-way: forget it (the caller may try again). */
+  abandonVerification(): void {
+    this.verification = undefined;
   }
 
   /**
@@ -265,16 +357,31 @@ export class FeedQueue {
 
   // --- anti-entropy --------------------------------------------------------------------------------
 
-  /** Sends the feed's digest with the next batch that leaves nothing of the feed pending. */
-  requestDigest(): void {
+  /**
+   * Sends the feed's digest with the next batch that leaves nothing of the feed pending. `reconnectedAt`
+   * (after a reconnect) starts the clock of "not matched since the reconnect" unless it already runs.
+   */
+  requestDigest(reconnectedAt?: number): void {
     if (this.dropped) return;
     this.digestDue = true;
+    if (reconnectedAt !== undefined) this.unmatchedSince ??= reconnectedAt;
     this.options.onPending();
+  }
+
+  /** Set from a reconnect until the hub finds a digest of the feed equal (health: it must, within a bound). */
+  unmatchedSince: number | undefined;
+
+  /** The feed resumed its watch and a verification list is to complete its record (AccountRuntime sets it). */
+  verificationWanted = false;
+
+  /** A verification list is running or will be retried: a resumed feed completing its record. */
+  get isVerifying(): boolean {
+    return this.verification !== undefined || (this.verificationWanted && !this.knownComplete && this.verificationFailure === undefined);
   }
 
   /** A digest can go out now: asked for, the record complete and not being rebuilt by a relist, not dropped. */
   private digestReady(): boolean {
-    return this.digestDue && this.knownComplete && !this.inSnapshot && !this.dropped;
+    return this.digestDue && this.knownComplete && this.verifiedFloor === undefined && !this.inSnapshot && !this.dropped;
   }
 
   /** The hub compared a digest of this feed: equal, or not (then the caller resyncs the feed). */
@@ -282,6 +389,7 @@ export class FeedQueue {
     if (matched) {
       this.lastDigestMatchAt = now;
       this.divergedSince = undefined;
+      this.unmatchedSince = undefined;
     } else {
       this.divergences++;
       this.divergedSince ??= now;
@@ -454,6 +562,8 @@ export class FeedQueue {
     this.known.clear();
     this.digest.clear();
     this.knownComplete = false;
+    this.verification = undefined;
+    this.verifiedFloor = undefined;
   }
 
   private acceptObject(obj: KubeObject, namespace: string, name: string, rv: string, key: string, resumeFrom: string): void {

@@ -43,27 +43,44 @@ export interface AccountView {
   cache?: AccountCacheView;
 }
 
+/**
+ * A feed whose digest has not matched this long after its agent (re)connected makes the account's cache
+ * `overdue`: the agent compares every feed right after a reconnect (a resumed feed once its quiet
+ * verification list is done), so minutes without a match mean anti-entropy is not running for it.
+ */
+export const CACHE_CHECK_OVERDUE_MS = 15 * 60_000;
+
 export interface AccountCacheView {
-  /** `matching`: every compared feed matched; `diverged`: some feed differs (being resynchronised); `unchecked`: none compared yet. */
-  status: 'matching' | 'diverged' | 'unchecked';
+  /**
+   * `matching`: every compared feed matched; `diverged`: some feed differs (being resynchronised);
+   * `overdue`: some feed has not matched for CACHE_CHECK_OVERDUE_MS since its agent (re)connected;
+   * `unchecked`: none compared yet.
+   */
+  status: 'matching' | 'diverged' | 'overdue' | 'unchecked';
   feeds: number;
   /** Absent until a comparison ran (the view carries no nulls: Deck and Orca read it typed). */
   lastCheckedAt?: number;
   /** Comparisons that found a difference, over all feeds, ever. */
   divergences: number;
   diverged: Array<{ group: string; kind: string; namespace: string; since: number; divergences: number }>;
+  /** Feeds awaiting a matching comparison since their agent's (re)connect for longer than CACHE_CHECK_OVERDUE_MS. */
+  overdue: Array<{ group: string; kind: string; namespace: string; since: number }>;
 }
 
 /** The account's anti-entropy state, from its feeds' rows (the same on every replica). */
-export function cacheView(states: readonly FeedDigestState[]): AccountCacheView {
+export function cacheView(states: readonly FeedDigestState[], now: number): AccountCacheView {
   const checked = states.filter((s) => s.checkedAt !== null);
   const diverged = states.filter((s) => s.divergedSince !== null).map((s) => ({ group: s.group, kind: s.kind, namespace: s.namespace, since: s.divergedSince!, divergences: s.divergences }));
+  const overdue = states
+    .filter((s) => s.divergedSince === null && s.dueSince !== null && now - s.dueSince > CACHE_CHECK_OVERDUE_MS)
+    .map((s) => ({ group: s.group, kind: s.kind, namespace: s.namespace, since: s.dueSince! }));
   return {
-    status: diverged.length > 0 ? 'diverged' : checked.length > 0 ? 'matching' : 'unchecked',
+    status: diverged.length > 0 ? 'diverged' : overdue.length > 0 ? 'overdue' : checked.length > 0 ? 'matching' : 'unchecked',
     feeds: states.length,
     ...(checked.length > 0 ? { lastCheckedAt: Math.max(...checked.map((s) => s.checkedAt!)) } : {}),
     divergences: states.reduce((n, s) => n + s.divergences, 0),
     diverged,
+    overdue,
   };
 }
 

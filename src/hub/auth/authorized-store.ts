@@ -157,6 +157,10 @@ export class AuthorizedStore implements Store {
     return (await this.mayRead(account)) ? this.target.feedDigestStates(account) : [];
   }
 
+  markDigestsDue(account: string, now: number): Promise<void> {
+    return this.target.markDigestsDue(account, now);
+  }
+
   // ---- reads ----
 
   async getObject(account: string, group: string, kind: string, namespace: string, name: string): Promise<CachedObject | undefined> {

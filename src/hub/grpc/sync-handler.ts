@@ -197,6 +197,8 @@ export class SyncHandler {
             account = open.account;
             sessionId = open.sessionId;
             const resume = (await this.options.store.resumePoints(account)).map(toResumePoint);
+            // The agent compares every feed's digest after each (re)connect; until one matches, the account view says it is awaited.
+            await this.options.store.markDigestsDue(account, Date.now());
             call.write(create(SyncResponseSchema, { kind: { case: 'ready', value: { resume } } }));
             return;
           }

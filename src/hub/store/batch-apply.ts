@@ -8,8 +8,8 @@ import { clampText, toNumber } from './rows.ts';
 import { KEY_LENGTHS, type Database, type FeedsTable, type ObjectsTable } from './schema.ts';
 import type { BatchOutcome, FeedInfo, FeedKey, StoreBatch } from './types.ts';
 
-/** A feed's row as the ingest reads and writes it: anti-entropy's columns are written elsewhere (recordDigestComparison). */
-type FeedRow = Omit<FeedsTable, 'digest_checked_at' | 'diverged_since' | 'divergences'>;
+/** A feed's row as the ingest reads and writes it: anti-entropy's columns are written elsewhere (recordDigestComparison, markDigestsDue). */
+type FeedRow = Omit<FeedsTable, 'digest_checked_at' | 'diverged_since' | 'divergences' | 'digest_due_since'>;
 
 const OBJECT_KEY_COLUMNS = ['account', 'api_group', 'kind', 'namespace', 'name'] as const;
 const OBJECT_UPDATE_COLUMNS = ['version', 'uid', 'resource_version', 'body', 'application', 'cluster', 'created_at', 'epoch', 'updated_at'] as const;

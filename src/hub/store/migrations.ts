@@ -178,6 +178,14 @@ function migrations(d: SqlDialect): Record<string, Migration> {
         await addColumnOnce(db, 'feeds', 'divergences', d.bigint);
       },
     },
+    '0006_feeds_digest_due': {
+      // Since when a feed's digest is awaited: set when its agent's sync stream (re)opens, cleared by a
+      // matching comparison, so every replica's account view can say that a cache has not been checked
+      // since the reconnect.
+      async up(db: Kysely<unknown>) {
+        await addColumnOnce(db, 'feeds', 'digest_due_since', d.bigint);
+      },
+    },
     '0004_drop_objects_application': {
       // Every query by application now also names the kinds (all the feeds' kinds when the caller gave
       // none), so objects_kind_application serves them all. Keeping a second index ordered by

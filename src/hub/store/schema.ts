@@ -80,6 +80,8 @@ export interface FeedsTable {
   diverged_since: OptionalColumn;
   /** Comparisons that found a difference, ever. */
   divergences: OptionalColumn;
+  /** Since when a comparison is awaited: set when the agent's sync stream (re)opens, cleared by a match. */
+  digest_due_since: OptionalColumn;
 }
 
 export interface ObjectsTable {

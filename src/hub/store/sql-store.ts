@@ -310,6 +310,7 @@ export class SqlStore implements Store {
           digest_checked_at: now,
           diverged_since: diverged ? sql<number>`COALESCE(diverged_since, ${now})` : null,
           divergences: sql<number>`COALESCE(divergences, 0) + ${diverged ? 1 : 0}`,
+          ...(diverged ? {} : { digest_due_since: null }),
         })
         .where('account', '=', account)
         .where('api_group', '=', feed.group)
@@ -321,7 +322,14 @@ export class SqlStore implements Store {
 
   async feedDigestStates(account: string): Promise<FeedDigestState[]> {
     const rows = await this.guard('feedDigestStates', () =>
-      this.db.selectFrom('feeds').select(['api_group', 'kind', 'namespace', 'digest_checked_at', 'diverged_since', 'divergences']).where('account', '=', account).orderBy('api_group').orderBy('kind').orderBy('namespace').execute(),
+      this.db
+        .selectFrom('feeds')
+        .select(['api_group', 'kind', 'namespace', 'digest_checked_at', 'diverged_since', 'divergences', 'digest_due_since'])
+        .where('account', '=', account)
+        .orderBy('api_group')
+        .orderBy('kind')
+        .orderBy('namespace')
+        .execute(),
     );
     return rows.map((r) => ({
       group: r.api_group,
@@ -330,7 +338,14 @@ export class SqlStore implements Store {
       checkedAt: toNullableNumber(r.digest_checked_at),
       divergedSince: toNullableNumber(r.diverged_since),
       divergences: toNumber(r.divergences ?? 0),
+      dueSince: toNullableNumber(r.digest_due_since),
     }));
+  }
+
+  async markDigestsDue(account: string, now: number): Promise<void> {
+    await this.guard('markDigestsDue', () =>
+      this.db.updateTable('feeds').set({ digest_due_since: sql<number>`COALESCE(digest_due_since, ${now})` }).where('account', '=', account).execute(),
+    );
   }
 
   // reads

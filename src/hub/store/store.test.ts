@@ -133,12 +133,15 @@ forEachEngine('Store', (engine) => {
   test('digest comparisons are recorded on the feed\'s row: since when it differs, how often, cleared by a match', async () => {
     await store.applyBatch({ account: 'k8s', changes: [upsert(DEPLOYMENTS, 'web', 'a', '10')], progress: [{ feed: DEPLOYMENTS, resourceVersion: '10' }] }, NOW);
     const state = async () => (await store.feedDigestStates('k8s')).find((s) => s.kind === 'Deployment')!;
-    assert.deepEqual(await state(), { group: 'apps', kind: 'Deployment', namespace: '', checkedAt: null, divergedSince: null, divergences: 0 });
+    assert.deepEqual(await state(), { group: 'apps', kind: 'Deployment', namespace: '', checkedAt: null, divergedSince: null, divergences: 0, dueSince: null });
+    // The agent reconnected: a comparison is awaited from then on (a second reconnect keeps the first time).
+    await store.markDigestsDue('k8s', NOW);
+    await store.markDigestsDue('k8s', NOW + 1);
     await store.recordDigestComparison('k8s', DEPLOYMENTS, true, NOW + 1);
     await store.recordDigestComparison('k8s', DEPLOYMENTS, true, NOW + 2);
-    assert.deepEqual(await state(), { group: 'apps', kind: 'Deployment', namespace: '', checkedAt: NOW + 2, divergedSince: NOW + 1, divergences: 2 });
+    assert.deepEqual(await state(), { group: 'apps', kind: 'Deployment', namespace: '', checkedAt: NOW + 2, divergedSince: NOW + 1, divergences: 2, dueSince: NOW });
     await store.recordDigestComparison('k8s', DEPLOYMENTS, false, NOW + 3);
-    assert.deepEqual(await state(), { group: 'apps', kind: 'Deployment', namespace: '', checkedAt: NOW + 3, divergedSince: null, divergences: 2 });
+    assert.deepEqual(await state(), { group: 'apps', kind: 'Deployment', namespace: '', checkedAt: NOW + 3, divergedSince: null, divergences: 2, dueSince: null });
     // Ingest afterwards keeps them.
     await store.applyBatch({ account: 'k8s', changes: [upsert(DEPLOYMENTS, 'web', 'a', '11')], progress: [{ feed: DEPLOYMENTS, resourceVersion: '11' }] }, NOW + 4);
     assert.equal((await state()).divergences, 2);

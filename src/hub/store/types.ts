@@ -16,6 +16,8 @@ export interface FeedDigestState extends FeedKey {
   checkedAt: number | null;
   divergedSince: number | null;
   divergences: number;
+  /** Set from the agent's (re)connect until a comparison matches. */
+  dueSince: number | null;
 }
 
 export interface FeedInfo extends FeedKey {
@@ -242,6 +244,8 @@ export interface Store {
   recordDigestComparison(account: string, feed: FeedKey, diverged: boolean, now: number): Promise<void>;
   /** Per feed of the account: when its digest was last compared, and since when it differs (if it does). */
   feedDigestStates(account: string): Promise<FeedDigestState[]>;
+  /** The account's agent (re)opened its sync stream: every feed's digest is awaited from `now` (unless already awaited). */
+  markDigestsDue(account: string, now: number): Promise<void>;
 
   // reads
   getObject(account: string, group: string, kind: string, namespace: string, name: string): Promise<CachedObject | undefined>;

@@ -30,6 +30,6 @@ export function credentialsRoutes(app: FastifyInstance, { store }: RouteContext)
     const account = await store.getAccount(request.params.account);
     if (!account) throw new ScaleAgentError(Errors.ACCOUNT_NOT_FOUND, `account ${request.params.account} not found`, { account: request.params.account });
     const seen = await namespacesSeen(store, [account]);
-    return { ...accountView(account, true, seen.get(account.name)), cache: cacheView(await store.feedDigestStates(account.name)) };
+    return { ...accountView(account, true, seen.get(account.name)), cache: cacheView(await store.feedDigestStates(account.name), Date.now()) };
   });
 }
