@@ -80,7 +80,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     );
   }
 
-  const executor = new OperationExecutor({ account: (name) => accounts.get(name), logger, cacheSyncTimeoutMs: config.operations.cacheSyncTimeoutMs, fieldManager: config.operations.fieldManager, onClientSideApply: (account, action, patchMetadata) => metrics.clientSideApplied(account, action, patchMetadata) });
+  const executor = new OperationExecutor({ account: (name) => accounts.get(name), logger, cacheSyncTimeoutMs: config.operations.cacheSyncTimeoutMs, fieldManager: config.operations.fieldManager, fieldValidation: config.operations.fieldValidation, onClientSideApply: (account, action, patchMetadata) => metrics.clientSideApplied(account, action, patchMetadata) });
 
   const openSync = (session: ConnectedSession, runtime: AccountRuntime) => {
     syncStreams.get(runtime.name)?.close('replaced');
@@ -102,7 +102,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
         metrics.cacheDiverged(runtime.name, qualifiedKind(queue.feed.group, queue.feed.kind));
         runtime.resyncFeed(queue, `the hub holds ${divergence.hubCount} objects of the feed, the agent sent ${divergence.agentCount}, or the same number with other versions`);
       },
-      onBatchAcked: (batch, latencyMs) => metrics.batchAcked(runtime.name, batch.changeCount, batch.bytes, latencyMs),
+      onBatchAcked: (batch, latencyMs) => metrics.batchAcked(runtime.name, batch.changeCount - batch.digestCount, batch.bytes, latencyMs),
       onClosed: (reason) => {
         if (syncStreams.get(runtime.name) !== stream) return;
         syncStreams.delete(runtime.name);

@@ -293,6 +293,12 @@ export const agentConfigSchema = z
           .max(FIELD_MANAGER_MAX_LENGTH)
           .regex(/^[\x21-\x7e][\x20-\x7e]*$/, 'printable ASCII, not starting with a space')
           .default(DEFAULT_FIELD_MANAGER),
+        /**
+         * How the API server treats unknown or duplicate fields in the manifests the agent writes
+         * (`fieldValidation`): `Strict` refuses them, as `kubectl apply`'s default `--validate=strict`
+         * (and so Clouddriver) does; `Warn` accepts and drops them; `Ignore` drops them silently.
+         */
+        fieldValidation: z.enum(['Strict', 'Warn', 'Ignore']).default('Strict'),
       })
       .strict()
       .prefault({}),

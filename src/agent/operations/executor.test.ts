@@ -121,10 +121,12 @@ describe('OperationExecutor', () => {
     assert.deepEqual(JSON.parse(seen[1]!.body), { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' });
   });
 
-  test('create with generateName posts to the collection', async () => {
+  test('create with generateName posts to the collection, under our field manager, validated strictly as kubectl does', async () => {
     script = (r, body, res) => {
       assert.equal(r.method, 'POST');
       assert.equal(r.path, '/apis/batch/v1/namespaces/web/jobs');
+      assert.equal(r.query.get('fieldManager'), 'scale-agent');
+      assert.equal(r.query.get('fieldValidation'), 'Strict');
       const manifest = JSON.parse(body);
       sendJson(res, 201, { ...manifest, metadata: { ...manifest.metadata, name: 'pi-x7k2p', uid: 'u', resourceVersion: '3' } });
     };

@@ -55,6 +55,8 @@ export interface OperationExecutorOptions {
   cacheSyncTimeoutMs: number;
   /** The field manager name writes are made under, unless an operation names its own. */
   fieldManager: string;
+  /** `fieldValidation` of the writes a deploy makes (operations.fieldValidation): kubectl apply's default is Strict. */
+  fieldValidation?: 'Strict' | 'Warn' | 'Ignore';
   /** A client-side apply was planned: what it sends and where its patch metadata came from (for metrics). */
   onClientSideApply?: (account: string, action: string, patchMetadata: string) => void;
 }
@@ -261,34 +263,37 @@ export class OperationExecutor {
     if (r.resource.namespaced) manifest.metadata = { ...manifest.metadata, namespace: r.namespace };
     const objectPath = pathOf(r, name || undefined);
     const collectionPath = pathOf(r);
+    const fieldValidation = this.options.fieldValidation ?? 'Strict';
+    // Every write of a deploy: recorded under our field manager, validated as kubectl validates.
+    const writeQuery = { fieldManager, fieldValidation };
 
     switch (strategy) {
       case ApplyStrategy.SERVER_SIDE: {
         const response = await r.client.request({
           method: 'PATCH', path: objectPath, body: JSON.stringify(manifest), contentType: 'application/apply-patch+yaml',
-          query: { fieldManager, force: force ? true : undefined }, signal,
+          query: { ...writeQuery, force: force ? true : undefined }, signal,
         });
         return this.respond(result, response, r, 'apply');
       }
       case ApplyStrategy.CREATE: {
-        const response = await r.client.request({ method: 'POST', path: collectionPath, body: manifest, signal });
+        const response = await r.client.request({ method: 'POST', path: collectionPath, body: manifest, query: writeQuery, signal });
         return this.respond(result, response, r, 'apply');
       }
       case ApplyStrategy.RECREATE: {
         const deleted = await r.client.request({ method: 'DELETE', path: objectPath, body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Foreground' }, signal });
         if (deleted.status < 400) await this.waitGone(r, objectPath, uidOf(deleted), signal);
         else if (deleted.status !== 404) return this.respond(result, deleted, r, 'apply');
-        const response = await r.client.request({ method: 'POST', path: collectionPath, body: manifest, signal });
+        const response = await r.client.request({ method: 'POST', path: collectionPath, body: manifest, query: writeQuery, signal });
         return this.respond(result, response, r, 'apply');
       }
       case ApplyStrategy.REPLACE: {
         for (let attempt = 0; ; attempt++) {
           const current = await r.client.request({ path: objectPath, signal });
-          if (current.status === 404) return this.respond(result, await r.client.request({ method: 'POST', path: collectionPath, body: manifest, signal }), r, 'apply');
+          if (current.status === 404) return this.respond(result, await r.client.request({ method: 'POST', path: collectionPath, body: manifest, query: writeQuery, signal }), r, 'apply');
           if (current.status >= 400) return this.respond(result, current, r, 'apply');
           const existing = JSON.parse(current.body.toString('utf8')) as KubeObject;
           const body = { ...manifest, metadata: { ...manifest.metadata, resourceVersion: existing.metadata?.resourceVersion } };
-          const response = await r.client.request({ method: 'PUT', path: objectPath, body, signal });
+          const response = await r.client.request({ method: 'PUT', path: objectPath, body, query: writeQuery, signal });
           if (response.status === 409 && attempt < CONFLICT_RETRIES) continue;
           return this.respond(result, response, r, 'apply');
         }
@@ -313,8 +318,8 @@ export class OperationExecutor {
           if (plan.action === 'unchanged') return this.respond(result, current, r, 'apply');
           const response =
             plan.action === 'create'
-              ? await r.client.request({ method: 'POST', path: collectionPath, body: plan.body, query: { fieldManager }, signal })
-              : await r.client.request({ method: 'PATCH', path: objectPath, body: JSON.stringify(plan.patch), contentType: PATCH_CONTENT_TYPES[plan.patchType], query: { fieldManager }, signal });
+              ? await r.client.request({ method: 'POST', path: collectionPath, body: plan.body, query: writeQuery, signal })
+              : await r.client.request({ method: 'PATCH', path: objectPath, body: JSON.stringify(plan.patch), contentType: PATCH_CONTENT_TYPES[plan.patchType], query: writeQuery, signal });
           if (response.status === 409 && attempt < CONFLICT_RETRIES) continue;
           return this.respond(result, response, r, 'apply');
         }

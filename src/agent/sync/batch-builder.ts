@@ -8,7 +8,10 @@ export interface SentBatch {
   /** The SyncRequest carrying the batch, already encoded (see batch-encoder.ts). */
   request: SyncRequest;
   parts: Array<{ queue: FeedQueue; entries: PendingEntry[]; progress: string | undefined }>;
+  /** Entries, counted against the batch's change budget (the hub's limit counts every entry). */
   changeCount: number;
+  /** Of those, anti-entropy digests: not changes of the cache (metrics leave them out). */
+  digestCount: number;
   bytes: number;
 }
 
@@ -26,6 +29,7 @@ export function buildBatch(seq: bigint, queues: FeedQueue[], start: number, budg
   const encoded: BatchPart[] = [];
   let bytes = 0;
   let changeCount = 0;
+  let digestCount = 0;
   for (let i = 0; i < queues.length; i++) {
     const queue = queues[(start + i) % queues.length]!;
     if (!queue.hasWork()) continue;
@@ -37,8 +41,9 @@ export function buildBatch(seq: bigint, queues: FeedQueue[], start: number, budg
     parts.push({ queue, entries: taken.entries, progress: taken.progress });
     bytes += taken.bytes;
     changeCount += taken.entries.length;
+    for (const entry of taken.entries) if (entry.type === 'digest') digestCount++;
   }
   if (parts.length === 0) return undefined;
   const request = preEncoded(SyncRequestSchema, encodeBatchRequest(seq, encoded));
-  return { seq, request, parts, changeCount, bytes };
+  return { seq, request, parts, changeCount, digestCount, bytes };
 }
