@@ -53,6 +53,8 @@ export const Errors = {
   /** A deleted object still exists at the deadline because finalizers hold it; the message names them. */
   DELETE_BLOCKED_BY_FINALIZERS: def('DELETE_BLOCKED_BY_FINALIZERS', 409),
   MANIFEST_INVALID: def('MANIFEST_INVALID', 400),
+  /** A JSON patch of a Secret that would copy, move or test its values (src/kube/secret-values.ts). */
+  SECRET_VALUES_PROTECTED: def('SECRET_VALUES_PROTECTED', 403),
   REQUEST_INVALID: def('REQUEST_INVALID', 400),
   NOT_FOUND: def('NOT_FOUND', 404),
   TASK_NOT_FOUND: def('TASK_NOT_FOUND', 404),

@@ -191,6 +191,26 @@ for (const engine of ['sqlite', 'postgres', 'mysql'] as const) {
         },
         { timeoutMs: PROPAGATION_TIMEOUT_MS, what: 'the Secret, the Pod and the Deployment at the hub' },
       );
+
+      // A WRITE user's JSON patches that would read the values out of data/stringData: copy and move them
+      // into annotations and labels (which the agent streams), test a guess. Each is refused at once; the
+      // checks below then prove no value reached a frame, a row or a response through them either.
+      const attacks = [
+        [{ op: 'copy', from: '/data/password', path: '/metadata/annotations/leak' }],
+        [{ op: 'move', from: '/data/token', path: '/metadata/labels/leak' }],
+        [{ op: 'copy', from: '', path: '/metadata/annotations/everything' }],
+        [{ op: 'test', path: '/data/password', value: Buffer.from(planted.password).toString('base64') }],
+      ];
+      for (const patchBody of attacks) {
+        const refused = await system.rest('/kubernetes/ops', {
+          method: 'POST',
+          body: [{ patchManifest: { account: ACCOUNT, manifestName: `secret ${SECRET}`, location: 'default', options: { mergeStrategy: 'json' }, patchBody } }],
+        });
+        assert.equal(refused.status, 403, `${JSON.stringify(patchBody)}: ${JSON.stringify(refused.body)}`);
+        assert.equal(refused.body.code ?? refused.body.details?.code, 'SECRET_VALUES_PROTECTED', JSON.stringify(refused.body));
+      }
+      const untouched = await simRequest(sim, 'GET', `/api/v1/namespaces/default/secrets/${SECRET}`);
+      assert.equal(untouched.body.metadata.resourceVersion, version, 'no attack reached the cluster');
     });
 
     after(async () => {

@@ -18,6 +18,7 @@ const RESOURCES: ApiResource[] = [
   { group: 'apps', version: 'v1', kind: 'Deployment', resource: 'deployments', namespaced: true, verbs: ['get', 'list', 'patch'], shortNames: [], singularName: 'deployment', preferred: true },
   { group: '', version: 'v1', kind: 'Pod', resource: 'pods', namespaced: true, verbs: ['get', 'list', 'delete'], shortNames: [], singularName: 'pod', preferred: true },
   { group: 'batch', version: 'v1', kind: 'Job', resource: 'jobs', namespaced: true, verbs: ['create'], shortNames: [], singularName: 'job', preferred: true },
+  { group: '', version: 'v1', kind: 'Secret', resource: 'secrets', namespaced: true, verbs: ['get', 'patch'], shortNames: [], singularName: 'secret', preferred: true },
 ];
 
 function readBody(req: FakeRequest): Promise<string> {
@@ -136,6 +137,24 @@ describe('OperationExecutor', () => {
     assert.equal(result.written[0]!.name, 'pi-x7k2p');
     const noName = await executor.execute(op({ case: 'apply', value: { manifest: new TextEncoder().encode(JSON.stringify(manifest)), strategy: ApplyStrategy.UNSPECIFIED, fieldManager: '', forceConflicts: false } }));
     assert.equal(noName.errorCode, 'MANIFEST_INVALID');
+  });
+
+  test('a JSON patch that would copy, move or test a Secret\'s values is refused before it reaches the API server', async () => {
+    script = (_r, _body, res) => sendJson(res, 200, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'web', resourceVersion: '2' } });
+    const patch = (ops: unknown[]) => op({ case: 'patch', value: { target: target('Secret', 's'), type: PatchType.JSON, patch: new TextEncoder().encode(JSON.stringify(ops)) } });
+    for (const ops of [
+      [{ op: 'copy', from: '/data/password', path: '/metadata/annotations/x' }],
+      [{ op: 'move', from: '/stringData/token', path: '/metadata/labels/x' }],
+      [{ op: 'test', path: '/data/password', value: 'guess' }],
+    ]) {
+      const result = await executor.execute(patch(ops));
+      assert.equal(result.errorCode, 'SECRET_VALUES_PROTECTED', JSON.stringify(ops));
+    }
+    assert.deepEqual(seen, [], 'nothing was sent to the API server');
+    // Writing a value, or moving one within data, is an ordinary patch.
+    const allowed = await executor.execute(patch([{ op: 'replace', path: '/data/password', value: 'bmV3' }, { op: 'move', from: '/data/a', path: '/data/b' }]));
+    assert.equal(allowed.errorCode, '');
+    assert.equal(seen.length, 1);
   });
 
   test('an operation still running at its deadline is answered by the agent, before the hub gives up', async () => {

@@ -17,6 +17,7 @@ import { resolveKind, resourcePath, type ApiResource } from '../../kube/api-reso
 import { slimObject } from '../../kube/slim.ts';
 import type { AccountRuntime } from '../account/account-runtime.ts';
 import { PATCH_CONTENT_TYPES, planApply, type ApplyPlan } from '../../kube/apply/client-side-apply.ts';
+import { secretValueRead } from '../../kube/secret-values.ts';
 import type { JsonMap } from '../../kube/apply/json.ts';
 
 /** Retries of a write that hit 409 Conflict (someone else updated the object in between). */
@@ -66,6 +67,22 @@ export interface OperationExecutorOptions {
  * with the real HTTP status, the body, the resourceVersions written and timings. A write is answered
  * once the hub's cache holds what it wrote (read-your-writes), or after `cacheSyncTimeoutMs`.
  */
+/**
+ * Secret values never leave the agent (slimObject drops them from everything it sends), so no patch may
+ * move them where it does not look: checked here, the one place every write passes, whoever sent it.
+ */
+function refuseSecretValueReads(patch: Uint8Array): void {
+  let operations: unknown;
+  try {
+    operations = JSON.parse(decoder.decode(patch));
+  } catch {
+    return; // Not JSON: the API server refuses it.
+  }
+  if (!Array.isArray(operations)) return;
+  const why = secretValueRead(operations);
+  if (why !== undefined) throw new OperationFailure(Errors.SECRET_VALUES_PROTECTED.code, `refused: ${why}; a Secret's values stay in its data and stringData`);
+}
+
 export class OperationExecutor {
   constructor(private readonly options: OperationExecutorOptions) {}
 
@@ -121,6 +138,7 @@ export class OperationExecutor {
       }
       case 'patch': {
         const r = this.resolve(runtime, request.value.target);
+        if (request.value.type === PatchType.JSON && r.resource.group === '' && r.resource.kind === 'Secret') refuseSecretValueReads(request.value.patch);
         const contentType = request.value.type === PatchType.JSON ? 'application/json-patch+json' : request.value.type === PatchType.MERGE ? 'application/merge-patch+json' : 'application/strategic-merge-patch+json';
         const path = pathOf(r, request.value.target?.name);
         const response = await this.retryConflicts(r, path, signal, () => r.client.request({ method: 'PATCH', path, body: Buffer.from(request.value.patch), contentType, signal }));

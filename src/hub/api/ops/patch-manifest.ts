@@ -1,6 +1,8 @@
 import type { KubeObject } from '../../../common/kube-object.ts';
 import type { PatchType } from '../../router/types.ts';
 import type { AccountRecord } from '../../store/types.ts';
+import { Errors, ScaleAgentError } from '../../../common/errors.ts';
+import { secretValueRead } from '../../../kube/secret-values.ts';
 import { stripSecretData } from '../secrets.ts';
 import { bindArtifacts, describeArtifacts, parseArtifacts, unboundRequired, type Artifact } from './artifact-binding.ts';
 import { Cluster, describeTarget } from './cluster.ts';
@@ -129,6 +131,9 @@ export const patchManifestOp: OpHandler = {
         const t = description.target;
         const target = resolveTarget(account, t.kindToken, t.name, t.location, t.path, t.locationPath);
         if (target.namespaced) checkNamespace(account, target.namespace, t.locationPath, 'patchKubernetesManifest');
+        // Refused before anything runs; the agent checks again, whoever sends it a patch.
+        const why = description.patchType === 'json' && target.group === '' && target.kind === 'Secret' ? secretValueRead(description.body as unknown[]) : undefined;
+        if (why !== undefined) throw new ScaleAgentError(Errors.SECRET_VALUES_PROTECTED, `${at(description.path, 'patchBody')}: ${why}; a Secret's values stay in its data and stringData`, { field: at(description.path, 'patchBody') });
         return { run: (ctx) => runPatch(account, description, target, ctx) };
       },
     };
