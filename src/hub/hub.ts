@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Errors, ScaleAgentError, errorMessage } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import { createMetricsRegistry } from '../common/metrics.ts';
-import { agentHubDefinition, GRPC_MAX_MESSAGE_BYTES } from '../protocol/index.ts';
+import { agentHubServerDefinition, GRPC_MAX_MESSAGE_BYTES } from '../protocol/index.ts';
 import { grpcSecurityProblems, type HubConfig } from './config.ts';
 import { IdentityAuthorizer } from './grpc/identities.ts';
 import { createGrpcServerTransport } from './grpc/server-credentials.ts';
@@ -92,7 +92,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 1000,
   });
-  grpcServer.addService(agentHubDefinition, {
+  grpcServer.addService(agentHubServerDefinition, {
     Session: (call: Parameters<SessionHandler['handle']>[0]) => sessionHandler.handle(call),
     Sync: (call: Parameters<SyncHandler['handle']>[0]) => syncHandler.handle(call),
   });

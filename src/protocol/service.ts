@@ -63,6 +63,16 @@ export const agentHubDefinition: AgentHubDefinition = {
   Sync: bidi('Sync', SyncRequestSchema, SyncResponseSchema, decodeSyncRequest),
 };
 
+/**
+ * The definition the hub serves: Session messages arrive as their wire bytes, so that the hub decodes
+ * them only after it has authenticated the peer and checked what decoding would cost
+ * (message-budget.ts). Clients use agentHubDefinition.
+ */
+export const agentHubServerDefinition = {
+  ...agentHubDefinition,
+  Session: { ...agentHubDefinition.Session, requestDeserialize: (bytes: Buffer): Buffer => bytes } as unknown as MethodDefinition<Buffer, HubMessage>,
+} satisfies ServiceDefinition;
+
 /** A grpc-js client class for AgentHub (methods `Session()` and `Sync()` return duplex streams). */
 export const AgentHubClient = makeGenericClientConstructor(agentHubDefinition, 'AgentHub');
 

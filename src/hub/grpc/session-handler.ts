@@ -1,12 +1,15 @@
-import { create } from '@bufbuild/protobuf';
+import { create, fromBinary } from '@bufbuild/protobuf';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from '../../common/logger.ts';
 import { Errors, errorMessage } from '../../common/errors.ts';
 import { ulid } from '../../common/ids.ts';
 import {
   AccountAcceptanceSchema,
+  AgentMessageSchema,
+  checkMessageBudget,
   HubMessageSchema,
   PROTOCOL_VERSION,
+  type MessageBudget,
   type AccountAcceptance,
   type AccountInfo,
   type AgentMessage,
@@ -15,7 +18,7 @@ import {
 } from '../../protocol/index.ts';
 import type { Store } from '../store/types.ts';
 import { AgentSession } from './agent-session.ts';
-import { peerCredentials, type IdentityAuthorizer } from './identities.ts';
+import { peerCredentials, type AgentIdentity, type Authentication, type IdentityAuthorizer } from './identities.ts';
 import type { SessionRegistry } from './session-registry.ts';
 import { accountRecordFromInfo, toResumePoint } from './conversions.ts';
 
@@ -34,6 +37,19 @@ export interface SessionHandlerOptions {
 
 const HELLO_TIMEOUT_MS = 10_000;
 
+/**
+ * What decoding one Session message may cost (docs/security.md, "What a peer can cost the hub"). Peers
+ * are authenticated before anything they send is decoded; these bound what an authenticated one can
+ * make the hub allocate. A hello for a thousand clusters with sixty kinds each is about 62,000 elements
+ * (1.9 MiB, ~150 ms to decode on a CI core); at the bound, decoding takes about half a second.
+ */
+export const SESSION_MESSAGE_BUDGET: MessageBudget = { maxElements: 150_000, maxRepeated: 50_000 };
+/** Accounts one agent may declare in its hello. */
+export const MAX_ACCOUNTS_PER_HELLO = 5_000;
+
+/** The call as the hub serves it: Session messages arrive undecoded (agentHubServerDefinition). */
+export type SessionCall = ServerDuplexStream<Buffer, HubMessage>;
+
 function sameCluster(a: { apiServerHost: string; caFingerprint: string; kubeSystemUid: string }, b: typeof a): boolean {
   return a.apiServerHost === b.apiServerHost && a.caFingerprint === b.caFingerprint && a.kubeSystemUid === b.kubeSystemUid;
 }
@@ -47,9 +63,22 @@ function sameCluster(a: { apiServerHost: string; caFingerprint: string; kubeSyst
 export class SessionHandler {
   constructor(private readonly options: SessionHandlerOptions) {}
 
-  handle(call: ServerDuplexStream<AgentMessage, HubMessage>): void {
+  handle(call: SessionCall): void {
     const { logger } = this.options;
     const peer = call.getPeer();
+    // Credentials come with the call (TLS certificate, bearer token in its headers): a peer without
+    // valid ones is refused before anything it sends is decoded.
+    let authentication: Authentication;
+    try {
+      authentication = this.options.authorizer.authenticate(peerCredentials(call));
+    } catch (err) {
+      authentication = { ok: false, code: Errors.AGENT_UNAUTHENTICATED.code, message: `the agent's credentials cannot be read: ${errorMessage(err)}` };
+    }
+    if (!authentication.ok) {
+      this.refuse(call, authentication.code, authentication.message);
+      return;
+    }
+    const identity = authentication.identity;
     let session: AgentSession | undefined;
     let processing: Promise<void> = Promise.resolve();
     let watchdog: NodeJS.Timeout | undefined;
@@ -67,17 +96,27 @@ export class SessionHandler {
       }
     };
 
-    call.on('data', (message: AgentMessage) => {
+    call.on('data', (bytes: Buffer) => {
       if (session) session.lastMessageAt = Date.now();
       processing = processing
         .then(async () => {
+          if (call.writableEnded) return;
+          let message: AgentMessage;
+          try {
+            checkMessageBudget(AgentMessageSchema, bytes, SESSION_MESSAGE_BUDGET);
+            message = fromBinary(AgentMessageSchema, bytes);
+          } catch (err) {
+            this.refuse(call, 'PROTOCOL_VIOLATION', `cannot accept a message of ${bytes.length} bytes: ${errorMessage(err)}`, { sessionId: session?.id });
+            finish('protocol violation');
+            return;
+          }
           if (!session) {
             if (message.kind.case !== 'hello') {
               this.refuse(call, 'PROTOCOL_VIOLATION', `the first message must be a hello, got ${message.kind.case ?? 'nothing'}`);
               return;
             }
             clearTimeout(helloTimer);
-            session = await this.onHello(call, message.kind.value, peer);
+            session = await this.onHello(call, message.kind.value, peer, identity);
             if (session) {
               const intervalMs = this.options.pingIntervalMs;
               watchdog = setInterval(() => {
@@ -113,26 +152,18 @@ export class SessionHandler {
     call.on('cancelled', () => finish('session cancelled'));
   }
 
-  private refuse(call: ServerDuplexStream<AgentMessage, HubMessage>, code: string, message: string, details: Record<string, unknown> = {}): void {
+  private refuse(call: SessionCall, code: string, message: string, details: Record<string, unknown> = {}): void {
     this.options.logger.warn({ code, peer: call.getPeer(), ...details }, `refusing agent session: ${message}`);
     call.write(create(HubMessageSchema, { kind: { case: 'refusal', value: { code, message } } }));
     call.end();
   }
 
-  private async onHello(call: ServerDuplexStream<AgentMessage, HubMessage>, hello: Hello, peer: string): Promise<AgentSession | undefined> {
+  private async onHello(call: SessionCall, hello: Hello, peer: string, identity: AgentIdentity): Promise<AgentSession | undefined> {
     const { logger, registry } = this.options;
-    let authentication;
-    try {
-      authentication = this.options.authorizer.authenticate(peerCredentials(call));
-    } catch (err) {
-      this.refuse(call, Errors.AGENT_UNAUTHENTICATED.code, `the agent's credentials cannot be read: ${errorMessage(err)}`, { agentId: hello.agentId });
+    if (hello.accounts.length > MAX_ACCOUNTS_PER_HELLO) {
+      this.refuse(call, 'PROTOCOL_VIOLATION', `the hello declares ${hello.accounts.length} accounts; one agent may declare at most ${MAX_ACCOUNTS_PER_HELLO}`, { agentId: hello.agentId });
       return undefined;
     }
-    if (!authentication.ok) {
-      this.refuse(call, authentication.code, authentication.message, { agentId: hello.agentId });
-      return undefined;
-    }
-    const identity = authentication.identity;
     if (hello.protocolVersion !== PROTOCOL_VERSION) {
       this.refuse(call, 'PROTOCOL_VERSION_UNSUPPORTED', `this hub speaks protocol version ${PROTOCOL_VERSION}, the agent speaks ${hello.protocolVersion}`);
       return undefined;

@@ -155,6 +155,20 @@ export class SyncHandler {
       call.end();
     };
 
+    // A peer without valid credentials is refused at once, before it can send anything to decode.
+    if (this.options.authorizer) {
+      let authentication;
+      try {
+        authentication = this.options.authorizer.authenticate(peerCredentials(call));
+      } catch (err) {
+        authentication = { ok: false as const, code: Errors.AGENT_UNAUTHENTICATED.code, message: `the credentials cannot be read: ${errorMessage(err)}` };
+      }
+      if (!authentication.ok) {
+        refuse(authentication.code, authentication.message);
+        return;
+      }
+    }
+
     call.on('data', (request: SyncRequest) => {
       releaseDecoderLeftovers(call);
       processing = processing
