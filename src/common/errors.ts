@@ -50,16 +50,31 @@ export const Errors = {
   OPERATION_DEADLINE_EXCEEDED: def('OPERATION_DEADLINE_EXCEEDED', 504),
   OPERATION_AGENT_GONE: def('OPERATION_AGENT_GONE', 503),
   OPERATION_UNSUPPORTED: def('OPERATION_UNSUPPORTED', 400),
+  /** An operation that cannot be sent to the agent: it does not encode, or is larger than one Session message may be. */
+  OPERATION_TOO_LARGE: def('OPERATION_TOO_LARGE', 413),
+  /** An operation's result larger than one Session message may be; the agent answers this instead. */
+  OPERATION_RESULT_TOO_LARGE: def('OPERATION_RESULT_TOO_LARGE', 502),
   /** A deleted object still exists at the deadline because finalizers hold it; the message names them. */
   DELETE_BLOCKED_BY_FINALIZERS: def('DELETE_BLOCKED_BY_FINALIZERS', 409),
   MANIFEST_INVALID: def('MANIFEST_INVALID', 400),
   /** A JSON patch of a Secret that would copy, move or test its values (src/kube/secret-values.ts). */
   SECRET_VALUES_PROTECTED: def('SECRET_VALUES_PROTECTED', 403),
   REQUEST_INVALID: def('REQUEST_INVALID', 400),
+  /**
+   * A REST body, or a document decoded from it (an embedded/base64 artifact's YAML), beyond a structural
+   * bound: nested deeper than MAX_NESTING_DEPTH, or YAML with too many tokens, documents, anchors or
+   * aliases, or aliases that expand too far (src/hub/api/bounded-input.ts). The message names the limit and where.
+   */
+  REQUEST_TOO_COMPLEX: def('REQUEST_TOO_COMPLEX', 400),
   NOT_FOUND: def('NOT_FOUND', 404),
   TASK_NOT_FOUND: def('TASK_NOT_FOUND', 404),
   /** A resume or restart of a task that did not fail retryably. */
   TASK_NOT_RETRYABLE: def('TASK_NOT_RETRYABLE', 400),
+  /**
+   * A repeated clientRequestId whose task cannot be this request's: the caller's own task under that id
+   * runs other operations or accounts, or the task predates the hub recording who creates tasks.
+   */
+  TASK_REQUEST_ID_CONFLICT: def('TASK_REQUEST_ID_CONFLICT', 409),
   /** A task's run ended without an outcome: its hub stopped (restart, crash) while it ran. */
   TASK_INTERRUPTED: def('TASK_INTERRUPTED', 503),
   /** A REST request without credentials while the hub's REST authorization is on (auth.enabled). */

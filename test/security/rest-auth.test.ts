@@ -2,7 +2,8 @@
  * REST authorization, refusal by refusal: no or a wrong token (401), X-SPINNAKER-USER from an untrusted
  * address (401), a READ-only user's operation (403, no task), accounts a user may not READ (absent from
  * every list, 403 by path), malformed role lists (a start-up error naming the key, or an account closed
- * when its agent sent one), admin endpoints, and the same through a real hub's configuration.
+ * when its agent sent one), admin endpoints, another caller's clientRequestId (never reaches their task),
+ * and the same through a real hub's configuration.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +17,7 @@ import { stringify as toYaml } from 'yaml';
 import { parseConfig } from '../../src/common/config.ts';
 import { isScaleAgentError } from '../../src/common/errors.ts';
 import { createLogger, silentLogger } from '../../src/common/logger.ts';
+import { waitFor } from '../../src/common/time.ts';
 import { FakeRouter } from '../../src/hub/api/fake-router.ts';
 import { buildApiServer } from '../../src/hub/api/server.ts';
 import { CLOSED_ROLE } from '../../src/hub/auth/account-policy.ts';
@@ -274,6 +276,114 @@ describe('REST authorization', () => {
     assert.equal((await bob(`/task/${task.body.id}`)).status, 200);
     assert.equal((await alice(`/task/${task.body.id}`)).status, 404);
     assert.ok(!(await alice('/task')).body.some((t: Json) => t.id === task.body.id));
+  });
+
+  /** Polls GET /task/{id} as `token` until the task is no longer running. */
+  async function finished(id: string, token: string): Promise<Json> {
+    return waitFor(
+      async () => {
+        const res = await call('GET', `/task/${id}`, { token });
+        return res.status === 200 && res.body.status.completed ? res.body : undefined;
+      },
+      { timeoutMs: 5000, what: `task ${id} to finish` },
+    );
+  }
+
+  test("reusing another caller's clientRequestId does not hijack their retryably failed task, complete it, or read it", async () => {
+    // bob (ops) holds WRITE on vault; alice (dev) holds WRITE on staging only and nothing on vault.
+    const answer = router.responder;
+    const vaultTimesOut = (account: string, request: Parameters<typeof answer>[1]) =>
+      account === 'vault' ? { httpStatus: 0, errorCode: 'OPERATION_DEADLINE_EXCEEDED', message: 'the agent a1 did not answer within 30000 ms' } : answer(account, request);
+    router.responder = vaultTimesOut;
+    try {
+      const requestId = 'orca-stage-7f3a';
+      const bobs = await call('POST', `/kubernetes/ops?clientRequestId=${requestId}`, { token: TOKENS.bob, body: deployBody('vault') });
+      assert.equal(bobs.status, 200, JSON.stringify(bobs.body));
+      const failed = await finished(bobs.body.id, TOKENS.bob);
+      assert.equal(failed.status.retryable, true, 'the deadline is a retryable failure');
+
+      // alice sends her own operation under bob's request id: it gets a task of its own.
+      const vaultCalls = router.calls.filter((c) => c.account === 'vault').length;
+      const alices = await call('POST', `/kubernetes/ops?clientRequestId=${requestId}`, { token: TOKENS.alice, body: deployBody('staging') });
+      assert.equal(alices.status, 200, JSON.stringify(alices.body));
+      assert.notEqual(alices.body.id, bobs.body.id, "alice's request must not run under bob's task");
+      const hers = await finished(alices.body.id, TOKENS.alice);
+      assert.equal(hers.status.status, 'Orchestration completed.');
+      assert.equal(hers.requestId, requestId);
+
+      // bob's task is exactly as it failed: not re-run, not completed, still on vault only.
+      const bobsNow = (await call('GET', `/task/${bobs.body.id}`, { token: TOKENS.bob })).body;
+      assert.equal(bobsNow.status.failed, true);
+      assert.equal(bobsNow.status.retryable, true);
+      assert.notEqual(bobsNow.status.status, 'Orchestration completed.');
+      assert.deepEqual(bobsNow.history, failed.history);
+      assert.deepEqual((await store.getTask(bobs.body.id))?.request, deployBody('vault'));
+      assert.equal(router.calls.filter((c) => c.account === 'vault').length, vaultCalls, 'nothing ran on vault');
+
+      // alice cannot read bob's task or its history, by id or in the list.
+      const read = await call('GET', `/task/${bobs.body.id}`, { token: TOKENS.alice });
+      assert.equal(read.status, 404);
+      assert.equal(read.body.code, 'TASK_NOT_FOUND');
+      assert.ok(!(await as(TOKENS.alice)('/task')).body.some((t: Json) => t.id === bobs.body.id));
+      assert.equal((await call('GET', `/kubernetes/task/${bobs.body.id}/owner`, { token: TOKENS.alice })).status, 404);
+
+      // Each caller's repeat finds their own task: alice's is done, bob's (vault answers now) runs again.
+      assert.equal((await call('POST', `/kubernetes/ops?clientRequestId=${requestId}`, { token: TOKENS.alice, body: deployBody('staging') })).body.id, alices.body.id);
+      router.responder = answer;
+      const resumed = await call('POST', `/kubernetes/ops?clientRequestId=${requestId}`, { token: TOKENS.bob, body: deployBody('vault') });
+      assert.equal(resumed.body.id, bobs.body.id, "Orca's resume with the same id and payload gets the same task");
+      const done = await finished(bobs.body.id, TOKENS.bob);
+      assert.equal(done.status.status, 'Orchestration completed.');
+      assert.ok(done.history.some((l: Json) => /^Re-initializing Orchestration Task \(failure is retryable\): clientRequestId/.test(l.status)));
+
+      // bob reusing his own id for another account is a conflict that leaves the task alone.
+      const other = await call('POST', `/kubernetes/ops?clientRequestId=${requestId}`, { token: TOKENS.bob, body: deployBody('prod') });
+      assert.equal(other.status, 409);
+      assert.equal(other.body.code, 'TASK_REQUEST_ID_CONFLICT');
+      assert.match(other.body.message, /already used by task \S+ for deployManifest on vault; this request names deployManifest on prod/);
+
+      // Concurrent first uses of one id by two callers do not share a task either.
+      router.responder = vaultTimesOut;
+      const [b, a] = await Promise.all([
+        call('POST', '/kubernetes/ops?clientRequestId=orca-stage-race', { token: TOKENS.bob, body: deployBody('vault') }),
+        call('POST', '/kubernetes/ops?clientRequestId=orca-stage-race', { token: TOKENS.alice, body: deployBody('staging') }),
+      ]);
+      assert.equal(b.status, 200);
+      assert.equal(a.status, 200);
+      assert.notEqual(a.body.id, b.body.id);
+      assert.equal((await finished(b.body.id, TOKENS.bob)).status.retryable, true, "bob's task failed on its own, alice's run did not complete it");
+      assert.equal((await call('GET', `/task/${b.body.id}`, { token: TOKENS.alice })).status, 404);
+    } finally {
+      router.responder = answer;
+    }
+  });
+
+  test('a task stored before creators were recorded is not returned or resumed by clientRequestId', async () => {
+    const now = Date.now();
+    await store.createTask({
+      id: 'T-UNRECORDED',
+      requestId: 'legacy-request',
+      account: 'vault',
+      operationType: 'deployManifest',
+      state: 'FAILED_RETRYABLE',
+      history: [{ phase: 'ORCHESTRATION', status: 'Orchestration failed: KubernetesDeployManifestOperation | KubernetesOperationException: [timed out]', timestamp: now }],
+      resultObjects: [],
+      request: deployBody('vault'),
+      ownerHubId: 'hub-test',
+      createdAt: now,
+      updatedAt: now,
+    });
+    const calls = router.calls.length;
+    const res = await call('POST', '/kubernetes/ops?clientRequestId=legacy-request', { token: TOKENS.bob, body: deployBody('vault') });
+    assert.equal(res.status, 409);
+    assert.equal(res.body.code, 'TASK_REQUEST_ID_CONFLICT');
+    assert.match(res.body.message, /stored before the hub recorded who creates tasks/);
+    assert.ok(!JSON.stringify(res.body).includes('T-UNRECORDED'), 'the task is not named to a caller who may not own it');
+    assert.equal((await store.getTask('T-UNRECORDED'))?.state, 'FAILED_RETRYABLE');
+    assert.equal(router.calls.length, calls);
+    // Resuming it by id still works, with WRITE on its accounts.
+    assert.equal((await call('POST', '/task/T-UNRECORDED:resume', { token: TOKENS.alice })).status, 404);
+    assert.equal((await call('POST', '/task/T-UNRECORDED:resume', { token: TOKENS.bob })).status, 200);
   });
 
   test('an account naming no role is closed by default; malformed agent roles close an account to everyone', async () => {

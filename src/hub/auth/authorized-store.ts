@@ -25,7 +25,7 @@ import type {
   TaskRecord,
 } from '../store/types.ts';
 import type { AccountPolicy } from './account-policy.ts';
-import { currentCaller, type CallerAccess } from './caller-access.ts';
+import { currentCaller, taskCreator, type CallerAccess } from './caller-access.ts';
 
 export interface AuthorizedStoreOptions {
   policy: AccountPolicy;
@@ -221,12 +221,18 @@ export class AuthorizedStore implements Store {
   }
 
   /**
-   * Not filtered: only POST /ops uses it, after checking WRITE on every account of the request, to
-   * answer a repeated clientRequestId with the task it already started (a filtered miss would start a
-   * second task under the same request id).
+   * Not filtered by accounts: only POST /ops uses it, after checking WRITE on every account of the
+   * request, to answer a repeated clientRequestId with the task it already started (a filtered miss
+   * would start a second task under the same request id). Scoped to the caller instead: the store
+   * returns only the caller's own tasks (and unrecorded ones, which the route refuses), and a lookup for
+   * anyone but the current caller is refused here.
    */
-  findTaskByRequestId(requestId: string): Promise<TaskRecord | undefined> {
-    return this.target.findTaskByRequestId(requestId);
+  findTaskByRequestId(requestId: string, createdBy: string): Promise<TaskRecord | undefined> {
+    const caller = this.caller();
+    if (caller !== undefined && createdBy !== taskCreator(caller.principal)) {
+      throw new ScaleAgentError(Errors.INTERNAL_ERROR, `a clientRequestId lookup for ${createdBy} in a request of ${taskCreator(caller.principal)}; refusing to answer`);
+    }
+    return this.target.findTaskByRequestId(requestId, createdBy);
   }
 
   get listTasks(): ((limit: number) => Promise<TaskRecord[]>) | undefined {

@@ -60,6 +60,18 @@ export function accessDenied(principal: Principal, account: string, authorizatio
   });
 }
 
+/** The creator recorded on tasks made while REST auth is off (every caller is the same nobody). */
+export const ANONYMOUS_CREATOR = 'anonymous';
+
+/**
+ * The creator a task records for an authenticated caller (TaskRecord.createdBy): the user name,
+ * lower-cased as auth.users compares it, behind a `user:` prefix so that no user name can pass for
+ * ANONYMOUS_CREATOR.
+ */
+export function taskCreator(principal: Pick<Principal, 'user'>): string {
+  return `user:${principal.user.toLowerCase()}`;
+}
+
 /** The caller of the request being served, for code that only sees the shared store and router. */
 const current = new AsyncLocalStorage<CallerAccess>();
 

@@ -9,7 +9,7 @@ import type { AuthConfig } from './auth-config.ts';
 import { Authenticator } from './authenticator.ts';
 import { AuthorizedRouter } from './authorized-router.ts';
 import { AuthorizedStore } from './authorized-store.ts';
-import { CallerAccess, runAsCaller } from './caller-access.ts';
+import { ANONYMOUS_CREATOR, CallerAccess, runAsCaller, taskCreator } from './caller-access.ts';
 import { taskAccounts } from './request-accounts.ts';
 
 /** Routes anyone may call, authenticated or not: load balancers and orchestrators probe them. */
@@ -40,12 +40,18 @@ export interface RouteAuth {
    * (accounts that cannot be told, e.g. an unreadable stored task) is refused while auth is on.
    */
   requireWrite(request: FastifyRequest, accounts: Iterable<string> | undefined): Promise<void>;
+  /**
+   * Who a task made by this request records as its creator (TaskRecord.createdBy): `user:<name>` for the
+   * authenticated caller, `anonymous` while auth is off. clientRequestIds are scoped by it.
+   */
+  taskCreator(request: FastifyRequest): string;
 }
 
 /** No authorization: the hub before `auth.enabled`, and API servers built without an auth setup (tests). */
 export const ALLOW_ALL: RouteAuth = {
   enabled: false,
   async requireWrite() {},
+  taskCreator: () => ANONYMOUS_CREATOR,
 };
 
 export interface InstalledRestAuth {
@@ -132,6 +138,11 @@ export function installRestAuth(app: FastifyInstance, setup: RestAuthSetup, deps
         if (isScaleAgentError(err)) denied(request, err);
         throw err;
       }
+    },
+    taskCreator(request) {
+      const caller = callers.get(request);
+      if (caller === undefined) throw new ScaleAgentError(Errors.INTERNAL_ERROR, 'no authenticated caller for this request; refusing to act');
+      return taskCreator(caller.principal);
     },
   };
   return { store, router: new AuthorizedRouter(deps.router), auth };

@@ -186,6 +186,13 @@ function migrations(d: SqlDialect): Record<string, Migration> {
         await addColumnOnce(db, 'feeds', 'digest_due_since', d.bigint);
       },
     },
+    '0007_tasks_created_by': {
+      // Who created each task, so that a repeated clientRequestId finds only its own caller's task
+      // (docs/security.md, "What each permission allows"). Tasks stored before have none (NULL).
+      async up(db: Kysely<unknown>) {
+        await addColumnOnce(db, 'tasks', 'created_by', d.key(L.createdBy));
+      },
+    },
     '0004_drop_objects_application': {
       // Every query by application now also names the kinds (all the feeds' kinds when the caller gave
       // none), so objects_kind_application serves them all. Keeping a second index ordered by

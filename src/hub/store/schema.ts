@@ -23,6 +23,8 @@ export const KEY_LENGTHS = {
   uid: 64,
   id: 64,
   requestId: 255,
+  /** A task's creator: `user:<name>`; a longer one is kept as its SHA-256 (rows.ts, requestIdKey). */
+  createdBy: 255,
   agentId: 253,
   hubId: 253,
   status: 32,
@@ -113,6 +115,8 @@ export interface TasksTable {
   result_objects: string;
   /** JSON: the request as received */
   request: string;
+  /** Who created the task (TaskRecord.createdBy); null for tasks stored before migration 0007. */
+  created_by: string | null;
   owner_hub_id: string;
   created_at: number;
   updated_at: number;

@@ -523,9 +523,18 @@ export class SqlStore implements Store {
     return row ? taskFromRow(row) : undefined;
   }
 
-  async findTaskByRequestId(requestId: string): Promise<TaskRecord | undefined> {
+  async findTaskByRequestId(requestId: string, createdBy: string): Promise<TaskRecord | undefined> {
+    const creator = requestIdKey(createdBy, KEY_LENGTHS.createdBy);
     const row = await this.guard('findTaskByRequestId', () =>
-      this.db.selectFrom('tasks').selectAll().where('request_id', '=', requestIdKey(requestId, KEY_LENGTHS.requestId)).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst(),
+      this.db
+        .selectFrom('tasks')
+        .selectAll()
+        .where('request_id', '=', requestIdKey(requestId, KEY_LENGTHS.requestId))
+        .where((eb) => eb.or([eb('created_by', '=', creator), eb('created_by', 'is', null)]))
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(1)
+        .executeTakeFirst(),
     );
     return row ? taskFromRow(row) : undefined;
   }

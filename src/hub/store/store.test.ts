@@ -315,6 +315,7 @@ forEachEngine('Store', (engine) => {
       history: [{ phase: 'ORCHESTRATION', status: 'Initializing Orchestration Task', timestamp: NOW }],
       resultObjects: [],
       request: [{ deployManifest: { account: 'k8s' } }],
+      createdBy: 'user:alice',
       ownerHubId: 'hub-1',
       createdAt: NOW,
       updatedAt: NOW,
@@ -322,8 +323,8 @@ forEachEngine('Store', (engine) => {
     await store.createTask(task);
     await store.createTask({ ...task, id: 't2', requestId: null, createdAt: NOW + 5, updatedAt: NOW + 5 });
     assert.deepEqual(await store.getTask('t1'), task);
-    assert.equal((await store.findTaskByRequestId('req-1'))?.id, 't1');
-    assert.equal(await store.findTaskByRequestId('req-x'), undefined);
+    assert.equal((await store.findTaskByRequestId('req-1', 'user:alice'))?.id, 't1');
+    assert.equal(await store.findTaskByRequestId('req-x', 'user:alice'), undefined);
     await store.appendTaskHistory('t1', { phase: 'DEPLOY', status: 'go', timestamp: NOW + 1 }, NOW + 1);
     await store.updateTask('t1', { state: 'COMPLETED', resultObjects: [{ ok: true }] }, NOW + 2);
     const updated = await store.getTask('t1');
@@ -542,6 +543,25 @@ forEachEngine('Store', (engine) => {
     assert.deepEqual((await store.resumePoints('k8s')).map((p) => p.resourceVersion), ['5']);
     assert.deepEqual((await store.resumePoints('other')).map((p) => p.resourceVersion), ['3']);
   });
+  test('client request ids are scoped to the task creator; tasks stored without one are returned to anyone', async () => {
+    await store.createTask(task('t-alice', { requestId: 'shared', createdBy: 'user:alice' }));
+    await store.createTask(task('t-bob', { requestId: 'shared', createdBy: 'user:bob', createdAt: NOW + 1 }));
+    assert.equal((await store.findTaskByRequestId('shared', 'user:alice'))?.id, 't-alice', "bob's newer task is not alice's");
+    assert.equal((await store.findTaskByRequestId('shared', 'user:bob'))?.id, 't-bob');
+    assert.equal(await store.findTaskByRequestId('shared', 'user:carol'), undefined);
+    assert.equal(await store.findTaskByRequestId('shared', 'anonymous'), undefined);
+    // A task stored before creators were recorded (NULL) is returned with createdBy null: the route decides.
+    await store.createTask(task('t-old', { requestId: 'old' }));
+    const old = await store.findTaskByRequestId('old', 'user:carol');
+    assert.equal(old?.id, 't-old');
+    assert.equal(old?.createdBy, null);
+    // A creator longer than the column is kept as its digest and still finds its task.
+    const longUser = `user:${'u'.repeat(400)}`;
+    await store.createTask(task('t-long-user', { requestId: 'long-user', createdBy: longUser }));
+    assert.equal((await store.findTaskByRequestId('long-user', longUser))?.id, 't-long-user');
+    assert.equal(await store.findTaskByRequestId('long-user', `${longUser}x`), undefined);
+  });
+
   test('concurrent history appends to one task keep every entry', async () => {
     await store.createTask(task('t1'));
     await Promise.all(Array.from({ length: 10 }, (_, i) => store.appendTaskHistory('t1', { phase: 'P', status: `s${i}`, timestamp: NOW + i }, NOW + i)));
@@ -552,7 +572,7 @@ forEachEngine('Store', (engine) => {
     const long = 'r'.repeat(1000);
     await store.createTask(task('t-long', { requestId: long }));
     await store.createTask(task('t-other', { requestId: 'r'.repeat(999) + 's', createdAt: NOW + 1 }));
-    assert.equal((await store.findTaskByRequestId(long))?.id, 't-long');
+    assert.equal((await store.findTaskByRequestId(long, 'anonymous'))?.id, 't-long');
     await store.recordOperation({ id: 'o1', taskId: 't-long', account: 'k8s', type: 'apply', status: 'FAILED', httpStatus: 500, errorCode: 'E'.repeat(100), message: 'bad\u0000byte \u{1F680}', agentId: null, receivedAt: NOW, routedAt: null, sentAt: null, executedAt: null, resultAt: null });
     await store.updateOperation('o1', { message: 'still\u0000bad', errorCode: 'F'.repeat(100) });
     const [op] = await store.listOperations(1);

@@ -174,6 +174,12 @@ export interface TaskRecord {
   resultObjects: unknown[];
   /** The request as received (the ops array), kept for restart and audit. */
   request: unknown;
+  /**
+   * Who created the task: `user:<name>` (lower-cased) for an authenticated REST caller, `anonymous` while
+   * REST auth is off; null for tasks stored before the hub recorded it. A repeated clientRequestId finds
+   * only its own caller's task (see findTaskByRequestId). Never changed by a retry.
+   */
+  createdBy?: string | null;
   ownerHubId: string;
   createdAt: number;
   updatedAt: number;
@@ -270,7 +276,12 @@ export interface Store {
   // tasks and operations
   createTask(task: TaskRecord): Promise<void>;
   getTask(id: string): Promise<TaskRecord | undefined>;
-  findTaskByRequestId(requestId: string): Promise<TaskRecord | undefined>;
+  /**
+   * The newest task made for a clientRequestId by `createdBy`, or by nobody recorded (a task stored before
+   * creators were: the caller decides what to do with it). Another caller's task under the same id is
+   * never returned: request ids are scoped per caller.
+   */
+  findTaskByRequestId(requestId: string, createdBy: string): Promise<TaskRecord | undefined>;
   /** The most recent tasks, newest first (GET /task). */
   listTasks?(limit: number): Promise<TaskRecord[]>;
   updateTask(id: string, patch: Partial<Pick<TaskRecord, 'state' | 'history' | 'resultObjects'>>, now: number): Promise<void>;

@@ -88,8 +88,11 @@ export class TaskRunner {
     this.staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
   }
 
-  /** Creates the task row and starts running; resolves once the row is stored. */
-  async start(ops: RequestedOp[], request: unknown, requestId: string | null): Promise<TaskRecord> {
+  /**
+   * Creates the task row and starts running; resolves once the row is stored. `createdBy` is the REST
+   * caller (RouteAuth.taskCreator), which scopes `requestId`.
+   */
+  async start(ops: RequestedOp[], request: unknown, requestId: string | null, createdBy: string | null = null): Promise<TaskRecord> {
     const now = this.now();
     const task: TaskRecord = {
       id: ulid(now),
@@ -100,6 +103,7 @@ export class TaskRunner {
       history: [{ phase: ORCHESTRATION, status: 'Initializing Orchestration Task', timestamp: now }],
       resultObjects: [],
       request,
+      createdBy,
       ownerHubId: this.options.hubId,
       createdAt: now,
       updatedAt: now,

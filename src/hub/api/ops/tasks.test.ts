@@ -92,6 +92,43 @@ forEachEngine('tasks', (engine) => {
     assert.equal((await h.finished(third.body.id)).resultObjects[0].manifestNamesByNamespace.default[0], 'configMap cfg-v000', 'a completed task is not run again');
   });
 
+  test('clientRequestId: a repeat naming other operations or accounts is a 409 conflict and leaves the task alone', async () => {
+    h.cluster.connected = false;
+    const first = await h.post('/kubernetes/ops?clientRequestId=req-2', deploy('cfg'));
+    assert.equal((await h.finished(first.body.id)).status.retryable, true);
+    h.cluster.connected = true;
+    const calls = h.cluster.calls.length;
+    const tasksBefore = (await h.get('/task')).body.length;
+    const deleteIt = { account: 'k8s', manifestName: 'configMap cfg', location: 'default' };
+    const otherAccount = [{ deployManifest: { ...deploy('cfg')[0].deployManifest, account: 'elsewhere' } }];
+    for (const [url, body, names] of [
+      ['/kubernetes/ops?clientRequestId=req-2', [{ deleteManifest: deleteIt }], 'deleteManifest on k8s'],
+      ['/ops/deleteManifest?clientRequestId=req-2', deleteIt, 'deleteManifest on k8s'],
+      ['/kubernetes/ops?clientRequestId=req-2', otherAccount, 'deployManifest on elsewhere'],
+      ['/kubernetes/ops?clientRequestId=req-2', [...deploy('cfg'), ...deploy('more')], 'deployManifest on k8s, deployManifest on k8s'],
+    ] as const) {
+      const res = await h.post(url, body);
+      assert.equal(res.status, 409, `${url} ${names}`);
+      assert.equal(res.body.code, 'TASK_REQUEST_ID_CONFLICT');
+      assert.equal(res.body.message, `clientRequestId req-2 is already used by task ${first.body.id} for deployManifest on k8s; this request names ${names}. Use a new clientRequestId for a different request`);
+    }
+    const task = (await h.get(`/task/${first.body.id}`)).body;
+    assert.equal(task.status.retryable, true, 'the task was neither run nor marked otherwise');
+    assert.ok(!task.history.some((l: Json) => /Re-initializing/.test(l.status)));
+    assert.equal(h.cluster.calls.length, calls, 'nothing reached an agent');
+    assert.equal((await h.get('/task')).body.length, tasksBefore, 'no task was created');
+    // The same operations on the same account (Orca's repeat) still resume it.
+    const again = await h.post('/kubernetes/ops?clientRequestId=req-2', deploy('cfg'));
+    assert.equal(again.body.id, first.body.id);
+    assert.equal((await h.finished(first.body.id)).status.failed, false);
+  });
+
+  test('clientRequestId: while auth is off, a task stored before creators were recorded is still found', async () => {
+    await store.createTask(started('T-OLD', { requestId: 'req-old', state: 'COMPLETED' }));
+    const res = await h.post('/kubernetes/ops?clientRequestId=req-old', deploy('cfg'));
+    assert.deepEqual(res.body, { id: 'T-OLD', resourceUri: '/task/T-OLD' });
+  });
+
   test('POST /task/{id}:resume runs a retryable task again; others are refused with 400', async () => {
     h.cluster.connected = false;
     const res = await h.post('/kubernetes/ops', deploy('cfg'));
