@@ -14,3 +14,13 @@ export const DEFAULT_LIMITS = {
 
 /** gRPC message size limit configured on both ends: the largest batch plus headroom. */
 export const GRPC_MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
+
+/** Room the Session envelope around an operation or a result takes, besides its own bytes. */
+const SESSION_ENVELOPE_BYTES = 64 * 1024;
+
+/**
+ * The largest operation (hub → agent) or operation result (agent → hub) one Session message may carry.
+ * A bigger one is failed on its own (OPERATION_TOO_LARGE, OPERATION_RESULT_TOO_LARGE) instead of being
+ * written: gRPC would refuse it and end the session, and with it every account of the agent.
+ */
+export const MAX_OPERATION_MESSAGE_BYTES = GRPC_MAX_MESSAGE_BYTES - SESSION_ENVELOPE_BYTES;

@@ -17,7 +17,7 @@ import { HubConnection } from '../../src/agent/session/hub-connection.ts';
 import { createHubTransport } from '../../src/agent/session/hub-transport.ts';
 import { hubConfigSchema } from '../../src/hub/config.ts';
 import { startHub, type RunningHub } from '../../src/hub/hub.ts';
-import { AccountInfoSchema, type AccountAcceptance, type AccountInfo } from '../../src/protocol/index.ts';
+import { AccountInfoSchema, type AccountAcceptance, type AccountInfo, type Operation, type OperationResult } from '../../src/protocol/index.ts';
 
 export const HOUR_MS = 3600_000;
 
@@ -131,7 +131,14 @@ export class TestAgent {
   readonly acceptances: AccountAcceptance[] = [];
   welcomes = 0;
 
-  constructor(clouddriver: Record<string, unknown>, accounts: AccountInfo[] | (() => AccountInfo[]), agentId = 'test-agent') {
+  constructor(
+    clouddriver: Record<string, unknown>,
+    accounts: AccountInfo[] | (() => AccountInfo[]),
+    agentId = 'test-agent',
+    onOperation: (operation: Operation) => Promise<OperationResult> = async () => {
+      throw new Error('no operations in transport tests');
+    },
+  ) {
     const config = parseConfig(agentConfigSchema, { agent: { id: agentId }, clouddriver: { backoff: { initialMs: 100, maxMs: 300 }, ...clouddriver } }, 'test agent');
     const transport = createHubTransport(config.clouddriver, this.log.logger);
     this.connection = new HubConnection({
@@ -146,9 +153,7 @@ export class TestAgent {
         if (origin === 'welcome') this.welcomes++;
         this.acceptances.push(...acceptances);
       },
-      onOperation: async () => {
-        throw new Error('no operations in transport tests');
-      },
+      onOperation,
       onDisconnected: () => undefined,
     });
   }

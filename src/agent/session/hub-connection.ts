@@ -1,13 +1,16 @@
-import { create } from '@bufbuild/protobuf';
+import { create, toBinary } from '@bufbuild/protobuf';
 import type { Client, ClientDuplexStream, Metadata } from '@grpc/grpc-js';
 import { Backoff } from '../../common/backoff.ts';
-import { errorMessage } from '../../common/errors.ts';
+import { Errors, errorMessage } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import {
   AgentHubClient,
   AgentMessageSchema,
   DEFAULT_LIMITS,
   GRPC_MAX_MESSAGE_BYTES,
+  MAX_OPERATION_MESSAGE_BYTES,
+  OperationResultSchema,
+  preEncoded,
   PROTOCOL_VERSION,
   SCALE_AGENT_VERSION,
   type AccountAcceptance,
@@ -21,6 +24,8 @@ import {
   type Welcome,
 } from '../../protocol/index.ts';
 import type { HubTransport } from './hub-transport.ts';
+
+const BYTES_PER_MIB = 1024 * 1024;
 
 /** Missed pings (no message at all from the hub) after which the session is considered stalled. */
 export const MISSED_PINGS_BEFORE_RECONNECT = 3;
@@ -199,7 +204,7 @@ export class HubConnection {
         const operation = message.kind.value;
         void this.options
           .onOperation(operation)
-          .then((result) => this.send(create(AgentMessageSchema, { kind: { case: 'operationResult', value: result } })))
+          .then((result) => this.sendResult(result))
           .catch((err) => this.options.logger.error({ operationId: operation.id, err: errorMessage(err) }, 'operation crashed'));
         return;
       }
@@ -248,6 +253,28 @@ export class HubConnection {
       this.send(create(AgentMessageSchema, { kind: { case: 'ping', value: { nonce: ++this.nonce, sentUnixMs: BigInt(Date.now()) } } }));
     }, intervalMs);
     this.pingTimer.unref();
+  }
+
+  /**
+   * Sends an operation's result, encoded here: one too large for a Session message (a huge list or log)
+   * is answered with OPERATION_RESULT_TOO_LARGE instead, since gRPC would end the session over it and
+   * with it every account of this agent. What the operation wrote is still reported.
+   */
+  private sendResult(result: OperationResult): void {
+    const encode = (value: OperationResult): Uint8Array => toBinary(AgentMessageSchema, create(AgentMessageSchema, { kind: { case: 'operationResult', value } }));
+    let bytes: Uint8Array | undefined;
+    let problem: string | undefined;
+    try {
+      bytes = encode(result);
+      if (bytes.length > MAX_OPERATION_MESSAGE_BYTES) problem = `the result is ${(bytes.length / BYTES_PER_MIB).toFixed(1)} MiB; one may be at most ${(MAX_OPERATION_MESSAGE_BYTES / BYTES_PER_MIB).toFixed(1)} MiB`;
+    } catch (err) {
+      problem = `the result cannot be encoded: ${errorMessage(err)}`;
+    }
+    if (problem !== undefined) {
+      this.options.logger.warn({ operationId: result.id, account: result.account, code: Errors.OPERATION_RESULT_TOO_LARGE.code }, problem);
+      bytes = encode(create(OperationResultSchema, { id: result.id, account: result.account, httpStatus: result.httpStatus, errorCode: Errors.OPERATION_RESULT_TOO_LARGE.code, message: problem, written: result.written, ...(result.timings ? { timings: result.timings } : {}) }));
+    }
+    this.send(preEncoded(AgentMessageSchema, bytes!));
   }
 
   private send(message: AgentMessage): void {

@@ -1,7 +1,14 @@
-import { create } from '@bufbuild/protobuf';
+import { create, toBinary } from '@bufbuild/protobuf';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
+import { Errors, errorMessage } from '../../common/errors.ts';
 import type { AgentIdentity } from './identities.ts';
-import { HubMessageSchema, type AgentMessage, type HubMessage, type Operation, type OperationResult } from '../../protocol/index.ts';
+import { HubMessageSchema, MAX_OPERATION_MESSAGE_BYTES, preEncoded, type HubMessage, type Operation, type OperationResult } from '../../protocol/index.ts';
+
+const BYTES_PER_MIB = 1024 * 1024;
+const mebibytes = (bytes: number): string => (bytes / BYTES_PER_MIB).toFixed(1);
+
+/** Whether an operation went to the agent, and if not, why (a failure of that operation only). */
+export type SendOutcome = { sent: true } | { sent: false; code: string; message: string };
 
 /** Completes an operation sent to an agent: with its result, or with the reason it cannot come. */
 export interface PendingOperation {
@@ -26,7 +33,7 @@ export class AgentSession {
     readonly agentId: string,
     readonly agentVersion: string,
     readonly peer: string,
-    private readonly call: ServerDuplexStream<AgentMessage, HubMessage>,
+    private readonly call: ServerDuplexStream<unknown, HubMessage>,
   ) {}
 
   get isClosed(): boolean {
@@ -39,10 +46,29 @@ export class AgentSession {
     return true;
   }
 
-  sendOperation(operation: Operation, pending: PendingOperation): boolean {
-    if (this.closed) return false;
+  /**
+   * Sends an operation, encoded here so that one that cannot be (a value out of its field's range) or
+   * is too large for a Session message fails on its own: written as it is, gRPC would end the session,
+   * and with it every account of the agent.
+   */
+  sendOperation(operation: Operation, pending: PendingOperation): SendOutcome {
+    if (this.closed) return { sent: false, code: Errors.OPERATION_AGENT_GONE.code, message: `the agent ${this.agentId} went away before the operation could be sent` };
+    let bytes: Uint8Array;
+    try {
+      bytes = toBinary(HubMessageSchema, create(HubMessageSchema, { kind: { case: 'operation', value: operation } }));
+    } catch (err) {
+      return { sent: false, code: Errors.OPERATION_TOO_LARGE.code, message: `the operation cannot be encoded for the agent: ${errorMessage(err)}` };
+    }
+    if (bytes.length > MAX_OPERATION_MESSAGE_BYTES) {
+      return {
+        sent: false,
+        code: Errors.OPERATION_TOO_LARGE.code,
+        message: `the operation is ${mebibytes(bytes.length)} MiB; one may be at most ${mebibytes(MAX_OPERATION_MESSAGE_BYTES)} MiB (and Kubernetes stores objects of at most about 1.5 MiB)`,
+      };
+    }
     this.pending.set(operation.id, pending);
-    return this.send(create(HubMessageSchema, { kind: { case: 'operation', value: operation } }));
+    this.send(preEncoded(HubMessageSchema, bytes));
+    return { sent: true };
   }
 
   /** The agent answered; returns false when nobody waits for that id (late or unknown result). */

@@ -63,9 +63,9 @@ export class SessionRouter implements OperationRouter {
           resolve(failure(id, account, code, message, timings));
         },
       });
-      if (!sent) {
+      if (!sent.sent) {
         clearTimeout(timer);
-        resolve(failure(id, account, Errors.OPERATION_AGENT_GONE.code, `the agent ${session.agentId} went away before the operation could be sent`, timings));
+        resolve(failure(id, account, sent.code, sent.message, timings));
         return;
       }
       timings.sentAt = Date.now();

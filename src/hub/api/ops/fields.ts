@@ -47,11 +47,14 @@ export function optionalBoolean(source: Obj, key: string, path: string): boolean
   invalid(at(path, key), 'expected a boolean');
 }
 
+/** Kubernetes counts (replicas, revisions back) are int32. */
+export const KUBERNETES_INT32_MAX = 2_147_483_647;
+
 export function optionalInteger(source: Obj, key: string, path: string): number | undefined {
   const value = source[key];
   if (value === undefined || value === null) return undefined;
   const number = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
-  if (typeof number !== 'number' || !Number.isInteger(number)) invalid(at(path, key), 'expected an integer');
+  if (typeof number !== 'number' || !Number.isSafeInteger(number)) invalid(at(path, key), `expected an integer between ${Number.MIN_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER}`);
   return number;
 }
 
@@ -90,8 +93,10 @@ export function accountOf(source: Obj, path: string): string {
 }
 
 /** An integer given as a number or a numeric string (SpEL often produces strings); undefined when absent. */
+/** A non-negative Kubernetes count (int32): `replicas: 1e12` is refused here, not by the agent. */
 export function optionalCount(source: Obj, key: string, path: string): number | undefined {
   const value = optionalInteger(source, key, path);
   if (value !== undefined && value < 0) invalid(at(path, key), 'must not be negative');
+  if (value !== undefined && value > KUBERNETES_INT32_MAX) invalid(at(path, key), `must be at most ${KUBERNETES_INT32_MAX} (Kubernetes counts are 32-bit)`);
   return value;
 }
