@@ -147,6 +147,11 @@ export const hubConfigSchema = z
         timeoutMs: z.number().int().min(100).default(DEFAULT_OPERATION_TIMEOUT_MS),
         /** A STARTED task no replica updated for this long is failed as orphaned (its replica died). */
         taskStaleAfterMs: z.number().int().min(1000).default(DEFAULT_TASK_STALE_AFTER_MS),
+        /**
+         * Store tasks' requests without Secret values (docs/security.md). A task whose request held some
+         * then never fails retryably: its stored request cannot be run again.
+         */
+        redactSecretValues: z.boolean().default(false),
       })
       .strict()
       .prefault({}),

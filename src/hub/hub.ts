@@ -108,7 +108,15 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   }
 
   const router = new SessionRouter({ store, registry, logger, defaultTimeoutMs: config.operations.timeoutMs, hubId: config.hub.id });
-  const tasks = new TaskRunner({ store, router, hubId: config.hub.id, logger, operationTimeoutMs: config.operations.timeoutMs, staleAfterMs: config.operations.taskStaleAfterMs });
+  const tasks = new TaskRunner({
+    store,
+    router,
+    hubId: config.hub.id,
+    logger,
+    operationTimeoutMs: config.operations.timeoutMs,
+    staleAfterMs: config.operations.taskStaleAfterMs,
+    redactSecretValues: config.operations.redactSecretValues,
+  });
   // Tasks this replica was running when it stopped can no longer complete: fail them (retryably where
   // running them again is safe) before serving, and keep watching for other replicas' orphans.
   try {

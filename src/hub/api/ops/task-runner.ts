@@ -7,6 +7,7 @@ import type { Store, TaskExpectation, TaskHistoryEntry, TaskPatch, TaskRecord, T
 import type { OpContext } from './op-handler.ts';
 import { OperationFailure, OPERATION_INVALID } from './operation-failure.ts';
 import { requestIdempotent, type RequestedOp } from './parse-request.ts';
+import { holdsRedactedSecrets, redactSecretValues } from './secret-redaction.ts';
 
 /**
  * Runs the tasks of ops requests: creates the task row (readable from every replica the moment the POST
@@ -29,6 +30,8 @@ export interface TaskRunnerOptions {
   operationTimeoutMs: number;
   /** A STARTED task not updated for this long is considered orphaned (its replica died). */
   staleAfterMs?: number;
+  /** `operations.redactSecretValues`: stored requests keep no Secret values (secret-redaction.ts). */
+  redactSecretValues?: boolean;
   now?: () => number;
 }
 
@@ -94,6 +97,7 @@ export class TaskRunner {
    */
   async start(ops: RequestedOp[], request: unknown, requestId: string | null, createdBy: string | null = null): Promise<TaskRecord> {
     const now = this.now();
+    request = this.stored(request);
     const task: TaskRecord = {
       id: ulid(now),
       requestId,
@@ -120,12 +124,18 @@ export class TaskRunner {
    */
   async retry(task: TaskRecord, ops: RequestedOp[], request: unknown, why: string): Promise<TaskRecord | undefined> {
     const now = this.now();
+    request = this.stored(request);
     const history: TaskHistoryEntry[] = [...task.history, { phase: ORCHESTRATION, status: `Re-initializing Orchestration Task (failure is retryable): ${why}`, timestamp: now }];
     const patch: TaskPatch = { state: 'STARTED', history, resultObjects: [], ownerHubId: this.options.hubId, request };
     if (!(await this.options.store.updateTaskIf(task.id, { state: 'FAILED_RETRYABLE' }, patch, now))) return undefined;
     const claimed: TaskRecord = { ...task, ...patch, state: 'STARTED', history, resultObjects: [], ownerHubId: this.options.hubId, request, updatedAt: now };
     this.launch(claimed, ops);
     return claimed;
+  }
+
+  /** The request as the task keeps it: without Secret values when operations.redactSecretValues is on. */
+  private stored(request: unknown): unknown {
+    return this.options.redactSecretValues ? redactSecretValues(request).request : request;
   }
 
   /** PATCH /kubernetes/task/{id} {retry}: fails the task now, retryably or not; false when already finished. */
@@ -201,7 +211,8 @@ export class TaskRunner {
 
   private async interrupt(task: TaskRecord, expect: TaskExpectation, reason: string): Promise<boolean> {
     const now = this.now();
-    const retryable = requestIdempotent(task.request);
+    // A stored request without its Secret values cannot be run again.
+    const retryable = requestIdempotent(task.request) && !holdsRedactedSecrets(task.request);
     const operation = lastOperationClass(task);
     const exception: Exception = { type: 'EXCEPTION', operation, cause: 'TaskInterrupted', message: `Task interrupted: ${reason}`, details: { code: Errors.TASK_INTERRUPTED.code }, retryable };
     const history = [...task.history, { phase: ORCHESTRATION, status: `Orchestration failed: ${operation} | TaskInterrupted: [${exception.message}]`, timestamp: now }];
@@ -251,7 +262,7 @@ export class TaskRunner {
       await this.write(task, { history: task.history });
     };
     const ctx: OpContext = { router, store, logger, taskId: task.id, timeoutMs: this.options.operationTimeoutMs, now: this.now, status: history };
-    const allIdempotent = ops.every((op) => op.idempotent);
+    const allIdempotent = ops.every((op) => op.idempotent) && !holdsRedactedSecrets(task.request);
     for (const op of ops) {
       await history(ORCHESTRATION, `Processing op: ${op.handler.operationClass}`);
       let result: unknown;
