@@ -435,6 +435,44 @@ async function healthy(restUrl: string): Promise<void> {
   assert.equal(res.status, 200, 'the hub answers /health');
 }
 
+/** What one hostile message may cost the hub: its CPU (from its own metrics) and its memory. */
+const MAX_CPU_SECONDS_PER_MESSAGE = 0.5;
+const MAX_RSS_GROWTH_BYTES = 100 * 1024 * 1024;
+
+/** The hub process's CPU seconds and resident memory, from its /metrics. */
+async function hubCost(restUrl: string): Promise<{ cpuSeconds: number; rss: number }> {
+  const text = await (await fetch(`${restUrl}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+  const value = (name: string) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    assert.ok(line, `the hub exports ${name}`);
+    return Number(line.slice(line.lastIndexOf(' ') + 1));
+  };
+  return { cpuSeconds: value('scale_agent_hub_process_cpu_seconds_total'), rss: value('scale_agent_hub_process_resident_memory_bytes') };
+}
+
+/** A hello of `count` empty accounts (two bytes each on the wire): what once cost the hub seconds and hundreds of MB. */
+function helloOfEmptyAccounts(count: number): Buffer {
+  const length = count * 2;
+  const prefix = [0x0a];
+  for (let n = length; ; n = Math.floor(n / 128)) {
+    if (n < 128) {
+      prefix.push(n);
+      break;
+    }
+    prefix.push((n % 128) | 0x80);
+  }
+  const bytes = Buffer.alloc(prefix.length + length, 0x22);
+  Buffer.from(prefix).copy(bytes);
+  for (let i = prefix.length + 1; i < bytes.length; i += 2) bytes[i] = 0;
+  return bytes;
+}
+
+/** A hello whose one account declares `count` kinds: over the per-list budget. */
+function helloOfManyKinds(count: number): Buffer {
+  const kinds = Array.from({ length: count }, (_, i) => ({ kind: `K${i}` }));
+  return Buffer.from(toBinary(AgentMessageSchema, create(AgentMessageSchema, { kind: { case: 'hello', value: { agentId: 'cost', protocolVersion: PROTOCOL_VERSION, accounts: [{ name: 'cost-acct', kinds }] } } })));
+}
+
 // ------------------------------------------------------------------------------------------------
 
 for (const engine of ['sqlite', 'postgres', 'mysql'] as const) {
@@ -512,6 +550,27 @@ for (const engine of ['sqlite', 'postgres', 'mysql'] as const) {
         const verdict = judge(outcome, decodeHub(outcome.messages));
         assert.notEqual(verdict, 'unclear', `${c.name}: ${show({ ...outcome, messages: decodeHub(outcome.messages) })}`);
       }
+      // Cost, not only shape: messages built to be expensive to decode. Each is refused within a bounded
+      // share of the hub's CPU and memory, and the legitimate agent's session lives on meanwhile.
+      const costs: Array<{ name: string; message: Buffer }> = [
+        { name: 'hello of millions of empty accounts', message: helloOfEmptyAccounts(Math.floor((GRPC_MAX - 16) / 2) - rng.int(1_000_000)) },
+        { name: 'hello of one account with 60,000 kinds', message: helloOfManyKinds(60_000) },
+      ];
+      const costBefore = await hubCost(hub.restUrl);
+      for (const cost of costs) {
+        const before = await hubCost(hub.restUrl);
+        const outcome = await rawCall(h2, SESSION_PATH, [grpcFrame(cost.message)]);
+        const after = await hubCost(hub.restUrl);
+        assert.notEqual(judge(outcome, decodeHub(outcome.messages)), 'unclear', `${cost.name}: ${show({ ...outcome, messages: decodeHub(outcome.messages) })}`);
+        assert.ok(after.cpuSeconds - before.cpuSeconds < MAX_CPU_SECONDS_PER_MESSAGE, `${cost.name} cost the hub ${(after.cpuSeconds - before.cpuSeconds).toFixed(2)} s of CPU`);
+        tally.set(cost.name, 1);
+      }
+      const costAfter = await hubCost(hub.restUrl);
+      assert.ok(costAfter.rss - costBefore.rss < MAX_RSS_GROWTH_BYTES, `the costly messages grew the hub's RSS by ${Math.round((costAfter.rss - costBefore.rss) / 1024 / 1024)} MiB`);
+      const pong = next(stable.session, (m) => m.kind.case === 'pong', 'a pong on the legitimate session');
+      stable.session.write(create(AgentMessageSchema, { kind: { case: 'ping', value: { nonce: 7n, sentUnixMs: BigInt(Date.now()) } } }));
+      await pong;
+
       // One message over gRPC's limit, once: refused with RESOURCE_EXHAUSTED, not buffered.
       const huge = await rawCall(h2, SESSION_PATH, [grpcFrame(Buffer.alloc(GRPC_MAX + 1024, 0x41))]);
       assert.equal(huge.grpcStatus, 8, show({ ...huge, messages: huge.messages.length }));
