@@ -6,6 +6,7 @@ import type { Logger } from '../../common/logger.ts';
 import type { OperationRouter } from '../router/types.ts';
 import type { Store } from '../store/types.ts';
 import { ALLOW_ALL, installRestAuth, type RestAuthSetup } from '../auth/rest-auth.ts';
+import { checkNesting } from './bounded-input.ts';
 import { errorBody, installErrorHandling } from './http-errors.ts';
 import { TaskRunner } from './ops/task-runner.ts';
 import { applicationRoutes } from './routes/application-routes.ts';
@@ -89,17 +90,26 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
   };
 
   // Orca and curl send "Content-Type: application/json" with empty bodies (e.g. cache refreshes);
-  // an empty body is "no body", a malformed one a 400 that says why.
+  // an empty body is "no body", a malformed one a 400 that says why. JSON.parse does not recurse, but
+  // the routes' walkers do: a body nested deeper than MAX_NESTING_DEPTH is a 400 REQUEST_TOO_COMPLEX
+  // (checked without recursion) before any route sees it.
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') return done(null, undefined);
+    let value: unknown;
     try {
-      done(null, JSON.parse(text));
+      value = JSON.parse(text);
     } catch (err) {
       const error = new Error(`malformed JSON body: ${(err as Error).message}`) as Error & { statusCode: number };
       error.statusCode = HTTP_BAD_REQUEST;
-      done(error, undefined);
+      return done(error, undefined);
     }
+    try {
+      checkNesting(value);
+    } catch (err) {
+      return done(err as Error, undefined);
+    }
+    done(null, value);
   });
   app.addHook('onResponse', async (request, reply) => {
     options.logger.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');

@@ -1,5 +1,6 @@
 import { Errors, ScaleAgentError } from '../../../common/errors.ts';
 import type { AccountRecord, Store } from '../../store/types.ts';
+import { checkNesting } from '../bounded-input.ts';
 import { withStatus } from '../http-errors.ts';
 import { at, invalid, isObject } from './fields.ts';
 import type { OpHandler, ParsedOp, PreparedOp } from './op-handler.ts';
@@ -32,8 +33,13 @@ export function handlerFor(name: string, path = ''): OpHandler {
   return OPERATIONS.get(name) ?? unknownOperation(name, path === '' ? name : path);
 }
 
-/** Parses the body's shape and each description (no account lookups): throws REQUEST_INVALID. */
+/**
+ * Parses the body's shape and each description (no account lookups): throws REQUEST_INVALID, or
+ * REQUEST_TOO_COMPLEX for a body nested deeper than MAX_NESTING_DEPTH (the REST body parser refuses
+ * those already; this holds for every other caller too, before the descriptions' recursive walks).
+ */
 export function parseOps(body: unknown): Array<{ handler: OpHandler; parsed: ParsedOp; path: string }> {
+  checkNesting(body);
   if (!Array.isArray(body)) invalid('', 'expected a JSON array of operations, e.g. [{"deployManifest": {…}}]');
   if (body.length === 0) invalid('', 'at least one operation is required');
   return body.map((entry, i) => {
