@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
-import { Errors, ScaleAgentError } from '../../common/errors.ts';
+import { Errors, errorMessage, ScaleAgentError } from '../../common/errors.ts';
 import { certificateIdentity, type CertificateIdentity } from '../../common/pki.ts';
 import type { IdentityConfig, SecretRef } from '../config.ts';
 
@@ -34,6 +34,15 @@ export function peerCredentials(call: Pick<ServerDuplexStream<unknown, unknown>,
     if (match) out.token = match[1]!.trim();
   }
   return out;
+}
+
+/** Authenticates a call from the credentials it came with; unreadable credentials are a refusal, not a throw. */
+export function authenticateCall(authorizer: Pick<IdentityAuthorizer, 'authenticate'>, call: Pick<ServerDuplexStream<unknown, unknown>, 'getAuthContext' | 'metadata'>): Authentication {
+  try {
+    return authorizer.authenticate(peerCredentials(call));
+  } catch (err) {
+    return { ok: false, code: Errors.AGENT_UNAUTHENTICATED.code, message: `the agent's credentials cannot be read: ${errorMessage(err)}` };
+  }
 }
 
 /** `*` matches any run of characters (dots and slashes included); everything else is literal. Case-sensitive. */

@@ -18,7 +18,7 @@ import {
 } from '../../protocol/index.ts';
 import type { Store } from '../store/types.ts';
 import { AgentSession } from './agent-session.ts';
-import { peerCredentials, type AgentIdentity, type Authentication, type IdentityAuthorizer } from './identities.ts';
+import { authenticateCall, type AgentIdentity, type IdentityAuthorizer } from './identities.ts';
 import type { SessionRegistry } from './session-registry.ts';
 import { accountRecordFromInfo, toResumePoint } from './conversions.ts';
 
@@ -68,12 +68,7 @@ export class SessionHandler {
     const peer = call.getPeer();
     // Credentials come with the call (TLS certificate, bearer token in its headers): a peer without
     // valid ones is refused before anything it sends is decoded.
-    let authentication: Authentication;
-    try {
-      authentication = this.options.authorizer.authenticate(peerCredentials(call));
-    } catch (err) {
-      authentication = { ok: false, code: Errors.AGENT_UNAUTHENTICATED.code, message: `the agent's credentials cannot be read: ${errorMessage(err)}` };
-    }
+    const authentication = authenticateCall(this.options.authorizer, call);
     if (!authentication.ok) {
       this.refuse(call, authentication.code, authentication.message);
       return;

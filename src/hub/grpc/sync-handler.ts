@@ -10,7 +10,7 @@ import { feedKey } from '../store/batch-apply.ts';
 import { KEY_LENGTHS } from '../store/schema.ts';
 import type { SessionRegistry } from './session-registry.ts';
 import { feedInfoFromWire, toResumePoint } from './conversions.ts';
-import { peerCredentials, type IdentityAuthorizer } from './identities.ts';
+import { authenticateCall, type IdentityAuthorizer } from './identities.ts';
 import { metadataSlice } from './metadata-slice.ts';
 
 export interface IngestMetrics {
@@ -156,17 +156,10 @@ export class SyncHandler {
     };
 
     // A peer without valid credentials is refused at once, before it can send anything to decode.
-    if (this.options.authorizer) {
-      let authentication;
-      try {
-        authentication = this.options.authorizer.authenticate(peerCredentials(call));
-      } catch (err) {
-        authentication = { ok: false as const, code: Errors.AGENT_UNAUTHENTICATED.code, message: `the credentials cannot be read: ${errorMessage(err)}` };
-      }
-      if (!authentication.ok) {
-        refuse(authentication.code, authentication.message);
-        return;
-      }
+    const authentication = this.options.authorizer ? authenticateCall(this.options.authorizer, call) : undefined;
+    if (authentication !== undefined && !authentication.ok) {
+      refuse(authentication.code, authentication.message);
+      return;
     }
 
     call.on('data', (request: SyncRequest) => {
@@ -187,17 +180,7 @@ export class SyncHandler {
             }
             // A session id is not a credential: the stream's own credentials must allow the account too.
             // (Not necessarily the session's identity: a refreshed token may map to another allowed one.)
-            if (this.options.authorizer && session.identity) {
-              let authentication;
-              try {
-                authentication = this.options.authorizer.authenticate(peerCredentials(call));
-              } catch (err) {
-                authentication = { ok: false as const, code: Errors.AGENT_UNAUTHENTICATED.code, message: `the credentials cannot be read: ${errorMessage(err)}` };
-              }
-              if (!authentication.ok) {
-                refuse(authentication.code, authentication.message);
-                return;
-              }
+            if (this.options.authorizer && authentication?.ok && session.identity) {
               if (!this.options.authorizer.allows(authentication.identity, open.account)) {
                 const names = authentication.identity.names.join(', ') || 'none';
                 refuse(Errors.ACCOUNT_NOT_ALLOWED_FOR_IDENTITY.code, `account ${open.account} is not allowed for the sync stream's identity (${names})`);
