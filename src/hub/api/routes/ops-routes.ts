@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Errors, ScaleAgentError } from '../../../common/errors.ts';
 import type { TaskRecord } from '../../store/types.ts';
 import { handlerFor, parseOps, parseOpsRequest } from '../ops/parse-request.ts';
+import { holdsRedactedSecrets } from '../ops/secret-redaction.ts';
 import { requestAccounts, taskAccounts } from '../../auth/request-accounts.ts';
 import { queryOf, type RouteContext } from './route-context.ts';
 
@@ -86,6 +87,9 @@ export function opsRoutes(app: FastifyInstance, { store, tasks, auth }: RouteCon
         );
       }
       const stored = storedOperationsOf(existing);
+      // A request stored without its Secret values may no longer parse (a redacted artifact); it is the
+      // caller's own task all the same, and never retryable: answer with it.
+      if (stored === undefined && holdsRedactedSecrets(existing.request)) return existing;
       if (stored !== operations) {
         throw requestIdConflict(
           requestId,
