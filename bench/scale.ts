@@ -11,7 +11,11 @@
  *   its database (every change; a read-only reader polls by primary key) and through GET /manifests (a
  *   sample) — as p50/p90/p99/max;
  * - resident memory and CPU of the agent, the hub and the sim; memory per object and per account (the
- *   agent is also run with as many idle accounts and with none).
+ *   agent is also run with as many idle accounts and with none);
+ * - anti-entropy: after the churn, --digest-rounds rounds of the agent's digest timer (every feed's digest
+ *   compared by the hub with its rows), each as CPU in a window holding a tick minus an equal window
+ *   without, per process, per million objects, and bytes the agent wrote (bench/support/digest-rounds.ts).
+ *   The churn windows are placed between those rounds.
  *
  * Results: bench/results/scale-<name>.json, .md (tables) and .svg (latency percentiles against churn
  * rate). See docs/performance.md ("scale") for what each figure means and the results.
@@ -21,16 +25,19 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
+import { DEFAULT_DIGEST_INTERVAL_SECONDS } from '../src/agent/config.ts';
+import { encodeBatchRequest } from '../src/agent/sync/batch-encoder.ts';
 import type { ApiResource } from '../src/kube/index.ts';
 import { spinnakerKindName } from '../src/hub/store/kind-names.ts';
 import { mysqlServer, postgresServer, type Server } from '../test/support/database-servers.ts';
 import { collectGarbage, INSPECT_ARG, InspectorSession, inspectorUrl } from './support/inspector.ts';
 import { benchHubConfig } from './support/hub-database.ts';
+import { DIGEST_PARTS, DigestTicks, difference, LEAD_MS, pairFigures, partFigures, procIo, type DigestBoundary, type DigestPart, type HubDigestCounters, type PairFigures, type PartFigures } from './support/digest-rounds.ts';
 import { openHubReader, type ObjectKey } from './support/hub-reader.ts';
 import { agentKindName, clientFor, listRaw, resolveKinds } from './support/kube-lists.ts';
 import { median } from './support/memory.ts';
 import { metricSum } from './support/parts.ts';
-import { cpuShare, ownCpuSeconds, procSample, ProcMonitor, type ProcSample } from './support/proc-stats.ts';
+import { cpuShare, machineCpuSeconds, ownCpuSeconds, procSample, ProcMonitor, type ProcSample } from './support/proc-stats.ts';
 import { poll, ProcessRegistry, REPO_ROOT, sleep, type BenchProcess } from './support/processes.ts';
 import { environment, formatBytes, formatCount, formatRatio, formatSeconds, renderMarkdown, renderText, writeResults, type Table } from './support/report.ts';
 import type { ScaleSimOptions } from './support/scale-sim-process.ts';
@@ -62,6 +69,8 @@ interface ScaleFlags {
   accountStartIntervalMs?: number;
   agentEnv: string[];
   agentSet: Array<[string[], unknown]>;
+  digestRounds: number;
+  digestIntervalSeconds: number;
   profile: boolean;
   timeoutSeconds: number;
   out: string;
@@ -138,6 +147,8 @@ export function registerScaleBenchmark(program: Command): void {
     .option('--account-start-interval-ms <ms>', 'the agent\'s kubernetes.accountStartIntervalMs (default: the agent\'s default)', nonNegativeInt)
     .option('--agent-env <NAME=value>', 'environment variable for the agent process (repeatable), e.g. MALLOC_TRIM_THRESHOLD_=131072', envList, [])
     .option('--agent-set <path=value>', 'set a key of the agent\'s configuration (repeatable), e.g. kubernetes.accountInitConcurrency=64', settingList, [])
+    .option('--digest-rounds <n>', 'anti-entropy rounds measured after the churn, each in a window with a round against an equal window without; 0 skips them and runs the agent with clouddriver.digestIntervalSeconds 0 (digests only after reconnects)', nonNegativeInt, 3)
+    .option('--digest-interval-seconds <s>', 'the workload agent\'s clouddriver.digestIntervalSeconds for the run (with --digest-rounds > 0); churn windows are placed between its rounds', positiveInt, 60)
     .option('--profile', 'CPU profiles of the agent, the hub and the sim during the initial sync and each churn window (over their inspectors), in bench/results/scale-<name>-profiles/', false)
     .option('--timeout-seconds <s>', 'stop everything and fail after this long', positiveInt, 3600)
     .option('--out <dir>', 'directory for the results', 'bench/results')
@@ -180,7 +191,19 @@ interface SyncResult {
   agentCpuSeconds: number;
   hubCpuSeconds: number;
   simCpuSeconds: number;
+  /** CPU seconds every other process on the machine used meanwhile (not the agent, hub, sim or benchmark): a shared machine shows here. */
+  otherCpuSeconds: number;
   changesCommitted: number;
+  /**
+   * Feed digests the hub had compared when synced, and by the memory samples (--settle-seconds later):
+   * those asked for when each account's stream opened (a feed sends its digest once its list is done),
+   * and those of interval ticks during the sync.
+   */
+  digestsCompared: number;
+  digestsComparedBySettle: number;
+  /** The agent's anti-entropy interval in this run (s; 0 = only after reconnects) and how many of its ticks fell before the sync ended. */
+  digestIntervalSeconds: number;
+  digestTicksDuringSync: number;
   loadAverage: number[];
 }
 
@@ -229,6 +252,45 @@ interface ChurnResult {
   /** Totals over every feed at the end of the window (since the agent started). */
   relists: number;
   watchRestarts: number;
+  /** CPU share (1 = one core) every other process on the machine used over the window: a shared machine shows here. */
+  otherCpu: number;
+  /** Feed digests the hub compared between the scrapes that bracket the measured window (0 when it was kept clear of rounds). */
+  digestsCompared: number;
+  /** How long the benchmark waited before the warm-up for an anti-entropy round to pass, ms. */
+  digestWaitMs: number;
+  /** The window could not be kept clear of a tick (interval too short for warm-up + window). */
+  digestOverlap: boolean;
+}
+
+/** Anti-entropy rounds measured in the same run (see bench/support/digest-rounds.ts). */
+interface DigestResult {
+  intervalSeconds: number;
+  /** Length of each window (one with a tick, one without), ms. */
+  windowMs: number;
+  feeds: number;
+  objects: number;
+  /** The first tick after the churn, seen through the hub's counter (not measured: it anchors the schedule). */
+  warmUp?: { at: number; compared: number; roundMs: number };
+  pairs: PairFigures[];
+  /** Rounds whose tick fell in its window and whose comparisons all ended there. */
+  roundsCompleted: number;
+  /** Pairs whose window without a tick still saw comparisons (the round outlasted its window). */
+  spilled: number;
+  comparedPerRound: number;
+  cpu: Record<DigestPart, PartFigures>;
+  /** Bytes the agent wrote / read through system calls, with − without, per round (measured). */
+  agentWrittenPerRound: ReturnType<typeof difference>;
+  agentReadPerRound: ReturnType<typeof difference>;
+  /** Protobuf bytes of the digests: one batch per account carrying every feed's digest, and one message per feed as the digest benchmark counts it (computed). */
+  computedBytesPerRound: { perAccountBatches: number; perFeedMessages: number; perFeedMessageBytes: number };
+  /** The last round as the agent saw it: feeds whose digest the hub found equal after its tick, and from the tick to the last acknowledgement, ms. */
+  lastRound?: { matchedFeeds: number; durationMs: number };
+  divergences: { hub: number; agent: number };
+  /** Relists and watch restarts of the agent's feeds during the phase (each adds work of its own to the windows). */
+  relists: number;
+  watchRestarts: number;
+  /** CPU share (1 = one core) of every other process on the machine, in the windows with a tick and in those without. */
+  otherShare: { with: number; without: number };
 }
 
 const GC_PAUSE_MS = 1000;
@@ -240,6 +302,8 @@ const GC_PAUSE_MS = 1000;
  * keeps the stand-in from taking the agent's and the hub's CPU.
  */
 const SIM_NODE_ARGS = ['--max-semi-space-size=64'];
+/** Room for the scrapes before and after a churn window (the agent's /metrics takes seconds at 2,000 changes/s) when it is kept clear of anti-entropy rounds. */
+const CHURN_SCRAPE_SLACK_MS = 10_000;
 /** After a churn window, how long measured changes may take to show up before they count as unseen. */
 const VISIBILITY_GRACE_MS = 30_000;
 const REST_POLL_MS = 2;
@@ -320,7 +384,20 @@ class MinHeap<T> {
   }
 }
 
+/** The hub's anti-entropy counters, summed over every account and kind. */
+const digestCountersOf = (text: string): HubDigestCounters => ({
+  compared: metricSum(text, 'scale_agent_hub_feed_digests_compared_total'),
+  diverged: metricSum(text, 'scale_agent_hub_cache_divergence_total'),
+});
+
 const formatMs = (ms: number) => (Number.isFinite(ms) ? (ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.toPrecision(2)} ms`) : 'n/a');
+/** A per-round difference: "1.23 s (1.10–1.40)", or "within noise" when it does not stand clear of it. */
+const formatDiff = (d: { mean: number; min: number; max: number; stdError: number; resolved: boolean | undefined }, digits = 2) => {
+  if (!Number.isFinite(d.mean)) return 'n/a';
+  const [min, max] = [d.min.toFixed(digits), d.max.toFixed(digits)];
+  const text = `${d.mean.toFixed(digits)} s${min !== max ? ` (${min}–${max})` : ''}`;
+  return d.resolved === false ? `${text}, within noise (±${(2 * d.stdError).toFixed(digits)})` : text;
+};
 const formatPercent = (share: number) => (Number.isFinite(share) ? `${(share * 100).toFixed(0)}%` : 'n/a');
 
 export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
@@ -491,18 +568,21 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
       return { process: proc, restUrl: `http://127.0.0.1:${Number(started.rest)}`, grpcPort: Number(started.grpc), databaseUrl };
     };
     type Hub = Awaited<ReturnType<typeof startHub>>;
-    const writeConfig = (path: string, hub: Hub, accounts: string[]) => {
+    /** Writes the agent's configuration; returns its effective anti-entropy interval (s). */
+    const writeConfig = (path: string, hub: Hub, accounts: string[], digestIntervalSeconds?: number): number => {
       const kubernetes: Record<string, unknown> = { accounts: accounts.map((a) => ({ name: a, kubeconfigFile: kubeconfig(a), kinds: kindNames })) };
       if (flags.accountStartIntervalMs !== undefined) kubernetes.accountStartIntervalMs = flags.accountStartIntervalMs;
       const config: Record<string, unknown> = {
         agent: { id: 'bench-scale-agent' },
-        clouddriver: { grpc: `127.0.0.1:${hub.grpcPort}`, insecure: true },
+        clouddriver: { grpc: `127.0.0.1:${hub.grpcPort}`, insecure: true, ...(digestIntervalSeconds !== undefined ? { digestIntervalSeconds } : {}) },
         server: { host: '127.0.0.1', port: 0 },
         kubernetes,
         logging: { format: 'json' },
       };
       for (const [keyPath, value] of flags.agentSet) applySetting(config, keyPath, value);
       writeFileSync(path, toYaml(config, { aliasDuplicateObjects: false }));
+      const interval = (config.clouddriver as Record<string, unknown> | undefined)?.digestIntervalSeconds;
+      return typeof interval === 'number' ? interval : DEFAULT_DIGEST_INTERVAL_SECONDS;
     };
     const agentEnv: Record<string, string> = { LOG_LEVEL: 'info' };
     for (const entry of flags.agentEnv) agentEnv[entry.slice(0, entry.indexOf('='))] = entry.slice(entry.indexOf('=') + 1);
@@ -511,9 +591,9 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
       const startedLine = proc.waitForJson((r) => r.msg === 'agent started', remaining(), 'the agent to start');
       return { process: proc, startedLine };
     };
-    const hubCommitted = async (hub: Hub): Promise<number> => {
-      const response = await fetch(`${hub.restUrl}/metrics`);
-      return metricSum(await response.text(), 'scale_agent_hub_changes_committed_total');
+    const hubCounters = async (hub: Hub): Promise<HubDigestCounters & { committed: number }> => {
+      const text = await (await fetch(`${hub.restUrl}/metrics`)).text();
+      return { committed: metricSum(text, 'scale_agent_hub_changes_committed_total'), ...digestCountersOf(text) };
     };
     const agentMetrics = async (adminUrl: string) => {
       const text = await (await fetch(`${adminUrl}/metrics`)).text();
@@ -556,11 +636,11 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
      * One agent run with its own hub (a fresh database: every run is an initial sync). Synced = the hub
      * committed every object and both snapshot markers of every feed, and holds exactly `objects` objects.
      */
-    const syncRun = async (label: string, accounts: string[], objects: number, keep: boolean, profile: boolean) => {
+    const syncRun = async (label: string, accounts: string[], objects: number, keep: boolean, profile: boolean, digestInterval?: number) => {
       const hub = await startHub(await newDatabaseUrl(), label, profile && keep);
       const reader = await openHubReader(hub.databaseUrl);
       const configPath = join(dir, `agent-${label}.yaml`);
-      writeConfig(configPath, hub, accounts);
+      const digestIntervalSeconds = writeConfig(configPath, hub, accounts, digestInterval);
       const feeds = accounts.length * kinds.length;
       const wantCommitted = objects + 2 * feeds;
       const agent = await startAgentProcess(configPath);
@@ -571,17 +651,20 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
       const agentStart = procSample(agentPid);
       const hubStart = procSample(hub.process.pid);
       const simStart = procSample(sim.pid);
+      const machineStart = machineCpuSeconds();
+      const benchStart = ownCpuSeconds();
       const monitor = new ProcMonitor(() => ({ agent: agentPid, hub: hub.process.pid, sim: sim.pid }), 1000);
       monitor.start();
       let startedAt: number | undefined;
       void agent.startedLine.then(() => (startedAt = performance.now()), () => undefined);
       let committed = 0;
+      let digestsCompared = 0;
       let lastReport = performance.now();
       let walPeakBytes = 0;
       const walPath = hub.databaseUrl.startsWith('sqlite:') ? `${hub.databaseUrl.slice('sqlite:'.length)}-wal` : undefined;
       const syncedAt = await poll(
         async () => {
-          committed = await hubCommitted(hub);
+          ({ committed, compared: digestsCompared } = await hubCounters(hub));
           if (walPath !== undefined && existsSync(walPath)) walPeakBytes = Math.max(walPeakBytes, statSync(walPath).size);
           if (performance.now() - lastReport > 10_000) {
             lastReport = performance.now();
@@ -605,7 +688,12 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
       const agentEnd = procSample(agentPid);
       const hubEnd = procSample(hub.process.pid);
       const simEnd = procSample(sim.pid);
+      const otherCpuSeconds =
+        machineCpuSeconds() - machineStart - (ownCpuSeconds() - benchStart) - (agentEnd.cpuSeconds - agentStart.cpuSeconds) - (hubEnd.cpuSeconds - hubStart.cpuSeconds) - (simEnd.cpuSeconds - simStart.cpuSeconds);
+      const syncedEpoch = Date.now();
       monitor.stop();
+      // The agent starts its anti-entropy timer right after this line: the line's time is tick 0.
+      const timerStartedAt = Number((await agent.startedLine).time);
       await stopProfiles?.();
       const adminUrl = `http://127.0.0.1:${Number((await agent.startedLine).admin)}`;
       let listedMs: number | undefined;
@@ -652,14 +740,19 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
         agentCpuSeconds: agentEnd.cpuSeconds - agentStart.cpuSeconds,
         hubCpuSeconds: hubEnd.cpuSeconds - hubStart.cpuSeconds,
         simCpuSeconds: simEnd.cpuSeconds - simStart.cpuSeconds,
+        otherCpuSeconds,
         changesCommitted: committed,
+        digestsCompared,
+        digestsComparedBySettle: digestCountersOf(hubMetrics).compared,
+        digestIntervalSeconds,
+        digestTicksDuringSync: digestIntervalSeconds > 0 ? Math.max(0, Math.floor((syncedEpoch - timerStartedAt) / (digestIntervalSeconds * 1000))) : 0,
         loadAverage: loadavg(),
       };
       say(
         `  ${label}: agent RSS ${formatBytes(rss)} (${formatBytes(rssAfterGc)} after GC, peak ${formatBytes(result.peakRss)}), hub RSS ${formatBytes(hubRss)} (peak ${formatBytes(result.hubPeakRss)}); ` +
           `CPU s agent ${result.agentCpuSeconds.toFixed(1)}, hub ${result.hubCpuSeconds.toFixed(1)}, sim ${result.simCpuSeconds.toFixed(1)}`,
       );
-      if (keep) return { result, hub, agent: { process: agent.process, adminUrl }, reader, metrics };
+      if (keep) return { result, hub, agent: { process: agent.process, adminUrl, timerStartedAt }, reader, metrics };
       await agent.process.stop();
       await hub.process.stop();
       await reader.close();
@@ -675,11 +768,17 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
     }
 
     say(`initial sync: ${flags.clusters} accounts, ${formatCount(expected)} objects`);
-    const workload = await syncRun('workload', loadNames, expected, true, flags.profile);
+    // The workload agent's anti-entropy interval: short enough for --digest-rounds rounds to be measured
+    // after the churn (the churn windows are placed between its rounds), or off when they are skipped.
+    const workload = await syncRun('workload', loadNames, expected, true, flags.profile, flags.digestRounds > 0 ? flags.digestIntervalSeconds : 0);
     const sync = workload.result;
     if (!workload.hub || !workload.agent || !workload.reader) throw new Error('the workload run did not keep its hub and agent');
     const { hub, agent, reader } = workload;
     const sentMetrics = workload.metrics;
+    say(
+      `  workload: the hub had compared ${formatCount(sync.digestsCompared)} feed digests when synced, ${formatCount(sync.digestsComparedBySettle)} by the memory samples (${formatCount(sync.feeds)} feeds; anti-entropy interval ${sync.digestIntervalSeconds} s, ${sync.digestTicksDuringSync} of its ticks before the sync ended)`,
+    );
+    const ticks = sync.digestIntervalSeconds > 0 ? new DigestTicks(sync.digestIntervalSeconds * 1000, agent.timerStartedAt, () => hubCounters(hub)) : undefined;
 
     // --- churn ---------------------------------------------------------------------------------------------
     // The sim's clock against ours: the pair with the shortest round trip bounds the offset best.
@@ -709,6 +808,12 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
     }
 
     async function churnPhase(rate: number): Promise<ChurnResult> {
+      // The warm-up and the window are kept clear of anti-entropy rounds (measured on their own below): the
+      // next tick is waited for and its round watched to its end, so a whole interval less that round lies
+      // ahead. (The scrapes before and after the window take seconds at high rates: CHURN_SCRAPE_SLACK_MS.)
+      const cleared = ticks ? await ticks.clear((flags.churnWarmupSeconds + flags.churnSeconds) * 1000 + CHURN_SCRAPE_SLACK_MS) : { waitedMs: 0, overlaps: false };
+      if (ticks) say(`  waited ${formatSeconds(cleared.waitedMs)} for an anti-entropy round to pass`);
+      if (cleared.overlaps) say(`  the anti-entropy interval (${sync.digestIntervalSeconds} s) leaves no room for the warm-up and the window between its rounds: a round may fall into the window`);
       interface Tracked {
         rv: number;
         writtenAt: number;
@@ -863,13 +968,14 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
       // come before the measured window: a scrape stalls the agent's event loop for tens of milliseconds,
       // which is the benchmark's doing, not the workload's (at most one scrape per window either way).
       const agentMetricsBefore = await (await fetch(`${agent.adminUrl}/metrics`)).text();
-      await (await fetch(`${hub.restUrl}/metrics`)).text();
+      const hubMetricsBefore = await (await fetch(`${hub.restUrl}/metrics`)).text();
       await simAsk({ cmd: 'stats' }, 'stats');
       measuring = true;
       const pids = { agent: agent.process.pid, hub: hub.process.pid, sim: sim.pid };
       const monitor = new ProcMonitor(() => pids, 500);
       monitor.start();
       const startSamples: Record<string, ProcSample> = { agent: procSample(pids.agent), hub: procSample(pids.hub), sim: procSample(pids.sim) };
+      const machineCpuStart = machineCpuSeconds();
       const benchCpuStart = ownCpuSeconds();
       const windowStart = performance.now();
       const pollsAtStart = polls;
@@ -879,7 +985,10 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
       measuring = false;
       const windowEnd = performance.now();
       const endSamples: Record<string, ProcSample> = { agent: procSample(pids.agent), hub: procSample(pids.hub), sim: procSample(pids.sim) };
-      const benchCpu = (ownCpuSeconds() - benchCpuStart) / ((windowEnd - windowStart) / 1000);
+      const benchCpuSeconds = ownCpuSeconds() - benchCpuStart;
+      const benchCpu = benchCpuSeconds / ((windowEnd - windowStart) / 1000);
+      const otherCpu =
+        (machineCpuSeconds() - machineCpuStart - benchCpuSeconds - Object.keys(pids).reduce((a, k) => a + endSamples[k]!.cpuSeconds - startSamples[k]!.cpuSeconds, 0)) / ((windowEnd - windowStart) / 1000);
       const agentMetricsAfter = await (await fetch(`${agent.adminUrl}/metrics`)).text();
       const hubMetricsAfter = await (await fetch(`${hub.restUrl}/metrics`)).text();
       const simStats = await simAsk<{ eventLoopDelayMs: { p50: number; p99: number; max: number }; watches: number }>({ cmd: 'stats' }, 'stats');
@@ -930,11 +1039,94 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
         simWatches: simStats.watches,
         relists,
         watchRestarts,
+        otherCpu,
+        digestsCompared: digestCountersOf(hubMetricsAfter).compared - digestCountersOf(hubMetricsBefore).compared,
+        digestWaitMs: cleared.waitedMs,
+        digestOverlap: cleared.overlaps,
       };
     }
 
     const afterChurn = { agentRss: procSample(agent.process.pid).rssBytes, agentPeakRss: procSample(agent.process.pid).peakRssBytes, hubRss: procSample(hub.process.pid).rssBytes, hubPeakRss: procSample(hub.process.pid).peakRssBytes };
     await reader.close();
+
+    // --- anti-entropy rounds ----------------------------------------------------------------------------
+    // Every feed's digest, sent by the agent on its timer and compared by the hub with its rows: measured
+    // with no churn, as pairs of equal windows — one holding a tick of the agent's timer, the next none —
+    // in the same processes, on the same database, right after the figures above.
+    let digestResult: DigestResult | undefined;
+    if (!ticks && flags.digestRounds > 0) say('anti-entropy: not measured, the agent ran with clouddriver.digestIntervalSeconds 0');
+    if (ticks && flags.digestRounds > 0) {
+      const windowMs = ticks.pairWindowMs();
+      say(`anti-entropy: ${flags.digestRounds} rounds at the agent's interval of ${sync.digestIntervalSeconds} s, each in a ${formatSeconds(windowMs)} window against the equal window after it (no churn)`);
+      const agentBefore = await (await fetch(`${agent.adminUrl}/metrics`)).text();
+      const divergedBefore = (await hubCounters(hub)).diverged;
+      // The first tick after the churn is watched through the hub's counter: it anchors the schedule (and warms up).
+      const warmUp = await ticks.observeTick();
+      if (warmUp) say(`  warm-up round: the hub compared ${formatCount(warmUp.compared)} digests, the last ${formatSeconds(warmUp.roundMs)} after the tick`);
+      else say('  the hub compared nothing after the predicted tick; measuring on the predicted schedule anyway');
+      const pids = { agent: agent.process.pid, hub: hub.process.pid, sim: sim.pid };
+      const boundary = async (): Promise<DigestBoundary> => {
+        const at = Date.now();
+        const cpu = { agent: procSample(pids.agent), hub: procSample(pids.hub), sim: procSample(pids.sim) };
+        const machineCpu = machineCpuSeconds();
+        const benchCpu = ownCpuSeconds();
+        const agentIo = procIo(pids.agent);
+        // The scrape comes after the samples, so each window (with a tick or without) holds one.
+        const { compared, diverged } = await hubCounters(hub);
+        return { at, cpu, machineCpu, benchCpu, agentIo, compared, diverged };
+      };
+      const pairs = (await ticks.measurePairs(flags.digestRounds, windowMs, boundary)).map(pairFigures);
+      const agentAfter = await (await fetch(`${agent.adminUrl}/metrics`)).text();
+      const divergedAfter = (await hubCounters(hub)).diverged;
+      // The last round as the agent saw it: each feed's last "equal" acknowledgement (epoch ms).
+      const lastTick = pairs[pairs.length - 1]!.tickAt;
+      const watches = (await (await fetch(`${agent.adminUrl}/watches`)).json()) as Array<{ digest?: { lastMatchAt?: string | null } }>;
+      const matchedAt = watches.map((w) => (w.digest?.lastMatchAt ? Date.parse(w.digest.lastMatchAt) : NaN)).filter((t) => t >= lastTick - 1000);
+      // Computed wire size: what a round puts in protobuf messages (no gRPC or HTTP/2 framing).
+      const perFeedCount = Math.max(1, Math.round(expected / sync.feeds));
+      const digestPart = (k: ApiResource) => ({
+        feed: { group: k.group, version: k.version, kind: k.kind, resource: k.resource, namespace: '', namespaced: k.namespaced },
+        entries: [{ type: 'digest' as const, count: perFeedCount, hashHigh: 0xfedcba98, hashLow: 0x89abcdef, resumeFrom: '' }],
+        progress: undefined,
+      });
+      const perAccountBatch = encodeBatchRequest(10_000n, kinds.map(digestPart)).length;
+      const perFeedMessages = kinds.map((k) => encodeBatchRequest(10_000n, [digestPart(k)]).length);
+      digestResult = {
+        intervalSeconds: sync.digestIntervalSeconds,
+        windowMs,
+        feeds: sync.feeds,
+        objects: expected,
+        ...(warmUp ? { warmUp } : {}),
+        pairs,
+        roundsCompleted: pairs.filter((p) => p.comparedWith > 0 && p.comparedWithout === 0).length,
+        spilled: pairs.filter((p) => p.comparedWithout > 0).length,
+        comparedPerRound: pairs.reduce((a, p) => a + p.comparedWith, 0) / pairs.length,
+        cpu: Object.fromEntries(DIGEST_PARTS.map((part) => [part, partFigures(pairs, part)])) as Record<DigestPart, PartFigures>,
+        agentWrittenPerRound: difference(pairs.map((p) => p.agentWrittenWith - p.agentWrittenWithout), 0),
+        agentReadPerRound: difference(pairs.map((p) => p.agentReadWith - p.agentReadWithout), 0),
+        computedBytesPerRound: {
+          perAccountBatches: perAccountBatch * flags.clusters,
+          perFeedMessages: perFeedMessages.reduce((a, b) => a + b, 0) * flags.clusters,
+          perFeedMessageBytes: perFeedMessages.reduce((a, b) => a + b, 0) / perFeedMessages.length,
+        },
+        ...(matchedAt.length > 0 ? { lastRound: { matchedFeeds: matchedAt.length, durationMs: Math.max(...matchedAt) - lastTick } } : {}),
+        divergences: {
+          hub: divergedAfter - divergedBefore,
+          agent: metricSum(agentAfter, 'scale_agent_cache_divergence_total') - metricSum(agentBefore, 'scale_agent_cache_divergence_total'),
+        },
+        relists: metricSum(agentAfter, 'scale_agent_watch_relists_total') - metricSum(agentBefore, 'scale_agent_watch_relists_total'),
+        watchRestarts: metricSum(agentAfter, 'scale_agent_watch_restarts_total') - metricSum(agentBefore, 'scale_agent_watch_restarts_total'),
+        otherShare: {
+          with: pairs.reduce((a, p) => a + p.otherWith, 0) / pairs.reduce((a, p) => a + p.withMs / 1000, 0),
+          without: pairs.reduce((a, p) => a + p.otherWithout, 0) / pairs.reduce((a, p) => a + p.withoutMs / 1000, 0),
+        },
+      };
+      const d = digestResult;
+      say(
+        `  ${d.roundsCompleted} of ${pairs.length} rounds completed in their windows (${formatCount(d.comparedPerRound)} comparisons each); CPU s per round agent ${formatDiff(d.cpu.agent)}, hub ${formatDiff(d.cpu.hub)}, sim ${formatDiff(d.cpu.sim)}; ` +
+          `agent wrote ${formatBytes(d.agentWrittenPerRound.mean)} per round; divergences hub ${d.divergences.hub}, agent ${d.divergences.agent}`,
+      );
+    }
 
     // --- figures ---------------------------------------------------------------------------------------------
     const objectsPerSecond = expected / (sync.syncMs / 1000);
@@ -979,6 +1171,7 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
       baselines,
       memory: { perObject, perObjectAfterGc, perAccount, perAccountAfterGc, budget, afterChurn },
       churn: churnResults,
+      digest: digestResult ?? null,
       clockOffsetMs: offset,
       clockRoundTripMs: bestRtt,
       targets,
@@ -997,11 +1190,20 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
           ['agent started (every account discovered)', formatSeconds(sync.startedMs)],
           ['every feed listed', sync.listedMs !== undefined ? formatSeconds(sync.listedMs) : 'n/a'],
           ['CPU seconds: agent / hub / sim', `${sync.agentCpuSeconds.toFixed(1)} / ${sync.hubCpuSeconds.toFixed(1)} / ${sync.simCpuSeconds.toFixed(1)}`],
+          ['CPU seconds of other processes on the machine meanwhile', sync.otherCpuSeconds.toFixed(1)],
+          ...(digestResult
+            ? [['one anti-entropy round afterwards (every feed), CPU seconds: agent / hub / sim', `${digestResult.cpu.agent.mean.toFixed(2)} / ${digestResult.cpu.hub.mean.toFixed(2)} / ${digestResult.cpu.sim.mean.toFixed(2)} (see "Anti-entropy")`]]
+            : []),
+          [
+            'feed digests the hub compared: when synced, by the memory samples',
+            `${formatCount(sync.digestsCompared)}, ${formatCount(sync.digestsComparedBySettle)} (${formatCount(sync.feeds)} feeds; ${sync.digestIntervalSeconds > 0 ? `interval ${sync.digestIntervalSeconds} s, ${sync.digestTicksDuringSync} of its ticks before synced` : 'interval off'})`,
+          ],
           ['changes sent, object bytes sent', `${formatCount(sentMetrics.changesSent)}, ${formatBytes(sentMetrics.bytesSent)}`],
           ['load average at the end', sync.loadAverage.map((l) => l.toFixed(2)).join(' ')],
         ],
         notes: [
           'Synced = the hub committed every object and both snapshot markers of every feed, and its database holds exactly the watched objects. objects/s = objects ÷ time to sync (start-up included).',
+          `Digest comparisons (the hub's scale_agent_hub_feed_digests_compared_total) are in the sync's figures: those asked for when each account's stream opened (anti-entropy after a (re)connect; a feed sends its digest once its list is done)${sync.digestTicksDuringSync > 0 ? ` and those of the ${sync.digestTicksDuringSync} tick(s) of the ${sync.digestIntervalSeconds} s interval (--digest-interval-seconds) that fell before the sync ended, for the feeds listed by then${sync.syncMs < DEFAULT_DIGEST_INTERVAL_SECONDS * 1000 ? ` — at the default ${DEFAULT_DIGEST_INTERVAL_SECONDS} s a sync this short would see no tick` : ''}` : ''}.`,
           `Floor = UTF-8 decode + JSON.parse of the list pages of ${floor.clusters} clusters (${formatCount(floor.objects)} objects, ${formatBytes(floor.bytes)}, ${formatBytes(floor.meanObjectBytes)} per object) as the agent pages them, best of ${flags.parseRepetitions}, in the benchmark process.`,
         ],
       };
@@ -1033,7 +1235,7 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
       };
       const churnTable: Table = {
         title: 'Visibility latency at steady churn (written to the sim → visible at the hub)',
-        header: ['changes/s', 'achieved', 'measured', 'DB p50', 'p90', 'p99', 'max', 'REST p50', 'REST p99', 'REST max (n)', 'CPU agent', 'hub', 'sim', 'bench', 'agent RSS', 'hub RSS', 'load'],
+        header: ['changes/s', 'achieved', 'measured', 'DB p50', 'p90', 'p99', 'max', 'REST p50', 'REST p99', 'REST max (n)', 'CPU agent', 'hub', 'sim', 'bench', 'agent RSS', 'hub RSS', 'load', 'digests'],
         rows: churnResults.map((c) => [
           formatCount(c.rate),
           formatCount(c.achievedRate),
@@ -1052,12 +1254,16 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
           formatBytes(c.agentRssMax),
           formatBytes(c.hubRssMax),
           c.loadAverage[0]!.toFixed(2),
+          `${formatCount(c.digestsCompared)}${c.digestOverlap ? ' (overlap)' : ''}`,
         ]),
         notes: [
           'A change = a merge patch of one annotation on a random ConfigMap, Secret, Service or ServiceMonitor of a random cluster, made in the sim process; its time is taken when the write returns.',
           `DB = the benchmark reads the hub's database by primary key (a read-only connection beside the hub) until the object shows the change's resourceVersion (or a later one): the commit plus the reader's uncertainty, given below (mean reader tick ${churnResults.map((c) => c.meanPollIntervalMs.toFixed(1)).join(' / ')} ms; ${churnResults.map((c) => formatCount(c.lookupsPerSecond)).join(' / ')} lookups/s).`,
           `REST = for up to ${flags.restSamples} changes/s, GET /manifests/{account}/{namespace}/{kind name}?includeEvents=false from the write until the manifest shows it (every ${REST_POLL_MS} ms at first, then every ${POLL_FRACTION * 100}% of the time waited): what Spinnaker would read. Clocks: the sim's offset measured by round trips (±${(bestRtt / 2).toFixed(2)} ms).`,
-          `Each rate: ${flags.churnWarmupSeconds} s warm-up, then ${flags.churnSeconds} s measured; CPU = CPU seconds ÷ wall seconds of the window (1 core = 100%), of 2 shared cores; bench = the benchmark process itself (the reader).`,
+          `Each rate: ${flags.churnWarmupSeconds} s warm-up, then ${flags.churnSeconds} s measured; CPU = CPU seconds ÷ wall seconds of the window (1 core = 100%), of 2 shared cores; bench = the benchmark process itself (the reader). Other processes on the machine used ${churnResults.map((c) => formatPercent(c.otherCpu)).join(' / ')} of a core in the windows (/proc/stat less the four).`,
+          sync.digestIntervalSeconds > 0
+            ? `digests = feed digests the hub compared in the window (its scale_agent_hub_feed_digests_compared_total): the warm-up and window are placed between the agent's anti-entropy rounds (every ${sync.digestIntervalSeconds} s in this run; the benchmark waited ${churnResults.map((c) => formatSeconds(c.digestWaitMs)).join(' / ')} for them), so 0 means none of their cost is in these figures.`
+            : 'digests = feed digests the hub compared in the window; the agent ran with clouddriver.digestIntervalSeconds 0 (--digest-rounds 0), so only reconnects send them.',
         ],
       };
       const splitTable: Table = {
@@ -1084,12 +1290,52 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
         ]),
         notes: ['mean ack = from the agent writing a batch to the hub acknowledging its commit (the agent\'s scale_agent_batch_ack_seconds). Event-loop delay: monitorEventLoopDelay over the window (agent and hub through their /metrics).'],
       };
+      const digestTable: Table | undefined = digestResult && buildDigestTable(digestResult);
       const targetTable: Table = {
         title: 'Targets',
         header: ['target', 'measured', 'met'],
         rows: targets.map((t) => [t.target, t.value, t.met ? 'yes' : 'no']),
       };
-      return [syncTable, memoryTable, churnTable, ...(churnResults.length > 0 ? [splitTable, diagnosticsTable] : []), targetTable];
+      return [syncTable, memoryTable, churnTable, ...(churnResults.length > 0 ? [splitTable, diagnosticsTable] : []), ...(digestTable ? [digestTable] : []), targetTable];
+    }
+    function buildDigestTable(d: DigestResult): Table {
+      const perMillion = (seconds: number) => seconds / (d.objects / 1e6);
+      const share = (seconds: number, intervalSeconds: number) => `${((seconds / intervalSeconds) * 100).toFixed(2)}%`;
+      const unresolved = DIGEST_PARTS.filter((p) => d.cpu[p].resolved === false);
+      const churn100 = churnAt(100);
+      return {
+        title: `Anti-entropy: a digest round of every feed (${formatCount(d.feeds)} feeds, ${formatCount(d.objects)} objects), after the churn, none running`,
+        header: ['', 'value'],
+        rows: [
+          ['interval in this run (the agent\'s clouddriver.digestIntervalSeconds)', `${d.intervalSeconds} s`],
+          ['rounds completed in their windows (hub\'s digests-compared counter)', `${d.roundsCompleted} of ${d.pairs.length} (${formatCount(d.comparedPerRound)} comparisons per round${d.spilled > 0 ? `; ${d.spilled} spilled into the window after` : ''})`],
+          ...(d.lastRound ? [['last round: tick → last feed acknowledged equal', `${formatSeconds(d.lastRound.durationMs)} (${formatCount(d.lastRound.matchedFeeds)} feeds)`]] : []),
+          ['CPU s per round: agent', formatDiff(d.cpu.agent)],
+          ['CPU s per round: hub', formatDiff(d.cpu.hub)],
+          ['CPU s per round: sim (not involved: a control)', formatDiff(d.cpu.sim)],
+          ['CPU s per round per 1M objects: agent / hub', `${perMillion(d.cpu.agent.mean).toFixed(3)} / ${perMillion(d.cpu.hub.mean).toFixed(3)}`],
+          ['CPU per feed per round: agent / hub', `${((d.cpu.agent.mean / d.feeds) * 1e6).toFixed(0)} / ${((d.cpu.hub.mean / d.feeds) * 1e6).toFixed(0)} µs`],
+          [`CPU with a round ÷ without, equal ${formatSeconds(d.windowMs)} windows: agent / hub`, `${formatRatio(d.cpu.agent.ratio)} / ${formatRatio(d.cpu.hub.ratio)} (${d.cpu.agent.withSeconds.toFixed(2)} ÷ ${d.cpu.agent.withoutSeconds.toFixed(2)} s, ${d.cpu.hub.withSeconds.toFixed(2)} ÷ ${d.cpu.hub.withoutSeconds.toFixed(2)} s)`],
+          ['CPU without a round (no churn): agent / hub / sim', DIGEST_PARTS.map((p) => `${(d.cpu[p].baseShare * 100).toFixed(1)}%`).join(' / ')],
+          [`share of one core, computed: at ${d.intervalSeconds} s / at the default ${DEFAULT_DIGEST_INTERVAL_SECONDS} s: agent`, `${share(d.cpu.agent.mean, d.intervalSeconds)} / ${share(d.cpu.agent.mean, DEFAULT_DIGEST_INTERVAL_SECONDS)}`],
+          [`share of one core, computed: at ${d.intervalSeconds} s / at the default ${DEFAULT_DIGEST_INTERVAL_SECONDS} s: hub`, `${share(d.cpu.hub.mean, d.intervalSeconds)} / ${share(d.cpu.hub.mean, DEFAULT_DIGEST_INTERVAL_SECONDS)}`],
+          ...(churn100
+            ? [[`agent + hub CPU at 100 changes/s with rounds every ${DEFAULT_DIGEST_INTERVAL_SECONDS} s ÷ without (computed)`, formatRatio((churn100.agentCpu + churn100.hubCpu + (d.cpu.agent.mean + d.cpu.hub.mean) / DEFAULT_DIGEST_INTERVAL_SECONDS) / (churn100.agentCpu + churn100.hubCpu))]]
+            : []),
+          ['bytes the agent wrote / read per round (measured, with − without)', `${formatBytes(d.agentWrittenPerRound.mean)} / ${formatBytes(d.agentReadPerRound.mean)} (${formatBytes(d.agentWrittenPerRound.mean / d.feeds)} / ${formatBytes(d.agentReadPerRound.mean / d.feeds)} per feed)`],
+          ['digest bytes per round (computed, protobuf)', `${formatBytes(d.computedBytesPerRound.perAccountBatches)} as one batch per account; ${formatBytes(d.computedBytesPerRound.perFeedMessages)} as one message per feed (${d.computedBytesPerRound.perFeedMessageBytes.toFixed(0)} B each, the digest benchmark's count)`],
+          ['divergences found: hub / agent', `${d.divergences.hub} / ${d.divergences.agent}`],
+          ['the agent\'s relists, watch restarts during the phase', `${formatCount(d.relists)}, ${formatCount(d.watchRestarts)}`],
+          ['other processes on the machine, windows with / without a round (share of one core)', `${formatPercent(d.otherShare.with)} / ${formatPercent(d.otherShare.without)}`],
+        ],
+        notes: [
+          `Each round: a window of ${formatSeconds(d.windowMs)} starting ${LEAD_MS / 1000} s before a tick of the agent's timer (predicted from its "agent started" line, re-anchored on the warm-up round the hub was seen comparing), then an equal window with no tick. Per round = CPU(with) − CPU(without), mean over the rounds (range in parentheses); CPU from /proc/<pid>/stat, 10 ms ticks.`,
+          `A figure is "within noise" when its mean is not above twice its standard error (or 0.02 s); then only its order of magnitude holds.${unresolved.length > 0 ? ` Here: ${unresolved.join(', ')}.` : ''} Relists, watch restarts and other processes on the machine (both from /proc and the agent's metrics, above) are the usual sources of that noise.`,
+          'Measured bytes = what the agent passed to write() / read() (/proc/<pid>/io: its gRPC stream to the hub, with HTTP/2 and gRPC framing, and anything else it wrote), with − without. Computed bytes = the digests\' protobuf messages alone.',
+          `Shares of one core = per round ÷ interval: the steady cost of comparing every feed at that interval; the ratio at 100 changes/s adds that to the agent's and the hub's CPU in that churn window above.`,
+          'The round of the warm-up and those of the measured windows carry no changes: every digest goes out in a batch of its own account (one per account). Under churn a digest rides with the batch that empties its feed.',
+        ],
+      };
     }
 
     const heading = [

@@ -36,6 +36,17 @@ export function cpuShare(from: ProcSample, to: ProcSample): number {
   return wall > 0 ? (to.cpuSeconds - from.cpuSeconds) / wall : NaN;
 }
 
+/**
+ * CPU seconds every process on the machine has used since boot, all CPUs together (/proc/stat: user, nice,
+ * system, irq, softirq and steal; idle and iowait are not busy). Less the benchmark's own processes, it says
+ * how much else ran on a shared machine during a window.
+ */
+export function machineCpuSeconds(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / CLOCK_TICKS_PER_SECOND;
+}
+
 /** This process's own CPU seconds (the benchmark measures its own load too). */
 export function ownCpuSeconds(): number {
   const usage = process.cpuUsage();
