@@ -121,8 +121,9 @@ export interface AccountRuntimeOptions {
   /** What the hub should know of the account changed (kinds discovered or gone, kinds refused): send info(). */
   onInfoChanged?: (account: string) => void;
   /**
-   * Anti-entropy runs: a feed that resumes its watch from the hub's point (so it knows only what changed
-   * since) is completed by a quiet verification list, so its digest can be compared too.
+   * Anti-entropy runs: every new feed compares its digest once its record is complete, and a feed that
+   * resumes its watch from the hub's point (so it knows only what changed since) is completed by a quiet
+   * verification list first.
    */
   verifyResumedFeeds?: boolean;
 }
@@ -415,7 +416,13 @@ export class AccountRuntime {
     if (!reflector) return;
     this.feeds.set(id, { descriptor, queue, reflector });
     reflector.start();
-    if (resumeRv !== undefined && this.options.verifyResumedFeeds) this.verifyFeed(id);
+    if (this.options.verifyResumedFeeds) {
+      // A feed that starts after its account's stream opened (accounts start in turn) missed the
+      // post-reconnect request: it compares once its record is complete. A resumed one is held to
+      // matching within the health bound, as the feeds of a reconnect are.
+      queue.requestDigest(resumeRv !== undefined ? Date.now() : undefined);
+      if (resumeRv !== undefined) this.verifyFeed(id);
+    }
   }
 
   /** Completes a resumed feed's record with a quiet list beside its watch (FeedQueue.onVerification*). */
