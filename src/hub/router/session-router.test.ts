@@ -1,9 +1,9 @@
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { create } from '@bufbuild/protobuf';
+import { create, fromBinary } from '@bufbuild/protobuf';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { silentLogger } from '../../common/logger.ts';
-import { OperationResultSchema, type AgentMessage, type HubMessage, type Operation } from '../../protocol/index.ts';
+import { agentHubDefinition, HubMessageSchema, OperationResultSchema, type AgentMessage, type HubMessage, type Operation } from '../../protocol/index.ts';
 import { AgentSession } from '../grpc/agent-session.ts';
 import { SessionRegistry } from '../grpc/session-registry.ts';
 import { openStore } from '../store/open-store.ts';
@@ -19,8 +19,9 @@ import { SessionRouter } from './session-router.ts';
 class FakeCall {
   readonly written: HubMessage[] = [];
   ended = false;
+  /** What goes on the wire: operations arrive pre-encoded (AgentSession encodes them to check their size). */
   write(message: HubMessage): boolean {
-    this.written.push(message);
+    this.written.push(fromBinary(HubMessageSchema, agentHubDefinition.Session.responseSerialize(message)));
     return true;
   }
   end(): void {
