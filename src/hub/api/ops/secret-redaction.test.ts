@@ -34,11 +34,12 @@ test('with operations.redactSecretValues a task deploys the real values but stor
   const h = await opsHarness();
   try {
     const runner = new TaskRunner({ store: h.store, router: h.cluster, hubId: 'hub-test', logger: silentLogger(), operationTimeoutMs: 5_000, redactSecretValues: true });
-    const task = await runner.start(await parseOpsRequest(deploy, h.store), deploy, null);
-    const done = await waitFor(async () => {
-      const t = await h.store.getTask(task.id);
-      return t && t.state !== 'STARTED' ? t : undefined;
-    }, { timeoutMs: 5_000, what: 'the task' });
+    const finished = (id: string) =>
+      waitFor(async () => {
+        const t = await h.store.getTask(id);
+        return t && t.state !== 'STARTED' ? t : undefined;
+      }, { timeoutMs: 5_000, what: `task ${id}` });
+    const done = await finished((await runner.start(await parseOpsRequest(deploy, h.store), deploy, null)).id);
     assert.equal(done.state, 'COMPLETED');
     const sent = h.cluster.calls.map((c) => c.request).find((r) => r.type === 'apply' && r.manifest.kind === 'Secret');
     assert.equal(sent?.type === 'apply' ? (sent.manifest.data as Record<string, string>).password : undefined, VALUE, 'the agent got the real value');
@@ -46,11 +47,7 @@ test('with operations.redactSecretValues a task deploys the real values but stor
 
     // A failure that would be retryable (no agent) is final: the stored request could not be run again.
     h.cluster.connected = false;
-    const failing = await runner.start(await parseOpsRequest(deploy, h.store), deploy, null);
-    const failed = await waitFor(async () => {
-      const t = await h.store.getTask(failing.id);
-      return t && t.state !== 'STARTED' ? t : undefined;
-    }, { timeoutMs: 5_000, what: 'the failing task' });
+    const failed = await finished((await runner.start(await parseOpsRequest(deploy, h.store), deploy, null)).id);
     assert.equal(failed.state, 'FAILED');
   } finally {
     await h.app.close();
