@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
@@ -97,6 +97,11 @@ export function registerDemoCommand(program: Command): void {
       const dir = resolve(flags.dir);
       const kubeconfigDir = join(dir, 'kubeconfigs');
       mkdirSync(kubeconfigDir, { recursive: true });
+      // The sim's clusters live in its memory: each demo starts new ones (new kube-system UIDs), so a
+      // database kept from an earlier run would hold their names for clusters that no longer exist and
+      // refuse them (ACCOUNT_OWNED_BY_OTHER_CLUSTER). The demo's hub starts from an empty one.
+      const database = join(dir, 'hub.db');
+      for (const suffix of ['', '-wal', '-shm']) rmSync(`${database}${suffix}`, { force: true });
       const clusters = Number.parseInt(flags.clusters, 10);
       const names = Array.from({ length: clusters }, (_, i) => `cluster-${i + 1}`);
       const rest = `http://127.0.0.1:${flags.restPort}`;
@@ -124,7 +129,7 @@ export function registerDemoCommand(program: Command): void {
             identities: [{ name: 'demo-agent', match: { subject: 'demo-agent' }, accounts: ['cluster-*'] }],
           }),
         );
-        group.start('hub', ['hub', '--config', hubConfigPath, '--host', '127.0.0.1', '--port', flags.restPort, '--grpc-port', flags.grpcPort, '--database', `sqlite:${join(dir, 'hub.db')}`, '--log-format', 'text']);
+        group.start('hub', ['hub', '--config', hubConfigPath, '--host', '127.0.0.1', '--port', flags.restPort, '--grpc-port', flags.grpcPort, '--database', `sqlite:${database}`, '--log-format', 'text']);
         await waitFor(async () => (await fetch(`${rest}/health`).catch(() => undefined))?.ok, { timeoutMs: START_TIMEOUT_MS, what: 'the hub to answer /health' });
 
         const agentConfigPath = join(dir, 'agent.yaml');
