@@ -27,7 +27,8 @@ export class ScaleAgentError extends Error {
   }
 }
 
-function def(code: string, httpStatus: number): ErrorDefinition {
+/** Keeps each code's literal type, so that `Errors.X.code` is an ErrorCode wherever it is passed on. */
+function def<Code extends string>(code: Code, httpStatus: number): { readonly code: Code; readonly httpStatus: number } {
   return { code, httpStatus };
 }
 
@@ -46,6 +47,10 @@ export const Errors = {
   ACCOUNT_OWNED_BY_OTHER_CLUSTER: def('ACCOUNT_OWNED_BY_OTHER_CLUSTER', 409),
   ACCOUNT_NOT_CONNECTED: def('ACCOUNT_NOT_CONNECTED', 503),
   SESSION_UNKNOWN: def('SESSION_UNKNOWN', 400),
+  /** A Sync stream for an account its session does not (or no longer) cache. */
+  NOT_CACHING_OWNER: def('NOT_CACHING_OWNER', 409),
+  /** An account in a hello or update without a name, or declared twice. */
+  ACCOUNT_INVALID: def('ACCOUNT_INVALID', 400),
   OPERATION_INVALID: def('OPERATION_INVALID', 400),
   OPERATION_DEADLINE_EXCEEDED: def('OPERATION_DEADLINE_EXCEEDED', 504),
   OPERATION_AGENT_GONE: def('OPERATION_AGENT_GONE', 503),

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
-import { Errors, errorMessage, ScaleAgentError } from '../../common/errors.ts';
+import { Errors, errorMessage, ScaleAgentError, type ErrorCode } from '../../common/errors.ts';
 import { certificateIdentity, type CertificateIdentity } from '../../common/pki.ts';
 import type { IdentityConfig, SecretRef } from '../config.ts';
 
@@ -21,7 +21,7 @@ export interface AgentIdentity {
   token: boolean;
 }
 
-export type Authentication = { ok: true; identity: AgentIdentity } | { ok: false; code: string; message: string };
+export type Authentication = { ok: true; identity: AgentIdentity } | { ok: false; code: ErrorCode; message: string };
 
 /** The credentials on a server call: the verified peer certificate and the `authorization: Bearer …` metadata. */
 export function peerCredentials(call: Pick<ServerDuplexStream<unknown, unknown>, 'getAuthContext' | 'metadata'>): PeerCredentials {

@@ -1,7 +1,7 @@
 import { create, fromBinary } from '@bufbuild/protobuf';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from '../../common/logger.ts';
-import { Errors, errorMessage } from '../../common/errors.ts';
+import { Errors, errorMessage, type ErrorCode } from '../../common/errors.ts';
 import { ulid } from '../../common/ids.ts';
 import {
   AccountAcceptanceSchema,
@@ -147,7 +147,7 @@ export class SessionHandler {
     call.on('cancelled', () => finish('session cancelled'));
   }
 
-  private refuse(call: SessionCall, code: string, message: string, details: Record<string, unknown> = {}): void {
+  private refuse(call: SessionCall, code: ErrorCode, message: string, details: Record<string, unknown> = {}): void {
     this.options.logger.warn({ code, peer: call.getPeer(), ...details }, `refusing agent session: ${message}`);
     call.write(create(HubMessageSchema, { kind: { case: 'refusal', value: { code, message } } }));
     call.end();
@@ -203,7 +203,7 @@ export class SessionHandler {
     for (const info of accounts) {
       const name = info.name.trim();
       if (name === '' || seen.has(name)) {
-        out.push(create(AccountAcceptanceSchema, { account: info.name, accepted: false, refusalCode: 'ACCOUNT_INVALID', refusalMessage: name === '' ? 'the account has no name' : `account ${name} is declared twice` }));
+        out.push(create(AccountAcceptanceSchema, { account: info.name, accepted: false, refusalCode: Errors.ACCOUNT_INVALID.code, refusalMessage: name === '' ? 'the account has no name' : `account ${name} is declared twice` }));
         continue;
       }
       seen.add(name);

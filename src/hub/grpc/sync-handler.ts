@@ -1,7 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from '../../common/logger.ts';
-import { Errors, errorMessage } from '../../common/errors.ts';
+import { Errors, errorMessage, type ErrorCode } from '../../common/errors.ts';
 import { qualifiedKind } from '../../common/kube-object.ts';
 import { FeedDivergenceSchema, SyncResponseSchema, type ChangeBatch, type Feed, type FeedDivergence, type SyncRequest, type SyncResponse } from '../../protocol/index.ts';
 import { sameDigest, type FeedDigestValue } from '../../protocol/feed-digest.ts';
@@ -147,7 +147,7 @@ export class SyncHandler {
     let processing: Promise<void> = Promise.resolve();
     let ended = false;
 
-    const refuse = (code: string, message: string) => {
+    const refuse = (code: ErrorCode, message: string) => {
       if (ended) return;
       ended = true;
       logger.warn({ account, sessionId, code }, `refusing sync stream: ${message}`);
