@@ -1,4 +1,5 @@
 import { Errors, ScaleAgentError } from '../common/errors.ts';
+import { HTTP_FORBIDDEN, HTTP_GONE, HTTP_NOT_FOUND, HTTP_TOO_MANY_REQUESTS, HTTP_UNAUTHORIZED } from '../common/http-status.ts';
 
 /** A Kubernetes `Status` object: what the API server returns with every failure (and in watch ERROR events). */
 export interface KubeStatus {
@@ -85,11 +86,7 @@ export function isExpiredError(err: unknown): boolean {
   return reason === 'Expired' || reason === 'Gone';
 }
 
-export const HTTP_UNAUTHORIZED = 401;
-export const HTTP_FORBIDDEN = 403;
-export const HTTP_NOT_FOUND = 404;
-export const HTTP_GONE = 410;
-export const HTTP_TOO_MANY_REQUESTS = 429;
+export { HTTP_FORBIDDEN, HTTP_GONE, HTTP_NOT_FOUND, HTTP_TOO_MANY_REQUESTS, HTTP_UNAUTHORIZED };
 
 function reasonForStatus(status: number): string {
   switch (status) {

@@ -7,9 +7,8 @@ import type { HubConnection } from '../session/hub-connection.ts';
 import type { SyncStream } from '../sync/sync-stream.ts';
 import { FeedMetrics } from '../feed-metrics.ts';
 import { divergedReason, freshnessSeconds, stuckReason, unmatchedReason, type StuckBounds } from './watch-health.ts';
+import { HTTP_OK, HTTP_SERVICE_UNAVAILABLE } from '../../common/http-status.ts';
 
-const HTTP_OK = 200;
-const HTTP_SERVICE_UNAVAILABLE = 503;
 const MS_PER_SECOND = 1000;
 
 export interface AdminServerOptions {

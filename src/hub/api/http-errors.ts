@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { Errors, ScaleAgentError, isScaleAgentError, type ErrorDefinition } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
+import { HTTP_BAD_REQUEST, HTTP_INTERNAL_ERROR, HTTP_NOT_FOUND } from '../../common/http-status.ts';
 
 /**
  * REST error bodies: Spring Boot's shape (what Orca and Gate log and sometimes parse) plus our stable
@@ -17,9 +18,6 @@ export interface ErrorBody {
 /** Code for failures nobody raised on purpose (bugs); deliberately outside the catalogue. */
 export const UNEXPECTED_ERROR_CODE = Errors.INTERNAL_ERROR.code;
 
-const HTTP_INTERNAL_ERROR = 500;
-const HTTP_BAD_REQUEST = 400;
-const HTTP_NOT_FOUND = 404;
 
 export function errorBody(status: number, message: string, code: string): ErrorBody {
   return { error: STATUS_CODES[status] ?? 'Error', message, status, code };

@@ -1,5 +1,6 @@
 import type { KubeObject } from '../../common/kube-object.ts';
 import type { OperationOutcome, OperationRouter, ResourceTarget } from '../router/types.ts';
+import { HTTP_BAD_REQUEST, HTTP_NOT_FOUND } from '../../common/http-status.ts';
 
 /**
  * Reads the cache cannot answer, sent through the agent holding the account (as Clouddriver calls
@@ -9,8 +10,6 @@ import type { OperationOutcome, OperationRouter, ResourceTarget } from '../route
  */
 export const LIVE_READ_TIMEOUT_MS = 5_000;
 
-const HTTP_NOT_FOUND = 404;
-const HTTP_BAD_REQUEST = 400;
 
 function succeeded(outcome: OperationOutcome): boolean {
   return outcome.errorCode === null && outcome.httpStatus > 0 && outcome.httpStatus < HTTP_BAD_REQUEST;

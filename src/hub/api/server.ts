@@ -20,6 +20,7 @@ import { rawResourceRoutes } from './routes/raw-resource-routes.ts';
 import type { RouteContext } from './routes/route-context.ts';
 import { searchRoutes } from './routes/search-routes.ts';
 import { taskRoutes } from './routes/task-routes.ts';
+import { HTTP_BAD_REQUEST } from '../../common/http-status.ts';
 
 export interface ApiServerOptions {
   store: Store;
@@ -59,7 +60,6 @@ function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 const DEFAULT_BODY_LIMIT_BYTES = 32 * 1024 * 1024;
-const HTTP_BAD_REQUEST = 400;
 
 /**
  * The Clouddriver-compatible REST API for Kubernetes accounts. Returns a Fastify instance that is not

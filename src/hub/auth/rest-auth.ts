@@ -11,6 +11,7 @@ import { AuthorizedRouter } from './authorized-router.ts';
 import { AuthorizedStore } from './authorized-store.ts';
 import { ANONYMOUS_CREATOR, CallerAccess, runAsCaller, taskCreator } from './caller-access.ts';
 import { taskAccounts } from './request-accounts.ts';
+import { HTTP_FORBIDDEN, HTTP_UNAUTHORIZED } from '../../common/http-status.ts';
 
 /** Routes anyone may call, authenticated or not: load balancers and orchestrators probe them. */
 const PUBLIC_ROUTES = new Set(['/health']);
@@ -19,8 +20,6 @@ function isAdminRoute(url: string | undefined): boolean {
   return url !== undefined && (url === '/metrics' || url === '/admin' || url.startsWith('/admin/'));
 }
 
-const HTTP_UNAUTHORIZED = 401;
-const HTTP_FORBIDDEN = 403;
 
 /** The REST side of `auth`, built at start (token files and variables are read here, errors name the key). */
 export interface RestAuthSetup {

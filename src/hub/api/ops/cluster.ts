@@ -5,9 +5,8 @@ import type { AccountRecord, CachedObject } from '../../store/types.ts';
 import { isObject } from './fields.ts';
 import type { OpContext } from './op-handler.ts';
 import { failureFrom, outcomeFailed } from './operation-failure.ts';
+import { HTTP_CONFLICT, HTTP_NOT_FOUND } from '../../../common/http-status.ts';
 
-const HTTP_NOT_FOUND = 404;
-const HTTP_CONFLICT = 409;
 /** Re-reads and retries of a write computed from what was read (JSON patches of enable/disable, undo). */
 export const RECOMPUTE_RETRIES = 3;
 

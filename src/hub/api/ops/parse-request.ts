@@ -5,6 +5,7 @@ import { withStatus } from '../http-errors.ts';
 import { at, invalid, isObject } from './fields.ts';
 import type { OpHandler, ParsedOp, PreparedOp } from './op-handler.ts';
 import { OPERATIONS } from './registry.ts';
+import { HTTP_BAD_REQUEST } from '../../../common/http-status.ts';
 
 /**
  * Turns an `/ops` body (an array of single-key objects) into prepared operations, checking everything
@@ -19,7 +20,6 @@ export interface RequestedOp {
   idempotent: boolean;
 }
 
-const HTTP_BAD_REQUEST = 400;
 
 function unknownOperation(name: string, path: string): never {
   throw new ScaleAgentError(Errors.OPERATION_UNSUPPORTED, `${path}: unknown operation "${name}"; supported: ${[...OPERATIONS.keys()].join(', ')}`, {

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { errorMessage } from '../../../common/errors.ts';
 import type { RouteContext } from './route-context.ts';
+import { HTTP_SERVICE_UNAVAILABLE } from '../../../common/http-status.ts';
 
-const HTTP_SERVICE_UNAVAILABLE = 503;
 /** A database slower than this to answer `select 1` counts as down. */
 const DATABASE_PING_TIMEOUT_MS = 2_000;
 

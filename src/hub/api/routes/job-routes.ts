@@ -7,6 +7,7 @@ import { withStatus } from '../http-errors.ts';
 import { jobStatusView, parseProperties, propertyPod } from '../job-view.ts';
 import { liveGet, liveList, podLogs, target } from '../live-reads.ts';
 import type { RouteContext } from './route-context.ts';
+import { HTTP_NOT_IMPLEMENTED } from '../../../common/http-status.ts';
 
 interface JobParams {
   application: string;
@@ -17,7 +18,6 @@ interface JobParams {
 
 type Obj = Record<string, unknown>;
 
-const HTTP_NOT_IMPLEMENTED = 501;
 
 function watches(account: AccountRecord, group: string, kind: string): boolean {
   return account.kinds.some((k) => k.group === group && k.kind === kind && k.watchable);
