@@ -20,12 +20,18 @@ function findTests(dir) {
   return out.sort();
 }
 
-const args = process.argv.slice(2);
+// `--unit` (npm run test:unit): the unit tests next to the code, on SQLite only, without the type check.
+const unit = process.argv.includes('--unit');
+if (unit) {
+  process.env.TEST_ENGINES ??= 'sqlite';
+  process.env.SKIP_TYPECHECK ??= '1';
+}
+const args = process.argv.slice(2).filter((a) => a !== '--unit');
 const paths = args.filter((a) => !a.startsWith('-') && statSafe(join(root, a)));
 const flags = args.filter((a) => !paths.includes(a));
 function statSafe(p) { try { return statSync(p); } catch { return undefined; } }
 
-const roots = paths.length > 0 ? paths.map((p) => join(root, p)) : [join(root, 'src'), join(root, 'test')];
+const roots = paths.length > 0 ? paths.map((p) => join(root, p)) : unit ? [join(root, 'src')] : [join(root, 'src'), join(root, 'test')];
 const files = roots.flatMap((p) => (statSafe(p)?.isDirectory() ? findTests(p) : [p]));
 if (files.length === 0) {
   console.error('test: no test files found');

@@ -151,8 +151,22 @@ export interface ResolvedRun {
   stopNow(): void;
 }
 
+/**
+ * `TEST_ENGINES` (a comma-separated list, e.g. `sqlite` for `npm run test:unit`) limits a run to those
+ * engines; the others' suites are skipped, saying so. Unset: every engine.
+ */
+function engineSelected(engine: ServerEngine): boolean {
+  const selected = process.env.TEST_ENGINES;
+  return selected === undefined || selected === '' || selected.split(',').map((e) => e.trim()).includes(engine);
+}
+
+const notSelected = (engine: ServerEngine): Resolution => ({ state: 'skipped', reason: `${engine} is not in TEST_ENGINES (${process.env.TEST_ENGINES})` });
+
 export async function resolveTestDatabases(): Promise<ResolvedRun> {
-  const [postgres, mysql] = await Promise.all([resolvePostgres(), resolveMysql()]);
+  const [postgres, mysql] = await Promise.all([
+    engineSelected('postgres') ? resolvePostgres() : ({ resolution: notSelected('postgres') } as { resolution: Resolution; privateServer?: PrivatePostgres }),
+    engineSelected('mysql') ? resolveMysql() : notSelected('mysql'),
+  ]);
   return { resolutions: { postgres: postgres.resolution, mysql }, stop: async () => postgres.privateServer?.stop(), stopNow: () => postgres.privateServer?.stopNow() };
 }
 
