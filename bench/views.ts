@@ -16,7 +16,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { silentLogger } from '../src/common/logger.ts';
-import { FakeRouter } from '../src/hub/api/fake-router.ts';
+import { FakeRouter } from '../src/hub/api/testing/fake-router.ts';
 import { buildApiServer } from '../src/hub/api/server.ts';
 import { createStore } from '../src/hub/store/open-store.ts';
 import type { SqlStore } from '../src/hub/store/sql-store.ts';

@@ -18,7 +18,7 @@ import { parseConfig } from '../../src/common/config.ts';
 import { isScaleAgentError } from '../../src/common/errors.ts';
 import { createLogger, silentLogger } from '../../src/common/logger.ts';
 import { waitFor } from '../../src/common/time.ts';
-import { FakeRouter } from '../../src/hub/api/fake-router.ts';
+import { FakeRouter } from '../../src/hub/api/testing/fake-router.ts';
 import { buildApiServer } from '../../src/hub/api/server.ts';
 import { CLOSED_ROLE } from '../../src/hub/auth/account-policy.ts';
 import { authConfigSchema } from '../../src/hub/auth/auth-config.ts';
@@ -27,7 +27,7 @@ import { hubConfigSchema } from '../../src/hub/config.ts';
 import { startHub } from '../../src/hub/hub.ts';
 import { openStore } from '../../src/hub/store/open-store.ts';
 import type { SqlStore } from '../../src/hub/store/sql-store.ts';
-import { DEPLOYMENTS, accountRecord, upsert } from '../../src/hub/store/test-fixtures.ts';
+import { DEPLOYMENTS, accountRecord, upsert } from '../../src/hub/store/testing/fixtures.ts';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 

@@ -5,7 +5,7 @@ import type { TaskView } from '../../src/hub/api/ops/task-view.ts';
 import { buildApiServer } from '../../src/hub/api/server.ts';
 import { openStore } from '../../src/hub/store/open-store.ts';
 import type { SqlStore } from '../../src/hub/store/sql-store.ts';
-import { accountRecord } from '../../src/hub/store/test-fixtures.ts';
+import { accountRecord } from '../../src/hub/store/testing/fixtures.ts';
 import type { AccountRecord, KindRecord } from '../../src/hub/store/types.ts';
 import { FakeCluster } from './fake-cluster.ts';
 

@@ -4,9 +4,9 @@ import type { FastifyInstance } from 'fastify';
 import { silentLogger } from '../../common/logger.ts';
 import { forEachEngine } from '../../../test/support/databases.ts';
 import type { SqlStore } from '../store/sql-store.ts';
-import { NAMESPACES, accountRecord, upsert } from '../store/test-fixtures.ts';
+import { NAMESPACES, accountRecord, upsert } from '../store/testing/fixtures.ts';
 import type { FeedInfo, KindRecord, StoreChange } from '../store/types.ts';
-import { FakeRouter, defaultResponder } from './fake-router.ts';
+import { FakeRouter, defaultResponder } from './testing/fake-router.ts';
 import { buildApiServer } from './server.ts';
 
 /**

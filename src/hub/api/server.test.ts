@@ -5,9 +5,9 @@ import { silentLogger } from '../../common/logger.ts';
 import { waitFor } from '../../common/time.ts';
 import { forEachEngine } from '../../../test/support/databases.ts';
 import type { SqlStore } from '../store/sql-store.ts';
-import { DEPLOYMENTS, NAMESPACES, accountRecord, upsert } from '../store/test-fixtures.ts';
+import { DEPLOYMENTS, NAMESPACES, accountRecord, upsert } from '../store/testing/fixtures.ts';
 import type { FeedInfo } from '../store/types.ts';
-import { FakeRouter, defaultResponder } from './fake-router.ts';
+import { FakeRouter, defaultResponder } from './testing/fake-router.ts';
 import { buildApiServer } from './server.ts';
 import type { TaskView } from './ops/task-view.ts';
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLogger } from '../../common/logger.ts';
 import { openStore } from '../store/open-store.ts';
-import { accountRecord } from '../store/test-fixtures.ts';
+import { accountRecord } from '../store/testing/fixtures.ts';
 import { AccountPolicy, CLOSED_ROLE, allows } from './account-policy.ts';
 import { authConfigSchema } from './auth-config.ts';
 import { Authenticator } from './authenticator.ts';

@@ -8,7 +8,7 @@ import { AgentSession } from '../grpc/agent-session.ts';
 import { SessionRegistry } from '../grpc/session-registry.ts';
 import { openStore } from '../store/open-store.ts';
 import type { SqlStore } from '../store/sql-store.ts';
-import { accountRecord } from '../store/test-fixtures.ts';
+import { accountRecord } from '../store/testing/fixtures.ts';
 import { SessionRouter } from './session-router.ts';
 
 /**

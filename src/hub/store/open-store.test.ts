@@ -7,7 +7,7 @@ import { createLogger, silentLogger, type Logger } from '../../common/logger.ts'
 import { engineSkip, forEachEngine, serverAdminUrl } from '../../../test/support/databases.ts';
 import { hubConfigSchema } from '../config.ts';
 import { startHub } from '../hub.ts';
-import { accountRecord } from './test-fixtures.ts';
+import { accountRecord } from './testing/fixtures.ts';
 import { databaseUrlProblem, openStore, parseDatabaseUrl, redactDatabaseUrl } from './open-store.ts';
 
 const SECRET = 'pa55-w0rd-never-logged';

@@ -8,7 +8,7 @@ import { createStore } from './open-store.ts';
 import { migrationNames } from './migrations.ts';
 import type { SqlStore } from './sql-store.ts';
 import type { BatchOutcome, FeedInfo, StoreBatch, StoreChange, TaskRecord } from './types.ts';
-import { CONFIGMAPS_WEB, DEPLOYMENTS, NAMESPACES, REPLICASETS, accountRecord, upsert } from './test-fixtures.ts';
+import { CONFIGMAPS_WEB, DEPLOYMENTS, NAMESPACES, REPLICASETS, accountRecord, upsert } from './testing/fixtures.ts';
 
 const NOW = 1_700_000_000_000;
 const WIDGETS: FeedInfo = { group: 'example.com', version: 'v1', kind: 'Widget', resource: 'widgets', namespace: '', namespaced: true };

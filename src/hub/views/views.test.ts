@@ -2,7 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLogger } from '../../common/logger.ts';
 import { createStore } from '../store/open-store.ts';
-import { REPLICASETS, accountRecord, upsert } from '../store/test-fixtures.ts';
+import { REPLICASETS, accountRecord, upsert } from '../store/testing/fixtures.ts';
 import type { CachedObject, FeedInfo } from '../store/types.ts';
 import { ResourceGraph } from './graph.ts';
 import { healthState, instanceCounts, podHealth } from './health.ts';

@@ -1,4 +1,4 @@
-import type { AccountRecord, FeedInfo, StoreChange } from './types.ts';
+import type { AccountRecord, FeedInfo, StoreChange } from '../types.ts';
 
 /** Shared builders for store and API tests. */
 export const DEPLOYMENTS: FeedInfo = { group: 'apps', version: 'v1', kind: 'Deployment', resource: 'deployments', namespace: '', namespaced: true };

@@ -1,4 +1,4 @@
-import type { ExecuteOptions, OperationOutcome, OperationRequest, OperationRouter } from '../router/types.ts';
+import type { ExecuteOptions, OperationOutcome, OperationRequest, OperationRouter } from '../../router/types.ts';
 
 /**
  * An OperationRouter for tests: records every request and answers from a responder (default: 200 with
