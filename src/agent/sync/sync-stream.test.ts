@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import { create } from '@bufbuild/protobuf';
+import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import type { ClientDuplexStream } from '@grpc/grpc-js';
 import { silentLogger } from '../../common/logger.ts';
 import { waitFor } from '../../common/time.ts';
@@ -24,7 +24,7 @@ class FakeCall extends EventEmitter {
     this.ended = true;
   }
   cancel(): void {}
-  answer(kind: SyncResponse['kind']): void {
+  answer(kind: MessageInitShape<typeof SyncResponseSchema>['kind']): void {
     this.emit('data', create(SyncResponseSchema, { kind }));
   }
 }
