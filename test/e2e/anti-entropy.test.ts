@@ -11,6 +11,7 @@ import { mysqlServer, postgresServer, type Server } from '../support/database-se
 import { engineSkip, ENGINES } from '../support/databases.ts';
 import { openHubSql, type HubSql } from '../support/hub-sql.ts';
 import { TestSystem, simRequest, type SimAccess } from '../support/system.ts';
+import { metricSum } from '../support/prometheus-text.ts';
 
 const ACCOUNT = 'cluster-1';
 const NS = 'entropy';
@@ -57,11 +58,6 @@ const LOSE_INSERT: Record<string, { create: string[]; drop: string[] }> = {
     drop: ['DROP TRIGGER lose_insert'],
   },
 };
-
-function metricValue(text: string, name: string, labels: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
-  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
-}
 
 for (const engine of ENGINES) {
   describe(`anti-entropy heals a hub cache changed behind its back [${engine}]`, { timeout: 240_000, skip: engineSkip(engine) }, () => {
@@ -140,9 +136,9 @@ for (const engine of ENGINES) {
         what: 'a matching digest after the resync',
       });
       const agentMetrics = (await system.agentAdmin('/metrics')).body as string;
-      assert.ok(metricValue(agentMetrics, 'scale_agent_cache_divergence_total', 'kind="ConfigMap"') >= 1);
+      assert.ok(metricSum(agentMetrics, 'scale_agent_cache_divergence_total', 'kind="ConfigMap"') >= 1);
       const hubMetrics = (await system.rest('/metrics')).body as string;
-      assert.ok(metricValue(hubMetrics, 'scale_agent_hub_cache_divergence_total', 'kind="Service"') >= 1, hubMetrics.split('\n').filter((l) => l.includes('divergence')).join('\n'));
+      assert.ok(metricSum(hubMetrics, 'scale_agent_hub_cache_divergence_total', 'kind="Service"') >= 1, hubMetrics.split('\n').filter((l) => l.includes('divergence')).join('\n'));
       assert.equal((await system.agentAdmin('/health')).status, 200);
       // Every replica's account view says so, from the feeds' rows.
       const view = await waitFor(async () => {
@@ -230,7 +226,7 @@ describe('anti-entropy after an agent restart', { timeout: 240_000 }, () => {
       if (w.kind !== 'ConfigMap') assert.equal(w.relists, 0, `${w.kind} resumed and was not relisted`);
     }
     const metrics = (await system.agentAdmin('/metrics')).body as string;
-    const sent = metrics.split('\n').filter((l) => l.startsWith('scale_agent_changes_sent_total')).reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    const sent = metricSum(metrics, 'scale_agent_changes_sent_total');
     const known = watches.reduce((n, w) => n + (w.known as number), 0);
     const configMaps = byKind.get('ConfigMap').known as number;
     // Two digests per feed at most, and the ConfigMap feed's relist with its markers: never the whole cluster.

@@ -17,6 +17,7 @@ import { APPLY_CORPUS, CRONTAB_CRD, type Json, type Sequence } from '../support/
 import { KubectlRunner, liveObject, objectPaths } from '../support/kubectl-runner.ts';
 import { PROPAGATION_TIMEOUT_MS, runOp } from '../support/operations.ts';
 import { simRequest, TestSystem, type SimAccess } from '../support/system.ts';
+import { metricSum } from '../support/prometheus-text.ts';
 
 const ACCOUNT = 'cluster-1';
 /** Controllers (a Deployment's revision annotation) may still be writing when both applies returned. */
@@ -133,8 +134,9 @@ describe('deployManifest applies as kubectl apply does', { timeout: 600_000 }, (
   });
 
   test('the agent took its strategic merge patches\' metadata from the cluster\'s OpenAPI', async () => {
-    const metrics = ((await system.agentAdmin('/metrics')).body as string).split('\n').filter((l) => l.startsWith('scale_agent_client_side_apply_total{'));
-    const count = (labels: string) => metrics.filter((l) => l.includes(labels)).reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    const text = (await system.agentAdmin('/metrics')).body as string;
+    const metrics = text.split('\n').filter((l) => l.startsWith('scale_agent_client_side_apply_total{'));
+    const count = (labels: string) => metricSum(text, 'scale_agent_client_side_apply_total', labels);
     assert.ok(count('action="strategic",patch_metadata="openapi"') > 0, metrics.join('\n'));
     assert.equal(count('patch_metadata="builtin"'), 0, metrics.join('\n'));
     assert.ok(count('action="merge"') > 0, 'custom resources get JSON merge patches');

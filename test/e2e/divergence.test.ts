@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { waitFor } from '../../src/common/time.ts';
 import { assertConverged, CORE_KINDS } from '../support/convergence.ts';
 import { TestSystem, simRequest } from '../support/system.ts';
+import { metricSum } from '../support/prometheus-text.ts';
 
 /**
  * A frozen agent (SIGSTOP) whose hub session ended meets, on its cluster, changes, compaction, a storm of
@@ -40,15 +41,6 @@ interface WatchRow {
   pending: number;
   known: number;
   reflector: { state: string; relists: number };
-}
-
-/** Sum of a counter over all its label sets in Prometheus text. */
-function counterSum(metrics: string, name: string): number {
-  let sum = 0;
-  for (const line of metrics.split('\n')) {
-    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
 }
 
 describe('no silent divergence after a frozen agent meets faults', { timeout: 240_000 }, () => {
@@ -142,6 +134,6 @@ describe('no silent divergence after a frozen agent meets faults', { timeout: 24
     // never have differed from what the agent believes it sent, so no repair was needed.
     const metrics = await system.rest('/metrics');
     assert.equal(metrics.status, 200);
-    assert.equal(counterSum(metrics.body as string, HUB_DIVERGENCE_METRIC), 0, `the hub found its copy of a feed different from the agent's:\n${(metrics.body as string).split('\n').filter((l) => l.startsWith(HUB_DIVERGENCE_METRIC)).join('\n')}`);
+    assert.equal(metricSum(metrics.body as string, HUB_DIVERGENCE_METRIC), 0, `the hub found its copy of a feed different from the agent's:\n${(metrics.body as string).split('\n').filter((l) => l.startsWith(HUB_DIVERGENCE_METRIC)).join('\n')}`);
   });
 });

@@ -3,21 +3,13 @@ import assert from 'node:assert/strict';
 import { waitFor } from '../../src/common/time.ts';
 import { assertConverged, CORE_KINDS } from '../support/convergence.ts';
 import { TestSystem, simRequest } from '../support/system.ts';
+import { metricSum } from '../support/prometheus-text.ts';
 
 /** Sample applications per cluster: a few hundred objects each, so a full resend would be obvious. */
 const SAMPLE_APPS = '25';
 /** ConfigMaps created while the agent is down: the only changes it may send after its restart. */
 const CHANGED_WHILE_DOWN = 12;
 const CONVERGENCE_TIMEOUT_MS = 30_000;
-
-/** Sum of a counter over all its label sets in Prometheus text. */
-function counterSum(metrics: string, name: string): number {
-  let sum = 0;
-  for (const line of metrics.split('\n')) {
-    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}
 
 describe('resume after restarts', { timeout: 240_000 }, () => {
   let system: TestSystem;
@@ -37,7 +29,7 @@ describe('resume after restarts', { timeout: 240_000 }, () => {
   async function changesSent(): Promise<number> {
     const metrics = await system.agentAdmin('/metrics');
     assert.equal(metrics.status, 200);
-    return counterSum(metrics.body as string, 'scale_agent_changes_sent_total');
+    return metricSum(metrics.body as string, 'scale_agent_changes_sent_total');
   }
 
   /** Waits until the agent has nothing queued and returns how many objects it tracks. */

@@ -77,6 +77,26 @@ export function seedFrom(envVar: string): number {
 }
 
 /**
+ * An AgentMessage holding a hello of `count` empty AccountInfo entries (two bytes each on the wire), as
+ * wire bytes: what once cost the hub seconds of CPU and hundreds of MB to decode.
+ */
+export function helloOfEmptyAccounts(count: number): Buffer {
+  const helloLength = count * 2;
+  const prefix: number[] = [0x0a]; // field 1 (hello), length-delimited
+  for (let n = helloLength; ; n = Math.floor(n / 128)) {
+    if (n < 128) {
+      prefix.push(n);
+      break;
+    }
+    prefix.push((n % 128) | 0x80);
+  }
+  const bytes = Buffer.alloc(prefix.length + helloLength);
+  bytes.set(prefix, 0);
+  for (let i = prefix.length; i < bytes.length; i += 2) bytes[i] = 0x22; // field 4 (accounts), length 0
+  return bytes;
+}
+
+/**
  * One gRPC length-prefixed message: a compressed flag, a 4-byte big-endian length, the payload.
  * `declaredLength` lies about the length (truncated or oversized frames).
  */

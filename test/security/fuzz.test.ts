@@ -49,7 +49,8 @@ import {
 import { mysqlServer, postgresServer, type Server } from '../support/database-servers.ts';
 import { engineSkip, type EngineName } from '../support/databases.ts';
 import { TestSystem, simRequest } from '../support/system.ts';
-import { Prng, SESSION_PATH, SYNC_PATH, grpcFrame, seedFrom } from './fuzz-frames.ts';
+import { Prng, SESSION_PATH, SYNC_PATH, grpcFrame, helloOfEmptyAccounts, seedFrom } from './fuzz-frames.ts';
+import { metricValue } from '../support/prometheus-text.ts';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -442,29 +443,7 @@ const MAX_RSS_GROWTH_BYTES = 100 * 1024 * 1024;
 /** The hub process's CPU seconds and resident memory, from its /metrics. */
 async function hubCost(restUrl: string): Promise<{ cpuSeconds: number; rss: number }> {
   const text = await (await fetch(`${restUrl}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
-  const value = (name: string) => {
-    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-    assert.ok(line, `the hub exports ${name}`);
-    return Number(line.slice(line.lastIndexOf(' ') + 1));
-  };
-  return { cpuSeconds: value('scale_agent_hub_process_cpu_seconds_total'), rss: value('scale_agent_hub_process_resident_memory_bytes') };
-}
-
-/** A hello of `count` empty accounts (two bytes each on the wire): what once cost the hub seconds and hundreds of MB. */
-function helloOfEmptyAccounts(count: number): Buffer {
-  const length = count * 2;
-  const prefix = [0x0a];
-  for (let n = length; ; n = Math.floor(n / 128)) {
-    if (n < 128) {
-      prefix.push(n);
-      break;
-    }
-    prefix.push((n % 128) | 0x80);
-  }
-  const bytes = Buffer.alloc(prefix.length + length, 0x22);
-  Buffer.from(prefix).copy(bytes);
-  for (let i = prefix.length + 1; i < bytes.length; i += 2) bytes[i] = 0;
-  return bytes;
+  return { cpuSeconds: metricValue(text, 'scale_agent_hub_process_cpu_seconds_total'), rss: metricValue(text, 'scale_agent_hub_process_resident_memory_bytes') };
 }
 
 /** A hello whose one account declares `count` kinds: over the per-list budget. */

@@ -10,6 +10,8 @@ import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import { waitFor } from '../../src/common/time.ts';
 import { AgentHubClient, AgentMessageSchema, GRPC_MAX_MESSAGE_BYTES, preEncoded, type AgentMessage, type HubMessage } from '../../src/protocol/index.ts';
 import { TestSystem } from '../support/system.ts';
+import { metricValue } from '../support/prometheus-text.ts';
+import { helloOfEmptyAccounts } from './fuzz-frames.ts';
 
 const TOKEN = 'unauthenticated-cost-test-token';
 const ATTACKERS = 24;
@@ -17,29 +19,6 @@ const MAX_EVENT_LOOP_DELAY_MS = 200;
 const MAX_RSS_GROWTH_BYTES = 50 * 1024 * 1024;
 const SAMPLE_INTERVAL_MS = 50;
 const ATTACK_TIMEOUT_MS = 60_000;
-
-/** An AgentMessage holding a hello of `count` empty AccountInfo entries, as wire bytes. */
-function helloOfEmptyAccounts(count: number): Uint8Array {
-  const helloLength = count * 2;
-  const prefix: number[] = [0x0a];
-  for (let n = helloLength; ; n = Math.floor(n / 128)) {
-    if (n < 128) {
-      prefix.push(n);
-      break;
-    }
-    prefix.push((n % 128) | 0x80);
-  }
-  const bytes = new Uint8Array(prefix.length + helloLength);
-  bytes.set(prefix, 0);
-  for (let i = prefix.length; i < bytes.length; i += 2) bytes[i] = 0x22; // field 4 (accounts), length 0
-  return bytes;
-}
-
-function metric(text: string, name: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  assert.ok(line, `the hub exports ${name}`);
-  return Number(line.slice(line.lastIndexOf(' ') + 1));
-}
 
 describe('a peer without credentials cannot stall the hub', { timeout: 180_000 }, () => {
   let system: TestSystem;
@@ -60,7 +39,7 @@ describe('a peer without credentials cannot stall the hub', { timeout: 180_000 }
     const hello = helloOfEmptyAccounts(Math.floor((GRPC_MAX_MESSAGE_BYTES - 16) / 2));
     assert.ok(hello.length > 8_000_000 && hello.length <= GRPC_MAX_MESSAGE_BYTES);
     const before = (await system.rest('/metrics')).body as string;
-    const rssBefore = metric(before, 'scale_agent_hub_process_resident_memory_bytes');
+    const rssBefore = metricValue(before, 'scale_agent_hub_process_resident_memory_bytes');
     const agentHealth = (await system.agentAdmin('/health')).body as { hub: { state: string } };
     assert.equal(agentHealth.hub.state, 'connected');
 
@@ -70,8 +49,8 @@ describe('a peer without credentials cannot stall the hub', { timeout: 180_000 }
     const sampler = (async () => {
       while (sampling) {
         const text = (await system.rest('/metrics')).body as string;
-        maxDelaySeconds = Math.max(maxDelaySeconds, metric(text, 'scale_agent_hub_nodejs_eventloop_lag_max_seconds'));
-        maxRss = Math.max(maxRss, metric(text, 'scale_agent_hub_process_resident_memory_bytes'));
+        maxDelaySeconds = Math.max(maxDelaySeconds, metricValue(text, 'scale_agent_hub_nodejs_eventloop_lag_max_seconds'));
+        maxRss = Math.max(maxRss, metricValue(text, 'scale_agent_hub_process_resident_memory_bytes'));
         await new Promise((resolve) => setTimeout(resolve, SAMPLE_INTERVAL_MS));
       }
     })();
@@ -97,8 +76,8 @@ describe('a peer without credentials cannot stall the hub', { timeout: 180_000 }
     sampling = false;
     await sampler;
     const after = (await system.rest('/metrics')).body as string;
-    maxDelaySeconds = Math.max(maxDelaySeconds, metric(after, 'scale_agent_hub_nodejs_eventloop_lag_max_seconds'));
-    maxRss = Math.max(maxRss, metric(after, 'scale_agent_hub_process_resident_memory_bytes'));
+    maxDelaySeconds = Math.max(maxDelaySeconds, metricValue(after, 'scale_agent_hub_nodejs_eventloop_lag_max_seconds'));
+    maxRss = Math.max(maxRss, metricValue(after, 'scale_agent_hub_process_resident_memory_bytes'));
 
     assert.ok(answers.every((a) => a === 'AGENT_UNAUTHENTICATED'), `every attacker is refused as unauthenticated: ${answers.join(', ')}`);
     assert.ok(maxDelaySeconds * 1000 < MAX_EVENT_LOOP_DELAY_MS, `the hub's event loop was delayed ${Math.round(maxDelaySeconds * 1000)} ms at most`);
