@@ -12,6 +12,7 @@
  * Documents are kept pruned (see pruneOpenApiDocument): a real cluster's core/v1 document is over a
  * megabyte, nearly all of it descriptions.
  */
+import { isJsonMap } from './json.ts';
 import { NO_PATCH_META, PatchSchemaError, type PatchMeta, type PatchSchema } from './patch-meta.ts';
 
 export const STRATEGIC_MERGE_PATCH_CONTENT_TYPE = 'application/strategic-merge-patch+json';
@@ -49,18 +50,17 @@ export interface OpenApiDocument {
   components?: { schemas?: Record<string, OpenApiSchema> };
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function pruneSchema(value: unknown): OpenApiSchema {
-  if (!isObject(value)) return {};
+  if (!isJsonMap(value)) return {};
   const out: OpenApiSchema = {};
   if (typeof value.type === 'string' || Array.isArray(value.type)) out.type = value.type as string | string[];
   if (typeof value.$ref === 'string') out.$ref = value.$ref;
   if (typeof value[PATCH_STRATEGY_EXTENSION] === 'string') out[PATCH_STRATEGY_EXTENSION] = value[PATCH_STRATEGY_EXTENSION] as string;
   if (typeof value[PATCH_MERGE_KEY_EXTENSION] === 'string') out[PATCH_MERGE_KEY_EXTENSION] = value[PATCH_MERGE_KEY_EXTENSION] as string;
-  if (Array.isArray(value[GVK_EXTENSION])) out[GVK_EXTENSION] = (value[GVK_EXTENSION] as unknown[]).filter(isObject).map(gvkOf);
-  if (isObject(value.properties)) out.properties = Object.fromEntries(Object.entries(value.properties).map(([k, v]) => [k, pruneSchema(v)]));
-  if (isObject(value.items)) out.items = pruneSchema(value.items);
+  if (Array.isArray(value[GVK_EXTENSION])) out[GVK_EXTENSION] = (value[GVK_EXTENSION] as unknown[]).filter(isJsonMap).map(gvkOf);
+  if (isJsonMap(value.properties)) out.properties = Object.fromEntries(Object.entries(value.properties).map(([k, v]) => [k, pruneSchema(v)]));
+  if (isJsonMap(value.items)) out.items = pruneSchema(value.items);
   if (Array.isArray(value.allOf)) out.allOf = value.allOf.map(pruneSchema);
   return out;
 }
@@ -71,21 +71,21 @@ function gvkOf(value: Record<string, unknown>): GroupVersionKind {
 
 /** The document without what patch metadata never reads (descriptions, defaults, formats, other operations). */
 export function pruneOpenApiDocument(document: unknown): OpenApiDocument {
-  if (!isObject(document)) return {};
+  if (!isJsonMap(document)) return {};
   const paths: Record<string, { patch?: PatchOperation }> = {};
-  if (isObject(document.paths)) {
+  if (isJsonMap(document.paths)) {
     for (const [path, item] of Object.entries(document.paths)) {
-      if (!isObject(item) || !isObject(item.patch)) continue;
+      if (!isJsonMap(item) || !isJsonMap(item.patch)) continue;
       const patch = item.patch;
       const operation: PatchOperation = {};
-      if (isObject(patch[GVK_EXTENSION])) operation[GVK_EXTENSION] = gvkOf(patch[GVK_EXTENSION]);
-      if (isObject(patch.requestBody)) operation.requestBody = isObject(patch.requestBody.content) ? { content: Object.fromEntries(Object.keys(patch.requestBody.content).map((k) => [k, true])) } : {};
+      if (isJsonMap(patch[GVK_EXTENSION])) operation[GVK_EXTENSION] = gvkOf(patch[GVK_EXTENSION]);
+      if (isJsonMap(patch.requestBody)) operation.requestBody = isJsonMap(patch.requestBody.content) ? { content: Object.fromEntries(Object.keys(patch.requestBody.content).map((k) => [k, true])) } : {};
       paths[path] = { patch: operation };
     }
   }
   const schemas: Record<string, OpenApiSchema> = {};
   const components = document.components;
-  if (isObject(components) && isObject(components.schemas)) {
+  if (isJsonMap(components) && isJsonMap(components.schemas)) {
     for (const [name, schema] of Object.entries(components.schemas)) schemas[name] = pruneSchema(schema);
   }
   return { paths, components: { schemas } };

@@ -5,6 +5,8 @@
  * REDACTED_SECRET_VALUE. A stored request that holds it can no longer be run again, so such a task
  * never fails retryably (docs/security.md, "Where a deployed Secret's values rest").
  */
+import { isObject, type Obj } from './fields.ts';
+
 export const REDACTED_SECRET_VALUE = '<redacted by the hub: operations.redactSecretValues>';
 
 const VALUE_FIELDS = ['data', 'stringData'] as const;
@@ -12,8 +14,6 @@ const SECRET_TARGET = /^\s*secret\s/i;
 const SECRET_KIND_IN_YAML = /(^|\n)\s*"?kind"?\s*:\s*["']?Secret["']?\s*(,|\n|$)/;
 const EMBEDDED_BASE64 = 'embedded/base64';
 
-type Obj = Record<string, unknown>;
-const isObject = (value: unknown): value is Obj => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function redactValues(holder: Obj): boolean {
   let redacted = false;
