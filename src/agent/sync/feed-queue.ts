@@ -96,11 +96,17 @@ export class FeedQueue {
   /** A digest was asked for and has not been handed to a batch yet. */
   private digestDue = false;
   /**
-   * Whether `known` holds the whole feed: only after a list (snapshot) completed since the record was
-   * last cleared. A feed that resumed a watch from the hub's point knows only what changed since, and a
-   * digest of that would always differ; it is compared from its next relist on.
+   * Whether `known` holds the whole feed: only after a list (snapshot) or a verification list completed
+   * since the record was last cleared. A feed that resumed a watch from the hub's point knows only what
+   * changed since, and a digest of that would always differ.
    */
   private knownComplete = false;
+  /** The feed resumed its watch and a verification list is to complete its record (AccountRuntime sets it). */
+  verificationWanted = false;
+  /** Why the last verification list could not complete the record, if it could not. */
+  verificationFailure: string | undefined;
+  /** Set from a reconnect until the hub finds a digest of the feed equal (health: it must, within a bound). */
+  unmatchedSince: number | undefined;
   /** A verification list in progress (onVerification*). */
   private verification: FeedVerification | undefined;
   /**
@@ -278,8 +284,7 @@ export class FeedQueue {
       this.verificationFailure = `resourceVersions that cannot be ordered (${resourceVersion})`;
       return;
     }
-    this.known.clear();
-    this.digest.clear();
+    this.clearKnown();
     for (const [key, version] of record) this.setKnown(key, { ...version, generation: this.generation });
     this.knownComplete = true;
     this.verificationFailure = undefined;
@@ -288,9 +293,6 @@ export class FeedQueue {
     // A digest asked for after the reconnect can go out now.
     if (this.digestReady()) this.options.onPending();
   }
-
-  /** Why the last verification list could not complete the record, if it could not. */
-  verificationFailure: string | undefined;
 
   /** Whether the record holds the whole feed (after a list, or a verification), so a digest of it means something. */
   get isKnownComplete(): boolean {
@@ -367,12 +369,6 @@ export class FeedQueue {
     if (reconnectedAt !== undefined) this.unmatchedSince ??= reconnectedAt;
     this.options.onPending();
   }
-
-  /** Set from a reconnect until the hub finds a digest of the feed equal (health: it must, within a bound). */
-  unmatchedSince: number | undefined;
-
-  /** The feed resumed its watch and a verification list is to complete its record (AccountRuntime sets it). */
-  verificationWanted = false;
 
   /** A verification list is running or will be retried: a resumed feed completing its record. */
   get isVerifying(): boolean {
