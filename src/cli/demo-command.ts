@@ -156,7 +156,8 @@ export function registerDemoCommand(program: Command): void {
           },
           { timeoutMs: START_TIMEOUT_MS, what: 'the agent to register its accounts' },
         );
-        const account = names[0];
+        // --clusters is at least 1 (its parser refuses less).
+        const account = names[0]!;
         await waitFor(async () => (await fetch(`${rest}/manifests/${account}/team-a/deployment%20app-0`).catch(() => undefined))?.ok, {
           timeoutMs: START_TIMEOUT_MS,
           what: 'the first sample application to reach the cache',

@@ -1,6 +1,6 @@
 import type { KubeObject } from '../common/kube-object.ts';
 import { apiGroup, coreVersions, groupList, resourceList, versionInfo } from './discovery.ts';
-import { decodeBody, readBody, sendJson, sendJsonChunks, sendObject, sendText, type SimHttpRequest, type SimHttpResponse } from './http-io.ts';
+import { decodeBody, readBody, sendJsonChunks, sendObject, sendText, type SimHttpRequest, type SimHttpResponse } from './http-io.ts';
 import { renderListChunks } from './list.ts';
 import { openApiGroupVersion, openApiIndex } from './openapi.ts';
 import { boolParam, deleteOptionsFrom, filterFrom, intParam, isDryRun, patchTypeOf } from './request-options.ts';

@@ -19,7 +19,7 @@ const DIGEST_INTERVAL_SECONDS = 2;
 /** Detection (one interval) plus a relist and its batches, on two shared cores. */
 const HEAL_TIMEOUT_MS = 45_000;
 
-type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = any;
 
 async function simObjects(sim: SimAccess, path: string): Promise<Map<string, string>> {
   const list = await simRequest(sim, 'GET', path);

@@ -88,7 +88,7 @@ describe('the hub refuses bad sessions with a clear code and keeps what it accep
     owner.write(hello('owner', 'shared-name', 'https://cluster-a'));
     const welcome = await firstMessage(owner);
     assert.equal(welcome.kind.case, 'welcome');
-    assert.equal(welcome.kind.case === 'welcome' && welcome.kind.value.accounts[0].accepted, true);
+    assert.equal(welcome.kind.case === 'welcome' && welcome.kind.value.accounts[0]?.accepted, true);
 
     const intruder = session();
     intruder.write(hello('intruder', 'shared-name', 'https://cluster-b'));

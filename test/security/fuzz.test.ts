@@ -52,7 +52,7 @@ import { TestSystem, simRequest } from '../support/system.ts';
 import { Prng, SESSION_PATH, SYNC_PATH, grpcFrame, helloOfEmptyAccounts, seedFrom } from './fuzz-frames.ts';
 import { metricValue } from '../support/prometheus-text.ts';
 
-type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = any;
 
 const SEED = seedFrom('FUZZ_SEED');
 /** Time spent on each fuzzed area (per engine). */

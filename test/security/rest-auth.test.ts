@@ -29,7 +29,7 @@ import { openStore } from '../../src/hub/store/open-store.ts';
 import type { SqlStore } from '../../src/hub/store/sql-store.ts';
 import { DEPLOYMENTS, accountRecord, upsert } from '../../src/hub/store/testing/fixtures.ts';
 
-type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = any;
 
 const NOW = 1_700_000_000_000;
 const TOKENS = {

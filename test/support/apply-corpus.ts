@@ -4,7 +4,7 @@
  * manifests or another client's edit in between (a kubectl command such as patch, label or scale).
  * Every builder takes the namespace, so the two runs use two fresh namespaces of one cluster.
  */
-export type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type Json = any;
 
 export type Step =
   | { readonly apply: (ns: string) => Json[] }

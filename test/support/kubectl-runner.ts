@@ -13,7 +13,7 @@ const COMMAND_TIMEOUT_MS = 30_000;
 /** kubectl -v=9 logs every body; large enough for the biggest test manifests' logs. */
 const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
 
-export type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type Json = any;
 
 export interface KubectlRun {
   code: number;

@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { silentLogger } from '../../src/common/logger.ts';
 import { waitFor } from '../../src/common/time.ts';
 import type { TaskView } from '../../src/hub/api/ops/task-view.ts';
-import { buildApiServer } from '../../src/hub/api/server.ts';
+import { TaskRunner } from '../../src/hub/api/ops/task-runner.ts';
+import { buildApiServer, DEFAULT_OPERATION_TIMEOUT_MS } from '../../src/hub/api/server.ts';
 import { openStore } from '../../src/hub/store/open-store.ts';
 import type { SqlStore } from '../../src/hub/store/sql-store.ts';
 import { accountRecord } from '../../src/hub/store/testing/fixtures.ts';
@@ -13,7 +14,7 @@ import { FakeCluster } from './fake-cluster.ts';
  * A hub REST API over an in-memory SQLite store and a FakeCluster router, for unit tests of the ops
  * endpoints: `post` an ops body, `run` it to completion, read tasks.
  */
-export type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type Json = any;
 
 const NOW = 1_700_000_000_000;
 
@@ -38,6 +39,8 @@ export interface Harness {
   store: SqlStore;
   cluster: FakeCluster;
   app: FastifyInstance;
+  /** The task runner behind the app: `drain()` waits until every run has finished, writes included. */
+  tasks: TaskRunner;
   post(url: string, body: unknown): Promise<{ status: number; body: Json }>;
   get(url: string): Promise<{ status: number; body: Json }>;
   /** POSTs to /kubernetes/ops and waits for the task to finish. */
@@ -59,7 +62,10 @@ export async function opsHarness(options: HarnessOptions = {}): Promise<Harness>
   const store = options.store ?? (await openStore('sqlite::memory:', silentLogger()));
   await store.upsertAccount(accountRecord('k8s', { kinds: KINDS, ...options.account }), NOW);
   const cluster = new FakeCluster(store, 'k8s');
-  const app = buildApiServer({ store, router: cluster, hubId: options.hubId ?? 'hub-test', logger: silentLogger(), operationTimeoutMs: options.operationTimeoutMs, now: options.now });
+  const hubId = options.hubId ?? 'hub-test';
+  const logger = silentLogger();
+  const tasks = new TaskRunner({ store, router: cluster, hubId, logger, operationTimeoutMs: options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS, now: options.now });
+  const app = buildApiServer({ store, router: cluster, hubId, logger, operationTimeoutMs: options.operationTimeoutMs, now: options.now, tasks });
   const post = async (url: string, body: unknown) => {
     const res = await app.inject({ method: 'POST', url, payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
     return { status: res.statusCode, body: res.body === '' ? undefined : res.json() };
@@ -80,6 +86,7 @@ export async function opsHarness(options: HarnessOptions = {}): Promise<Harness>
     store,
     cluster,
     app,
+    tasks,
     post,
     get,
     finished,

@@ -60,7 +60,7 @@ function pod(name: string, ownerKind: string, ownerName: string, phase: string, 
   );
 }
 
-type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = any;
 
 /** Every value in a response: Clouddriver's mapper leaves null fields out. */
 function assertNoNulls(value: unknown, path = '$'): void {
@@ -460,6 +460,7 @@ forEachEngine('application views', (engine) => {
       ],
     });
     const call = router.calls[0];
+    assert.ok(call);
     assert.equal(call.account, 'k8s');
     assert.deepEqual(call.request, { type: 'logs', target: { group: '', version: '', kind: 'Pod', namespace: 'web', name: 'nginx-7d9c-abcde' }, container: 'init', tailLines: 5000 });
 

@@ -159,7 +159,7 @@ export function parseProperties(log: string): Record<string, unknown> | undefine
   for (const line of log.split('\n')) {
     if (line.includes(PROPERTY_MARK)) {
       const pieces = line.split('=');
-      const key = pieces[0].replace(PROPERTY_MARK, '').toLowerCase();
+      const key = (pieces[0] ?? '').replace(PROPERTY_MARK, '').toLowerCase();
       properties[key] = (pieces[1] ?? '').trim();
     }
     if (JSON_LINE.test(line)) {

@@ -61,7 +61,7 @@ function event(name: string, kind: string, involved: string, last: string, messa
   return upsert(F.events, 'web', name, '1', {}, { involvedObject: { kind, name: involved, namespace: 'web' }, reason: 'Scaled', message, lastTimestamp: last, type: 'Normal' });
 }
 
-type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = any;
 
 /** Clouddriver's mapper omits null fields: no view may carry one (Kubernetes bodies excepted). */
 function assertNoNulls(value: unknown, path = '$', skip: (path: string) => boolean = () => false): void {
@@ -235,7 +235,7 @@ forEachEngine('REST read endpoints', (engine) => {
     const body = await ok('/manifests/live/web/deployment%20api');
     assert.deepEqual(body.events.map((e: Json) => e.message), ['first', 'second']);
     assert.equal(router.calls.length, 1);
-    assert.deepEqual(router.calls[0].request, {
+    assert.deepEqual(router.calls[0]?.request, {
       type: 'list',
       target: { group: '', version: '', kind: 'Event', namespace: 'web', name: '' },
       fieldSelector: 'involvedObject.name=api,involvedObject.kind=Deployment',
@@ -538,11 +538,11 @@ forEachEngine('REST read endpoints', (engine) => {
   test('searchObjects: filters combine; name prefixes are ranges; bodies can be left out', async () => {
     const prefixed = await store.searchObjects({ account: 'k8s', kinds: [{ group: '', kind: 'Pod' }], namespace: 'batch', namePrefix: 'pi-' });
     assert.deepEqual(prefixed.map((o) => o.name), ['pi-aaaaa', 'pi-bbbbb', 'pi-other-ccccc']);
-    assert.notEqual(prefixed[0].body, '');
+    assert.notEqual(prefixed[0]?.body, '');
     const keys = await store.searchObjects({ account: 'k8s', kinds: [{ group: 'apps', kind: 'ReplicaSet' }], application: 'shop', cluster: 'replicaSet frontend', withoutBodies: true });
     assert.deepEqual(keys.map((o) => `${o.namespace}/${o.name}`), ['api/frontend-v004', 'web/frontend-v001', 'web/frontend-v002', 'web/frontend-v003', 'web/frontend-v007']);
-    assert.equal(keys[0].body, '');
-    assert.equal(keys[0].createdAt, Date.parse('2024-04-01T00:00:00Z'));
+    assert.equal(keys[0]?.body, '');
+    assert.equal(keys[0]?.createdAt, Date.parse('2024-04-01T00:00:00Z'));
     assert.deepEqual(await store.searchObjects({ kinds: [] }), []);
     const text = await store.searchObjects({ account: 'k8s', text: { contains: 'DENY', orKinds: [{ group: '', kind: 'Service' }] }, withoutBodies: true });
     assert.deepEqual(text.map((o) => `${o.kind}/${o.name}`), ['NetworkPolicy/deny-all', 'Service/frontend']);

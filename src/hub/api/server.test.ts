@@ -15,7 +15,7 @@ const NOW = 1_700_000_000_000;
 const SECRETS: FeedInfo = { group: '', version: 'v1', kind: 'Secret', resource: 'secrets', namespace: '', namespaced: true };
 const WIDGETS: FeedInfo = { group: 'example.com', version: 'v1', kind: 'Widget', resource: 'widgets', namespace: '', namespaced: true };
 
-type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = any;
 
 forEachEngine('REST API', (engine) => {
   let store: SqlStore;
@@ -201,6 +201,7 @@ forEachEngine('REST API', (engine) => {
     const apply = router.calls.map((c) => c.request as Extract<typeof c.request, { type: 'apply' }>);
     assert.ok(router.calls.every((c) => c.account === 'k8s' && c.options?.taskId === res.body.id && c.options?.timeoutMs === 30_000));
     const [ns, secret, service, deployment] = apply;
+    assert.ok(ns && secret && service && deployment);
     assert.equal(ns.manifest.metadata?.namespace, undefined);
     assert.equal(service.manifest.metadata?.namespace, 'web');
     assert.equal(service.manifest.metadata?.labels?.['app.kubernetes.io/name'], 'keep');
@@ -240,7 +241,7 @@ forEachEngine('REST API', (engine) => {
     const res = await post('/kubernetes/ops/deployManifest', { account: 'k8s', manifest: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'shop-config' } } });
     const task = await finished(res.body.id);
     assert.equal(task.status.failed, false);
-    const call = router.calls[0].request as Json;
+    const call = router.calls[0]?.request as Json;
     assert.equal(call.manifest.metadata.namespace, 'default');
     assert.equal(call.manifest.metadata.annotations['moniker.spinnaker.io/application'], 'shop');
     assert.equal(call.manifest.metadata.annotations['moniker.spinnaker.io/cluster'], 'configMap shop-config');
@@ -281,7 +282,7 @@ forEachEngine('REST API', (engine) => {
     ]);
     const task = await finished(res.body.id);
     assert.equal(task.status.failed, false);
-    assert.deepEqual(router.calls[0].request, {
+    assert.deepEqual(router.calls[0]?.request, {
       type: 'delete',
       target: { group: 'apps', version: '', kind: 'Deployment', namespace: 'web', name: 'nginx' },
       waitForDeletion: true,
@@ -324,11 +325,11 @@ forEachEngine('REST API', (engine) => {
     const task = await finished(res.body.id);
     assert.equal(task.status.failed, false);
     assert.equal(router.calls.length, 2);
-    const first = router.calls[0].request as Json;
+    const first = router.calls[0]?.request as Json;
     assert.equal(first.labelSelector, 'app=web,tier!=db,env in (a,b),zone notin (x),owner,!canary');
     assert.deepEqual(first.target, { group: 'apps', version: '', kind: 'Deployment', namespace: 'web', name: '' });
     assert.equal(first.propagationPolicy, 'Foreground');
-    assert.equal((router.calls[1].request as Json).target.kind, 'ConfigMap');
+    assert.equal((router.calls[1]?.request as Json).target.kind, 'ConfigMap');
     assert.deepEqual(task.resultObjects, [{ manifestNamesByNamespace: { web: ['deployment deployment-a', 'configMap configmap-a'] }, manifests: [], createdArtifacts: [], boundArtifacts: [] }]);
   });
 

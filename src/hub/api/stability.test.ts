@@ -11,7 +11,7 @@ const stable = { state: true };
 
 describe('manifestStatus', () => {
   test('no status reported', () => {
-    for (const [group, kind] of [['apps', 'Deployment'], ['apps', 'ReplicaSet'], ['apps', 'DaemonSet'], ['batch', 'Job'], ['', 'Pod'], ['autoscaling', 'HorizontalPodAutoscaler'], ['batch', 'CronJob']]) {
+    for (const [group, kind] of [['apps', 'Deployment'], ['apps', 'ReplicaSet'], ['apps', 'DaemonSet'], ['batch', 'Job'], ['', 'Pod'], ['autoscaling', 'HorizontalPodAutoscaler'], ['batch', 'CronJob']] as const) {
       const s = manifestStatus(group, kind, { kind, metadata: { name: 'x' }, spec: {} });
       assert.deepEqual(s.stable, { state: false, message: 'No status reported yet' }, kind);
       assert.deepEqual(s.available, { state: false, message: 'No availability reported' }, kind);

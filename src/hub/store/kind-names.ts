@@ -199,11 +199,9 @@ export function resolveKind(token: string, available: readonly GroupKind[] = [])
   const candidates = available.filter(
     (a) => a.kind.toLowerCase() === lowerKind && (lowerGroup === undefined ? isNativeGroup(a.group) : a.group.toLowerCase() === lowerGroup),
   );
-  if (candidates.length > 0) {
-    const preferred = parsed.known ? candidates.find((c) => c.group === parsed.known!.group) : undefined;
-    const pick = preferred ?? candidates[0];
-    return { group: pick.group, kind: pick.kind };
-  }
+  const preferred = parsed.known ? candidates.find((c) => c.group === parsed.known!.group) : undefined;
+  const pick = preferred ?? candidates[0];
+  if (pick !== undefined) return { group: pick.group, kind: pick.kind };
   if (parsed.known && (lowerGroup === undefined || isNativeGroup(lowerGroup))) return { group: lowerGroup ?? parsed.known.group, kind: parsed.known.kind };
   if (parsed.group !== undefined) return { group: parsed.group, kind: parsed.kind };
   return undefined;

@@ -172,7 +172,7 @@ export class ResourceGraph {
       const carriers = selector.map(([key, value]) => byLabel.get(service.account + SEP + service.namespace + SEP + key + SEP + value));
       if (carriers.some((c) => c === undefined)) continue;
       const sets = (carriers as Set<Resource>[]).sort((a, b) => a.size - b.size);
-      for (const sg of sets[0]) if (sets.every((set) => set.has(sg))) link(sg, service);
+      for (const sg of sets[0] ?? []) if (sets.every((set) => set.has(sg))) link(sg, service);
     }
     for (const sg of this.serverGroups) {
       if (sg.governingService === undefined) continue;

@@ -27,7 +27,7 @@ describe('views: health', () => {
       podHealth({ status: { phase: 'Running', containerStatuses: [{ name: 'a', ready: true }, { name: 'b', ready: false }] } }).map((h) => `${h.source}:${h.state}`),
       ['Pod:Up', 'Container a:Up', 'Container b:Down'],
     );
-    assert.equal(podHealth({ status: { phase: 'Succeeded' } })[0].state, 'Unknown');
+    assert.equal(podHealth({ status: { phase: 'Succeeded' } })[0]?.state, 'Unknown');
     assert.equal(healthState([]), 'Unknown');
     assert.equal(healthState([{ state: 'Up' }, { state: 'Unknown' }]), 'Up');
     assert.equal(healthState([{ state: 'Succeeded' }]), 'Succeeded');

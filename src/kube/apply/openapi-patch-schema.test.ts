@@ -77,14 +77,14 @@ describe('patch metadata from OpenAPI v3', () => {
     const withOpenApi = planApply(renamed, live, { ...APPS, openApi: pruneOpenApiDocument(document([SMP])) });
     assert.ok(withOpenApi.action === 'patch' && withOpenApi.metadata === 'openapi' && withOpenApi.patchType === 'strategic');
     // Keyed by image, the first container is the same element with a new name.
-    assert.deepEqual((withOpenApi.patch.spec as any).template.spec.containers, [{ image: 'one', name: 'renamed' }]); // eslint-disable-line @typescript-eslint/no-explicit-any
+    assert.deepEqual((withOpenApi.patch.spec as any).template.spec.containers, [{ image: 'one', name: 'renamed' }]);
     const builtin = planApply(renamed, live, APPS);
     assert.ok(builtin.action === 'patch' && builtin.metadata === 'builtin');
     assert.notDeepEqual(builtin.patch, withOpenApi.patch);
     // The cluster does not take strategic merge patches for the kind (or its schema lacks a changed field): built-in types.
     assert.ok(planApply(renamed, live, { ...APPS, openApi: pruneOpenApiDocument(document(['application/merge-patch+json'])) }).action === 'patch');
     const withInit = { ...renamed, spec: { ...renamed.spec, template: { spec: { ...renamed.spec.template.spec, initContainers: [{ name: 'i' }] } } } };
-    const liveWithInit = { ...live, spec: { ...(live.spec as object), template: { spec: { ...(live.spec as any).template.spec, initContainers: [{ name: 'j' }] } } } }; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const liveWithInit = { ...live, spec: { ...(live.spec as object), template: { spec: { ...(live.spec as any).template.spec, initContainers: [{ name: 'j' }] } } } };
     const fellBack = planApply(withInit, liveWithInit, { ...APPS, openApi: pruneOpenApiDocument(document([SMP])) });
     assert.ok(fellBack.action === 'patch' && fellBack.metadata === 'builtin');
   });

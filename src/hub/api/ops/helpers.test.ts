@@ -6,7 +6,7 @@ import { kubeSelectorText, parseSelectorList, selectorMatches } from './label-se
 import { trafficPatch } from './traffic-ops.ts';
 import { chooseVersion, contentHash, formatVersion, parseVersion, priorVersions } from './versioning.ts';
 
-type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = any;
 
 describe('artifact binding (Clouddriver ArtifactReplacer)', () => {
   const docker = (name: string, reference: string): Artifact => ({ type: 'docker/image', name, reference });

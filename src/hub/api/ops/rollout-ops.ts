@@ -248,8 +248,8 @@ export const undoRolloutManifestOp: OpHandler = manifestOp<UndoInput>({
       chosen = revisions[revisions.length - 2];
     } else {
       chosen = revisions.find((r) => r.revision === toRevision);
-      if (!chosen) throw invalidOperation(`unable to find specified revision ${toRevision} in history`);
     }
+    if (!chosen) throw invalidOperation(toRevision === 0 ? `no rollout history found for ${target.fullName}` : `unable to find specified revision ${toRevision} in history`);
     await status(`Calling undo rollout operation for ${describeTarget(target)} with revision ${chosen.revision}...`);
 
     if (isDeployment) {
