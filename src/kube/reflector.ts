@@ -296,7 +296,7 @@ export class Reflector {
     const next = plan.kind === 'watch' ? this.rewatch(plan) : plan;
     if (status === HTTP_FORBIDDEN || status === HTTP_NOT_FOUND) return { plan: next, waitMs: this.refused(err, now) };
     this.failingSince ??= now;
-    if (plan.kind === 'watch' && isScaleAgentError(err, 'KUBE_TIMEOUT')) {
+    if (plan.kind === 'watch' && isScaleAgentError(err, Errors.KUBE_TIMEOUT.code)) {
       // A stalled watch (or one the server never closed) has already cost its wait; re-watch now.
       this.options.logger?.warn({ path: this.path, err: errorMessage(err) }, 'watch stalled; restarting');
       return { plan: next, waitMs: 0 };

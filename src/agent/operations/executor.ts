@@ -114,7 +114,7 @@ export class OperationExecutor {
         result.message = err.message;
         result.httpStatus = err.httpStatus;
         if (err.body) result.body = err.body;
-      } else if (signal.aborted || isScaleAgentError(err, 'KUBE_TIMEOUT')) {
+      } else if (signal.aborted || isScaleAgentError(err, Errors.KUBE_TIMEOUT.code)) {
         result.errorCode = Errors.OPERATION_DEADLINE_EXCEEDED.code;
         result.message = `operation did not finish before its deadline: ${errorMessage(err)}`;
       } else {

@@ -18,7 +18,7 @@ export interface Principal {
 
 export type AuthOutcome =
   | { ok: true; principal: Principal }
-  | { ok: false; code: 'AUTHENTICATION_REQUIRED' | 'AUTHENTICATION_FAILED'; message: string };
+  | { ok: false; code: typeof Errors.AUTHENTICATION_REQUIRED.code | typeof Errors.AUTHENTICATION_FAILED.code; message: string };
 
 interface TokenEntry {
   user: string;
@@ -117,14 +117,14 @@ export class Authenticator {
     if (authorization !== undefined) return this.byToken(authorization);
     if (this.gate && headers[this.gate.header] !== undefined) return this.byGate(headers, remoteAddress);
     const ways = [this.tokens.size > 0 ? 'Authorization: Bearer <token>' : undefined, this.gate ? `${this.gate.headerName} from a trusted Gate` : undefined].filter((w) => w !== undefined);
-    return { ok: false, code: 'AUTHENTICATION_REQUIRED', message: `authentication required: send ${ways.join(' or ')}` };
+    return { ok: false, code: Errors.AUTHENTICATION_REQUIRED.code, message: `authentication required: send ${ways.join(' or ')}` };
   }
 
   private byToken(authorization: string): AuthOutcome {
     const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization);
-    if (!match) return { ok: false, code: 'AUTHENTICATION_FAILED', message: 'the Authorization header must be "Bearer <token>"' };
+    if (!match) return { ok: false, code: Errors.AUTHENTICATION_FAILED.code, message: 'the Authorization header must be "Bearer <token>"' };
     const entry = this.tokens.get(digest(match[1]!).toString('hex'));
-    if (!entry) return { ok: false, code: 'AUTHENTICATION_FAILED', message: 'the bearer token is not valid' };
+    if (!entry) return { ok: false, code: Errors.AUTHENTICATION_FAILED.code, message: 'the bearer token is not valid' };
     return { ok: true, principal: this.principal(entry.user, entry.roles, 'token') };
   }
 
@@ -132,18 +132,18 @@ export class Authenticator {
     const gate = this.gate!;
     const headerName = gate.headerName;
     if (!gate.sources.matches(remoteAddress)) {
-      return { ok: false, code: 'AUTHENTICATION_FAILED', message: `${headerName} is only accepted from the trusted Gate (auth.trustedGate.sources: ${gate.sourcesText}); this connection comes from ${remoteAddress ?? 'an unknown address'}` };
+      return { ok: false, code: Errors.AUTHENTICATION_FAILED.code, message: `${headerName} is only accepted from the trusted Gate (auth.trustedGate.sources: ${gate.sourcesText}); this connection comes from ${remoteAddress ?? 'an unknown address'}` };
     }
     if (gate.secret) {
       const presented = single(headers[gate.secret.header]);
       if (presented === undefined || !timingSafeEqual(digest(presented.trim()), gate.secret.digest)) {
-        return { ok: false, code: 'AUTHENTICATION_FAILED', message: `${headerName} needs the trusted Gate's shared secret in ${gate.secret.headerName} (auth.trustedGate.sharedSecret)` };
+        return { ok: false, code: Errors.AUTHENTICATION_FAILED.code, message: `${headerName} needs the trusted Gate's shared secret in ${gate.secret.headerName} (auth.trustedGate.sharedSecret)` };
       }
     }
     const rawUser = headers[gate.header];
     const user = typeof rawUser === 'string' ? rawUser.trim() : '';
     if (Array.isArray(rawUser) || user === '' || /[\s,]/.test(user)) {
-      return { ok: false, code: 'AUTHENTICATION_FAILED', message: `${headerName} must name exactly one user (no whitespace or commas)` };
+      return { ok: false, code: Errors.AUTHENTICATION_FAILED.code, message: `${headerName} must name exactly one user (no whitespace or commas)` };
     }
     let roles: string[] = [];
     if (gate.rolesHeader !== undefined) {
@@ -151,7 +151,7 @@ export class Authenticator {
       if (raw !== undefined && raw.trim() !== '') {
         const list = normalizeRoleList(raw.split(','));
         if (list.problems.length > 0) {
-          return { ok: false, code: 'AUTHENTICATION_FAILED', message: `${gate.rolesHeaderName} is malformed: ${list.problems.map(problemText).join('; ')}` };
+          return { ok: false, code: Errors.AUTHENTICATION_FAILED.code, message: `${gate.rolesHeaderName} is malformed: ${list.problems.map(problemText).join('; ')}` };
         }
         roles = list.roles;
       }

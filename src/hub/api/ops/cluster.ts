@@ -1,3 +1,4 @@
+import { Errors } from '../../../common/errors.ts';
 import type { KubeObject } from '../../../common/kube-object.ts';
 import type { ApplyStrategy, OperationOutcome, OperationRequest, PatchType, ResourceTarget } from '../../router/types.ts';
 import { fullResourceName } from '../../store/kind-names.ts';
@@ -160,7 +161,7 @@ function plainTarget(t: ResourceTarget): ResourceTarget {
 
 /** The API server answered 404 for the object (not: the account serves no such kind). */
 export function isMissing(outcome: OperationOutcome): boolean {
-  return outcome.httpStatus === HTTP_NOT_FOUND && (outcome.errorCode === null || outcome.errorCode === 'KUBE_API_ERROR');
+  return outcome.httpStatus === HTTP_NOT_FOUND && (outcome.errorCode === null || outcome.errorCode === Errors.KUBE_API_ERROR.code);
 }
 
 function parseCached(row: CachedObject): KubeObject | undefined {
@@ -174,7 +175,7 @@ function parseCached(row: CachedObject): KubeObject | undefined {
 
 function notFound(account: string, what: string): OperationOutcome {
   return {
-    id: '', account, httpStatus: HTTP_NOT_FOUND, errorCode: 'KUBE_API_ERROR', message: `${what} not found`,
+    id: '', account, httpStatus: HTTP_NOT_FOUND, errorCode: Errors.KUBE_API_ERROR.code, message: `${what} not found`,
     body: { kind: 'Status', status: 'Failure', reason: 'NotFound', message: `${what} not found`, code: HTTP_NOT_FOUND },
     written: [], timings: { receivedAt: 0, routedAt: null, sentAt: null, startedAt: null, finishedAt: null, syncedAt: null, resultAt: null }, cacheSynced: false,
   };

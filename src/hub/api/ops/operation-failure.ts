@@ -1,4 +1,6 @@
 import { STATUS_CODES } from 'node:http';
+import { Errors } from '../../../common/errors.ts';
+import { HTTP_BAD_REQUEST } from '../../../common/http-status.ts';
 import type { OperationOutcome } from '../../router/types.ts';
 import { isObject } from './fields.ts';
 
@@ -11,12 +13,12 @@ export interface KubernetesStatusDetails {
 
 /** Codes of failures that say nothing about the request itself: the same request may well succeed later. */
 const TRANSIENT_CODES: ReadonlySet<string> = new Set([
-  'ACCOUNT_NOT_CONNECTED',
-  'OPERATION_AGENT_GONE',
-  'OPERATION_DEADLINE_EXCEEDED',
-  'KUBE_TRANSPORT_ERROR',
-  'KUBE_TIMEOUT',
-  'TASK_INTERRUPTED',
+  Errors.ACCOUNT_NOT_CONNECTED.code,
+  Errors.OPERATION_AGENT_GONE.code,
+  Errors.OPERATION_DEADLINE_EXCEEDED.code,
+  Errors.KUBE_TRANSPORT_ERROR.code,
+  Errors.KUBE_TIMEOUT.code,
+  Errors.TASK_INTERRUPTED.code,
 ]);
 /** API server answers that are about the server's state, not the request (overload, unavailable). */
 const TRANSIENT_HTTP: ReadonlySet<number> = new Set([429, 500, 502, 503, 504]);
@@ -41,18 +43,13 @@ export class OperationFailure extends Error {
   }
 }
 
-const HTTP_CLIENT_ERROR = 400;
-const KUBE_API_ERROR = 'KUBE_API_ERROR';
-/** A request the hub rejects while running it: Clouddriver's IllegalArgumentException inside an operation. */
-export const OPERATION_INVALID = 'OPERATION_INVALID';
-
 /** A failure of the operation's own logic (nothing was sent, or what was sent cannot work). */
 export function invalidOperation(message: string): OperationFailure {
-  return new OperationFailure(message, OPERATION_INVALID, 0);
+  return new OperationFailure(message, Errors.OPERATION_INVALID.code, 0);
 }
 
 export function outcomeFailed(outcome: OperationOutcome): boolean {
-  return outcome.errorCode !== null || outcome.httpStatus >= HTTP_CLIENT_ERROR;
+  return outcome.errorCode !== null || outcome.httpStatus >= HTTP_BAD_REQUEST; // any 4xx or 5xx
 }
 
 function statusOf(outcome: OperationOutcome): KubernetesStatusDetails | undefined {
@@ -93,5 +90,5 @@ export function describeOutcome(outcome: OperationOutcome): string {
 }
 
 export function failureFrom(prefix: string, outcome: OperationOutcome): OperationFailure {
-  return new OperationFailure(`${prefix}: ${describeOutcome(outcome)}`, outcome.errorCode ?? KUBE_API_ERROR, outcome.httpStatus, statusOf(outcome));
+  return new OperationFailure(`${prefix}: ${describeOutcome(outcome)}`, outcome.errorCode ?? Errors.KUBE_API_ERROR.code, outcome.httpStatus, statusOf(outcome));
 }

@@ -5,7 +5,7 @@ import type { Logger } from '../../../common/logger.ts';
 import type { OperationRouter } from '../../router/types.ts';
 import type { Store, TaskExpectation, TaskHistoryEntry, TaskPatch, TaskRecord, TaskState } from '../../store/types.ts';
 import type { OpContext } from './op-handler.ts';
-import { OperationFailure, OPERATION_INVALID } from './operation-failure.ts';
+import { OperationFailure } from './operation-failure.ts';
 import { requestIdempotent, type RequestedOp } from './parse-request.ts';
 import { holdsRedactedSecrets, redactSecretValues } from './secret-redaction.ts';
 
@@ -60,7 +60,7 @@ function exceptionFor(err: unknown, operationClass: string, retryable: boolean):
     return {
       type: 'EXCEPTION',
       operation: operationClass,
-      cause: err.code === OPERATION_INVALID ? 'IllegalArgumentException' : 'KubernetesOperationException',
+      cause: err.code === Errors.OPERATION_INVALID.code ? 'IllegalArgumentException' : 'KubernetesOperationException',
       message: err.message,
       details: { code: err.code, ...(err.httpStatus > 0 ? { httpStatus: err.httpStatus } : {}), ...(err.kubernetes ? { kubernetes: err.kubernetes } : {}) },
       retryable,
