@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, describe, it } from 'node:test';
 import type { KubeObject } from '../common/kube-object.ts';
-import { delay, waitFor } from '../common/time.ts';
+import { waitFor } from '../common/time.ts';
 import type { ApiResource } from './api-resource.ts';
 import { KubeClient, WATCH_DEADLINE_GRACE_MS } from './client.ts';
 import { Reflector, type ReflectorOptions } from './reflector.ts';
@@ -355,10 +355,17 @@ describe('Reflector', () => {
       sendJson(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
       return true;
     };
-    const { reflector } = await setup({ forbiddenRetryMs: 60_000 }, collection);
+    // Waits up to the fast backoff's cap pass at once; a longer one (the slow retry) never ends here, so
+    // once the loop waits on it nothing can make another request: no need to watch for one for a while.
+    let slowRetryWaits = 0;
+    const sleep = (ms: number, signal: AbortSignal): Promise<void> => {
+      if (ms <= FAST_BACKOFF.maxMs) return Promise.resolve();
+      slowRetryWaits++;
+      return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+    };
+    const { reflector } = await setup({ forbiddenRetryMs: 60_000, sleep }, collection);
     reflector.start();
-    await waitFor(() => collection.lists.length === 3, WAIT);
-    await delay(300);
+    await waitFor(() => slowRetryWaits === 1, { ...WAIT, what: 'the slow retry' });
     assert.equal(collection.lists.length, 3);
     assert.equal(reflector.status().state, 'forbidden');
     assert.equal(reflector.status().forbiddenReason, 'the server could not find the requested resource');

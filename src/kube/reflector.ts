@@ -67,6 +67,8 @@ export interface ReflectorOptions {
   clock?: () => number;
   /** In [0, 1) (tests). */
   random?: () => number;
+  /** Waits out a backoff or slow retry before the next attempt, rejecting when `signal` aborts (tests); real time by default. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
 /**
@@ -148,6 +150,7 @@ export class Reflector {
   private readonly backoff: Backoff;
   private readonly now: () => number;
   private readonly random: () => number;
+  private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   private readonly selectors: Record<string, QueryValue>;
 
   private state: ReflectorState = 'stopped';
@@ -183,6 +186,7 @@ export class Reflector {
     this.apiVersion = apiVersionOf(options.resource);
     this.now = options.clock ?? Date.now;
     this.random = options.random ?? Math.random;
+    this.sleep = options.sleep ?? delay;
     this.backoff = new Backoff({ ...DEFAULT_REFLECTOR_BACKOFF, ...options.backoff }, this.random);
     this.selectors = { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector };
     this.stateSince = this.now();
@@ -256,7 +260,7 @@ export class Reflector {
       const attempt = new AbortController();
       this.attempt = attempt;
       try {
-        if (waitMs > 0) await delay(waitMs, attempt.signal);
+        if (waitMs > 0) await this.sleep(waitMs, attempt.signal);
         waitMs = 0;
         plan = plan.kind === 'list' ? await this.list(plan.reason, attempt.signal) : await this.watch(plan, attempt.signal);
       } catch (err) {

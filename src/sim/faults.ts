@@ -269,6 +269,11 @@ export class FaultInjector {
     for (const cluster of [...this.states.keys()]) this.clear(cluster);
   }
 
+  /** Requests of the cluster waiting out its latency now: tests wait for a request to be held rather than sleep. */
+  held(cluster: ClusterRef): number {
+    return this.states.get(this.resolve(cluster))?.delayed.size ?? 0;
+  }
+
   active(cluster: ClusterRef): ActiveFaults {
     const state = this.states.get(this.resolve(cluster));
     if (state === undefined) return { latency: { ms: 0, jitterMs: 0 }, errors: [], revoked: [] };

@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { waitFor } from '../../src/common/time.ts';
 import { assertConverged, CORE_KINDS } from '../support/convergence.ts';
 import { TestSystem, simRequest } from '../support/system.ts';
 
@@ -7,11 +8,19 @@ import { TestSystem, simRequest } from '../support/system.ts';
 const CONVERGENCE_TIMEOUT_MS = 30_000;
 /** Changes per churn tick and the tick interval: about 20 changes/s. */
 const CHURN_INTERVAL_MS = 50;
+/**
+ * Churn rounds before each restart and after the last one (counted, not timed, so a loaded machine gets
+ * as much churn in each phase as an idle one): every 20th round scales the Deployment, once per phase.
+ */
+const CHURN_ROUNDS_PER_PHASE = 20;
+const PHASE_TIMEOUT_MS = 60_000;
 
 describe('restarts during churn', { timeout: 300_000 }, () => {
   let system: TestSystem;
   let churning = false;
   let churn: Promise<void> | undefined;
+  /** Churn rounds completed (each changes every cluster). */
+  let rounds = 0;
 
   before(async () => {
     system = await new TestSystem({ clusters: 2 }).start();
@@ -38,9 +47,17 @@ describe('restarts during churn', { timeout: 300_000 }, () => {
           if (n % 20 === 0) await simRequest(sim, 'PATCH', '/apis/apps/v1/namespaces/default/deployments/churn-web', { spec: { replicas: 1 + (n % 3) } }, 'application/merge-patch+json');
         }
         n++;
+        rounds = n;
+        // Paces the churn at its intended rate; the test waits on rounds, never on this.
         await new Promise((resolve) => setTimeout(resolve, CHURN_INTERVAL_MS));
       }
     })();
+  }
+
+  /** Lets the churn run `count` more rounds. */
+  async function churnRounds(count: number): Promise<void> {
+    const target = rounds + count;
+    await waitFor(() => rounds >= target, { timeoutMs: PHASE_TIMEOUT_MS, intervalMs: CHURN_INTERVAL_MS, what: `${count} churn rounds` });
   }
 
   async function assertAllConverged(): Promise<void> {
@@ -60,12 +77,12 @@ describe('restarts during churn', { timeout: 300_000 }, () => {
       assert.equal(created.status, 201, JSON.stringify(created.body));
     }
     startChurn();
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await churnRounds(CHURN_ROUNDS_PER_PHASE);
     await system.restartHub();
     await system.waitForAccounts();
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await churnRounds(CHURN_ROUNDS_PER_PHASE);
     await system.restartAgent();
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await churnRounds(CHURN_ROUNDS_PER_PHASE);
     churning = false;
     await churn;
     await assertAllConverged();

@@ -17,6 +17,7 @@ const TOKEN = 'unauthenticated-cost-test-token';
 const ATTACKERS = 24;
 const MAX_EVENT_LOOP_DELAY_MS = 200;
 const MAX_RSS_GROWTH_BYTES = 50 * 1024 * 1024;
+/** How often the hub's metrics are sampled during the attack: pacing a measurement, not waiting for anything. */
 const SAMPLE_INTERVAL_MS = 50;
 const ATTACK_TIMEOUT_MS = 60_000;
 

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:http2';
 import { request as httpsRequest } from 'node:https';
 import { performance } from 'node:perf_hooks';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { waitFor } from '../../src/common/time.ts';
 import { startSim, type SimServer } from '../../src/sim/sim-server.ts';
 import { SimClient, configMap, deployment } from './sim-client.ts';
 
@@ -11,6 +13,14 @@ const LATENCY_MS = 150;
 /** A latency the test never waits out: only releasing the request early lets it finish in time. */
 const HOLD_MS = 60_000;
 const TEST_TIMEOUT_MS = 15_000;
+/** Bound on waiting for requests to reach the sim (a condition, not a sleep). */
+const ARRIVAL_TIMEOUT_MS = 5_000;
+/**
+ * Time for a client's close to reach the sim. Nothing the sim exposes says it has seen the close, so this
+ * is a wait, not a condition; it does not prove anything by itself: it makes the race the test targets
+ * (released after the client left) happen. A correct sim passes however long it is.
+ */
+const CLOSE_PROPAGATION_MS = 100;
 
 let sim: SimServer;
 let api: SimClient;
@@ -73,7 +83,7 @@ describe('latency', () => {
       done = true;
       return reply;
     });
-    await new Promise((resolve) => setTimeout(resolve, LATENCY_MS));
+    await waitFor(() => sim.faults.held('faulty') === 1, { timeoutMs: ARRIVAL_TIMEOUT_MS, what: 'the request to be held' });
     assert.equal(done, false, 'the request is held by the latency');
     await clearFaults();
     assert.equal((await waiting).status, 200);
@@ -90,12 +100,15 @@ describe('latency', () => {
     const session = connect(sim.url, { ca: sim.caPem! });
     const http2 = session.request({ ':path': path, authorization: `Bearer ${sim.token}` });
     http2.on('error', () => undefined);
-    await new Promise((resolve) => setTimeout(resolve, LATENCY_MS));
+    await waitFor(() => sim.faults.held('faulty') === 2, { timeoutMs: ARRIVAL_TIMEOUT_MS, what: 'both watches to be held' });
     http1.destroy();
     http2.close();
-    await new Promise((resolve) => setTimeout(resolve, LATENCY_MS));
+    await new Promise((resolve) => setTimeout(resolve, CLOSE_PROPAGATION_MS));
     sim.faults.setLatency('faulty', 0);
-    await new Promise((resolve) => setTimeout(resolve, LATENCY_MS));
+    // Released, a GET is served without I/O up to registering its watch: one turn of the event loop
+    // runs every step of it, so a watcher left behind would be registered by then.
+    assert.equal(sim.faults.held('faulty'), 0);
+    await nextTurn();
     assert.equal(watches.size, before);
     session.close();
   });

@@ -1,6 +1,28 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ListBudget } from './list-budget.ts';
+
+/** Simulated time a page is held while the queues stay at the high-water mark: many polls and pending-total refreshes. */
+const HELD_MS = 1_000;
+const MAX_PAGE_WAIT_MS = 50;
+
+/**
+ * Page waits poll on a timer that re-arms itself, and node's mock timers fire a timer at most once per
+ * tick: advance one millisecond at a time, letting the callbacks of resolved waits run at that moment.
+ */
+async function advance(t: TestContext, ms: number): Promise<void> {
+  for (let i = 0; i < ms; i++) {
+    t.mock.timers.tick(1);
+    await nextTurn();
+  }
+}
+
+/** Mock timers and Date; the budget reads the mocked Date as its clock. */
+function simulatedTime(t: TestContext): () => number {
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+  return () => Date.now();
+}
 
 test('lists take turns within the total and per-account budgets', async () => {
   const budget = new ListBudget(2, 1);
@@ -19,15 +41,17 @@ test('lists take turns within the total and per-account budgets', async () => {
   assert.equal(budget.active, 0);
 });
 
-test('a page waits while the queues hold the high-water mark, and goes on once they drain', async () => {
+test('a page waits while the queues hold the high-water mark, and goes on once they drain', async (t) => {
+  const clock = simulatedTime(t);
   let pending = 10;
-  const budget = new ListBudget(5, 5, { pendingHighWater: 10, maxPageWaitMs: 60_000 });
+  const budget = new ListBudget(5, 5, { pendingHighWater: 10, maxPageWaitMs: 60_000, clock });
   const untrack = budget.trackPending(() => pending);
   let passed = false;
   const page = budget.roomForPage().then(() => (passed = true));
-  await new Promise((resolve) => setTimeout(resolve, 60));
+  await advance(t, HELD_MS);
   assert.equal(passed, false);
   pending = 9;
+  await advance(t, HELD_MS);
   await page;
   assert.equal(passed, true);
   untrack();
@@ -35,12 +59,17 @@ test('a page waits while the queues hold the high-water mark, and goes on once t
   await budget.roomForPage(); // no source counted any more
 });
 
-test('a page waits at most maxPageWaitMs, and an abort rejects the wait', async () => {
-  const budget = new ListBudget(5, 5, { pendingHighWater: 1, maxPageWaitMs: 50 });
+test('a page waits at most maxPageWaitMs, and an abort rejects the wait', async (t) => {
+  const clock = simulatedTime(t);
+  const budget = new ListBudget(5, 5, { pendingHighWater: 1, maxPageWaitMs: MAX_PAGE_WAIT_MS, clock });
   budget.trackPending(() => 5);
   const started = Date.now();
-  await budget.roomForPage();
-  assert.ok(Date.now() - started >= 45);
+  let passedAt: number | undefined;
+  const page = budget.roomForPage().then(() => (passedAt = Date.now()));
+  await advance(t, 2 * MAX_PAGE_WAIT_MS);
+  assert.ok(passedAt !== undefined, 'the page went on after maxPageWaitMs');
+  await page;
+  assert.ok(passedAt - started >= MAX_PAGE_WAIT_MS, `passed after ${passedAt - started} ms`);
   const controller = new AbortController();
   const waiting = budget.roomForPage(controller.signal);
   controller.abort(new Error('stop'));

@@ -33,14 +33,25 @@ export class ListBudget {
 
   readonly pendingHighWater: number;
   private readonly maxPageWaitMs: number;
+  /** Measures the pending total's age (monotonic). */
+  private readonly elapsedClock: () => number;
+  /** Sets and checks page-wait deadlines (epoch ms). */
+  private readonly deadlineClock: () => number;
 
   constructor(
     private readonly total: number,
     private readonly perAccountLimit: number,
-    pacing: { pendingHighWater?: number; maxPageWaitMs?: number } = {},
+    pacing: {
+      pendingHighWater?: number;
+      maxPageWaitMs?: number;
+      /** Milliseconds, for both the pending total's age and page-wait deadlines (tests); real time otherwise. */
+      clock?: () => number;
+    } = {},
   ) {
     this.pendingHighWater = pacing.pendingHighWater ?? DEFAULT_PENDING_HIGH_WATER;
     this.maxPageWaitMs = pacing.maxPageWaitMs ?? MAX_PAGE_WAIT_MS;
+    this.elapsedClock = pacing.clock ?? (() => performance.now());
+    this.deadlineClock = pacing.clock ?? Date.now;
   }
 
   /** Counts `source()` (an account's pending changes) towards the high-water mark until the returned function is called. */
@@ -58,7 +69,7 @@ export class ListBudget {
    * accounts' queues before every page of every list cost the agent more than the lists themselves.
    */
   pendingTotal(): number {
-    const now = performance.now();
+    const now = this.elapsedClock();
     if (now - this.pendingTotalAt > PENDING_TOTAL_MAX_AGE_MS) {
       let total = 0;
       for (const source of this.pendingSources) total += source();
@@ -80,7 +91,7 @@ export class ListBudget {
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
       const waiter: PageWaiter = {
-        deadline: Date.now() + this.maxPageWaitMs,
+        deadline: this.deadlineClock() + this.maxPageWaitMs,
         resolve: () => {
           signal?.removeEventListener('abort', onAbort);
           resolve();
@@ -101,7 +112,7 @@ export class ListBudget {
     this.pageTimer = setTimeout(() => {
       this.pageTimer = undefined;
       const room = this.pendingTotal() < this.pendingHighWater;
-      const now = Date.now();
+      const now = this.deadlineClock();
       for (const waiter of this.pageWaiters) {
         if (!room && now < waiter.deadline) continue;
         this.pageWaiters.delete(waiter);

@@ -14,6 +14,9 @@ import { TaskRunner } from './task-runner.ts';
  * replica that stopped (its own after a restart, another's that went silent).
  */
 const configMap = (name: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default' }, data: { a: '1' } });
+/** Staleness bound of the heartbeat test, and how long its task runs by the clock: longer than the bound. */
+const STALE_AFTER_MS = 1000;
+const RUNNING_FOR_MS = 1500;
 const deploy = (name: string): Json[] => [{ deployManifest: { account: 'k8s', cloudProvider: 'kubernetes', moniker: { app: 'web' }, manifests: [configMap(name)] } }];
 
 function started(id: string, overrides: Partial<TaskRecord> = {}): TaskRecord {
@@ -178,7 +181,7 @@ forEachEngine('tasks', (engine) => {
     release();
     // The run goes on with the agent's answer, finds the task no longer its own, and stops writing.
     await waitFor(() => h.cluster.calls.some((c) => c.request.type === 'apply'), { timeoutMs: 2000, what: 'the apply' });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await h.tasks.drain();
     const task = (await h.get(`/task/${res.body.id}`)).body;
     assert.equal(task.status.failed, true);
     assert.equal(task.status.retryable, true);
@@ -235,20 +238,31 @@ forEachEngine('tasks', (engine) => {
     assert.equal(await runner.sweepStale(), 0);
   });
 
-  test('a running task keeps its row fresh, so no sweep takes it', async () => {
+  test('a running task keeps its row fresh, so no sweep takes it', async (t) => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
     const original = h.cluster.execute.bind(h.cluster);
     h.cluster.execute = async (...args) => {
+      entered();
       await gate;
       return original(...args);
     };
-    const runner = new TaskRunner({ store, router: h.cluster, hubId: 'hub-test', logger: silentLogger(), operationTimeoutMs: 1000, staleAfterMs: 1000 });
+    // Simulated time: the maintenance interval fires when ticked, and both runners read the same clock.
+    t.mock.timers.enable({ apis: ['setInterval'] });
+    let now = Date.now();
+    const clock = () => now;
+    const runner = new TaskRunner({ store, router: h.cluster, hubId: 'hub-test', logger: silentLogger(), operationTimeoutMs: 1000, staleAfterMs: STALE_AFTER_MS, now: clock });
     const ops = await (await import('./parse-request.ts')).parseOpsRequest(deploy('beat'), store);
     const task = await runner.start(ops, deploy('beat'), null);
     runner.startMaintenance();
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    const other = new TaskRunner({ store, router: h.cluster, hubId: 'hub-other', logger: silentLogger(), operationTimeoutMs: 1000, staleAfterMs: 1000 });
+    // The run waits for the agent's answer, its own writes done: from here only the heartbeat touches the row.
+    await inside;
+    now += RUNNING_FOR_MS;
+    t.mock.timers.tick(RUNNING_FOR_MS);
+    await waitFor(async () => (await store.getTask(task.id))!.updatedAt === now, { timeoutMs: 2000, what: 'the heartbeat to refresh the task' });
+    const other = new TaskRunner({ store, router: h.cluster, hubId: 'hub-other', logger: silentLogger(), operationTimeoutMs: 1000, staleAfterMs: STALE_AFTER_MS, now: clock });
     assert.equal(await other.sweepStale(), 0);
     release();
     await runner.drain();
