@@ -15,6 +15,13 @@ const WAIT = { timeoutMs: 10_000, intervalMs: 10 };
 const FAST_TUNING = { ...DEFAULT_REFLECTOR_TUNING, backoff: { initialMs: 10, maxMs: 50 }, forbiddenRetryMs: 100 };
 const CRD_PATH = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
 const WIDGETS_PATH = '/apis/example.com/v1/widgets';
+/**
+ * How long a retired feed is watched for requests it should no longer make. A wait, not a condition:
+ * AccountRuntime does not expose a retired feed's reflector, so nothing says its loop has exited. A leaked
+ * one would be seen: a gone kind (404) is retried within FAST_TUNING's backoff, at most 50 ms, three
+ * times, then every 100 ms.
+ */
+const LEAK_WINDOW_MS = 300;
 
 const resource = (name: string, kind: string, namespaced: boolean) => ({ name, singularName: kind.toLowerCase(), namespaced, kind, verbs: ['get', 'list', 'watch'] });
 
@@ -127,10 +134,9 @@ function watching(runtime: AccountRuntime, kind: string): boolean {
 function sendAndAck(runtime: AccountRuntime, kind: string): string[] {
   const queue = runtime.queues().find((q) => q.feed.kind === kind);
   if (!queue) return [];
-  const { entries } = queue.take(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
-  queue.markInFlight(entries);
-  queue.acknowledged(entries);
-  return entries.map((e: PendingEntry) => ('name' in e ? `${e.type}:${e.name}` : e.type));
+  const lease = queue.take(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  lease.ack();
+  return lease.entries.map((e: PendingEntry) => ('name' in e ? `${e.type}:${e.name}` : e.type));
 }
 
 const resumePoint = (group: string, kind: string, resourceVersion: string, namespace = ''): ResumePoint =>
@@ -168,7 +174,7 @@ describe('AccountRuntime follows the cluster', () => {
       false,
     );
     const requests = cluster.server.requests.filter((r) => r.path === WIDGETS_PATH).length;
-    await delay(300);
+    await delay(LEAK_WINDOW_MS);
     assert.equal(cluster.server.requests.filter((r) => r.path === WIDGETS_PATH).length, requests, 'no more requests for a kind that is gone');
   });
 
@@ -203,10 +209,16 @@ describe('AccountRuntime follows the cluster', () => {
     runtime.startCaching([], [], 'welcome');
     await waitFor(() => cluster.configMaps.watches.size === 1, WAIT);
     const before = cluster.configMaps.watchRequests.length;
-    runtime.startCaching([resumePoint('', 'ConfigMap', cluster.configMaps.resourceVersion)], [], 'update');
-    await delay(100);
+    const hubRv = cluster.configMaps.resourceVersion;
+    const acked = () => runtime.watches().find((w) => w.feed.kind === 'ConfigMap')!.ackedResourceVersion;
+    assert.notEqual(acked(), hubRv, 'the hub\'s point differs from the agent\'s, so a welcome resynchronises');
+    // A resynchronisation takes the hub's point and restarts the watch in the same synchronous step, before
+    // any request: an unchanged point right after the call proves there was none, without waiting.
+    runtime.startCaching([resumePoint('', 'ConfigMap', hubRv)], [], 'update');
+    assert.notEqual(acked(), hubRv, 'an update reply does not resynchronise');
     assert.equal(cluster.configMaps.watchRequests.length, before, 'an update reply leaves a running feed alone');
-    runtime.startCaching([resumePoint('', 'ConfigMap', cluster.configMaps.resourceVersion)], [], 'welcome');
+    runtime.startCaching([resumePoint('', 'ConfigMap', hubRv)], [], 'welcome');
+    assert.equal(acked(), hubRv, 'a welcome resynchronises');
     await waitFor(() => cluster.configMaps.watchRequests.length === before + 1, WAIT);
   });
 });

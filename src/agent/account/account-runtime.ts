@@ -201,7 +201,7 @@ export class AccountRuntime {
       const credentials = config.serviceAccount
         ? inClusterCredentials()
         : await loadKubeconfig({ path: config.kubeconfigFile, contents: config.kubeconfigContents, context: config.context });
-      this.client?.close();
+      await this.client?.close();
       this.client = new KubeClient(credentials, { requestTimeoutMs: this.options.requestTimeoutMs, logger: this.logger, userAgent: 'scale-agent' });
       this.openApi = new OpenApiV3Documents(this.client, this.logger.child({ account: this.name }));
       const discovery = await discoverResources(this.client);
@@ -340,7 +340,7 @@ export class AccountRuntime {
       if (resync && (hubRv ?? '') !== existing.queue.ackedProgress) {
         this.logger.info({ account: this.name, feed: id, hub: hubRv ?? '(none)', agent: existing.queue.ackedProgress || '(none)' }, 'hub resume point differs from ours; resynchronising the feed');
         existing.queue.forgetKnown();
-        existing.queue.ackedProgress = hubRv ?? '';
+        existing.queue.recordHubResumePoint(hubRv);
         existing.reflector.restartFrom(hubRv);
       }
     }
@@ -411,7 +411,7 @@ export class AccountRuntime {
     } else {
       queue = this.newQueue(descriptor);
     }
-    queue.ackedProgress = resumeRv ?? '';
+    queue.recordHubResumePoint(resumeRv);
     const reflector = this.newReflector(descriptor, queue, resumeRv);
     if (!reflector) return;
     this.feeds.set(id, { descriptor, queue, reflector });
@@ -680,6 +680,6 @@ export class AccountRuntime {
   async close(): Promise<void> {
     this.untrackPending();
     await this.stopCaching();
-    this.client?.close();
+    await this.client?.close();
   }
 }

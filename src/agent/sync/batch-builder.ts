@@ -1,13 +1,15 @@
 import { preEncoded, SyncRequestSchema, type SyncRequest } from '../../protocol/index.ts';
 import { encodeBatchRequest, type BatchPart } from './batch-encoder.ts';
-import type { FeedQueue, PendingEntry } from './feed-queue.ts';
+import type { FeedLease } from './feed-lease.ts';
+import type { FeedQueue } from './feed-queue.ts';
 
 /** A batch as sent, with what is needed to acknowledge or requeue it. */
 export interface SentBatch {
   seq: bigint;
   /** The SyncRequest carrying the batch, already encoded (see batch-encoder.ts). */
   request: SyncRequest;
-  parts: Array<{ queue: FeedQueue; entries: PendingEntry[]; progress: string | undefined }>;
+  /** One per feed in the batch: the lease its entries are in flight under. */
+  parts: Array<{ queue: FeedQueue; lease: FeedLease }>;
   /** Entries, counted against the batch's change budget (the hub's limit counts every entry). */
   changeCount: number;
   /** Of those, anti-entropy digests: not changes of the cache (metrics leave them out). */
@@ -34,14 +36,13 @@ export function buildBatch(seq: bigint, queues: FeedQueue[], start: number, budg
     const queue = queues[(start + i) % queues.length]!;
     if (!queue.hasWork()) continue;
     if (bytes >= budget.maxBytes || changeCount >= budget.maxChanges) break;
-    const taken = queue.take(budget.maxBytes - bytes, budget.maxChanges - changeCount);
-    if (taken.entries.length === 0 && taken.progress === undefined) continue;
-    encoded.push({ feed: queue.feed, entries: taken.entries, progress: taken.progress });
-    queue.markInFlight(taken.entries);
-    parts.push({ queue, entries: taken.entries, progress: taken.progress });
-    bytes += taken.bytes;
-    changeCount += taken.entries.length;
-    for (const entry of taken.entries) if (entry.type === 'digest') digestCount++;
+    const lease = queue.take(budget.maxBytes - bytes, budget.maxChanges - changeCount);
+    if (lease.isEmpty) continue;
+    encoded.push({ feed: queue.feed, entries: lease.entries, progress: lease.progress });
+    parts.push({ queue, lease });
+    bytes += lease.bytes;
+    changeCount += lease.entries.length;
+    for (const entry of lease.entries) if (entry.type === 'digest') digestCount++;
   }
   if (parts.length === 0) return undefined;
   const request = preEncoded(SyncRequestSchema, encodeBatchRequest(seq, encoded));

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FeedQueue, type PendingEntry } from './feed-queue.ts';
+import { ENTRY_OVERHEAD_BYTES, FeedQueue, type PendingEntry } from './feed-queue.ts';
 import { WriteJournal } from './write-journal.ts';
 import { FeedDigestAccumulator } from '../../protocol/feed-digest.ts';
 
@@ -14,7 +14,7 @@ function obj(name: string, rv: string, extra: Record<string, unknown> = {}) {
   return { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'ns', uid: `uid-${name}`, resourceVersion: rv }, ...extra };
 }
 
-function types(entries: PendingEntry[]): string[] {
+function types(entries: readonly PendingEntry[]): string[] {
   return entries.map((e) => ('name' in e ? `${e.type}:${e.name}@${'resourceVersion' in e ? e.resourceVersion : ''}` : e.type));
 }
 
@@ -90,10 +90,10 @@ test('unacknowledged entries are requeued ahead of newer ones, unless superseded
   const q = queue();
   q.onEvent('ADDED', obj('a', '1'));
   q.onEvent('ADDED', obj('b', '2'));
-  const sent = q.take(1_000_000, 100).entries;
+  const sent = q.take(1_000_000, 100);
   q.onEvent('MODIFIED', obj('b', '3'));
   q.onEvent('ADDED', obj('c', '4'));
-  q.requeue(sent);
+  sent.requeue();
   assert.deepEqual(types(q.take(1_000_000, 100).entries), ['upsert:a@1', 'upsert:b@3', 'upsert:c@4']);
 });
 
@@ -108,13 +108,12 @@ test('a write waits until the batch holding its resourceVersion is acknowledged'
   const q = queue();
   const synced = q.waitForSync('ns', 'a', '7', 5_000);
   q.onEvent('ADDED', obj('a', '7'));
-  const { entries } = q.take(1_000_000, 100);
-  q.markInFlight(entries);
+  const lease = q.take(1_000_000, 100);
   let done = false;
   void synced.then(() => (done = true));
   await new Promise((r) => setImmediate(r));
   assert.equal(done, false);
-  q.acknowledged(entries);
+  lease.ack();
   assert.equal(await synced, true);
   // Already committed: resolves at once.
   assert.equal(await q.waitForSync('ns', 'a', '7', 5_000), true);
@@ -130,24 +129,19 @@ test('a written version already replaced by a newer one is covered by the newer 
   q.onEvent('ADDED', obj('a', '7'));
   q.onEvent('MODIFIED', obj('a', '8'));
   const pendingNewer = q.waitForSync('ns', 'a', '7', 5_000);
-  const first = q.take(1_000_000, 100).entries;
-  q.markInFlight(first);
-  q.acknowledged(first);
+  q.take(1_000_000, 100).ack();
   assert.equal(await pendingNewer, true);
 
   // 9 sent and in flight, 10 pending: the wait for 9 ends only when the hub has 10.
   q.onEvent('MODIFIED', obj('a', '9'));
-  const inFlight = q.take(1_000_000, 100).entries;
-  q.markInFlight(inFlight);
+  const inFlight = q.take(1_000_000, 100);
   q.onEvent('MODIFIED', obj('a', '10'));
   let done = false;
   const behindNewer = q.waitForSync('ns', 'a', '9', 5_000).then((synced) => ((done = true), synced));
-  q.acknowledged(inFlight);
+  inFlight.ack();
   await new Promise((r) => setImmediate(r));
   assert.equal(done, false, 'not before the newer state is committed');
-  const last = q.take(1_000_000, 100).entries;
-  q.markInFlight(last);
-  q.acknowledged(last);
+  q.take(1_000_000, 100).ack();
   assert.equal(await behindNewer, true);
   // Everything committed: a version seen earlier resolves at once.
   assert.equal(await q.waitForSync('ns', 'a', '8', 5_000), true);
@@ -164,13 +158,13 @@ test('a dropped feed sends feedDropped and nothing after it, ignores a stopping 
   q.drop('the API server no longer serves this kind');
   q.onEvent('ADDED', obj('late', '12'));
   q.onProgress('13');
-  const { entries, progress } = q.take(1_000_000, 100);
+  const lease = q.take(1_000_000, 100);
+  const { entries, progress } = lease;
   assert.deepEqual(types(entries), ['feedDropped']);
   assert.equal(progress, undefined, 'no resume point may follow a drop');
   assert.equal(q.hasWork(), false);
   assert.equal(q.dropAcknowledged, false);
-  q.markInFlight(entries);
-  q.acknowledged(entries);
+  lease.ack();
   assert.equal(q.dropAcknowledged, true);
 });
 
@@ -206,7 +200,7 @@ test('anti-entropy: a digest of what was sent goes out once nothing is pending, 
   assert.equal(digest.type, 'digest');
   assert.deepEqual(digest.type === 'digest' ? [digest.count] : [], [2]);
   // Lost with its batch: asked for again, not re-sent stale.
-  q.requeue(second.entries);
+  second.requeue();
   const again = q.take(1_000_000, 100);
   assert.equal(again.entries.at(-1)!.type, 'digest');
   assert.equal(again.entries.filter((e) => e.type === 'digest').length, 1);
@@ -220,14 +214,12 @@ test('an upsert lost with its batch after a relist touched it is sent in the tou
   q.onEvent('ADDED', obj('a', '2'));
   const sent = q.take(1_000_000, 100);
   assert.deepEqual(types(sent.entries), ['upsert:a@2']);
-  q.markInFlight(sent.entries);
   // A relist while that batch is unacknowledged: the feed believes the hub has a@2 and touches it.
   q.onSnapshotBegin();
   q.onSnapshotObject(obj('a', '2'));
   q.onSnapshotEnd('3');
   // The stream breaks: the batch comes back.
-  q.clearInFlight();
-  q.requeue(sent.entries);
+  sent.requeue();
   assert.deepEqual(types(q.take(1_000_000, 100).entries), ['snapshotBegin', 'upsert:a@2', 'snapshotEnd']);
 });
 
@@ -238,7 +230,7 @@ function digestOf(pairs: Array<[string, string]>): { count: number; hashHigh: nu
   return accumulator.value();
 }
 
-function digestIn(entries: PendingEntry[]): { count: number; hashHigh: number; hashLow: number } | undefined {
+function digestIn(entries: readonly PendingEntry[]): { count: number; hashHigh: number; hashLow: number } | undefined {
   const digest = entries.find((e) => e.type === 'digest');
   return digest?.type === 'digest' ? { count: digest.count, hashHigh: digest.hashHigh, hashLow: digest.hashLow } : undefined;
 }
@@ -298,4 +290,185 @@ test('anti-entropy after a resume: a relist makes a verification in flight moot;
   opaque.onVerificationEnd('opaque-2');
   assert.equal(opaque.isKnownComplete, false);
   assert.match(opaque.verificationFailure ?? '', /cannot be ordered/);
+});
+
+// --- leases -------------------------------------------------------------------------------------------
+
+/** Whether `promise` has settled once everything already due has run (ack() resolves waiters synchronously). */
+async function settled(promise: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  void promise.then(() => (done = true));
+  await new Promise((r) => setImmediate(r));
+  return done;
+}
+
+test('a lease carries its entries and progress; ack() releases them: waiters resolve and the acked progress moves', async () => {
+  const q = queue();
+  q.onEvent('ADDED', obj('a', '1'));
+  q.onEvent('ADDED', obj('b', '2'));
+  const lease = q.take(1_000_000, 100);
+  assert.deepEqual(types(lease.entries), ['upsert:a@1', 'upsert:b@2']);
+  assert.equal(lease.progress, '2');
+  assert.equal(lease.bytes, lease.entries.reduce((n, e) => n + ENTRY_OVERHEAD_BYTES + (e.type === 'upsert' ? e.bodyBytes : 0), 0));
+  // In flight: a write of a@1 waits for the ack, not for a new entry.
+  const synced = q.waitForSync('ns', 'a', '1', 5_000);
+  assert.equal(await settled(synced), false);
+  assert.equal(q.ackedProgress, '');
+  lease.ack();
+  assert.equal(await synced, true);
+  assert.equal(q.ackedProgress, '2');
+  // No longer in flight: a write of b@2 is known committed at once.
+  assert.equal(await settled(q.waitForSync('ns', 'b', '2', 5_000)), true);
+});
+
+test('a second ack() of a lease changes nothing: the acked progress never moves back', () => {
+  const q = queue();
+  q.onEvent('ADDED', obj('a', '1'));
+  const first = q.take(1_000_000, 100);
+  first.ack();
+  q.onEvent('ADDED', obj('b', '2'));
+  const second = q.take(1_000_000, 100);
+  second.ack();
+  assert.equal(q.ackedProgress, '2');
+  second.ack();
+  first.ack();
+  assert.equal(q.ackedProgress, '2');
+  assert.equal(q.hasWork(), false);
+});
+
+test('ack() of a lease acknowledges the earlier ones still outstanding; requeue() of one requeues the later ones', async () => {
+  const q = queue();
+  q.onEvent('ADDED', obj('a', '1'));
+  const first = q.take(1_000_000, 100);
+  const waitA = q.waitForSync('ns', 'a', '1', 5_000);
+  q.onEvent('ADDED', obj('b', '2'));
+  const second = q.take(1_000_000, 100);
+  // The hub commits a stream's batches in order: the second's ack covers the first.
+  second.ack();
+  assert.equal(await waitA, true);
+  assert.equal(q.ackedProgress, '2');
+  first.requeue();
+  assert.equal(q.pendingCount, 0, 'an acknowledged lease is not sent again');
+
+  // Three leases, a in the first and the third: the second is lost, so the third is too.
+  q.onEvent('MODIFIED', obj('a', '3'));
+  q.onEvent('ADDED', obj('c', '4'));
+  const third = q.take(1_000_000, 100);
+  q.onEvent('ADDED', obj('d', '5'));
+  const fourth = q.take(1_000_000, 100);
+  q.onEvent('MODIFIED', obj('a', '6'));
+  const fifth = q.take(1_000_000, 100);
+  q.onEvent('ADDED', obj('e', '7'));
+  fourth.requeue();
+  // The fourth and fifth come back together, in take order, ahead of e; the third stays in flight.
+  assert.deepEqual(types(q.take(1_000_000, 100).entries), ['upsert:d@5', 'upsert:a@6', 'upsert:e@7']);
+  fifth.ack();
+  assert.equal(q.ackedProgress, '2', 'a requeued lease no longer acknowledges');
+  third.ack();
+  assert.equal(q.ackedProgress, '4');
+});
+
+test('requeue() of a lease twice puts its entries back once', () => {
+  const q = queue();
+  q.onSnapshotBegin();
+  q.onSnapshotObject(obj('a', '1'));
+  q.onSnapshotEnd('2');
+  const lease = q.take(1_000_000, 100);
+  lease.requeue();
+  lease.requeue();
+  assert.deepEqual(types(q.take(1_000_000, 100).entries), ['snapshotBegin', 'upsert:a@1', 'snapshotEnd']);
+});
+
+test('ack() of a requeued lease neither resolves waiters nor moves the progress: its entries are pending again', async () => {
+  const q = queue();
+  q.onEvent('ADDED', obj('a', '1'));
+  const lost = q.take(1_000_000, 100);
+  const synced = q.waitForSync('ns', 'a', '1', 5_000);
+  lost.requeue();
+  lost.ack();
+  assert.equal(await settled(synced), false);
+  assert.equal(q.ackedProgress, '');
+  const again = q.take(1_000_000, 100);
+  assert.deepEqual(types(again.entries), ['upsert:a@1']);
+  again.ack();
+  assert.equal(await synced, true);
+  assert.equal(q.ackedProgress, '1');
+});
+
+test('a lease with nothing in it is empty, and settling it does nothing', () => {
+  let pendingCalls = 0;
+  const q = new FeedQueue({ feed, maxObjectBytes: 10_000, onPending: () => pendingCalls++ });
+  const lease = q.take(1_000_000, 100);
+  assert.equal(lease.isEmpty, true);
+  lease.requeue();
+  lease.ack();
+  assert.equal(pendingCalls, 0);
+  assert.equal(q.ackedProgress, '');
+});
+
+test('a progress-only lease moves the acked progress when acknowledged', () => {
+  const q = queue();
+  q.onProgress('9');
+  const lease = q.take(1_000_000, 100);
+  assert.deepEqual(lease.entries, []);
+  assert.equal(lease.isEmpty, false);
+  lease.ack();
+  assert.equal(q.ackedProgress, '9');
+});
+
+test('after drop() resets the queue, a lease taken before still settles its entries but no longer moves the acked progress', async () => {
+  const q = queue();
+  q.recordHubResumePoint('5');
+  q.onEvent('ADDED', obj('a', '10'));
+  const acked = q.take(1_000_000, 100);
+  const synced = q.waitForSync('ns', 'a', '10', 5_000);
+  q.drop('gone');
+  assert.equal(q.ackedProgress, '');
+  acked.ack();
+  // The hub did commit a@10: the write is read. The dropped feed has no resume point.
+  assert.equal(await synced, true);
+  assert.equal(q.ackedProgress, '');
+
+  const other = queue();
+  other.onEvent('ADDED', obj('a', '10'));
+  other.onEvent('ADDED', obj('b', '11'));
+  const lost = other.take(1, 1);
+  other.drop('gone');
+  lost.requeue();
+  // Back ahead of the feedDropped marker, which deletes it at the hub; no resume point follows.
+  const { entries, progress } = other.take(1_000_000, 100);
+  assert.deepEqual(types(entries), ['upsert:a@10', 'feedDropped']);
+  assert.equal(progress, undefined);
+  lost.requeue();
+  assert.equal(other.pendingCount, 0);
+});
+
+test('a change to an object whose entry is in flight queues a new entry beside it; a requeue keeps only the newer one', async () => {
+  const q = queue();
+  q.onEvent('ADDED', obj('a', '1'));
+  q.onEvent('ADDED', obj('b', '2'));
+  const inFlight = q.take(1_000_000, 100);
+  q.onEvent('MODIFIED', obj('a', '3'));
+  q.onEvent('ADDED', obj('c', '4'));
+  // Nothing coalesces into the lease: it still carries a@1; a@3 waits at the back, where it arrived.
+  assert.deepEqual(types(inFlight.entries), ['upsert:a@1', 'upsert:b@2']);
+  assert.equal(q.pendingCount, 2);
+  // A write of a@3 rides on the pending entry, not on the one in flight.
+  const synced = q.waitForSync('ns', 'a', '3', 5_000);
+  inFlight.ack();
+  assert.equal(await settled(synced), false);
+  const next = q.take(1_000_000, 100);
+  assert.deepEqual(types(next.entries), ['upsert:a@3', 'upsert:c@4']);
+  next.ack();
+  assert.equal(await synced, true);
+
+  // Lost instead of acknowledged: the superseded a@1 is dropped, and a@3 keeps its own place behind b.
+  const r = queue();
+  r.onEvent('ADDED', obj('a', '1'));
+  r.onEvent('ADDED', obj('b', '2'));
+  const lost = r.take(1_000_000, 100);
+  r.onEvent('MODIFIED', obj('a', '3'));
+  r.onEvent('ADDED', obj('c', '4'));
+  lost.requeue();
+  assert.deepEqual(types(r.take(1_000_000, 100).entries), ['upsert:b@2', 'upsert:a@3', 'upsert:c@4']);
 });

@@ -3,9 +3,11 @@ import { ulid } from '../../common/ids.ts';
 import type { FeedDescriptor } from './feed.ts';
 import type { WriteJournal } from './write-journal.ts';
 import { objectJson, type MetadataRange } from './object-json.ts';
-import { FeedDigestAccumulator } from '../../protocol/feed-digest.ts';
 import { compareResourceVersions } from '../../kube/resource-version.ts';
 import { FeedVerification, isStale } from './feed-verification.ts';
+import { KnownObjects } from './known-objects.ts';
+import { board, carriesState, settleCarrier, WriteWaiters, type SyncWaiter } from './write-waiters.ts';
+import { FeedLease, type LeaseSettlement } from './feed-lease.ts';
 
 /**
  * The pending changes of one feed (one kind in one namespace scope), waiting to be sent to the hub.
@@ -19,16 +21,20 @@ import { FeedVerification, isStale } from './feed-verification.ts';
  * where the hub stamps it with the new snapshot's epoch (ahead of it, the snapshot's end would prune it).
  *
  * Besides the queue, the feed keeps what the hub has (or is about to have) per object: uid and
- * resourceVersion — never the object. During a relist, an object whose resourceVersion the hub already
- * has is sent as a small "touch" instead of its whole body. A pending upsert holds the object as its
- * JSON text (a V8 string, which the batch encoder writes straight into the batch), its UTF-8 size and
- * where its metadata lies in it (src/agent/sync/object-json.ts).
+ * resourceVersion — never the object (known-objects.ts). During a relist, an object whose
+ * resourceVersion the hub already has is sent as a small "touch" instead of its whole body. A pending
+ * upsert holds the object as its JSON text (a V8 string, which the batch encoder writes straight into
+ * the batch), its UTF-8 size and where its metadata lies in it (src/agent/sync/object-json.ts).
  *
  * Anti-entropy: a running digest of that record (count and order-independent hash of uid and
  * resourceVersion) is kept as it changes. When asked (periodically, after every reconnect), the feed
  * appends it to a batch at a moment when nothing of the feed is pending, so the hub can compare it with
  * what it holds once that batch is committed. A feed that resumed its watch knows only what changed since
  * the hub's resume point; a quiet verification list (feed-verification.ts) completes its record.
+ *
+ * Entries leave the queue in leases (take(), feed-lease.ts): in flight until the hub acknowledges their
+ * batch, or back in the queue when it was lost. Operations waiting to read their writes ride on the
+ * entries (write-waiters.ts).
  */
 export type PendingEntry =
   | { type: 'upsert'; namespace: string; name: string; uid: string; resourceVersion: string; body: string; bodyBytes: number; metadata: MetadataRange | undefined; resumeFrom: string; waiters?: SyncWaiter[] }
@@ -39,22 +45,6 @@ export type PendingEntry =
   | { type: 'snapshotEnd'; snapshotId: string; resourceVersion: string; resumeFrom: string; waiters?: undefined }
   | { type: 'feedDropped'; reason: string; resumeFrom: string; waiters?: undefined }
   | { type: 'digest'; count: number; hashHigh: number; hashLow: number; resumeFrom: string; waiters?: undefined };
-
-/** Someone (an operation) waiting until the hub has committed a given state of an object. */
-export interface SyncWaiter {
-  namespace: string;
-  name: string;
-  /** The resourceVersion the write returned; undefined when waiting for the object's deletion. */
-  resourceVersion: string | undefined;
-  resolve: (synced: boolean) => void;
-}
-
-interface KnownObject {
-  uid: string;
-  resourceVersion: string;
-  /** The snapshot generation that last saw it; older ones are gone after a relist. */
-  generation: number;
-}
 
 /** Bytes an entry costs on the wire besides its body (keys, strings, framing) — for batch sizing. */
 export const ENTRY_OVERHEAD_BYTES = 64;
@@ -90,9 +80,7 @@ export class FeedQueue {
   private dropMarker: PendingEntry | undefined;
   private dropAcked = false;
   private pending = new Map<string, PendingEntry>();
-  private known = new Map<string, KnownObject>();
-  /** The digest of `known`, kept in step with it (setKnown / deleteKnown / clearKnown). */
-  private readonly digest = new FeedDigestAccumulator();
+  private readonly known = new KnownObjects();
   /** A digest was asked for and has not been handed to a batch yet. */
   private digestDue = false;
   /**
@@ -118,13 +106,23 @@ export class FeedQueue {
   lastDigestMatchAt: number | undefined;
   divergedSince: number | undefined;
   divergences = 0;
-  private waitersByKey = new Map<string, SyncWaiter[]>();
+  private readonly waiters = new WriteWaiters();
   /** The resourceVersion of the last event, bookmark or list the reflector delivered. */
   private lastResourceVersion = '';
   /** Last progress handed to a batch, so that unchanged progress is not re-sent. */
   private sentProgress = '';
   /** The resume point the hub has committed for this feed (from acks, or from its welcome). */
-  ackedProgress = '';
+  private acked = '';
+  /** Leases taken and not settled yet, in take order (see take()). */
+  private outstanding: Array<{ lease: FeedLease; resets: number }> = [];
+  /** The newest entry per object in an outstanding lease, by object key (read-your-writes). */
+  private inFlightKeys = new Map<string, PendingEntry>();
+  /** How many times drop() reset the queue: a lease taken before the last reset no longer moves `acked`. */
+  private resets = 0;
+  private readonly settlement: LeaseSettlement = {
+    acknowledge: (lease) => this.acknowledgeThrough(lease),
+    requeue: (lease) => this.requeueFrom(lease),
+  };
   private generation = 0;
   private inSnapshot = false;
   private snapshotId = '';
@@ -193,12 +191,7 @@ export class FeedQueue {
   onSnapshotEnd(resourceVersion: string): void {
     if (this.dropped) return;
     // Objects the list did not return are gone: forget them (the hub prunes them at snapshot end).
-    for (const [key, known] of this.known) {
-      if (known.generation < this.generation) {
-        this.deleteKnown(key);
-        this.resolveDeletionWaiters(key);
-      }
-    }
+    for (const key of this.known.pruneOlderThan(this.generation)) this.waiters.gone(key);
     this.inSnapshot = false;
     this.knownComplete = true;
     this.pushMarker({ type: 'snapshotEnd', snapshotId: this.snapshotId, resourceVersion, resumeFrom: this.snapshotResumeFrom });
@@ -216,15 +209,15 @@ export class FeedQueue {
     const stale = this.verifiedFloor !== undefined && isStale(rv, this.verifiedFloor);
     const recorded = stale ? this.known.get(key) : undefined;
     if (type === 'DELETED') {
-      this.deleteKnown(key);
+      this.known.delete(key);
       this.enqueue(key, { type: 'delete', namespace, name, uid: meta.uid ?? '', resourceVersion: rv, resumeFrom: this.lastResourceVersion });
-      this.attachWaiters(key, undefined);
+      this.waiters.observed(key, undefined, this.pending.get(key));
     } else {
       this.acceptObject(obj, namespace, name, rv, key, this.lastResourceVersion);
     }
     if (stale) {
-      if (recorded) this.setKnown(key, recorded);
-      else this.deleteKnown(key);
+      if (recorded) this.known.set(key, recorded);
+      else this.known.delete(key);
     }
     if (this.verification !== undefined) {
       const now = this.known.get(key);
@@ -264,7 +257,7 @@ export class FeedQueue {
     }
     if (this.verification !== undefined) this.verification.restartList();
     else this.verification = new FeedVerification();
-    return this.lastResourceVersion || this.ackedProgress;
+    return this.lastResourceVersion || this.acked;
   }
 
   onVerificationObject(obj: KubeObject): void {
@@ -285,10 +278,10 @@ export class FeedQueue {
       return;
     }
     this.clearKnown();
-    for (const [key, version] of record) this.setKnown(key, { ...version, generation: this.generation });
+    for (const [key, version] of record) this.known.set(key, { ...version, generation: this.generation });
     this.knownComplete = true;
     this.verificationFailure = undefined;
-    const order = compareResourceVersions(this.lastResourceVersion || this.ackedProgress, resourceVersion);
+    const order = compareResourceVersions(this.lastResourceVersion || this.acked, resourceVersion);
     this.verifiedFloor = order !== undefined && order >= 0 ? undefined : resourceVersion;
     // A digest asked for after the reconnect can go out now.
     if (this.digestReady()) this.options.onPending();
@@ -307,7 +300,8 @@ export class FeedQueue {
   /**
    * The feed is no longer watched: tell the hub to drop its objects and its resume point. What was still
    * pending is moot (the hub deletes the feed's objects anyway), and no progress may follow the marker:
-   * it would give the hub a resume point for a feed that no longer exists.
+   * it would give the hub a resume point for a feed that no longer exists. This resets the queue for
+   * the leases taken before it (see take()).
    */
   drop(reason: string): void {
     this.clearKnown();
@@ -315,7 +309,8 @@ export class FeedQueue {
     this.inSnapshot = false;
     this.lastResourceVersion = '';
     this.sentProgress = '';
-    this.ackedProgress = '';
+    this.acked = '';
+    this.resets++;
     this.dropped = true;
     this.dropAcked = false;
     this.dropMarker = { type: 'feedDropped', reason, resumeFrom: '' };
@@ -392,11 +387,30 @@ export class FeedQueue {
     }
   }
 
+  // --- leases --------------------------------------------------------------------------------------
+
   /**
-   * Removes entries from the head of the queue, up to the byte and count budget, and returns them with
-   * the progress that is safe once they are committed: every event before the first entry still pending.
+   * Removes entries from the head of the queue, up to the byte and count budget, and hands them out in a
+   * lease with the progress that is safe once they are committed: every event before the first entry
+   * still pending. The entries count as in flight until the lease is settled.
+   *
+   * A feed's batches travel in take order on one ordered stream, and the hub commits them in that order.
+   * Hence the rules for settling:
+   * - ack() acknowledges the lease and every earlier one still outstanding, in take order: their waiters
+   *   are resolved and the acked progress moves to the latest progress among them.
+   * - requeue() puts back the lease and every later one still outstanding (none of them can be committed
+   *   once it is lost), all together ahead of what is pending now (see putBack()): an object in several of
+   *   them comes back once, in its newest state, where it first stood.
+   * - A lease settled already, by its holder or through another lease, ignores further calls. A second
+   *   ack() must not move the acked progress back, a late ack() of a requeued lease must not resolve
+   *   waiters whose entries are pending again, a requeue() of an acknowledged lease must not send it again.
+   * - drop() resets the queue. A lease taken before it still settles its entries — an ack resolves their
+   *   waiters, since the hub did commit them; a requeue puts them back ahead of the feedDropped marker,
+   *   which deletes them at the hub anyway — but its progress belongs to the feed before the drop and no
+   *   longer moves the acked progress.
+   * - A lease with nothing in it (isEmpty) is never outstanding; settling it does nothing.
    */
-  take(maxBytes: number, maxEntries: number): { entries: PendingEntry[]; bytes: number; progress: string | undefined } {
+  take(maxBytes: number, maxEntries: number): FeedLease {
     const entries: PendingEntry[] = [];
     let bytes = 0;
     for (const [key, entry] of this.pending) {
@@ -410,15 +424,57 @@ export class FeedQueue {
     if (head.done && this.digestReady()) {
       // Everything of the feed before this point is in this batch or an earlier one: the digest describes
       // exactly what the hub holds once they are committed.
-      const { count, hashHigh, hashLow } = this.digest.value();
+      const { count, hashHigh, hashLow } = this.known.digestValue();
       entries.push({ type: 'digest', count, hashHigh, hashLow, resumeFrom: this.lastResourceVersion });
       bytes += ENTRY_OVERHEAD_BYTES;
       this.digestDue = false;
     }
-    const progress = head.done ? this.lastResourceVersion : head.value.resumeFrom;
-    if (progress === '' || progress === this.sentProgress) return { entries, bytes, progress: undefined };
-    this.sentProgress = progress;
-    return { entries, bytes, progress };
+    let progress: string | undefined = head.done ? this.lastResourceVersion : head.value.resumeFrom;
+    if (progress === '' || progress === this.sentProgress) progress = undefined;
+    else this.sentProgress = progress;
+    const lease = new FeedLease(entries, bytes, progress, this.settlement);
+    if (lease.isEmpty) return lease;
+    this.outstanding.push({ lease, resets: this.resets });
+    for (const entry of entries) if ('name' in entry) this.inFlightKeys.set(objectKey(entry.namespace, entry.name), entry);
+    return lease;
+  }
+
+  /** The resume point the hub has committed for this feed: from acknowledged leases, or from its welcome. */
+  get ackedProgress(): string {
+    return this.acked;
+  }
+
+  /** The hub's committed resume point for this feed (from its welcome; undefined: it has none). */
+  recordHubResumePoint(resourceVersion: string | undefined): void {
+    this.acked = resourceVersion ?? '';
+  }
+
+  private acknowledgeThrough(lease: FeedLease): void {
+    const index = this.outstanding.findIndex((o) => o.lease === lease);
+    if (index < 0) return;
+    for (const { lease: committed, resets } of this.outstanding.splice(0, index + 1)) {
+      for (const entry of committed.entries) {
+        if ('name' in entry) {
+          const key = objectKey(entry.namespace, entry.name);
+          if (this.inFlightKeys.get(key) === entry) this.inFlightKeys.delete(key);
+        }
+        if (entry === this.dropMarker) this.dropAcked = true;
+        settleCarrier(entry);
+      }
+      if (committed.progress !== undefined && resets === this.resets) this.acked = committed.progress;
+    }
+  }
+
+  private requeueFrom(lease: FeedLease): void {
+    const index = this.outstanding.findIndex((o) => o.lease === lease);
+    if (index < 0) return;
+    const lost = this.outstanding.splice(index);
+    // The lost entries are pending again; in flight stays only what the earlier leases still hold.
+    this.inFlightKeys = new Map();
+    for (const { lease: still } of this.outstanding) {
+      for (const entry of still.entries) if ('name' in entry) this.inFlightKeys.set(objectKey(entry.namespace, entry.name), entry);
+    }
+    this.putBack(lost.flatMap((o) => o.lease.entries));
   }
 
   /**
@@ -426,7 +482,7 @@ export class FeedQueue {
    * what is pending now. Entries superseded by a newer pending change for the same object are dropped;
    * a pending touch that stood for a lost upsert becomes that upsert.
    */
-  requeue(entries: PendingEntry[]): void {
+  private putBack(entries: PendingEntry[]): void {
     if (entries.length === 0) return;
     const rebuilt = new Map<string, PendingEntry>();
     const replaced = new Map<string, PendingEntry>();
@@ -479,84 +535,27 @@ export class FeedQueue {
     // current entry (pending, then in flight) covers it, and with neither the hub already has it or later.
     const seen = resourceVersion !== undefined && this.options.journal?.seen(this, key, resourceVersion) === true;
     if (seen && !pending && !this.inFlightKeys.has(key)) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      let settled = false;
-      const waiter: SyncWaiter = {
-        namespace,
-        name,
-        resourceVersion,
-        resolve: (synced) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          resolve(synced);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.removeWaiter(key, waiter);
-        waiter.resolve(false);
-      }, timeoutMs);
+    return this.waiters.wait(key, resourceVersion, timeoutMs, (waiter) => {
       // Already observed and waiting in the queue or in flight: ride along with that entry.
-      if (pending && (seen || this.matches(pending, resourceVersion))) {
-        (pending.waiters ??= []).push(waiter);
+      if (pending && (seen || carriesState(pending, resourceVersion))) {
+        board(pending, waiter);
         this.options.onPending();
-        return;
+        return true;
       }
       const inFlight = this.inFlightKeys.get(key);
-      if (inFlight && (seen || this.matches(inFlight, resourceVersion))) {
-        (inFlight.waiters ??= []).push(waiter);
-        return;
+      if (inFlight && (seen || carriesState(inFlight, resourceVersion))) {
+        board(inFlight, waiter);
+        return true;
       }
-      const list = this.waitersByKey.get(key) ?? [];
-      list.push(waiter);
-      this.waitersByKey.set(key, list);
+      return false;
     });
-  }
-
-  /** Entries handed to a batch that has not been acknowledged yet, by object key. */
-  private inFlightKeys = new Map<string, PendingEntry>();
-
-  markInFlight(entries: PendingEntry[]): void {
-    for (const entry of entries) if ('name' in entry) this.inFlightKeys.set(objectKey(entry.namespace, entry.name), entry);
-  }
-
-  /** The batch holding these entries was committed by the hub. */
-  acknowledged(entries: PendingEntry[]): void {
-    for (const entry of entries) {
-      if ('name' in entry) {
-        const key = objectKey(entry.namespace, entry.name);
-        if (this.inFlightKeys.get(key) === entry) this.inFlightKeys.delete(key);
-      }
-      if (entry === this.dropMarker) this.dropAcked = true;
-      if (entry.waiters) for (const waiter of entry.waiters) waiter.resolve(true);
-      entry.waiters = undefined;
-    }
-  }
-
-  /** The stream broke: in-flight entries go back to pending via requeue(). */
-  clearInFlight(): void {
-    this.inFlightKeys.clear();
   }
 
   // --- internals -----------------------------------------------------------------------------------
 
-  private setKnown(key: string, value: KnownObject): void {
-    const previous = this.known.get(key);
-    if (previous) this.digest.remove(previous.uid, previous.resourceVersion);
-    this.known.set(key, value);
-    this.digest.add(value.uid, value.resourceVersion);
-  }
-
-  private deleteKnown(key: string): void {
-    const previous = this.known.get(key);
-    if (!previous) return;
-    this.digest.remove(previous.uid, previous.resourceVersion);
-    this.known.delete(key);
-  }
-
+  /** Forgets the record and what was completing it. */
   private clearKnown(): void {
     this.known.clear();
-    this.digest.clear();
     this.knownComplete = false;
     this.verification = undefined;
     this.verifiedFloor = undefined;
@@ -566,7 +565,7 @@ export class FeedQueue {
     const { body, bodyBytes, metadata } = objectJson(obj);
     const uid = obj.metadata?.uid ?? '';
     if (bodyBytes > this.options.maxObjectBytes) {
-      this.deleteKnown(key);
+      this.known.delete(key);
       this.enqueue(key, {
         type: 'skipped',
         namespace,
@@ -577,11 +576,11 @@ export class FeedQueue {
         resumeFrom,
       });
     } else {
-      this.setKnown(key, { uid, resourceVersion: rv, generation: this.generation });
+      this.known.set(key, { uid, resourceVersion: rv, generation: this.generation });
       this.enqueue(key, { type: 'upsert', namespace, name, uid, resourceVersion: rv, body, bodyBytes, metadata, resumeFrom });
     }
     this.options.journal?.record(this, key, rv);
-    this.attachWaiters(key, rv);
+    this.waiters.observed(key, rv, this.pending.get(key));
   }
 
   private enqueue(key: string, entry: PendingEntry): void {
@@ -603,46 +602,5 @@ export class FeedQueue {
     const wasEmpty = this.pending.size === 0;
     this.pending.set(MARKER_PREFIX + (this.markerCounter++).toString(36), entry);
     if (wasEmpty) this.options.onPending();
-  }
-
-  private matches(entry: PendingEntry, resourceVersion: string | undefined): boolean {
-    if (resourceVersion === undefined) return entry.type === 'delete';
-    return entry.type !== 'delete' && 'resourceVersion' in entry && entry.resourceVersion === resourceVersion;
-  }
-
-  private attachWaiters(key: string, resourceVersion: string | undefined): void {
-    const list = this.waitersByKey.get(key);
-    if (!list) return;
-    const entry = this.pending.get(key);
-    const remaining: SyncWaiter[] = [];
-    for (const waiter of list) {
-      const satisfied = waiter.resourceVersion === undefined ? resourceVersion === undefined : waiter.resourceVersion === resourceVersion;
-      if (satisfied && entry) (entry.waiters ??= []).push(waiter);
-      else remaining.push(waiter);
-    }
-    if (remaining.length > 0) this.waitersByKey.set(key, remaining);
-    else this.waitersByKey.delete(key);
-  }
-
-  private resolveDeletionWaiters(key: string): void {
-    const list = this.waitersByKey.get(key);
-    if (!list) return;
-    const remaining = list.filter((waiter) => {
-      if (waiter.resourceVersion === undefined) {
-        waiter.resolve(true);
-        return false;
-      }
-      return true;
-    });
-    if (remaining.length > 0) this.waitersByKey.set(key, remaining);
-    else this.waitersByKey.delete(key);
-  }
-
-  private removeWaiter(key: string, waiter: SyncWaiter): void {
-    const list = this.waitersByKey.get(key);
-    if (!list) return;
-    const remaining = list.filter((w) => w !== waiter);
-    if (remaining.length > 0) this.waitersByKey.set(key, remaining);
-    else this.waitersByKey.delete(key);
   }
 }

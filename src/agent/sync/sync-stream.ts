@@ -86,19 +86,14 @@ export class SyncStream {
     this.closed = true;
     this.ready = false;
     this.window.forget(this.wake);
-    // What the hub did not acknowledge goes back to the queues, ahead of newer changes.
-    const byQueue = new Map<FeedQueue, SentBatch['parts'][number]['entries']>();
-    for (const batch of this.inFlight) {
-      this.window.release(batch.bytes);
-      for (const part of batch.parts) {
-        const list = byQueue.get(part.queue) ?? [];
-        list.push(...part.entries);
-        byQueue.set(part.queue, list);
-      }
-    }
+    // What the hub did not acknowledge goes back to the queues, ahead of newer changes. Oldest first: a
+    // feed's oldest lease takes its later ones back with it, so they are put back together, in order.
+    const lost = this.inFlight;
     this.inFlight = [];
-    for (const queue of this.options.queues()) queue.clearInFlight();
-    for (const [queue, entries] of byQueue) queue.requeue(entries);
+    for (const batch of lost) {
+      this.window.release(batch.bytes);
+      for (const part of batch.parts) part.lease.requeue();
+    }
     try {
       this.call?.end();
       this.call?.cancel();
@@ -126,9 +121,8 @@ export class SyncStream {
         this.window.release(batch.bytes);
         const divergences = response.kind.value.divergences;
         for (const part of batch.parts) {
-          part.queue.acknowledged(part.entries);
-          if (part.progress !== undefined) part.queue.ackedProgress = part.progress;
-          if (part.entries.some((e) => e.type === 'digest')) {
+          part.lease.ack();
+          if (part.lease.entries.some((e) => e.type === 'digest')) {
             const id = feedId(part.queue.feed);
             this.options.onDigestCompared?.(part.queue, divergences.find((d) => d.feed !== undefined && feedId(d.feed) === id));
           }
