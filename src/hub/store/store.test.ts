@@ -167,6 +167,9 @@ forEachEngine('Store', (engine) => {
     assert.equal(await store.countObjects(), 3);
   });
 
+  // The ingest contract (coalescing, snapshots and epochs, touches, feedDropped, resume points) is
+  // specified case by case against the fold alone in ingest-fold.test.ts; the cases here check it end to
+  // end on each engine, through the SQL that runs the fold's plan.
   test('changes apply in order within a batch: upsert then delete, delete then upsert', async () => {
     const outcome = await store.applyBatch(
       {
@@ -543,6 +546,37 @@ forEachEngine('Store', (engine) => {
     assert.deepEqual((await store.resumePoints('k8s')).map((p) => p.resourceVersion), ['5']);
     assert.deepEqual((await store.resumePoints('other')).map((p) => p.resourceVersion), ['3']);
   });
+
+  test('a snapshot over batches committed together prunes once, at its end, what none of them re-sent', async () => {
+    await store.upsertAccount(accountRecord('other'), NOW);
+    await store.applyBatch({ account: 'k8s', changes: ['a', 'b', 'c', 'd'].map((n) => upsert(DEPLOYMENTS, 'web', n)), progress: [] }, NOW);
+    const batches: StoreBatch[] = [
+      // On SQLite the first batch commits alone and the others, arriving meanwhile, as one group.
+      { account: 'other', changes: [upsert(DEPLOYMENTS, 'web', 'y')], progress: [] },
+      { account: 'k8s', changes: [{ type: 'snapshotBegin', feed: DEPLOYMENTS, snapshotId: 's1' }, upsert(DEPLOYMENTS, 'web', 'a', '2')], progress: [] },
+      { account: 'other', changes: [upsert(DEPLOYMENTS, 'web', 'x')], progress: [] },
+      { account: 'k8s', changes: [{ type: 'touch', feed: DEPLOYMENTS, namespace: 'web', name: 'b', resourceVersion: '1' }], progress: [] },
+      { account: 'k8s', changes: [{ type: 'snapshotEnd', feed: DEPLOYMENTS, snapshotId: 's1', resourceVersion: '9' }], progress: [] },
+    ];
+    const outcomes =
+      store.dialect.name === 'sqlite'
+        ? await Promise.all(batches.map((batch) => store.applyBatch(batch, NOW + 1)))
+        : await batches.reduce<Promise<BatchOutcome[]>>(async (done, batch) => [...(await done), await store.applyBatch(batch, NOW + 1)], Promise.resolve([]));
+    assert.deepEqual(
+      outcomes.map((o) => [o.upserted, o.deleted, o.touched, o.pruned]),
+      [
+        [1, 0, 0, 0],
+        [1, 0, 0, 0],
+        [1, 0, 0, 0],
+        [0, 0, 1, 0],
+        [0, 0, 0, 2],
+      ],
+    );
+    assert.deepEqual(await names(), ['Deployment/web/a', 'Deployment/web/b']);
+    assert.deepEqual((await store.listObjects({ account: 'other' })).map((o) => o.name), ['x', 'y']);
+    assert.deepEqual((await store.resumePoints('k8s')).map((p) => p.resourceVersion), ['9']);
+  });
+
   test('client request ids are scoped to the task creator; tasks stored without one are returned to anyone', async () => {
     await store.createTask(task('t-alice', { requestId: 'shared', createdBy: 'user:alice' }));
     await store.createTask(task('t-bob', { requestId: 'shared', createdBy: 'user:bob', createdAt: NOW + 1 }));
