@@ -15,7 +15,7 @@ import { buildApiServer } from './api/server.ts';
 import { createRestAuth } from './auth/rest-auth.ts';
 import { TaskRunner } from './api/ops/task-runner.ts';
 import { openStore, redactDatabaseUrl } from './store/open-store.ts';
-import type { Store } from './store/types.ts';
+import type { AccountStore, Store } from './store/types.ts';
 import { HubMetrics } from './hub-metrics.ts';
 import { widenFlowControlWindows } from './grpc/flow-control.ts';
 
@@ -178,7 +178,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
 }
 
 /** Removes accounts (and their cache) whose agents have been gone longer than the grace period. */
-async function sweepAccounts(store: Store, registry: SessionRegistry, graceMs: number, logger: Logger): Promise<void> {
+async function sweepAccounts(store: AccountStore, registry: SessionRegistry, graceMs: number, logger: Logger): Promise<void> {
   try {
     const now = Date.now();
     for (const account of await store.listAccounts()) {

@@ -1,7 +1,7 @@
 import type { KubeObject } from '../../src/common/kube-object.ts';
 import { splitApiVersion } from '../../src/common/kube-object.ts';
 import type { ExecuteOptions, OperationOutcome, OperationRequest, OperationRouter, ResourceTarget, WrittenObject } from '../../src/hub/router/types.ts';
-import type { FeedInfo, Store } from '../../src/hub/store/types.ts';
+import type { FeedInfo, IngestStore } from '../../src/hub/store/types.ts';
 import { applyJsonPatch, parseJsonPatch } from '../../src/sim/patch/json-patch.ts';
 import { applyMergePatch } from '../../src/sim/patch/merge-patch.ts';
 import { applyStrategicMergePatch } from '../../src/sim/patch/strategic-merge-patch.ts';
@@ -54,7 +54,7 @@ export class FakeCluster implements OperationRouter {
   private clock = Date.parse('2024-01-01T00:00:00Z');
 
   constructor(
-    private readonly store: Store,
+    private readonly store: IngestStore,
     readonly account = 'k8s',
   ) {}
 

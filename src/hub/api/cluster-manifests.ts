@@ -2,7 +2,7 @@ import type { KubeObject } from '../../common/kube-object.ts';
 import type { OperationRouter } from '../router/types.ts';
 import { spinnakerKindName, type GroupKind } from '../store/kind-names.ts';
 import { MonikerAnnotations } from '../store/moniker.ts';
-import type { AccountRecord, Store } from '../store/types.ts';
+import type { AccountRecord, CacheReader } from '../store/types.ts';
 import { liveList, target } from './live-reads.ts';
 
 /**
@@ -38,7 +38,7 @@ function annotated(object: KubeObject, application: string, cluster: string): bo
 }
 
 export async function clusterManifests(
-  store: Store,
+  store: CacheReader,
   router: OperationRouter,
   account: AccountRecord,
   gk: GroupKind,

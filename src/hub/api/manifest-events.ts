@@ -1,6 +1,6 @@
 import type { KubeObject } from '../../common/kube-object.ts';
 import type { OperationRouter } from '../router/types.ts';
-import type { AccountRecord, CachedObject, Store } from '../store/types.ts';
+import type { AccountRecord, CacheReader, CachedObject } from '../store/types.ts';
 import { liveList, target } from './live-reads.ts';
 
 /**
@@ -32,7 +32,7 @@ export function sortEvents(events: KubeObject[]): KubeObject[] {
   });
 }
 
-export async function manifestEvents(store: Store, router: OperationRouter, account: AccountRecord, object: CachedObject): Promise<KubeObject[]> {
+export async function manifestEvents(store: CacheReader, router: OperationRouter, account: AccountRecord, object: CachedObject): Promise<KubeObject[]> {
   const namespace = object.namespace === '' ? CLUSTER_SCOPED_EVENTS_NAMESPACE : object.namespace;
   const cached = account.kinds.some((k) => k.group === '' && k.kind === 'Event' && k.watchable);
   if (cached) {

@@ -1,5 +1,5 @@
 import { KNOWN_KINDS, knownKind, resolveKind, spinnakerKindName, spinnakerKindOf, type GroupKind, type SpinnakerKind } from '../store/kind-names.ts';
-import type { AccountRecord, CachedObject, ObjectSearch, Store } from '../store/types.ts';
+import type { AccountReader, AccountRecord, CacheReader, CachedObject, ObjectSearch } from '../store/types.ts';
 
 /**
  * GET /search the way Clouddriver's KubernetesSearchProvider answers it. Clouddriver matches the glob
@@ -209,7 +209,7 @@ export interface SearchRequest {
   pageSize: number;
 }
 
-export async function search(store: Store, request: SearchRequest): Promise<SearchResultSet> {
+export async function search(store: AccountReader & CacheReader, request: SearchRequest): Promise<SearchResultSet> {
   const accounts = await store.listAccounts();
   const types = resolveSearchTypes(request.types, accounts);
   const candidates = candidateQuery(request.query, types, accounts);

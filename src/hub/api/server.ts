@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { Errors } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { OperationRouter } from '../router/types.ts';
-import type { Store } from '../store/types.ts';
+import type { StoreHealth, StoreReader, TaskStore } from '../store/types.ts';
 import { ALLOW_ALL, installRestAuth, type RestAuthSetup } from '../auth/rest-auth.ts';
 import { checkNesting } from './bounded-input.ts';
 import { errorBody, installErrorHandling } from './http-errors.ts';
@@ -23,7 +23,11 @@ import { taskRoutes } from './routes/task-routes.ts';
 import { HTTP_BAD_REQUEST } from '../../common/http-status.ts';
 
 export interface ApiServerOptions {
-  store: Store;
+  /**
+   * The reads the routes make (filtered per caller when `auth` is given), the tasks the runner writes
+   * (when it is made here), and the /health check.
+   */
+  store: StoreReader & TaskStore & StoreHealth;
   router: OperationRouter;
   /** This replica's id: the owner of the tasks it runs. */
   hubId: string;
@@ -82,6 +86,7 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
   const authorized = options.auth ? installRestAuth(app, options.auth, { store: options.store, router: options.router, logger: options.logger }) : undefined;
   const context: RouteContext = {
     store: authorized?.store ?? options.store,
+    health: options.store,
     router: authorized?.router ?? options.router,
     hubId: options.hubId,
     logger: options.logger,

@@ -1,5 +1,5 @@
 import type { Logger } from '../../common/logger.ts';
-import type { AccountRecord, Store } from '../store/types.ts';
+import type { AccountReader, AccountRecord } from '../store/types.ts';
 import type { AuthConfig } from './auth-config.ts';
 import { isRestricted, normalizePermissions, problemText, type PermissionMap } from './roles.ts';
 
@@ -41,8 +41,8 @@ function fromMap(permissions: PermissionMap, source: 'override' | 'agent'): Acco
 
 export interface AccountPolicyOptions {
   config: AuthConfig;
-  /** The store as it is (never an authorizing wrapper): the policy reads every account. */
-  store: Store;
+  /** The accounts as they are (never an authorizing wrapper): the policy reads every account. */
+  store: AccountReader;
   logger: Logger;
   ttlMs?: number;
   now?: () => number;

@@ -1,27 +1,22 @@
 import { Errors, ScaleAgentError } from '../../common/errors.ts';
-import type { FeedDigestValue } from '../../protocol/feed-digest.ts';
 import type {
+  AccountReader,
   AccountRecord,
   ApplicationClusterRow,
   ApplicationScope,
-  BatchOutcome,
+  CacheReader,
   CachedObject,
   FeedDigestState,
-  FeedInfo,
-  FeedKey,
   NamespacedObjectQuery,
   ObjectQuery,
   ObjectSearch,
   ObjectVersion,
   OperationFilter,
   OperationRecord,
-  Store,
-  StoreBatch,
   StoreGroupKind,
-  TaskExpectation,
-  TaskHistoryEntry,
-  TaskPatch,
+  StoreReader,
   TaskQuery,
+  TaskReader,
   TaskRecord,
 } from '../store/types.ts';
 import type { AccountPolicy } from './account-policy.ts';
@@ -36,25 +31,22 @@ export interface AuthorizedStoreOptions {
 }
 
 /**
- * The store as the REST routes see it: every read returns only what the current caller (the request
- * being served, see caller-access.ts) may READ — accounts, objects, application rows, tasks,
- * operations — and accounts carry their effective permissions (hub overrides applied, roles normalised,
- * closed accounts shown closed). Writes pass through: the routes that write check WRITE first.
+ * The store's read roles as the REST routes see them: every read returns only what the current caller
+ * (the request being served, see caller-access.ts) may READ — accounts, objects, application rows,
+ * feed states, tasks, operations — and accounts carry their effective permissions (hub overrides
+ * applied, roles normalised, closed accounts shown closed).
  *
- * It implements the whole Store interface on purpose: a read method added to the store does not compile
- * here until it is filtered too.
+ * It implements exactly the read roles the routes are given (AccountReader, CacheReader, TaskReader) on
+ * purpose: a read method added to one of them does not compile here until it is filtered too. It has no
+ * writes to pass through: the routes write nothing themselves (tasks and operations are written by the
+ * task runner and the router, with the store as it is, after the routes' WRITE checks), and registering
+ * accounts and ingest are the gRPC side's.
  */
-export class AuthorizedStore implements Store {
+export class AuthorizedStore implements AccountReader, CacheReader, TaskReader {
   constructor(
-    private readonly target: Store,
+    private readonly target: StoreReader,
     private readonly options: AuthorizedStoreOptions,
   ) {}
-
-  /** The database health check the /health route uses (not part of the Store interface). */
-  get ping(): (() => Promise<void>) | undefined {
-    const ping = (this.target as { ping?: () => Promise<void> }).ping;
-    return ping === undefined ? undefined : () => ping.call(this.target);
-  }
 
   /** The caller, or undefined when nothing is enforced; fails closed when enforcing without a caller. */
   private caller(): CallerAccess | undefined {
@@ -95,19 +87,7 @@ export class AuthorizedStore implements Store {
     return out;
   }
 
-  migrate(): Promise<void> {
-    return this.target.migrate();
-  }
-
-  close(): Promise<void> {
-    return this.target.close();
-  }
-
   // ---- accounts ----
-
-  upsertAccount(account: Omit<AccountRecord, 'registeredAt' | 'lastSeenAt'>, now: number): Promise<void> {
-    return this.target.upsertAccount(account, now);
-  }
 
   /** An account the caller may READ or WRITE (an operation's target may be write-only to its caller). */
   async getAccount(name: string): Promise<AccountRecord | undefined> {
@@ -127,41 +107,7 @@ export class AuthorizedStore implements Store {
     return out;
   }
 
-  setAccountStatus(name: string, status: AccountRecord['status'], agentId: string | null, hubId: string | null, now: number): Promise<void> {
-    return this.target.setAccountStatus(name, status, agentId, hubId, now);
-  }
-
-  deleteAccount(name: string): Promise<void> {
-    return this.target.deleteAccount(name);
-  }
-
-  // ---- ingest ----
-
-  applyBatch(batch: StoreBatch, now: number): Promise<BatchOutcome> {
-    return this.target.applyBatch(batch, now);
-  }
-
-  async resumePoints(account: string): Promise<Array<{ feed: FeedInfo; resourceVersion: string }>> {
-    return (await this.mayRead(account)) ? this.target.resumePoints(account) : [];
-  }
-
-  feedDigest(account: string, feed: FeedKey): Promise<FeedDigestValue> {
-    return this.target.feedDigest(account, feed);
-  }
-
-  recordDigestComparison(account: string, feed: FeedKey, diverged: boolean, now: number): Promise<void> {
-    return this.target.recordDigestComparison(account, feed, diverged, now);
-  }
-
-  async feedDigestStates(account: string): Promise<FeedDigestState[]> {
-    return (await this.mayRead(account)) ? this.target.feedDigestStates(account) : [];
-  }
-
-  markDigestsDue(account: string, now: number): Promise<void> {
-    return this.target.markDigestsDue(account, now);
-  }
-
-  // ---- reads ----
+  // ---- the cache ----
 
   async getObject(account: string, group: string, kind: string, namespace: string, name: string): Promise<CachedObject | undefined> {
     return (await this.mayRead(account)) ? this.target.getObject(account, group, kind, namespace, name) : undefined;
@@ -209,11 +155,11 @@ export class AuthorizedStore implements Store {
     return this.readable(await this.target.searchObjects(query));
   }
 
-  // ---- tasks and operations ----
-
-  createTask(task: TaskRecord): Promise<void> {
-    return this.target.createTask(task);
+  async feedDigestStates(account: string): Promise<FeedDigestState[]> {
+    return (await this.mayRead(account)) ? this.target.feedDigestStates(account) : [];
   }
+
+  // ---- tasks and operations ----
 
   async getTask(id: string): Promise<TaskRecord | undefined> {
     const task = await this.target.getTask(id);
@@ -235,34 +181,12 @@ export class AuthorizedStore implements Store {
     return this.target.findTaskByRequestId(requestId, createdBy);
   }
 
-  get listTasks(): ((limit: number) => Promise<TaskRecord[]>) | undefined {
-    const list = this.target.listTasks;
-    if (list === undefined) return undefined;
-    return async (limit: number) => this.visibleTasks(await list.call(this.target, limit));
-  }
-
-  updateTask(id: string, patch: Partial<Pick<TaskRecord, 'state' | 'history' | 'resultObjects'>>, now: number): Promise<void> {
-    return this.target.updateTask(id, patch, now);
-  }
-
-  updateTaskIf(id: string, expect: TaskExpectation, patch: TaskPatch, now: number): Promise<boolean> {
-    return this.target.updateTaskIf(id, expect, patch, now);
+  async listTasks(limit: number): Promise<TaskRecord[]> {
+    return this.visibleTasks(await this.target.listTasks(limit));
   }
 
   async findTasks(query: TaskQuery): Promise<TaskRecord[]> {
     return this.visibleTasks(await this.target.findTasks(query));
-  }
-
-  appendTaskHistory(id: string, entry: TaskHistoryEntry, now: number): Promise<void> {
-    return this.target.appendTaskHistory(id, entry, now);
-  }
-
-  recordOperation(op: OperationRecord): Promise<void> {
-    return this.target.recordOperation(op);
-  }
-
-  updateOperation(id: string, patch: Partial<OperationRecord>): Promise<void> {
-    return this.target.updateOperation(id, patch);
   }
 
   async listOperations(limit: number, filter?: OperationFilter): Promise<OperationRecord[]> {

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Errors, ScaleAgentError, isScaleAgentError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { OperationRouter } from '../router/types.ts';
-import type { Store } from '../store/types.ts';
+import type { StoreReader } from '../store/types.ts';
 import { errorBody } from '../api/http-errors.ts';
 import { AccountPolicy } from './account-policy.ts';
 import type { AuthConfig } from './auth-config.ts';
@@ -54,8 +54,8 @@ export const ALLOW_ALL: RouteAuth = {
 };
 
 export interface InstalledRestAuth {
-  /** The store the routes must use: filtered to the caller, permissions presented normalised. */
-  store: Store;
+  /** The reads the routes must use: filtered to the caller, permissions presented normalised. */
+  store: StoreReader;
   /** The router the routes must use: live reads need READ, anything else WRITE. */
   router: OperationRouter;
   auth: RouteAuth;
@@ -72,7 +72,7 @@ function refuse(reply: FastifyReply, status: number, code: string, message: stri
  * route names in its path (preHandler), and the caller's context around every handler so the shared
  * store and router filter by it. With auth disabled, only the permission presentation applies.
  */
-export function installRestAuth(app: FastifyInstance, setup: RestAuthSetup, deps: { store: Store; router: OperationRouter; logger: Logger }): InstalledRestAuth {
+export function installRestAuth(app: FastifyInstance, setup: RestAuthSetup, deps: { store: StoreReader; router: OperationRouter; logger: Logger }): InstalledRestAuth {
   const { config, authenticator } = setup;
   const { logger } = deps;
   const policy = new AccountPolicy({ config, store: deps.store, logger });

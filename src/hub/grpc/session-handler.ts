@@ -16,7 +16,7 @@ import {
   type Hello,
   type HubMessage,
 } from '../../protocol/index.ts';
-import type { Store } from '../store/types.ts';
+import type { AccountStore, IngestStore } from '../store/types.ts';
 import { AgentSession } from './agent-session.ts';
 import { authenticateCall, type AgentIdentity, type IdentityAuthorizer } from './identities.ts';
 import type { SessionRegistry } from './session-registry.ts';
@@ -24,7 +24,8 @@ import { accountRecordFromInfo, toResumePoint } from './conversions.ts';
 
 export interface SessionHandlerOptions {
   hubId: string;
-  store: Store;
+  /** Registers the agent's accounts and follows their sessions; caching sessions get their resume points. */
+  store: AccountStore & Pick<IngestStore, 'resumePoints'>;
   registry: SessionRegistry;
   logger: Logger;
   pingIntervalMs: number;

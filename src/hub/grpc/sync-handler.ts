@@ -3,11 +3,11 @@ import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from '../../common/logger.ts';
 import { Errors, errorMessage, type ErrorCode } from '../../common/errors.ts';
 import { qualifiedKind } from '../../common/kube-object.ts';
-import { FeedDivergenceSchema, SyncResponseSchema, type ChangeBatch, type Feed, type FeedDivergence, type SyncRequest, type SyncResponse } from '../../protocol/index.ts';
+import { FeedDivergenceSchema, SyncResponseSchema, type ChangeBatch, type Feed, type FeedDivergence, type ObjectUpsert, type SyncRequest, type SyncResponse } from '../../protocol/index.ts';
 import { sameDigest, type FeedDigestValue } from '../../protocol/feed-digest.ts';
-import type { FeedInfo, Store, StoreBatch, StoreChange } from '../store/types.ts';
 import { feedKey } from '../store/batch-apply.ts';
-import { KEY_LENGTHS } from '../store/schema.ts';
+import { changeKeyProblem, feedChangeProblem, progressProblem, type ChangeKeys } from '../store/storable-keys.ts';
+import type { FeedInfo, IngestStore, StoreBatch, StoreChange } from '../store/types.ts';
 import type { SessionRegistry } from './session-registry.ts';
 import { feedInfoFromWire, toResumePoint } from './conversions.ts';
 import { authenticateCall, type IdentityAuthorizer } from './identities.ts';
@@ -28,7 +28,8 @@ interface DigestCheck {
 }
 
 export interface SyncHandlerOptions {
-  store: Store;
+  /** Only the ingest: who may use an account is the authorizer's and the registry's to say, not the store's. */
+  store: IngestStore;
   registry: SessionRegistry;
   logger: Logger;
   metrics?: IngestMetrics;
@@ -70,66 +71,32 @@ function releaseDecoderLeftovers(call: ServerDuplexStream<SyncRequest, SyncRespo
   }
 }
 
-/**
- * Why a key the store will index does not fit it (too long for its column, or a NUL character, which
- * PostgreSQL cannot store): such a change is skipped and reported instead of failing its whole batch on
- * PostgreSQL or MySQL, where the agent would re-send it forever. Kubernetes' own validation keeps real
- * objects far inside these bounds.
- */
-function textProblem(field: string, value: string, max: number): string | undefined {
-  if (value.length > max) return `${field} is ${value.length} characters, more than ${max}`;
-  if (value.includes('\u0000')) return `${field} holds a NUL character`;
-  return undefined;
-}
-
-const NON_ASCII = /[^\x00-\x7f]/;
-
-/**
- * For the keys the store keeps in ASCII columns (API group, kind, namespace: Kubernetes allows only
- * ASCII in them): MySQL refuses other characters there, which would fail the whole batch again on
- * every re-send.
- */
-function asciiKeyProblem(field: string, value: string, max: number): string | undefined {
-  return textProblem(field, value, max) ?? (NON_ASCII.test(value) ? `${field} holds characters that are not ASCII` : undefined);
-}
-
-function firstProblem(...problems: Array<string | undefined>): string | undefined {
-  return problems.find((p) => p !== undefined);
-}
-
-function feedProblem(feed: { group: string; kind: string; version: string; resource: string; namespace: string }): string | undefined {
-  return firstProblem(
-    asciiKeyProblem('the feed group', feed.group, KEY_LENGTHS.group),
-    asciiKeyProblem('the feed kind', feed.kind, KEY_LENGTHS.kind),
-    textProblem('the feed version', feed.version, KEY_LENGTHS.version),
-    textProblem('the feed resource', feed.resource, KEY_LENGTHS.resource),
-    asciiKeyProblem('the feed namespace', feed.namespace, KEY_LENGTHS.namespace),
-  );
-}
-
-function changeKeyProblem(kind: ChangeBatch['changes'][number]['kind']): string | undefined {
+/** A wire change as the store keys it (storable-keys.ts); undefined for what never reaches the store (a digest, a change of an unknown kind). */
+function changeKeysOf(kind: ChangeBatch['changes'][number]['kind'], feed: FeedInfo): ChangeKeys | undefined {
   switch (kind.case) {
-    case 'upsert':
-    case 'delete':
+    case 'upsert': {
+      const v = kind.value;
+      return { type: 'upsert', feed, namespace: v.namespace, name: v.name, uid: v.uid, resourceVersion: v.resourceVersion };
+    }
+    case 'delete': {
+      const v = kind.value;
+      return { type: 'delete', feed, namespace: v.namespace, name: v.name, uid: v.uid, resourceVersion: v.resourceVersion };
+    }
     case 'touch':
-    case 'skipped':
-      return objectKeyProblem(kind.value);
+      return { type: 'touch', feed, namespace: kind.value.namespace, name: kind.value.name, resourceVersion: kind.value.resourceVersion };
     case 'snapshotBegin':
-      return textProblem('the snapshot id', kind.value.snapshotId, KEY_LENGTHS.snapshotId);
+      return { type: 'snapshotBegin', feed, snapshotId: kind.value.snapshotId };
     case 'snapshotEnd':
-      return firstProblem(textProblem('the snapshot id', kind.value.snapshotId, KEY_LENGTHS.snapshotId), textProblem('the resourceVersion', kind.value.resourceVersion, KEY_LENGTHS.resourceVersion));
+      return { type: 'snapshotEnd', feed, snapshotId: kind.value.snapshotId, resourceVersion: kind.value.resourceVersion };
+    case 'feedDropped':
+      return { type: 'feedDropped', feed, reason: kind.value.reason };
+    case 'skipped': {
+      const v = kind.value;
+      return { type: 'skipped', feed, namespace: v.namespace, name: v.name, resourceVersion: v.resourceVersion, code: v.code, message: v.message };
+    }
     default:
       return undefined;
   }
-}
-
-function objectKeyProblem(key: { namespace: string; name: string; uid?: string; resourceVersion?: string }): string | undefined {
-  return firstProblem(
-    asciiKeyProblem('the namespace', key.namespace, KEY_LENGTHS.namespace),
-    textProblem('the name', key.name, KEY_LENGTHS.name),
-    key.uid === undefined ? undefined : textProblem('the uid', key.uid, KEY_LENGTHS.uid),
-    key.resourceVersion === undefined ? undefined : textProblem('the resourceVersion', key.resourceVersion, KEY_LENGTHS.resourceVersion),
-  );
 }
 
 /**
@@ -212,8 +179,11 @@ export class SyncHandler {
           const batch = request.kind.value;
           const started = performance.now();
           const { storeBatch, digests } = this.toStoreBatch(account, batch);
-          await this.options.store.applyBatch(storeBatch, Date.now());
+          const outcome = await this.options.store.applyBatch(storeBatch, Date.now());
           const commitMs = performance.now() - started;
+          // toStoreBatch asked the store's rules first, so the store leaves nothing out here; should it, the
+          // skip is reported like any other.
+          for (const { reason } of outcome.rejected) this.changeRejected(account, batch, reason);
           this.options.metrics?.batchCommitted(account, batch.changes.length, commitMs);
           const divergences = digests.length > 0 ? await this.compareDigests(account, digests) : [];
           if (!ended) call.write(create(SyncResponseSchema, { kind: { case: 'ack', value: { seq: batch.seq, committedUnixMs: BigInt(Date.now()), divergences } } }));
@@ -238,90 +208,47 @@ export class SyncHandler {
     });
   }
 
+  private changeRejected(account: string, batch: ChangeBatch, reason: string): void {
+    this.options.logger.warn({ account, seq: batch.seq.toString() }, `skipping a malformed change: ${reason}`);
+    this.options.metrics?.changeRejected(account, reason);
+  }
+
+  /**
+   * The batch as the store takes it, and the digests to compare after the commit. A malformed change is
+   * reported and skipped, and so is one whose keys the store cannot hold: the store's rules
+   * (storable-keys.ts) are asked first, before this handler's own (the object size limit, a body's NUL
+   * check) and before a digest is taken, so that those only ever see changes the store will hold, and
+   * every skip is reported in the batch's order before the commit.
+   */
   private toStoreBatch(account: string, batch: ChangeBatch): { storeBatch: StoreBatch; digests: DigestCheck[] } {
     const feeds = batch.feeds.map(feedInfoFromWire);
     const changes: StoreChange[] = [];
     const digests: DigestCheck[] = [];
-    const reject = (reason: string) => {
-      this.options.logger.warn({ account, seq: batch.seq.toString() }, `skipping a malformed change: ${reason}`);
-      this.options.metrics?.changeRejected(account, reason);
-    };
-    const feedProblems = feeds.map(feedProblem);
+    const reject = (reason: string) => this.changeRejected(account, batch, reason);
+    const feedProblems = feeds.map(feedChangeProblem);
     for (const change of batch.changes) {
       const feed = feeds[change.feed];
       if (!feed) {
         reject(`feed index ${change.feed} is out of range (batch has ${feeds.length} feeds)`);
         continue;
       }
-      if (feed.kind === '') {
-        reject('feed has no kind');
-        continue;
-      }
-      const badFeed = feedProblems[change.feed];
-      if (badFeed !== undefined) {
-        reject(badFeed);
-        continue;
-      }
       const kind = change.kind;
-      const keyProblem = changeKeyProblem(kind);
-      if (keyProblem !== undefined) {
-        reject(`${kind.case}: ${keyProblem}`);
+      const keys = changeKeysOf(kind, feed);
+      const problem = feedProblems[change.feed] ?? (keys === undefined ? undefined : changeKeyProblem(keys));
+      if (problem !== undefined) {
+        reject(problem);
         continue;
       }
-      switch (kind.case) {
-        case 'upsert': {
-          const v = kind.value;
-          if (v.name === '') {
-            reject('upsert without a name');
-            continue;
-          }
-          const maxObjectBytes = this.options.maxObjectBytes;
-          if (maxObjectBytes !== undefined && v.object.byteLength > maxObjectBytes) {
-            const message = `object is ${v.object.byteLength} bytes, more than the limit of ${maxObjectBytes} (limits.maxObjectBytes)`;
-            this.options.logger.warn({ account, kind: feed.kind, namespace: v.namespace, name: v.name, code: 'OBJECT_TOO_LARGE' }, `skipping an object the agent sent: ${message}`);
-            this.options.metrics?.changeRejected(account, 'OBJECT_TOO_LARGE');
-            changes.push({ type: 'skipped', feed, namespace: v.namespace, name: v.name, resourceVersion: v.resourceVersion, code: 'OBJECT_TOO_LARGE', message });
-            continue;
-          }
-          const body = decoder.decode(v.object);
-          if (body.includes('\u0000')) {
-            reject(`upsert of ${JSON.stringify(v.name)}: the object holds a NUL character (it is not JSON text)`);
-            continue;
-          }
-          const metadata = metadataSlice(v.object, body, v.metadataOffset, v.metadataLength);
-          changes.push({ type: 'upsert', feed, namespace: v.namespace, name: v.name, uid: v.uid, resourceVersion: v.resourceVersion, body, ...(metadata !== undefined ? { metadata } : {}) });
-          break;
-        }
-        case 'delete':
-          if (kind.value.name === '') {
-            reject('delete without a name');
-            continue;
-          }
-          changes.push({ type: 'delete', feed, namespace: kind.value.namespace, name: kind.value.name });
-          break;
-        case 'touch':
-          changes.push({ type: 'touch', feed, namespace: kind.value.namespace, name: kind.value.name, resourceVersion: kind.value.resourceVersion });
-          break;
-        case 'snapshotBegin':
-          changes.push({ type: 'snapshotBegin', feed, snapshotId: kind.value.snapshotId });
-          break;
-        case 'snapshotEnd':
-          changes.push({ type: 'snapshotEnd', feed, snapshotId: kind.value.snapshotId, resourceVersion: kind.value.resourceVersion });
-          break;
-        case 'feedDropped':
-          changes.push({ type: 'feedDropped', feed, reason: kind.value.reason });
-          break;
-        case 'skipped': {
-          const v = kind.value;
-          this.options.logger.warn({ account, kind: feed.kind, namespace: v.namespace, name: v.name, code: v.code }, `agent skipped an object: ${v.message}`);
-          changes.push({ type: 'skipped', feed, namespace: v.namespace, name: v.name, resourceVersion: v.resourceVersion, code: v.code, message: v.message });
-          break;
-        }
-        case 'digest':
-          digests.push({ feed, wireFeed: batch.feeds[change.feed]!, digest: { count: kind.value.count, hashHigh: kind.value.hashHigh, hashLow: kind.value.hashLow } });
-          break;
-        default:
-          reject('change of an unknown kind');
+      if (kind.case === 'digest') {
+        digests.push({ feed, wireFeed: batch.feeds[change.feed]!, digest: { count: kind.value.count, hashHigh: kind.value.hashHigh, hashLow: kind.value.hashLow } });
+      } else if (keys === undefined) {
+        reject('change of an unknown kind');
+      } else if (keys.type !== 'upsert') {
+        if (keys.type === 'skipped') this.options.logger.warn({ account, kind: feed.kind, namespace: keys.namespace, name: keys.name, code: keys.code }, `agent skipped an object: ${keys.message}`);
+        changes.push(keys);
+      } else if (kind.case === 'upsert') {
+        const upsert = this.withObject(account, keys, kind.value, reject);
+        if (upsert !== undefined) changes.push(upsert);
       }
     }
     const progress: StoreBatch['progress'] = [];
@@ -331,7 +258,7 @@ export class SyncHandler {
         reject(`progress for feed index ${p.feed} is out of range`);
         continue;
       }
-      const problem = feedProblems[p.feed] ?? textProblem('the progress resourceVersion', p.resourceVersion, KEY_LENGTHS.resourceVersion);
+      const problem = progressProblem({ feed, resourceVersion: p.resourceVersion });
       if (problem !== undefined) {
         reject(problem);
         continue;
@@ -339,6 +266,24 @@ export class SyncHandler {
       if (p.resourceVersion !== '') progress.push({ feed, resourceVersion: p.resourceVersion });
     }
     return { storeBatch: { account, changes, progress }, digests };
+  }
+
+  /** An upsert with its object; an object over the size limit becomes a skip, one that is not JSON text is rejected. */
+  private withObject(account: string, keys: Extract<ChangeKeys, { type: 'upsert' }>, wire: ObjectUpsert, reject: (reason: string) => void): StoreChange | undefined {
+    const maxObjectBytes = this.options.maxObjectBytes;
+    if (maxObjectBytes !== undefined && wire.object.byteLength > maxObjectBytes) {
+      const message = `object is ${wire.object.byteLength} bytes, more than the limit of ${maxObjectBytes} (limits.maxObjectBytes)`;
+      this.options.logger.warn({ account, kind: keys.feed.kind, namespace: keys.namespace, name: keys.name, code: 'OBJECT_TOO_LARGE' }, `skipping an object the agent sent: ${message}`);
+      this.options.metrics?.changeRejected(account, 'OBJECT_TOO_LARGE');
+      return { type: 'skipped', feed: keys.feed, namespace: keys.namespace, name: keys.name, resourceVersion: keys.resourceVersion, code: 'OBJECT_TOO_LARGE', message };
+    }
+    const body = decoder.decode(wire.object);
+    if (body.includes('\u0000')) {
+      reject(`upsert of ${JSON.stringify(keys.name)}: the object holds a NUL character (it is not JSON text)`);
+      return undefined;
+    }
+    const metadata = metadataSlice(wire.object, body, wire.metadataOffset, wire.metadataLength);
+    return { ...keys, body, ...(metadata !== undefined ? { metadata } : {}) };
   }
 
   /**

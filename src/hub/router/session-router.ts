@@ -1,13 +1,14 @@
 import type { Logger } from '../../common/logger.ts';
 import { Errors, errorMessage } from '../../common/errors.ts';
 import { ulid } from '../../common/ids.ts';
-import type { Store } from '../store/types.ts';
+import type { AccountReader, AccountRecord, OperationRecorder } from '../store/types.ts';
 import type { SessionRegistry } from '../grpc/session-registry.ts';
 import { decodeResult, encodeOperation } from './operation-codec.ts';
 import type { ExecuteOptions, OperationOutcome, OperationRequest, OperationRouter } from './types.ts';
 
 export interface SessionRouterOptions {
-  store: Store;
+  /** Where every hop of an operation is recorded, and the account read to say why no agent serves it. */
+  store: OperationRecorder & AccountReader;
   registry: SessionRegistry;
   logger: Logger;
   /** Default time an operation may take end to end (Armory's operationWaitMs, 30 s). */
@@ -94,7 +95,7 @@ export class SessionRouter implements OperationRouter {
 
   /** Why no agent can run an operation for the account: fails fast, and says since when. */
   private async notConnected(account: string): Promise<string> {
-    let record: Awaited<ReturnType<Store['getAccount']>>;
+    let record: AccountRecord | undefined;
     try {
       record = await this.options.store.getAccount(account);
     } catch {

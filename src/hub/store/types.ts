@@ -1,6 +1,8 @@
 /**
- * The hub's store contract. Every REST view and the ingest path go through it; which SQL engine sits
- * behind it (SQLite embedded, PostgreSQL, MySQL/MariaDB) never leaks past this folder.
+ * The hub's store contract, by role: AccountStore (AccountReader for reads), IngestStore, CacheReader and
+ * TaskStore (TaskReader for reads, OperationRecorder for the router's bookkeeping). Each component
+ * depends on the narrowest role it uses; Store composes them for whoever opens the database. Which SQL
+ * engine sits behind them (SQLite embedded, PostgreSQL, MySQL/MariaDB) never leaks past this folder.
  */
 import type { FeedDigestValue } from '../../protocol/feed-digest.ts';
 
@@ -63,7 +65,11 @@ export interface AccountRecord {
 export type StoreChange =
   /** `metadata`: the JSON of the body's top-level metadata when the agent located it (the indexed columns come from it alone). */
   | { type: 'upsert'; feed: FeedInfo; namespace: string; name: string; uid: string; resourceVersion: string; body: string; metadata?: string }
-  | { type: 'delete'; feed: FeedInfo; namespace: string; name: string }
+  /**
+   * `uid`, `resourceVersion`: the deleted object's, when the sender knows them (the agent does). Not
+   * stored, but held to the limits of every key a change carries (storable-keys.ts).
+   */
+  | { type: 'delete'; feed: FeedInfo; namespace: string; name: string; uid?: string; resourceVersion?: string }
   | { type: 'touch'; feed: FeedInfo; namespace: string; name: string; resourceVersion: string }
   | { type: 'snapshotBegin'; feed: FeedInfo; snapshotId: string }
   | { type: 'snapshotEnd'; feed: FeedInfo; snapshotId: string; resourceVersion: string }
@@ -85,6 +91,21 @@ export interface BatchOutcome {
   pruned: number;
   /** Touches of objects the store does not hold (ignored). */
   touchesMissed?: number;
+}
+
+/** An entry of a batch the store left out because it cannot hold its keys (storable-keys.ts). */
+export interface RejectedEntry {
+  /** Where in the StoreBatch: `changes` or `progress`. */
+  entry: 'change' | 'progress';
+  /** Its index there. */
+  index: number;
+  /** Why, in the words the hub logs. */
+  reason: string;
+}
+
+/** What applyBatch did: the counts, and the entries it left out (the rest of the batch is committed). */
+export interface IngestOutcome extends BatchOutcome {
+  rejected: RejectedEntry[];
 }
 
 /** A cached object as the REST views read it. */
@@ -229,31 +250,40 @@ export interface OperationRecord {
   resultAt: number | null;
 }
 
-export interface Store {
-  /** Runs migrations; idempotent. */
-  migrate(): Promise<void>;
-  close(): Promise<void>;
-
-  // accounts
-  upsertAccount(account: Omit<AccountRecord, 'registeredAt' | 'lastSeenAt'>, now: number): Promise<void>;
+/** The accounts as they are registered: what the REST side and the operation router read. */
+export interface AccountReader {
   getAccount(name: string): Promise<AccountRecord | undefined>;
   listAccounts(): Promise<AccountRecord[]>;
+}
+
+/** Registering accounts, following their agents' sessions, and removing them (the hub's sweep). */
+export interface AccountStore extends AccountReader {
+  upsertAccount(account: Omit<AccountRecord, 'registeredAt' | 'lastSeenAt'>, now: number): Promise<void>;
   setAccountStatus(name: string, status: AccountRecord['status'], agentId: string | null, hubId: string | null, now: number): Promise<void>;
   deleteAccount(name: string): Promise<void>;
+}
 
-  // ingest
-  applyBatch(batch: StoreBatch, now: number): Promise<BatchOutcome>;
+/** The ingest path: the sync streams' batches, the resume points they leave, and anti-entropy. */
+export interface IngestStore {
+  /**
+   * Commits one batch in one transaction. Entries whose keys the store cannot hold (storable-keys.ts)
+   * are left out and listed in the outcome, so that they never fail the whole batch.
+   */
+  applyBatch(batch: StoreBatch, now: number): Promise<IngestOutcome>;
   resumePoints(account: string): Promise<Array<{ feed: FeedInfo; resourceVersion: string }>>;
   /** Anti-entropy: the digest of what the store holds for a feed (see src/protocol/feed-digest.ts). */
   feedDigest(account: string, feed: FeedKey): Promise<FeedDigestValue>;
   /** Records the outcome of a digest comparison on the feed's row. */
   recordDigestComparison(account: string, feed: FeedKey, diverged: boolean, now: number): Promise<void>;
-  /** Per feed of the account: when its digest was last compared, and since when it differs (if it does). */
-  feedDigestStates(account: string): Promise<FeedDigestState[]>;
   /** The account's agent (re)opened its sync stream: every feed's digest is awaited from `now` (unless already awaited). */
   markDigestsDue(account: string, now: number): Promise<void>;
+}
 
-  // reads
+/**
+ * The cache as the REST views read it: objects, the application views' indexed reads, and how current
+ * each feed's copy is (anti-entropy's verdicts, shown with the account).
+ */
+export interface CacheReader {
   getObject(account: string, group: string, kind: string, namespace: string, name: string): Promise<CachedObject | undefined>;
   listObjects(query: ObjectQuery): Promise<CachedObject[]>;
   countObjects(account?: string): Promise<number>;
@@ -273,8 +303,18 @@ export interface Store {
   /** The same objects' versions, without reading their bodies. */
   listNamespacedObjectVersions(query: NamespacedObjectQuery): Promise<ObjectVersion[]>;
 
-  // tasks and operations
-  createTask(task: TaskRecord): Promise<void>;
+  /**
+   * Objects by the filters the Spinnaker views beyond plain listing need (search, dynamic targets, a
+   * Job's pods, raw resources): every field given narrows the result. Ordered like listObjects.
+   */
+  searchObjects(query: ObjectSearch): Promise<CachedObject[]>;
+
+  /** Per feed of the account: when its digest was last compared, and since when it differs (if it does). */
+  feedDigestStates(account: string): Promise<FeedDigestState[]>;
+}
+
+/** Tasks and operations as the REST routes and the task runner read them. */
+export interface TaskReader {
   getTask(id: string): Promise<TaskRecord | undefined>;
   /**
    * The newest task made for a clientRequestId by `createdBy`, or by nobody recorded (a task stored before
@@ -283,29 +323,58 @@ export interface Store {
    */
   findTaskByRequestId(requestId: string, createdBy: string): Promise<TaskRecord | undefined>;
   /** The most recent tasks, newest first (GET /task). */
-  listTasks?(limit: number): Promise<TaskRecord[]>;
+  listTasks(limit: number): Promise<TaskRecord[]>;
+  /** Tasks by state, owner and staleness (recovery after a restart, dead replicas), oldest first. */
+  findTasks(query: TaskQuery): Promise<TaskRecord[]>;
+  /** The most recent operations, newest first; every filter field given narrows the list. */
+  listOperations(limit: number, filter?: OperationFilter): Promise<OperationRecord[]>;
+}
+
+/** Every hop of a hub→agent operation (the router's bookkeeping, the task runner's failures). */
+export interface OperationRecorder {
+  recordOperation(op: OperationRecord): Promise<void>;
+  updateOperation(id: string, patch: Partial<OperationRecord>): Promise<void>;
+}
+
+/** What the task runner writes: tasks, and the operations it fails along with them. */
+export interface TaskWriter extends OperationRecorder {
+  createTask(task: TaskRecord): Promise<void>;
   updateTask(id: string, patch: Partial<Pick<TaskRecord, 'state' | 'history' | 'resultObjects'>>, now: number): Promise<void>;
   /**
    * Writes `patch` only while the task still matches `expect` (compare-and-set): false when it did not,
    * i.e. another writer (a PATCH from Orca, another replica's recovery) took the task meanwhile.
    */
   updateTaskIf(id: string, expect: TaskExpectation, patch: TaskPatch, now: number): Promise<boolean>;
-  /** Tasks by state, owner and staleness (recovery after a restart, dead replicas), oldest first. */
-  findTasks(query: TaskQuery): Promise<TaskRecord[]>;
   appendTaskHistory(id: string, entry: TaskHistoryEntry, now: number): Promise<void>;
-  recordOperation(op: OperationRecord): Promise<void>;
-  updateOperation(id: string, patch: Partial<OperationRecord>): Promise<void>;
-  /** The most recent operations, newest first; every filter field given narrows the list. */
-  listOperations(limit: number, filter?: OperationFilter): Promise<OperationRecord[]>;
-
-  /**
-   * Objects by the filters the Spinnaker views beyond plain listing need (search, dynamic targets, a
-   * Job's pods, raw resources): every field given narrows the result. Ordered like listObjects.
-   */
-  searchObjects(query: ObjectSearch): Promise<CachedObject[]>;
 }
 
-/** The query of Store.searchObjects. */
+export interface TaskStore extends TaskReader, TaskWriter {}
+
+/**
+ * The read roles together: what the REST routes read, through AuthorizedStore (src/hub/auth) when REST
+ * authorization is installed. None of them changes anything.
+ */
+export interface StoreReader extends AccountReader, CacheReader, TaskReader {}
+
+/** Whether the database answers (GET /health). */
+export interface StoreHealth {
+  /** One round trip to the database; throws the driver's error when it cannot be reached. */
+  ping(): Promise<void>;
+}
+
+/**
+ * Every role over one database, for whoever opens it (open-store.ts, hub.ts) and hands the roles out.
+ * A role added later is composed here the same way: the coming AssignmentStore (which hub replica caches
+ * which account) is one more, with its own SQL file beside the others; nothing above assumes a single
+ * replica (AccountRecord.hubId already says which one holds an account's agent).
+ */
+export interface Store extends AccountStore, IngestStore, CacheReader, TaskStore, StoreHealth {
+  /** Runs migrations; idempotent. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The query of CacheReader.searchObjects. */
 export interface ObjectSearch {
   account?: string;
   /** Any of these kinds; an empty list matches nothing. */

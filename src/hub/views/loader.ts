@@ -1,6 +1,6 @@
 import type { KubeObject } from '../../common/kube-object.ts';
 import { resolveKind, splitFullResourceName, spinnakerKindOf, type SpinnakerKind } from '../store/kind-names.ts';
-import type { ApplicationScope, CachedObject, ObjectVersion, Store, StoreGroupKind } from '../store/types.ts';
+import type { AccountReader, ApplicationScope, CacheReader, CachedObject, ObjectVersion, StoreGroupKind } from '../store/types.ts';
 import { ResourceGraph } from './graph.ts';
 import { APPLICATION_KINDS, POD_KIND, SERVER_GROUP_KINDS, SERVICE_KINDS } from './kinds.ts';
 import { parseManifest, ResourceCache, toResource, type Resource } from './resource.ts';
@@ -23,7 +23,7 @@ const GENERATED_BASE_LENGTH = 58;
 
 export class ViewLoader {
   constructor(
-    readonly store: Store,
+    readonly store: CacheReader & AccountReader,
     readonly cache: ResourceCache = new ResourceCache(),
   ) {}
 
@@ -199,7 +199,7 @@ export function ownOf(loaded: LoadedApplication, kindClass: SpinnakerKind): Reso
 }
 
 /** The kind a full resource name ("replicaSet nginx-v003") names for an account, or undefined. */
-export async function resolveFullName(store: Store, accountName: string, fullName: string): Promise<{ group: string; kind: string; name: string } | undefined> {
+export async function resolveFullName(store: AccountReader, accountName: string, fullName: string): Promise<{ group: string; kind: string; name: string } | undefined> {
   const parts = splitFullResourceName(fullName);
   if (!parts) return undefined;
   const account = await store.getAccount(accountName);

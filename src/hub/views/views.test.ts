@@ -2,7 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLogger } from '../../common/logger.ts';
 import { createStore } from '../store/open-store.ts';
-import { REPLICASETS, accountRecord, upsert } from '../store/testing/fixtures.ts';
+import { REPLICASETS, accountRecord, uidOf, upsert } from '../store/testing/fixtures.ts';
 import type { CachedObject, FeedInfo } from '../store/types.ts';
 import { ResourceGraph } from './graph.ts';
 import { healthState, instanceCounts, podHealth } from './health.ts';
@@ -112,7 +112,7 @@ describe('views: loading pods by name first', () => {
       await store.upsertAccount(accountRecord('k8s'), 0);
       const long = `a${'b'.repeat(58)}-v001`; // 64 characters: its pods are named from a 58-character cut
       const cut = `${long}-`.slice(0, 58);
-      const owned = (name: string, owner: string, kind = 'ReplicaSet') => upsert(PODS, 'web', name, '1', { ownerReferences: [{ apiVersion: 'apps/v1', kind, name: owner, uid: `uid-${owner}` }] });
+      const owned = (name: string, owner: string, kind = 'ReplicaSet') => upsert(PODS, 'web', name, '1', { ownerReferences: [{ apiVersion: 'apps/v1', kind, name: owner, uid: uidOf(owner) }] });
       await store.applyBatch(
         {
           account: 'k8s',

@@ -1,5 +1,5 @@
 import type { Logger } from '../../../common/logger.ts';
-import type { AccountRecord, Store } from '../../store/types.ts';
+import type { AccountRecord, CacheReader } from '../../store/types.ts';
 import type { OperationRouter } from '../../router/types.ts';
 
 /**
@@ -12,7 +12,7 @@ import type { OperationRouter } from '../../router/types.ts';
 export interface OpContext {
   router: OperationRouter;
   /** The cache: versions of earlier deploys, objects a composed operation reads. */
-  store: Store;
+  store: CacheReader;
   logger: Logger;
   taskId: string;
   /** Deadline of one hub→agent operation (operations.timeoutMs). */

@@ -1,5 +1,5 @@
 import { Errors, ScaleAgentError } from '../../../common/errors.ts';
-import type { AccountRecord, Store } from '../../store/types.ts';
+import type { AccountReader, AccountRecord } from '../../store/types.ts';
 import { checkNesting } from '../bounded-input.ts';
 import { withStatus } from '../http-errors.ts';
 import { at, invalid, isObject } from './fields.ts';
@@ -62,7 +62,7 @@ export function requestIdempotent(body: unknown): boolean {
   }
 }
 
-export async function parseOpsRequest(body: unknown, store: Store): Promise<RequestedOp[]> {
+export async function parseOpsRequest(body: unknown, store: AccountReader): Promise<RequestedOp[]> {
   const parsed = parseOps(body);
   const accounts = new Map<string, AccountRecord | undefined>();
   const out: RequestedOp[] = [];

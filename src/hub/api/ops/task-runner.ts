@@ -3,7 +3,7 @@ import { Errors, errorMessage, isScaleAgentError, ScaleAgentError } from '../../
 import { ulid } from '../../../common/ids.ts';
 import type { Logger } from '../../../common/logger.ts';
 import type { OperationRouter } from '../../router/types.ts';
-import type { Store, TaskExpectation, TaskHistoryEntry, TaskPatch, TaskRecord, TaskState } from '../../store/types.ts';
+import type { CacheReader, TaskExpectation, TaskHistoryEntry, TaskPatch, TaskRecord, TaskState, TaskStore } from '../../store/types.ts';
 import type { OpContext } from './op-handler.ts';
 import { OperationFailure } from './operation-failure.ts';
 import { requestIdempotent, type RequestedOp } from './parse-request.ts';
@@ -23,7 +23,8 @@ import { holdsRedactedSecrets, redactSecretValues } from './secret-redaction.ts'
  * is safe to run again; Orca then resumes the task (POST /task/{id}:resume) and it runs again.
  */
 export interface TaskRunnerOptions {
-  store: Store;
+  /** The tasks and their operations as they are (no caller filters them), and the cache the operations read. */
+  store: TaskStore & CacheReader;
   router: OperationRouter;
   hubId: string;
   logger: Logger;

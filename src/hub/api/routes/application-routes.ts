@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Errors, ScaleAgentError } from '../../../common/errors.ts';
 import type { OperationRouter } from '../../router/types.ts';
 import { splitFullResourceName } from '../../store/kind-names.ts';
-import type { ApplicationClusterRow, Store } from '../../store/types.ts';
+import type { AccountReader, ApplicationClusterRow, CacheReader } from '../../store/types.ts';
 import { ResourceGraph } from '../../views/graph.ts';
 import { CLUSTER_KINDS, LOAD_BALANCER_KINDS, SECURITY_GROUP_KINDS, SERVER_GROUP_KINDS, SERVER_GROUP_MANAGER_KINDS } from '../../views/kinds.ts';
 import { ownOf, resolveFullName, ViewLoader, type LoadedApplication } from '../../views/loader.ts';
@@ -425,7 +425,7 @@ export interface ContainerLog {
  * the agent holding the account (the `logs` operation); when there is none, or the read fails, the
  * container's entry says why instead of holding logs. Undefined when the account or kind is unknown.
  */
-export async function consoleOutput(store: Store, router: OperationRouter, account: string, namespace: string, fullName: string): Promise<ContainerLog[] | undefined> {
+export async function consoleOutput(store: CacheReader & AccountReader, router: OperationRouter, account: string, namespace: string, fullName: string): Promise<ContainerLog[] | undefined> {
   const target = await resolveFullName(store, account, fullName);
   if (!target || target.group !== '' || target.kind !== 'Pod') return undefined;
   const object = await store.getObject(account, '', 'Pod', namespace, target.name);

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { Errors, ScaleAgentError } from '../../../common/errors.ts';
-import type { AccountRecord, Store } from '../../store/types.ts';
+import type { AccountRecord, CacheReader } from '../../store/types.ts';
 import { accountView, cacheView } from '../credentials-view.ts';
 import { booleanParam, queryOf, type RouteContext } from './route-context.ts';
 
 /** Namespace objects in the cache, by account: the namespaces of accounts that watch all of them. */
-async function namespacesSeen(store: Store, accounts: AccountRecord[]): Promise<Map<string, string[]>> {
+async function namespacesSeen(store: CacheReader, accounts: AccountRecord[]): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
   const wanted = accounts.filter((a) => a.namespaces.length === 0);
   if (wanted.length === 0) return out;

@@ -11,14 +11,12 @@ const DATABASE_PING_TIMEOUT_MS = 2_000;
  * component when the database does not answer (every view reads it, so a replica without it serves
  * nothing). Agents' freshness is each agent's own /health.
  */
-export function healthRoutes(app: FastifyInstance, { store }: Pick<RouteContext, 'store'>): void {
+export function healthRoutes(app: FastifyInstance, { health }: Pick<RouteContext, 'health'>): void {
   app.get('/health', async (_request, reply) => {
-    const ping = (store as { ping?: () => Promise<void> }).ping;
-    if (ping === undefined) return { status: 'UP' };
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        ping.call(store),
+        health.ping(),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error(`no answer within ${DATABASE_PING_TIMEOUT_MS} ms`)), DATABASE_PING_TIMEOUT_MS);
         }),

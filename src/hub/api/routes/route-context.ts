@@ -1,12 +1,18 @@
 import type { Logger } from '../../../common/logger.ts';
 import type { RouteAuth } from '../../auth/rest-auth.ts';
 import type { OperationRouter } from '../../router/types.ts';
-import type { Store } from '../../store/types.ts';
+import type { StoreHealth, StoreReader } from '../../store/types.ts';
 import type { TaskRunner } from '../ops/task-runner.ts';
 
 /** What every route module gets from buildApiServer. */
 export interface RouteContext {
-  store: Store;
+  /**
+   * What the routes read (through AuthorizedStore while REST authorization is installed). They write
+   * nothing themselves: tasks and their operations are written by `tasks`, after the WRITE checks.
+   */
+  store: StoreReader;
+  /** The database check of GET /health. */
+  health: StoreHealth;
   router: OperationRouter;
   hubId: string;
   logger: Logger;

@@ -31,8 +31,7 @@ export function taskRoutes(app: FastifyInstance, { store, tasks, auth }: RouteCo
 
   app.get('/task', async (request) => {
     const limit = limitParam(queryOf(request.query).limit, DEFAULT_TASK_LIST, MAX_TASK_LIST);
-    const list = store.listTasks ? await store.listTasks(limit) : [];
-    return list.map(taskView);
+    return (await store.listTasks(limit)).map(taskView);
   });
 
   // POST /task/{id}:resume — the colon is part of the last path segment.

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { KEY_LENGTHS } from '../schema.ts';
 import type { AccountRecord, FeedInfo, StoreChange } from '../types.ts';
 
 /** Shared builders for store and API tests. */
@@ -30,16 +32,28 @@ export function accountRecord(name: string, overrides: Partial<Omit<AccountRecor
   };
 }
 
+/** Hex digits of a long name's digest that stand for it in its uid. */
+const UID_DIGEST_CHARS = 32;
+
+/**
+ * The uid the builders give an object: `uid-<name>`, or for a name too long for that to fit the uid
+ * column (the store refuses longer uids, storable-keys.ts) `uid-<digest of the name>`.
+ */
+export function uidOf(name: string): string {
+  const uid = `uid-${name}`;
+  return uid.length <= KEY_LENGTHS.uid ? uid : `uid-${createHash('sha256').update(name).digest('hex').slice(0, UID_DIGEST_CHARS)}`;
+}
+
 export function objectBody(kind: string, apiVersion: string, namespace: string, name: string, extra: Record<string, unknown> = {}, metadata: Record<string, unknown> = {}): string {
   return JSON.stringify({
     apiVersion,
     kind,
-    metadata: { name, ...(namespace === '' ? {} : { namespace }), uid: `uid-${name}`, resourceVersion: '1', creationTimestamp: '2024-01-02T03:04:05Z', ...metadata },
+    metadata: { name, ...(namespace === '' ? {} : { namespace }), uid: uidOf(name), resourceVersion: '1', creationTimestamp: '2024-01-02T03:04:05Z', ...metadata },
     ...extra,
   });
 }
 
 export function upsert(feed: FeedInfo, namespace: string, name: string, rv = '1', metadata: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): StoreChange {
   const apiVersion = feed.group === '' ? feed.version : `${feed.group}/${feed.version}`;
-  return { type: 'upsert', feed, namespace, name, uid: `uid-${name}`, resourceVersion: rv, body: objectBody(feed.kind, apiVersion, namespace, name, extra, { resourceVersion: rv, ...metadata }) };
+  return { type: 'upsert', feed, namespace, name, uid: uidOf(name), resourceVersion: rv, body: objectBody(feed.kind, apiVersion, namespace, name, extra, { resourceVersion: rv, ...metadata }) };
 }

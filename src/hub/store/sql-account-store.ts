@@ -1,0 +1,87 @@
+import { clampText, accountFromRow } from './rows.ts';
+import { KEY_LENGTHS } from './schema.ts';
+import type { SqlContext } from './sql-context.ts';
+import type { SqlIngestStore } from './sql-ingest-store.ts';
+import type { AccountRecord, AccountStore } from './types.ts';
+
+const ACCOUNT_UPDATE_COLUMNS = [
+  'api_server_host',
+  'ca_fingerprint',
+  'kube_system_uid',
+  'kubernetes_version',
+  'namespaces',
+  'kinds',
+  'permissions',
+  'properties',
+  'agent_id',
+  'hub_id',
+  'status',
+  'last_seen_at',
+] as const;
+
+/** The accounts table. Deleting an account takes its cache with it: feeds, objects, and what the ingest keeps of them in memory. */
+export class SqlAccountStore implements AccountStore {
+  constructor(
+    private readonly ctx: SqlContext,
+    private readonly ingest: Pick<SqlIngestStore, 'forgetAccount'>,
+  ) {}
+
+  async upsertAccount(account: Omit<AccountRecord, 'registeredAt' | 'lastSeenAt'>, now: number): Promise<void> {
+    const { db, dialect } = this.ctx;
+    await this.ctx.guard('upsertAccount', () =>
+      dialect
+        .upsert(
+          db.insertInto('accounts').values({
+            name: account.name,
+            api_server_host: account.cluster.apiServerHost,
+            ca_fingerprint: account.cluster.caFingerprint,
+            kube_system_uid: account.cluster.kubeSystemUid,
+            kubernetes_version: clampText(account.kubernetesVersion, KEY_LENGTHS.version),
+            namespaces: JSON.stringify(account.namespaces),
+            kinds: JSON.stringify(account.kinds),
+            permissions: JSON.stringify(account.permissions),
+            properties: JSON.stringify(account.properties),
+            agent_id: account.agentId,
+            hub_id: account.hubId,
+            status: account.status,
+            registered_at: now,
+            last_seen_at: now,
+            snapshot_epoch: 0,
+          }),
+          ['name'],
+          ACCOUNT_UPDATE_COLUMNS,
+        )
+        .execute(),
+    );
+  }
+
+  async getAccount(name: string): Promise<AccountRecord | undefined> {
+    const row = await this.ctx.guard('getAccount', () => this.ctx.db.selectFrom('accounts').selectAll().where('name', '=', name).executeTakeFirst());
+    return row ? accountFromRow(row) : undefined;
+  }
+
+  async listAccounts(): Promise<AccountRecord[]> {
+    const rows = await this.ctx.guard('listAccounts', () => this.ctx.db.selectFrom('accounts').selectAll().orderBy('name').execute());
+    return rows.map(accountFromRow);
+  }
+
+  async setAccountStatus(name: string, status: AccountRecord['status'], agentId: string | null, hubId: string | null, now: number): Promise<void> {
+    await this.ctx.guard('setAccountStatus', () =>
+      this.ctx.db.updateTable('accounts').set({ status, agent_id: agentId, hub_id: hubId, last_seen_at: now }).where('name', '=', name).execute(),
+    );
+  }
+
+  async deleteAccount(name: string): Promise<void> {
+    await this.ctx.guard('deleteAccount', () =>
+      this.ctx.db.transaction().execute(async (trx) => {
+        // The account row first: it is the lock applyBatch takes, so a batch in flight either commits
+        // before this or finds the account gone, and the two never wait on each other's rows.
+        await trx.deleteFrom('accounts').where('name', '=', name).execute();
+        await trx.deleteFrom('feeds').where('account', '=', name).execute();
+        await trx.deleteFrom('objects').where('account', '=', name).execute();
+        // Inside the transaction: no group commit can run between these deletes and forgetting the rows.
+        this.ingest.forgetAccount(name);
+      }),
+    );
+  }
+}
