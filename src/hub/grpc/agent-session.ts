@@ -13,7 +13,7 @@ export type SendOutcome = { sent: true } | { sent: false; code: string; message:
 /** Completes an operation sent to an agent: with its result, or with the reason it cannot come. */
 export interface PendingOperation {
   resolve: (result: OperationResult) => void;
-  fail: (code: 'OPERATION_AGENT_GONE', message: string) => void;
+  fail: (code: typeof Errors.OPERATION_AGENT_GONE.code, message: string) => void;
 }
 
 /**
@@ -93,7 +93,7 @@ export class AgentSession {
     this.closed = true;
     for (const [id, pending] of this.pending) {
       this.pending.delete(id);
-      pending.fail('OPERATION_AGENT_GONE', `the session with agent ${this.agentId} ended before it answered: ${reason}`);
+      pending.fail(Errors.OPERATION_AGENT_GONE.code, `the session with agent ${this.agentId} ended before it answered: ${reason}`);
     }
     try {
       this.call.end();

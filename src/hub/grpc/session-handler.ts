@@ -79,7 +79,7 @@ export class SessionHandler {
     let processing: Promise<void> = Promise.resolve();
     let watchdog: NodeJS.Timeout | undefined;
     const helloTimer = setTimeout(() => {
-      if (!session) this.refuse(call, 'PROTOCOL_VIOLATION', `no hello within ${HELLO_TIMEOUT_MS} ms`);
+      if (!session) this.refuse(call, Errors.PROTOCOL_VIOLATION.code, `no hello within ${HELLO_TIMEOUT_MS} ms`);
     }, HELLO_TIMEOUT_MS);
 
     const finish = (reason: string) => {
@@ -102,13 +102,13 @@ export class SessionHandler {
             checkMessageBudget(AgentMessageSchema, bytes, SESSION_MESSAGE_BUDGET);
             message = fromBinary(AgentMessageSchema, bytes);
           } catch (err) {
-            this.refuse(call, 'PROTOCOL_VIOLATION', `cannot accept a message of ${bytes.length} bytes: ${errorMessage(err)}`, { sessionId: session?.id });
+            this.refuse(call, Errors.PROTOCOL_VIOLATION.code, `cannot accept a message of ${bytes.length} bytes: ${errorMessage(err)}`, { sessionId: session?.id });
             finish('protocol violation');
             return;
           }
           if (!session) {
             if (message.kind.case !== 'hello') {
-              this.refuse(call, 'PROTOCOL_VIOLATION', `the first message must be a hello, got ${message.kind.case ?? 'nothing'}`);
+              this.refuse(call, Errors.PROTOCOL_VIOLATION.code, `the first message must be a hello, got ${message.kind.case ?? 'nothing'}`);
               return;
             }
             clearTimeout(helloTimer);
@@ -140,7 +140,7 @@ export class SessionHandler {
     // The agent half-closed: answer what it sent before, then close; a stream that never said hello is told so.
     call.on('end', () => {
       processing = processing.then(() => {
-        if (!session && !call.writableEnded) this.refuse(call, 'PROTOCOL_VIOLATION', 'the stream ended before a hello');
+        if (!session && !call.writableEnded) this.refuse(call, Errors.PROTOCOL_VIOLATION.code, 'the stream ended before a hello');
         finish('agent closed the session');
         if (!call.writableEnded) call.end();
       });
@@ -157,15 +157,15 @@ export class SessionHandler {
   private async onHello(call: SessionCall, hello: Hello, peer: string, identity: AgentIdentity): Promise<AgentSession | undefined> {
     const { logger, registry } = this.options;
     if (hello.accounts.length > MAX_ACCOUNTS_PER_HELLO) {
-      this.refuse(call, 'PROTOCOL_VIOLATION', `the hello declares ${hello.accounts.length} accounts; one agent may declare at most ${MAX_ACCOUNTS_PER_HELLO}`, { agentId: hello.agentId });
+      this.refuse(call, Errors.PROTOCOL_VIOLATION.code, `the hello declares ${hello.accounts.length} accounts; one agent may declare at most ${MAX_ACCOUNTS_PER_HELLO}`, { agentId: hello.agentId });
       return undefined;
     }
     if (hello.protocolVersion !== PROTOCOL_VERSION) {
-      this.refuse(call, 'PROTOCOL_VERSION_UNSUPPORTED', `this hub speaks protocol version ${PROTOCOL_VERSION}, the agent speaks ${hello.protocolVersion}`);
+      this.refuse(call, Errors.PROTOCOL_VERSION_UNSUPPORTED.code, `this hub speaks protocol version ${PROTOCOL_VERSION}, the agent speaks ${hello.protocolVersion}`);
       return undefined;
     }
     if (hello.agentId.trim() === '') {
-      this.refuse(call, 'PROTOCOL_VIOLATION', 'the hello has no agent id');
+      this.refuse(call, Errors.PROTOCOL_VIOLATION.code, 'the hello has no agent id');
       return undefined;
     }
     const session = new AgentSession(ulid(), hello.agentId, hello.agentVersion, peer, call);

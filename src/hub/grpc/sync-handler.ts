@@ -136,13 +136,13 @@ export class SyncHandler {
           if (ended) return;
           if (account === undefined) {
             if (request.kind.case !== 'open') {
-              refuse('PROTOCOL_VIOLATION', `the first message must be open, got ${request.kind.case ?? 'nothing'}`);
+              refuse(Errors.PROTOCOL_VIOLATION.code, `the first message must be open, got ${request.kind.case ?? 'nothing'}`);
               return;
             }
             const open = request.kind.value;
             const session = this.options.registry.get(open.sessionId);
             if (!session || session.isClosed) {
-              refuse('SESSION_UNKNOWN', `no live session ${open.sessionId} on this hub`);
+              refuse(Errors.SESSION_UNKNOWN.code, `no live session ${open.sessionId} on this hub`);
               return;
             }
             // A session id is not a credential: the stream's own credentials must allow the account too.
@@ -155,7 +155,7 @@ export class SyncHandler {
               }
             }
             if (this.options.registry.cachingSession(open.account) !== session) {
-              refuse('NOT_CACHING_OWNER', `session ${open.sessionId} does not cache account ${open.account}`);
+              refuse(Errors.NOT_CACHING_OWNER.code, `session ${open.sessionId} does not cache account ${open.account}`);
               return;
             }
             account = open.account;
@@ -167,13 +167,13 @@ export class SyncHandler {
             return;
           }
           if (request.kind.case !== 'batch') {
-            refuse('PROTOCOL_VIOLATION', `expected a batch, got ${request.kind.case ?? 'nothing'}`);
+            refuse(Errors.PROTOCOL_VIOLATION.code, `expected a batch, got ${request.kind.case ?? 'nothing'}`);
             return;
           }
           // The caching assignment may have moved (session gone): stop accepting from a stale owner.
           const session = this.options.registry.get(sessionId);
           if (!session || session.isClosed || this.options.registry.cachingSession(account) !== session) {
-            refuse('NOT_CACHING_OWNER', `session ${sessionId} no longer caches account ${account}`);
+            refuse(Errors.NOT_CACHING_OWNER.code, `session ${sessionId} no longer caches account ${account}`);
             return;
           }
           const batch = request.kind.value;
@@ -197,7 +197,7 @@ export class SyncHandler {
     // The agent half-closed: answer what it sent before (acks, refusals), then close our side.
     call.on('end', () => {
       processing = processing.then(() => {
-        if (account === undefined && !ended) refuse('PROTOCOL_VIOLATION', 'the stream ended before an open');
+        if (account === undefined && !ended) refuse(Errors.PROTOCOL_VIOLATION.code, 'the stream ended before an open');
         ended = true;
         if (!call.writableEnded) call.end();
       });
@@ -273,9 +273,9 @@ export class SyncHandler {
     const maxObjectBytes = this.options.maxObjectBytes;
     if (maxObjectBytes !== undefined && wire.object.byteLength > maxObjectBytes) {
       const message = `object is ${wire.object.byteLength} bytes, more than the limit of ${maxObjectBytes} (limits.maxObjectBytes)`;
-      this.options.logger.warn({ account, kind: keys.feed.kind, namespace: keys.namespace, name: keys.name, code: 'OBJECT_TOO_LARGE' }, `skipping an object the agent sent: ${message}`);
-      this.options.metrics?.changeRejected(account, 'OBJECT_TOO_LARGE');
-      return { type: 'skipped', feed: keys.feed, namespace: keys.namespace, name: keys.name, resourceVersion: keys.resourceVersion, code: 'OBJECT_TOO_LARGE', message };
+      this.options.logger.warn({ account, kind: keys.feed.kind, namespace: keys.namespace, name: keys.name, code: Errors.OBJECT_TOO_LARGE.code }, `skipping an object the agent sent: ${message}`);
+      this.options.metrics?.changeRejected(account, Errors.OBJECT_TOO_LARGE.code);
+      return { type: 'skipped', feed: keys.feed, namespace: keys.namespace, name: keys.name, resourceVersion: keys.resourceVersion, code: Errors.OBJECT_TOO_LARGE.code, message };
     }
     const body = decoder.decode(wire.object);
     if (body.includes('\u0000')) {
