@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Errors, ScaleAgentError, isScaleAgentError } from '../../common/errors.ts';
+import { Errors, ScaleAgentError, isScaleAgentError, type ErrorCode } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { OperationRouter } from '../router/types.ts';
 import type { StoreReader } from '../store/types.ts';
@@ -61,7 +61,7 @@ export interface InstalledRestAuth {
   auth: RouteAuth;
 }
 
-function refuse(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
+function refuse(reply: FastifyReply, status: number, code: ErrorCode, message: string): FastifyReply {
   if (status === HTTP_UNAUTHORIZED) reply.header('www-authenticate', 'Bearer realm="scale-agent"');
   return reply.code(status).send(errorBody(status, message, code));
 }

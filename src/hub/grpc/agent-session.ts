@@ -1,6 +1,6 @@
 import { create, toBinary } from '@bufbuild/protobuf';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
-import { Errors, errorMessage } from '../../common/errors.ts';
+import { Errors, errorMessage, type ErrorCode } from '../../common/errors.ts';
 import type { AgentIdentity } from './identities.ts';
 import { HubMessageSchema, MAX_OPERATION_MESSAGE_BYTES, preEncoded, type HubMessage, type Operation, type OperationResult } from '../../protocol/index.ts';
 
@@ -8,7 +8,7 @@ const BYTES_PER_MIB = 1024 * 1024;
 const mebibytes = (bytes: number): string => (bytes / BYTES_PER_MIB).toFixed(1);
 
 /** Whether an operation went to the agent, and if not, why (a failure of that operation only). */
-export type SendOutcome = { sent: true } | { sent: false; code: string; message: string };
+export type SendOutcome = { sent: true } | { sent: false; code: ErrorCode; message: string };
 
 /** Completes an operation sent to an agent: with its result, or with the reason it cannot come. */
 export interface PendingOperation {

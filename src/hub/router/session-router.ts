@@ -1,5 +1,5 @@
 import type { Logger } from '../../common/logger.ts';
-import { Errors, errorMessage } from '../../common/errors.ts';
+import { Errors, errorMessage, type ErrorCode } from '../../common/errors.ts';
 import { ulid } from '../../common/ids.ts';
 import type { AccountReader, AccountRecord, OperationRecorder } from '../store/types.ts';
 import type { SessionRegistry } from '../grpc/session-registry.ts';
@@ -120,7 +120,7 @@ export class SessionRouter implements OperationRouter {
   }
 }
 
-function failure(id: string, account: string, code: string, message: string, timings: { receivedAt: number; routedAt: number | null; sentAt: number | null }): OperationOutcome {
+function failure(id: string, account: string, code: ErrorCode, message: string, timings: { receivedAt: number; routedAt: number | null; sentAt: number | null }): OperationOutcome {
   return {
     id, account, httpStatus: 0, errorCode: code, message, body: null, written: [],
     timings: { ...timings, startedAt: null, finishedAt: null, syncedAt: null, resultAt: Date.now() },
