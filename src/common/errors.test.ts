@@ -40,6 +40,23 @@ test('every code the source raises as a literal is in the catalogue', () => {
   assert.deepEqual(unknown, []);
 });
 
+test('the source names catalogue codes by reference (Errors.X.code), never as string literals', () => {
+  // A literal compiles even when it names a code that was renamed or removed; a reference does not.
+  const quoted = /['"`]([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)['"`]/g;
+  const literal: string[] = [];
+  for (const file of files(join(ROOT, 'src'), '.ts')) {
+    if (file.endsWith(join('common', 'errors.ts'))) continue;
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        if (/^\s*(\/\*|\*)/.test(line)) return; // a doc comment
+        const code = line.slice(0, line.includes('//') ? line.indexOf('//') : undefined);
+        for (const match of code.matchAll(quoted)) if (CATALOGUE.has(match[1]!)) literal.push(`${relative(ROOT, file)}:${i + 1}: ${match[1]}`);
+      });
+  }
+  assert.deepEqual(literal, []);
+});
+
 test('every catalogue code is documented, and every code the docs list is in the catalogue', () => {
   const docs = files(join(ROOT, 'docs'), '.md').map((f) => readFileSync(f, 'utf8')).join('\n');
   assert.deepEqual([...CATALOGUE].filter((code) => !docs.includes(code)), [], 'codes no page of docs/ mentions');

@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { createLogger } from '../../common/logger.ts';
-import { delay, waitFor } from '../../common/time.ts';
+import { waitFor } from '../../common/time.ts';
 import { create, ResumePointSchema, type ResumePoint } from '../../protocol/index.ts';
 import { FakeCollection } from '../../kube/testing/fake-collection.ts';
 import { sendJson, startFakeApiServer, status, type FakeApiServer, type RecordedRequest } from '../../kube/testing/fake-api-server.ts';
 import { accountSchema } from '../config.ts';
 import type { PendingEntry } from '../sync/feed-queue.ts';
+import type { FeedDescriptor } from '../sync/feed.ts';
 import { AccountRuntime, DEFAULT_REFLECTOR_TUNING } from './account-runtime.ts';
 import { ListBudget } from './list-budget.ts';
 
@@ -16,12 +17,13 @@ const FAST_TUNING = { ...DEFAULT_REFLECTOR_TUNING, backoff: { initialMs: 10, max
 const CRD_PATH = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
 const WIDGETS_PATH = '/apis/example.com/v1/widgets';
 /**
- * How long a retired feed is watched for requests it should no longer make. A wait, not a condition:
- * AccountRuntime does not expose a retired feed's reflector, so nothing says its loop has exited. A leaked
- * one would be seen: a gone kind (404) is retried within FAST_TUNING's backoff, at most 50 ms, three
- * times, then every 100 ms.
+ * A round trip to the fake API server, which runs in this process: a request sent to it before this one
+ * (by a reflector that has stopped since) has been recorded by the time it returns.
  */
-const LEAK_WINDOW_MS = 300;
+async function roundTrip(server: FakeApiServer): Promise<void> {
+  const response = await fetch(`${server.url}/version`);
+  await response.arrayBuffer();
+}
 
 const resource = (name: string, kind: string, namespaced: boolean) => ({ name, singularName: kind.toLowerCase(), namespaced, kind, verbs: ['get', 'list', 'watch'] });
 
@@ -100,6 +102,8 @@ afterEach(async () => {
 async function setup(account: Record<string, unknown> = {}) {
   const cluster = await new FakeCluster().start();
   const infoChanges: number[] = [];
+  /** Feeds whose reflector has stopped, in order. */
+  const stoppedFeeds: FeedDescriptor[] = [];
   const runtime = new AccountRuntime({
     config: accountSchema.parse({ name: 'prod', kubeconfigContents: cluster.kubeconfig(), ...account }),
     logger: createLogger({ level: 'silent' }),
@@ -110,13 +114,14 @@ async function setup(account: Record<string, unknown> = {}) {
     reflector: FAST_TUNING,
     discoveryIntervalMs: 0,
     onInfoChanged: () => infoChanges.push(Date.now()),
+    onFeedStopped: (feed) => stoppedFeeds.push(feed),
   });
   cleanup.push(async () => {
     await runtime.close();
     await cluster.server.close();
   });
   await runtime.init();
-  return { cluster, runtime, infoChanges };
+  return { cluster, runtime, infoChanges, stoppedFeeds };
 }
 
 function kinds(runtime: AccountRuntime): string[] {
@@ -144,7 +149,7 @@ const resumePoint = (group: string, kind: string, resourceVersion: string, names
 
 describe('AccountRuntime follows the cluster', () => {
   it('a CRD created at runtime starts a feed for its kind; deleted, the feed stops and is dropped at the hub', async () => {
-    const { cluster, runtime, infoChanges } = await setup();
+    const { cluster, runtime, infoChanges, stoppedFeeds } = await setup();
     runtime.startCaching([], [], 'welcome');
     // Definitions are a kind like any other (a feed), and also what the account's discovery follows.
     await waitFor(() => watching(runtime, 'ConfigMap') && cluster.definitions.watches.size === 2, WAIT);
@@ -165,6 +170,11 @@ describe('AccountRuntime follows the cluster', () => {
     cluster.widgetsServed = false;
     cluster.definitions.delete('widgets.example.com');
     await waitFor(() => !runtime.watches().some((w) => w.feed.kind === 'Widget'), { ...WAIT, what: 'the Widget feed to stop' });
+    // Retired, the feed's reflector stops: its loop exits, so it can send nothing more.
+    await waitFor(() => stoppedFeeds.some((f) => f.kind === 'Widget'), { ...WAIT, what: "the retired Widget feed's reflector to exit" });
+    await roundTrip(cluster.server);
+    const widgetRequests = () => cluster.server.requests.filter((r) => r.path === WIDGETS_PATH).length;
+    const requests = widgetRequests();
     assert.equal(runtime.info().kinds.some((k) => k.kind === 'Widget'), false);
     await waitFor(() => infoChanges.length >= 2, WAIT);
     // The dropped queue stays until the hub acknowledges the drop; nothing else follows it.
@@ -173,9 +183,8 @@ describe('AccountRuntime follows the cluster', () => {
       runtime.queues().some((q) => q.feed.kind === 'Widget'),
       false,
     );
-    const requests = cluster.server.requests.filter((r) => r.path === WIDGETS_PATH).length;
-    await delay(LEAK_WINDOW_MS);
-    assert.equal(cluster.server.requests.filter((r) => r.path === WIDGETS_PATH).length, requests, 'no more requests for a kind that is gone');
+    await roundTrip(cluster.server);
+    assert.equal(widgetRequests(), requests, 'no more requests for a kind that is gone');
   });
 
   it('a CRD recreated before its drop was acknowledged lists again behind the drop, in the same queue', async () => {

@@ -126,6 +126,12 @@ export interface AccountRuntimeOptions {
    * verification list first.
    */
   verifyResumedFeeds?: boolean;
+  /**
+   * A feed's reflector has stopped: its loop has exited and it sends no more requests (a retired feed's,
+   * the one a retargeted feed replaced, every one at stopCaching). Lets tests await that instead of
+   * watching for requests that should not come.
+   */
+  onFeedStopped?: (feed: FeedDescriptor) => void;
 }
 
 /** A verification list that failed is tried again after this long. */
@@ -466,6 +472,7 @@ export class AccountRuntime {
       ...reflectorTuningOptions(this.tuning),
       onStateChange: (state, previous) => {
         if (state === 'forbidden' || previous === 'forbidden') this.scheduleInfoCheck();
+        if (state === 'stopped') this.options.onFeedStopped?.(descriptor);
       },
       logger: this.logger.child({ account: this.name, kind: descriptor.kind, group: descriptor.group, watchedNamespace: descriptor.namespace || undefined }),
     });

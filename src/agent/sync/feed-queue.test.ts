@@ -472,3 +472,134 @@ test('a change to an object whose entry is in flight queues a new entry beside i
   lost.requeue();
   assert.deepEqual(types(r.take(1_000_000, 100).entries), ['upsert:b@2', 'upsert:a@3', 'upsert:c@4']);
 });
+
+// --- read-your-writes across coalescing, requeues and drops --------------------------------------------
+
+/** What `promise` resolved to once everything already due has run, or 'pending'. */
+async function outcome<T>(promise: Promise<T>): Promise<T | 'pending'> {
+  let value: T | 'pending' = 'pending';
+  void promise.then((v) => (value = v));
+  await new Promise((r) => setImmediate(r));
+  return value;
+}
+
+/** Far beyond anything a test waits: with mocked timeouts it only passes when a test ticks it. */
+const WAIT_MS = 60_000;
+
+test('a waiter on an entry in flight follows the newer change of its object when the lease is lost', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const recreated = { metadata: { name: 'a', namespace: 'ns', uid: 'uid-a-2', resourceVersion: '3' } };
+  const cases: Array<{ name: string; sent: (q: FeedQueue) => void; wanted: string | undefined; newer: (q: FeedQueue) => void; resent: string[] }> = [
+    { name: 'an update', sent: () => undefined, wanted: '1', newer: (q) => q.onEvent('MODIFIED', obj('a', '3')), resent: ['upsert:a@3'] },
+    { name: 'a delete', sent: () => undefined, wanted: '1', newer: (q) => q.onEvent('DELETED', obj('a', '3')), resent: ['delete:a@3'] },
+    { name: 'a recreation', sent: (q) => q.onEvent('DELETED', obj('a', '2')), wanted: undefined, newer: (q) => q.onEvent('ADDED', { ...obj('a', '3'), ...recreated }), resent: ['upsert:a@3'] },
+  ];
+  for (const c of cases) {
+    const q = queue();
+    q.onEvent('ADDED', obj('a', '1'));
+    c.sent(q);
+    const lost = q.take(1_000_000, 100);
+    // Boards the entry in flight, which carries exactly the state written.
+    const synced = q.waitForSync('ns', 'a', c.wanted, WAIT_MS);
+    assert.equal(await outcome(synced), 'pending', `${c.name}: not before the hub has it`);
+    c.newer(q);
+    lost.requeue();
+    assert.equal(await outcome(synced), 'pending', c.name);
+    const next = q.take(1_000_000, 100);
+    assert.deepEqual(types(next.entries), c.resent, c.name);
+    next.ack();
+    assert.equal(await outcome(synced), true, `${c.name}: the newer state's commit covers the write`);
+  }
+});
+
+test('an object lost in two leases comes back once, where it first stood, in its newest state, with the waiters of both', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const q = queue();
+  q.onEvent('ADDED', obj('x', '1'));
+  q.onEvent('ADDED', obj('a', '2'));
+  q.onEvent('ADDED', obj('b', '3'));
+  const first = q.take(1_000_000, 100);
+  const forOlder = q.waitForSync('ns', 'a', '2', WAIT_MS);
+  q.onEvent('MODIFIED', obj('a', '4'));
+  const second = q.take(1_000_000, 100);
+  const forNewer = q.waitForSync('ns', 'a', '4', WAIT_MS);
+  first.requeue();
+  // a@4 stands where a@2 stood, ahead of b@3: it resumes from where a@2 did, or the progress would pass b@3.
+  const head = q.take(1, 1);
+  assert.deepEqual(types(head.entries), ['upsert:x@1']);
+  assert.equal(head.progress, '1');
+  const rest = q.take(1_000_000, 100);
+  assert.deepEqual(types(rest.entries), ['upsert:a@4', 'upsert:b@3']);
+  second.ack();
+  assert.equal(await outcome(forOlder), 'pending', 'a late ack of a requeued lease resolves nothing');
+  head.ack();
+  rest.ack();
+  assert.equal(await outcome(forOlder), true);
+  assert.equal(await outcome(forNewer), true);
+});
+
+test('an upsert lost after a relist touched it takes the touch\'s place with the waiters of both', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const q = queue();
+  q.onSnapshotBegin();
+  q.onSnapshotEnd('1');
+  q.take(1_000_000, 100).ack();
+  q.onEvent('ADDED', obj('a', '2'));
+  const sent = q.take(1_000_000, 100);
+  const onUpsert = q.waitForSync('ns', 'a', '2', WAIT_MS);
+  q.onSnapshotBegin();
+  q.onSnapshotObject(obj('a', '2'));
+  q.onSnapshotEnd('3');
+  const onTouch = q.waitForSync('ns', 'a', '2', WAIT_MS);
+  sent.requeue();
+  const again = q.take(1_000_000, 100);
+  assert.deepEqual(types(again.entries), ['snapshotBegin', 'upsert:a@2', 'snapshotEnd']);
+  again.ack();
+  assert.equal(await outcome(onUpsert), true);
+  assert.equal(await outcome(onTouch), true);
+});
+
+test('a queued entry replaced by a newer change of its object, a delete included, hands its waiters on', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const q = queue();
+  q.onEvent('ADDED', obj('a', '1'));
+  const forVersion = q.waitForSync('ns', 'a', '1', WAIT_MS);
+  q.onEvent('MODIFIED', obj('a', '2'));
+  const forNewer = q.waitForSync('ns', 'a', '2', WAIT_MS);
+  q.onEvent('DELETED', obj('a', '3'));
+  const lease = q.take(1_000_000, 100);
+  assert.deepEqual(types(lease.entries), ['delete:a@3']);
+  assert.equal(await outcome(forVersion), 'pending');
+  lease.ack();
+  assert.equal(await outcome(forVersion), true);
+  assert.equal(await outcome(forNewer), true);
+});
+
+test('drop(): a pending deletion\'s waiters resolve when the hub commits feedDropped, a pending state\'s resolve false at once', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const q = queue();
+  q.onEvent('ADDED', obj('a', '1'));
+  q.onEvent('ADDED', obj('b', '2'));
+  q.onEvent('ADDED', obj('c', '3'));
+  q.take(1_000_000, 100).ack();
+  q.onEvent('MODIFIED', obj('a', '4'));
+  q.onEvent('DELETED', obj('b', '5'));
+  q.onEvent('MODIFIED', obj('c', '6'));
+  const forVersion = q.waitForSync('ns', 'a', '4', WAIT_MS);
+  const forDeletion = q.waitForSync('ns', 'b', undefined, WAIT_MS);
+  // A write of c@6, followed by c's deletion before the feed was dropped: it follows the deletion.
+  const forSuperseded = q.waitForSync('ns', 'c', '6', WAIT_MS);
+  q.onEvent('DELETED', obj('c', '7'));
+  q.drop('gone');
+  // a@4 will never reach the hub.
+  assert.equal(await outcome(forVersion), false);
+  assert.equal(await outcome(forDeletion), 'pending');
+  // A second drop before the first went out replaces its marker, waiters and all.
+  q.drop('gone again');
+  const lease = q.take(1_000_000, 100);
+  assert.deepEqual(types(lease.entries), ['feedDropped']);
+  assert.equal(await outcome(forDeletion), 'pending');
+  lease.ack();
+  assert.equal(await outcome(forDeletion), true);
+  assert.equal(await outcome(forSuperseded), true);
+});

@@ -1,3 +1,4 @@
+import { Errors } from '../../common/errors.ts';
 import type { KubeObject } from '../../common/kube-object.ts';
 import { ulid } from '../../common/ids.ts';
 import type { FeedDescriptor } from './feed.ts';
@@ -6,7 +7,7 @@ import { objectJson, type MetadataRange } from './object-json.ts';
 import { compareResourceVersions } from '../../kube/resource-version.ts';
 import { FeedVerification, isStale } from './feed-verification.ts';
 import { KnownObjects } from './known-objects.ts';
-import { board, carriesState, settleCarrier, WriteWaiters, type SyncWaiter } from './write-waiters.ts';
+import { abandonCarrier, board, carriesState, handOver, settleCarrier, WriteWaiters, type SyncWaiter } from './write-waiters.ts';
 import { FeedLease, type LeaseSettlement } from './feed-lease.ts';
 
 /**
@@ -43,7 +44,7 @@ export type PendingEntry =
   | { type: 'skipped'; namespace: string; name: string; resourceVersion: string; code: string; message: string; resumeFrom: string; waiters?: SyncWaiter[] }
   | { type: 'snapshotBegin'; snapshotId: string; resumeFrom: string; waiters?: undefined }
   | { type: 'snapshotEnd'; snapshotId: string; resourceVersion: string; resumeFrom: string; waiters?: undefined }
-  | { type: 'feedDropped'; reason: string; resumeFrom: string; waiters?: undefined }
+  | { type: 'feedDropped'; reason: string; resumeFrom: string; waiters?: SyncWaiter[] }
   | { type: 'digest'; count: number; hashHigh: number; hashLow: number; resumeFrom: string; waiters?: undefined };
 
 /** Bytes an entry costs on the wire besides its body (keys, strings, framing) — for batch sizing. */
@@ -302,8 +303,18 @@ export class FeedQueue {
    * pending is moot (the hub deletes the feed's objects anyway), and no progress may follow the marker:
    * it would give the hub a resume point for a feed that no longer exists. This resets the queue for
    * the leases taken before it (see take()).
+   *
+   * Waiters on the discarded entries (write-waiters.ts, "which commit satisfies a waiter"): the marker
+   * deletes every object of the feed at the hub, so those following a deletion (or an earlier marker)
+   * ride on it; the state the others follow will never reach the hub, so they are answered now rather
+   * than at their timeout.
    */
   drop(reason: string): void {
+    const marker: PendingEntry = { type: 'feedDropped', reason, resumeFrom: '' };
+    for (const entry of this.pending.values()) {
+      if (entry.type === 'delete' || entry.type === 'feedDropped') handOver(entry, marker);
+      else abandonCarrier(entry);
+    }
     this.clearKnown();
     this.pending.clear();
     this.inSnapshot = false;
@@ -313,8 +324,8 @@ export class FeedQueue {
     this.resets++;
     this.dropped = true;
     this.dropAcked = false;
-    this.dropMarker = { type: 'feedDropped', reason, resumeFrom: '' };
-    this.pushMarker(this.dropMarker);
+    this.dropMarker = marker;
+    this.pushMarker(marker);
   }
 
   /** Whether drop() was called (and not undone by revive()). */
@@ -479,13 +490,18 @@ export class FeedQueue {
 
   /**
    * Puts back entries of batches that were sent but never acknowledged (the stream broke), ahead of
-   * what is pending now. Entries superseded by a newer pending change for the same object are dropped;
-   * a pending touch that stood for a lost upsert becomes that upsert.
+   * what is pending now. An object lost in several batches comes back once, where it first stood (with
+   * that entry's resume point, as when coalescing), in its newest state. Entries superseded by a newer
+   * pending change for the same object are dropped; a pending touch that stood for a lost upsert becomes
+   * that upsert. The waiters of an entry that does not come back follow the entry that stands for its
+   * object now (write-waiters.ts: a newer state's commit satisfies them).
    */
   private putBack(entries: PendingEntry[]): void {
     if (entries.length === 0) return;
     const rebuilt = new Map<string, PendingEntry>();
     const replaced = new Map<string, PendingEntry>();
+    /** Entries that do not come back, by object key: their waiters follow the object's surviving entry. */
+    const superseded: Array<[string, PendingEntry]> = [];
     for (const entry of entries) {
       // A digest describes the record when it was taken; after a requeue (which may drop superseded
       // entries) it is asked for again instead.
@@ -495,15 +511,31 @@ export class FeedQueue {
       }
       const key = 'name' in entry ? objectKey(entry.namespace, entry.name) : MARKER_PREFIX + (this.markerCounter++).toString(36);
       const current = this.pending.get(key);
+      const earlier = rebuilt.get(key) ?? replaced.get(key);
       if (current === undefined) {
+        if (earlier !== undefined) {
+          // Lost in an earlier batch too: this newer state takes that entry's place and resume point.
+          entry.resumeFrom = earlier.resumeFrom;
+          superseded.push([key, earlier]);
+        }
         rebuilt.set(key, entry);
       } else if (current.type === 'touch' && entry.type === 'upsert' && current.resourceVersion === entry.resourceVersion) {
         // A relist touched the object because this upsert was believed sent; it never was committed. The
         // object goes where the touch stands (inside the snapshot, so the snapshot's end keeps it).
-        replaced.set(key, { ...entry, resumeFrom: current.resumeFrom, ...(current.waiters ? { waiters: current.waiters } : {}) });
+        const restored: PendingEntry = { ...entry, resumeFrom: current.resumeFrom, waiters: undefined };
+        handOver(current, restored);
+        handOver(entry, restored);
+        if (earlier !== undefined) superseded.push([key, earlier]);
+        replaced.set(key, restored);
+      } else {
+        superseded.push([key, entry]);
       }
     }
     for (const [key, entry] of this.pending) rebuilt.set(key, replaced.get(key) ?? entry);
+    for (const [key, entry] of superseded) {
+      const survivor = rebuilt.get(key);
+      if (survivor !== undefined && survivor !== entry) handOver(entry, survivor);
+    }
     this.pending = rebuilt;
     this.sentProgress = '';
     this.options.onPending();
@@ -528,7 +560,8 @@ export class FeedQueue {
     const pending = this.pending.get(key);
     const known = this.known.get(key);
     if (!pending) {
-      if (resourceVersion === undefined && !known) return Promise.resolve(true);
+      // Not known and no deletion still on its way: the hub no longer has the object either.
+      if (resourceVersion === undefined && !known && this.inFlightKeys.get(key)?.type !== 'delete') return Promise.resolve(true);
       if (resourceVersion !== undefined && known?.resourceVersion === resourceVersion && !this.inFlightKeys.has(key)) return Promise.resolve(true);
     }
     // The written version already passed through and may have been replaced by a newer one: the object's
@@ -571,7 +604,7 @@ export class FeedQueue {
         namespace,
         name,
         resourceVersion: rv,
-        code: 'OBJECT_TOO_LARGE',
+        code: Errors.OBJECT_TOO_LARGE.code,
         message: `object is ${bodyBytes} bytes, more than the limit of ${this.options.maxObjectBytes}`,
         resumeFrom,
       });
@@ -588,8 +621,8 @@ export class FeedQueue {
     if (existing) {
       // Coalesce in place: keep the first arrival's position and resume point, carry its waiters.
       entry.resumeFrom = existing.resumeFrom;
-      if (existing.waiters) entry.waiters = existing.waiters;
       if (existing.type === 'upsert' && entry.type === 'touch') return;
+      handOver(existing, entry);
       this.pending.set(key, entry);
       return;
     }

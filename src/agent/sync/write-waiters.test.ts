@@ -1,6 +1,6 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { board, carriesState, settleCarrier, WriteWaiters, type WaiterCarrier } from './write-waiters.ts';
+import { abandonCarrier, board, carriesState, handOver, settleCarrier, WriteWaiters, type SyncWaiter, type WaiterCarrier } from './write-waiters.ts';
 
 const TIMEOUT_MS = 1_000;
 
@@ -101,4 +101,33 @@ test('a waiter resolves false when its timeout passes, wherever it waits, and le
   waiters.observed('ns/a', '5', upsert('5'));
   settleCarrier(entry);
   assert.equal(await boarded, false);
+});
+
+test('waiters handed over to the entry that replaces theirs resolve with it; an abandoned entry answers its waiters false', async (t) => {
+  mockTimeouts(t);
+  const waiters = new WriteWaiters();
+  const onBoard = (entry: WaiterCarrier) => (waiter: SyncWaiter) => {
+    board(entry, waiter);
+    return true;
+  };
+  const older = upsert('3');
+  const newer = upsert('4');
+  const forOlder = waiters.wait('ns/a', '3', TIMEOUT_MS, onBoard(older));
+  const forNewer = waiters.wait('ns/a', '4', TIMEOUT_MS, onBoard(newer));
+  handOver(older, newer);
+  assert.equal(older.waiters, undefined);
+  assert.equal(newer.waiters?.length, 2);
+  const gone = deletion();
+  handOver(newer, gone);
+  settleCarrier(older);
+  assert.equal(await state(forOlder), 'pending', 'the replaced entry no longer carries it');
+  settleCarrier(gone);
+  assert.equal(await state(forOlder), true);
+  assert.equal(await state(forNewer), true);
+
+  const lost = upsert('5');
+  const forLost = waiters.wait('ns/b', '5', TIMEOUT_MS, onBoard(lost));
+  abandonCarrier(lost);
+  assert.equal(await state(forLost), false);
+  assert.equal(lost.waiters, undefined);
 });

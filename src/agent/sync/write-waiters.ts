@@ -4,6 +4,21 @@
  * (`carrier.waiters`), moves with it as it coalesces, and is resolved when the batch holding it is
  * acknowledged (settleCarrier). Until the feed has observed that state, it waits here by object key.
  * Every waiter resolves false once its timeout passes, wherever it is; it resolves at most once.
+ *
+ * Which commit satisfies a waiter. A waiter boards only an entry that carries exactly its state (or, through
+ * the write journal, the entry that replaced a version the feed is known to have passed). From then on
+ * it follows its object through the feed: whenever its entry gives way to a newer state of the same object
+ * — coalesced by a newer event, dropped at a requeue because a newer change is pending, an upsert replaced
+ * by a delete or a deletion by a recreation — it moves to the entry that replaces it (handOver), and the
+ * commit of that entry satisfies it. A feed delivers an object's states in order, and the hub keeps the
+ * last state per object, so once the newer state is committed the hub is at least as far along the
+ * object's history as the write: a read shows the write or something that came after it, never what came
+ * before. That is read-your-writes. A deletion is waited for by object key (the waiter knows no uid): a
+ * recreation that follows it is such a later state, as the hub holding the new object has dropped the
+ * old one. Nothing else satisfies a waiter: an entry of another object, a state the feed observed
+ * before the write, or a state the hub never receives — when a feed is dropped, only the waiters
+ * following a deletion are satisfied (the feedDropped marker deletes the object at the hub too); the
+ * others are answered false (FeedQueue.drop()).
  */
 
 /** Someone (an operation) waiting until the hub has committed a given state of an object. */
@@ -28,6 +43,23 @@ export function carriesState(carrier: WaiterCarrier, resourceVersion: string | u
 
 export function board(carrier: WaiterCarrier, waiter: SyncWaiter): void {
   (carrier.waiters ??= []).push(waiter);
+}
+
+/**
+ * `from` gives way to `to`, a newer state of the same object (or the marker that supersedes it): its
+ * waiters ride on `to` from now on.
+ */
+export function handOver(from: WaiterCarrier, to: WaiterCarrier): void {
+  if (from.waiters === undefined || from === to) return;
+  if (to.waiters === undefined) to.waiters = from.waiters;
+  else to.waiters.push(...from.waiters);
+  from.waiters = undefined;
+}
+
+/** The state `carrier` stands for will never reach the hub: everyone riding on it is answered "not synced" now. */
+export function abandonCarrier(carrier: WaiterCarrier): void {
+  if (carrier.waiters) for (const waiter of carrier.waiters) waiter.resolve(false);
+  carrier.waiters = undefined;
 }
 
 /** The hub committed `carrier`: everyone riding on it is done. */
