@@ -1,27 +1,11 @@
-import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { Errors, ScaleAgentError, isScaleAgentError, type ErrorDefinition } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import { HTTP_BAD_REQUEST, HTTP_INTERNAL_ERROR, HTTP_NOT_FOUND } from '../../common/http-status.ts';
-
-/**
- * REST error bodies: Spring Boot's shape (what Orca and Gate log and sometimes parse) plus our stable
- * code: `{"error":"Bad Request","message":"…","status":400,"code":"REQUEST_INVALID"}`.
- */
-export interface ErrorBody {
-  error: string;
-  message: string;
-  status: number;
-  code: string;
-}
+import { errorBody } from '../http/error-body.ts';
 
 /** Code for failures nobody raised on purpose (bugs); deliberately outside the catalogue. */
 export const UNEXPECTED_ERROR_CODE = Errors.INTERNAL_ERROR.code;
-
-
-export function errorBody(status: number, message: string, code: string): ErrorBody {
-  return { error: STATUS_CODES[status] ?? 'Error', message, status, code };
-}
 
 /** The same error definition answered with another HTTP status (e.g. an unknown account in an op body is a 400). */
 export function withStatus(def: ErrorDefinition, httpStatus: number): ErrorDefinition {
@@ -30,6 +14,10 @@ export function withStatus(def: ErrorDefinition, httpStatus: number): ErrorDefin
 
 export function requestInvalid(message: string, details: Record<string, unknown> = {}): ScaleAgentError {
   return new ScaleAgentError(Errors.REQUEST_INVALID, message, details);
+}
+
+export function notFound(message: string, details: Record<string, unknown> = {}): ScaleAgentError {
+  return new ScaleAgentError(Errors.NOT_FOUND, message, details);
 }
 
 export function sendError(reply: FastifyReply, err: ScaleAgentError): FastifyReply {

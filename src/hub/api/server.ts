@@ -5,20 +5,29 @@ import { Errors } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { OperationRouter } from '../router/types.ts';
 import type { StoreHealth, StoreReader, TaskStore } from '../store/types.ts';
+import { ViewLoader } from '../views/loader.ts';
+import { ResourceCache } from '../views/resource.ts';
 import { ALLOW_ALL, installRestAuth, type RestAuthSetup } from '../auth/rest-auth.ts';
+import { errorBody } from '../http/error-body.ts';
 import { checkNesting } from './bounded-input.ts';
-import { errorBody, installErrorHandling } from './http-errors.ts';
+import { installErrorHandling } from './http-errors.ts';
+import { taskAccounts } from './ops/request-accounts.ts';
 import { TaskRunner } from './ops/task-runner.ts';
 import { applicationRoutes } from './routes/application-routes.ts';
+import { clusterRoutes } from './routes/cluster-routes.ts';
 import { credentialsRoutes } from './routes/credentials-routes.ts';
 import { healthRoutes } from './routes/health-routes.ts';
+import { instanceRoutes } from './routes/instance-routes.ts';
 import { jobRoutes } from './routes/job-routes.ts';
+import { loadBalancerRoutes } from './routes/load-balancer-routes.ts';
 import { manifestRoutes } from './routes/manifest-routes.ts';
 import { adminRoutes, cacheRoutes, featureRoutes } from './routes/misc-routes.ts';
 import { opsRoutes } from './routes/ops-routes.ts';
 import { rawResourceRoutes } from './routes/raw-resource-routes.ts';
 import type { RouteContext } from './routes/route-context.ts';
 import { searchRoutes } from './routes/search-routes.ts';
+import { securityGroupRoutes } from './routes/security-group-routes.ts';
+import { serverGroupRoutes } from './routes/server-group-routes.ts';
 import { taskRoutes } from './routes/task-routes.ts';
 import { HTTP_BAD_REQUEST } from '../../common/http-status.ts';
 
@@ -83,15 +92,17 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
     });
   // Authorization comes first: its hooks must see every route added below (and /metrics, added later).
   // Routes read through the authorizing store and router; the task runner keeps the plain ones.
-  const authorized = options.auth ? installRestAuth(app, options.auth, { store: options.store, router: options.router, logger: options.logger }) : undefined;
+  const authorized = options.auth ? installRestAuth(app, options.auth, { store: options.store, router: options.router, logger: options.logger, taskAccounts }) : undefined;
+  const store = authorized?.store ?? options.store;
   const context: RouteContext = {
-    store: authorized?.store ?? options.store,
+    store,
     health: options.store,
     router: authorized?.router ?? options.router,
     hubId: options.hubId,
     logger: options.logger,
     tasks,
     auth: authorized?.auth ?? ALLOW_ALL,
+    views: new ViewLoader(store, new ResourceCache()),
   };
 
   // Orca and curl send "Content-Type: application/json" with empty bodies (e.g. cache refreshes);
@@ -133,7 +144,13 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
   featureRoutes(app);
   cacheRoutes(app);
   adminRoutes(app, context);
+  // The application views: one file per Clouddriver resource family, sharing context.views.
   applicationRoutes(app, context);
+  clusterRoutes(app, context);
+  serverGroupRoutes(app, context);
+  loadBalancerRoutes(app, context);
+  securityGroupRoutes(app, context);
+  instanceRoutes(app, context);
   searchRoutes(app, context);
   jobRoutes(app, context);
   rawResourceRoutes(app, context);

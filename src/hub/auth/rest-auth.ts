@@ -3,14 +3,13 @@ import { Errors, ScaleAgentError, isScaleAgentError, type ErrorCode } from '../.
 import type { Logger } from '../../common/logger.ts';
 import type { OperationRouter } from '../router/types.ts';
 import type { StoreReader } from '../store/types.ts';
-import { errorBody } from '../api/http-errors.ts';
+import { errorBody } from '../http/error-body.ts';
 import { AccountPolicy } from './account-policy.ts';
 import type { AuthConfig } from './auth-config.ts';
 import { Authenticator } from './authenticator.ts';
 import { AuthorizedRouter } from './authorized-router.ts';
-import { AuthorizedStore } from './authorized-store.ts';
+import { AuthorizedStore, type AuthorizedStoreOptions } from './authorized-store.ts';
 import { ANONYMOUS_CREATOR, CallerAccess, runAsCaller, taskCreator } from './caller-access.ts';
-import { taskAccounts } from './request-accounts.ts';
 import { HTTP_FORBIDDEN, HTTP_UNAUTHORIZED } from '../../common/http-status.ts';
 
 /** Routes anyone may call, authenticated or not: load balancers and orchestrators probe them. */
@@ -66,17 +65,29 @@ function refuse(reply: FastifyReply, status: number, code: ErrorCode, message: s
   return reply.code(status).send(errorBody(status, message, code));
 }
 
+/** What installRestAuth reads through and filters. */
+export interface RestAuthDeps {
+  store: StoreReader;
+  router: OperationRouter;
+  logger: Logger;
+  /**
+   * The accounts a stored task acts on (which tasks a caller may see). Only the REST API knows what an
+   * ops request holds, so it passes this in (api/ops/request-accounts.ts) rather than auth parsing it.
+   */
+  taskAccounts: AuthorizedStoreOptions['taskAccounts'];
+}
+
 /**
  * Installs REST authorization on an API server before its routes are added: authentication of every
  * request but /health (onRequest), the admin role for /admin/* and /metrics, READ on the account a
  * route names in its path (preHandler), and the caller's context around every handler so the shared
  * store and router filter by it. With auth disabled, only the permission presentation applies.
  */
-export function installRestAuth(app: FastifyInstance, setup: RestAuthSetup, deps: { store: StoreReader; router: OperationRouter; logger: Logger }): InstalledRestAuth {
+export function installRestAuth(app: FastifyInstance, setup: RestAuthSetup, deps: RestAuthDeps): InstalledRestAuth {
   const { config, authenticator } = setup;
   const { logger } = deps;
   const policy = new AccountPolicy({ config, store: deps.store, logger });
-  const store = new AuthorizedStore(deps.store, { policy, enforce: config.enabled, taskAccounts });
+  const store = new AuthorizedStore(deps.store, { policy, enforce: config.enabled, taskAccounts: deps.taskAccounts });
   if (!config.enabled) return { store, router: deps.router, auth: ALLOW_ALL };
 
   const callers = new WeakMap<FastifyRequest, CallerAccess>();

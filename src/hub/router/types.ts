@@ -1,18 +1,16 @@
 import type { KubeObject } from '../../common/kube-object.ts';
+import type { ObjectKey } from '../../common/object-key.ts';
 
 /**
  * Kubernetes-level operations the hub asks an agent to run. The Spinnaker layer (src/hub/api) turns
  * Orca's descriptions into these; the router carries them to the agent holding the account.
+ *
+ * What an operation acts on: an object's key, whose name is empty with a label selector (every
+ * matching object), and the version to use.
  */
-export interface ResourceTarget {
-  group: string;
+export interface ResourceTarget extends ObjectKey {
   /** Empty: the agent uses the preferred version it discovered. */
   version: string;
-  kind: string;
-  /** Empty for cluster-scoped kinds. */
-  namespace: string;
-  /** Empty with a label selector: every matching object. */
-  name: string;
 }
 
 export type ApplyStrategy = 'client-side' | 'server-side' | 'replace' | 'create' | 'recreate';
@@ -34,11 +32,8 @@ export type OperationRequest =
   | { type: 'scale'; target: ResourceTarget; replicas: number }
   | { type: 'logs'; target: ResourceTarget; container?: string; tailLines?: number };
 
-export interface WrittenObject {
-  group: string;
-  kind: string;
-  namespace: string;
-  name: string;
+/** An object an operation wrote or deleted, at the resourceVersion the API server gave it. */
+export interface WrittenObject extends ObjectKey {
   uid: string;
   resourceVersion: string;
   deleted: boolean;

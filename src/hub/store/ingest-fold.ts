@@ -1,4 +1,5 @@
 import { Errors, ScaleAgentError } from '../../common/errors.ts';
+import type { ObjectKey } from '../../common/object-key.ts';
 import { accountFeedKey, feedKey, objectKey } from './ingest-keys.ts';
 import { deriveObjectColumns } from './moniker.ts';
 import { clampText } from './rows.ts';
@@ -37,13 +38,9 @@ export interface IngestState {
   feeds: ReadonlyMap<string, Readonly<FeedRow>>;
 }
 
-/** An object's key: which row a delete or touch names. */
-export interface ObjectRef {
+/** An object's key in its account: which row a delete or touch names. */
+export interface ObjectRef extends ObjectKey {
   account: string;
-  group: string;
-  kind: string;
-  namespace: string;
-  name: string;
 }
 
 /** A feed's scope of objects: its kind in its namespace, or in every namespace (namespace ""). */

@@ -4,6 +4,7 @@
  * depends on the narrowest role it uses; Store composes them for whoever opens the database. Which SQL
  * engine sits behind them (SQLite embedded, PostgreSQL, MySQL/MariaDB) never leaks past this folder.
  */
+import type { ObjectKey } from '../../common/object-key.ts';
 import type { FeedDigestValue } from '../../protocol/feed-digest.ts';
 
 /** A feed: one kind watched in one namespace, or across all namespaces (namespace ""). */
@@ -108,14 +109,10 @@ export interface IngestOutcome extends BatchOutcome {
   rejected: RejectedEntry[];
 }
 
-/** A cached object as the REST views read it. */
-export interface CachedObject {
+/** A cached object as the REST views read it: its account and key, and what the row holds. */
+export interface CachedObject extends ObjectKey {
   account: string;
-  group: string;
   version: string;
-  kind: string;
-  namespace: string;
-  name: string;
   uid: string;
   resourceVersion: string;
   /** Parsed lazily by callers: the JSON body as stored. */
@@ -127,13 +124,10 @@ export interface CachedObject {
   updatedAt: number;
 }
 
-export interface ObjectQuery {
+/** What listObjects selects: any parts of the key, the account, kinds, the application (each optional). */
+export interface ObjectQuery extends Partial<ObjectKey> {
   account?: string;
-  group?: string;
-  kind?: string;
   kinds?: Array<{ group: string; kind: string }>;
-  namespace?: string;
-  name?: string;
   application?: string;
   limit?: number;
 }
@@ -153,12 +147,8 @@ export interface ApplicationClusterRow {
 }
 
 /** Which object version a row is, without its body: what the views' caches are keyed by. */
-export interface ObjectVersion {
+export interface ObjectVersion extends ObjectKey {
   account: string;
-  group: string;
-  kind: string;
-  namespace: string;
-  name: string;
   uid: string;
   resourceVersion: string;
 }

@@ -1,5 +1,5 @@
 import { splitApiVersion, type KubeObject } from '../../common/kube-object.ts';
-import { manifestArtifacts } from '../api/artifacts.ts';
+import { manifestArtifacts } from '../manifest/artifacts.ts';
 import { fullResourceName, resolveKind, splitFullResourceName } from '../store/kind-names.ts';
 
 /**

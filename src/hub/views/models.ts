@@ -1,6 +1,6 @@
 import type { KubeObject } from '../../common/kube-object.ts';
-import { stripSecretData } from '../api/secrets.ts';
-import { manifestStatus, type ManifestStatus } from '../api/stability.ts';
+import { stripSecretData } from '../manifest/secrets.ts';
+import { manifestStatus, type ManifestStatus } from '../manifest/stability.ts';
 import { spinnakerKindOf } from '../store/kind-names.ts';
 import type { Moniker } from '../store/moniker.ts';
 import type { ResourceGraph } from './graph.ts';

@@ -1,5 +1,6 @@
 import { joinApiVersion, type KubeObject } from '../../common/kube-object.ts';
-import { manifestStatus, type ManifestStatus } from '../api/stability.ts';
+import type { ObjectKey } from '../../common/object-key.ts';
+import { manifestStatus, type ManifestStatus } from '../manifest/stability.ts';
 import { spinnakerKindName, spinnakerKindOf, type SpinnakerKind } from '../store/kind-names.ts';
 import { deriveMoniker, MonikerAnnotations, type Moniker } from '../store/moniker.ts';
 import type { CachedObject, ObjectVersion } from '../store/types.ts';
@@ -27,12 +28,8 @@ import {
  * view models, derived once from the manifest. The manifest itself is not kept (a ResourceCache holds
  * many of these); the single-object endpoints that return a manifest parse it themselves.
  */
-export interface Resource {
+export interface Resource extends Readonly<ObjectKey> {
   readonly account: string;
-  readonly group: string;
-  readonly kind: string;
-  readonly namespace: string;
-  readonly name: string;
   readonly uid: string;
   readonly resourceVersion: string;
   /** "apps/v1" */

@@ -1,5 +1,6 @@
 import type { KubeObject } from '../../../common/kube-object.ts';
 import { splitApiVersion } from '../../../common/kube-object.ts';
+import type { ObjectKey } from '../../../common/object-key.ts';
 import { fullResourceName, resolveKind } from '../../store/kind-names.ts';
 import type { AccountRecord } from '../../store/types.ts';
 import { Cluster } from './cluster.ts';
@@ -22,13 +23,9 @@ interface CleanupDescription {
   manifests: KubeObject[];
 }
 
-interface Doomed {
-  group: string;
-  kind: string;
-  namespace: string;
+interface Doomed extends ObjectKey {
   /** Where the result reports it: the artifact's location. */
   location: string;
-  name: string;
 }
 
 export function parseCleanupDescription(raw: unknown, path: string): CleanupDescription {

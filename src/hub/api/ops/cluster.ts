@@ -1,5 +1,6 @@
 import { Errors } from '../../../common/errors.ts';
 import type { KubeObject } from '../../../common/kube-object.ts';
+import type { ObjectKey } from '../../../common/object-key.ts';
 import type { ApplyStrategy, OperationOutcome, OperationRequest, PatchType, ResourceTarget } from '../../router/types.ts';
 import { fullResourceName } from '../../store/kind-names.ts';
 import type { AccountRecord, CachedObject } from '../../store/types.ts';
@@ -12,7 +13,7 @@ import { HTTP_CONFLICT, HTTP_NOT_FOUND } from '../../../common/http-status.ts';
 export const RECOMPUTE_RETRIES = 3;
 
 /** "deployment nginx in namespace web", for history lines and errors. */
-export function describeTarget(t: Pick<ResourceTarget, 'group' | 'kind' | 'name' | 'namespace'>): string {
+export function describeTarget(t: ObjectKey): string {
   return `${fullResourceName(t.group, t.kind, t.name)}${t.namespace === '' ? '' : ` in namespace ${t.namespace}`}`;
 }
 

@@ -1,10 +1,11 @@
 import type { KubeObject, ObjectMeta } from '../../../common/kube-object.ts';
 import { splitApiVersion } from '../../../common/kube-object.ts';
+import type { ObjectKey } from '../../../common/object-key.ts';
 import type { ApplyStrategy } from '../../router/types.ts';
 import { DeployPriority, fullResourceName, knownKind, resolveKind, spinnakerKindName, splitFullResourceName } from '../../store/kind-names.ts';
 import { friggaApplication, MonikerAnnotations } from '../../store/moniker.ts';
 import type { AccountRecord } from '../../store/types.ts';
-import { stripSecretData } from '../secrets.ts';
+import { stripSecretData } from '../../manifest/secrets.ts';
 import { artifactSlot, bindArtifacts, describeArtifacts, parseArtifacts, unboundRequired, type Artifact } from './artifact-binding.ts';
 import { Cluster } from './cluster.ts';
 import { embeddedDocuments } from './embedded-artifact.ts';
@@ -84,15 +85,13 @@ export interface DeployDescription {
   path: string;
 }
 
-/** A manifest placed: its kind resolved against the account, its namespace decided. */
-export interface PlacedManifest {
+/**
+ * A manifest placed: its kind resolved against the account, its namespace decided; its key's name is
+ * the name as given (unversioned).
+ */
+export interface PlacedManifest extends ObjectKey {
   manifest: KubeObject;
-  group: string;
-  kind: string;
-  namespace: string;
   namespaced: boolean;
-  /** The name as given (unversioned). */
-  name: string;
   priority: number;
 }
 

@@ -3,7 +3,7 @@ import type { PatchType } from '../../router/types.ts';
 import type { AccountRecord } from '../../store/types.ts';
 import { Errors, ScaleAgentError } from '../../../common/errors.ts';
 import { secretValueRead } from '../../../kube/secret-values.ts';
-import { stripSecretData } from '../secrets.ts';
+import { stripSecretData } from '../../manifest/secrets.ts';
 import { bindArtifacts, describeArtifacts, parseArtifacts, unboundRequired, type Artifact } from './artifact-binding.ts';
 import { Cluster, describeTarget } from './cluster.ts';
 import { embeddedDocuments } from './embedded-artifact.ts';

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Errors, ScaleAgentError } from '../../../common/errors.ts';
 import type { AccountRecord, CacheReader } from '../../store/types.ts';
-import { accountView, cacheView } from '../credentials-view.ts';
+import { accountView, cacheView } from '../responses/credentials-view.ts';
 import { booleanParam, queryOf, type RouteContext } from './route-context.ts';
 
 /** Namespace objects in the cache, by account: the namespaces of accounts that watch all of them. */

@@ -4,8 +4,8 @@ import type { KubeObject } from '../../../common/kube-object.ts';
 import { resolveKind, splitFullResourceName } from '../../store/kind-names.ts';
 import type { AccountRecord } from '../../store/types.ts';
 import { withStatus } from '../http-errors.ts';
-import { jobStatusView, parseProperties, propertyPod } from '../job-view.ts';
-import { liveGet, liveList, podLogs, target } from '../live-reads.ts';
+import { jobStatusView, parseProperties, propertyPod } from '../responses/job-view.ts';
+import { liveGet, liveList, podLogs, target } from '../responses/live-reads.ts';
 import type { RouteContext } from './route-context.ts';
 import { HTTP_NOT_IMPLEMENTED } from '../../../common/http-status.ts';
 

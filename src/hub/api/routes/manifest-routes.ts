@@ -2,10 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import { Errors, ScaleAgentError } from '../../../common/errors.ts';
 import { resolveKind, splitFullResourceName } from '../../store/kind-names.ts';
 import type { AccountRecord } from '../../store/types.ts';
-import { CRITERIA, clusterManifests, coordinates, pick, type Criteria } from '../cluster-manifests.ts';
+import { CRITERIA, clusterManifests, coordinates, pick, type Criteria } from '../responses/cluster-manifests.ts';
 import { requestInvalid } from '../http-errors.ts';
-import { manifestEvents } from '../manifest-events.ts';
-import { manifestView } from '../manifest-view.ts';
+import { manifestEvents } from '../responses/manifest-events.ts';
+import { manifestView } from '../responses/manifest-view.ts';
 import { namespacedKind } from '../ops/scope.ts';
 import { booleanParam, queryOf, type RouteContext } from './route-context.ts';
 

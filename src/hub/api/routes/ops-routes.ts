@@ -3,7 +3,7 @@ import { Errors, ScaleAgentError } from '../../../common/errors.ts';
 import type { TaskRecord } from '../../store/types.ts';
 import { handlerFor, parseOps, parseOpsRequest } from '../ops/parse-request.ts';
 import { holdsRedactedSecrets } from '../ops/secret-redaction.ts';
-import { requestAccounts, taskAccounts } from '../../auth/request-accounts.ts';
+import { requestAccounts, taskAccounts } from '../ops/request-accounts.ts';
 import { queryOf, type RouteContext } from './route-context.ts';
 
 export interface TaskReference {

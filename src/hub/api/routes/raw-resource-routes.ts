@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { rawResourceView } from '../raw-resource-view.ts';
+import { rawResourceView } from '../responses/raw-resource-view.ts';
 import type { RouteContext } from './route-context.ts';
 
 /** Kinds never listed: Events are noise here, and not a resource anyone manages (Clouddriver does not cache them). */

@@ -2,6 +2,7 @@ import type { Logger } from '../../../common/logger.ts';
 import type { RouteAuth } from '../../auth/rest-auth.ts';
 import type { OperationRouter } from '../../router/types.ts';
 import type { StoreHealth, StoreReader } from '../../store/types.ts';
+import type { ViewLoader } from '../../views/loader.ts';
 import type { TaskRunner } from '../ops/task-runner.ts';
 
 /** What every route module gets from buildApiServer. */
@@ -19,6 +20,11 @@ export interface RouteContext {
   tasks: TaskRunner;
   /** WRITE checks before acting (REST authorization; allows everything while auth is off). */
   auth: RouteAuth;
+  /**
+   * The application views' reads over `store`: one per server, so the resources it derives (by object
+   * version) are shared by every request and every view route family.
+   */
+  views: ViewLoader;
 }
 
 export type Query = Record<string, string | undefined>;

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { requestInvalid } from '../http-errors.ts';
-import { SEARCH_PLATFORM, search, type SearchResultSet } from '../search-view.ts';
+import { SEARCH_PLATFORM, search, type SearchResultSet } from '../responses/search-view.ts';
 import type { RouteContext } from './route-context.ts';
 
 const DEFAULT_PAGE_SIZE = 10_000;

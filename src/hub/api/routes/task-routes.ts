@@ -7,7 +7,7 @@ import { parseOpsRequest } from '../ops/parse-request.ts';
 import { notRetryable } from '../ops/task-runner.ts';
 import { taskView } from '../ops/task-view.ts';
 import { reference } from './ops-routes.ts';
-import { requestAccounts, taskAccounts } from '../../auth/request-accounts.ts';
+import { requestAccounts, taskAccounts } from '../ops/request-accounts.ts';
 import { limitParam, queryOf, type RouteContext } from './route-context.ts';
 
 const DEFAULT_TASK_LIST = 100;

@@ -1,6 +1,6 @@
-import type { KubeObject } from '../../common/kube-object.ts';
-import type { OperationRouter } from '../router/types.ts';
-import type { AccountRecord, CacheReader, CachedObject } from '../store/types.ts';
+import type { KubeObject } from '../../../common/kube-object.ts';
+import type { OperationRouter } from '../../router/types.ts';
+import type { AccountRecord, CacheReader, CachedObject } from '../../store/types.ts';
 import { liveList, target } from './live-reads.ts';
 
 /**

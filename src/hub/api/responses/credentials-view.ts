@@ -1,5 +1,5 @@
-import { KNOWN_KINDS, spinnakerKindName, spinnakerKindOf, type SpinnakerKind } from '../store/kind-names.ts';
-import type { AccountRecord, FeedDigestState } from '../store/types.ts';
+import { KNOWN_KINDS, spinnakerKindName, spinnakerKindOf, type SpinnakerKind } from '../../store/kind-names.ts';
+import type { AccountRecord, FeedDigestState } from '../../store/types.ts';
 
 /**
  * Accounts as Clouddriver's /credentials shows them (`AccountDefinition` un-expanded, the credentials

@@ -1,6 +1,6 @@
-import type { KubeObject } from '../../common/kube-object.ts';
-import type { OperationOutcome, OperationRouter, ResourceTarget } from '../router/types.ts';
-import { HTTP_BAD_REQUEST, HTTP_NOT_FOUND } from '../../common/http-status.ts';
+import type { KubeObject } from '../../../common/kube-object.ts';
+import type { OperationOutcome, OperationRouter, ResourceTarget } from '../../router/types.ts';
+import { HTTP_BAD_REQUEST, HTTP_NOT_FOUND } from '../../../common/http-status.ts';
 
 /**
  * Reads the cache cannot answer, sent through the agent holding the account (as Clouddriver calls
@@ -10,8 +10,8 @@ import { HTTP_BAD_REQUEST, HTTP_NOT_FOUND } from '../../common/http-status.ts';
  */
 export const LIVE_READ_TIMEOUT_MS = 5_000;
 
-
-function succeeded(outcome: OperationOutcome): boolean {
+/** Whether an operation answered with the API server's success (a 2xx or 3xx, no error code). */
+export function succeeded(outcome: OperationOutcome): boolean {
   return outcome.errorCode === null && outcome.httpStatus > 0 && outcome.httpStatus < HTTP_BAD_REQUEST;
 }
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CACHE_CHECK_OVERDUE_MS, cacheView } from './credentials-view.ts';
-import type { FeedDigestState } from '../store/types.ts';
+import type { FeedDigestState } from '../../store/types.ts';
 
 const NOW = 1_800_000_000_000;
 const feed = (kind: string, state: Partial<FeedDigestState>): FeedDigestState => ({ group: 'apps', kind, namespace: '', checkedAt: null, divergedSince: null, divergences: 0, dueSince: null, ...state });

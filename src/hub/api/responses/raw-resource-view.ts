@@ -1,8 +1,8 @@
-import type { KubeObject } from '../../common/kube-object.ts';
-import { fullResourceName, spinnakerKindName } from '../store/kind-names.ts';
-import type { Moniker } from '../store/moniker.ts';
-import { resourceMoniker } from '../views/resource.ts';
-import type { CachedObject } from '../store/types.ts';
+import type { KubeObject } from '../../../common/kube-object.ts';
+import { fullResourceName, spinnakerKindName } from '../../store/kind-names.ts';
+import type { Moniker } from '../../store/moniker.ts';
+import { resourceMoniker } from '../../views/resource.ts';
+import type { CachedObject } from '../../store/types.ts';
 
 /**
  * One entry of GET /applications/{app}/rawResources: Clouddriver's KubernetesRawResource (what Deck's

@@ -1,5 +1,5 @@
-import type { KubeObject } from '../../common/kube-object.ts';
-import { fullResourceName } from '../store/kind-names.ts';
+import type { KubeObject } from '../../../common/kube-object.ts';
+import { fullResourceName } from '../../store/kind-names.ts';
 
 /**
  * Run Job status the way Clouddriver's KubernetesJobProvider builds it (`KubernetesJobStatus`): what

@@ -1,5 +1,5 @@
-import { parseOps } from '../api/ops/parse-request.ts';
-import type { TaskRecord } from '../store/types.ts';
+import type { TaskRecord } from '../../store/types.ts';
+import { parseOps } from './parse-request.ts';
 
 /** The accounts an /ops body acts on; throws REQUEST_INVALID (400) for a malformed body, as the ops route would. */
 export function requestAccounts(body: unknown): string[] {

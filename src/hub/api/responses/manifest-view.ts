@@ -1,11 +1,11 @@
-import type { KubeObject } from '../../common/kube-object.ts';
-import type { Moniker } from '../store/moniker.ts';
-import { resourceMoniker } from '../views/resource.ts';
-import { fullResourceName } from '../store/kind-names.ts';
-import type { CachedObject } from '../store/types.ts';
-import { manifestArtifacts, type Artifact } from './artifacts.ts';
-import { stripSecretData } from './secrets.ts';
-import { manifestStatus, type ManifestStatus } from './stability.ts';
+import type { KubeObject } from '../../../common/kube-object.ts';
+import type { Moniker } from '../../store/moniker.ts';
+import { resourceMoniker } from '../../views/resource.ts';
+import { fullResourceName } from '../../store/kind-names.ts';
+import type { CachedObject } from '../../store/types.ts';
+import { manifestArtifacts, type Artifact } from '../../manifest/artifacts.ts';
+import { stripSecretData } from '../../manifest/secrets.ts';
+import { manifestStatus, type ManifestStatus } from '../../manifest/stability.ts';
 
 /** Clouddriver's KubernetesManifest container, the body of GET /manifests/{account}/{location}/{name}. */
 export interface ManifestView {

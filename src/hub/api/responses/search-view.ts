@@ -1,5 +1,5 @@
-import { KNOWN_KINDS, knownKind, resolveKind, spinnakerKindName, spinnakerKindOf, type GroupKind, type SpinnakerKind } from '../store/kind-names.ts';
-import type { AccountReader, AccountRecord, CacheReader, CachedObject, ObjectSearch } from '../store/types.ts';
+import { KNOWN_KINDS, knownKind, resolveKind, spinnakerKindName, spinnakerKindOf, type GroupKind, type SpinnakerKind } from '../../store/kind-names.ts';
+import type { AccountReader, AccountRecord, CacheReader, CachedObject, ObjectSearch } from '../../store/types.ts';
 
 /**
  * GET /search the way Clouddriver's KubernetesSearchProvider answers it. Clouddriver matches the glob

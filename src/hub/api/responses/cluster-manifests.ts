@@ -1,8 +1,8 @@
-import type { KubeObject } from '../../common/kube-object.ts';
-import type { OperationRouter } from '../router/types.ts';
-import { spinnakerKindName, type GroupKind } from '../store/kind-names.ts';
-import { MonikerAnnotations } from '../store/moniker.ts';
-import type { AccountRecord, CacheReader } from '../store/types.ts';
+import type { KubeObject } from '../../../common/kube-object.ts';
+import type { OperationRouter } from '../../router/types.ts';
+import { spinnakerKindName, type GroupKind } from '../../store/kind-names.ts';
+import { MonikerAnnotations } from '../../store/moniker.ts';
+import type { AccountRecord, CacheReader } from '../../store/types.ts';
 import { liveList, target } from './live-reads.ts';
 
 /**
