@@ -134,6 +134,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
         startPacer.cancel(runtime.name);
         if (!runtime.caching) continue;
         syncStreams.get(runtime.name)?.close(acceptance.accepted ? 'another agent caches this account' : 'account refused');
+        // Never rejects: it only waits for the reflectors' loops, which catch their own errors.
         void runtime.stopCaching();
       }
     }

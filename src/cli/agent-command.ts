@@ -3,6 +3,7 @@ import { loadConfigFile } from '../common/config.ts';
 import { createLogger } from '../common/logger.ts';
 import { agentConfigSchema, DEFAULT_ADMIN_PORT, DEFAULT_HUB_ADDRESS } from '../agent/config.ts';
 import { startAgent } from '../agent/agent.ts';
+import { logFatalErrorsWith } from './fatal-errors.ts';
 import { untilSignal } from './run-command.ts';
 
 interface AgentFlags {
@@ -30,6 +31,7 @@ export function registerAgentCommand(program: Command): void {
         logging: { format: flags.logFormat },
       });
       const logger = createLogger({ level: config.logging.level, format: config.logging.format, base: { part: 'agent' } });
+      logFatalErrorsWith(logger);
       const agent = await startAgent(config, logger);
       await untilSignal();
       await agent.close();

@@ -3,6 +3,7 @@ import { loadConfigFile } from '../common/config.ts';
 import { createLogger } from '../common/logger.ts';
 import { hubConfigSchema, DEFAULT_GRPC_PORT, DEFAULT_REST_PORT } from '../hub/config.ts';
 import { startHub } from '../hub/hub.ts';
+import { logFatalErrorsWith } from './fatal-errors.ts';
 import { untilSignal } from './run-command.ts';
 
 interface HubFlags {
@@ -36,6 +37,7 @@ export function registerHubCommand(program: Command): void {
         logging: { format: flags.logFormat },
       });
       const logger = createLogger({ level: config.logging.level, format: config.logging.format, base: { part: 'hub' } });
+      logFatalErrorsWith(logger);
       const hub = await startHub(config, logger);
       await untilSignal();
       await hub.close();

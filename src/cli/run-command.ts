@@ -1,11 +1,14 @@
 import type { Command } from 'commander';
 import { isScaleAgentError } from '../common/errors.ts';
+import { installFatalErrorHandlers } from './fatal-errors.ts';
 
 /**
  * Parses argv and runs the chosen subcommand. A start-up failure (bad configuration, port in use)
- * prints one clear line with its code and exits 1 instead of a stack trace.
+ * prints one clear line with its code and exits 1 instead of a stack trace; an error nobody handles
+ * later ends the process with a fatal line and FATAL_EXIT_CODE (fatal-errors.ts).
  */
 export async function runCommand(program: Command, argv: string[]): Promise<void> {
+  installFatalErrorHandlers();
   try {
     await program.parseAsync(argv);
   } catch (err) {

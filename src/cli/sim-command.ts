@@ -4,6 +4,7 @@ import { Churn } from '../sim/churn.ts';
 import { seedSampleApps } from '../sim/sample-apps.ts';
 import { startSim } from '../sim/sim-server.ts';
 import { SIM_DEFAULTS } from '../sim/sim-options.ts';
+import { logFatalErrorsWith } from './fatal-errors.ts';
 import { untilSignal } from './run-command.ts';
 
 /** `scale-agent sim`: a Kubernetes API simulator hosting many virtual clusters on one port. */
@@ -67,6 +68,7 @@ export function registerSimCommand(program: Command): void {
     .addOption(new Option('--log-format <format>', 'log format').choices(['json', 'text']).default('text'))
     .action(async (options: SimCommandOptions) => {
       const logger = createLogger({ format: options.logFormat, base: { part: 'sim' } });
+      logFatalErrorsWith(logger);
       const names = options.clusterNames ?? Array.from({ length: options.clusters }, (_, i) => `cluster-${i + 1}`);
       const sim = await startSim({
         host: options.host,

@@ -143,6 +143,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   }
 
   const sweeper = setInterval(() => {
+    // Never rejects: a failed sweep is logged, and the next one tries again.
     void sweepAccounts(store, registry, config.accounts.gracePeriodSeconds * 1000, logger);
   }, Math.min(ACCOUNT_SWEEP_INTERVAL_MS, Math.max(1000, config.accounts.gracePeriodSeconds * 1000)));
   sweeper.unref();

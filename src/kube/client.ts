@@ -225,6 +225,7 @@ export class KubeClient {
     const current = this.transport;
     if (current !== undefined && identity?.certPem === this.transportIdentity?.certPem && identity?.keyPem === this.transportIdentity?.keyPem) return current;
     // A new client certificate needs new TLS connections; watches on the old ones end and are re-opened by their owners.
+    // Never rejects: closing only ends sockets and sessions.
     if (current !== undefined) void current.close(false);
     const transport = new NegotiatingTransport(this.server, this.tlsSettings(identity), this.logger);
     this.transport = transport;

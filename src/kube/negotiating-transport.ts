@@ -43,6 +43,7 @@ export class NegotiatingTransport implements Transport {
   private renegotiate(transport: Transport): void {
     if (this.selected !== transport || this.closed) return;
     this.selected = undefined;
+    // Never rejects: closing only destroys sockets and sessions.
     void transport.close(true);
   }
 

@@ -380,6 +380,7 @@ export class AccountRuntime {
   /** Stops a feed and tells the hub to drop its objects; the queue stays until the hub acknowledges. */
   private retireFeed(id: string, feed: Feed): void {
     this.feeds.delete(id);
+    // Never rejects: the reflector's loop catches every attempt's error.
     void feed.reflector.stop();
     const reason = this.dropReason(feed.descriptor);
     feed.queue.drop(reason);
@@ -396,7 +397,8 @@ export class AccountRuntime {
     feed.descriptor = descriptor;
     feed.queue.retarget(descriptor);
     feed.reflector = reflector;
-    // The old reflector must be gone before the new one writes to the queue.
+    // The old reflector must be gone before the new one writes to the queue. Never rejects: the
+    // reflector's loop catches every attempt's error, and start() only launches the new loop.
     void previous.stop().then(() => {
       if (this.caching && this.feeds.get(id)?.reflector === reflector) reflector.start();
     });
@@ -511,7 +513,7 @@ export class AccountRuntime {
     if (!this.caching || intervalMs <= 0) return;
     this.discoveryTimer = setTimeout(() => {
       this.discoveryTimer = undefined;
-      void this.rediscover('periodic');
+      this.rediscoverInBackground('periodic');
     }, intervalMs);
     this.discoveryTimer.unref();
   }
@@ -521,9 +523,18 @@ export class AccountRuntime {
     if (!this.caching || this.discoveryDebounce !== undefined) return;
     this.discoveryDebounce = setTimeout(() => {
       this.discoveryDebounce = undefined;
-      void this.rediscover(why);
+      this.rediscoverInBackground(why);
     }, DEFINITION_CHANGE_DEBOUNCE_MS);
     this.discoveryDebounce.unref();
+  }
+
+  /**
+   * A rediscovery nobody awaits. A discovery that fails is logged and kept to itself (rediscoverOnce);
+   * what can still reject is applying its result to the feeds, which would otherwise end the agent.
+   * Logged; the periodic rediscovery, scheduled again whatever happened, tries again.
+   */
+  private rediscoverInBackground(why: string): void {
+    this.rediscover(why).catch((err: unknown) => this.logger.error({ account: this.name, trigger: why, err: errorMessage(err) }, 'applying a rediscovery failed'));
   }
 
   /**

@@ -136,10 +136,30 @@ export class HubConnection {
       // A rotation caught half-way (new certificate, old key) or a file gone: keep the previous client.
       this.options.logger.error({ err: errorMessage(err) }, 'cannot use the TLS files for the hub; connecting with the ones read before');
     }
-    this.options.transport.metadata().then(
-      (metadata) => this.open(metadata),
-      (err: unknown) => this.scheduleReconnect(`no credentials for the hub: ${errorMessage(err)}`),
-    );
+    this.options.transport
+      .metadata()
+      .then(
+        (metadata) => this.open(metadata),
+        (err: unknown) => this.scheduleReconnect(`no credentials for the hub: ${errorMessage(err)}`),
+      )
+      .catch((err: unknown) => this.openFailed(err));
+  }
+
+  /**
+   * Opening the call threw (a client closed under it, an account that cannot describe itself): without
+   * this the connection would wait for an end that never comes. Drops the call, if any, and reconnects.
+   */
+  private openFailed(err: unknown): void {
+    const reason = `cannot open a session with the hub: ${errorMessage(err)}`;
+    this.options.logger.error({ address: this.options.address, err: errorMessage(err) }, 'cannot open a session with the hub');
+    const call = this.call;
+    this.call = undefined;
+    try {
+      call?.cancel();
+    } catch {
+      // Already gone.
+    }
+    this.scheduleReconnect(reason);
   }
 
   private open(metadata: Metadata): void {
@@ -307,11 +327,16 @@ export class HubConnection {
   private explainFailure(reason: string): void {
     const probe = this.options.transport.probe;
     if (!probe) return;
-    void probe(this.options.address).then((detail) => {
-      if (detail === undefined || this.stopped || this.session !== undefined) return;
-      this.lastError = `${reason} (TLS: ${detail})`;
-      this.options.logger.error({ address: this.options.address, tls: detail }, `the TLS handshake with the hub fails: ${detail}`);
-    });
+    probe(this.options.address).then(
+      (detail) => {
+        if (detail === undefined || this.stopped || this.session !== undefined) return;
+        this.lastError = `${reason} (TLS: ${detail})`;
+        this.options.logger.error({ address: this.options.address, tls: detail }, `the TLS handshake with the hub fails: ${detail}`);
+      },
+      // The probe cannot even start its handshake when Node refuses the TLS files (a key OpenSSL deems
+      // too small passes every check before it): that is the explanation, and no reason to end the agent.
+      (err: unknown) => this.options.logger.error({ address: this.options.address, err: errorMessage(err) }, 'cannot check the TLS handshake with the hub'),
+    );
   }
 
   private scheduleReconnect(reason: string): void {

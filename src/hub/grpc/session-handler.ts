@@ -1,7 +1,8 @@
 import { create, fromBinary } from '@bufbuild/protobuf';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
+import { Backoff, type BackoffOptions } from '../../common/backoff.ts';
 import type { Logger } from '../../common/logger.ts';
-import { Errors, errorMessage, type ErrorCode } from '../../common/errors.ts';
+import { Errors, errorMessage, isScaleAgentError, type ErrorCode } from '../../common/errors.ts';
 import { ulid } from '../../common/ids.ts';
 import {
   AccountAcceptanceSchema,
@@ -34,9 +35,26 @@ export interface SessionHandlerOptions {
   limits: { maxBatchBytes: number; maxBatchChanges: number; maxObjectBytes: number; maxUnackedBatches: number };
   /** Who the agent is (client certificate, bearer token) and which accounts it may register. */
   authorizer: IdentityAuthorizer;
+  /** How a store call that must happen after a session changed (a handover, a disconnect) is retried; STORE_RETRY by default. */
+  storeRetry?: BackoffOptions;
 }
 
 const HELLO_TIMEOUT_MS = 10_000;
+
+/**
+ * Retries of the store calls that follow a session's end or a handover. The store is down or failing
+ * when they fail; until they succeed, a standby replica does not know it caches an account, or an
+ * account nobody serves still reads as connected (and is never swept), so they are retried until they
+ * succeed or stop mattering, at most every 30 s.
+ */
+const STORE_RETRY: BackoffOptions = { initialMs: 1_000, maxMs: 30_000, multiplier: 2, jitter: 0.2, resetAfterMs: Number.POSITIVE_INFINITY };
+
+/** The code a session is refused with when registering its accounts failed: the store's own, or INTERNAL_ERROR. */
+function registrationFailureCode(err: unknown): ErrorCode {
+  if (isScaleAgentError(err, Errors.STORE_UNAVAILABLE.code)) return Errors.STORE_UNAVAILABLE.code;
+  if (isScaleAgentError(err, Errors.STORE_ERROR.code)) return Errors.STORE_ERROR.code;
+  return Errors.INTERNAL_ERROR.code;
+}
 
 /**
  * What decoding one Session message may cost (docs/security.md, "What a peer can cost the hub"). Peers
@@ -86,9 +104,8 @@ export class SessionHandler {
       clearTimeout(helloTimer);
       if (watchdog) clearInterval(watchdog);
       if (session && !session.isClosed) {
-        const ended = session;
         session.close(reason);
-        void this.onSessionEnded(ended, reason);
+        void this.onSessionEnded(session, reason);
       }
     };
 
@@ -133,17 +150,24 @@ export class SessionHandler {
           await this.onMessage(session, message);
         })
         .catch((err) => {
-          logger.error({ err: errorMessage(err), sessionId: session?.id }, 'failed to process an agent message');
+          // Registering accounts (an account update) gets here when the store fails: some may then be
+          // attached to the session without the agent knowing. Ending the session leaves nothing half
+          // done: the agent reconnects after its backoff and declares all its accounts again.
+          logger.error({ err: errorMessage(err), sessionId: session?.id }, 'failed to process an agent message; ending the session');
+          if (!call.writableEnded) this.refuse(call, registrationFailureCode(err), `the hub failed to process a message: ${errorMessage(err)}`, { sessionId: session?.id });
+          finish(`failed to process a message: ${errorMessage(err)}`);
         });
     });
     call.on('error', (err) => finish(`stream error: ${errorMessage(err)}`));
     // The agent half-closed: answer what it sent before, then close; a stream that never said hello is told so.
     call.on('end', () => {
-      processing = processing.then(() => {
-        if (!session && !call.writableEnded) this.refuse(call, Errors.PROTOCOL_VIOLATION.code, 'the stream ended before a hello');
-        finish('agent closed the session');
-        if (!call.writableEnded) call.end();
-      });
+      processing = processing
+        .then(() => {
+          if (!session && !call.writableEnded) this.refuse(call, Errors.PROTOCOL_VIOLATION.code, 'the stream ended before a hello');
+          finish('agent closed the session');
+          if (!call.writableEnded) call.end();
+        })
+        .catch((err) => logger.error({ err: errorMessage(err), sessionId: session?.id }, 'failed to close an agent session'));
     });
     call.on('cancelled', () => finish('session cancelled'));
   }
@@ -171,7 +195,18 @@ export class SessionHandler {
     const session = new AgentSession(ulid(), hello.agentId, hello.agentVersion, peer, call);
     session.identity = identity;
     registry.add(session);
-    const acceptances = await this.acceptAccounts(session, hello.accounts);
+    let acceptances: AccountAcceptance[];
+    try {
+      acceptances = await this.acceptAccounts(session, hello.accounts);
+    } catch (err) {
+      // The accounts attached before the failure would stay with a session that never starts (caching
+      // them, so that no other replica could): undo the session as if it had ended, and refuse it, so
+      // that the agent tries again after its backoff.
+      this.refuse(call, registrationFailureCode(err), `cannot register the agent's accounts: ${errorMessage(err)}`, { agentId: hello.agentId, sessionId: session.id });
+      session.close('registering its accounts failed');
+      void this.onSessionEnded(session, 'registering its accounts failed');
+      return undefined;
+    }
     session.send(
       create(HubMessageSchema, {
         kind: {
@@ -253,8 +288,8 @@ export class SessionHandler {
         const acceptances = await this.acceptAccounts(session, update.upserted);
         for (const name of update.removed) {
           const next = this.options.registry.detach(session, name);
-          if (next) this.handOver(name, next);
-          else if (!this.options.registry.isServed(name)) await this.options.store.setAccountStatus(name, 'disconnected', null, null, Date.now());
+          if (next) void this.handOver(name, next);
+          else if (!this.options.registry.isServed(name)) await this.markDisconnected(name, null, Date.now());
         }
         session.send(create(HubMessageSchema, { kind: { case: 'accountUpdateReply', value: { accounts: acceptances } } }));
         return;
@@ -267,9 +302,20 @@ export class SessionHandler {
     }
   }
 
-  /** Tells a standby agent replica that it now caches an account. */
-  private handOver(account: string, to: AgentSession): void {
-    void this.options.store.resumePoints(account).then((points) => {
+  /**
+   * Tells a standby agent replica that it now caches an account, with the account's resume points.
+   * Never rejects. The registry already names the standby as the account's caching session, so should
+   * the store fail, the reading is retried (with backoff) rather than dropped: otherwise no replica
+   * would cache the account until the standby reconnected. Closing the standby instead would drop
+   * every other account it serves, and its new hello would need the same store. The retries stop once
+   * the standby is gone or no longer caches the account.
+   */
+  private async handOver(account: string, to: AgentSession, backoff = new Backoff(this.options.storeRetry ?? STORE_RETRY)): Promise<void> {
+    const { store, registry, logger } = this.options;
+    if (registry.cachingSession(account) !== to) return;
+    try {
+      const points = await store.resumePoints(account);
+      if (registry.cachingSession(account) !== to) return;
       to.send(
         create(HubMessageSchema, {
           kind: {
@@ -278,16 +324,41 @@ export class SessionHandler {
           },
         }),
       );
-      this.options.logger.info({ account, agentId: to.agentId }, 'caching handed over to another agent replica');
-    });
+      logger.info({ account, agentId: to.agentId }, 'caching handed over to another agent replica');
+    } catch (err) {
+      const retryInMs = backoff.next();
+      logger.error({ account, agentId: to.agentId, sessionId: to.id, err: errorMessage(err), retryInMs }, 'cannot hand caching of an account over to another agent replica; retrying');
+      setTimeout(() => void this.handOver(account, to, backoff), retryInMs).unref();
+    }
   }
 
+  /**
+   * Records that no session serves an account any more (it is swept after the grace period). Never
+   * rejects: should the store fail, the write is retried (with backoff, and with the time the account
+   * was last served) until it succeeds or a session serves the account again (which made it connected).
+   */
+  private async markDisconnected(account: string, agentId: string | null, lastServedAt: number, backoff = new Backoff(this.options.storeRetry ?? STORE_RETRY)): Promise<void> {
+    const { store, registry, logger } = this.options;
+    if (registry.isServed(account)) return;
+    try {
+      await store.setAccountStatus(account, 'disconnected', agentId, null, lastServedAt);
+    } catch (err) {
+      const retryInMs = backoff.next();
+      logger.error({ account, agentId, err: errorMessage(err), retryInMs }, 'cannot mark an account disconnected; retrying');
+      setTimeout(() => void this.markDisconnected(account, agentId, lastServedAt, backoff), retryInMs).unref();
+    }
+  }
+
+  /**
+   * Moves caching of the session's accounts to standby replicas and marks the accounts nobody serves
+   * any more. Never rejects (handOver and markDisconnected do not).
+   */
   private async onSessionEnded(session: AgentSession, reason: string): Promise<void> {
-    const { registry, store, logger } = this.options;
+    const { registry, logger } = this.options;
     const { handovers, orphaned } = registry.remove(session);
-    for (const { account, to } of handovers) this.handOver(account, to);
+    for (const { account, to } of handovers) void this.handOver(account, to);
     const now = Date.now();
-    for (const account of orphaned) await store.setAccountStatus(account, 'disconnected', session.agentId, null, now);
+    await Promise.all(orphaned.map((account) => this.markDisconnected(account, session.agentId, now)));
     logger.info({ agentId: session.agentId, sessionId: session.id, reason, orphaned }, 'agent session ended');
   }
 }

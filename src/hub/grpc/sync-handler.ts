@@ -196,11 +196,13 @@ export class SyncHandler {
     });
     // The agent half-closed: answer what it sent before (acks, refusals), then close our side.
     call.on('end', () => {
-      processing = processing.then(() => {
-        if (account === undefined && !ended) refuse(Errors.PROTOCOL_VIOLATION.code, 'the stream ended before an open');
-        ended = true;
-        if (!call.writableEnded) call.end();
-      });
+      processing = processing
+        .then(() => {
+          if (account === undefined && !ended) refuse(Errors.PROTOCOL_VIOLATION.code, 'the stream ended before an open');
+          ended = true;
+          if (!call.writableEnded) call.end();
+        })
+        .catch((err) => logger.error({ account, err: errorMessage(err) }, 'failed to close a sync stream'));
     });
     call.on('error', (err) => {
       ended = true;

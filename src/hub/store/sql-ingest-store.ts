@@ -55,6 +55,7 @@ export class SqlIngestStore implements IngestStore {
     if (this.ctx.dialect.name !== 'sqlite') return this.applyBatches([{ batch, now }]).then((outcomes) => outcomes[0]!);
     return new Promise<BatchOutcome>((resolve, reject) => {
       this.ingestQueue.push({ batch, now, resolve, reject });
+      // Never rejects: every group's commit is caught and answered to its callers.
       if (!this.ingesting) void this.drainIngestQueue();
     });
   }

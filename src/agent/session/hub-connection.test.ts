@@ -1,0 +1,102 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { Writable } from 'node:stream';
+import { credentials, Metadata } from '@grpc/grpc-js';
+import { createLogger } from '../../common/logger.ts';
+import { waitFor } from '../../common/time.ts';
+import type { AccountInfo } from '../../protocol/index.ts';
+import { HubConnection } from './hub-connection.ts';
+import type { HubTransport } from './hub-transport.ts';
+
+const WAIT = { timeoutMs: 10_000, intervalMs: 10 };
+const FAST_BACKOFF = { initialMs: 10, maxMs: 50, multiplier: 2, jitter: 0 };
+
+/** A port nothing listens on: the hub is down, every session attempt fails UNAVAILABLE. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function capturingLogger() {
+  const logs: Array<Record<string, unknown>> = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') logs.push(JSON.parse(line) as Record<string, unknown>);
+      callback();
+    },
+  });
+  return { logger: createLogger({ level: 'debug', destination }), logs };
+}
+
+function plaintextTransport(overrides: Partial<HubTransport> = {}): HubTransport {
+  return {
+    mode: 'plaintext',
+    channel: () => ({ credentials: credentials.createInsecure(), options: {}, digest: 'plaintext' }),
+    metadata: async () => new Metadata(),
+    currentMetadata: () => new Metadata(),
+    close: () => undefined,
+    ...overrides,
+  };
+}
+
+async function connectionTo(transport: HubTransport, accounts: () => AccountInfo[] = () => []) {
+  const { logger, logs } = capturingLogger();
+  const connection = new HubConnection({
+    agentId: 'agent-1',
+    address: `127.0.0.1:${await closedPort()}`,
+    pingIntervalMs: 1_000,
+    backoff: FAST_BACKOFF,
+    logger,
+    transport,
+    accounts,
+    onAcceptances: () => undefined,
+    onOperation: async () => {
+      throw new Error('no operation expected');
+    },
+    onDisconnected: () => undefined,
+  });
+  return { connection, logs };
+}
+
+test('a TLS probe that cannot even start is logged, and the agent keeps reconnecting', async () => {
+  let probes = 0;
+  const { connection, logs } = await connectionTo(
+    plaintextTransport({
+      probe: async () => {
+        probes++;
+        // What tls.connect throws for a client key that OpenSSL refuses (e.g. RSA 512), which readTlsMaterial accepts.
+        throw new Error('error:0A00018F:SSL routines::ee key too small');
+      },
+    }),
+  );
+  connection.start();
+  try {
+    const logged = await waitFor(() => logs.find((l) => l.msg === 'cannot check the TLS handshake with the hub'), { ...WAIT, what: 'the failed probe to be logged' });
+    assert.equal(logged.level, 50);
+    assert.match(String(logged.err), /ee key too small/);
+    await waitFor(() => probes >= 2, { ...WAIT, what: 'another attempt after the failed probe' });
+  } finally {
+    await connection.stop();
+  }
+});
+
+test('a session that cannot be opened is logged and attempted again', async () => {
+  let describes = 0;
+  const { connection, logs } = await connectionTo(plaintextTransport(), () => {
+    describes++;
+    if (describes === 1) throw new Error('an account cannot describe itself');
+    return [];
+  });
+  connection.start();
+  try {
+    const logged = await waitFor(() => logs.find((l) => l.msg === 'cannot open a session with the hub'), { ...WAIT, what: 'the failed open to be logged' });
+    assert.match(String(logged.err), /cannot describe itself/);
+    await waitFor(() => describes >= 2, { ...WAIT, what: 'the next attempt' });
+  } finally {
+    await connection.stop();
+  }
+});

@@ -1,0 +1,230 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { Writable } from 'node:stream';
+import { create, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
+import { Metadata } from '@grpc/grpc-js';
+import { Errors, ScaleAgentError } from '../../common/errors.ts';
+import { createLogger } from '../../common/logger.ts';
+import { waitFor } from '../../common/time.ts';
+import { AgentMessageSchema, PROTOCOL_VERSION, type AccountAcceptance, type AccountInfoSchema, type HubMessage } from '../../protocol/index.ts';
+import { DEPLOYMENTS } from '../store/testing/fixtures.ts';
+import type { AccountRecord, AccountStore, FeedInfo, IngestStore } from '../store/types.ts';
+import { IdentityAuthorizer } from './identities.ts';
+import { SessionHandler, type SessionCall } from './session-handler.ts';
+import { SessionRegistry } from './session-registry.ts';
+
+const WAIT = { timeoutMs: 5_000, intervalMs: 5 };
+/** Retries fast enough for a test, without jitter. */
+const FAST_RETRY = { initialMs: 5, maxMs: 20, multiplier: 2, jitter: 0, resetAfterMs: Number.POSITIVE_INFINITY };
+const PINO_ERROR_LEVEL = 50;
+
+type StoreCall = 'resumePoints' | 'setAccountStatus' | 'upsertAccount';
+
+/** The account store in memory; `failures` makes the next calls of a method fail as a broken database does. */
+class FlakyAccountStore implements AccountStore, Pick<IngestStore, 'resumePoints'> {
+  readonly accounts = new Map<string, AccountRecord>();
+  readonly resume = new Map<string, Array<{ feed: FeedInfo; resourceVersion: string }>>();
+  readonly failures: Record<StoreCall, number> = { resumePoints: 0, setAccountStatus: 0, upsertAccount: 0 };
+  readonly calls: Record<StoreCall, number> = { resumePoints: 0, setAccountStatus: 0, upsertAccount: 0 };
+
+  private fail(call: StoreCall): void {
+    this.calls[call]++;
+    if (this.failures[call] <= 0) return;
+    this.failures[call]--;
+    throw new ScaleAgentError(Errors.STORE_ERROR, `store ${call} failed: connection lost`);
+  }
+
+  async getAccount(name: string): Promise<AccountRecord | undefined> {
+    return this.accounts.get(name);
+  }
+
+  async listAccounts(): Promise<AccountRecord[]> {
+    return [...this.accounts.values()];
+  }
+
+  async upsertAccount(account: Omit<AccountRecord, 'registeredAt' | 'lastSeenAt'>, now: number): Promise<void> {
+    this.fail('upsertAccount');
+    this.accounts.set(account.name, { ...account, registeredAt: this.accounts.get(account.name)?.registeredAt ?? now, lastSeenAt: now });
+  }
+
+  async setAccountStatus(name: string, status: AccountRecord['status'], agentId: string | null, hubId: string | null, now: number): Promise<void> {
+    this.fail('setAccountStatus');
+    const record = this.accounts.get(name);
+    if (record) this.accounts.set(name, { ...record, status, agentId, hubId, lastSeenAt: now });
+  }
+
+  async deleteAccount(name: string): Promise<void> {
+    this.accounts.delete(name);
+  }
+
+  async resumePoints(account: string): Promise<Array<{ feed: FeedInfo; resourceVersion: string }>> {
+    this.fail('resumePoints');
+    return this.resume.get(account) ?? [];
+  }
+}
+
+/** The server side of a Session call, as the handler uses it: messages in as bytes, messages out as written. */
+class FakeSessionCall extends EventEmitter {
+  readonly written: HubMessage[] = [];
+  readonly metadata = new Metadata();
+  writableEnded = false;
+
+  constructor(private readonly peer: string) {
+    super();
+  }
+
+  getPeer(): string {
+    return this.peer;
+  }
+
+  getAuthContext(): object {
+    return {};
+  }
+
+  write(message: HubMessage): boolean {
+    this.written.push(message);
+    return true;
+  }
+
+  end(): void {
+    this.writableEnded = true;
+  }
+
+  send(kind: AgentMessageKind): void {
+    this.emit('data', Buffer.from(toBinary(AgentMessageSchema, create(AgentMessageSchema, { kind }))));
+  }
+
+  /** The acceptances the hub sent in welcomes and account update replies, oldest first. */
+  acceptances(): AccountAcceptance[] {
+    return this.written.flatMap((m) => (m.kind.case === 'welcome' || m.kind.case === 'accountUpdateReply' ? m.kind.value.accounts : []));
+  }
+
+  refusal(): { code: string; message: string } | undefined {
+    const found = this.written.find((m) => m.kind.case === 'refusal');
+    return found?.kind.case === 'refusal' ? found.kind.value : undefined;
+  }
+}
+
+type AgentMessageKind = NonNullable<MessageInitShape<typeof AgentMessageSchema>['kind']>;
+
+function accountInfo(name: string): MessageInitShape<typeof AccountInfoSchema> {
+  return { name, cluster: { apiServerHost: 'https://one.example', caFingerprint: 'ab', kubeSystemUid: 'uid-one' }, kubernetesVersion: 'v1.31.0' };
+}
+
+function hello(agentId: string, accounts: string[]): AgentMessageKind {
+  return { case: 'hello', value: { agentId, agentVersion: 'test', protocolVersion: PROTOCOL_VERSION, accounts: accounts.map(accountInfo) } };
+}
+
+function setUp() {
+  const store = new FlakyAccountStore();
+  const registry = new SessionRegistry();
+  const logs: Array<Record<string, unknown>> = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') logs.push(JSON.parse(line) as Record<string, unknown>);
+      callback();
+    },
+  });
+  const handler = new SessionHandler({
+    hubId: 'hub-1',
+    store,
+    registry,
+    logger: createLogger({ level: 'debug', destination }),
+    pingIntervalMs: 60_000,
+    missedPingsBeforeDead: 3,
+    limits: { maxBatchBytes: 1 << 20, maxBatchChanges: 1000, maxObjectBytes: 1 << 20, maxUnackedBatches: 4 },
+    authorizer: new IdentityAuthorizer([], true),
+    storeRetry: FAST_RETRY,
+  });
+  const connect = async (agentId: string, accounts: string[]): Promise<FakeSessionCall> => {
+    const call = new FakeSessionCall(`peer-${agentId}`);
+    handler.handle(call as unknown as SessionCall);
+    call.send(hello(agentId, accounts));
+    await waitFor(() => call.written.length > 0, { ...WAIT, what: `the hub to answer ${agentId}'s hello` });
+    return call;
+  };
+  const errorsLogged = (msg: string) => logs.filter((l) => l.level === PINO_ERROR_LEVEL && l.msg === msg);
+  return { store, registry, logs, connect, errorsLogged };
+}
+
+test('a handover whose resume points cannot be read is logged and retried until the standby learns it caches the account', async () => {
+  const { store, registry, connect, errorsLogged } = setUp();
+  store.resume.set('shared', [{ feed: DEPLOYMENTS, resourceVersion: '42' }]);
+  const active = await connect('agent-a', ['shared']);
+  const standby = await connect('agent-b', ['shared']);
+  assert.equal(active.acceptances()[0]?.caching, true);
+  assert.equal(standby.acceptances()[0]?.caching, false);
+
+  // The active replica goes away while the store fails: reading the resume points for the handover rejects twice.
+  store.failures.resumePoints = 2;
+  const readsBefore = store.calls.resumePoints;
+  active.emit('cancelled');
+
+  const handedOver = await waitFor(() => standby.acceptances().find((a) => a.caching), { ...WAIT, what: 'the handover to reach the standby' });
+  assert.equal(handedOver.account, 'shared');
+  assert.deepEqual(handedOver.resume.map((p) => [p.feed?.kind, p.resourceVersion]), [['Deployment', '42']]);
+  assert.equal(store.calls.resumePoints - readsBefore, 3);
+  const failures = errorsLogged('cannot hand caching of an account over to another agent replica; retrying');
+  assert.equal(failures.length, 2);
+  assert.equal(failures[0]!.account, 'shared');
+  assert.equal(failures[0]!.agentId, 'agent-b');
+  assert.match(String(failures[0]!.err), /connection lost/);
+  assert.equal(registry.cachingSession('shared')?.agentId, 'agent-b');
+});
+
+test('a handover stops retrying once the standby is gone', async () => {
+  const { store, registry, connect, errorsLogged } = setUp();
+  const active = await connect('agent-a', ['shared']);
+  const standby = await connect('agent-b', ['shared']);
+  store.failures.resumePoints = Number.POSITIVE_INFINITY;
+  active.emit('cancelled');
+  await waitFor(() => errorsLogged('cannot hand caching of an account over to another agent replica; retrying').length > 0, { ...WAIT, what: 'the failed handover to be logged' });
+  standby.emit('cancelled');
+  const reads = store.calls.resumePoints;
+  await new Promise((resolve) => setTimeout(resolve, FAST_RETRY.maxMs * 5));
+  assert.ok(store.calls.resumePoints <= reads + 1, 'at most the retry already scheduled reads again');
+  assert.equal(registry.cachingSession('shared'), undefined);
+  assert.equal(standby.acceptances().some((a) => a.caching), false);
+});
+
+test('an account nobody serves any more is marked disconnected even when the store first fails', async () => {
+  const { store, connect, errorsLogged } = setUp();
+  const call = await connect('agent-a', ['solo']);
+  assert.equal(store.accounts.get('solo')?.status, 'connected');
+  store.failures.setAccountStatus = 1;
+  call.emit('cancelled');
+  await waitFor(() => store.accounts.get('solo')?.status === 'disconnected', { ...WAIT, what: 'the account to be marked disconnected' });
+  assert.equal(store.accounts.get('solo')?.agentId, 'agent-a');
+  const failures = errorsLogged('cannot mark an account disconnected; retrying');
+  assert.equal(failures.length, 1);
+  assert.equal(failures[0]!.account, 'solo');
+});
+
+test('a hello whose accounts cannot be registered is refused and leaves no session behind to hold them', async () => {
+  const { store, registry, connect } = setUp();
+  // The first account is attached to the session before its registration fails.
+  store.failures.upsertAccount = 1;
+  const refused = await connect('agent-a', ['first', 'second']);
+  assert.equal(refused.refusal()?.code, Errors.STORE_ERROR.code);
+  assert.equal(refused.writableEnded, true);
+  assert.equal(registry.all().length, 0);
+  assert.equal(registry.cachingSession('first'), undefined);
+
+  // The agent's next attempt (or another replica) caches the account.
+  const next = await connect('agent-a', ['first', 'second']);
+  assert.deepEqual(next.acceptances().map((a) => [a.account, a.accepted, a.caching]), [['first', true, true], ['second', true, true]]);
+});
+
+test('an account update that cannot be registered ends the session, so that the agent declares its accounts again', async () => {
+  const { store, registry, connect } = setUp();
+  const call = await connect('agent-a', ['one']);
+  store.failures.upsertAccount = 1;
+  call.send({ case: 'accountUpdate', value: { upserted: [accountInfo('two')], removed: [] } });
+  await waitFor(() => call.refusal(), { ...WAIT, what: 'the session to be refused' });
+  assert.equal(call.refusal()?.code, Errors.STORE_ERROR.code);
+  assert.equal(call.writableEnded, true);
+  assert.equal(registry.all().length, 0);
+  assert.equal(registry.cachingSession('two'), undefined);
+  await waitFor(() => store.accounts.get('one')?.status === 'disconnected', { ...WAIT, what: 'the account to be marked disconnected' });
+});
