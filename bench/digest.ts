@@ -88,10 +88,10 @@ async function seed(store: SqlStore, objects: number, feeds: number): Promise<vo
 export function registerDigestBenchmark(program: Command): void {
   program
     .command('digest')
-    .description('Anti-entropy cost: the agent\'s running digest per change, the hub\'s digest query per million objects, wire bytes per interval')
-    .option('--objects <n>', 'objects in the store and in the agent\'s digest', positiveInt, 1_000_000)
+    .description("Anti-entropy cost: the agent's running digest per change, the hub's digest query per million objects, wire bytes per interval")
+    .option('--objects <n>', "objects in the store and in the agent's digest", positiveInt, 1_000_000)
     .option('--feeds <n>', 'feeds they are spread over (the hub runs one query per feed)', positiveInt, 1_000)
-    .addOption(new Option('--database <engine>', 'the hub\'s database').choices(['sqlite', 'postgres', 'mysql']).default('sqlite'))
+    .addOption(new Option('--database <engine>', "the hub's database").choices(['sqlite', 'postgres', 'mysql']).default('sqlite'))
     .option('--repetitions <n>', 'timed runs of each hub measurement', positiveInt, 3)
     .option('--out <dir>', 'directory for digest.json and digest.md', 'bench/results')
     .action(async (flags: DigestFlags) => {
@@ -112,7 +112,9 @@ async function runDigestBenchmark(flags: DigestFlags): Promise<void> {
 
   // Wire: a batch with one feed and its digest, against the same batch with only the feed's progress.
   const feed = { group: 'apps', version: 'v1', kind: 'Deployment', resource: 'deployments', namespace: '', namespaced: true };
-  const withDigest = encodeBatchRequest(1n, [{ feed, entries: [{ type: 'digest', count: flags.objects, hashHigh: 0xfedcba98, hashLow: 0x89abcdef, resumeFrom: '' }], progress: undefined }]).length;
+  const withDigest = encodeBatchRequest(1n, [
+    { feed, entries: [{ type: 'digest', count: flags.objects, hashHigh: 0xfedcba98, hashLow: 0x89abcdef, resumeFrom: '' }], progress: undefined },
+  ]).length;
   const bytesPerFeed = withDigest;
 
   // Hub.
@@ -154,18 +156,46 @@ async function runDigestBenchmark(flags: DigestFlags): Promise<void> {
       title: `Anti-entropy cost (${formatCount(flags.objects)} objects, ${flags.database})`,
       header: ['measure', 'CPU s per 1M objects', 'wall s per 1M objects', 'other'],
       rows: [
-        ['agent: digest upkeep (one change = remove + add)', perMillion(agent.cpuMs).toFixed(3), perMillion(agent.wallMs).toFixed(3), `${agentUsPerChange.toFixed(2)} µs per change`],
+        [
+          'agent: digest upkeep (one change = remove + add)',
+          perMillion(agent.cpuMs).toFixed(3),
+          perMillion(agent.wallMs).toFixed(3),
+          `${agentUsPerChange.toFixed(2)} µs per change`,
+        ],
         ['hub: one comparison, one feed of all objects', perMillion(one.cpuMs).toFixed(3), perMillion(one.wallMs).toFixed(3), ''],
-        [`hub: one comparison of every feed, ${formatCount(flags.feeds)} feeds`, perMillion(many.cpuMs).toFixed(3), perMillion(many.wallMs).toFixed(3), `${(many.wallMs / flags.feeds).toFixed(2)} ms per feed`],
-        ['wire: one digest per feed per interval', '', '', `${bytesPerFeed} bytes per feed, ${formatCount(bytesPerFeed * flags.feeds)} bytes per interval for ${formatCount(flags.feeds)} feeds`],
+        [
+          `hub: one comparison of every feed, ${formatCount(flags.feeds)} feeds`,
+          perMillion(many.cpuMs).toFixed(3),
+          perMillion(many.wallMs).toFixed(3),
+          `${(many.wallMs / flags.feeds).toFixed(2)} ms per feed`,
+        ],
+        [
+          'wire: one digest per feed per interval',
+          '',
+          '',
+          `${bytesPerFeed} bytes per feed, ${formatCount(bytesPerFeed * flags.feeds)} bytes per interval for ${formatCount(flags.feeds)} feeds`,
+        ],
       ],
       notes: [
-        'Hub figures are this process\'s CPU (query driver, row decoding, hashing); a database server\'s own CPU is not included. Best of the repetitions.',
+        "Hub figures are this process's CPU (query driver, row decoding, hashing); a database server's own CPU is not included. Best of the repetitions.",
         `At the default interval (300 s), comparing every feed of ${formatCount(flags.objects)} objects costs the hub ${((many.cpuMs / MS_PER_SECOND / 300) * 100).toFixed(2)} % of one core.`,
       ],
     };
     console.log(renderText(table));
-    const result = { flags, environment: environment(), agent, withDigestBytes: withDigest, hub: { oneFeed, manyFeeds }, agentUsPerChange, perMillion: { agentCpuS: perMillion(agent.cpuMs), hubOneFeedCpuS: perMillion(one.cpuMs), hubAllFeedsCpuS: perMillion(many.cpuMs), hubAllFeedsWallS: perMillion(many.wallMs) } };
+    const result = {
+      flags,
+      environment: environment(),
+      agent,
+      withDigestBytes: withDigest,
+      hub: { oneFeed, manyFeeds },
+      agentUsPerChange,
+      perMillion: {
+        agentCpuS: perMillion(agent.cpuMs),
+        hubOneFeedCpuS: perMillion(one.cpuMs),
+        hubAllFeedsCpuS: perMillion(many.cpuMs),
+        hubAllFeedsWallS: perMillion(many.wallMs),
+      },
+    };
     const written = writeResults(resolve(REPO_ROOT, flags.out), 'digest', result, renderMarkdown(table));
     console.log(`wrote ${written.json} and ${written.markdown}`);
   } finally {

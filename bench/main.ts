@@ -12,7 +12,13 @@ import { registerScaleBenchmark } from './scale.ts';
 import { registerViewsBenchmark } from './views.ts';
 import { registerWatchBenchmark } from './watch.ts';
 
-const BENCHMARKS: Array<(program: Command) => void> = [registerWatchBenchmark, registerViewsBenchmark, registerOpsBenchmark, registerScaleBenchmark, registerDigestBenchmark];
+const BENCHMARKS: Array<(program: Command) => void> = [
+  registerWatchBenchmark,
+  registerViewsBenchmark,
+  registerOpsBenchmark,
+  registerScaleBenchmark,
+  registerDigestBenchmark,
+];
 
 const program = new Command('scale-agent-bench')
   .usage('<benchmark> [options]')

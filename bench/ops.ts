@@ -46,7 +46,10 @@ interface OpsFlags {
 }
 
 function concurrencyList(value: string): number[] {
-  const list = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const list = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (list.length === 0) throw new InvalidArgumentError('must name at least one concurrency');
   return list.map((s) => {
     if (!/^\d+$/.test(s) || Number(s) === 0) throw new InvalidArgumentError(`"${s}" is not a positive integer`);
@@ -57,16 +60,33 @@ function concurrencyList(value: string): number[] {
 export function registerOpsBenchmark(program: Command): void {
   program
     .command('ops')
-    .description('Deploy round trip (POST /kubernetes/ops → task completed, the cache verified at completion) p50/p90/p99 and ops/s at 1, 10 and 50 concurrent operations; where the time goes by hop; next to a direct apply against the sim')
-    .addOption(new Option('--concurrency <list>', 'operations in flight, comma-separated; one measured level each').argParser(concurrencyList).default([1, 10, 50], '1,10,50'))
+    .description(
+      'Deploy round trip (POST /kubernetes/ops → task completed, the cache verified at completion) p50/p90/p99 and ops/s at 1, 10 and 50 concurrent operations; where the time goes by hop; next to a direct apply against the sim',
+    )
+    .addOption(
+      new Option('--concurrency <list>', 'operations in flight, comma-separated; one measured level each')
+        .argParser(concurrencyList)
+        .default([1, 10, 50], '1,10,50'),
+    )
     .option('--operations <n>', 'deploys measured per concurrency level (and as many direct applies)', positiveInt, 1000)
     .option('--warmup <n>', 'untimed deploys (and direct applies) before the first level', nonNegativeInt, 20)
     .option('--clusters <n>', 'sim clusters, one agent account each; operations go round-robin over them', positiveInt, 3)
     .option('--objects <n>', 'background objects per cluster (Spinnaker-style applications) the agent watches beside the deploys', nonNegativeInt, 1000)
-    .addOption(new Option('--kind <kind>', 'what each operation deploys: a new Deployment (the sim\'s controllers then add a ReplicaSet and pods) or a new ConfigMap (versioned: -v000)').choices(['deployment', 'configmap']).default('deployment'))
+    .addOption(
+      new Option(
+        '--kind <kind>',
+        "what each operation deploys: a new Deployment (the sim's controllers then add a ReplicaSet and pods) or a new ConfigMap (versioned: -v000)",
+      )
+        .choices(['deployment', 'configmap'])
+        .default('deployment'),
+    )
     .option('--replicas <n>', 'replicas of each deployed Deployment', nonNegativeInt, 1)
     .option('--poll-ms <ms>', 'pause between two GET /task/{id} of one operation (the hub has no long-poll)', nonNegativeInt, 5)
-    .addOption(new Option('--database <engine>', 'the hub\'s database: SQLite in a temporary file, or a new database on the PostgreSQL or MySQL/MariaDB test server').choices([...DATABASE_ENGINES]).default('sqlite'))
+    .addOption(
+      new Option('--database <engine>', "the hub's database: SQLite in a temporary file, or a new database on the PostgreSQL or MySQL/MariaDB test server")
+        .choices([...DATABASE_ENGINES])
+        .default('sqlite'),
+    )
     .option('--no-direct', 'skip the direct-apply floor')
     .option('--op-timeout-seconds <s>', 'an operation not completed after this long counts as failed', positiveInt, 60)
     .option('--timeout-seconds <s>', 'stop everything and fail after this long', positiveInt, 900)
@@ -92,7 +112,14 @@ const HOP_FETCH_CONCURRENCY = 8;
 type Json = any;
 
 /** What Orca adds to every description: the whole stage context. */
-const STAGE_CONTEXT = { cloudProvider: 'kubernetes', type: 'deployManifest', name: 'Deploy (Manifest)', refId: '1', requisiteStageRefIds: [], skipExpressionEvaluation: false };
+const STAGE_CONTEXT = {
+  cloudProvider: 'kubernetes',
+  type: 'deployManifest',
+  name: 'Deploy (Manifest)',
+  refId: '1',
+  requisiteStageRefIds: [],
+  skipExpressionEvaluation: false,
+};
 
 function manifestFor(kind: DeployKind, name: string, replicas: number): Json {
   if (kind === 'configmap') {
@@ -113,13 +140,15 @@ function manifestFor(kind: DeployKind, name: string, replicas: number): Json {
       template: {
         metadata: { labels: { app: name } },
         spec: {
-          containers: [{
-            name: 'main',
-            image: 'registry.example.com/opsbench/web:1.0.0',
-            ports: [{ containerPort: 8080 }],
-            env: [{ name: 'MODE', value: 'bench' }],
-            resources: { requests: { cpu: '100m', memory: '128Mi' } },
-          }],
+          containers: [
+            {
+              name: 'main',
+              image: 'registry.example.com/opsbench/web:1.0.0',
+              ports: [{ containerPort: 8080 }],
+              env: [{ name: 'MODE', value: 'bench' }],
+              resources: { requests: { cpu: '100m', memory: '128Mi' } },
+            },
+          ],
         },
       },
     },
@@ -128,19 +157,21 @@ function manifestFor(kind: DeployKind, name: string, replicas: number): Json {
 
 /** An Orca-shaped deployManifest request for one manifest. */
 function deployRequest(account: string, manifest: Json): Json[] {
-  return [{
-    deployManifest: {
-      ...STAGE_CONTEXT,
-      account,
-      source: 'text',
-      manifests: [manifest],
-      moniker: { app: APP },
-      enableTraffic: true,
-      trafficManagement: { enabled: false, options: { enableTraffic: false, services: [], strategy: 'none' } },
-      requiredArtifacts: [],
-      optionalArtifacts: [],
+  return [
+    {
+      deployManifest: {
+        ...STAGE_CONTEXT,
+        account,
+        source: 'text',
+        manifests: [manifest],
+        moniker: { app: APP },
+        enableTraffic: true,
+        trafficManagement: { enabled: false, options: { enableTraffic: false, services: [], strategy: 'none' } },
+        requiredArtifacts: [],
+        optionalArtifacts: [],
+      },
     },
-  }];
+  ];
 }
 
 /** The REST paths of a kind in the bench namespace. */
@@ -275,9 +306,14 @@ async function roundTrip(hub: HubClient, index: number, account: string, name: s
   const fail = (error: string): RoundTripSample => Object.assign(sample, { failed: true, error });
   let id: string;
   try {
-    const submitted = await hub.json('/kubernetes/ops', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(deployRequest(account, manifest)) });
+    const submitted = await hub.json('/kubernetes/ops', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(deployRequest(account, manifest)),
+    });
     sample.acceptedMs = performance.now() - started;
-    if (submitted.status !== 200 || typeof submitted.body?.id !== 'string') return fail(`POST /kubernetes/ops answered ${submitted.status}: ${JSON.stringify(submitted.body).slice(0, 300)}`);
+    if (submitted.status !== 200 || typeof submitted.body?.id !== 'string')
+      return fail(`POST /kubernetes/ops answered ${submitted.status}: ${JSON.stringify(submitted.body).slice(0, 300)}`);
     id = submitted.body.id;
     sample.taskId = id;
   } catch (err) {
@@ -307,7 +343,8 @@ async function roundTrip(hub: HubClient, index: number, account: string, name: s
   const result = (task.resultObjects ?? []).find((r: Json) => r && r.type !== 'EXCEPTION');
   const applied = result?.manifests?.[0];
   const manifestName = (Object.values(result?.manifestNamesByNamespace ?? {}) as string[][]).flat()[0];
-  if (!applied || typeof manifestName !== 'string') return fail(`the completed task has no deployed manifest: ${JSON.stringify(task.resultObjects).slice(0, 300)}`);
+  if (!applied || typeof manifestName !== 'string')
+    return fail(`the completed task has no deployed manifest: ${JSON.stringify(task.resultObjects).slice(0, 300)}`);
   sample.manifestName = manifestName;
   sample.appliedResourceVersion = String(applied.metadata?.resourceVersion ?? '');
   const readStarted = performance.now();
@@ -340,7 +377,10 @@ async function directApply(client: KubeClient, kind: DeployKind, index: number, 
     const manifest = JSON.parse(manifestJson) as Json;
     const objectName = String(manifest.metadata.name);
     // kubectl's client-side apply of a new object: the last-applied annotation holds the manifest itself.
-    const desired = { ...manifest, metadata: { ...manifest.metadata, annotations: { ...(manifest.metadata.annotations ?? {}), [LAST_APPLIED]: manifestJson } } };
+    const desired = {
+      ...manifest,
+      metadata: { ...manifest.metadata, annotations: { ...(manifest.metadata.annotations ?? {}), [LAST_APPLIED]: manifestJson } },
+    };
     const current = await client.request({ path: paths.object(objectName) });
     if (current.status !== 404) throw new Error(`GET answered ${current.status} for a new object`);
     const created = await client.request({ method: 'POST', path: paths.collection, body: desired, query: { fieldManager: DEFAULT_FIELD_MANAGER } });
@@ -381,18 +421,35 @@ async function fetchHops(hub: HubClient, samples: RoundTripSample[]): Promise<nu
 
 /** The segments of one operation, ms; null when a timestamp is missing. */
 const SEGMENTS = [
-  { key: 'postToReceived', label: 'POST → received', help: 'the hub parsed the request, stored the task, prepared the deploy (history lines written) and handed the apply to its router' },
+  {
+    key: 'postToReceived',
+    label: 'POST → received',
+    help: 'the hub parsed the request, stored the task, prepared the deploy (history lines written) and handed the apply to its router',
+  },
   { key: 'receivedToRouted', label: 'received → routed', help: 'the router recorded the operation and chose the agent session' },
-  { key: 'routedToSent', label: 'routed → sent', help: 'encoded and written to the agent\'s gRPC stream' },
-  { key: 'sentToExecuted', label: 'sent → executed', help: 'to the agent, and its Kubernetes write (GET, then POST) — executedAt is the agent\'s clock, same machine' },
-  { key: 'executedToResult', label: 'executed → result', help: 'the agent waited until the hub\'s cache held the write (watch event → batch → hub commit → acknowledgement), then answered' },
-  { key: 'resultToCompleted', label: 'result → completion seen', help: 'the hub wrote the result and the task\'s end; the next GET /task/{id} saw it (poll interval included)' },
+  { key: 'routedToSent', label: 'routed → sent', help: "encoded and written to the agent's gRPC stream" },
+  {
+    key: 'sentToExecuted',
+    label: 'sent → executed',
+    help: "to the agent, and its Kubernetes write (GET, then POST) — executedAt is the agent's clock, same machine",
+  },
+  {
+    key: 'executedToResult',
+    label: 'executed → result',
+    help: "the agent waited until the hub's cache held the write (watch event → batch → hub commit → acknowledgement), then answered",
+  },
+  {
+    key: 'resultToCompleted',
+    label: 'result → completion seen',
+    help: "the hub wrote the result and the task's end; the next GET /task/{id} saw it (poll interval included)",
+  },
 ] as const;
 type SegmentKey = (typeof SEGMENTS)[number]['key'];
 
 function segmentsOf(s: RoundTripSample): Record<SegmentKey, number | null> {
   const h = s.hops;
-  const d = (from: number | null | undefined, to: number | null | undefined) => (from === null || from === undefined || to === null || to === undefined ? null : to - from);
+  const d = (from: number | null | undefined, to: number | null | undefined) =>
+    from === null || from === undefined || to === null || to === undefined ? null : to - from;
   return {
     postToReceived: d(s.postAt, h?.receivedAt),
     receivedToRouted: d(h?.receivedAt, h?.routedAt),
@@ -451,7 +508,8 @@ interface LevelResult {
   errors: Record<string, number>;
 }
 
-const log = (startedAt: number, message: string) => process.stderr.write(`[ops ${((performance.now() - startedAt) / 1000).toFixed(1).padStart(6)} s] ${message}\n`);
+const log = (startedAt: number, message: string) =>
+  process.stderr.write(`[ops ${((performance.now() - startedAt) / 1000).toFixed(1).padStart(6)} s] ${message}\n`);
 
 /** Counts of distinct messages (numbers blanked so that one cause is one line). */
 function tally(messages: string[]): Record<string, number> {
@@ -497,13 +555,22 @@ export async function runOpsBenchmark(flags: OpsFlags): Promise<void> {
     say(`starting the sim: ${flags.clusters} clusters of ~${formatCount(flags.objects)} background objects`);
     const simOptions: SimProcessOptions = { loadClusters: clusterNames, idleClusters: [], objectsPerCluster: flags.objects, replicas: 1, kubeconfigDir };
     const sim = registry.spawnTs('sim', 'bench/support/sim-process.ts', [JSON.stringify(simOptions)], { stdin: true });
-    const simReady = await sim.waitForJson<{ seedMs: number; clusters: Record<string, { objects: number }> }>((r) => r.type === 'ready', remaining(), 'the sim to start and seed the workload');
+    const simReady = await sim.waitForJson<{ seedMs: number; clusters: Record<string, { objects: number }> }>(
+      (r) => r.type === 'ready',
+      remaining(),
+      'the sim to start and seed the workload',
+    );
     const backgroundObjects = Object.values(simReady.clusters).reduce((sum, c) => sum + c.objects, 0);
     for (const name of clusterNames) {
       const client = await clientFor(kubeconfig(name));
       clients.set(name, client);
-      const created = await client.request({ method: 'POST', path: '/api/v1/namespaces', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } } });
-      if (created.status >= 400) throw new Error(`creating namespace ${NAMESPACE} in ${name}: HTTP ${created.status} ${created.body.toString('utf8').slice(0, 200)}`);
+      const created = await client.request({
+        method: 'POST',
+        path: '/api/v1/namespaces',
+        body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } },
+      });
+      if (created.status >= 400)
+        throw new Error(`creating namespace ${NAMESPACE} in ${name}: HTTP ${created.status} ${created.body.toString('utf8').slice(0, 200)}`);
     }
     say(`sim ready: ${formatCount(backgroundObjects)} objects (seeded in ${(simReady.seedMs / 1000).toFixed(1)} s)`);
 
@@ -513,7 +580,11 @@ export async function runOpsBenchmark(flags: OpsFlags): Promise<void> {
     const hubRun = await startHubWithDatabase(registry, { databaseUrl: database.url, configDir: dir, timeoutMs: remaining() });
     const hub = new HubClient(`http://127.0.0.1:${hubRun.restPort}`);
     const configPath = join(dir, 'agent.yaml');
-    writeAgentConfig(configPath, { hubGrpcPort: hubRun.grpcPort, accounts: clusterNames.map((name) => ({ name, kubeconfigFile: kubeconfig(name) })), kinds: [] });
+    writeAgentConfig(configPath, {
+      hubGrpcPort: hubRun.grpcPort,
+      accounts: clusterNames.map((name) => ({ name, kubeconfigFile: kubeconfig(name) })),
+      kinds: [],
+    });
     const agent = await startAgent(registry, configPath, remaining());
     const alive = () => {
       for (const p of [sim, hubRun.process, agent.process]) p.assertRunning();
@@ -522,7 +593,14 @@ export async function runOpsBenchmark(flags: OpsFlags): Promise<void> {
       async () => {
         const [credentials, state] = await Promise.all([hub.json('/credentials'), agentState(agent.adminUrl)]);
         const connected = Array.isArray(credentials.body) ? credentials.body.filter((a: Json) => a?.agent?.status === 'connected').length : 0;
-        return connected === flags.clusters && state.cachingAccounts === flags.clusters && state.feeds > 0 && state.watching === state.feeds && state.pending === 0 && state.unackedBatches === 0;
+        return (
+          connected === flags.clusters &&
+          state.cachingAccounts === flags.clusters &&
+          state.feeds > 0 &&
+          state.watching === state.feeds &&
+          state.pending === 0 &&
+          state.unackedBatches === 0
+        );
       },
       { timeoutMs: remaining(), intervalMs: 200, what: 'the agent to sync every account and the hub to list them', alive },
     );
@@ -540,7 +618,8 @@ export async function runOpsBenchmark(flags: OpsFlags): Promise<void> {
     const templateLive = await clients.get(account(0))!.request({ path: kubePaths(flags.kind).object(templateObjectName) });
     const templateObject = templateLive.status === 200 ? (JSON.parse(templateLive.body.toString('utf8')) as Json) : undefined;
     const templateApplied = templateObject?.metadata?.annotations?.[LAST_APPLIED] as string | undefined;
-    if (typeof templateApplied !== 'string') throw new Error(`the deployed ${template.manifestName} carries no ${LAST_APPLIED} annotation to take the applied manifest from`);
+    if (typeof templateApplied !== 'string')
+      throw new Error(`the deployed ${template.manifestName} carries no ${LAST_APPLIED} annotation to take the applied manifest from`);
     const directManifest = (name: string) => templateApplied.split(TEMPLATE_NAME).join(name);
     const manifestBytes = Buffer.byteLength(templateApplied);
     say(`deploy template: ${template.manifestName}, ${formatCount(template.roundTripMs!)} ms; the agent applied ${manifestBytes} bytes of manifest`);
@@ -548,10 +627,15 @@ export async function runOpsBenchmark(flags: OpsFlags): Promise<void> {
     // --- warm-up --------------------------------------------------------------------------------------------
     if (flags.warmup > 0) {
       say(`warm-up: ${flags.warmup} deploys${flags.direct ? ' and direct applies' : ''}, untimed`);
-      const warm = await pool(flags.warmup, Math.min(5, flags.warmup), (i) => roundTrip(hub, i, account(i), run('warm', i), manifestFor(flags.kind, run('warm', i), flags.replicas), flags));
+      const warm = await pool(flags.warmup, Math.min(5, flags.warmup), (i) =>
+        roundTrip(hub, i, account(i), run('warm', i), manifestFor(flags.kind, run('warm', i), flags.replicas), flags),
+      );
       const warmFailed = warm.results.filter((s) => s.failed);
       if (warmFailed.length > 0) say(`warm-up: ${warmFailed.length} deploys failed, e.g. ${warmFailed[0]!.error}`);
-      if (flags.direct) await pool(flags.warmup, Math.min(5, flags.warmup), (i) => directApply(clients.get(account(i))!, flags.kind, i, account(i), run('dwarm', i), directManifest(run('dwarm', i))));
+      if (flags.direct)
+        await pool(flags.warmup, Math.min(5, flags.warmup), (i) =>
+          directApply(clients.get(account(i))!, flags.kind, i, account(i), run('dwarm', i), directManifest(run('dwarm', i))),
+        );
     }
 
     // --- measured levels ------------------------------------------------------------------------------------
@@ -563,7 +647,9 @@ export async function runOpsBenchmark(flags: OpsFlags): Promise<void> {
       if (flags.direct) {
         say(`concurrency ${concurrency}: ${flags.operations} direct applies against the sim`);
         const before = readCpu(parts);
-        const d = await pool(flags.operations, concurrency, (i) => directApply(clients.get(account(i))!, flags.kind, i, account(i), run(`d${concurrency}`, i), directManifest(run(`d${concurrency}`, i))));
+        const d = await pool(flags.operations, concurrency, (i) =>
+          directApply(clients.get(account(i))!, flags.kind, i, account(i), run(`d${concurrency}`, i), directManifest(run(`d${concurrency}`, i))),
+        );
         // The settle lets the controllers and the agent's stream finish what the applies started (counted
         // in the CPU figures), before the deploys are measured.
         await sleep(SETTLE_MS);
@@ -576,14 +662,23 @@ export async function runOpsBenchmark(flags: OpsFlags): Promise<void> {
           failed: d.results.length - ok.length,
           opsPerSecond: ok.length / (d.wallMs / 1000),
           latencyMs: summarize(ok.map((s) => s.applyMs!)),
-          cpuMsPerOperation: { hub: cpu.hub / flags.operations, agent: cpu.agent / flags.operations, sim: cpu.sim / flags.operations, bench: cpu.bench / flags.operations },
+          cpuMsPerOperation: {
+            hub: cpu.hub / flags.operations,
+            agent: cpu.agent / flags.operations,
+            sim: cpu.sim / flags.operations,
+            bench: cpu.bench / flags.operations,
+          },
         };
-        say(`concurrency ${concurrency}: direct p50 ${direct.latencyMs.p50.toFixed(1)} ms, p99 ${direct.latencyMs.p99.toFixed(1)} ms, ${direct.opsPerSecond.toFixed(0)}/s, ${direct.failed} failed`);
+        say(
+          `concurrency ${concurrency}: direct p50 ${direct.latencyMs.p50.toFixed(1)} ms, p99 ${direct.latencyMs.p99.toFixed(1)} ms, ${direct.opsPerSecond.toFixed(0)}/s, ${direct.failed} failed`,
+        );
       }
 
       say(`concurrency ${concurrency}: ${flags.operations} deploys through the hub`);
       const before = readCpu(parts);
-      const r = await pool(flags.operations, concurrency, (i) => roundTrip(hub, i, account(i), run(`c${concurrency}`, i), manifestFor(flags.kind, run(`c${concurrency}`, i), flags.replicas), flags));
+      const r = await pool(flags.operations, concurrency, (i) =>
+        roundTrip(hub, i, account(i), run(`c${concurrency}`, i), manifestFor(flags.kind, run(`c${concurrency}`, i), flags.replicas), flags),
+      );
       await sleep(SETTLE_MS);
       const cpu = cpuDelta(before, readCpu(parts));
       const hopsMissing = await fetchHops(hub, r.results);
@@ -609,7 +704,12 @@ export async function runOpsBenchmark(flags: OpsFlags): Promise<void> {
         hopsMissing,
         segmentsMedianMs,
         hubOperationsPerTask: summarize(ok.map((s) => s.hops?.operations ?? NaN)).p50,
-        cpuMsPerOperation: { hub: cpu.hub / flags.operations, agent: cpu.agent / flags.operations, sim: cpu.sim / flags.operations, bench: cpu.bench / flags.operations },
+        cpuMsPerOperation: {
+          hub: cpu.hub / flags.operations,
+          agent: cpu.agent / flags.operations,
+          sim: cpu.sim / flags.operations,
+          bench: cpu.bench / flags.operations,
+        },
       };
       const ratio = (a: number, b: number | undefined) => (b === undefined ? NaN : a / b);
       const level: LevelResult = {
@@ -623,10 +723,16 @@ export async function runOpsBenchmark(flags: OpsFlags): Promise<void> {
           p99: ratio(latency.p99, direct?.latencyMs.p99),
           throughput: ratio(roundTripResult.opsPerSecond, direct?.opsPerSecond),
         },
-        errors: tally([...r.results.flatMap((s) => (s.error ? [s.error] : [])), ...(direct?.samples ?? []).flatMap((s) => (s.error ? [`direct: ${s.error}`] : [])), ...ok.flatMap((s) => (s.violation ? [`read-your-writes: ${s.violation}`] : []))]),
+        errors: tally([
+          ...r.results.flatMap((s) => (s.error ? [s.error] : [])),
+          ...(direct?.samples ?? []).flatMap((s) => (s.error ? [`direct: ${s.error}`] : [])),
+          ...ok.flatMap((s) => (s.violation ? [`read-your-writes: ${s.violation}`] : [])),
+        ]),
       };
       levels.push(level);
-      say(`concurrency ${concurrency}: p50 ${latency.p50.toFixed(1)} ms, p99 ${latency.p99.toFixed(1)} ms, ${roundTripResult.opsPerSecond.toFixed(1)} ops/s, ${roundTripResult.failed} failed, ${violations} read-your-writes violations`);
+      say(
+        `concurrency ${concurrency}: p50 ${latency.p50.toFixed(1)} ms, p99 ${latency.p99.toFixed(1)} ms, ${roundTripResult.opsPerSecond.toFixed(1)} ops/s, ${roundTripResult.failed} failed, ${violations} read-your-writes violations`,
+      );
       for (const [message, count] of Object.entries(level.errors).slice(0, 5)) say(`  ${count}× ${message}`);
     }
     const loadAtEnd = loadavg();
@@ -691,7 +797,19 @@ function buildTables(flags: OpsFlags, levels: LevelResult[], info: { manifestByt
     header: ['concurrency', 'ops', 'failed', 'p50', 'p90', 'p99', 'max', 'ops/s', 'read-your-writes violations', 'POST answered p50', 'load avg'],
     rows: levels.map((l) => {
       const r = l.roundTrip;
-      return [String(l.concurrency), formatCount(r.succeeded + r.failed), formatCount(r.failed), ms(r.latencyMs.p50), ms(r.latencyMs.p90), ms(r.latencyMs.p99), ms(r.latencyMs.max), rate(r.opsPerSecond), formatCount(r.violations), ms(r.acceptedMs.p50), l.loadAverageAtStart[0]!.toFixed(2)];
+      return [
+        String(l.concurrency),
+        formatCount(r.succeeded + r.failed),
+        formatCount(r.failed),
+        ms(r.latencyMs.p50),
+        ms(r.latencyMs.p90),
+        ms(r.latencyMs.p99),
+        ms(r.latencyMs.max),
+        rate(r.opsPerSecond),
+        formatCount(r.violations),
+        ms(r.acceptedMs.p50),
+        l.loadAverageAtStart[0]!.toFixed(2),
+      ];
     }),
     notes: [
       `Each operation deploys a new ${flags.kind === 'configmap' ? 'ConfigMap (versioned: -v000; unique name' : 'Deployment (unique name'}, moniker app ${APP}) into namespace ${NAMESPACE} of one of ${flags.clusters} accounts, round-robin; the agent applied ${formatCount(info.manifestBytes)} bytes of manifest per deploy. The levels run in the order given, each after the last, so later levels find more objects in the sim and the cache.`,
@@ -707,11 +825,21 @@ function buildTables(flags: OpsFlags, levels: LevelResult[], info: { manifestByt
         header: ['concurrency', 'direct p50', 'direct p90', 'direct p99', 'direct ops/s', 'round trip ÷ direct, p50', 'p90', 'p99', 'ops/s'],
         rows: floorRows.map((l) => {
           const d = l.direct!;
-          return [String(l.concurrency), ms(d.latencyMs.p50), ms(d.latencyMs.p90), ms(d.latencyMs.p99), rate(d.opsPerSecond), formatRatio(l.ratios.p50), formatRatio(l.ratios.p90), formatRatio(l.ratios.p99), formatRatio(l.ratios.throughput)];
+          return [
+            String(l.concurrency),
+            ms(d.latencyMs.p50),
+            ms(d.latencyMs.p90),
+            ms(d.latencyMs.p99),
+            rate(d.opsPerSecond),
+            formatRatio(l.ratios.p50),
+            formatRatio(l.ratios.p90),
+            formatRatio(l.ratios.p99),
+            formatRatio(l.ratios.throughput),
+          ];
         }),
         notes: [
-          'direct = what the agent does for a new object under client-side apply — GET (404), then POST with the last-applied annotation — over the project\'s HTTP/2 Kubernetes client, with the exact manifest the agent applied (another name), at the same concurrency, just before the level\'s deploys.',
-          'The agent watches these objects too, so the sim\'s controllers and the agent\'s stream run during both measurements.',
+          "direct = what the agent does for a new object under client-side apply — GET (404), then POST with the last-applied annotation — over the project's HTTP/2 Kubernetes client, with the exact manifest the agent applied (another name), at the same concurrency, just before the level's deploys.",
+          "The agent watches these objects too, so the sim's controllers and the agent's stream run during both measurements.",
           `direct failures: ${floorRows.map((l) => `${l.direct!.failed} at ${l.concurrency}`).join(', ')}.`,
         ],
       }
@@ -719,7 +847,13 @@ function buildTables(flags: OpsFlags, levels: LevelResult[], info: { manifestByt
   const hops: Table = {
     title: 'Where the time goes: medians per hop, ms (GET /admin/operations timestamps; POST and completion seen by the benchmark)',
     header: ['concurrency', ...SEGMENTS.map((s) => s.label), 'round trip p50', 'verify read p50', 'polls per op'],
-    rows: levels.map((l) => [String(l.concurrency), ...SEGMENTS.map((s) => hopMs(l.roundTrip.segmentsMedianMs[s.key])), ms(l.roundTrip.latencyMs.p50), ms(l.roundTrip.readMs.p50), rate(l.roundTrip.pollsPerOperation)]),
+    rows: levels.map((l) => [
+      String(l.concurrency),
+      ...SEGMENTS.map((s) => hopMs(l.roundTrip.segmentsMedianMs[s.key])),
+      ms(l.roundTrip.latencyMs.p50),
+      ms(l.roundTrip.readMs.p50),
+      rate(l.roundTrip.pollsPerOperation),
+    ]),
     notes: [
       ...SEGMENTS.map((s) => `${s.label}: ${s.help}.`),
       'Medians of each hop separately: they need not add up to the median round trip. Wall-clock timestamps of three processes on one machine, 1 ms resolution.',
@@ -733,7 +867,15 @@ function buildTables(flags: OpsFlags, levels: LevelResult[], info: { manifestByt
       const all = (c: CpuReading) => c.hub + c.agent + c.sim + c.bench;
       const c = l.roundTrip.cpuMsPerOperation;
       const d = l.direct?.cpuMsPerOperation;
-      return [String(l.concurrency), ms(c.hub), ms(c.agent), ms(c.sim), ms(c.bench), ms(all(c)), ...(d ? [ms(d.hub), ms(d.agent), ms(d.sim), ms(d.bench), ms(all(d))] : ['', '', '', '', ''])];
+      return [
+        String(l.concurrency),
+        ms(c.hub),
+        ms(c.agent),
+        ms(c.sim),
+        ms(c.bench),
+        ms(all(c)),
+        ...(d ? [ms(d.hub), ms(d.agent), ms(d.sim), ms(d.bench), ms(all(d))] : ['', '', '', '', '']),
+      ];
     }),
     notes: [
       `CPU time each process used from the start of the phase until ${SETTLE_MS} ms after its last operation (the controllers' and the agent's follow-up work included) ÷ the phase's operations. The deploys include the benchmark's task polling (hub and benchmark columns); during the direct applies the agent and the hub stream and store what the sim's watches report.`,

@@ -32,7 +32,20 @@ import { spinnakerKindName } from '../src/hub/store/kind-names.ts';
 import { mysqlServer, postgresServer, type Server } from '../test/support/database-servers.ts';
 import { collectGarbage, INSPECT_ARG, InspectorSession, inspectorUrl } from './support/inspector.ts';
 import { benchHubConfig } from './support/hub-database.ts';
-import { DIGEST_PARTS, DigestTicks, difference, LEAD_MS, pairFigures, partFigures, procIo, type DigestBoundary, type DigestPart, type HubDigestCounters, type PairFigures, type PartFigures } from './support/digest-rounds.ts';
+import {
+  DIGEST_PARTS,
+  DigestTicks,
+  difference,
+  LEAD_MS,
+  pairFigures,
+  partFigures,
+  procIo,
+  type DigestBoundary,
+  type DigestPart,
+  type HubDigestCounters,
+  type PairFigures,
+  type PartFigures,
+} from './support/digest-rounds.ts';
 import { openHubReader, type ObjectKey } from './support/hub-reader.ts';
 import { agentKindName, clientFor, listRaw, resolveKinds } from './support/kube-lists.ts';
 import { median } from './support/memory.ts';
@@ -78,7 +91,10 @@ interface ScaleFlags {
 }
 
 function rateList(value: string): number[] {
-  const rates = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const rates = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   const out = rates.map((s) => {
     const m = /^(\d+(?:\.\d+)?)(k?)$/i.exec(s);
     if (!m || Number(m[1]) <= 0) throw new InvalidArgumentError(`"${s}" is not a rate (e.g. 100, 2k)`);
@@ -89,7 +105,10 @@ function rateList(value: string): number[] {
 
 function kindList(value: string): string[] {
   if (value.trim() === 'all') return [];
-  const kinds = value.split(',').map((k) => k.trim()).filter((k) => k !== '');
+  const kinds = value
+    .split(',')
+    .map((k) => k.trim())
+    .filter((k) => k !== '');
   if (kinds.length === 0) throw new InvalidArgumentError('must name at least one kind, or "all"');
   return kinds;
 }
@@ -126,14 +145,31 @@ function envList(value: string, previous: string[]): string[] {
 export function registerScaleBenchmark(program: Command): void {
   program
     .command('scale')
-    .description('Many clusters through one agent and one hub: initial-sync time and objects/s vs the JSON.parse floor, change visibility latency at steady churn rates, memory and CPU of agent and hub')
+    .description(
+      'Many clusters through one agent and one hub: initial-sync time and objects/s vs the JSON.parse floor, change visibility latency at steady churn rates, memory and CPU of agent and hub',
+    )
     .option('--clusters <n>', 'virtual clusters in the sim, one agent account each', positiveInt, 1000)
     .option('--objects <n>', 'objects per cluster (about: whole applications of 8 objects are created)', positiveInt, 1000)
-    .addOption(new Option('--kinds <list>', 'kinds the agent watches, in its `kinds` syntax; "all" = every kind it watches by default').argParser(kindList).default([...SCALE_KINDS], SCALE_KINDS.join(',')))
-    .addOption(new Option('--churn <rates>', 'steady churn rates to measure, changes/s across all clusters, comma-separated; 0 skips').argParser((v) => (v.trim() === '0' ? [] : rateList(v))).default([100, 500, 2000], '100,500,2000'))
+    .addOption(
+      new Option('--kinds <list>', 'kinds the agent watches, in its `kinds` syntax; "all" = every kind it watches by default')
+        .argParser(kindList)
+        .default([...SCALE_KINDS], SCALE_KINDS.join(',')),
+    )
+    .addOption(
+      new Option('--churn <rates>', 'steady churn rates to measure, changes/s across all clusters, comma-separated; 0 skips')
+        .argParser((v) => (v.trim() === '0' ? [] : rateList(v)))
+        .default([100, 500, 2000], '100,500,2000'),
+    )
     .option('--churn-seconds <s>', 'measured seconds per churn rate', nonNegativeNumber, 30)
     .option('--churn-warmup-seconds <s>', 'seconds of churn before each measurement starts', nonNegativeNumber, 5)
-    .addOption(new Option('--database <engine>', 'the hub\'s database: sqlite (temporary file), postgres or mysql (temporary databases on the test servers, see test/support/database-servers.ts)').choices([...ENGINES]).default('sqlite'))
+    .addOption(
+      new Option(
+        '--database <engine>',
+        "the hub's database: sqlite (temporary file), postgres or mysql (temporary databases on the test servers, see test/support/database-servers.ts)",
+      )
+        .choices([...ENGINES])
+        .default('sqlite'),
+    )
     .option('--name <name>', 'results go to scale-<name>.json/.md/.svg (default: the database engine)')
     .option('--rest-samples <n>', 'changes per second also timed through GET /manifests (polled every 2 ms)', nonNegativeNumber, 10)
     .option('--floor-clusters <n>', 'clusters whose lists are timed for the JSON.parse floor (the floor is a rate, objects/s)', positiveInt, 100)
@@ -144,12 +180,26 @@ export function registerScaleBenchmark(program: Command): void {
     .option('--settle-seconds <s>', 'pause after a sync before memory is sampled (V8 gives memory back some seconds after a burst)', nonNegativeNumber, 30)
     .option('--samples <n>', 'resident-memory samples per measurement (the median is reported)', positiveInt, 5)
     .option('--sample-interval-ms <ms>', 'pause between memory samples', nonNegativeInt, 500)
-    .option('--account-start-interval-ms <ms>', 'the agent\'s kubernetes.accountStartIntervalMs (default: the agent\'s default)', nonNegativeInt)
+    .option('--account-start-interval-ms <ms>', "the agent's kubernetes.accountStartIntervalMs (default: the agent's default)", nonNegativeInt)
     .option('--agent-env <NAME=value>', 'environment variable for the agent process (repeatable), e.g. MALLOC_TRIM_THRESHOLD_=131072', envList, [])
-    .option('--agent-set <path=value>', 'set a key of the agent\'s configuration (repeatable), e.g. kubernetes.accountInitConcurrency=64', settingList, [])
-    .option('--digest-rounds <n>', 'anti-entropy rounds measured after the churn, each in a window with a round against an equal window without; 0 skips them and runs the agent with clouddriver.digestIntervalSeconds 0 (digests only after reconnects)', nonNegativeInt, 3)
-    .option('--digest-interval-seconds <s>', 'the workload agent\'s clouddriver.digestIntervalSeconds for the run (with --digest-rounds > 0); churn windows are placed between its rounds', positiveInt, 60)
-    .option('--profile', 'CPU profiles of the agent, the hub and the sim during the initial sync and each churn window (over their inspectors), in bench/results/scale-<name>-profiles/', false)
+    .option('--agent-set <path=value>', "set a key of the agent's configuration (repeatable), e.g. kubernetes.accountInitConcurrency=64", settingList, [])
+    .option(
+      '--digest-rounds <n>',
+      'anti-entropy rounds measured after the churn, each in a window with a round against an equal window without; 0 skips them and runs the agent with clouddriver.digestIntervalSeconds 0 (digests only after reconnects)',
+      nonNegativeInt,
+      3,
+    )
+    .option(
+      '--digest-interval-seconds <s>',
+      "the workload agent's clouddriver.digestIntervalSeconds for the run (with --digest-rounds > 0); churn windows are placed between its rounds",
+      positiveInt,
+      60,
+    )
+    .option(
+      '--profile',
+      'CPU profiles of the agent, the hub and the sim during the initial sync and each churn window (over their inspectors), in bench/results/scale-<name>-profiles/',
+      false,
+    )
     .option('--timeout-seconds <s>', 'stop everything and fail after this long', positiveInt, 3600)
     .option('--out <dir>', 'directory for the results', 'bench/results')
     .option('--keep-temp', 'keep the temporary directory (kubeconfigs, configurations, the SQLite file)', false)
@@ -334,13 +384,21 @@ async function untilIdle(pid: number): Promise<boolean> {
   return false;
 }
 
-const log = (startedAt: number, message: string) => process.stderr.write(`[scale ${((performance.now() - startedAt) / 1000).toFixed(1).padStart(6)} s] ${message}\n`);
+const log = (startedAt: number, message: string) =>
+  process.stderr.write(`[scale ${((performance.now() - startedAt) / 1000).toFixed(1).padStart(6)} s] ${message}\n`);
 
 function summarize(values: number[]): LatencySummary {
   if (values.length === 0) return { count: 0, p50: NaN, p90: NaN, p99: NaN, max: NaN, mean: NaN };
   const sorted = Float64Array.from(values).sort();
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-  return { count: sorted.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: sorted[sorted.length - 1]!, mean: values.reduce((a, b) => a + b, 0) / values.length };
+  return {
+    count: sorted.length,
+    p50: at(0.5),
+    p90: at(0.9),
+    p99: at(0.99),
+    max: sorted[sorted.length - 1]!,
+    mean: values.reduce((a, b) => a + b, 0) / values.length,
+  };
 }
 
 /** A binary min-heap (the visibility reader's schedule). */
@@ -356,7 +414,7 @@ class MinHeap<T> {
   push(item: T): void {
     const items = this.items;
     items.push(item);
-    for (let i = items.length - 1; i > 0; ) {
+    for (let i = items.length - 1; i > 0;) {
       const parent = (i - 1) >> 1;
       if (this.less(items[i]!, items[parent]!) >= 0) break;
       [items[i], items[parent]] = [items[parent]!, items[i]!];
@@ -369,7 +427,7 @@ class MinHeap<T> {
     const last = items.pop();
     if (items.length > 0 && last !== undefined) {
       items[0] = last;
-      for (let i = 0; ; ) {
+      for (let i = 0; ;) {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;
@@ -475,7 +533,9 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
     };
 
     // --- the sim -------------------------------------------------------------------------------------
-    say(`starting the sim: ${flags.clusters} clusters of ~${formatCount(flags.objects)} objects${idleNames.length > 0 ? `, ${idleNames.length} idle clusters` : ''}`);
+    say(
+      `starting the sim: ${flags.clusters} clusters of ~${formatCount(flags.objects)} objects${idleNames.length > 0 ? `, ${idleNames.length} idle clusters` : ''}`,
+    );
     const simOptions: ScaleSimOptions = {
       loadClusters: flags.clusters,
       idleClusters: idleNames.length,
@@ -487,16 +547,25 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
     };
     // The sim holds every object as JSON (about 2 KiB each with its event history): give it room.
     const simHeapMiB = Math.max(4096, Math.ceil((flags.clusters * flags.objects * 10) / 1024));
-    const sim = registry.spawnTs('sim', 'bench/support/scale-sim-process.ts', [JSON.stringify(simOptions)], { stdin: true, nodeArgs: [`--max-old-space-size=${simHeapMiB}`, ...SIM_NODE_ARGS, ...(flags.profile ? [INSPECT_ARG] : [])] });
-    const simReady = await sim.waitForJson<{ seedMs: number; objects: number; plan: Record<string, number>; churnKinds: Array<{ group: string; kind: string }>; url: string }>(
-      (r) => r.type === 'ready',
-      remaining(),
-      'the sim to start and seed the workload',
-    );
+    const sim = registry.spawnTs('sim', 'bench/support/scale-sim-process.ts', [JSON.stringify(simOptions)], {
+      stdin: true,
+      nodeArgs: [`--max-old-space-size=${simHeapMiB}`, ...SIM_NODE_ARGS, ...(flags.profile ? [INSPECT_ARG] : [])],
+    });
+    const simReady = await sim.waitForJson<{
+      seedMs: number;
+      objects: number;
+      plan: Record<string, number>;
+      churnKinds: Array<{ group: string; kind: string }>;
+      url: string;
+    }>((r) => r.type === 'ready', remaining(), 'the sim to start and seed the workload');
     say(`sim ready: ${formatCount(simReady.objects)} objects in all clusters, seeded in ${formatSeconds(simReady.seedMs)}`);
     if (flags.profile) await inspectorOf(sim);
     const simAsk = async <T>(command: Record<string, unknown>, answer: string): Promise<T> => {
-      const reply = sim.waitForJson<T & { type: string; message?: string }>((r) => r.type === answer || r.type === 'error', remaining(), `the sim to answer ${command.cmd}`);
+      const reply = sim.waitForJson<T & { type: string; message?: string }>(
+        (r) => r.type === answer || r.type === 'error',
+        remaining(),
+        `the sim to answer ${command.cmd}`,
+      );
       sim.send(JSON.stringify(command));
       const r = await reply;
       if (r.type === 'error') throw new Error(`the sim failed ${command.cmd}: ${r.message}`);
@@ -508,7 +577,8 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
     const resourceIds = kinds.map((k) => `${k.group}/${k.resource}`);
     say(`the agent watches ${kinds.length} kinds: ${kindNames.join(', ')}`);
     const expected = (await simAsk<{ total: number }>({ cmd: 'count', resources: resourceIds, clusters: loadNames }, 'count')).total;
-    const idleExpected = idleNames.length > 0 ? (await simAsk<{ total: number }>({ cmd: 'count', resources: resourceIds, clusters: idleNames }, 'count')).total : 0;
+    const idleExpected =
+      idleNames.length > 0 ? (await simAsk<{ total: number }>({ cmd: 'count', resources: resourceIds, clusters: idleNames }, 'count')).total : 0;
     say(`watched objects: ${formatCount(expected)} in the workload clusters, ${formatCount(idleExpected)} in the idle ones`);
 
     // --- the JSON.parse floor, on a sample of the clusters (it is a rate) -------------------------------
@@ -551,8 +621,18 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
       floorSeconds += best / 1000;
     }
     floorPageSets.length = 0;
-    const floor = { clusters: floorNames.length, objects: floorObjects, bytes: floorBytes, pages: floorPages, seconds: floorSeconds, objectsPerSecond: floorObjects / floorSeconds, meanObjectBytes: floorBytes / floorObjects };
-    say(`floor: ${formatCount(floor.objectsPerSecond)} objects/s (${formatCount(floorObjects)} objects, ${formatBytes(floorBytes)} in ${floorPages} pages, ${formatBytes(floor.meanObjectBytes)} per object)`);
+    const floor = {
+      clusters: floorNames.length,
+      objects: floorObjects,
+      bytes: floorBytes,
+      pages: floorPages,
+      seconds: floorSeconds,
+      objectsPerSecond: floorObjects / floorSeconds,
+      meanObjectBytes: floorBytes / floorObjects,
+    };
+    say(
+      `floor: ${formatCount(floor.objectsPerSecond)} objects/s (${formatCount(floorObjects)} objects, ${formatBytes(floorBytes)} in ${floorPages} pages, ${formatBytes(floor.meanObjectBytes)} per object)`,
+    );
 
     // --- the hub and the agent -----------------------------------------------------------------------------
     const hubEnv = { LOG_LEVEL: 'info' };
@@ -560,10 +640,14 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
       // Plaintext gRPC admitting any agent (bench/support/hub-database.ts); everything else at its defaults.
       const configPath = join(dir, `hub-${label}.yaml`);
       writeFileSync(configPath, toYaml(benchHubConfig()));
-      const proc = registry.spawnCli(`hub-${label}`, ['hub', '--config', configPath, '--host', '127.0.0.1', '--port', '0', '--grpc-port', '0', '--database', databaseUrl, '--log-format', 'json'], {
-        env: hubEnv,
-        nodeArgs: profile ? [INSPECT_ARG] : [],
-      });
+      const proc = registry.spawnCli(
+        `hub-${label}`,
+        ['hub', '--config', configPath, '--host', '127.0.0.1', '--port', '0', '--grpc-port', '0', '--database', databaseUrl, '--log-format', 'json'],
+        {
+          env: hubEnv,
+          nodeArgs: profile ? [INSPECT_ARG] : [],
+        },
+      );
       const started = await proc.waitForJson((r) => r.msg === 'hub started', remaining(), 'the hub to start');
       return { process: proc, restUrl: `http://127.0.0.1:${Number(started.rest)}`, grpcPort: Number(started.grpc), databaseUrl };
     };
@@ -656,7 +740,10 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
       const monitor = new ProcMonitor(() => ({ agent: agentPid, hub: hub.process.pid, sim: sim.pid }), 1000);
       monitor.start();
       let startedAt: number | undefined;
-      void agent.startedLine.then(() => (startedAt = performance.now()), () => undefined);
+      void agent.startedLine.then(
+        () => (startedAt = performance.now()),
+        () => undefined,
+      );
       let committed = 0;
       let digestsCompared = 0;
       let lastReport = performance.now();
@@ -689,7 +776,12 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
       const hubEnd = procSample(hub.process.pid);
       const simEnd = procSample(sim.pid);
       const otherCpuSeconds =
-        machineCpuSeconds() - machineStart - (ownCpuSeconds() - benchStart) - (agentEnd.cpuSeconds - agentStart.cpuSeconds) - (hubEnd.cpuSeconds - hubStart.cpuSeconds) - (simEnd.cpuSeconds - simStart.cpuSeconds);
+        machineCpuSeconds() -
+        machineStart -
+        (ownCpuSeconds() - benchStart) -
+        (agentEnd.cpuSeconds - agentStart.cpuSeconds) -
+        (hubEnd.cpuSeconds - hubStart.cpuSeconds) -
+        (simEnd.cpuSeconds - simStart.cpuSeconds);
       const syncedEpoch = Date.now();
       monitor.stop();
       // The agent starts its anti-entropy timer right after this line: the line's time is tick 0.
@@ -705,7 +797,9 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
       }
       say(`  ${label}: synced ${formatCount(objects)} objects in ${formatSeconds(syncedAt - agent.process.startedAt)}; settling`);
       const simGc = (await simAsk<{ gc: { major: number; majorMs: number; minor: number; minorMs: number } }>({ cmd: 'stats' }, 'stats')).gc;
-      say(`  ${label}: sim garbage collection since its last report: ${simGc.major} major (${formatSeconds(simGc.majorMs)}), ${simGc.minor} minor (${formatSeconds(simGc.minorMs)})`);
+      say(
+        `  ${label}: sim garbage collection since its last report: ${simGc.major} major (${formatSeconds(simGc.majorMs)}), ${simGc.minor} minor (${formatSeconds(simGc.minorMs)})`,
+      );
       await sleep(flags.settleSeconds * 1000);
       const rss = await sampleRss(agentPid);
       const hubRss = await sampleRss(hub.process.pid);
@@ -811,9 +905,14 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
       // The warm-up and the window are kept clear of anti-entropy rounds (measured on their own below): the
       // next tick is waited for and its round watched to its end, so a whole interval less that round lies
       // ahead. (The scrapes before and after the window take seconds at high rates: CHURN_SCRAPE_SLACK_MS.)
-      const cleared = ticks ? await ticks.clear((flags.churnWarmupSeconds + flags.churnSeconds) * 1000 + CHURN_SCRAPE_SLACK_MS) : { waitedMs: 0, overlaps: false };
+      const cleared = ticks
+        ? await ticks.clear((flags.churnWarmupSeconds + flags.churnSeconds) * 1000 + CHURN_SCRAPE_SLACK_MS)
+        : { waitedMs: 0, overlaps: false };
       if (ticks) say(`  waited ${formatSeconds(cleared.waitedMs)} for an anti-entropy round to pass`);
-      if (cleared.overlaps) say(`  the anti-entropy interval (${sync.digestIntervalSeconds} s) leaves no room for the warm-up and the window between its rounds: a round may fall into the window`);
+      if (cleared.overlaps)
+        say(
+          `  the anti-entropy interval (${sync.digestIntervalSeconds} s) leaves no room for the warm-up and the window between its rounds: a round may fall into the window`,
+        );
       interface Tracked {
         rv: number;
         writtenAt: number;
@@ -988,13 +1087,22 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
       const benchCpuSeconds = ownCpuSeconds() - benchCpuStart;
       const benchCpu = benchCpuSeconds / ((windowEnd - windowStart) / 1000);
       const otherCpu =
-        (machineCpuSeconds() - machineCpuStart - benchCpuSeconds - Object.keys(pids).reduce((a, k) => a + endSamples[k]!.cpuSeconds - startSamples[k]!.cpuSeconds, 0)) / ((windowEnd - windowStart) / 1000);
+        (machineCpuSeconds() -
+          machineCpuStart -
+          benchCpuSeconds -
+          Object.keys(pids).reduce((a, k) => a + endSamples[k]!.cpuSeconds - startSamples[k]!.cpuSeconds, 0)) /
+        ((windowEnd - windowStart) / 1000);
       const agentMetricsAfter = await (await fetch(`${agent.adminUrl}/metrics`)).text();
       const hubMetricsAfter = await (await fetch(`${hub.restUrl}/metrics`)).text();
       const simStats = await simAsk<{ eventLoopDelayMs: { p50: number; p99: number; max: number }; watches: number }>({ cmd: 'stats' }, 'stats');
-      const ackCount = metricSum(agentMetricsAfter, 'scale_agent_batch_ack_seconds_count') - metricSum(agentMetricsBefore, 'scale_agent_batch_ack_seconds_count');
+      const ackCount =
+        metricSum(agentMetricsAfter, 'scale_agent_batch_ack_seconds_count') - metricSum(agentMetricsBefore, 'scale_agent_batch_ack_seconds_count');
       const ackSum = metricSum(agentMetricsAfter, 'scale_agent_batch_ack_seconds_sum') - metricSum(agentMetricsBefore, 'scale_agent_batch_ack_seconds_sum');
-      const loops = { agent: loopDelayOf(agentMetricsAfter, 'scale_agent'), hub: loopDelayOf(hubMetricsAfter, 'scale_agent_hub'), sim: simStats.eventLoopDelayMs };
+      const loops = {
+        agent: loopDelayOf(agentMetricsAfter, 'scale_agent'),
+        hub: loopDelayOf(hubMetricsAfter, 'scale_agent_hub'),
+        sim: simStats.eventLoopDelayMs,
+      };
       const relists = metricSum(agentMetricsAfter, 'scale_agent_watch_relists_total');
       const watchRestarts = metricSum(agentMetricsAfter, 'scale_agent_watch_restarts_total');
       await stopProfiles?.();
@@ -1046,7 +1154,12 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
       };
     }
 
-    const afterChurn = { agentRss: procSample(agent.process.pid).rssBytes, agentPeakRss: procSample(agent.process.pid).peakRssBytes, hubRss: procSample(hub.process.pid).rssBytes, hubPeakRss: procSample(hub.process.pid).peakRssBytes };
+    const afterChurn = {
+      agentRss: procSample(agent.process.pid).rssBytes,
+      agentPeakRss: procSample(agent.process.pid).peakRssBytes,
+      hubRss: procSample(hub.process.pid).rssBytes,
+      hubPeakRss: procSample(hub.process.pid).peakRssBytes,
+    };
     await reader.close();
 
     // --- anti-entropy rounds ----------------------------------------------------------------------------
@@ -1057,7 +1170,9 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
     if (!ticks && flags.digestRounds > 0) say('anti-entropy: not measured, the agent ran with clouddriver.digestIntervalSeconds 0');
     if (ticks && flags.digestRounds > 0) {
       const windowMs = ticks.pairWindowMs();
-      say(`anti-entropy: ${flags.digestRounds} rounds at the agent's interval of ${sync.digestIntervalSeconds} s, each in a ${formatSeconds(windowMs)} window against the equal window after it (no churn)`);
+      say(
+        `anti-entropy: ${flags.digestRounds} rounds at the agent's interval of ${sync.digestIntervalSeconds} s, each in a ${formatSeconds(windowMs)} window against the equal window after it (no churn)`,
+      );
       const agentBefore = await (await fetch(`${agent.adminUrl}/metrics`)).text();
       const divergedBefore = (await hubCounters(hub)).diverged;
       // The first tick after the churn is watched through the hub's counter: it anchors the schedule (and warms up).
@@ -1102,8 +1217,14 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
         spilled: pairs.filter((p) => p.comparedWithout > 0).length,
         comparedPerRound: pairs.reduce((a, p) => a + p.comparedWith, 0) / pairs.length,
         cpu: Object.fromEntries(DIGEST_PARTS.map((part) => [part, partFigures(pairs, part)])) as Record<DigestPart, PartFigures>,
-        agentWrittenPerRound: difference(pairs.map((p) => p.agentWrittenWith - p.agentWrittenWithout), 0),
-        agentReadPerRound: difference(pairs.map((p) => p.agentReadWith - p.agentReadWithout), 0),
+        agentWrittenPerRound: difference(
+          pairs.map((p) => p.agentWrittenWith - p.agentWrittenWithout),
+          0,
+        ),
+        agentReadPerRound: difference(
+          pairs.map((p) => p.agentReadWith - p.agentReadWithout),
+          0,
+        ),
         computedBytesPerRound: {
           perAccountBatches: perAccountBatch * flags.clusters,
           perFeedMessages: perFeedMessages.reduce((a, b) => a + b, 0) * flags.clusters,
@@ -1139,13 +1260,37 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
     const budget = expected * 1024 + flags.clusters * 1024 * 1024;
     const churnAt = (r: number) => churnResults.find((c) => c.rate === r);
     const targets = [
-      { target: `initial sync of ${flags.clusters} clusters × ${formatCount(flags.objects)} objects under 60 s`, value: formatSeconds(sync.syncMs), met: sync.syncMs < 60_000 },
-      { target: 'initial sync ≥ ¼ of the JSON.parse floor', value: formatRatio(objectsPerSecond / floor.objectsPerSecond), met: objectsPerSecond / floor.objectsPerSecond >= 0.25 },
-      ...(churnAt(2000) ? [{ target: 'p99 visibility < 100 ms at 2,000 changes/s', value: `${formatMs(churnAt(2000)!.db.p99)} (REST sample ${formatMs(churnAt(2000)!.rest.p99)})`, met: churnAt(2000)!.db.p99 < 100 && churnAt(2000)!.unseen === 0 }] : []),
+      {
+        target: `initial sync of ${flags.clusters} clusters × ${formatCount(flags.objects)} objects under 60 s`,
+        value: formatSeconds(sync.syncMs),
+        met: sync.syncMs < 60_000,
+      },
+      {
+        target: 'initial sync ≥ ¼ of the JSON.parse floor',
+        value: formatRatio(objectsPerSecond / floor.objectsPerSecond),
+        met: objectsPerSecond / floor.objectsPerSecond >= 0.25,
+      },
+      ...(churnAt(2000)
+        ? [
+            {
+              target: 'p99 visibility < 100 ms at 2,000 changes/s',
+              value: `${formatMs(churnAt(2000)!.db.p99)} (REST sample ${formatMs(churnAt(2000)!.rest.p99)})`,
+              met: churnAt(2000)!.db.p99 < 100 && churnAt(2000)!.unseen === 0,
+            },
+          ]
+        : []),
       ...(churnAt(100)
         ? [
-            { target: 'p50 visibility < 5 ms at 100 changes/s', value: `${formatMs(churnAt(100)!.db.p50)} (REST sample ${formatMs(churnAt(100)!.rest.p50)})`, met: churnAt(100)!.db.p50 < 5 },
-            { target: 'p99 visibility < 25 ms at 100 changes/s', value: `${formatMs(churnAt(100)!.db.p99)} (REST sample ${formatMs(churnAt(100)!.rest.p99)})`, met: churnAt(100)!.db.p99 < 25 && churnAt(100)!.unseen === 0 },
+            {
+              target: 'p50 visibility < 5 ms at 100 changes/s',
+              value: `${formatMs(churnAt(100)!.db.p50)} (REST sample ${formatMs(churnAt(100)!.rest.p50)})`,
+              met: churnAt(100)!.db.p50 < 5,
+            },
+            {
+              target: 'p99 visibility < 25 ms at 100 changes/s',
+              value: `${formatMs(churnAt(100)!.db.p99)} (REST sample ${formatMs(churnAt(100)!.rest.p99)})`,
+              met: churnAt(100)!.db.p99 < 25 && churnAt(100)!.unseen === 0,
+            },
           ]
         : []),
       none && idle
@@ -1154,8 +1299,16 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
             value: `${formatBytes(perObject)} per object, ${formatBytes(perAccount)} per account (${formatBytes(sync.rss)} in all: ${formatBytes(none.rss)} with no accounts + ${formatBytes(sync.rss - none.rss)} against a budget of ${formatBytes(budget)}; after GC ${formatBytes(perObjectAfterGc)}, ${formatBytes(perAccountAfterGc)})`,
             met: perObject < 1024 && perAccount < 1024 * 1024,
           }
-        : { target: `agent RSS < 1 KiB per watched object + 1 MiB per account (${formatBytes(budget)} in all; no baselines)`, value: `${formatBytes(sync.rss)} (${formatBytes(sync.rssAfterGc)} after GC)`, met: sync.rss < budget },
-      { target: 'hub RSS < 1 GiB', value: `${formatBytes(sync.hubRss)} (peak ${formatBytes(Math.max(sync.hubPeakRss, afterChurn.hubPeakRss))})`, met: Math.max(sync.hubPeakRss, afterChurn.hubPeakRss) < 1024 ** 3 },
+        : {
+            target: `agent RSS < 1 KiB per watched object + 1 MiB per account (${formatBytes(budget)} in all; no baselines)`,
+            value: `${formatBytes(sync.rss)} (${formatBytes(sync.rssAfterGc)} after GC)`,
+            met: sync.rss < budget,
+          },
+      {
+        target: 'hub RSS < 1 GiB',
+        value: `${formatBytes(sync.hubRss)} (peak ${formatBytes(Math.max(sync.hubPeakRss, afterChurn.hubPeakRss))})`,
+        met: Math.max(sync.hubPeakRss, afterChurn.hubPeakRss) < 1024 ** 3,
+      },
     ];
 
     const result = {
@@ -1165,9 +1318,23 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
       durationSeconds: Math.round((performance.now() - t0) / 100) / 10,
       environment: { ...environment(), loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg() },
       options: flags,
-      workload: { clusters: flags.clusters, kinds: kindNames, objects: expected, idleObjects: idleExpected, simObjects: simReady.objects, simSeedMs: simReady.seedMs, simPlan: simReady.plan },
+      workload: {
+        clusters: flags.clusters,
+        kinds: kindNames,
+        objects: expected,
+        idleObjects: idleExpected,
+        simObjects: simReady.objects,
+        simSeedMs: simReady.seedMs,
+        simPlan: simReady.plan,
+      },
       floor,
-      sync: { ...sync, objectsPerSecond, ratioToFloor: objectsPerSecond / floor.objectsPerSecond, changesSent: sentMetrics.changesSent, bytesSent: sentMetrics.bytesSent },
+      sync: {
+        ...sync,
+        objectsPerSecond,
+        ratioToFloor: objectsPerSecond / floor.objectsPerSecond,
+        changesSent: sentMetrics.changesSent,
+        bytesSent: sentMetrics.bytesSent,
+      },
       baselines,
       memory: { perObject, perObjectAfterGc, perAccount, perAccountAfterGc, budget, afterChurn },
       churn: churnResults,
@@ -1183,7 +1350,7 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
         title: `Initial sync: ${flags.clusters} clusters, ${formatCount(expected)} objects of ${kinds.length} kinds, ${flags.database}`,
         header: ['', 'value'],
         rows: [
-          ['time to sync, from the agent\'s start', formatSeconds(sync.syncMs)],
+          ["time to sync, from the agent's start", formatSeconds(sync.syncMs)],
           ['objects/s', formatCount(objectsPerSecond)],
           ['JSON.parse floor, objects/s', formatCount(floor.objectsPerSecond)],
           ['÷ JSON.parse floor', formatRatio(objectsPerSecond / floor.objectsPerSecond)],
@@ -1192,7 +1359,12 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
           ['CPU seconds: agent / hub / sim', `${sync.agentCpuSeconds.toFixed(1)} / ${sync.hubCpuSeconds.toFixed(1)} / ${sync.simCpuSeconds.toFixed(1)}`],
           ['CPU seconds of other processes on the machine meanwhile', sync.otherCpuSeconds.toFixed(1)],
           ...(digestResult
-            ? [['one anti-entropy round afterwards (every feed), CPU seconds: agent / hub / sim', `${digestResult.cpu.agent.mean.toFixed(2)} / ${digestResult.cpu.hub.mean.toFixed(2)} / ${digestResult.cpu.sim.mean.toFixed(2)} (see "Anti-entropy")`]]
+            ? [
+                [
+                  'one anti-entropy round afterwards (every feed), CPU seconds: agent / hub / sim',
+                  `${digestResult.cpu.agent.mean.toFixed(2)} / ${digestResult.cpu.hub.mean.toFixed(2)} / ${digestResult.cpu.sim.mean.toFixed(2)} (see "Anti-entropy")`,
+                ],
+              ]
             : []),
           [
             'feed digests the hub compared: when synced, by the memory samples',
@@ -1209,7 +1381,11 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
       };
       const memoryRows: string[][] = [
         ['agent RSS with the workload', formatBytes(sync.rss), formatBytes(sync.rssAfterGc)],
-        ['agent JS heap used / reserved, external', '', `${formatBytes(sync.heapUsedAfterGc)} / ${formatBytes(sync.heapTotalAfterGc)}, ${formatBytes(sync.externalAfterGc)}`],
+        [
+          'agent JS heap used / reserved, external',
+          '',
+          `${formatBytes(sync.heapUsedAfterGc)} / ${formatBytes(sync.heapTotalAfterGc)}, ${formatBytes(sync.externalAfterGc)}`,
+        ],
         ['agent peak RSS (initial sync)', formatBytes(sync.peakRss), ''],
         ...(none ? [['agent RSS, no accounts', formatBytes(none.rss), formatBytes(none.rssAfterGc)]] : []),
         ...(idle ? [[`agent RSS, ${idle.accounts} idle accounts`, formatBytes(idle.rss), formatBytes(idle.rssAfterGc)]] : []),
@@ -1218,7 +1394,15 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
         ['agent budget: 1 KiB per object + 1 MiB per account', formatBytes(budget), ''],
         ['hub RSS after the sync (peak)', `${formatBytes(sync.hubRss)} (${formatBytes(sync.hubPeakRss)})`, ''],
         ['hub JS heap used / reserved, external', `${formatBytes(sync.hubHeapUsed)} / ${formatBytes(sync.hubHeapTotal)}, ${formatBytes(sync.hubExternal)}`, ''],
-        ...(sync.databaseBytes !== undefined ? [['SQLite database file, write-ahead log (largest during the sync)', `${formatBytes(sync.databaseBytes)}, ${formatBytes(sync.walBytes ?? 0)} (${formatBytes(sync.walPeakBytes ?? 0)})`, '']] : []),
+        ...(sync.databaseBytes !== undefined
+          ? [
+              [
+                'SQLite database file, write-ahead log (largest during the sync)',
+                `${formatBytes(sync.databaseBytes)}, ${formatBytes(sync.walBytes ?? 0)} (${formatBytes(sync.walPeakBytes ?? 0)})`,
+                '',
+              ],
+            ]
+          : []),
         ['hub RSS after the churn (peak)', `${formatBytes(afterChurn.hubRss)} (${formatBytes(afterChurn.hubPeakRss)})`, ''],
         ['sim RSS', formatBytes(sync.simRss), ''],
       ];
@@ -1228,14 +1412,35 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
         rows: memoryRows,
         notes: [
           `RSS: median of ${flags.samples} samples ${flags.settleSeconds} s after the sync; GC = HeapProfiler.collectGarbage through the inspector. Peak = VmHWM.`,
-          idle ? `per watched object = (workload − ${idle.accounts} idle accounts) ÷ objects; per account = (${idle.accounts} idle accounts − no accounts) ÷ ${idle.accounts}. An idle account is a new cluster (no objects of the watched kinds).` : 'Baselines skipped (--no-baselines): no per-object or per-account split.',
+          idle
+            ? `per watched object = (workload − ${idle.accounts} idle accounts) ÷ objects; per account = (${idle.accounts} idle accounts − no accounts) ÷ ${idle.accounts}. An idle account is a new cluster (no objects of the watched kinds).`
+            : 'Baselines skipped (--no-baselines): no per-object or per-account split.',
           ...(flags.agentEnv.length > 0 ? [`agent environment: ${flags.agentEnv.join(' ')}`] : []),
           ...(flags.agentSet.length > 0 ? [`agent configuration: ${flags.agentSet.map(([k, v]) => `${k.join('.')}=${JSON.stringify(v)}`).join(' ')}`] : []),
         ],
       };
       const churnTable: Table = {
         title: 'Visibility latency at steady churn (written to the sim → visible at the hub)',
-        header: ['changes/s', 'achieved', 'measured', 'DB p50', 'p90', 'p99', 'max', 'REST p50', 'REST p99', 'REST max (n)', 'CPU agent', 'hub', 'sim', 'bench', 'agent RSS', 'hub RSS', 'load', 'digests'],
+        header: [
+          'changes/s',
+          'achieved',
+          'measured',
+          'DB p50',
+          'p90',
+          'p99',
+          'max',
+          'REST p50',
+          'REST p99',
+          'REST max (n)',
+          'CPU agent',
+          'hub',
+          'sim',
+          'bench',
+          'agent RSS',
+          'hub RSS',
+          'load',
+          'digests',
+        ],
         rows: churnResults.map((c) => [
           formatCount(c.rate),
           formatCount(c.achievedRate),
@@ -1269,10 +1474,18 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
       const splitTable: Table = {
         title: 'Where the visibility latency goes (DB figures)',
         header: ['changes/s', 'sim → hub takes the batch: p50', 'p99', 'hub: takes it → visible: p50', 'p99', 'reader uncertainty: p50', 'p99'],
-        rows: churnResults.map((c) => [formatCount(c.rate), formatMs(c.toHub.p50), formatMs(c.toHub.p99), formatMs(c.inHub.p50), formatMs(c.inHub.p99), formatMs(c.uncertainty.p50), formatMs(c.uncertainty.p99)]),
+        rows: churnResults.map((c) => [
+          formatCount(c.rate),
+          formatMs(c.toHub.p50),
+          formatMs(c.toHub.p99),
+          formatMs(c.inHub.p50),
+          formatMs(c.inHub.p99),
+          formatMs(c.uncertainty.p50),
+          formatMs(c.uncertainty.p99),
+        ]),
         notes: [
           `Reader uncertainty = how much earlier a change may have become visible than measured: the time since the reader's last lookup that missed it (the reader looks each object up every ${DB_POLL_MS} ms at first, then every ${POLL_FRACTION * 100}% of the time waited, at most ${MAX_POLL_MS} ms, within a budget of ${formatCount(READER_LOOKUPS_PER_SECOND)} lookups/s).`,
-          'The split uses the row\'s updated_at, which the hub stamps (Date.now(), whole milliseconds) when it takes up the batch that carries the change — after the agent streamed it, before the batch waits for and runs its commit. The first part is the sim\'s watch, the agent and the gRPC stream; the second the hub\'s queue, its commit and the reader\'s poll.',
+          "The split uses the row's updated_at, which the hub stamps (Date.now(), whole milliseconds) when it takes up the batch that carries the change — after the agent streamed it, before the batch waits for and runs its commit. The first part is the sim's watch, the agent and the gRPC stream; the second the hub's queue, its commit and the reader's poll.",
         ],
       };
       const diagnosticsTable: Table = {
@@ -1288,7 +1501,9 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
           formatCount(c.simWatches),
           `${formatCount(c.relists)}, ${formatCount(c.watchRestarts)}`,
         ]),
-        notes: ['mean ack = from the agent writing a batch to the hub acknowledging its commit (the agent\'s scale_agent_batch_ack_seconds). Event-loop delay: monitorEventLoopDelay over the window (agent and hub through their /metrics).'],
+        notes: [
+          "mean ack = from the agent writing a batch to the hub acknowledging its commit (the agent's scale_agent_batch_ack_seconds). Event-loop delay: monitorEventLoopDelay over the window (agent and hub through their /metrics).",
+        ],
       };
       const digestTable: Table | undefined = digestResult && buildDigestTable(digestResult);
       const targetTable: Table = {
@@ -1296,7 +1511,14 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
         header: ['target', 'measured', 'met'],
         rows: targets.map((t) => [t.target, t.value, t.met ? 'yes' : 'no']),
       };
-      return [syncTable, memoryTable, churnTable, ...(churnResults.length > 0 ? [splitTable, diagnosticsTable] : []), ...(digestTable ? [digestTable] : []), targetTable];
+      return [
+        syncTable,
+        memoryTable,
+        churnTable,
+        ...(churnResults.length > 0 ? [splitTable, diagnosticsTable] : []),
+        ...(digestTable ? [digestTable] : []),
+        targetTable,
+      ];
     }
     function buildDigestTable(d: DigestResult): Table {
       const perMillion = (seconds: number) => seconds / (d.objects / 1e6);
@@ -1307,31 +1529,62 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
         title: `Anti-entropy: a digest round of every feed (${formatCount(d.feeds)} feeds, ${formatCount(d.objects)} objects), after the churn, none running`,
         header: ['', 'value'],
         rows: [
-          ['interval in this run (the agent\'s clouddriver.digestIntervalSeconds)', `${d.intervalSeconds} s`],
-          ['rounds completed in their windows (hub\'s digests-compared counter)', `${d.roundsCompleted} of ${d.pairs.length} (${formatCount(d.comparedPerRound)} comparisons per round${d.spilled > 0 ? `; ${d.spilled} spilled into the window after` : ''})`],
-          ...(d.lastRound ? [['last round: tick → last feed acknowledged equal', `${formatSeconds(d.lastRound.durationMs)} (${formatCount(d.lastRound.matchedFeeds)} feeds)`]] : []),
+          ["interval in this run (the agent's clouddriver.digestIntervalSeconds)", `${d.intervalSeconds} s`],
+          [
+            "rounds completed in their windows (hub's digests-compared counter)",
+            `${d.roundsCompleted} of ${d.pairs.length} (${formatCount(d.comparedPerRound)} comparisons per round${d.spilled > 0 ? `; ${d.spilled} spilled into the window after` : ''})`,
+          ],
+          ...(d.lastRound
+            ? [['last round: tick → last feed acknowledged equal', `${formatSeconds(d.lastRound.durationMs)} (${formatCount(d.lastRound.matchedFeeds)} feeds)`]]
+            : []),
           ['CPU s per round: agent', formatDiff(d.cpu.agent)],
           ['CPU s per round: hub', formatDiff(d.cpu.hub)],
           ['CPU s per round: sim (not involved: a control)', formatDiff(d.cpu.sim)],
           ['CPU s per round per 1M objects: agent / hub', `${perMillion(d.cpu.agent.mean).toFixed(3)} / ${perMillion(d.cpu.hub.mean).toFixed(3)}`],
           ['CPU per feed per round: agent / hub', `${((d.cpu.agent.mean / d.feeds) * 1e6).toFixed(0)} / ${((d.cpu.hub.mean / d.feeds) * 1e6).toFixed(0)} µs`],
-          [`CPU with a round ÷ without, equal ${formatSeconds(d.windowMs)} windows: agent / hub`, `${formatRatio(d.cpu.agent.ratio)} / ${formatRatio(d.cpu.hub.ratio)} (${d.cpu.agent.withSeconds.toFixed(2)} ÷ ${d.cpu.agent.withoutSeconds.toFixed(2)} s, ${d.cpu.hub.withSeconds.toFixed(2)} ÷ ${d.cpu.hub.withoutSeconds.toFixed(2)} s)`],
+          [
+            `CPU with a round ÷ without, equal ${formatSeconds(d.windowMs)} windows: agent / hub`,
+            `${formatRatio(d.cpu.agent.ratio)} / ${formatRatio(d.cpu.hub.ratio)} (${d.cpu.agent.withSeconds.toFixed(2)} ÷ ${d.cpu.agent.withoutSeconds.toFixed(2)} s, ${d.cpu.hub.withSeconds.toFixed(2)} ÷ ${d.cpu.hub.withoutSeconds.toFixed(2)} s)`,
+          ],
           ['CPU without a round (no churn): agent / hub / sim', DIGEST_PARTS.map((p) => `${(d.cpu[p].baseShare * 100).toFixed(1)}%`).join(' / ')],
-          [`share of one core, computed: at ${d.intervalSeconds} s / at the default ${DEFAULT_DIGEST_INTERVAL_SECONDS} s: agent`, `${share(d.cpu.agent.mean, d.intervalSeconds)} / ${share(d.cpu.agent.mean, DEFAULT_DIGEST_INTERVAL_SECONDS)}`],
-          [`share of one core, computed: at ${d.intervalSeconds} s / at the default ${DEFAULT_DIGEST_INTERVAL_SECONDS} s: hub`, `${share(d.cpu.hub.mean, d.intervalSeconds)} / ${share(d.cpu.hub.mean, DEFAULT_DIGEST_INTERVAL_SECONDS)}`],
+          [
+            `share of one core, computed: at ${d.intervalSeconds} s / at the default ${DEFAULT_DIGEST_INTERVAL_SECONDS} s: agent`,
+            `${share(d.cpu.agent.mean, d.intervalSeconds)} / ${share(d.cpu.agent.mean, DEFAULT_DIGEST_INTERVAL_SECONDS)}`,
+          ],
+          [
+            `share of one core, computed: at ${d.intervalSeconds} s / at the default ${DEFAULT_DIGEST_INTERVAL_SECONDS} s: hub`,
+            `${share(d.cpu.hub.mean, d.intervalSeconds)} / ${share(d.cpu.hub.mean, DEFAULT_DIGEST_INTERVAL_SECONDS)}`,
+          ],
           ...(churn100
-            ? [[`agent + hub CPU at 100 changes/s with rounds every ${DEFAULT_DIGEST_INTERVAL_SECONDS} s ÷ without (computed)`, formatRatio((churn100.agentCpu + churn100.hubCpu + (d.cpu.agent.mean + d.cpu.hub.mean) / DEFAULT_DIGEST_INTERVAL_SECONDS) / (churn100.agentCpu + churn100.hubCpu))]]
+            ? [
+                [
+                  `agent + hub CPU at 100 changes/s with rounds every ${DEFAULT_DIGEST_INTERVAL_SECONDS} s ÷ without (computed)`,
+                  formatRatio(
+                    (churn100.agentCpu + churn100.hubCpu + (d.cpu.agent.mean + d.cpu.hub.mean) / DEFAULT_DIGEST_INTERVAL_SECONDS) /
+                      (churn100.agentCpu + churn100.hubCpu),
+                  ),
+                ],
+              ]
             : []),
-          ['bytes the agent wrote / read per round (measured, with − without)', `${formatBytes(d.agentWrittenPerRound.mean)} / ${formatBytes(d.agentReadPerRound.mean)} (${formatBytes(d.agentWrittenPerRound.mean / d.feeds)} / ${formatBytes(d.agentReadPerRound.mean / d.feeds)} per feed)`],
-          ['digest bytes per round (computed, protobuf)', `${formatBytes(d.computedBytesPerRound.perAccountBatches)} as one batch per account; ${formatBytes(d.computedBytesPerRound.perFeedMessages)} as one message per feed (${d.computedBytesPerRound.perFeedMessageBytes.toFixed(0)} B each, the digest benchmark's count)`],
+          [
+            'bytes the agent wrote / read per round (measured, with − without)',
+            `${formatBytes(d.agentWrittenPerRound.mean)} / ${formatBytes(d.agentReadPerRound.mean)} (${formatBytes(d.agentWrittenPerRound.mean / d.feeds)} / ${formatBytes(d.agentReadPerRound.mean / d.feeds)} per feed)`,
+          ],
+          [
+            'digest bytes per round (computed, protobuf)',
+            `${formatBytes(d.computedBytesPerRound.perAccountBatches)} as one batch per account; ${formatBytes(d.computedBytesPerRound.perFeedMessages)} as one message per feed (${d.computedBytesPerRound.perFeedMessageBytes.toFixed(0)} B each, the digest benchmark's count)`,
+          ],
           ['divergences found: hub / agent', `${d.divergences.hub} / ${d.divergences.agent}`],
-          ['the agent\'s relists, watch restarts during the phase', `${formatCount(d.relists)}, ${formatCount(d.watchRestarts)}`],
-          ['other processes on the machine, windows with / without a round (share of one core)', `${formatPercent(d.otherShare.with)} / ${formatPercent(d.otherShare.without)}`],
+          ["the agent's relists, watch restarts during the phase", `${formatCount(d.relists)}, ${formatCount(d.watchRestarts)}`],
+          [
+            'other processes on the machine, windows with / without a round (share of one core)',
+            `${formatPercent(d.otherShare.with)} / ${formatPercent(d.otherShare.without)}`,
+          ],
         ],
         notes: [
           `Each round: a window of ${formatSeconds(d.windowMs)} starting ${LEAD_MS / 1000} s before a tick of the agent's timer (predicted from its "agent started" line, re-anchored on the warm-up round the hub was seen comparing), then an equal window with no tick. Per round = CPU(with) − CPU(without), mean over the rounds (range in parentheses); CPU from /proc/<pid>/stat, 10 ms ticks.`,
           `A figure is "within noise" when its mean is not above twice its standard error (or 0.02 s); then only its order of magnitude holds.${unresolved.length > 0 ? ` Here: ${unresolved.join(', ')}.` : ''} Relists, watch restarts and other processes on the machine (both from /proc and the agent's metrics, above) are the usual sources of that noise.`,
-          'Measured bytes = what the agent passed to write() / read() (/proc/<pid>/io: its gRPC stream to the hub, with HTTP/2 and gRPC framing, and anything else it wrote), with − without. Computed bytes = the digests\' protobuf messages alone.',
+          "Measured bytes = what the agent passed to write() / read() (/proc/<pid>/io: its gRPC stream to the hub, with HTTP/2 and gRPC framing, and anything else it wrote), with − without. Computed bytes = the digests' protobuf messages alone.",
           `Shares of one core = per round ÷ interval: the steady cost of comparing every feed at that interval; the ratio at 100 changes/s adds that to the agent's and the hub's CPU in that churn window above.`,
           'The round of the warm-up and those of the measured windows carry no changes: every digest goes out in a batch of its own account (one per account). Under churn a digest rides with the batch that empties its feed.',
         ],
@@ -1346,7 +1599,16 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
     process.stdout.write('\n' + heading.join('\n') + '\n\n' + tables.map(renderText).join('\n\n') + '\n\n');
     const command = `npm run bench -- scale ${process.argv.slice(3).join(' ')}`.trim();
     const svgName = `scale-${name}.svg`;
-    const markdown = [`# Scale benchmark`, '', heading.join('\n'), '', `Command: \`${command}\``, '', ...tables.flatMap((t) => [renderMarkdown(t), '']), ...(churnResults.length > 0 ? [`![latency percentiles against churn rate](${svgName})`, ''] : [])].join('\n');
+    const markdown = [
+      `# Scale benchmark`,
+      '',
+      heading.join('\n'),
+      '',
+      `Command: \`${command}\``,
+      '',
+      ...tables.flatMap((t) => [renderMarkdown(t), '']),
+      ...(churnResults.length > 0 ? [`![latency percentiles against churn rate](${svgName})`, ''] : []),
+    ].join('\n');
     const paths = writeResults(outDir, `scale-${name}`, result, markdown);
     if (churnResults.length > 0) {
       const colors = ['#1f77b4', '#2ca02c', '#ff7f0e', '#d62728'];
@@ -1355,7 +1617,11 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
         xLabel: 'churn, changes/s',
         yLabel: 'written to the sim → visible in the hub, ms',
         series: [
-          ...(['p50', 'p90', 'p99', 'max'] as const).map((p, i) => ({ label: `DB ${p}`, color: colors[i]!, points: churnResults.map((c) => ({ x: c.rate, y: c.db[p] })) })),
+          ...(['p50', 'p90', 'p99', 'max'] as const).map((p, i) => ({
+            label: `DB ${p}`,
+            color: colors[i]!,
+            points: churnResults.map((c) => ({ x: c.rate, y: c.db[p] })),
+          })),
           { label: 'REST p99 (sample)', color: '#9467bd', dashed: true, points: churnResults.map((c) => ({ x: c.rate, y: c.rest.p99 })) },
         ],
         markers: [
@@ -1381,4 +1647,3 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
     else rmSync(dir, { recursive: true, force: true });
   }
 }
-

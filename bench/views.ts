@@ -39,7 +39,10 @@ interface ViewsFlags {
 }
 
 function sizeList(value: string): number[] {
-  const sizes = value.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '');
+  const sizes = value
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter((s) => s !== '');
   if (sizes.length === 0) throw new InvalidArgumentError('must name at least one size');
   return sizes.map((s) => {
     const m = /^(\d+)(k?)$/.exec(s);
@@ -49,7 +52,10 @@ function sizeList(value: string): number[] {
 }
 
 function engineList(value: string): Engine[] {
-  const engines = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const engines = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   for (const e of engines) if (!(ENGINES as readonly string[]).includes(e)) throw new InvalidArgumentError(`unknown engine "${e}" (${ENGINES.join(', ')})`);
   if (engines.length === 0) throw new InvalidArgumentError('must name at least one engine');
   return engines as Engine[];
@@ -58,8 +64,14 @@ function engineList(value: string): Engine[] {
 export function registerViewsBenchmark(program: Command): void {
   program
     .command('views')
-    .description('Application views (clusters, server groups, load balancers, …) through the REST API on SQLite, PostgreSQL and MySQL at 1k/10k/100k cached objects; one application with 1,000 server groups at 100k')
-    .addOption(new Option('--sizes <list>', 'cached objects per store, comma-separated (1000, 10k, …)').argParser(sizeList).default([1_000, 10_000, 100_000], '1k,10k,100k'))
+    .description(
+      'Application views (clusters, server groups, load balancers, …) through the REST API on SQLite, PostgreSQL and MySQL at 1k/10k/100k cached objects; one application with 1,000 server groups at 100k',
+    )
+    .addOption(
+      new Option('--sizes <list>', 'cached objects per store, comma-separated (1000, 10k, …)')
+        .argParser(sizeList)
+        .default([1_000, 10_000, 100_000], '1k,10k,100k'),
+    )
     .addOption(new Option('--engines <list>', 'engines, comma-separated').argParser(engineList).default([...ENGINES], ENGINES.join(',')))
     .option('--repetitions <n>', 'timed requests per view', positiveInt, 30)
     .option('--warmup <n>', 'untimed requests per view first', nonNegativeInt, 3)
@@ -83,7 +95,14 @@ const OBJECTS_PER_NAMESPACE = 2000;
 const BATCH_CHANGES = 1000;
 const SEED_TIME = 1_700_000_000_000;
 
-const feed = (group: string, version: string, kind: string, resource: string, namespaced = true): FeedInfo => ({ group, version, kind, resource, namespace: '', namespaced });
+const feed = (group: string, version: string, kind: string, resource: string, namespaced = true): FeedInfo => ({
+  group,
+  version,
+  kind,
+  resource,
+  namespace: '',
+  namespaced,
+});
 const F = {
   namespace: feed('', 'v1', 'Namespace', 'namespaces', false),
   deployment: feed('apps', 'v1', 'Deployment', 'deployments'),
@@ -97,7 +116,14 @@ const F = {
   secret: feed('', 'v1', 'Secret', 'secrets'),
 };
 
-const KINDS: KindRecord[] = Object.values(F).map((f) => ({ group: f.group, version: f.version, kind: f.kind, resource: f.resource, namespaced: f.namespaced, watchable: true }));
+const KINDS: KindRecord[] = Object.values(F).map((f) => ({
+  group: f.group,
+  version: f.version,
+  kind: f.kind,
+  resource: f.resource,
+  namespaced: f.namespaced,
+  watchable: true,
+}));
 
 let uidCounter = 0;
 const nextUid = () => `00000000-0000-4000-8000-${(++uidCounter).toString(16).padStart(12, '0')}`;
@@ -138,7 +164,14 @@ class Seeder {
 
   add(f: FeedInfo, namespace: string, name: string, manifest: Record<string, unknown>): { uid: string } {
     const uid = nextUid();
-    const metadata = { name, ...(f.namespaced ? { namespace } : {}), uid, resourceVersion: String(++this.count), creationTimestamp: stamp(this.count % 100_000), ...(manifest.metadata as object) };
+    const metadata = {
+      name,
+      ...(f.namespaced ? { namespace } : {}),
+      uid,
+      resourceVersion: String(++this.count),
+      creationTimestamp: stamp(this.count % 100_000),
+      ...(manifest.metadata as object),
+    };
     const body = JSON.stringify({ apiVersion: f.group === '' ? f.version : `${f.group}/${f.version}`, kind: f.kind, ...manifest, metadata });
     this.changes.push({ type: 'upsert', feed: f, namespace: f.namespaced ? namespace : '', name, uid, resourceVersion: metadata.resourceVersion, body });
     return { uid };
@@ -150,8 +183,23 @@ class Seeder {
     const labels = { app: name, 'app.kubernetes.io/name': app, 'app.kubernetes.io/managed-by': 'spinnaker' };
     const dep = this.add(F.deployment, namespace, name, {
       metadata: { labels, annotations: spinnakerAnnotations(app, cluster), generation: replicaSets },
-      spec: { replicas: PODS_PER_CURRENT_REPLICASET, revisionHistoryLimit: replicaSets - 1, selector: { matchLabels: { app: name } }, template: { metadata: { labels }, spec: { containers: [containerSpec(app, replicaSets)] } } },
-      status: { observedGeneration: replicaSets, replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2, conditions: [{ type: 'Available', status: 'True' }, { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable' }] },
+      spec: {
+        replicas: PODS_PER_CURRENT_REPLICASET,
+        revisionHistoryLimit: replicaSets - 1,
+        selector: { matchLabels: { app: name } },
+        template: { metadata: { labels }, spec: { containers: [containerSpec(app, replicaSets)] } },
+      },
+      status: {
+        observedGeneration: replicaSets,
+        replicas: 2,
+        updatedReplicas: 2,
+        readyReplicas: 2,
+        availableReplicas: 2,
+        conditions: [
+          { type: 'Available', status: 'True' },
+          { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable' },
+        ],
+      },
     });
     for (let revision = 1; revision <= replicaSets; revision++) {
       const current = revision === replicaSets;
@@ -162,22 +210,36 @@ class Seeder {
       const rs = this.add(F.replicaSet, namespace, rsName, {
         metadata: {
           labels: podLabels,
-          annotations: { ...spinnakerAnnotations(app, cluster), 'deployment.kubernetes.io/revision': String(revision), 'deployment.kubernetes.io/desired-replicas': '2' },
+          annotations: {
+            ...spinnakerAnnotations(app, cluster),
+            'deployment.kubernetes.io/revision': String(revision),
+            'deployment.kubernetes.io/desired-replicas': '2',
+          },
           ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name, uid: dep.uid, controller: true, blockOwnerDeletion: true }],
           generation: 1,
         },
-        spec: { replicas, selector: { matchLabels: { app: name, 'pod-template-hash': hash } }, template: { metadata: { labels: podLabels }, spec: { containers: [containerSpec(app, revision)] } } },
+        spec: {
+          replicas,
+          selector: { matchLabels: { app: name, 'pod-template-hash': hash } },
+          template: { metadata: { labels: podLabels }, spec: { containers: [containerSpec(app, revision)] } },
+        },
         status: { replicas, fullyLabeledReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas, observedGeneration: 1 },
       });
       if (!current) continue;
       for (let p = 0; p < PODS_PER_CURRENT_REPLICASET; p++) {
         this.add(F.pod, namespace, `${rsName}-${(p * 48271 + revision).toString(36).padStart(5, 'q')}`, {
-          metadata: { labels: podLabels, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rsName, uid: rs.uid, controller: true, blockOwnerDeletion: true }] },
+          metadata: {
+            labels: podLabels,
+            ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rsName, uid: rs.uid, controller: true, blockOwnerDeletion: true }],
+          },
           spec: { containers: [containerSpec(app, revision)], nodeName: `node-${p % 7}`, serviceAccountName: 'default' },
           status: {
             phase: 'Running',
             podIP: `10.1.${p}.${revision % 250}`,
-            conditions: [{ type: 'Ready', status: 'True' }, { type: 'ContainersReady', status: 'True' }],
+            conditions: [
+              { type: 'Ready', status: 'True' },
+              { type: 'ContainersReady', status: 'True' },
+            ],
             containerStatuses: [{ name: app, ready: true, restartCount: 0, image: `registry.example.com/team/${app}:1.${revision}.0`, started: true }],
           },
         });
@@ -188,13 +250,18 @@ class Seeder {
       spec: { selector: { app: name }, ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }], type: 'ClusterIP', clusterIP: '10.0.0.1' },
     });
     if (opts.config) {
-      this.add(F.configMap, namespace, `${name}-config`, { metadata: { labels }, data: { 'application.yaml': `server:\n  port: 8080\napp: ${app}\n`, LOG_LEVEL: 'info' } });
+      this.add(F.configMap, namespace, `${name}-config`, {
+        metadata: { labels },
+        data: { 'application.yaml': `server:\n  port: 8080\napp: ${app}\n`, LOG_LEVEL: 'info' },
+      });
       this.add(F.secret, namespace, `${name}-secrets`, { metadata: { labels }, type: 'Opaque' });
     }
     if (opts.ingress) {
       this.add(F.ingress, namespace, name, {
         metadata: { labels, annotations: spinnakerAnnotations(app, `ingress ${name}`) },
-        spec: { rules: [{ host: `${name}.example.com`, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name, port: { number: 80 } } } }] } }] },
+        spec: {
+          rules: [{ host: `${name}.example.com`, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name, port: { number: 80 } } } }] } }],
+        },
       });
     }
     if (opts.policy) {
@@ -209,8 +276,22 @@ class Seeder {
     const labels = { app: name };
     const sts = this.add(F.statefulSet, namespace, name, {
       metadata: { labels, generation: 1 },
-      spec: { replicas: 2, serviceName: name, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [containerSpec(app, 1)] } }, updateStrategy: { type: 'RollingUpdate' } },
-      status: { observedGeneration: 1, replicas: 2, readyReplicas: 2, currentReplicas: 2, updatedReplicas: 2, currentRevision: `${name}-1`, updateRevision: `${name}-1` },
+      spec: {
+        replicas: 2,
+        serviceName: name,
+        selector: { matchLabels: labels },
+        template: { metadata: { labels }, spec: { containers: [containerSpec(app, 1)] } },
+        updateStrategy: { type: 'RollingUpdate' },
+      },
+      status: {
+        observedGeneration: 1,
+        replicas: 2,
+        readyReplicas: 2,
+        currentReplicas: 2,
+        updatedReplicas: 2,
+        currentRevision: `${name}-1`,
+        updateRevision: `${name}-1`,
+      },
     });
     this.add(F.service, namespace, name, { metadata: { labels }, spec: { clusterIP: 'None', selector: labels, ports: [{ port: 5432 }] } });
     for (let i = 0; i < 2; i++) {
@@ -242,14 +323,23 @@ export function buildWorkload(target: number): Workload {
   const seeder = new Seeder();
   const namespaceCount = Math.max(2, Math.ceil(target / OBJECTS_PER_NAMESPACE));
   const namespaces = Array.from({ length: namespaceCount }, (_, i) => `team-${i}`);
-  for (const ns of namespaces) seeder.add(F.namespace, '', ns, { metadata: { labels: { 'kubernetes.io/metadata.name': ns } }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } });
+  for (const ns of namespaces)
+    seeder.add(F.namespace, '', ns, {
+      metadata: { labels: { 'kubernetes.io/metadata.name': ns } },
+      spec: { finalizers: ['kubernetes'] },
+      status: { phase: 'Active' },
+    });
 
   const bigServerGroups = Math.max(REPLICASETS_PER_DEPLOYMENT, Math.min(BIG_APP_MAX_SERVER_GROUPS, Math.round(target * BIG_APP_SERVER_GROUP_SHARE)));
   const bigDeployments = Math.ceil(bigServerGroups / REPLICASETS_PER_DEPLOYMENT);
   // The big application lives in up to four namespaces it shares with the others.
   const bigNamespaces = namespaces.slice(0, Math.min(4, namespaces.length));
   for (let d = 0; d < bigDeployments; d++) {
-    seeder.deployment(BIG_APP, bigNamespaces[d % bigNamespaces.length]!, `${BIG_APP}-svc${d}`, REPLICASETS_PER_DEPLOYMENT, { ingress: d % 10 === 0, policy: d % 20 === 0, config: true });
+    seeder.deployment(BIG_APP, bigNamespaces[d % bigNamespaces.length]!, `${BIG_APP}-svc${d}`, REPLICASETS_PER_DEPLOYMENT, {
+      ingress: d % 10 === 0,
+      policy: d % 20 === 0,
+      config: true,
+    });
   }
   let apps = 1;
   for (let i = 0; seeder.count < target; i++) {
@@ -267,7 +357,9 @@ export function buildWorkload(target: number): Workload {
     namespaces: namespaceCount,
     sampleCluster: `deployment ${BIG_APP}-svc0`,
     sampleNamespace: bigNamespaces[0]!,
-    sampleServerGroup: seeder.changes.flatMap((c) => (c.type === 'upsert' && c.feed.kind === 'ReplicaSet' && c.name.startsWith(`${BIG_APP}-svc0-`) ? [c.name] : [])).pop()!,
+    sampleServerGroup: seeder.changes
+      .flatMap((c) => (c.type === 'upsert' && c.feed.kind === 'ReplicaSet' && c.name.startsWith(`${BIG_APP}-svc0-`) ? [c.name] : []))
+      .pop()!,
     sampleService: `${BIG_APP}-svc0`,
     apps,
   };
@@ -285,7 +377,13 @@ export async function openEngineStore(engine: Engine): Promise<OpenedStore> {
     const dir = mkdtempSync(join(tmpdir(), 'scale-agent-views-'));
     const store = await createStore({ url: `sqlite:${join(dir, 'hub.db')}` }, silentLogger());
     await store.migrate();
-    return { store, cleanup: async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); } };
+    return {
+      store,
+      cleanup: async () => {
+        await store.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
   }
   const server: Server = engine === 'postgres' ? await postgresServer() : await mysqlServer();
   const url = await server.create();
@@ -410,7 +508,18 @@ async function measure(store: SqlStore, list: View[], flags: ViewsFlags): Promis
         }
       }
       samples.sort((a, b) => a - b);
-      out.push({ id: view.id, label: view.label, url: view.url, coldMs, p50Ms: percentile(samples, 50), p99Ms: percentile(samples, 99), minMs: samples[0]!, maxMs: samples[samples.length - 1]!, responseBytes: bytes, items });
+      out.push({
+        id: view.id,
+        label: view.label,
+        url: view.url,
+        coldMs,
+        p50Ms: percentile(samples, 50),
+        p99Ms: percentile(samples, 99),
+        minMs: samples[0]!,
+        maxMs: samples[samples.length - 1]!,
+        responseBytes: bytes,
+        items,
+      });
     }
   } finally {
     await app.close();
@@ -454,14 +563,26 @@ function tableFor(run: RunResult, flags: ViewsFlags): Table {
 
 function summaryTable(runs: RunResult[]): Table {
   const ids = ['serverGroups', 'cluster', 'clustersOfAccount', 'loadBalancers', 'serverGroupManagers', 'applications'];
-  const labels: Record<string, string> = { serverGroups: 'server groups', cluster: 'one cluster', clustersOfAccount: 'clusters/{account}', loadBalancers: 'load balancers', serverGroupManagers: 'managers', applications: '/applications' };
+  const labels: Record<string, string> = {
+    serverGroups: 'server groups',
+    cluster: 'one cluster',
+    clustersOfAccount: 'clusters/{account}',
+    loadBalancers: 'load balancers',
+    serverGroupManagers: 'managers',
+    applications: '/applications',
+  };
   return {
     title: 'Summary: p50 / p99 ms per engine and size',
     header: ['engine', 'objects', `${BIG_APP} SGs`, ...ids.map((id) => labels[id]!)],
-    rows: runs.map((r) => [r.engine, formatCount(r.objects), formatCount(r.bigAppServerGroups), ...ids.map((id) => {
-      const t = r.timings.find((x) => x.id === id);
-      return t ? `${ms(t.p50Ms)} / ${ms(t.p99Ms)}` : 'n/a';
-    })]),
+    rows: runs.map((r) => [
+      r.engine,
+      formatCount(r.objects),
+      formatCount(r.bigAppServerGroups),
+      ...ids.map((id) => {
+        const t = r.timings.find((x) => x.id === id);
+        return t ? `${ms(t.p50Ms)} / ${ms(t.p99Ms)}` : 'n/a';
+      }),
+    ]),
   };
 }
 
@@ -483,7 +604,16 @@ export async function runViewsBenchmark(flags: ViewsFlags): Promise<void> {
         const seedMs = await seed(opened.store, workload);
         process.stderr.write(`views: ${engine}, ${formatCount(workload.objects)} objects: seeded in ${(seedMs / 1000).toFixed(1)} s; measuring…\n`);
         const timings = await measure(opened.store, views(workload), flags);
-        const run: RunResult = { engine, size, objects: workload.objects, bigAppServerGroups: workload.bigAppServerGroups, namespaces: workload.namespaces, applications: workload.apps, seedMs, timings };
+        const run: RunResult = {
+          engine,
+          size,
+          objects: workload.objects,
+          bigAppServerGroups: workload.bigAppServerGroups,
+          namespaces: workload.namespaces,
+          applications: workload.apps,
+          seedMs,
+          timings,
+        };
         runs.push(run);
         process.stdout.write('\n' + renderText(tableFor(run, flags)) + '\n');
       } catch (err) {
@@ -529,7 +659,15 @@ export async function runViewsBenchmark(flags: ViewsFlags): Promise<void> {
     '',
     ...tables.flatMap((t) => [renderMarkdown(t), '']),
   ].join('\n');
-  const result = { benchmark: 'views', startedAt: started.toISOString(), command, environment: { ...environment(), loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadAtEnd }, flags, runs, failures };
+  const result = {
+    benchmark: 'views',
+    startedAt: started.toISOString(),
+    command,
+    environment: { ...environment(), loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadAtEnd },
+    flags,
+    runs,
+    failures,
+  };
   const paths = writeResults(resolve(REPO_ROOT, flags.out), 'views', result, markdown);
   process.stdout.write(`results: ${paths.json}, ${paths.markdown}\n`);
   if (runs.length === 0) throw new Error('no engine could be measured');

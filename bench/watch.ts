@@ -16,7 +16,18 @@ import type { ApiResource } from '../src/kube/index.ts';
 import { agentKindName, clientFor, informerKind, listRaw, resolveKinds, timeJsonParse, type ParseFloor } from './support/kube-lists.ts';
 import { collectGarbage, INSPECT_ARG, inspectorUrl } from './support/inspector.ts';
 import { median, sampleResident, type RssSample } from './support/memory.ts';
-import { agentCounters, agentState, HubDatabase, startAgent, startHub, writeAgentConfig, type AgentCounters, type AgentState, type RunningAgent, type RunningHub } from './support/parts.ts';
+import {
+  agentCounters,
+  agentState,
+  HubDatabase,
+  startAgent,
+  startHub,
+  writeAgentConfig,
+  type AgentCounters,
+  type AgentState,
+  type RunningAgent,
+  type RunningHub,
+} from './support/parts.ts';
 import { poll, ProcessRegistry, REPO_ROOT, sleep, type BenchProcess } from './support/processes.ts';
 import { environment, formatBytes, formatCount, formatRatio, formatSeconds, renderMarkdown, renderText, writeResults, type Table } from './support/report.ts';
 import type { SimProcessOptions } from './support/sim-process.ts';
@@ -48,7 +59,10 @@ function percent(value: string): number {
 }
 
 function kindList(value: string): string[] {
-  const kinds = value.split(',').map((k) => k.trim()).filter((k) => k !== '');
+  const kinds = value
+    .split(',')
+    .map((k) => k.trim())
+    .filter((k) => k !== '');
   if (kinds.length === 0) throw new InvalidArgumentError('must name at least one kind');
   return kinds;
 }
@@ -56,11 +70,17 @@ function kindList(value: string): string[] {
 export function registerWatchBenchmark(program: Command): void {
   program
     .command('watch')
-    .description('Agent vs @kubernetes/client-node informer: resident memory per watched object and per idle account, initial-sync objects/s vs the JSON.parse floor, re-sends after agent and hub restarts')
+    .description(
+      'Agent vs @kubernetes/client-node informer: resident memory per watched object and per idle account, initial-sync objects/s vs the JSON.parse floor, re-sends after agent and hub restarts',
+    )
     .option('--clusters <n>', 'workload clusters, one agent account (and one set of informers) each', positiveInt, 10)
     .option('--objects <n>', 'objects per workload cluster (about: whole applications are created)', nonNegativeInt, 10_000)
     .option('--idle-accounts <n>', 'idle accounts (new, empty clusters) for the per-idle-account figure; 0 skips it', nonNegativeInt, 100)
-    .option('--kinds <list>', 'comma-separated kinds both sides watch, in the agent\'s `kinds` syntax (default: every kind the agent watches by default)', kindList)
+    .option(
+      '--kinds <list>',
+      "comma-separated kinds both sides watch, in the agent's `kinds` syntax (default: every kind the agent watches by default)",
+      kindList,
+    )
     .option('--replicas <n>', 'pods per Deployment in the workload', nonNegativeInt, 2)
     .option('--change-percent <p>', 'share of the objects changed while the agent (then the hub) is down', percent, 1)
     .option('--settle-seconds <s>', 'pause after a sync before memory is sampled', nonNegativeNumber, 3)
@@ -123,7 +143,8 @@ interface RestartResult {
 /** Pause between a forced garbage collection and the memory samples after it. */
 const GC_PAUSE_MS = 1000;
 
-const log = (startedAt: number, message: string) => process.stderr.write(`[watch ${((performance.now() - startedAt) / 1000).toFixed(1).padStart(6)} s] ${message}\n`);
+const log = (startedAt: number, message: string) =>
+  process.stderr.write(`[watch ${((performance.now() - startedAt) / 1000).toFixed(1).padStart(6)} s] ${message}\n`);
 
 export async function runWatchBenchmark(flags: WatchFlags): Promise<void> {
   const t0 = performance.now();
@@ -157,9 +178,19 @@ export async function runWatchBenchmark(flags: WatchFlags): Promise<void> {
 
     // --- the sim ---------------------------------------------------------------------------------
     say(`starting the sim: ${flags.clusters} workload clusters of ~${formatCount(flags.objects)} objects, ${idleNames.length} idle clusters`);
-    const simOptions: SimProcessOptions = { loadClusters: loadNames, idleClusters: idleNames, objectsPerCluster: flags.objects, replicas: flags.replicas, kubeconfigDir };
+    const simOptions: SimProcessOptions = {
+      loadClusters: loadNames,
+      idleClusters: idleNames,
+      objectsPerCluster: flags.objects,
+      replicas: flags.replicas,
+      kubeconfigDir,
+    };
     const sim = registry.spawnTs('sim', 'bench/support/sim-process.ts', [JSON.stringify(simOptions)], { stdin: true });
-    const simReady = await sim.waitForJson<{ seedMs: number; plan: Record<string, number> }>((r) => r.type === 'ready', remaining(), 'the sim to start and seed the workload');
+    const simReady = await sim.waitForJson<{ seedMs: number; plan: Record<string, number> }>(
+      (r) => r.type === 'ready',
+      remaining(),
+      'the sim to start and seed the workload',
+    );
     say(`sim ready (seeded in ${formatSeconds(simReady.seedMs)})`);
 
     const kinds = await resolveKinds(kubeconfig(idleNames[0]!), flags.kinds);
@@ -189,7 +220,9 @@ export async function runWatchBenchmark(flags: WatchFlags): Promise<void> {
     const pageCount = pages.length;
     const floor: ParseFloor = timeJsonParse(pages, workloadObjects, flags.parseRepetitions);
     pages = [];
-    say(`workload: ${formatCount(workloadObjects)} objects in ${pageCount} pages, ${formatBytes(listBytes)}; JSON.parse floor ${formatCount(floor.objectsPerSecond)} objects/s`);
+    say(
+      `workload: ${formatCount(workloadObjects)} objects in ${pageCount} pages, ${formatBytes(listBytes)}; JSON.parse floor ${formatCount(floor.objectsPerSecond)} objects/s`,
+    );
 
     const idleObjects = new Map<string, number>();
     await Promise.all(
@@ -272,7 +305,12 @@ export async function runWatchBenchmark(flags: WatchFlags): Promise<void> {
       const synced = await proc.waitForJson<{ objects: number }>((r) => r.type === 'synced', remaining(), `the informers (${key}) to list`);
       let syncedAt = performance.now();
       if (synced.objects !== expected) {
-        await poll(async () => (await informerStats(proc)).objects === expected, { timeoutMs: remaining(), intervalMs: 200, what: `the informers (${key}) to hold ${expected} objects`, alive: () => proc.assertRunning() });
+        await poll(async () => (await informerStats(proc)).objects === expected, {
+          timeoutMs: remaining(),
+          intervalMs: 200,
+          what: `the informers (${key}) to hold ${expected} objects`,
+          alive: () => proc.assertRunning(),
+        });
         syncedAt = performance.now();
       }
       await settle();
@@ -302,7 +340,11 @@ export async function runWatchBenchmark(flags: WatchFlags): Promise<void> {
       const databasePath = join(dir, `hub-${key}.db`);
       const hub = await startHub(registry, { databasePath, timeoutMs: remaining() });
       const configPath = join(dir, `agent-${key}.yaml`);
-      writeAgentConfig(configPath, { hubGrpcPort: hub.grpcPort, accounts: accounts.map((name) => ({ name, kubeconfigFile: kubeconfig(name) })), kinds: kindNames });
+      writeAgentConfig(configPath, {
+        hubGrpcPort: hub.grpcPort,
+        accounts: accounts.map((name) => ({ name, kubeconfigFile: kubeconfig(name) })),
+        kinds: kindNames,
+      });
       const agent = await startAgent(registry, configPath, remaining(), [INSPECT_ARG]);
       const db = new HubDatabase(databasePath);
       const feeds = accounts.length * kinds.length;
@@ -362,7 +404,11 @@ export async function runWatchBenchmark(flags: WatchFlags): Promise<void> {
     if (!kept) throw new Error('the workload run did not keep its hub and agent');
     const changeCount = Math.max(1, Math.round((workloadObjects * flags.changePercent) / 100));
     const mutate = async (revision: string, seed: number): Promise<{ changes: ChangedObject[]; events: number }> => {
-      const answer = sim.waitForJson<{ changes: ChangedObject[]; events: number }>((r) => r.type === 'mutated' || r.type === 'error', remaining(), 'the sim to change objects');
+      const answer = sim.waitForJson<{ changes: ChangedObject[]; events: number }>(
+        (r) => r.type === 'mutated' || r.type === 'error',
+        remaining(),
+        'the sim to change objects',
+      );
       sim.send(JSON.stringify({ cmd: 'mutate', clusters: loadNames, count: changeCount, revision, seed }));
       const result = await answer;
       if (!Array.isArray(result.changes)) throw new Error(`the sim could not change objects: ${JSON.stringify(result)}`);
@@ -516,7 +562,9 @@ export async function runWatchBenchmark(flags: WatchFlags): Promise<void> {
     ];
     process.stdout.write('\n' + heading.join('\n') + '\n\n' + tables.map(renderText).join('\n\n') + '\n\n');
     const command = `npm run bench -- watch ${process.argv.slice(3).join(' ')}`.trim();
-    const markdown = [`# Watch benchmark`, '', heading.join('\n'), '', `Command: \`${command}\``, '', ...tables.flatMap((t) => [renderMarkdown(t), ''])].join('\n');
+    const markdown = [`# Watch benchmark`, '', heading.join('\n'), '', `Command: \`${command}\``, '', ...tables.flatMap((t) => [renderMarkdown(t), ''])].join(
+      '\n',
+    );
     const paths = writeResults(resolve(REPO_ROOT, flags.out), 'watch', result, markdown);
     say(`wrote ${paths.json} and ${paths.markdown}`);
   } finally {
@@ -541,7 +589,8 @@ function medianRuns(repetitions: Record<string, RunResult[]>): Record<string, Ru
     }
     const combined: Record<string, unknown> = { ...first, repetitions: runs.length };
     for (const [field, value] of Object.entries(first)) {
-      if (typeof value === 'number' && field !== 'accounts' && field !== 'objects') combined[field] = median(runs.map((r) => (r as unknown as Record<string, number>)[field]!));
+      if (typeof value === 'number' && field !== 'accounts' && field !== 'objects')
+        combined[field] = median(runs.map((r) => (r as unknown as Record<string, number>)[field]!));
     }
     combined.rss = { medianBytes: median(runs.map((r) => r.rss.medianBytes)), samplesBytes: runs.flatMap((r) => r.rss.samplesBytes) };
     combined.rssAfterGc = { medianBytes: median(runs.map((r) => r.rssAfterGc.medianBytes)), samplesBytes: runs.flatMap((r) => r.rssAfterGc.samplesBytes) };
@@ -589,11 +638,13 @@ function buildTables(
   const objects = formatCount(workload.objects);
   const memory: Table = {
     title: `Memory (RSS: median of ${flags.samples} samples; ${flags.settleSeconds} s after the sync, then again after a forced full GC)`,
-    header: ['', 'scale-agent', 'client-node informer', 'agent ÷ informer', 'scale-agent, GC\'d', 'informer, GC\'d', 'agent ÷ informer, GC\'d'],
+    header: ['', 'scale-agent', 'client-node informer', 'agent ÷ informer', "scale-agent, GC'd", "informer, GC'd", "agent ÷ informer, GC'd"],
     rows: [
       derivedRow('RSS per watched object', 'perObjectBytes', 'rss'),
       derivedRow('JS heap per watched object', 'perObjectBytes', 'heapUsed'),
-      ...(flags.idleAccounts > 0 ? [derivedRow('RSS per idle account', 'perIdleAccountBytes', 'rss'), derivedRow('JS heap per idle account', 'perIdleAccountBytes', 'heapUsed')] : []),
+      ...(flags.idleAccounts > 0
+        ? [derivedRow('RSS per idle account', 'perIdleAccountBytes', 'rss'), derivedRow('JS heap per idle account', 'perIdleAccountBytes', 'heapUsed')]
+        : []),
       absoluteRow('RSS, no accounts', 'noAccounts', 'rss'),
       absoluteRow(`RSS, ${flags.clusters} empty accounts`, 'emptyAccounts', 'rss'),
       ...(flags.idleAccounts > 0 ? [absoluteRow(`RSS, ${flags.idleAccounts} idle accounts`, 'idleAccounts', 'rss')] : []),
@@ -604,7 +655,7 @@ function buildTables(
       `per watched object = (with the workload − with ${flags.clusters} empty accounts) ÷ the objects added` +
         (flags.idleAccounts > 0 ? `; per idle account = (with ${flags.idleAccounts} idle accounts − with none) ÷ ${flags.idleAccounts}.` : '.'),
       `Both sides watch the same ${kinds.length} kinds in every account. An idle account is a new cluster (${agent.emptyAccounts ? formatCount(agent.emptyAccounts.objects / Math.max(1, agent.emptyAccounts.accounts)) : '?'} objects: namespaces, node). Mean object size in the list responses: ${formatBytes(workload.meanListBytesPerObject)}.`,
-      'GC\'d = after HeapProfiler.collectGarbage through the inspector: what the process retains rather than what the sync left for a collection that had not run yet.',
+      "GC'd = after HeapProfiler.collectGarbage through the inspector: what the process retains rather than what the sync left for a collection that had not run yet.",
       `Where the RSS goes after the GC, workload: scale-agent ${formatBytes(agent.workload!.heapUsedAfterGcBytes)} heap used of ${formatBytes(agent.workload!.heapTotalAfterGcBytes)} reserved, ${formatBytes(agent.workload!.externalAfterGcBytes)} external; ` +
         `informer ${formatBytes(informer.workload!.heapUsedAfterGcBytes)} of ${formatBytes(informer.workload!.heapTotalAfterGcBytes)}, ${formatBytes(informer.workload!.externalAfterGcBytes)} external.`,
     ],
@@ -615,12 +666,24 @@ function buildTables(
     title: `Initial sync of ${formatCount(workload.objects)} objects (${flags.clusters} clusters)`,
     header: ['', 'scale-agent → hub', 'client-node informer', 'JSON.parse floor'],
     rows: [
-      ['objects/s (net of start-up)', formatCount(agentFigures.objectsPerSecondNet), formatCount(informerFigures.objectsPerSecondNet), formatCount(floor.objectsPerSecond)],
+      [
+        'objects/s (net of start-up)',
+        formatCount(agentFigures.objectsPerSecondNet),
+        formatCount(informerFigures.objectsPerSecondNet),
+        formatCount(floor.objectsPerSecond),
+      ],
       ['÷ JSON.parse floor', formatRatio(ratios.syncRateAgentToFloor), formatRatio(ratios.syncRateInformerToFloor), '1×'],
       ['objects/s (from process start)', formatCount(agentFigures.objectsPerSecondGross), formatCount(informerFigures.objectsPerSecondGross), ''],
       ['time to sync, from process start', formatSeconds(a.syncMs), formatSeconds(i.syncMs), formatSeconds(floor.bestSeconds * 1000)],
-      [`time to sync ${flags.clusters} empty accounts (start-up)`, formatSeconds(agent.emptyAccounts!.syncMs), formatSeconds(informer.emptyAccounts!.syncMs), ''],
-      ...(agent.idleAccounts && informer.idleAccounts ? [[`time to sync ${flags.idleAccounts} idle accounts`, formatSeconds(agent.idleAccounts.syncMs), formatSeconds(informer.idleAccounts.syncMs), '']] : []),
+      [
+        `time to sync ${flags.clusters} empty accounts (start-up)`,
+        formatSeconds(agent.emptyAccounts!.syncMs),
+        formatSeconds(informer.emptyAccounts!.syncMs),
+        '',
+      ],
+      ...(agent.idleAccounts && informer.idleAccounts
+        ? [[`time to sync ${flags.idleAccounts} idle accounts`, formatSeconds(agent.idleAccounts.syncMs), formatSeconds(informer.idleAccounts.syncMs), '']]
+        : []),
     ],
     notes: [
       'scale-agent: listed, slimmed, streamed over gRPC and committed by the hub to SQLite (hub, agent and sim share the machine); client-node: every informer listed and watching.',
@@ -628,18 +691,36 @@ function buildTables(
       `net = (objects − objects of the empty accounts) ÷ (sync time − sync time with ${flags.clusters} empty accounts); floor = UTF-8 decode + JSON.parse of the same list pages, best of ${flags.parseRepetitions}.`,
     ],
   };
-  const restartRow = (label: string, r: RestartResult): string[] => [label, formatCount(r.changed), formatCount(r.objectsResent), formatRatio(r.objectsResent / r.changed), formatCount(r.changesSent), formatBytes(r.bytesSent), String(r.relists), formatSeconds(r.caughtUpMs)];
+  const restartRow = (label: string, r: RestartResult): string[] => [
+    label,
+    formatCount(r.changed),
+    formatCount(r.objectsResent),
+    formatRatio(r.objectsResent / r.changed),
+    formatCount(r.changesSent),
+    formatBytes(r.bytesSent),
+    String(r.relists),
+    formatSeconds(r.caughtUpMs),
+  ];
   const restarts: Table = {
     title: `Restarts with ${formatCount(workload.objects)} objects cached (${flags.changePercent}% changed while down)`,
     header: ['', 'changed', 'objects re-sent', 're-sent ÷ changed', 'changes sent', 'bytes sent', 'relists', 'caught up in'],
     rows: [
-      ['initial sync (reference)', formatCount(a.objects), formatCount(a.objects), '', formatCount(a.changesSent!), formatBytes(a.bytesSent!), '', formatSeconds(a.syncMs)],
+      [
+        'initial sync (reference)',
+        formatCount(a.objects),
+        formatCount(a.objects),
+        '',
+        formatCount(a.changesSent!),
+        formatBytes(a.bytesSent!),
+        '',
+        formatSeconds(a.syncMs),
+      ],
       restartRow('agent restart', agentRestart),
       restartRow('hub restart', hubRestart),
     ],
     notes: [
       'objects re-sent = objects the hub rewrote after the restart (upserts committed); changes sent = everything the agent streamed (upserts, touches, snapshot markers); bytes = object bytes.',
-      'caught up = from the restarted process\'s start until the hub held every change.',
+      "caught up = from the restarted process's start until the hub held every change.",
     ],
   };
   return [memory, sync, restarts];

@@ -29,7 +29,13 @@ if (unit) {
 const args = process.argv.slice(2).filter((a) => a !== '--unit');
 const paths = args.filter((a) => !a.startsWith('-') && statSafe(join(root, a)));
 const flags = args.filter((a) => !paths.includes(a));
-function statSafe(p) { try { return statSync(p); } catch { return undefined; } }
+function statSafe(p) {
+  try {
+    return statSync(p);
+  } catch {
+    return undefined;
+  }
+}
 
 const roots = paths.length > 0 ? paths.map((p) => join(root, p)) : unit ? [join(root, 'src')] : [join(root, 'src'), join(root, 'test')];
 const files = roots.flatMap((p) => (statSafe(p)?.isDirectory() ? findTests(p) : [p]));
@@ -45,9 +51,7 @@ const databases = await tsImport('../test/support/database-servers.ts', import.m
 const resolving = databases.resolveTestDatabases();
 
 const typecheck = paths.length === 0 && !process.env.SKIP_TYPECHECK;
-const typecheckStatus = typecheck
-  ? await run([join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json', '--noEmit'], process.env)
-  : 0;
+const typecheckStatus = typecheck ? await run([join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json', '--noEmit'], process.env) : 0;
 const resolved = await resolving;
 const summary = databases.describeResolutions(resolved.resolutions);
 let status = typecheckStatus;
@@ -55,10 +59,11 @@ if (typecheckStatus !== 0) {
   console.error('test: type check failed');
 } else {
   console.log(summary);
-  status = await run(
-    ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...flags, ...files.map((f) => relative(root, f))],
-    { ...process.env, SCALE_AGENT_TEST: '1', [databases.RESOLUTIONS_ENV]: JSON.stringify(resolved.resolutions) },
-  );
+  status = await run(['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...flags, ...files.map((f) => relative(root, f))], {
+    ...process.env,
+    SCALE_AGENT_TEST: '1',
+    [databases.RESOLUTIONS_ENV]: JSON.stringify(resolved.resolutions),
+  });
 }
 await resolved.stop();
 if (typecheckStatus === 0) console.log(summary);

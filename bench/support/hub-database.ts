@@ -58,12 +58,17 @@ export function benchHubConfig(): Record<string, unknown> {
  * same as parts.ts's startHub, which takes a SQLite file. `databasePath` of the result holds the URL.
  * `configDir` receives the hub's YAML (see benchHubConfig).
  */
-export async function startHubWithDatabase(registry: ProcessRegistry, options: { databaseUrl: string; configDir: string; timeoutMs: number; name?: string }): Promise<RunningHub> {
+export async function startHubWithDatabase(
+  registry: ProcessRegistry,
+  options: { databaseUrl: string; configDir: string; timeoutMs: number; name?: string },
+): Promise<RunningHub> {
   const configPath = join(options.configDir, `${options.name ?? 'hub'}.yaml`);
   writeFileSync(configPath, toYaml(benchHubConfig()));
-  const proc = registry.spawnCli(options.name ?? 'hub', [
-    'hub', '--config', configPath, '--host', '127.0.0.1', '--port', '0', '--grpc-port', '0', '--database', options.databaseUrl, '--log-format', 'json',
-  ], { env: { LOG_LEVEL: 'info' } });
+  const proc = registry.spawnCli(
+    options.name ?? 'hub',
+    ['hub', '--config', configPath, '--host', '127.0.0.1', '--port', '0', '--grpc-port', '0', '--database', options.databaseUrl, '--log-format', 'json'],
+    { env: { LOG_LEVEL: 'info' } },
+  );
   const started = await proc.waitForJson((r) => r.msg === 'hub started', options.timeoutMs, 'the hub to start');
   return { process: proc, restPort: Number(started.rest), grpcPort: Number(started.grpc), databasePath: options.databaseUrl };
 }

@@ -68,10 +68,14 @@ function sqliteReader(path: string): HubReader {
       const d = open();
       if (!d) return keys.map(() => undefined);
       if (lookupAll === undefined) {
-        const statement = d.prepare('SELECT resource_version AS resourceVersion, updated_at AS updatedAt FROM objects WHERE account = ? AND api_group = ? AND kind = ? AND namespace = ? AND name = ?');
+        const statement = d.prepare(
+          'SELECT resource_version AS resourceVersion, updated_at AS updatedAt FROM objects WHERE account = ? AND api_group = ? AND kind = ? AND namespace = ? AND name = ?',
+        );
         // One read transaction for all the keys of a tick: each lookup on its own would take and release
         // the write-ahead log's read lock, which cost more than the lookup.
-        lookupAll = d.transaction((ks: readonly ObjectKey[]) => ks.map((k) => statement.get(k.account, k.group, k.kind, k.namespace, k.name) as HeldVersion | undefined));
+        lookupAll = d.transaction((ks: readonly ObjectKey[]) =>
+          ks.map((k) => statement.get(k.account, k.group, k.kind, k.namespace, k.name) as HeldVersion | undefined),
+        );
       }
       return lookupAll(keys);
     },
@@ -109,11 +113,23 @@ async function postgresReader(url: string): Promise<HubReader> {
           const b = params.length - 4;
           return `($${b}, $${b + 1}, $${b + 2}, $${b + 3}, $${b + 4})`;
         });
-        const result = await client.query<{ account: string; api_group: string; kind: string; namespace: string; name: string; resource_version: string; updated_at: string }>(
+        const result = await client.query<{
+          account: string;
+          api_group: string;
+          kind: string;
+          namespace: string;
+          name: string;
+          resource_version: string;
+          updated_at: string;
+        }>(
           `SELECT account, api_group, kind, namespace, name, resource_version, updated_at FROM objects WHERE (account, api_group, kind, namespace, name) IN (${tuples.join(', ')})`,
           params,
         );
-        for (const r of result.rows) found.set(keyString({ account: r.account, group: r.api_group, kind: r.kind, namespace: r.namespace, name: r.name }), { resourceVersion: r.resource_version, updatedAt: Number(r.updated_at) });
+        for (const r of result.rows)
+          found.set(keyString({ account: r.account, group: r.api_group, kind: r.kind, namespace: r.namespace, name: r.name }), {
+            resourceVersion: r.resource_version,
+            updatedAt: Number(r.updated_at),
+          });
       }
       return keys.map((k) => found.get(keyString(k)));
     },
@@ -146,8 +162,19 @@ async function mysqlReader(url: string): Promise<HubReader> {
           `SELECT account, api_group, kind, namespace, name, resource_version, updated_at FROM objects WHERE (account, api_group, kind, namespace, name) IN (${part.map(() => '(?, ?, ?, ?, ?)').join(', ')})`,
           params,
         );
-        for (const r of rows as Array<{ account: string; api_group: string; kind: string; namespace: string; name: string; resource_version: string; updated_at: number | string }>) {
-          found.set(keyString({ account: r.account, group: r.api_group, kind: r.kind, namespace: r.namespace, name: r.name }), { resourceVersion: r.resource_version, updatedAt: Number(r.updated_at) });
+        for (const r of rows as Array<{
+          account: string;
+          api_group: string;
+          kind: string;
+          namespace: string;
+          name: string;
+          resource_version: string;
+          updated_at: number | string;
+        }>) {
+          found.set(keyString({ account: r.account, group: r.api_group, kind: r.kind, namespace: r.namespace, name: r.name }), {
+            resourceVersion: r.resource_version,
+            updatedAt: Number(r.updated_at),
+          });
         }
       }
       return keys.map((k) => found.get(keyString(k)));

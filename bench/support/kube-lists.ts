@@ -1,6 +1,15 @@
 import { DEFAULT_OMIT_KINDS } from '../../src/agent/config.ts';
 import { exclusionReason, kindMatches } from '../../src/agent/account/kind-filter.ts';
-import { DEFAULT_PAGE_SIZE, KubeClient, apiVersionOf, discoverResources, loadKubeconfig, resourcePath, type ApiResource, type KubeList } from '../../src/kube/index.ts';
+import {
+  DEFAULT_PAGE_SIZE,
+  KubeClient,
+  apiVersionOf,
+  discoverResources,
+  loadKubeconfig,
+  resourcePath,
+  type ApiResource,
+  type KubeList,
+} from '../../src/kube/index.ts';
 
 /** A client for one cluster of the sim, from its kubeconfig (the same code path the agent uses). */
 export async function clientFor(kubeconfig: string): Promise<KubeClient> {

@@ -17,12 +17,31 @@ export interface RunningHub {
 }
 
 /** Starts `scale-agent hub` on 127.0.0.1 (REST on port 0; gRPC on `grpcPort`, 0 = any) with a SQLite file. */
-export async function startHub(registry: ProcessRegistry, options: { databasePath: string; grpcPort?: number; timeoutMs: number; name?: string }): Promise<RunningHub> {
+export async function startHub(
+  registry: ProcessRegistry,
+  options: { databasePath: string; grpcPort?: number; timeoutMs: number; name?: string },
+): Promise<RunningHub> {
   const configPath = join(dirname(options.databasePath), `${options.name ?? 'hub'}.yaml`);
   writeFileSync(configPath, toYaml(benchHubConfig()));
-  const proc = registry.spawnCli(options.name ?? 'hub', [
-    'hub', '--config', configPath, '--host', '127.0.0.1', '--port', '0', '--grpc-port', String(options.grpcPort ?? 0), '--database', `sqlite:${options.databasePath}`, '--log-format', 'json',
-  ], { env: PART_ENV });
+  const proc = registry.spawnCli(
+    options.name ?? 'hub',
+    [
+      'hub',
+      '--config',
+      configPath,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--grpc-port',
+      String(options.grpcPort ?? 0),
+      '--database',
+      `sqlite:${options.databasePath}`,
+      '--log-format',
+      'json',
+    ],
+    { env: PART_ENV },
+  );
   const started = await proc.waitForJson((r) => r.msg === 'hub started', options.timeoutMs, 'the hub to start');
   return { process: proc, restPort: Number(started.rest), grpcPort: Number(started.grpc), databasePath: options.databasePath };
 }
@@ -90,7 +109,16 @@ export async function agentState(adminUrl: string): Promise<AgentState> {
     getJson<Array<{ caching: boolean; syncStream: { unackedBatches: number } | null }>>(`${adminUrl}/accounts`),
     getJson<{ hub: { state: string } }>(`${adminUrl}/health`),
   ]);
-  const state: AgentState = { feeds: watches.length, watching: 0, pending: 0, known: 0, relists: 0, unackedBatches: 0, cachingAccounts: 0, hubState: health.hub.state };
+  const state: AgentState = {
+    feeds: watches.length,
+    watching: 0,
+    pending: 0,
+    known: 0,
+    relists: 0,
+    unackedBatches: 0,
+    cachingAccounts: 0,
+    hubState: health.hub.state,
+  };
   for (const w of watches) {
     if (w.reflector.state === 'watching') state.watching++;
     state.pending += w.pending;

@@ -27,7 +27,12 @@ export function procSample(pid: number): ProcSample {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rss = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
   const hwm = /^VmHWM:\s+(\d+)\s+kB/m.exec(status);
-  return { at: performance.now(), cpuSeconds: ticks / CLOCK_TICKS_PER_SECOND, rssBytes: Number(rss?.[1] ?? NaN) * KIB, peakRssBytes: Number(hwm?.[1] ?? NaN) * KIB };
+  return {
+    at: performance.now(),
+    cpuSeconds: ticks / CLOCK_TICKS_PER_SECOND,
+    rssBytes: Number(rss?.[1] ?? NaN) * KIB,
+    peakRssBytes: Number(hwm?.[1] ?? NaN) * KIB,
+  };
 }
 
 /** CPU seconds used between two samples ÷ wall seconds: 1.0 = one core busy. */

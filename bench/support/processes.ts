@@ -66,7 +66,8 @@ export class BenchProcess {
 
   /** Throws (with the tail of the output) when the process has exited. */
   assertRunning(): void {
-    if (!this.running) throw new Error(`${this.name} exited unexpectedly (code ${this.exitCode});\n--- last output of ${this.name} ---\n${this.kept.slice(-4000)}`);
+    if (!this.running)
+      throw new Error(`${this.name} exited unexpectedly (code ${this.exitCode});\n--- last output of ${this.name} ---\n${this.kept.slice(-4000)}`);
   }
 
   /**
@@ -91,8 +92,13 @@ export class BenchProcess {
         }
         if (match(record)) done(undefined, record as T);
       });
-      const timer = setTimeout(() => done(new Error(`timed out after ${timeoutMs} ms waiting for ${what};\n--- last output of ${this.name} ---\n${this.kept.slice(-4000)}`)), timeoutMs);
-      void this.exited.then((code) => done(new Error(`${this.name} exited (code ${code}) while waiting for ${what};\n--- last output of ${this.name} ---\n${this.kept.slice(-4000)}`)));
+      const timer = setTimeout(
+        () => done(new Error(`timed out after ${timeoutMs} ms waiting for ${what};\n--- last output of ${this.name} ---\n${this.kept.slice(-4000)}`)),
+        timeoutMs,
+      );
+      void this.exited.then((code) =>
+        done(new Error(`${this.name} exited (code ${code}) while waiting for ${what};\n--- last output of ${this.name} ---\n${this.kept.slice(-4000)}`)),
+      );
     });
   }
 

@@ -16,7 +16,11 @@ export interface Table {
 export function renderText(table: Table): string {
   const all = [table.header, ...table.rows];
   const widths = table.header.map((_, i) => Math.max(...all.map((row) => (row[i] ?? '').length)));
-  const line = (row: string[]) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('   ').trimEnd();
+  const line = (row: string[]) =>
+    row
+      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+      .join('   ')
+      .trimEnd();
   const out = [table.title, line(table.header), widths.map((w) => '-'.repeat(w)).join('   '), ...table.rows.map(line)];
   for (const note of table.notes ?? []) out.push(`  ${note}`);
   return out.join('\n');

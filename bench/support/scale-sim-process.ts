@@ -67,7 +67,14 @@ function write(record: Record<string, unknown>): void {
 const options = JSON.parse(process.argv[2] ?? '{}') as ScaleSimOptions;
 const loadNames = Array.from({ length: options.loadClusters }, (_, i) => `load-${i + 1}`);
 const idleNames = Array.from({ length: options.idleClusters }, (_, i) => `idle-${i + 1}`);
-const sim = await startSim({ host: '127.0.0.1', port: 0, clusters: [...loadNames, ...idleNames], tls: true, podStartDelayMs: 0, historyLimit: options.historyLimit });
+const sim = await startSim({
+  host: '127.0.0.1',
+  port: 0,
+  clusters: [...loadNames, ...idleNames],
+  tls: true,
+  podStartDelayMs: 0,
+  historyLimit: options.historyLimit,
+});
 
 const seedStarted = performance.now();
 const plan = planScaleWorkload(options.objectsPerCluster);
@@ -119,7 +126,9 @@ function churnTick(): void {
     const namespace = plan.namespaces[app % plan.namespaces.length]!;
     const name = k.name(app);
     seq++;
-    const object = sim.cluster(loadNames[cluster]!).patch(k.apiVersion, k.kind, namespace, name, { metadata: { annotations: { [CHURN_ANNOTATION]: String(seq) } } });
+    const object = sim
+      .cluster(loadNames[cluster]!)
+      .patch(k.apiVersion, k.kind, namespace, name, { metadata: { annotations: { [CHURN_ANNOTATION]: String(seq) } } });
     changes.push([cluster, kind, namespace, name, Number(object.metadata?.resourceVersion ?? 0), clock(), seq]);
     made++;
   }
@@ -197,7 +206,12 @@ commands.on('line', (line) => {
       case 'stats': {
         const ms = (ns: number) => Math.round(ns / 1e4) / 100;
         const watches = sim.clusterNames().reduce((n, name) => n + sim.cluster(name).store.watches.size, 0);
-        write({ type: 'stats', eventLoopDelayMs: { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) }, watches, gc: { ...gc } });
+        write({
+          type: 'stats',
+          eventLoopDelayMs: { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) },
+          watches,
+          gc: { ...gc },
+        });
         loopDelay.reset();
         Object.assign(gc, { major: 0, majorMs: 0, minor: 0, minorMs: 0 });
         return;

@@ -55,7 +55,13 @@ export function scaleApp(app: string, namespace: string): KubeObject[] {
   const metadata = (name: string, extra: Record<string, string> = {}) => ({ name, namespace, labels, annotations: { ...annotations, ...extra } });
   return [
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: metadata(`${app}-config`), data: { 'app.properties': `name=${app}\nlogLevel=info\n`, version: '1' } },
-    { apiVersion: 'v1', kind: 'Secret', metadata: metadata(`${app}-secret`), type: 'Opaque', data: { password: Buffer.from(`${app}-password`).toString('base64') } },
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: metadata(`${app}-secret`),
+      type: 'Opaque',
+      data: { password: Buffer.from(`${app}-password`).toString('base64') },
+    },
     {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
@@ -80,7 +86,12 @@ export function scaleApp(app: string, namespace: string): KubeObject[] {
         },
       },
     },
-    { apiVersion: 'v1', kind: 'Service', metadata: metadata(app, { 'moniker.spinnaker.io/cluster': `service ${app}` }), spec: { selector: { app }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] } },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: metadata(app, { 'moniker.spinnaker.io/cluster': `service ${app}` }),
+      spec: { selector: { app }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+    },
     {
       apiVersion: `${CUSTOM_GROUP}/v1`,
       kind: CUSTOM_KIND,
@@ -93,7 +104,8 @@ export function scaleApp(app: string, namespace: string): KubeObject[] {
 /** Writes the CRD, the namespaces and the applications into a cluster (the controllers add ReplicaSets and Pods). */
 export function seedScaleCluster(cluster: SimCluster, plan: ScalePlan, options: { serverSideApply: boolean }): void {
   createDefinition(cluster, { group: CUSTOM_GROUP, kind: CUSTOM_KIND, plural: 'servicemonitors' });
-  for (const namespace of plan.namespaces) cluster.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { 'bench.scale-agent.io/workload': 'scale' } } });
+  for (const namespace of plan.namespaces)
+    cluster.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { 'bench.scale-agent.io/workload': 'scale' } } });
   for (let i = 0; i < plan.apps; i++) {
     for (const object of scaleApp(`app-${i}`, plan.namespaces[i % plan.namespaces.length]!)) {
       if (options.serverSideApply) {

@@ -58,7 +58,15 @@ await sim.writeKubeconfigs(options.kubeconfigDir);
 
 const clusters: Record<string, { objects: number; resourceVersion: number }> = {};
 for (const name of sim.clusterNames()) clusters[name] = { objects: sim.cluster(name).objectCount(), resourceVersion: sim.cluster(name).resourceVersion };
-write({ type: 'ready', url: sim.url, kubeconfigDir: options.kubeconfigDir, clusters, plan: { apps: plan.apps, namespaces: plan.namespaces.length, replicas: plan.replicas }, seedMs, pid: process.pid });
+write({
+  type: 'ready',
+  url: sim.url,
+  kubeconfigDir: options.kubeconfigDir,
+  clusters,
+  plan: { apps: plan.apps, namespaces: plan.namespaces.length, replicas: plan.replicas },
+  seedMs,
+  pid: process.pid,
+});
 
 let stopping = false;
 async function stop(): Promise<void> {

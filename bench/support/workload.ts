@@ -46,7 +46,8 @@ export function planWorkload(objects: number, replicas: number): WorkloadPlan {
 
 /** Writes the plan's namespaces and applications into a cluster (the controllers do the rest later). */
 export function seedCluster(cluster: SimCluster, plan: WorkloadPlan): void {
-  for (const namespace of plan.namespaces) cluster.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { 'bench.scale-agent.io/workload': 'watch' } } });
+  for (const namespace of plan.namespaces)
+    cluster.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { 'bench.scale-agent.io/workload': 'watch' } } });
   for (let i = 0; i < plan.apps; i++) {
     for (const object of sampleApp(`app-${i}`, plan.namespaces[i % plan.namespaces.length]!, plan.replicas)) apply(cluster, object);
   }
@@ -112,7 +113,14 @@ export function mutateCluster(cluster: SimCluster, count: number, revision: stri
   const changed: ChangedObject[] = [];
   for (const c of candidates.slice(0, n)) {
     const object = cluster.patch(c.apiVersion, c.kind, c.namespace, c.name, { metadata: { annotations: { [MUTATION_ANNOTATION]: revision } } });
-    changed.push({ cluster: cluster.name, group: c.group, kind: c.kind, namespace: c.namespace, name: c.name, resourceVersion: String(object.metadata?.resourceVersion ?? '') });
+    changed.push({
+      cluster: cluster.name,
+      group: c.group,
+      kind: c.kind,
+      namespace: c.namespace,
+      name: c.name,
+      resourceVersion: String(object.metadata?.resourceVersion ?? ''),
+    });
   }
   return changed;
 }

@@ -14,10 +14,19 @@ test('acknowledged changes and bytes are counted per account and grow from scrap
   metrics.batchAcked('west', 1, 10, 5);
   metrics.batchAcked('east', 2, 50, 5);
   let text = await registry.metrics();
-  assert.deepEqual(series(text, 'scale_agent_changes_sent_total'), ['scale_agent_changes_sent_total{account="east"} 5', 'scale_agent_changes_sent_total{account="west"} 1']);
-  assert.deepEqual(series(text, 'scale_agent_bytes_sent_total'), ['scale_agent_bytes_sent_total{account="east"} 150', 'scale_agent_bytes_sent_total{account="west"} 10']);
+  assert.deepEqual(series(text, 'scale_agent_changes_sent_total'), [
+    'scale_agent_changes_sent_total{account="east"} 5',
+    'scale_agent_changes_sent_total{account="west"} 1',
+  ]);
+  assert.deepEqual(series(text, 'scale_agent_bytes_sent_total'), [
+    'scale_agent_bytes_sent_total{account="east"} 150',
+    'scale_agent_bytes_sent_total{account="west"} 10',
+  ]);
   metrics.batchAcked('east', 1, 1, 5);
   text = await registry.metrics();
-  assert.deepEqual(series(text, 'scale_agent_changes_sent_total'), ['scale_agent_changes_sent_total{account="east"} 6', 'scale_agent_changes_sent_total{account="west"} 1']);
+  assert.deepEqual(series(text, 'scale_agent_changes_sent_total'), [
+    'scale_agent_changes_sent_total{account="east"} 6',
+    'scale_agent_changes_sent_total{account="west"} 1',
+  ]);
   assert.match(text, /scale_agent_batch_ack_seconds_count 4/);
 });

@@ -47,7 +47,7 @@ export class AgentMetrics {
     });
     this.clientSideApplies = new Counter({
       name: 'scale_agent_client_side_apply_total',
-      help: 'Client-side applies by what was sent (create, strategic or merge patch, nothing) and where the patch metadata came from (openapi: the cluster\'s OpenAPI v3; builtin: the built-in types; none: not a strategic merge patch)',
+      help: "Client-side applies by what was sent (create, strategic or merge patch, nothing) and where the patch metadata came from (openapi: the cluster's OpenAPI v3; builtin: the built-in types; none: not a strategic merge patch)",
       labelNames: ['account', 'action', 'patch_metadata'],
       registers: [registry],
     });

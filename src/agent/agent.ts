@@ -80,7 +80,14 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     );
   }
 
-  const executor = new OperationExecutor({ account: (name) => accounts.get(name), logger, cacheSyncTimeoutMs: config.operations.cacheSyncTimeoutMs, fieldManager: config.operations.fieldManager, fieldValidation: config.operations.fieldValidation, onClientSideApply: (account, action, patchMetadata) => metrics.clientSideApplied(account, action, patchMetadata) });
+  const executor = new OperationExecutor({
+    account: (name) => accounts.get(name),
+    logger,
+    cacheSyncTimeoutMs: config.operations.cacheSyncTimeoutMs,
+    fieldManager: config.operations.fieldManager,
+    fieldValidation: config.operations.fieldValidation,
+    onClientSideApply: (account, action, patchMetadata) => metrics.clientSideApplied(account, action, patchMetadata),
+  });
 
   const openSync = (session: ConnectedSession, runtime: AccountRuntime) => {
     syncStreams.get(runtime.name)?.close('replaced');
@@ -100,7 +107,10 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
         queue.digestCompared(divergence === undefined, Date.now());
         if (divergence === undefined) return;
         metrics.cacheDiverged(runtime.name, qualifiedKind(queue.feed.group, queue.feed.kind));
-        runtime.resyncFeed(queue, `the hub holds ${divergence.hubCount} objects of the feed, the agent sent ${divergence.agentCount}, or the same number with other versions`);
+        runtime.resyncFeed(
+          queue,
+          `the hub holds ${divergence.hubCount} objects of the feed, the agent sent ${divergence.agentCount}, or the same number with other versions`,
+        );
       },
       onBatchAcked: (batch, latencyMs) => metrics.batchAcked(runtime.name, batch.changeCount - batch.digestCount, batch.bytes, latencyMs),
       onClosed: (reason) => {
@@ -154,7 +164,15 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
       const result = await executor.execute(operation);
       metrics.operationDone(operation.request.case ?? 'unknown', result.errorCode === '' ? 'success' : 'failure', Date.now() - started);
       logger.info(
-        { operationId: operation.id, account: operation.account, operationType: operation.request.case, status: result.httpStatus, code: result.errorCode || undefined, ms: Date.now() - started, cacheSynced: result.cacheSynced },
+        {
+          operationId: operation.id,
+          account: operation.account,
+          operationType: operation.request.case,
+          status: result.httpStatus,
+          code: result.errorCode || undefined,
+          ms: Date.now() - started,
+          cacheSynced: result.cacheSynced,
+        },
         `operation ${operation.request.case} finished`,
       );
       return result;
@@ -171,11 +189,14 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     while (!closing) {
       try {
         await runtime.init();
-        logger.info({ account: runtime.name, host: runtime.facts?.host, version: runtime.facts?.kubernetesVersion, kinds: runtime.resources.length }, 'account ready');
+        logger.info(
+          { account: runtime.name, host: runtime.facts?.host, version: runtime.facts?.kubernetesVersion, kinds: runtime.resources.length },
+          'account ready',
+        );
         return;
       } catch (err) {
         const waitMs = backoff.next();
-        logger.error({ account: runtime.name, err: errorMessage(err), retryInMs: waitMs }, 'cannot reach the account\'s cluster');
+        logger.error({ account: runtime.name, err: errorMessage(err), retryInMs: waitMs }, "cannot reach the account's cluster");
         await new Promise((resolve) => setTimeout(resolve, waitMs).unref());
       }
     }
@@ -193,7 +214,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
       logger.info({ account: runtime.name, host: runtime.facts?.host, version: runtime.facts?.kubernetesVersion }, 'account ready');
       continue;
     }
-    logger.error({ account: runtime.name, err: runtime.lastError }, 'cannot reach the account\'s cluster; retrying in the background');
+    logger.error({ account: runtime.name, err: runtime.lastError }, "cannot reach the account's cluster; retrying in the background");
     pendingInits.push(
       initOne(runtime).then(() => {
         connection.connected?.sendAccountUpdate([runtime.info()], []);
@@ -216,9 +237,12 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
   logger.info({ admin: adminPort, hub: config.clouddriver.grpc, accounts: accounts.size }, 'agent started');
 
   const digestIntervalMs = config.clouddriver.digestIntervalSeconds * MS_PER_SECOND;
-  const digestTimer = digestIntervalMs > 0 ? setInterval(() => {
-    for (const runtime of accounts.values()) if (runtime.caching && syncStreams.has(runtime.name)) runtime.requestDigests();
-  }, digestIntervalMs) : undefined;
+  const digestTimer =
+    digestIntervalMs > 0
+      ? setInterval(() => {
+          for (const runtime of accounts.values()) if (runtime.caching && syncStreams.has(runtime.name)) runtime.requestDigests();
+        }, digestIntervalMs)
+      : undefined;
   digestTimer?.unref();
 
   return {

@@ -29,8 +29,16 @@ test('reflector, discovery, start and health settings have documented defaults',
 
 test('inconsistent reflector settings name the key', () => {
   assert.throws(
-    () => parseConfig(agentConfigSchema, { kubernetes: { reflector: { watchTimeoutSeconds: { min: 600, max: 300 }, backoff: { initialMs: 5000, maxMs: 1000 } } } }, 'agent.yaml'),
-    (err: unknown) => isScaleAgentError(err, 'CONFIG_INVALID') && /kubernetes\.reflector\.watchTimeoutSeconds\.max/.test(err.message) && /kubernetes\.reflector\.backoff\.maxMs/.test(err.message),
+    () =>
+      parseConfig(
+        agentConfigSchema,
+        { kubernetes: { reflector: { watchTimeoutSeconds: { min: 600, max: 300 }, backoff: { initialMs: 5000, maxMs: 1000 } } } },
+        'agent.yaml',
+      ),
+    (err: unknown) =>
+      isScaleAgentError(err, 'CONFIG_INVALID') &&
+      /kubernetes\.reflector\.watchTimeoutSeconds\.max/.test(err.message) &&
+      /kubernetes\.reflector\.backoff\.maxMs/.test(err.message),
   );
   assert.throws(() => parseConfig(agentConfigSchema, { kubernetes: { reflector: { pageSize: 0 } } }, 'agent.yaml'), /kubernetes\.reflector\.pageSize/);
   assert.throws(() => parseConfig(agentConfigSchema, { health: { stuckSeconds: 1 } }, 'agent.yaml'), /health/);

@@ -52,7 +52,14 @@ const MS_PER_SECOND = 1000;
  * Kinds not watched unless listed in `kinds`: high-churn kinds with no place in Spinnaker's views
  * (Events expire in an hour and would dominate the stream), and API bookkeeping.
  */
-export const DEFAULT_OMIT_KINDS = ['Event', 'Event.events.k8s.io', 'Lease.coordination.k8s.io', 'Endpoints', 'EndpointSlice.discovery.k8s.io', 'ControllerRevision.apps'];
+export const DEFAULT_OMIT_KINDS = [
+  'Event',
+  'Event.events.k8s.io',
+  'Lease.coordination.k8s.io',
+  'Endpoints',
+  'EndpointSlice.discovery.k8s.io',
+  'ControllerRevision.apps',
+];
 
 /**
  * Roles as Clouddriver writes them (`permissions: {READ: [..], WRITE: [..]}`) or as the Armory agent
@@ -120,9 +127,17 @@ const reflectorSchema = z
         if (b.maxMs < b.initialMs) ctx.addIssue({ code: 'custom', message: 'maxMs must not be less than initialMs', path: ['maxMs'] });
       }),
     /** A kind the account may not list/watch (403), or that is gone (404), is retried this rarely. */
-    forbiddenRetrySeconds: z.number().int().min(1).default(DEFAULT_FORBIDDEN_RETRY_MS / MS_PER_SECOND),
+    forbiddenRetrySeconds: z
+      .number()
+      .int()
+      .min(1)
+      .default(DEFAULT_FORBIDDEN_RETRY_MS / MS_PER_SECOND),
     /** A watch that delivers nothing (not even a bookmark) this long is restarted. */
-    stallTimeoutSeconds: z.number().int().min(1).default(DEFAULT_STALL_TIMEOUT_MS / MS_PER_SECOND),
+    stallTimeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .default(DEFAULT_STALL_TIMEOUT_MS / MS_PER_SECOND),
     /** Each watch asks the server to end it after a random time in [min, max]. */
     watchTimeoutSeconds: z
       .object({
@@ -159,7 +174,11 @@ const hubTlsSchema = z
   .strict()
   .superRefine((t, ctx) => {
     if ((t.clientCertFile === undefined) !== (t.clientKeyFile === undefined)) {
-      ctx.addIssue({ code: 'custom', message: 'clientCertFile and clientKeyFile go together', path: [t.clientCertFile === undefined ? 'clientCertFile' : 'clientKeyFile'] });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'clientCertFile and clientKeyFile go together',
+        path: [t.clientCertFile === undefined ? 'clientCertFile' : 'clientKeyFile'],
+      });
     }
     if (t.clientKeyFilePassword !== undefined && t.clientKeyFile === undefined) {
       ctx.addIssue({ code: 'custom', message: 'clientKeyFilePassword without clientKeyFile', path: ['clientKeyFilePassword'] });
@@ -187,7 +206,8 @@ const hubAuthSchema = z
   })
   .strict()
   .superRefine((a, ctx) => {
-    if (a.token !== undefined && a.tokenCommand !== undefined) ctx.addIssue({ code: 'custom', message: 'token and tokenCommand are exclusive', path: ['tokenCommand'] });
+    if (a.token !== undefined && a.tokenCommand !== undefined)
+      ctx.addIssue({ code: 'custom', message: 'token and tokenCommand are exclusive', path: ['tokenCommand'] });
   })
   .prefault({});
 
@@ -252,7 +272,9 @@ export const agentConfigSchema = z
       })
       .strict()
       .superRefine((c, ctx) => {
-        const tlsKeys = Object.entries(c.tls).filter(([, v]) => v !== undefined).map(([k]) => k);
+        const tlsKeys = Object.entries(c.tls)
+          .filter(([, v]) => v !== undefined)
+          .map(([k]) => k);
         if (c.insecure && tlsKeys.length > 0) {
           ctx.addIssue({ code: 'custom', message: `tls.${tlsKeys[0]} needs TLS, but insecure is true (plaintext)`, path: ['tls', tlsKeys[0]!] });
         }

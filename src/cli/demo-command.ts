@@ -117,7 +117,21 @@ export function registerDemoCommand(program: Command): void {
       });
 
       try {
-        group.start('sim', ['sim', '--port', flags.simPort, '--clusters', String(clusters), '--kubeconfig-dir', kubeconfigDir, '--sample-apps', flags.sampleApps, '--churn', flags.churn, '--log-format', 'text']);
+        group.start('sim', [
+          'sim',
+          '--port',
+          flags.simPort,
+          '--clusters',
+          String(clusters),
+          '--kubeconfig-dir',
+          kubeconfigDir,
+          '--sample-apps',
+          flags.sampleApps,
+          '--churn',
+          flags.churn,
+          '--log-format',
+          'text',
+        ]);
         await waitFor(() => group.output('sim').includes('kubeconfig'), { timeoutMs: START_TIMEOUT_MS, what: 'the sim to start' });
 
         const tls = await writeDemoCertificates(join(dir, 'tls'));
@@ -129,8 +143,25 @@ export function registerDemoCommand(program: Command): void {
             identities: [{ name: 'demo-agent', match: { subject: 'demo-agent' }, accounts: ['cluster-*'] }],
           }),
         );
-        group.start('hub', ['hub', '--config', hubConfigPath, '--host', '127.0.0.1', '--port', flags.restPort, '--grpc-port', flags.grpcPort, '--database', `sqlite:${database}`, '--log-format', 'text']);
-        await waitFor(async () => (await fetch(`${rest}/health`).catch(() => undefined))?.ok, { timeoutMs: START_TIMEOUT_MS, what: 'the hub to answer /health' });
+        group.start('hub', [
+          'hub',
+          '--config',
+          hubConfigPath,
+          '--host',
+          '127.0.0.1',
+          '--port',
+          flags.restPort,
+          '--grpc-port',
+          flags.grpcPort,
+          '--database',
+          `sqlite:${database}`,
+          '--log-format',
+          'text',
+        ]);
+        await waitFor(async () => (await fetch(`${rest}/health`).catch(() => undefined))?.ok, {
+          timeoutMs: START_TIMEOUT_MS,
+          what: 'the hub to answer /health',
+        });
 
         const agentConfigPath = join(dir, 'agent.yaml');
         writeFileSync(
@@ -167,7 +198,13 @@ export function registerDemoCommand(program: Command): void {
         const deleteFile = join(dir, 'delete-hello.json');
         writeFileSync(deployFile, JSON.stringify(sampleDeploy(account), null, 2));
         writeFileSync(deleteFile, JSON.stringify(sampleDelete(account), null, 2));
-        const submitted = (await (await fetch(`${rest}/kubernetes/ops`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(sampleDeploy(account)) })).json()) as { id: string };
+        const submitted = (await (
+          await fetch(`${rest}/kubernetes/ops`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(sampleDeploy(account)),
+          })
+        ).json()) as { id: string };
 
         const lines = [
           '',

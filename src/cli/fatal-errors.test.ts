@@ -26,7 +26,7 @@ function recordingOutput(withLogger: boolean) {
   return { out, logs, stderr, exits };
 }
 
-test('with the part\'s logger, an unhandled error is one fatal log line, and the process exits with FATAL_EXIT_CODE', () => {
+test("with the part's logger, an unhandled error is one fatal log line, and the process exits with FATAL_EXIT_CODE", () => {
   const { out, logs, stderr, exits } = recordingOutput(true);
   exitOnFatalError('unhandled promise rejection', new ScaleAgentError(Errors.STORE_ERROR, 'store resumePoints failed: connection lost'), out);
   assert.equal(logs.length, 1);
@@ -46,7 +46,7 @@ test('before there is a logger, the line goes to stderr; anything thrown that is
   assert.deepEqual(exits, [FATAL_EXIT_CODE]);
 });
 
-test('the CLI\'s handlers end a process whose promise rejects unhandled with the fatal line and FATAL_EXIT_CODE', async () => {
+test("the CLI's handlers end a process whose promise rejects unhandled with the fatal line and FATAL_EXIT_CODE", async () => {
   const module = new URL('./fatal-errors.ts', import.meta.url).href;
   const script = `const { installFatalErrorHandlers } = await import(${JSON.stringify(module)}); installFatalErrorHandlers(); Promise.reject(new Error('nobody handles this')); setTimeout(() => process.stdout.write('still running'), 1000);`;
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -41,7 +41,10 @@ function nonNegativeNumber(value: string): number {
 }
 
 function nameList(value: string): string[] {
-  const names = value.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  const names = value
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '');
   if (names.length === 0) throw new InvalidArgumentError('must name at least one cluster');
   if (new Set(names).size !== names.length) throw new InvalidArgumentError('cluster names must be unique');
   return names;
@@ -60,9 +63,22 @@ export function registerSimCommand(program: Command): void {
     .option('--plain-http', 'serve plain HTTP/1.1 instead of HTTPS with HTTP/2', false)
     .option('--sample-apps <n>', 'Spinnaker-style sample apps to create in every cluster', nonNegativeInt, 0)
     .option('--churn <changesPerSecond>', 'background changes per second across all clusters', nonNegativeNumber, 0)
-    .option('--bookmark-interval-ms <ms>', 'how often a watch may get a BOOKMARK (only once its kind has progressed, as on a real API server)', nonNegativeInt, SIM_DEFAULTS.bookmarkIntervalMs)
-    .option('--progress-notify-interval-ms <ms>', 'interval of simulated etcd progress notifications, which let quiet kinds get bookmarks (0: none)', nonNegativeInt, SIM_DEFAULTS.progressNotifyIntervalMs)
-    .option('--no-openapi-schemas', 'serve OpenAPI v3 documents without schemas, so clients compute patches from their compiled-in types (as with an older server)')
+    .option(
+      '--bookmark-interval-ms <ms>',
+      'how often a watch may get a BOOKMARK (only once its kind has progressed, as on a real API server)',
+      nonNegativeInt,
+      SIM_DEFAULTS.bookmarkIntervalMs,
+    )
+    .option(
+      '--progress-notify-interval-ms <ms>',
+      'interval of simulated etcd progress notifications, which let quiet kinds get bookmarks (0: none)',
+      nonNegativeInt,
+      SIM_DEFAULTS.progressNotifyIntervalMs,
+    )
+    .option(
+      '--no-openapi-schemas',
+      'serve OpenAPI v3 documents without schemas, so clients compute patches from their compiled-in types (as with an older server)',
+    )
     .option('--pod-start-delay-ms <ms>', 'how long new pods stay Pending before Running', nonNegativeInt, SIM_DEFAULTS.podStartDelayMs)
     .option('--history-limit <n>', 'events kept per cluster for watch resumption and paging', nonNegativeInt, SIM_DEFAULTS.historyLimit)
     .addOption(new Option('--log-format <format>', 'log format').choices(['json', 'text']).default('text'))

@@ -17,7 +17,10 @@ export class Backoff {
   private current: number;
   private lastFailureAt = 0;
 
-  constructor(private readonly options: BackoffOptions, private readonly random: () => number = Math.random) {
+  constructor(
+    private readonly options: BackoffOptions,
+    private readonly random: () => number = Math.random,
+  ) {
     this.current = options.initialMs;
   }
 

@@ -58,8 +58,14 @@ test('the source names catalogue codes by reference (Errors.X.code), never as st
 });
 
 test('every catalogue code is documented, and every code the docs list is in the catalogue', () => {
-  const docs = files(join(ROOT, 'docs'), '.md').map((f) => readFileSync(f, 'utf8')).join('\n');
-  assert.deepEqual([...CATALOGUE].filter((code) => !docs.includes(code)), [], 'codes no page of docs/ mentions');
+  const docs = files(join(ROOT, 'docs'), '.md')
+    .map((f) => readFileSync(f, 'utf8'))
+    .join('\n');
+  assert.deepEqual(
+    [...CATALOGUE].filter((code) => !docs.includes(code)),
+    [],
+    'codes no page of docs/ mentions',
+  );
   // The code columns of docs/operations.md's tables of codes.
   const operations = readFileSync(join(ROOT, 'docs', 'operations.md'), 'utf8');
   const listed: string[] = [];
@@ -70,15 +76,22 @@ test('every catalogue code is documented, and every code the docs list is in the
     }
   }
   assert.ok(listed.length > 20, `the tables list ${listed.length} codes`);
-  assert.deepEqual(listed.filter((code) => !CATALOGUE.has(code)), [], 'codes the docs list that the catalogue lacks');
+  assert.deepEqual(
+    listed.filter((code) => !CATALOGUE.has(code)),
+    [],
+    'codes the docs list that the catalogue lacks',
+  );
 });
 
-test('the codes the protocol\'s comments name exist', () => {
+test("the codes the protocol's comments name exist", () => {
   const proto = readFileSync(join(ROOT, 'proto', 'scaleagent', 'v1', 'agent_hub.proto'), 'utf8');
   const named = proto
     .split('\n')
     .filter((line) => line.includes('//') && /code/i.test(line))
     .flatMap((line) => [...line.slice(line.indexOf('//')).matchAll(/\b([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)\b/g)].map((m) => m[1]!));
   assert.ok(named.length > 0);
-  assert.deepEqual(named.filter((code) => !CATALOGUE.has(code)), []);
+  assert.deepEqual(
+    named.filter((code) => !CATALOGUE.has(code)),
+    [],
+  );
 });

@@ -43,10 +43,13 @@ function textStream(out: NodeJS.WritableStream): Writable {
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const level = options.level ?? ((process.env.LOG_LEVEL as LevelWithSilent | undefined) ?? 'info');
+  const level = options.level ?? (process.env.LOG_LEVEL as LevelWithSilent | undefined) ?? 'info';
   const out = options.destination ?? process.stdout;
   const stream = options.format === 'text' ? textStream(out) : out;
-  return pino({ level, base: options.base ?? null, timestamp: pino.stdTimeFunctions.epochTime }, stream as NodeJS.WritableStream & { write: (s: string) => boolean });
+  return pino(
+    { level, base: options.base ?? null, timestamp: pino.stdTimeFunctions.epochTime },
+    stream as NodeJS.WritableStream & { write: (s: string) => boolean },
+  );
 }
 
 /** A logger that discards everything, for tests that do not look at logs. */

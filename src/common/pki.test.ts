@@ -6,7 +6,11 @@ import type { AddressInfo } from 'node:net';
 import { createHash, X509Certificate } from 'node:crypto';
 import { caFingerprint, createCertificateAuthority, issueCertificate } from './pki.ts';
 
-async function handshake(serverCert: { certPem: string; keyPem: string }, caPem: string, servername = 'localhost'): Promise<{ authorized: boolean; error?: string }> {
+async function handshake(
+  serverCert: { certPem: string; keyPem: string },
+  caPem: string,
+  servername = 'localhost',
+): Promise<{ authorized: boolean; error?: string }> {
   const server = createServer({ cert: serverCert.certPem, key: serverCert.keyPem }, (socket) => socket.end('hello'));
   server.on('tlsClientError', () => undefined);
   server.listen(0, '127.0.0.1');
@@ -41,8 +45,12 @@ test('a certificate from another CA, or an expired one, is refused', async () =>
   assert.equal((await handshake(cert, other.certPem)).authorized, false);
   const hour = 3600_000;
   const expired = await issueCertificate({
-    ca, commonName: 'old', dnsNames: ['localhost'], usage: 'server',
-    notBefore: new Date(Date.now() - 2 * hour), notAfter: new Date(Date.now() - hour),
+    ca,
+    commonName: 'old',
+    dnsNames: ['localhost'],
+    usage: 'server',
+    notBefore: new Date(Date.now() - 2 * hour),
+    notAfter: new Date(Date.now() - hour),
   });
   const result = await handshake(expired, ca.certPem);
   assert.equal(result.authorized, false);

@@ -147,9 +147,10 @@ export async function issueCertificate(options: IssueCertificateOptions): Promis
     await x509.AuthorityKeyIdentifierExtension.create(caCert, false),
   ];
   if (altNames.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(altNames, false));
-  const subject = options.organization === undefined
-    ? `CN=${escapeDnValue(options.commonName)}`
-    : `CN=${escapeDnValue(options.commonName)}, O=${escapeDnValue(options.organization)}`;
+  const subject =
+    options.organization === undefined
+      ? `CN=${escapeDnValue(options.commonName)}`
+      : `CN=${escapeDnValue(options.commonName)}, O=${escapeDnValue(options.organization)}`;
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerial(),
     subject,

@@ -30,7 +30,11 @@ describe('readTlsMaterial', () => {
       ['encrypted', ec.certPem, encrypted, 'pw'],
     ];
     for (const [name, cert, key, password] of cases) {
-      const material = readTlsMaterial({ certFile: write(`${name}.pem`, cert), keyFile: write(`${name}-key.pem`, key), ...(password ? { keyPassword: password } : {}) });
+      const material = readTlsMaterial({
+        certFile: write(`${name}.pem`, cert),
+        keyFile: write(`${name}-key.pem`, key),
+        ...(password ? { keyPassword: password } : {}),
+      });
       assert.match(material.key!.toString(), /^-----BEGIN PRIVATE KEY-----/, name);
       assert.equal(material.leaf?.subject, `CN=${name === 'pkcs1' ? 'rsa' : 'ec'}`);
     }
@@ -52,7 +56,11 @@ describe('readTlsMaterial', () => {
       [{ certFile: write('a2.pem', a.certPem), keyFile: write('junk-key.pem', 'junk') }, /cannot read the private key/],
       [{ certFile: write('a3.pem', a.certPem) }, /a certificate needs its private key/],
     ];
-    for (const [files, pattern] of problems) assert.throws(() => readTlsMaterial(files), (err) => isScaleAgentError(err, 'TLS_FILES_INVALID') && pattern.test(err.message));
+    for (const [files, pattern] of problems)
+      assert.throws(
+        () => readTlsMaterial(files),
+        (err) => isScaleAgentError(err, 'TLS_FILES_INVALID') && pattern.test(err.message),
+      );
   });
 
   test('a CA bundle glued without line breaks is re-joined one certificate per line', async () => {

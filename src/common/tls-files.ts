@@ -62,7 +62,10 @@ function privateKey(file: { path: string; key: string }, bytes: Buffer, password
     return createPrivateKey({ key: bytes, format: 'pem', ...(password === undefined ? {} : { passphrase: password }) });
   } catch (err) {
     const encrypted = /ENCRYPTED/.test(bytes.toString('utf8'));
-    const hint = encrypted && password === undefined ? ' (the key is encrypted: set its password)' : ' (PEM: PKCS#8 "PRIVATE KEY", PKCS#1 "RSA PRIVATE KEY" or SEC1 "EC PRIVATE KEY")';
+    const hint =
+      encrypted && password === undefined
+        ? ' (the key is encrypted: set its password)'
+        : ' (PEM: PKCS#8 "PRIVATE KEY", PKCS#1 "RSA PRIVATE KEY" or SEC1 "EC PRIVATE KEY")';
     throw fail(file.key, file.path, `cannot read the private key${hint}: ${(err as Error).message}`);
   }
 }
@@ -86,10 +89,16 @@ export function readTlsMaterial(files: TlsFiles): TlsMaterial {
     const chain = certificates(files.certFile, certBytes);
     const leaf = chain.parsed[0];
     const key = privateKey(files.keyFile, keyBytes, files.keyPassword);
-    if (!leaf!.checkPrivateKey(key)) throw fail(files.keyFile.key, files.keyFile.path, `the private key does not belong to the certificate in ${files.certFile.path}`);
+    if (!leaf!.checkPrivateKey(key))
+      throw fail(files.keyFile.key, files.keyFile.path, `the private key does not belong to the certificate in ${files.certFile.path}`);
     out.cert = chain.pem;
     out.key = Buffer.from(key.export({ type: 'pkcs8', format: 'pem' }));
-    out.leaf = { subject: leaf!.subject.replace(/\n/g, ', '), notBefore: new Date(leaf!.validFrom), notAfter: new Date(leaf!.validTo), serialNumber: leaf!.serialNumber.toLowerCase() };
+    out.leaf = {
+      subject: leaf!.subject.replace(/\n/g, ', '),
+      notBefore: new Date(leaf!.validFrom),
+      notAfter: new Date(leaf!.validTo),
+      serialNumber: leaf!.serialNumber.toLowerCase(),
+    };
   }
   if (files.caFile) {
     const caBytes = read(files.caFile);

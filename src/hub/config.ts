@@ -210,7 +210,9 @@ export function grpcSecurityProblems(config: HubConfig): string[] {
     problems.push('grpc.tls: set grpc.tls.certFile and grpc.tls.keyFile for TLS, or grpc.insecure: true for plaintext (see docs/security.md)');
   }
   if (config.identities.length === 0 && !config.grpc.allowAnyIdentity) {
-    problems.push('identities: none configured, so no agent could register an account: list identities (see docs/security.md) or set grpc.allowAnyIdentity: true to admit any agent');
+    problems.push(
+      'identities: none configured, so no agent could register an account: list identities (see docs/security.md) or set grpc.allowAnyIdentity: true to admit any agent',
+    );
   }
   return problems;
 }

@@ -21,7 +21,12 @@ export class HubMetrics implements IngestMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: [registry],
     });
-    this.digests = new Counter({ name: 'scale_agent_hub_feed_digests_compared_total', help: 'Feed digests compared with what the hub holds (anti-entropy)', labelNames: ['account', 'kind'], registers: [registry] });
+    this.digests = new Counter({
+      name: 'scale_agent_hub_feed_digests_compared_total',
+      help: 'Feed digests compared with what the hub holds (anti-entropy)',
+      labelNames: ['account', 'kind'],
+      registers: [registry],
+    });
     this.divergences = new Counter({
       name: 'scale_agent_hub_cache_divergence_total',
       help: 'Feed digests that did not match what the hub holds; the agent resyncs each such feed',

@@ -125,7 +125,15 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     logger.error({ err: errorMessage(err) }, 'could not fail the tasks interrupted by the last stop; the stale-task sweep will');
   }
   tasks.startMaintenance();
-  const api: FastifyInstance = await buildApiServer({ store, router, hubId: config.hub.id, logger, operationTimeoutMs: config.operations.timeoutMs, tasks, auth: restAuth });
+  const api: FastifyInstance = await buildApiServer({
+    store,
+    router,
+    hubId: config.hub.id,
+    logger,
+    operationTimeoutMs: config.operations.timeoutMs,
+    tasks,
+    auth: restAuth,
+  });
   api.get('/metrics', async (_request, reply) => {
     reply.header('content-type', metricsRegistry.contentType);
     return metricsRegistry.metrics();
@@ -142,14 +150,20 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     throw new ScaleAgentError(Errors.CONFIG_INVALID, `server: cannot listen on ${config.server.host}:${config.server.port}: ${errorMessage(err)}`);
   }
 
-  const sweeper = setInterval(() => {
-    // Never rejects: a failed sweep is logged, and the next one tries again.
-    void sweepAccounts(store, registry, config.accounts.gracePeriodSeconds * 1000, logger);
-  }, Math.min(ACCOUNT_SWEEP_INTERVAL_MS, Math.max(1000, config.accounts.gracePeriodSeconds * 1000)));
+  const sweeper = setInterval(
+    () => {
+      // Never rejects: a failed sweep is logged, and the next one tries again.
+      void sweepAccounts(store, registry, config.accounts.gracePeriodSeconds * 1000, logger);
+    },
+    Math.min(ACCOUNT_SWEEP_INTERVAL_MS, Math.max(1000, config.accounts.gracePeriodSeconds * 1000)),
+  );
   sweeper.unref();
 
   const displayHost = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
-  logger.info({ rest: restPort, grpc: grpcPort, grpcTransport: grpcTransport.mode, database: redactDatabaseUrl(config.database.url), hubId: config.hub.id }, 'hub started');
+  logger.info(
+    { rest: restPort, grpc: grpcPort, grpcTransport: grpcTransport.mode, database: redactDatabaseUrl(config.database.url), hubId: config.hub.id },
+    'hub started',
+  );
   return {
     restUrl: `http://${displayHost(config.server.host)}:${restPort}`,
     grpcAddress: `${displayHost(config.grpc.host)}:${grpcPort}`,
@@ -199,13 +213,21 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 function logRestAuth(config: HubConfig, logger: Logger): void {
   const { auth } = config;
   if (!auth.enabled) {
-    const message = 'REST authorization is off (auth.enabled: false): every caller that reaches the REST port may read and operate every account; see docs/security.md';
+    const message =
+      'REST authorization is off (auth.enabled: false): every caller that reaches the REST port may read and operate every account; see docs/security.md';
     if (LOOPBACK_HOSTS.has(config.server.host)) logger.info(message);
     else logger.warn({ host: config.server.host }, message);
     return;
   }
   logger.info(
-    { tokens: auth.tokens.length, users: auth.users.length, trustedGate: auth.trustedGate !== undefined, unrestrictedAccounts: auth.unrestrictedAccounts, accountOverrides: auth.accounts.length, adminRoles: auth.adminRoles },
+    {
+      tokens: auth.tokens.length,
+      users: auth.users.length,
+      trustedGate: auth.trustedGate !== undefined,
+      unrestrictedAccounts: auth.unrestrictedAccounts,
+      accountOverrides: auth.accounts.length,
+      adminRoles: auth.adminRoles,
+    },
     'REST authorization is on',
   );
 }

@@ -79,13 +79,15 @@ function violations(): Violation[] {
       const report = (rule: string) => out.push({ file: relative(SRC, file), imports: specifier, rule });
       if (hubTop !== undefined) {
         // The root files wire the hub together (hub.ts) or gather its configuration: they may import any folder.
-        if (!isRootFile && !allowed.has(hubTop)) report(`hub/${from} may import ${[...allowed].filter((a) => a !== from).join(', ') || 'nothing else in src/hub'}`);
+        if (!isRootFile && !allowed.has(hubTop))
+          report(`hub/${from} may import ${[...allowed].filter((a) => a !== from).join(', ') || 'nothing else in src/hub'}`);
         continue;
       }
       const part = topOf(SRC, target);
       if (part === undefined) continue; // outside src/: test support, packages
       if (FORBIDDEN_PARTS.includes(part)) report(`the hub never imports src/${part}`);
-      else if (part === 'kube' && !KUBE_FILES_THE_HUB_USES.includes(relative(SRC, target).split(sep).join('/'))) report(`the hub uses only ${KUBE_FILES_THE_HUB_USES.join(', ')} of src/kube`);
+      else if (part === 'kube' && !KUBE_FILES_THE_HUB_USES.includes(relative(SRC, target).split(sep).join('/')))
+        report(`the hub uses only ${KUBE_FILES_THE_HUB_USES.join(', ')} of src/kube`);
     }
   }
   return out;
@@ -111,7 +113,10 @@ function reaches(from: string, to: string, seen = new Set<string>()): boolean {
 }
 
 test('the directions have no cycle', () => {
-  assert.deepEqual(Object.keys(MAY_IMPORT).filter((folder) => reaches(folder, folder)), []);
+  assert.deepEqual(
+    Object.keys(MAY_IMPORT).filter((folder) => reaches(folder, folder)),
+    [],
+  );
 });
 
 test('src/hub imports only in the stated directions', () => {

@@ -5,7 +5,9 @@ import { apiErrorStatus, isExpiredError, kubeApiError, parseRetryAfter, parseSta
 
 describe('kubeApiError', () => {
   it('carries the HTTP status, reason and parsed Status', () => {
-    const body = Buffer.from(JSON.stringify({ kind: 'Status', status: 'Failure', reason: 'AlreadyExists', code: 409, message: 'deployments.apps "web" already exists' }));
+    const body = Buffer.from(
+      JSON.stringify({ kind: 'Status', status: 'Failure', reason: 'AlreadyExists', code: 409, message: 'deployments.apps "web" already exists' }),
+    );
     const err = kubeApiError(409, body, { method: 'POST', path: '/apis/apps/v1/namespaces/d/deployments' });
     assert.ok(isScaleAgentError(err, 'KUBE_API_ERROR'));
     assert.equal(err.details.status, 409);

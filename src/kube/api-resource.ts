@@ -59,7 +59,10 @@ export function resolveKind(resources: readonly ApiResource[], query: KindQuery)
   const candidates = byKind.length > 0 ? byKind : matches;
   if (candidates.length === 0) {
     const what = query.group === undefined ? query.kind : `${query.kind} in group "${query.group}"`;
-    throw new ScaleAgentError(Errors.KUBE_KIND_UNKNOWN, `the API server has no resource for kind ${what}`, { kind: query.kind, ...(query.group !== undefined ? { group: query.group } : {}) });
+    throw new ScaleAgentError(Errors.KUBE_KIND_UNKNOWN, `the API server has no resource for kind ${what}`, {
+      kind: query.kind,
+      ...(query.group !== undefined ? { group: query.group } : {}),
+    });
   }
   return [...candidates].sort(compareCandidates)[0]!;
 }

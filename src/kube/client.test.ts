@@ -24,7 +24,11 @@ async function serve(mode: 'http' | 'https' | 'h2', handler: Parameters<typeof s
   return server;
 }
 
-function client(server: FakeApiServer, extra: Partial<ConstructorParameters<typeof KubeClient>[0]> = {}, options: ConstructorParameters<typeof KubeClient>[1] = {}) {
+function client(
+  server: FakeApiServer,
+  extra: Partial<ConstructorParameters<typeof KubeClient>[0]> = {},
+  options: ConstructorParameters<typeof KubeClient>[1] = {},
+) {
   const c = new KubeClient(
     { server: server.url, insecureSkipTlsVerify: false, auth: { type: 'token', token: 't0k' }, ...(server.tls ? { caPem: server.tls.caPem } : {}), ...extra },
     options,
@@ -41,7 +45,9 @@ async function collect(iterable: AsyncIterable<WatchEvent>): Promise<WatchEvent[
 
 describe('KubeClient over HTTP/1.1', () => {
   it('sends auth, user agent, query and the server path prefix; parses JSON', async () => {
-    const server = await serve('http', (req, res, r) => sendJson(res, 200, { path: r.path, q: r.query.get('labelSelector'), auth: req.headers.authorization, ua: req.headers['user-agent'] }));
+    const server = await serve('http', (req, res, r) =>
+      sendJson(res, 200, { path: r.path, q: r.query.get('labelSelector'), auth: req.headers.authorization, ua: req.headers['user-agent'] }),
+    );
     const c = client(server, { server: `${server.url}/clusters/a/` }, { userAgent: 'test-agent/1' });
     const body = await c.json<Record<string, string>>({ path: '/api/v1/pods', query: { labelSelector: 'app=x', limit: undefined } });
     assert.deepEqual(body, { path: '/clusters/a/api/v1/pods', q: 'app=x', auth: 'Bearer t0k', ua: 'test-agent/1' });
@@ -67,7 +73,10 @@ describe('KubeClient over HTTP/1.1', () => {
       assert.match(err.message, /pods "x" not found/);
       return true;
     });
-    await assert.rejects(c.json({ path: '/html' }), (err: unknown) => isScaleAgentError(err, 'KUBE_API_ERROR') && err.details.status === 502 && /bad gateway/.test(err.message));
+    await assert.rejects(
+      c.json({ path: '/html' }),
+      (err: unknown) => isScaleAgentError(err, 'KUBE_API_ERROR') && err.details.status === 502 && /bad gateway/.test(err.message),
+    );
   });
 
   it('sends JSON bodies with a content type', async () => {
@@ -123,7 +132,10 @@ describe('KubeClient over HTTP/1.1', () => {
       res.end();
     });
     const events = await collect(client(server).watch('/api/v1/pods', { resourceVersion: '0' }));
-    assert.deepEqual(events.map((e) => e.type), ['ADDED', 'BOOKMARK']);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['ADDED', 'BOOKMARK'],
+    );
     assert.equal(events[0]!.object.metadata?.name, 'ä€😀');
   });
 
@@ -163,7 +175,10 @@ describe('KubeClient over HTTP/1.1', () => {
       else openWatch(res);
     });
     const c = client(server);
-    await assert.rejects(collect(c.watch('/api/v1/pods', { resourceVersion: 'old' })), (err: unknown) => isScaleAgentError(err, 'KUBE_API_ERROR') && err.details.status === 410);
+    await assert.rejects(
+      collect(c.watch('/api/v1/pods', { resourceVersion: 'old' })),
+      (err: unknown) => isScaleAgentError(err, 'KUBE_API_ERROR') && err.details.status === 410,
+    );
     await assert.rejects(collect(c.watch('/api/v1/pods', {}, undefined, { idleTimeoutMs: 50 })), (err: unknown) => isScaleAgentError(err, 'KUBE_TIMEOUT'));
   });
 
@@ -219,7 +234,10 @@ describe('KubeClient over TLS', () => {
     const requests = Array.from({ length: 8 }, () => c.json<{ v: string }>({ path: '/version' }));
     const [events, answers] = await Promise.all([Promise.all(watches), Promise.all(requests)]);
     assert.equal(c.protocol, 'h2');
-    assert.deepEqual(events.map((e) => e[0]!.object.metadata?.name), Array.from({ length: 8 }, (_, i) => `/api/v1/w${i}`));
+    assert.deepEqual(
+      events.map((e) => e[0]!.object.metadata?.name),
+      Array.from({ length: 8 }, (_, i) => `/api/v1/w${i}`),
+    );
     assert.ok(answers.every((a) => a.v === '2.0'));
     assert.equal(server.h2Sessions, 1);
     assert.equal(server.connections, 1);

@@ -97,7 +97,8 @@ export class KubeClient {
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
     this.logger = options.logger;
-    if (credentials.proxyUrl !== undefined) this.logger?.warn({ host: this.host, proxyUrl: credentials.proxyUrl }, 'proxy-url is not supported yet; connecting directly');
+    if (credentials.proxyUrl !== undefined)
+      this.logger?.warn({ host: this.host, proxyUrl: credentials.proxyUrl }, 'proxy-url is not supported yet; connecting directly');
   }
 
   /** SHA-256 hex of the kubeconfig CA certificate's DER; '' when there is none. */
@@ -205,7 +206,9 @@ export class KubeClient {
     const path = this.basePath + req.path + queryString(req.query);
     const body = encodeBody(req.body);
     const headers: Record<string, string> = { 'user-agent': this.userAgent, accept: req.accept ?? 'application/json' };
-    if (body !== undefined) headers['content-type'] = req.contentType ?? (typeof req.body === 'object' && !Buffer.isBuffer(req.body) ? 'application/json' : 'application/octet-stream');
+    if (body !== undefined)
+      headers['content-type'] =
+        req.contentType ?? (typeof req.body === 'object' && !Buffer.isBuffer(req.body) ? 'application/json' : 'application/octet-stream');
     // One retry after 401: a rotated token file or expired exec credential is re-fetched (client-go does the same).
     for (let attempt = 0; ; attempt++) {
       const identity = await this.auth.identity();

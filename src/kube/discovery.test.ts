@@ -7,12 +7,27 @@ import { carryOverFailedGroups, diffResources, discoverResources, hasResourceCha
 import type { ApiResource } from './api-resource.ts';
 import { sendJson, startFakeApiServer, status, type FakeApiServer } from './testing/fake-api-server.ts';
 
-const res = (name: string, kind: string, namespaced: boolean, shortNames: string[] = []) => ({ name, singularName: kind.toLowerCase(), namespaced, kind, verbs: ['get', 'list', 'watch'], shortNames });
+const res = (name: string, kind: string, namespaced: boolean, shortNames: string[] = []) => ({
+  name,
+  singularName: kind.toLowerCase(),
+  namespaced,
+  kind,
+  verbs: ['get', 'list', 'watch'],
+  shortNames,
+});
 
 const ROUTES: Record<string, unknown> = {
   '/version': { major: '1', minor: '31', gitVersion: 'v1.31.2' },
   '/api': { kind: 'APIVersions', versions: ['v1'] },
-  '/api/v1': { groupVersion: 'v1', resources: [res('pods', 'Pod', true, ['po']), res('pods/log', 'Pod', true), res('namespaces', 'Namespace', false, ['ns']), res('events', 'Event', true, ['ev'])] },
+  '/api/v1': {
+    groupVersion: 'v1',
+    resources: [
+      res('pods', 'Pod', true, ['po']),
+      res('pods/log', 'Pod', true),
+      res('namespaces', 'Namespace', false, ['ns']),
+      res('events', 'Event', true, ['ev']),
+    ],
+  },
   '/apis': {
     kind: 'APIGroupList',
     groups: [
@@ -29,7 +44,10 @@ const ROUTES: Record<string, unknown> = {
       { name: 'metrics.k8s.io', versions: [{ groupVersion: 'metrics.k8s.io/v1beta1', version: 'v1beta1' }], preferredVersion: { version: 'v1beta1' } },
     ],
   },
-  '/apis/apps/v1': { groupVersion: 'apps/v1', resources: [res('deployments', 'Deployment', true, ['deploy']), res('deployments/status', 'Deployment', true), res('deployments/scale', 'Scale', true)] },
+  '/apis/apps/v1': {
+    groupVersion: 'apps/v1',
+    resources: [res('deployments', 'Deployment', true, ['deploy']), res('deployments/status', 'Deployment', true), res('deployments/scale', 'Scale', true)],
+  },
   '/apis/autoscaling/v2': { resources: [res('horizontalpodautoscalers', 'HorizontalPodAutoscaler', true, ['hpa'])] },
   '/apis/autoscaling/v1': { resources: [res('horizontalpodautoscalers', 'HorizontalPodAutoscaler', true, ['hpa'])] },
   '/apis/events.k8s.io/v1': { resources: [res('events', 'Event', true, ['ev'])] },
@@ -41,7 +59,8 @@ describe('discoverResources', () => {
   let result: DiscoveryResult;
   before(async () => {
     server = await startFakeApiServer('http', (_req, response, r) => {
-      if (r.path === '/apis/metrics.k8s.io/v1beta1') return sendJson(response, 503, status(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'));
+      if (r.path === '/apis/metrics.k8s.io/v1beta1')
+        return sendJson(response, 503, status(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'));
       const body = ROUTES[r.path];
       if (body === undefined) return sendJson(response, 404, status(404, 'NotFound'));
       sendJson(response, 200, body);
@@ -88,8 +107,14 @@ describe('discoverResources', () => {
     assert.equal(resolveKind(result.resources, { kind: 'HorizontalPodAutoscaler', version: 'v1' }).version, 'v1');
     assert.equal(resolveKind(result.resources, { kind: 'Event' }).group, '');
     assert.equal(resolveKind(result.resources, { kind: 'Event', group: 'events.k8s.io' }).group, 'events.k8s.io');
-    assert.throws(() => resolveKind(result.resources, { kind: 'Widget' }), (err: unknown) => isScaleAgentError(err, 'KUBE_KIND_UNKNOWN'));
-    assert.throws(() => resolveKind(result.resources, { kind: 'Deployment', group: '' }), (err: unknown) => isScaleAgentError(err, 'KUBE_KIND_UNKNOWN'));
+    assert.throws(
+      () => resolveKind(result.resources, { kind: 'Widget' }),
+      (err: unknown) => isScaleAgentError(err, 'KUBE_KIND_UNKNOWN'),
+    );
+    assert.throws(
+      () => resolveKind(result.resources, { kind: 'Deployment', group: '' }),
+      (err: unknown) => isScaleAgentError(err, 'KUBE_KIND_UNKNOWN'),
+    );
   });
 
   it('builds resource paths', () => {
@@ -101,7 +126,9 @@ describe('discoverResources', () => {
   });
 
   it('throws when the core group cannot be read', async () => {
-    const broken = await startFakeApiServer('http', (_req, response, r) => (r.path === '/api/v1' ? sendJson(response, 500, status(500, 'InternalError')) : sendJson(response, 200, ROUTES[r.path] ?? {})));
+    const broken = await startFakeApiServer('http', (_req, response, r) =>
+      r.path === '/api/v1' ? sendJson(response, 500, status(500, 'InternalError')) : sendJson(response, 200, ROUTES[r.path] ?? {}),
+    );
     const c = new KubeClient({ server: broken.url, insecureSkipTlsVerify: false, auth: { type: 'none' } });
     try {
       await assert.rejects(discoverResources(c), (err: unknown) => isScaleAgentError(err, 'KUBE_API_ERROR'));

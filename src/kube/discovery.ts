@@ -37,7 +37,16 @@ interface ApiGroupList {
   groups?: { name?: string; versions?: { groupVersion?: string; version?: string }[]; preferredVersion?: { version?: string } }[];
 }
 interface ApiResourceList {
-  resources?: { name?: string; singularName?: string; namespaced?: boolean; kind?: string; verbs?: string[]; shortNames?: string[]; group?: string; version?: string }[];
+  resources?: {
+    name?: string;
+    singularName?: string;
+    namespaced?: boolean;
+    kind?: string;
+    verbs?: string[];
+    shortNames?: string[];
+    group?: string;
+    version?: string;
+  }[];
 }
 
 interface GroupVersionToFetch {
@@ -56,7 +65,11 @@ export async function discoverResources(client: DiscoveryClient, options: { sign
   const signal = options.signal;
   const get = <T>(path: string) => client.json<T>(signal ? { path, signal } : { path });
   const [version, core, groups] = await Promise.all([get<Partial<ServerVersion>>('/version'), get<ApiVersions>('/api'), get<ApiGroupList>('/apis')]);
-  const serverVersion: ServerVersion = { gitVersion: String(version?.gitVersion ?? ''), major: String(version?.major ?? ''), minor: String(version?.minor ?? '') };
+  const serverVersion: ServerVersion = {
+    gitVersion: String(version?.gitVersion ?? ''),
+    major: String(version?.major ?? ''),
+    minor: String(version?.minor ?? ''),
+  };
 
   const coreVersions = core?.versions ?? [];
   const toFetch: GroupVersionToFetch[] = coreVersions.map((v, i) => ({ group: '', version: v, preferred: i === 0, path: `/api/${v}` }));

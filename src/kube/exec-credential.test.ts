@@ -47,7 +47,9 @@ describe('exec credential plugins', () => {
   it('runs the plugin once while its token is valid, and again after a 401', async () => {
     const p = await plugin(`({ token: 'tok-' + n + '-' + info.spec.interactive, expirationTimestamp: new Date(Date.now() + 3600e3).toISOString() })`);
     let accepted = 'tok-1-false';
-    const server = await startFakeApiServer('http', (req, res) => (req.headers.authorization === `Bearer ${accepted}` ? sendJson(res, 200, { ok: true }) : sendJson(res, 401, status(401, 'Unauthorized'))));
+    const server = await startFakeApiServer('http', (req, res) =>
+      req.headers.authorization === `Bearer ${accepted}` ? sendJson(res, 200, { ok: true }) : sendJson(res, 401, status(401, 'Unauthorized')),
+    );
     servers.push(server);
     const auth: ClusterAuth = { type: 'exec', command: p.command, args: [], env: {}, apiVersion: V1 };
     const client = new KubeClient({ server: server.url, insecureSkipTlsVerify: false, auth });
@@ -68,20 +70,37 @@ describe('exec credential plugins', () => {
   });
 
   it('passes args and env, and supports v1beta1', async () => {
-    const p = await plugin(`({ token: process.argv.slice(2).join(',') + ':' + process.env.REGION + ':' + info.apiVersion })`, 'client.authentication.k8s.io/v1beta1');
-    const source = new ExecCredentialSource({ command: p.command, args: ['a', 'b'], env: { REGION: 'eu' }, apiVersion: 'client.authentication.k8s.io/v1beta1' });
+    const p = await plugin(
+      `({ token: process.argv.slice(2).join(',') + ':' + process.env.REGION + ':' + info.apiVersion })`,
+      'client.authentication.k8s.io/v1beta1',
+    );
+    const source = new ExecCredentialSource({
+      command: p.command,
+      args: ['a', 'b'],
+      env: { REGION: 'eu' },
+      apiVersion: 'client.authentication.k8s.io/v1beta1',
+    });
     assert.deepEqual(await source.get(), { token: 'a,b:eu:client.authentication.k8s.io/v1beta1' });
   });
 
   it('presents a client certificate the plugin returns', async () => {
-    const server = await startFakeApiServer('https', (req, res) => {
-      const socket = (req as unknown as { socket: import('node:tls').TLSSocket }).socket;
-      sendJson(res, 200, { cn: socket.getPeerCertificate().subject?.CN ?? null });
-    }, { requestClientCert: true });
+    const server = await startFakeApiServer(
+      'https',
+      (req, res) => {
+        const socket = (req as unknown as { socket: import('node:tls').TLSSocket }).socket;
+        sendJson(res, 200, { cn: socket.getPeerCertificate().subject?.CN ?? null });
+      },
+      { requestClientCert: true },
+    );
     servers.push(server);
     const tls = server.tls!;
     const p = await plugin(`({ clientCertificateData: ${JSON.stringify(tls.clientCertPem)}, clientKeyData: ${JSON.stringify(tls.clientKeyPem)} })`);
-    const client = new KubeClient({ server: server.url, caPem: tls.caPem, insecureSkipTlsVerify: false, auth: { type: 'exec', command: p.command, args: [], env: {}, apiVersion: V1 } });
+    const client = new KubeClient({
+      server: server.url,
+      caPem: tls.caPem,
+      insecureSkipTlsVerify: false,
+      auth: { type: 'exec', command: p.command, args: [], env: {}, apiVersion: V1 },
+    });
     clients.push(client);
     assert.deepEqual(await client.json({ path: '/' }), { cn: 'test-user' });
   });
@@ -93,15 +112,26 @@ describe('exec credential plugins', () => {
       (err: unknown) => isScaleAgentError(err, 'KUBE_TRANSPORT_ERROR') && /login required/.test(err.message),
     );
     const garbage = await plugin(`'not json'`);
-    await assert.rejects(new ExecCredentialSource({ command: garbage.command, args: [], env: {}, apiVersion: V1 }).get(), (err: unknown) => isScaleAgentError(err, 'KUBECONFIG_INVALID'));
-    await assert.rejects(new ExecCredentialSource({ command: '/nonexistent/plugin', args: [], env: {}, apiVersion: V1 }).get(), (err: unknown) => isScaleAgentError(err, 'KUBE_TRANSPORT_ERROR'));
-    await assert.rejects(new ExecCredentialSource({ command: failing.command, args: [], env: {}, apiVersion: 'client.authentication.k8s.io/v1alpha1' }).get(), (err: unknown) => isScaleAgentError(err, 'KUBECONFIG_INVALID'));
+    await assert.rejects(new ExecCredentialSource({ command: garbage.command, args: [], env: {}, apiVersion: V1 }).get(), (err: unknown) =>
+      isScaleAgentError(err, 'KUBECONFIG_INVALID'),
+    );
+    await assert.rejects(new ExecCredentialSource({ command: '/nonexistent/plugin', args: [], env: {}, apiVersion: V1 }).get(), (err: unknown) =>
+      isScaleAgentError(err, 'KUBE_TRANSPORT_ERROR'),
+    );
+    await assert.rejects(
+      new ExecCredentialSource({ command: failing.command, args: [], env: {}, apiVersion: 'client.authentication.k8s.io/v1alpha1' }).get(),
+      (err: unknown) => isScaleAgentError(err, 'KUBECONFIG_INVALID'),
+    );
   });
 
   it('validates ExecCredential output', () => {
     const ok = JSON.stringify({ apiVersion: V1, kind: 'ExecCredential', status: { token: 't', expirationTimestamp: '2030-01-01T00:00:00Z' } });
     assert.deepEqual(parseExecCredential(ok, V1, 'p'), { token: 't', expiresAt: Date.parse('2030-01-01T00:00:00Z') });
-    const bad = (doc: unknown) => assert.throws(() => parseExecCredential(JSON.stringify(doc), V1, 'p'), (err: unknown) => isScaleAgentError(err, 'KUBECONFIG_INVALID'));
+    const bad = (doc: unknown) =>
+      assert.throws(
+        () => parseExecCredential(JSON.stringify(doc), V1, 'p'),
+        (err: unknown) => isScaleAgentError(err, 'KUBECONFIG_INVALID'),
+      );
     bad({ apiVersion: 'client.authentication.k8s.io/v1beta1', kind: 'ExecCredential', status: { token: 't' } });
     bad({ apiVersion: V1, kind: 'Other', status: { token: 't' } });
     bad({ apiVersion: V1, kind: 'ExecCredential' });

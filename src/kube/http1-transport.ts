@@ -68,7 +68,12 @@ export class Http1Transport implements Transport {
 export function transportError(url: URL, err: unknown): ScaleAgentError {
   if (err instanceof ScaleAgentError) return err;
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return new ScaleAgentError(Errors.KUBE_TRANSPORT_ERROR, `${url.host}: ${(err as Error)?.message ?? String(err)}`, code ? { host: url.host, errno: code } : { host: url.host }, {
-    cause: err,
-  });
+  return new ScaleAgentError(
+    Errors.KUBE_TRANSPORT_ERROR,
+    `${url.host}: ${(err as Error)?.message ?? String(err)}`,
+    code ? { host: url.host, errno: code } : { host: url.host },
+    {
+      cause: err,
+    },
+  );
 }

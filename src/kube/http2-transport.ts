@@ -109,7 +109,10 @@ export class Http2Transport implements Transport {
       req.signal.addEventListener('abort', onAbort, { once: true });
       stream.once('close', () => {
         req.signal.removeEventListener('abort', onAbort);
-        if (!responded) reject(req.signal.aborted ? req.signal.reason : transportError(this.url, new Error(`HTTP/2 stream closed before a response (code ${stream.rstCode})`)));
+        if (!responded)
+          reject(
+            req.signal.aborted ? req.signal.reason : transportError(this.url, new Error(`HTTP/2 stream closed before a response (code ${stream.rstCode})`)),
+          );
       });
       stream.once('response', (responseHeaders) => {
         responded = true;

@@ -35,9 +35,27 @@ export {
 } from './api-error.ts';
 export { decodeWatchStream, parseWatchLine, MAX_WATCH_LINE_BYTES, type WatchEvent, type WatchEventType } from './watch-event.ts';
 export { apiVersionOf, resolveKind, resourcePath, type ApiResource, type KindQuery } from './api-resource.ts';
-export { carryOverFailedGroups, diffResources, discoverResources, hasResourceChanges, DISCOVERY_CONCURRENCY, type DiscoveryResult, type FailedGroup, type ResourceChanges, type ServerVersion } from './discovery.ts';
+export {
+  carryOverFailedGroups,
+  diffResources,
+  discoverResources,
+  hasResourceChanges,
+  DISCOVERY_CONCURRENCY,
+  type DiscoveryResult,
+  type FailedGroup,
+  type ResourceChanges,
+  type ServerVersion,
+} from './discovery.ts';
 export { slimObject, LAST_APPLIED_ANNOTATION } from './slim.ts';
 export { listPages, type KubeList } from './pager.ts';
-export { Reflector, REFLECTOR_STATES, type ListerWatcher, type ListSemaphore, type ReflectorOptions, type ReflectorState, type ReflectorStatus } from './reflector.ts';
+export {
+  Reflector,
+  REFLECTOR_STATES,
+  type ListerWatcher,
+  type ListSemaphore,
+  type ReflectorOptions,
+  type ReflectorState,
+  type ReflectorStatus,
+} from './reflector.ts';
 export type { ChangeType, ReflectorSink, SnapshotReason } from './reflector-sink.ts';
 export * from './reflector-defaults.ts';

@@ -17,7 +17,10 @@ function config(overrides: { clusters?: unknown[]; users?: unknown[]; contexts?:
     kind: 'Config',
     'current-context': overrides.current ?? 'prod',
     clusters: overrides.clusters ?? [
-      { name: 'prod-cluster', cluster: { server: 'https://10.0.0.1:6443', 'certificate-authority-data': b64(CA), 'tls-server-name': 'kubernetes', 'proxy-url': 'http://proxy:3128' } },
+      {
+        name: 'prod-cluster',
+        cluster: { server: 'https://10.0.0.1:6443', 'certificate-authority-data': b64(CA), 'tls-server-name': 'kubernetes', 'proxy-url': 'http://proxy:3128' },
+      },
       { name: 'dev-cluster', cluster: { server: 'https://dev.example:443', 'insecure-skip-tls-verify': true } },
     ],
     users: overrides.users ?? [
@@ -100,7 +103,13 @@ describe('loadKubeconfig', () => {
         {
           name: 'u',
           user: {
-            exec: { apiVersion: 'client.authentication.k8s.io/v1', command: './bin/get-token', args: ['--cluster', 'x'], env: [{ name: 'REGION', value: 'eu' }], interactiveMode: 'Never' },
+            exec: {
+              apiVersion: 'client.authentication.k8s.io/v1',
+              command: './bin/get-token',
+              args: ['--cluster', 'x'],
+              env: [{ name: 'REGION', value: 'eu' }],
+              interactiveMode: 'Never',
+            },
           },
         },
         { name: 'p', user: { exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: 'aws' } } },
@@ -112,7 +121,13 @@ describe('loadKubeconfig', () => {
       current: 'rel',
     });
     const rel = await loadKubeconfig({ contents, path: '/etc/kube/config' });
-    assert.deepEqual(rel.auth, { type: 'exec', command: '/etc/kube/bin/get-token', args: ['--cluster', 'x'], env: { REGION: 'eu' }, apiVersion: 'client.authentication.k8s.io/v1' });
+    assert.deepEqual(rel.auth, {
+      type: 'exec',
+      command: '/etc/kube/bin/get-token',
+      args: ['--cluster', 'x'],
+      env: { REGION: 'eu' },
+      apiVersion: 'client.authentication.k8s.io/v1',
+    });
     const onPath = await loadKubeconfig({ contents, path: '/etc/kube/config', context: 'path' });
     assert.deepEqual(onPath.auth, { type: 'exec', command: 'aws', args: [], env: {}, apiVersion: 'client.authentication.k8s.io/v1beta1' });
   });
@@ -121,7 +136,10 @@ describe('loadKubeconfig', () => {
     const dir = await mkdtemp(join(tmpdir(), 'kubeconfig-'));
     const path = join(dir, 'cfg.yaml');
     await writeFile(path, config());
-    await assert.rejects(loadKubeconfig({ path, context: 'staging' }), expectInvalid(new RegExp(`${path.replace(/[.]/g, '\\.')}.*context "staging" not found \\(known: prod, dev, orphan, ghost-user\\)`)));
+    await assert.rejects(
+      loadKubeconfig({ path, context: 'staging' }),
+      expectInvalid(new RegExp(`${path.replace(/[.]/g, '\\.')}.*context "staging" not found \\(known: prod, dev, orphan, ghost-user\\)`)),
+    );
     await assert.rejects(loadKubeconfig({ path, context: 'orphan' }), expectInvalid(/cluster "nope" not found/));
     await assert.rejects(loadKubeconfig({ path, context: 'ghost-user' }), expectInvalid(/user "nobody" not found/));
     await assert.rejects(loadKubeconfig({ path: join(dir, 'missing') }), expectInvalid(/missing: cannot be read/));
@@ -131,13 +149,31 @@ describe('loadKubeconfig', () => {
     await assert.rejects(loadKubeconfig({ contents: 'clusters: [unclosed' }), expectInvalid(/not valid YAML/));
     await assert.rejects(loadKubeconfig({ contents: '- a\n- b\n' }), expectInvalid(/not a YAML mapping/));
     await assert.rejects(loadKubeconfig({ contents: 'clusters: 3\n' }), expectInvalid(/no context given/));
-    await assert.rejects(loadKubeconfig({ contents: config({ clusters: [{ name: 'prod-cluster', cluster: { server: 42 } }] }) }), expectInvalid(/server must be a string/));
-    await assert.rejects(loadKubeconfig({ contents: config({ clusters: [{ name: 'prod-cluster', cluster: { server: 'not a url' } }] }) }), expectInvalid(/not a URL/));
+    await assert.rejects(
+      loadKubeconfig({ contents: config({ clusters: [{ name: 'prod-cluster', cluster: { server: 42 } }] }) }),
+      expectInvalid(/server must be a string/),
+    );
+    await assert.rejects(
+      loadKubeconfig({ contents: config({ clusters: [{ name: 'prod-cluster', cluster: { server: 'not a url' } }] }) }),
+      expectInvalid(/not a URL/),
+    );
     await assert.rejects(loadKubeconfig({ contents: config({ clusters: [{ name: 'prod-cluster', cluster: {} }] }) }), expectInvalid(/has no server/));
-    await assert.rejects(loadKubeconfig({ contents: config({ users: [{ name: 'prod-user', user: { 'client-certificate-data': b64('x') } }] }) }), expectInvalid(/without its key/));
-    await assert.rejects(loadKubeconfig({ contents: config({ users: [{ name: 'prod-user', user: { 'auth-provider': { name: 'gcp' } } }] }) }), expectInvalid(/auth-provider/));
-    await assert.rejects(loadKubeconfig({ contents: config({ users: [{ name: 'prod-user', user: { exec: { command: 'x' } } }] }) }), expectInvalid(/no apiVersion/));
-    await assert.rejects(loadKubeconfig({ contents: config({ users: [{ name: 'prod-user', user: { exec: { apiVersion: 'v', command: 'x', env: 'bad' } } }] }) }), expectInvalid(/env must be a list/));
+    await assert.rejects(
+      loadKubeconfig({ contents: config({ users: [{ name: 'prod-user', user: { 'client-certificate-data': b64('x') } }] }) }),
+      expectInvalid(/without its key/),
+    );
+    await assert.rejects(
+      loadKubeconfig({ contents: config({ users: [{ name: 'prod-user', user: { 'auth-provider': { name: 'gcp' } } }] }) }),
+      expectInvalid(/auth-provider/),
+    );
+    await assert.rejects(
+      loadKubeconfig({ contents: config({ users: [{ name: 'prod-user', user: { exec: { command: 'x' } } }] }) }),
+      expectInvalid(/no apiVersion/),
+    );
+    await assert.rejects(
+      loadKubeconfig({ contents: config({ users: [{ name: 'prod-user', user: { exec: { apiVersion: 'v', command: 'x', env: 'bad' } } }] }) }),
+      expectInvalid(/env must be a list/),
+    );
   });
 });
 
@@ -148,11 +184,20 @@ describe('inClusterCredentials', () => {
     await writeFile(join(dir, 'ca.crt'), CA);
     await writeFile(join(dir, 'namespace'), 'agents\n');
     const creds = inClusterCredentials({ env: { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '443' }, serviceAccountDir: dir });
-    assert.deepEqual(creds, { server: 'https://[fd00::1]:443', caPem: CA, insecureSkipTlsVerify: false, auth: { type: 'tokenFile', path: join(dir, 'token') }, namespace: 'agents' });
+    assert.deepEqual(creds, {
+      server: 'https://[fd00::1]:443',
+      caPem: CA,
+      insecureSkipTlsVerify: false,
+      auth: { type: 'tokenFile', path: join(dir, 'token') },
+      namespace: 'agents',
+    });
   });
 
   it('fails clearly outside a cluster', () => {
     assert.throws(() => inClusterCredentials({ env: {} }), expectInvalid(/not running in a cluster/));
-    assert.throws(() => inClusterCredentials({ env: { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' }, serviceAccountDir: '/nonexistent' }), expectInvalid(/unreadable/));
+    assert.throws(
+      () => inClusterCredentials({ env: { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' }, serviceAccountDir: '/nonexistent' }),
+      expectInvalid(/unreadable/),
+    );
   });
 });

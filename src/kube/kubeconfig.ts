@@ -165,7 +165,8 @@ async function resolveAuth(user: Section, where: string, files: FileReader): Pro
   const certPem = await files.dataOrFile(user, 'client-certificate-data', 'client-certificate', where);
   const keyPem = await files.dataOrFile(user, 'client-key-data', 'client-key', where);
   if (certPem !== undefined && keyPem !== undefined) return { type: 'clientCertificate', certPem, keyPem };
-  if (certPem !== undefined || keyPem !== undefined) throw invalid(source, `${where} has a client certificate without its key (or a key without its certificate)`);
+  if (certPem !== undefined || keyPem !== undefined)
+    throw invalid(source, `${where} has a client certificate without its key (or a key without its certificate)`);
   if (user.username !== undefined || user.password !== undefined) throw invalid(source, `${where} uses basic authentication, which is not supported`);
   return { type: 'none' };
 }
@@ -182,7 +183,8 @@ function resolveExec(exec: Section, where: string, files: FileReader): ClusterAu
   const envList = exec.env === undefined || exec.env === null ? [] : exec.env;
   if (!Array.isArray(envList)) throw invalid(source, `${where}.env must be a list of {name, value}`);
   for (const entry of envList) {
-    if (!isSection(entry) || typeof entry.name !== 'string' || typeof entry.value !== 'string') throw invalid(source, `${where}.env entries need a string name and value`);
+    if (!isSection(entry) || typeof entry.name !== 'string' || typeof entry.value !== 'string')
+      throw invalid(source, `${where}.env entries need a string name and value`);
     env[entry.name] = entry.value;
   }
   // Like client-go: a command with a path separator but relative is relative to the kubeconfig; a bare name is looked up on PATH.

@@ -2,7 +2,17 @@ import tls from 'node:tls';
 import type { Logger } from '../common/logger.ts';
 import { Http1Transport, transportError } from './http1-transport.ts';
 import { Http2Transport } from './http2-transport.ts';
-import { CONNECT_TIMEOUT_MS, hostOf, portOf, TCP_KEEPALIVE_MS, type TlsSettings, type Transport, type TransportProtocol, type TransportRequest, type TransportResponse } from './transport.ts';
+import {
+  CONNECT_TIMEOUT_MS,
+  hostOf,
+  portOf,
+  TCP_KEEPALIVE_MS,
+  type TlsSettings,
+  type Transport,
+  type TransportProtocol,
+  type TransportRequest,
+  type TransportResponse,
+} from './transport.ts';
 
 /** Offered in this order: h2 when the server speaks it, HTTP/1.1 otherwise. */
 const ALPN_PROTOCOLS = ['h2', 'http/1.1'];

@@ -24,7 +24,10 @@ class ScriptedCluster implements OpenApiClient {
 
 test('documents are fetched once per hashed URL, pruned, and refetched when the index names a new hash', async () => {
   let now = 1_000_000;
-  const cluster = new ScriptedCluster({ '/openapi/v3': { paths: { 'apis/apps/v1': { serverRelativeURL: '/openapi/v3/apis/apps/v1?hash=A' } } }, '/openapi/v3/apis/apps/v1?hash=A': APPS_DOC });
+  const cluster = new ScriptedCluster({
+    '/openapi/v3': { paths: { 'apis/apps/v1': { serverRelativeURL: '/openapi/v3/apis/apps/v1?hash=A' } } },
+    '/openapi/v3/apis/apps/v1?hash=A': APPS_DOC,
+  });
   const documents = new OpenApiV3Documents(cluster, silentLogger(), () => now);
   const [first, second] = await Promise.all([documents.forGroupVersion('apps', 'v1'), documents.forGroupVersion('apps', 'v1')]);
   assert.equal(first, second);

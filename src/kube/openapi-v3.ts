@@ -63,7 +63,10 @@ export class OpenApiV3Documents {
       return url === undefined ? undefined : await this.document(url);
     } catch (err) {
       this.failedAt = this.now();
-      this.logger.warn({ err: errorMessage(err), groupVersion: path }, 'cannot load the cluster\'s OpenAPI v3; client-side apply uses the built-in patch metadata for now');
+      this.logger.warn(
+        { err: errorMessage(err), groupVersion: path },
+        "cannot load the cluster's OpenAPI v3; client-side apply uses the built-in patch metadata for now",
+      );
       return undefined;
     }
   }

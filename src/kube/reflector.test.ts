@@ -215,7 +215,7 @@ describe('Reflector', () => {
     assert.equal(collection.watchRequests[0]!.query.get('resourceVersion'), resumeRv);
   });
 
-  it('verify() lists quietly beside a resumed watch: only the verification calls see the objects, the reflector\'s state is untouched', async () => {
+  it("verify() lists quietly beside a resumed watch: only the verification calls see the objects, the reflector's state is untouched", async () => {
     const collection = new FakeCollection(PATH);
     collection.add('a');
     const resumeRv = collection.resourceVersion;
@@ -271,7 +271,16 @@ describe('Reflector', () => {
     const { sink, reflector } = await setup({ pageSize: 2 }, collection);
     reflector.start();
     await waitFor(() => collection.watches.size === 1, WAIT);
-    assert.deepEqual(sink.calls, ['begin:initial', 'object:a', 'object:b', 'begin:initial', 'object:a', 'object:b', 'object:c', `end:${collection.resourceVersion}`]);
+    assert.deepEqual(sink.calls, [
+      'begin:initial',
+      'object:a',
+      'object:b',
+      'begin:initial',
+      'object:a',
+      'object:b',
+      'object:c',
+      `end:${collection.resourceVersion}`,
+    ]);
     assert.equal(reflector.status().relists, 1);
   });
 
@@ -293,7 +302,7 @@ describe('Reflector', () => {
     assert.deepEqual(sink.calls, ['begin:initial', `end:${collection.resourceVersion}`]);
   });
 
-  it('a refused watch: forbidden with the server\'s message, ordinary backoff twice, then the slow schedule; access that returns resumes from the last RV', async () => {
+  it("a refused watch: forbidden with the server's message, ordinary backoff twice, then the slow schedule; access that returns resumes from the last RV", async () => {
     const forbiddenRetryMs = 300;
     const { reflector, sink, collection } = await setup({ forbiddenRetryMs });
     reflector.start();
@@ -493,7 +502,10 @@ describe('Reflector', () => {
   it('slims Secrets before the sink sees them', async () => {
     const collection = new FakeCollection('/api/v1/namespaces/default/secrets', 'Secret');
     collection.add('s', { password: 'aHVudGVyMg==' });
-    const { reflector, sink } = await setup({ transform: slimObject, resource: { ...CONFIGMAPS, kind: 'Secret', resource: 'secrets', singularName: 'secret', shortNames: [] } }, collection);
+    const { reflector, sink } = await setup(
+      { transform: slimObject, resource: { ...CONFIGMAPS, kind: 'Secret', resource: 'secrets', singularName: 'secret', shortNames: [] } },
+      collection,
+    );
     reflector.start();
     await waitFor(() => collection.watches.size === 1, WAIT);
     collection.modify('s', { password: 'c2VjcmV0' });

@@ -217,7 +217,13 @@ export class Reflector {
   }
 
   status(): ReflectorStatus {
-    const status: ReflectorStatus = { state: this.state, stateSince: this.stateSince, relists: this.relists, watchRestarts: this.watchRestarts, errors: this.errors };
+    const status: ReflectorStatus = {
+      state: this.state,
+      stateSince: this.stateSince,
+      relists: this.relists,
+      watchRestarts: this.watchRestarts,
+      errors: this.errors,
+    };
     if (this.lastEventAt !== undefined) status.lastEventAt = this.lastEventAt;
     if (this.lastProgressAt !== undefined) status.lastProgressAt = this.lastProgressAt;
     if (this.watchOpenUntil !== undefined) status.watchOpenUntil = this.watchOpenUntil;
@@ -329,7 +335,9 @@ export class Reflector {
     this.failingSince = undefined;
     const slowMs = this.options.forbiddenRetryMs ?? DEFAULT_FORBIDDEN_RETRY_MS;
     const waitMs =
-      this.refusals <= FORBIDDEN_FAST_RETRIES ? Math.min(this.backoff.next(now), slowMs) : Math.round(slowMs * (1 + FORBIDDEN_RETRY_JITTER * (this.random() * 2 - 1)));
+      this.refusals <= FORBIDDEN_FAST_RETRIES
+        ? Math.min(this.backoff.next(now), slowMs)
+        : Math.round(slowMs * (1 + FORBIDDEN_RETRY_JITTER * (this.random() * 2 - 1)));
     const first = this.state !== 'forbidden';
     this.setState('forbidden');
     this.nextAttemptAt = now + waitMs;
@@ -381,7 +389,10 @@ export class Reflector {
           // Before the request, not at its first page: the watch's changes from here on may be newer than the list.
           const at = sink.onVerificationBegin();
           const exact = at === '' ? undefined : { resourceVersion: at, resourceVersionMatch: 'Exact' };
-          return this.readList({ begin: noop, object: (obj) => sink.onVerificationObject(obj), ...(exact ? { firstPageQuery: exact } : {}) }, controller.signal);
+          return this.readList(
+            { begin: noop, object: (obj) => sink.onVerificationObject(obj), ...(exact ? { firstPageQuery: exact } : {}) },
+            controller.signal,
+          );
         });
         sink.onVerificationEnd(resourceVersion);
         return resourceVersion;
@@ -415,7 +426,10 @@ export class Reflector {
   }
 
   /** Pages through the collection: `begin` once the first page is in hand (a list that fails at once begins nothing), `page` per page, `object` per object. */
-  private async readList(to: { begin: () => void; object: (obj: KubeObject) => void; page?: () => void; firstPageQuery?: Record<string, QueryValue> }, signal: AbortSignal): Promise<string> {
+  private async readList(
+    to: { begin: () => void; object: (obj: KubeObject) => void; page?: () => void; firstPageQuery?: Record<string, QueryValue> },
+    signal: AbortSignal,
+  ): Promise<string> {
     const transform = this.options.transform;
     let began = false;
     let resourceVersion = '';
@@ -511,7 +525,13 @@ export class Reflector {
     return { kind: 'watch', resourceVersion: this.resourceVersion ?? plan.resourceVersion, resuming: false, afterList: false };
   }
 
-  private async consumeWatch(plan: Extract<Plan, { kind: 'watch' }>, query: Record<string, QueryValue>, signal: AbortSignal, onOpen: () => void, onDelivered: () => void): Promise<void> {
+  private async consumeWatch(
+    plan: Extract<Plan, { kind: 'watch' }>,
+    query: Record<string, QueryValue>,
+    signal: AbortSignal,
+    onOpen: () => void,
+    onDelivered: () => void,
+  ): Promise<void> {
     const transform = this.options.transform;
     for await (const event of this.client.watch(this.path, query, signal, { idleTimeoutMs: this.options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS, onOpen })) {
       const obj = event.object;

@@ -20,7 +20,8 @@ export class RequestGuard {
     this.signal = this.controller.signal;
     if (parent?.aborted) this.controller.abort(parent.reason);
     else parent?.addEventListener('abort', this.onParentAbort, { once: true });
-    if (deadlineMs !== undefined) this.deadlineTimer = setTimeout(() => this.timeout(`${what}: no complete answer within ${deadlineMs} ms`, deadlineMs), deadlineMs);
+    if (deadlineMs !== undefined)
+      this.deadlineTimer = setTimeout(() => this.timeout(`${what}: no complete answer within ${deadlineMs} ms`, deadlineMs), deadlineMs);
   }
 
   /** (Re)arms the idle timeout; `touch()` then restarts it on every chunk. */

@@ -2,9 +2,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { secretValueRead } from './secret-values.ts';
 
-test('JSON patch operations that read a Secret\'s values are named; writes and moves within the values are not', () => {
-  assert.match(secretValueRead([{ op: 'copy', from: '/data/password', path: '/metadata/annotations/x' }]) ?? '', /operation 0 \(copy from \/data\/password to \/metadata\/annotations\/x\)/);
-  assert.match(secretValueRead([{ op: 'add', path: '/metadata/labels/a', value: 'b' }, { op: 'move', from: '/stringData/token', path: '/metadata/labels/t' }]) ?? '', /operation 1 \(move/);
+test("JSON patch operations that read a Secret's values are named; writes and moves within the values are not", () => {
+  assert.match(
+    secretValueRead([{ op: 'copy', from: '/data/password', path: '/metadata/annotations/x' }]) ?? '',
+    /operation 0 \(copy from \/data\/password to \/metadata\/annotations\/x\)/,
+  );
+  assert.match(
+    secretValueRead([
+      { op: 'add', path: '/metadata/labels/a', value: 'b' },
+      { op: 'move', from: '/stringData/token', path: '/metadata/labels/t' },
+    ]) ?? '',
+    /operation 1 \(move/,
+  );
   assert.match(secretValueRead([{ op: 'test', path: '/data/password', value: 'aHVudGVyMg==' }]) ?? '', /guess/);
   assert.match(secretValueRead([{ op: 'test', path: '', value: {} }]) ?? '', /whole object/);
   assert.match(secretValueRead([{ op: 'copy', from: '', path: '/metadata/annotations/all' }]) ?? '', /the whole object/);

@@ -10,7 +10,10 @@ const VALUE_FIELDS: ReadonlySet<string> = new Set(['data', 'stringData']);
 function pointerTokens(pointer: string): string[] | undefined {
   if (pointer === '') return [];
   if (!pointer.startsWith('/')) return undefined;
-  return pointer.slice(1).split('/').map((token) => token.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((token) => token.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 /** The pointer reaches Secret values: it is inside `data`/`stringData`, or is the whole object holding them. */

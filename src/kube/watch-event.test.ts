@@ -43,7 +43,8 @@ describe('decodeWatchStream', () => {
         }
         for await (const e of decodeWatchStream(source())) seen.push(e);
       })(),
-      (err: unknown) => isScaleAgentError(err, 'KUBE_TRANSPORT_ERROR') && err.details.reason === 'MalformedWatchEvent' && err.details.line === '<html>oops</html>',
+      (err: unknown) =>
+        isScaleAgentError(err, 'KUBE_TRANSPORT_ERROR') && err.details.reason === 'MalformedWatchEvent' && err.details.line === '<html>oops</html>',
     );
     assert.equal(seen.length, 1);
   });
@@ -56,7 +57,11 @@ describe('decodeWatchStream', () => {
 describe('parseWatchLine', () => {
   it('rejects lines that are JSON but not events', () => {
     for (const line of ['null', '42', '"x"', '{}', '{"type":"ADDED"}', '{"type":"WHAT","object":{}}', '{"type":"ADDED","object":null}']) {
-      assert.throws(() => parseWatchLine(line), (err: unknown) => isScaleAgentError(err, 'KUBE_TRANSPORT_ERROR'), line);
+      assert.throws(
+        () => parseWatchLine(line),
+        (err: unknown) => isScaleAgentError(err, 'KUBE_TRANSPORT_ERROR'),
+        line,
+      );
     }
   });
 });

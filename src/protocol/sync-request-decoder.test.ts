@@ -20,14 +20,28 @@ function batchRequest(): SyncRequest {
             feed: 0,
             kind: {
               case: 'upsert',
-              value: { namespace: 'web', name: 'frontend', uid: 'u-1', resourceVersion: '42', object: new TextEncoder().encode('{"kind":"Deployment","metadata":{"name":"frontend"}}'), metadataOffset: 22, metadataLength: 21 },
+              value: {
+                namespace: 'web',
+                name: 'frontend',
+                uid: 'u-1',
+                resourceVersion: '42',
+                object: new TextEncoder().encode('{"kind":"Deployment","metadata":{"name":"frontend"}}'),
+                metadataOffset: 22,
+                metadataLength: 21,
+              },
             },
           },
           { feed: 0, kind: { case: 'delete', value: { namespace: 'web', name: 'old', uid: 'u-2', resourceVersion: '43' } } },
           { feed: 1, kind: { case: 'touch', value: { namespace: '', name: 'kube-system', resourceVersion: '7' } } },
           { feed: 0, kind: { case: 'snapshotEnd', value: { snapshotId: '01J0SNAP', resourceVersion: '44' } } },
           { feed: 1, kind: { case: 'feedDropped', value: { reason: 'kind removed' } } },
-          { feed: 0, kind: { case: 'skipped', value: { namespace: 'web', name: 'huge', resourceVersion: '45', code: 'OBJECT_TOO_LARGE', message: 'ünïcödé 🚀 message' } } },
+          {
+            feed: 0,
+            kind: {
+              case: 'skipped',
+              value: { namespace: 'web', name: 'huge', resourceVersion: '45', code: 'OBJECT_TOO_LARGE', message: 'ünïcödé 🚀 message' },
+            },
+          },
           { feed: 1, kind: { case: 'digest', value: { count: 4_000_000_000, hashHigh: 0xffffffff, hashLow: 1 } } },
           // A change with no member and defaults everywhere: nothing of it is on the wire but its tag.
           { feed: 0 },
@@ -115,9 +129,24 @@ test('skips fields it does not know, of every wire type, at every level', () => 
   const unknownFields = [
     ...wire([99, 0, 2n ** 63n], [98, 2, 'future']),
     // fixed64 (field 97), fixed32 (field 96) and a group (start 13, a varint inside, end 13)
-    ...tagBytes(97, 1), 1, 2, 3, 4, 5, 6, 7, 8,
-    ...tagBytes(96, 5), 1, 2, 3, 4,
-    ...tagBytes(13, 3), ...tagBytes(1, 0), 5, ...tagBytes(13, 4),
+    ...tagBytes(97, 1),
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+    ...tagBytes(96, 5),
+    1,
+    2,
+    3,
+    4,
+    ...tagBytes(13, 3),
+    ...tagBytes(1, 0),
+    5,
+    ...tagBytes(13, 4),
   ];
   const upsert = [...wire([1, 2, 'ns'], [2, 2, 'name'], [5, 2, '{}']), ...unknownFields];
   const change = [...wire([1, 0, 1], [2, 2, Uint8Array.from(upsert)]), ...unknownFields];
@@ -166,7 +195,11 @@ test('malformed input fails with PROTOCOL_VIOLATION and where, never reads past 
     ['a string cut inside a character', wire([2, 2, wire([2, 2, wire([1, 2, Uint8Array.from([0xe2, 0x82])])])])],
   ];
   for (const [what, bytes] of cases) {
-    assert.throws(() => decodeSyncRequest(bytes), (err: unknown) => isScaleAgentError(err, 'PROTOCOL_VIOLATION') && /malformed protobuf message/.test((err as Error).message), what);
+    assert.throws(
+      () => decodeSyncRequest(bytes),
+      (err: unknown) => isScaleAgentError(err, 'PROTOCOL_VIOLATION') && /malformed protobuf message/.test((err as Error).message),
+      what,
+    );
     assert.throws(() => fromBinary(SyncRequestSchema, bytes), Error, `protobuf-es refuses ${what} too`);
   }
 });
@@ -183,7 +216,21 @@ test('random batches decode as protobuf-es decodes them', () => {
       const feed = Math.floor(random() * 3);
       switch (Math.floor(random() * 4)) {
         case 0:
-          return { feed, kind: { case: 'upsert' as const, value: { namespace: text(), name: text(), uid: text(), resourceVersion: text(), object: new TextEncoder().encode(text()), metadataOffset: Math.floor(random() * 1000), metadataLength: Math.floor(random() * 1000) } } };
+          return {
+            feed,
+            kind: {
+              case: 'upsert' as const,
+              value: {
+                namespace: text(),
+                name: text(),
+                uid: text(),
+                resourceVersion: text(),
+                object: new TextEncoder().encode(text()),
+                metadataOffset: Math.floor(random() * 1000),
+                metadataLength: Math.floor(random() * 1000),
+              },
+            },
+          };
         case 1:
           return { feed, kind: { case: 'delete' as const, value: { namespace: text(), name: text(), uid: text(), resourceVersion: text() } } };
         case 2:

@@ -210,11 +210,20 @@ function decodeObjectUpsert(r: WireReader, end: number, target?: ObjectUpsert): 
 }
 
 function decodeObjectDelete(r: WireReader, end: number, target?: ObjectDelete): ObjectDelete {
-  return decodeStringFields(r, end, target ?? { $typeName: 'scaleagent.v1.ObjectDelete', namespace: '', name: '', uid: '', resourceVersion: '' }, ['namespace', 'name', 'uid', 'resourceVersion']);
+  return decodeStringFields(r, end, target ?? { $typeName: 'scaleagent.v1.ObjectDelete', namespace: '', name: '', uid: '', resourceVersion: '' }, [
+    'namespace',
+    'name',
+    'uid',
+    'resourceVersion',
+  ]);
 }
 
 function decodeObjectTouch(r: WireReader, end: number, target?: ObjectTouch): ObjectTouch {
-  return decodeStringFields(r, end, target ?? { $typeName: 'scaleagent.v1.ObjectTouch', namespace: '', name: '', resourceVersion: '' }, ['namespace', 'name', 'resourceVersion']);
+  return decodeStringFields(r, end, target ?? { $typeName: 'scaleagent.v1.ObjectTouch', namespace: '', name: '', resourceVersion: '' }, [
+    'namespace',
+    'name',
+    'resourceVersion',
+  ]);
 }
 
 function decodeSnapshotBegin(r: WireReader, end: number, target?: SnapshotBegin): SnapshotBegin {
@@ -222,7 +231,10 @@ function decodeSnapshotBegin(r: WireReader, end: number, target?: SnapshotBegin)
 }
 
 function decodeSnapshotEnd(r: WireReader, end: number, target?: SnapshotEnd): SnapshotEnd {
-  return decodeStringFields(r, end, target ?? { $typeName: 'scaleagent.v1.SnapshotEnd', snapshotId: '', resourceVersion: '' }, ['snapshotId', 'resourceVersion']);
+  return decodeStringFields(r, end, target ?? { $typeName: 'scaleagent.v1.SnapshotEnd', snapshotId: '', resourceVersion: '' }, [
+    'snapshotId',
+    'resourceVersion',
+  ]);
 }
 
 function decodeFeedDropped(r: WireReader, end: number, target?: FeedDropped): FeedDropped {

@@ -39,10 +39,22 @@ const CLUSTER_SUBJECT = { group: 'sim.scale-agent.io', resource: 'clusters' };
 const namespaceType = BUILTIN_RESOURCES.find((t) => t.kind === 'Namespace')!;
 
 function summary(cluster: SimCluster): Record<string, unknown> {
-  return { name: cluster.name, objects: cluster.objectCount(), resourceVersion: String(cluster.resourceVersion), uid: cluster.uid, watches: cluster.store.watches.size };
+  return {
+    name: cluster.name,
+    objects: cluster.objectCount(),
+    resourceVersion: String(cluster.resourceVersion),
+    uid: cluster.uid,
+    watches: cluster.store.watches.size,
+  };
 }
 
-export async function handleAdminRequest(target: AdminTarget, method: string, segments: string[], request: SimHttpRequest, response: SimHttpResponse): Promise<void> {
+export async function handleAdminRequest(
+  target: AdminTarget,
+  method: string,
+  segments: string[],
+  request: SimHttpRequest,
+  response: SimHttpResponse,
+): Promise<void> {
   if (segments[0] !== 'clusters') throw pathNotFound(`/sim/${segments.join('/')}`);
   const name = segments[1];
   if (name === undefined) {

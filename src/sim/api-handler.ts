@@ -60,9 +60,12 @@ function sendOpenApi(ctx: ClusterRequest, rest: string[]): void {
   const registry = ctx.cluster.store.registry;
   if (rest.length === 0) return sendObject(ctx.response, 200, openApiIndex(registry));
   const schemas = ctx.cluster.options.openApiSchemas;
-  const document = rest[0] === 'api' && rest.length === 2
-    ? openApiGroupVersion(registry, '', rest[1]!, schemas)
-    : rest[0] === 'apis' && rest.length === 3 ? openApiGroupVersion(registry, rest[1]!, rest[2]!, schemas) : undefined;
+  const document =
+    rest[0] === 'api' && rest.length === 2
+      ? openApiGroupVersion(registry, '', rest[1]!, schemas)
+      : rest[0] === 'apis' && rest.length === 3
+        ? openApiGroupVersion(registry, rest[1]!, rest[2]!, schemas)
+        : undefined;
   sendDiscovery(ctx.response, document, ['openapi', 'v3', ...rest]);
 }
 
@@ -90,11 +93,16 @@ async function handleCollection(ctx: ClusterRequest, method: string, type: Resou
         ...(query.get('resourceVersion') !== null ? { resourceVersion: query.get('resourceVersion')! } : {}),
         ...(query.get('resourceVersionMatch') !== null ? { resourceVersionMatch: query.get('resourceVersionMatch')! } : {}),
       });
-      const converted = convertList(type, result.items, {
-        resourceVersion: String(result.resourceVersion),
-        ...(result.continueToken !== undefined ? { continue: result.continueToken } : {}),
-        ...(result.remainingItemCount !== undefined ? { remainingItemCount: result.remainingItemCount } : {}),
-      }, format);
+      const converted = convertList(
+        type,
+        result.items,
+        {
+          resourceVersion: String(result.resourceVersion),
+          ...(result.continueToken !== undefined ? { continue: result.continueToken } : {}),
+          ...(result.remainingItemCount !== undefined ? { remainingItemCount: result.remainingItemCount } : {}),
+        },
+        format,
+      );
       if (converted !== undefined) return sendObject(response, 200, converted);
       return sendJsonChunks(response, 200, renderListChunks(type.kind, apiVersionOf(type), result));
     }
@@ -106,7 +114,12 @@ async function handleCollection(ctx: ClusterRequest, method: string, type: Resou
     case 'DELETE': {
       const options = deleteOptionsFrom(await body(ctx), query);
       const deleted = cluster.api.deleteCollection(type, filterFrom(type, namespace, query), options);
-      return sendObject(response, 200, { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata: { resourceVersion: String(cluster.resourceVersion) }, items: deleted });
+      return sendObject(response, 200, {
+        kind: `${type.kind}List`,
+        apiVersion: apiVersionOf(type),
+        metadata: { resourceVersion: String(cluster.resourceVersion) },
+        items: deleted,
+      });
     }
     default:
       throw methodNotAllowed(method);
@@ -119,7 +132,11 @@ async function handleObject(ctx: ClusterRequest, method: string, type: ResourceT
   const namespace = type.namespaced ? path.namespace! : '';
   const name = path.name!;
   const api = cluster.api;
-  const writeOptions = { dryRun: isDryRun(query), force: boolParam(query, 'force'), ...(query.get('fieldManager') ? { fieldManager: query.get('fieldManager')! } : {}) };
+  const writeOptions = {
+    dryRun: isDryRun(query),
+    force: boolParam(query, 'force'),
+    ...(query.get('fieldManager') ? { fieldManager: query.get('fieldManager')! } : {}),
+  };
   const subresource = path.subresource;
   if (subresource === 'scale') {
     if (!type.subresources.scale) throw pathNotFound(`${type.plural}/scale`);
@@ -160,7 +177,11 @@ async function handleObject(ctx: ClusterRequest, method: string, type: ResourceT
       if (status !== undefined) throw methodNotAllowed(method);
       const result = api.delete(type, namespace, name, deleteOptionsFrom(await body(ctx), query));
       if (!result.removed) return sendObject(response, 202, result.object);
-      return sendObject(response, 200, type.returnsDeletedObject ? result.object : deleteSuccess({ group: type.group, resource: type.plural }, name, uidOf(result.object)));
+      return sendObject(
+        response,
+        200,
+        type.returnsDeletedObject ? result.object : deleteSuccess({ group: type.group, resource: type.plural }, name, uidOf(result.object)),
+      );
     }
     default:
       throw methodNotAllowed(method);
@@ -214,7 +235,12 @@ function sendLogs(ctx: ClusterRequest, type: ResourceType, namespace: string, na
       } catch {
         return;
       }
-      write(next.lines.slice(written).map((line) => renderLine(line, options)).join(''));
+      write(
+        next.lines
+          .slice(written)
+          .map((line) => renderLine(line, options))
+          .join(''),
+      );
       written = next.lines.length;
       if (next.finished) finish();
     },
@@ -237,14 +263,19 @@ function watch(ctx: ClusterRequest, type: ResourceType, filter: ReturnType<typeo
   response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache, private' });
   (response as { flushHeaders?: () => void }).flushHeaders?.();
   try {
-    startWatch(ctx.cluster.store, type, {
-      filter,
-      ...(query.get('resourceVersion') !== null ? { resourceVersion: query.get('resourceVersion')! } : {}),
-      allowWatchBookmarks: boolParam(query, 'allowWatchBookmarks'),
-      ...(sendInitialEvents !== null ? { sendInitialEvents: sendInitialEvents === 'true' } : {}),
-      ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
-      bookmarkIntervalMs: ctx.bookmarkIntervalMs,
-    }, sink);
+    startWatch(
+      ctx.cluster.store,
+      type,
+      {
+        filter,
+        ...(query.get('resourceVersion') !== null ? { resourceVersion: query.get('resourceVersion')! } : {}),
+        allowWatchBookmarks: boolParam(query, 'allowWatchBookmarks'),
+        ...(sendInitialEvents !== null ? { sendInitialEvents: sendInitialEvents === 'true' } : {}),
+        ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
+        bookmarkIntervalMs: ctx.bookmarkIntervalMs,
+      },
+      sink,
+    );
   } catch (err) {
     // Headers are out; a bad watch request becomes an ERROR event, as the real server streams it.
     if (!(err instanceof StatusError)) throw err;

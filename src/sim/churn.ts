@@ -98,7 +98,12 @@ export class Churn {
       return;
     }
     const name = `churn-${randomSuffix()}`;
-    cluster.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default', labels: { [CHURN_LABEL]: 'true' } }, data: { value: randomSuffix() } });
+    cluster.create({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name, namespace: 'default', labels: { [CHURN_LABEL]: 'true' } },
+      data: { value: randomSuffix() },
+    });
     this.ephemeral.set(cluster.name, { namespace: 'default', name });
   }
 }

@@ -11,9 +11,7 @@ import { applyMergePatch, isPlainObject } from './patch/merge-patch.ts';
 import { applyStrategicMergePatch } from './patch/strategic-merge-patch.ts';
 import { apiVersionOf, resourceId, type ResourceType } from './resource-type.ts';
 import type { Scheduler } from './scheduler.ts';
-import {
-  alreadyExists, badRequest, conflict, invalid, notFound, StatusError, type ErrorSubject, type StatusCause,
-} from './status.ts';
+import { alreadyExists, badRequest, conflict, invalid, notFound, StatusError, type ErrorSubject, type StatusCause } from './status.ts';
 import { parseStored, type StoredObject } from './stored-object.ts';
 import { prepareForCreate, prepareForUpdate } from './strategies.ts';
 import { validateImmutable, validateObject } from './validation.ts';
@@ -81,7 +79,11 @@ function specJson(type: ResourceType, object: KubeObject): string {
 export class ClusterApi {
   private serviceIps = 0;
 
-  constructor(private readonly store: ClusterStore, private readonly scheduler: Scheduler, private readonly timing: ApiTiming) {}
+  constructor(
+    private readonly store: ClusterStore,
+    private readonly scheduler: Scheduler,
+    private readonly timing: ApiTiming,
+  ) {}
 
   getStored(type: ResourceType, namespace: string, name: string): StoredObject {
     const stored = this.store.get(type, namespace, name);
@@ -104,27 +106,40 @@ export class ClusterApi {
 
   /** Checks body apiVersion/kind/namespace against the URL and fills them in when absent. */
   private checkIdentity(type: ResourceType, namespace: string, body: unknown, urlName?: string): KubeObject {
-    if (!isPlainObject(body)) throw badRequest(`the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
+    if (!isPlainObject(body))
+      throw badRequest(`the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
     const object = body as KubeObject;
     if (object.metadata !== undefined && !isPlainObject(object.metadata)) throw badRequest('metadata must be an object');
     const metadata: Obj = { ...(object.metadata ?? {}) };
     const causes: StatusCause[] = [];
     const expectedApiVersion = apiVersionOf(type);
     if (object.apiVersion !== undefined && object.apiVersion !== expectedApiVersion) {
-      causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: "${String(object.apiVersion)}": must be ${expectedApiVersion}`, field: 'apiVersion' });
+      causes.push({
+        reason: 'FieldValueInvalid',
+        message: `Invalid value: "${String(object.apiVersion)}": must be ${expectedApiVersion}`,
+        field: 'apiVersion',
+      });
     }
     if (object.kind !== undefined && object.kind !== type.kind) {
       causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: "${String(object.kind)}": must be ${type.kind}`, field: 'kind' });
     }
     if (type.namespaced) {
       if (metadata.namespace !== undefined && metadata.namespace !== '' && metadata.namespace !== namespace) {
-        causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: "${String(metadata.namespace)}": the namespace of the provided object does not match the namespace sent on the request`, field: 'metadata.namespace' });
+        causes.push({
+          reason: 'FieldValueInvalid',
+          message: `Invalid value: "${String(metadata.namespace)}": the namespace of the provided object does not match the namespace sent on the request`,
+          field: 'metadata.namespace',
+        });
       }
       metadata.namespace = namespace;
     } else delete metadata.namespace;
     if (urlName !== undefined) {
       if (metadata.name !== undefined && metadata.name !== '' && metadata.name !== urlName) {
-        causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: "${String(metadata.name)}": the name of the object does not match the name on the URL (${urlName})`, field: 'metadata.name' });
+        causes.push({
+          reason: 'FieldValueInvalid',
+          message: `Invalid value: "${String(metadata.name)}": the name of the object does not match the name on the URL (${urlName})`,
+          field: 'metadata.name',
+        });
       }
       metadata.name = urlName;
     }
@@ -183,7 +198,9 @@ export class ClusterApi {
         ...incoming.metadata,
         uid: keep.uid,
         creationTimestamp: keep.creationTimestamp,
-        ...(keep.deletionTimestamp !== undefined ? { deletionTimestamp: keep.deletionTimestamp, deletionGracePeriodSeconds: keep.deletionGracePeriodSeconds } : {}),
+        ...(keep.deletionTimestamp !== undefined
+          ? { deletionTimestamp: keep.deletionTimestamp, deletionGracePeriodSeconds: keep.deletionGracePeriodSeconds }
+          : {}),
       };
       if (next.metadata.managedFields === undefined && keep.managedFields !== undefined) next.metadata.managedFields = keep.managedFields;
       if (type.subresources.status) {
@@ -211,7 +228,14 @@ export class ClusterApi {
   }
 
   /** Applies a patch; returns the result and whether it created the object (server-side apply only). */
-  patch(type: ResourceType, namespace: string, name: string, patchType: PatchType, patch: unknown, options: WriteOptions = {}): { object: KubeObject; created: boolean } {
+  patch(
+    type: ResourceType,
+    namespace: string,
+    name: string,
+    patchType: PatchType,
+    patch: unknown,
+    options: WriteOptions = {},
+  ): { object: KubeObject; created: boolean } {
     const existing = this.store.get(type, namespace, name);
     if (patchType === 'apply') return this.apply(type, namespace, name, patch, existing, options);
     if (existing === undefined) throw notFound(subjectOf(type), name);
@@ -230,7 +254,11 @@ export class ClusterApi {
         return applyJsonPatch(target, parseJsonPatch(patch));
       case 'strategic':
         if (type.custom) {
-          throw new StatusError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`);
+          throw new StatusError(
+            415,
+            'UnsupportedMediaType',
+            `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`,
+          );
         }
         if (!isPlainObject(patch)) throw badRequest('strategic merge patch must be a JSON object');
         return applyStrategicMergePatch(target, patch);
@@ -240,10 +268,19 @@ export class ClusterApi {
   }
 
   /** Server-side apply, simplified: create when absent, else merge the applied configuration in. */
-  private apply(type: ResourceType, namespace: string, name: string, body: unknown, existing: StoredObject | undefined, options: WriteOptions): { object: KubeObject; created: boolean } {
+  private apply(
+    type: ResourceType,
+    namespace: string,
+    name: string,
+    body: unknown,
+    existing: StoredObject | undefined,
+    options: WriteOptions,
+  ): { object: KubeObject; created: boolean } {
     const manager = options.fieldManager;
     if (manager === undefined || manager === '') {
-      throw invalid('meta.k8s.io', 'PatchOptions', '', [{ reason: 'FieldValueRequired', message: 'Required value: is required for apply patch', field: 'fieldManager' }]);
+      throw invalid('meta.k8s.io', 'PatchOptions', '', [
+        { reason: 'FieldValueRequired', message: 'Required value: is required for apply patch', field: 'fieldManager' },
+      ]);
     }
     if (!isPlainObject(body)) throw badRequest('apply patch must be an object');
     const applied = body as KubeObject;
@@ -265,7 +302,10 @@ export class ClusterApi {
     const merged = (type.custom ? applyMergePatch(previous, patch) : applyStrategicMergePatch(previous, patch)) as KubeObject;
     ownership.prune(merged);
     merged.metadata!.managedFields = ownership.managedFields(time);
-    const withoutTimes = (o: KubeObject): KubeObject => ({ ...o, metadata: { ...o.metadata, managedFields: (o.metadata?.managedFields as Obj[] | undefined)?.map(({ time: _t, ...entry }) => entry) } });
+    const withoutTimes = (o: KubeObject): KubeObject => ({
+      ...o,
+      metadata: { ...o.metadata, managedFields: (o.metadata?.managedFields as Obj[] | undefined)?.map(({ time: _t, ...entry }) => entry) },
+    });
     const before = withoutTimes(previous);
     const after = withoutTimes(merged);
     // An apply that changes neither the object nor who owns what leaves it (and its managedFields times) alone, like a no-op update.
@@ -280,7 +320,11 @@ export class ClusterApi {
       throw conflict(subjectOf(type), name, `Precondition failed: UID in precondition: ${preconditions.uid}, UID in object meta: ${existing.uid}`);
     }
     if (preconditions?.resourceVersion !== undefined && preconditions.resourceVersion !== String(existing.resourceVersion)) {
-      throw conflict(subjectOf(type), name, `Precondition failed: ResourceVersion in precondition: ${preconditions.resourceVersion}, ResourceVersion in object meta: ${existing.resourceVersion}`);
+      throw conflict(
+        subjectOf(type),
+        name,
+        `Precondition failed: ResourceVersion in precondition: ${preconditions.resourceVersion}, ResourceVersion in object meta: ${existing.resourceVersion}`,
+      );
     }
     const object = parseStored(existing);
     if (options.dryRun) return { object, removed: true };
@@ -302,7 +346,9 @@ export class ClusterApi {
     }
     if (!type.custom && type.kind === 'Pod') {
       const spec = object.spec as Obj | undefined;
-      const grace = options.gracePeriodSeconds ?? (typeof spec?.terminationGracePeriodSeconds === 'number' ? spec.terminationGracePeriodSeconds : DEFAULT_POD_GRACE_SECONDS);
+      const grace =
+        options.gracePeriodSeconds ??
+        (typeof spec?.terminationGracePeriodSeconds === 'number' ? spec.terminationGracePeriodSeconds : DEFAULT_POD_GRACE_SECONDS);
       const phase = (object.status as Obj | undefined)?.phase;
       if (grace > 0 && phase !== 'Succeeded' && phase !== 'Failed') return { object: this.terminatePod(type, existing, object, grace), removed: false };
     }
@@ -377,7 +423,10 @@ export class ClusterApi {
   /** Namespace deletion: marked Terminating, its objects deleted, then the namespace itself removed. */
   private deleteNamespace(type: ResourceType, existing: StoredObject, object: KubeObject): DeleteResult {
     if (PROTECTED_NAMESPACES.has(existing.name)) {
-      throw new StatusError(403, 'Forbidden', `namespaces "${existing.name}" is forbidden: this namespace may not be deleted`, { name: existing.name, kind: 'namespaces' });
+      throw new StatusError(403, 'Forbidden', `namespaces "${existing.name}" is forbidden: this namespace may not be deleted`, {
+        name: existing.name,
+        kind: 'namespaces',
+      });
     }
     if (object.metadata!.deletionTimestamp !== undefined) return { object, removed: false };
     object.metadata!.deletionTimestamp = kubeTime();
@@ -444,12 +493,20 @@ export class ClusterApi {
 
 /** The 409 a server-side apply gets for fields other managers own, worded as the real API server words it. */
 function applyConflict(conflicts: ApplyConflict[]): StatusError {
-  const causes: StatusCause[] = conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with ${JSON.stringify(c.manager)}`, field: fieldPathString(c.steps) }));
+  const causes: StatusCause[] = conflicts.map((c) => ({
+    reason: 'FieldManagerConflict',
+    message: `conflict with ${JSON.stringify(c.manager)}`,
+    field: fieldPathString(c.steps),
+  }));
   let message: string;
-  if (conflicts.length === 1) message = `Apply failed with 1 conflict: conflict with ${JSON.stringify(conflicts[0]!.manager)}: ${fieldPathString(conflicts[0]!.steps)}`;
+  if (conflicts.length === 1)
+    message = `Apply failed with 1 conflict: conflict with ${JSON.stringify(conflicts[0]!.manager)}: ${fieldPathString(conflicts[0]!.steps)}`;
   else {
     const managers = [...new Set(conflicts.map((c) => c.manager))].sort();
-    const lines = managers.flatMap((m) => [`conflicts with ${JSON.stringify(m)}:`, ...conflicts.filter((c) => c.manager === m).map((c) => `- ${fieldPathString(c.steps)}`)]);
+    const lines = managers.flatMap((m) => [
+      `conflicts with ${JSON.stringify(m)}:`,
+      ...conflicts.filter((c) => c.manager === m).map((c) => `- ${fieldPathString(c.steps)}`),
+    ]);
     message = `Apply failed with ${conflicts.length} conflicts: ${lines.join('\n')}`;
   }
   return new StatusError(409, 'Conflict', message, { causes });

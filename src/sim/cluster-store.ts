@@ -33,7 +33,10 @@ export class ClusterStore {
   private readonly dependents = new Map<string, Map<string, ObjectRef>>();
   private readonly listeners = new Set<ChangeListener>();
 
-  constructor(readonly name: string, historyLimit: number) {
+  constructor(
+    readonly name: string,
+    historyLimit: number,
+  ) {
     this.events = new EventLog(historyLimit);
   }
 

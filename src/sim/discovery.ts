@@ -54,9 +54,18 @@ function resourceEntries(type: ResourceType): Record<string, unknown>[] {
   if (type.shortNames !== undefined) main.shortNames = type.shortNames;
   if (type.categories !== undefined) main.categories = type.categories;
   const entries = [main];
-  if (type.subresources.status) entries.push({ name: `${type.plural}/status`, singularName: '', namespaced: type.namespaced, kind: type.kind, verbs: SUBRESOURCE_VERBS });
+  if (type.subresources.status)
+    entries.push({ name: `${type.plural}/status`, singularName: '', namespaced: type.namespaced, kind: type.kind, verbs: SUBRESOURCE_VERBS });
   if (type.subresources.scale) {
-    entries.push({ name: `${type.plural}/scale`, singularName: '', namespaced: type.namespaced, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: SUBRESOURCE_VERBS });
+    entries.push({
+      name: `${type.plural}/scale`,
+      singularName: '',
+      namespaced: type.namespaced,
+      group: 'autoscaling',
+      version: 'v1',
+      kind: 'Scale',
+      verbs: SUBRESOURCE_VERBS,
+    });
   }
   return entries;
 }

@@ -30,7 +30,10 @@ export class EventLog {
   /** The oldest resourceVersion after which every event is still known. */
   private floor: number;
 
-  constructor(private readonly limit: number, currentResourceVersion = 0) {
+  constructor(
+    private readonly limit: number,
+    currentResourceVersion = 0,
+  ) {
     this.buffer = new Array<ClusterEvent | undefined>(limit);
     this.floor = currentResourceVersion;
   }

@@ -133,7 +133,10 @@ function stringField(fields: Fields, field: string, required: boolean): string |
 function checkGroup(field: string, group: string, allowCore: boolean): void {
   if (group === '' && allowCore) return;
   if (group === '' || group.length > MAX_SUBDOMAIN_LENGTH || !DNS1123_SUBDOMAIN.test(group)) {
-    throw fieldError(field, `Invalid value: "${group}": must be ${allowCore ? '"" (the core group) or ' : ''}a lowercase RFC 1123 subdomain such as "apps" or "example.com"`);
+    throw fieldError(
+      field,
+      `Invalid value: "${group}": must be ${allowCore ? '"" (the core group) or ' : ''}a lowercase RFC 1123 subdomain such as "apps" or "example.com"`,
+    );
   }
 }
 
@@ -185,13 +188,16 @@ export function crdFrom(body: unknown): Required<CrdRequest> {
   // The apiserver insists on a dotted group for CRDs, which also keeps them clear of the built-in groups.
   if (!group.includes('.')) throw fieldError('group', `Invalid value: "${group}": should be a domain with at least one dot`);
   const kind = stringField(fields, 'kind', true)!;
-  if (!KIND_NAME.test(kind) || kind.length > MAX_LABEL_LENGTH) throw fieldError('kind', `Invalid value: "${kind}": must be a CamelCase name of letters and digits, starting with a letter`);
+  if (!KIND_NAME.test(kind) || kind.length > MAX_LABEL_LENGTH)
+    throw fieldError('kind', `Invalid value: "${kind}": must be a CamelCase name of letters and digits, starting with a letter`);
   const plural = stringField(fields, 'plural', false) ?? `${kind.toLowerCase()}s`;
   checkResourceName('plural', plural);
   const scope = fields.scope ?? 'Namespaced';
-  if (scope !== 'Namespaced' && scope !== 'Cluster') throw fieldError('scope', `Unsupported value: ${describe(scope)}: supported values: "Namespaced", "Cluster"`);
+  if (scope !== 'Namespaced' && scope !== 'Cluster')
+    throw fieldError('scope', `Unsupported value: ${describe(scope)}: supported values: "Namespaced", "Cluster"`);
   const rawVersions = fields.versions ?? ['v1'];
-  if (!Array.isArray(rawVersions) || rawVersions.length === 0) throw fieldError('versions', `Invalid value: ${describe(rawVersions)}: must be a non-empty list of version names`);
+  if (!Array.isArray(rawVersions) || rawVersions.length === 0)
+    throw fieldError('versions', `Invalid value: ${describe(rawVersions)}: must be a non-empty list of version names`);
   const versions: string[] = [];
   rawVersions.forEach((version: unknown, i) => {
     if (typeof version !== 'string' || version.length > MAX_LABEL_LENGTH || !VERSION_NAME.test(version)) {

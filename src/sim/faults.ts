@@ -2,8 +2,17 @@ import type { KubeObject } from '../common/kube-object.ts';
 import type { DeleteResult } from './cluster-api.ts';
 import { createDefinition, deleteDefinition } from './faults-crd.ts';
 import {
-  DEFAULT_RETRY_AFTER_SECONDS, DEFAULT_REVOKED_VERBS, FAULT_VERBS, errorFaultFrom, latencyFrom, revokeFrom,
-  type CrdRequest, type ErrorFaultRequest, type FaultStatus, type FaultVerb, type LatencyFault,
+  DEFAULT_RETRY_AFTER_SECONDS,
+  DEFAULT_REVOKED_VERBS,
+  FAULT_VERBS,
+  errorFaultFrom,
+  latencyFrom,
+  revokeFrom,
+  type CrdRequest,
+  type ErrorFaultRequest,
+  type FaultStatus,
+  type FaultVerb,
+  type LatencyFault,
 } from './faults-input.ts';
 import { boolParam } from './request-options.ts';
 import { parseResourcePath, type ResourcePath } from './request-path.ts';
@@ -11,7 +20,13 @@ import type { SimCluster } from './sim-cluster.ts';
 import { internalError, StatusError, type StatusReason } from './status.ts';
 
 export {
-  FAULT_VERBS, FAULT_STATUSES, type CrdRequest, type ErrorFaultRequest, type FaultStatus, type FaultVerb, type LatencyFault,
+  FAULT_VERBS,
+  FAULT_STATUSES,
+  type CrdRequest,
+  type ErrorFaultRequest,
+  type FaultStatus,
+  type FaultVerb,
+  type LatencyFault,
   type RevokeRequest,
 } from './faults-input.ts';
 
@@ -113,11 +128,16 @@ export function forbidden(verb: FaultVerb, group: string, path: Pick<ResourcePat
   const subject = path.name === undefined ? qualified : `${qualified} "${path.name}"`;
   const resource = path.subresource === undefined ? path.resource : `${path.resource}/${path.subresource}`;
   const scope = path.namespace === undefined ? 'at the cluster scope' : `in the namespace "${path.namespace}"`;
-  return new StatusError(403, 'Forbidden', `${subject} is forbidden: User "${SIM_USER}" cannot ${verb} resource "${resource}" in API group "${group}" ${scope}`, {
-    ...(path.name !== undefined ? { name: path.name } : {}),
-    group,
-    kind: path.resource,
-  });
+  return new StatusError(
+    403,
+    'Forbidden',
+    `${subject} is forbidden: User "${SIM_USER}" cannot ${verb} resource "${resource}" in API group "${group}" ${scope}`,
+    {
+      ...(path.name !== undefined ? { name: path.name } : {}),
+      group,
+      kind: path.resource,
+    },
+  );
 }
 
 function injectedError(budget: ErrorBudget): StatusError {

@@ -34,7 +34,11 @@ export function decodeBody(body: Buffer, contentType: string | undefined): unkno
   const text = body.toString('utf8');
   if (text.trim() === '') return undefined;
   if (BINARY_MEDIA_TYPES.has((contentType ?? '').split(';')[0]!.trim().toLowerCase())) {
-    throw new StatusError(415, 'UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml');
+    throw new StatusError(
+      415,
+      'UnsupportedMediaType',
+      'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml',
+    );
   }
   const yaml = (contentType ?? '').includes('yaml');
   try {

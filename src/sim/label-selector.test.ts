@@ -30,12 +30,22 @@ test('label selector operators', () => {
 
 test('bad label selectors are 400 BadRequest', () => {
   for (const bad of ['app in (web', 'a=b,,c=d', '=x', 'app=bad value', 'k>notanumber']) {
-    assert.throws(() => parseLabelSelector(bad), (err: unknown) => err instanceof StatusError && err.code === 400, bad);
+    assert.throws(
+      () => parseLabelSelector(bad),
+      (err: unknown) => err instanceof StatusError && err.code === 400,
+      bad,
+    );
   }
 });
 
 test('selector objects (matchLabels, matchExpressions)', () => {
-  const selector = selectorFromObject({ matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['front'] }, { key: 'gone', operator: 'DoesNotExist' }] });
+  const selector = selectorFromObject({
+    matchLabels: { app: 'web' },
+    matchExpressions: [
+      { key: 'tier', operator: 'In', values: ['front'] },
+      { key: 'gone', operator: 'DoesNotExist' },
+    ],
+  });
   assert.equal(matchesLabels(selector, labels), true);
   assert.equal(matchesLabels(selector, { app: 'web' }), false);
 });
@@ -45,6 +55,12 @@ test('field selectors', () => {
   const fields = { 'metadata.name': 'p1', 'metadata.namespace': 'ns', 'status.phase': 'Running' };
   assert.equal(matchesFields(parseFieldSelector('metadata.name=p1,status.phase!=Pending', supported), fields), true);
   assert.equal(matchesFields(parseFieldSelector('status.phase==Pending', supported), fields), false);
-  assert.throws(() => parseFieldSelector('spec.nodeName=x', supported), (err: unknown) => err instanceof StatusError && err.code === 400);
-  assert.throws(() => parseFieldSelector('nonsense', supported), (err: unknown) => err instanceof StatusError && err.code === 400);
+  assert.throws(
+    () => parseFieldSelector('spec.nodeName=x', supported),
+    (err: unknown) => err instanceof StatusError && err.code === 400,
+  );
+  assert.throws(
+    () => parseFieldSelector('nonsense', supported),
+    (err: unknown) => err instanceof StatusError && err.code === 400,
+  );
 });

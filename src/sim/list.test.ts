@@ -7,7 +7,15 @@ import { parseLabelSelector } from './label-selector.ts';
 import { StatusError } from './status.ts';
 
 function cluster(historyLimit = 1000): SimCluster {
-  return new SimCluster({ name: 'unit', historyLimit, podStartDelayMs: 10, podTerminationCapMs: 10, progressNotifyIntervalMs: 0, openApiSchemas: true, logger: silentLogger() });
+  return new SimCluster({
+    name: 'unit',
+    historyLimit,
+    podStartDelayMs: 10,
+    podTerminationCapMs: 10,
+    progressNotifyIntervalMs: 0,
+    openApiSchemas: true,
+    logger: silentLogger(),
+  });
 }
 
 const all = { namespace: undefined, labels: [], fields: [] };
@@ -41,7 +49,11 @@ test('namespace and label filters page correctly', () => {
   }
   const page = listObjects(c.store, '/configmaps', { filter: { namespace: 'b', labels: parseLabelSelector('odd=1'), fields: [] }, limit: 1 });
   assert.deepEqual(names(page.items), ['x1']);
-  const rest = listObjects(c.store, '/configmaps', { filter: { namespace: 'b', labels: parseLabelSelector('odd=1'), fields: [] }, limit: 1, continueToken: page.continueToken! });
+  const rest = listObjects(c.store, '/configmaps', {
+    filter: { namespace: 'b', labels: parseLabelSelector('odd=1'), fields: [] },
+    limit: 1,
+    continueToken: page.continueToken!,
+  });
   assert.deepEqual(names(rest.items), ['x3']);
   assert.equal(rest.continueToken, undefined);
   c.close();
@@ -52,6 +64,9 @@ test('a continue token older than the history is 410 Expired', () => {
   for (let i = 0; i < 3; i++) c.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}` } });
   const first = listObjects(c.store, '/configmaps', { filter: all, limit: 1 });
   for (let i = 0; i < 3; i++) c.patch('v1', 'ConfigMap', 'default', 'cm-0', { data: { n: String(i) } });
-  assert.throws(() => listObjects(c.store, '/configmaps', { filter: all, limit: 1, continueToken: first.continueToken! }), (e: unknown) => e instanceof StatusError && e.code === 410);
+  assert.throws(
+    () => listObjects(c.store, '/configmaps', { filter: all, limit: 1, continueToken: first.continueToken! }),
+    (e: unknown) => e instanceof StatusError && e.code === 410,
+  );
   c.close();
 });

@@ -45,7 +45,12 @@ function snapshotOverlay(store: ClusterStore, resource: string, resourceVersion:
 }
 
 /** Keys in order, merging the current collection with the snapshot overlay. */
-function* snapshotScan(collection: ResourceCollection, overlay: Map<string, StoredObject | null>, namespace: string | undefined, after: string | undefined): Generator<StoredObject> {
+function* snapshotScan(
+  collection: ResourceCollection,
+  overlay: Map<string, StoredObject | null>,
+  namespace: string | undefined,
+  after: string | undefined,
+): Generator<StoredObject> {
   const prefix = namespace === undefined || namespace === '' ? '' : `${namespace}/`;
   const overlayKeys = [...overlay.keys()].filter((k) => k.startsWith(prefix) && (after === undefined || k > after)).sort();
   let o = 0;
@@ -85,7 +90,10 @@ export function listObjects(store: ClusterStore, resource: string, request: List
 
   const collection = store.collection(resource);
   const overlay = snapshotAt === current ? undefined : snapshotOverlay(store, resource, snapshotAt);
-  const source = overlay === undefined || overlay.size === 0 ? collection.scan(request.filter.namespace, after) : snapshotScan(collection, overlay, request.filter.namespace, after);
+  const source =
+    overlay === undefined || overlay.size === 0
+      ? collection.scan(request.filter.namespace, after)
+      : snapshotScan(collection, overlay, request.filter.namespace, after);
   const limit = request.limit !== undefined && request.limit > 0 ? request.limit : Infinity;
   const items: string[] = [];
   let lastKey: string | undefined;

@@ -6,7 +6,15 @@ import { SimCluster } from './sim-cluster.ts';
 import { StatusError } from './status.ts';
 
 function cluster(): SimCluster {
-  return new SimCluster({ name: 'unit', historyLimit: 1000, podStartDelayMs: 10_000, podTerminationCapMs: 10, progressNotifyIntervalMs: 0, openApiSchemas: true, logger: silentLogger() });
+  return new SimCluster({
+    name: 'unit',
+    historyLimit: 1000,
+    podStartDelayMs: 10_000,
+    podTerminationCapMs: 10,
+    progressNotifyIntervalMs: 0,
+    openApiSchemas: true,
+    logger: silentLogger(),
+  });
 }
 
 function deployment(containers: Record<string, unknown>[], extra: Record<string, unknown> = {}): KubeObject {
@@ -27,16 +35,29 @@ const containersOf = (o: KubeObject) => ((o.spec as any).template.spec.container
 
 test('server-side apply: a conflict names the manager and the keyed path; force moves ownership', () => {
   const c = cluster();
-  apply(c, 'team', deployment([{ name: 'app', image: 'app:1' }, { name: 'proxy', image: 'envoy:1' }], { replicas: 2 }));
+  apply(
+    c,
+    'team',
+    deployment(
+      [
+        { name: 'app', image: 'app:1' },
+        { name: 'proxy', image: 'envoy:1' },
+      ],
+      { replicas: 2 },
+    ),
+  );
   const attempt = () => apply(c, 'bot', deployment([{ name: 'proxy', image: 'envoy:2' }], { replicas: 3 }));
   assert.throws(attempt, (err: unknown) => {
     assert.ok(err instanceof StatusError);
     assert.equal(err.code, 409);
     assert.equal(err.message, 'Apply failed with 2 conflicts: conflicts with "team":\n- .spec.replicas\n- .spec.template.spec.containers[name="proxy"].image');
-    assert.deepEqual(err.details?.causes?.map((cause) => [cause.reason, cause.message, cause.field]), [
-      ['FieldManagerConflict', 'conflict with "team"', '.spec.replicas'],
-      ['FieldManagerConflict', 'conflict with "team"', '.spec.template.spec.containers[name="proxy"].image'],
-    ]);
+    assert.deepEqual(
+      err.details?.causes?.map((cause) => [cause.reason, cause.message, cause.field]),
+      [
+        ['FieldManagerConflict', 'conflict with "team"', '.spec.replicas'],
+        ['FieldManagerConflict', 'conflict with "team"', '.spec.template.spec.containers[name="proxy"].image'],
+      ],
+    );
     return true;
   });
   const forced = apply(c, 'bot', deployment([{ name: 'proxy', image: 'envoy:2' }], { replicas: 3 }), true);
@@ -51,7 +72,17 @@ test('server-side apply: a conflict names the manager and the keyed path; force 
 
 test('server-side apply: list items and fields an applier drops are removed unless someone else owns them', () => {
   const c = cluster();
-  apply(c, 'team', deployment([{ name: 'app', image: 'app:1' }, { name: 'sidecar', image: 'side:1' }], { replicas: 2, minReadySeconds: 5 }));
+  apply(
+    c,
+    'team',
+    deployment(
+      [
+        { name: 'app', image: 'app:1' },
+        { name: 'sidecar', image: 'side:1' },
+      ],
+      { replicas: 2, minReadySeconds: 5 },
+    ),
+  );
   apply(c, 'ops', deployment([], { minReadySeconds: 5 }));
   const after = apply(c, 'team', deployment([{ name: 'app', image: 'app:2' }]));
   assert.deepEqual(containersOf(after), ['app=app:2']);

@@ -67,7 +67,11 @@ const pathKey = (steps: Steps): string => steps.join(SEP);
  * The paths a FieldsV1 set owns: leaves (scalars, atomic values) and nodes marked with "." (a map or list
  * item owned as such). `leaf` tells which are leaves, the only ones whose values are compared for conflicts.
  */
-function ownedPaths(fields: unknown, prefix: Steps = [], out = new Map<string, { steps: Steps; leaf: boolean }>()): Map<string, { steps: Steps; leaf: boolean }> {
+function ownedPaths(
+  fields: unknown,
+  prefix: Steps = [],
+  out = new Map<string, { steps: Steps; leaf: boolean }>(),
+): Map<string, { steps: Steps; leaf: boolean }> {
   if (!isPlainObject(fields)) return out;
   for (const [step, child] of Object.entries(fields)) {
     if (step === '.') continue;
@@ -147,14 +151,18 @@ function removeField(fields: FieldsV1, steps: Steps): void {
 
 /** fieldpath.Path.String(): `.spec.containers[name="web"].image`. */
 export function fieldPathString(steps: Steps): string {
-  return steps.map((step) => {
-    const body = step.slice(2);
-    if (step.startsWith('f:')) return `.${body}`;
-    if (step.startsWith('i:')) return `[${body}]`;
-    if (step.startsWith('v:')) return `[=${body}]`;
-    const key = JSON.parse(body) as Record<string, unknown>;
-    return `[${Object.entries(key).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}]`;
-  }).join('');
+  return steps
+    .map((step) => {
+      const body = step.slice(2);
+      if (step.startsWith('f:')) return `.${body}`;
+      if (step.startsWith('i:')) return `[${body}]`;
+      if (step.startsWith('v:')) return `[=${body}]`;
+      const key = JSON.parse(body) as Record<string, unknown>;
+      return `[${Object.entries(key)
+        .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+        .join(',')}]`;
+    })
+    .join('');
 }
 
 export interface ApplyConflict {
@@ -177,7 +185,13 @@ export interface ApplyOwnership {
  * it to the applier; a field the applier applied before and leaves out now is removed unless another
  * manager owns it too.
  */
-export function planApply(existing: unknown, manager: string, apiVersion: string, applied: Record<string, unknown>, live: Record<string, unknown>): ApplyOwnership {
+export function planApply(
+  existing: unknown,
+  manager: string,
+  apiVersion: string,
+  applied: Record<string, unknown>,
+  live: Record<string, unknown>,
+): ApplyOwnership {
   const entries = Array.isArray(existing) ? (structuredClone(existing) as ManagedFieldsEntry[]) : [];
   const mine = entries.find((e) => e.manager === manager && e.operation === 'Apply' && e.subresource === undefined);
   const others = entries.filter((e) => e !== mine);

@@ -12,7 +12,12 @@ import { apiVersionOf, type ResourceType } from './resource-type.ts';
  */
 
 /** What a PATCH accepts: custom resources take no strategic merge patch, as on a real server. */
-const BUILTIN_PATCH_TYPES = ['application/apply-patch+yaml', 'application/json-patch+json', 'application/merge-patch+json', 'application/strategic-merge-patch+json'];
+const BUILTIN_PATCH_TYPES = [
+  'application/apply-patch+yaml',
+  'application/json-patch+json',
+  'application/merge-patch+json',
+  'application/strategic-merge-patch+json',
+];
 const CUSTOM_PATCH_TYPES = ['application/apply-patch+yaml', 'application/json-patch+json', 'application/merge-patch+json'];
 
 function groupVersionPath(group: string, version: string): string {
@@ -56,7 +61,12 @@ export function openApiGroupVersion(registry: ResourceRegistry, group: string, v
       },
     };
   }
-  const document: Record<string, unknown> = { openapi: '3.0.0', info: { title: 'Kubernetes', version: 'v1.31.0' }, paths, 'x-scale-agent-sim': apiVersionOf({ group, version }) };
+  const document: Record<string, unknown> = {
+    openapi: '3.0.0',
+    info: { title: 'Kubernetes', version: 'v1.31.0' },
+    paths,
+    'x-scale-agent-sim': apiVersionOf({ group, version }),
+  };
   if (withSchemas) document.components = { schemas: componentSchemas(types.filter((t) => !t.custom)) };
   return document;
 }

@@ -60,7 +60,10 @@ function int(query: URLSearchParams, name: string, min: number): number | undefi
   if (value === null || value === '') return undefined;
   if (!/^-?\d+$/.test(value)) throw badRequest(`invalid value for ${name}: "${value}" is not an integer`);
   const n = Number(value);
-  if (n < min) throw invalid('', 'PodLogOptions', '', [{ reason: 'FieldValueInvalid', message: `Invalid value: ${n}: must be greater than${min === 0 ? ' or equal to 0' : ' 0'}`, field: name }]);
+  if (n < min)
+    throw invalid('', 'PodLogOptions', '', [
+      { reason: 'FieldValueInvalid', message: `Invalid value: ${n}: must be greater than${min === 0 ? ' or equal to 0' : ' 0'}`, field: name },
+    ]);
   return n;
 }
 
@@ -85,7 +88,9 @@ export function logOptionsFrom(query: URLSearchParams): LogOptions {
     options.sinceTime = sinceTime;
   }
   if (options.sinceSeconds !== undefined && options.sinceTime !== undefined) {
-    throw invalid('', 'PodLogOptions', '', [{ reason: 'FieldValueForbidden', message: 'Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified', field: 'sinceSeconds' }]);
+    throw invalid('', 'PodLogOptions', '', [
+      { reason: 'FieldValueForbidden', message: 'Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified', field: 'sinceSeconds' },
+    ]);
   }
   return options;
 }
@@ -104,7 +109,9 @@ export function resolveContainer(pod: KubeObject, requested: string | undefined)
     if (containers.length === 1) return { spec: containers[0]!, init: false };
     const names = containers.map((c) => String(c.name)).join(' ');
     const initNames = inits.map((c) => String(c.name)).join(' ');
-    throw badRequest(`a container name must be specified for pod ${podName}, choose one of: [${names}]${inits.length > 0 ? ` or one of the init containers: [${initNames}]` : ''}`);
+    throw badRequest(
+      `a container name must be specified for pod ${podName}, choose one of: [${names}]${inits.length > 0 ? ` or one of the init containers: [${initNames}]` : ''}`,
+    );
   }
   const found = containers.find((c) => c.name === requested);
   if (found !== undefined) return { spec: found, init: false };
@@ -147,11 +154,15 @@ export function containerLog(pod: KubeObject, requested: string | undefined): Co
   }
   const texts: Array<{ at: number; text: string }> = [];
   const add = (at: number, text: string) => texts.push({ at, text });
-  add(started, `[sim] starting container ${name} (image ${String(container.image ?? '')}) in pod ${pod.metadata?.namespace ?? ''}/${podName} on node ${String((pod.spec as Obj | undefined)?.nodeName ?? '')}`);
+  add(
+    started,
+    `[sim] starting container ${name} (image ${String(container.image ?? '')}) in pod ${pod.metadata?.namespace ?? ''}/${podName} on node ${String((pod.spec as Obj | undefined)?.nodeName ?? '')}`,
+  );
   const argv = [...(Array.isArray(container.command) ? container.command : []), ...(Array.isArray(container.args) ? container.args : [])].map(String);
   if (argv.length > 0) add(started, `[sim] command: ${argv.join(' ')}`);
   const annotations = pod.metadata?.annotations ?? {};
-  for (const line of [...annotationLines(annotations[LOG_ANNOTATION]), ...annotationLines(annotations[CONTAINER_LOG_ANNOTATION_PREFIX + name])]) add(started, line);
+  for (const line of [...annotationLines(annotations[LOG_ANNOTATION]), ...annotationLines(annotations[CONTAINER_LOG_ANNOTATION_PREFIX + name])])
+    add(started, line);
   let finished = false;
   if (terminated !== undefined) {
     const end = timeOf(terminated.finishedAt) ?? started;
@@ -161,7 +172,9 @@ export function containerLog(pod: KubeObject, requested: string | undefined): Co
     if (job !== undefined && !init) add(end, exitCode === 0 ? `[sim] job ${job} completed successfully` : `[sim] job ${job} failed: exit code ${exitCode}`);
     finished = true;
   } else {
-    const ports = (Array.isArray(container.ports) ? container.ports : []).filter(isPlainObject).map((p) => `${String(p.containerPort)}/${String(p.protocol ?? 'TCP')}`);
+    const ports = (Array.isArray(container.ports) ? container.ports : [])
+      .filter(isPlainObject)
+      .map((p) => `${String(p.containerPort)}/${String(p.protocol ?? 'TCP')}`);
     add(started, `[sim] container ${name} is running${ports.length > 0 ? ` (ports ${ports.join(', ')})` : ''}`);
     const deletion = timeOf(pod.metadata?.deletionTimestamp);
     if (deletion !== undefined) {
@@ -187,7 +200,12 @@ export function logTimestamp(ms: number): string {
 /** The lines the options select (since, then tail), each rendered with its newline. */
 export function selectLines(lines: LogLine[], options: LogOptions, now: number): string[] {
   let selected = lines;
-  const since = options.sinceSeconds !== undefined ? now - options.sinceSeconds * MS_PER_SECOND : options.sinceTime !== undefined ? Date.parse(options.sinceTime) : undefined;
+  const since =
+    options.sinceSeconds !== undefined
+      ? now - options.sinceSeconds * MS_PER_SECOND
+      : options.sinceTime !== undefined
+        ? Date.parse(options.sinceTime)
+        : undefined;
   if (since !== undefined) selected = selected.filter((l) => l.time >= since);
   if (options.tailLines !== undefined) selected = options.tailLines === 0 ? [] : selected.slice(-options.tailLines);
   return selected.map((l) => renderLine(l, options));

@@ -27,13 +27,21 @@ interface Printer {
   cells(object: KubeObject, now: number): Cell[];
 }
 
-const NAME_DESCRIPTION = 'Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names';
-const CREATION_DESCRIPTION = 'CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata';
+const NAME_DESCRIPTION =
+  'Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names';
+const CREATION_DESCRIPTION =
+  'CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata';
 const NONE = '<none>';
 
 /** A column; `wide` columns have priority 1 (shown by `-o wide` only). */
 function col(name: string, type: ColumnType = 'string', wide = false, description = ''): TableColumnDefinition {
-  return { name, type, format: name === 'Name' ? 'name' : '', description: name === 'Name' ? NAME_DESCRIPTION : name === 'Age' || name === 'Created At' ? CREATION_DESCRIPTION : description, priority: wide ? 1 : 0 };
+  return {
+    name,
+    type,
+    format: name === 'Name' ? 'name' : '',
+    description: name === 'Name' ? NAME_DESCRIPTION : name === 'Age' || name === 'Created At' ? CREATION_DESCRIPTION : description,
+    priority: wide ? 1 : 0,
+  };
 }
 
 // ---- value helpers ----
@@ -100,11 +108,15 @@ function podTemplateSpec(o: KubeObject): Obj {
 }
 
 function containerNames(podSpec: Obj): string {
-  return arr(podSpec.containers).map((c) => str(c.name)).join(',');
+  return arr(podSpec.containers)
+    .map((c) => str(c.name))
+    .join(',');
 }
 
 function containerImages(podSpec: Obj): string {
-  return arr(podSpec.containers).map((c) => str(c.image)).join(',');
+  return arr(podSpec.containers)
+    .map((c) => str(c.image))
+    .join(',');
 }
 
 // ---- per-kind printers ----
@@ -140,7 +152,8 @@ function podStatusText(pod: KubeObject): string {
       const terminated = obj(state.terminated);
       if (str(waiting.reason) !== '') reason = str(waiting.reason);
       else if (str(terminated.reason) !== '') reason = str(terminated.reason);
-      else if (state.terminated !== undefined) reason = num(terminated.signal) !== 0 ? `Signal:${num(terminated.signal)}` : `ExitCode:${num(terminated.exitCode)}`;
+      else if (state.terminated !== undefined)
+        reason = num(terminated.signal) !== 0 ? `Signal:${num(terminated.signal)}` : `ExitCode:${num(terminated.exitCode)}`;
       else if (c.ready === true && state.running !== undefined) hasRunning = true;
     }
     if (reason === 'Completed' && hasRunning) {
@@ -164,49 +177,134 @@ function podRestarts(pod: KubeObject, now: number): string {
 }
 
 const pod: Printer = {
-  columns: [col('Name'), col('Ready'), col('Status'), col('Restarts'), col('Age'), col('IP', 'string', true), col('Node', 'string', true), col('Nominated Node', 'string', true), col('Readiness Gates', 'string', true)],
+  columns: [
+    col('Name'),
+    col('Ready'),
+    col('Status'),
+    col('Restarts'),
+    col('Age'),
+    col('IP', 'string', true),
+    col('Node', 'string', true),
+    col('Nominated Node', 'string', true),
+    col('Readiness Gates', 'string', true),
+  ],
   cells(o, now) {
     const st = status(o);
     const total = arr(spec(o).containers).length;
     const ready = arr(st.containerStatuses).filter((c) => c.ready === true).length;
     const gates = arr(spec(o).readinessGates);
-    const gatesText = gates.length === 0 ? NONE : `${gates.filter((g) => arr(st.conditions).some((c) => c.type === g.conditionType && c.status === 'True')).length}/${gates.length}`;
-    return [o.metadata?.name ?? '', `${ready}/${total}`, podStatusText(o), podRestarts(o, now), age(o, now), orNone(str(st.podIP)), orNone(str(spec(o).nodeName)), orNone(str(st.nominatedNodeName)), gatesText];
+    const gatesText =
+      gates.length === 0
+        ? NONE
+        : `${gates.filter((g) => arr(st.conditions).some((c) => c.type === g.conditionType && c.status === 'True')).length}/${gates.length}`;
+    return [
+      o.metadata?.name ?? '',
+      `${ready}/${total}`,
+      podStatusText(o),
+      podRestarts(o, now),
+      age(o, now),
+      orNone(str(st.podIP)),
+      orNone(str(spec(o).nodeName)),
+      orNone(str(st.nominatedNodeName)),
+      gatesText,
+    ];
   },
 };
 
 const deployment: Printer = {
-  columns: [col('Name'), col('Ready'), col('Up-to-date', 'integer'), col('Available', 'integer'), col('Age'), col('Containers', 'string', true), col('Images', 'string', true), col('Selector', 'string', true)],
+  columns: [
+    col('Name'),
+    col('Ready'),
+    col('Up-to-date', 'integer'),
+    col('Available', 'integer'),
+    col('Age'),
+    col('Containers', 'string', true),
+    col('Images', 'string', true),
+    col('Selector', 'string', true),
+  ],
   cells(o, now) {
     const st = status(o);
-    return [o.metadata?.name ?? '', `${num(st.readyReplicas)}/${num(spec(o).replicas)}`, num(st.updatedReplicas), num(st.availableReplicas), age(o, now),
-      containerNames(podTemplateSpec(o)), containerImages(podTemplateSpec(o)), selectorText(spec(o).selector)];
+    return [
+      o.metadata?.name ?? '',
+      `${num(st.readyReplicas)}/${num(spec(o).replicas)}`,
+      num(st.updatedReplicas),
+      num(st.availableReplicas),
+      age(o, now),
+      containerNames(podTemplateSpec(o)),
+      containerImages(podTemplateSpec(o)),
+      selectorText(spec(o).selector),
+    ];
   },
 };
 
 const replicaSet: Printer = {
-  columns: [col('Name'), col('Desired', 'integer'), col('Current', 'integer'), col('Ready', 'integer'), col('Age'), col('Containers', 'string', true), col('Images', 'string', true), col('Selector', 'string', true)],
+  columns: [
+    col('Name'),
+    col('Desired', 'integer'),
+    col('Current', 'integer'),
+    col('Ready', 'integer'),
+    col('Age'),
+    col('Containers', 'string', true),
+    col('Images', 'string', true),
+    col('Selector', 'string', true),
+  ],
   cells(o, now) {
     const st = status(o);
-    return [o.metadata?.name ?? '', num(spec(o).replicas), num(st.replicas), num(st.readyReplicas), age(o, now),
-      containerNames(podTemplateSpec(o)), containerImages(podTemplateSpec(o)), selectorText(spec(o).selector)];
+    return [
+      o.metadata?.name ?? '',
+      num(spec(o).replicas),
+      num(st.replicas),
+      num(st.readyReplicas),
+      age(o, now),
+      containerNames(podTemplateSpec(o)),
+      containerImages(podTemplateSpec(o)),
+      selectorText(spec(o).selector),
+    ];
   },
 };
 
 const statefulSet: Printer = {
   columns: [col('Name'), col('Ready'), col('Age'), col('Containers', 'string', true), col('Images', 'string', true)],
   cells(o, now) {
-    return [o.metadata?.name ?? '', `${num(status(o).readyReplicas)}/${num(spec(o).replicas)}`, age(o, now), containerNames(podTemplateSpec(o)), containerImages(podTemplateSpec(o))];
+    return [
+      o.metadata?.name ?? '',
+      `${num(status(o).readyReplicas)}/${num(spec(o).replicas)}`,
+      age(o, now),
+      containerNames(podTemplateSpec(o)),
+      containerImages(podTemplateSpec(o)),
+    ];
   },
 };
 
 const daemonSet: Printer = {
-  columns: [col('Name'), col('Desired', 'integer'), col('Current', 'integer'), col('Ready', 'integer'), col('Up-to-date', 'integer'), col('Available', 'integer'), col('Node Selector'), col('Age'),
-    col('Containers', 'string', true), col('Images', 'string', true), col('Selector', 'string', true)],
+  columns: [
+    col('Name'),
+    col('Desired', 'integer'),
+    col('Current', 'integer'),
+    col('Ready', 'integer'),
+    col('Up-to-date', 'integer'),
+    col('Available', 'integer'),
+    col('Node Selector'),
+    col('Age'),
+    col('Containers', 'string', true),
+    col('Images', 'string', true),
+    col('Selector', 'string', true),
+  ],
   cells(o, now) {
     const st = status(o);
-    return [o.metadata?.name ?? '', num(st.desiredNumberScheduled), num(st.currentNumberScheduled), num(st.numberReady), num(st.updatedNumberScheduled), num(st.numberAvailable),
-      labelsText(podTemplateSpec(o).nodeSelector), age(o, now), containerNames(podTemplateSpec(o)), containerImages(podTemplateSpec(o)), selectorText(spec(o).selector)];
+    return [
+      o.metadata?.name ?? '',
+      num(st.desiredNumberScheduled),
+      num(st.currentNumberScheduled),
+      num(st.numberReady),
+      num(st.updatedNumberScheduled),
+      num(st.numberAvailable),
+      labelsText(podTemplateSpec(o).nodeSelector),
+      age(o, now),
+      containerNames(podTemplateSpec(o)),
+      containerImages(podTemplateSpec(o)),
+      selectorText(spec(o).selector),
+    ];
   },
 };
 
@@ -223,39 +321,83 @@ function jobStatusText(job: KubeObject): string {
 }
 
 const job: Printer = {
-  columns: [col('Name'), col('Status'), col('Completions'), col('Duration'), col('Age'), col('Containers', 'string', true), col('Images', 'string', true), col('Selector', 'string', true)],
+  columns: [
+    col('Name'),
+    col('Status'),
+    col('Completions'),
+    col('Duration'),
+    col('Age'),
+    col('Containers', 'string', true),
+    col('Images', 'string', true),
+    col('Selector', 'string', true),
+  ],
   cells(o, now) {
     const st = status(o);
     const sp = spec(o);
     const succeeded = num(st.succeeded);
-    const completions = typeof sp.completions === 'number' ? `${succeeded}/${sp.completions}`
-      : num(sp.parallelism) > 1 ? `${succeeded}/1 of ${num(sp.parallelism)}` : `${succeeded}/1`;
+    const completions =
+      typeof sp.completions === 'number'
+        ? `${succeeded}/${sp.completions}`
+        : num(sp.parallelism) > 1
+          ? `${succeeded}/1 of ${num(sp.parallelism)}`
+          : `${succeeded}/1`;
     const start = Date.parse(str(st.startTime));
     const end = st.completionTime !== undefined ? Date.parse(str(st.completionTime)) : now;
     const duration = Number.isNaN(start) || Number.isNaN(end) ? '' : humanDuration(end - start);
-    return [o.metadata?.name ?? '', jobStatusText(o), completions, duration, age(o, now), containerNames(podTemplateSpec(o)), containerImages(podTemplateSpec(o)), selectorText(sp.selector)];
+    return [
+      o.metadata?.name ?? '',
+      jobStatusText(o),
+      completions,
+      duration,
+      age(o, now),
+      containerNames(podTemplateSpec(o)),
+      containerImages(podTemplateSpec(o)),
+      selectorText(sp.selector),
+    ];
   },
 };
 
 const cronJob: Printer = {
-  columns: [col('Name'), col('Schedule'), col('Timezone'), col('Suspend', 'boolean'), col('Active', 'integer'), col('Last Schedule'), col('Age'),
-    col('Containers', 'string', true), col('Images', 'string', true), col('Selector', 'string', true)],
+  columns: [
+    col('Name'),
+    col('Schedule'),
+    col('Timezone'),
+    col('Suspend', 'boolean'),
+    col('Active', 'integer'),
+    col('Last Schedule'),
+    col('Age'),
+    col('Containers', 'string', true),
+    col('Images', 'string', true),
+    col('Selector', 'string', true),
+  ],
   cells(o, now) {
     const sp = spec(o);
     const jobSpec = obj(obj(sp.jobTemplate).spec);
     const podSpec = obj(obj(jobSpec.template).spec);
     const last = status(o).lastScheduleTime;
-    return [o.metadata?.name ?? '', str(sp.schedule), orNone(str(sp.timeZone)), sp.suspend === undefined ? '<unset>' : sp.suspend === true ? 'True' : 'False',
-      arr(status(o).active).length, last === undefined ? NONE : since(last, now), age(o, now), containerNames(podSpec), containerImages(podSpec), selectorText(jobSpec.selector)];
+    return [
+      o.metadata?.name ?? '',
+      str(sp.schedule),
+      orNone(str(sp.timeZone)),
+      sp.suspend === undefined ? '<unset>' : sp.suspend === true ? 'True' : 'False',
+      arr(status(o).active).length,
+      last === undefined ? NONE : since(last, now),
+      age(o, now),
+      containerNames(podSpec),
+      containerImages(podSpec),
+      selectorText(jobSpec.selector),
+    ];
   },
 };
 
 function servicePorts(ports: Obj[]): string {
   if (ports.length === 0) return NONE;
-  return ports.map((p) => {
-    const protocol = str(p.protocol) || 'TCP';
-    return typeof p.nodePort === 'number' && p.nodePort !== 0 ? `${num(p.port)}:${p.nodePort}/${protocol}` : `${num(p.port)}/${protocol}`;
-  }).join(',');
+  return ports
+    .map((p) => {
+      const protocol = str(p.protocol) || 'TCP';
+      return typeof p.nodePort === 'number' && p.nodePort !== 0 ? `${num(p.port)}:${p.nodePort}/${protocol}` : `${num(p.port)}/${protocol}`;
+    })
+    .join(',');
 }
 
 function serviceExternalIp(service: KubeObject): string {
@@ -263,7 +405,9 @@ function serviceExternalIp(service: KubeObject): string {
   const external = Array.isArray(sp.externalIPs) ? (sp.externalIPs as string[]) : [];
   switch (str(sp.type) || 'ClusterIP') {
     case 'LoadBalancer': {
-      const ingress = arr(obj(status(service).loadBalancer).ingress).map((i) => str(i.ip) || str(i.hostname)).filter((s) => s !== '');
+      const ingress = arr(obj(status(service).loadBalancer).ingress)
+        .map((i) => str(i.ip) || str(i.hostname))
+        .filter((s) => s !== '');
       const all = [...ingress, ...external];
       return all.length > 0 ? all.join(',') : '<pending>';
     }
@@ -278,7 +422,15 @@ const service: Printer = {
   columns: [col('Name'), col('Type'), col('Cluster-IP'), col('External-IP'), col('Port(s)'), col('Age'), col('Selector', 'string', true)],
   cells(o, now) {
     const sp = spec(o);
-    return [o.metadata?.name ?? '', str(sp.type) || 'ClusterIP', orNone(str(sp.clusterIP)), serviceExternalIp(o), servicePorts(arr(sp.ports)), age(o, now), labelsText(sp.selector)];
+    return [
+      o.metadata?.name ?? '',
+      str(sp.type) || 'ClusterIP',
+      orNone(str(sp.clusterIP)),
+      serviceExternalIp(o),
+      servicePorts(arr(sp.ports)),
+      age(o, now),
+      labelsText(sp.selector),
+    ];
   },
 };
 
@@ -286,9 +438,14 @@ const ingress: Printer = {
   columns: [col('Name'), col('Class'), col('Hosts'), col('Address'), col('Ports'), col('Age')],
   cells(o, now) {
     const sp = spec(o);
-    const hosts = arr(sp.rules).map((r) => str(r.host)).filter((h) => h !== '');
+    const hosts = arr(sp.rules)
+      .map((r) => str(r.host))
+      .filter((h) => h !== '');
     const shown = hosts.length === 0 ? '*' : hosts.length > 3 ? `${hosts.slice(0, 3).join(',')} + ${hosts.length - 3} more...` : hosts.join(',');
-    const address = arr(obj(status(o).loadBalancer).ingress).map((i) => str(i.ip) || str(i.hostname)).filter((s) => s !== '').join(',');
+    const address = arr(obj(status(o).loadBalancer).ingress)
+      .map((i) => str(i.ip) || str(i.hostname))
+      .filter((s) => s !== '')
+      .join(',');
     return [o.metadata?.name ?? '', orNone(str(sp.ingressClassName)), shown, address, arr(sp.tls).length > 0 ? '80, 443' : '80', age(o, now)];
   },
 };
@@ -319,14 +476,40 @@ function nodeRoles(node: KubeObject): string {
 }
 
 const node: Printer = {
-  columns: [col('Name'), col('Status'), col('Roles'), col('Age'), col('Version'), col('Internal-IP', 'string', true), col('External-IP', 'string', true),
-    col('OS-Image', 'string', true), col('Kernel-Version', 'string', true), col('Container-Runtime', 'string', true)],
+  columns: [
+    col('Name'),
+    col('Status'),
+    col('Roles'),
+    col('Age'),
+    col('Version'),
+    col('Internal-IP', 'string', true),
+    col('External-IP', 'string', true),
+    col('OS-Image', 'string', true),
+    col('Kernel-Version', 'string', true),
+    col('Container-Runtime', 'string', true),
+  ],
   cells(o, now) {
     const st = status(o);
     const info = obj(st.nodeInfo);
-    const address = (type: string): string => orNone(arr(st.addresses).filter((a) => a.type === type).map((a) => str(a.address)).join(','));
-    return [o.metadata?.name ?? '', nodeStatusText(o), nodeRoles(o), age(o, now), str(info.kubeletVersion), address('InternalIP'), address('ExternalIP'),
-      str(info.osImage) || '<unknown>', str(info.kernelVersion) || '<unknown>', str(info.containerRuntimeVersion) || '<unknown>'];
+    const address = (type: string): string =>
+      orNone(
+        arr(st.addresses)
+          .filter((a) => a.type === type)
+          .map((a) => str(a.address))
+          .join(','),
+      );
+    return [
+      o.metadata?.name ?? '',
+      nodeStatusText(o),
+      nodeRoles(o),
+      age(o, now),
+      str(info.kubeletVersion),
+      address('InternalIP'),
+      address('ExternalIP'),
+      str(info.osImage) || '<unknown>',
+      str(info.kernelVersion) || '<unknown>',
+      str(info.containerRuntimeVersion) || '<unknown>',
+    ];
   },
 };
 
@@ -348,27 +531,67 @@ const serviceAccount: Printer = {
 const ACCESS_MODES: Record<string, string> = { ReadWriteOnce: 'RWO', ReadOnlyMany: 'ROX', ReadWriteMany: 'RWX', ReadWriteOncePod: 'RWOP' };
 
 const persistentVolumeClaim: Printer = {
-  columns: [col('Name'), col('Status'), col('Volume'), col('Capacity'), col('Access Modes'), col('StorageClass'), col('VolumeAttributesClass'), col('Age'), col('VolumeMode', 'string', true)],
+  columns: [
+    col('Name'),
+    col('Status'),
+    col('Volume'),
+    col('Capacity'),
+    col('Access Modes'),
+    col('StorageClass'),
+    col('VolumeAttributesClass'),
+    col('Age'),
+    col('VolumeMode', 'string', true),
+  ],
   cells(o, now) {
     const sp = spec(o);
     const st = status(o);
     const phase = o.metadata?.deletionTimestamp !== undefined ? 'Terminating' : str(st.phase) || 'Pending';
     const modes = (Array.isArray(st.accessModes) ? (st.accessModes as string[]) : []).map((m) => ACCESS_MODES[m] ?? m).join(',');
-    return [o.metadata?.name ?? '', phase, str(sp.volumeName), str(obj(st.capacity).storage), modes, str(sp.storageClassName), str(sp.volumeAttributesClassName) || '<unset>', age(o, now), str(sp.volumeMode) || 'Filesystem'];
+    return [
+      o.metadata?.name ?? '',
+      phase,
+      str(sp.volumeName),
+      str(obj(st.capacity).storage),
+      modes,
+      str(sp.storageClassName),
+      str(sp.volumeAttributesClassName) || '<unset>',
+      age(o, now),
+      str(sp.volumeMode) || 'Filesystem',
+    ];
   },
 };
 
 const event: Printer = {
-  columns: [col('Last Seen'), col('Type'), col('Reason'), col('Object'), col('Subobject', 'string', true), col('Source', 'string', true), col('Message'),
-    col('First Seen', 'string', true), col('Count', 'string', true), col('Name', 'string', true)],
+  columns: [
+    col('Last Seen'),
+    col('Type'),
+    col('Reason'),
+    col('Object'),
+    col('Subobject', 'string', true),
+    col('Source', 'string', true),
+    col('Message'),
+    col('First Seen', 'string', true),
+    col('Count', 'string', true),
+    col('Name', 'string', true),
+  ],
   cells(o, now) {
     const involved = obj(o.involvedObject);
     const source = obj(o.source);
     const last = o.lastTimestamp ?? o.eventTime ?? o.metadata?.creationTimestamp;
     const first = o.firstTimestamp ?? o.eventTime ?? o.metadata?.creationTimestamp;
     const sourceText = [str(source.component) || str(o.reportingComponent), str(source.host) || str(o.reportingInstance)].filter((s) => s !== '').join(', ');
-    return [since(last, now), str(o.type), str(o.reason), `${str(involved.kind).toLowerCase()}/${str(involved.name)}`, str(involved.fieldPath), sourceText,
-      str(o.message).trim(), since(first, now), String(num(o.count) || 1), o.metadata?.name ?? ''];
+    return [
+      since(last, now),
+      str(o.type),
+      str(o.reason),
+      `${str(involved.kind).toLowerCase()}/${str(involved.name)}`,
+      str(involved.fieldPath),
+      sourceText,
+      str(o.message).trim(),
+      since(first, now),
+      String(num(o.count) || 1),
+      o.metadata?.name ?? '',
+    ];
   },
 };
 
@@ -386,16 +609,18 @@ function hpaTargets(hpa: KubeObject): string {
   const metrics = arr(spec(hpa).metrics);
   if (metrics.length === 0) return NONE;
   const current = arr(status(hpa).currentMetrics);
-  return metrics.map((m, i) => {
-    const resource = obj(m.resource);
-    const target = obj(resource.target);
-    const now = obj(obj(current[i]).resource).current;
-    if (m.type === 'Resource' && typeof target.averageUtilization === 'number') {
-      const value = typeof obj(now).averageUtilization === 'number' ? `${num(obj(now).averageUtilization)}%` : '<unknown>';
-      return `${str(resource.name)}: ${value}/${target.averageUtilization}%`;
-    }
-    return `<unknown>/${String(target.averageValue ?? target.value ?? '<unknown>')}`;
-  }).join(', ');
+  return metrics
+    .map((m, i) => {
+      const resource = obj(m.resource);
+      const target = obj(resource.target);
+      const now = obj(obj(current[i]).resource).current;
+      if (m.type === 'Resource' && typeof target.averageUtilization === 'number') {
+        const value = typeof obj(now).averageUtilization === 'number' ? `${num(obj(now).averageUtilization)}%` : '<unknown>';
+        return `${str(resource.name)}: ${value}/${target.averageUtilization}%`;
+      }
+      return `<unknown>/${String(target.averageValue ?? target.value ?? '<unknown>')}`;
+    })
+    .join(', ');
 }
 
 const horizontalPodAutoscaler: Printer = {
@@ -403,8 +628,15 @@ const horizontalPodAutoscaler: Printer = {
   cells(o, now) {
     const sp = spec(o);
     const ref = obj(sp.scaleTargetRef);
-    return [o.metadata?.name ?? '', `${str(ref.kind)}/${str(ref.name)}`, hpaTargets(o), typeof sp.minReplicas === 'number' ? String(sp.minReplicas) : '<unset>',
-      num(sp.maxReplicas), num(status(o).currentReplicas), age(o, now)];
+    return [
+      o.metadata?.name ?? '',
+      `${str(ref.kind)}/${str(ref.name)}`,
+      hpaTargets(o),
+      typeof sp.minReplicas === 'number' ? String(sp.minReplicas) : '<unset>',
+      num(sp.maxReplicas),
+      num(status(o).currentReplicas),
+      age(o, now),
+    ];
   },
 };
 
@@ -413,7 +645,11 @@ const binding: Printer = {
   cells(o, now) {
     const ref = obj(o.roleRef);
     const subjects = arr(o.subjects);
-    const of = (kind: string): string => subjects.filter((s) => s.kind === kind).map((s) => (kind === 'ServiceAccount' ? `${str(s.namespace)}/${str(s.name)}` : str(s.name))).join(', ');
+    const of = (kind: string): string =>
+      subjects
+        .filter((s) => s.kind === kind)
+        .map((s) => (kind === 'ServiceAccount' ? `${str(s.namespace)}/${str(s.name)}` : str(s.name)))
+        .join(', ');
     return [o.metadata?.name ?? '', `${str(ref.kind)}/${str(ref.name)}`, age(o, now), of('User'), of('Group'), of('ServiceAccount')];
   },
 };
@@ -457,7 +693,10 @@ type PathStep = { field: string } | { index: number } | { filter: { path: string
 
 /** Parses the simple JSONPath of printer columns: `.a.b`, `.a[0]`, `.a['b.c']`, `.a[?(@.type=="Ready")].status`. */
 function parseJsonPath(path: string): PathStep[] | undefined {
-  const text = path.trim().replace(/^\{(.*)\}$/, '$1').replace(/^\$/, '');
+  const text = path
+    .trim()
+    .replace(/^\{(.*)\}$/, '$1')
+    .replace(/^\$/, '');
   const steps: PathStep[] = [];
   let i = 0;
   while (i < text.length) {
@@ -526,8 +765,14 @@ function customPrinter(columns: PrinterColumn[]): Printer {
   const used = columns.length > 0 ? columns : DEFAULT_CUSTOM_COLUMNS;
   const paths = used.map((c) => parseJsonPath(c.jsonPath));
   return {
-    columns: [col('Name'), ...used.map((c) => ({ name: c.name, type: c.type, format: c.format ?? '', description: c.description ?? '', priority: c.priority ?? 0 }))],
-    cells: (o, now) => [o.metadata?.name ?? '', ...used.map((c, i) => (paths[i] === undefined ? null : customCell(c.type, evaluateJsonPath(o, paths[i]!), now)))],
+    columns: [
+      col('Name'),
+      ...used.map((c) => ({ name: c.name, type: c.type, format: c.format ?? '', description: c.description ?? '', priority: c.priority ?? 0 })),
+    ],
+    cells: (o, now) => [
+      o.metadata?.name ?? '',
+      ...used.map((c, i) => (paths[i] === undefined ? null : customCell(c.type, evaluateJsonPath(o, paths[i]!), now))),
+    ],
   };
 }
 

@@ -38,7 +38,11 @@ export function deleteOptionsFrom(body: unknown, query: URLSearchParams): Delete
   const policy = query.get('propagationPolicy') ?? (b.propagationPolicy as string | undefined) ?? (b.orphanDependents === true ? 'Orphan' : undefined);
   if (policy !== undefined && policy !== null) {
     if (!POLICIES.has(policy as PropagationPolicy)) {
-      throw new StatusError(422, 'Invalid', `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan", "nil"`);
+      throw new StatusError(
+        422,
+        'Invalid',
+        `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan", "nil"`,
+      );
     }
     options.propagationPolicy = policy as PropagationPolicy;
   }
@@ -64,7 +68,11 @@ export function patchTypeOf(contentType: string | undefined): PatchType {
   const mediaType = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   const patchType = PATCH_TYPES[mediaType];
   if (patchType === undefined) {
-    throw new StatusError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${Object.keys(PATCH_TYPES).join(', ')}`);
+    throw new StatusError(
+      415,
+      'UnsupportedMediaType',
+      `the body of the request was in an unknown format - accepted media types include: ${Object.keys(PATCH_TYPES).join(', ')}`,
+    );
   }
   return patchType;
 }

@@ -19,7 +19,10 @@ const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
 
 export function splitPath(path: string): string[] {
   try {
-    return path.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
+    return path
+      .split('/')
+      .filter((s) => s !== '')
+      .map((s) => decodeURIComponent(s));
   } catch {
     throw badRequest(`malformed path: ${path}`);
   }
@@ -47,5 +50,12 @@ export function parseResourcePath(segments: string[]): ResourcePath | undefined 
   }
   const [resource, name, subresource, ...extra] = rest;
   if (extra.length > 0) return undefined;
-  return { group, version, namespace: undefined, resource: resource!, ...(name !== undefined ? { name } : {}), ...(subresource !== undefined ? { subresource } : {}) };
+  return {
+    group,
+    version,
+    namespace: undefined,
+    resource: resource!,
+    ...(name !== undefined ? { name } : {}),
+    ...(subresource !== undefined ? { subresource } : {}),
+  };
 }

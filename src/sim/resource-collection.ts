@@ -48,7 +48,8 @@ export class ResourceCollection {
     const prefix = namespace === undefined || namespace === '' ? '' : `${namespace}/`;
     const start = upperBound(this.sortedKeys, after);
     // Keys of one namespace are contiguous: they end where the prefix with its last character bumped begins.
-    const end = prefix === '' ? this.sortedKeys.length : lowerBound(this.sortedKeys, prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1));
+    const end =
+      prefix === '' ? this.sortedKeys.length : lowerBound(this.sortedKeys, prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1));
     return Math.max(0, end - start);
   }
 

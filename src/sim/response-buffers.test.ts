@@ -24,7 +24,10 @@ describe('ResponseBufferPool', () => {
     const body = pool.encode(chunks);
     assert.ok(body.parts.length >= 3, `${body.parts.length} parts`);
     assert.equal(joined(body.parts), chunks.join(''));
-    assert.equal(body.byteLength, body.parts.reduce((sum, p) => sum + p.length, 0));
+    assert.equal(
+      body.byteLength,
+      body.parts.reduce((sum, p) => sum + p.length, 0),
+    );
     for (const part of body.parts.slice(0, -1)) assert.ok(part.length > RESPONSE_BUFFER_BYTES - 4, 'buffers are filled before the next is taken');
   });
 
@@ -48,6 +51,9 @@ describe('ResponseBufferPool', () => {
   it('encodes an empty body as one empty part', () => {
     const body = new ResponseBufferPool().encode([]);
     assert.equal(body.byteLength, 0);
-    assert.deepEqual(body.parts.map((p) => p.length), [0]);
+    assert.deepEqual(
+      body.parts.map((p) => p.length),
+      [0],
+    );
   });
 });

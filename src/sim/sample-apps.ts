@@ -52,42 +52,64 @@ export function sampleApp(app: string, namespace: string, replicas: number): Kub
   const metadata = (name: string, extra: Record<string, string> = {}) => ({ name, namespace, labels, annotations: { ...annotations, ...extra } });
   return [
     {
-      apiVersion: 'v1', kind: 'ConfigMap', metadata: metadata(`${app}-config`),
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: metadata(`${app}-config`),
       data: { 'app.properties': `name=${app}\nlogLevel=info\n`, version: '1' },
     },
     {
-      apiVersion: 'v1', kind: 'Secret', metadata: metadata(`${app}-secret`), type: 'Opaque',
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: metadata(`${app}-secret`),
+      type: 'Opaque',
       data: { password: Buffer.from(`${app}-password`).toString('base64') },
     },
     {
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: metadata(app),
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: metadata(app),
       spec: {
         replicas,
         selector: { matchLabels: { app } },
         template: {
           metadata: { labels: { app, 'app.kubernetes.io/name': app }, annotations },
           spec: {
-            containers: [{
-              name: 'app', image: 'nginx:1.27', ports: [{ containerPort: CONTAINER_PORT, name: 'http' }],
-              envFrom: [{ configMapRef: { name: `${app}-config` } }],
-              env: [{ name: 'PASSWORD', valueFrom: { secretKeyRef: { name: `${app}-secret`, key: 'password' } } }],
-            }],
+            containers: [
+              {
+                name: 'app',
+                image: 'nginx:1.27',
+                ports: [{ containerPort: CONTAINER_PORT, name: 'http' }],
+                envFrom: [{ configMapRef: { name: `${app}-config` } }],
+                env: [{ name: 'PASSWORD', valueFrom: { secretKeyRef: { name: `${app}-secret`, key: 'password' } } }],
+              },
+            ],
           },
         },
       },
     },
     {
-      apiVersion: 'v1', kind: 'Service', metadata: metadata(app, { [SPINNAKER_ANNOTATIONS.cluster]: `service ${app}` }),
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: metadata(app, { [SPINNAKER_ANNOTATIONS.cluster]: `service ${app}` }),
       spec: { selector: { app }, ports: [{ name: 'http', port: HTTP_PORT, targetPort: CONTAINER_PORT }] },
     },
     {
-      apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: metadata(app, { [SPINNAKER_ANNOTATIONS.cluster]: `ingress ${app}` }),
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: metadata(app, { [SPINNAKER_ANNOTATIONS.cluster]: `ingress ${app}` }),
       spec: {
-        rules: [{ host: `${app}.example.com`, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: app, port: { number: HTTP_PORT } } } }] } }],
+        rules: [
+          {
+            host: `${app}.example.com`,
+            http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: app, port: { number: HTTP_PORT } } } }] },
+          },
+        ],
       },
     },
     {
-      apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: metadata(app, { [SPINNAKER_ANNOTATIONS.cluster]: `networkPolicy ${app}` }),
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: metadata(app, { [SPINNAKER_ANNOTATIONS.cluster]: `networkPolicy ${app}` }),
       spec: { podSelector: { matchLabels: { app } }, policyTypes: ['Ingress'], ingress: [{ ports: [{ port: CONTAINER_PORT, protocol: 'TCP' }] }] },
     },
   ];

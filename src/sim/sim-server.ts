@@ -66,15 +66,16 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
   const faults = new FaultInjector((name) => clusters.get(name));
   const expectedAuth = Buffer.from(`Bearer ${token}`);
 
-  const newCluster = (name: string): SimCluster => new SimCluster({
-    name,
-    historyLimit: options.historyLimit ?? SIM_DEFAULTS.historyLimit,
-    podStartDelayMs: options.podStartDelayMs ?? SIM_DEFAULTS.podStartDelayMs,
-    podTerminationCapMs: options.podTerminationCapMs ?? SIM_DEFAULTS.podTerminationCapMs,
-    progressNotifyIntervalMs: options.progressNotifyIntervalMs ?? SIM_DEFAULTS.progressNotifyIntervalMs,
-    openApiSchemas: options.openApiSchemas ?? SIM_DEFAULTS.openApiSchemas,
-    logger,
-  });
+  const newCluster = (name: string): SimCluster =>
+    new SimCluster({
+      name,
+      historyLimit: options.historyLimit ?? SIM_DEFAULTS.historyLimit,
+      podStartDelayMs: options.podStartDelayMs ?? SIM_DEFAULTS.podStartDelayMs,
+      podTerminationCapMs: options.podTerminationCapMs ?? SIM_DEFAULTS.podTerminationCapMs,
+      progressNotifyIntervalMs: options.progressNotifyIntervalMs ?? SIM_DEFAULTS.progressNotifyIntervalMs,
+      openApiSchemas: options.openApiSchemas ?? SIM_DEFAULTS.openApiSchemas,
+      logger,
+    });
   for (const name of options.clusters ?? []) {
     if (clusters.has(name)) throw new Error(`duplicate cluster name ${name}`);
     clusters.set(name, newCluster(name));
@@ -117,7 +118,14 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
       // a watch whose close event has already gone by, and that watch would never be removed.
       if (clientGone(request)) return;
       await handleClusterRequest({
-        cluster, request, response, segments: segments.slice(2), query: url.searchParams, serverAddress, bookmarkIntervalMs, maxWatchBacklogBytes,
+        cluster,
+        request,
+        response,
+        segments: segments.slice(2),
+        query: url.searchParams,
+        serverAddress,
+        bookmarkIntervalMs,
+        maxWatchBacklogBytes,
       });
     } catch (err) {
       if (isStatusError(err)) {
@@ -144,10 +152,17 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
     const reachable = WILDCARD_HOSTS.has(host) ? '127.0.0.1' : host;
     const names = new Set(['localhost', reachable]);
     const ips = new Set(['127.0.0.1', '::1']);
-    for (const n of [...names]) if (isIP(n) !== 0) { names.delete(n); ips.add(n); }
+    for (const n of [...names])
+      if (isIP(n) !== 0) {
+        names.delete(n);
+        ips.add(n);
+      }
     const serving = await issueCertificate({ ca, commonName: 'scale-agent-sim', dnsNames: [...names], ipAddresses: [...ips], usage: 'server' });
     caPem = ca.certPem;
-    const secure = createSecureServer({ cert: serving.certPem, key: serving.keyPem, allowHTTP1: true, settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS } }, listener);
+    const secure = createSecureServer(
+      { cert: serving.certPem, key: serving.keyPem, allowHTTP1: true, settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS } },
+      listener,
+    );
     secure.on('secureConnection', (socket: Socket) => {
       // As a real API server (Go sets TCP_NODELAY on every connection): a watch event is sent when it
       // is written, not held back by Nagle's algorithm until the client acknowledges the previous one.

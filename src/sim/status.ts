@@ -3,9 +3,23 @@
  * shaped like k8s.io/apimachinery's metav1.Status so client-go and kubectl decode them into typed errors.
  */
 export type StatusReason =
-  | 'NotFound' | 'AlreadyExists' | 'Conflict' | 'Invalid' | 'Expired' | 'Gone' | 'BadRequest' | 'MethodNotAllowed'
-  | 'Unauthorized' | 'Forbidden' | 'TooManyRequests' | 'InternalError' | 'NotAcceptable' | 'UnsupportedMediaType'
-  | 'RequestEntityTooLarge' | 'Timeout' | 'ServiceUnavailable';
+  | 'NotFound'
+  | 'AlreadyExists'
+  | 'Conflict'
+  | 'Invalid'
+  | 'Expired'
+  | 'Gone'
+  | 'BadRequest'
+  | 'MethodNotAllowed'
+  | 'Unauthorized'
+  | 'Forbidden'
+  | 'TooManyRequests'
+  | 'InternalError'
+  | 'NotAcceptable'
+  | 'UnsupportedMediaType'
+  | 'RequestEntityTooLarge'
+  | 'Timeout'
+  | 'ServiceUnavailable';
 
 export interface StatusCause {
   reason: string;
@@ -35,7 +49,12 @@ export interface Status {
 
 /** A failure that reaches the client as a Status with its HTTP code. */
 export class StatusError extends Error {
-  constructor(readonly code: number, readonly reason: StatusReason, message: string, readonly details?: StatusDetails) {
+  constructor(
+    readonly code: number,
+    readonly reason: StatusReason,
+    message: string,
+    readonly details?: StatusDetails,
+  ) {
     super(message);
     this.name = 'StatusError';
   }
@@ -67,7 +86,11 @@ export function alreadyExists(subject: ErrorSubject, name: string): StatusError 
 }
 
 export function conflict(subject: ErrorSubject, name: string, why: string): StatusError {
-  return new StatusError(409, 'Conflict', `Operation cannot be fulfilled on ${qualified(subject)} "${name}": ${why}`, { name, group: subject.group, kind: subject.resource });
+  return new StatusError(409, 'Conflict', `Operation cannot be fulfilled on ${qualified(subject)} "${name}": ${why}`, {
+    name,
+    group: subject.group,
+    kind: subject.resource,
+  });
 }
 
 /** 422 Invalid; `kind` is the object's Kind, as the real API server uses in validation errors. */

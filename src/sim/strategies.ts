@@ -77,7 +77,13 @@ export function prepareForCreate(type: ResourceType, object: KubeObject, context
         jobSpec.selector = { matchLabels: { [JOB_CONTROLLER_UID_LABEL]: uid } };
         const template = (jobSpec.template ??= {}) as Obj;
         const metadata = (template.metadata ??= {}) as Obj;
-        metadata.labels = { ...(metadata.labels as Obj | undefined), [JOB_CONTROLLER_UID_LABEL]: uid, [JOB_NAME_LABEL]: name, 'controller-uid': uid, 'job-name': name };
+        metadata.labels = {
+          ...(metadata.labels as Obj | undefined),
+          [JOB_CONTROLLER_UID_LABEL]: uid,
+          [JOB_NAME_LABEL]: name,
+          'controller-uid': uid,
+          'job-name': name,
+        };
       }
       object.status = {};
       return;

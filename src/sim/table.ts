@@ -12,10 +12,7 @@ import { badRequest } from './status.ts';
  */
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
 
-export type ResponseFormat =
-  | { kind: 'object' }
-  | { kind: 'table'; version: string; includeObject: IncludeObject }
-  | { kind: 'metadata'; version: string };
+export type ResponseFormat = { kind: 'object' } | { kind: 'table'; version: string; includeObject: IncludeObject } | { kind: 'metadata'; version: string };
 
 export interface ListMeta {
   resourceVersion?: string;
@@ -46,7 +43,14 @@ export function negotiateFormat(accept: string | string[] | undefined, query: UR
     const params = new Map<string, string>();
     for (const part of paramParts) {
       const eq = part.indexOf('=');
-      if (eq > 0) params.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1'));
+      if (eq > 0)
+        params.set(
+          part.slice(0, eq).trim().toLowerCase(),
+          part
+            .slice(eq + 1)
+            .trim()
+            .replace(/^"(.*)"$/, '$1'),
+        );
     }
     const as = params.get('as');
     if (as === undefined) return PLAIN;
@@ -74,7 +78,14 @@ function rowObject(object: KubeObject, format: Extract<ResponseFormat, { kind: '
 }
 
 /** A meta.k8s.io Table of `objects`; `noHeaders` leaves out the column definitions (watch events after the first). */
-export function renderTable(type: ResourceType, objects: KubeObject[], listMeta: ListMeta, format: Extract<ResponseFormat, { kind: 'table' }>, noHeaders = false, now = Date.now()): Record<string, unknown> {
+export function renderTable(
+  type: ResourceType,
+  objects: KubeObject[],
+  listMeta: ListMeta,
+  format: Extract<ResponseFormat, { kind: 'table' }>,
+  noHeaders = false,
+  now = Date.now(),
+): Record<string, unknown> {
   const printer = printerFor(type);
   return {
     kind: 'Table',

@@ -63,7 +63,11 @@ function validateWorkload(causes: StatusCause[], object: KubeObject): void {
   const template = asObject(spec?.template);
   const replicas = spec?.replicas;
   if (replicas !== undefined && replicas !== null && (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0)) {
-    causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`, field: 'spec.replicas' });
+    causes.push({
+      reason: 'FieldValueInvalid',
+      message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
+      field: 'spec.replicas',
+    });
   }
   if (selector === undefined) required(causes, 'spec.selector');
   else if (Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0) {
@@ -92,7 +96,11 @@ function validateKind(causes: StatusCause[], type: ResourceType, object: KubeObj
       validatePodSpec(causes, asObject(template.spec), 'spec.template.spec');
       const policy = asObject(template.spec)?.restartPolicy;
       if (policy !== 'Never' && policy !== 'OnFailure') {
-        causes.push({ reason: 'FieldValueNotSupported', message: 'Unsupported value: valid values: "OnFailure", "Never"', field: 'spec.template.spec.restartPolicy' });
+        causes.push({
+          reason: 'FieldValueNotSupported',
+          message: 'Unsupported value: valid values: "OnFailure", "Never"',
+          field: 'spec.template.spec.restartPolicy',
+        });
       }
     }
   } else if (type.kind === 'CronJob') {
@@ -117,7 +125,11 @@ function validateDefinition(causes: StatusCause[], object: KubeObject): void {
   }
   const expectedName = `${String(names?.plural ?? '')}.${String(spec?.group ?? '')}`;
   if (object.metadata?.name !== expectedName) {
-    causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: "${object.metadata?.name ?? ''}": must be spec.names.plural+"."+spec.group`, field: 'metadata.name' });
+    causes.push({
+      reason: 'FieldValueInvalid',
+      message: `Invalid value: "${object.metadata?.name ?? ''}": must be spec.names.plural+"."+spec.group`,
+      field: 'metadata.name',
+    });
   }
 }
 
@@ -131,10 +143,18 @@ function validateLabels(causes: StatusCause[], labels: unknown): void {
     try {
       parseLabelSelector(key);
     } catch {
-      causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: "${key}": name part must consist of alphanumeric characters, '-', '_' or '.'`, field: 'metadata.labels' });
+      causes.push({
+        reason: 'FieldValueInvalid',
+        message: `Invalid value: "${key}": name part must consist of alphanumeric characters, '-', '_' or '.'`,
+        field: 'metadata.labels',
+      });
     }
     if (typeof value !== 'string' || value.length > MAX_LABEL_LENGTH || !LABEL_VALUE.test(value)) {
-      causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: "${String(value)}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.'`, field: `metadata.labels` });
+      causes.push({
+        reason: 'FieldValueInvalid',
+        message: `Invalid value: "${String(value)}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.'`,
+        field: `metadata.labels`,
+      });
     }
   }
 }

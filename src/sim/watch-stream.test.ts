@@ -28,7 +28,15 @@ let cluster: SimCluster;
 
 beforeEach(() => {
   mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
-  cluster = new SimCluster({ name: 'unit', historyLimit: 100, podStartDelayMs: 10, podTerminationCapMs: 10, progressNotifyIntervalMs: PROGRESS_NOTIFY_MS, openApiSchemas: true, logger: silentLogger() });
+  cluster = new SimCluster({
+    name: 'unit',
+    historyLimit: 100,
+    podStartDelayMs: 10,
+    podTerminationCapMs: 10,
+    progressNotifyIntervalMs: PROGRESS_NOTIFY_MS,
+    openApiSchemas: true,
+    logger: silentLogger(),
+  });
 });
 
 afterEach(() => {
@@ -39,7 +47,18 @@ afterEach(() => {
 function watchConfigMaps(namespace: string, timeoutSeconds?: number) {
   const type = cluster.store.registry.lookup('', 'v1', 'configmaps')!;
   const sink = collector();
-  startWatch(cluster.store, type, { filter: { namespace, labels: [], fields: [] }, resourceVersion: String(cluster.store.resourceVersion), allowWatchBookmarks: true, bookmarkIntervalMs: BOOKMARK_INTERVAL_MS, ...(timeoutSeconds ? { timeoutSeconds } : {}) }, sink);
+  startWatch(
+    cluster.store,
+    type,
+    {
+      filter: { namespace, labels: [], fields: [] },
+      resourceVersion: String(cluster.store.resourceVersion),
+      allowWatchBookmarks: true,
+      bookmarkIntervalMs: BOOKMARK_INTERVAL_MS,
+      ...(timeoutSeconds ? { timeoutSeconds } : {}),
+    },
+    sink,
+  );
   return sink;
 }
 
@@ -50,27 +69,36 @@ test('a quiet kind gets no bookmark at the bookmark interval; events of other ki
   assert.deepEqual(sink.lines, []);
 });
 
-test('an event of the kind the watch\'s selector hides moves the bookmark on, at the next chance', () => {
+test("an event of the kind the watch's selector hides moves the bookmark on, at the next chance", () => {
   const sink = watchConfigMaps('default');
   cluster.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'elsewhere', namespace: 'kube-system' } });
   const version = String(cluster.store.resourceVersion);
   assert.equal(sink.lines.length, 0, 'the hidden event itself is not delivered');
   mock.timers.tick(BOOKMARK_INTERVAL_MS);
-  assert.deepEqual(sink.lines.map((l) => [l.type, l.object.metadata.resourceVersion]), [['BOOKMARK', version]]);
+  assert.deepEqual(
+    sink.lines.map((l) => [l.type, l.object.metadata.resourceVersion]),
+    [['BOOKMARK', version]],
+  );
 });
 
-test('an etcd progress notification gives quiet kinds a bookmark at the cluster\'s resourceVersion', () => {
+test("an etcd progress notification gives quiet kinds a bookmark at the cluster's resourceVersion", () => {
   const sink = watchConfigMaps('default');
   cluster.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'default' } });
   mock.timers.tick(PROGRESS_NOTIFY_MS);
-  assert.deepEqual(sink.lines.map((l) => [l.type, l.object.metadata.resourceVersion]), [['BOOKMARK', String(cluster.store.resourceVersion)]]);
+  assert.deepEqual(
+    sink.lines.map((l) => [l.type, l.object.metadata.resourceVersion]),
+    [['BOOKMARK', String(cluster.store.resourceVersion)]],
+  );
 });
 
 test('a bookmark is tried just before timeoutSeconds ends the watch cleanly', () => {
   const sink = watchConfigMaps('default', 30);
   cluster.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'elsewhere', namespace: 'kube-system' } });
   mock.timers.tick(28_000);
-  assert.deepEqual(sink.lines.map((l) => l.type), ['BOOKMARK']);
+  assert.deepEqual(
+    sink.lines.map((l) => l.type),
+    ['BOOKMARK'],
+  );
   assert.equal(sink.ended, false);
   mock.timers.tick(2_000);
   assert.equal(sink.ended, true);

@@ -28,7 +28,10 @@ async function simObjects(sim: SimAccess, path: string): Promise<Map<string, str
 }
 
 async function hubObjects(sql: HubSql, kind: string): Promise<Map<string, string>> {
-  const rows = await sql.query<{ name: string; resource_version: string }>('SELECT name, resource_version FROM objects WHERE account = ? AND kind = ? AND namespace = ?', [ACCOUNT, kind, NS]);
+  const rows = await sql.query<{ name: string; resource_version: string }>(
+    'SELECT name, resource_version FROM objects WHERE account = ? AND kind = ? AND namespace = ?',
+    [ACCOUNT, kind, NS],
+  );
   return new Map(rows.map((r) => [r.name, r.resource_version]));
 }
 
@@ -54,7 +57,9 @@ const LOSE_INSERT: Record<string, { create: string[]; drop: string[] }> = {
   },
   // A MySQL trigger cannot skip a row; it moves it to an account no one reads.
   mysql: {
-    create: [`CREATE TRIGGER lose_insert BEFORE INSERT ON objects FOR EACH ROW SET NEW.account = IF(NEW.name = 'cm-lost', CONCAT('lost:', NEW.account), NEW.account)`],
+    create: [
+      `CREATE TRIGGER lose_insert BEFORE INSERT ON objects FOR EACH ROW SET NEW.account = IF(NEW.name = 'cm-lost', CONCAT('lost:', NEW.account), NEW.account)`,
+    ],
     drop: ['DROP TRIGGER lose_insert'],
   },
 };
@@ -72,7 +77,11 @@ for (const engine of ENGINES) {
         server = engine === 'postgres' ? await postgresServer() : await mysqlServer();
         url = await server.create();
       }
-      system = await new TestSystem({ clusters: 1, agent: { clouddriver: { digestIntervalSeconds: DIGEST_INTERVAL_SECONDS } }, ...(server ? { database: url } : {}) }).start();
+      system = await new TestSystem({
+        clusters: 1,
+        agent: { clouddriver: { digestIntervalSeconds: DIGEST_INTERVAL_SECONDS } },
+        ...(server ? { database: url } : {}),
+      }).start();
       if (!server) url = `sqlite:${system.dbPath}`;
       sql = await openHubSql(url);
       sim = system.sim(ACCOUNT);
@@ -90,7 +99,12 @@ for (const engine of ENGINES) {
     test('a deleted row, a changed resourceVersion and a phantom row are detected and healed; untouched feeds are not relisted', async () => {
       assert.equal((await simRequest(sim, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } })).status, 201);
       for (let i = 1; i <= 3; i++) {
-        const created = await simRequest(sim, 'POST', `/api/v1/namespaces/${NS}/configmaps`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}` }, data: { i: String(i) } });
+        const created = await simRequest(sim, 'POST', `/api/v1/namespaces/${NS}/configmaps`, {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: `cm-${i}` },
+          data: { i: String(i) },
+        });
         assert.equal(created.status, 201);
       }
       const configMapsPath = `/api/v1/namespaces/${NS}/configmaps`;
@@ -99,24 +113,48 @@ for (const engine of ENGINES) {
         const created = await simRequest(sim, 'POST', servicesPath, { apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { ports: [{ port: 80 }] } });
         assert.equal(created.status, 201);
       }
-      await waitFor(async () => sameMap(await hubObjects(sql, 'ConfigMap'), await simObjects(sim, configMapsPath)) && sameMap(await hubObjects(sql, 'Service'), await simObjects(sim, servicesPath)), {
-        timeoutMs: HEAL_TIMEOUT_MS,
-        what: 'the hub to hold the ConfigMaps and Services',
-      });
+      await waitFor(
+        async () =>
+          sameMap(await hubObjects(sql, 'ConfigMap'), await simObjects(sim, configMapsPath)) &&
+          sameMap(await hubObjects(sql, 'Service'), await simObjects(sim, servicesPath)),
+        {
+          timeoutMs: HEAL_TIMEOUT_MS,
+          what: 'the hub to hold the ConfigMaps and Services',
+        },
+      );
       const relistsBefore = new Map(((await system.agentAdmin('/watches')).body as Json[]).map((w) => [w.kind, w.relists as number]));
 
       // Behind the hub's back: one ConfigMap gone, one with a stale version, one that never existed.
       await sql.query('DELETE FROM objects WHERE account = ? AND kind = ? AND namespace = ? AND name = ?', [ACCOUNT, 'ConfigMap', NS, 'cm-1']);
-      await sql.query('UPDATE objects SET resource_version = ? WHERE account = ? AND kind = ? AND namespace = ? AND name = ?', ['1', ACCOUNT, 'ConfigMap', NS, 'cm-2']);
-      const [template] = await sql.query<Record<string, unknown>>('SELECT * FROM objects WHERE account = ? AND kind = ? AND namespace = ? AND name = ?', [ACCOUNT, 'Service', NS, 'svc-1']);
+      await sql.query('UPDATE objects SET resource_version = ? WHERE account = ? AND kind = ? AND namespace = ? AND name = ?', [
+        '1',
+        ACCOUNT,
+        'ConfigMap',
+        NS,
+        'cm-2',
+      ]);
+      const [template] = await sql.query<Record<string, unknown>>('SELECT * FROM objects WHERE account = ? AND kind = ? AND namespace = ? AND name = ?', [
+        ACCOUNT,
+        'Service',
+        NS,
+        'svc-1',
+      ]);
       const phantom: Record<string, unknown> = { ...template!, name: 'phantom', uid: 'uid-phantom' };
       const columns = Object.keys(phantom);
-      await sql.query(`INSERT INTO objects (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`, columns.map((c) => phantom[c]));
+      await sql.query(
+        `INSERT INTO objects (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+        columns.map((c) => phantom[c]),
+      );
 
-      await waitFor(async () => sameMap(await hubObjects(sql, 'ConfigMap'), await simObjects(sim, configMapsPath)) && sameMap(await hubObjects(sql, 'Service'), await simObjects(sim, servicesPath)), {
-        timeoutMs: HEAL_TIMEOUT_MS,
-        what: 'the hub to equal the cluster again',
-      });
+      await waitFor(
+        async () =>
+          sameMap(await hubObjects(sql, 'ConfigMap'), await simObjects(sim, configMapsPath)) &&
+          sameMap(await hubObjects(sql, 'Service'), await simObjects(sim, servicesPath)),
+        {
+          timeoutMs: HEAL_TIMEOUT_MS,
+          what: 'the hub to equal the cluster again',
+        },
+      );
 
       const watches = (await system.agentAdmin('/watches')).body as Json[];
       const byKind = new Map(watches.map((w) => [w.kind, w]));
@@ -131,20 +169,35 @@ for (const engine of ENGINES) {
         assert.equal(w.digest.divergences, 0, `${kind} had no divergence`);
         assert.equal(w.relists, relistsBefore.get(kind), `${kind} was not relisted`);
       }
-      await waitFor(async () => ((await system.agentAdmin('/watches')).body as Json[]).filter((w) => w.kind === 'ConfigMap' || w.kind === 'Service').every((w) => w.digest.divergedSince === undefined), {
-        timeoutMs: HEAL_TIMEOUT_MS,
-        what: 'a matching digest after the resync',
-      });
+      await waitFor(
+        async () =>
+          ((await system.agentAdmin('/watches')).body as Json[])
+            .filter((w) => w.kind === 'ConfigMap' || w.kind === 'Service')
+            .every((w) => w.digest.divergedSince === undefined),
+        {
+          timeoutMs: HEAL_TIMEOUT_MS,
+          what: 'a matching digest after the resync',
+        },
+      );
       const agentMetrics = (await system.agentAdmin('/metrics')).body as string;
       assert.ok(metricSum(agentMetrics, 'scale_agent_cache_divergence_total', 'kind="ConfigMap"') >= 1);
       const hubMetrics = (await system.rest('/metrics')).body as string;
-      assert.ok(metricSum(hubMetrics, 'scale_agent_hub_cache_divergence_total', 'kind="Service"') >= 1, hubMetrics.split('\n').filter((l) => l.includes('divergence')).join('\n'));
+      assert.ok(
+        metricSum(hubMetrics, 'scale_agent_hub_cache_divergence_total', 'kind="Service"') >= 1,
+        hubMetrics
+          .split('\n')
+          .filter((l) => l.includes('divergence'))
+          .join('\n'),
+      );
       assert.equal((await system.agentAdmin('/health')).status, 200);
       // Every replica's account view says so, from the feeds' rows.
-      const view = await waitFor(async () => {
-        const body = (await system.rest(`/credentials/${ACCOUNT}`)).body as Json;
-        return body.cache?.status === 'matching' ? body.cache : undefined;
-      }, { timeoutMs: HEAL_TIMEOUT_MS, what: 'the account view to show the cache matching again' });
+      const view = await waitFor(
+        async () => {
+          const body = (await system.rest(`/credentials/${ACCOUNT}`)).body as Json;
+          return body.cache?.status === 'matching' ? body.cache : undefined;
+        },
+        { timeoutMs: HEAL_TIMEOUT_MS, what: 'the account view to show the cache matching again' },
+      );
       assert.ok(view.divergences >= 2, JSON.stringify(view));
       assert.deepEqual(view.diverged, []);
       assert.ok(view.lastCheckedAt > 0);
@@ -155,16 +208,25 @@ for (const engine of ENGINES) {
       const watches = async () => new Map(((await system.agentAdmin('/watches')).body as Json[]).map((w) => [w.kind as string, w]));
       const before = await watches();
       for (const statement of LOSE_INSERT[engine]!.create) await sql.query(statement);
-      assert.equal((await simRequest(sim, 'POST', configMapsPath, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm-lost' }, data: { lost: 'yes' } })).status, 201);
-      assert.equal((await simRequest(sim, 'POST', configMapsPath, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm-after' }, data: { after: 'yes' } })).status, 201);
+      assert.equal(
+        (await simRequest(sim, 'POST', configMapsPath, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm-lost' }, data: { lost: 'yes' } })).status,
+        201,
+      );
+      assert.equal(
+        (await simRequest(sim, 'POST', configMapsPath, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm-after' }, data: { after: 'yes' } })).status,
+        201,
+      );
       // Batches commit in order: once the later ConfigMap is in, the batch that carried the lost one committed too.
       await waitFor(async () => (await hubObjects(sql, 'ConfigMap')).has('cm-after'), { timeoutMs: HEAL_TIMEOUT_MS, what: 'the hub to commit the ConfigMaps' });
       assert.equal((await hubObjects(sql, 'ConfigMap')).has('cm-lost'), false, 'the trigger swallowed the insert');
       const resumeRows = await sql.query<{ resume_rv: string }>('SELECT resume_rv FROM feeds WHERE account = ? AND kind = ?', [ACCOUNT, 'ConfigMap']);
-      assert.ok(resumeRows.length > 0 && resumeRows.every((r) => r.resume_rv !== ''), 'the feed\'s resume point was committed');
+      assert.ok(resumeRows.length > 0 && resumeRows.every((r) => r.resume_rv !== ''), "the feed's resume point was committed");
       for (const statement of LOSE_INSERT[engine]!.drop) await sql.query(statement);
 
-      await waitFor(async () => sameMap(await hubObjects(sql, 'ConfigMap'), await simObjects(sim, configMapsPath)), { timeoutMs: HEAL_TIMEOUT_MS, what: 'the hub to hold the lost ConfigMap again' });
+      await waitFor(async () => sameMap(await hubObjects(sql, 'ConfigMap'), await simObjects(sim, configMapsPath)), {
+        timeoutMs: HEAL_TIMEOUT_MS,
+        what: 'the hub to hold the lost ConfigMap again',
+      });
       const after = await watches();
       const configMaps = after.get('ConfigMap');
       assert.ok(configMaps.digest.divergences > before.get('ConfigMap').digest.divergences, JSON.stringify(configMaps.digest));
@@ -204,21 +266,36 @@ describe('anti-entropy after an agent restart', { timeout: 240_000 }, () => {
     const configMapsPath = `/api/v1/namespaces/${NS}/configmaps`;
     assert.equal((await simRequest(sim, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } })).status, 201);
     for (let i = 1; i <= 3; i++) {
-      assert.equal((await simRequest(sim, 'POST', configMapsPath, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}` }, data: { i: String(i) } })).status, 201);
+      assert.equal(
+        (await simRequest(sim, 'POST', configMapsPath, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}` }, data: { i: String(i) } })).status,
+        201,
+      );
     }
-    await waitFor(async () => sameMap(await hubObjects(sql, 'ConfigMap'), await simObjects(sim, configMapsPath)), { timeoutMs: HEAL_TIMEOUT_MS, what: 'the hub to hold the ConfigMaps' });
+    await waitFor(async () => sameMap(await hubObjects(sql, 'ConfigMap'), await simObjects(sim, configMapsPath)), {
+      timeoutMs: HEAL_TIMEOUT_MS,
+      what: 'the hub to hold the ConfigMaps',
+    });
     // Let the first agent finish its own post-connect comparisons, so the rows are settled.
-    await waitFor(async () => ((await system.agentAdmin('/watches')).body as Json[]).every((w) => w.digest.lastMatchAt !== undefined || w.state !== 'watching'), { timeoutMs: HEAL_TIMEOUT_MS, what: 'the first agent\'s digests to match' });
+    await waitFor(
+      async () => ((await system.agentAdmin('/watches')).body as Json[]).every((w) => w.digest.lastMatchAt !== undefined || w.state !== 'watching'),
+      { timeoutMs: HEAL_TIMEOUT_MS, what: "the first agent's digests to match" },
+    );
 
     await system.restartAgent(async () => {
       await sql.query('DELETE FROM objects WHERE account = ? AND kind = ? AND namespace = ? AND name = ?', [ACCOUNT, 'ConfigMap', NS, 'cm-2']);
     });
 
-    await waitFor(async () => sameMap(await hubObjects(sql, 'ConfigMap'), await simObjects(sim, configMapsPath)), { timeoutMs: HEAL_TIMEOUT_MS, what: 'the hub to hold the lost ConfigMap again' });
-    const watches = await waitFor(async () => {
-      const all = (await system.agentAdmin('/watches')).body as Json[];
-      return all.every((w) => w.state !== 'watching' || w.digest.lastMatchAt !== undefined) ? all : undefined;
-    }, { timeoutMs: HEAL_TIMEOUT_MS, what: 'every watched feed to match after the restart' });
+    await waitFor(async () => sameMap(await hubObjects(sql, 'ConfigMap'), await simObjects(sim, configMapsPath)), {
+      timeoutMs: HEAL_TIMEOUT_MS,
+      what: 'the hub to hold the lost ConfigMap again',
+    });
+    const watches = await waitFor(
+      async () => {
+        const all = (await system.agentAdmin('/watches')).body as Json[];
+        return all.every((w) => w.state !== 'watching' || w.digest.lastMatchAt !== undefined) ? all : undefined;
+      },
+      { timeoutMs: HEAL_TIMEOUT_MS, what: 'every watched feed to match after the restart' },
+    );
     const byKind = new Map(watches.map((w) => [w.kind as string, w]));
     assert.ok(byKind.get('ConfigMap').digest.divergences >= 1, JSON.stringify(byKind.get('ConfigMap').digest));
     for (const w of watches) {
@@ -231,7 +308,10 @@ describe('anti-entropy after an agent restart', { timeout: 240_000 }, () => {
     const configMaps = byKind.get('ConfigMap').known as number;
     // Two digests per feed at most, and the ConfigMap feed's relist with its markers: never the whole cluster.
     assert.ok(known > 100, `the cluster holds ${known} objects`);
-    assert.ok(sent <= 2 * watches.length + configMaps + 4, `the restarted agent sent ${sent} changes for ${watches.length} feeds and ${configMaps} ConfigMaps (${known} objects in all)`);
+    assert.ok(
+      sent <= 2 * watches.length + configMaps + 4,
+      `the restarted agent sent ${sent} changes for ${watches.length} feeds and ${configMaps} ConfigMaps (${known} objects in all)`,
+    );
     assert.equal((await system.agentAdmin('/health')).status, 200);
   });
 });

@@ -59,7 +59,16 @@ function comparable(object: Json, ns: string): Json {
 }
 
 function deployDescription(manifests: Json[]): Json {
-  return { cloudProvider: 'kubernetes', account: ACCOUNT, source: 'text', manifests, moniker: { app: 'oracle' }, skipExpressionEvaluation: false, requiredArtifacts: [], optionalArtifacts: [] };
+  return {
+    cloudProvider: 'kubernetes',
+    account: ACCOUNT,
+    source: 'text',
+    manifests,
+    moniker: { app: 'oracle' },
+    skipExpressionEvaluation: false,
+    requiredArtifacts: [],
+    optionalArtifacts: [],
+  };
 }
 
 function unversioned(object: Json): Json {
@@ -121,7 +130,10 @@ before(async () => {
   // The hub learns the new kind through the agent's discovery: wait until it caches an object of it.
   const probe = { apiVersion: 'oracle.example.com/v1', kind: 'CronTab', metadata: { name: 'probe', namespace: 'default' }, spec: {} };
   assert.equal((await simRequest(sim, 'POST', '/apis/oracle.example.com/v1/namespaces/default/crontabs', probe)).status, 201);
-  await waitFor(async () => (await system.rest(`/manifests/${ACCOUNT}/default/CronTab.oracle.example.com%20probe`)).status === 200, { timeoutMs: PROPAGATION_TIMEOUT_MS, what: 'the hub to serve CronTab' });
+  await waitFor(async () => (await system.rest(`/manifests/${ACCOUNT}/default/CronTab.oracle.example.com%20probe`)).status === 200, {
+    timeoutMs: PROPAGATION_TIMEOUT_MS,
+    what: 'the hub to serve CronTab',
+  });
 });
 
 after(async () => {
@@ -133,7 +145,7 @@ describe('deployManifest applies as kubectl apply does', { timeout: 600_000 }, (
     test(sequence.name, () => runSequence(sequence, index));
   });
 
-  test('the agent took its strategic merge patches\' metadata from the cluster\'s OpenAPI', async () => {
+  test("the agent took its strategic merge patches' metadata from the cluster's OpenAPI", async () => {
     const text = (await system.agentAdmin('/metrics')).body as string;
     const metrics = text.split('\n').filter((l) => l.startsWith('scale_agent_client_side_apply_total{'));
     const count = (labels: string) => metricSum(text, 'scale_agent_client_side_apply_total', labels);

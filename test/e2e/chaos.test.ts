@@ -107,15 +107,32 @@ describe(`chaos (seed ${SEED}, ${ROUNDS} rounds)`, { timeout: 600_000 }, () => {
     const roll = random();
     step++;
     if (roll < 0.35) {
-      await simRequest(sim, 'POST', '/api/v1/namespaces/default/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { step: String(step) } });
+      await simRequest(sim, 'POST', '/api/v1/namespaces/default/configmaps', {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name },
+        data: { step: String(step) },
+      });
     } else if (roll < 0.6) {
       await simRequest(sim, 'PATCH', `/api/v1/namespaces/default/configmaps/${name}`, { data: { step: String(step) } }, 'application/merge-patch+json');
     } else if (roll < 0.75) {
       await simRequest(sim, 'DELETE', `/api/v1/namespaces/default/configmaps/${name}`);
     } else if (roll < 0.85) {
-      await simRequest(sim, 'PATCH', '/apis/apps/v1/namespaces/default/deployments/chaos-web', { spec: { replicas: 1 + Math.floor(random() * 3) } }, 'application/merge-patch+json');
+      await simRequest(
+        sim,
+        'PATCH',
+        '/apis/apps/v1/namespaces/default/deployments/chaos-web',
+        { spec: { replicas: 1 + Math.floor(random() * 3) } },
+        'application/merge-patch+json',
+      );
     } else if (widgetsDefined.has(cluster)) {
-      if (random() < 0.7) await simRequest(sim, 'POST', `${WIDGET_PATH}/namespaces/default/widgets`, { apiVersion: `${WIDGET_GROUP}/v1`, kind: 'Widget', metadata: { name }, spec: { step } });
+      if (random() < 0.7)
+        await simRequest(sim, 'POST', `${WIDGET_PATH}/namespaces/default/widgets`, {
+          apiVersion: `${WIDGET_GROUP}/v1`,
+          kind: 'Widget',
+          metadata: { name },
+          spec: { step },
+        });
       else await simRequest(sim, 'DELETE', `${WIDGET_PATH}/namespaces/default/widgets/${name}`);
     }
   }
@@ -164,7 +181,11 @@ describe(`chaos (seed ${SEED}, ${ROUNDS} rounds)`, { timeout: 600_000 }, () => {
         apiVersion: 'apps/v1',
         kind: 'Deployment',
         metadata: { name: 'chaos-web' },
-        spec: { replicas: 1, selector: { matchLabels: { app: 'chaos-web' } }, template: { metadata: { labels: { app: 'chaos-web' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: 'chaos-web' } },
+          template: { metadata: { labels: { app: 'chaos-web' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } },
+        },
       });
       assert.equal(created.status, 201, JSON.stringify(created.body));
     }
@@ -181,7 +202,7 @@ describe(`chaos (seed ${SEED}, ${ROUNDS} rounds)`, { timeout: 600_000 }, () => {
             const statuses = await system.agentStatuses();
             return system.names.every((name) => statuses.has(name) && statuses.get(name) !== 'connected');
           },
-          { timeoutMs: SESSION_END_TIMEOUT_MS, what: 'the hub to end the stopped agent\'s session' },
+          { timeoutMs: SESSION_END_TIMEOUT_MS, what: "the hub to end the stopped agent's session" },
         );
         system.signal('agent', 'SIGCONT');
         agentStopped = false;
@@ -189,9 +210,11 @@ describe(`chaos (seed ${SEED}, ${ROUNDS} rounds)`, { timeout: 600_000 }, () => {
       // Lift what lasts (latency, revoked kinds, unspent error budgets), then the hub must catch up.
       for (const name of system.names) await admin('DELETE', `/sim/clusters/${name}/faults`);
       for (const name of system.names) {
-        await assertConverged({ sim: system.sim(name), dbPath: system.dbPath, account: name, kinds: KINDS, timeoutMs: CONVERGENCE_TIMEOUT_MS }).catch((err: unknown) => {
-          throw new Error(`round ${round} (seed ${SEED}, order ${order.join(', ')}): ${(err as Error).message}`);
-        });
+        await assertConverged({ sim: system.sim(name), dbPath: system.dbPath, account: name, kinds: KINDS, timeoutMs: CONVERGENCE_TIMEOUT_MS }).catch(
+          (err: unknown) => {
+            throw new Error(`round ${round} (seed ${SEED}, order ${order.join(', ')}): ${(err as Error).message}`);
+          },
+        );
       }
     }
     const hubMetrics = (await system.rest('/metrics')).body as string;

@@ -29,7 +29,9 @@ const definition = {
 function hubFeeds(dbPath: string): string[] {
   const db = new Database(dbPath, { readonly: true, fileMustExist: true });
   try {
-    return (db.prepare('SELECT api_group, kind FROM feeds WHERE account = ?').all(ACCOUNT) as Array<{ api_group: string; kind: string }>).map((r) => `${r.api_group}/${r.kind}`);
+    return (db.prepare('SELECT api_group, kind FROM feeds WHERE account = ?').all(ACCOUNT) as Array<{ api_group: string; kind: string }>).map(
+      (r) => `${r.api_group}/${r.kind}`,
+    );
   } finally {
     db.close();
   }
@@ -50,7 +52,12 @@ describe('discovery follows the cluster: a CRD created or deleted at runtime', {
     const sim = system.sim(ACCOUNT);
     const created = await simRequest(sim, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', definition);
     assert.equal(created.status, 201, JSON.stringify(created.body));
-    const widget = await simRequest(sim, 'POST', '/apis/example.com/v1/namespaces/default/widgets', { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w1' }, spec: { size: 3 } });
+    const widget = await simRequest(sim, 'POST', '/apis/example.com/v1/namespaces/default/widgets', {
+      apiVersion: 'example.com/v1',
+      kind: 'Widget',
+      metadata: { name: 'w1' },
+      spec: { size: 3 },
+    });
     assert.equal(widget.status, 201, JSON.stringify(widget.body));
 
     const path = `/manifests/${ACCOUNT}/default/Widget.example.com%20w1`;
@@ -79,7 +86,10 @@ describe('discovery follows the cluster: a CRD created or deleted at runtime', {
     });
     const health = await system.agentAdmin('/health');
     assert.equal(health.status, 200, JSON.stringify(health.body));
-    const [account] = (await system.agentAdmin('/accounts')).body as Array<{ forbiddenKinds: unknown[]; discovery: { changes: number; definitionWatch: { state: string } | null } }>;
+    const [account] = (await system.agentAdmin('/accounts')).body as Array<{
+      forbiddenKinds: unknown[];
+      discovery: { changes: number; definitionWatch: { state: string } | null };
+    }>;
     assert.deepEqual(account!.forbiddenKinds, [], 'a kind that is gone is dropped, not left refused');
     assert.ok(account!.discovery.changes >= 2);
     assert.equal(account!.discovery.definitionWatch?.state, 'watching');
@@ -100,8 +110,17 @@ describe('discovery follows the cluster: a CRD created or deleted at runtime', {
     const gadget = { apiVersion: 'example.org/v1', kind: 'Gadget', metadata: { name: 'g1', namespace: 'default' }, spec: { size: 2 } };
     // The agent learns of the new kind only through its definition watch (debounced by a second) or the
     // periodic rediscovery: without rediscovering on the unknown kind, the Gadget would fail here.
-    const task = await runOp(system, 'deployManifest', { cloudProvider: 'kubernetes', account: ACCOUNT, source: 'text', manifests: [gadgets, gadget], moniker: { app: 'gadgets' } });
-    assert.deepEqual(task.resultObjects[0].manifestNamesByNamespace, { '': ['customResourceDefinition gadgets.example.org'], default: ['Gadget.example.org g1'] });
+    const task = await runOp(system, 'deployManifest', {
+      cloudProvider: 'kubernetes',
+      account: ACCOUNT,
+      source: 'text',
+      manifests: [gadgets, gadget],
+      moniker: { app: 'gadgets' },
+    });
+    assert.deepEqual(task.resultObjects[0].manifestNamesByNamespace, {
+      '': ['customResourceDefinition gadgets.example.org'],
+      default: ['Gadget.example.org g1'],
+    });
     const created = await simRequest(system.sim(ACCOUNT), 'GET', '/apis/example.org/v1/namespaces/default/gadgets/g1');
     assert.equal(created.status, 200, JSON.stringify(created.body));
     assert.equal(created.body.spec.size, 2);

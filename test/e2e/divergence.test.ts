@@ -32,7 +32,11 @@ function deployment(name: string): Record<string, unknown> {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name },
-    spec: { replicas: 1, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } },
+    },
   };
 }
 
@@ -93,26 +97,42 @@ describe('no silent divergence after a frozen agent meets faults', { timeout: 24
     // The agent freezes; the hub ends its session. Then the hub freezes too, so that the thawed agent
     // cannot reconnect before its Deployments feed has relisted.
     system.signal('agent', 'SIGSTOP');
-    await waitFor(async () => (await agentStatus(account)) === 'disconnected', { timeoutMs: STEP_TIMEOUT_MS, what: "the hub to end the frozen agent's session" });
+    await waitFor(async () => (await agentStatus(account)) === 'disconnected', {
+      timeoutMs: STEP_TIMEOUT_MS,
+      what: "the hub to end the frozen agent's session",
+    });
     system.signal('hub', 'SIGSTOP');
 
     // While the agent is frozen: its watch receives changes (two updates, a create, a delete) it cannot
     // act on yet; another write moves the cluster past them, so compaction makes the watch's
     // resourceVersion too old; a storm of 500s; and the revocation ends the open Deployments watch.
     for (const name of ['web-1', 'web-2']) {
-      const patched = await simRequest(sim, 'PATCH', `${DEPLOYMENTS_PATH}/${name}`, { metadata: { annotations: { changed: 'while-frozen' } } }, 'application/merge-patch+json');
+      const patched = await simRequest(
+        sim,
+        'PATCH',
+        `${DEPLOYMENTS_PATH}/${name}`,
+        { metadata: { annotations: { changed: 'while-frozen' } } },
+        'application/merge-patch+json',
+      );
       assert.equal(patched.status, 200, JSON.stringify(patched.body));
     }
     assert.equal((await simRequest(sim, 'POST', DEPLOYMENTS_PATH, deployment('web-5'))).status, 201);
     assert.equal((await simRequest(sim, 'DELETE', `${DEPLOYMENTS_PATH}/web-4`)).status, 200);
-    assert.equal((await simRequest(sim, 'POST', '/api/v1/namespaces/default/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'after-changes' } })).status, 201);
+    assert.equal(
+      (await simRequest(sim, 'POST', '/api/v1/namespaces/default/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'after-changes' } }))
+        .status,
+      201,
+    );
     await admin('POST', `${base}/faults/compact`);
     await admin('POST', `${base}/faults/errors`, { status: 500, count: FAILED_REQUESTS, verbs: ['list', 'watch'] });
     await admin('POST', `${base}/faults/revoke`, { group: 'apps', resource: 'deployments' });
 
     // The agent thaws: it reads the changes, loses its session, and meets the faults.
     system.signal('agent', 'SIGCONT');
-    await waitFor(async () => (await deploymentFeed()).reflector.state === 'forbidden', { timeoutMs: STEP_TIMEOUT_MS, what: 'the Deployments feed to be refused' });
+    await waitFor(async () => (await deploymentFeed()).reflector.state === 'forbidden', {
+      timeoutMs: STEP_TIMEOUT_MS,
+      what: 'the Deployments feed to be refused',
+    });
     // Lifted: the refused feed's retry finds its resourceVersion compacted and relists, while the
     // changes it read wait for a hub it cannot reach.
     await admin('DELETE', `${base}/faults`);
@@ -134,6 +154,13 @@ describe('no silent divergence after a frozen agent meets faults', { timeout: 24
     // never have differed from what the agent believes it sent, so no repair was needed.
     const metrics = await system.rest('/metrics');
     assert.equal(metrics.status, 200);
-    assert.equal(metricSum(metrics.body as string, HUB_DIVERGENCE_METRIC), 0, `the hub found its copy of a feed different from the agent's:\n${(metrics.body as string).split('\n').filter((l) => l.startsWith(HUB_DIVERGENCE_METRIC)).join('\n')}`);
+    assert.equal(
+      metricSum(metrics.body as string, HUB_DIVERGENCE_METRIC),
+      0,
+      `the hub found its copy of a feed different from the agent's:\n${(metrics.body as string)
+        .split('\n')
+        .filter((l) => l.startsWith(HUB_DIVERGENCE_METRIC))
+        .join('\n')}`,
+    );
   });
 });

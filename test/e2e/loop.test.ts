@@ -43,9 +43,18 @@ describe('the whole loop: sim → agent → hub → Spinnaker API → operation 
     assert.equal(seen.status.stable.state, true);
     assert.deepEqual(seen.warnings, []);
 
-    const patched = await simRequest(sim, 'PATCH', '/api/v1/namespaces/default/configmaps/e2e-config', { data: { color: 'green' } }, 'application/merge-patch+json');
+    const patched = await simRequest(
+      sim,
+      'PATCH',
+      '/api/v1/namespaces/default/configmaps/e2e-config',
+      { data: { color: 'green' } },
+      'application/merge-patch+json',
+    );
     assert.equal(patched.status, 200);
-    await waitFor(async () => (await system.rest(path)).body.manifest?.data?.color === 'green', { timeoutMs: PROPAGATION_TIMEOUT_MS, what: 'the update at the hub' });
+    await waitFor(async () => (await system.rest(path)).body.manifest?.data?.color === 'green', {
+      timeoutMs: PROPAGATION_TIMEOUT_MS,
+      what: 'the update at the hub',
+    });
 
     const deleted = await simRequest(sim, 'DELETE', '/api/v1/namespaces/default/configmaps/e2e-config');
     assert.equal(deleted.status, 200);
@@ -128,7 +137,11 @@ describe('the whole loop: sim → agent → hub → Spinnaker API → operation 
     const created = await simRequest(sim, 'POST', '/api/v1/namespaces/default/secrets', {
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: 'e2e-secret', namespace: 'default', annotations: { 'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify({ stringData: { token: secretStringValue } }) } },
+      metadata: {
+        name: 'e2e-secret',
+        namespace: 'default',
+        annotations: { 'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify({ stringData: { token: secretStringValue } }) },
+      },
       data: { password: Buffer.from(secretValue).toString('base64') },
       stringData: { token: secretStringValue },
     });
@@ -147,7 +160,10 @@ describe('the whole loop: sim → agent → hub → Spinnaker API → operation 
     const wire = system.relay!.bytes();
     // The Secret itself did travel and is stored (its metadata): the checks below are not vacuous.
     assert.ok(wire.includes('e2e-secret'), 'the relay saw the Secret go to the hub');
-    assert.ok(readFileSync(system.dbPath).includes('e2e-secret') || (existsSync(`${system.dbPath}-wal`) && readFileSync(`${system.dbPath}-wal`).includes('e2e-secret')), 'the database holds the Secret');
+    assert.ok(
+      readFileSync(system.dbPath).includes('e2e-secret') || (existsSync(`${system.dbPath}-wal`) && readFileSync(`${system.dbPath}-wal`).includes('e2e-secret')),
+      'the database holds the Secret',
+    );
     for (const file of [system.dbPath, `${system.dbPath}-wal`]) {
       if (!existsSync(file)) continue;
       const bytes = readFileSync(file);

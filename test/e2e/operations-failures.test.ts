@@ -6,7 +6,19 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '../../src/common/time.ts';
 import { TestSystem } from '../support/system.ts';
-import { createAtSim, createNamespace, deploymentManifest, failOp, hubManifest, live, rolledOut, runOp, waitForHubManifest, waitForLive, type Json } from '../support/operations.ts';
+import {
+  createAtSim,
+  createNamespace,
+  deploymentManifest,
+  failOp,
+  hubManifest,
+  live,
+  rolledOut,
+  runOp,
+  waitForHubManifest,
+  waitForLive,
+  type Json,
+} from '../support/operations.ts';
 
 const ACCOUNT = 'cluster-1';
 const CLUSTER = 'cluster-1';
@@ -57,9 +69,18 @@ describe('operations when the agent is gone or the cluster is too slow', { timeo
   });
 
   test('a delete held by a finalizer fails at the deadline naming the finalizer, not as a retryable timeout', async () => {
-    await createAtSim(system, CLUSTER, `/api/v1/namespaces/${NS}/configmaps`, { ...configMap('held'), metadata: { name: 'held', namespace: NS, finalizers: ['example.com/hold'] } });
+    await createAtSim(system, CLUSTER, `/api/v1/namespaces/${NS}/configmaps`, {
+      ...configMap('held'),
+      metadata: { name: 'held', namespace: NS, finalizers: ['example.com/hold'] },
+    });
     await waitForHubManifest(system, ACCOUNT, NS, 'configMap held');
-    const { message, outcome } = await failOp(system, 'deleteManifest', { ...STAGE_NOISE, account: ACCOUNT, manifestName: 'configMap held', location: NS, options: {} });
+    const { message, outcome } = await failOp(system, 'deleteManifest', {
+      ...STAGE_NOISE,
+      account: ACCOUNT,
+      manifestName: 'configMap held',
+      location: NS,
+      options: {},
+    });
     assert.match(message, /ConfigMap held is being deleted \(since .+\) but finalizers still hold it: example\.com\/hold/);
     assert.ok(outcome.kind === 'task');
     const exception = (outcome.task.resultObjects as Json[]).find((r) => r.type === 'EXCEPTION');
@@ -74,12 +95,26 @@ describe('operations when the agent is gone or the cluster is too slow', { timeo
     const latency = await system.simAdmin('POST', `/sim/clusters/${CLUSTER}/faults/latency`, { ms: SLOW_CLUSTER_MS });
     assert.equal(latency.status, 200, JSON.stringify(latency.body));
     try {
-      const deletion = await timed(() => failOp(system, 'deleteManifest', { ...STAGE_NOISE, account: ACCOUNT, manifestName: 'configMap slow-1', location: NS, options: {} }, { timeoutMs: SLOW_CLUSTER_MS * 2 }));
+      const deletion = await timed(() =>
+        failOp(
+          system,
+          'deleteManifest',
+          { ...STAGE_NOISE, account: ACCOUNT, manifestName: 'configMap slow-1', location: NS, options: {} },
+          { timeoutMs: SLOW_CLUSTER_MS * 2 },
+        ),
+      );
       assert.match(deletion.value.message, /deadline|did not answer|timed out|timeout/i);
       assert.ok(deletion.ms >= OPERATION_TIMEOUT_MS - 500, `failed after ${deletion.ms} ms: not before the deadline`);
       assert.ok(deletion.ms < SLOW_CLUSTER_MS, `failed after ${deletion.ms} ms: at the deadline, not when the cluster answered`);
 
-      const scale = await timed(() => failOp(system, 'scaleManifest', { ...STAGE_NOISE, account: ACCOUNT, manifestName: 'deployment slow-web', location: NS, replicas: 2 }, { timeoutMs: SLOW_CLUSTER_MS * 2 }));
+      const scale = await timed(() =>
+        failOp(
+          system,
+          'scaleManifest',
+          { ...STAGE_NOISE, account: ACCOUNT, manifestName: 'deployment slow-web', location: NS, replicas: 2 },
+          { timeoutMs: SLOW_CLUSTER_MS * 2 },
+        ),
+      );
       assert.match(scale.value.message, /deadline|did not answer|timed out|timeout/i);
       assert.ok(scale.ms < SLOW_CLUSTER_MS, `failed after ${scale.ms} ms`);
     } finally {
@@ -90,12 +125,26 @@ describe('operations when the agent is gone or the cluster is too slow', { timeo
   test('the agent gone: operations fail fast with the reason; once it is back they work again', async () => {
     await system.group.stop('agent');
     await accountStatus(system, 'disconnected');
-    const gone = await timed(() => failOp(system, 'deleteManifest', { ...STAGE_NOISE, account: ACCOUNT, manifestName: 'configMap gone-1', location: NS, options: {} }, { allowRejection: true }));
+    const gone = await timed(() =>
+      failOp(
+        system,
+        'deleteManifest',
+        { ...STAGE_NOISE, account: ACCOUNT, manifestName: 'configMap gone-1', location: NS, options: {} },
+        { allowRejection: true },
+      ),
+    );
     assert.match(gone.value.message, /no agent|not connected|agent .*(gone|away)|disconnected/i);
     assert.ok(gone.ms < FAST_FAILURE_MS, `failed after ${gone.ms} ms`);
     assert.ok(await live(system, CLUSTER, `/api/v1/namespaces/${NS}/configmaps/gone-1`), 'nothing reached the cluster');
 
-    const scale = await timed(() => failOp(system, 'scaleManifest', { ...STAGE_NOISE, account: ACCOUNT, manifestName: 'deployment slow-web', location: NS, replicas: 3 }, { allowRejection: true }));
+    const scale = await timed(() =>
+      failOp(
+        system,
+        'scaleManifest',
+        { ...STAGE_NOISE, account: ACCOUNT, manifestName: 'deployment slow-web', location: NS, replicas: 3 },
+        { allowRejection: true },
+      ),
+    );
     assert.match(scale.value.message, /no agent|not connected|agent .*(gone|away)|disconnected/i);
     assert.ok(scale.ms < FAST_FAILURE_MS, `failed after ${scale.ms} ms`);
 

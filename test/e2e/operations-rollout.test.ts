@@ -8,8 +8,20 @@ import assert from 'node:assert/strict';
 import { waitFor } from '../../src/common/time.ts';
 import { simRequest, TestSystem } from '../support/system.ts';
 import {
-  assertNoResultObjects, createAtSim, createNamespace, deploymentManifest, failOp, hubManifest, live, PROPAGATION_TIMEOUT_MS, rolledOut, runOp, waitForHubManifest, waitForLive,
-  withRevoked, type Json,
+  assertNoResultObjects,
+  createAtSim,
+  createNamespace,
+  deploymentManifest,
+  failOp,
+  hubManifest,
+  live,
+  PROPAGATION_TIMEOUT_MS,
+  rolledOut,
+  runOp,
+  waitForHubManifest,
+  waitForLive,
+  withRevoked,
+  type Json,
 } from '../support/operations.ts';
 
 const ACCOUNT = 'cluster-1';
@@ -33,10 +45,29 @@ async function rolledOutDeployment(system: TestSystem, name: string, image: stri
 }
 
 async function setImageAtSim(system: TestSystem, name: string, image: string, revision: string): Promise<void> {
-  const patched = await simRequest(system.sim(CLUSTER), 'PATCH', deploymentPath(name), { spec: { template: { spec: { containers: [{ name: 'main', image }] } } } }, 'application/strategic-merge-patch+json');
+  const patched = await simRequest(
+    system.sim(CLUSTER),
+    'PATCH',
+    deploymentPath(name),
+    { spec: { template: { spec: { containers: [{ name: 'main', image }] } } } },
+    'application/strategic-merge-patch+json',
+  );
   assert.equal(patched.status, 200, JSON.stringify(patched.body));
-  await waitForLive(system, CLUSTER, deploymentPath(name), (d) => rolledOut(d) && d.metadata.annotations[REVISION] === revision, `${name} at revision ${revision}`);
-  await waitForHubManifest(system, ACCOUNT, NS, `deployment ${name}`, (b) => b.manifest.metadata.annotations?.[REVISION] === revision, `revision ${revision} of ${name} at the hub`);
+  await waitForLive(
+    system,
+    CLUSTER,
+    deploymentPath(name),
+    (d) => rolledOut(d) && d.metadata.annotations[REVISION] === revision,
+    `${name} at revision ${revision}`,
+  );
+  await waitForHubManifest(
+    system,
+    ACCOUNT,
+    NS,
+    `deployment ${name}`,
+    (b) => b.manifest.metadata.annotations?.[REVISION] === revision,
+    `revision ${revision} of ${name} at the hub`,
+  );
 }
 
 const imageOf = (d: Json): string => d.spec.template.spec.containers[0].image;
@@ -68,7 +99,13 @@ describe('rollout, traffic, job and cleanup operations', { timeout: 300_000 }, (
       assertNoResultObjects(task, NS, 'deployment undo');
       assert.equal(imageOf(await live(system, CLUSTER, deploymentPath('undo'))), 'undo:1');
       assert.equal(imageOf((await hubManifest(system, ACCOUNT, NS, 'deployment undo')).body.manifest), 'undo:1', 'the cache has the undone template');
-      const d = await waitForLive(system, CLUSTER, deploymentPath('undo'), (o) => rolledOut(o) && o.metadata.annotations[REVISION] === '3', 'the undo rolled out as revision 3');
+      const d = await waitForLive(
+        system,
+        CLUSTER,
+        deploymentPath('undo'),
+        (o) => rolledOut(o) && o.metadata.annotations[REVISION] === '3',
+        'the undo rolled out as revision 3',
+      );
       assert.equal(d.status.updatedReplicas, 1);
       assert.equal((await replicaSetsOf(system, 'undo')).length, 2, 'the ReplicaSet of revision 1 was reused');
       await waitForHubManifest(system, ACCOUNT, NS, 'deployment undo', (b) => b.status?.stable?.state === true, 'stable at the hub');
@@ -112,7 +149,13 @@ describe('rollout, traffic, job and cleanup operations', { timeout: 300_000 }, (
       assert.equal((await hubManifest(system, ACCOUNT, NS, 'deployment pausable')).body.manifest.spec.paused, true);
       await waitForHubManifest(system, ACCOUNT, NS, 'deployment pausable', (b) => b.status?.paused?.state === true, 'paused at the hub');
 
-      const patched = await simRequest(system.sim(CLUSTER), 'PATCH', deploymentPath('pausable'), { spec: { template: { spec: { containers: [{ name: 'main', image: 'p:2' }] } } } }, 'application/strategic-merge-patch+json');
+      const patched = await simRequest(
+        system.sim(CLUSTER),
+        'PATCH',
+        deploymentPath('pausable'),
+        { spec: { template: { spec: { containers: [{ name: 'main', image: 'p:2' }] } } } },
+        'application/strategic-merge-patch+json',
+      );
       assert.equal(patched.status, 200);
       await waitForLive(system, CLUSTER, deploymentPath('pausable'), (d) => d.status.observedGeneration === d.metadata.generation, 'the new template observed');
       assert.equal((await replicaSetsOf(system, 'pausable')).length, 1, 'no rollout while paused');
@@ -121,8 +164,21 @@ describe('rollout, traffic, job and cleanup operations', { timeout: 300_000 }, (
       assertNoResultObjects(resumed, NS, 'deployment pausable');
       assert.ok(!(await live(system, CLUSTER, deploymentPath('pausable'))).spec.paused);
       assert.ok(!(await hubManifest(system, ACCOUNT, NS, 'deployment pausable')).body.manifest.spec.paused);
-      await waitForLive(system, CLUSTER, deploymentPath('pausable'), (d) => rolledOut(d) && d.metadata.annotations[REVISION] === '2', 'the rollout after resume');
-      await waitForHubManifest(system, ACCOUNT, NS, 'deployment pausable', (b) => b.status?.paused?.state === false && b.status?.stable?.state === true, 'resumed and stable at the hub');
+      await waitForLive(
+        system,
+        CLUSTER,
+        deploymentPath('pausable'),
+        (d) => rolledOut(d) && d.metadata.annotations[REVISION] === '2',
+        'the rollout after resume',
+      );
+      await waitForHubManifest(
+        system,
+        ACCOUNT,
+        NS,
+        'deployment pausable',
+        (b) => b.status?.paused?.state === false && b.status?.stable?.state === true,
+        'resumed and stable at the hub',
+      );
     });
 
     test('pause and resume of a missing Deployment fail with NotFound', async () => {
@@ -146,17 +202,37 @@ describe('rollout, traffic, job and cleanup operations', { timeout: 300_000 }, (
       assertNoResultObjects(task, NS, 'deployment restartable');
       const restarted = await live(system, CLUSTER, deploymentPath('restartable'));
       assert.ok(restarted.spec.template.metadata.annotations?.['kubectl.kubernetes.io/restartedAt'], 'kubectl rollout restart marks the template');
-      assert.ok((await hubManifest(system, ACCOUNT, NS, 'deployment restartable')).body.manifest.spec.template.metadata.annotations?.['kubectl.kubernetes.io/restartedAt']);
-      await waitForLive(system, CLUSTER, deploymentPath('restartable'), (d) => rolledOut(d) && d.metadata.annotations[REVISION] === '2', 'the restart rolled out');
-      await waitFor(async () => {
-        const pods = (await live(system, CLUSTER, `/api/v1/namespaces/${NS}/pods?labelSelector=app%3Drestartable`)).items.filter((p: Json) => !p.metadata.deletionTimestamp);
-        return pods.length === 1 && !before.includes(pods[0].metadata.name);
-      }, { timeoutMs: PROPAGATION_TIMEOUT_MS, what: 'a new pod' });
+      assert.ok(
+        (await hubManifest(system, ACCOUNT, NS, 'deployment restartable')).body.manifest.spec.template.metadata.annotations?.[
+          'kubectl.kubernetes.io/restartedAt'
+        ],
+      );
+      await waitForLive(
+        system,
+        CLUSTER,
+        deploymentPath('restartable'),
+        (d) => rolledOut(d) && d.metadata.annotations[REVISION] === '2',
+        'the restart rolled out',
+      );
+      await waitFor(
+        async () => {
+          const pods = (await live(system, CLUSTER, `/api/v1/namespaces/${NS}/pods?labelSelector=app%3Drestartable`)).items.filter(
+            (p: Json) => !p.metadata.deletionTimestamp,
+          );
+          return pods.length === 1 && !before.includes(pods[0].metadata.name);
+        },
+        { timeoutMs: PROPAGATION_TIMEOUT_MS, what: 'a new pod' },
+      );
     });
 
     test('a missing workload fails with NotFound; a kind that cannot restart is refused', async () => {
       assert.match((await failOp(system, 'rollingRestartManifest', target('deployment ghost'))).message, /not found/);
-      await createAtSim(system, CLUSTER, `/api/v1/namespaces/${NS}/configmaps`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'not-a-workload', namespace: NS }, data: {} });
+      await createAtSim(system, CLUSTER, `/api/v1/namespaces/${NS}/configmaps`, {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'not-a-workload', namespace: NS },
+        data: {},
+      });
       await waitForHubManifest(system, ACCOUNT, NS, 'configMap not-a-workload');
       const { message } = await failOp(system, 'rollingRestartManifest', target('configMap not-a-workload'), { allowRejection: true });
       assert.match(message, /configMap|restart/i);
@@ -170,17 +246,33 @@ describe('rollout, traffic, job and cleanup operations', { timeout: 300_000 }, (
 
     before(async () => {
       await createAtSim(system, CLUSTER, `/api/v1/namespaces/${NS}/services`, {
-        apiVersion: 'v1', kind: 'Service', metadata: { name: 'lb-web', namespace: NS }, spec: { selector: { [TRAFFIC_LABEL]: 'true' }, ports: [{ port: 80, targetPort: 8080 }] },
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'lb-web', namespace: NS },
+        spec: { selector: { [TRAFFIC_LABEL]: 'true' }, ports: [{ port: 80, targetPort: 8080 }] },
       });
       await createAtSim(system, CLUSTER, `/apis/apps/v1/namespaces/${NS}/replicasets`, {
-        apiVersion: 'apps/v1', kind: 'ReplicaSet',
-        metadata: { name: RS, namespace: NS, labels: { app: 'lbweb' }, annotations: { 'traffic.spinnaker.io/load-balancers': '["service lb-web"]', 'moniker.spinnaker.io/application': 'lbweb' } },
-        spec: { replicas: 2, selector: { matchLabels: { app: 'lbweb' } }, template: { metadata: { labels: { app: 'lbweb', [TRAFFIC_LABEL]: 'true' } }, spec: { containers: [{ name: 'web', image: 'web:1' }] } } },
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        metadata: {
+          name: RS,
+          namespace: NS,
+          labels: { app: 'lbweb' },
+          annotations: { 'traffic.spinnaker.io/load-balancers': '["service lb-web"]', 'moniker.spinnaker.io/application': 'lbweb' },
+        },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { app: 'lbweb' } },
+          template: { metadata: { labels: { app: 'lbweb', [TRAFFIC_LABEL]: 'true' } }, spec: { containers: [{ name: 'web', image: 'web:1' }] } },
+        },
       });
       await waitForLive(system, CLUSTER, rsPath, (rs) => rs.status?.readyReplicas === 2, 'two ready pods');
       await waitForHubManifest(system, ACCOUNT, NS, `replicaSet ${RS}`);
       await waitForHubManifest(system, ACCOUNT, NS, 'service lb-web');
-      await waitFor(async () => (await simRequest(system.sim(CLUSTER), 'GET', `/api/v1/namespaces/${NS}/pods?labelSelector=app%3Dlbweb`)).body.items.length === 2, { timeoutMs: PROPAGATION_TIMEOUT_MS, what: 'pods' });
+      await waitFor(
+        async () => (await simRequest(system.sim(CLUSTER), 'GET', `/api/v1/namespaces/${NS}/pods?labelSelector=app%3Dlbweb`)).body.items.length === 2,
+        { timeoutMs: PROPAGATION_TIMEOUT_MS, what: 'pods' },
+      );
     });
 
     const podsLabels = async (): Promise<Array<string | undefined>> =>
@@ -203,7 +295,10 @@ describe('rollout, traffic, job and cleanup operations', { timeout: 300_000 }, (
     });
 
     test('a missing workload or load balancer fails, naming it', async () => {
-      assert.match((await failOp(system, 'disableManifest', target('replicaSet ghost-v000', { loadBalancers: ['service lb-web'] }))).message, /not found|ghost/);
+      assert.match(
+        (await failOp(system, 'disableManifest', target('replicaSet ghost-v000', { loadBalancers: ['service lb-web'] }))).message,
+        /not found|ghost/,
+      );
       assert.match((await failOp(system, 'disableManifest', target(`replicaSet ${RS}`, { loadBalancers: ['service no-such-lb'] }))).message, /no-such-lb/);
       assert.equal((await live(system, CLUSTER, rsPath)).spec.template.metadata.labels[TRAFFIC_LABEL], 'true');
     });
@@ -218,10 +313,28 @@ describe('rollout, traffic, job and cleanup operations', { timeout: 300_000 }, (
 
   describe('runJob', () => {
     const job = (metadata: Json, annotations: Record<string, string> = {}): Json => ({
-      apiVersion: 'batch/v1', kind: 'Job', metadata: { namespace: 'ops-jobs', ...metadata },
-      spec: { backoffLimit: 0, template: { metadata: { annotations }, spec: { restartPolicy: 'Never', containers: [{ name: 'pi', image: 'perl:5.34', command: ['perl', '-wle', 'print 3.14'] }] } } },
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { namespace: 'ops-jobs', ...metadata },
+      spec: {
+        backoffLimit: 0,
+        template: {
+          metadata: { annotations },
+          spec: { restartPolicy: 'Never', containers: [{ name: 'pi', image: 'perl:5.34', command: ['perl', '-wle', 'print 3.14'] }] },
+        },
+      },
     });
-    const runJob = (manifest: Json): Json => ({ ...STAGE_NOISE, account: ACCOUNT, application: 'jobapp', credentials: ACCOUNT, source: 'text', manifest, requiredArtifacts: [], optionalArtifacts: [], propertyFile: '' });
+    const runJob = (manifest: Json): Json => ({
+      ...STAGE_NOISE,
+      account: ACCOUNT,
+      application: 'jobapp',
+      credentials: ACCOUNT,
+      source: 'text',
+      manifest,
+      requiredArtifacts: [],
+      optionalArtifacts: [],
+      propertyFile: '',
+    });
 
     test('runs a Job: deployedNamesByLocation names it, it completes in the sim, the hub reports it stable', async () => {
       const task = await runOp(system, 'runJob', runJob(job({ name: 'pi' })));
@@ -233,7 +346,14 @@ describe('rollout, traffic, job and cleanup operations', { timeout: 300_000 }, (
       assert.equal(created.metadata.annotations['moniker.spinnaker.io/application'], 'jobapp');
       assert.equal((await hubManifest(system, ACCOUNT, 'ops-jobs', 'job pi')).status, 200, 'read-your-writes');
       await waitForLive(system, CLUSTER, '/apis/batch/v1/namespaces/ops-jobs/jobs/pi', (j) => j.status?.succeeded === 1, 'the Job succeeded');
-      await waitForHubManifest(system, ACCOUNT, 'ops-jobs', 'job pi', (b) => b.status?.stable?.state === true && b.status?.failed?.state === false, 'the Job stable at the hub');
+      await waitForHubManifest(
+        system,
+        ACCOUNT,
+        'ops-jobs',
+        'job pi',
+        (b) => b.status?.stable?.state === true && b.status?.failed?.state === false,
+        'the Job stable at the hub',
+      );
 
       // Running it again recreates it (strategy.spinnaker.io/recreate): a new object, not an update.
       const again = await runOp(system, 'runJob', runJob(job({ name: 'pi' })));
@@ -252,7 +372,14 @@ describe('rollout, traffic, job and cleanup operations', { timeout: 300_000 }, (
 
     test('a Job that fails in the cluster: the task completes (the Job ran), the hub reports it failed', async () => {
       await runOp(system, 'runJob', runJob(job({ name: 'doomed-job' }, { 'sim.scale-agent.io/fail': 'true' })));
-      const failed = await waitForHubManifest(system, ACCOUNT, 'ops-jobs', 'job doomed-job', (b) => b.status?.failed?.state === true, 'the Job failed at the hub');
+      const failed = await waitForHubManifest(
+        system,
+        ACCOUNT,
+        'ops-jobs',
+        'job doomed-job',
+        (b) => b.status?.failed?.state === true,
+        'the Job failed at the hub',
+      );
       assert.match(String(failed.status.failed.message ?? ''), /backoff limit/i);
     });
 
@@ -265,7 +392,10 @@ describe('rollout, traffic, job and cleanup operations', { timeout: 300_000 }, (
     });
 
     test('a namespace that does not exist fails with NotFound; a kind the account may not create fails as Forbidden', async () => {
-      assert.match((await failOp(system, 'runJob', runJob({ ...job({ name: 'lost' }), metadata: { name: 'lost', namespace: 'no-such-ns' } }))).message, /not found/);
+      assert.match(
+        (await failOp(system, 'runJob', runJob({ ...job({ name: 'lost' }), metadata: { name: 'lost', namespace: 'no-such-ns' } }))).message,
+        /not found/,
+      );
       await withRevoked(system, CLUSTER, 'batch', 'jobs', ['create', 'update', 'patch', 'delete'], async () => {
         assert.match((await failOp(system, 'runJob', runJob(job({ name: 'blocked' })))).message, /forbidden/i);
       });
@@ -277,13 +407,20 @@ describe('rollout, traffic, job and cleanup operations', { timeout: 300_000 }, (
     const versioned = (version: number, maxHistory?: string): Json => {
       const v = `v${String(version).padStart(3, '0')}`;
       return {
-        apiVersion: 'v1', kind: 'ConfigMap',
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
         metadata: {
-          name: `cfg-${v}`, namespace: 'ops-cleanup',
+          name: `cfg-${v}`,
+          namespace: 'ops-cleanup',
           labels: { 'app.kubernetes.io/managed-by': 'spinnaker', 'app.kubernetes.io/name': 'cleanapp', 'moniker.spinnaker.io/sequence': String(version) },
           annotations: {
-            'artifact.spinnaker.io/name': 'cfg', 'artifact.spinnaker.io/type': 'kubernetes/configMap', 'artifact.spinnaker.io/location': 'ops-cleanup', 'artifact.spinnaker.io/version': v,
-            'moniker.spinnaker.io/application': 'cleanapp', 'moniker.spinnaker.io/cluster': 'configMap cfg', 'moniker.spinnaker.io/sequence': String(version),
+            'artifact.spinnaker.io/name': 'cfg',
+            'artifact.spinnaker.io/type': 'kubernetes/configMap',
+            'artifact.spinnaker.io/location': 'ops-cleanup',
+            'artifact.spinnaker.io/version': v,
+            'moniker.spinnaker.io/application': 'cleanapp',
+            'moniker.spinnaker.io/cluster': 'configMap cfg',
+            'moniker.spinnaker.io/sequence': String(version),
             ...(maxHistory !== undefined ? { 'strategy.spinnaker.io/max-version-history': maxHistory } : {}),
           },
         },

@@ -8,8 +8,20 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestSystem } from '../support/system.ts';
 import {
-  assertNoResultObjects, createAtSim, createNamespace, deploymentManifest, failOp, hubManifest, live, rolledOut, runOp, waitForHubGone, waitForHubManifest, waitForLive,
-  withRevoked, type Json,
+  assertNoResultObjects,
+  createAtSim,
+  createNamespace,
+  deploymentManifest,
+  failOp,
+  hubManifest,
+  live,
+  rolledOut,
+  runOp,
+  waitForHubGone,
+  waitForHubManifest,
+  waitForLive,
+  withRevoked,
+  type Json,
 } from '../support/operations.ts';
 
 const ACCOUNT = 'cluster-1';
@@ -51,20 +63,38 @@ describe('manifest operations: deploy, delete, patch, scale, resize', { timeout:
 
   describe('deployManifest', () => {
     test('deploys several kinds in priority order into namespaceOverride; result objects, sim and cache agree; a redeploy rolls out', async () => {
-      const service = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'opsweb', namespace: 'elsewhere' }, spec: { selector: { app: 'opsweb' }, ports: [{ port: 80, targetPort: 8080 }] } };
+      const service = {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'opsweb', namespace: 'elsewhere' },
+        spec: { selector: { app: 'opsweb' }, ports: [{ port: 80, targetPort: 8080 }] },
+      };
       const manifests = [deploymentManifest('opsweb', 'elsewhere', 'web:1', 2), service, configMap('opsweb-config', 'elsewhere', { mode: 'one' })];
       const task = await runOp(system, 'deployManifest', deployDescription(manifests, { namespaceOverride: 'ops-deploy' }));
 
       const result = task.resultObjects[0];
       // ConfigMaps are versioned by default (-v000); deploy priority: ConfigMap, Service, then workloads.
       assert.deepEqual(result.manifestNamesByNamespace, { 'ops-deploy': ['configMap opsweb-config-v000', 'service opsweb', 'deployment opsweb'] });
-      assert.deepEqual(result.manifests.map((m: Json) => [m.kind, m.metadata.name, m.metadata.namespace]), [['ConfigMap', 'opsweb-config-v000', 'ops-deploy'], ['Service', 'opsweb', 'ops-deploy'], ['Deployment', 'opsweb', 'ops-deploy']]);
+      assert.deepEqual(
+        result.manifests.map((m: Json) => [m.kind, m.metadata.name, m.metadata.namespace]),
+        [
+          ['ConfigMap', 'opsweb-config-v000', 'ops-deploy'],
+          ['Service', 'opsweb', 'ops-deploy'],
+          ['Deployment', 'opsweb', 'ops-deploy'],
+        ],
+      );
       const deployed = result.manifests[2];
       assert.ok(deployed.metadata.uid, 'the manifests are the applied objects as the API server returned them');
       const artifact = result.createdArtifacts.find((a: Json) => a.type === 'kubernetes/deployment');
-      assert.deepEqual({ name: artifact.name, location: artifact.location, reference: artifact.reference, account: artifact.metadata?.account }, { name: 'opsweb', location: 'ops-deploy', reference: 'opsweb', account: ACCOUNT });
+      assert.deepEqual(
+        { name: artifact.name, location: artifact.location, reference: artifact.reference, account: artifact.metadata?.account },
+        { name: 'opsweb', location: 'ops-deploy', reference: 'opsweb', account: ACCOUNT },
+      );
       const configArtifact = result.createdArtifacts.find((a: Json) => a.type === 'kubernetes/configMap');
-      assert.deepEqual({ name: configArtifact.name, version: configArtifact.version, reference: configArtifact.reference }, { name: 'opsweb-config', version: 'v000', reference: 'opsweb-config-v000' });
+      assert.deepEqual(
+        { name: configArtifact.name, version: configArtifact.version, reference: configArtifact.reference },
+        { name: 'opsweb-config', version: 'v000', reference: 'opsweb-config-v000' },
+      );
       assert.deepEqual(result.boundArtifacts ?? [], []);
 
       // The sim has them, annotated as Spinnaker annotates.
@@ -75,7 +105,11 @@ describe('manifest operations: deploy, delete, patch, scale, resize', { timeout:
       assert.equal(web.metadata.labels['app.kubernetes.io/name'], 'opsapp');
       assert.equal(web.spec.template.metadata.annotations['moniker.spinnaker.io/application'], 'opsapp');
       assert.ok(await live(system, CLUSTER, '/api/v1/namespaces/ops-deploy/configmaps/opsweb-config-v000'));
-      assert.equal((await live(system, CLUSTER, '/api/v1/namespaces/elsewhere/configmaps/opsweb-config-v000')), undefined, 'namespaceOverride wins over the manifest namespace');
+      assert.equal(
+        await live(system, CLUSTER, '/api/v1/namespaces/elsewhere/configmaps/opsweb-config-v000'),
+        undefined,
+        'namespaceOverride wins over the manifest namespace',
+      );
       assert.ok(await live(system, CLUSTER, '/api/v1/namespaces/ops-deploy/services/opsweb'));
 
       // Read-your-writes: the cache already has all three.
@@ -91,7 +125,13 @@ describe('manifest operations: deploy, delete, patch, scale, resize', { timeout:
       assert.deepEqual(redeploy.resultObjects[0].manifestNamesByNamespace, { 'ops-deploy': ['deployment opsweb'] });
       const cached = await hubManifest(system, ACCOUNT, 'ops-deploy', 'deployment opsweb');
       assert.equal(cached.body.manifest.spec.template.spec.containers[0].image, 'web:2');
-      const rolled = await waitForLive(system, CLUSTER, '/apis/apps/v1/namespaces/ops-deploy/deployments/opsweb', (d) => rolledOut(d) && d.metadata.annotations['deployment.kubernetes.io/revision'] === '2', 'the second revision rolled out');
+      const rolled = await waitForLive(
+        system,
+        CLUSTER,
+        '/apis/apps/v1/namespaces/ops-deploy/deployments/opsweb',
+        (d) => rolledOut(d) && d.metadata.annotations['deployment.kubernetes.io/revision'] === '2',
+        'the second revision rolled out',
+      );
       assert.equal(rolled.status.updatedReplicas, 2);
     });
 
@@ -125,7 +165,10 @@ describe('manifest operations: deploy, delete, patch, scale, resize', { timeout:
         assert.match(message, /configmaps/);
       });
       const left = await live(system, CLUSTER, '/api/v1/namespaces/ops-deploy/configmaps');
-      assert.deepEqual(left.items.filter((c: Json) => c.metadata.name.startsWith('forbidden-cfg')), []);
+      assert.deepEqual(
+        left.items.filter((c: Json) => c.metadata.name.startsWith('forbidden-cfg')),
+        [],
+      );
     });
 
     test('a namespace that does not exist fails with NotFound', async () => {
@@ -139,30 +182,66 @@ describe('manifest operations: deploy, delete, patch, scale, resize', { timeout:
       await createAtSim(system, CLUSTER, '/apis/apps/v1/namespaces/ops-delete/deployments', deploymentManifest('doomed', 'ops-delete', 'web:1', 1));
       await waitForLive(system, CLUSTER, '/apis/apps/v1/namespaces/ops-delete/deployments/doomed', rolledOut, 'doomed rolled out');
       await waitForHubManifest(system, ACCOUNT, 'ops-delete', 'deployment doomed');
-      const task = await runOp(system, 'deleteManifest', { ...STAGE_NOISE, account: ACCOUNT, manifestName: 'deployment doomed', location: 'ops-delete', options: { cascading: true, gracePeriodSeconds: 0 } });
+      const task = await runOp(system, 'deleteManifest', {
+        ...STAGE_NOISE,
+        account: ACCOUNT,
+        manifestName: 'deployment doomed',
+        location: 'ops-delete',
+        options: { cascading: true, gracePeriodSeconds: 0 },
+      });
       assert.deepEqual(task.resultObjects[0].manifestNamesByNamespace, { 'ops-delete': ['deployment doomed'] });
       assert.equal(await live(system, CLUSTER, '/apis/apps/v1/namespaces/ops-delete/deployments/doomed'), undefined);
-      assert.equal((await hubManifest(system, ACCOUNT, 'ops-delete', 'deployment doomed')).status, 404, 'read-your-writes: gone from the cache when the task completes');
-      await waitForLive(system, CLUSTER, '/apis/apps/v1/namespaces/ops-delete/replicasets?labelSelector=app%3Ddoomed', (l) => l.items.length === 0, 'its ReplicaSets collected');
+      assert.equal(
+        (await hubManifest(system, ACCOUNT, 'ops-delete', 'deployment doomed')).status,
+        404,
+        'read-your-writes: gone from the cache when the task completes',
+      );
+      await waitForLive(
+        system,
+        CLUSTER,
+        '/apis/apps/v1/namespaces/ops-delete/replicasets?labelSelector=app%3Ddoomed',
+        (l) => l.items.length === 0,
+        'its ReplicaSets collected',
+      );
     });
 
     test('cascading false orphans the dependents', async () => {
       await createAtSim(system, CLUSTER, '/apis/apps/v1/namespaces/ops-delete/deployments', deploymentManifest('orphaner', 'ops-delete', 'web:1', 1));
       await waitForLive(system, CLUSTER, '/apis/apps/v1/namespaces/ops-delete/deployments/orphaner', rolledOut, 'orphaner rolled out');
       await waitForHubManifest(system, ACCOUNT, 'ops-delete', 'deployment orphaner');
-      await runOp(system, 'deleteManifest', { ...STAGE_NOISE, account: ACCOUNT, manifestName: 'deployment orphaner', location: 'ops-delete', options: { cascading: false } });
-      const orphans = await waitForLive(system, CLUSTER, '/apis/apps/v1/namespaces/ops-delete/replicasets?labelSelector=app%3Dorphaner', (l) => l.items.length === 1 && l.items[0].metadata.ownerReferences === undefined, 'the ReplicaSet orphaned');
+      await runOp(system, 'deleteManifest', {
+        ...STAGE_NOISE,
+        account: ACCOUNT,
+        manifestName: 'deployment orphaner',
+        location: 'ops-delete',
+        options: { cascading: false },
+      });
+      const orphans = await waitForLive(
+        system,
+        CLUSTER,
+        '/apis/apps/v1/namespaces/ops-delete/replicasets?labelSelector=app%3Dorphaner',
+        (l) => l.items.length === 1 && l.items[0].metadata.ownerReferences === undefined,
+        'the ReplicaSet orphaned',
+      );
       assert.equal(orphans.items[0].spec.replicas, 1);
     });
 
     test('deletes by kinds and label selectors: exactly the matching objects', async () => {
-      for (const [name, tier] of [['cache-a', 'cache'], ['cache-b', 'cache'], ['web-a', 'web']] as const) {
+      for (const [name, tier] of [
+        ['cache-a', 'cache'],
+        ['cache-b', 'cache'],
+        ['web-a', 'web'],
+      ] as const) {
         await createAtSim(system, CLUSTER, '/api/v1/namespaces/ops-delete/configmaps', configMap(name, 'ops-delete', { n: name }, { tier }));
       }
       await waitForHubManifest(system, ACCOUNT, 'ops-delete', 'configMap web-a');
       const task = await runOp(system, 'deleteManifest', {
-        ...STAGE_NOISE, account: ACCOUNT, location: 'ops-delete', kinds: ['configMap'],
-        labelSelectors: { selectors: [{ kind: 'EQUALS', key: 'tier', values: ['cache'] }] }, options: { cascading: true },
+        ...STAGE_NOISE,
+        account: ACCOUNT,
+        location: 'ops-delete',
+        kinds: ['configMap'],
+        labelSelectors: { selectors: [{ kind: 'EQUALS', key: 'tier', values: ['cache'] }] },
+        options: { cascading: true },
       });
       assert.deepEqual([...task.resultObjects[0].manifestNamesByNamespace['ops-delete']].sort(), ['configMap cache-a', 'configMap cache-b']);
       assert.equal(await live(system, CLUSTER, '/api/v1/namespaces/ops-delete/configmaps/cache-a'), undefined);
@@ -173,7 +252,13 @@ describe('manifest operations: deploy, delete, patch, scale, resize', { timeout:
     });
 
     test('an object that is already gone: kubectl delete --ignore-not-found semantics, the task completes with nothing deleted', async () => {
-      const task = await runOp(system, 'deleteManifest', { ...STAGE_NOISE, account: ACCOUNT, manifestName: 'configMap never-was', location: 'ops-delete', options: {} });
+      const task = await runOp(system, 'deleteManifest', {
+        ...STAGE_NOISE,
+        account: ACCOUNT,
+        manifestName: 'configMap never-was',
+        location: 'ops-delete',
+        options: {},
+      });
       const names = task.resultObjects[0]?.manifestNamesByNamespace ?? {};
       assert.deepEqual(Object.values(names).flat(), []);
     });
@@ -182,7 +267,13 @@ describe('manifest operations: deploy, delete, patch, scale, resize', { timeout:
       await createAtSim(system, CLUSTER, '/api/v1/namespaces/ops-delete/configmaps', configMap('keeper', 'ops-delete', { a: '1' }));
       await waitForHubManifest(system, ACCOUNT, 'ops-delete', 'configMap keeper');
       await withRevoked(system, CLUSTER, '', 'configmaps', ['delete', 'deletecollection'], async () => {
-        const { message } = await failOp(system, 'deleteManifest', { ...STAGE_NOISE, account: ACCOUNT, manifestName: 'configMap keeper', location: 'ops-delete', options: { cascading: true } });
+        const { message } = await failOp(system, 'deleteManifest', {
+          ...STAGE_NOISE,
+          account: ACCOUNT,
+          manifestName: 'configMap keeper',
+          location: 'ops-delete',
+          options: { cascading: true },
+        });
         assert.match(message, /forbidden/i);
       });
       assert.ok(await live(system, CLUSTER, '/api/v1/namespaces/ops-delete/configmaps/keeper'));
@@ -198,8 +289,16 @@ describe('manifest operations: deploy, delete, patch, scale, resize', { timeout:
   describe('patchManifest', () => {
     const PATH = '/apis/apps/v1/namespaces/ops-patch/deployments/patched';
     const patch = (patchBody: Json, mergeStrategy: string, extra: Json = {}): Json => ({
-      ...STAGE_NOISE, account: ACCOUNT, manifestName: 'deployment patched', location: 'ops-patch', source: 'text', patchBody,
-      options: { mergeStrategy, record: false }, requiredArtifacts: [], allArtifacts: [], ...extra,
+      ...STAGE_NOISE,
+      account: ACCOUNT,
+      manifestName: 'deployment patched',
+      location: 'ops-patch',
+      source: 'text',
+      patchBody,
+      options: { mergeStrategy, record: false },
+      requiredArtifacts: [],
+      allArtifacts: [],
+      ...extra,
     });
 
     before(async () => {
@@ -208,22 +307,42 @@ describe('manifest operations: deploy, delete, patch, scale, resize', { timeout:
     });
 
     test('strategic: containers merge by name, env by name, ports stay; result objects name the manifest; the cache shows it', async () => {
-      const task = await runOp(system, 'patchManifest', patch({ spec: { template: { spec: { containers: [{ name: 'main', image: 'web:2', env: [{ name: 'EXTRA', value: 'yes' }] }] } } } }, 'strategic'));
+      const task = await runOp(
+        system,
+        'patchManifest',
+        patch({ spec: { template: { spec: { containers: [{ name: 'main', image: 'web:2', env: [{ name: 'EXTRA', value: 'yes' }] }] } } } }, 'strategic'),
+      );
       const result = task.resultObjects[0];
       assert.deepEqual(result.manifestNamesByNamespace, { 'ops-patch': ['deployment patched'] });
       assert.equal(result.manifests?.[0]?.spec?.template?.spec?.containers?.[0]?.image, 'web:2');
       const container = (await live(system, CLUSTER, PATH)).spec.template.spec.containers[0];
       assert.equal(container.image, 'web:2');
-      assert.deepEqual(container.env.map((e: Json) => e.name), ['MODE', 'EXTRA']);
-      assert.deepEqual(container.ports.map((p: Json) => p.containerPort), [8080]);
+      assert.deepEqual(
+        container.env.map((e: Json) => e.name),
+        ['MODE', 'EXTRA'],
+      );
+      assert.deepEqual(
+        container.ports.map((p: Json) => p.containerPort),
+        [8080],
+      );
       const cached = await hubManifest(system, ACCOUNT, 'ops-patch', 'deployment patched');
       assert.equal(cached.body.manifest.spec.template.spec.containers[0].image, 'web:2');
-      await waitForLive(system, CLUSTER, PATH, (d) => rolledOut(d) && d.metadata.annotations['deployment.kubernetes.io/revision'] === '2', 'the patched template rolled out');
+      await waitForLive(
+        system,
+        CLUSTER,
+        PATH,
+        (d) => rolledOut(d) && d.metadata.annotations['deployment.kubernetes.io/revision'] === '2',
+        'the patched template rolled out',
+      );
     });
 
     test('merge: maps merge and null deletes; record sets the change cause', async () => {
       await runOp(system, 'patchManifest', patch({ metadata: { labels: { patched: 'merge', gone: 'soon' } } }, 'merge'));
-      const task = await runOp(system, 'patchManifest', patch({ metadata: { labels: { gone: null } }, spec: { replicas: 2 } }, 'merge', { options: { mergeStrategy: 'merge', record: true } }));
+      const task = await runOp(
+        system,
+        'patchManifest',
+        patch({ metadata: { labels: { gone: null } }, spec: { replicas: 2 } }, 'merge', { options: { mergeStrategy: 'merge', record: true } }),
+      );
       assert.deepEqual(task.resultObjects[0].manifestNamesByNamespace, { 'ops-patch': ['deployment patched'] });
       const d = await live(system, CLUSTER, PATH);
       assert.equal(d.metadata.labels.patched, 'merge');
@@ -234,7 +353,17 @@ describe('manifest operations: deploy, delete, patch, scale, resize', { timeout:
     });
 
     test('json: a list of JSON-patch operations', async () => {
-      await runOp(system, 'patchManifest', patch([{ op: 'add', path: '/metadata/annotations/patched-by', value: 'json' }, { op: 'replace', path: '/spec/replicas', value: 1 }], 'json'));
+      await runOp(
+        system,
+        'patchManifest',
+        patch(
+          [
+            { op: 'add', path: '/metadata/annotations/patched-by', value: 'json' },
+            { op: 'replace', path: '/spec/replicas', value: 1 },
+          ],
+          'json',
+        ),
+      );
       const d = await live(system, CLUSTER, PATH);
       assert.equal(d.metadata.annotations['patched-by'], 'json');
       assert.equal(d.spec.replicas, 1);
@@ -273,12 +402,25 @@ describe('manifest operations: deploy, delete, patch, scale, resize', { timeout:
     before(async () => {
       await createAtSim(system, CLUSTER, '/apis/apps/v1/namespaces/ops-scale/deployments', deploymentManifest('scaled', 'ops-scale', 'web:1', 1));
       await createAtSim(system, CLUSTER, '/apis/apps/v1/namespaces/ops-scale/statefulsets', {
-        apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db', namespace: 'ops-scale' },
-        spec: { replicas: 1, serviceName: 'db', selector: { matchLabels: { app: 'db' } }, template: { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'db', image: 'db:1' }] } } },
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: { name: 'db', namespace: 'ops-scale' },
+        spec: {
+          replicas: 1,
+          serviceName: 'db',
+          selector: { matchLabels: { app: 'db' } },
+          template: { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'db', image: 'db:1' }] } },
+        },
       });
       await createAtSim(system, CLUSTER, '/apis/apps/v1/namespaces/ops-scale/replicasets', {
-        apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'rsweb-v001', namespace: 'ops-scale', labels: { app: 'rsweb' } },
-        spec: { replicas: 1, selector: { matchLabels: { app: 'rsweb' } }, template: { metadata: { labels: { app: 'rsweb' } }, spec: { containers: [{ name: 'web', image: 'web:1' }] } } },
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        metadata: { name: 'rsweb-v001', namespace: 'ops-scale', labels: { app: 'rsweb' } },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: 'rsweb' } },
+          template: { metadata: { labels: { app: 'rsweb' } }, spec: { containers: [{ name: 'web', image: 'web:1' }] } },
+        },
       });
       await waitForHubManifest(system, ACCOUNT, 'ops-scale', 'replicaSet rsweb-v001');
       await waitForHubManifest(system, ACCOUNT, 'ops-scale', 'statefulSet db');
@@ -286,12 +428,31 @@ describe('manifest operations: deploy, delete, patch, scale, resize', { timeout:
     });
 
     test('scales a Deployment: no result object (Clouddriver returns none), the sim runs the pods, the cache has the new size', async () => {
-      const task = await runOp(system, 'scaleManifest', { ...STAGE_NOISE, account: ACCOUNT, manifestName: 'deployment scaled', location: 'ops-scale', replicas: 3 });
+      const task = await runOp(system, 'scaleManifest', {
+        ...STAGE_NOISE,
+        account: ACCOUNT,
+        manifestName: 'deployment scaled',
+        location: 'ops-scale',
+        replicas: 3,
+      });
       assertNoResultObjects(task, 'ops-scale', 'deployment scaled');
       assert.equal((await live(system, CLUSTER, '/apis/apps/v1/namespaces/ops-scale/deployments/scaled')).spec.replicas, 3);
       assert.equal((await hubManifest(system, ACCOUNT, 'ops-scale', 'deployment scaled')).body.manifest.spec.replicas, 3);
-      await waitForLive(system, CLUSTER, '/apis/apps/v1/namespaces/ops-scale/deployments/scaled', (d) => rolledOut(d) && d.status.readyReplicas === 3, 'three ready replicas');
-      await waitForHubManifest(system, ACCOUNT, 'ops-scale', 'deployment scaled', (b) => b.status?.stable?.state === true && b.manifest.status?.readyReplicas === 3, 'stable with three replicas at the hub');
+      await waitForLive(
+        system,
+        CLUSTER,
+        '/apis/apps/v1/namespaces/ops-scale/deployments/scaled',
+        (d) => rolledOut(d) && d.status.readyReplicas === 3,
+        'three ready replicas',
+      );
+      await waitForHubManifest(
+        system,
+        ACCOUNT,
+        'ops-scale',
+        'deployment scaled',
+        (b) => b.status?.stable?.state === true && b.manifest.status?.readyReplicas === 3,
+        'stable with three replicas at the hub',
+      );
     });
 
     test('scales a StatefulSet to zero', async () => {
@@ -302,31 +463,66 @@ describe('manifest operations: deploy, delete, patch, scale, resize', { timeout:
 
     test('resizeServerGroup sets the ReplicaSet to capacity.desired', async () => {
       const task = await runOp(system, 'resizeServerGroup', {
-        ...STAGE_NOISE, account: ACCOUNT, credentials: ACCOUNT, serverGroupName: 'replicaSet rsweb-v001', region: 'ops-scale', location: 'ops-scale',
-        capacity: { min: 0, max: 5, desired: 3 }, interestingHealthProviderNames: ['KubernetesPod'],
+        ...STAGE_NOISE,
+        account: ACCOUNT,
+        credentials: ACCOUNT,
+        serverGroupName: 'replicaSet rsweb-v001',
+        region: 'ops-scale',
+        location: 'ops-scale',
+        capacity: { min: 0, max: 5, desired: 3 },
+        interestingHealthProviderNames: ['KubernetesPod'],
       });
       assertNoResultObjects(task, 'ops-scale', 'replicaSet rsweb-v001');
       assert.equal((await live(system, CLUSTER, '/apis/apps/v1/namespaces/ops-scale/replicasets/rsweb-v001')).spec.replicas, 3);
       assert.equal((await hubManifest(system, ACCOUNT, 'ops-scale', 'replicaSet rsweb-v001')).body.manifest.spec.replicas, 3);
-      await waitForLive(system, CLUSTER, '/apis/apps/v1/namespaces/ops-scale/replicasets/rsweb-v001', (rs) => rs.status?.readyReplicas === 3, 'three ready pods');
+      await waitForLive(
+        system,
+        CLUSTER,
+        '/apis/apps/v1/namespaces/ops-scale/replicasets/rsweb-v001',
+        (rs) => rs.status?.readyReplicas === 3,
+        'three ready pods',
+      );
     });
 
     test('a missing object fails with NotFound (scale and resize)', async () => {
-      const scale = await failOp(system, 'scaleManifest', { ...STAGE_NOISE, account: ACCOUNT, manifestName: 'deployment ghost', location: 'ops-scale', replicas: 2 });
+      const scale = await failOp(system, 'scaleManifest', {
+        ...STAGE_NOISE,
+        account: ACCOUNT,
+        manifestName: 'deployment ghost',
+        location: 'ops-scale',
+        replicas: 2,
+      });
       assert.match(scale.message, /not found/);
-      const resize = await failOp(system, 'resizeServerGroup', { ...STAGE_NOISE, account: ACCOUNT, serverGroupName: 'replicaSet ghost-v000', region: 'ops-scale', capacity: { min: 0, max: 1, desired: 1 } });
+      const resize = await failOp(system, 'resizeServerGroup', {
+        ...STAGE_NOISE,
+        account: ACCOUNT,
+        serverGroupName: 'replicaSet ghost-v000',
+        region: 'ops-scale',
+        capacity: { min: 0, max: 1, desired: 1 },
+      });
       assert.match(resize.message, /not found/);
     });
 
     test('negative replicas are refused or rejected by the API server', async () => {
-      const { message } = await failOp(system, 'scaleManifest', { ...STAGE_NOISE, account: ACCOUNT, manifestName: 'deployment scaled', location: 'ops-scale', replicas: -2 }, { allowRejection: true });
+      const { message } = await failOp(
+        system,
+        'scaleManifest',
+        { ...STAGE_NOISE, account: ACCOUNT, manifestName: 'deployment scaled', location: 'ops-scale', replicas: -2 },
+        { allowRejection: true },
+      );
       assert.match(message, /replicas/);
       assert.equal((await live(system, CLUSTER, '/apis/apps/v1/namespaces/ops-scale/deployments/scaled')).spec.replicas, 3);
     });
 
     test('scaling what the account may not patch fails as Forbidden', async () => {
       await withRevoked(system, CLUSTER, 'apps', 'deployments', ['patch', 'update'], async () => {
-        const { message } = await failOp(system, 'scaleManifest', { ...STAGE_NOISE, account: ACCOUNT, manifestName: 'deployment scaled', location: 'ops-scale', replicas: 1 });
+        const { message } = await failOp(system, 'scaleManifest', {
+          ...STAGE_NOISE,
+          account: ACCOUNT,
+          manifestName: 'deployment scaled',
+          location: 'ops-scale',
+          replicas: 1,
+        });
         assert.match(message, /forbidden/i);
       });
       assert.equal((await live(system, CLUSTER, '/apis/apps/v1/namespaces/ops-scale/deployments/scaled')).spec.replicas, 3);
@@ -334,7 +530,12 @@ describe('manifest operations: deploy, delete, patch, scale, resize', { timeout:
   });
 
   test('after all of it the hub still serves every object the sim has in the namespaces used', async () => {
-    for (const [ns, name] of [['ops-deploy', 'deployment opsweb'], ['ops-patch', 'deployment patched'], ['ops-scale', 'deployment scaled'], ['ops-delete', 'configMap web-a']] as const) {
+    for (const [ns, name] of [
+      ['ops-deploy', 'deployment opsweb'],
+      ['ops-patch', 'deployment patched'],
+      ['ops-scale', 'deployment scaled'],
+      ['ops-delete', 'configMap web-a'],
+    ] as const) {
       await waitForHubManifest(system, ACCOUNT, ns, name);
     }
     await waitForHubGone(system, ACCOUNT, 'ops-delete', 'deployment doomed');

@@ -41,10 +41,24 @@ describe('restarts during churn', { timeout: 300_000 }, () => {
           const sim = system.sim(name);
           const i = n % 30;
           // Create, update and delete ConfigMaps, and scale a Deployment now and then.
-          if (n % 3 === 0) await simRequest(sim, 'POST', '/api/v1/namespaces/default/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `churn-${i}` }, data: { n: String(n) } });
-          else if (n % 3 === 1) await simRequest(sim, 'PATCH', `/api/v1/namespaces/default/configmaps/churn-${i}`, { data: { n: String(n) } }, 'application/merge-patch+json');
+          if (n % 3 === 0)
+            await simRequest(sim, 'POST', '/api/v1/namespaces/default/configmaps', {
+              apiVersion: 'v1',
+              kind: 'ConfigMap',
+              metadata: { name: `churn-${i}` },
+              data: { n: String(n) },
+            });
+          else if (n % 3 === 1)
+            await simRequest(sim, 'PATCH', `/api/v1/namespaces/default/configmaps/churn-${i}`, { data: { n: String(n) } }, 'application/merge-patch+json');
           else await simRequest(sim, 'DELETE', `/api/v1/namespaces/default/configmaps/churn-${(i + 15) % 30}`);
-          if (n % 20 === 0) await simRequest(sim, 'PATCH', '/apis/apps/v1/namespaces/default/deployments/churn-web', { spec: { replicas: 1 + (n % 3) } }, 'application/merge-patch+json');
+          if (n % 20 === 0)
+            await simRequest(
+              sim,
+              'PATCH',
+              '/apis/apps/v1/namespaces/default/deployments/churn-web',
+              { spec: { replicas: 1 + (n % 3) } },
+              'application/merge-patch+json',
+            );
         }
         n++;
         rounds = n;
@@ -72,7 +86,11 @@ describe('restarts during churn', { timeout: 300_000 }, () => {
         apiVersion: 'apps/v1',
         kind: 'Deployment',
         metadata: { name: 'churn-web' },
-        spec: { replicas: 1, selector: { matchLabels: { app: 'churn-web' } }, template: { metadata: { labels: { app: 'churn-web' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: 'churn-web' } },
+          template: { metadata: { labels: { app: 'churn-web' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } },
+        },
       });
       assert.equal(created.status, 201, JSON.stringify(created.body));
     }

@@ -23,7 +23,8 @@ describe('resume after restarts', { timeout: 240_000 }, () => {
   });
 
   async function converged(): Promise<void> {
-    for (const name of system.names) await assertConverged({ sim: system.sim(name), dbPath: system.dbPath, account: name, kinds: CORE_KINDS, timeoutMs: CONVERGENCE_TIMEOUT_MS });
+    for (const name of system.names)
+      await assertConverged({ sim: system.sim(name), dbPath: system.dbPath, account: name, kinds: CORE_KINDS, timeoutMs: CONVERGENCE_TIMEOUT_MS });
   }
 
   async function changesSent(): Promise<number> {
@@ -50,7 +51,12 @@ describe('resume after restarts', { timeout: 240_000 }, () => {
     await system.restartAgent(async () => {
       const sim = system.sim(system.names[0]!);
       for (let i = 0; i < CHANGED_WHILE_DOWN; i++) {
-        const created = await simRequest(sim, 'POST', '/api/v1/namespaces/default/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `while-down-${i}` }, data: { i: String(i) } });
+        const created = await simRequest(sim, 'POST', '/api/v1/namespaces/default/configmaps', {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: `while-down-${i}` },
+          data: { i: String(i) },
+        });
         assert.equal(created.status, 201, JSON.stringify(created.body));
       }
     });
@@ -66,7 +72,11 @@ describe('resume after restarts', { timeout: 240_000 }, () => {
     await system.restartHub();
     await system.waitForAccounts();
     // One change after the restart proves the new session streams; it must be the only thing sent.
-    const created = await simRequest(system.sim(system.names[1]!), 'POST', '/api/v1/namespaces/default/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'after-hub-restart' } });
+    const created = await simRequest(system.sim(system.names[1]!), 'POST', '/api/v1/namespaces/default/configmaps', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'after-hub-restart' },
+    });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     await converged();
     await idleKnownObjects();

@@ -50,7 +50,15 @@ describe('the hub refuses bad sessions with a clear code and keeps what it accep
   const calls: Array<{ cancel(): void }> = [];
 
   before(async () => {
-    const config = parseConfig(hubConfigSchema, { server: { host: '127.0.0.1', port: 0 }, grpc: { host: '127.0.0.1', port: 0, insecure: true, allowAnyIdentity: true }, database: { url: 'sqlite::memory:' } }, 'test');
+    const config = parseConfig(
+      hubConfigSchema,
+      {
+        server: { host: '127.0.0.1', port: 0 },
+        grpc: { host: '127.0.0.1', port: 0, insecure: true, allowAnyIdentity: true },
+        database: { url: 'sqlite::memory:' },
+      },
+      'test',
+    );
     hub = await startHub(config, silentLogger());
     client = new AgentHubClient(hub.grpcAddress, credentials.createInsecure()) as unknown as HubClient;
   });
@@ -128,7 +136,9 @@ describe('the hub refuses bad sessions with a clear code and keeps what it accep
     const responses: SyncResponse[] = [];
     sync.on('data', (r: SyncResponse) => responses.push(r));
     sync.write(create(SyncRequestSchema, { kind: { case: 'open', value: { sessionId, account: 'batch-acct' } } }));
-    const body = new TextEncoder().encode(JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'good', namespace: 'default', uid: 'u1', resourceVersion: '5' } }));
+    const body = new TextEncoder().encode(
+      JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'good', namespace: 'default', uid: 'u1', resourceVersion: '5' } }),
+    );
     sync.write(
       create(SyncRequestSchema, {
         kind: {
@@ -152,8 +162,14 @@ describe('the hub refuses bad sessions with a clear code and keeps what it accep
       }),
     );
     await waitFor(() => responses.some((r) => r.kind.case === 'ack'), { timeoutMs: 10_000, what: 'the batch acknowledgement' });
-    assert.deepEqual(responses.map((r) => r.kind.case), ['ready', 'ack']);
+    assert.deepEqual(
+      responses.map((r) => r.kind.case),
+      ['ready', 'ack'],
+    );
     const stored = await hub.store.listObjects({ account: 'batch-acct' });
-    assert.deepEqual(stored.map((o) => o.name), ['good']);
+    assert.deepEqual(
+      stored.map((o) => o.name),
+      ['good'],
+    );
   });
 });

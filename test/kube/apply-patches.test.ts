@@ -55,7 +55,6 @@ function writesIn(log: string): KubectlRequest[] {
   return out;
 }
 
-
 /** The sim's document of a group version, as the agent keeps it. */
 async function openApiOf(access: SimAccess, group: string, version: string): Promise<OpenApiDocument | undefined> {
   const response = await simRequest(access, 'GET', group === '' ? `/openapi/v3/api/${version}` : `/openapi/v3/apis/${group}/${version}`);
@@ -78,7 +77,14 @@ for (const schemas of [true, false]) {
       const file = join(dir, `m-${++files}.json`);
       await writeFile(file, JSON.stringify(object));
       const run = await kubectl.run('apply', '-f', file, '-v=9');
-      assert.equal(run.code, 0, `${where}: kubectl apply failed: ${run.stdout}\n${run.stderr.split('\n').filter((l) => /error|Error/.test(l)).join('\n')}`);
+      assert.equal(
+        run.code,
+        0,
+        `${where}: kubectl apply failed: ${run.stdout}\n${run.stderr
+          .split('\n')
+          .filter((l) => /error|Error/.test(l))
+          .join('\n')}`,
+      );
       if (schemas) assert.doesNotMatch(run.stderr, /error calculating patch from openapi/, `${where}: kubectl fell back from the OpenAPI schema`);
       const writes = writesIn(run.stderr);
       if (ours.action === 'unchanged') {

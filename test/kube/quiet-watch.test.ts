@@ -39,7 +39,7 @@ class CountingSink implements ReflectorSink {
   onProgress(): void {}
 }
 
-describe('a quiet cluster under the real API server\'s watch rules', () => {
+describe("a quiet cluster under the real API server's watch rules", () => {
   let sim: SimServer;
   let client: KubeClient;
 
@@ -79,7 +79,7 @@ describe('a quiet cluster under the real API server\'s watch rules', () => {
       // Watches last 5-10 minutes each: an hour takes 6 to 12 of them (plus the first).
       assert.ok(status.watchRestarts >= 5 && status.watchRestarts <= 12, `watch renewals: ${status.watchRestarts}`);
       // Between a watch's end and the next one being accepted only a moment passes.
-      assert.ok(worstFreshness <= 2 * STEP_MS / 1000, `worst freshness ${worstFreshness} s`);
+      assert.ok(worstFreshness <= (2 * STEP_MS) / 1000, `worst freshness ${worstFreshness} s`);
     } finally {
       await reflector.stop();
     }

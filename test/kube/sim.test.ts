@@ -117,7 +117,13 @@ describe('kube client layer against the sim', () => {
     await create('/api/v1/namespaces/default/configmaps', { metadata: { name: 'while-stopped' } });
     cluster.compact();
     const resumed = new StateSink();
-    const again = new Reflector({ client, resource: resolveKind(discovery.resources, { kind: 'ConfigMap' }), namespace: '', sink: resumed, resumeResourceVersion: resumeFrom });
+    const again = new Reflector({
+      client,
+      resource: resolveKind(discovery.resources, { kind: 'ConfigMap' }),
+      namespace: '',
+      sink: resumed,
+      resumeResourceVersion: resumeFrom,
+    });
     reflectors.push(again);
     again.start();
     await waitFor(() => resumed.state.has('default/while-stopped') && again.status().state === 'watching', WAIT);

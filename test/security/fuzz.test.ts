@@ -120,10 +120,16 @@ function helloBytes(agentId: string, account: string, host: string): Uint8Array 
 const CONFIGMAPS = { group: '', version: 'v1', kind: 'ConfigMap', resource: 'configmaps', namespace: '', namespaced: true };
 
 function configMapBody(name: string, data: Record<string, string>, rv: string): Uint8Array {
-  return enc.encode(JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default', uid: `uid-${name}`, resourceVersion: rv }, data }));
+  return enc.encode(
+    JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default', uid: `uid-${name}`, resourceVersion: rv }, data }),
+  );
 }
 
-function batchRequest(seq: bigint, changes: Array<{ name: string; body?: Uint8Array; namespace?: string; kind?: 'upsert' | 'delete'; feed?: number }>, feeds = [CONFIGMAPS]): SyncRequest {
+function batchRequest(
+  seq: bigint,
+  changes: Array<{ name: string; body?: Uint8Array; namespace?: string; kind?: 'upsert' | 'delete'; feed?: number }>,
+  feeds = [CONFIGMAPS],
+): SyncRequest {
   return create(SyncRequestSchema, {
     kind: {
       case: 'batch',
@@ -133,7 +139,19 @@ function batchRequest(seq: bigint, changes: Array<{ name: string; body?: Uint8Ar
         changes: changes.map((c) =>
           c.kind === 'delete'
             ? { feed: c.feed ?? 0, kind: { case: 'delete' as const, value: { namespace: c.namespace ?? 'default', name: c.name } } }
-            : { feed: c.feed ?? 0, kind: { case: 'upsert' as const, value: { namespace: c.namespace ?? 'default', name: c.name, uid: `uid-${c.name}`, resourceVersion: '7', object: c.body ?? configMapBody(c.name, {}, '7') } } },
+            : {
+                feed: c.feed ?? 0,
+                kind: {
+                  case: 'upsert' as const,
+                  value: {
+                    namespace: c.namespace ?? 'default',
+                    name: c.name,
+                    uid: `uid-${c.name}`,
+                    resourceVersion: '7',
+                    object: c.body ?? configMapBody(c.name, {}, '7'),
+                  },
+                },
+              },
         ),
       },
     },
@@ -174,7 +192,12 @@ function splitMessages(data: Buffer): Buffer[] {
  * One gRPC call written by hand: the request headers (overridable), the given chunks as DATA, then
  * end of stream (or a cancel with `cancel`). Resolves with what the server answered.
  */
-function rawCall(session: http2.ClientHttp2Session, path: string, chunks: readonly Buffer[], options: { headers?: Record<string, string>; cancel?: boolean; waitMs?: number } = {}): Promise<RawOutcome> {
+function rawCall(
+  session: http2.ClientHttp2Session,
+  path: string,
+  chunks: readonly Buffer[],
+  options: { headers?: Record<string, string>; cancel?: boolean; waitMs?: number } = {},
+): Promise<RawOutcome> {
   return new Promise((resolve) => {
     const outcome: RawOutcome = { messages: [], timedOut: false };
     const data: Buffer[] = [];
@@ -241,7 +264,19 @@ function randomString(rng: Prng): string {
     case 2:
       return String.fromCodePoint(...Array.from({ length: 1 + rng.int(20) }, () => rng.pick([0, 0x7f, 0xe9, 0x2028, 0xd7ff, 0x1f600, 0x10ffff, 0x22, 0x5c])));
     case 3:
-      return rng.pick(['deployManifest', 'fuzz-acct', 'stable-acct', 'nope', 'deployment web', 'default', '../../etc/passwd', '%00', '${jndi:ldap://x}', '__proto__', 'constructor']);
+      return rng.pick([
+        'deployManifest',
+        'fuzz-acct',
+        'stable-acct',
+        'nope',
+        'deployment web',
+        'default',
+        '../../etc/passwd',
+        '%00',
+        '${jndi:ldap://x}',
+        '__proto__',
+        'constructor',
+      ]);
     default:
       return rng.bytes(1 + rng.int(24)).toString('base64');
   }
@@ -262,16 +297,34 @@ function randomJson(rng: Prng, depth = 0): unknown {
       return Array.from({ length: rng.int(6) }, () => randomJson(rng, depth + 1));
     default: {
       const out: Record<string, unknown> = {};
-      for (let i = rng.int(6); i > 0; i--) out[rng.chance(0.5) ? randomString(rng) : rng.pick(['account', 'manifests', 'manifestName', 'location', 'moniker', 'source', 'kind', 'retry', '__proto__'])] = randomJson(rng, depth + 1);
+      for (let i = rng.int(6); i > 0; i--)
+        out[
+          rng.chance(0.5)
+            ? randomString(rng)
+            : rng.pick(['account', 'manifests', 'manifestName', 'location', 'moniker', 'source', 'kind', 'retry', '__proto__'])
+        ] = randomJson(rng, depth + 1);
       return out;
     }
   }
 }
 
 const VALID_OPS: Record<string, Json> = {
-  deployManifest: { account: 'fuzz-acct', cloudProvider: 'kubernetes', source: 'text', moniker: { app: 'fuzz' }, manifests: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm', namespace: 'default' }, data: { a: 'b' } }] },
+  deployManifest: {
+    account: 'fuzz-acct',
+    cloudProvider: 'kubernetes',
+    source: 'text',
+    moniker: { app: 'fuzz' },
+    manifests: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm', namespace: 'default' }, data: { a: 'b' } }],
+  },
   deleteManifest: { account: 'fuzz-acct', manifestName: 'configMap cm', location: 'default', options: { cascading: true } },
-  patchManifest: { account: 'fuzz-acct', manifestName: 'configMap cm', location: 'default', source: 'text', patchBody: { data: { a: 'c' } }, options: { mergeStrategy: 'strategic' } },
+  patchManifest: {
+    account: 'fuzz-acct',
+    manifestName: 'configMap cm',
+    location: 'default',
+    source: 'text',
+    patchBody: { data: { a: 'c' } },
+    options: { mergeStrategy: 'strategic' },
+  },
   scaleManifest: { account: 'fuzz-acct', manifestName: 'deployment web', location: 'default', replicas: 3 },
   undoRolloutManifest: { account: 'fuzz-acct', manifestName: 'deployment web', location: 'default', numRevisionsBack: 1 },
   pauseRolloutManifest: { account: 'fuzz-acct', manifestName: 'deployment web', location: 'default' },
@@ -279,7 +332,17 @@ const VALID_OPS: Record<string, Json> = {
   rollingRestartManifest: { account: 'fuzz-acct', manifestName: 'deployment web', location: 'default' },
   enableManifest: { account: 'fuzz-acct', manifestName: 'replicaSet web-v001', location: 'default', loadBalancers: ['service web'] },
   disableManifest: { account: 'fuzz-acct', manifestName: 'replicaSet web-v001', location: 'default', loadBalancers: ['service web'] },
-  runJob: { account: 'fuzz-acct', application: 'fuzz', source: 'text', manifest: { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'j', namespace: 'default' }, spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } } } },
+  runJob: {
+    account: 'fuzz-acct',
+    application: 'fuzz',
+    source: 'text',
+    manifest: {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'j', namespace: 'default' },
+      spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } },
+    },
+  },
   cleanupArtifacts: { account: 'fuzz-acct', manifests: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'old', namespace: 'default' } }] },
   resizeServerGroup: { account: 'fuzz-acct', serverGroupName: 'replicaSet web-v001', region: 'default', capacity: { desired: 2, min: 0, max: 4 } },
 };
@@ -343,15 +406,24 @@ class LegitAgent {
     this.session.on('data', (m: HubMessage) => {
       if (m.kind.case !== 'operation') return;
       const { id, account } = m.kind.value;
-      const body = enc.encode(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404, message: 'the fuzz agent runs nothing' }));
-      this.session.write(create(AgentMessageSchema, { kind: { case: 'operationResult', value: { id, account, httpStatus: 404, errorCode: 'KUBE_API_ERROR', message: 'the fuzz agent runs nothing', body } } }));
+      const body = enc.encode(
+        JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404, message: 'the fuzz agent runs nothing' }),
+      );
+      this.session.write(
+        create(AgentMessageSchema, {
+          kind: { case: 'operationResult', value: { id, account, httpStatus: 404, errorCode: 'KUBE_API_ERROR', message: 'the fuzz agent runs nothing', body } },
+        }),
+      );
     });
     const welcomed = next(this.session, (m) => m.kind.case === 'welcome' || m.kind.case === 'refusal', 'a welcome');
     this.session.write(fromBinary(AgentMessageSchema, helloBytes(`legit-${this.account}`, this.account, `https://${this.account}.example`)));
     const welcome = await welcomed;
     assert.equal(welcome.kind.case, 'welcome', show(welcome));
     this.sessionId = welcome.kind.case === 'welcome' ? welcome.kind.value.sessionId : '';
-    this.pinger = setInterval(() => this.session.write(create(AgentMessageSchema, { kind: { case: 'ping', value: { nonce: 1n, sentUnixMs: BigInt(Date.now()) } } })), 2000);
+    this.pinger = setInterval(
+      () => this.session.write(create(AgentMessageSchema, { kind: { case: 'ping', value: { nonce: 1n, sentUnixMs: BigInt(Date.now()) } } })),
+      2000,
+    );
     this.sync = this.client.Sync();
     this.sync.on('error', () => undefined);
     const ready = next(this.sync, (m) => m.kind.case === 'ready' || m.kind.case === 'refusal', 'ready');
@@ -398,7 +470,13 @@ async function startHubProcess(engine: EngineName, dir: string, server: Server |
       database: { url: databaseUrl, poolSize: 4 },
       operations: { timeoutMs: 1500 },
       limits: { maxObjectBytes: MAX_OBJECT_BYTES },
-      auth: { enabled: true, unrestrictedAccounts: 'open', adminRoles: ['admins'], tokens: [{ token: TOKEN, user: 'fuzzer', roles: ['admins', 'dev'] }], trustedGate: { sources: ['127.0.0.1'] } },
+      auth: {
+        enabled: true,
+        unrestrictedAccounts: 'open',
+        adminRoles: ['admins'],
+        tokens: [{ token: TOKEN, user: 'fuzzer', roles: ['admins', 'dev'] }],
+        trustedGate: { sources: ['127.0.0.1'] },
+      },
       logging: { format: 'json' },
     }),
   );
@@ -406,7 +484,10 @@ async function startHubProcess(engine: EngineName, dir: string, server: Server |
   const processInfo = { exited: undefined as { code: number | null } | undefined };
   group.onUnexpectedExit((_name, code) => (processInfo.exited = { code }));
   group.start('hub', ['hub', '--config', configPath]);
-  const started = await waitFor(() => jsonLines(group.output('hub')).find((l) => l.msg === 'hub started'), { timeoutMs: START_TIMEOUT_MS, what: `the hub on ${engine} to start` });
+  const started = await waitFor(() => jsonLines(group.output('hub')).find((l) => l.msg === 'hub started'), {
+    timeoutMs: START_TIMEOUT_MS,
+    what: `the hub on ${engine} to start`,
+  });
   return {
     group,
     get exited() {
@@ -443,13 +524,23 @@ const MAX_RSS_GROWTH_BYTES = 100 * 1024 * 1024;
 /** The hub process's CPU seconds and resident memory, from its /metrics. */
 async function hubCost(restUrl: string): Promise<{ cpuSeconds: number; rss: number }> {
   const text = await (await fetch(`${restUrl}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
-  return { cpuSeconds: metricValue(text, 'scale_agent_hub_process_cpu_seconds_total'), rss: metricValue(text, 'scale_agent_hub_process_resident_memory_bytes') };
+  return {
+    cpuSeconds: metricValue(text, 'scale_agent_hub_process_cpu_seconds_total'),
+    rss: metricValue(text, 'scale_agent_hub_process_resident_memory_bytes'),
+  };
 }
 
 /** A hello whose one account declares `count` kinds: over the per-list budget. */
 function helloOfManyKinds(count: number): Buffer {
   const kinds = Array.from({ length: count }, (_, i) => ({ kind: `K${i}` }));
-  return Buffer.from(toBinary(AgentMessageSchema, create(AgentMessageSchema, { kind: { case: 'hello', value: { agentId: 'cost', protocolVersion: PROTOCOL_VERSION, accounts: [{ name: 'cost-acct', kinds }] } } })));
+  return Buffer.from(
+    toBinary(
+      AgentMessageSchema,
+      create(AgentMessageSchema, {
+        kind: { case: 'hello', value: { agentId: 'cost', protocolVersion: PROTOCOL_VERSION, accounts: [{ name: 'cost-acct', kinds }] } },
+      }),
+    ),
+  );
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -468,7 +559,9 @@ for (const engine of ['sqlite', 'postgres', 'mysql'] as const) {
     before(async () => {
       if (engine !== 'sqlite') server = engine === 'postgres' ? await postgresServer() : await mysqlServer();
       hub = await startHubProcess(engine, dir, server);
-      client = new AgentHubClient(`127.0.0.1:${hub.grpcPort}`, credentials.createInsecure(), { 'grpc.max_send_message_length': GRPC_MAX * 2 }) as unknown as HubClient;
+      client = new AgentHubClient(`127.0.0.1:${hub.grpcPort}`, credentials.createInsecure(), {
+        'grpc.max_send_message_length': GRPC_MAX * 2,
+      }) as unknown as HubClient;
       stable = new LegitAgent(client, 'stable-acct');
       await stable.start();
       // What must survive the fuzzing unchanged: varied bodies, unicode, a large one.
@@ -498,7 +591,9 @@ for (const engine of ['sqlite', 'postgres', 'mysql'] as const) {
       h2.on('error', () => undefined);
       const valid = Buffer.from(helloBytes('fuzz-agent', 'fuzz-hello-acct', 'https://fuzz.example'));
       const ping = Buffer.from(toBinary(AgentMessageSchema, create(AgentMessageSchema, { kind: { case: 'ping', value: { nonce: 5n } } })));
-      const result = Buffer.from(toBinary(AgentMessageSchema, create(AgentMessageSchema, { kind: { case: 'operationResult', value: { id: 'nope', httpStatus: 200 } } })));
+      const result = Buffer.from(
+        toBinary(AgentMessageSchema, create(AgentMessageSchema, { kind: { case: 'operationResult', value: { id: 'nope', httpStatus: 200 } } })),
+      );
       type Case = { name: string; chunks: Buffer[]; headers?: Record<string, string>; cancel?: boolean; path?: string };
       const cases: Array<() => Case> = [
         () => ({ name: 'garbage', chunks: [grpcFrame(rng.bytes(1 + rng.int(300)))] }),
@@ -515,7 +610,11 @@ for (const engine of ['sqlite', 'postgres', 'mysql'] as const) {
         () => ({ name: 'hello then garbage', chunks: [grpcFrame(valid), grpcFrame(rng.bytes(40))] }),
         () => ({ name: 'hello split in tiny frames, then a second hello', chunks: [...[...grpcFrame(valid)].map((b) => Buffer.from([b])), grpcFrame(valid)] }),
         () => ({ name: 'random header bytes', chunks: [rng.bytes(3)] }),
-        () => ({ name: 'wrong content type', chunks: [grpcFrame(valid)], headers: { 'content-type': rng.pick(['application/json', 'text/html', 'application/grpc+json']) } }),
+        () => ({
+          name: 'wrong content type',
+          chunks: [grpcFrame(valid)],
+          headers: { 'content-type': rng.pick(['application/json', 'text/html', 'application/grpc+json']) },
+        }),
         () => ({ name: 'unknown method', chunks: [grpcFrame(valid)], path: '/scaleagent.v1.AgentHub/Nope' }),
         () => ({ name: 'cancelled mid-message', chunks: [grpcFrame(valid).subarray(0, 7)], cancel: true }),
       ];
@@ -541,11 +640,17 @@ for (const engine of ['sqlite', 'postgres', 'mysql'] as const) {
         const outcome = await rawCall(h2, SESSION_PATH, [grpcFrame(cost.message)]);
         const after = await hubCost(hub.restUrl);
         assert.notEqual(judge(outcome, decodeHub(outcome.messages)), 'unclear', `${cost.name}: ${show({ ...outcome, messages: decodeHub(outcome.messages) })}`);
-        assert.ok(after.cpuSeconds - before.cpuSeconds < MAX_CPU_SECONDS_PER_MESSAGE, `${cost.name} cost the hub ${(after.cpuSeconds - before.cpuSeconds).toFixed(2)} s of CPU`);
+        assert.ok(
+          after.cpuSeconds - before.cpuSeconds < MAX_CPU_SECONDS_PER_MESSAGE,
+          `${cost.name} cost the hub ${(after.cpuSeconds - before.cpuSeconds).toFixed(2)} s of CPU`,
+        );
         tally.set(cost.name, 1);
       }
       const costAfter = await hubCost(hub.restUrl);
-      assert.ok(costAfter.rss - costBefore.rss < MAX_RSS_GROWTH_BYTES, `the costly messages grew the hub's RSS by ${Math.round((costAfter.rss - costBefore.rss) / 1024 / 1024)} MiB`);
+      assert.ok(
+        costAfter.rss - costBefore.rss < MAX_RSS_GROWTH_BYTES,
+        `the costly messages grew the hub's RSS by ${Math.round((costAfter.rss - costBefore.rss) / 1024 / 1024)} MiB`,
+      );
       const pong = next(stable.session, (m) => m.kind.case === 'pong', 'a pong on the legitimate session');
       stable.session.write(create(AgentMessageSchema, { kind: { case: 'ping', value: { nonce: 7n, sentUnixMs: BigInt(Date.now()) } } }));
       await pong;
@@ -572,15 +677,36 @@ for (const engine of ['sqlite', 'postgres', 'mysql'] as const) {
           { name: 'ok-after', namespace: 'x'.repeat(64 + rng.int(100)) },
           { name: 'invalid-utf8', body: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]) },
           { name: 'not-json', body: rng.bytes(50) },
-          { name: 'nul-in-body', body: enc.encode(JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'nul-in-body', annotations: { a: 'x\u0000y' } } })) },
-          { name: 'nul-app', body: enc.encode(JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'nul-app', annotations: { 'moniker.spinnaker.io/application': 'app\u0000x', 'moniker.spinnaker.io/cluster': '\u0000' } } })) },
+          {
+            name: 'nul-in-body',
+            body: enc.encode(JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'nul-in-body', annotations: { a: 'x\u0000y' } } })),
+          },
+          {
+            name: 'nul-app',
+            body: enc.encode(
+              JSON.stringify({
+                apiVersion: 'v1',
+                kind: 'ConfigMap',
+                metadata: { name: 'nul-app', annotations: { 'moniker.spinnaker.io/application': 'app\u0000x', 'moniker.spinnaker.io/cluster': '\u0000' } },
+              }),
+            ),
+          },
           { name: 'too-large', body: configMapBody('too-large', { blob: 'b'.repeat(MAX_OBJECT_BYTES + 10) }, '9') },
           { name: 'bad-feed', feed: 1 + rng.int(1000) },
           { name: 'cm-3', kind: 'delete' as const },
           { name: 'fine' },
         ];
         const feeds = [rng.chance(0.5) ? CONFIGMAPS : { ...CONFIGMAPS, kind: 'K'.repeat(101 + rng.int(50)), group: 'g'.repeat(rng.int(300)) }];
-        return Buffer.from(toBinary(SyncRequestSchema, batchRequest(BigInt(rng.int(1000)), changes.filter(() => rng.chance(0.7)), feeds)));
+        return Buffer.from(
+          toBinary(
+            SyncRequestSchema,
+            batchRequest(
+              BigInt(rng.int(1000)),
+              changes.filter(() => rng.chance(0.7)),
+              feeds,
+            ),
+          ),
+        );
       };
       type Case = { name: string; chunks: Buffer[]; headers?: Record<string, string> };
       const cases: Array<() => Case> = [
@@ -591,7 +717,10 @@ for (const engine of ['sqlite', 'postgres', 'mysql'] as const) {
         () => ({ name: 'open twice', chunks: [grpcFrame(open), grpcFrame(open)] }),
         () => ({ name: 'open then garbage', chunks: [grpcFrame(open), grpcFrame(rng.bytes(1 + rng.int(200)))] }),
         () => ({ name: 'open then mutated batch', chunks: [grpcFrame(open), grpcFrame(rng.mutate(goodBatch))] }),
-        () => ({ name: 'open then truncated batch', chunks: [grpcFrame(open), grpcFrame(goodBatch.subarray(0, rng.int(goodBatch.length)), { declaredLength: goodBatch.length })] }),
+        () => ({
+          name: 'open then truncated batch',
+          chunks: [grpcFrame(open), grpcFrame(goodBatch.subarray(0, rng.int(goodBatch.length)), { declaredLength: goodBatch.length })],
+        }),
         () => ({ name: 'open then hostile batch', chunks: [grpcFrame(open), grpcFrame(hostile())] }),
         () => ({ name: 'open then compressed batch', chunks: [grpcFrame(open), grpcFrame(goodBatch, { compressed: true })] }),
         () => ({ name: 'mutated open', chunks: [grpcFrame(rng.mutate(open))] }),
@@ -611,7 +740,11 @@ for (const engine of ['sqlite', 'postgres', 'mysql'] as const) {
     });
 
     test('an object over the size limit is reported per object and skipped; the stream and the rest of the batch go on', async () => {
-      await fuzzAgent.commit([{ name: 'before-big' }, { name: 'big', body: configMapBody('big', { blob: 'b'.repeat(MAX_OBJECT_BYTES + 1) }, '8') }, { name: 'after-big' }]);
+      await fuzzAgent.commit([
+        { name: 'before-big' },
+        { name: 'big', body: configMapBody('big', { blob: 'b'.repeat(MAX_OBJECT_BYTES + 1) }, '8') },
+        { name: 'after-big' },
+      ]);
       await fuzzAgent.commit([{ name: 'next-batch' }]);
       const names = (await objectsOf(hub.databaseUrl, 'fuzz-acct')).map((o) => o.name);
       for (const name of ['before-big', 'after-big', 'next-batch']) assert.ok(names.includes(name), `${name} is stored`);
@@ -622,7 +755,11 @@ for (const engine of ['sqlite', 'postgres', 'mysql'] as const) {
     });
 
     test('bytes that are not HTTP/2 at all, and HTTP/1.1, on the gRPC port', async () => {
-      for (const payload of [rng.bytes(4096), Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'), Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), rng.bytes(512)])]) {
+      for (const payload of [
+        rng.bytes(4096),
+        Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'),
+        Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), rng.bytes(512)]),
+      ]) {
         await new Promise<void>((resolve) => {
           const socket = netConnect(hub.grpcPort, '127.0.0.1', () => socket.end(payload));
           socket.on('data', () => undefined);
@@ -640,16 +777,40 @@ for (const engine of ['sqlite', 'postgres', 'mysql'] as const) {
     test('every POST endpoint: random and mutated bodies, content types, headers and queries get 2xx or a 4xx with a code', async () => {
       const opNames = Object.keys(VALID_OPS);
       const endpoints: Array<() => { method: string; path: string; body: () => unknown }> = [
-        () => ({ method: 'POST', path: rng.pick(['/kubernetes/ops', '/ops']), body: () => (rng.chance(0.6) ? mutateJson(rng, [{ [rng.pick(opNames)]: VALID_OPS[rng.pick(opNames)] }]) : randomJson(rng)) }),
+        () => ({
+          method: 'POST',
+          path: rng.pick(['/kubernetes/ops', '/ops']),
+          body: () => (rng.chance(0.6) ? mutateJson(rng, [{ [rng.pick(opNames)]: VALID_OPS[rng.pick(opNames)] }]) : randomJson(rng)),
+        }),
         () => {
           const op = rng.chance(0.9) ? rng.pick(opNames) : randomString(rng);
-          return { method: 'POST', path: `${rng.pick(['/kubernetes/ops', '/ops'])}/${encodeURIComponent(op)}`, body: () => (rng.chance(0.6) ? mutateJson(rng, VALID_OPS[op] ?? {}) : randomJson(rng)) };
+          return {
+            method: 'POST',
+            path: `${rng.pick(['/kubernetes/ops', '/ops'])}/${encodeURIComponent(op)}`,
+            body: () => (rng.chance(0.6) ? mutateJson(rng, VALID_OPS[op] ?? {}) : randomJson(rng)),
+          };
         },
-        () => ({ method: 'POST', path: `/cache/${encodeURIComponent(randomString(rng) || 'kubernetes')}/${encodeURIComponent(randomString(rng) || 'manifest')}`, body: () => randomJson(rng) }),
+        () => ({
+          method: 'POST',
+          path: `/cache/${encodeURIComponent(randomString(rng) || 'kubernetes')}/${encodeURIComponent(randomString(rng) || 'manifest')}`,
+          body: () => randomJson(rng),
+        }),
         () => ({ method: 'POST', path: `/task/${encodeURIComponent(randomString(rng) || 'x')}:resume`, body: () => randomJson(rng) }),
-        () => ({ method: 'POST', path: `/kubernetes/task/${encodeURIComponent(randomString(rng) || 'x')}/restart`, body: () => mutateJson(rng, [{ deployManifest: VALID_OPS.deployManifest }]) }),
-        () => ({ method: 'PATCH', path: `/kubernetes/task/${encodeURIComponent(randomString(rng) || 'x')}`, body: () => (rng.chance(0.5) ? { retry: randomJson(rng) } : randomJson(rng)) }),
-        () => ({ method: 'POST', path: `/applications/${encodeURIComponent(randomString(rng) || 'a')}/jobs/${rng.pick(['fuzz-acct', 'stable-acct', 'nope'])}/default/${encodeURIComponent(rng.pick(['job j', randomString(rng) || 'x']))}`, body: () => randomJson(rng) }),
+        () => ({
+          method: 'POST',
+          path: `/kubernetes/task/${encodeURIComponent(randomString(rng) || 'x')}/restart`,
+          body: () => mutateJson(rng, [{ deployManifest: VALID_OPS.deployManifest }]),
+        }),
+        () => ({
+          method: 'PATCH',
+          path: `/kubernetes/task/${encodeURIComponent(randomString(rng) || 'x')}`,
+          body: () => (rng.chance(0.5) ? { retry: randomJson(rng) } : randomJson(rng)),
+        }),
+        () => ({
+          method: 'POST',
+          path: `/applications/${encodeURIComponent(randomString(rng) || 'a')}/jobs/${rng.pick(['fuzz-acct', 'stable-acct', 'nope'])}/default/${encodeURIComponent(rng.pick(['job j', randomString(rng) || 'x']))}`,
+          body: () => randomJson(rng),
+        }),
       ];
       const problems: string[] = [];
       const statuses = new Map<number, number>();
@@ -664,9 +825,20 @@ for (const engine of ['sqlite', 'postgres', 'mysql'] as const) {
         else if (roll === 1) payload = JSON.stringify(value).slice(0, rng.int(JSON.stringify(value).length + 1));
         else payload = JSON.stringify(value) ?? 'null';
         const headers: Record<string, string> = {};
-        if (rng.chance(0.85)) headers['content-type'] = rng.chance(0.8) ? 'application/json' : rng.pick(['text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', 'multipart/form-data; boundary=x', '*/*', 'application/json, text/plain']);
+        if (rng.chance(0.85))
+          headers['content-type'] = rng.chance(0.8)
+            ? 'application/json'
+            : rng.pick([
+                'text/plain',
+                'application/x-www-form-urlencoded',
+                'application/json; charset=latin1',
+                'multipart/form-data; boundary=x',
+                '*/*',
+                'application/json, text/plain',
+              ]);
         if (rng.chance(0.85)) headers.authorization = `Bearer ${TOKEN}`;
-        else if (rng.chance(0.5)) headers.authorization = rng.pick(['Bearer', 'Bearer  ', `Basic ${TOKEN}`, `Bearer ${TOKEN}x`, `bearer ${TOKEN}`, `Bearer ${'a'.repeat(8000)}`]);
+        else if (rng.chance(0.5))
+          headers.authorization = rng.pick(['Bearer', 'Bearer  ', `Basic ${TOKEN}`, `Bearer ${TOKEN}x`, `bearer ${TOKEN}`, `Bearer ${'a'.repeat(8000)}`]);
         else headers['x-spinnaker-user'] = rng.pick(['anonymous', 'fuzzer', 'two users', '']);
         if (rng.chance(0.2)) headers[`x-fuzz-${rng.int(100)}`] = rng.bytes(1 + rng.int(30)).toString('hex');
         if (rng.chance(0.1)) headers['x-spinnaker-roles'] = randomString(rng).replace(/[^\x20-\x7e]/g, '');
@@ -696,13 +868,17 @@ for (const engine of ['sqlite', 'postgres', 'mysql'] as const) {
         }
       }
       assert.deepEqual(problems.slice(0, 10), [], `${problems.length} bad answers`);
-      assert.ok((statuses.get(200) ?? 0) > 0 && [...statuses.keys()].some((s) => s >= 400), `both accepted and refused requests: ${JSON.stringify([...statuses])}`);
+      assert.ok(
+        (statuses.get(200) ?? 0) > 0 && [...statuses.keys()].some((s) => s >= 400),
+        `both accepted and refused requests: ${JSON.stringify([...statuses])}`,
+      );
       await healthy(hub.restUrl);
       console.log(`REST fuzz [${engine}]: ${[...statuses].map(([k, v]) => `${k}×${v}`).join(', ')}; slowest ${slowest.ms} ms (${slowest.what})`);
     });
 
     test('read endpoints: hostile path segments and queries get 2xx or a 4xx with a code', async () => {
-      const seg = () => encodeURIComponent(rng.chance(0.3) ? rng.pick(['stable-acct', 'fuzz-acct', 'default', 'configMap cm-1', '_']) : randomString(rng) || 'x');
+      const seg = () =>
+        encodeURIComponent(rng.chance(0.3) ? rng.pick(['stable-acct', 'fuzz-acct', 'default', 'configMap cm-1', '_']) : randomString(rng) || 'x');
       const paths: Array<() => string> = [
         () => `/credentials/${seg()}`,
         () => `/manifests/${seg()}/${seg()}/${seg()}?includeEvents=false`,
@@ -727,7 +903,8 @@ for (const engine of ['sqlite', 'postgres', 'mysql'] as const) {
         const res = await fetch(hub.restUrl + path, { headers: { authorization: `Bearer ${TOKEN}` } });
         const text = await res.text();
         if (res.status >= 500) problems.push(`GET ${path} → ${res.status}: ${text.slice(0, 300)}`);
-        else if (res.status >= 400 && typeof (JSON.parse(text) as { code?: unknown }).code !== 'string') problems.push(`GET ${path} → ${res.status} without a code`);
+        else if (res.status >= 400 && typeof (JSON.parse(text) as { code?: unknown }).code !== 'string')
+          problems.push(`GET ${path} → ${res.status} without a code`);
       }
       assert.deepEqual(problems.slice(0, 10), [], `${problems.length} bad answers of ${count}`);
       await healthy(hub.restUrl);
@@ -764,7 +941,12 @@ describe(`fuzz an agent from a fake hub (seed ${SEED})`, { timeout: 240_000 }, (
   let behaviours: Array<(stream: http2.ServerHttp2Stream) => void> = [];
 
   const welcome = Buffer.from(
-    toBinary(HubMessageSchema, create(HubMessageSchema, { kind: { case: 'welcome', value: { sessionId: 's-1', hubId: 'fake', protocolVersion: PROTOCOL_VERSION, pingIntervalMs: 500, accounts: [] } } })),
+    toBinary(
+      HubMessageSchema,
+      create(HubMessageSchema, {
+        kind: { case: 'welcome', value: { sessionId: 's-1', hubId: 'fake', protocolVersion: PROTOCOL_VERSION, pingIntervalMs: 500, accounts: [] } },
+      }),
+    ),
   );
   const grpcHeaders = { ':status': 200, 'content-type': 'application/grpc' };
   const endOk = (stream: http2.ServerHttp2Stream) => {
@@ -808,7 +990,15 @@ describe(`fuzz an agent from a fake hub (seed ${SEED})`, { timeout: 240_000 }, (
     await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
     const port = (fake.address() as { port: number }).port;
 
-    const operation = (request: Json) => Buffer.from(toBinary(HubMessageSchema, create(HubMessageSchema, { kind: { case: 'operation', value: { id: `op-${rng.int(1e6)}`, account: 'nope', deadlineUnixMs: BigInt(Date.now() + 5000), request } } })));
+    const operation = (request: Json) =>
+      Buffer.from(
+        toBinary(
+          HubMessageSchema,
+          create(HubMessageSchema, {
+            kind: { case: 'operation', value: { id: `op-${rng.int(1e6)}`, account: 'nope', deadlineUnixMs: BigInt(Date.now() + 5000), request } },
+          }),
+        ),
+      );
     behaviours = [
       (s) => send(s, grpcFrame(rng.bytes(1 + rng.int(200)))),
       (s) => send(s, grpcFrame(rng.mutate(welcome))),
@@ -830,8 +1020,22 @@ describe(`fuzz an agent from a fake hub (seed ${SEED})`, { timeout: 240_000 }, (
       (s) => s.session?.goaway(http2.constants.NGHTTP2_INTERNAL_ERROR),
       (s) => s.session?.destroy(),
       (s) => s.respond({ ...grpcHeaders, 'grpc-status': '13', 'grpc-message': encodeURIComponent('ünïcode % garbage \u0000') }, { endStream: true }),
-      (s) => send(s, grpcFrame(toBinary(HubMessageSchema, create(HubMessageSchema, { kind: { case: 'refusal', value: { code: 'FUZZ', message: 'refused by the fuzzer' } } })))),
-      (s) => send(s, Buffer.concat([grpcFrame(welcome), grpcFrame(operation({ case: undefined })), grpcFrame(operation({ case: 'apply', value: { manifest: rng.bytes(30) } }))])),
+      (s) =>
+        send(
+          s,
+          grpcFrame(
+            toBinary(HubMessageSchema, create(HubMessageSchema, { kind: { case: 'refusal', value: { code: 'FUZZ', message: 'refused by the fuzzer' } } })),
+          ),
+        ),
+      (s) =>
+        send(
+          s,
+          Buffer.concat([
+            grpcFrame(welcome),
+            grpcFrame(operation({ case: undefined })),
+            grpcFrame(operation({ case: 'apply', value: { manifest: rng.bytes(30) } })),
+          ]),
+        ),
       (s) => send(s, grpcFrame(Buffer.alloc(GRPC_MAX + 16, 0x42))),
       // Accepts the call, then never says a word: the agent must give up on a hub that never welcomes it.
       (s) => s.respond(grpcHeaders),
@@ -849,7 +1053,10 @@ describe(`fuzz an agent from a fake hub (seed ${SEED})`, { timeout: 240_000 }, (
       }),
     );
     group.start('agent', ['agent', '--config', configPath]);
-    const started = await waitFor(() => jsonLines(group.output('agent')).find((l) => l.msg === 'agent started'), { timeoutMs: START_TIMEOUT_MS, what: 'the agent to start' });
+    const started = await waitFor(() => jsonLines(group.output('agent')).find((l) => l.msg === 'agent started'), {
+      timeoutMs: START_TIMEOUT_MS,
+      what: 'the agent to start',
+    });
     adminUrl = `http://127.0.0.1:${started.admin}`;
   });
 
@@ -862,17 +1069,29 @@ describe(`fuzz an agent from a fake hub (seed ${SEED})`, { timeout: 240_000 }, (
   test('each malformed answer: the agent stays up, logs a clear error, and dials again; then it connects', async () => {
     for (let i = 0; i < behaviours.length; i++) {
       // The last behaviour never answers: the agent waits for its welcome timeout (15 s at least).
-      await waitFor(() => calls.length > i + 1, { timeoutMs: i === behaviours.length - 1 ? 40_000 : 20_000, what: `the agent to dial again after behaviour ${i}` });
+      await waitFor(() => calls.length > i + 1, {
+        timeoutMs: i === behaviours.length - 1 ? 40_000 : 20_000,
+        what: `the agent to dial again after behaviour ${i}`,
+      });
       const health = await fetch(`${adminUrl}/health`);
       assert.ok(health.status === 200 || health.status === 503, `the agent answers /health after behaviour ${i}`);
     }
-    await waitFor(() => jsonLines(group.output('agent')).some((l) => l.msg === 'connected to the hub' && l.sessionId === 's-1' && calls.length > behaviours.length), { timeoutMs: 20_000, what: 'the agent to connect to a well-behaved hub' });
+    await waitFor(
+      () => jsonLines(group.output('agent')).some((l) => l.msg === 'connected to the hub' && l.sessionId === 's-1' && calls.length > behaviours.length),
+      { timeoutMs: 20_000, what: 'the agent to connect to a well-behaved hub' },
+    );
     await waitFor(() => calls[calls.length - 1]!.pings > 0, { timeoutMs: 10_000, what: 'pings on the good session' });
-    assert.ok(calls.slice(behaviours.length).every((c) => c.hello), 'the calls to the good hub start with a hello');
+    assert.ok(
+      calls.slice(behaviours.length).every((c) => c.hello),
+      'the calls to the good hub start with a hello',
+    );
     const ended = jsonLines(group.output('agent')).filter((l) => l.msg === 'hub session ended; reconnecting');
     assert.ok(ended.length >= behaviours.length - 3, `the agent says why each session ended (${ended.length})`);
     for (const line of ended) assert.ok(typeof line.reason === 'string' && line.reason.length > 0, JSON.stringify(line));
-    assert.ok(ended.some((l) => /no welcome from the hub within/.test(l.reason)), 'a hub that never answers the hello is given up on, with that reason');
+    assert.ok(
+      ended.some((l) => /no welcome from the hub within/.test(l.reason)),
+      'a hub that never answers the hello is given up on, with that reason',
+    );
     assert.equal(agentExit, undefined, 'the agent process is still running');
   });
 });
@@ -893,7 +1112,12 @@ describe('an object larger than the limit, from a real cluster', { timeout: 180_
 
   test('is reported per object and skipped without dropping the stream; objects around it arrive', async () => {
     const sim = system.sim('cluster-1');
-    const cm = (name: string, size: number) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default' }, data: { blob: 'x'.repeat(size) } });
+    const cm = (name: string, size: number) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name, namespace: 'default' },
+      data: { blob: 'x'.repeat(size) },
+    });
     for (const [name, size] of [
       ['small-before', 10],
       ['too-big', 20_000],
@@ -903,18 +1127,38 @@ describe('an object larger than the limit, from a real cluster', { timeout: 180_
     }
     // One that grows past the limit: its older, smaller version must not stay in the cache.
     assert.equal((await simRequest(sim, 'POST', '/api/v1/namespaces/default/configmaps', cm('grows', 10))).status, 201);
-    await waitFor(async () => (await system.rest('/manifests/cluster-1/default/configMap%20grows')).status === 200, { timeoutMs: 20_000, what: 'grows at the hub' });
-    assert.equal((await simRequest(sim, 'PATCH', '/api/v1/namespaces/default/configmaps/grows', { data: { blob: 'y'.repeat(20_000) } }, 'application/merge-patch+json')).status, 200);
+    await waitFor(async () => (await system.rest('/manifests/cluster-1/default/configMap%20grows')).status === 200, {
+      timeoutMs: 20_000,
+      what: 'grows at the hub',
+    });
+    assert.equal(
+      (await simRequest(sim, 'PATCH', '/api/v1/namespaces/default/configmaps/grows', { data: { blob: 'y'.repeat(20_000) } }, 'application/merge-patch+json'))
+        .status,
+      200,
+    );
     assert.equal((await simRequest(sim, 'POST', '/api/v1/namespaces/default/configmaps', cm('last', 10))).status, 201);
 
-    await waitFor(async () => (await system.rest('/manifests/cluster-1/default/configMap%20last')).status === 200, { timeoutMs: 20_000, what: 'the last object at the hub' });
-    for (const name of ['small-before', 'small-after', 'last']) assert.equal((await system.rest(`/manifests/cluster-1/default/configMap%20${name}`)).status, 200, name);
+    await waitFor(async () => (await system.rest('/manifests/cluster-1/default/configMap%20last')).status === 200, {
+      timeoutMs: 20_000,
+      what: 'the last object at the hub',
+    });
+    for (const name of ['small-before', 'small-after', 'last'])
+      assert.equal((await system.rest(`/manifests/cluster-1/default/configMap%20${name}`)).status, 200, name);
     assert.equal((await system.rest('/manifests/cluster-1/default/configMap%20too-big')).status, 404);
-    await waitFor(async () => (await system.rest('/manifests/cluster-1/default/configMap%20grows')).status === 404, { timeoutMs: 20_000, what: 'the grown object to leave the cache' });
+    await waitFor(async () => (await system.rest('/manifests/cluster-1/default/configMap%20grows')).status === 404, {
+      timeoutMs: 20_000,
+      what: 'the grown object to leave the cache',
+    });
 
     const reports = jsonLines(system.group.output('hub')).filter((l) => l.code === 'OBJECT_TOO_LARGE');
-    assert.ok(reports.some((l) => l.name === 'too-big'), 'the hub logs the skipped object by name');
-    assert.ok(reports.some((l) => l.name === 'grows'), 'and the one that grew');
+    assert.ok(
+      reports.some((l) => l.name === 'too-big'),
+      'the hub logs the skipped object by name',
+    );
+    assert.ok(
+      reports.some((l) => l.name === 'grows'),
+      'and the one that grew',
+    );
     assert.match(reports[0].msg, /more than the limit of 4096/);
     // The stream was not dropped: one connection, one session, no reconnect.
     assert.equal(system.relay!.connections.length, 1, 'one connection from the agent');

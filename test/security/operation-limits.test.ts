@@ -28,7 +28,12 @@ describe('an operation or a result too large for a Session message fails alone',
     // The agent answers every operation itself; a `get` of "huge" answers with 9 MiB.
     agent = new TestAgent({ grpc: hub.address, insecure: true }, [account(ACCOUNT)], 'limits-agent', async (operation: Operation) => {
       const huge = operation.request.case === 'get' && operation.request.value.target?.name === 'huge';
-      return create(OperationResultSchema, { id: operation.id, account: operation.account, httpStatus: 200, body: new TextEncoder().encode(huge ? JSON.stringify({ data: { big: 'x'.repeat(9 * MIB) } }) : '{}') });
+      return create(OperationResultSchema, {
+        id: operation.id,
+        account: operation.account,
+        httpStatus: 200,
+        body: new TextEncoder().encode(huge ? JSON.stringify({ data: { big: 'x'.repeat(9 * MIB) } }) : '{}'),
+      });
     }).start();
     await agent.waitForWelcome();
     router = new SessionRouter({ store: hub.hub.store, registry: hub.hub.registry, logger: silentLogger(), defaultTimeoutMs: 10_000, hubId: 'hub-test' });
@@ -59,7 +64,10 @@ describe('an operation or a result too large for a Session message fails alone',
     // The same session, still serving: an ordinary operation goes through it.
     const ok = await router.execute(ACCOUNT, { type: 'get', target });
     assert.equal(ok.errorCode, null);
-    assert.deepEqual(liveSessions(hub.hub).map((s) => s.id), [session.id]);
+    assert.deepEqual(
+      liveSessions(hub.hub).map((s) => s.id),
+      [session.id],
+    );
     assert.equal(agent.welcomes, 1, 'the agent never reconnected');
   });
 });
@@ -75,8 +83,11 @@ describe('scaleManifest with replicas beyond int32 is refused at the REST API', 
     await system?.stop();
   });
 
-  test('replicas: 1e12 is a 400 naming the field; the agent\'s session is untouched', async () => {
-    const refused = await system.rest('/kubernetes/ops', { method: 'POST', body: [{ scaleManifest: { account: 'cluster-1', manifestName: 'deployment web', location: 'default', replicas: 1e12 } }] });
+  test("replicas: 1e12 is a 400 naming the field; the agent's session is untouched", async () => {
+    const refused = await system.rest('/kubernetes/ops', {
+      method: 'POST',
+      body: [{ scaleManifest: { account: 'cluster-1', manifestName: 'deployment web', location: 'default', replicas: 1e12 } }],
+    });
     assert.equal(refused.status, 400, JSON.stringify(refused.body));
     assert.match(JSON.stringify(refused.body), /replicas: must be at most 2147483647/);
     await waitFor(async () => (await system.agentStatuses()).get('cluster-1') === 'connected', { timeoutMs: 5_000, what: 'the account to be served' });

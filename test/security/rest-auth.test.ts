@@ -83,7 +83,15 @@ async function seed(store: SqlStore): Promise<void> {
   for (const [name, permissions] of Object.entries(ACCOUNTS)) {
     await store.upsertAccount(accountRecord(name, { permissions }), NOW);
     await store.applyBatch(
-      { account: name, changes: [upsert(DEPLOYMENTS, 'web', `web-${name}`, '5', { annotations: { 'moniker.spinnaker.io/application': 'shop', 'moniker.spinnaker.io/cluster': 'deployment web' } })], progress: [] },
+      {
+        account: name,
+        changes: [
+          upsert(DEPLOYMENTS, 'web', `web-${name}`, '5', {
+            annotations: { 'moniker.spinnaker.io/application': 'shop', 'moniker.spinnaker.io/cluster': 'deployment web' },
+          }),
+        ],
+        progress: [],
+      },
       NOW,
     );
   }
@@ -220,10 +228,16 @@ describe('REST authorization', () => {
       assert.equal(res.body.code, 'ACCESS_DENIED');
       assert.match(res.body.message, /Access denied to account prod - required authorization: WRITE \(user alice, roles: dev\)/);
     }
-    const single = await call('POST', '/kubernetes/ops/deleteManifest', { token: TOKENS.alice, body: { account: 'prod', manifestName: 'deployment web-prod', location: 'web' } });
+    const single = await call('POST', '/kubernetes/ops/deleteManifest', {
+      token: TOKENS.alice,
+      body: { account: 'prod', manifestName: 'deployment web-prod', location: 'web' },
+    });
     assert.equal(single.status, 403);
     // One op on an account alice may write and one she may not: the whole request is refused.
-    const mixed = await call('POST', '/kubernetes/ops', { token: TOKENS.alice, body: [...(deployBody('staging') as unknown[]), ...(deployBody('prod') as unknown[])] });
+    const mixed = await call('POST', '/kubernetes/ops', {
+      token: TOKENS.alice,
+      body: [...(deployBody('staging') as unknown[]), ...(deployBody('prod') as unknown[])],
+    });
     assert.equal(mixed.status, 403);
     // clientRequestId does not get around it.
     assert.equal((await call('POST', '/kubernetes/ops?clientRequestId=r-1', { token: TOKENS.alice, body: deployBody('prod') })).status, 403);
@@ -259,7 +273,14 @@ describe('REST authorization', () => {
     assert.deepEqual([...new Set(managers.map((m: Json) => m.account))].sort(), ['prod', 'staging']);
 
     // Named in the path: 403 with the reason (unknown accounts too, so existence does not leak).
-    for (const url of ['/credentials/vault', '/manifests/vault/web/deployment%20web-vault', '/applications/shop/clusters/vault', '/serverGroups/vault/web/replicaSet%20x', '/instances/vault/web/pod%20x', '/credentials/no-such-account']) {
+    for (const url of [
+      '/credentials/vault',
+      '/manifests/vault/web/deployment%20web-vault',
+      '/applications/shop/clusters/vault',
+      '/serverGroups/vault/web/replicaSet%20x',
+      '/instances/vault/web/pod%20x',
+      '/credentials/no-such-account',
+    ]) {
       const res = await alice(url);
       assert.equal(res.status, 403, url);
       assert.equal(res.body.code, 'ACCESS_DENIED', url);
@@ -293,7 +314,9 @@ describe('REST authorization', () => {
     // bob (ops) holds WRITE on vault; alice (dev) holds WRITE on staging only and nothing on vault.
     const answer = router.responder;
     const vaultTimesOut = (account: string, request: Parameters<typeof answer>[1]) =>
-      account === 'vault' ? { httpStatus: 0, errorCode: 'OPERATION_DEADLINE_EXCEEDED', message: 'the agent a1 did not answer within 30000 ms' } : answer(account, request);
+      account === 'vault'
+        ? { httpStatus: 0, errorCode: 'OPERATION_DEADLINE_EXCEEDED', message: 'the agent a1 did not answer within 30000 ms' }
+        : answer(account, request);
     router.responder = vaultTimesOut;
     try {
       const requestId = 'orca-stage-7f3a';
@@ -328,7 +351,10 @@ describe('REST authorization', () => {
       assert.equal((await call('GET', `/kubernetes/task/${bobs.body.id}/owner`, { token: TOKENS.alice })).status, 404);
 
       // Each caller's repeat finds their own task: alice's is done, bob's (vault answers now) runs again.
-      assert.equal((await call('POST', `/kubernetes/ops?clientRequestId=${requestId}`, { token: TOKENS.alice, body: deployBody('staging') })).body.id, alices.body.id);
+      assert.equal(
+        (await call('POST', `/kubernetes/ops?clientRequestId=${requestId}`, { token: TOKENS.alice, body: deployBody('staging') })).body.id,
+        alices.body.id,
+      );
       router.responder = answer;
       const resumed = await call('POST', `/kubernetes/ops?clientRequestId=${requestId}`, { token: TOKENS.bob, body: deployBody('vault') });
       assert.equal(resumed.body.id, bobs.body.id, "Orca's resume with the same id and payload gets the same task");
@@ -366,7 +392,13 @@ describe('REST authorization', () => {
       account: 'vault',
       operationType: 'deployManifest',
       state: 'FAILED_RETRYABLE',
-      history: [{ phase: 'ORCHESTRATION', status: 'Orchestration failed: KubernetesDeployManifestOperation | KubernetesOperationException: [timed out]', timestamp: now }],
+      history: [
+        {
+          phase: 'ORCHESTRATION',
+          status: 'Orchestration failed: KubernetesDeployManifestOperation | KubernetesOperationException: [timed out]',
+          timestamp: now,
+        },
+      ],
       resultObjects: [],
       request: deployBody('vault'),
       ownerHubId: 'hub-test',
@@ -401,7 +433,10 @@ describe('REST authorization', () => {
   });
 
   test("the hub's per-account override replaces the agent's permissions", async () => {
-    assert.deepEqual((await as(TOKENS.auditor)('/credentials')).body.map((a: Json) => a.name), ['override-me']);
+    assert.deepEqual(
+      (await as(TOKENS.auditor)('/credentials')).body.map((a: Json) => a.name),
+      ['override-me'],
+    );
     assert.equal((await as(TOKENS.alice)('/credentials/override-me')).status, 403, "the agent's READ: [dev] no longer applies");
     const shown = (await as(TOKENS.auditor)('/credentials/override-me')).body;
     assert.deepEqual(shown.permissions, { READ: ['auditors'] });
@@ -421,7 +456,10 @@ describe('REST authorization', () => {
     const open = buildApiServer({ store, router: new FakeRouter(), hubId: 'hub-open', logger: silentLogger(), auth: openAuth });
     try {
       const res = await open.inject({ method: 'GET', url: '/credentials', headers: { authorization: `Bearer ${TOKENS.admin}` } });
-      assert.deepEqual(res.json().map((a: Json) => a.name), ['open-acct']);
+      assert.deepEqual(
+        res.json().map((a: Json) => a.name),
+        ['open-acct'],
+      );
       assert.equal((await open.inject({ method: 'GET', url: '/credentials' })).statusCode, 401, 'still authenticated');
     } finally {
       await open.close();
@@ -429,15 +467,27 @@ describe('REST authorization', () => {
   });
 
   test('a shared secret, when configured, is required next to the trusted address', async () => {
-    const secretAuth = createRestAuth(parseConfig(authConfigSchema, { ...AUTH, trustedGate: { sources: ['127.0.0.1'], sharedSecret: { value: 'gate-shared-secret-value' } } }, 'test'));
+    const secretAuth = createRestAuth(
+      parseConfig(authConfigSchema, { ...AUTH, trustedGate: { sources: ['127.0.0.1'], sharedSecret: { value: 'gate-shared-secret-value' } } }, 'test'),
+    );
     const gated = buildApiServer({ store, router: new FakeRouter(), hubId: 'hub-gate', logger: silentLogger(), auth: secretAuth });
     try {
       const without = await gated.inject({ method: 'GET', url: '/credentials', headers: { 'x-spinnaker-user': 'carol' }, remoteAddress: '127.0.0.1' });
       assert.equal(without.statusCode, 401);
       assert.match(without.json().message, /shared secret in X-Scale-Agent-Gate-Secret/);
-      const wrong = await gated.inject({ method: 'GET', url: '/credentials', headers: { 'x-spinnaker-user': 'carol', 'x-scale-agent-gate-secret': 'nope' }, remoteAddress: '127.0.0.1' });
+      const wrong = await gated.inject({
+        method: 'GET',
+        url: '/credentials',
+        headers: { 'x-spinnaker-user': 'carol', 'x-scale-agent-gate-secret': 'nope' },
+        remoteAddress: '127.0.0.1',
+      });
       assert.equal(wrong.statusCode, 401);
-      const right = await gated.inject({ method: 'GET', url: '/credentials', headers: { 'x-spinnaker-user': 'carol', 'x-scale-agent-gate-secret': 'gate-shared-secret-value' }, remoteAddress: '127.0.0.1' });
+      const right = await gated.inject({
+        method: 'GET',
+        url: '/credentials',
+        headers: { 'x-spinnaker-user': 'carol', 'x-scale-agent-gate-secret': 'gate-shared-secret-value' },
+        remoteAddress: '127.0.0.1',
+      });
       assert.equal(right.statusCode, 200);
     } finally {
       await gated.close();
@@ -482,27 +532,47 @@ describe('REST authorization configuration', () => {
       [{ tokens: [{ token: TOKENS.alice, user: 'a', roles: ['a,b'] }] }, /^auth\.tokens\[0\]\.roles\[0\]: .*contains a comma/],
       [{ adminRoles: ['ad min'] }, /^auth\.adminRoles\[0\]: .*whitespace/],
       [{ accounts: [{ name: 'prod-*', permissions: { READ: ['ok', 'not ok'] } }] }, /^auth\.accounts\[0\]\.permissions\.READ\[1\]: .*whitespace/],
-      [{ accounts: [{ name: 'prod-*', permissions: [{ READ: ['ok'] }, { WRITE: [null] }] }] }, /^auth\.accounts\[0\]\.permissions\[1\]\.WRITE\[0\]: a role must be a string, got null/],
+      [
+        { accounts: [{ name: 'prod-*', permissions: [{ READ: ['ok'] }, { WRITE: [null] }] }] },
+        /^auth\.accounts\[0\]\.permissions\[1\]\.WRITE\[0\]: a role must be a string, got null/,
+      ],
       [{ accounts: [{ name: 'prod-*', permissions: { DELETE: ['ops'] } }] }, /^auth\.accounts\[0\]\.permissions\.DELETE: unknown authorization/],
       [{ accounts: [{ name: 'prod-*', permissions: { READ: [] } }] }, /^auth\.accounts\[0\]\.permissions: must name at least one role/],
     ];
     for (const [auth, expected] of cases) {
       const found = problems(auth);
-      assert.ok(found.some((p) => expected.test(p)), `${JSON.stringify(auth)} → ${JSON.stringify(found)}`);
+      assert.ok(
+        found.some((p) => expected.test(p)),
+        `${JSON.stringify(auth)} → ${JSON.stringify(found)}`,
+      );
     }
   });
 
   test('the other auth mistakes stop the start too, naming the key', () => {
     assert.ok(problems({ enabled: true }).some((p) => /^auth\.enabled: .*no caller could authenticate/.test(p)));
     assert.ok(problems({ tokens: [{ token: 'short', user: 'a' }] }).some((p) => /^auth\.tokens\[0\]\.token: a token must be at least 16/.test(p)));
-    assert.ok(problems({ tokens: [{ token: TOKENS.alice, tokenEnv: 'X', user: 'a' }] }).some((p) => /^auth\.tokens\[0\]\.tokenEnv: set exactly one of token, tokenFile, tokenEnv/.test(p)));
+    assert.ok(
+      problems({ tokens: [{ token: TOKENS.alice, tokenEnv: 'X', user: 'a' }] }).some((p) =>
+        /^auth\.tokens\[0\]\.tokenEnv: set exactly one of token, tokenFile, tokenEnv/.test(p),
+      ),
+    );
     assert.ok(problems({ trustedGate: { sources: ['10.0.0.0/33'] } }).some((p) => /^auth\.trustedGate\.sources\[0\]: .*prefix length/.test(p)));
     assert.ok(problems({ trustedGate: { sources: ['gate.internal'] } }).some((p) => /^auth\.trustedGate\.sources\[0\]: .*not a CIDR block/.test(p)));
-    assert.ok(problems({ users: [{ name: 'Ann', roles: [] }, { name: 'ann', roles: [] }] }).some((p) => /^auth\.users\[1\]\.name: user "ann" is listed twice/.test(p)));
+    assert.ok(
+      problems({
+        users: [
+          { name: 'Ann', roles: [] },
+          { name: 'ann', roles: [] },
+        ],
+      }).some((p) => /^auth\.users\[1\]\.name: user "ann" is listed twice/.test(p)),
+    );
     assert.ok(problems({ unrestrictedAccounts: 'maybe' }).some((p) => /^auth\.unrestrictedAccounts:/.test(p)));
 
     const missingFile = parseConfig(authConfigSchema, { enabled: true, tokens: [{ tokenFile: '/nonexistent/token', user: 'a' }] }, 'test');
-    assert.throws(() => createRestAuth(missingFile), (err: unknown) => isScaleAgentError(err, 'CONFIG_INVALID') && /auth\.tokens\[0\]\.tokenFile: cannot read \/nonexistent\/token/.test(err.message));
+    assert.throws(
+      () => createRestAuth(missingFile),
+      (err: unknown) => isScaleAgentError(err, 'CONFIG_INVALID') && /auth\.tokens\[0\]\.tokenFile: cannot read \/nonexistent\/token/.test(err.message),
+    );
     const unsetEnv = parseConfig(authConfigSchema, { enabled: true, tokens: [{ tokenEnv: 'SCALE_AGENT_TEST_UNSET_TOKEN', user: 'a' }] }, 'test');
     assert.throws(() => createRestAuth(unsetEnv, {}), /auth\.tokens\[0\]\.tokenEnv: environment variable SCALE_AGENT_TEST_UNSET_TOKEN is not set/);
   });
@@ -511,7 +581,15 @@ describe('REST authorization configuration', () => {
     const dir = mkdtempSync(join(tmpdir(), 'scale-agent-auth-'));
     try {
       const config = join(dir, 'hub.yaml');
-      writeFileSync(config, toYaml({ grpc: GRPC, server: { host: '127.0.0.1', port: 0 }, database: { url: 'sqlite::memory:' }, auth: { enabled: true, tokens: [{ token: TOKENS.alice, user: 'alice', roles: ['dev', 'release managers'] }] } }));
+      writeFileSync(
+        config,
+        toYaml({
+          grpc: GRPC,
+          server: { host: '127.0.0.1', port: 0 },
+          database: { url: 'sqlite::memory:' },
+          auth: { enabled: true, tokens: [{ token: TOKENS.alice, user: 'alice', roles: ['dev', 'release managers'] }] },
+        }),
+      );
       const run = spawnSync(process.execPath, ['bin/scale-agent.js', 'hub', '--config', config], { encoding: 'utf8', timeout: 60_000 });
       assert.equal(run.status, 1, run.stderr);
       assert.match(run.stderr, /CONFIG_INVALID/);
@@ -535,7 +613,14 @@ describe('REST authorization in a running hub', () => {
         server: { host: '127.0.0.1', port: 0 },
         grpc: GRPC,
         database: { url: 'sqlite::memory:' },
-        auth: { enabled: true, adminRoles: ['admins'], tokens: [{ tokenFile, user: 'root', roles: ['admins'] }, { tokenEnv: 'SCALE_AGENT_TEST_ALICE', user: 'alice', roles: ['dev'] }] },
+        auth: {
+          enabled: true,
+          adminRoles: ['admins'],
+          tokens: [
+            { tokenFile, user: 'root', roles: ['admins'] },
+            { tokenEnv: 'SCALE_AGENT_TEST_ALICE', user: 'alice', roles: ['dev'] },
+          ],
+        },
       },
       'test',
     );
@@ -560,7 +645,10 @@ describe('REST authorization in a running hub', () => {
     assert.equal((await get('/credentials')).status, 401);
     const alice = await get('/credentials', TOKENS.alice);
     assert.equal(alice.status, 200);
-    assert.deepEqual(JSON.parse(alice.text).map((a: Json) => a.name), ['prod']);
+    assert.deepEqual(
+      JSON.parse(alice.text).map((a: Json) => a.name),
+      ['prod'],
+    );
     assert.equal((await get('/metrics')).status, 401);
     assert.equal((await get('/metrics', TOKENS.alice)).status, 403);
     const metrics = await get('/metrics', TOKENS.admin);

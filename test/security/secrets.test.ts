@@ -34,7 +34,17 @@ function plant(label: string): string {
 /** Every form a value could take on its way through: plain, base64 (padded or not), base64url, URL- and JSON-encoded. */
 function forms(value: string): string[] {
   const base64 = Buffer.from(value).toString('base64');
-  return [...new Set([value, base64, base64.replace(/=+$/, ''), Buffer.from(value).toString('base64url'), encodeURIComponent(value), new URLSearchParams({ v: value }).toString().slice(2), JSON.stringify(value).slice(1, -1)])];
+  return [
+    ...new Set([
+      value,
+      base64,
+      base64.replace(/=+$/, ''),
+      Buffer.from(value).toString('base64url'),
+      encodeURIComponent(value),
+      new URLSearchParams({ v: value }).toString().slice(2),
+      JSON.stringify(value).slice(1, -1),
+    ]),
+  ];
 }
 
 interface Planted {
@@ -86,15 +96,30 @@ function consumerSpec() {
 }
 
 function podManifest() {
-  const manifest = { apiVersion: 'v1', kind: 'Pod', metadata: { name: POD, namespace: 'default', annotations: { 'moniker.spinnaker.io/application': APP } }, spec: consumerSpec() };
-  return { ...manifest, metadata: { ...manifest.metadata, annotations: { ...manifest.metadata.annotations, 'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify(manifest) } } };
+  const manifest = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: POD, namespace: 'default', annotations: { 'moniker.spinnaker.io/application': APP } },
+    spec: consumerSpec(),
+  };
+  return {
+    ...manifest,
+    metadata: {
+      ...manifest.metadata,
+      annotations: { ...manifest.metadata.annotations, 'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify(manifest) },
+    },
+  };
 }
 
 function deploymentManifest() {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name: DEPLOYMENT, namespace: 'default', annotations: { 'moniker.spinnaker.io/application': APP, 'moniker.spinnaker.io/cluster': `deployment ${DEPLOYMENT}` } },
+    metadata: {
+      name: DEPLOYMENT,
+      namespace: 'default',
+      annotations: { 'moniker.spinnaker.io/application': APP, 'moniker.spinnaker.io/cluster': `deployment ${DEPLOYMENT}` },
+    },
     spec: {
       replicas: 1,
       selector: { matchLabels: { app: DEPLOYMENT } },
@@ -114,7 +139,9 @@ async function dumpDatabase(engine: EngineName, url: string): Promise<string> {
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {
-      const tables = await client.query<{ table_name: string }>(`select table_name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'`);
+      const tables = await client.query<{ table_name: string }>(
+        `select table_name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'`,
+      );
       for (const { table_name } of tables.rows) {
         const rows = await client.query(`select * from "${table_name.replaceAll('"', '""')}"`);
         parts.push(`${table_name}: ${JSON.stringify(rows.rows, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}`);
@@ -124,13 +151,23 @@ async function dumpDatabase(engine: EngineName, url: string): Promise<string> {
     }
   } else {
     const parsed = new URL(url);
-    const connection = await createConnection({ host: parsed.hostname, port: Number(parsed.port || 3306), user: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password), database: parsed.pathname.slice(1) });
+    const connection = await createConnection({
+      host: parsed.hostname,
+      port: Number(parsed.port || 3306),
+      user: decodeURIComponent(parsed.username),
+      password: decodeURIComponent(parsed.password),
+      database: parsed.pathname.slice(1),
+    });
     try {
-      const [tables] = await connection.query(`select table_name as name from information_schema.tables where table_schema = database() and table_type = 'BASE TABLE'`);
+      const [tables] = await connection.query(
+        `select table_name as name from information_schema.tables where table_schema = database() and table_type = 'BASE TABLE'`,
+      );
       for (const { name } of tables as Array<{ name: string }>) {
         const [rows] = await connection.query(`select * from \`${name.replaceAll('`', '``')}\``);
         // Binary columns come back as Buffers: keep their bytes as text.
-        parts.push(`${name}: ${JSON.stringify(rows, (_k, v) => (v && v.type === 'Buffer' && Array.isArray(v.data) ? Buffer.from(v.data).toString('utf8') : v))}`);
+        parts.push(
+          `${name}: ${JSON.stringify(rows, (_k, v) => (v && v.type === 'Buffer' && Array.isArray(v.data) ? Buffer.from(v.data).toString('utf8') : v))}`,
+        );
       }
     } finally {
       await connection.end();
@@ -169,17 +206,34 @@ for (const engine of ['sqlite', 'postgres', 'mysql'] as const) {
         ['/api/v1/namespaces/default/secrets', secretManifest(planted)],
         ['/api/v1/namespaces/default/pods', podManifest()],
         ['/apis/apps/v1/namespaces/default/deployments', deploymentManifest()],
-        ['/api/v1/namespaces/default/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'canary', namespace: 'default', annotations: { 'moniker.spinnaker.io/application': APP } }, data: { value: canary } }],
+        [
+          '/api/v1/namespaces/default/configmaps',
+          {
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: { name: 'canary', namespace: 'default', annotations: { 'moniker.spinnaker.io/application': APP } },
+            data: { value: canary },
+          },
+        ],
       ] as const) {
         const created = await simRequest(sim, 'POST', path, body);
         assert.equal(created.status, 201, `${path}: ${JSON.stringify(created.body)}`);
       }
       // Rotate: a new value arrives through stringData on an update, so the update path is covered too.
-      const rotated = await simRequest(sim, 'PATCH', `/api/v1/namespaces/default/secrets/${SECRET}`, { stringData: { rotated: planted.rotated } }, 'application/merge-patch+json');
+      const rotated = await simRequest(
+        sim,
+        'PATCH',
+        `/api/v1/namespaces/default/secrets/${SECRET}`,
+        { stringData: { rotated: planted.rotated } },
+        'application/merge-patch+json',
+      );
       assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
       const version = rotated.body.metadata.resourceVersion as string;
       const stored = JSON.stringify(rotated.body);
-      assert.ok(forms(planted.rotated).some((f) => stored.includes(f)), 'the cluster holds the rotated value (so there was something to leak)');
+      assert.ok(
+        forms(planted.rotated).some((f) => stored.includes(f)),
+        'the cluster holds the rotated value (so there was something to leak)',
+      );
 
       // Everything has arrived at the hub: the rotated Secret, the Pod, the Deployment's ReplicaSet and pod.
       await waitFor(
@@ -187,7 +241,13 @@ for (const engine of ['sqlite', 'postgres', 'mysql'] as const) {
           const secret = await system.rest(`/manifests/${ACCOUNT}/default/secret%20${SECRET}`);
           const pod = await system.rest(`/manifests/${ACCOUNT}/default/pod%20${POD}`);
           const groups = await system.rest(`/applications/${APP}/serverGroups`);
-          return secret.status === 200 && secret.body.manifest.metadata.resourceVersion === version && pod.status === 200 && Array.isArray(groups.body) && groups.body.length > 0 ? true : undefined;
+          return secret.status === 200 &&
+            secret.body.manifest.metadata.resourceVersion === version &&
+            pod.status === 200 &&
+            Array.isArray(groups.body) &&
+            groups.body.length > 0
+            ? true
+            : undefined;
         },
         { timeoutMs: PROPAGATION_TIMEOUT_MS, what: 'the Secret, the Pod and the Deployment at the hub' },
       );
@@ -247,7 +307,10 @@ for (const engine of ['sqlite', 'postgres', 'mysql'] as const) {
       }
       assert.ok(agentMessages > 0, 'the relay saw gRPC messages');
       const toHub = relay.connections.flatMap((c) => grpcMessages(parseHttp2(Buffer.concat(c.fromAgent)).frames).messages);
-      assert.ok(toHub.some((m) => m.payload.includes(canary)), 'the control value is found in a gRPC message');
+      assert.ok(
+        toHub.some((m) => m.payload.includes(canary)),
+        'the control value is found in a gRPC message',
+      );
       assert.deepEqual(seen, { secret: true, pod: true, reference: true }, 'the Secret and the Pod (with its reference) did cross the wire');
     });
 
@@ -294,7 +357,18 @@ for (const engine of ['sqlite', 'postgres', 'mysql'] as const) {
         '/admin/operations',
         '/features/stages',
       ]);
-      for (const type of ['secret', 'pod', 'deployment', 'replicaSet', 'configs', 'instances', 'serverGroups', 'serverGroupManagers', 'applications', 'clusters']) {
+      for (const type of [
+        'secret',
+        'pod',
+        'deployment',
+        'replicaSet',
+        'configs',
+        'instances',
+        'serverGroups',
+        'serverGroupManagers',
+        'applications',
+        'clusters',
+      ]) {
         for (const q of [SECRET, POD, APP, 'default']) paths.add(`/search?q=${encodeURIComponent(q)}&type=${type}`);
       }
       const responses: Array<{ path: string; status: number; text: string }> = [];
@@ -329,10 +403,22 @@ for (const engine of ['sqlite', 'postgres', 'mysql'] as const) {
       const pod = ok(`/manifests/${ACCOUNT}/default/pod%20${POD}`).manifest;
       assert.equal(pod.spec.containers[0].env[0].valueFrom.secretKeyRef.name, SECRET, 'the reference may appear');
       const raw = ok(`/applications/${APP}/rawResources`);
-      assert.ok(raw.some((r: { kind: string }) => r.kind === 'secret'), `rawResources lists the Secret: ${JSON.stringify(raw).slice(0, 500)}`);
+      assert.ok(
+        raw.some((r: { kind: string }) => r.kind === 'secret'),
+        `rawResources lists the Secret: ${JSON.stringify(raw).slice(0, 500)}`,
+      );
       assert.ok(ok(`/search?q=${SECRET}&type=secret`)[0].results.length > 0, 'search finds the Secret');
-      assert.ok(responses.filter((r) => r.status === 200).length >= 40, `most endpoints answered (${responses.filter((r) => r.status !== 200).map((r) => `${r.path} ${r.status}`).join(', ')})`);
-      assert.ok(responses.some((r) => r.text.includes(canary)), 'the control value is found in a response');
+      assert.ok(
+        responses.filter((r) => r.status === 200).length >= 40,
+        `most endpoints answered (${responses
+          .filter((r) => r.status !== 200)
+          .map((r) => `${r.path} ${r.status}`)
+          .join(', ')})`,
+      );
+      assert.ok(
+        responses.some((r) => r.text.includes(canary)),
+        'the control value is found in a response',
+      );
       for (const r of responses) assert.deepEqual(findNeedles(r.text, needles), [], `${r.path} (${r.status})`);
     });
 

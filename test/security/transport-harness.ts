@@ -139,7 +139,11 @@ export class TestAgent {
       throw new Error('no operations in transport tests');
     },
   ) {
-    const config = parseConfig(agentConfigSchema, { agent: { id: agentId }, clouddriver: { backoff: { initialMs: 100, maxMs: 300 }, ...clouddriver } }, 'test agent');
+    const config = parseConfig(
+      agentConfigSchema,
+      { agent: { id: agentId }, clouddriver: { backoff: { initialMs: 100, maxMs: 300 }, ...clouddriver } },
+      'test agent',
+    );
     const transport = createHubTransport(config.clouddriver, this.log.logger);
     this.connection = new HubConnection({
       agentId,
@@ -174,10 +178,13 @@ export class TestAgent {
 
   /** Waits until the connection has failed at least `attempts` times; returns the last reason. */
   async waitForFailure(pattern: RegExp, timeoutMs = 10_000): Promise<string> {
-    return waitFor(() => {
-      const error = this.connection.lastError;
-      return error !== undefined && pattern.test(error) ? error : undefined;
-    }, { timeoutMs, what: `a connection failure matching ${pattern}` }).catch((err: Error) => {
+    return waitFor(
+      () => {
+        const error = this.connection.lastError;
+        return error !== undefined && pattern.test(error) ? error : undefined;
+      },
+      { timeoutMs, what: `a connection failure matching ${pattern}` },
+    ).catch((err: Error) => {
       throw new Error(`${err.message}; last error: ${this.connection.lastError ?? 'none'}`);
     });
   }

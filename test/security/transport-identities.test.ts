@@ -10,7 +10,18 @@ import { create } from '@bufbuild/protobuf';
 import { isScaleAgentError } from '../../src/common/errors.ts';
 import { waitFor } from '../../src/common/time.ts';
 import { AgentHubClient, SyncRequestSchema, type SyncRequest, type SyncResponse } from '../../src/protocol/index.ts';
-import { TempDir, TestAgent, account, clientCertificate, hubCertificate, liveSessions, makeCa, startTestHub, type TestCa, type TestHub } from './transport-harness.ts';
+import {
+  TempDir,
+  TestAgent,
+  account,
+  clientCertificate,
+  hubCertificate,
+  liveSessions,
+  makeCa,
+  startTestHub,
+  type TestCa,
+  type TestHub,
+} from './transport-harness.ts';
 
 const TOKEN = 'static-token-0123456789abcdef';
 const ENV_TOKEN = 'env-token-fedcba9876543210';
@@ -48,15 +59,28 @@ describe('identities decide which accounts an agent may register', () => {
     dir.remove();
   });
 
-  async function mtlsAgent(commonName: string, accounts: ReturnType<typeof account>[], extra: Parameters<typeof clientCertificate>[2] = {}, agentId = commonName): Promise<TestAgent> {
+  async function mtlsAgent(
+    commonName: string,
+    accounts: ReturnType<typeof account>[],
+    extra: Parameters<typeof clientCertificate>[2] = {},
+    agentId = commonName,
+  ): Promise<TestAgent> {
     const files = dir.pair(`client-${agentId}`, await clientCertificate(ca, commonName, extra));
-    const agent = new TestAgent({ grpc: hub.address, tls: { cacertFile: ca.caFile, clientCertFile: files.certFile, clientKeyFile: files.keyFile } }, accounts, agentId).start();
+    const agent = new TestAgent(
+      { grpc: hub.address, tls: { cacertFile: ca.caFile, clientCertFile: files.certFile, clientKeyFile: files.keyFile } },
+      accounts,
+      agentId,
+    ).start();
     agents.push(agent);
     return agent;
   }
 
   function tokenAgent(token: string | undefined, accounts: ReturnType<typeof account>[], agentId: string): TestAgent {
-    const agent = new TestAgent({ grpc: hub.address, tls: { cacertFile: ca.caFile }, ...(token === undefined ? {} : { auth: { token } }) }, accounts, agentId).start();
+    const agent = new TestAgent(
+      { grpc: hub.address, tls: { cacertFile: ca.caFile }, ...(token === undefined ? {} : { auth: { token } }) },
+      accounts,
+      agentId,
+    ).start();
     agents.push(agent);
     return agent;
   }
@@ -72,7 +96,11 @@ describe('identities decide which accounts an agent may register', () => {
     assert.equal(refused?.refusalMessage, 'account prod-us-1 is not allowed for identity eu-agents (allowed: prod-eu-*, staging-eu)');
     assert.ok(await hub.hub.store.getAccount('prod-eu-1'));
     assert.equal(await hub.hub.store.getAccount('prod-us-1'), undefined);
-    assert.ok(hub.log.lines().some((l) => l.level === 40 && l.code === 'ACCOUNT_NOT_ALLOWED_FOR_IDENTITY' && l.account === 'prod-us-1' && /refusing account/.test(l.msg)));
+    assert.ok(
+      hub.log
+        .lines()
+        .some((l) => l.level === 40 && l.code === 'ACCOUNT_NOT_ALLOWED_FOR_IDENTITY' && l.account === 'prod-us-1' && /refusing account/.test(l.msg)),
+    );
     assert.ok(agent.log.lines().some((l) => l.level === 50 && l.code === 'ACCOUNT_NOT_ALLOWED_FOR_IDENTITY' && l.account === 'prod-us-1'));
     const session = liveSessions(hub.hub).find((s) => s.agentId === 'agent-eu-1');
     assert.deepEqual(session?.identity?.names, ['eu-agents']);
@@ -135,7 +163,11 @@ describe('identities decide which accounts an agent may register', () => {
 
   test('a wrong token is refused even with a valid certificate', async () => {
     const files = dir.pair('client-eu-token', await clientCertificate(ca, 'agent-eu-5'));
-    const agent = new TestAgent({ grpc: hub.address, tls: { cacertFile: ca.caFile, clientCertFile: files.certFile, clientKeyFile: files.keyFile }, auth: { token: 'guess' } }, [account('prod-eu-5')], 'eu-with-bad-token').start();
+    const agent = new TestAgent(
+      { grpc: hub.address, tls: { cacertFile: ca.caFile, clientCertFile: files.certFile, clientKeyFile: files.keyFile }, auth: { token: 'guess' } },
+      [account('prod-eu-5')],
+      'eu-with-bad-token',
+    ).start();
     agents.push(agent);
     await agent.waitForFailure(/AGENT_TOKEN_INVALID/);
     assert.equal(await hub.hub.store.getAccount('prod-eu-5'), undefined);
@@ -160,7 +192,12 @@ describe('identities decide which accounts an agent may register', () => {
     const owner = await mtlsAgent('platform-agent', [account('shared-name', 'https://cluster-a.example:6443')], {}, 'platform-a');
     await owner.waitForWelcome();
     assert.equal(owner.acceptance('shared-name')?.accepted, true);
-    const intruder = await mtlsAgent('platform-agent', [account('shared-name', 'https://cluster-b.example:6443'), account('other-name', 'https://cluster-b.example:6443')], {}, 'platform-b');
+    const intruder = await mtlsAgent(
+      'platform-agent',
+      [account('shared-name', 'https://cluster-b.example:6443'), account('other-name', 'https://cluster-b.example:6443')],
+      {},
+      'platform-b',
+    );
     await intruder.waitForWelcome();
     const refused = intruder.acceptance('shared-name');
     assert.equal(refused?.accepted, false);
@@ -194,7 +231,14 @@ describe('identities decide which accounts an agent may register', () => {
 
     // Another identity that knows the session id: refused.
     for (const [label, creds, expected] of [
-      ['token of another identity', credentials.combineChannelCredentials(credentials.createSsl(Buffer.from(ca.ca.certPem)), credentials.createFromMetadataGenerator((_p, cb) => cb(null, bearer(TOKEN)))), 'ACCOUNT_NOT_ALLOWED_FOR_IDENTITY'],
+      [
+        'token of another identity',
+        credentials.combineChannelCredentials(
+          credentials.createSsl(Buffer.from(ca.ca.certPem)),
+          credentials.createFromMetadataGenerator((_p, cb) => cb(null, bearer(TOKEN))),
+        ),
+        'ACCOUNT_NOT_ALLOWED_FOR_IDENTITY',
+      ],
       ['no credentials at all', credentials.createSsl(Buffer.from(ca.ca.certPem)), 'AGENT_UNAUTHENTICATED'],
     ] as const) {
       const client = new AgentHubClient(hub.address, creds) as unknown as Client & { Sync(): ClientDuplexStream<SyncRequest, SyncResponse> };
@@ -237,7 +281,11 @@ describe('grpc.allowAnyIdentity next to identities: unmatched agents are admitte
   test('an anonymous agent registers anything; a matched one stays within its allowance', async () => {
     const anonymous = new TestAgent({ grpc: hub.address, tls: { cacertFile: ca.caFile } }, [account('anything-1')], 'anonymous').start();
     const files = dir.pair('eu', await clientCertificate(ca, 'agent-eu-1'));
-    const eu = new TestAgent({ grpc: hub.address, tls: { cacertFile: ca.caFile, clientCertFile: files.certFile, clientKeyFile: files.keyFile } }, [account('prod-eu-1'), account('anything-2')], 'eu').start();
+    const eu = new TestAgent(
+      { grpc: hub.address, tls: { cacertFile: ca.caFile, clientCertFile: files.certFile, clientKeyFile: files.keyFile } },
+      [account('prod-eu-1'), account('anything-2')],
+      'eu',
+    ).start();
     try {
       await anonymous.waitForWelcome();
       await eu.waitForWelcome();
@@ -254,7 +302,9 @@ describe('grpc.allowAnyIdentity next to identities: unmatched agents are admitte
   test('an identity whose token environment variable is unset stops the hub at start', async () => {
     await assert.rejects(
       startTestHub({ grpc: { insecure: true }, identities: [{ name: 'x', match: { token: { env: 'SCALE_AGENT_TEST_UNSET_VARIABLE' } }, accounts: ['*'] }] }),
-      (err) => isScaleAgentError(err, 'CONFIG_INVALID') && /identities\[0\]\.match\.token: environment variable SCALE_AGENT_TEST_UNSET_VARIABLE is not set or empty/.test(err.message),
+      (err) =>
+        isScaleAgentError(err, 'CONFIG_INVALID') &&
+        /identities\[0\]\.match\.token: environment variable SCALE_AGENT_TEST_UNSET_VARIABLE is not set or empty/.test(err.message),
     );
   });
 });

@@ -52,13 +52,22 @@ describe('rotation of the hub server certificate without a restart', () => {
 
       // The certificate first, its key later (as a careless copy would): the mismatch is refused.
       writeFileSync(files.certFile, newCert.certPem);
-      await waitFor(() => hub.log.lines().some((l) => l.level === 50 && /cannot reload the gRPC certificate files/.test(l.msg) && /does not belong to the certificate/.test(l.err)), {
-        timeoutMs: 5000,
-        what: 'the hub to refuse the half-written pair',
-      });
+      await waitFor(
+        () =>
+          hub.log
+            .lines()
+            .some((l) => l.level === 50 && /cannot reload the gRPC certificate files/.test(l.msg) && /does not belong to the certificate/.test(l.err)),
+        {
+          timeoutMs: 5000,
+          what: 'the hub to refuse the half-written pair',
+        },
+      );
       assert.equal(await servedCertificateSerial(port, oldCa.ca.certPem), serialOf(oldCert), 'the old certificate stays');
       writeFileSync(files.keyFile, newCert.keyPem);
-      await waitFor(() => hub.log.lines().some((l) => l.msg === 'reloaded the gRPC certificate files; new connections use them'), { timeoutMs: 5000, what: 'the reload' });
+      await waitFor(() => hub.log.lines().some((l) => l.msg === 'reloaded the gRPC certificate files; new connections use them'), {
+        timeoutMs: 5000,
+        what: 'the reload',
+      });
       assert.equal(await servedCertificateSerial(port, newCa.ca.certPem), serialOf(newCert));
 
       // The agent trusting only the new CA gets in on its next attempt; the old session was not touched.
@@ -80,10 +89,15 @@ describe('rotation of the hub server certificate without a restart', () => {
     const agentsNew = await makeCa(dir, 'agents-new');
     const clientCaFile = dir.file('client-ca-bundle.pem', agentsOld.ca.certPem);
     const hub = await startTestHub({
-      grpc: { tls: { ...dir.pair('hub2', await hubCertificate(serverCa)), clientCaFile, clientAuth: 'require', reloadIntervalSeconds: RELOAD_SECONDS }, allowAnyIdentity: true },
+      grpc: {
+        tls: { ...dir.pair('hub2', await hubCertificate(serverCa)), clientCaFile, clientAuth: 'require', reloadIntervalSeconds: RELOAD_SECONDS },
+        allowAnyIdentity: true,
+      },
     });
     const client = dir.pair('new-ca-agent', await clientCertificate(agentsNew, 'new-ca-agent'));
-    const agent = new TestAgent({ grpc: hub.address, tls: { cacertFile: serverCa.caFile, clientCertFile: client.certFile, clientKeyFile: client.keyFile } }, [account('rot-ca')]).start();
+    const agent = new TestAgent({ grpc: hub.address, tls: { cacertFile: serverCa.caFile, clientCertFile: client.certFile, clientKeyFile: client.keyFile } }, [
+      account('rot-ca'),
+    ]).start();
     try {
       await agent.waitForTlsDiagnosis(/does not accept the client certificate/);
       writeFileSync(clientCaFile, agentsOld.ca.certPem + agentsNew.ca.certPem);
@@ -121,8 +135,13 @@ describe('rotation of the agent client certificate without a restart', () => {
     const v1 = await clientCertificate(ca, 'agent-v1');
     const v2 = await clientCertificate(ca, 'agent-v2', { notAfter: new Date(Date.now() + 3600_000) });
     const files = dir.pair('client', v1);
-    const agent = new TestAgent({ grpc: hub.address, tls: { cacertFile: ca.caFile, clientCertFile: files.certFile, clientKeyFile: files.keyFile } }, [account('rot-agent')]).start();
-    const identityNow = () => liveSessions(hub.hub).find((s) => s.agentId === 'test-agent')?.identity?.names.join(',');
+    const agent = new TestAgent({ grpc: hub.address, tls: { cacertFile: ca.caFile, clientCertFile: files.certFile, clientKeyFile: files.keyFile } }, [
+      account('rot-agent'),
+    ]).start();
+    const identityNow = () =>
+      liveSessions(hub.hub)
+        .find((s) => s.agentId === 'test-agent')
+        ?.identity?.names.join(',');
     try {
       await agent.waitForWelcome();
       assert.equal(identityNow(), 'agent-v1');
@@ -132,7 +151,9 @@ describe('rotation of the agent client certificate without a restart', () => {
       dropSessions(hub);
       await agent.waitForWelcome(2);
       assert.equal(identityNow(), 'agent-v1');
-      assert.ok(agent.log.lines().some((l) => l.level === 50 && /cannot use the TLS files for the hub/.test(l.msg) && /does not belong to the certificate/.test(l.err)));
+      assert.ok(
+        agent.log.lines().some((l) => l.level === 50 && /cannot use the TLS files for the hub/.test(l.msg) && /does not belong to the certificate/.test(l.err)),
+      );
 
       writeFileSync(files.keyFile, v2.keyPem);
       dropSessions(hub);
@@ -181,14 +202,23 @@ describe('bearer token from a command', () => {
     if (token !== undefined) writeFileSync(tokenFile, token);
     writeFileSync(countFile, '');
     const agent = new TestAgent(
-      { grpc: hub.address, tls: { cacertFile: ca.caFile }, auth: { tokenCommand: { command: process.execPath, args: ['-e', script, tokenFile, countFile, String(tokenCommand.format ?? 'raw')], ...tokenCommand } } },
+      {
+        grpc: hub.address,
+        tls: { cacertFile: ca.caFile },
+        auth: {
+          tokenCommand: { command: process.execPath, args: ['-e', script, tokenFile, countFile, String(tokenCommand.format ?? 'raw')], ...tokenCommand },
+        },
+      },
       [account(`cmd-${name}`)],
       name,
     ).start();
     return { agent, tokenFile, runs: () => readFileSync(countFile, 'utf8').length };
   }
 
-  const identityOf = (agentId: string) => liveSessions(hub.hub).find((s) => s.agentId === agentId)?.identity?.names.join(',');
+  const identityOf = (agentId: string) =>
+    liveSessions(hub.hub)
+      .find((s) => s.agentId === agentId)
+      ?.identity?.names.join(',');
 
   test('refreshed in the background: new calls carry the new token', async () => {
     const { agent, tokenFile, runs } = commandAgent('refresh', 'token-AAAA', { refreshIntervalSeconds: 1 });

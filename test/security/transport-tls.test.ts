@@ -10,7 +10,19 @@ import { silentLogger } from '../../src/common/logger.ts';
 import { agentConfigSchema } from '../../src/agent/config.ts';
 import { hubConfigSchema } from '../../src/hub/config.ts';
 import { startHub } from '../../src/hub/hub.ts';
-import { HOUR_MS, TempDir, TestAgent, account, clientCertificate, hubCertificate, liveSessions, makeCa, startTestHub, type TestCa, type TestHub } from './transport-harness.ts';
+import {
+  HOUR_MS,
+  TempDir,
+  TestAgent,
+  account,
+  clientCertificate,
+  hubCertificate,
+  liveSessions,
+  makeCa,
+  startTestHub,
+  type TestCa,
+  type TestHub,
+} from './transport-harness.ts';
 
 const ANY = { allowAnyIdentity: true };
 
@@ -34,19 +46,36 @@ describe('plaintext only when configured explicitly, with a warning on both side
       /grpc\.tls\.clientCaFile: clientAuth require needs clientCaFile/,
     );
     assert.throws(
-      () => parseConfig(hubConfigSchema, { grpc: { tls: { certFile: 'a', keyFile: 'b' } }, identities: [{ name: 'x', match: { subject: 'x' }, accounts: ['*'] }] }, 'hub.yaml'),
+      () =>
+        parseConfig(
+          hubConfigSchema,
+          { grpc: { tls: { certFile: 'a', keyFile: 'b' } }, identities: [{ name: 'x', match: { subject: 'x' }, accounts: ['*'] }] },
+          'hub.yaml',
+        ),
       /identities\[0\]\.match\.subject: matches a client certificate, but the hub does not ask for one/,
     );
     // clientCaFile alone means mTLS.
-    assert.equal(parseConfig(hubConfigSchema, { grpc: { tls: { certFile: 'a', keyFile: 'b', clientCaFile: 'c' } } }, 'hub.yaml').grpc.tls?.clientAuth, 'require');
+    assert.equal(
+      parseConfig(hubConfigSchema, { grpc: { tls: { certFile: 'a', keyFile: 'b', clientCaFile: 'c' } } }, 'hub.yaml').grpc.tls?.clientAuth,
+      'require',
+    );
   });
 
   test('the agent defaults to TLS; insecure and tls.* together are refused', () => {
     const config = parseConfig(agentConfigSchema, {}, 'agent.yaml');
     assert.equal(config.clouddriver.insecure, false);
-    assert.throws(() => parseConfig(agentConfigSchema, { clouddriver: { insecure: true, tls: { cacertFile: '/ca.pem' } } }, 'agent.yaml'), /clouddriver\.tls\.cacertFile: tls\.cacertFile needs TLS, but insecure is true/);
-    assert.throws(() => parseConfig(agentConfigSchema, { clouddriver: { tls: { clientCertFile: '/c.pem' } } }, 'agent.yaml'), /clouddriver\.tls\.clientKeyFile: clientCertFile and clientKeyFile go together/);
-    assert.throws(() => parseConfig(agentConfigSchema, { clouddriver: { auth: { token: 't', tokenCommand: { command: 'x' } } } }, 'agent.yaml'), /token and tokenCommand are exclusive/);
+    assert.throws(
+      () => parseConfig(agentConfigSchema, { clouddriver: { insecure: true, tls: { cacertFile: '/ca.pem' } } }, 'agent.yaml'),
+      /clouddriver\.tls\.cacertFile: tls\.cacertFile needs TLS, but insecure is true/,
+    );
+    assert.throws(
+      () => parseConfig(agentConfigSchema, { clouddriver: { tls: { clientCertFile: '/c.pem' } } }, 'agent.yaml'),
+      /clouddriver\.tls\.clientKeyFile: clientCertFile and clientKeyFile go together/,
+    );
+    assert.throws(
+      () => parseConfig(agentConfigSchema, { clouddriver: { auth: { token: 't', tokenCommand: { command: 'x' } } } }, 'agent.yaml'),
+      /token and tokenCommand are exclusive/,
+    );
   });
 
   test('a plaintext hub and agent work, and each warns at start', async () => {
@@ -109,7 +138,9 @@ describe('TLS: the agent verifies the hub', () => {
     const expired = await hubCertificate(ca, { notBefore: new Date(Date.now() - 2 * HOUR_MS), notAfter: new Date(Date.now() - HOUR_MS) });
     expiredHub = await startTestHub({ grpc: { tls: dir.pair('hub-expired', expired), ...ANY } });
     // A certificate only for hub.internal: reaching it at 127.0.0.1 needs tls.serverName.
-    namedHub = await startTestHub({ grpc: { tls: dir.pair('hub-named', await ca.issue({ commonName: 'hub.internal', dnsNames: ['hub.internal'], usage: 'server' })), ...ANY } });
+    namedHub = await startTestHub({
+      grpc: { tls: dir.pair('hub-named', await ca.issue({ commonName: 'hub.internal', dnsNames: ['hub.internal'], usage: 'server' })), ...ANY },
+    });
   });
 
   after(async () => {
@@ -250,7 +281,11 @@ describe('mTLS: the hub requires a client certificate from its client CA', () =>
     assert.throws(() => new TestAgent({ grpc: hub.address, tls: tls(files) }, []), /the key is encrypted: set its password/);
     const agent = new TestAgent({ grpc: hub.address, tls: { ...tls(files), clientKeyFilePassword: 'open sesame' } }, [account('mtls-encrypted')]).start();
     const sec1Pair = await clientCertificate(agentsCa, 'agent-sec1');
-    const sec1 = new TestAgent({ grpc: hub.address, tls: tls(dir.pair('agent-sec1', sec1Pair, convertPrivateKeyPem(sec1Pair.keyPem, 'sec1'))) }, [account('mtls-sec1')], 'sec1-agent').start();
+    const sec1 = new TestAgent(
+      { grpc: hub.address, tls: tls(dir.pair('agent-sec1', sec1Pair, convertPrivateKeyPem(sec1Pair.keyPem, 'sec1'))) },
+      [account('mtls-sec1')],
+      'sec1-agent',
+    ).start();
     try {
       await agent.waitForWelcome();
       await sec1.waitForWelcome();
@@ -286,7 +321,10 @@ describe('mTLS: the hub requires a client certificate from its client CA', () =>
   });
 
   test('an expired client certificate is refused', async () => {
-    const pair = await clientCertificate(agentsCa, 'agent-expired', { notBefore: new Date(Date.now() - 2 * HOUR_MS), notAfter: new Date(Date.now() - HOUR_MS) });
+    const pair = await clientCertificate(agentsCa, 'agent-expired', {
+      notBefore: new Date(Date.now() - 2 * HOUR_MS),
+      notAfter: new Date(Date.now() - HOUR_MS),
+    });
     const agent = new TestAgent({ grpc: hub.address, tls: tls(dir.pair('agent-expired', pair)) }, [account('mtls-expired')]).start();
     try {
       await agent.waitForTlsDiagnosis(/client certificate \(CN=agent-expired\) expired at/);
@@ -333,7 +371,9 @@ describe('clientAuth optional: a certificate is verified when given, and only a 
 
   test('a certificate from the client CA is an identity', async () => {
     const files = dir.pair('agent-optional', await clientCertificate(ca, 'agent-optional'));
-    const agent = new TestAgent({ grpc: hub.address, tls: { cacertFile: ca.caFile, clientCertFile: files.certFile, clientKeyFile: files.keyFile } }, [account('opt-1')]).start();
+    const agent = new TestAgent({ grpc: hub.address, tls: { cacertFile: ca.caFile, clientCertFile: files.certFile, clientKeyFile: files.keyFile } }, [
+      account('opt-1'),
+    ]).start();
     try {
       await agent.waitForWelcome();
       assert.equal(agent.acceptance('opt-1')?.accepted, true);
@@ -344,7 +384,9 @@ describe('clientAuth optional: a certificate is verified when given, and only a 
 
   test('a certificate from another CA counts for nothing: the agent is refused', async () => {
     const files = dir.pair('agent-forged', await clientCertificate(otherCa, 'agent-optional'));
-    const agent = new TestAgent({ grpc: hub.address, tls: { cacertFile: ca.caFile, clientCertFile: files.certFile, clientKeyFile: files.keyFile } }, [account('opt-2')]).start();
+    const agent = new TestAgent({ grpc: hub.address, tls: { cacertFile: ca.caFile, clientCertFile: files.certFile, clientKeyFile: files.keyFile } }, [
+      account('opt-2'),
+    ]).start();
     try {
       const reason = await agent.waitForFailure(/AGENT_UNAUTHENTICATED/);
       assert.match(reason, /neither a client certificate nor a bearer token/);

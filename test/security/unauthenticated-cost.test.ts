@@ -36,7 +36,7 @@ describe('a peer without credentials cannot stall the hub', { timeout: 180_000 }
     await system?.stop();
   });
 
-  test('24 parallel 8 MiB hellos without credentials: the hub stays responsive and small, the agent\'s session survives', async () => {
+  test("24 parallel 8 MiB hellos without credentials: the hub stays responsive and small, the agent's session survives", async () => {
     const hello = helloOfEmptyAccounts(Math.floor((GRPC_MAX_MESSAGE_BYTES - 16) / 2));
     assert.ok(hello.length > 8_000_000 && hello.length <= GRPC_MAX_MESSAGE_BYTES);
     const before = (await system.rest('/metrics')).body as string;
@@ -56,7 +56,14 @@ describe('a peer without credentials cannot stall the hub', { timeout: 180_000 }
       }
     })();
 
-    const clients = Array.from({ length: ATTACKERS }, () => new AgentHubClient(`127.0.0.1:${system.grpcPort}`, credentials.createInsecure(), { 'grpc.max_send_message_length': GRPC_MAX_MESSAGE_BYTES, 'grpc.max_receive_message_length': GRPC_MAX_MESSAGE_BYTES }));
+    const clients = Array.from(
+      { length: ATTACKERS },
+      () =>
+        new AgentHubClient(`127.0.0.1:${system.grpcPort}`, credentials.createInsecure(), {
+          'grpc.max_send_message_length': GRPC_MAX_MESSAGE_BYTES,
+          'grpc.max_receive_message_length': GRPC_MAX_MESSAGE_BYTES,
+        }),
+    );
     const answers = await Promise.all(
       clients.map(
         (client) =>
@@ -80,7 +87,10 @@ describe('a peer without credentials cannot stall the hub', { timeout: 180_000 }
     maxDelaySeconds = Math.max(maxDelaySeconds, metricValue(after, 'scale_agent_hub_nodejs_eventloop_lag_max_seconds'));
     maxRss = Math.max(maxRss, metricValue(after, 'scale_agent_hub_process_resident_memory_bytes'));
 
-    assert.ok(answers.every((a) => a === 'AGENT_UNAUTHENTICATED'), `every attacker is refused as unauthenticated: ${answers.join(', ')}`);
+    assert.ok(
+      answers.every((a) => a === 'AGENT_UNAUTHENTICATED'),
+      `every attacker is refused as unauthenticated: ${answers.join(', ')}`,
+    );
     assert.ok(maxDelaySeconds * 1000 < MAX_EVENT_LOOP_DELAY_MS, `the hub's event loop was delayed ${Math.round(maxDelaySeconds * 1000)} ms at most`);
     assert.ok(maxRss - rssBefore < MAX_RSS_GROWTH_BYTES, `the hub's RSS grew ${Math.round((maxRss - rssBefore) / 1024 / 1024)} MiB`);
     // The real agent was never cut off.
@@ -88,6 +98,8 @@ describe('a peer without credentials cannot stall the hub', { timeout: 180_000 }
     assert.equal(health.hub.state, 'connected');
     assert.doesNotMatch(system.group.output('hub'), /silent for too long/);
     await waitFor(async () => (await system.agentStatuses()).get('cluster-1') === 'connected', { timeoutMs: 5_000, what: 'the account to be served' });
-    console.log(`unauthenticated hellos: ${ATTACKERS} × ${(hello.length / 1024 / 1024).toFixed(1)} MiB; hub event-loop delay ≤ ${Math.round(maxDelaySeconds * 1000)} ms, RSS growth ${((maxRss - rssBefore) / 1024 / 1024).toFixed(1)} MiB`);
+    console.log(
+      `unauthenticated hellos: ${ATTACKERS} × ${(hello.length / 1024 / 1024).toFixed(1)} MiB; hub event-loop delay ≤ ${Math.round(maxDelaySeconds * 1000)} ms, RSS growth ${((maxRss - rssBefore) / 1024 / 1024).toFixed(1)} MiB`,
+    );
   });
 });

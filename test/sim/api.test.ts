@@ -98,8 +98,12 @@ describe('auth, health and discovery', () => {
         let text = '';
         let code = 0;
         stream.setEncoding('utf8');
-        stream.on('response', (headers) => { code = Number(headers[':status']); });
-        stream.on('data', (c: string) => { text += c; });
+        stream.on('response', (headers) => {
+          code = Number(headers[':status']);
+        });
+        stream.on('data', (c: string) => {
+          text += c;
+        });
         stream.on('end', () => resolve({ status: code, body: text, alpn: session.alpnProtocol ?? false }));
         stream.on('error', reject);
         stream.end();
@@ -164,7 +168,12 @@ describe('create, read, update, delete', () => {
     assert.equal(wrongKind.body.details.causes[0].field, 'kind');
     const wrongNamespace = await api.post('/api/v1/namespaces/default/configmaps', { ...configMap('x'), metadata: { name: 'x', namespace: 'other' } });
     assert.equal(wrongNamespace.status, 422);
-    const noSelector = await api.post('/apis/apps/v1/namespaces/default/deployments', { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'bad' }, spec: { template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'i' }] } } } });
+    const noSelector = await api.post('/apis/apps/v1/namespaces/default/deployments', {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'bad' },
+      spec: { template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'i' }] } } },
+    });
     assert.equal(noSelector.status, 422);
     assert.ok(noSelector.body.details.causes.some((c: any) => c.field === 'spec.selector'));
   });
@@ -217,7 +226,8 @@ describe('create, read, update, delete', () => {
   });
 
   test('delete collection by label selector', async () => {
-    for (const name of ['dc-1', 'dc-2', 'dc-3']) await api.post('/api/v1/namespaces/default/configmaps', configMap(name, {}, { group: name === 'dc-3' ? 'keep' : 'drop' }));
+    for (const name of ['dc-1', 'dc-2', 'dc-3'])
+      await api.post('/api/v1/namespaces/default/configmaps', configMap(name, {}, { group: name === 'dc-3' ? 'keep' : 'drop' }));
     const reply = await api.delete('/api/v1/namespaces/default/configmaps?labelSelector=group%3Ddrop');
     assert.equal(reply.status, 200);
     assert.equal(reply.body.items.length, 2);
@@ -236,7 +246,12 @@ describe('create, read, update, delete', () => {
   });
 
   test('cluster-scoped kinds live outside namespaces', async () => {
-    const role = await api.post('/apis/rbac.authorization.k8s.io/v1/clusterroles', { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'system:sim-reader' }, rules: [] });
+    const role = await api.post('/apis/rbac.authorization.k8s.io/v1/clusterroles', {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: 'system:sim-reader' },
+      rules: [],
+    });
     assert.equal(role.status, 201);
     assert.equal(role.body.metadata.namespace, undefined);
     assert.equal((await api.get('/apis/rbac.authorization.k8s.io/v1/clusterroles/system:sim-reader')).status, 200);
@@ -252,21 +267,55 @@ describe('create, read, update, delete', () => {
 
 describe('patches and subresources', () => {
   test('merge, JSON and strategic merge patches', async () => {
-    await api.post('/apis/apps/v1/namespaces/default/deployments', { ...deployment('patched', 'img:1', 0), spec: { ...(deployment('patched', 'img:1', 0) as any).spec, template: { metadata: { labels: { app: 'patched' } }, spec: { containers: [{ name: 'main', image: 'img:1', env: [{ name: 'A', value: '1' }] }, { name: 'side', image: 'side:1' }] } } } });
+    await api.post('/apis/apps/v1/namespaces/default/deployments', {
+      ...deployment('patched', 'img:1', 0),
+      spec: {
+        ...(deployment('patched', 'img:1', 0) as any).spec,
+        template: {
+          metadata: { labels: { app: 'patched' } },
+          spec: {
+            containers: [
+              { name: 'main', image: 'img:1', env: [{ name: 'A', value: '1' }] },
+              { name: 'side', image: 'side:1' },
+            ],
+          },
+        },
+      },
+    });
     const path = '/apis/apps/v1/namespaces/default/deployments/patched';
     const merged = await api.patch(path, { metadata: { annotations: { a: 'b' } } }, 'application/merge-patch+json');
     assert.equal(merged.status, 200);
     assert.equal(merged.body.metadata.annotations.a, 'b');
-    const json = await api.patch(path, [{ op: 'replace', path: '/spec/replicas', value: 0 }, { op: 'add', path: '/metadata/labels', value: { l: 'v' } }], 'application/json-patch+json');
+    const json = await api.patch(
+      path,
+      [
+        { op: 'replace', path: '/spec/replicas', value: 0 },
+        { op: 'add', path: '/metadata/labels', value: { l: 'v' } },
+      ],
+      'application/json-patch+json',
+    );
     assert.equal(json.status, 200);
     assert.equal(json.body.metadata.labels.l, 'v');
     const failedTest = await api.patch(path, [{ op: 'test', path: '/spec/replicas', value: 5 }], 'application/json-patch+json');
     assert.equal(failedTest.status, 422);
-    const strategic = await api.patch(path, { spec: { template: { spec: { containers: [{ name: 'main', image: 'img:2', env: [{ name: 'B', value: '2' }] }] } } } }, 'application/strategic-merge-patch+json');
+    const strategic = await api.patch(
+      path,
+      { spec: { template: { spec: { containers: [{ name: 'main', image: 'img:2', env: [{ name: 'B', value: '2' }] }] } } } },
+      'application/strategic-merge-patch+json',
+    );
     assert.equal(strategic.status, 200);
     const containers = strategic.body.spec.template.spec.containers;
-    assert.deepEqual(containers.map((c: any) => [c.name, c.image]), [['main', 'img:2'], ['side', 'side:1']]);
-    assert.deepEqual(containers[0].env.map((e: any) => e.name), ['A', 'B']);
+    assert.deepEqual(
+      containers.map((c: any) => [c.name, c.image]),
+      [
+        ['main', 'img:2'],
+        ['side', 'side:1'],
+      ],
+    );
+    assert.deepEqual(
+      containers[0].env.map((e: any) => e.name),
+      ['A', 'B'],
+    );
     const unsupported = await api.patch(path, {}, 'text/plain');
     assert.equal(unsupported.status, 415);
   });
@@ -286,7 +335,12 @@ describe('patches and subresources', () => {
   });
 
   test('status subresource writes only status; main resource ignores status', async () => {
-    const created = await api.post('/api/v1/namespaces/default/services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'status-svc' }, spec: { ports: [{ port: 80 }] } });
+    const created = await api.post('/api/v1/namespaces/default/services', {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'status-svc' },
+      spec: { ports: [{ port: 80 }] },
+    });
     assert.equal(created.status, 201);
     assert.match(created.body.spec.clusterIP, /^10\.96\./);
     const path = '/api/v1/namespaces/default/services/status-svc';

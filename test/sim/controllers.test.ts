@@ -28,8 +28,13 @@ function rolledOut(d: any): boolean {
   const s = d?.status ?? {};
   const replicas = d?.spec?.replicas ?? 1;
   const progressing = (s.conditions ?? []).find((c: any) => c.type === 'Progressing');
-  return s.observedGeneration >= d.metadata.generation && s.updatedReplicas === replicas && s.replicas === replicas
-    && s.availableReplicas === replicas && progressing?.reason === 'NewReplicaSetAvailable';
+  return (
+    s.observedGeneration >= d.metadata.generation &&
+    s.updatedReplicas === replicas &&
+    s.replicas === replicas &&
+    s.availableReplicas === replicas &&
+    progressing?.reason === 'NewReplicaSetAvailable'
+  );
 }
 
 describe('deployments', () => {
@@ -37,10 +42,13 @@ describe('deployments', () => {
     const created = await api.post('/apis/apps/v1/namespaces/default/deployments', deployment('web', 'nginx:1', 3));
     assert.equal(created.status, 201);
     assert.equal(created.body.status.replicas, undefined, 'a create returns before the controller reacts');
-    const done = await waitFor(async () => {
-      const d = await getBody('/apis/apps/v1/namespaces/default/deployments/web');
-      return rolledOut(d) ? d : undefined;
-    }, { ...WAIT, what: 'rollout' });
+    const done = await waitFor(
+      async () => {
+        const d = await getBody('/apis/apps/v1/namespaces/default/deployments/web');
+        return rolledOut(d) ? d : undefined;
+      },
+      { ...WAIT, what: 'rollout' },
+    );
     assert.equal(done.status.readyReplicas, 3);
     assert.equal(done.status.unavailableReplicas, undefined);
     assert.equal(done.metadata.annotations['deployment.kubernetes.io/revision'], '1');
@@ -72,41 +80,57 @@ describe('deployments', () => {
 
   test('a new pod template rolls out a new ReplicaSet and scales the old one to zero', async () => {
     const path = '/apis/apps/v1/namespaces/default/deployments/web';
-    const patched = await api.patch(path, { spec: { template: { spec: { containers: [{ name: 'main', image: 'nginx:2' }] } } } }, 'application/strategic-merge-patch+json');
+    const patched = await api.patch(
+      path,
+      { spec: { template: { spec: { containers: [{ name: 'main', image: 'nginx:2' }] } } } },
+      'application/strategic-merge-patch+json',
+    );
     assert.equal(patched.body.metadata.generation, 2);
-    const done = await waitFor(async () => {
-      const d = await getBody(path);
-      return rolledOut(d) && d.status.observedGeneration === 2 ? d : undefined;
-    }, { ...WAIT, what: 'second rollout' });
+    const done = await waitFor(
+      async () => {
+        const d = await getBody(path);
+        return rolledOut(d) && d.status.observedGeneration === 2 ? d : undefined;
+      },
+      { ...WAIT, what: 'second rollout' },
+    );
     assert.equal(done.metadata.annotations['deployment.kubernetes.io/revision'], '2');
     const replicaSets = (await api.get('/apis/apps/v1/namespaces/default/replicasets?labelSelector=app%3Dweb')).body.items;
     assert.equal(replicaSets.length, 2);
     const byImage = Object.fromEntries(replicaSets.map((rs: any) => [rs.spec.template.spec.containers[0].image, rs]));
     assert.equal(byImage['nginx:1'].spec.replicas, 0);
     assert.equal(byImage['nginx:2'].spec.replicas, 3);
-    await waitFor(async () => {
-      const pods = (await api.get('/api/v1/namespaces/default/pods?labelSelector=app%3Dweb')).body.items;
-      return pods.length === 3 && pods.every((p: any) => p.spec.containers[0].image === 'nginx:2');
-    }, { ...WAIT, what: 'old pods gone' });
+    await waitFor(
+      async () => {
+        const pods = (await api.get('/api/v1/namespaces/default/pods?labelSelector=app%3Dweb')).body.items;
+        return pods.length === 3 && pods.every((p: any) => p.spec.containers[0].image === 'nginx:2');
+      },
+      { ...WAIT, what: 'old pods gone' },
+    );
   });
 
   test('scaling through the scale subresource changes the pod count', async () => {
     await api.patch('/apis/apps/v1/namespaces/default/deployments/web/scale', { spec: { replicas: 1 } }, 'application/merge-patch+json');
-    await waitFor(async () => {
-      const d = await getBody('/apis/apps/v1/namespaces/default/deployments/web');
-      const pods = (await api.get('/api/v1/namespaces/default/pods?labelSelector=app%3Dweb')).body.items;
-      return rolledOut(d) && d.status.replicas === 1 && pods.length === 1;
-    }, { ...WAIT, what: 'scale down to 1' });
+    await waitFor(
+      async () => {
+        const d = await getBody('/apis/apps/v1/namespaces/default/deployments/web');
+        const pods = (await api.get('/api/v1/namespaces/default/pods?labelSelector=app%3Dweb')).body.items;
+        return rolledOut(d) && d.status.replicas === 1 && pods.length === 1;
+      },
+      { ...WAIT, what: 'scale down to 1' },
+    );
   });
 
   test('deleting a Deployment garbage-collects its ReplicaSets and pods', async () => {
     const reply = await api.delete('/apis/apps/v1/namespaces/default/deployments/web');
     assert.equal(reply.status, 200);
-    await waitFor(async () => {
-      const rs = (await api.get('/apis/apps/v1/namespaces/default/replicasets?labelSelector=app%3Dweb')).body.items;
-      const pods = (await api.get('/api/v1/namespaces/default/pods?labelSelector=app%3Dweb')).body.items;
-      return rs.length === 0 && pods.length === 0;
-    }, { ...WAIT, what: 'garbage collection' });
+    await waitFor(
+      async () => {
+        const rs = (await api.get('/apis/apps/v1/namespaces/default/replicasets?labelSelector=app%3Dweb')).body.items;
+        const pods = (await api.get('/api/v1/namespaces/default/pods?labelSelector=app%3Dweb')).body.items;
+        return rs.length === 0 && pods.length === 0;
+      },
+      { ...WAIT, what: 'garbage collection' },
+    );
   });
 
   test('propagationPolicy Orphan keeps dependents and removes their owner reference', async () => {
@@ -124,10 +148,13 @@ describe('other workloads', () => {
     const sts = { ...deployment('db', 'postgres:16', 2), kind: 'StatefulSet' } as any;
     sts.spec.serviceName = 'db';
     assert.equal((await api.post('/apis/apps/v1/namespaces/default/statefulsets', sts)).status, 201);
-    const done = await waitFor(async () => {
-      const s = await getBody('/apis/apps/v1/namespaces/default/statefulsets/db');
-      return s?.status?.readyReplicas === 2 && s.status.currentRevision === s.status.updateRevision ? s : undefined;
-    }, { ...WAIT, what: 'statefulset ready' });
+    const done = await waitFor(
+      async () => {
+        const s = await getBody('/apis/apps/v1/namespaces/default/statefulsets/db');
+        return s?.status?.readyReplicas === 2 && s.status.currentRevision === s.status.updateRevision ? s : undefined;
+      },
+      { ...WAIT, what: 'statefulset ready' },
+    );
     assert.equal(done.status.updatedReplicas, 2);
     assert.equal(done.status.observedGeneration, 1);
     const pods = (await api.get('/api/v1/namespaces/default/pods?labelSelector=app%3Ddb')).body.items.map((p: any) => p.metadata.name).sort();
@@ -138,18 +165,28 @@ describe('other workloads', () => {
     const ds = { ...deployment('agent', 'agent:1'), kind: 'DaemonSet' } as any;
     delete ds.spec.replicas;
     assert.equal((await api.post('/apis/apps/v1/namespaces/default/daemonsets', ds)).status, 201);
-    const done = await waitFor(async () => {
-      const d = await getBody('/apis/apps/v1/namespaces/default/daemonsets/agent');
-      return d?.status?.numberReady === 1 ? d : undefined;
-    }, { ...WAIT, what: 'daemonset ready' });
+    const done = await waitFor(
+      async () => {
+        const d = await getBody('/apis/apps/v1/namespaces/default/daemonsets/agent');
+        return d?.status?.numberReady === 1 ? d : undefined;
+      },
+      { ...WAIT, what: 'daemonset ready' },
+    );
     assert.equal(done.status.desiredNumberScheduled, 1);
     assert.equal(done.status.updatedNumberScheduled, 1);
   });
 
   test('a Job completes, and one marked to fail fails', async () => {
     const job = (name: string, fail: boolean) => ({
-      apiVersion: 'batch/v1', kind: 'Job', metadata: { name },
-      spec: { template: { metadata: fail ? { annotations: { 'sim.scale-agent.io/fail': 'true' } } : {}, spec: { restartPolicy: 'Never', containers: [{ name: 'run', image: 'busybox' }] } } },
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name },
+      spec: {
+        template: {
+          metadata: fail ? { annotations: { 'sim.scale-agent.io/fail': 'true' } } : {},
+          spec: { restartPolicy: 'Never', containers: [{ name: 'run', image: 'busybox' }] },
+        },
+      },
     });
     assert.equal((await api.post('/apis/batch/v1/namespaces/default/jobs', job('ok-job', false))).status, 201);
     assert.equal((await api.post('/apis/batch/v1/namespaces/default/jobs', job('bad-job', true))).status, 201);
@@ -161,12 +198,20 @@ describe('other workloads', () => {
     assert.equal(ok.status.succeeded, 1);
     const bad = await waitFor(() => conditionOf('bad-job', 'Failed'), { ...WAIT, what: 'job failed' });
     assert.equal(bad.status.failed, 1);
-    const invalid = await api.post('/apis/batch/v1/namespaces/default/jobs', { ...job('always', false), spec: { template: { spec: { containers: [{ name: 'c', image: 'i' }] } } } });
+    const invalid = await api.post('/apis/batch/v1/namespaces/default/jobs', {
+      ...job('always', false),
+      spec: { template: { spec: { containers: [{ name: 'c', image: 'i' }] } } },
+    });
     assert.equal(invalid.status, 422);
   });
 
   test('a pod deleted with a grace period terminates first, then goes', async () => {
-    await api.post('/api/v1/namespaces/default/pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'lonely' }, spec: { containers: [{ name: 'c', image: 'i' }] } });
+    await api.post('/api/v1/namespaces/default/pods', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'lonely' },
+      spec: { containers: [{ name: 'c', image: 'i' }] },
+    });
     const watch = await api.watch('/api/v1/namespaces/default/pods?watch=true&fieldSelector=metadata.name%3Dlonely');
     const reply = await api.delete('/api/v1/namespaces/default/pods/lonely');
     assert.equal(reply.status, 202);
@@ -201,7 +246,12 @@ describe('custom resources', () => {
     assert.ok((await api.get('/apis')).body.groups.some((g: any) => g.name === 'example.com'));
 
     const watch = await api.watch('/apis/example.com/v1/namespaces/default/widgets?watch=true');
-    const widget = await api.post('/apis/example.com/v1/namespaces/default/widgets', { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w1' }, spec: { size: 1 } });
+    const widget = await api.post('/apis/example.com/v1/namespaces/default/widgets', {
+      apiVersion: 'example.com/v1',
+      kind: 'Widget',
+      metadata: { name: 'w1' },
+      spec: { size: 1 },
+    });
     assert.equal(widget.status, 201);
     assert.equal(widget.body.metadata.generation, 1);
     await watch.next((e) => e.type === 'ADDED' && e.object.metadata.name === 'w1');

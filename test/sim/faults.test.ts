@@ -182,7 +182,10 @@ describe('error budgets', () => {
   test('503 defaults Retry-After to 1 s; a watch-only budget fails watches; posting again adds a budget', async () => {
     await api.post(`${FAULTS}/errors`, { status: 503, count: 1, verbs: ['watch'] });
     const added = await api.post(`${FAULTS}/errors`, { status: 503, count: 1, verbs: ['watch'] });
-    assert.deepEqual(added.body.errors.map((b: any) => b.remaining), [1, 1]);
+    assert.deepEqual(
+      added.body.errors.map((b: any) => b.remaining),
+      [1, 1],
+    );
     assert.equal((await api.get('/api/v1/namespaces/default/configmaps')).status, 200, 'list is not watch');
     for (let i = 0; i < 2; i++) {
       const refused = await api.get('/api/v1/namespaces/default/configmaps?watch=true');
@@ -224,11 +227,17 @@ describe('revoked resources', () => {
     assert.equal(clusterList.status, 403);
     assert.equal(clusterList.body.kind, 'Status');
     assert.equal(clusterList.body.reason, 'Forbidden');
-    assert.equal(clusterList.body.message, 'deployments.apps is forbidden: User "sim-user" cannot list resource "deployments" in API group "apps" at the cluster scope');
+    assert.equal(
+      clusterList.body.message,
+      'deployments.apps is forbidden: User "sim-user" cannot list resource "deployments" in API group "apps" at the cluster scope',
+    );
     assert.deepEqual(clusterList.body.details, { group: 'apps', kind: 'deployments' });
     const namespaced = await api.get('/apis/apps/v1/namespaces/team-a/deployments');
     assert.equal(namespaced.status, 403);
-    assert.equal(namespaced.body.message, 'deployments.apps is forbidden: User "sim-user" cannot list resource "deployments" in API group "apps" in the namespace "team-a"');
+    assert.equal(
+      namespaced.body.message,
+      'deployments.apps is forbidden: User "sim-user" cannot list resource "deployments" in API group "apps" in the namespace "team-a"',
+    );
     const rewatch = await api.get('/apis/apps/v1/namespaces/team-a/deployments?watch=true&resourceVersion=1');
     assert.equal(rewatch.status, 403);
     assert.match(rewatch.body.message, /cannot watch resource "deployments"/);
@@ -252,7 +261,10 @@ describe('revoked resources', () => {
     assert.equal(set.status, 200);
     const get = await api.get('/api/v1/namespaces/default/configmaps/nope');
     assert.equal(get.status, 403);
-    assert.equal(get.body.message, 'configmaps "nope" is forbidden: User "sim-user" cannot get resource "configmaps" in API group "" in the namespace "default"');
+    assert.equal(
+      get.body.message,
+      'configmaps "nope" is forbidden: User "sim-user" cannot get resource "configmaps" in API group "" in the namespace "default"',
+    );
     sim.faults.restore('faulty', '', 'configmaps', ['get']);
     assert.equal((await api.get('/api/v1/namespaces/default/configmaps/nope')).status, 404);
     assert.equal((await api.get('/api/v1/configmaps')).status, 403);
@@ -314,7 +326,12 @@ describe('CRD shortcut', () => {
 
     const resources = (await api.get('/apis/example.com/v1')).body.resources;
     assert.ok(resources.some((r: any) => r.name === 'widgets' && r.kind === 'Widget' && r.namespaced === true));
-    const widget = await api.post('/apis/example.com/v1/namespaces/default/widgets', { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w1' }, spec: { size: 1 } });
+    const widget = await api.post('/apis/example.com/v1/namespaces/default/widgets', {
+      apiVersion: 'example.com/v1',
+      kind: 'Widget',
+      metadata: { name: 'w1' },
+      spec: { size: 1 },
+    });
     assert.equal(widget.status, 201);
     assert.equal((await api.post('/sim/clusters/faulty/crds', { group: 'example.com', kind: 'Widget' })).status, 409);
 
@@ -331,11 +348,20 @@ describe('CRD shortcut', () => {
   });
 
   test('explicit plural, cluster scope and several versions; in-process create and delete', async () => {
-    const created = sim.faults.createCrd('faulty', { group: 'ops.example.com', kind: 'Fleet', plural: 'fleeties', scope: 'Cluster', versions: ['v2', 'v1beta1'] });
+    const created = sim.faults.createCrd('faulty', {
+      group: 'ops.example.com',
+      kind: 'Fleet',
+      plural: 'fleeties',
+      scope: 'Cluster',
+      versions: ['v2', 'v1beta1'],
+    });
     assert.equal(created.metadata?.name, 'fleeties.ops.example.com');
     const v1beta1 = (await api.get('/apis/ops.example.com/v1beta1')).body.resources;
     assert.ok(v1beta1.some((r: any) => r.name === 'fleeties' && r.namespaced === false));
-    assert.equal((await api.post('/apis/ops.example.com/v2/fleeties', { apiVersion: 'ops.example.com/v2', kind: 'Fleet', metadata: { name: 'f1' } })).status, 201);
+    assert.equal(
+      (await api.post('/apis/ops.example.com/v2/fleeties', { apiVersion: 'ops.example.com/v2', kind: 'Fleet', metadata: { name: 'f1' } })).status,
+      201,
+    );
     assert.equal(sim.faults.deleteCrd('faulty', 'fleeties.ops.example.com').removed, true);
     assert.equal((await api.get('/apis/ops.example.com/v2')).status, 404);
   });
@@ -392,9 +418,18 @@ describe('bad requests', () => {
   });
 
   test('in-process calls check their arguments the same way', () => {
-    assert.throws(() => sim.faults.setLatency('faulty', Number.NaN), (err: any) => err.code === 400 && err.message.startsWith('ms: '));
-    assert.throws(() => sim.faults.failNext('faulty', { status: 418 as never, count: 1 }), (err: any) => err.code === 400 && err.message.startsWith('status: '));
-    assert.throws(() => sim.faults.revoke('faulty', 'apps', ''), (err: any) => err.code === 400 && err.message.startsWith('resource: '));
+    assert.throws(
+      () => sim.faults.setLatency('faulty', Number.NaN),
+      (err: any) => err.code === 400 && err.message.startsWith('ms: '),
+    );
+    assert.throws(
+      () => sim.faults.failNext('faulty', { status: 418 as never, count: 1 }),
+      (err: any) => err.code === 400 && err.message.startsWith('status: '),
+    );
+    assert.throws(
+      () => sim.faults.revoke('faulty', 'apps', ''),
+      (err: any) => err.code === 400 && err.message.startsWith('resource: '),
+    );
     assert.deepEqual(sim.faults.active('faulty'), { latency: { ms: 0, jitterMs: 0 }, errors: [], revoked: [] });
   });
 

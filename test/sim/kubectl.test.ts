@@ -53,7 +53,11 @@ function namespace(name: string): void {
 
 /** The rows of kubectl's table output, cells split where kubectl pads (two spaces or more; empty cells vanish). */
 function rows(stdout: string): string[][] {
-  return stdout.trim().split('\n').filter((l) => l.trim() !== '').map((l) => l.trim().split(/\s{2,}/));
+  return stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => l.trim().split(/\s{2,}/));
 }
 
 function configMap(name: string, ns: string, data: Record<string, string>): KubeObject {
@@ -80,14 +84,22 @@ class Watcher {
   private readonly exited: Promise<number | null>;
 
   constructor(private readonly child: ChildProcessWithoutNullStreams) {
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => { this.stdout += chunk; });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => { this.stderr += chunk; });
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      this.stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      this.stderr += chunk;
+    });
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   }
 
   /** Waits until stdout has a line matching `pattern`. */
   line(pattern: RegExp): Promise<string> {
-    return waitFor(() => this.stdout.split('\n').find((l) => pattern.test(l)), { ...WAIT, intervalMs: 10, what: `a line matching ${pattern} in:\n${this.stdout}\n${this.stderr}` });
+    return waitFor(() => this.stdout.split('\n').find((l) => pattern.test(l)), {
+      ...WAIT,
+      intervalMs: 10,
+      what: `a line matching ${pattern} in:\n${this.stdout}\n${this.stderr}`,
+    });
   }
 
   async stop(): Promise<void> {
@@ -131,7 +143,9 @@ describe('kubectl against the sim', () => {
         group: 'discovery.example.com',
         scope: 'Cluster',
         names: { plural: 'gadgets', singular: 'gadget', kind: 'Gadget', shortNames: ['gd'] },
-        versions: [{ name: 'v1alpha1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+        versions: [
+          { name: 'v1alpha1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } },
+        ],
       },
     });
     const table = rows(await ok('api-resources'));
@@ -140,7 +154,13 @@ describe('kubectl against the sim', () => {
     assert.deepEqual(byName.get('deployments'), ['deployments', 'deploy', 'apps/v1', 'true', 'Deployment']);
     assert.deepEqual(byName.get('configmaps'), ['configmaps', 'cm', 'v1', 'true', 'ConfigMap']);
     assert.deepEqual(byName.get('namespaces'), ['namespaces', 'ns', 'v1', 'false', 'Namespace']);
-    assert.deepEqual(byName.get('customresourcedefinitions'), ['customresourcedefinitions', 'crd,crds', 'apiextensions.k8s.io/v1', 'false', 'CustomResourceDefinition']);
+    assert.deepEqual(byName.get('customresourcedefinitions'), [
+      'customresourcedefinitions',
+      'crd,crds',
+      'apiextensions.k8s.io/v1',
+      'false',
+      'CustomResourceDefinition',
+    ]);
     assert.deepEqual(byName.get('gadgets'), ['gadgets', 'gd', 'discovery.example.com/v1alpha1', 'false', 'Gadget']);
 
     const names = (await ok('api-resources', '--api-group=apps', '-o', 'name')).trim().split('\n').sort();
@@ -156,21 +176,37 @@ describe('kubectl against the sim', () => {
     cluster.create(configMap('other', 'get-a', {}));
     cluster.create(configMap('settings', 'get-b', { c: '3' }));
     cluster.create(deployment('api', 'get-b', 'api:1', 2));
-    await waitFor(() => (cluster.get('apps/v1', 'Deployment', 'get-b', 'api')?.status as any)?.readyReplicas === 2, { ...WAIT, what: 'deployment get-b/api ready' });
+    await waitFor(() => (cluster.get('apps/v1', 'Deployment', 'get-b', 'api')?.status as any)?.readyReplicas === 2, {
+      ...WAIT,
+      what: 'deployment get-b/api ready',
+    });
 
     const table = rows(await ok('get', 'configmaps', '-n', 'get-a'));
     assert.deepEqual(table[0], ['NAME', 'DATA', 'AGE']);
-    assert.deepEqual(table.slice(1).map((r) => r.slice(0, 2)), [['other', '0'], ['settings', '2']]);
+    assert.deepEqual(
+      table.slice(1).map((r) => r.slice(0, 2)),
+      [
+        ['other', '0'],
+        ['settings', '2'],
+      ],
+    );
     assert.match(table[1]![2]!, /^\d+s$/);
 
     const list = JSON.parse(await ok('get', 'configmaps', '-n', 'get-a', '-o', 'json'));
     assert.equal(list.kind, 'List');
-    assert.deepEqual(list.items.map((i: KubeObject) => i.metadata?.name), ['other', 'settings']);
+    assert.deepEqual(
+      list.items.map((i: KubeObject) => i.metadata?.name),
+      ['other', 'settings'],
+    );
     assert.deepEqual(list.items[1].data, { a: '1', b: '2' });
     assert.equal(list.items[1].metadata.uid, cluster.get('v1', 'ConfigMap', 'get-a', 'settings')!.metadata!.uid);
 
     const all = rows(await ok('get', 'configmaps', '-A', '--field-selector', 'metadata.name=settings'));
-    assert.deepEqual(all, [['NAMESPACE', 'NAME', 'DATA', 'AGE'], ['get-a', 'settings', '2', all[1]![3]!], ['get-b', 'settings', '1', all[2]![3]!]]);
+    assert.deepEqual(all, [
+      ['NAMESPACE', 'NAME', 'DATA', 'AGE'],
+      ['get-a', 'settings', '2', all[1]![3]!],
+      ['get-b', 'settings', '1', all[2]![3]!],
+    ]);
 
     const deployments = rows(await ok('get', 'deployments', '-A', '-o', 'wide'));
     assert.deepEqual(deployments[0], ['NAMESPACE', 'NAME', 'READY', 'UP-TO-DATE', 'AVAILABLE', 'AGE', 'CONTAINERS', 'IMAGES', 'SELECTOR']);
@@ -186,7 +222,13 @@ describe('kubectl against the sim', () => {
     assert.equal(one.kind, 'ConfigMap');
     assert.deepEqual(one.data, { c: '3' });
     assert.equal(await ok('get', 'cm', 'settings', '-n', 'get-a', '-o', 'jsonpath={.data.b}'), '2');
-    assert.deepEqual(rows(await ok('get', 'namespace', 'get-a')).map((r) => r.slice(0, 2)), [['NAME', 'STATUS'], ['get-a', 'Active']]);
+    assert.deepEqual(
+      rows(await ok('get', 'namespace', 'get-a')).map((r) => r.slice(0, 2)),
+      [
+        ['NAME', 'STATUS'],
+        ['get-a', 'Active'],
+      ],
+    );
 
     const missing = await kubectl('get', 'configmap', 'nope', '-n', 'get-a');
     assert.equal(missing.code, 1);
@@ -275,7 +317,10 @@ describe('kubectl against the sim', () => {
     assert.deepEqual(Object.keys(entry.fieldsV1['f:data']).sort(), ['.', 'f:extra', 'f:feature']);
 
     const dryRun = await manifest(configMap('flags', 'ssa', { feature: 'dry' }));
-    assert.equal(await ok('apply', '--server-side', '--field-manager=ci', '--dry-run=server', '-f', dryRun), 'configmap/flags serverside-applied (server dry run)\n');
+    assert.equal(
+      await ok('apply', '--server-side', '--field-manager=ci', '--dry-run=server', '-f', dryRun),
+      'configmap/flags serverside-applied (server dry run)\n',
+    );
     assert.equal((cluster.get('v1', 'ConfigMap', 'ssa', 'flags')!.data as any).feature, 'on');
   });
 
@@ -284,8 +329,15 @@ describe('kubectl against the sim', () => {
     const apply = async (manager: string, data: Record<string, string>, ...flags: string[]) =>
       kubectl('apply', '--server-side', `--field-manager=${manager}`, ...flags, '-f', await manifest(configMap('shared', 'ssa-owners', data)));
     const data = () => cluster.get('v1', 'ConfigMap', 'ssa-owners', 'shared')!.data;
-    const owners = () => Object.fromEntries((cluster.get('v1', 'ConfigMap', 'ssa-owners', 'shared')!.metadata!.managedFields as any[])
-      .map((m) => [m.manager, Object.keys(m.fieldsV1['f:data'] ?? {}).filter((k) => k !== '.').sort()]));
+    const owners = () =>
+      Object.fromEntries(
+        (cluster.get('v1', 'ConfigMap', 'ssa-owners', 'shared')!.metadata!.managedFields as any[]).map((m) => [
+          m.manager,
+          Object.keys(m.fieldsV1['f:data'] ?? {})
+            .filter((k) => k !== '.')
+            .sort(),
+        ]),
+      );
 
     assert.equal((await apply('ci', { feature: 'on', extra: 'x' })).code, 0);
     const conflict = await apply('ops', { feature: 'off' });
@@ -333,7 +385,10 @@ describe('kubectl against the sim', () => {
     // A new template rolls out through a new ReplicaSet.
     assert.equal(await ok('set', 'image', 'deployment/web', '-n', 'rollout', 'main=web:2'), 'deployment.apps/web image updated\n');
     assert.match(await ok('rollout', 'status', 'deployment/web', '-n', 'rollout', '--timeout=60s'), /deployment "web" successfully rolled out\n$/);
-    const images = cluster.list('v1', 'Pod', 'rollout').filter((p) => p.metadata!.deletionTimestamp === undefined).map((p) => (p.spec as any).containers[0].image);
+    const images = cluster
+      .list('v1', 'Pod', 'rollout')
+      .filter((p) => p.metadata!.deletionTimestamp === undefined)
+      .map((p) => (p.spec as any).containers[0].image);
     assert.deepEqual(images, ['web:2', 'web:2', 'web:2']);
     const history = await ok('rollout', 'history', 'deployment/web', '-n', 'rollout');
     assert.match(history, /^REVISION\s+CHANGE-CAUSE\n1\s+<none>\n2\s+<none>\n/m);
@@ -363,16 +418,28 @@ describe('kubectl against the sim', () => {
     assert.equal(await ok('delete', 'pod', pod, '-n', 'del', '--wait'), `pod "${pod}" deleted from del namespace\n`);
     assert.equal(cluster.get('v1', 'Pod', 'del', pod), undefined);
 
-    assert.deepEqual((await ok('delete', '-f', path, '--wait')).trim().split('\n'), ['deployment.apps "app" deleted from del namespace', 'configmap "app-config" deleted from del namespace']);
+    assert.deepEqual((await ok('delete', '-f', path, '--wait')).trim().split('\n'), [
+      'deployment.apps "app" deleted from del namespace',
+      'configmap "app-config" deleted from del namespace',
+    ]);
     assert.equal(cluster.get('apps/v1', 'Deployment', 'del', 'app'), undefined);
     assert.equal(cluster.get('v1', 'ConfigMap', 'del', 'app-config'), undefined);
-    await waitFor(() => cluster.list('apps/v1', 'ReplicaSet', 'del').length === 0 && cluster.list('v1', 'Pod', 'del').length === 0, { ...WAIT, what: 'garbage collection of the ReplicaSet and pods' });
+    await waitFor(() => cluster.list('apps/v1', 'ReplicaSet', 'del').length === 0 && cluster.list('v1', 'Pod', 'del').length === 0, {
+      ...WAIT,
+      what: 'garbage collection of the ReplicaSet and pods',
+    });
 
     cluster.create(configMap('one', 'del', {}));
     cluster.create({ ...configMap('two', 'del', {}), metadata: { name: 'two', namespace: 'del', labels: { sweep: 'yes' } } });
     cluster.create({ ...configMap('three', 'del', {}), metadata: { name: 'three', namespace: 'del', labels: { sweep: 'yes' } } });
-    assert.deepEqual((await ok('delete', 'configmaps', '-n', 'del', '-l', 'sweep=yes')).trim().split('\n').sort(), ['configmap "three" deleted from del namespace', 'configmap "two" deleted from del namespace']);
-    assert.deepEqual(cluster.list('v1', 'ConfigMap', 'del').map((c) => c.metadata!.name), ['one']);
+    assert.deepEqual((await ok('delete', 'configmaps', '-n', 'del', '-l', 'sweep=yes')).trim().split('\n').sort(), [
+      'configmap "three" deleted from del namespace',
+      'configmap "two" deleted from del namespace',
+    ]);
+    assert.deepEqual(
+      cluster.list('v1', 'ConfigMap', 'del').map((c) => c.metadata!.name),
+      ['one'],
+    );
 
     namespace('del-ns');
     cluster.create(configMap('inside', 'del-ns', {}));
@@ -391,25 +458,37 @@ describe('kubectl against the sim', () => {
         group: 'example.com',
         scope: 'Namespaced',
         names: { plural: 'widgets', singular: 'widget', kind: 'Widget', shortNames: ['wd'] },
-        versions: [{
-          name: 'v1',
-          served: true,
-          storage: true,
-          schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' }, color: { type: 'string' } } } } } },
-          additionalPrinterColumns: [
-            { name: 'Size', type: 'integer', jsonPath: '.spec.size' },
-            { name: 'Color', type: 'string', jsonPath: '.spec.color', priority: 1 },
-            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
-          ],
-        }],
+        versions: [
+          {
+            name: 'v1',
+            served: true,
+            storage: true,
+            schema: {
+              openAPIV3Schema: {
+                type: 'object',
+                properties: { spec: { type: 'object', properties: { size: { type: 'integer' }, color: { type: 'string' } } } },
+              },
+            },
+            additionalPrinterColumns: [
+              { name: 'Size', type: 'integer', jsonPath: '.spec.size' },
+              { name: 'Color', type: 'string', jsonPath: '.spec.color', priority: 1 },
+              { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+            ],
+          },
+        ],
       },
     });
     assert.equal(await ok('apply', '-f', crd), 'customresourcedefinition.apiextensions.k8s.io/widgets.example.com created\n');
     assert.deepEqual(rows(await ok('get', 'crd', 'widgets.example.com'))[0], ['NAME', 'CREATED AT']);
 
-    const widget = (size: number): KubeObject => ({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w1', namespace: 'crd' }, spec: { size, color: 'red' } });
+    const widget = (size: number): KubeObject => ({
+      apiVersion: 'example.com/v1',
+      kind: 'Widget',
+      metadata: { name: 'w1', namespace: 'crd' },
+      spec: { size, color: 'red' },
+    });
     assert.equal(await ok('apply', '-f', await manifest(widget(3))), 'widget.example.com/w1 created\n');
-    assert.deepEqual((cluster.get('example.com/v1', 'Widget', 'crd', 'w1')!.spec as any), { size: 3, color: 'red' });
+    assert.deepEqual(cluster.get('example.com/v1', 'Widget', 'crd', 'w1')!.spec as any, { size: 3, color: 'red' });
     assert.equal(await ok('apply', '-f', await manifest(widget(5))), 'widget.example.com/w1 configured\n');
     const stored = cluster.get('example.com/v1', 'Widget', 'crd', 'w1')!;
     assert.deepEqual(stored.spec, { size: 5, color: 'red' });
@@ -425,7 +504,10 @@ describe('kubectl against the sim', () => {
     assert.equal(json.metadata.uid, stored.metadata!.uid);
 
     const serverSide = await manifest({ ...widget(7), spec: { size: 7 } });
-    assert.equal(await ok('apply', '--server-side', '--field-manager=ops', '--force-conflicts', '-f', serverSide), 'widget.example.com/w1 serverside-applied\n');
+    assert.equal(
+      await ok('apply', '--server-side', '--field-manager=ops', '--force-conflicts', '-f', serverSide),
+      'widget.example.com/w1 serverside-applied\n',
+    );
     assert.equal((cluster.get('example.com/v1', 'Widget', 'crd', 'w1')!.spec as any).size, 7);
 
     assert.equal(await ok('delete', 'widget', 'w1', '-n', 'crd', '--wait'), 'widget.example.com "w1" deleted from crd namespace\n');
@@ -446,7 +528,11 @@ describe('kubectl rollout and logs against the sim', () => {
   }
 
   function liveImages(ns: string, app: string): string[] {
-    return cluster.list('v1', 'Pod', ns).filter((p) => p.metadata!.labels?.app === app && p.metadata!.deletionTimestamp === undefined).map((p) => (p.spec as any).containers[0].image).sort();
+    return cluster
+      .list('v1', 'Pod', ns)
+      .filter((p) => p.metadata!.labels?.app === app && p.metadata!.deletionTimestamp === undefined)
+      .map((p) => (p.spec as any).containers[0].image)
+      .sort();
   }
 
   test('rollout history, undo (to the previous and to a given revision), pause, resume and restart of a Deployment', async () => {
@@ -477,10 +563,13 @@ describe('kubectl rollout and logs against the sim', () => {
     // pause: a new template waits; undo and restart refuse a paused Deployment; resume rolls it out.
     assert.equal(await ok('rollout', 'pause', 'deployment/web', '-n', 'ro'), 'deployment.apps/web paused\n');
     await ok('set', 'image', 'deployment/web', '-n', 'ro', 'main=web:3');
-    await waitFor(() => {
-      const d = cluster.get('apps/v1', 'Deployment', 'ro', 'web')!;
-      return (d.status as any).observedGeneration === d.metadata!.generation;
-    }, { ...WAIT, what: 'the paused Deployment observed' });
+    await waitFor(
+      () => {
+        const d = cluster.get('apps/v1', 'Deployment', 'ro', 'web')!;
+        return (d.status as any).observedGeneration === d.metadata!.generation;
+      },
+      { ...WAIT, what: 'the paused Deployment observed' },
+    );
     assert.equal(cluster.list('apps/v1', 'ReplicaSet', 'ro').length, 2, 'no ReplicaSet for web:3 while paused');
     assert.deepEqual(liveImages('ro', 'web'), ['web:2', 'web:2']);
     const pausedUndo = await kubectl('rollout', 'undo', 'deployment/web', '-n', 'ro');
@@ -497,18 +586,31 @@ describe('kubectl rollout and logs against the sim', () => {
     const before = cluster.list('v1', 'Pod', 'ro').map((p) => p.metadata!.name);
     assert.equal(await ok('rollout', 'restart', 'deployment/web', '-n', 'ro'), 'deployment.apps/web restarted\n');
     await rolledOut('deployment/web', 'ro');
-    await waitFor(() => {
-      const pods = cluster.list('v1', 'Pod', 'ro').filter((p) => p.metadata!.deletionTimestamp === undefined);
-      return pods.length === 2 && pods.every((p) => !before.includes(p.metadata!.name!) && p.metadata!.annotations?.['kubectl.kubernetes.io/restartedAt'] !== undefined);
-    }, { ...WAIT, what: 'restarted pods' });
+    await waitFor(
+      () => {
+        const pods = cluster.list('v1', 'Pod', 'ro').filter((p) => p.metadata!.deletionTimestamp === undefined);
+        return (
+          pods.length === 2 &&
+          pods.every((p) => !before.includes(p.metadata!.name!) && p.metadata!.annotations?.['kubectl.kubernetes.io/restartedAt'] !== undefined)
+        );
+      },
+      { ...WAIT, what: 'restarted pods' },
+    );
     assert.equal(cluster.get('apps/v1', 'Deployment', 'ro', 'web')!.metadata!.annotations!['deployment.kubernetes.io/revision'], '6');
   });
 
   test('rollout undo and restart of a StatefulSet through its ControllerRevisions', async () => {
     namespace('sts');
     const sts = (image: string): KubeObject => ({
-      apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db', namespace: 'sts' },
-      spec: { replicas: 2, serviceName: 'db', selector: { matchLabels: { app: 'db' } }, template: { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'db', image }] } } },
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'db', namespace: 'sts' },
+      spec: {
+        replicas: 2,
+        serviceName: 'db',
+        selector: { matchLabels: { app: 'db' } },
+        template: { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'db', image }] } },
+      },
     });
     await ok('apply', '-f', await manifest(sts('db:1')));
     await rolledOut('statefulset/db', 'sts');
@@ -517,7 +619,16 @@ describe('kubectl rollout and logs against the sim', () => {
     assert.match(await ok('rollout', 'history', 'statefulset/db', '-n', 'sts'), /^REVISION\s+CHANGE-CAUSE\n1\s+<none>\n2\s+<none>\n/m);
     assert.equal(await ok('rollout', 'undo', 'statefulset/db', '-n', 'sts'), 'statefulset.apps/db rolled back\n');
     await rolledOut('statefulset/db', 'sts');
-    await waitFor(() => JSON.stringify(cluster.list('v1', 'Pod', 'sts').filter((p) => p.metadata!.deletionTimestamp === undefined).map((p) => (p.spec as any).containers[0].image)) === JSON.stringify(['db:1', 'db:1']), { ...WAIT, what: 'db pods back on db:1' });
+    await waitFor(
+      () =>
+        JSON.stringify(
+          cluster
+            .list('v1', 'Pod', 'sts')
+            .filter((p) => p.metadata!.deletionTimestamp === undefined)
+            .map((p) => (p.spec as any).containers[0].image),
+        ) === JSON.stringify(['db:1', 'db:1']),
+      { ...WAIT, what: 'db pods back on db:1' },
+    );
     assert.match(await ok('rollout', 'history', 'statefulset/db', '-n', 'sts'), /^REVISION\s+CHANGE-CAUSE\n2\s+<none>\n3\s+<none>\n/m);
     assert.equal(await ok('rollout', 'restart', 'statefulset/db', '-n', 'sts'), 'statefulset.apps/db restarted\n');
     await rolledOut('statefulset/db', 'sts');
@@ -526,27 +637,43 @@ describe('kubectl rollout and logs against the sim', () => {
   test('logs of a pod, a Deployment and a Job: container choice, --tail, --timestamps, -f, errors', async () => {
     namespace('logs');
     const job: KubeObject = {
-      apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'pi', namespace: 'logs' },
-      spec: { template: { metadata: { annotations: { 'sim.scale-agent.io/log': 'pi=3.14159' } }, spec: { restartPolicy: 'Never', containers: [{ name: 'pi', image: 'perl:5.34', command: ['perl', '-wle', 'print 3.14159'] }] } } },
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'pi', namespace: 'logs' },
+      spec: {
+        template: {
+          metadata: { annotations: { 'sim.scale-agent.io/log': 'pi=3.14159' } },
+          spec: { restartPolicy: 'Never', containers: [{ name: 'pi', image: 'perl:5.34', command: ['perl', '-wle', 'print 3.14159'] }] },
+        },
+      },
     };
     await ok('apply', '-f', await manifest(job, deployment('app', 'logs', 'app:1', 1)));
     await ok('wait', '--for=condition=complete', 'job/pi', '-n', 'logs', '--timeout=60s');
     const jobLog = await ok('logs', 'job/pi', '-n', 'logs');
     const podName = cluster.list('v1', 'Pod', 'logs').find((p) => p.metadata!.labels?.['job-name'] === 'pi')!.metadata!.name!;
-    assert.equal(jobLog, [
-      `[sim] starting container pi (image perl:5.34) in pod logs/${podName} on node sim-node-1`,
-      '[sim] command: perl -wle print 3.14159',
-      'pi=3.14159',
-      '[sim] container pi terminated: Completed (exit code 0)',
-      '[sim] job pi completed successfully',
-      '',
-    ].join('\n'));
+    assert.equal(
+      jobLog,
+      [
+        `[sim] starting container pi (image perl:5.34) in pod logs/${podName} on node sim-node-1`,
+        '[sim] command: perl -wle print 3.14159',
+        'pi=3.14159',
+        '[sim] container pi terminated: Completed (exit code 0)',
+        '[sim] job pi completed successfully',
+        '',
+      ].join('\n'),
+    );
     assert.equal(await ok('logs', podName, '-n', 'logs', '-c', 'pi', '--tail=1'), '[sim] job pi completed successfully\n');
     assert.equal(await ok('logs', '-f', `pod/${podName}`, '-n', 'logs'), jobLog, 'following a finished container ends at once');
-    assert.match(await ok('logs', podName, '-n', 'logs', '--timestamps', '--tail=1'), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z \[sim\] job pi completed successfully\n$/);
+    assert.match(
+      await ok('logs', podName, '-n', 'logs', '--timestamps', '--tail=1'),
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z \[sim\] job pi completed successfully\n$/,
+    );
 
     await rolledOut('deployment/app', 'logs');
-    assert.match(await ok('logs', 'deployment/app', '-n', 'logs'), /^\[sim\] starting container main \(image app:1\) in pod logs\/app-\w+-\w+ on node sim-node-1\n\[sim\] container main is running \(ports 8080\/TCP\)\n$/);
+    assert.match(
+      await ok('logs', 'deployment/app', '-n', 'logs'),
+      /^\[sim\] starting container main \(image app:1\) in pod logs\/app-\w+-\w+ on node sim-node-1\n\[sim\] container main is running \(ports 8080\/TCP\)\n$/,
+    );
     const wrong = await kubectl('logs', 'deployment/app', '-n', 'logs', '-c', 'nope');
     assert.equal(wrong.code, 1);
     assert.match(wrong.stderr, /container nope is not valid for pod app-/);

@@ -14,7 +14,10 @@ before(async () => {
   api = new SimClient(sim, 'lw');
   await api.post('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'paging' } });
   for (let i = 0; i < 25; i++) {
-    await api.post('/api/v1/namespaces/paging/configmaps', configMap(`cm-${String(i).padStart(2, '0')}`, { i: String(i) }, { tier: i % 2 === 0 ? 'even' : 'odd' }));
+    await api.post(
+      '/api/v1/namespaces/paging/configmaps',
+      configMap(`cm-${String(i).padStart(2, '0')}`, { i: String(i) }, { tier: i % 2 === 0 ? 'even' : 'odd' }),
+    );
   }
 });
 
@@ -65,7 +68,10 @@ describe('list', () => {
       changed ??= page.items.find((i: any) => i.metadata.name === 'cm-20');
       token = page.metadata.continue;
     }
-    assert.deepEqual(seen, Array.from({ length: 25 }, (_, i) => `cm-${String(i).padStart(2, '0')}`));
+    assert.deepEqual(
+      seen,
+      Array.from({ length: 25 }, (_, i) => `cm-${String(i).padStart(2, '0')}`),
+    );
     assert.equal(changed.data.i, '20', 'the page shows the object as it was at the snapshot');
     const now = names((await api.get('/api/v1/namespaces/paging/configmaps')).body);
     assert.ok(now.includes('cm-99') && !now.includes('cm-15'));
@@ -112,15 +118,22 @@ describe('watch', () => {
     await api.delete('/api/v1/namespaces/default/configmaps/replay');
     const watch = await api.watch(`/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${rv}`);
     await watch.until((events) => events.length >= 3 || undefined);
-    assert.deepEqual(watch.events.map((e) => e.type), ['ADDED', 'MODIFIED', 'DELETED']);
+    assert.deepEqual(
+      watch.events.map((e) => e.type),
+      ['ADDED', 'MODIFIED', 'DELETED'],
+    );
     const versions = watch.events.map((e) => Number(e.object.metadata.resourceVersion));
-    assert.deepEqual(versions, [...versions].sort((a, b) => a - b));
+    assert.deepEqual(
+      versions,
+      [...versions].sort((a, b) => a - b),
+    );
     assert.ok(versions[0]! > Number(rv));
     watch.close();
   });
 
   test('a watch from a compacted resourceVersion gets one ERROR 410 Expired event and ends', async () => {
-    for (let i = 0; i < HISTORY_LIMIT + 5; i++) await api.patch('/api/v1/namespaces/paging/configmaps/cm-01', { data: { n: String(i) } }, 'application/merge-patch+json');
+    for (let i = 0; i < HISTORY_LIMIT + 5; i++)
+      await api.patch('/api/v1/namespaces/paging/configmaps/cm-01', { data: { n: String(i) } }, 'application/merge-patch+json');
     const watch = await api.watch('/api/v1/namespaces/paging/configmaps?watch=true&resourceVersion=2');
     await watch.ended$();
     assert.equal(watch.events.length, 1);
@@ -130,13 +143,18 @@ describe('watch', () => {
     assert.match(watch.events[0]!.object.message, /^too old resource version: 2 \(\d+\)$/);
   });
 
-  test('a bookmark carries the progress of its kind, even through events the watch\'s selector hides', async () => {
+  test("a bookmark carries the progress of its kind, even through events the watch's selector hides", async () => {
     const watch = await api.watch('/api/v1/namespaces/default/pods?watch=true&allowWatchBookmarks=true');
     // As on a real API server, a bookmark comes only once the kind's watch cache has moved past the
     // watch's start: here through a pod in another namespace, which this watch does not see.
     const cluster = sim.cluster('lw');
     cluster.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'lw-elsewhere' } });
-    cluster.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'hidden', namespace: 'lw-elsewhere' }, spec: { containers: [{ name: 'c', image: 'i' }] } });
+    cluster.create({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'hidden', namespace: 'lw-elsewhere' },
+      spec: { containers: [{ name: 'c', image: 'i' }] },
+    });
     const version = cluster.resourceVersion;
     const bookmark = await watch.next((e) => e.type === 'BOOKMARK' && Number(e.object.metadata.resourceVersion) >= version);
     assert.equal(bookmark.object.kind, 'Pod');

@@ -21,13 +21,21 @@ const WAIT_TIMEOUT_MS = 10_000;
 export class SimClient {
   private readonly agent: Agent | undefined;
 
-  constructor(private readonly sim: SimServer, private readonly cluster: string, private readonly token = sim.token) {
+  constructor(
+    private readonly sim: SimServer,
+    private readonly cluster: string,
+    private readonly token = sim.token,
+  ) {
     this.agent = sim.caPem === undefined ? undefined : new Agent({ ca: sim.caPem, keepAlive: true });
   }
 
   private open(method: string, path: string, headers: Record<string, string>): ReturnType<typeof httpsRequest> {
     const url = new URL(path.startsWith('/sim/') ? `${this.sim.url}${path}` : `${this.sim.clusterUrl(this.cluster)}${path}`);
-    const options = { method, headers: { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...headers }, ...(this.agent ? { agent: this.agent } : {}) };
+    const options = {
+      method,
+      headers: { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...headers },
+      ...(this.agent ? { agent: this.agent } : {}),
+    };
     return url.protocol === 'https:' ? httpsRequest(url, options) : httpRequest(url, options);
   }
 
@@ -95,7 +103,10 @@ export class WatchStream {
   private buffer = '';
   private readonly waiters = new Set<() => void>();
 
-  constructor(private readonly req: ReturnType<typeof httpsRequest>, readonly response: IncomingMessage) {
+  constructor(
+    private readonly req: ReturnType<typeof httpsRequest>,
+    readonly response: IncomingMessage,
+  ) {
     response.setEncoding('utf8');
     response.on('data', (chunk: string) => {
       this.buffer += chunk;

@@ -22,7 +22,8 @@ export interface Sequence {
 
 const apply = (...make: Array<(ns: string) => Json>): Step => ({ apply: (ns) => make.map((m) => m(ns)) });
 const edit = (make: (ns: string) => string[]): Step => ({ edit: make });
-const strategic = (kind: string, name: string, patch: Json) => edit((ns) => ['patch', kind, name, '-n', ns, '--type', 'strategic', '-p', JSON.stringify(patch)]);
+const strategic = (kind: string, name: string, patch: Json) =>
+  edit((ns) => ['patch', kind, name, '-n', ns, '--type', 'strategic', '-p', JSON.stringify(patch)]);
 const mergePatch = (kind: string, name: string, patch: Json) => edit((ns) => ['patch', kind, name, '-n', ns, '--type', 'merge', '-p', JSON.stringify(patch)]);
 
 interface PodShape {
@@ -41,7 +42,10 @@ function podSpec(shape: PodShape): Json {
   };
 }
 
-function deployment(name: string, shape: PodShape & { replicas?: number | null; strategy?: Json; labels?: Json; annotations?: Json } = {}): (ns: string) => Json {
+function deployment(
+  name: string,
+  shape: PodShape & { replicas?: number | null; strategy?: Json; labels?: Json; annotations?: Json } = {},
+): (ns: string) => Json {
   return (ns) => ({
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -64,7 +68,10 @@ function statefulSet(name: string, image: string, claims: Json[]): (ns: string) 
       serviceName: name,
       replicas: 1,
       selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'db', image, volumeMounts: claims.map((c) => ({ name: c.metadata.name, mountPath: `/data/${c.metadata.name}` })) }] } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: 'db', image, volumeMounts: claims.map((c) => ({ name: c.metadata.name, mountPath: `/data/${c.metadata.name}` })) }] },
+      },
       volumeClaimTemplates: claims,
     },
   });
@@ -104,7 +111,10 @@ function ingress(name: string, spec: Json): (ns: string) => Json {
 }
 
 function rule(host: string, paths: Array<[string, string, number]>): Json {
-  return { host, http: { paths: paths.map(([path, svc, port]) => ({ path, pathType: 'Prefix', backend: { service: { name: svc, port: { number: port } } } })) } };
+  return {
+    host,
+    http: { paths: paths.map(([path, svc, port]) => ({ path, pathType: 'Prefix', backend: { service: { name: svc, port: { number: port } } } })) },
+  };
 }
 
 function cronJob(name: string, schedule: string, env: Json[]): (ns: string) => Json {
@@ -134,7 +144,12 @@ function role(name: string, rules: Json[]): (ns: string) => Json {
 }
 
 function networkPolicy(name: string, ingressRules: Json[]): (ns: string) => Json {
-  return (ns) => ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace: ns }, spec: { podSelector: { matchLabels: { app: 'web' } }, policyTypes: ['Ingress'], ingress: ingressRules } });
+  return (ns) => ({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name, namespace: ns },
+    spec: { podSelector: { matchLabels: { app: 'web' } }, policyTypes: ['Ingress'], ingress: ingressRules },
+  });
 }
 
 export const CRONTAB_CRD: Json = {
@@ -163,7 +178,12 @@ function widgetCrd(description: string, versions: string[]): (ns: string) => Jso
       group: `${ns}.example.com`,
       scope: 'Namespaced',
       names: { plural: 'widgets', singular: 'widget', kind: 'Widget' },
-      versions: versions.map((name, i) => ({ name, served: true, storage: i === 0, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } })),
+      versions: versions.map((name, i) => ({
+        name,
+        served: true,
+        storage: i === 0,
+        schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+      })),
     },
   });
 }
@@ -190,7 +210,13 @@ export const APPLY_CORPUS: readonly Sequence[] = [
       apply(deployment('envs', { containers: [main('app:1', { env: env(['A', '1']) })] })),
     ],
   },
-  { name: 'env vars reordered', steps: [apply(deployment('order', { containers: [main('app:1', { env: env(['A', '1'], ['B', '2'], ['C', '3']) })] })), apply(deployment('order', { containers: [main('app:1', { env: env(['C', '3'], ['A', '1'], ['B', '2']) })] }))] },
+  {
+    name: 'env vars reordered',
+    steps: [
+      apply(deployment('order', { containers: [main('app:1', { env: env(['A', '1'], ['B', '2'], ['C', '3']) })] })),
+      apply(deployment('order', { containers: [main('app:1', { env: env(['C', '3'], ['A', '1'], ['B', '2']) })] })),
+    ],
+  },
   {
     name: 'an env var changing from value to valueFrom',
     steps: [
@@ -201,14 +227,43 @@ export const APPLY_CORPUS: readonly Sequence[] = [
   {
     name: 'container ports: one removed, one added',
     steps: [
-      apply(deployment('ports', { containers: [main('app:1', { ports: [{ containerPort: 80, name: 'http' }, { containerPort: 443, name: 'https' }] })] })),
-      apply(deployment('ports', { containers: [main('app:1', { ports: [{ containerPort: 80, name: 'http' }, { containerPort: 9090, name: 'metrics' }] })] })),
+      apply(
+        deployment('ports', {
+          containers: [
+            main('app:1', {
+              ports: [
+                { containerPort: 80, name: 'http' },
+                { containerPort: 443, name: 'https' },
+              ],
+            }),
+          ],
+        }),
+      ),
+      apply(
+        deployment('ports', {
+          containers: [
+            main('app:1', {
+              ports: [
+                { containerPort: 80, name: 'http' },
+                { containerPort: 9090, name: 'metrics' },
+              ],
+            }),
+          ],
+        }),
+      ),
     ],
   },
   {
     name: 'a container removed from the manifest while another client added one',
     steps: [
-      apply(deployment('two', { containers: [{ name: 'a', image: 'a:1' }, { name: 'b', image: 'b:1' }] })),
+      apply(
+        deployment('two', {
+          containers: [
+            { name: 'a', image: 'a:1' },
+            { name: 'b', image: 'b:1' },
+          ],
+        }),
+      ),
       strategic('deployment', 'two', { spec: { template: { spec: { containers: [{ name: 'c', image: 'c:1' }] } } } }),
       apply(deployment('two', { containers: [{ name: 'a', image: 'a:1' }] })),
     ],
@@ -216,9 +271,34 @@ export const APPLY_CORPUS: readonly Sequence[] = [
   {
     name: 'volumes and volumeMounts: added, then a volume source switched (retainKeys), then removed',
     steps: [
-      apply(deployment('vols', { containers: [main('app:1', { volumeMounts: [{ name: 'conf', mountPath: '/etc/conf' }] })], volumes: [{ name: 'conf', configMap: { name: 'conf' } }] })),
-      apply(deployment('vols', { containers: [main('app:1', { volumeMounts: [{ name: 'conf', mountPath: '/etc/conf' }, { name: 'scratch', mountPath: '/tmp' }] })], volumes: [{ name: 'conf', secret: { secretName: 'conf' } }, { name: 'scratch', emptyDir: {} }] })),
-      apply(deployment('vols', { containers: [main('app:1', { volumeMounts: [{ name: 'scratch', mountPath: '/tmp' }] })], volumes: [{ name: 'scratch', emptyDir: {} }] })),
+      apply(
+        deployment('vols', {
+          containers: [main('app:1', { volumeMounts: [{ name: 'conf', mountPath: '/etc/conf' }] })],
+          volumes: [{ name: 'conf', configMap: { name: 'conf' } }],
+        }),
+      ),
+      apply(
+        deployment('vols', {
+          containers: [
+            main('app:1', {
+              volumeMounts: [
+                { name: 'conf', mountPath: '/etc/conf' },
+                { name: 'scratch', mountPath: '/tmp' },
+              ],
+            }),
+          ],
+          volumes: [
+            { name: 'conf', secret: { secretName: 'conf' } },
+            { name: 'scratch', emptyDir: {} },
+          ],
+        }),
+      ),
+      apply(
+        deployment('vols', {
+          containers: [main('app:1', { volumeMounts: [{ name: 'scratch', mountPath: '/tmp' }] })],
+          volumes: [{ name: 'scratch', emptyDir: {} }],
+        }),
+      ),
     ],
   },
   {
@@ -237,7 +317,7 @@ export const APPLY_CORPUS: readonly Sequence[] = [
     ],
   },
   {
-    name: 'annotations: removed from the manifest, another client\'s kept',
+    name: "annotations: removed from the manifest, another client's kept",
     steps: [
       apply(deployment('annot', { annotations: { 'example.com/a': '1', 'example.com/b': '2' } })),
       edit((ns) => ['annotate', 'deployment', 'annot', '-n', ns, 'example.com/by-hand=yes']),
@@ -246,16 +326,26 @@ export const APPLY_CORPUS: readonly Sequence[] = [
   },
   {
     name: 'replicas scaled by another client are reset by the manifest',
-    steps: [apply(deployment('scaled', { replicas: 2 })), edit((ns) => ['scale', 'deployment', 'scaled', '-n', ns, '--replicas=5']), apply(deployment('scaled', { replicas: 2 }))],
+    steps: [
+      apply(deployment('scaled', { replicas: 2 })),
+      edit((ns) => ['scale', 'deployment', 'scaled', '-n', ns, '--replicas=5']),
+      apply(deployment('scaled', { replicas: 2 })),
+    ],
   },
   {
     name: 'replicas removed from the manifest after a scale',
-    steps: [apply(deployment('unscaled', { replicas: 3 })), edit((ns) => ['scale', 'deployment', 'unscaled', '-n', ns, '--replicas=4']), apply(deployment('unscaled', { replicas: null }))],
+    steps: [
+      apply(deployment('unscaled', { replicas: 3 })),
+      edit((ns) => ['scale', 'deployment', 'unscaled', '-n', ns, '--replicas=4']),
+      apply(deployment('unscaled', { replicas: null })),
+    ],
   },
   {
     name: 'resources: a limit removed, a request changed',
     steps: [
-      apply(deployment('res', { containers: [main('app:1', { resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '1', memory: '128Mi' } } })] })),
+      apply(
+        deployment('res', { containers: [main('app:1', { resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '1', memory: '128Mi' } } })] }),
+      ),
       apply(deployment('res', { containers: [main('app:1', { resources: { requests: { cpu: '200m', memory: '64Mi' }, limits: { memory: '128Mi' } } })] })),
     ],
   },
@@ -263,21 +353,58 @@ export const APPLY_CORPUS: readonly Sequence[] = [
     name: 'init containers added and changed',
     steps: [
       apply(deployment('init', { initContainers: [{ name: 'migrate', image: 'migrate:1' }] })),
-      apply(deployment('init', { initContainers: [{ name: 'wait', image: 'busybox:1' }, { name: 'migrate', image: 'migrate:2' }] })),
+      apply(
+        deployment('init', {
+          initContainers: [
+            { name: 'wait', image: 'busybox:1' },
+            { name: 'migrate', image: 'migrate:2' },
+          ],
+        }),
+      ),
     ],
   },
   {
     name: 'tolerations and node selector (lists without a merge key are replaced)',
     steps: [
-      apply(deployment('tol', { extra: { nodeSelector: { disk: 'ssd' }, tolerations: [{ key: 'a', operator: 'Exists' }, { key: 'b', operator: 'Exists' }] } })),
+      apply(
+        deployment('tol', {
+          extra: {
+            nodeSelector: { disk: 'ssd' },
+            tolerations: [
+              { key: 'a', operator: 'Exists' },
+              { key: 'b', operator: 'Exists' },
+            ],
+          },
+        }),
+      ),
       apply(deployment('tol', { extra: { tolerations: [{ key: 'b', operator: 'Exists' }] } })),
     ],
   },
   {
     name: 'imagePullSecrets, hostAliases and topologySpreadConstraints (merge keys name, ip, topologyKey)',
     steps: [
-      apply(deployment('podlists', { extra: { imagePullSecrets: [{ name: 'reg-a' }, { name: 'reg-b' }], hostAliases: [{ ip: '10.0.0.1', hostnames: ['a.local'] }], topologySpreadConstraints: [{ topologyKey: 'zone', maxSkew: 1, whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { app: 'podlists' } } }] } })),
-      apply(deployment('podlists', { extra: { imagePullSecrets: [{ name: 'reg-b' }], hostAliases: [{ ip: '10.0.0.1', hostnames: ['a.local', 'b.local'] }, { ip: '10.0.0.2', hostnames: ['c.local'] }] } })),
+      apply(
+        deployment('podlists', {
+          extra: {
+            imagePullSecrets: [{ name: 'reg-a' }, { name: 'reg-b' }],
+            hostAliases: [{ ip: '10.0.0.1', hostnames: ['a.local'] }],
+            topologySpreadConstraints: [
+              { topologyKey: 'zone', maxSkew: 1, whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { app: 'podlists' } } },
+            ],
+          },
+        }),
+      ),
+      apply(
+        deployment('podlists', {
+          extra: {
+            imagePullSecrets: [{ name: 'reg-b' }],
+            hostAliases: [
+              { ip: '10.0.0.1', hostnames: ['a.local', 'b.local'] },
+              { ip: '10.0.0.2', hostnames: ['c.local'] },
+            ],
+          },
+        }),
+      ),
     ],
   },
   {
@@ -286,7 +413,10 @@ export const APPLY_CORPUS: readonly Sequence[] = [
   },
   {
     name: 'a DaemonSet gains a toleration and an env var',
-    steps: [apply(daemonSet('agent', { containers: [main('agent:1')] })), apply(daemonSet('agent', { containers: [main('agent:1', { env: env(['NODE', 'x']) })], extra: { tolerations: [{ operator: 'Exists' }] } }))],
+    steps: [
+      apply(daemonSet('agent', { containers: [main('agent:1')] })),
+      apply(daemonSet('agent', { containers: [main('agent:1', { env: env(['NODE', 'x']) })], extra: { tolerations: [{ operator: 'Exists' }] } })),
+    ],
   },
   {
     name: 'a Pod: image changed (the only mutable container field) after another client labelled it',
@@ -299,7 +429,14 @@ export const APPLY_CORPUS: readonly Sequence[] = [
   {
     name: 'Service ports: one removed, one renamed, targetPort from number to name',
     steps: [
-      apply(service('svc', { ports: [{ name: 'http', port: 80, targetPort: 8080 }, { name: 'https', port: 443, targetPort: 8443 }] })),
+      apply(
+        service('svc', {
+          ports: [
+            { name: 'http', port: 80, targetPort: 8080 },
+            { name: 'https', port: 443, targetPort: 8443 },
+          ],
+        }),
+      ),
       apply(service('svc', { ports: [{ name: 'web', port: 80, targetPort: 'http' }] })),
     ],
   },
@@ -323,7 +460,17 @@ export const APPLY_CORPUS: readonly Sequence[] = [
     name: 'ConfigMap finalizers (a merged list of strings)',
     steps: [
       apply(configMap('fin', { a: '1' }, { finalizers: ['example.com/a', 'example.com/b'] })),
-      edit((ns) => ['patch', 'configmap', 'fin', '-n', ns, '--type', 'json', '-p', '[{"op":"add","path":"/metadata/finalizers/-","value":"example.com/manual"}]']),
+      edit((ns) => [
+        'patch',
+        'configmap',
+        'fin',
+        '-n',
+        ns,
+        '--type',
+        'json',
+        '-p',
+        '[{"op":"add","path":"/metadata/finalizers/-","value":"example.com/manual"}]',
+      ]),
       apply(configMap('fin', { a: '1' }, { finalizers: ['example.com/a'] })),
     ],
   },
@@ -332,33 +479,51 @@ export const APPLY_CORPUS: readonly Sequence[] = [
     name: 'Ingress rules: a path added, a rule removed, TLS added',
     steps: [
       apply(ingress('ing', { rules: [rule('a.example.com', [['/', 'a', 80]]), rule('b.example.com', [['/', 'b', 80]])] })),
-      apply(ingress('ing', { tls: [{ hosts: ['a.example.com'], secretName: 'a-tls' }], rules: [rule('a.example.com', [['/', 'a', 80], ['/api', 'api', 8080]])] })),
+      apply(
+        ingress('ing', {
+          tls: [{ hosts: ['a.example.com'], secretName: 'a-tls' }],
+          rules: [
+            rule('a.example.com', [
+              ['/', 'a', 80],
+              ['/api', 'api', 8080],
+            ]),
+          ],
+        }),
+      ),
     ],
   },
   {
-    name: 'a CronJob: schedule and the job template\'s env',
+    name: "a CronJob: schedule and the job template's env",
     steps: [apply(cronJob('nightly', '0 1 * * *', env(['MODE', 'full'], ['DRY', 'no']))), apply(cronJob('nightly', '0 2 * * *', env(['MODE', 'fast'])))],
   },
   {
-    name: 'a HorizontalPodAutoscaler\'s metrics replaced',
-    steps: [apply(hpa('web', [cpu(50)])), apply(hpa('web', [cpu(70), { type: 'Resource', resource: { name: 'memory', target: { type: 'Utilization', averageUtilization: 80 } } }]))],
+    name: "a HorizontalPodAutoscaler's metrics replaced",
+    steps: [
+      apply(hpa('web', [cpu(50)])),
+      apply(hpa('web', [cpu(70), { type: 'Resource', resource: { name: 'memory', target: { type: 'Utilization', averageUtilization: 80 } } }])),
+    ],
   },
   {
-    name: 'a Role\'s rules narrowed',
+    name: "a Role's rules narrowed",
     steps: [
-      apply(role('reader', [{ apiGroups: [''], resources: ['pods', 'services'], verbs: ['get', 'list'] }, { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'] }])),
+      apply(
+        role('reader', [
+          { apiGroups: [''], resources: ['pods', 'services'], verbs: ['get', 'list'] },
+          { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'] },
+        ]),
+      ),
       apply(role('reader', [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }])),
     ],
   },
   {
-    name: 'a NetworkPolicy\'s ingress rules changed',
+    name: "a NetworkPolicy's ingress rules changed",
     steps: [
       apply(networkPolicy('allow', [{ from: [{ podSelector: { matchLabels: { role: 'front' } } }], ports: [{ port: 80, protocol: 'TCP' }] }])),
       apply(networkPolicy('allow', [{ from: [{ namespaceSelector: { matchLabels: { team: 'a' } } }] }])),
     ],
   },
   {
-    name: 'a custom resource: a list replaced, a field removed, another client\'s field kept (JSON merge patch)',
+    name: "a custom resource: a list replaced, a field removed, another client's field kept (JSON merge patch)",
     crd: CRONTAB_CRD,
     steps: [
       apply(cronTab('backup', { cronSpec: '* * * * */5', image: 'backup:1', targets: ['a', 'b'], retries: 3 })),
@@ -367,7 +532,7 @@ export const APPLY_CORPUS: readonly Sequence[] = [
     ],
   },
   {
-    name: 'a custom resource\'s nested maps and a label',
+    name: "a custom resource's nested maps and a label",
     crd: CRONTAB_CRD,
     steps: [
       apply(cronTab('nested', { config: { a: { x: 1, y: 2 }, b: { z: 3 } } }, { labels: { tier: 'batch' } })),

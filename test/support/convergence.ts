@@ -40,7 +40,9 @@ export async function simState(sim: SimAccess, kinds: ComparedKind[]): Promise<M
 export function hubState(dbPath: string, account: string, kinds: ComparedKind[]): Map<string, string> {
   const db = new Database(dbPath, { readonly: true, fileMustExist: true });
   try {
-    const rows = db.prepare('SELECT api_group, kind, namespace, name, resource_version FROM objects WHERE account = ?').all(account) as Array<Record<string, string>>;
+    const rows = db.prepare('SELECT api_group, kind, namespace, name, resource_version FROM objects WHERE account = ?').all(account) as Array<
+      Record<string, string>
+    >;
     const wanted = new Set(kinds.map((k) => `${k.group}/${k.kind}`));
     const out = new Map<string, string>();
     for (const row of rows) {

@@ -87,7 +87,10 @@ async function connectMysql(url: string): Promise<Connection> {
 }
 
 /** The first URL that accepts a connection, or why none did (one reason when all failed alike). */
-async function firstReachable(urls: readonly string[], connect: (url: string) => Promise<{ end(): Promise<unknown> }>): Promise<{ url: string } | { why: string }> {
+async function firstReachable(
+  urls: readonly string[],
+  connect: (url: string) => Promise<{ end(): Promise<unknown> }>,
+): Promise<{ url: string } | { why: string }> {
   const errors: Array<{ url: string; reason: string }> = [];
   for (const url of urls) {
     try {
@@ -119,7 +122,12 @@ export async function resolvePostgres(): Promise<{ resolution: Resolution; priva
     const server = await startPrivatePostgres();
     const address = new URL(server.adminUrl).host;
     return {
-      resolution: { state: 'ready', adminUrl: server.adminUrl, source: 'private', detail: `private server (${server.version} from ${server.binaryPackage} on ${address}, started in ${(server.startMs / 1000).toFixed(1)} s; ${noLocal})` },
+      resolution: {
+        state: 'ready',
+        adminUrl: server.adminUrl,
+        source: 'private',
+        detail: `private server (${server.version} from ${server.binaryPackage} on ${address}, started in ${(server.startMs / 1000).toFixed(1)} s; ${noLocal})`,
+      },
       privateServer: server,
     };
   } catch (err) {
@@ -157,7 +165,14 @@ export interface ResolvedRun {
  */
 function engineSelected(engine: ServerEngine): boolean {
   const selected = process.env.TEST_ENGINES;
-  return selected === undefined || selected === '' || selected.split(',').map((e) => e.trim()).includes(engine);
+  return (
+    selected === undefined ||
+    selected === '' ||
+    selected
+      .split(',')
+      .map((e) => e.trim())
+      .includes(engine)
+  );
 }
 
 const notSelected = (engine: ServerEngine): Resolution => ({ state: 'skipped', reason: `${engine} is not in TEST_ENGINES (${process.env.TEST_ENGINES})` });
@@ -167,7 +182,11 @@ export async function resolveTestDatabases(): Promise<ResolvedRun> {
     engineSelected('postgres') ? resolvePostgres() : ({ resolution: notSelected('postgres') } as { resolution: Resolution; privateServer?: PrivatePostgres }),
     engineSelected('mysql') ? resolveMysql() : notSelected('mysql'),
   ]);
-  return { resolutions: { postgres: postgres.resolution, mysql }, stop: async () => postgres.privateServer?.stop(), stopNow: () => postgres.privateServer?.stopNow() };
+  return {
+    resolutions: { postgres: postgres.resolution, mysql },
+    stop: async () => postgres.privateServer?.stop(),
+    stopNow: () => postgres.privateServer?.stopNow(),
+  };
 }
 
 /** One line saying which engines a run used, e.g. for the end of `npm test`. */

@@ -98,7 +98,10 @@ export function forEachEngine(title: string, body: (engine: TestEngine) => void,
         },
         async openStore(options = {}) {
           if (url === '') throw new Error(`the ${name} test database is not ready: call openStore from a hook or test`);
-          const store = await createStore({ url, poolSize: options.poolSize ?? TEST_POOL_SIZE, connectTimeoutMs: CONNECT_TIMEOUT_MS }, options.logger ?? silentLogger());
+          const store = await createStore(
+            { url, poolSize: options.poolSize ?? TEST_POOL_SIZE, connectTimeoutMs: CONNECT_TIMEOUT_MS },
+            options.logger ?? silentLogger(),
+          );
           stores.add(store);
           // A server database is migrated once per suite (a test that migrates again says so itself).
           if (name === 'sqlite' || !migrated) await store.migrate();

@@ -37,10 +37,24 @@ const KINDS: Record<string, { resource: string; namespaced: boolean }> = {
   HorizontalPodAutoscaler: { resource: 'horizontalpodautoscalers', namespaced: true },
 };
 
-const KIND_GROUPS: Record<string, string> = { Deployment: 'apps', ReplicaSet: 'apps', StatefulSet: 'apps', DaemonSet: 'apps', ControllerRevision: 'apps', Job: 'batch', CustomResourceDefinition: 'apiextensions.k8s.io', HorizontalPodAutoscaler: 'autoscaling' };
+const KIND_GROUPS: Record<string, string> = {
+  Deployment: 'apps',
+  ReplicaSet: 'apps',
+  StatefulSet: 'apps',
+  DaemonSet: 'apps',
+  ControllerRevision: 'apps',
+  Job: 'batch',
+  CustomResourceDefinition: 'apiextensions.k8s.io',
+  HorizontalPodAutoscaler: 'autoscaling',
+};
 
 function status(code: number, reason: string, message: string): Partial<OperationOutcome> {
-  return { httpStatus: code, errorCode: 'KUBE_API_ERROR', message: `${reason}: ${message}`, body: { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason, message, code } };
+  return {
+    httpStatus: code,
+    errorCode: 'KUBE_API_ERROR',
+    message: `${reason}: ${message}`,
+    body: { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason, message, code },
+  };
 }
 
 export class FakeCluster implements OperationRouter {
@@ -82,8 +96,15 @@ export class FakeCluster implements OperationRouter {
   async execute(account: string, request: OperationRequest, options?: ExecuteOptions): Promise<OperationOutcome> {
     this.calls.push({ account, request: structuredClone(request), options });
     const base: OperationOutcome = {
-      id: `op-${this.calls.length}`, account, httpStatus: 200, errorCode: null, message: '', body: null, written: [],
-      timings: { receivedAt: 0, routedAt: null, sentAt: null, startedAt: null, finishedAt: null, syncedAt: null, resultAt: null }, cacheSynced: true,
+      id: `op-${this.calls.length}`,
+      account,
+      httpStatus: 200,
+      errorCode: null,
+      message: '',
+      body: null,
+      written: [],
+      timings: { receivedAt: 0, routedAt: null, sentAt: null, startedAt: null, finishedAt: null, syncedAt: null, resultAt: null },
+      cacheSynced: true,
     };
     if (!this.connected) return { ...base, httpStatus: 0, errorCode: 'ACCOUNT_NOT_CONNECTED', message: `no agent is connected for account ${account}` };
     while (this.failures.length > 0) {
@@ -117,14 +138,35 @@ export class FakeCluster implements OperationRouter {
     const body = structuredClone(object);
     if (body.kind === 'Secret') delete body.data;
     await this.store.applyBatch(
-      { account: this.account, changes: [{ type: 'upsert', feed: this.feed(object.kind!, group), namespace: meta.namespace ?? '', name: meta.name!, uid: meta.uid!, resourceVersion: meta.resourceVersion!, body: JSON.stringify(body) }], progress: [] },
+      {
+        account: this.account,
+        changes: [
+          {
+            type: 'upsert',
+            feed: this.feed(object.kind!, group),
+            namespace: meta.namespace ?? '',
+            name: meta.name!,
+            uid: meta.uid!,
+            resourceVersion: meta.resourceVersion!,
+            body: JSON.stringify(body),
+          },
+        ],
+        progress: [],
+      },
       Date.now(),
     );
   }
 
   private async uncache(object: KubeObject): Promise<void> {
     const { group } = splitApiVersion(object.apiVersion ?? 'v1');
-    await this.store.applyBatch({ account: this.account, changes: [{ type: 'delete', feed: this.feed(object.kind!, group), namespace: object.metadata?.namespace ?? '', name: object.metadata!.name! }], progress: [] }, Date.now());
+    await this.store.applyBatch(
+      {
+        account: this.account,
+        changes: [{ type: 'delete', feed: this.feed(object.kind!, group), namespace: object.metadata?.namespace ?? '', name: object.metadata!.name! }],
+        progress: [],
+      },
+      Date.now(),
+    );
   }
 
   private written(object: KubeObject, deleted = false): WrittenObject {
@@ -142,13 +184,17 @@ export class FakeCluster implements OperationRouter {
       case 'apply': {
         const manifest = structuredClone(request.manifest);
         const meta = (manifest.metadata ??= {});
-        if (!KINDS[manifest.kind!]) return { httpStatus: 404, errorCode: 'KUBE_KIND_UNKNOWN', message: `account ${this.account} serves no kind ${manifest.kind}` };
+        if (!KINDS[manifest.kind!])
+          return { httpStatus: 404, errorCode: 'KUBE_KIND_UNKNOWN', message: `account ${this.account} serves no kind ${manifest.kind}` };
         if (!meta.name && meta.generateName) meta.name = `${meta.generateName}${(++this.uid).toString(36).padStart(5, 'x')}`;
         if (KINDS[manifest.kind!]!.namespaced) meta.namespace ??= 'default';
         const existing = this.find(manifest.kind!, meta.namespace ?? '', meta.name!);
         if (request.strategy === 'create' && existing) return status(409, 'AlreadyExists', `${manifest.kind} "${meta.name}" already exists`);
         if (request.strategy === 'recreate' && existing) this.objects.delete(this.key(manifest.kind!, meta.namespace ?? '', meta.name!));
-        const stored = request.strategy === 'client-side' || request.strategy === 'server-side' ? { ...(existing ?? {}), ...manifest, metadata: { ...(existing?.metadata ?? {}), ...meta } } : manifest;
+        const stored =
+          request.strategy === 'client-side' || request.strategy === 'server-side'
+            ? { ...(existing ?? {}), ...manifest, metadata: { ...(existing?.metadata ?? {}), ...meta } }
+            : manifest;
         const out = await this.write(stored);
         return { httpStatus: existing && request.strategy !== 'recreate' ? 200 : 201, body: out, written: [this.written(out)] };
       }
@@ -174,7 +220,11 @@ export class FakeCluster implements OperationRouter {
         let patched: unknown;
         try {
           patched =
-            request.patchType === 'json' ? applyJsonPatch(structuredClone(found), parseJsonPatch(request.patch)) : request.patchType === 'merge' ? applyMergePatch(structuredClone(found), request.patch) : applyStrategicMergePatch(structuredClone(found), request.patch);
+            request.patchType === 'json'
+              ? applyJsonPatch(structuredClone(found), parseJsonPatch(request.patch))
+              : request.patchType === 'merge'
+                ? applyMergePatch(structuredClone(found), request.patch)
+                : applyStrategicMergePatch(structuredClone(found), request.patch);
         } catch (err) {
           return status(422, 'Invalid', (err as Error).message);
         }
@@ -191,8 +241,9 @@ export class FakeCluster implements OperationRouter {
         const ns = this.ns(request.target);
         const victims = request.target.name
           ? [this.find(request.target.kind, ns, request.target.name)].filter((o): o is KubeObject => o !== undefined)
-          : (await this.run({ type: 'list', target: request.target, labelSelector: request.labelSelector }) as { body: { items: KubeObject[] } }).body.items;
-        if (request.target.name && victims.length === 0) return status(404, 'NotFound', `${request.target.kind.toLowerCase()}s "${request.target.name}" not found`);
+          : ((await this.run({ type: 'list', target: request.target, labelSelector: request.labelSelector })) as { body: { items: KubeObject[] } }).body.items;
+        if (request.target.name && victims.length === 0)
+          return status(404, 'NotFound', `${request.target.kind.toLowerCase()}s "${request.target.name}" not found`);
         for (const v of victims) {
           this.objects.delete(this.key(v.kind!, v.metadata?.namespace ?? '', v.metadata!.name!));
           await this.uncache(v);

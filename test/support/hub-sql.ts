@@ -17,7 +17,7 @@ export async function openHubSql(url: string): Promise<HubSql> {
     const db = new Database(url.slice('sqlite:'.length), { fileMustExist: true });
     db.pragma('busy_timeout = 5000');
     return {
-      query: async <T,>(statement: string, params: unknown[] = []) => {
+      query: async <T>(statement: string, params: unknown[] = []) => {
         const prepared = db.prepare(statement);
         return (prepared.reader ? prepared.all(...params) : (prepared.run(...params), [])) as T[];
       },
@@ -30,17 +30,28 @@ export async function openHubSql(url: string): Promise<HubSql> {
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     return {
-      query: async <T,>(statement: string, params: unknown[] = []) => {
+      query: async <T>(statement: string, params: unknown[] = []) => {
         let n = 0;
-        return (await client.query(statement.replace(/\?/g, () => `$${++n}`), params)).rows as T[];
+        return (
+          await client.query(
+            statement.replace(/\?/g, () => `$${++n}`),
+            params,
+          )
+        ).rows as T[];
       },
       close: () => client.end(),
     };
   }
   const parsed = new URL(url);
-  const connection = await createConnection({ host: parsed.hostname, port: Number(parsed.port || 3306), user: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password), database: parsed.pathname.slice(1) });
+  const connection = await createConnection({
+    host: parsed.hostname,
+    port: Number(parsed.port || 3306),
+    user: decodeURIComponent(parsed.username),
+    password: decodeURIComponent(parsed.password),
+    database: parsed.pathname.slice(1),
+  });
   return {
-    query: async <T,>(statement: string, params: unknown[] = []) => {
+    query: async <T>(statement: string, params: unknown[] = []) => {
       const [rows] = await connection.query(statement, params);
       return (Array.isArray(rows) ? rows : []) as T[];
     },

@@ -18,9 +18,7 @@ export interface Submitted {
 }
 
 /** How an operation ended: refused at submission (4xx/5xx), or a task that completed or failed. */
-export type Outcome =
-  | { kind: 'rejected'; status: number; message: string; body: Json }
-  | { kind: 'task'; task: Json; failed: boolean; message: string };
+export type Outcome = { kind: 'rejected'; status: number; message: string; body: Json } | { kind: 'task'; task: Json; failed: boolean; message: string };
 
 export async function submit(system: TestSystem, ops: Json[]): Promise<Submitted> {
   return system.rest('/kubernetes/ops', { method: 'POST', body: ops });
@@ -28,10 +26,13 @@ export async function submit(system: TestSystem, ops: Json[]): Promise<Submitted
 
 /** Polls a task until `status.completed`. */
 export async function waitForTask(system: TestSystem, id: string, timeoutMs = TASK_TIMEOUT_MS): Promise<Json> {
-  return waitFor(async () => {
-    const r = await system.rest(`/task/${id}`);
-    return r.status === 200 && r.body?.status?.completed === true ? r.body : undefined;
-  }, { timeoutMs, intervalMs: 50, what: `task ${id} to complete` });
+  return waitFor(
+    async () => {
+      const r = await system.rest(`/task/${id}`);
+      return r.status === 200 && r.body?.status?.completed === true ? r.body : undefined;
+    },
+    { timeoutMs, intervalMs: 50, what: `task ${id} to complete` },
+  );
 }
 
 /** The failure text of a task: its EXCEPTION result's message, else the last history line. */
@@ -45,7 +46,10 @@ export function taskFailure(task: Json): string {
 export async function outcomeOf(system: TestSystem, opName: string, description: Json, timeoutMs = TASK_TIMEOUT_MS): Promise<Outcome> {
   const submitted = await submit(system, [{ [opName]: description }]);
   if (submitted.status !== 200) {
-    const message = typeof submitted.body === 'object' && submitted.body !== null ? String(submitted.body.message ?? submitted.body.error ?? JSON.stringify(submitted.body)) : String(submitted.body);
+    const message =
+      typeof submitted.body === 'object' && submitted.body !== null
+        ? String(submitted.body.message ?? submitted.body.error ?? JSON.stringify(submitted.body))
+        : String(submitted.body);
     return { kind: 'rejected', status: submitted.status, message, body: submitted.body };
   }
   const task = await waitForTask(system, submitted.body.id, timeoutMs);
@@ -68,7 +72,12 @@ export async function runOp(system: TestSystem, opName: string, description: Jso
  * (a description problem the hub checks before any task exists) only when `allowRejection` says so;
  * otherwise it must be a failed task, as Orca sees a failed cluster operation.
  */
-export async function failOp(system: TestSystem, opName: string, description: Json, options: { allowRejection?: boolean; timeoutMs?: number } = {}): Promise<{ message: string; outcome: Outcome }> {
+export async function failOp(
+  system: TestSystem,
+  opName: string,
+  description: Json,
+  options: { allowRejection?: boolean; timeoutMs?: number } = {},
+): Promise<{ message: string; outcome: Outcome }> {
   const outcome = await outcomeOf(system, opName, description, options.timeoutMs);
   if (outcome.kind === 'rejected') {
     assert.ok(options.allowRejection, `${opName} was refused at submission (${outcome.status} ${outcome.message}); expected a failed task`);
@@ -111,27 +120,51 @@ export async function hubManifest(system: TestSystem, account: string, location:
 }
 
 /** Waits until the hub's cache serves the manifest and `check` accepts it; returns the response body. */
-export async function waitForHubManifest(system: TestSystem, account: string, location: string, name: string, check: (body: Json) => boolean = () => true, what?: string): Promise<Json> {
-  return waitFor(async () => {
-    const r = await hubManifest(system, account, location, name);
-    return r.status === 200 && check(r.body) ? r.body : undefined;
-  }, { timeoutMs: PROPAGATION_TIMEOUT_MS, intervalMs: 50, what: what ?? `${name} in ${location} at the hub` });
+export async function waitForHubManifest(
+  system: TestSystem,
+  account: string,
+  location: string,
+  name: string,
+  check: (body: Json) => boolean = () => true,
+  what?: string,
+): Promise<Json> {
+  return waitFor(
+    async () => {
+      const r = await hubManifest(system, account, location, name);
+      return r.status === 200 && check(r.body) ? r.body : undefined;
+    },
+    { timeoutMs: PROPAGATION_TIMEOUT_MS, intervalMs: 50, what: what ?? `${name} in ${location} at the hub` },
+  );
 }
 
 export async function waitForHubGone(system: TestSystem, account: string, location: string, name: string): Promise<void> {
-  await waitFor(async () => (await hubManifest(system, account, location, name)).status === 404, { timeoutMs: PROPAGATION_TIMEOUT_MS, intervalMs: 50, what: `${name} gone from the hub` });
+  await waitFor(async () => (await hubManifest(system, account, location, name)).status === 404, {
+    timeoutMs: PROPAGATION_TIMEOUT_MS,
+    intervalMs: 50,
+    what: `${name} gone from the hub`,
+  });
 }
 
 /** Waits until the sim object at `path` satisfies `check`; returns it. */
 export async function waitForLive(system: TestSystem, cluster: string, path: string, check: (o: Json) => boolean, what: string): Promise<Json> {
-  return waitFor(async () => {
-    const o = await live(system, cluster, path);
-    return o !== undefined && check(o) ? o : undefined;
-  }, { timeoutMs: PROPAGATION_TIMEOUT_MS, intervalMs: 50, what });
+  return waitFor(
+    async () => {
+      const o = await live(system, cluster, path);
+      return o !== undefined && check(o) ? o : undefined;
+    },
+    { timeoutMs: PROPAGATION_TIMEOUT_MS, intervalMs: 50, what },
+  );
 }
 
 /** Revokes write verbs on a resource at the sim while `body` runs, then lifts the revocation. */
-export async function withRevoked<T>(system: TestSystem, cluster: string, group: string, resource: string, verbs: string[], body: () => Promise<T>): Promise<T> {
+export async function withRevoked<T>(
+  system: TestSystem,
+  cluster: string,
+  group: string,
+  resource: string,
+  verbs: string[],
+  body: () => Promise<T>,
+): Promise<T> {
   const revoked = await system.simAdmin('POST', `/sim/clusters/${cluster}/faults/revoke`, { group, resource, verbs });
   assert.equal(revoked.status, 200, JSON.stringify(revoked.body));
   try {
@@ -146,11 +179,22 @@ export function rolledOut(d: Json): boolean {
   const s = d?.status ?? {};
   const replicas = d?.spec?.replicas ?? 1;
   const progressing = (s.conditions ?? []).find((c: Json) => c.type === 'Progressing');
-  return s.observedGeneration >= d.metadata.generation && s.updatedReplicas === replicas && s.replicas === replicas
-    && s.availableReplicas === replicas && progressing?.reason === 'NewReplicaSetAvailable';
+  return (
+    s.observedGeneration >= d.metadata.generation &&
+    s.updatedReplicas === replicas &&
+    s.replicas === replicas &&
+    s.availableReplicas === replicas &&
+    progressing?.reason === 'NewReplicaSetAvailable'
+  );
 }
 
-export function deploymentManifest(name: string, namespace: string, image: string, replicas = 1, extra: { labels?: Record<string, string>; annotations?: Record<string, string> } = {}): Json {
+export function deploymentManifest(
+  name: string,
+  namespace: string,
+  image: string,
+  replicas = 1,
+  extra: { labels?: Record<string, string>; annotations?: Record<string, string> } = {},
+): Json {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',

@@ -23,7 +23,15 @@ const KINDS: KindRecord[] = [
   { group: 'apps', version: 'v1', kind: 'ReplicaSet', resource: 'replicasets', namespaced: true, watchable: true },
   { group: 'apps', version: 'v1', kind: 'StatefulSet', resource: 'statefulsets', namespaced: true, watchable: true },
   { group: 'apps', version: 'v1', kind: 'DaemonSet', resource: 'daemonsets', namespaced: true, watchable: true },
-  { group: 'apps', version: 'v1', kind: 'ControllerRevision', resource: 'controllerrevisions', namespaced: true, watchable: false, reason: 'omitted by default' },
+  {
+    group: 'apps',
+    version: 'v1',
+    kind: 'ControllerRevision',
+    resource: 'controllerrevisions',
+    namespaced: true,
+    watchable: false,
+    reason: 'omitted by default',
+  },
   { group: 'batch', version: 'v1', kind: 'Job', resource: 'jobs', namespaced: true, watchable: true },
   { group: '', version: 'v1', kind: 'Pod', resource: 'pods', namespaced: true, watchable: true },
   { group: '', version: 'v1', kind: 'Service', resource: 'services', namespaced: true, watchable: true },
@@ -64,7 +72,14 @@ export async function opsHarness(options: HarnessOptions = {}): Promise<Harness>
   const cluster = new FakeCluster(store, 'k8s');
   const hubId = options.hubId ?? 'hub-test';
   const logger = silentLogger();
-  const tasks = new TaskRunner({ store, router: cluster, hubId, logger, operationTimeoutMs: options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS, now: options.now });
+  const tasks = new TaskRunner({
+    store,
+    router: cluster,
+    hubId,
+    logger,
+    operationTimeoutMs: options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,
+    now: options.now,
+  });
   const app = buildApiServer({ store, router: cluster, hubId, logger, operationTimeoutMs: options.operationTimeoutMs, now: options.now, tasks });
   const post = async (url: string, body: unknown) => {
     const res = await app.inject({ method: 'POST', url, payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } });

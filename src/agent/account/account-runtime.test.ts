@@ -25,7 +25,13 @@ async function roundTrip(server: FakeApiServer): Promise<void> {
   await response.arrayBuffer();
 }
 
-const resource = (name: string, kind: string, namespaced: boolean) => ({ name, singularName: kind.toLowerCase(), namespaced, kind, verbs: ['get', 'list', 'watch'] });
+const resource = (name: string, kind: string, namespaced: boolean) => ({
+  name,
+  singularName: kind.toLowerCase(),
+  namespaced,
+  kind,
+  verbs: ['get', 'list', 'watch'],
+});
 
 /**
  * A cluster with ConfigMaps and Namespaces, CustomResourceDefinitions, and — while `widgetsServed` — the
@@ -45,7 +51,8 @@ class FakeCluster {
     this.server = await startFakeApiServer('http', (req, res, r) => {
       const discovery = this.discovery(r.path);
       if (discovery !== undefined) return sendJson(res, 200, discovery);
-      if (r.path === '/api/v1/namespaces/kube-system') return sendJson(res, 200, { kind: 'Namespace', metadata: { name: 'kube-system', uid: 'kube-system-uid' } });
+      if (r.path === '/api/v1/namespaces/kube-system')
+        return sendJson(res, 200, { kind: 'Namespace', metadata: { name: 'kube-system', uid: 'kube-system-uid' } });
       const scoped = /^\/api\/v1\/namespaces\/[^/]+\/configmaps$/.test(r.path);
       if (scoped) {
         this.scoped.push(r);
@@ -70,7 +77,9 @@ class FakeCluster {
         return {
           groups: [
             { name: 'apiextensions.k8s.io', versions: [{ groupVersion: 'apiextensions.k8s.io/v1', version: 'v1' }], preferredVersion: { version: 'v1' } },
-            ...(this.widgetsServed ? [{ name: 'example.com', versions: [{ groupVersion: 'example.com/v1', version: 'v1' }], preferredVersion: { version: 'v1' } }] : []),
+            ...(this.widgetsServed
+              ? [{ name: 'example.com', versions: [{ groupVersion: 'example.com/v1', version: 'v1' }], preferredVersion: { version: 'v1' } }]
+              : []),
           ],
         };
       case '/apis/apiextensions.k8s.io/v1':
@@ -175,7 +184,10 @@ describe('AccountRuntime follows the cluster', () => {
     await roundTrip(cluster.server);
     const widgetRequests = () => cluster.server.requests.filter((r) => r.path === WIDGETS_PATH).length;
     const requests = widgetRequests();
-    assert.equal(runtime.info().kinds.some((k) => k.kind === 'Widget'), false);
+    assert.equal(
+      runtime.info().kinds.some((k) => k.kind === 'Widget'),
+      false,
+    );
     await waitFor(() => infoChanges.length >= 2, WAIT);
     // The dropped queue stays until the hub acknowledges the drop; nothing else follows it.
     assert.deepEqual(sendAndAck(runtime, 'Widget').at(-1), 'feedDropped');
@@ -213,14 +225,14 @@ describe('AccountRuntime follows the cluster', () => {
     );
   });
 
-  it('resynchronises running feeds with a welcome\'s resume points, not with an update reply\'s', async () => {
+  it("resynchronises running feeds with a welcome's resume points, not with an update reply's", async () => {
     const { cluster, runtime } = await setup({ kinds: ['ConfigMap'] });
     runtime.startCaching([], [], 'welcome');
     await waitFor(() => cluster.configMaps.watches.size === 1, WAIT);
     const before = cluster.configMaps.watchRequests.length;
     const hubRv = cluster.configMaps.resourceVersion;
     const acked = () => runtime.watches().find((w) => w.feed.kind === 'ConfigMap')!.ackedResourceVersion;
-    assert.notEqual(acked(), hubRv, 'the hub\'s point differs from the agent\'s, so a welcome resynchronises');
+    assert.notEqual(acked(), hubRv, "the hub's point differs from the agent's, so a welcome resynchronises");
     // A resynchronisation takes the hub's point and restarts the watch in the same synchronous step, before
     // any request: an unchanged point right after the call proves there was none, without waiting.
     runtime.startCaching([resumePoint('', 'ConfigMap', hubRv)], [], 'update');
@@ -233,7 +245,7 @@ describe('AccountRuntime follows the cluster', () => {
 });
 
 describe('AccountRuntime with kinds it may not read', () => {
-  it('reports a refused kind with the API server\'s message, tells the hub, and recovers when access returns', async () => {
+  it("reports a refused kind with the API server's message, tells the hub, and recovers when access returns", async () => {
     const { cluster, runtime, infoChanges } = await setup({ kinds: ['ConfigMap'] });
     let refused = true;
     cluster.configMaps.listHook = (_r, res) => {
@@ -285,7 +297,7 @@ describe('AccountRuntime filters', () => {
     assert.match(namespace.reason, /cluster-scoped/);
   });
 
-  it('the hub\'s kind list from the welcome limits the feeds; an update reply without kinds keeps it', async () => {
+  it("the hub's kind list from the welcome limits the feeds; an update reply without kinds keeps it", async () => {
     const { runtime } = await setup();
     runtime.startCaching([], ['/Namespace'], 'welcome');
     assert.deepEqual(kinds(runtime), ['Namespace@']);

@@ -62,7 +62,9 @@ export const DEFAULT_REFLECTOR_TUNING: ReflectorTuning = {
 };
 
 /** The reflector options a tuning sets. */
-export function reflectorTuningOptions(tuning: ReflectorTuning): Pick<ReflectorOptions, 'pageSize' | 'backoff' | 'forbiddenRetryMs' | 'stallTimeoutMs' | 'watchTimeoutMinSeconds' | 'watchTimeoutMaxSeconds'> {
+export function reflectorTuningOptions(
+  tuning: ReflectorTuning,
+): Pick<ReflectorOptions, 'pageSize' | 'backoff' | 'forbiddenRetryMs' | 'stallTimeoutMs' | 'watchTimeoutMinSeconds' | 'watchTimeoutMaxSeconds'> {
   return {
     pageSize: tuning.pageSize,
     backoff: { initialMs: tuning.backoff.initialMs, maxMs: tuning.backoff.maxMs },
@@ -212,7 +214,10 @@ export class AccountRuntime {
       this.openApi = new OpenApiV3Documents(this.client, this.logger.child({ account: this.name }));
       const discovery = await discoverResources(this.client);
       for (const failed of discovery.failedGroups) {
-        this.logger.warn({ account: this.name, groupVersion: failed.groupVersion, err: failed.error }, 'discovery of an API group failed; its kinds are skipped');
+        this.logger.warn(
+          { account: this.name, groupVersion: failed.groupVersion, err: failed.error },
+          'discovery of an API group failed; its kinds are skipped',
+        );
       }
       const kubeSystem = await this.client.json<KubeObject>({ path: KUBE_SYSTEM_NAMESPACE_PATH });
       this.resources = discovery.resources;
@@ -230,7 +235,9 @@ export class AccountRuntime {
     } catch (err) {
       this.state = 'failed';
       this.lastError = errorMessage(err);
-      throw err instanceof ScaleAgentError ? err : new ScaleAgentError(Errors.KUBE_TRANSPORT_ERROR, `account ${this.name}: ${errorMessage(err)}`, { account: this.name }, { cause: err });
+      throw err instanceof ScaleAgentError
+        ? err
+        : new ScaleAgentError(Errors.KUBE_TRANSPORT_ERROR, `account ${this.name}: ${errorMessage(err)}`, { account: this.name }, { cause: err });
     }
   }
 
@@ -344,7 +351,10 @@ export class AccountRuntime {
       // Already watching: if the hub's committed point is not ours, it lost (or never had) what we
       // sent. Forget what we think it has and resume from its point, or relist.
       if (resync && (hubRv ?? '') !== existing.queue.ackedProgress) {
-        this.logger.info({ account: this.name, feed: id, hub: hubRv ?? '(none)', agent: existing.queue.ackedProgress || '(none)' }, 'hub resume point differs from ours; resynchronising the feed');
+        this.logger.info(
+          { account: this.name, feed: id, hub: hubRv ?? '(none)', agent: existing.queue.ackedProgress || '(none)' },
+          'hub resume point differs from ours; resynchronising the feed',
+        );
         existing.queue.forgetKnown();
         existing.queue.recordHubResumePoint(hubRv);
         existing.reflector.restartFrom(hubRv);
@@ -364,7 +374,14 @@ export class AccountRuntime {
       if (!feed) continue;
       const id = feedId(feed);
       if (this.feeds.has(id) || this.retiring.has(id) || unavailableGroups.has(feed.group)) continue;
-      const descriptor: FeedDescriptor = { group: feed.group, version: feed.version, kind: feed.kind, resource: feed.resource, namespace: feed.namespace, namespaced: feed.namespaced };
+      const descriptor: FeedDescriptor = {
+        group: feed.group,
+        version: feed.version,
+        kind: feed.kind,
+        resource: feed.resource,
+        namespace: feed.namespace,
+        namespaced: feed.namespaced,
+      };
       const queue = this.newQueue(descriptor);
       queue.drop(this.dropReason(descriptor));
       this.retiring.set(id, queue);
@@ -405,7 +422,12 @@ export class AccountRuntime {
   }
 
   private newQueue(descriptor: FeedDescriptor): FeedQueue {
-    return new FeedQueue({ feed: descriptor, maxObjectBytes: this.options.maxObjectBytes(), onPending: () => this.options.onPending(this.name), journal: this.journal });
+    return new FeedQueue({
+      feed: descriptor,
+      maxObjectBytes: this.options.maxObjectBytes(),
+      onPending: () => this.options.onPending(this.name),
+      journal: this.journal,
+    });
   }
 
   private addFeed(descriptor: FeedDescriptor, resumeRv: string | undefined): void {
@@ -441,7 +463,8 @@ export class AccountRuntime {
     feed.reflector.verify().then(
       () => {
         const failure = feed.queue.verificationFailure;
-        if (failure !== undefined) this.logger.warn({ account: this.name, feed: id, reason: failure }, 'cannot verify a resumed feed; its digest is compared from its next relist on');
+        if (failure !== undefined)
+          this.logger.warn({ account: this.name, feed: id, reason: failure }, 'cannot verify a resumed feed; its digest is compared from its next relist on');
       },
       (err: unknown) => {
         feed.queue.abandonVerification();
@@ -460,7 +483,8 @@ export class AccountRuntime {
     if (!resource) return undefined;
     const sink = config.onlySpinnakerManaged ? new SpinnakerManagedFilter(queue) : queue;
     const omitted = config.omitNamespaces;
-    const fieldSelector = resource.namespaced && descriptor.namespace === '' && omitted.length > 0 ? omitted.map((ns) => `metadata.namespace!=${ns}`).join(',') : undefined;
+    const fieldSelector =
+      resource.namespaced && descriptor.namespace === '' && omitted.length > 0 ? omitted.map((ns) => `metadata.namespace!=${ns}`).join(',') : undefined;
     return new Reflector({
       client,
       resource,
@@ -534,7 +558,9 @@ export class AccountRuntime {
    * Logged; the periodic rediscovery, scheduled again whatever happened, tries again.
    */
   private rediscoverInBackground(why: string): void {
-    this.rediscover(why).catch((err: unknown) => this.logger.error({ account: this.name, trigger: why, err: errorMessage(err) }, 'applying a rediscovery failed'));
+    this.rediscover(why).catch((err: unknown) =>
+      this.logger.error({ account: this.name, trigger: why, err: errorMessage(err) }, 'applying a rediscovery failed'),
+    );
   }
 
   /**
@@ -589,7 +615,10 @@ export class AccountRuntime {
     if (versionChanged && this.facts) this.facts.kubernetesVersion = version;
     this.discovery.changes++;
     this.discovery.lastChangeAt = this.discovery.lastRunAt;
-    this.logger.info({ account: this.name, trigger: why, ...changes, ...(versionChanged ? { kubernetesVersion: version } : {}) }, 'the cluster\'s kinds changed');
+    this.logger.info(
+      { account: this.name, trigger: why, ...changes, ...(versionChanged ? { kubernetesVersion: version } : {}) },
+      "the cluster's kinds changed",
+    );
     if (this.caching) {
       this.reconcileFeeds(new Map(), false);
       this.startDefinitionWatch();
@@ -619,7 +648,8 @@ export class AccountRuntime {
     const out: Array<{ feed: FeedDescriptor; reason: string; since: number }> = [];
     for (const feed of this.feeds.values()) {
       const status = feed.reflector.status();
-      if (status.forbiddenReason !== undefined) out.push({ feed: feed.descriptor, reason: status.forbiddenReason, since: status.lastError?.at ?? status.stateSince });
+      if (status.forbiddenReason !== undefined)
+        out.push({ feed: feed.descriptor, reason: status.forbiddenReason, since: status.lastError?.at ?? status.stateSince });
     }
     return out;
   }

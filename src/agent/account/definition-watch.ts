@@ -14,7 +14,9 @@ export const DEFINITION_CHANGE_DEBOUNCE_MS = 1000;
 
 /** The definitions resource to watch, when the cluster serves it with list and watch. */
 export function definitionsResource(resources: readonly ApiResource[]): ApiResource | undefined {
-  return resources.find((r) => r.group === DEFINITIONS_GROUP && r.resource === DEFINITIONS_RESOURCE && r.preferred && r.verbs.includes('list') && r.verbs.includes('watch'));
+  return resources.find(
+    (r) => r.group === DEFINITIONS_GROUP && r.resource === DEFINITIONS_RESOURCE && r.preferred && r.verbs.includes('list') && r.verbs.includes('watch'),
+  );
 }
 
 /** Nothing of a definition is needed but the fact that it changed: keep the name for the logs. */

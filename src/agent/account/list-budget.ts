@@ -143,7 +143,7 @@ export class ListBudget {
   }
 
   private dispatch(): void {
-    for (let i = 0; i < this.waiting.length && this.inUse < this.total; ) {
+    for (let i = 0; i < this.waiting.length && this.inUse < this.total;) {
       const waiter = this.waiting[i]!; // i < length
       const used = this.perAccount.get(waiter.account) ?? 0;
       if (used >= this.perAccountLimit) {

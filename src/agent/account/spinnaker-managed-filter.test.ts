@@ -9,7 +9,13 @@ function deployment(name: string, rv: string, application?: string) {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name, namespace: 'ns', uid: `uid-${name}`, resourceVersion: rv, ...(application ? { annotations: { 'moniker.spinnaker.io/application': application } } : {}) },
+    metadata: {
+      name,
+      namespace: 'ns',
+      uid: `uid-${name}`,
+      resourceVersion: rv,
+      ...(application ? { annotations: { 'moniker.spinnaker.io/application': application } } : {}),
+    },
   };
 }
 

@@ -15,9 +15,16 @@ test('starts accounts one interval apart; a newer request replaces a queued one;
   pacer.schedule('d', start('d'));
   pacer.schedule('b', start('b-new'));
   pacer.cancel('c');
-  assert.deepEqual(started.map((s) => s.what), ['a'], 'the first start is immediate');
+  assert.deepEqual(
+    started.map((s) => s.what),
+    ['a'],
+    'the first start is immediate',
+  );
   await waitFor(() => started.length === 3, { timeoutMs: 2000, intervalMs: 5 });
-  assert.deepEqual(started.map((s) => s.what), ['a', 'd', 'b-new']);
+  assert.deepEqual(
+    started.map((s) => s.what),
+    ['a', 'd', 'b-new'],
+  );
   for (let i = 1; i < started.length; i++) assert.ok(started[i]!.at - started[i - 1]!.at >= INTERVAL_MS - 5, `gap ${started[i]!.at - started[i - 1]!.at} ms`);
   assert.equal(pacer.queued, 0);
   pacer.close();

@@ -13,10 +13,24 @@ const SECOND = 1000;
 const T0 = Date.parse('2025-01-01T00:00:00Z');
 const BOUNDS = { stuckMs: 300 * SECOND, stallTimeoutMs: 900 * SECOND };
 
-const feed = (group: string, kind: string, namespace = ''): FeedDescriptor => ({ group, version: 'v1', kind, resource: `${kind.toLowerCase()}s`, namespace, namespaced: true });
+const feed = (group: string, kind: string, namespace = ''): FeedDescriptor => ({
+  group,
+  version: 'v1',
+  kind,
+  resource: `${kind.toLowerCase()}s`,
+  namespace,
+  namespaced: true,
+});
 
 function watch(descriptor: FeedDescriptor, reflector: Partial<ReflectorStatus>, digest: WatchView['digest'] = { divergences: 0 }): WatchView {
-  return { feed: descriptor, pending: 2, known: 10, ackedResourceVersion: '42', reflector: { state: 'watching', stateSince: T0, relists: 1, watchRestarts: 3, errors: 0, ...reflector }, digest };
+  return {
+    feed: descriptor,
+    pending: 2,
+    known: 10,
+    ackedResourceVersion: '42',
+    reflector: { state: 'watching', stateSince: T0, relists: 1, watchRestarts: 3, errors: 0, ...reflector },
+    digest,
+  };
 }
 
 /** The parts of an AccountRuntime the admin server and the metrics read. */
@@ -32,7 +46,10 @@ function account(name: string, watches: WatchView[]): AccountRuntime {
     watches: () => watches,
     queues: () => [],
     discoveryView: () => discovery,
-    refusedFeeds: () => watches.filter((w) => w.reflector.forbiddenReason !== undefined).map((w) => ({ feed: w.feed, reason: w.reflector.forbiddenReason!, since: w.reflector.stateSince })),
+    refusedFeeds: () =>
+      watches
+        .filter((w) => w.reflector.forbiddenReason !== undefined)
+        .map((w) => ({ feed: w.feed, reason: w.reflector.forbiddenReason!, since: w.reflector.stateSince })),
   } as unknown as AccountRuntime;
 }
 
@@ -40,7 +57,12 @@ describe('admin server', () => {
   let app: FastifyInstance;
   let now = T0;
   const deployments = watch(feed('apps', 'Deployment'), { lastProgressAt: T0, lastEventAt: T0 - 60 * SECOND });
-  const secrets = watch(feed('', 'Secret', 'payments'), { state: 'forbidden', forbiddenReason: 'secrets is forbidden', stateSince: T0 - 3600 * SECOND, errors: 7 });
+  const secrets = watch(feed('', 'Secret', 'payments'), {
+    state: 'forbidden',
+    forbiddenReason: 'secrets is forbidden',
+    stateSince: T0 - 3600 * SECOND,
+    errors: 7,
+  });
   const accounts = new Map([['prod', account('prod', [deployments, secrets])]]);
   const registry = new Registry();
 
@@ -82,10 +104,18 @@ describe('admin server', () => {
     assert.match(body.stuck[0].reason, /no event, bookmark or watch renewal for 1201 s/);
   });
 
-  it('/health is DOWN while the hub\'s copy of a feed has differed from the agent\'s past the bound; /watches shows the digest state', async () => {
+  it("/health is DOWN while the hub's copy of a feed has differed from the agent's past the bound; /watches shows the digest state", async () => {
     const diverged = watch(feed('', 'ConfigMap'), { lastProgressAt: T0 }, { lastMatchAt: T0 - 3600 * SECOND, divergedSince: T0, divergences: 4 });
     const solo = new Map([['stage', account('stage', [diverged])]]);
-    const admin = await buildAdminServer({ accounts: solo, connection: { state: 'connected', lastError: undefined }, syncStreams: new Map(), metricsRegistry: new Registry(), logger: createLogger({ level: 'silent' }), stuckBounds: BOUNDS, clock: () => now });
+    const admin = await buildAdminServer({
+      accounts: solo,
+      connection: { state: 'connected', lastError: undefined },
+      syncStreams: new Map(),
+      metricsRegistry: new Registry(),
+      logger: createLogger({ level: 'silent' }),
+      stuckBounds: BOUNDS,
+      clock: () => now,
+    });
     try {
       now = T0 + BOUNDS.stuckMs;
       assert.equal((await admin.inject({ method: 'GET', url: '/health' })).statusCode, 200, 'a fresh mismatch is being resynchronised');
@@ -94,7 +124,12 @@ describe('admin server', () => {
       assert.equal(health.statusCode, 503);
       assert.match(health.json().stuck[0].reason, /the hub's copy has differed from the agent's for 301 s \(4 digest mismatches\)/);
       const [entry] = (await admin.inject({ method: 'GET', url: '/watches' })).json();
-      assert.deepEqual(entry.digest, { lastMatchAt: new Date(T0 - 3600 * SECOND).toISOString(), divergedSince: new Date(T0).toISOString(), divergences: 4, verifying: false });
+      assert.deepEqual(entry.digest, {
+        lastMatchAt: new Date(T0 - 3600 * SECOND).toISOString(),
+        divergedSince: new Date(T0).toISOString(),
+        divergences: 4,
+        verifying: false,
+      });
     } finally {
       await admin.close();
     }
@@ -103,7 +138,15 @@ describe('admin server', () => {
   it('/health is DOWN when no digest of a watched feed has matched since the reconnect past the bound', async () => {
     const unmatched = watch(feed('', 'Secret'), { lastProgressAt: T0 }, { divergences: 0, unmatchedSince: T0 });
     const solo = new Map([['stage', account('stage', [unmatched])]]);
-    const admin = await buildAdminServer({ accounts: solo, connection: { state: 'connected', lastError: undefined }, syncStreams: new Map(), metricsRegistry: new Registry(), logger: createLogger({ level: 'silent' }), stuckBounds: BOUNDS, clock: () => now });
+    const admin = await buildAdminServer({
+      accounts: solo,
+      connection: { state: 'connected', lastError: undefined },
+      syncStreams: new Map(),
+      metricsRegistry: new Registry(),
+      logger: createLogger({ level: 'silent' }),
+      stuckBounds: BOUNDS,
+      clock: () => now,
+    });
     try {
       now = T0 + BOUNDS.stuckMs;
       assert.equal((await admin.inject({ method: 'GET', url: '/health' })).statusCode, 200);
@@ -146,7 +189,9 @@ describe('admin server', () => {
     assert.equal(prod.watches.byState.forbidden, 1);
     assert.deepEqual(prod.watches.stalest, { feed: 'apps/Deployment', freshnessSeconds: 30 });
     assert.equal(prod.watches.errors, 7);
-    assert.deepEqual(prod.forbiddenKinds, [{ group: '', kind: 'Secret', namespace: 'payments', reason: 'secrets is forbidden', since: new Date(T0 - 3600 * SECOND).toISOString() }]);
+    assert.deepEqual(prod.forbiddenKinds, [
+      { group: '', kind: 'Secret', namespace: 'payments', reason: 'secrets is forbidden', since: new Date(T0 - 3600 * SECOND).toISOString() },
+    ]);
     assert.equal(prod.discovery.runs, 2);
   });
 

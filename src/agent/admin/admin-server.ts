@@ -122,7 +122,15 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
         if (w.reflector.forbiddenReason !== undefined) forbidden++;
         const reason = unhealthyReason(w, at, stuckBounds);
         if (reason === undefined) continue;
-        stuck.push({ account: a.name, group: w.feed.group, kind: w.feed.kind, namespace: w.feed.namespace, state: w.reflector.state, stateSince: iso(w.reflector.stateSince), reason });
+        stuck.push({
+          account: a.name,
+          group: w.feed.group,
+          kind: w.feed.kind,
+          namespace: w.feed.namespace,
+          state: w.reflector.state,
+          stateSince: iso(w.reflector.stateSince),
+          reason,
+        });
       }
     }
     reply.code(stuck.length > 0 ? HTTP_SERVICE_UNAVAILABLE : HTTP_OK);
@@ -149,7 +157,9 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
         cluster: a.facts,
         watchedKinds: watches.length,
         watches: watchSummary(watches, at),
-        forbiddenKinds: a.refusedFeeds().map((r) => ({ group: r.feed.group, kind: r.feed.kind, namespace: r.feed.namespace, reason: r.reason, since: iso(r.since) })),
+        forbiddenKinds: a
+          .refusedFeeds()
+          .map((r) => ({ group: r.feed.group, kind: r.feed.kind, namespace: r.feed.namespace, reason: r.reason, since: iso(r.since) })),
         excludedKinds: a.excluded.map((e) => ({ group: e.resource.group, kind: e.resource.kind, reason: e.reason })),
         discovery: {
           runs: discovery.runs,
@@ -158,7 +168,13 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
           lastChangeAt: iso(discovery.lastChangeAt),
           lastError: discovery.lastError,
           unavailableGroupVersions: discovery.unavailableGroupVersions,
-          definitionWatch: discovery.definitionWatch ? { state: discovery.definitionWatch.state, freshnessSeconds: freshnessSeconds(discovery.definitionWatch, at) ?? null, lastError: discovery.definitionWatch.lastError?.message } : null,
+          definitionWatch: discovery.definitionWatch
+            ? {
+                state: discovery.definitionWatch.state,
+                freshnessSeconds: freshnessSeconds(discovery.definitionWatch, at) ?? null,
+                lastError: discovery.definitionWatch.lastError?.message,
+              }
+            : null,
         },
         syncStream: syncStreams.has(a.name) ? { unackedBatches: syncStreams.get(a.name)!.unacked } : null,
       };

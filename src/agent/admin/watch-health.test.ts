@@ -16,7 +16,10 @@ describe('stuckReason (fake clock)', () => {
     const s = status({ lastProgressAt: T0 + 10 * SECOND });
     assert.equal(stuckReason(s, T0 + 60 * SECOND, BOUNDS), undefined);
     assert.equal(stuckReason(s, T0 + 10 * SECOND + BOUNDS.stallTimeoutMs + BOUNDS.stuckMs, BOUNDS), undefined, 'exactly at the bound is not past it');
-    assert.match(stuckReason(s, T0 + 10 * SECOND + BOUNDS.stallTimeoutMs + BOUNDS.stuckMs + 1, BOUNDS) ?? '', /watching with no event, bookmark or watch renewal for 1200 s/);
+    assert.match(
+      stuckReason(s, T0 + 10 * SECOND + BOUNDS.stallTimeoutMs + BOUNDS.stuckMs + 1, BOUNDS) ?? '',
+      /watching with no event, bookmark or watch renewal for 1200 s/,
+    );
   });
 
   it('a watch that only just started is measured from its start, not from old progress', () => {
@@ -66,10 +69,16 @@ describe('unmatchedReason (fake clock)', () => {
   it('a feed whose digest has not matched since the reconnect is unhealthy past the bound, unless it is still listing or verifying or cannot be compared', () => {
     const since = { unmatchedSince: T0 };
     assert.equal(unmatchedReason(since, status({}), T0 + BOUNDS.stuckMs, BOUNDS.stuckMs), undefined, 'exactly at the bound is not past it');
-    assert.match(unmatchedReason(since, status({}), T0 + BOUNDS.stuckMs + 1, BOUNDS.stuckMs) ?? '', /no digest has matched the hub's copy since the reconnect 300 s ago/);
+    assert.match(
+      unmatchedReason(since, status({}), T0 + BOUNDS.stuckMs + 1, BOUNDS.stuckMs) ?? '',
+      /no digest has matched the hub's copy since the reconnect 300 s ago/,
+    );
     assert.equal(unmatchedReason({}, status({}), T0 + 10 * BOUNDS.stuckMs, BOUNDS.stuckMs), undefined, 'matched');
     assert.equal(unmatchedReason({ ...since, verifying: true }, status({}), T0 + 10 * BOUNDS.stuckMs, BOUNDS.stuckMs), undefined);
-    assert.equal(unmatchedReason({ ...since, unverifiable: 'resourceVersions that cannot be ordered' }, status({}), T0 + 10 * BOUNDS.stuckMs, BOUNDS.stuckMs), undefined);
+    assert.equal(
+      unmatchedReason({ ...since, unverifiable: 'resourceVersions that cannot be ordered' }, status({}), T0 + 10 * BOUNDS.stuckMs, BOUNDS.stuckMs),
+      undefined,
+    );
     for (const state of ['listing', 'queued', 'backoff', 'forbidden'] as const) {
       assert.equal(unmatchedReason(since, status({ state }), T0 + 10 * BOUNDS.stuckMs, BOUNDS.stuckMs), undefined, state);
     }

@@ -4,7 +4,15 @@ import { create } from '@bufbuild/protobuf';
 import { silentLogger } from '../../common/logger.ts';
 import type { ApiResource } from '../../kube/api-resource.ts';
 import { KubeClient } from '../../kube/client.ts';
-import { sendJson, startFakeApiServer, status, type FakeApiServer, type FakeRequest, type FakeResponse, type RecordedRequest } from '../../kube/testing/fake-api-server.ts';
+import {
+  sendJson,
+  startFakeApiServer,
+  status,
+  type FakeApiServer,
+  type FakeRequest,
+  type FakeResponse,
+  type RecordedRequest,
+} from '../../kube/testing/fake-api-server.ts';
 import { ApplyStrategy, OperationSchema, PatchType, type Operation } from '../../protocol/index.ts';
 import type { AccountRuntime } from '../account/account-runtime.ts';
 import { OperationExecutor } from './executor.ts';
@@ -15,10 +23,40 @@ import { OperationExecutor } from './executor.ts';
  * before the hub gives up.
  */
 const RESOURCES: ApiResource[] = [
-  { group: 'apps', version: 'v1', kind: 'Deployment', resource: 'deployments', namespaced: true, verbs: ['get', 'list', 'patch'], shortNames: [], singularName: 'deployment', preferred: true },
-  { group: '', version: 'v1', kind: 'Pod', resource: 'pods', namespaced: true, verbs: ['get', 'list', 'delete'], shortNames: [], singularName: 'pod', preferred: true },
+  {
+    group: 'apps',
+    version: 'v1',
+    kind: 'Deployment',
+    resource: 'deployments',
+    namespaced: true,
+    verbs: ['get', 'list', 'patch'],
+    shortNames: [],
+    singularName: 'deployment',
+    preferred: true,
+  },
+  {
+    group: '',
+    version: 'v1',
+    kind: 'Pod',
+    resource: 'pods',
+    namespaced: true,
+    verbs: ['get', 'list', 'delete'],
+    shortNames: [],
+    singularName: 'pod',
+    preferred: true,
+  },
   { group: 'batch', version: 'v1', kind: 'Job', resource: 'jobs', namespaced: true, verbs: ['create'], shortNames: [], singularName: 'job', preferred: true },
-  { group: '', version: 'v1', kind: 'Secret', resource: 'secrets', namespaced: true, verbs: ['get', 'patch'], shortNames: [], singularName: 'secret', preferred: true },
+  {
+    group: '',
+    version: 'v1',
+    kind: 'Secret',
+    resource: 'secrets',
+    namespaced: true,
+    verbs: ['get', 'patch'],
+    shortNames: [],
+    singularName: 'secret',
+    preferred: true,
+  },
 ];
 
 function readBody(req: FakeRequest): Promise<string> {
@@ -46,7 +84,12 @@ describe('OperationExecutor', () => {
     });
     client = new KubeClient({ server: server.url, insecureSkipTlsVerify: false, auth: { type: 'none' } });
     const runtime = { name: 'k8s', client, resources: RESOURCES, state: 'ready', caching: false, lastError: undefined } as unknown as AccountRuntime;
-    executor = new OperationExecutor({ account: (name) => (name === 'k8s' ? runtime : undefined), logger: silentLogger(), cacheSyncTimeoutMs: 100, fieldManager: 'scale-agent' });
+    executor = new OperationExecutor({
+      account: (name) => (name === 'k8s' ? runtime : undefined),
+      logger: silentLogger(),
+      cacheSyncTimeoutMs: 100,
+      fieldManager: 'scale-agent',
+    });
   });
   after(async () => {
     await client.close();
@@ -58,23 +101,42 @@ describe('OperationExecutor', () => {
 
   const op = (request: { case: string; value: unknown }, deadlineMs = 5_000): Operation =>
     create(OperationSchema, { id: 'op-1', account: 'k8s', deadlineUnixMs: BigInt(Date.now() + deadlineMs), request: request as never });
-  const target = (kind: string, name: string, group = kind === 'Deployment' ? 'apps' : '') => ({ $typeName: 'scaleagent.v1.ResourceTarget' as const, group, version: '', kind, namespace: 'web', name });
-  const deploymentBody = (rv: string) => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'web', uid: 'u1', resourceVersion: rv } });
+  const target = (kind: string, name: string, group = kind === 'Deployment' ? 'apps' : '') => ({
+    $typeName: 'scaleagent.v1.ResourceTarget' as const,
+    group,
+    version: '',
+    kind,
+    namespace: 'web',
+    name,
+  });
+  const deploymentBody = (rv: string) => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: 'web', uid: 'u1', resourceVersion: rv },
+  });
 
   test('a patch that meets a conflict is sent again after a re-read, a bounded number of times', async () => {
     let patches = 0;
     script = (r, _body, res) => {
-      if (r.method === 'PATCH') return ++patches < 3 ? sendJson(res, 409, status(409, 'Conflict', 'the object has been modified')) : sendJson(res, 200, deploymentBody('9'));
+      if (r.method === 'PATCH')
+        return ++patches < 3 ? sendJson(res, 409, status(409, 'Conflict', 'the object has been modified')) : sendJson(res, 200, deploymentBody('9'));
       sendJson(res, 200, deploymentBody('8'));
     };
-    const result = await executor.execute(op({ case: 'patch', value: { target: target('Deployment', 'web'), type: PatchType.MERGE, patch: new TextEncoder().encode('{"spec":{"paused":true}}') } }));
+    const result = await executor.execute(
+      op({ case: 'patch', value: { target: target('Deployment', 'web'), type: PatchType.MERGE, patch: new TextEncoder().encode('{"spec":{"paused":true}}') } }),
+    );
     assert.equal(result.httpStatus, 200);
     assert.equal(result.errorCode, '');
-    assert.deepEqual(seen.map((s) => s.method), ['PATCH', 'GET', 'PATCH', 'GET', 'PATCH']);
+    assert.deepEqual(
+      seen.map((s) => s.method),
+      ['PATCH', 'GET', 'PATCH', 'GET', 'PATCH'],
+    );
     assert.equal(result.written[0]!.resourceVersion, '9');
 
     patches = -10;
-    const stuck = await executor.execute(op({ case: 'patch', value: { target: target('Deployment', 'web'), type: PatchType.JSON, patch: new TextEncoder().encode('[]') } }));
+    const stuck = await executor.execute(
+      op({ case: 'patch', value: { target: target('Deployment', 'web'), type: PatchType.JSON, patch: new TextEncoder().encode('[]') } }),
+    );
     assert.equal(stuck.httpStatus, 409);
     assert.equal(stuck.errorCode, 'KUBE_API_ERROR');
     assert.match(stuck.message, /^patch failed with HTTP 409: Conflict: the object has been modified$/);
@@ -97,11 +159,17 @@ describe('OperationExecutor', () => {
     };
     const result = await executor.execute(op({ case: 'scale', value: { target: target('Deployment', 'web'), replicas: 3 } }));
     assert.equal(result.httpStatus, 200);
-    assert.deepEqual(result.written.map((w) => [w.kind, w.name, w.resourceVersion]), [['Deployment', 'web', '12']]);
+    assert.deepEqual(
+      result.written.map((w) => [w.kind, w.name, w.resourceVersion]),
+      [['Deployment', 'web', '12']],
+    );
   });
 
   test('a delete by selector deletes every match first, then waits for all; a successor with another uid counts as gone', async () => {
-    const alive = new Map([['a', 'uid-a'], ['b', 'uid-b']]);
+    const alive = new Map([
+      ['a', 'uid-a'],
+      ['b', 'uid-b'],
+    ]);
     let polls = 0;
     script = (r, _body, res) => {
       const name = r.path.split('/').pop()!;
@@ -112,9 +180,17 @@ describe('OperationExecutor', () => {
       if (name === 'a') return sendJson(res, 200, { kind: 'Pod', metadata: { name, uid: 'uid-a2' } });
       return polls > 4 ? sendJson(res, 404, status(404, 'NotFound')) : sendJson(res, 200, { kind: 'Pod', metadata: { name, uid: 'uid-b' } });
     };
-    const result = await executor.execute(op({ case: 'delete', value: { target: target('Pod', ''), labelSelector: 'app=x', propagationPolicy: 'Background', waitForDeletion: true } }));
+    const result = await executor.execute(
+      op({ case: 'delete', value: { target: target('Pod', ''), labelSelector: 'app=x', propagationPolicy: 'Background', waitForDeletion: true } }),
+    );
     assert.equal(result.errorCode, '');
-    assert.deepEqual(result.written.map((w) => [w.name, w.deleted]), [['a', true], ['b', true]]);
+    assert.deepEqual(
+      result.written.map((w) => [w.name, w.deleted]),
+      [
+        ['a', true],
+        ['b', true],
+      ],
+    );
     // Waiting starts as each delete is accepted; the second delete does not wait for the first object to go.
     const deleteB = seen.findIndex((s) => s.method === 'DELETE' && s.path.endsWith('/b'));
     const lastPollB = seen.map((s, i) => (s.method === 'GET' && s.path.endsWith('/b') ? i : -1)).reduce((a, b) => Math.max(a, b));
@@ -132,16 +208,27 @@ describe('OperationExecutor', () => {
       sendJson(res, 201, { ...manifest, metadata: { ...manifest.metadata, name: 'pi-x7k2p', uid: 'u', resourceVersion: '3' } });
     };
     const manifest = { apiVersion: 'batch/v1', kind: 'Job', metadata: { generateName: 'pi-', namespace: 'web' } };
-    const result = await executor.execute(op({ case: 'apply', value: { manifest: new TextEncoder().encode(JSON.stringify(manifest)), strategy: ApplyStrategy.CREATE, fieldManager: '', forceConflicts: false } }));
+    const result = await executor.execute(
+      op({
+        case: 'apply',
+        value: { manifest: new TextEncoder().encode(JSON.stringify(manifest)), strategy: ApplyStrategy.CREATE, fieldManager: '', forceConflicts: false },
+      }),
+    );
     assert.equal(result.httpStatus, 201);
     assert.equal(result.written[0]!.name, 'pi-x7k2p');
-    const noName = await executor.execute(op({ case: 'apply', value: { manifest: new TextEncoder().encode(JSON.stringify(manifest)), strategy: ApplyStrategy.UNSPECIFIED, fieldManager: '', forceConflicts: false } }));
+    const noName = await executor.execute(
+      op({
+        case: 'apply',
+        value: { manifest: new TextEncoder().encode(JSON.stringify(manifest)), strategy: ApplyStrategy.UNSPECIFIED, fieldManager: '', forceConflicts: false },
+      }),
+    );
     assert.equal(noName.errorCode, 'MANIFEST_INVALID');
   });
 
-  test('a JSON patch that would copy, move or test a Secret\'s values is refused before it reaches the API server', async () => {
+  test("a JSON patch that would copy, move or test a Secret's values is refused before it reaches the API server", async () => {
     script = (_r, _body, res) => sendJson(res, 200, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'web', resourceVersion: '2' } });
-    const patch = (ops: unknown[]) => op({ case: 'patch', value: { target: target('Secret', 's'), type: PatchType.JSON, patch: new TextEncoder().encode(JSON.stringify(ops)) } });
+    const patch = (ops: unknown[]) =>
+      op({ case: 'patch', value: { target: target('Secret', 's'), type: PatchType.JSON, patch: new TextEncoder().encode(JSON.stringify(ops)) } });
     for (const ops of [
       [{ op: 'copy', from: '/data/password', path: '/metadata/annotations/x' }],
       [{ op: 'move', from: '/stringData/token', path: '/metadata/labels/x' }],
@@ -152,7 +239,12 @@ describe('OperationExecutor', () => {
     }
     assert.deepEqual(seen, [], 'nothing was sent to the API server');
     // Writing a value, or moving one within data, is an ordinary patch.
-    const allowed = await executor.execute(patch([{ op: 'replace', path: '/data/password', value: 'bmV3' }, { op: 'move', from: '/data/a', path: '/data/b' }]));
+    const allowed = await executor.execute(
+      patch([
+        { op: 'replace', path: '/data/password', value: 'bmV3' },
+        { op: 'move', from: '/data/a', path: '/data/b' },
+      ]),
+    );
     assert.equal(allowed.errorCode, '');
     assert.equal(seen.length, 1);
   });

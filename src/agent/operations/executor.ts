@@ -44,7 +44,12 @@ interface Resolved {
 }
 
 class OperationFailure extends Error {
-  constructor(readonly code: string, message: string, readonly httpStatus = 0, readonly body?: Uint8Array) {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly httpStatus = 0,
+    readonly body?: Uint8Array,
+  ) {
     super(message);
   }
 }
@@ -99,7 +104,8 @@ export class OperationExecutor {
     const endJournal = runtime?.journal?.begin();
     try {
       if (!runtime || !runtime.client) throw new OperationFailure(Errors.ACCOUNT_NOT_FOUND.code, `this agent does not serve account ${operation.account}`);
-      if (runtime.state !== 'ready') throw new OperationFailure(Errors.ACCOUNT_NOT_CONNECTED.code, `account ${operation.account} is not ready: ${runtime.lastError ?? 'initialising'}`);
+      if (runtime.state !== 'ready')
+        throw new OperationFailure(Errors.ACCOUNT_NOT_CONNECTED.code, `account ${operation.account} is not ready: ${runtime.lastError ?? 'initialising'}`);
       result.timings!.startedUnixMs = BigInt(Date.now());
       await this.run(runtime, operation, result, signal);
       result.timings!.finishedUnixMs = BigInt(Date.now());
@@ -131,7 +137,15 @@ export class OperationExecutor {
     const request = operation.request;
     switch (request.case) {
       case 'apply':
-        return this.apply(runtime, request.value.manifest, request.value.strategy, request.value.fieldManager || this.options.fieldManager, request.value.forceConflicts, result, signal);
+        return this.apply(
+          runtime,
+          request.value.manifest,
+          request.value.strategy,
+          request.value.fieldManager || this.options.fieldManager,
+          request.value.forceConflicts,
+          result,
+          signal,
+        );
       case 'delete': {
         const v = request.value;
         return this.delete(runtime, v.target, v.labelSelector, v.propagationPolicy, v.gracePeriodSeconds, v.waitForDeletion, result, signal);
@@ -139,9 +153,16 @@ export class OperationExecutor {
       case 'patch': {
         const r = this.resolve(runtime, request.value.target);
         if (request.value.type === PatchType.JSON && r.resource.group === '' && r.resource.kind === 'Secret') refuseSecretValueReads(request.value.patch);
-        const contentType = request.value.type === PatchType.JSON ? 'application/json-patch+json' : request.value.type === PatchType.MERGE ? 'application/merge-patch+json' : 'application/strategic-merge-patch+json';
+        const contentType =
+          request.value.type === PatchType.JSON
+            ? 'application/json-patch+json'
+            : request.value.type === PatchType.MERGE
+              ? 'application/merge-patch+json'
+              : 'application/strategic-merge-patch+json';
         const path = pathOf(r, request.value.target?.name);
-        const response = await this.retryConflicts(r, path, signal, () => r.client.request({ method: 'PATCH', path, body: Buffer.from(request.value.patch), contentType, signal }));
+        const response = await this.retryConflicts(r, path, signal, () =>
+          r.client.request({ method: 'PATCH', path, body: Buffer.from(request.value.patch), contentType, signal }),
+        );
         return this.respond(result, response, r, 'patch');
       }
       case 'get': {
@@ -179,7 +200,9 @@ export class OperationExecutor {
           // The Scale subresource carries the workload's name and resourceVersion: what read-your-writes waits for.
           const scale = JSON.parse(response.body.toString('utf8')) as KubeObject;
           const meta = scale.metadata ?? {};
-          result.written.push(written(r, meta.name ?? request.value.target?.name ?? '', meta.uid ?? '', meta.resourceVersion ?? '', false, meta.namespace ?? r.namespace));
+          result.written.push(
+            written(r, meta.name ?? request.value.target?.name ?? '', meta.uid ?? '', meta.resourceVersion ?? '', false, meta.namespace ?? r.namespace),
+          );
         }
         return;
       }
@@ -225,7 +248,9 @@ export class OperationExecutor {
       if (resolved !== undefined) return resolved;
       const definition = await this.definitionOf(runtime, target.group, target.kind, signal);
       if (definition === undefined) break;
-      state = definition.established ? `CustomResourceDefinition ${definition.name} is Established but not served yet` : `CustomResourceDefinition ${definition.name} is not Established: ${definition.conditions}`;
+      state = definition.established
+        ? `CustomResourceDefinition ${definition.name} is Established but not served yet`
+        : `CustomResourceDefinition ${definition.name} is not Established: ${definition.conditions}`;
       try {
         await delay(DEFINITION_POLL_MS, signal);
       } catch {
@@ -236,11 +261,22 @@ export class OperationExecutor {
   }
 
   /** The CustomResourceDefinition that defines group/kind, with whether it is Established. */
-  private async definitionOf(runtime: AccountRuntime, group: string, kind: string, signal: AbortSignal): Promise<{ name: string; established: boolean; conditions: string } | undefined> {
+  private async definitionOf(
+    runtime: AccountRuntime,
+    group: string,
+    kind: string,
+    signal: AbortSignal,
+  ): Promise<{ name: string; established: boolean; conditions: string } | undefined> {
     if (group === '' || runtime.client === undefined) return undefined;
     const response = await runtime.client.request({ path: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', signal });
     if (response.status >= 400) return undefined;
-    const list = JSON.parse(response.body.toString('utf8')) as { items?: Array<{ metadata?: { name?: string }; spec?: { group?: string; names?: { kind?: string } }; status?: { conditions?: Array<{ type?: string; status?: string; reason?: string }> } }> };
+    const list = JSON.parse(response.body.toString('utf8')) as {
+      items?: Array<{
+        metadata?: { name?: string };
+        spec?: { group?: string; names?: { kind?: string } };
+        status?: { conditions?: Array<{ type?: string; status?: string; reason?: string }> };
+      }>;
+    };
     const found = (list.items ?? []).find((d) => d.spec?.group === group && d.spec?.names?.kind === kind);
     if (found === undefined) return undefined;
     const conditions = found.status?.conditions ?? [];
@@ -264,20 +300,40 @@ export class OperationExecutor {
     return { client: runtime.client!, resource, version, namespace };
   }
 
-  private async apply(runtime: AccountRuntime, manifestBytes: Uint8Array, strategy: ApplyStrategy, fieldManager: string, force: boolean, result: OperationResult, signal: AbortSignal): Promise<void> {
+  private async apply(
+    runtime: AccountRuntime,
+    manifestBytes: Uint8Array,
+    strategy: ApplyStrategy,
+    fieldManager: string,
+    force: boolean,
+    result: OperationResult,
+    signal: AbortSignal,
+  ): Promise<void> {
     let manifest: KubeObject;
     try {
       manifest = JSON.parse(decoder.decode(manifestBytes)) as KubeObject;
     } catch (err) {
       throw new OperationFailure(Errors.MANIFEST_INVALID.code, `the manifest is not valid JSON: ${errorMessage(err)}`);
     }
-    if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) throw new OperationFailure(Errors.MANIFEST_INVALID.code, 'the manifest is not an object');
-    if (typeof manifest.apiVersion !== 'string' || typeof manifest.kind !== 'string') throw new OperationFailure(Errors.MANIFEST_INVALID.code, 'the manifest needs apiVersion and kind');
-    const generated = strategy === ApplyStrategy.CREATE && typeof manifest.metadata?.generateName === 'string' && manifest.metadata.generateName !== '' && !manifest.metadata.name;
+    if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest))
+      throw new OperationFailure(Errors.MANIFEST_INVALID.code, 'the manifest is not an object');
+    if (typeof manifest.apiVersion !== 'string' || typeof manifest.kind !== 'string')
+      throw new OperationFailure(Errors.MANIFEST_INVALID.code, 'the manifest needs apiVersion and kind');
+    const generated =
+      strategy === ApplyStrategy.CREATE &&
+      typeof manifest.metadata?.generateName === 'string' &&
+      manifest.metadata.generateName !== '' &&
+      !manifest.metadata.name;
     const name = generated ? '' : manifest.metadata?.name;
-    if (typeof name !== 'string' || (name === '' && !generated)) throw new OperationFailure(Errors.MANIFEST_INVALID.code, `the ${manifest.kind} manifest has no metadata.name`);
+    if (typeof name !== 'string' || (name === '' && !generated))
+      throw new OperationFailure(Errors.MANIFEST_INVALID.code, `the ${manifest.kind} manifest has no metadata.name`);
     const { group, version } = splitApiVersion(manifest.apiVersion);
-    const r = await this.resolveIntroduced(runtime, { $typeName: 'scaleagent.v1.ResourceTarget', group, version, kind: manifest.kind, namespace: manifest.metadata?.namespace ?? '', name }, manifest.apiVersion, signal);
+    const r = await this.resolveIntroduced(
+      runtime,
+      { $typeName: 'scaleagent.v1.ResourceTarget', group, version, kind: manifest.kind, namespace: manifest.metadata?.namespace ?? '', name },
+      manifest.apiVersion,
+      signal,
+    );
     if (r.resource.namespaced) manifest.metadata = { ...manifest.metadata, namespace: r.namespace };
     const objectPath = pathOf(r, name || undefined);
     const collectionPath = pathOf(r);
@@ -288,8 +344,12 @@ export class OperationExecutor {
     switch (strategy) {
       case ApplyStrategy.SERVER_SIDE: {
         const response = await r.client.request({
-          method: 'PATCH', path: objectPath, body: JSON.stringify(manifest), contentType: 'application/apply-patch+yaml',
-          query: { ...writeQuery, force: force ? true : undefined }, signal,
+          method: 'PATCH',
+          path: objectPath,
+          body: JSON.stringify(manifest),
+          contentType: 'application/apply-patch+yaml',
+          query: { ...writeQuery, force: force ? true : undefined },
+          signal,
         });
         return this.respond(result, response, r, 'apply');
       }
@@ -298,7 +358,12 @@ export class OperationExecutor {
         return this.respond(result, response, r, 'apply');
       }
       case ApplyStrategy.RECREATE: {
-        const deleted = await r.client.request({ method: 'DELETE', path: objectPath, body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Foreground' }, signal });
+        const deleted = await r.client.request({
+          method: 'DELETE',
+          path: objectPath,
+          body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Foreground' },
+          signal,
+        });
         if (deleted.status < 400) await this.waitGone(r, objectPath, uidOf(deleted), signal);
         else if (deleted.status !== 404) return this.respond(result, deleted, r, 'apply');
         const response = await r.client.request({ method: 'POST', path: collectionPath, body: manifest, query: writeQuery, signal });
@@ -307,7 +372,13 @@ export class OperationExecutor {
       case ApplyStrategy.REPLACE: {
         for (let attempt = 0; ; attempt++) {
           const current = await r.client.request({ path: objectPath, signal });
-          if (current.status === 404) return this.respond(result, await r.client.request({ method: 'POST', path: collectionPath, body: manifest, query: writeQuery, signal }), r, 'apply');
+          if (current.status === 404)
+            return this.respond(
+              result,
+              await r.client.request({ method: 'POST', path: collectionPath, body: manifest, query: writeQuery, signal }),
+              r,
+              'apply',
+            );
           if (current.status >= 400) return this.respond(result, current, r, 'apply');
           const existing = JSON.parse(current.body.toString('utf8')) as KubeObject;
           const body = { ...manifest, metadata: { ...manifest.metadata, resourceVersion: existing.metadata?.resourceVersion } };
@@ -332,12 +403,23 @@ export class OperationExecutor {
           } catch (err) {
             throw new OperationFailure(Errors.MANIFEST_INVALID.code, `cannot compute the apply patch for ${manifest.kind} ${name}: ${errorMessage(err)}`);
           }
-          this.options.onClientSideApply?.(runtime.name, plan.action === 'patch' ? plan.patchType : plan.action, plan.action === 'patch' ? (plan.metadata ?? 'none') : 'none');
+          this.options.onClientSideApply?.(
+            runtime.name,
+            plan.action === 'patch' ? plan.patchType : plan.action,
+            plan.action === 'patch' ? (plan.metadata ?? 'none') : 'none',
+          );
           if (plan.action === 'unchanged') return this.respond(result, current, r, 'apply');
           const response =
             plan.action === 'create'
               ? await r.client.request({ method: 'POST', path: collectionPath, body: plan.body, query: writeQuery, signal })
-              : await r.client.request({ method: 'PATCH', path: objectPath, body: JSON.stringify(plan.patch), contentType: PATCH_CONTENT_TYPES[plan.patchType], query: writeQuery, signal });
+              : await r.client.request({
+                  method: 'PATCH',
+                  path: objectPath,
+                  body: JSON.stringify(plan.patch),
+                  contentType: PATCH_CONTENT_TYPES[plan.patchType],
+                  query: writeQuery,
+                  signal,
+                });
           if (response.status === 409 && attempt < CONFLICT_RETRIES) continue;
           return this.respond(result, response, r, 'apply');
         }
@@ -346,8 +428,14 @@ export class OperationExecutor {
   }
 
   private async delete(
-    runtime: AccountRuntime, target: ResourceTarget | undefined, labelSelector: string, propagationPolicy: string,
-    gracePeriodSeconds: bigint | undefined, wait: boolean, result: OperationResult, signal: AbortSignal,
+    runtime: AccountRuntime,
+    target: ResourceTarget | undefined,
+    labelSelector: string,
+    propagationPolicy: string,
+    gracePeriodSeconds: bigint | undefined,
+    wait: boolean,
+    result: OperationResult,
+    signal: AbortSignal,
   ): Promise<void> {
     const r = this.resolve(runtime, target);
     const options: Record<string, unknown> = { kind: 'DeleteOptions', apiVersion: 'v1' };
@@ -383,7 +471,9 @@ export class OperationExecutor {
     const failedWait = waited.find((w): w is PromiseRejectedResult => w.status === 'rejected');
     if (failedWait) throw failedWait.reason;
     result.httpStatus = target?.name && deleted.length === 0 ? lastStatus : 200;
-    result.body = encoder.encode(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Success', details: { names: deleted.map((d) => d.metadata?.name) } }));
+    result.body = encoder.encode(
+      JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Success', details: { names: deleted.map((d) => d.metadata?.name) } }),
+    );
     if (target?.name && deleted.length === 0) result.message = `${r.resource.kind} ${target.name} was not found`;
   }
 
@@ -484,7 +574,11 @@ export class OperationExecutor {
 
 /** The uid in a response body (an object, or the Status a delete may answer with), if any. */
 function unknownKind(account: string, target: ResourceTarget, apiVersion: string | undefined, why?: string): OperationFailure {
-  return new OperationFailure(Errors.KUBE_KIND_UNKNOWN.code, `account ${account} serves no kind ${qualifiedKind(target.group, target.kind)}${apiVersion ? ` (apiVersion ${apiVersion})` : ''}${why ? `: ${why}` : ''}`, 404);
+  return new OperationFailure(
+    Errors.KUBE_KIND_UNKNOWN.code,
+    `account ${account} serves no kind ${qualifiedKind(target.group, target.kind)}${apiVersion ? ` (apiVersion ${apiVersion})` : ''}${why ? `: ${why}` : ''}`,
+    404,
+  );
 }
 
 function uidOf(response: KubeResponse): string | undefined {
@@ -505,4 +599,3 @@ function pathOf(r: Resolved, name?: string, subresource?: string): string {
 function written(r: Resolved, name: string, uid: string, resourceVersion: string, deleted: boolean, namespace = r.namespace): WrittenObject {
   return { $typeName: 'scaleagent.v1.WrittenObject', group: r.resource.group, kind: r.resource.kind, namespace, name, uid, resourceVersion, deleted };
 }
-

@@ -75,7 +75,10 @@ test('a TLS probe that cannot even start is logged, and the agent keeps reconnec
   );
   connection.start();
   try {
-    const logged = await waitFor(() => logs.find((l) => l.msg === 'cannot check the TLS handshake with the hub'), { ...WAIT, what: 'the failed probe to be logged' });
+    const logged = await waitFor(() => logs.find((l) => l.msg === 'cannot check the TLS handshake with the hub'), {
+      ...WAIT,
+      what: 'the failed probe to be logged',
+    });
     assert.equal(logged.level, 50);
     assert.match(String(logged.err), /ee key too small/);
     await waitFor(() => probes >= 2, { ...WAIT, what: 'another attempt after the failed probe' });

@@ -213,7 +213,9 @@ export class HubConnection {
         this.options.logger.error({ code: message.kind.value.code }, `the hub refused this agent: ${message.kind.value.message}`);
         return;
       case 'ping':
-        this.send(create(AgentMessageSchema, { kind: { case: 'pong', value: { nonce: message.kind.value.nonce, sentUnixMs: message.kind.value.sentUnixMs } } }));
+        this.send(
+          create(AgentMessageSchema, { kind: { case: 'pong', value: { nonce: message.kind.value.nonce, sentUnixMs: message.kind.value.sentUnixMs } } }),
+        );
         return;
       case 'pong':
         return;
@@ -254,8 +256,12 @@ export class HubConnection {
       },
     };
     const refused = welcome.accounts.filter((a) => !a.accepted);
-    for (const a of refused) this.options.logger.error({ account: a.account, code: a.refusalCode }, `the hub refused account ${a.account}: ${a.refusalMessage}`);
-    this.options.logger.info({ sessionId: welcome.sessionId, hubId: welcome.hubId, accepted: welcome.accounts.length - refused.length, refused: refused.length }, 'connected to the hub');
+    for (const a of refused)
+      this.options.logger.error({ account: a.account, code: a.refusalCode }, `the hub refused account ${a.account}: ${a.refusalMessage}`);
+    this.options.logger.info(
+      { sessionId: welcome.sessionId, hubId: welcome.hubId, accepted: welcome.accounts.length - refused.length, refused: refused.length },
+      'connected to the hub',
+    );
     this.startPings(call, welcome.pingIntervalMs || this.options.pingIntervalMs);
     this.options.onAcceptances(this.session, welcome.accounts, 'welcome');
   }
@@ -281,18 +287,30 @@ export class HubConnection {
    * with it every account of this agent. What the operation wrote is still reported.
    */
   private sendResult(result: OperationResult): void {
-    const encode = (value: OperationResult): Uint8Array => toBinary(AgentMessageSchema, create(AgentMessageSchema, { kind: { case: 'operationResult', value } }));
+    const encode = (value: OperationResult): Uint8Array =>
+      toBinary(AgentMessageSchema, create(AgentMessageSchema, { kind: { case: 'operationResult', value } }));
     let bytes: Uint8Array | undefined;
     let problem: string | undefined;
     try {
       bytes = encode(result);
-      if (bytes.length > MAX_OPERATION_MESSAGE_BYTES) problem = `the result is ${(bytes.length / BYTES_PER_MIB).toFixed(1)} MiB; one may be at most ${(MAX_OPERATION_MESSAGE_BYTES / BYTES_PER_MIB).toFixed(1)} MiB`;
+      if (bytes.length > MAX_OPERATION_MESSAGE_BYTES)
+        problem = `the result is ${(bytes.length / BYTES_PER_MIB).toFixed(1)} MiB; one may be at most ${(MAX_OPERATION_MESSAGE_BYTES / BYTES_PER_MIB).toFixed(1)} MiB`;
     } catch (err) {
       problem = `the result cannot be encoded: ${errorMessage(err)}`;
     }
     if (problem !== undefined) {
       this.options.logger.warn({ operationId: result.id, account: result.account, code: Errors.OPERATION_RESULT_TOO_LARGE.code }, problem);
-      bytes = encode(create(OperationResultSchema, { id: result.id, account: result.account, httpStatus: result.httpStatus, errorCode: Errors.OPERATION_RESULT_TOO_LARGE.code, message: problem, written: result.written, ...(result.timings ? { timings: result.timings } : {}) }));
+      bytes = encode(
+        create(OperationResultSchema, {
+          id: result.id,
+          account: result.account,
+          httpStatus: result.httpStatus,
+          errorCode: Errors.OPERATION_RESULT_TOO_LARGE.code,
+          message: problem,
+          written: result.written,
+          ...(result.timings ? { timings: result.timings } : {}),
+        }),
+      );
     }
     this.send(preEncoded(AgentMessageSchema, bytes!));
   }

@@ -138,7 +138,8 @@ export function createHubTransport(config: ClouddriverConfig, logger: Logger): H
         ...(material.ca === undefined ? {} : { ca: material.ca }),
         ...(material.cert === undefined ? {} : { cert: material.cert, key: material.key }),
         ALPNProtocols: ['h2'],
-        checkServerIdentity: (host, cert) => (config.tls.serverName === undefined ? checkIdentity(target.host, host, cert) : checkIdentity(config.tls.serverName, host, cert)),
+        checkServerIdentity: (host, cert) =>
+          config.tls.serverName === undefined ? checkIdentity(target.host, host, cert) : checkIdentity(config.tls.serverName, host, cert),
       });
       const timer = setTimeout(() => done(undefined), PROBE_TIMEOUT_MS);
       let handshakeDone = false;

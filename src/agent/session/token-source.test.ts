@@ -34,9 +34,18 @@ test('with a refresh interval, the token is reused until it is due', async () =>
 test('raw and json output; a token with a line break or an empty one is refused', async () => {
   const node = process.execPath;
   assert.equal(await runTokenCommand({ command: node, args: ['-e', 'console.log("  abc  ")'], format: 'raw', refreshIntervalSeconds: 0 }), 'abc');
-  assert.equal(await runTokenCommand({ command: node, args: ['-e', 'console.log(JSON.stringify({token:"j"}))'], format: 'json', refreshIntervalSeconds: 0 }), 'j');
-  await assert.rejects(runTokenCommand({ command: node, args: ['-e', 'console.log("{}")'], format: 'json', refreshIntervalSeconds: 0 }), /no string field "token"/);
-  await assert.rejects(runTokenCommand({ command: node, args: ['-e', 'console.log("a\\nb")'], format: 'raw', refreshIntervalSeconds: 0 }), (err) => isScaleAgentError(err, 'AUTH_TOKEN_UNAVAILABLE') && /control characters/.test(err.message));
+  assert.equal(
+    await runTokenCommand({ command: node, args: ['-e', 'console.log(JSON.stringify({token:"j"}))'], format: 'json', refreshIntervalSeconds: 0 }),
+    'j',
+  );
+  await assert.rejects(
+    runTokenCommand({ command: node, args: ['-e', 'console.log("{}")'], format: 'json', refreshIntervalSeconds: 0 }),
+    /no string field "token"/,
+  );
+  await assert.rejects(
+    runTokenCommand({ command: node, args: ['-e', 'console.log("a\\nb")'], format: 'raw', refreshIntervalSeconds: 0 }),
+    (err) => isScaleAgentError(err, 'AUTH_TOKEN_UNAVAILABLE') && /control characters/.test(err.message),
+  );
   await assert.rejects(runTokenCommand({ command: node, args: ['-e', 'process.exit(3)'], format: 'raw', refreshIntervalSeconds: 0 }), /failed/);
   assert.throws(() => createTokenSource({ token: 'a\nb' }, silentLogger()), /control characters/);
   assert.equal(createTokenSource({}, silentLogger()), undefined);

@@ -31,7 +31,10 @@ function staticToken(token: string): TokenSource {
 /** A token travels in an HTTP/2 header: no line breaks, no control characters. */
 function checkToken(token: string, what: string): string {
   if (token === '' || /[\x00-\x1f\x7f]/.test(token)) {
-    throw new ScaleAgentError(Errors.AUTH_TOKEN_UNAVAILABLE, `${what}: the token is empty or contains control characters (line breaks) that cannot travel in a header`);
+    throw new ScaleAgentError(
+      Errors.AUTH_TOKEN_UNAVAILABLE,
+      `${what}: the token is empty or contains control characters (line breaks) that cannot travel in a header`,
+    );
   }
   return token;
 }
@@ -41,24 +44,35 @@ export type TokenCommandConfig = NonNullable<HubAuthConfig['tokenCommand']>;
 /** Runs the token command once: its trimmed output (raw) or the output's `token` field (json). */
 export function runTokenCommand(config: TokenCommandConfig): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(config.command, config.args, { timeout: TOKEN_COMMAND_TIMEOUT_MS, maxBuffer: TOKEN_COMMAND_MAX_OUTPUT_BYTES, encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err) {
-        const detail = stderr.trim().slice(0, 300);
-        reject(new ScaleAgentError(Errors.AUTH_TOKEN_UNAVAILABLE, `token command ${config.command} failed: ${err.message.split('\n')[0]}${detail ? `: ${detail}` : ''}`, { command: config.command }));
-        return;
-      }
-      try {
-        let token = stdout.trim();
-        if (config.format === 'json') {
-          const doc = JSON.parse(stdout) as { token?: unknown };
-          if (typeof doc !== 'object' || doc === null || typeof doc.token !== 'string') throw new Error('the output has no string field "token"');
-          token = doc.token.trim();
+    execFile(
+      config.command,
+      config.args,
+      { timeout: TOKEN_COMMAND_TIMEOUT_MS, maxBuffer: TOKEN_COMMAND_MAX_OUTPUT_BYTES, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        if (err) {
+          const detail = stderr.trim().slice(0, 300);
+          reject(
+            new ScaleAgentError(
+              Errors.AUTH_TOKEN_UNAVAILABLE,
+              `token command ${config.command} failed: ${err.message.split('\n')[0]}${detail ? `: ${detail}` : ''}`,
+              { command: config.command },
+            ),
+          );
+          return;
         }
-        resolve(checkToken(token, `token command ${config.command}`));
-      } catch (parseErr) {
-        reject(new ScaleAgentError(Errors.AUTH_TOKEN_UNAVAILABLE, `token command ${config.command}: ${errorMessage(parseErr)}`, { command: config.command }));
-      }
-    });
+        try {
+          let token = stdout.trim();
+          if (config.format === 'json') {
+            const doc = JSON.parse(stdout) as { token?: unknown };
+            if (typeof doc !== 'object' || doc === null || typeof doc.token !== 'string') throw new Error('the output has no string field "token"');
+            token = doc.token.trim();
+          }
+          resolve(checkToken(token, `token command ${config.command}`));
+        } catch (parseErr) {
+          reject(new ScaleAgentError(Errors.AUTH_TOKEN_UNAVAILABLE, `token command ${config.command}: ${errorMessage(parseErr)}`, { command: config.command }));
+        }
+      },
+    );
   });
 }
 
@@ -115,7 +129,10 @@ export class CommandTokenSource implements TokenSource {
         },
         (err: unknown) => {
           this.runs++;
-          this.logger.error({ command: this.config.command, code: Errors.AUTH_TOKEN_UNAVAILABLE.code, err: errorMessage(err), keptPrevious: this.token !== undefined }, 'the token command failed');
+          this.logger.error(
+            { command: this.config.command, code: Errors.AUTH_TOKEN_UNAVAILABLE.code, err: errorMessage(err), keptPrevious: this.token !== undefined },
+            'the token command failed',
+          );
           throw err;
         },
       )

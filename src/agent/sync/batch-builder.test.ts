@@ -9,7 +9,9 @@ const feed = (kind: string) => ({ group: '', version: 'v1', kind, resource: `${k
 
 function queueWith(kind: string, names: string[]): FeedQueue {
   const queue = new FeedQueue({ feed: feed(kind), maxObjectBytes: 100_000, onPending: () => undefined });
-  names.forEach((name, i) => queue.onEvent('ADDED', { apiVersion: 'v1', kind, metadata: { name, namespace: 'ns', uid: `uid-${name}`, resourceVersion: String(i + 1) } }));
+  names.forEach((name, i) =>
+    queue.onEvent('ADDED', { apiVersion: 'v1', kind, metadata: { name, namespace: 'ns', uid: `uid-${name}`, resourceVersion: String(i + 1) } }),
+  );
   return queue;
 }
 
@@ -23,14 +25,20 @@ test('buildBatch takes the feeds round-robin from the cursor, so one busy kind c
   assert.equal(fromB.changeCount, 2);
   const fromA = buildBatch(2n, queues, 0, { maxBytes: 1_000_000, maxChanges: 2 })!;
   assert.deepEqual(kindsOf(fromA), ['A']);
-  assert.deepEqual(fromA.parts[0]!.lease.entries.map((e) => ('name' in e ? e.name : e.type)), ['a1', 'a2']);
+  assert.deepEqual(
+    fromA.parts[0]!.lease.entries.map((e) => ('name' in e ? e.name : e.type)),
+    ['a1', 'a2'],
+  );
 });
 
 test('buildBatch wraps around from the last feed to the first', () => {
   const queues = [queueWith('A', ['a1']), queueWith('B', ['b1']), queueWith('C', ['c1', 'c2'])];
   const fromC = buildBatch(1n, queues, 2, { maxBytes: 1_000_000, maxChanges: 3 })!;
   assert.deepEqual(kindsOf(fromC), ['C', 'A']);
-  assert.deepEqual(fromC.parts.map((p) => p.lease.entries.length), [2, 1]);
+  assert.deepEqual(
+    fromC.parts.map((p) => p.lease.entries.length),
+    [2, 1],
+  );
   // B, left out for want of room, comes first in the batch that starts after C.
   const fromA = buildBatch(2n, queues, 0, { maxBytes: 1_000_000, maxChanges: 3 })!;
   assert.deepEqual(kindsOf(fromA), ['B']);

@@ -11,7 +11,9 @@ function reference(seq: bigint, parts: BatchPart[]): Uint8Array {
   const batch = create(ChangeBatchSchema, { seq });
   parts.forEach((part, feed) => {
     const f = part.feed;
-    batch.feeds.push(create(FeedSchema, { group: f.group, version: f.version, kind: f.kind, resource: f.resource, namespace: f.namespace, namespaced: f.namespaced }));
+    batch.feeds.push(
+      create(FeedSchema, { group: f.group, version: f.version, kind: f.kind, resource: f.resource, namespace: f.namespace, namespaced: f.namespaced }),
+    );
     for (const entry of part.entries) batch.changes.push(change(feed, entry));
     if (part.progress !== undefined) batch.progress.push({ $typeName: 'scaleagent.v1.FeedProgress', feed, resourceVersion: part.progress });
   });
@@ -25,15 +27,35 @@ function change(feed: number, entry: PendingEntry): Change {
         feed,
         kind: {
           case: 'upsert',
-          value: { namespace: entry.namespace, name: entry.name, uid: entry.uid, resourceVersion: entry.resourceVersion, object: Buffer.from(entry.body, 'utf8'), metadataOffset: entry.metadata?.offset ?? 0, metadataLength: entry.metadata?.length ?? 0 },
+          value: {
+            namespace: entry.namespace,
+            name: entry.name,
+            uid: entry.uid,
+            resourceVersion: entry.resourceVersion,
+            object: Buffer.from(entry.body, 'utf8'),
+            metadataOffset: entry.metadata?.offset ?? 0,
+            metadataLength: entry.metadata?.length ?? 0,
+          },
         },
       });
     case 'delete':
-      return create(ChangeSchema, { feed, kind: { case: 'delete', value: { namespace: entry.namespace, name: entry.name, uid: entry.uid, resourceVersion: entry.resourceVersion } } });
+      return create(ChangeSchema, {
+        feed,
+        kind: { case: 'delete', value: { namespace: entry.namespace, name: entry.name, uid: entry.uid, resourceVersion: entry.resourceVersion } },
+      });
     case 'touch':
-      return create(ChangeSchema, { feed, kind: { case: 'touch', value: { namespace: entry.namespace, name: entry.name, resourceVersion: entry.resourceVersion } } });
+      return create(ChangeSchema, {
+        feed,
+        kind: { case: 'touch', value: { namespace: entry.namespace, name: entry.name, resourceVersion: entry.resourceVersion } },
+      });
     case 'skipped':
-      return create(ChangeSchema, { feed, kind: { case: 'skipped', value: { namespace: entry.namespace, name: entry.name, resourceVersion: entry.resourceVersion, code: entry.code, message: entry.message } } });
+      return create(ChangeSchema, {
+        feed,
+        kind: {
+          case: 'skipped',
+          value: { namespace: entry.namespace, name: entry.name, resourceVersion: entry.resourceVersion, code: entry.code, message: entry.message },
+        },
+      });
     case 'snapshotBegin':
       return create(ChangeSchema, { feed, kind: { case: 'snapshotBegin', value: { snapshotId: entry.snapshotId } } });
     case 'snapshotEnd':
@@ -46,7 +68,17 @@ function change(feed: number, entry: PendingEntry): Change {
 }
 
 function upsert(name: string, body: string, namespace = 'ns'): PendingEntry {
-  return { type: 'upsert', namespace, name, uid: `uid-${name}`, resourceVersion: '17', body, bodyBytes: Buffer.byteLength(body), metadata: undefined, resumeFrom: '' };
+  return {
+    type: 'upsert',
+    namespace,
+    name,
+    uid: `uid-${name}`,
+    resourceVersion: '17',
+    body,
+    bodyBytes: Buffer.byteLength(body),
+    metadata: undefined,
+    resumeFrom: '',
+  };
 }
 
 /** An upsert as the feed queue makes it: the object's JSON with its metadata range. */
@@ -93,18 +125,32 @@ test('every change type encodes exactly as protobuf-es does', () => {
   // The metadata range points at the metadata's own JSON, in bytes (the body is not ASCII).
   const { object, metadataOffset, metadataLength } = up.value!;
   assert.ok(metadataOffset > 0 && metadataLength > 0);
-  assert.deepEqual(JSON.parse(new TextDecoder().decode(object.subarray(metadataOffset, metadataOffset + metadataLength))), { name: 'web', annotations: { note: 'ünïcödé ✓ 🚀' } });
+  assert.deepEqual(JSON.parse(new TextDecoder().decode(object.subarray(metadataOffset, metadataOffset + metadataLength))), {
+    name: 'web',
+    annotations: { note: 'ünïcödé ✓ 🚀' },
+  });
   const node = batch.changes[8]!.kind;
   assert.equal(node.case, 'upsert');
   assert.equal(node.value!.metadataLength, 0, 'an object without metadata has no range');
-  assert.deepEqual(batch.progress.map((p) => [p.feed, p.resourceVersion]), [[0, '20'], [2, '5']]);
+  assert.deepEqual(
+    batch.progress.map((p) => [p.feed, p.resourceVersion]),
+    [
+      [0, '20'],
+      [2, '5'],
+    ],
+  );
 });
 
 test('large batches, long bodies and sequence numbers past 32 bits encode as protobuf-es does', () => {
   const entries: PendingEntry[] = [];
-  for (let i = 0; i < 1000; i++) entries.push(upsertObject(`pod-${i}`, { metadata: { name: `pod-${i}`, resourceVersion: String(i * 1_000_003) }, data: 'x'.repeat(i * 37) }));
+  for (let i = 0; i < 1000; i++)
+    entries.push(upsertObject(`pod-${i}`, { metadata: { name: `pod-${i}`, resourceVersion: String(i * 1_000_003) }, data: 'x'.repeat(i * 37) }));
   entries.push(upsert('big', 'y'.repeat(300_000)));
-  const parts: BatchPart[] = Array.from({ length: 200 }, (_, f) => ({ feed: { ...apps, kind: `Kind${f}` }, entries: f === 150 ? entries : [], progress: String(f * 1000) }));
+  const parts: BatchPart[] = Array.from({ length: 200 }, (_, f) => ({
+    feed: { ...apps, kind: `Kind${f}` },
+    entries: f === 150 ? entries : [],
+    progress: String(f * 1000),
+  }));
   for (const seq of [1n, 2n ** 35n + 7n]) assert.deepEqual(new Uint8Array(encodeBatchRequest(seq, parts)), reference(seq, parts));
 });
 

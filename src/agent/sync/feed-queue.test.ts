@@ -206,7 +206,7 @@ test('anti-entropy: a digest of what was sent goes out once nothing is pending, 
   assert.equal(again.entries.filter((e) => e.type === 'digest').length, 1);
 });
 
-test('an upsert lost with its batch after a relist touched it is sent in the touch\'s place, inside the snapshot', () => {
+test("an upsert lost with its batch after a relist touched it is sent in the touch's place, inside the snapshot", () => {
   const q = queue();
   q.onSnapshotBegin();
   q.onSnapshotEnd('1');
@@ -235,7 +235,7 @@ function digestIn(entries: readonly PendingEntry[]): { count: number; hashHigh: 
   return digest?.type === 'digest' ? { count: digest.count, hashHigh: digest.hashHigh, hashLow: digest.hashLow } : undefined;
 }
 
-test('anti-entropy after a resume: a verification list completes the record, overlaid with the watch\'s newer changes, sending nothing', () => {
+test("anti-entropy after a resume: a verification list completes the record, overlaid with the watch's newer changes, sending nothing", () => {
   const q = queue();
   // Resumed at the hub's point: only what changes from now on is known.
   q.onEvent('ADDED', obj('d', '4'));
@@ -253,7 +253,14 @@ test('anti-entropy after a resume: a verification list completes the record, ove
   const { entries } = q.take(1_000_000, 100);
   // Only the watch's changes went out; the listed objects did not.
   assert.deepEqual(types(entries.filter((e) => e.type !== 'digest')), ['upsert:d@4', 'upsert:b@7', 'delete:c@8']);
-  assert.deepEqual(digestIn(entries), digestOf([['uid-a', '5'], ['uid-b', '7'], ['uid-d', '4']]));
+  assert.deepEqual(
+    digestIn(entries),
+    digestOf([
+      ['uid-a', '5'],
+      ['uid-b', '7'],
+      ['uid-d', '4'],
+    ]),
+  );
 });
 
 test('anti-entropy after a resume: changes not newer than the verification list do not roll the record back, and no digest goes out before the watch passes it', () => {
@@ -309,7 +316,10 @@ test('a lease carries its entries and progress; ack() releases them: waiters res
   const lease = q.take(1_000_000, 100);
   assert.deepEqual(types(lease.entries), ['upsert:a@1', 'upsert:b@2']);
   assert.equal(lease.progress, '2');
-  assert.equal(lease.bytes, lease.entries.reduce((n, e) => n + ENTRY_OVERHEAD_BYTES + (e.type === 'upsert' ? e.bodyBytes : 0), 0));
+  assert.equal(
+    lease.bytes,
+    lease.entries.reduce((n, e) => n + ENTRY_OVERHEAD_BYTES + (e.type === 'upsert' ? e.bodyBytes : 0), 0),
+  );
   // In flight: a write of a@1 waits for the ack, not for a new entry.
   const synced = q.waitForSync('ns', 'a', '1', 5_000);
   assert.equal(await settled(synced), false);
@@ -492,7 +502,13 @@ test('a waiter on an entry in flight follows the newer change of its object when
   const cases: Array<{ name: string; sent: (q: FeedQueue) => void; wanted: string | undefined; newer: (q: FeedQueue) => void; resent: string[] }> = [
     { name: 'an update', sent: () => undefined, wanted: '1', newer: (q) => q.onEvent('MODIFIED', obj('a', '3')), resent: ['upsert:a@3'] },
     { name: 'a delete', sent: () => undefined, wanted: '1', newer: (q) => q.onEvent('DELETED', obj('a', '3')), resent: ['delete:a@3'] },
-    { name: 'a recreation', sent: (q) => q.onEvent('DELETED', obj('a', '2')), wanted: undefined, newer: (q) => q.onEvent('ADDED', { ...obj('a', '3'), ...recreated }), resent: ['upsert:a@3'] },
+    {
+      name: 'a recreation',
+      sent: (q) => q.onEvent('DELETED', obj('a', '2')),
+      wanted: undefined,
+      newer: (q) => q.onEvent('ADDED', { ...obj('a', '3'), ...recreated }),
+      resent: ['upsert:a@3'],
+    },
   ];
   for (const c of cases) {
     const q = queue();
@@ -538,7 +554,7 @@ test('an object lost in two leases comes back once, where it first stood, in its
   assert.equal(await outcome(forNewer), true);
 });
 
-test('an upsert lost after a relist touched it takes the touch\'s place with the waiters of both', async (t) => {
+test("an upsert lost after a relist touched it takes the touch's place with the waiters of both", async (t) => {
   t.mock.timers.enable({ apis: ['setTimeout'] });
   const q = queue();
   q.onSnapshotBegin();
@@ -575,7 +591,7 @@ test('a queued entry replaced by a newer change of its object, a delete included
   assert.equal(await outcome(forNewer), true);
 });
 
-test('drop(): a pending deletion\'s waiters resolve when the hub commits feedDropped, a pending state\'s resolve false at once', async (t) => {
+test("drop(): a pending deletion's waiters resolve when the hub commits feedDropped, a pending state's resolve false at once", async (t) => {
   t.mock.timers.enable({ apis: ['setTimeout'] });
   const q = queue();
   q.onEvent('ADDED', obj('a', '1'));

@@ -38,7 +38,18 @@ import { FeedLease, type LeaseSettlement } from './feed-lease.ts';
  * entries (write-waiters.ts).
  */
 export type PendingEntry =
-  | { type: 'upsert'; namespace: string; name: string; uid: string; resourceVersion: string; body: string; bodyBytes: number; metadata: MetadataRange | undefined; resumeFrom: string; waiters?: SyncWaiter[] }
+  | {
+      type: 'upsert';
+      namespace: string;
+      name: string;
+      uid: string;
+      resourceVersion: string;
+      body: string;
+      bodyBytes: number;
+      metadata: MetadataRange | undefined;
+      resumeFrom: string;
+      waiters?: SyncWaiter[];
+    }
   | { type: 'delete'; namespace: string; name: string; uid: string; resourceVersion: string; resumeFrom: string; waiters?: SyncWaiter[] }
   | { type: 'touch'; namespace: string; name: string; resourceVersion: string; resumeFrom: string; waiters?: SyncWaiter[] }
   | { type: 'skipped'; namespace: string; name: string; resourceVersion: string; code: string; message: string; resumeFrom: string; waiters?: SyncWaiter[] }
@@ -360,7 +371,9 @@ export class FeedQueue {
 
   /** Whether a batch would carry something for this feed (entries, or progress the hub lacks). */
   hasWork(): boolean {
-    return this.pending.size > 0 || (this.lastResourceVersion !== '' && this.lastResourceVersion !== this.sentProgress && !this.inSnapshot) || this.digestReady();
+    return (
+      this.pending.size > 0 || (this.lastResourceVersion !== '' && this.lastResourceVersion !== this.sentProgress && !this.inSnapshot) || this.digestReady()
+    );
   }
 
   // --- anti-entropy --------------------------------------------------------------------------------

@@ -4,13 +4,23 @@ import { objectJson } from './object-json.ts';
 
 /** The metadata's JSON as the hub cuts it out of the body's UTF-8 bytes. */
 function cut(body: string, range: { offset: number; length: number }): unknown {
-  return JSON.parse(Buffer.from(body, 'utf8').subarray(range.offset, range.offset + range.length).toString('utf8'));
+  return JSON.parse(
+    Buffer.from(body, 'utf8')
+      .subarray(range.offset, range.offset + range.length)
+      .toString('utf8'),
+  );
 }
 
 describe('objectJson', () => {
   it('writes kind, apiVersion and metadata first, then the rest as the server ordered it', () => {
     // A list item: the reflector added kind and apiVersion after the server's members.
-    const object = { metadata: { name: 'web', namespace: 'prod', labels: { app: 'web' } }, spec: { replicas: 2 }, status: { ready: 1 }, kind: 'Deployment', apiVersion: 'apps/v1' };
+    const object = {
+      metadata: { name: 'web', namespace: 'prod', labels: { app: 'web' } },
+      spec: { replicas: 2 },
+      status: { ready: 1 },
+      kind: 'Deployment',
+      apiVersion: 'apps/v1',
+    };
     const json = objectJson(object);
     assert.deepEqual(Object.keys(JSON.parse(json.body) as object), ['kind', 'apiVersion', 'metadata', 'spec', 'status']);
     assert.deepEqual(JSON.parse(json.body), object);
@@ -27,7 +37,14 @@ describe('objectJson', () => {
   });
 
   it('keeps objects with missing members intact', () => {
-    const cases: Array<Record<string, unknown>> = [{}, { kind: 'X' }, { metadata: { name: 'a' } }, { kind: 'X', metadata: { name: 'a' } }, { spec: { a: 1 } }, { apiVersion: 'v1', spec: {} }];
+    const cases: Array<Record<string, unknown>> = [
+      {},
+      { kind: 'X' },
+      { metadata: { name: 'a' } },
+      { kind: 'X', metadata: { name: 'a' } },
+      { spec: { a: 1 } },
+      { apiVersion: 'v1', spec: {} },
+    ];
     for (const object of cases) {
       const json = objectJson(object);
       assert.deepEqual(JSON.parse(json.body), object, json.body);

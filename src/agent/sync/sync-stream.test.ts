@@ -31,8 +31,13 @@ class FakeCall extends EventEmitter {
 
 /** A feed of `kind` with one object per name, at resourceVersions 1, 2, 3… */
 function queueOf(kind: string, names: string[]): FeedQueue {
-  const queue = new FeedQueue({ feed: { group: '', version: 'v1', kind, resource: `${kind.toLowerCase()}s`, namespace: '', namespaced: true }, maxObjectBytes: 100_000, onPending: () => undefined });
-  for (const [i, name] of names.entries()) queue.onEvent('ADDED', { apiVersion: 'v1', kind, metadata: { name, namespace: 'ns', uid: `uid-${name}`, resourceVersion: String(i + 1) } });
+  const queue = new FeedQueue({
+    feed: { group: '', version: 'v1', kind, resource: `${kind.toLowerCase()}s`, namespace: '', namespaced: true },
+    maxObjectBytes: 100_000,
+    onPending: () => undefined,
+  });
+  for (const [i, name] of names.entries())
+    queue.onEvent('ADDED', { apiVersion: 'v1', kind, metadata: { name, namespace: 'ns', uid: `uid-${name}`, resourceVersion: String(i + 1) } });
   return queue;
 }
 
@@ -80,7 +85,10 @@ test('SyncStream closes on an acknowledgement out of order and puts what was in 
   assert.equal(call.ended, true);
   // a and b (in flight) are pending again, before c.
   const { entries } = queue.take(1_000_000, 10);
-  assert.deepEqual(entries.map((e) => ('name' in e ? e.name : e.type)), ['a', 'b', 'c']);
+  assert.deepEqual(
+    entries.map((e) => ('name' in e ? e.name : e.type)),
+    ['a', 'b', 'c'],
+  );
 });
 
 /** Whether `promise` has settled once everything already due has run. */
@@ -117,7 +125,10 @@ test('SyncStream closes on an acknowledgement repeated; what it acknowledged bef
   assert.equal(queue.ackedProgress, '1');
   // b and c were in flight: pending again, in order; a is not sent again.
   const { entries } = queue.take(1_000_000, 10);
-  assert.deepEqual(entries.map((e) => ('name' in e ? e.name : e.type)), ['b', 'c']);
+  assert.deepEqual(
+    entries.map((e) => ('name' in e ? e.name : e.type)),
+    ['b', 'c'],
+  );
 });
 
 test('SyncStream puts back what was in flight together: an object in two lost batches comes back once, newest, where it was first', async () => {
@@ -130,7 +141,10 @@ test('SyncStream puts back what was in flight together: an object in two lost ba
   call.emit('error', new Error('connection reset'));
   assert.equal(closed.length, 1);
   const { entries } = queue.take(1_000_000, 10);
-  assert.deepEqual(entries.map((e) => ('name' in e ? `${e.name}@${e.resourceVersion}` : e.type)), ['a@3', 'b@2']);
+  assert.deepEqual(
+    entries.map((e) => ('name' in e ? `${e.name}@${e.resourceVersion}` : e.type)),
+    ['a@3', 'b@2'],
+  );
 });
 
 test('SyncStream starts each batch at the next feed, so a busy kind cannot keep a quiet one waiting', async () => {

@@ -124,7 +124,10 @@ export class SyncStream {
           part.lease.ack();
           if (part.lease.entries.some((e) => e.type === 'digest')) {
             const id = feedId(part.queue.feed);
-            this.options.onDigestCompared?.(part.queue, divergences.find((d) => d.feed !== undefined && feedId(d.feed) === id));
+            this.options.onDigestCompared?.(
+              part.queue,
+              divergences.find((d) => d.feed !== undefined && feedId(d.feed) === id),
+            );
           }
         }
         this.options.onBatchAcked?.(batch, Date.now() - batch.sentAt);
@@ -132,7 +135,10 @@ export class SyncStream {
         return;
       }
       case 'refusal':
-        this.options.logger.warn({ account: this.options.account, code: response.kind.value.code }, `hub refused the sync stream: ${response.kind.value.message}`);
+        this.options.logger.warn(
+          { account: this.options.account, code: response.kind.value.code },
+          `hub refused the sync stream: ${response.kind.value.message}`,
+        );
         this.close(`refused: ${response.kind.value.code}`);
         return;
       default:

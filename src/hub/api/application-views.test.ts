@@ -41,9 +41,21 @@ function replicaSet(name: string, created: string, replicas: number, hash: strin
     'web',
     name,
     '10',
-    { creationTimestamp: created, generation: 1, annotations: { ...SHOP, 'deployment.kubernetes.io/revision': revision }, labels: { app: 'nginx', 'pod-template-hash': hash }, ownerReferences: owner('Deployment', 'nginx') },
     {
-      spec: { replicas, template: { metadata: { labels: { app: 'nginx', 'pod-template-hash': hash } }, spec: { initContainers: [container('init', 'busybox:1.36')], containers: [container('nginx', 'nginx:1.25')] } } },
+      creationTimestamp: created,
+      generation: 1,
+      annotations: { ...SHOP, 'deployment.kubernetes.io/revision': revision },
+      labels: { app: 'nginx', 'pod-template-hash': hash },
+      ownerReferences: owner('Deployment', 'nginx'),
+    },
+    {
+      spec: {
+        replicas,
+        template: {
+          metadata: { labels: { app: 'nginx', 'pod-template-hash': hash } },
+          spec: { initContainers: [container('init', 'busybox:1.36')], containers: [container('nginx', 'nginx:1.25')] },
+        },
+      },
       status: { observedGeneration: 1, ...status },
     },
   );
@@ -56,7 +68,10 @@ function pod(name: string, ownerKind: string, ownerName: string, phase: string, 
     name,
     '20',
     { ownerReferences: owner(ownerKind, ownerName), labels: { app: 'x' }, ...extra },
-    { spec: { initContainers: [{ name: 'init', image: 'busybox:1.36' }], containers: [{ name: 'main', image: 'nginx:1.25' }] }, status: { phase, containerStatuses: [{ name: 'main', ready }] } },
+    {
+      spec: { initContainers: [{ name: 'init', image: 'busybox:1.36' }], containers: [{ name: 'main', image: 'nginx:1.25' }] },
+      status: { phase, containerStatuses: [{ name: 'main', ready }] },
+    },
   );
 }
 
@@ -82,36 +97,97 @@ forEachEngine('application views', (engine) => {
       {
         account: 'k8s',
         changes: [
-          upsert(DEPLOYMENTS, 'web', 'nginx', '5', { generation: 2, annotations: SHOP }, {
-            spec: { replicas: 2, template: { metadata: { labels: { app: 'nginx' } }, spec: { containers: [container('nginx', 'nginx:1.25')] } } },
-            status: { observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 1, readyReplicas: 1 },
-          }),
+          upsert(
+            DEPLOYMENTS,
+            'web',
+            'nginx',
+            '5',
+            { generation: 2, annotations: SHOP },
+            {
+              spec: { replicas: 2, template: { metadata: { labels: { app: 'nginx' } }, spec: { containers: [container('nginx', 'nginx:1.25')] } } },
+              status: { observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 1, readyReplicas: 1 },
+            },
+          ),
           replicaSet('nginx-7d9c', '2024-03-01T00:00:00Z', 2, '7d9c', '3', { replicas: 2, fullyLabeledReplicas: 2, readyReplicas: 1, availableReplicas: 1 }),
           replicaSet('nginx-6b5a', '2024-02-01T00:00:00Z', 0, '6b5a', '2', { replicas: 0 }),
           pod('nginx-7d9c-abcde', 'ReplicaSet', 'nginx-7d9c', 'Running', true),
           pod('nginx-7d9c-fghij', 'ReplicaSet', 'nginx-7d9c', 'Pending', false),
           // Same owner name, another owner UID (a ReplicaSet deleted and re-created): not an instance.
-          pod('nginx-7d9c-stale', 'ReplicaSet', 'nginx-7d9c', 'Running', true, { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'nginx-7d9c', uid: 'old-uid', controller: true }] }),
+          pod('nginx-7d9c-stale', 'ReplicaSet', 'nginx-7d9c', 'Running', true, {
+            ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'nginx-7d9c', uid: 'old-uid', controller: true }],
+          }),
           upsert(PODS, 'web', 'other-xyz12', '21', { labels: { app: 'other' } }, { status: { phase: 'Running' } }),
           upsert(SERVICES, 'web', 'nginx', '30', { annotations: { 'moniker.spinnaker.io/application': 'shop' } }, { spec: { selector: { app: 'nginx' } } }),
-          upsert(INGRESSES, 'web', 'nginx', '31', { annotations: { 'moniker.spinnaker.io/application': 'shop' } }, {
-            spec: { rules: [{ http: { paths: [{ path: '/', backend: { service: { name: 'nginx', port: { number: 80 } } } }] } }] },
-          }),
+          upsert(
+            INGRESSES,
+            'web',
+            'nginx',
+            '31',
+            { annotations: { 'moniker.spinnaker.io/application': 'shop' } },
+            {
+              spec: { rules: [{ http: { paths: [{ path: '/', backend: { service: { name: 'nginx', port: { number: 80 } } } }] } }] },
+            },
+          ),
           // Frigga naming: app "shop", cluster "replicaSet shop-canary", sequence 2; its traffic annotation names a Service nobody has.
-          upsert(REPLICASETS, 'web', 'shop-canary-v002', '40', { creationTimestamp: '2024-01-15T00:00:00Z', annotations: { 'traffic.spinnaker.io/load-balancers': '["service canary"]' } }, {
-            spec: { replicas: 1, template: { metadata: { labels: { app: 'canary' } }, spec: { containers: [container('web', 'gcr.io/x/web:2')] } } },
-            status: { replicas: 1, fullyLabeledReplicas: 1, readyReplicas: 1, availableReplicas: 1 },
-          }),
-          upsert(STATEFULSETS, 'web', 'shop-db', '50', { generation: 1 }, {
-            spec: { replicas: 1, serviceName: 'shop-db', template: { metadata: { labels: { role: 'db' } }, spec: { containers: [container('db', 'postgres:16')] } } },
-            status: { observedGeneration: 1, replicas: 1, readyReplicas: 1, currentReplicas: 1, currentRevision: 'r1', updateRevision: 'r1' },
-          }),
+          upsert(
+            REPLICASETS,
+            'web',
+            'shop-canary-v002',
+            '40',
+            { creationTimestamp: '2024-01-15T00:00:00Z', annotations: { 'traffic.spinnaker.io/load-balancers': '["service canary"]' } },
+            {
+              spec: { replicas: 1, template: { metadata: { labels: { app: 'canary' } }, spec: { containers: [container('web', 'gcr.io/x/web:2')] } } },
+              status: { replicas: 1, fullyLabeledReplicas: 1, readyReplicas: 1, availableReplicas: 1 },
+            },
+          ),
+          upsert(
+            STATEFULSETS,
+            'web',
+            'shop-db',
+            '50',
+            { generation: 1 },
+            {
+              spec: {
+                replicas: 1,
+                serviceName: 'shop-db',
+                template: { metadata: { labels: { role: 'db' } }, spec: { containers: [container('db', 'postgres:16')] } },
+              },
+              status: { observedGeneration: 1, replicas: 1, readyReplicas: 1, currentReplicas: 1, currentRevision: 'r1', updateRevision: 'r1' },
+            },
+          ),
           upsert(SERVICES, 'web', 'shop-db', '51', {}, { spec: { clusterIP: 'None' } }),
           pod('shop-db-0', 'StatefulSet', 'shop-db', 'Running', true),
-          upsert(POLICIES, 'web', 'shop-deny', '60', {}, { spec: { podSelector: {}, ingress: [{ ports: [{ protocol: 'TCP', port: 80 }, { protocol: 'TCP', port: 'http' }] }], egress: [{}] } }),
+          upsert(
+            POLICIES,
+            'web',
+            'shop-deny',
+            '60',
+            {},
+            {
+              spec: {
+                podSelector: {},
+                ingress: [
+                  {
+                    ports: [
+                      { protocol: 'TCP', port: 80 },
+                      { protocol: 'TCP', port: 'http' },
+                    ],
+                  },
+                ],
+                egress: [{}],
+              },
+            },
+          ),
           upsert(REPLICASETS, 'other', 'billing-v001', '70', {}, { spec: { replicas: 0, template: { metadata: { labels: { app: 'billing' } } } } }),
           // A Service of "shop" in front of another application's ReplicaSet.
-          upsert(SERVICES, 'other', 'billing-front', '71', { annotations: { 'moniker.spinnaker.io/application': 'shop' } }, { spec: { selector: { app: 'billing' } } }),
+          upsert(
+            SERVICES,
+            'other',
+            'billing-front',
+            '71',
+            { annotations: { 'moniker.spinnaker.io/application': 'shop' } },
+            { spec: { selector: { app: 'billing' } } },
+          ),
           upsert(CONFIGMAPS, 'web', 'shop-config', '80'),
         ],
         progress: [],
@@ -146,7 +222,11 @@ forEachEngine('application views', (engine) => {
     const body = await ok('/applications');
     assert.deepEqual(body, [
       { name: 'billing', attributes: { name: 'billing' }, clusterNames: { k8s: ['replicaSet billing'] } },
-      { name: 'shop', attributes: { name: 'shop' }, clusterNames: { east: ['replicaSet shop'], k8s: ['deployment nginx', 'replicaSet shop-canary', 'statefulSet shop-db'] } },
+      {
+        name: 'shop',
+        attributes: { name: 'shop' },
+        clusterNames: { east: ['replicaSet shop'], k8s: ['deployment nginx', 'replicaSet shop-canary', 'statefulSet shop-db'] },
+      },
     ]);
   });
 
@@ -154,7 +234,10 @@ forEachEngine('application views', (engine) => {
     const body = await ok('/applications/shop');
     assert.deepEqual(body.attributes, { name: 'shop', cloudProviders: 'kubernetes' });
     assert.deepEqual(body.clusters.k8s[0], { name: 'deployment nginx', provider: 'kubernetes', serverGroups: [], loadBalancers: [] });
-    assert.deepEqual(body.clusters.east.map((c: Json) => c.name), ['replicaSet shop']);
+    assert.deepEqual(
+      body.clusters.east.map((c: Json) => c.name),
+      ['replicaSet shop'],
+    );
     for (const name of ['nope', 'other']) {
       const missing = await get(`/applications/${name}`);
       assert.equal(missing.status, 404);
@@ -163,13 +246,34 @@ forEachEngine('application views', (engine) => {
   });
 
   test('GET /applications/{app}/clusters and /clusters/{account}: names, load balancers and server groups per cluster', async () => {
-    assert.deepEqual(await ok('/applications/shop/clusters'), { east: ['replicaSet shop'], k8s: ['deployment nginx', 'replicaSet shop-canary', 'statefulSet shop-db'] });
+    assert.deepEqual(await ok('/applications/shop/clusters'), {
+      east: ['replicaSet shop'],
+      k8s: ['deployment nginx', 'replicaSet shop-canary', 'statefulSet shop-db'],
+    });
     assert.deepEqual(await ok('/applications/nope/clusters'), {});
     const clusters = await ok('/applications/shop/clusters/k8s');
     assert.deepEqual(clusters, [
-      { name: 'deployment nginx', account: 'k8s', moniker: { app: 'shop', cluster: 'deployment nginx' }, loadBalancers: ['service nginx'], serverGroups: ['replicaSet nginx-6b5a', 'replicaSet nginx-7d9c'] },
-      { name: 'replicaSet shop-canary', account: 'k8s', moniker: { app: 'shop', cluster: 'replicaSet shop-canary' }, loadBalancers: [], serverGroups: ['replicaSet shop-canary-v002'] },
-      { name: 'statefulSet shop-db', account: 'k8s', moniker: { app: 'shop', cluster: 'statefulSet shop-db' }, loadBalancers: ['service shop-db'], serverGroups: ['statefulSet shop-db'] },
+      {
+        name: 'deployment nginx',
+        account: 'k8s',
+        moniker: { app: 'shop', cluster: 'deployment nginx' },
+        loadBalancers: ['service nginx'],
+        serverGroups: ['replicaSet nginx-6b5a', 'replicaSet nginx-7d9c'],
+      },
+      {
+        name: 'replicaSet shop-canary',
+        account: 'k8s',
+        moniker: { app: 'shop', cluster: 'replicaSet shop-canary' },
+        loadBalancers: [],
+        serverGroups: ['replicaSet shop-canary-v002'],
+      },
+      {
+        name: 'statefulSet shop-db',
+        account: 'k8s',
+        moniker: { app: 'shop', cluster: 'statefulSet shop-db' },
+        loadBalancers: ['service shop-db'],
+        serverGroups: ['statefulSet shop-db'],
+      },
     ]);
     assert.equal((await get('/applications/shop/clusters/nope')).status, 404);
   });
@@ -181,7 +285,10 @@ forEachEngine('application views', (engine) => {
     assert.equal(cluster.accountName, 'k8s');
     assert.equal(cluster.application, 'shop');
     assert.deepEqual(cluster.moniker, { app: 'shop', cluster: 'deployment nginx' });
-    assert.deepEqual(cluster.serverGroups.map((sg: Json) => sg.name), ['replicaSet nginx-6b5a', 'replicaSet nginx-7d9c']);
+    assert.deepEqual(
+      cluster.serverGroups.map((sg: Json) => sg.name),
+      ['replicaSet nginx-6b5a', 'replicaSet nginx-7d9c'],
+    );
     const sg = cluster.serverGroups[1];
     assert.equal(sg.displayName, 'nginx-7d9c');
     assert.equal(sg.kind, 'replicaSet');
@@ -222,12 +329,21 @@ forEachEngine('application views', (engine) => {
     assert.equal(down.healthState, 'Down');
     assert.equal(sg.instances.length, 2, 'a pod whose owner UID differs is not an instance');
 
-    assert.deepEqual(cluster.loadBalancers.map((lb: Json) => lb.name), ['service nginx']);
-    assert.deepEqual(cluster.loadBalancers[0].serverGroups.map((s: Json) => s.name), ['replicaSet nginx-6b5a', 'replicaSet nginx-7d9c']);
+    assert.deepEqual(
+      cluster.loadBalancers.map((lb: Json) => lb.name),
+      ['service nginx'],
+    );
+    assert.deepEqual(
+      cluster.loadBalancers[0].serverGroups.map((s: Json) => s.name),
+      ['replicaSet nginx-6b5a', 'replicaSet nginx-7d9c'],
+    );
 
     const array = await ok('/applications/shop/clusters/k8s/deployment%20nginx');
     assert.equal(array.length, 1);
-    assert.deepEqual(array[0].serverGroups.map((s: Json) => s.name), cluster.serverGroups.map((s: Json) => s.name));
+    assert.deepEqual(
+      array[0].serverGroups.map((s: Json) => s.name),
+      cluster.serverGroups.map((s: Json) => s.name),
+    );
     const summary = await ok('/applications/shop/clusters/k8s/deployment%20nginx?expand=false');
     assert.deepEqual(summary[0].serverGroups, []);
     assert.equal((await get('/applications/shop/clusters/k8s/deployment%20nginx/aws')).status, 404);
@@ -248,7 +364,11 @@ forEachEngine('application views', (engine) => {
     assert.equal((await ok(`${base}/web/serverGroups/target/largest`)).name, 'replicaSet nginx-7d9c');
     assert.equal((await get(`${base}/web/serverGroups/target/fail`)).status, 404);
     assert.equal((await get(`${base}/web/serverGroups/target/sideways`)).status, 404);
-    assert.equal((await ok(`${base}/web/serverGroups/target/current?onlyEnabled=true&onlyEnabled=false`)).name, 'replicaSet nginx-7d9c', 'a repeated parameter is no 500');
+    assert.equal(
+      (await ok(`${base}/web/serverGroups/target/current?onlyEnabled=true&onlyEnabled=false`)).name,
+      'replicaSet nginx-7d9c',
+      'a repeated parameter is no 500',
+    );
 
     // Orca's getServerGroupSummary (FindImageFromClusterTask): ClusterController's /target/{target}/{summaryType}.
     assert.deepEqual(await ok(`${base}/web/serverGroups/target/current_asg_dynamic/images?onlyEnabled=false`), {
@@ -263,10 +383,31 @@ forEachEngine('application views', (engine) => {
 
   test('GET /applications/{app}/serverGroups: the summary list Deck reads', async () => {
     const list = await ok('/applications/shop/serverGroups');
-    assert.deepEqual(list.map((sg: Json) => `${sg.account}/${sg.name}`), ['k8s/replicaSet nginx-6b5a', 'k8s/replicaSet nginx-7d9c', 'k8s/replicaSet shop-canary-v002', 'east/replicaSet shop-v001', 'k8s/statefulSet shop-db']);
+    assert.deepEqual(
+      list.map((sg: Json) => `${sg.account}/${sg.name}`),
+      ['k8s/replicaSet nginx-6b5a', 'k8s/replicaSet nginx-7d9c', 'k8s/replicaSet shop-canary-v002', 'east/replicaSet shop-v001', 'k8s/statefulSet shop-db'],
+    );
     const sg = list[1];
     assert.deepEqual(Object.keys(sg).sort(), [
-      'account', 'application', 'buildInfo', 'capacity', 'cloudProvider', 'cluster', 'createdTime', 'disabled', 'instanceCounts', 'instances', 'isDisabled', 'labels', 'loadBalancers', 'moniker', 'name', 'region', 'securityGroups', 'serverGroupManagers', 'type',
+      'account',
+      'application',
+      'buildInfo',
+      'capacity',
+      'cloudProvider',
+      'cluster',
+      'createdTime',
+      'disabled',
+      'instanceCounts',
+      'instances',
+      'isDisabled',
+      'labels',
+      'loadBalancers',
+      'moniker',
+      'name',
+      'region',
+      'securityGroups',
+      'serverGroupManagers',
+      'type',
     ]);
     assert.equal(sg.cluster, 'deployment nginx');
     assert.equal(sg.application, 'shop');
@@ -274,7 +415,10 @@ forEachEngine('application views', (engine) => {
     assert.deepEqual(sg.instances[0], {
       id: 'uid-nginx-7d9c-abcde',
       name: 'pod nginx-7d9c-abcde',
-      health: [{ type: 'kubernetes/pod', state: 'Up' }, { type: 'kubernetes/container', state: 'Up' }],
+      health: [
+        { type: 'kubernetes/pod', state: 'Up' },
+        { type: 'kubernetes/container', state: 'Up' },
+      ],
       healthState: 'Up',
       availabilityZone: 'web',
     });
@@ -288,11 +432,18 @@ forEachEngine('application views', (engine) => {
     assert.equal(list[3].labels, undefined, 'empty labels are left out of the summary');
 
     const some = await ok('/applications/shop/serverGroups?clusters=k8s:deployment%20nginx,east:replicaSet%20shop');
-    assert.deepEqual(some.map((s: Json) => s.name), ['replicaSet nginx-6b5a', 'replicaSet nginx-7d9c', 'replicaSet shop-v001']);
+    assert.deepEqual(
+      some.map((s: Json) => s.name),
+      ['replicaSet nginx-6b5a', 'replicaSet nginx-7d9c', 'replicaSet shop-v001'],
+    );
     // Spring binds a repeated list parameter as every value: never a 500.
     assert.deepEqual(await ok('/applications/shop/serverGroups?clusters=k8s:deployment%20nginx&clusters=east:replicaSet%20shop'), some);
     assert.equal((await ok('/applications/shop/serverGroups?expand=true&expand=false&cloudProvider=kubernetes')).length, 5);
-    assert.deepEqual(await ok('/applications/shop/serverGroups?cloudProvider=kubernetes&cloudProvider=aws'), [], 'a repeated String parameter is comma-joined, as Spring binds it');
+    assert.deepEqual(
+      await ok('/applications/shop/serverGroups?cloudProvider=kubernetes&cloudProvider=aws'),
+      [],
+      'a repeated String parameter is comma-joined, as Spring binds it',
+    );
     assert.deepEqual(await ok('/applications/shop/serverGroups?clusters='), []);
     assert.deepEqual(await ok('/applications/shop/serverGroups?cloudProvider=aws'), []);
     const expanded = await ok('/applications/shop/serverGroups?expand=true&clusters=k8s:deployment%20nginx');
@@ -307,10 +458,16 @@ forEachEngine('application views', (engine) => {
   test('GET /serverGroups by applications or ids; neither is a 400', async () => {
     assert.equal((await ok('/serverGroups?applications=shop,billing')).length, 6);
     const byId = await ok('/serverGroups?ids=k8s:web:replicaSet%20nginx-7d9c,k8s:web:replicaSet%20ghost');
-    assert.deepEqual(byId.map((s: Json) => [s.name, s.cluster]), [['replicaSet nginx-7d9c', 'deployment nginx']]);
+    assert.deepEqual(
+      byId.map((s: Json) => [s.name, s.cluster]),
+      [['replicaSet nginx-7d9c', 'deployment nginx']],
+    );
     assert.equal((await get('/serverGroups')).status, 400);
     assert.equal((await get('/serverGroups?ids=k8s:web')).status, 400);
-    assert.deepEqual((await ok('/serverGroups?ids=k8s:web:replicaSet%20nginx-7d9c&ids=k8s:web:replicaSet%20shop-canary-v002')).map((s: Json) => s.name), ['replicaSet nginx-7d9c', 'replicaSet shop-canary-v002']);
+    assert.deepEqual(
+      (await ok('/serverGroups?ids=k8s:web:replicaSet%20nginx-7d9c&ids=k8s:web:replicaSet%20shop-canary-v002')).map((s: Json) => s.name),
+      ['replicaSet nginx-7d9c', 'replicaSet shop-canary-v002'],
+    );
     assert.equal((await ok('/serverGroups?applications=shop&applications=billing')).length, 6);
   });
 
@@ -326,13 +483,25 @@ forEachEngine('application views', (engine) => {
         available: { state: false, message: 'Waiting for all replicas to be ready' },
         failed: { state: false },
       });
-      assert.deepEqual(sg.instances.map((i: Json) => i.humanReadableName), ['pod nginx-7d9c-abcde', 'pod nginx-7d9c-fghij']);
+      assert.deepEqual(
+        sg.instances.map((i: Json) => i.humanReadableName),
+        ['pod nginx-7d9c-abcde', 'pod nginx-7d9c-fghij'],
+      );
       assert.deepEqual(sg.loadBalancers, ['service nginx']);
     }
     const sts = await ok('/serverGroups/k8s/web/statefulSet%20shop-db');
     assert.deepEqual(sts.status.stable, { state: true });
-    assert.deepEqual(sts.instances.map((i: Json) => i.displayName), ['shop-db-0']);
-    for (const url of ['/serverGroups/k8s/web/replicaSet%20ghost', '/serverGroups/k8s/other/replicaSet%20nginx-7d9c', '/serverGroups/k8s/web/deployment%20nginx', '/serverGroups/nope/web/replicaSet%20nginx-7d9c', '/serverGroups/k8s/web/nginx-7d9c']) {
+    assert.deepEqual(
+      sts.instances.map((i: Json) => i.displayName),
+      ['shop-db-0'],
+    );
+    for (const url of [
+      '/serverGroups/k8s/web/replicaSet%20ghost',
+      '/serverGroups/k8s/other/replicaSet%20nginx-7d9c',
+      '/serverGroups/k8s/web/deployment%20nginx',
+      '/serverGroups/nope/web/replicaSet%20nginx-7d9c',
+      '/serverGroups/k8s/web/nginx-7d9c',
+    ]) {
       const res = await get(url);
       assert.equal(res.status, 404, url);
       assert.match(res.body.message, /^Server group not found/);
@@ -359,17 +528,26 @@ forEachEngine('application views', (engine) => {
 
   test('GET /applications/{app}/loadBalancers: Services and Ingresses with the server groups behind them', async () => {
     const lbs = await ok('/applications/shop/loadBalancers');
-    assert.deepEqual(lbs.map((lb: Json) => lb.name), ['ingress nginx', 'service billing-front', 'service nginx', 'service shop-db']);
+    assert.deepEqual(
+      lbs.map((lb: Json) => lb.name),
+      ['ingress nginx', 'service billing-front', 'service nginx', 'service shop-db'],
+    );
     const [ingress, front, service, db] = lbs;
     // Clouddriver relates a Service to every ReplicaSet its selector matches in its namespace
     // (KubernetesServiceHandler.addRelationships), whichever application that ReplicaSet belongs to.
-    assert.deepEqual(front.serverGroups.map((s: Json) => [s.name, s.account, s.region, s.isDisabled]), [['replicaSet billing-v001', 'k8s', 'other', false]]);
+    assert.deepEqual(
+      front.serverGroups.map((s: Json) => [s.name, s.account, s.region, s.isDisabled]),
+      [['replicaSet billing-v001', 'k8s', 'other', false]],
+    );
     assert.equal(service.displayName, 'nginx');
     assert.equal(service.kind, 'service');
     assert.equal(service.region, 'web');
     assert.equal(service.type, 'kubernetes');
     assert.deepEqual(service.moniker, { app: 'shop', cluster: 'service nginx' });
-    assert.deepEqual(service.serverGroups.map((s: Json) => s.name), ['replicaSet nginx-6b5a', 'replicaSet nginx-7d9c']);
+    assert.deepEqual(
+      service.serverGroups.map((s: Json) => s.name),
+      ['replicaSet nginx-6b5a', 'replicaSet nginx-7d9c'],
+    );
     const behind = service.serverGroups[1];
     assert.equal(behind.isDisabled, false);
     assert.deepEqual(behind.detachedInstances, []);
@@ -382,15 +560,27 @@ forEachEngine('application views', (engine) => {
     });
     assert.equal(ingress.kind, 'ingress');
     assert.equal(ingress.apiVersion, 'networking.k8s.io/v1');
-    assert.deepEqual(ingress.serverGroups.map((s: Json) => s.name), ['replicaSet nginx-6b5a', 'replicaSet nginx-7d9c']);
-    assert.deepEqual(db.serverGroups.map((s: Json) => s.name), ['statefulSet shop-db']);
+    assert.deepEqual(
+      ingress.serverGroups.map((s: Json) => s.name),
+      ['replicaSet nginx-6b5a', 'replicaSet nginx-7d9c'],
+    );
+    assert.deepEqual(
+      db.serverGroups.map((s: Json) => s.name),
+      ['statefulSet shop-db'],
+    );
     assert.deepEqual(await ok('/applications/nope/loadBalancers'), []);
   });
 
   test('GET /{provider}/loadBalancers/{account}/{region}/{name}: one load balancer in a list; unknown is []', async () => {
     const [lb] = await ok('/kubernetes/loadBalancers/k8s/web/service%20nginx');
     assert.equal(lb.name, 'service nginx');
-    assert.deepEqual(lb.serverGroups.map((s: Json) => [s.name, s.instances.length]), [['replicaSet nginx-6b5a', 0], ['replicaSet nginx-7d9c', 2]]);
+    assert.deepEqual(
+      lb.serverGroups.map((s: Json) => [s.name, s.instances.length]),
+      [
+        ['replicaSet nginx-6b5a', 0],
+        ['replicaSet nginx-7d9c', 2],
+      ],
+    );
     assert.deepEqual(await ok('/kubernetes/loadBalancers/k8s/web/service%20ghost'), []);
     assert.deepEqual(await ok('/kubernetes/loadBalancers/k8s/web/replicaSet%20nginx-7d9c'), []);
     assert.deepEqual(await ok('/kubernetes/loadBalancers'), []);
@@ -442,7 +632,10 @@ forEachEngine('application views', (engine) => {
     assert.equal(instance.account, 'k8s');
     assert.equal(instance.zone, 'web');
     assert.equal(instance.healthState, 'Down');
-    assert.deepEqual(instance.health.map((h: Json) => `${h.source}=${h.state}`), ['Pod=Down', 'Container main=Down']);
+    assert.deepEqual(
+      instance.health.map((h: Json) => `${h.source}=${h.state}`),
+      ['Pod=Down', 'Container main=Down'],
+    );
     assert.deepEqual(instance.moniker, { app: 'nginx', cluster: 'pod nginx-7d9c-fghij' });
     assert.equal(instance.cloudProvider, 'kubernetes');
     assert.equal(instance.launchTime, undefined);
@@ -451,7 +644,7 @@ forEachEngine('application views', (engine) => {
     }
   });
 
-  test('console output: each container\'s logs through the agent; an explanation when they cannot be read', async () => {
+  test("console output: each container's logs through the agent; an explanation when they cannot be read", async () => {
     router.responder = (_account, request) => (request.type === 'logs' ? { httpStatus: 200, body: `log of ${request.container}\n` } : {});
     assert.deepEqual(await ok('/instances/k8s/web/pod%20nginx-7d9c-abcde/console?provider=kubernetes'), {
       output: [
@@ -462,30 +655,50 @@ forEachEngine('application views', (engine) => {
     const call = router.calls[0];
     assert.ok(call);
     assert.equal(call.account, 'k8s');
-    assert.deepEqual(call.request, { type: 'logs', target: { group: '', version: '', kind: 'Pod', namespace: 'web', name: 'nginx-7d9c-abcde' }, container: 'init', tailLines: 5000 });
+    assert.deepEqual(call.request, {
+      type: 'logs',
+      target: { group: '', version: '', kind: 'Pod', namespace: 'web', name: 'nginx-7d9c-abcde' },
+      container: 'init',
+      tailLines: 5000,
+    });
 
     router.responder = () => ({ httpStatus: 0, errorCode: 'ACCOUNT_NOT_CONNECTED', message: 'no agent is connected for account k8s' });
     const offline = await ok('/instances/k8s/web/pod%20nginx-7d9c-abcde/console');
     assert.equal(offline.output.length, 2);
     assert.match(offline.output[1].output, /could not be read through the agent for account k8s: no agent is connected/);
 
-    assert.deepEqual(await ok('/instances/k8s/web/pod%20ghost/console'), { output: [{ name: 'Error', output: 'Failed to retrieve pod data; pod may have been deleted.' }] });
+    assert.deepEqual(await ok('/instances/k8s/web/pod%20ghost/console'), {
+      output: [{ name: 'Error', output: 'Failed to retrieve pod data; pod may have been deleted.' }],
+    });
     assert.equal((await get('/instances/nope/web/pod%20x/console')).status, 404);
     assert.equal((await get('/instances/k8s/web/pod%20nginx-7d9c-abcde/console?cloudProvider=aws')).status, 404);
   });
 
-  test('store: the application index answers the views\' queries', async () => {
+  test("store: the application index answers the views' queries", async () => {
     const objects = await store.listApplicationObjects('shop', [{ group: 'apps', kind: 'ReplicaSet' }], { account: 'k8s' });
     assert.deepEqual(objects.map((o) => o.name).sort(), ['nginx-6b5a', 'nginx-7d9c', 'shop-canary-v002']);
-    const inCluster = await store.listApplicationObjectVersions('shop', [{ group: 'apps', kind: 'ReplicaSet' }, { group: 'apps', kind: 'Deployment' }], { account: 'k8s', cluster: 'deployment nginx' });
+    const inCluster = await store.listApplicationObjectVersions(
+      'shop',
+      [
+        { group: 'apps', kind: 'ReplicaSet' },
+        { group: 'apps', kind: 'Deployment' },
+      ],
+      { account: 'k8s', cluster: 'deployment nginx' },
+    );
     assert.deepEqual(inCluster.map((v) => `${v.kind} ${v.name}`).sort(), ['Deployment nginx', 'ReplicaSet nginx-6b5a', 'ReplicaSet nginx-7d9c']);
-    assert.deepEqual(inCluster.find((v) => v.name === 'nginx-7d9c'), { account: 'k8s', group: 'apps', kind: 'ReplicaSet', namespace: 'web', name: 'nginx-7d9c', uid: 'uid-nginx-7d9c', resourceVersion: '10' });
+    assert.deepEqual(
+      inCluster.find((v) => v.name === 'nginx-7d9c'),
+      { account: 'k8s', group: 'apps', kind: 'ReplicaSet', namespace: 'web', name: 'nginx-7d9c', uid: 'uid-nginx-7d9c', resourceVersion: '10' },
+    );
     const rows = await store.listApplicationClusters([{ group: 'apps', kind: 'StatefulSet' }]);
     assert.deepEqual(rows, [{ application: 'shop', account: 'k8s', cluster: 'statefulSet shop-db' }]);
     const pods = await store.listNamespacedObjectVersions({ account: 'k8s', kinds: [{ group: '', kind: 'Pod' }], namespaces: ['web', 'nowhere'] });
     assert.equal(pods.length, 5);
     const some = await store.listNamespacedObjects({ account: 'k8s', kinds: [{ group: '', kind: 'Pod' }], namespaces: ['web'], names: ['shop-db-0', 'ghost'] });
-    assert.deepEqual(some.map((o) => o.name), ['shop-db-0']);
+    assert.deepEqual(
+      some.map((o) => o.name),
+      ['shop-db-0'],
+    );
     assert.deepEqual(await store.listNamespacedObjects({ account: 'k8s', kinds: [{ group: '', kind: 'Pod' }], namespaces: ['web'], names: [] }), []);
   });
 });

@@ -102,8 +102,10 @@ export function checkValue(root: unknown, path: string, bounds: ValueBounds, cou
     count.values += 1;
     if (typeof value === 'string') count.chars += value.length;
     if (typeof key === 'string') count.chars += key.length;
-    if (count.values > maxValues) throw tooComplex(shownPath(path, segments(key)), `${what} holds more than ${maxValues} values; at most ${maxValues} are allowed`, { limit: maxValues });
-    if (count.chars > maxChars) throw tooComplex(shownPath(path, segments(key)), `${what} holds more than ${maxChars} characters; at most ${maxChars} are allowed`, { limit: maxChars });
+    if (count.values > maxValues)
+      throw tooComplex(shownPath(path, segments(key)), `${what} holds more than ${maxValues} values; at most ${maxValues} are allowed`, { limit: maxValues });
+    if (count.chars > maxChars)
+      throw tooComplex(shownPath(path, segments(key)), `${what} holds more than ${maxChars} characters; at most ${maxChars} are allowed`, { limit: maxChars });
   };
   counted(root);
   if (typeof root !== 'object' || root === null) return count;
@@ -188,29 +190,42 @@ export function parseYamlDocuments(text: string, path: string, documentPath: (in
   const where = () => position(lineCounter, parser.offset);
   function* bounded(): Generator<CST.Token> {
     for (const lexeme of new Lexer().lex(text)) {
-      if (++tokens > limits.maxTokens) throw tooComplex(path, `the YAML has more than ${limits.maxTokens} tokens (at ${where()}); at most ${limits.maxTokens} are allowed`, { limit: limits.maxTokens });
+      if (++tokens > limits.maxTokens)
+        throw tooComplex(path, `the YAML has more than ${limits.maxTokens} tokens (at ${where()}); at most ${limits.maxTokens} are allowed`, {
+          limit: limits.maxTokens,
+        });
       if (atScalar) atScalar = false;
       else {
         const type = CST.tokenType(lexeme);
         if (type === 'scalar') atScalar = true;
         else if ((type === 'anchor' || type === 'alias') && ++anchorsAndAliases > limits.maxAnchorsAndAliases) {
-          throw tooComplex(path, `the YAML has more than ${limits.maxAnchorsAndAliases} anchors and aliases (at ${where()}); at most ${limits.maxAnchorsAndAliases} are allowed`, { limit: limits.maxAnchorsAndAliases });
+          throw tooComplex(
+            path,
+            `the YAML has more than ${limits.maxAnchorsAndAliases} anchors and aliases (at ${where()}); at most ${limits.maxAnchorsAndAliases} are allowed`,
+            { limit: limits.maxAnchorsAndAliases },
+          );
         }
       }
       for (const token of parser.next(lexeme)) {
         if (token.type === 'document' && ++documents > limits.maxDocuments) {
-          throw tooComplex(path, `the YAML has more than ${limits.maxDocuments} documents; at most ${limits.maxDocuments} are allowed`, { limit: limits.maxDocuments });
+          throw tooComplex(path, `the YAML has more than ${limits.maxDocuments} documents; at most ${limits.maxDocuments} are allowed`, {
+            limit: limits.maxDocuments,
+          });
         }
         yield token;
       }
       // The parser's stack: the document, then one entry per open collection (and briefly a scalar).
       if (parser.stack.length > limits.maxDepth + 2) {
-        throw tooComplex(path, `the YAML nests deeper than ${limits.maxDepth} levels (at ${where()}); at most ${limits.maxDepth} are allowed`, { limit: limits.maxDepth });
+        throw tooComplex(path, `the YAML nests deeper than ${limits.maxDepth} levels (at ${where()}); at most ${limits.maxDepth} are allowed`, {
+          limit: limits.maxDepth,
+        });
       }
     }
     for (const token of parser.end()) {
       if (token.type === 'document' && ++documents > limits.maxDocuments) {
-        throw tooComplex(path, `the YAML has more than ${limits.maxDocuments} documents; at most ${limits.maxDocuments} are allowed`, { limit: limits.maxDocuments });
+        throw tooComplex(path, `the YAML has more than ${limits.maxDocuments} documents; at most ${limits.maxDocuments} are allowed`, {
+          limit: limits.maxDocuments,
+        });
       }
       yield token;
     }
@@ -225,18 +240,29 @@ export function parseYamlDocuments(text: string, path: string, documentPath: (in
     const duplicate = duplicateKey(doc);
     if (duplicate !== undefined) {
       const place = duplicate.offset >= 0 ? ` at ${position(lineCounter, duplicate.offset)}` : '';
-      throw requestInvalid(`${path}: is not valid YAML or JSON: map keys must be unique (${JSON.stringify(duplicate.key) ?? String(duplicate.key)}${place})`, { field: path });
+      throw requestInvalid(`${path}: is not valid YAML or JSON: map keys must be unique (${JSON.stringify(duplicate.key) ?? String(duplicate.key)}${place})`, {
+        field: path,
+      });
     }
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: limits.maxAliasCount });
     } catch (err) {
       if (err instanceof ReferenceError && /alias count/i.test(err.message)) {
-        throw tooComplex(path, `the YAML's aliases expand too far (${err.message}); an anchor may be repeated at most ${limits.maxAliasCount} times, counting the aliases inside it`, { limit: limits.maxAliasCount });
+        throw tooComplex(
+          path,
+          `the YAML's aliases expand too far (${err.message}); an anchor may be repeated at most ${limits.maxAliasCount} times, counting the aliases inside it`,
+          { limit: limits.maxAliasCount },
+        );
       }
       throw requestInvalid(`${path}: is not valid YAML or JSON: ${(err as Error).message}`, { field: path });
     }
-    checkValue(value, documentPath(index), { maxDepth: limits.maxDepth, maxValues: limits.maxDecodedValues, maxChars: limits.maxDecodedChars, what: 'the decoded YAML (aliases expanded)' }, count);
+    checkValue(
+      value,
+      documentPath(index),
+      { maxDepth: limits.maxDepth, maxValues: limits.maxDecodedValues, maxChars: limits.maxDecodedChars, what: 'the decoded YAML (aliases expanded)' },
+      count,
+    );
     values.push(value);
   });
   return values;

@@ -56,29 +56,68 @@ describe('hostile REST bodies are 400 REQUEST_TOO_COMPLEX, never a 500', () => {
   const patchWith = (strategy: string, patchBody: string) =>
     `[{"patchManifest":{"account":"k8s","manifestName":"configMap c","location":"default","options":{"mergeStrategy":"${strategy}"},"patchBody":${patchBody}}}]`;
   const configMapWith = (field: string) => `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"},"data":{},"extra":${field}}`;
-  const artifactDeploy = (yaml: string) => JSON.stringify([{ deployManifest: { account: 'k8s', source: 'artifact', manifestArtifact: { type: 'embedded/base64', reference: b64(yaml) } } }]);
+  const artifactDeploy = (yaml: string) =>
+    JSON.stringify([{ deployManifest: { account: 'k8s', source: 'artifact', manifestArtifact: { type: 'embedded/base64', reference: b64(yaml) } } }]);
   const artifactPatch = (yaml: string) =>
-    JSON.stringify([{ patchManifest: { account: 'k8s', manifestName: 'configMap c', location: 'default', options: { mergeStrategy: 'merge' }, manifestArtifact: { type: 'embedded/base64', reference: b64(yaml) } } }]);
+    JSON.stringify([
+      {
+        patchManifest: {
+          account: 'k8s',
+          manifestName: 'configMap c',
+          location: 'default',
+          options: { mergeStrategy: 'merge' },
+          manifestArtifact: { type: 'embedded/base64', reference: b64(yaml) },
+        },
+      },
+    ]);
 
   test('(a) a field nested 3,000 levels in a deploy manifest or a patch body', async () => {
     const nested = deepObject(3000);
-    await expectRefused('/kubernetes/ops', deployWith(configMapWith(nested)), /^\[0\]\.deployManifest\.manifests\[0\]\.extra\.a\.a\.a.*…: nests deeper than 200 levels; at most 200 are allowed$/);
-    await expectRefused('/kubernetes/ops', patchWith('strategic', `{"spec":${nested}}`), /^\[0\]\.patchManifest\.patchBody\.spec\.a\.a.*…: nests deeper than 200 levels/);
-    await expectRefused('/kubernetes/ops', patchWith('json', `[{"op":"add","path":"/x","value":${nested}}]`), /^\[0\]\.patchManifest\.patchBody\[0\]\.value\.a\.a.*…: nests deeper than 200 levels/);
+    await expectRefused(
+      '/kubernetes/ops',
+      deployWith(configMapWith(nested)),
+      /^\[0\]\.deployManifest\.manifests\[0\]\.extra\.a\.a\.a.*…: nests deeper than 200 levels; at most 200 are allowed$/,
+    );
+    await expectRefused(
+      '/kubernetes/ops',
+      patchWith('strategic', `{"spec":${nested}}`),
+      /^\[0\]\.patchManifest\.patchBody\.spec\.a\.a.*…: nests deeper than 200 levels/,
+    );
+    await expectRefused(
+      '/kubernetes/ops',
+      patchWith('json', `[{"op":"add","path":"/x","value":${nested}}]`),
+      /^\[0\]\.patchManifest\.patchBody\[0\]\.value\.a\.a.*…: nests deeper than 200 levels/,
+    );
     // The single-operation form and a List of Lists (parsed recursively by kind) too.
-    await expectRefused('/kubernetes/ops/deployManifest', `{"account":"k8s","manifests":[${configMapWith(nested)}]}`, /^manifests\[0\]\.extra\.a\.a.*…: nests deeper/);
+    await expectRefused(
+      '/kubernetes/ops/deployManifest',
+      `{"account":"k8s","manifests":[${configMapWith(nested)}]}`,
+      /^manifests\[0\]\.extra\.a\.a.*…: nests deeper/,
+    );
     const lists = '{"kind":"List","items":['.repeat(3000) + ']}'.repeat(3000);
     await expectRefused('/kubernetes/ops', deployWith(lists), /^\[0\]\.deployManifest\.manifests\[0\]\.items\[0\]\.items\[0\].*…: nests deeper/);
     await nothingHappened();
   });
 
   test('(b) a YAML alias bomb, or deeply nested YAML, in an embedded/base64 manifestArtifact', async () => {
-    await expectRefused('/kubernetes/ops', artifactDeploy(LOL_BOMB), /^\[0\]\.deployManifest\.manifestArtifact\.reference: the YAML's aliases expand too far \(Excessive alias count/);
+    await expectRefused(
+      '/kubernetes/ops',
+      artifactDeploy(LOL_BOMB),
+      /^\[0\]\.deployManifest\.manifestArtifact\.reference: the YAML's aliases expand too far \(Excessive alias count/,
+    );
     await expectRefused('/kubernetes/ops', artifactPatch(LOL_BOMB), /^\[0\]\.patchManifest\.manifestArtifact\.reference: the YAML's aliases expand too far/);
     const deepFlow = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\nextra: ${'['.repeat(3000)}${']'.repeat(3000)}\n`;
-    await expectRefused('/kubernetes/ops', artifactDeploy(deepFlow), /^\[0\]\.deployManifest\.manifestArtifact\.reference: the YAML nests deeper than 200 levels \(at line 4, column \d+\)/);
+    await expectRefused(
+      '/kubernetes/ops',
+      artifactDeploy(deepFlow),
+      /^\[0\]\.deployManifest\.manifestArtifact\.reference: the YAML nests deeper than 200 levels \(at line 4, column \d+\)/,
+    );
     const selfReference = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\nextra: &x [*x]\n';
-    await expectRefused('/kubernetes/ops', artifactDeploy(selfReference), /^\[0\]\.deployManifest\.manifestArtifact\[0\]\.extra\[0\]\[0\].*…: nests deeper than 200 levels/);
+    await expectRefused(
+      '/kubernetes/ops',
+      artifactDeploy(selfReference),
+      /^\[0\]\.deployManifest\.manifestArtifact\[0\]\.extra\[0\]\[0\].*…: nests deeper than 200 levels/,
+    );
     let anchors = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\nextra:\n';
     for (let i = 0; i < 2000; i++) anchors += `- &a${i} x\n- *a${i}\n`;
     await expectRefused('/kubernetes/ops', artifactDeploy(anchors), /manifestArtifact\.reference: the YAML has more than 1000 anchors and aliases/);

@@ -32,10 +32,25 @@ forEachEngine('REST API', (engine) => {
         changes: [
           upsert(NAMESPACES, '', 'web'),
           upsert(NAMESPACES, '', 'default'),
-          upsert(DEPLOYMENTS, 'web', 'nginx', '5', { generation: 2, annotations: { 'moniker.spinnaker.io/application': 'shop' } }, {
-            spec: { replicas: 3, template: { spec: { initContainers: [{ name: 'init', image: 'busybox:1.36' }], containers: [{ name: 'web', image: 'gcr.io/x/web:1.2', envFrom: [{ configMapRef: { name: 'web-config' } }] }] } } },
-            status: { observedGeneration: 2, replicas: 3, updatedReplicas: 1, availableReplicas: 1, readyReplicas: 1 },
-          }),
+          upsert(
+            DEPLOYMENTS,
+            'web',
+            'nginx',
+            '5',
+            { generation: 2, annotations: { 'moniker.spinnaker.io/application': 'shop' } },
+            {
+              spec: {
+                replicas: 3,
+                template: {
+                  spec: {
+                    initContainers: [{ name: 'init', image: 'busybox:1.36' }],
+                    containers: [{ name: 'web', image: 'gcr.io/x/web:1.2', envFrom: [{ configMapRef: { name: 'web-config' } }] }],
+                  },
+                },
+              },
+              status: { observedGeneration: 2, replicas: 3, updatedReplicas: 1, availableReplicas: 1, readyReplicas: 1 },
+            },
+          ),
           upsert(SECRETS, 'web', 'creds', '6', {}, { data: { password: 'c2VjcmV0' }, type: 'Opaque' }),
           upsert(WIDGETS, 'web', 'w1'),
         ],
@@ -60,7 +75,12 @@ forEachEngine('REST API', (engine) => {
   }
 
   async function post(url: string, payload: unknown): Promise<{ status: number; body: Json }> {
-    const res = await app.inject({ method: 'POST', url, payload: typeof payload === 'string' ? payload : JSON.stringify(payload), headers: { 'content-type': 'application/json' } });
+    const res = await app.inject({
+      method: 'POST',
+      url,
+      payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+      headers: { 'content-type': 'application/json' },
+    });
     return { status: res.statusCode, body: res.json() };
   }
 
@@ -81,7 +101,10 @@ forEachEngine('REST API', (engine) => {
   test('GET /credentials lists accounts, ?expand=true adds namespaces and the kind map', async () => {
     const plain = await get('/credentials');
     assert.equal(plain.status, 200);
-    assert.deepEqual(plain.body.map((a: Json) => a.name), ['k8s', 'scoped']);
+    assert.deepEqual(
+      plain.body.map((a: Json) => a.name),
+      ['k8s', 'scoped'],
+    );
     const k8s = plain.body[0];
     assert.equal(k8s.type, 'kubernetes');
     assert.equal(k8s.cloudProvider, 'kubernetes');
@@ -187,7 +210,18 @@ forEachEngine('REST API', (engine) => {
       },
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'web' } },
     ];
-    const res = await post('/kubernetes/ops', [{ deployManifest: { account: 'k8s', cloudProvider: 'kubernetes', source: 'text', manifests, moniker: { app: 'web', stack: 'prod' }, namespaceOverride: 'web' } }]);
+    const res = await post('/kubernetes/ops', [
+      {
+        deployManifest: {
+          account: 'k8s',
+          cloudProvider: 'kubernetes',
+          source: 'text',
+          manifests,
+          moniker: { app: 'web', stack: 'prod' },
+          namespaceOverride: 'web',
+        },
+      },
+    ]);
     assert.equal(res.status, 200);
     assert.match(res.body.id, /^[0-9A-Z]{26}$/);
     assert.equal(res.body.resourceUri, `/task/${res.body.id}`);
@@ -197,7 +231,10 @@ forEachEngine('REST API', (engine) => {
     assert.equal(task.status.status, 'Orchestration completed.');
     assert.equal(task.ownerId, 'hub-test');
 
-    assert.deepEqual(router.calls.map((c) => (c.request.type === 'apply' ? c.request.manifest.kind : '')), ['Namespace', 'Secret', 'Service', 'Deployment']);
+    assert.deepEqual(
+      router.calls.map((c) => (c.request.type === 'apply' ? c.request.manifest.kind : '')),
+      ['Namespace', 'Secret', 'Service', 'Deployment'],
+    );
     const apply = router.calls.map((c) => c.request as Extract<typeof c.request, { type: 'apply' }>);
     assert.ok(router.calls.every((c) => c.account === 'k8s' && c.options?.taskId === res.body.id && c.options?.timeoutMs === 30_000));
     const [ns, secret, service, deployment] = apply;
@@ -231,14 +268,24 @@ forEachEngine('REST API', (engine) => {
     assert.equal(result.manifests[1].kind, 'Secret');
     assert.equal(result.manifests[1].data, undefined);
     assert.equal(result.manifests[3].metadata.resourceVersion, '100');
-    assert.deepEqual(result.createdArtifacts[3], { type: 'kubernetes/deployment', name: 'nginx', location: 'web', version: '', reference: 'nginx', metadata: { account: 'k8s' } });
+    assert.deepEqual(result.createdArtifacts[3], {
+      type: 'kubernetes/deployment',
+      name: 'nginx',
+      location: 'web',
+      version: '',
+      reference: 'nginx',
+      metadata: { account: 'k8s' },
+    });
     assert.deepEqual(result.boundArtifacts, []);
     assert.deepEqual(task.history[0], { phase: 'ORCHESTRATION', status: 'Initializing Orchestration Task' });
     assert.deepEqual(task.history[1], { phase: 'ORCHESTRATION', status: 'Processing op: KubernetesDeployManifestOperation' });
   });
 
   test('deployManifest: the deprecated single manifest, the default namespace and Frigga app', async () => {
-    const res = await post('/kubernetes/ops/deployManifest', { account: 'k8s', manifest: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'shop-config' } } });
+    const res = await post('/kubernetes/ops/deployManifest', {
+      account: 'k8s',
+      manifest: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'shop-config' } },
+    });
     const task = await finished(res.body.id);
     assert.equal(task.status.failed, false);
     const call = router.calls[0]?.request as Json;
@@ -254,7 +301,9 @@ forEachEngine('REST API', (engine) => {
       message: 'invalid',
       body: { kind: 'Status', status: 'Failure', reason: 'Invalid', message: 'Deployment.apps "nginx" is invalid: spec.selector: Required value', code: 422 },
     });
-    const res = await post('/ops', [{ deployManifest: { account: 'k8s', manifests: [{ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'nginx', namespace: 'web' } }] } }]);
+    const res = await post('/ops', [
+      { deployManifest: { account: 'k8s', manifests: [{ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'nginx', namespace: 'web' } }] } },
+    ]);
     const task = await finished(res.body.id);
     assert.equal(task.status.failed, true);
     assert.equal(task.status.retryable, false);
@@ -263,12 +312,17 @@ forEachEngine('REST API', (engine) => {
     assert.equal(failure.operation, 'KubernetesDeployManifestOperation');
     assert.equal(failure.message, 'Deploy of deployment nginx failed: 422 Invalid: Deployment.apps "nginx" is invalid: spec.selector: Required value');
     assert.equal(failure.retryable, false);
-    assert.match(task.status.status, /^Orchestration failed: KubernetesDeployManifestOperation \| KubernetesOperationException: \[Deploy of deployment nginx failed/);
+    assert.match(
+      task.status.status,
+      /^Orchestration failed: KubernetesDeployManifestOperation \| KubernetesOperationException: \[Deploy of deployment nginx failed/,
+    );
   });
 
   test('an account without a connected agent: the task exists and fails clearly', async () => {
     router.responder = () => ({ httpStatus: 0, errorCode: 'ACCOUNT_NOT_CONNECTED', message: 'no agent serves account scoped' });
-    const res = await post('/kubernetes/ops', [{ deployManifest: { account: 'scoped', manifests: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'web' } }] } }]);
+    const res = await post('/kubernetes/ops', [
+      { deployManifest: { account: 'scoped', manifests: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'web' } }] } },
+    ]);
     assert.equal(res.status, 200);
     const task = await finished(res.body.id);
     assert.equal(task.status.failed, true);
@@ -289,7 +343,9 @@ forEachEngine('REST API', (engine) => {
       propagationPolicy: 'Orphan',
       gracePeriodSeconds: 5,
     });
-    assert.deepEqual(task.resultObjects, [{ manifestNamesByNamespace: { web: ['deployment nginx'] }, manifests: [], createdArtifacts: [], boundArtifacts: [] }]);
+    assert.deepEqual(task.resultObjects, [
+      { manifestNamesByNamespace: { web: ['deployment nginx'] }, manifests: [], createdArtifacts: [], boundArtifacts: [] },
+    ]);
 
     router.responder = () => ({ httpStatus: 404, errorCode: 'KUBE_API_ERROR', body: { kind: 'Status', reason: 'NotFound', message: 'not found' } });
     const gone = await finished((await post('/kubernetes/ops', [{ deleteManifest: { account: 'k8s', manifestName: 'svc nginx', location: 'web' } }])).body.id);
@@ -300,7 +356,20 @@ forEachEngine('REST API', (engine) => {
   test('deleteManifest by label selector: one delete per kind, names from what was deleted', async () => {
     router.responder = (_account, request) =>
       request.type === 'delete'
-        ? { httpStatus: 200, written: [{ group: request.target.group, kind: request.target.kind, namespace: 'web', name: `${request.target.kind.toLowerCase()}-a`, uid: 'u', resourceVersion: '9', deleted: true }] }
+        ? {
+            httpStatus: 200,
+            written: [
+              {
+                group: request.target.group,
+                kind: request.target.kind,
+                namespace: 'web',
+                name: `${request.target.kind.toLowerCase()}-a`,
+                uid: 'u',
+                resourceVersion: '9',
+                deleted: true,
+              },
+            ],
+          }
         : defaultResponder(_account, request);
     const res = await post('/kubernetes/ops', [
       {
@@ -330,7 +399,9 @@ forEachEngine('REST API', (engine) => {
     assert.deepEqual(first.target, { group: 'apps', version: '', kind: 'Deployment', namespace: 'web', name: '' });
     assert.equal(first.propagationPolicy, 'Foreground');
     assert.equal((router.calls[1]?.request as Json).target.kind, 'ConfigMap');
-    assert.deepEqual(task.resultObjects, [{ manifestNamesByNamespace: { web: ['deployment deployment-a', 'configMap configmap-a'] }, manifests: [], createdArtifacts: [], boundArtifacts: [] }]);
+    assert.deepEqual(task.resultObjects, [
+      { manifestNamesByNamespace: { web: ['deployment deployment-a', 'configMap configmap-a'] }, manifests: [], createdArtifacts: [], boundArtifacts: [] },
+    ]);
   });
 
   test('several ops in one request run in order inside one task', async () => {
@@ -340,7 +411,10 @@ forEachEngine('REST API', (engine) => {
     ]);
     const task = await finished(res.body.id);
     assert.equal(task.resultObjects.length, 2);
-    assert.deepEqual(router.calls.map((c) => c.request.type), ['apply', 'delete']);
+    assert.deepEqual(
+      router.calls.map((c) => c.request.type),
+      ['apply', 'delete'],
+    );
   });
 
   test('bad bodies are 400s naming the field, and create no task', async () => {
@@ -355,19 +429,59 @@ forEachEngine('REST API', (engine) => {
       [[{ deployManifest: { manifests: [] } }], /^\[0\]\.deployManifest\.account: is required$/],
       [[{ deployManifest: { account: 'k8s', manifests: [] } }], /^\[0\]\.deployManifest\.manifests: at least one manifest is required$/],
       [
-        [{ deployManifest: { account: 'k8s', manifests: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a' } }, { kind: 'ConfigMap', apiVersion: 'v1', metadata: { name: 'b' } }, { apiVersion: 'v1', metadata: { name: 'c' } }] } }],
+        [
+          {
+            deployManifest: {
+              account: 'k8s',
+              manifests: [
+                { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a' } },
+                { kind: 'ConfigMap', apiVersion: 'v1', metadata: { name: 'b' } },
+                { apiVersion: 'v1', metadata: { name: 'c' } },
+              ],
+            },
+          },
+        ],
         /^\[0\]\.deployManifest\.manifests\[2\]: kind is required$/,
       ],
-      [[{ deployManifest: { account: 'k8s', manifests: [{ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: {} }] }] } }], /manifests\[0\]\.items\[0\]: metadata\.name is required/],
+      [
+        [
+          {
+            deployManifest: { account: 'k8s', manifests: [{ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: {} }] }] },
+          },
+        ],
+        /manifests\[0\]\.items\[0\]: metadata\.name is required/,
+      ],
       [[{ deployManifest: { account: 'k8s', manifests: 'nope' } }], /manifests: expected a list/],
-      [[{ deployManifest: { account: 'k8s', manifests: [{ kind: 'ConfigMap', apiVersion: 'v1', metadata: { name: 'a' } }], moniker: 'web' } }], /moniker: expected an object/],
-      [[{ deployManifest: { account: 'nope', manifests: [{ kind: 'ConfigMap', apiVersion: 'v1', metadata: { name: 'a' } }] } }], /account: unknown account "nope"/, 'ACCOUNT_NOT_FOUND'],
+      [
+        [{ deployManifest: { account: 'k8s', manifests: [{ kind: 'ConfigMap', apiVersion: 'v1', metadata: { name: 'a' } }], moniker: 'web' } }],
+        /moniker: expected an object/,
+      ],
+      [
+        [{ deployManifest: { account: 'nope', manifests: [{ kind: 'ConfigMap', apiVersion: 'v1', metadata: { name: 'a' } }] } }],
+        /account: unknown account "nope"/,
+        'ACCOUNT_NOT_FOUND',
+      ],
       [[{ deleteManifest: { account: 'k8s', location: 'web' } }], /manifestName, or kinds with labelSelectors, is required/],
       [[{ deleteManifest: { account: 'k8s', manifestName: 'nginx', location: 'web' } }], /manifestName: expected "<kind> <name>"/],
       [[{ deleteManifest: { account: 'k8s', manifestName: 'gizmo x', location: 'web' } }], /manifestName: unknown kind "gizmo"/],
       [[{ deleteManifest: { account: 'k8s', manifestName: 'deployment x' } }], /location: is required for the namespaced kind Deployment/],
-      [[{ deleteManifest: { account: 'k8s', kinds: ['deployment'], location: 'web', labelSelectors: { selectors: [{ kind: 'EQUALS', key: 'a', values: [] }] } } }], /selectors\[0\]\.values: EQUALS takes exactly one value/],
-      [[{ deleteManifest: { account: 'k8s', manifestName: 'deployment x', location: 'web', options: { gracePeriodSeconds: 'soon' } } }], /options\.gracePeriodSeconds: expected an integer/],
+      [
+        [
+          {
+            deleteManifest: {
+              account: 'k8s',
+              kinds: ['deployment'],
+              location: 'web',
+              labelSelectors: { selectors: [{ kind: 'EQUALS', key: 'a', values: [] }] },
+            },
+          },
+        ],
+        /selectors\[0\]\.values: EQUALS takes exactly one value/,
+      ],
+      [
+        [{ deleteManifest: { account: 'k8s', manifestName: 'deployment x', location: 'web', options: { gracePeriodSeconds: 'soon' } } }],
+        /options\.gracePeriodSeconds: expected an integer/,
+      ],
     ];
     for (const [payload, message, code = 'REQUEST_INVALID'] of cases) {
       const res = await post('/kubernetes/ops', payload);
@@ -416,13 +530,45 @@ forEachEngine('REST API', (engine) => {
   test('features, cache no-ops, admin operations, unknown routes', async () => {
     assert.deepEqual(
       (await get('/features/stages')).body.map((s: Json) => s.name),
-      ['deployManifest', 'deleteManifest', 'patchManifest', 'scaleManifest', 'undoRolloutManifest', 'pauseRolloutManifest', 'resumeRolloutManifest', 'rollingRestartManifest', 'enableManifest', 'disableManifest', 'runJob', 'cleanupArtifacts', 'resizeServerGroup'],
+      [
+        'deployManifest',
+        'deleteManifest',
+        'patchManifest',
+        'scaleManifest',
+        'undoRolloutManifest',
+        'pauseRolloutManifest',
+        'resumeRolloutManifest',
+        'rollingRestartManifest',
+        'enableManifest',
+        'disableManifest',
+        'runJob',
+        'cleanupArtifacts',
+        'resizeServerGroup',
+      ],
     );
-    assert.deepEqual(await post('/cache/kubernetes/manifest', { account: 'k8s', location: 'web', name: 'deployment nginx' }), { status: 200, body: { cachedIdentifiersByType: {} } });
+    assert.deepEqual(await post('/cache/kubernetes/manifest', { account: 'k8s', location: 'web', name: 'deployment nginx' }), {
+      status: 200,
+      body: { cachedIdentifiersByType: {} },
+    });
     const empty = await app.inject({ method: 'POST', url: '/cache/kubernetes/serverGroup', headers: { 'content-type': 'application/json' } });
     assert.equal(empty.statusCode, 200);
     assert.deepEqual((await get('/cache/kubernetes/manifest')).body, []);
-    await store.recordOperation({ id: 'op-admin', taskId: null, account: 'k8s', type: 'apply', status: 'SUCCEEDED', httpStatus: 200, errorCode: null, message: null, agentId: 'agent-1', receivedAt: NOW, routedAt: NOW + 1, sentAt: NOW + 2, executedAt: NOW + 3, resultAt: NOW + 4 });
+    await store.recordOperation({
+      id: 'op-admin',
+      taskId: null,
+      account: 'k8s',
+      type: 'apply',
+      status: 'SUCCEEDED',
+      httpStatus: 200,
+      errorCode: null,
+      message: null,
+      agentId: 'agent-1',
+      receivedAt: NOW,
+      routedAt: NOW + 1,
+      sentAt: NOW + 2,
+      executedAt: NOW + 3,
+      resultAt: NOW + 4,
+    });
     const ops = (await get('/admin/operations?limit=5')).body;
     assert.equal(ops[0].id, 'op-admin');
     assert.equal(ops[0].sentAt, NOW + 2);

@@ -68,9 +68,16 @@ function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
     return;
   }
   const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : HTTP_BAD_REQUEST;
-  const message = status === 431 ? 'the request line or headers are too large' : status === 408 ? 'the request took too long to arrive' : `malformed HTTP request (${err.code ?? err.message})`;
+  const message =
+    status === 431
+      ? 'the request line or headers are too large'
+      : status === 408
+        ? 'the request took too long to arrive'
+        : `malformed HTTP request (${err.code ?? err.message})`;
   const body = JSON.stringify(errorBody(status, message, Errors.REQUEST_INVALID.code));
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 const DEFAULT_BODY_LIMIT_BYTES = 32 * 1024 * 1024;
 
@@ -79,7 +86,12 @@ const DEFAULT_BODY_LIMIT_BYTES = 32 * 1024 * 1024;
  * listening; the caller decides where. Closing it waits for the tasks it is still running.
  */
 export function buildApiServer(options: ApiServerOptions): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES, routerOptions: { ignoreTrailingSlash: true }, clientErrorHandler });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+    routerOptions: { ignoreTrailingSlash: true },
+    clientErrorHandler,
+  });
   const tasks =
     options.tasks ??
     new TaskRunner({
@@ -92,7 +104,9 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
     });
   // Authorization comes first: its hooks must see every route added below (and /metrics, added later).
   // Routes read through the authorizing store and router; the task runner keeps the plain ones.
-  const authorized = options.auth ? installRestAuth(app, options.auth, { store: options.store, router: options.router, logger: options.logger, taskAccounts }) : undefined;
+  const authorized = options.auth
+    ? installRestAuth(app, options.auth, { store: options.store, router: options.router, logger: options.logger, taskAccounts })
+    : undefined;
   const store = authorized?.store ?? options.store;
   const context: RouteContext = {
     store,

@@ -45,7 +45,11 @@ function exactlyOne(fields: readonly string[], what: string) {
   return (value: Record<string, unknown>, ctx: z.RefinementCtx) => {
     const given = fields.filter((f) => value[f] !== undefined);
     if (given.length !== 1) {
-      ctx.addIssue({ code: 'custom', path: given.length === 0 ? [] : [given[1]!], message: `set exactly one of ${fields.join(', ')} for ${what}${given.length > 1 ? ` (got ${given.join(' and ')})` : ''}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: given.length === 0 ? [] : [given[1]!],
+        message: `set exactly one of ${fields.join(', ')} for ${what}${given.length > 1 ? ` (got ${given.join(' and ')})` : ''}`,
+      });
     }
   };
 }
@@ -125,7 +129,11 @@ const accountOverrideSchema = z
   .strict()
   .superRefine((entry, ctx) => {
     if (!isRestricted(entry.permissions)) {
-      ctx.addIssue({ code: 'custom', path: ['permissions'], message: 'must name at least one role (an override that grants nothing to anyone would read as "unrestricted")' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['permissions'],
+        message: 'must name at least one role (an override that grants nothing to anyone would read as "unrestricted")',
+      });
     }
   });
 
@@ -152,19 +160,29 @@ export const authConfigSchema = z
     auth.users.forEach((user, i) => {
       const key = user.name.toLowerCase();
       const first = names.get(key);
-      if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['users', i, 'name'], message: `user "${user.name}" is listed twice (also users[${first}]; names compare case-insensitively)` });
+      if (first !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['users', i, 'name'],
+          message: `user "${user.name}" is listed twice (also users[${first}]; names compare case-insensitively)`,
+        });
       else names.set(key, i);
     });
     const inline = new Map<string, number>();
     auth.tokens.forEach((token, i) => {
       if (token.token === undefined) return;
-      if (token.token.trim().length < MIN_TOKEN_LENGTH) ctx.addIssue({ code: 'custom', path: ['tokens', i, 'token'], message: `a token must be at least ${MIN_TOKEN_LENGTH} characters` });
+      if (token.token.trim().length < MIN_TOKEN_LENGTH)
+        ctx.addIssue({ code: 'custom', path: ['tokens', i, 'token'], message: `a token must be at least ${MIN_TOKEN_LENGTH} characters` });
       const first = inline.get(token.token.trim());
       if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['tokens', i, 'token'], message: `the same token as tokens[${first}]` });
       else inline.set(token.token.trim(), i);
     });
     if (auth.enabled && auth.tokens.length === 0 && auth.trustedGate === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['enabled'], message: 'auth.enabled is true but no caller could authenticate: configure auth.tokens and/or auth.trustedGate' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['enabled'],
+        message: 'auth.enabled is true but no caller could authenticate: configure auth.tokens and/or auth.trustedGate',
+      });
     }
   });
 

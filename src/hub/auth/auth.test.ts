@@ -28,7 +28,10 @@ test('permissions: map and list forms, case-insensitive authorizations, problems
     bad.problems.map((p) => p.path.join('.')),
     ['READ.0', 'DELETE'],
   );
-  assert.deepEqual(normalizePermissions([{ READ: ['a'] }, { read: ['b'] }]).problems.map((p) => p.message), ['authorization READ is given twice']);
+  assert.deepEqual(
+    normalizePermissions([{ READ: ['a'] }, { read: ['b'] }]).problems.map((p) => p.message),
+    ['authorization READ is given twice'],
+  );
 });
 
 test('CIDR blocks and addresses, IPv4-mapped IPv6 peers', () => {
@@ -47,7 +50,12 @@ test('CIDR blocks and addresses, IPv4-mapped IPv6 peers', () => {
 
 test('the authenticator never mixes a token with the user header, and compares whole tokens', () => {
   const auth = new Authenticator(
-    authConfigSchema.parse({ enabled: true, tokens: [{ token: 'token-0123456789abcdef', user: 'ci', roles: ['deployers'] }], users: [{ name: 'CI', roles: ['extra'] }], trustedGate: { sources: ['10.0.0.0/8'] } }),
+    authConfigSchema.parse({
+      enabled: true,
+      tokens: [{ token: 'token-0123456789abcdef', user: 'ci', roles: ['deployers'] }],
+      users: [{ name: 'CI', roles: ['extra'] }],
+      trustedGate: { sources: ['10.0.0.0/8'] },
+    }),
   );
   const byToken = auth.authenticate({ authorization: 'Bearer token-0123456789abcdef', 'x-spinnaker-user': 'root' }, '10.1.1.1');
   assert.ok(byToken.ok);
@@ -64,7 +72,11 @@ test('account policy: overrides first, malformed closes, unrestricted follows th
   const store = await openStore('sqlite::memory:', silentLogger());
   try {
     let now = 0;
-    const config = authConfigSchema.parse({ enabled: true, tokens: [{ token: 'token-0123456789abcdef', user: 'u' }], accounts: [{ name: 'sand?ox-*', permissions: { READ: ['dev'] } }] });
+    const config = authConfigSchema.parse({
+      enabled: true,
+      tokens: [{ token: 'token-0123456789abcdef', user: 'u' }],
+      accounts: [{ name: 'sand?ox-*', permissions: { READ: ['dev'] } }],
+    });
     const policy = new AccountPolicy({ config, store, logger: silentLogger(), now: () => now });
     const dev = new Set(['dev']);
     await store.upsertAccount(accountRecord('prod', { permissions: { READ: ['dev'], WRITE: ['ops'] } }), 1);
@@ -85,7 +97,11 @@ test('account policy: overrides first, malformed closes, unrestricted follows th
     now += 1001;
     assert.equal(allows(await policy.lookup('prod'), dev, 'READ'), false, 'then read again');
 
-    const open = new AccountPolicy({ config: authConfigSchema.parse({ enabled: true, unrestrictedAccounts: 'open', tokens: [{ token: 'token-0123456789abcdef', user: 'u' }] }), store, logger: silentLogger() });
+    const open = new AccountPolicy({
+      config: authConfigSchema.parse({ enabled: true, unrestrictedAccounts: 'open', tokens: [{ token: 'token-0123456789abcdef', user: 'u' }] }),
+      store,
+      logger: silentLogger(),
+    });
     assert.equal(allows(await open.lookup('plain'), new Set(), 'WRITE'), true);
     const off = new AccountPolicy({ config: authConfigSchema.parse({}), store, logger: silentLogger() });
     assert.equal(off.present((await store.getAccount('plain'))!), undefined, 'auth off: an account without roles is shown without permissions');

@@ -72,7 +72,15 @@ export class Authenticator {
   private readonly users = new Map<string, string[]>();
   private readonly adminRoles: ReadonlySet<string>;
   private readonly gate:
-    | { header: string; headerName: string; rolesHeader?: string; rolesHeaderName?: string; sources: SourceMatcher; sourcesText: string; secret?: { header: string; headerName: string; digest: Buffer } }
+    | {
+        header: string;
+        headerName: string;
+        rolesHeader?: string;
+        rolesHeaderName?: string;
+        sources: SourceMatcher;
+        sourcesText: string;
+        secret?: { header: string; headerName: string; digest: Buffer };
+      }
     | undefined;
 
   constructor(config: AuthConfig, env: NodeJS.ProcessEnv = process.env) {
@@ -100,7 +108,11 @@ export class Authenticator {
         sources: new SourceMatcher(gate.sources),
         sourcesText: gate.sources.join(', '),
         secret: gate.sharedSecret
-          ? { header: gate.sharedSecret.header.toLowerCase(), headerName: gate.sharedSecret.header, digest: digest(readSecret(gate.sharedSecret, 'auth.trustedGate.sharedSecret', env)) }
+          ? {
+              header: gate.sharedSecret.header.toLowerCase(),
+              headerName: gate.sharedSecret.header,
+              digest: digest(readSecret(gate.sharedSecret, 'auth.trustedGate.sharedSecret', env)),
+            }
           : undefined,
       };
     }
@@ -116,7 +128,10 @@ export class Authenticator {
     const authorization = single(headers.authorization);
     if (authorization !== undefined) return this.byToken(authorization);
     if (this.gate && headers[this.gate.header] !== undefined) return this.byGate(headers, remoteAddress);
-    const ways = [this.tokens.size > 0 ? 'Authorization: Bearer <token>' : undefined, this.gate ? `${this.gate.headerName} from a trusted Gate` : undefined].filter((w) => w !== undefined);
+    const ways = [
+      this.tokens.size > 0 ? 'Authorization: Bearer <token>' : undefined,
+      this.gate ? `${this.gate.headerName} from a trusted Gate` : undefined,
+    ].filter((w) => w !== undefined);
     return { ok: false, code: Errors.AUTHENTICATION_REQUIRED.code, message: `authentication required: send ${ways.join(' or ')}` };
   }
 
@@ -132,12 +147,20 @@ export class Authenticator {
     const gate = this.gate!;
     const headerName = gate.headerName;
     if (!gate.sources.matches(remoteAddress)) {
-      return { ok: false, code: Errors.AUTHENTICATION_FAILED.code, message: `${headerName} is only accepted from the trusted Gate (auth.trustedGate.sources: ${gate.sourcesText}); this connection comes from ${remoteAddress ?? 'an unknown address'}` };
+      return {
+        ok: false,
+        code: Errors.AUTHENTICATION_FAILED.code,
+        message: `${headerName} is only accepted from the trusted Gate (auth.trustedGate.sources: ${gate.sourcesText}); this connection comes from ${remoteAddress ?? 'an unknown address'}`,
+      };
     }
     if (gate.secret) {
       const presented = single(headers[gate.secret.header]);
       if (presented === undefined || !timingSafeEqual(digest(presented.trim()), gate.secret.digest)) {
-        return { ok: false, code: Errors.AUTHENTICATION_FAILED.code, message: `${headerName} needs the trusted Gate's shared secret in ${gate.secret.headerName} (auth.trustedGate.sharedSecret)` };
+        return {
+          ok: false,
+          code: Errors.AUTHENTICATION_FAILED.code,
+          message: `${headerName} needs the trusted Gate's shared secret in ${gate.secret.headerName} (auth.trustedGate.sharedSecret)`,
+        };
       }
     }
     const rawUser = headers[gate.header];
@@ -151,7 +174,11 @@ export class Authenticator {
       if (raw !== undefined && raw.trim() !== '') {
         const list = normalizeRoleList(raw.split(','));
         if (list.problems.length > 0) {
-          return { ok: false, code: Errors.AUTHENTICATION_FAILED.code, message: `${gate.rolesHeaderName} is malformed: ${list.problems.map(problemText).join('; ')}` };
+          return {
+            ok: false,
+            code: Errors.AUTHENTICATION_FAILED.code,
+            message: `${gate.rolesHeaderName} is malformed: ${list.problems.map(problemText).join('; ')}`,
+          };
         }
         roles = list.roles;
       }

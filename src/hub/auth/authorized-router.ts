@@ -19,7 +19,8 @@ export class AuthorizedRouter implements OperationRouter {
     const authorization = READS.has(request.type) ? 'READ' : 'WRITE';
     if (caller === undefined || !(await caller.can(account, authorization))) {
       const now = Date.now();
-      const message = caller === undefined ? 'no authenticated caller for this operation; refusing it' : accessDenied(caller.principal, account, authorization).message;
+      const message =
+        caller === undefined ? 'no authenticated caller for this operation; refusing it' : accessDenied(caller.principal, account, authorization).message;
       return {
         id: '',
         account,

@@ -52,7 +52,11 @@ export class AuthorizedStore implements AccountReader, CacheReader, TaskReader {
   private caller(): CallerAccess | undefined {
     if (!this.options.enforce) return undefined;
     const caller = currentCaller();
-    if (!caller) throw new ScaleAgentError(Errors.INTERNAL_ERROR, 'no authenticated caller for this store read (a route ran outside the request context); refusing to answer');
+    if (!caller)
+      throw new ScaleAgentError(
+        Errors.INTERNAL_ERROR,
+        'no authenticated caller for this store read (a route ran outside the request context); refusing to answer',
+      );
     return caller;
   }
 
@@ -176,7 +180,10 @@ export class AuthorizedStore implements AccountReader, CacheReader, TaskReader {
   findTaskByRequestId(requestId: string, createdBy: string): Promise<TaskRecord | undefined> {
     const caller = this.caller();
     if (caller !== undefined && createdBy !== taskCreator(caller.principal)) {
-      throw new ScaleAgentError(Errors.INTERNAL_ERROR, `a clientRequestId lookup for ${createdBy} in a request of ${taskCreator(caller.principal)}; refusing to answer`);
+      throw new ScaleAgentError(
+        Errors.INTERNAL_ERROR,
+        `a clientRequestId lookup for ${createdBy} in a request of ${taskCreator(caller.principal)}; refusing to answer`,
+      );
     }
     return this.target.findTaskByRequestId(requestId, createdBy);
   }

@@ -53,11 +53,15 @@ export class CallerAccess {
 
 export function accessDenied(principal: Principal, account: string, authorization: AccountAuthorization): ScaleAgentError {
   const roles = principal.roles.size === 0 ? 'no roles' : `roles: ${[...principal.roles].sort().join(', ')}`;
-  return new ScaleAgentError(Errors.ACCESS_DENIED, `Access denied to account ${account} - required authorization: ${authorization} (user ${principal.user}, ${roles})`, {
-    account,
-    authorization,
-    user: principal.user,
-  });
+  return new ScaleAgentError(
+    Errors.ACCESS_DENIED,
+    `Access denied to account ${account} - required authorization: ${authorization} (user ${principal.user}, ${roles})`,
+    {
+      account,
+      authorization,
+      user: principal.user,
+    },
+  );
 }
 
 /** The creator recorded on tasks made while REST auth is off (every caller is the same nobody). */

@@ -19,7 +19,6 @@ function isAdminRoute(url: string | undefined): boolean {
   return url !== undefined && (url === '/metrics' || url === '/admin' || url.startsWith('/admin/'));
 }
 
-
 /** The REST side of `auth`, built at start (token files and variables are read here, errors name the key). */
 export interface RestAuthSetup {
   config: AuthConfig;
@@ -92,14 +91,20 @@ export function installRestAuth(app: FastifyInstance, setup: RestAuthSetup, deps
 
   const callers = new WeakMap<FastifyRequest, CallerAccess>();
   const denied = (request: FastifyRequest, err: ScaleAgentError) =>
-    logger.info({ method: request.method, url: request.routeOptions.url, remote: request.socket.remoteAddress, ...err.details, code: err.code }, `REST request refused: ${err.message}`);
+    logger.info(
+      { method: request.method, url: request.routeOptions.url, remote: request.socket.remoteAddress, ...err.details, code: err.code },
+      `REST request refused: ${err.message}`,
+    );
 
   app.addHook('onRequest', async (request, reply) => {
     const route = request.routeOptions.url;
     if (route !== undefined && PUBLIC_ROUTES.has(route)) return;
     const outcome = authenticator.authenticate(request.headers, request.socket.remoteAddress);
     if (!outcome.ok) {
-      logger.info({ method: request.method, url: route ?? null, remote: request.socket.remoteAddress, code: outcome.code }, `REST request not authenticated: ${outcome.message}`);
+      logger.info(
+        { method: request.method, url: route ?? null, remote: request.socket.remoteAddress, code: outcome.code },
+        `REST request not authenticated: ${outcome.message}`,
+      );
       return refuse(reply, HTTP_UNAUTHORIZED, outcome.code, outcome.message);
     }
     const { principal } = outcome;
@@ -141,7 +146,9 @@ export function installRestAuth(app: FastifyInstance, setup: RestAuthSetup, deps
       if (caller === undefined) throw new ScaleAgentError(Errors.INTERNAL_ERROR, 'no authenticated caller for this request; refusing to act');
       try {
         if (accounts === undefined) {
-          throw new ScaleAgentError(Errors.ACCESS_DENIED, 'Access denied: the accounts this task acts on cannot be determined, so WRITE cannot be checked', { user: caller.principal.user });
+          throw new ScaleAgentError(Errors.ACCESS_DENIED, 'Access denied: the accounts this task acts on cannot be determined, so WRITE cannot be checked', {
+            user: caller.principal.user,
+          });
         }
         await caller.require(accounts, 'WRITE');
       } catch (err) {

@@ -26,7 +26,8 @@ const WHITESPACE = /\s/;
 
 /** Why one role is malformed, or undefined when it is fine. */
 export function roleProblem(role: unknown): string | undefined {
-  if (typeof role !== 'string') return `a role must be a string, got ${role === null ? 'null' : Array.isArray(role) ? 'a list' : typeof role} (${JSON.stringify(role) ?? String(role)})`;
+  if (typeof role !== 'string')
+    return `a role must be a string, got ${role === null ? 'null' : Array.isArray(role) ? 'a list' : typeof role} (${JSON.stringify(role) ?? String(role)})`;
   const trimmed = role.trim();
   if (trimmed === '') return 'a role must not be empty';
   if (WHITESPACE.test(trimmed)) return `role ${JSON.stringify(role)} contains whitespace; a role is one word (write one list entry per role)`;
@@ -45,7 +46,10 @@ export function normalizeRole(role: string): string {
  */
 export function normalizeRoleList(list: unknown): { roles: string[]; problems: RoleProblem[] } {
   if (!Array.isArray(list)) {
-    return { roles: [], problems: [{ path: [], message: `expected a list of roles, got ${list === null ? 'null' : typeof list} (${JSON.stringify(list) ?? String(list)})` }] };
+    return {
+      roles: [],
+      problems: [{ path: [], message: `expected a list of roles, got ${list === null ? 'null' : typeof list} (${JSON.stringify(list) ?? String(list)})` }],
+    };
   }
   const roles: string[] = [];
   const problems: RoleProblem[] = [];

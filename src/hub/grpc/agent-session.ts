@@ -52,7 +52,8 @@ export class AgentSession {
    * and with it every account of the agent.
    */
   sendOperation(operation: Operation, pending: PendingOperation): SendOutcome {
-    if (this.closed) return { sent: false, code: Errors.OPERATION_AGENT_GONE.code, message: `the agent ${this.agentId} went away before the operation could be sent` };
+    if (this.closed)
+      return { sent: false, code: Errors.OPERATION_AGENT_GONE.code, message: `the agent ${this.agentId} went away before the operation could be sent` };
     let bytes: Uint8Array;
     try {
       bytes = toBinary(HubMessageSchema, create(HubMessageSchema, { kind: { case: 'operation', value: operation } }));

@@ -18,9 +18,10 @@ export const GRPC_SESSION_WINDOW_BYTES = 32 * 1024 * 1024;
  * `http2Servers`); should they change, the windows stay at HTTP/2's defaults and a warning says so.
  */
 export function widenFlowControlWindows(server: Server, warn: (message: string) => void): void {
-  const servers = (server as unknown as { http2Servers?: Map<{ on: (event: 'session', listener: (session: Http2Session) => void) => void }, unknown> }).http2Servers;
+  const servers = (server as unknown as { http2Servers?: Map<{ on: (event: 'session', listener: (session: Http2Session) => void) => void }, unknown> })
+    .http2Servers;
   if (!(servers instanceof Map) || servers.size === 0) {
-    warn('cannot reach the gRPC server\'s HTTP/2 sessions: flow-control windows stay at 64 KiB, which slows initial syncs');
+    warn("cannot reach the gRPC server's HTTP/2 sessions: flow-control windows stay at 64 KiB, which slows initial syncs");
     return;
   }
   for (const http2Server of servers.keys()) {

@@ -7,7 +7,18 @@ import type { CertificateIdentity } from '../../common/pki.ts';
 import { globToRegExp, IdentityAuthorizer } from './identities.ts';
 
 function cert(commonName: string, extra: Partial<CertificateIdentity> = {}): CertificateIdentity {
-  return { subject: `CN=${commonName}`, commonName, dnsNames: [], uris: [], ipAddresses: [], emails: [], serialNumber: '01', notAfter: new Date(), fingerprint: 'f', ...extra };
+  return {
+    subject: `CN=${commonName}`,
+    commonName,
+    dnsNames: [],
+    uris: [],
+    ipAddresses: [],
+    emails: [],
+    serialNumber: '01',
+    notAfter: new Date(),
+    fingerprint: 'f',
+    ...extra,
+  };
 }
 
 test('globs: * is any run of characters, everything else is literal', () => {
@@ -64,7 +75,11 @@ test('a token given inline, as { value }, or by environment variable', () => {
       ],
       false,
     );
-    for (const [token, name] of [['plain', 'inline'], ['wrapped', 'value'], ['from-env', 'env']]) {
+    for (const [token, name] of [
+      ['plain', 'inline'],
+      ['wrapped', 'value'],
+      ['from-env', 'env'],
+    ]) {
       const result = authorizer.authenticate({ token });
       assert.ok(result.ok && result.identity.names[0] === name, token);
     }
@@ -93,7 +108,10 @@ test('a token file is re-read when it changes; a missing file matches nothing', 
     assert.ok(authorizer.authenticate({ token: 'two' }).ok);
     rmSync(file);
     assert.ok(!authorizer.authenticate({ token: 'two' }).ok);
-    assert.throws(() => new IdentityAuthorizer([{ name: 'f', match: { token: { file } }, accounts: ['*'] }], false), /identities\[0\]\.match\.token: cannot read the token file/);
+    assert.throws(
+      () => new IdentityAuthorizer([{ name: 'f', match: { token: { file } }, accounts: ['*'] }], false),
+      /identities\[0\]\.match\.token: cannot read the token file/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -37,7 +37,10 @@ export function peerCredentials(call: Pick<ServerDuplexStream<unknown, unknown>,
 }
 
 /** Authenticates a call from the credentials it came with; unreadable credentials are a refusal, not a throw. */
-export function authenticateCall(authorizer: Pick<IdentityAuthorizer, 'authenticate'>, call: Pick<ServerDuplexStream<unknown, unknown>, 'getAuthContext' | 'metadata'>): Authentication {
+export function authenticateCall(
+  authorizer: Pick<IdentityAuthorizer, 'authenticate'>,
+  call: Pick<ServerDuplexStream<unknown, unknown>, 'getAuthContext' | 'metadata'>,
+): Authentication {
   try {
     return authorizer.authenticate(peerCredentials(call));
   } catch (err) {
@@ -126,7 +129,9 @@ export class IdentityAuthorizer {
       return { ok: false, code: Errors.AGENT_TOKEN_INVALID.code, message: 'the bearer token matches no identity on this hub' };
     }
     const described = {
-      ...(certificate === undefined ? {} : { certificate: { subject: certificate.subject, sans: sansOf(certificate), serialNumber: certificate.serialNumber } }),
+      ...(certificate === undefined
+        ? {}
+        : { certificate: { subject: certificate.subject, sans: sansOf(certificate), serialNumber: certificate.serialNumber } }),
       token: peer.token !== undefined,
     };
     if (matched.length > 0) {

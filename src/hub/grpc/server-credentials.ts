@@ -66,7 +66,10 @@ export function createGrpcServerTransport(grpc: HubConfig['grpc'], logger: Logge
   const credentials = new ReloadableServerCredentials(tls.clientAuth !== 'none', tls.clientAuth === 'require', contextOptions(material));
   const mode: GrpcTransportMode = tls.clientAuth === 'require' ? 'mtls' : tls.clientAuth === 'optional' ? 'tls+optional-client-cert' : 'tls';
   const describe = (m: TlsMaterial) => ({ subject: m.leaf?.subject, serialNumber: m.leaf?.serialNumber, notAfter: m.leaf?.notAfter.toISOString() });
-  logger.info({ transport: mode, clientAuth: tls.clientAuth, certificate: describe(material), reloadIntervalSeconds: tls.reloadIntervalSeconds }, 'gRPC port security');
+  logger.info(
+    { transport: mode, clientAuth: tls.clientAuth, certificate: describe(material), reloadIntervalSeconds: tls.reloadIntervalSeconds },
+    'gRPC port security',
+  );
   if (material.leaf && material.leaf.notAfter.getTime() < Date.now()) {
     logger.error({ certificate: describe(material) }, 'the gRPC server certificate has expired: agents will refuse the connection');
   }

@@ -163,7 +163,10 @@ test('a handover whose resume points cannot be read is logged and retried until 
 
   const handedOver = await waitFor(() => standby.acceptances().find((a) => a.caching), { ...WAIT, what: 'the handover to reach the standby' });
   assert.equal(handedOver.account, 'shared');
-  assert.deepEqual(handedOver.resume.map((p) => [p.feed?.kind, p.resourceVersion]), [['Deployment', '42']]);
+  assert.deepEqual(
+    handedOver.resume.map((p) => [p.feed?.kind, p.resourceVersion]),
+    [['Deployment', '42']],
+  );
   assert.equal(store.calls.resumePoints - readsBefore, 3);
   const failures = errorsLogged('cannot hand caching of an account over to another agent replica; retrying');
   assert.equal(failures.length, 2);
@@ -179,13 +182,19 @@ test('a handover stops retrying once the standby is gone', async () => {
   const standby = await connect('agent-b', ['shared']);
   store.failures.resumePoints = Number.POSITIVE_INFINITY;
   active.emit('cancelled');
-  await waitFor(() => errorsLogged('cannot hand caching of an account over to another agent replica; retrying').length > 0, { ...WAIT, what: 'the failed handover to be logged' });
+  await waitFor(() => errorsLogged('cannot hand caching of an account over to another agent replica; retrying').length > 0, {
+    ...WAIT,
+    what: 'the failed handover to be logged',
+  });
   standby.emit('cancelled');
   const reads = store.calls.resumePoints;
   await new Promise((resolve) => setTimeout(resolve, FAST_RETRY.maxMs * 5));
   assert.ok(store.calls.resumePoints <= reads + 1, 'at most the retry already scheduled reads again');
   assert.equal(registry.cachingSession('shared'), undefined);
-  assert.equal(standby.acceptances().some((a) => a.caching), false);
+  assert.equal(
+    standby.acceptances().some((a) => a.caching),
+    false,
+  );
 });
 
 test('an account nobody serves any more is marked disconnected even when the store first fails', async () => {
@@ -213,7 +222,13 @@ test('a hello whose accounts cannot be registered is refused and leaves no sessi
 
   // The agent's next attempt (or another replica) caches the account.
   const next = await connect('agent-a', ['first', 'second']);
-  assert.deepEqual(next.acceptances().map((a) => [a.account, a.accepted, a.caching]), [['first', true, true], ['second', true, true]]);
+  assert.deepEqual(
+    next.acceptances().map((a) => [a.account, a.accepted, a.caching]),
+    [
+      ['first', true, true],
+      ['second', true, true],
+    ],
+  );
 });
 
 test('an account update that cannot be registered ends the session, so that the agent declares its accounts again', async () => {

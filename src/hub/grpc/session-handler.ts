@@ -119,7 +119,9 @@ export class SessionHandler {
             checkMessageBudget(AgentMessageSchema, bytes, SESSION_MESSAGE_BUDGET);
             message = fromBinary(AgentMessageSchema, bytes);
           } catch (err) {
-            this.refuse(call, Errors.PROTOCOL_VIOLATION.code, `cannot accept a message of ${bytes.length} bytes: ${errorMessage(err)}`, { sessionId: session?.id });
+            this.refuse(call, Errors.PROTOCOL_VIOLATION.code, `cannot accept a message of ${bytes.length} bytes: ${errorMessage(err)}`, {
+              sessionId: session?.id,
+            });
             finish('protocol violation');
             return;
           }
@@ -154,7 +156,8 @@ export class SessionHandler {
           // attached to the session without the agent knowing. Ending the session leaves nothing half
           // done: the agent reconnects after its backoff and declares all its accounts again.
           logger.error({ err: errorMessage(err), sessionId: session?.id }, 'failed to process an agent message; ending the session');
-          if (!call.writableEnded) this.refuse(call, registrationFailureCode(err), `the hub failed to process a message: ${errorMessage(err)}`, { sessionId: session?.id });
+          if (!call.writableEnded)
+            this.refuse(call, registrationFailureCode(err), `the hub failed to process a message: ${errorMessage(err)}`, { sessionId: session?.id });
           finish(`failed to process a message: ${errorMessage(err)}`);
         });
     });
@@ -181,11 +184,20 @@ export class SessionHandler {
   private async onHello(call: SessionCall, hello: Hello, peer: string, identity: AgentIdentity): Promise<AgentSession | undefined> {
     const { logger, registry } = this.options;
     if (hello.accounts.length > MAX_ACCOUNTS_PER_HELLO) {
-      this.refuse(call, Errors.PROTOCOL_VIOLATION.code, `the hello declares ${hello.accounts.length} accounts; one agent may declare at most ${MAX_ACCOUNTS_PER_HELLO}`, { agentId: hello.agentId });
+      this.refuse(
+        call,
+        Errors.PROTOCOL_VIOLATION.code,
+        `the hello declares ${hello.accounts.length} accounts; one agent may declare at most ${MAX_ACCOUNTS_PER_HELLO}`,
+        { agentId: hello.agentId },
+      );
       return undefined;
     }
     if (hello.protocolVersion !== PROTOCOL_VERSION) {
-      this.refuse(call, Errors.PROTOCOL_VERSION_UNSUPPORTED.code, `this hub speaks protocol version ${PROTOCOL_VERSION}, the agent speaks ${hello.protocolVersion}`);
+      this.refuse(
+        call,
+        Errors.PROTOCOL_VERSION_UNSUPPORTED.code,
+        `this hub speaks protocol version ${PROTOCOL_VERSION}, the agent speaks ${hello.protocolVersion}`,
+      );
       return undefined;
     }
     if (hello.agentId.trim() === '') {
@@ -202,7 +214,10 @@ export class SessionHandler {
       // The accounts attached before the failure would stay with a session that never starts (caching
       // them, so that no other replica could): undo the session as if it had ended, and refuse it, so
       // that the agent tries again after its backoff.
-      this.refuse(call, registrationFailureCode(err), `cannot register the agent's accounts: ${errorMessage(err)}`, { agentId: hello.agentId, sessionId: session.id });
+      this.refuse(call, registrationFailureCode(err), `cannot register the agent's accounts: ${errorMessage(err)}`, {
+        agentId: hello.agentId,
+        sessionId: session.id,
+      });
       session.close('registering its accounts failed');
       void this.onSessionEnded(session, 'registering its accounts failed');
       return undefined;
@@ -225,7 +240,16 @@ export class SessionHandler {
     const accepted = acceptances.filter((a) => a.accepted).map((a) => a.account);
     const refused = acceptances.filter((a) => !a.accepted).map((a) => `${a.account} (${a.refusalCode})`);
     logger.info(
-      { agentId: hello.agentId, sessionId: session.id, peer, identities: identity.names, certificate: identity.certificate, token: identity.token, accepted, refused },
+      {
+        agentId: hello.agentId,
+        sessionId: session.id,
+        peer,
+        identities: identity.names,
+        certificate: identity.certificate,
+        token: identity.token,
+        accepted,
+        refused,
+      },
       `agent connected with ${accepted.length} account(s)`,
     );
     return session;
@@ -239,7 +263,14 @@ export class SessionHandler {
     for (const info of accounts) {
       const name = info.name.trim();
       if (name === '' || seen.has(name)) {
-        out.push(create(AccountAcceptanceSchema, { account: info.name, accepted: false, refusalCode: Errors.ACCOUNT_INVALID.code, refusalMessage: name === '' ? 'the account has no name' : `account ${name} is declared twice` }));
+        out.push(
+          create(AccountAcceptanceSchema, {
+            account: info.name,
+            accepted: false,
+            refusalCode: Errors.ACCOUNT_INVALID.code,
+            refusalMessage: name === '' ? 'the account has no name' : `account ${name} is declared twice`,
+          }),
+        );
         continue;
       }
       seen.add(name);
@@ -251,8 +282,18 @@ export class SessionHandler {
           identity.names.length === 0
             ? `account ${name} is not allowed: the agent matches no identity`
             : `account ${name} is not allowed for identity ${identity.names.join(', ')} (allowed: ${allowed.join(', ')})`;
-        logger.warn({ account: name, agentId: session.agentId, identities: identity.names, code: Errors.ACCOUNT_NOT_ALLOWED_FOR_IDENTITY.code }, `refusing account: ${message}`);
-        out.push(create(AccountAcceptanceSchema, { account: name, accepted: false, refusalCode: Errors.ACCOUNT_NOT_ALLOWED_FOR_IDENTITY.code, refusalMessage: message }));
+        logger.warn(
+          { account: name, agentId: session.agentId, identities: identity.names, code: Errors.ACCOUNT_NOT_ALLOWED_FOR_IDENTITY.code },
+          `refusing account: ${message}`,
+        );
+        out.push(
+          create(AccountAcceptanceSchema, {
+            account: name,
+            accepted: false,
+            refusalCode: Errors.ACCOUNT_NOT_ALLOWED_FOR_IDENTITY.code,
+            refusalMessage: message,
+          }),
+        );
         continue;
       }
       const record = accountRecordFromInfo(info);
@@ -260,7 +301,9 @@ export class SessionHandler {
       if (existing && !sameCluster(existing.cluster, record.cluster)) {
         const message = `account ${name} is registered for cluster ${existing.cluster.apiServerHost} (kube-system ${existing.cluster.kubeSystemUid}); this agent offers ${record.cluster.apiServerHost} (kube-system ${record.cluster.kubeSystemUid})`;
         logger.warn({ account: name, agentId: session.agentId, code: Errors.ACCOUNT_OWNED_BY_OTHER_CLUSTER.code }, `refusing account: ${message}`);
-        out.push(create(AccountAcceptanceSchema, { account: name, accepted: false, refusalCode: Errors.ACCOUNT_OWNED_BY_OTHER_CLUSTER.code, refusalMessage: message }));
+        out.push(
+          create(AccountAcceptanceSchema, { account: name, accepted: false, refusalCode: Errors.ACCOUNT_OWNED_BY_OTHER_CLUSTER.code, refusalMessage: message }),
+        );
         continue;
       }
       const caching = registry.attach(session, name);
@@ -274,13 +317,18 @@ export class SessionHandler {
   private async onMessage(session: AgentSession, message: AgentMessage): Promise<void> {
     switch (message.kind.case) {
       case 'ping':
-        session.send(create(HubMessageSchema, { kind: { case: 'pong', value: { nonce: message.kind.value.nonce, sentUnixMs: message.kind.value.sentUnixMs } } }));
+        session.send(
+          create(HubMessageSchema, { kind: { case: 'pong', value: { nonce: message.kind.value.nonce, sentUnixMs: message.kind.value.sentUnixMs } } }),
+        );
         return;
       case 'pong':
         return;
       case 'operationResult':
         if (!session.completeOperation(message.kind.value)) {
-          this.options.logger.warn({ operationId: message.kind.value.id, agentId: session.agentId }, 'result for an operation nobody waits for (late or unknown)');
+          this.options.logger.warn(
+            { operationId: message.kind.value.id, agentId: session.agentId },
+            'result for an operation nobody waits for (late or unknown)',
+          );
         }
         return;
       case 'accountUpdate': {
@@ -327,7 +375,10 @@ export class SessionHandler {
       logger.info({ account, agentId: to.agentId }, 'caching handed over to another agent replica');
     } catch (err) {
       const retryInMs = backoff.next();
-      logger.error({ account, agentId: to.agentId, sessionId: to.id, err: errorMessage(err), retryInMs }, 'cannot hand caching of an account over to another agent replica; retrying');
+      logger.error(
+        { account, agentId: to.agentId, sessionId: to.id, err: errorMessage(err), retryInMs },
+        'cannot hand caching of an account over to another agent replica; retrying',
+      );
       setTimeout(() => void this.handOver(account, to, backoff), retryInMs).unref();
     }
   }
@@ -337,7 +388,12 @@ export class SessionHandler {
    * rejects: should the store fail, the write is retried (with backoff, and with the time the account
    * was last served) until it succeeds or a session serves the account again (which made it connected).
    */
-  private async markDisconnected(account: string, agentId: string | null, lastServedAt: number, backoff = new Backoff(this.options.storeRetry ?? STORE_RETRY)): Promise<void> {
+  private async markDisconnected(
+    account: string,
+    agentId: string | null,
+    lastServedAt: number,
+    backoff = new Backoff(this.options.storeRetry ?? STORE_RETRY),
+  ): Promise<void> {
     const { store, registry, logger } = this.options;
     if (registry.isServed(account)) return;
     try {

@@ -3,7 +3,16 @@ import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from '../../common/logger.ts';
 import { Errors, errorMessage, type ErrorCode } from '../../common/errors.ts';
 import { qualifiedKind } from '../../common/kube-object.ts';
-import { FeedDivergenceSchema, SyncResponseSchema, type ChangeBatch, type Feed, type FeedDivergence, type ObjectUpsert, type SyncRequest, type SyncResponse } from '../../protocol/index.ts';
+import {
+  FeedDivergenceSchema,
+  SyncResponseSchema,
+  type ChangeBatch,
+  type Feed,
+  type FeedDivergence,
+  type ObjectUpsert,
+  type SyncRequest,
+  type SyncResponse,
+} from '../../protocol/index.ts';
 import { sameDigest, type FeedDigestValue } from '../../protocol/feed-digest.ts';
 import { feedKey } from '../store/batch-apply.ts';
 import { changeKeyProblem, feedChangeProblem, progressProblem, type ChangeKeys } from '../store/storable-keys.ts';
@@ -186,7 +195,8 @@ export class SyncHandler {
           for (const { reason } of outcome.rejected) this.changeRejected(account, batch, reason);
           this.options.metrics?.batchCommitted(account, batch.changes.length, commitMs);
           const divergences = digests.length > 0 ? await this.compareDigests(account, digests) : [];
-          if (!ended) call.write(create(SyncResponseSchema, { kind: { case: 'ack', value: { seq: batch.seq, committedUnixMs: BigInt(Date.now()), divergences } } }));
+          if (!ended)
+            call.write(create(SyncResponseSchema, { kind: { case: 'ack', value: { seq: batch.seq, committedUnixMs: BigInt(Date.now()), divergences } } }));
         })
         .catch((err) => {
           logger.error({ account, err: errorMessage(err) }, 'failed to commit a batch; closing the stream so the agent re-sends it');
@@ -242,11 +252,19 @@ export class SyncHandler {
         continue;
       }
       if (kind.case === 'digest') {
-        digests.push({ feed, wireFeed: batch.feeds[change.feed]!, digest: { count: kind.value.count, hashHigh: kind.value.hashHigh, hashLow: kind.value.hashLow } });
+        digests.push({
+          feed,
+          wireFeed: batch.feeds[change.feed]!,
+          digest: { count: kind.value.count, hashHigh: kind.value.hashHigh, hashLow: kind.value.hashLow },
+        });
       } else if (keys === undefined) {
         reject('change of an unknown kind');
       } else if (keys.type !== 'upsert') {
-        if (keys.type === 'skipped') this.options.logger.warn({ account, kind: feed.kind, namespace: keys.namespace, name: keys.name, code: keys.code }, `agent skipped an object: ${keys.message}`);
+        if (keys.type === 'skipped')
+          this.options.logger.warn(
+            { account, kind: feed.kind, namespace: keys.namespace, name: keys.name, code: keys.code },
+            `agent skipped an object: ${keys.message}`,
+          );
         changes.push(keys);
       } else if (kind.case === 'upsert') {
         const upsert = this.withObject(account, keys, kind.value, reject);
@@ -271,13 +289,29 @@ export class SyncHandler {
   }
 
   /** An upsert with its object; an object over the size limit becomes a skip, one that is not JSON text is rejected. */
-  private withObject(account: string, keys: Extract<ChangeKeys, { type: 'upsert' }>, wire: ObjectUpsert, reject: (reason: string) => void): StoreChange | undefined {
+  private withObject(
+    account: string,
+    keys: Extract<ChangeKeys, { type: 'upsert' }>,
+    wire: ObjectUpsert,
+    reject: (reason: string) => void,
+  ): StoreChange | undefined {
     const maxObjectBytes = this.options.maxObjectBytes;
     if (maxObjectBytes !== undefined && wire.object.byteLength > maxObjectBytes) {
       const message = `object is ${wire.object.byteLength} bytes, more than the limit of ${maxObjectBytes} (limits.maxObjectBytes)`;
-      this.options.logger.warn({ account, kind: keys.feed.kind, namespace: keys.namespace, name: keys.name, code: Errors.OBJECT_TOO_LARGE.code }, `skipping an object the agent sent: ${message}`);
+      this.options.logger.warn(
+        { account, kind: keys.feed.kind, namespace: keys.namespace, name: keys.name, code: Errors.OBJECT_TOO_LARGE.code },
+        `skipping an object the agent sent: ${message}`,
+      );
       this.options.metrics?.changeRejected(account, Errors.OBJECT_TOO_LARGE.code);
-      return { type: 'skipped', feed: keys.feed, namespace: keys.namespace, name: keys.name, resourceVersion: keys.resourceVersion, code: Errors.OBJECT_TOO_LARGE.code, message };
+      return {
+        type: 'skipped',
+        feed: keys.feed,
+        namespace: keys.namespace,
+        name: keys.name,
+        resourceVersion: keys.resourceVersion,
+        code: Errors.OBJECT_TOO_LARGE.code,
+        message,
+      };
     }
     const body = decoder.decode(wire.object);
     if (body.includes('\u0000')) {
@@ -306,8 +340,15 @@ export class SyncHandler {
       this.options.metrics?.digestCompared(account, qualifiedKind(check.feed.group, check.feed.kind), diverged);
       if (!diverged) continue;
       this.options.logger.warn(
-        { account, group: check.feed.group, kind: check.feed.kind, namespace: check.feed.namespace || undefined, agentCount: check.digest.count, hubCount: held.count },
-        'the hub\'s copy of a feed differs from the agent\'s; asking the agent to resync it',
+        {
+          account,
+          group: check.feed.group,
+          kind: check.feed.kind,
+          namespace: check.feed.namespace || undefined,
+          agentCount: check.digest.count,
+          hubCount: held.count,
+        },
+        "the hub's copy of a feed differs from the agent's; asking the agent to resync it",
       );
       divergences.push(create(FeedDivergenceSchema, { feed: check.wireFeed, agentCount: check.digest.count, hubCount: held.count }));
     }

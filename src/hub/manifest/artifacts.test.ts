@@ -14,7 +14,11 @@ test('imageName drops tags and digests but keeps registry ports', () => {
 test('manifestArtifacts reads pods, workloads and CronJobs; ConfigMaps and Secrets by every reference', () => {
   const podSpec = {
     containers: [{ name: 'a', image: 'a:1', env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 's1', key: 'k' } } }] }],
-    volumes: [{ name: 'v', configMap: { name: 'cm1' } }, { name: 'w', secret: { secretName: 's2' } }, { name: 'p', projected: { sources: [{ configMap: { name: 'cm2' } }] } }],
+    volumes: [
+      { name: 'v', configMap: { name: 'cm1' } },
+      { name: 'w', secret: { secretName: 's2' } },
+      { name: 'p', projected: { sources: [{ configMap: { name: 'cm2' } }] } },
+    ],
   };
   assert.deepEqual(
     manifestArtifacts({ kind: 'Pod', spec: podSpec }).map((a) => `${a.type} ${a.reference}`),

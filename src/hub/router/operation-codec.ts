@@ -41,7 +41,15 @@ export function encodeOperation(id: string, account: string, deadlineUnixMs: num
     case 'apply':
       return create(OperationSchema, {
         ...base,
-        request: { case: 'apply', value: { manifest: json(request.manifest), strategy: APPLY_STRATEGIES[request.strategy], fieldManager: request.fieldManager ?? '', forceConflicts: request.forceConflicts ?? false } },
+        request: {
+          case: 'apply',
+          value: {
+            manifest: json(request.manifest),
+            strategy: APPLY_STRATEGIES[request.strategy],
+            fieldManager: request.fieldManager ?? '',
+            forceConflicts: request.forceConflicts ?? false,
+          },
+        },
       });
     case 'delete':
       return create(OperationSchema, {
@@ -58,13 +66,19 @@ export function encodeOperation(id: string, account: string, deadlineUnixMs: num
         },
       });
     case 'patch':
-      return create(OperationSchema, { ...base, request: { case: 'patch', value: { target: target(request.target), type: PATCH_TYPES[request.patchType], patch: json(request.patch) } } });
+      return create(OperationSchema, {
+        ...base,
+        request: { case: 'patch', value: { target: target(request.target), type: PATCH_TYPES[request.patchType], patch: json(request.patch) } },
+      });
     case 'get':
       return create(OperationSchema, { ...base, request: { case: 'get', value: { target: target(request.target) } } });
     case 'list':
       return create(OperationSchema, {
         ...base,
-        request: { case: 'list', value: { target: target(request.target), labelSelector: request.labelSelector ?? '', fieldSelector: request.fieldSelector ?? '' } },
+        request: {
+          case: 'list',
+          value: { target: target(request.target), labelSelector: request.labelSelector ?? '', fieldSelector: request.fieldSelector ?? '' },
+        },
       });
     case 'scale':
       return create(OperationSchema, { ...base, request: { case: 'scale', value: { target: target(request.target), replicas: request.replicas } } });
@@ -99,7 +113,15 @@ export function decodeResult(result: OperationResult, timings: Pick<OperationOut
     errorCode: result.errorCode === '' ? null : result.errorCode,
     message: result.message,
     body: parseBody(result.body),
-    written: result.written.map((w) => ({ group: w.group, kind: w.kind, namespace: w.namespace, name: w.name, uid: w.uid, resourceVersion: w.resourceVersion, deleted: w.deleted })),
+    written: result.written.map((w) => ({
+      group: w.group,
+      kind: w.kind,
+      namespace: w.namespace,
+      name: w.name,
+      uid: w.uid,
+      resourceVersion: w.resourceVersion,
+      deleted: w.deleted,
+    })),
     timings: {
       ...timings,
       startedAt: ms(result.timings?.startedUnixMs),

@@ -97,11 +97,18 @@ describe('SessionRouter', () => {
     assert.equal(record!.status, 'FAILED');
     assert.equal(record!.errorCode, 'ACCOUNT_NOT_CONNECTED');
     assert.equal(record!.sentAt, null);
-    assert.match((await router.execute('unknown', { type: 'get', target: { group: '', version: '', kind: 'Pod', namespace: 'x', name: 'y' } })).message, /^no agent is connected for account unknown$/);
+    assert.match(
+      (await router.execute('unknown', { type: 'get', target: { group: '', version: '', kind: 'Pod', namespace: 'x', name: 'y' } })).message,
+      /^no agent is connected for account unknown$/,
+    );
   });
 
   test('an agent that goes away mid-operation fails it at once', async () => {
-    const pending = router.execute('k8s', { type: 'delete', target: { group: '', version: '', kind: 'Pod', namespace: 'x', name: 'y' }, waitForDeletion: true }, { taskId: 'T3', timeoutMs: 10_000 });
+    const pending = router.execute(
+      'k8s',
+      { type: 'delete', target: { group: '', version: '', kind: 'Pod', namespace: 'x', name: 'y' }, waitForDeletion: true },
+      { taskId: 'T3', timeoutMs: 10_000 },
+    );
     await new Promise((resolve) => setImmediate(resolve));
     const started = Date.now();
     session.close('stream error: connection reset');
@@ -113,7 +120,11 @@ describe('SessionRouter', () => {
   });
 
   test('an agent that never answers fails at the deadline, and a late answer is ignored', async () => {
-    const outcome = await router.execute('k8s', { type: 'scale', target: { group: 'apps', version: '', kind: 'Deployment', namespace: 'x', name: 'y' }, replicas: 2 }, { taskId: 'T4', timeoutMs: 150 });
+    const outcome = await router.execute(
+      'k8s',
+      { type: 'scale', target: { group: 'apps', version: '', kind: 'Deployment', namespace: 'x', name: 'y' }, replicas: 2 },
+      { taskId: 'T4', timeoutMs: 150 },
+    );
     assert.equal(outcome.errorCode, 'OPERATION_DEADLINE_EXCEEDED');
     assert.equal(outcome.message, 'the agent agent-1 did not answer within 150 ms');
     const [sent] = call.operations();

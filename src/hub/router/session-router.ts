@@ -38,8 +38,20 @@ export class SessionRouter implements OperationRouter {
     const timings = { receivedAt, routedAt: null as number | null, sentAt: null as number | null };
     await this.record(() =>
       store.recordOperation({
-        id, taskId: options.taskId ?? null, account, type: request.type, status: 'PENDING', httpStatus: null, errorCode: null, message: null,
-        agentId: null, receivedAt, routedAt: null, sentAt: null, executedAt: null, resultAt: null,
+        id,
+        taskId: options.taskId ?? null,
+        account,
+        type: request.type,
+        status: 'PENDING',
+        httpStatus: null,
+        errorCode: null,
+        message: null,
+        agentId: null,
+        receivedAt,
+        routedAt: null,
+        sentAt: null,
+        executedAt: null,
+        resultAt: null,
       }),
     );
 
@@ -50,10 +62,13 @@ export class SessionRouter implements OperationRouter {
     timings.routedAt = Date.now();
     const operation = encodeOperation(id, account, deadline, request);
     const outcome = await new Promise<OperationOutcome>((resolve) => {
-      const timer = setTimeout(() => {
-        session.forgetOperation(id);
-        resolve(failure(id, account, Errors.OPERATION_DEADLINE_EXCEEDED.code, `the agent ${session.agentId} did not answer within ${timeoutMs} ms`, timings));
-      }, Math.max(0, deadline - Date.now()));
+      const timer = setTimeout(
+        () => {
+          session.forgetOperation(id);
+          resolve(failure(id, account, Errors.OPERATION_DEADLINE_EXCEEDED.code, `the agent ${session.agentId} did not answer within ${timeoutMs} ms`, timings));
+        },
+        Math.max(0, deadline - Date.now()),
+      );
       const sent = session.sendOperation(operation, {
         resolve: (result) => {
           clearTimeout(timer);
@@ -72,7 +87,11 @@ export class SessionRouter implements OperationRouter {
       timings.sentAt = Date.now();
       void this.record(() => store.updateOperation(id, { status: 'SENT', agentId: session.agentId, routedAt: timings.routedAt, sentAt: timings.sentAt }));
     });
-    if (outcome.errorCode) logger.info({ operationId: id, account, type: request.type, code: outcome.errorCode, httpStatus: outcome.httpStatus }, `operation failed: ${outcome.message}`);
+    if (outcome.errorCode)
+      logger.info(
+        { operationId: id, account, type: request.type, code: outcome.errorCode, httpStatus: outcome.httpStatus },
+        `operation failed: ${outcome.message}`,
+      );
     return this.finish(outcome);
   }
 
@@ -120,9 +139,21 @@ export class SessionRouter implements OperationRouter {
   }
 }
 
-function failure(id: string, account: string, code: ErrorCode, message: string, timings: { receivedAt: number; routedAt: number | null; sentAt: number | null }): OperationOutcome {
+function failure(
+  id: string,
+  account: string,
+  code: ErrorCode,
+  message: string,
+  timings: { receivedAt: number; routedAt: number | null; sentAt: number | null },
+): OperationOutcome {
   return {
-    id, account, httpStatus: 0, errorCode: code, message, body: null, written: [],
+    id,
+    account,
+    httpStatus: 0,
+    errorCode: code,
+    message,
+    body: null,
+    written: [],
     timings: { ...timings, startedAt: null, finishedAt: null, syncedAt: null, resultAt: Date.now() },
     cacheSynced: false,
   };

@@ -3,7 +3,15 @@ import type { Logger } from '../../common/logger.ts';
 import type { SqlDialect } from './dialect.ts';
 import { foldBatches, type AppliedOutcome, type BatchInput, type FeedScope, type PlanStep } from './ingest-fold.ts';
 import { KEY_SEPARATOR as SEP } from './ingest-keys.ts';
-import { chunks, FEED_ROWS_PER_STATEMENT, KEYS_PER_STATEMENT, OBJECT_ROWS_PER_STATEMENT, rowChunks, statementsFor, upsertStatements } from './ingest-statements.ts';
+import {
+  chunks,
+  FEED_ROWS_PER_STATEMENT,
+  KEYS_PER_STATEMENT,
+  OBJECT_ROWS_PER_STATEMENT,
+  rowChunks,
+  statementsFor,
+  upsertStatements,
+} from './ingest-statements.ts';
 import { loadAccounts, loadFeeds, rememberCommittedState, type IngestCache } from './ingest-state.ts';
 import type { Database } from './schema.ts';
 import type { FeedKey } from './types.ts';
@@ -56,7 +64,13 @@ export async function applyBatchesInTransaction(
       case 'dropFeed':
         outcomes[step.batch]!.deleted += await deleteFeedObjects(trx, step, null);
         if (step.deleteRow) {
-          await trx.deleteFrom('feeds').where('account', '=', step.account).where('api_group', '=', step.group).where('kind', '=', step.kind).where('namespace', '=', step.namespace).execute();
+          await trx
+            .deleteFrom('feeds')
+            .where('account', '=', step.account)
+            .where('api_group', '=', step.group)
+            .where('kind', '=', step.kind)
+            .where('namespace', '=', step.namespace)
+            .execute();
         }
         break;
     }
@@ -76,7 +90,12 @@ export async function applyBatchesInTransaction(
  * touch epoch) and few hundred keys, so each batch's counts come from its own statements; upserts with
  * multi-row statements across batches and accounts.
  */
-async function writeObjects(trx: Transaction<Database>, dialect: SqlDialect, step: Extract<PlanStep, { step: 'write' }>, outcomes: AppliedOutcome[]): Promise<void> {
+async function writeObjects(
+  trx: Transaction<Database>,
+  dialect: SqlDialect,
+  step: Extract<PlanStep, { step: 'write' }>,
+  outcomes: AppliedOutcome[],
+): Promise<void> {
   for (const group of groupBy(step.deletes, (d) => d.batch + SEP + d.account + SEP + d.group + SEP + d.kind).values()) {
     const { batch, account, group: apiGroup, kind } = group[0]!;
     for (const part of chunks(group, KEYS_PER_STATEMENT)) {
@@ -85,12 +104,22 @@ async function writeObjects(trx: Transaction<Database>, dialect: SqlDialect, ste
         .where('account', '=', account)
         .where('api_group', '=', apiGroup)
         .where('kind', '=', kind)
-        .where((eb) => eb(eb.refTuple('namespace', 'name'), 'in', part.map((d) => eb.tuple(d.namespace, d.name))))
+        .where((eb) =>
+          eb(
+            eb.refTuple('namespace', 'name'),
+            'in',
+            part.map((d) => eb.tuple(d.namespace, d.name)),
+          ),
+        )
         .executeTakeFirst();
       outcomes[batch]!.deleted += Number(result.numDeletedRows);
     }
   }
-  for (const [statement, rows] of await upsertStatements(trx, dialect, step.upserts.map((u) => u.row))) {
+  for (const [statement, rows] of await upsertStatements(
+    trx,
+    dialect,
+    step.upserts.map((u) => u.row),
+  )) {
     for (const part of rowChunks(rows, OBJECT_ROWS_PER_STATEMENT, dialect.maxStatementBytes)) await statement.execute(trx, part);
   }
   for (const group of groupBy(step.touches, (t) => t.batch + SEP + t.account + SEP + t.group + SEP + t.kind + SEP + t.epoch).values()) {
@@ -102,7 +131,13 @@ async function writeObjects(trx: Transaction<Database>, dialect: SqlDialect, ste
         .where('account', '=', account)
         .where('api_group', '=', apiGroup)
         .where('kind', '=', kind)
-        .where((eb) => eb(eb.refTuple('namespace', 'name'), 'in', part.map((t) => eb.tuple(t.namespace, t.name))))
+        .where((eb) =>
+          eb(
+            eb.refTuple('namespace', 'name'),
+            'in',
+            part.map((t) => eb.tuple(t.namespace, t.name)),
+          ),
+        )
         .executeTakeFirst();
       const updated = Number(result.numUpdatedRows);
       outcomes[batch]!.touched += updated;

@@ -1,6 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DummyDriver, Kysely, MysqlAdapter, MysqlIntrospector, MysqlQueryCompiler, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler, type Dialect } from 'kysely';
+import {
+  DummyDriver,
+  Kysely,
+  MysqlAdapter,
+  MysqlIntrospector,
+  MysqlQueryCompiler,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  SqliteAdapter,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+  type Dialect,
+} from 'kysely';
 import { mysqlDialect, postgresDialect, rowsPerStatement, sqliteDialect, type SqlDialect } from './dialect.ts';
 import type { Database } from './schema.ts';
 
@@ -22,13 +35,31 @@ function compiler(kind: 'sqlite' | 'postgres' | 'mysql'): Kysely<Database> {
 
 function upsertSql(kind: 'sqlite' | 'postgres' | 'mysql', dialect: SqlDialect): string {
   const db = compiler(kind);
-  const insert = db.insertInto('feeds').values({ account: 'a', api_group: '', kind: 'Pod', namespace: '', version: 'v1', resource: 'pods', namespaced: 1, resume_rv: '', epoch: 0, snapshot_id: '', updated_at: 0 });
+  const insert = db.insertInto('feeds').values({
+    account: 'a',
+    api_group: '',
+    kind: 'Pod',
+    namespace: '',
+    version: 'v1',
+    resource: 'pods',
+    namespaced: 1,
+    resume_rv: '',
+    epoch: 0,
+    snapshot_id: '',
+    updated_at: 0,
+  });
   return dialect.upsert(insert, ['account', 'api_group', 'kind', 'namespace'], ['resume_rv', 'epoch']).compile().sql;
 }
 
 test('upsert SQL per dialect', () => {
-  assert.match(upsertSql('sqlite', sqliteDialect), /on conflict \("account", "api_group", "kind", "namespace"\) do update set "resume_rv" = "excluded"\."resume_rv", "epoch" = "excluded"\."epoch"$/);
-  assert.match(upsertSql('postgres', postgresDialect), /on conflict \("account", "api_group", "kind", "namespace"\) do update set "resume_rv" = "excluded"\."resume_rv"/);
+  assert.match(
+    upsertSql('sqlite', sqliteDialect),
+    /on conflict \("account", "api_group", "kind", "namespace"\) do update set "resume_rv" = "excluded"\."resume_rv", "epoch" = "excluded"\."epoch"$/,
+  );
+  assert.match(
+    upsertSql('postgres', postgresDialect),
+    /on conflict \("account", "api_group", "kind", "namespace"\) do update set "resume_rv" = "excluded"\."resume_rv"/,
+  );
   assert.match(upsertSql('mysql', mysqlDialect), /on duplicate key update `resume_rv` = values\(`resume_rv`\), `epoch` = values\(`epoch`\)$/);
 });
 
@@ -51,7 +82,10 @@ test('key columns compare byte by byte whatever the server defaults', () => {
   const pg = compiler('postgres').schema.createTable('t').addColumn('k', postgresDialect.key(63)).addColumn('b', postgresDialect.text).compile().sql;
   assert.equal(pg, 'create table "t" ("k" varchar(63) collate "C", "b" text)');
   const mysqlTable = compiler('mysql').schema.createTable('t').addColumn('b', mysqlDialect.text).modifyEnd(mysqlDialect.tableOptions!).compile().sql;
-  assert.equal(mysqlTable, 'create table `t` (`b` longtext character set utf8mb4 collate utf8mb4_bin) engine = InnoDB default character set utf8mb4 collate utf8mb4_bin');
+  assert.equal(
+    mysqlTable,
+    'create table `t` (`b` longtext character set utf8mb4 collate utf8mb4_bin) engine = InnoDB default character set utf8mb4 collate utf8mb4_bin',
+  );
   assert.equal(compiler('sqlite').schema.createTable('t').addColumn('k', sqliteDialect.key(63)).compile().sql, 'create table "t" ("k" varchar(63))');
 });
 

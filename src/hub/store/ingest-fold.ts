@@ -161,7 +161,19 @@ export function foldBatches(inputs: readonly BatchInput[], state: IngestState): 
       let state = feeds.get(key);
       if (!state) {
         state = {
-          row: { account, api_group: info.group, kind: info.kind, namespace: info.namespace, version: info.version, resource: info.resource, namespaced: info.namespaced ? 1 : 0, resume_rv: '', epoch: 0, snapshot_id: '', updated_at: now },
+          row: {
+            account,
+            api_group: info.group,
+            kind: info.kind,
+            namespace: info.namespace,
+            version: info.version,
+            resource: info.resource,
+            namespaced: info.namespaced ? 1 : 0,
+            resume_rv: '',
+            epoch: 0,
+            snapshot_id: '',
+            updated_at: now,
+          },
           stored: false,
           dirty: true,
         };
@@ -257,7 +269,15 @@ export function foldBatches(inputs: readonly BatchInput[], state: IngestState): 
           }
           // Objects the snapshot sent must carry its epoch before the older ones are pruned.
           flush();
-          steps.push({ step: 'prune', batch: index, account, group: state.row.api_group, kind: state.row.kind, namespace: state.row.namespace, olderThanEpoch: state.row.epoch });
+          steps.push({
+            step: 'prune',
+            batch: index,
+            account,
+            group: state.row.api_group,
+            kind: state.row.kind,
+            namespace: state.row.namespace,
+            olderThanEpoch: state.row.epoch,
+          });
           if (change.resourceVersion !== '') {
             state.row.resume_rv = change.resourceVersion;
             markDirty(state);
@@ -267,7 +287,15 @@ export function foldBatches(inputs: readonly BatchInput[], state: IngestState): 
         case 'feedDropped': {
           const state = feedState(change.feed);
           flush();
-          steps.push({ step: 'dropFeed', batch: index, account, group: state.row.api_group, kind: state.row.kind, namespace: state.row.namespace, deleteRow: state.stored });
+          steps.push({
+            step: 'dropFeed',
+            batch: index,
+            account,
+            group: state.row.api_group,
+            kind: state.row.kind,
+            namespace: state.row.namespace,
+            deleteRow: state.stored,
+          });
           feeds.delete(accountFeedKey(account, group, kind, change.feed.namespace));
           droppedFeeds.push([account, feedKey(change.feed)]);
           break;

@@ -82,5 +82,6 @@ export function rememberCommittedState(cache: IngestCache, plan: IngestPlan): vo
   };
   for (const [account, state] of plan.accounts) entryOf(account).epoch = state.epoch;
   for (const [account, key] of plan.droppedFeeds) cache.get(account)?.feeds.delete(key);
-  for (const { row } of plan.feeds.values()) entryOf(row.account).feeds.set(feedKey({ group: row.api_group, kind: row.kind, namespace: row.namespace }), { ...row });
+  for (const { row } of plan.feeds.values())
+    entryOf(row.account).feeds.set(feedKey({ group: row.api_group, kind: row.kind, namespace: row.namespace }), { ...row });
 }

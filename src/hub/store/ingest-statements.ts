@@ -88,7 +88,9 @@ function objectUpsertFor(dialect: SqlDialect, which: 'full' | 'sameMoniker' = 'f
   let statements = objectUpserts.get(dialect.name);
   if (!statements) {
     const upsert = (updateColumns: readonly (keyof ObjectsTable & string)[]) =>
-      new MultiRowInsert<Database, ObjectsTable>(OBJECT_COLUMNS, (db, rows) => dialect.upsert(db.insertInto('objects').values(rows), OBJECT_KEY_COLUMNS, updateColumns));
+      new MultiRowInsert<Database, ObjectsTable>(OBJECT_COLUMNS, (db, rows) =>
+        dialect.upsert(db.insertInto('objects').values(rows), OBJECT_KEY_COLUMNS, updateColumns),
+      );
     statements = { full: upsert(OBJECT_UPDATE_COLUMNS), sameMoniker: upsert(OBJECT_UPDATE_COLUMNS_SAME_MONIKER) };
     objectUpserts.set(dialect.name, statements);
   }
@@ -120,9 +122,15 @@ export async function upsertStatements(
     const sqlText = `select "account", "api_group", "kind", "namespace", "name", "application", "cluster" from "objects" where ${keys}`;
     const parameters: unknown[] = [];
     for (const r of part) parameters.push(r.account, r.api_group, r.kind, r.namespace, r.name);
-    const result = await trx.executeQuery<{ account: string; api_group: string; kind: string; namespace: string; name: string; application: string | null; cluster: string | null }>(
-      CompiledQuery.raw(sqlText, parameters),
-    );
+    const result = await trx.executeQuery<{
+      account: string;
+      api_group: string;
+      kind: string;
+      namespace: string;
+      name: string;
+      application: string | null;
+      cluster: string | null;
+    }>(CompiledQuery.raw(sqlText, parameters));
     for (const r of result.rows) stored.set(objectKey(r.account, r.api_group, r.kind, r.namespace, r.name), { application: r.application, cluster: r.cluster });
   }
   const same: ObjectsTable[] = [];
@@ -169,13 +177,25 @@ export function statementsFor(dialect: SqlDialect): BatchStatements {
         .where((eb) =>
           eb.or(
             Array.from({ length: count }, (_, i) =>
-              eb.and([eb('account', '=', markers[4 * i]!), eb('api_group', '=', markers[4 * i + 1]!), eb('kind', '=', markers[4 * i + 2]!), eb('namespace', '=', markers[4 * i + 3]!)]),
+              eb.and([
+                eb('account', '=', markers[4 * i]!),
+                eb('api_group', '=', markers[4 * i + 1]!),
+                eb('kind', '=', markers[4 * i + 2]!),
+                eb('namespace', '=', markers[4 * i + 3]!),
+              ]),
             ),
           ),
         ),
     ),
-    feedUpsert: new MultiRowInsert<Database, FeedRow>(FEED_COLUMNS, (db, rows) => dialect.upsert(db.insertInto('feeds').values(rows), FEED_KEY_COLUMNS, FEED_UPDATE_COLUMNS)),
-    accountEpoch: new ReusableQuery<Database>((db, [epoch, name]) => db.updateTable('accounts').set({ snapshot_epoch: epoch as unknown as number }).where('name', '=', name!)),
+    feedUpsert: new MultiRowInsert<Database, FeedRow>(FEED_COLUMNS, (db, rows) =>
+      dialect.upsert(db.insertInto('feeds').values(rows), FEED_KEY_COLUMNS, FEED_UPDATE_COLUMNS),
+    ),
+    accountEpoch: new ReusableQuery<Database>((db, [epoch, name]) =>
+      db
+        .updateTable('accounts')
+        .set({ snapshot_epoch: epoch as unknown as number })
+        .where('name', '=', name!),
+    ),
   };
   batchStatements.set(dialect.name, statements);
   return statements;

@@ -45,7 +45,16 @@ function k(
   deployPriority: number,
   opts: { aliases?: string[]; namespaced?: boolean; versioned?: boolean } = {},
 ): KnownKind {
-  return { spinnaker, group, kind, aliases: opts.aliases ?? [], spinnakerKind, namespaced: opts.namespaced ?? true, deployPriority, versioned: opts.versioned ?? false };
+  return {
+    spinnaker,
+    group,
+    kind,
+    aliases: opts.aliases ?? [],
+    spinnakerKind,
+    namespaced: opts.namespaced ?? true,
+    deployPriority,
+    versioned: opts.versioned ?? false,
+  };
 }
 
 const P = DeployPriority;
@@ -56,7 +65,10 @@ export const KNOWN_KINDS: readonly KnownKind[] = [
   k('clusterRoleBinding', 'rbac.authorization.k8s.io', 'ClusterRoleBinding', 'unclassified', P.CRD_AND_BINDINGS, { namespaced: false }),
   k('configMap', '', 'ConfigMap', 'configs', P.CONFIG, { aliases: ['cm'], versioned: true }),
   k('controllerRevision', 'apps', 'ControllerRevision', 'unclassified', P.WORKLOAD),
-  k('customResourceDefinition', 'apiextensions.k8s.io', 'CustomResourceDefinition', 'unclassified', P.CRD_AND_BINDINGS, { aliases: ['crd', 'crds'], namespaced: false }),
+  k('customResourceDefinition', 'apiextensions.k8s.io', 'CustomResourceDefinition', 'unclassified', P.CRD_AND_BINDINGS, {
+    aliases: ['crd', 'crds'],
+    namespaced: false,
+  }),
   k('cronJob', 'batch', 'CronJob', 'serverGroups', P.WORKLOAD, { aliases: ['cj'] }),
   k('daemonSet', 'apps', 'DaemonSet', 'serverGroups', P.WORKLOAD, { aliases: ['ds'] }),
   k('deployment', 'apps', 'Deployment', 'serverGroupManagers', P.WORKLOAD, { aliases: ['deploy'] }),
@@ -65,7 +77,9 @@ export const KNOWN_KINDS: readonly KnownKind[] = [
   k('ingress', 'networking.k8s.io', 'Ingress', 'loadBalancers', P.NETWORK, { aliases: ['ing'] }),
   k('job', 'batch', 'Job', 'serverGroups', P.WORKLOAD),
   k('limitRange', '', 'LimitRange', 'unclassified', P.POLICY, { aliases: ['limits'] }),
-  k('mutatingWebhookConfiguration', 'admissionregistration.k8s.io', 'MutatingWebhookConfiguration', 'unclassified', P.STORAGE_AND_ACCOUNTS, { namespaced: false }),
+  k('mutatingWebhookConfiguration', 'admissionregistration.k8s.io', 'MutatingWebhookConfiguration', 'unclassified', P.STORAGE_AND_ACCOUNTS, {
+    namespaced: false,
+  }),
   k('namespace', '', 'Namespace', 'unclassified', P.NAMESPACE, { aliases: ['ns'], namespaced: false }),
   k('networkPolicy', 'networking.k8s.io', 'NetworkPolicy', 'securityGroups', P.NETWORK, { aliases: ['netpol'] }),
   k('persistentVolume', '', 'PersistentVolume', 'configs', P.STORAGE_AND_ACCOUNTS, { aliases: ['pv'], namespaced: false }),
@@ -82,7 +96,9 @@ export const KNOWN_KINDS: readonly KnownKind[] = [
   k('serviceAccount', '', 'ServiceAccount', 'unclassified', P.STORAGE_AND_ACCOUNTS, { aliases: ['sa'] }),
   k('statefulSet', 'apps', 'StatefulSet', 'serverGroups', P.WORKLOAD, { aliases: ['sts'] }),
   k('storageClass', 'storage.k8s.io', 'StorageClass', 'unclassified', P.STORAGE_AND_ACCOUNTS, { aliases: ['sc'], namespaced: false }),
-  k('validatingWebhookConfiguration', 'admissionregistration.k8s.io', 'ValidatingWebhookConfiguration', 'unclassified', P.STORAGE_AND_ACCOUNTS, { namespaced: false }),
+  k('validatingWebhookConfiguration', 'admissionregistration.k8s.io', 'ValidatingWebhookConfiguration', 'unclassified', P.STORAGE_AND_ACCOUNTS, {
+    namespaced: false,
+  }),
 ];
 
 /** Groups Clouddriver treats as Kubernetes' own: their kinds are spelled without a group suffix. */

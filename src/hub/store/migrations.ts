@@ -49,7 +49,12 @@ async function dropIndex(db: Kysely<unknown>, d: SqlDialect, name: string, table
 }
 
 /** ADD COLUMN once: a re-run (MySQL cannot roll DDL back) finds the column and leaves it. */
-async function addColumnOnce(db: Kysely<unknown>, table: string, column: string, type: Parameters<CreateTableBuilder<string, never>['addColumn']>[1]): Promise<void> {
+async function addColumnOnce(
+  db: Kysely<unknown>,
+  table: string,
+  column: string,
+  type: Parameters<CreateTableBuilder<string, never>['addColumn']>[1],
+): Promise<void> {
   // Introspection, not a probing SELECT: a failed statement would abort PostgreSQL's migration transaction.
   const tables = await db.introspection.getTables();
   if (tables.some((t) => t.name === table && t.columns.some((c) => c.name === column))) return;
@@ -223,7 +228,12 @@ export async function runMigrations(db: Kysely<unknown>, dialect: SqlDialect): P
     if (!error) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
     if (attempt >= MIGRATION_ATTEMPTS) {
       const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-      throw new ScaleAgentError(Errors.STORE_ERROR, `schema migration ${failed} failed: ${(error as Error).message ?? String(error)}`, { migration: failed }, { cause: error });
+      throw new ScaleAgentError(
+        Errors.STORE_ERROR,
+        `schema migration ${failed} failed: ${(error as Error).message ?? String(error)}`,
+        { migration: failed },
+        { cause: error },
+      );
     }
     await sleep(100 * attempt + Math.floor(Math.random() * 100));
   }

@@ -14,16 +14,34 @@ test('annotations win; cluster defaults to the unversioned full name; ReplicaSet
   assert.deepEqual(deriveMoniker('apps', 'Deployment', { metadata: { name: 'nginx' } }), { app: 'nginx', cluster: 'deployment nginx' });
   assert.deepEqual(deriveMoniker('apps', 'ReplicaSet', { metadata: { name: 'web-v004' } }), { app: 'web', cluster: 'replicaSet web', sequence: 4 });
   assert.deepEqual(
-    deriveMoniker('apps', 'ReplicaSet', { metadata: { name: 'nginx-7d9c', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'nginx', uid: 'u', controller: true }] } }),
+    deriveMoniker('apps', 'ReplicaSet', {
+      metadata: { name: 'nginx-7d9c', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'nginx', uid: 'u', controller: true }] },
+    }),
     { app: 'nginx', cluster: 'deployment nginx' },
   );
-  const annotations = { 'moniker.spinnaker.io/application': 'shop', 'moniker.spinnaker.io/cluster': 'c', 'moniker.spinnaker.io/stack': 's', 'moniker.spinnaker.io/detail': 'd', 'moniker.spinnaker.io/sequence': '7' };
-  assert.deepEqual(deriveMoniker('', 'ConfigMap', { metadata: { name: 'x-v001', annotations } }), { app: 'shop', cluster: 'c', stack: 's', detail: 'd', sequence: 7 });
+  const annotations = {
+    'moniker.spinnaker.io/application': 'shop',
+    'moniker.spinnaker.io/cluster': 'c',
+    'moniker.spinnaker.io/stack': 's',
+    'moniker.spinnaker.io/detail': 'd',
+    'moniker.spinnaker.io/sequence': '7',
+  };
+  assert.deepEqual(deriveMoniker('', 'ConfigMap', { metadata: { name: 'x-v001', annotations } }), {
+    app: 'shop',
+    cluster: 'c',
+    stack: 's',
+    detail: 'd',
+    sequence: 7,
+  });
 });
 
 test('deriveObjectColumns parses the body once and survives garbage', () => {
   const body = JSON.stringify({ metadata: { name: 'api-server', creationTimestamp: '2024-05-06T07:08:09Z' } });
-  assert.deepEqual(deriveObjectColumns('apps', 'Deployment', 'api-server', body), { application: 'api', cluster: 'deployment api-server', createdAt: Date.parse('2024-05-06T07:08:09Z') });
+  assert.deepEqual(deriveObjectColumns('apps', 'Deployment', 'api-server', body), {
+    application: 'api',
+    cluster: 'deployment api-server',
+    createdAt: Date.parse('2024-05-06T07:08:09Z'),
+  });
   assert.deepEqual(deriveObjectColumns('', 'Service', 'svc-a', 'not json'), { application: 'svc', cluster: 'service svc-a', createdAt: null });
   assert.deepEqual(deriveObjectColumns('', 'Service', 'svc-a', 'null'), { application: 'svc', cluster: 'service svc-a', createdAt: null });
 });

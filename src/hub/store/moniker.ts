@@ -63,7 +63,8 @@ export function deriveMoniker(group: string, kind: string, object: KubeObject): 
   let cluster = annotations[MonikerAnnotations.cluster];
   if (cluster === undefined) {
     const deployment = kind === 'ReplicaSet' ? owningDeployment(meta) : undefined;
-    cluster = deployment !== undefined ? `${spinnakerKindName('apps', 'Deployment')} ${deployment}` : `${spinnakerKindName(group, kind)} ${unversionedName(name)}`;
+    cluster =
+      deployment !== undefined ? `${spinnakerKindName('apps', 'Deployment')} ${deployment}` : `${spinnakerKindName(group, kind)} ${unversionedName(name)}`;
   }
   const moniker: Moniker = { app, cluster };
   const stack = annotations[MonikerAnnotations.stack];

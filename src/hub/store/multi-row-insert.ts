@@ -53,7 +53,8 @@ export class MultiRowInsert<DB, Row extends object> {
       if (index === undefined) throw new ScaleAgentError(Errors.STORE_ERROR, 'multi-row insert binds a value that is not a row value', { sql: query.sql });
       return index;
     });
-    if (order.length !== count * width) throw new ScaleAgentError(Errors.STORE_ERROR, 'multi-row insert binds an unexpected number of values', { sql: query.sql });
+    if (order.length !== count * width)
+      throw new ScaleAgentError(Errors.STORE_ERROR, 'multi-row insert binds an unexpected number of values', { sql: query.sql });
     const identity = order.every((value, index) => value === index);
     const statement = { sql: query.sql, order: identity ? null : order };
     this.compiled.set(count, statement);
@@ -75,16 +76,26 @@ export class ReusableQuery<DB> {
   async execute<R>(trx: Transaction<DB>, shape: number, values: readonly unknown[]): Promise<QueryResult<R>> {
     let statement = this.compiled.get(shape);
     if (statement === undefined) {
-      const query = this.build(trx, values.map((_, i) => marker(i)), shape).compile();
+      const query = this.build(
+        trx,
+        values.map((_, i) => marker(i)),
+        shape,
+      ).compile();
       const order = query.parameters.map((p) => {
         const index = typeof p === 'string' ? parseMarker(p) : undefined;
-        if (index === undefined || index >= values.length) throw new ScaleAgentError(Errors.STORE_ERROR, 'a reusable query binds a value that is not one of its parameters', { sql: query.sql });
+        if (index === undefined || index >= values.length)
+          throw new ScaleAgentError(Errors.STORE_ERROR, 'a reusable query binds a value that is not one of its parameters', { sql: query.sql });
         return index;
       });
       statement = { sql: query.sql, order };
       this.compiled.set(shape, statement);
     }
-    return trx.executeQuery<R>(CompiledQuery.raw(statement.sql, statement.order.map((index) => noNul(values[index]))));
+    return trx.executeQuery<R>(
+      CompiledQuery.raw(
+        statement.sql,
+        statement.order.map((index) => noNul(values[index])),
+      ),
+    );
   }
 }
 

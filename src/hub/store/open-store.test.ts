@@ -29,12 +29,34 @@ describe('database URLs', () => {
     assert.deepEqual(parseDatabaseUrl('sqlite::memory:'), { engine: 'sqlite', path: ':memory:' });
     const pg = parseDatabaseUrl('postgres://hub:p%40ss@db.example:6432/scale?sslmode=require');
     assert.equal(pg.engine, 'postgres');
-    assert.deepEqual(pg.engine === 'postgres' && { host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: pg.database }, { host: 'db.example', port: 6432, user: 'hub', password: 'p@ss', database: 'scale' });
+    assert.deepEqual(pg.engine === 'postgres' && { host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: pg.database }, {
+      host: 'db.example',
+      port: 6432,
+      user: 'hub',
+      password: 'p@ss',
+      database: 'scale',
+    });
     assert.equal(parseDatabaseUrl('postgresql://hub@db/scale').engine, 'postgres');
     const pgDefault = parseDatabaseUrl('postgresql://db/scale');
     assert.equal(pgDefault.engine === 'postgres' && pgDefault.port, 5432);
-    assert.deepEqual(parseDatabaseUrl('mysql://hub:secret@db.example/scale'), { engine: 'mysql', host: 'db.example', port: 3306, user: 'hub', password: 'secret', database: 'scale', ssl: false });
-    assert.deepEqual(parseDatabaseUrl('mariadb://hub@[::1]:3307/scale?ssl=true'), { engine: 'mysql', host: '::1', port: 3307, user: 'hub', password: '', database: 'scale', ssl: true });
+    assert.deepEqual(parseDatabaseUrl('mysql://hub:secret@db.example/scale'), {
+      engine: 'mysql',
+      host: 'db.example',
+      port: 3306,
+      user: 'hub',
+      password: 'secret',
+      database: 'scale',
+      ssl: false,
+    });
+    assert.deepEqual(parseDatabaseUrl('mariadb://hub@[::1]:3307/scale?ssl=true'), {
+      engine: 'mysql',
+      host: '::1',
+      port: 3307,
+      user: 'hub',
+      password: '',
+      database: 'scale',
+      ssl: true,
+    });
   });
 
   test('unsupported URLs fail with CONFIG_INVALID naming database.url, without the password', () => {
@@ -100,7 +122,10 @@ describe('openStore', () => {
       const { logger, text } = capturingLogger();
       await assert.rejects(openStore({ url, connectTimeoutMs: 2000 }, logger), (err) => {
         assert.ok(isScaleAgentError(err, 'STORE_UNAVAILABLE'), String(err));
-        assert.match(err.message, new RegExp(`cannot connect to the ${engine.replace('/', '\\/')} database "scale" at 127\\.0\\.0\\.1:1 as user "hub": .*ECONNREFUSED`));
+        assert.match(
+          err.message,
+          new RegExp(`cannot connect to the ${engine.replace('/', '\\/')} database "scale" at 127\\.0\\.0\\.1:1 as user "hub": .*ECONNREFUSED`),
+        );
         assert.equal(err.details.host, '127.0.0.1');
         assert.doesNotMatch(err.message + JSON.stringify(err.details) + String(err.stack), new RegExp(SECRET));
         return true;
@@ -134,7 +159,11 @@ forEachEngine('hub start', (engine) => {
       url = withPassword.toString();
     }
     const { logger, text } = capturingLogger();
-    const config = parseConfig(hubConfigSchema, { database: { url, poolSize: 2 }, server: { host: '127.0.0.1', port: 0 }, grpc: { host: '127.0.0.1', port: 0, insecure: true, allowAnyIdentity: true } }, 'test');
+    const config = parseConfig(
+      hubConfigSchema,
+      { database: { url, poolSize: 2 }, server: { host: '127.0.0.1', port: 0 }, grpc: { host: '127.0.0.1', port: 0, insecure: true, allowAnyIdentity: true } },
+      'test',
+    );
     const hub = await startHub(config, logger);
     try {
       assert.deepEqual(await hub.store.listAccounts(), []);

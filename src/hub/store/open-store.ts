@@ -105,7 +105,10 @@ export function parseDatabaseUrl(url: string): DatabaseTarget {
     return parseTarget(url);
   } catch (err) {
     if (!(err instanceof UrlProblem)) throw err;
-    throw new ScaleAgentError(Errors.CONFIG_INVALID, `database.url: ${err.message} (got ${redactDatabaseUrl(url)})`, { key: 'database.url', url: redactDatabaseUrl(url) });
+    throw new ScaleAgentError(Errors.CONFIG_INVALID, `database.url: ${err.message} (got ${redactDatabaseUrl(url)})`, {
+      key: 'database.url',
+      url: redactDatabaseUrl(url),
+    });
   }
 }
 
@@ -187,7 +190,9 @@ export async function openStore(database: string | DatabaseOptions, logger: Logg
     throw new ScaleAgentError(
       Errors.STORE_UNAVAILABLE,
       `cannot connect to the ${describeTarget(target)}: ${scrub(reason(err), password)}`,
-      target.engine === 'sqlite' ? { engine: target.engine, path: target.path } : { engine: target.engine, host: target.host, port: target.port, database: target.database, user: target.user },
+      target.engine === 'sqlite'
+        ? { engine: target.engine, path: target.path }
+        : { engine: target.engine, host: target.host, port: target.port, database: target.database, user: target.user },
     );
   }
   try {
@@ -196,6 +201,9 @@ export async function openStore(database: string | DatabaseOptions, logger: Logg
     await store.close().catch(() => {});
     throw err;
   }
-  logger.info({ engine: target.engine, database: redactDatabaseUrl(options.url), poolSize: target.engine === 'sqlite' ? 1 : (options.poolSize ?? DEFAULT_POOL_SIZE) }, 'store opened');
+  logger.info(
+    { engine: target.engine, database: redactDatabaseUrl(options.url), poolSize: target.engine === 'sqlite' ? 1 : (options.poolSize ?? DEFAULT_POOL_SIZE) },
+    'store opened',
+  );
   return store;
 }

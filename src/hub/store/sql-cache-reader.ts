@@ -25,7 +25,15 @@ const VERSION_COLUMNS = ['account', 'api_group', 'kind', 'namespace', 'name', 'u
 type NamespacedSelect = SelectQueryBuilder<Database, 'objects', object>;
 
 function versionFromRow(row: Pick<Selectable<ObjectsTable>, (typeof VERSION_COLUMNS)[number]>): ObjectVersion {
-  return { account: row.account, group: row.api_group, kind: row.kind, namespace: row.namespace, name: row.name, uid: row.uid, resourceVersion: row.resource_version };
+  return {
+    account: row.account,
+    group: row.api_group,
+    kind: row.kind,
+    namespace: row.namespace,
+    name: row.name,
+    uid: row.uid,
+    resourceVersion: row.resource_version,
+  };
 }
 
 /** Keys (namespaces, names) per `IN (…)` list of the views' lookups. */
@@ -139,7 +147,9 @@ export class SqlCacheReader implements CacheReader {
 
   async listApplicationObjectVersions(application: string, kinds: readonly StoreGroupKind[], scope: ApplicationScope = {}): Promise<ObjectVersion[]> {
     if (kinds.length === 0) return [];
-    const rows = await this.ctx.guard('listApplicationObjectVersions', () => this.applicationQuery(application, kinds, scope).select(VERSION_COLUMNS).execute());
+    const rows = await this.ctx.guard('listApplicationObjectVersions', () =>
+      this.applicationQuery(application, kinds, scope).select(VERSION_COLUMNS).execute(),
+    );
     const wanted = kindSet(kinds);
     return rows.filter((r) => wanted.has(kindKey(r.api_group, r.kind))).map(versionFromRow);
   }
@@ -157,12 +167,23 @@ export class SqlCacheReader implements CacheReader {
       // index named, rows de-duplicated below.
       const appCondition = app === undefined ? sql`application is not null` : sql`application = ${app}`;
       const result = await this.ctx.guard('listApplicationClusters', () =>
-        sql<{ application: string | null; account: string; cluster: string | null }>`select application, account, cluster from objects force index (objects_kind_application) where kind in (${sql.join(kindNames)}) and api_group in (${sql.join(groups)}) and ${appCondition}`.execute(this.ctx.db),
+        sql<{
+          application: string | null;
+          account: string;
+          cluster: string | null;
+        }>`select application, account, cluster from objects force index (objects_kind_application) where kind in (${sql.join(kindNames)}) and api_group in (${sql.join(groups)}) and ${appCondition}`.execute(
+          this.ctx.db,
+        ),
       );
       rows = result.rows;
     } else {
       // SQLite reads objects_kind_application alone (it carries the cluster column).
-      let q = this.ctx.db.selectFrom('objects').select(['application', 'account', 'cluster']).distinct().where('kind', 'in', kindNames).where('api_group', 'in', groups);
+      let q = this.ctx.db
+        .selectFrom('objects')
+        .select(['application', 'account', 'cluster'])
+        .distinct()
+        .where('kind', 'in', kindNames)
+        .where('api_group', 'in', groups);
       q = app !== undefined ? q.where('application', '=', app) : q.where('application', 'is not', null);
       rows = await this.ctx.guard('listApplicationClusters', () => q.execute());
     }
@@ -218,7 +239,20 @@ export class SqlCacheReader implements CacheReader {
   async searchObjects(query: ObjectSearch): Promise<CachedObject[]> {
     if (query.kinds !== undefined && query.kinds.length === 0) return [];
     if (!asciiKeys(query.namespace)) return [];
-    const columns = ['account', 'api_group', 'kind', 'namespace', 'name', 'version', 'uid', 'resource_version', 'application', 'cluster', 'created_at', 'updated_at'] as const;
+    const columns = [
+      'account',
+      'api_group',
+      'kind',
+      'namespace',
+      'name',
+      'version',
+      'uid',
+      'resource_version',
+      'application',
+      'cluster',
+      'created_at',
+      'updated_at',
+    ] as const;
     let q = query.withoutBodies
       ? this.ctx.db.selectFrom('objects').select([...columns, sql<string>`''`.as('body')])
       : this.ctx.db.selectFrom('objects').select([...columns, 'body']);

@@ -66,7 +66,11 @@ export class SqlIngestStore implements IngestStore {
       while (this.ingestQueue.length > 0) {
         let changes = 0;
         let take = 0;
-        while (take < this.ingestQueue.length && take < MAX_GROUP_BATCHES && (take === 0 || changes + this.ingestQueue[take]!.batch.changes.length <= MAX_GROUP_CHANGES)) {
+        while (
+          take < this.ingestQueue.length &&
+          take < MAX_GROUP_BATCHES &&
+          (take === 0 || changes + this.ingestQueue[take]!.batch.changes.length <= MAX_GROUP_CHANGES)
+        ) {
           changes += this.ingestQueue[take]!.batch.changes.length;
           take++;
         }
@@ -116,7 +120,15 @@ export class SqlIngestStore implements IngestStore {
 
   async resumePoints(account: string): Promise<Array<{ feed: FeedInfo; resourceVersion: string }>> {
     const rows = await this.ctx.guard('resumePoints', () =>
-      this.ctx.db.selectFrom('feeds').selectAll().where('account', '=', account).where('resume_rv', '<>', '').orderBy('api_group').orderBy('kind').orderBy('namespace').execute(),
+      this.ctx.db
+        .selectFrom('feeds')
+        .selectAll()
+        .where('account', '=', account)
+        .where('resume_rv', '<>', '')
+        .orderBy('api_group')
+        .orderBy('kind')
+        .orderBy('namespace')
+        .execute(),
     );
     return rows.map((r) => ({
       feed: { group: r.api_group, kind: r.kind, namespace: r.namespace, version: r.version, resource: r.resource, namespaced: toNumber(r.namespaced) === 1 },
@@ -133,7 +145,12 @@ export class SqlIngestStore implements IngestStore {
     const digest = new FeedDigestAccumulator();
     if (!asciiKeys(feed.group, feed.kind, feed.namespace)) return digest.value();
     const rows = await this.ctx.guard('feedDigest', () => {
-      let query = this.ctx.db.selectFrom('objects').select(['uid', 'resource_version']).where('account', '=', account).where('api_group', '=', feed.group).where('kind', '=', feed.kind);
+      let query = this.ctx.db
+        .selectFrom('objects')
+        .select(['uid', 'resource_version'])
+        .where('account', '=', account)
+        .where('api_group', '=', feed.group)
+        .where('kind', '=', feed.kind);
       if (feed.namespace !== '') query = query.where('namespace', '=', feed.namespace);
       return query.execute();
     });
@@ -162,7 +179,11 @@ export class SqlIngestStore implements IngestStore {
 
   async markDigestsDue(account: string, now: number): Promise<void> {
     await this.ctx.guard('markDigestsDue', () =>
-      this.ctx.db.updateTable('feeds').set({ digest_due_since: sql<number>`COALESCE(digest_due_since, ${now})` }).where('account', '=', account).execute(),
+      this.ctx.db
+        .updateTable('feeds')
+        .set({ digest_due_since: sql<number>`COALESCE(digest_due_since, ${now})` })
+        .where('account', '=', account)
+        .execute(),
     );
   }
 }

@@ -34,7 +34,9 @@ export class SqlTaskStore implements TaskStore {
   }
 
   async listTasks(limit: number): Promise<TaskRecord[]> {
-    const rows = await this.ctx.guard('listTasks', () => this.ctx.db.selectFrom('tasks').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute());
+    const rows = await this.ctx.guard('listTasks', () =>
+      this.ctx.db.selectFrom('tasks').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute(),
+    );
     return rows.map(taskFromRow);
   }
 
@@ -87,7 +89,11 @@ export class SqlTaskStore implements TaskStore {
         if (!row) throw new ScaleAgentError(Errors.TASK_NOT_FOUND, `task ${id} not found`, { taskId: id });
         const history = JSON.parse(row.history) as TaskHistoryEntry[];
         history.push(entry);
-        await trx.updateTable('tasks').set({ history: JSON.stringify(history), updated_at: now }).where('id', '=', id).execute();
+        await trx
+          .updateTable('tasks')
+          .set({ history: JSON.stringify(history), updated_at: now })
+          .where('id', '=', id)
+          .execute();
       }),
     );
   }

@@ -15,21 +15,36 @@ describe('storable keys', () => {
     assert.equal(feedChangeProblem(DEPLOYMENTS), undefined);
     assert.equal(feedChangeProblem({ ...DEPLOYMENTS, kind: '' }), 'feed has no kind');
     assert.equal(feedChangeProblem({ ...DEPLOYMENTS, kind: 'Cönfig' }), 'the feed kind holds characters that are not ASCII');
-    assert.equal(feedChangeProblem({ ...DEPLOYMENTS, group: 'g'.repeat(KEY_LENGTHS.group + 1) }), `the feed group is ${KEY_LENGTHS.group + 1} characters, more than ${KEY_LENGTHS.group}`);
+    assert.equal(
+      feedChangeProblem({ ...DEPLOYMENTS, group: 'g'.repeat(KEY_LENGTHS.group + 1) }),
+      `the feed group is ${KEY_LENGTHS.group + 1} characters, more than ${KEY_LENGTHS.group}`,
+    );
     assert.equal(feedChangeProblem({ ...DEPLOYMENTS, resource: 'deploy\u0000ments' }), 'the feed resource holds a NUL character');
     assert.equal(progressProblem({ feed: { ...DEPLOYMENTS, kind: '' }, resourceVersion: '5' }), undefined);
-    assert.equal(progressProblem({ feed: DEPLOYMENTS, resourceVersion: '9'.repeat(KEY_LENGTHS.resourceVersion + 1) }), `the progress resourceVersion is ${KEY_LENGTHS.resourceVersion + 1} characters, more than ${KEY_LENGTHS.resourceVersion}`);
+    assert.equal(
+      progressProblem({ feed: DEPLOYMENTS, resourceVersion: '9'.repeat(KEY_LENGTHS.resourceVersion + 1) }),
+      `the progress resourceVersion is ${KEY_LENGTHS.resourceVersion + 1} characters, more than ${KEY_LENGTHS.resourceVersion}`,
+    );
   });
 
   test('changes: each key of its type, named by the type; a key problem before a missing name', () => {
     assert.equal(changeKeyProblem(upsert(DEPLOYMENTS, 'web', 'a')), undefined);
     assert.equal(changeKeyProblem(upsert(DEPLOYMENTS, 'wéb', 'a')), 'upsert: the namespace holds characters that are not ASCII');
     assert.equal(changeKeyProblem({ type: 'upsert', feed: DEPLOYMENTS, namespace: 'web', name: '', uid: 'u', resourceVersion: '1' }), 'upsert without a name');
-    assert.equal(changeKeyProblem({ type: 'upsert', feed: DEPLOYMENTS, namespace: 'n'.repeat(64), name: '', uid: 'u', resourceVersion: '1' }), 'upsert: the namespace is 64 characters, more than 63');
+    assert.equal(
+      changeKeyProblem({ type: 'upsert', feed: DEPLOYMENTS, namespace: 'n'.repeat(64), name: '', uid: 'u', resourceVersion: '1' }),
+      'upsert: the namespace is 64 characters, more than 63',
+    );
     assert.equal(changeKeyProblem({ type: 'delete', feed: DEPLOYMENTS, namespace: 'web', name: '' }), 'delete without a name');
     assert.equal(changeKeyProblem({ type: 'delete', feed: DEPLOYMENTS, namespace: 'web', name: 'a', uid: 'u\u0000' }), 'delete: the uid holds a NUL character');
-    assert.equal(changeKeyProblem({ type: 'touch', feed: DEPLOYMENTS, namespace: 'web', name: LONG_NAME, resourceVersion: '1' }), `touch: the name is ${LONG_NAME.length} characters, more than ${KEY_LENGTHS.name}`);
-    assert.equal(changeKeyProblem({ type: 'snapshotBegin', feed: DEPLOYMENTS, snapshotId: 's'.repeat(KEY_LENGTHS.snapshotId + 1) }), `snapshotBegin: the snapshot id is ${KEY_LENGTHS.snapshotId + 1} characters, more than ${KEY_LENGTHS.snapshotId}`);
+    assert.equal(
+      changeKeyProblem({ type: 'touch', feed: DEPLOYMENTS, namespace: 'web', name: LONG_NAME, resourceVersion: '1' }),
+      `touch: the name is ${LONG_NAME.length} characters, more than ${KEY_LENGTHS.name}`,
+    );
+    assert.equal(
+      changeKeyProblem({ type: 'snapshotBegin', feed: DEPLOYMENTS, snapshotId: 's'.repeat(KEY_LENGTHS.snapshotId + 1) }),
+      `snapshotBegin: the snapshot id is ${KEY_LENGTHS.snapshotId + 1} characters, more than ${KEY_LENGTHS.snapshotId}`,
+    );
     assert.equal(changeKeyProblem({ type: 'feedDropped', feed: DEPLOYMENTS, reason: 'gone\u0000' }), undefined);
   });
 
@@ -39,11 +54,25 @@ describe('storable keys', () => {
     const noKind: FeedInfo = { ...DEPLOYMENTS, kind: '' };
     const { held, rejected } = screenBatch({
       account: 'k8s',
-      changes: [upsert(DEPLOYMENTS, 'web', LONG_NAME), upsert(DEPLOYMENTS, 'web', 'b'), { type: 'snapshotBegin', feed: noKind, snapshotId: 's' }, upsert(DEPLOYMENTS, 'web', 'c')],
-      progress: [{ feed: { ...DEPLOYMENTS, namespace: 'x'.repeat(KEY_LENGTHS.namespace + 1) }, resourceVersion: '1' }, { feed: DEPLOYMENTS, resourceVersion: '2' }],
+      changes: [
+        upsert(DEPLOYMENTS, 'web', LONG_NAME),
+        upsert(DEPLOYMENTS, 'web', 'b'),
+        { type: 'snapshotBegin', feed: noKind, snapshotId: 's' },
+        upsert(DEPLOYMENTS, 'web', 'c'),
+      ],
+      progress: [
+        { feed: { ...DEPLOYMENTS, namespace: 'x'.repeat(KEY_LENGTHS.namespace + 1) }, resourceVersion: '1' },
+        { feed: DEPLOYMENTS, resourceVersion: '2' },
+      ],
     });
-    assert.deepEqual(held.changes.map((c) => (c.type === 'upsert' ? c.name : c.type)), ['b', 'c']);
-    assert.deepEqual(held.progress.map((p) => p.resourceVersion), ['2']);
+    assert.deepEqual(
+      held.changes.map((c) => (c.type === 'upsert' ? c.name : c.type)),
+      ['b', 'c'],
+    );
+    assert.deepEqual(
+      held.progress.map((p) => p.resourceVersion),
+      ['2'],
+    );
     assert.deepEqual(
       rejected.map((r) => `${r.entry}[${r.index}]: ${r.reason}`),
       [
@@ -71,7 +100,12 @@ forEachEngine('IngestStore: entries it cannot hold', (engine) => {
     const outcome = await store.applyBatch(
       {
         account: 'k8s',
-        changes: [upsert(DEPLOYMENTS, 'web', 'before'), upsert(DEPLOYMENTS, 'web', LONG_NAME), upsert(DEPLOYMENTS, 'wéb', 'accented'), upsert(DEPLOYMENTS, 'web', 'after')],
+        changes: [
+          upsert(DEPLOYMENTS, 'web', 'before'),
+          upsert(DEPLOYMENTS, 'web', LONG_NAME),
+          upsert(DEPLOYMENTS, 'wéb', 'accented'),
+          upsert(DEPLOYMENTS, 'web', 'after'),
+        ],
         progress: [{ feed: DEPLOYMENTS, resourceVersion: 'r'.repeat(KEY_LENGTHS.resourceVersion + 1) }],
       },
       NOW,
@@ -85,7 +119,10 @@ forEachEngine('IngestStore: entries it cannot hold', (engine) => {
         ['progress', 0],
       ],
     );
-    assert.deepEqual((await store.listObjects({ account: 'k8s' })).map((o) => o.name), ['after', 'before']);
+    assert.deepEqual(
+      (await store.listObjects({ account: 'k8s' })).map((o) => o.name),
+      ['after', 'before'],
+    );
     assert.deepEqual(await store.resumePoints('k8s'), []);
   });
 });

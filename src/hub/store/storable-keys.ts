@@ -77,7 +77,10 @@ function keyProblem(change: ChangeKeys): string | undefined {
     case 'snapshotBegin':
       return textProblem('the snapshot id', change.snapshotId, KEY_LENGTHS.snapshotId);
     case 'snapshotEnd':
-      return firstProblem(textProblem('the snapshot id', change.snapshotId, KEY_LENGTHS.snapshotId), textProblem('the resourceVersion', change.resourceVersion, KEY_LENGTHS.resourceVersion));
+      return firstProblem(
+        textProblem('the snapshot id', change.snapshotId, KEY_LENGTHS.snapshotId),
+        textProblem('the resourceVersion', change.resourceVersion, KEY_LENGTHS.resourceVersion),
+      );
     case 'feedDropped':
       return undefined;
   }

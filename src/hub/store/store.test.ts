@@ -49,7 +49,10 @@ forEachEngine('Store', (engine) => {
 
   test('migrate is idempotent and records the migration', async () => {
     await store.migrate();
-    const rows = await store.db.selectFrom('schema_migrations' as never).selectAll().execute();
+    const rows = await store.db
+      .selectFrom('schema_migrations' as never)
+      .selectAll()
+      .execute();
     assert.equal(rows.length, migrationNames(store.dialect).length);
   });
 
@@ -68,7 +71,10 @@ forEachEngine('Store', (engine) => {
     assert.equal(account?.agentId, null);
     assert.equal(account?.lastSeenAt, NOW + 20);
     await store.applyBatch({ account: 'k8s', changes: [upsert(DEPLOYMENTS, 'web', 'nginx')], progress: [{ feed: DEPLOYMENTS, resourceVersion: '5' }] }, NOW);
-    assert.deepEqual((await store.listAccounts()).map((a) => a.name), ['k8s']);
+    assert.deepEqual(
+      (await store.listAccounts()).map((a) => a.name),
+      ['k8s'],
+    );
     await store.deleteAccount('k8s');
     assert.equal(await store.getAccount('k8s'), undefined);
     assert.equal(await store.countObjects('k8s'), 0);
@@ -80,8 +86,12 @@ forEachEngine('Store', (engine) => {
       account: 'k8s',
       changes: [
         upsert(DEPLOYMENTS, 'web', 'nginx-frontend'),
-        upsert(DEPLOYMENTS, 'web', 'annotated', '2', { annotations: { 'moniker.spinnaker.io/application': 'shop', 'moniker.spinnaker.io/cluster': 'deployment cart' } }),
-        upsert(REPLICASETS, 'web', 'nginx-frontend-7d9c', '3', { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'nginx-frontend', uid: 'u', controller: true }] }),
+        upsert(DEPLOYMENTS, 'web', 'annotated', '2', {
+          annotations: { 'moniker.spinnaker.io/application': 'shop', 'moniker.spinnaker.io/cluster': 'deployment cart' },
+        }),
+        upsert(REPLICASETS, 'web', 'nginx-frontend-7d9c', '3', {
+          ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'nginx-frontend', uid: 'u', controller: true }],
+        }),
         upsert(REPLICASETS, 'web', 'backend-v002'),
       ],
       progress: [],
@@ -107,12 +117,31 @@ forEachEngine('Store', (engine) => {
     assert.equal(versioned?.application, 'backend');
     assert.equal(versioned?.cluster, 'replicaSet backend');
 
-    assert.deepEqual((await store.listObjects({ application: 'nginx' })).map((o) => o.name), ['nginx-frontend', 'nginx-frontend-7d9c']);
+    assert.deepEqual(
+      (await store.listObjects({ application: 'nginx' })).map((o) => o.name),
+      ['nginx-frontend', 'nginx-frontend-7d9c'],
+    );
   });
 
-  test('a feed\'s digest is what it holds, read from the rows: a row deleted, changed or added behind the hub\'s back shows', async () => {
-    await store.applyBatch({ account: 'k8s', changes: [upsert(DEPLOYMENTS, 'web', 'a', '10'), upsert(DEPLOYMENTS, 'web', 'b', '11'), upsert(DEPLOYMENTS, 'api', 'c', '12'), upsert(REPLICASETS, 'web', 'r', '13')], progress: [] }, NOW);
-    const expected = digestOf([{ uid: 'uid-a', resourceVersion: '10' }, { uid: 'uid-b', resourceVersion: '11' }, { uid: 'uid-c', resourceVersion: '12' }]);
+  test("a feed's digest is what it holds, read from the rows: a row deleted, changed or added behind the hub's back shows", async () => {
+    await store.applyBatch(
+      {
+        account: 'k8s',
+        changes: [
+          upsert(DEPLOYMENTS, 'web', 'a', '10'),
+          upsert(DEPLOYMENTS, 'web', 'b', '11'),
+          upsert(DEPLOYMENTS, 'api', 'c', '12'),
+          upsert(REPLICASETS, 'web', 'r', '13'),
+        ],
+        progress: [],
+      },
+      NOW,
+    );
+    const expected = digestOf([
+      { uid: 'uid-a', resourceVersion: '10' },
+      { uid: 'uid-b', resourceVersion: '11' },
+      { uid: 'uid-c', resourceVersion: '12' },
+    ]);
     assert.deepEqual(await store.feedDigest('k8s', DEPLOYMENTS), expected);
     assert.deepEqual(await store.feedDigest('k8s', { ...DEPLOYMENTS, namespace: 'api' }), digestOf([{ uid: 'uid-c', resourceVersion: '12' }]));
     const rows = () => store.db.selectFrom('objects').where('account', '=', 'k8s').where('kind', '=', 'Deployment');
@@ -120,17 +149,32 @@ forEachEngine('Store', (engine) => {
     assert.equal((await store.feedDigest('k8s', DEPLOYMENTS)).count, 2);
     await store.applyBatch({ account: 'k8s', changes: [upsert(DEPLOYMENTS, 'web', 'a', '10')], progress: [] }, NOW);
     assert.deepEqual(await store.feedDigest('k8s', DEPLOYMENTS), expected);
-    await store.db.updateTable('objects').set({ resource_version: '99' }).where('account', '=', 'k8s').where('kind', '=', 'Deployment').where('name', '=', 'b').execute();
+    await store.db
+      .updateTable('objects')
+      .set({ resource_version: '99' })
+      .where('account', '=', 'k8s')
+      .where('kind', '=', 'Deployment')
+      .where('name', '=', 'b')
+      .execute();
     const changed = await store.feedDigest('k8s', DEPLOYMENTS);
     assert.equal(changed.count, 3);
     assert.ok(!sameDigest(changed, expected));
-    await store.db.updateTable('objects').set({ resource_version: '11' }).where('account', '=', 'k8s').where('kind', '=', 'Deployment').where('name', '=', 'b').execute();
+    await store.db
+      .updateTable('objects')
+      .set({ resource_version: '11' })
+      .where('account', '=', 'k8s')
+      .where('kind', '=', 'Deployment')
+      .where('name', '=', 'b')
+      .execute();
     const [row] = await rows().selectAll().where('name', '=', 'c').execute();
-    await store.db.insertInto('objects').values({ ...row!, name: 'phantom', uid: 'uid-phantom' }).execute();
+    await store.db
+      .insertInto('objects')
+      .values({ ...row!, name: 'phantom', uid: 'uid-phantom' })
+      .execute();
     assert.equal((await store.feedDigest('k8s', DEPLOYMENTS)).count, 4);
   });
 
-  test('digest comparisons are recorded on the feed\'s row: since when it differs, how often, cleared by a match', async () => {
+  test("digest comparisons are recorded on the feed's row: since when it differs, how often, cleared by a match", async () => {
     await store.applyBatch({ account: 'k8s', changes: [upsert(DEPLOYMENTS, 'web', 'a', '10')], progress: [{ feed: DEPLOYMENTS, resourceVersion: '10' }] }, NOW);
     const state = async () => (await store.feedDigestStates('k8s')).find((s) => s.kind === 'Deployment')!;
     assert.deepEqual(await state(), { group: 'apps', kind: 'Deployment', namespace: '', checkedAt: null, divergedSince: null, divergences: 0, dueSince: null });
@@ -139,16 +183,36 @@ forEachEngine('Store', (engine) => {
     await store.markDigestsDue('k8s', NOW + 1);
     await store.recordDigestComparison('k8s', DEPLOYMENTS, true, NOW + 1);
     await store.recordDigestComparison('k8s', DEPLOYMENTS, true, NOW + 2);
-    assert.deepEqual(await state(), { group: 'apps', kind: 'Deployment', namespace: '', checkedAt: NOW + 2, divergedSince: NOW + 1, divergences: 2, dueSince: NOW });
+    assert.deepEqual(await state(), {
+      group: 'apps',
+      kind: 'Deployment',
+      namespace: '',
+      checkedAt: NOW + 2,
+      divergedSince: NOW + 1,
+      divergences: 2,
+      dueSince: NOW,
+    });
     await store.recordDigestComparison('k8s', DEPLOYMENTS, false, NOW + 3);
-    assert.deepEqual(await state(), { group: 'apps', kind: 'Deployment', namespace: '', checkedAt: NOW + 3, divergedSince: null, divergences: 2, dueSince: null });
+    assert.deepEqual(await state(), {
+      group: 'apps',
+      kind: 'Deployment',
+      namespace: '',
+      checkedAt: NOW + 3,
+      divergedSince: null,
+      divergences: 2,
+      dueSince: null,
+    });
     // Ingest afterwards keeps them.
-    await store.applyBatch({ account: 'k8s', changes: [upsert(DEPLOYMENTS, 'web', 'a', '11')], progress: [{ feed: DEPLOYMENTS, resourceVersion: '11' }] }, NOW + 4);
+    await store.applyBatch(
+      { account: 'k8s', changes: [upsert(DEPLOYMENTS, 'web', 'a', '11')], progress: [{ feed: DEPLOYMENTS, resourceVersion: '11' }] },
+      NOW + 4,
+    );
     assert.equal((await state()).divergences, 2);
   });
 
   test('updates rewrite the body and follow a changed moniker, whether or not the moniker changed', async () => {
-    const monikered = (rv: string, app: string, data: string) => upsert(DEPLOYMENTS, 'web', 'svc', rv, { annotations: { 'moniker.spinnaker.io/application': app } }, { spec: { data } });
+    const monikered = (rv: string, app: string, data: string) =>
+      upsert(DEPLOYMENTS, 'web', 'svc', rv, { annotations: { 'moniker.spinnaker.io/application': app } }, { spec: { data } });
     await store.applyBatch({ account: 'k8s', changes: [monikered('1', 'shop', 'a'), upsert(DEPLOYMENTS, 'web', 'other')], progress: [] }, NOW);
     // Same moniker, new body; a new object beside it in the same batch.
     await store.applyBatch({ account: 'k8s', changes: [monikered('2', 'shop', 'b'), upsert(DEPLOYMENTS, 'web', 'fresh')], progress: [] }, NOW + 1);
@@ -162,8 +226,14 @@ forEachEngine('Store', (engine) => {
     svc = await store.getObject('k8s', 'apps', 'Deployment', 'web', 'svc');
     assert.equal(svc?.application, 'cart');
     assert.equal(svc?.cluster, 'deployment svc');
-    assert.deepEqual((await store.listObjects({ application: 'shop' })).map((o) => o.name), []);
-    assert.deepEqual((await store.listObjects({ application: 'cart' })).map((o) => o.name), ['svc']);
+    assert.deepEqual(
+      (await store.listObjects({ application: 'shop' })).map((o) => o.name),
+      [],
+    );
+    assert.deepEqual(
+      (await store.listObjects({ application: 'cart' })).map((o) => o.name),
+      ['svc'],
+    );
     assert.equal(await store.countObjects(), 3);
   });
 
@@ -216,13 +286,26 @@ forEachEngine('Store', (engine) => {
 
   test('a snapshot spread over batches; a superseded snapshotEnd does not prune', async () => {
     await store.applyBatch({ account: 'k8s', changes: ['a', 'b'].map((n) => upsert(DEPLOYMENTS, 'web', n)), progress: [] }, NOW);
-    await store.applyBatch({ account: 'k8s', changes: [{ type: 'snapshotBegin', feed: DEPLOYMENTS, snapshotId: 's1' }, upsert(DEPLOYMENTS, 'web', 'a')], progress: [] }, NOW);
+    await store.applyBatch(
+      { account: 'k8s', changes: [{ type: 'snapshotBegin', feed: DEPLOYMENTS, snapshotId: 's1' }, upsert(DEPLOYMENTS, 'web', 'a')], progress: [] },
+      NOW,
+    );
     await store.applyBatch({ account: 'k8s', changes: [{ type: 'snapshotBegin', feed: DEPLOYMENTS, snapshotId: 's2' }], progress: [] }, NOW);
-    const stale = await store.applyBatch({ account: 'k8s', changes: [{ type: 'snapshotEnd', feed: DEPLOYMENTS, snapshotId: 's1', resourceVersion: '3' }], progress: [] }, NOW);
+    const stale = await store.applyBatch(
+      { account: 'k8s', changes: [{ type: 'snapshotEnd', feed: DEPLOYMENTS, snapshotId: 's1', resourceVersion: '3' }], progress: [] },
+      NOW,
+    );
     assert.equal(stale.pruned, 0);
     assert.deepEqual(await names(), ['Deployment/web/a', 'Deployment/web/b']);
     const end = await store.applyBatch(
-      { account: 'k8s', changes: [{ type: 'touch', feed: DEPLOYMENTS, namespace: 'web', name: 'b', resourceVersion: '1' }, { type: 'snapshotEnd', feed: DEPLOYMENTS, snapshotId: 's2', resourceVersion: '4' }], progress: [] },
+      {
+        account: 'k8s',
+        changes: [
+          { type: 'touch', feed: DEPLOYMENTS, namespace: 'web', name: 'b', resourceVersion: '1' },
+          { type: 'snapshotEnd', feed: DEPLOYMENTS, snapshotId: 's2', resourceVersion: '4' },
+        ],
+        progress: [],
+      },
       NOW,
     );
     assert.equal(end.pruned, 1);
@@ -233,7 +316,14 @@ forEachEngine('Store', (engine) => {
     const cmOther = { ...CONFIGMAPS_WEB, namespace: 'other' };
     await store.applyBatch({ account: 'k8s', changes: [upsert(CONFIGMAPS_WEB, 'web', 'x'), upsert(cmOther, 'other', 'y')], progress: [] }, NOW);
     const outcome = await store.applyBatch(
-      { account: 'k8s', changes: [{ type: 'snapshotBegin', feed: CONFIGMAPS_WEB, snapshotId: 'n1' }, { type: 'snapshotEnd', feed: CONFIGMAPS_WEB, snapshotId: 'n1', resourceVersion: '2' }], progress: [] },
+      {
+        account: 'k8s',
+        changes: [
+          { type: 'snapshotBegin', feed: CONFIGMAPS_WEB, snapshotId: 'n1' },
+          { type: 'snapshotEnd', feed: CONFIGMAPS_WEB, snapshotId: 'n1', resourceVersion: '2' },
+        ],
+        progress: [],
+      },
       NOW,
     );
     assert.equal(outcome.pruned, 1);
@@ -242,7 +332,14 @@ forEachEngine('Store', (engine) => {
 
   test('feedDropped removes the objects and the resume point; skipped removes a stale row', async () => {
     await store.applyBatch(
-      { account: 'k8s', changes: [upsert(DEPLOYMENTS, 'web', 'a'), upsert(NAMESPACES, '', 'web'), upsert(REPLICASETS, 'web', 'r')], progress: [{ feed: DEPLOYMENTS, resourceVersion: '5' }, { feed: NAMESPACES, resourceVersion: '6' }] },
+      {
+        account: 'k8s',
+        changes: [upsert(DEPLOYMENTS, 'web', 'a'), upsert(NAMESPACES, '', 'web'), upsert(REPLICASETS, 'web', 'r')],
+        progress: [
+          { feed: DEPLOYMENTS, resourceVersion: '5' },
+          { feed: NAMESPACES, resourceVersion: '6' },
+        ],
+      },
       NOW,
     );
     assert.equal((await store.resumePoints('k8s')).length, 2);
@@ -259,7 +356,10 @@ forEachEngine('Store', (engine) => {
     );
     assert.equal(outcome.deleted, 2);
     assert.deepEqual(await names(), ['Namespace//web']);
-    assert.deepEqual((await store.resumePoints('k8s')).map((p) => [p.feed.kind, p.resourceVersion]), [['Namespace', '6']]);
+    assert.deepEqual(
+      (await store.resumePoints('k8s')).map((p) => [p.feed.kind, p.resourceVersion]),
+      [['Namespace', '6']],
+    );
   });
 
   test('resume points: progress upserts, empty RVs are not resume points', async () => {
@@ -271,19 +371,27 @@ forEachEngine('Store', (engine) => {
   });
 
   test('a batch for an unknown account fails with ACCOUNT_NOT_FOUND and writes nothing', async () => {
-    await assert.rejects(store.applyBatch({ account: 'nope', changes: [upsert(DEPLOYMENTS, 'web', 'a')], progress: [] }, NOW), (err) => isScaleAgentError(err, 'ACCOUNT_NOT_FOUND'));
+    await assert.rejects(store.applyBatch({ account: 'nope', changes: [upsert(DEPLOYMENTS, 'web', 'a')], progress: [] }, NOW), (err) =>
+      isScaleAgentError(err, 'ACCOUNT_NOT_FOUND'),
+    );
     assert.equal(await store.countObjects(), 0);
   });
 
   test('after deleteAccount, batches see the deletion: refused until the account registers again, then start afresh', async () => {
     const snapshot = (id: string, names: string[], rv: string): StoreBatch => ({
       account: 'k8s',
-      changes: [{ type: 'snapshotBegin', feed: DEPLOYMENTS, snapshotId: id }, ...names.map((n) => upsert(DEPLOYMENTS, 'web', n, rv)), { type: 'snapshotEnd', feed: DEPLOYMENTS, snapshotId: id, resourceVersion: rv }],
+      changes: [
+        { type: 'snapshotBegin', feed: DEPLOYMENTS, snapshotId: id },
+        ...names.map((n) => upsert(DEPLOYMENTS, 'web', n, rv)),
+        { type: 'snapshotEnd', feed: DEPLOYMENTS, snapshotId: id, resourceVersion: rv },
+      ],
       progress: [],
     });
     await store.applyBatch(snapshot('s1', ['a', 'b'], '10'), NOW);
     await store.deleteAccount('k8s');
-    await assert.rejects(store.applyBatch({ account: 'k8s', changes: [upsert(DEPLOYMENTS, 'web', 'c')], progress: [] }, NOW), (err) => isScaleAgentError(err, 'ACCOUNT_NOT_FOUND'));
+    await assert.rejects(store.applyBatch({ account: 'k8s', changes: [upsert(DEPLOYMENTS, 'web', 'c')], progress: [] }, NOW), (err) =>
+      isScaleAgentError(err, 'ACCOUNT_NOT_FOUND'),
+    );
     assert.equal(await store.countObjects(), 0);
     await store.upsertAccount(accountRecord('k8s'), NOW);
     assert.deepEqual(await store.resumePoints('k8s'), []);
@@ -291,15 +399,24 @@ forEachEngine('Store', (engine) => {
     const outcome = await store.applyBatch(snapshot('s1', ['d'], '20'), NOW);
     assert.equal(outcome.pruned, 0);
     assert.deepEqual(await names(), ['Deployment/web/d']);
-    assert.deepEqual((await store.resumePoints('k8s')).map((p) => p.resourceVersion), ['20']);
+    assert.deepEqual(
+      (await store.resumePoints('k8s')).map((p) => p.resourceVersion),
+      ['20'],
+    );
   });
 
   test('listObjects filters and orders', async () => {
     await store.upsertAccount(accountRecord('a-first'), NOW);
-    await store.applyBatch({ account: 'k8s', changes: [upsert(REPLICASETS, 'web', 'z'), upsert(DEPLOYMENTS, 'web', 'b'), upsert(DEPLOYMENTS, 'app', 'c')], progress: [] }, NOW);
+    await store.applyBatch(
+      { account: 'k8s', changes: [upsert(REPLICASETS, 'web', 'z'), upsert(DEPLOYMENTS, 'web', 'b'), upsert(DEPLOYMENTS, 'app', 'c')], progress: [] },
+      NOW,
+    );
     await store.applyBatch({ account: 'a-first', changes: [upsert(DEPLOYMENTS, 'web', 'x')], progress: [] }, NOW);
     const all = await store.listObjects({});
-    assert.deepEqual(all.map((o) => `${o.account}/${o.kind}/${o.namespace}/${o.name}`), ['a-first/Deployment/web/x', 'k8s/Deployment/app/c', 'k8s/Deployment/web/b', 'k8s/ReplicaSet/web/z']);
+    assert.deepEqual(
+      all.map((o) => `${o.account}/${o.kind}/${o.namespace}/${o.name}`),
+      ['a-first/Deployment/web/x', 'k8s/Deployment/app/c', 'k8s/Deployment/web/b', 'k8s/ReplicaSet/web/z'],
+    );
     assert.equal((await store.listObjects({ kinds: [{ group: 'apps', kind: 'ReplicaSet' }] })).length, 1);
     assert.equal((await store.listObjects({ kinds: [] })).length, 0);
     assert.equal((await store.listObjects({ account: 'k8s', namespace: 'web', limit: 1 })).length, 1);
@@ -335,18 +452,37 @@ forEachEngine('Store', (engine) => {
     assert.equal(updated?.history.length, 2);
     assert.deepEqual(updated?.resultObjects, [{ ok: true }]);
     assert.equal(updated?.updatedAt, NOW + 2);
-    assert.deepEqual((await store.listTasks(10)).map((t) => t.id), ['t2', 't1']);
+    assert.deepEqual(
+      (await store.listTasks(10)).map((t) => t.id),
+      ['t2', 't1'],
+    );
     await assert.rejects(store.appendTaskHistory('nope', { phase: 'x', status: 'y', timestamp: 0 }, NOW), (err) => isScaleAgentError(err, 'TASK_NOT_FOUND'));
     assert.equal(await store.getTask('nope'), undefined);
   });
 
   test('operations: record, update, list newest first', async () => {
-    const base = { taskId: 't1', account: 'k8s', type: 'apply', status: 'PENDING' as const, httpStatus: null, errorCode: null, message: null, agentId: null, routedAt: null, sentAt: null, executedAt: null, resultAt: null };
+    const base = {
+      taskId: 't1',
+      account: 'k8s',
+      type: 'apply',
+      status: 'PENDING' as const,
+      httpStatus: null,
+      errorCode: null,
+      message: null,
+      agentId: null,
+      routedAt: null,
+      sentAt: null,
+      executedAt: null,
+      resultAt: null,
+    };
     await store.recordOperation({ ...base, id: 'o1', receivedAt: NOW });
     await store.recordOperation({ ...base, id: 'o2', receivedAt: NOW + 1 });
     await store.updateOperation('o1', { status: 'SUCCEEDED', httpStatus: 200, sentAt: NOW + 2, resultAt: NOW + 3, agentId: 'agent-1' });
     const ops = await store.listOperations(10);
-    assert.deepEqual(ops.map((o) => o.id), ['o2', 'o1']);
+    assert.deepEqual(
+      ops.map((o) => o.id),
+      ['o2', 'o1'],
+    );
     assert.equal(ops[1]?.status, 'SUCCEEDED');
     assert.equal(ops[1]?.httpStatus, 200);
     assert.equal(ops[1]?.resultAt, NOW + 3);
@@ -359,7 +495,12 @@ forEachEngine('Store', (engine) => {
     const changes = Array.from({ length: count }, (_, i) => upsert(DEPLOYMENTS, `ns-${i % 7}`, `app-${i}`));
     const outcome = await store.applyBatch({ account: 'k8s', changes, progress: [] }, NOW);
     assert.equal(outcome.upserted, count);
-    const deletes = changes.map((c) => ({ type: 'delete' as const, feed: DEPLOYMENTS, namespace: (c as { namespace: string }).namespace, name: (c as { name: string }).name }));
+    const deletes = changes.map((c) => ({
+      type: 'delete' as const,
+      feed: DEPLOYMENTS,
+      namespace: (c as { namespace: string }).namespace,
+      name: (c as { name: string }).name,
+    }));
     const removed = await store.applyBatch({ account: 'k8s', changes: deletes.slice(0, 1000), progress: [] }, NOW);
     assert.equal(removed.deleted, 1000);
     assert.equal(await store.countObjects(), count - 1000);
@@ -383,7 +524,14 @@ forEachEngine('Store', (engine) => {
     const outcome = await store.applyBatch(
       {
         account: 'k8s',
-        changes: [upsert(WIDGETS, 'web', 'Nginx', '1'), upsert(WIDGETS, 'web', 'nginx', '2'), upsert(LOWER_WIDGETS, 'web', 'nginx', '3'), upsert(WIDGETS, 'Web', 'nginx', '4'), upsert(WIDGETS, 'web', 'b', '5'), upsert(WIDGETS, 'web', 'B', '6')],
+        changes: [
+          upsert(WIDGETS, 'web', 'Nginx', '1'),
+          upsert(WIDGETS, 'web', 'nginx', '2'),
+          upsert(LOWER_WIDGETS, 'web', 'nginx', '3'),
+          upsert(WIDGETS, 'Web', 'nginx', '4'),
+          upsert(WIDGETS, 'web', 'b', '5'),
+          upsert(WIDGETS, 'web', 'B', '6'),
+        ],
         progress: [],
       },
       NOW,
@@ -402,10 +550,23 @@ forEachEngine('Store', (engine) => {
       (await store.listObjects({ account: 'k8s', group: 'example.com' })).map((o) => `${o.kind}/${o.namespace}/${o.name}`),
       ['Widget/Web/nginx', 'Widget/web/B', 'Widget/web/Nginx', 'Widget/web/b', 'Widget/web/nginx', 'widget/web/nginx'],
     );
-    assert.deepEqual((await store.listAccounts()).map((a) => a.name), ['K8s', 'k8s']);
+    assert.deepEqual(
+      (await store.listAccounts()).map((a) => a.name),
+      ['K8s', 'k8s'],
+    );
     await store.applyBatch({ account: 'k8s', changes: [{ type: 'delete', feed: WIDGETS, namespace: 'web', name: 'NGINX' }], progress: [] }, NOW);
     assert.equal(await store.countObjects('k8s'), 6);
-    await store.applyBatch({ account: 'k8s', changes: [{ type: 'snapshotBegin', feed: LOWER_WIDGETS, snapshotId: 's' }, { type: 'snapshotEnd', feed: LOWER_WIDGETS, snapshotId: 's', resourceVersion: '9' }], progress: [] }, NOW);
+    await store.applyBatch(
+      {
+        account: 'k8s',
+        changes: [
+          { type: 'snapshotBegin', feed: LOWER_WIDGETS, snapshotId: 's' },
+          { type: 'snapshotEnd', feed: LOWER_WIDGETS, snapshotId: 's', resourceVersion: '9' },
+        ],
+        progress: [],
+      },
+      NOW,
+    );
     assert.deepEqual((await store.listObjects({ account: 'k8s', kind: 'widget' })).length, 0);
     assert.deepEqual((await store.listObjects({ account: 'k8s', kind: 'Widget' })).length, 5);
   });
@@ -419,7 +580,9 @@ forEachEngine('Store', (engine) => {
         account: 'k8s',
         changes: [
           upsert(DEPLOYMENTS, 'web', 'emoji', '1', { annotations: { 'moniker.spinnaker.io/application': app, note: '\u{1F600} \u4e2d\u6587 \\ \' " \u0001' } }),
-          upsert(DEPLOYMENTS, 'web', 'long', '1', { annotations: { 'moniker.spinnaker.io/application': longApp, 'moniker.spinnaker.io/cluster': longCluster } }),
+          upsert(DEPLOYMENTS, 'web', 'long', '1', {
+            annotations: { 'moniker.spinnaker.io/application': longApp, 'moniker.spinnaker.io/cluster': longCluster },
+          }),
         ],
         progress: [],
       },
@@ -428,11 +591,17 @@ forEachEngine('Store', (engine) => {
     const emoji = await store.getObject('k8s', 'apps', 'Deployment', 'web', 'emoji');
     assert.equal(emoji?.application, app);
     assert.equal(JSON.parse(emoji?.body ?? '{}').metadata.annotations.note, '\u{1F600} \u4e2d\u6587 \\ \' " \u0001');
-    assert.deepEqual((await store.listObjects({ application: app })).map((o) => o.name), ['emoji']);
+    assert.deepEqual(
+      (await store.listObjects({ application: app })).map((o) => o.name),
+      ['emoji'],
+    );
     const long = await store.getObject('k8s', 'apps', 'Deployment', 'web', 'long');
     assert.equal(long?.application, 'a'.repeat(253));
     assert.equal(long?.cluster, longCluster.slice(0, 512));
-    assert.deepEqual((await store.listObjects({ application: longApp })).map((o) => o.name), ['long']);
+    assert.deepEqual(
+      (await store.listObjects({ application: longApp })).map((o) => o.name),
+      ['long'],
+    );
     await store.upsertAccount(accountRecord('\u00fcber', { properties: { note: '\u{1F680}' } }), NOW);
     assert.deepEqual((await store.getAccount('\u00fcber'))?.properties, { note: '\u{1F680}' });
   });
@@ -472,7 +641,10 @@ forEachEngine('Store', (engine) => {
       const objects = await store.listObjects({ account });
       assert.deepEqual(new Set(objects.map((o) => `${o.namespace}/${o.name}`)), expected, account);
       assert.ok(objects.every((o) => o.resourceVersion === String(last)));
-      assert.deepEqual((await store.resumePoints(account)).map((p) => p.resourceVersion), [String(last)]);
+      assert.deepEqual(
+        (await store.resumePoints(account)).map((p) => p.resourceVersion),
+        [String(last)],
+      );
     }
   });
 
@@ -484,7 +656,11 @@ forEachEngine('Store', (engine) => {
         store.applyBatch(
           {
             account: 'k8s',
-            changes: [{ type: 'snapshotBegin', feed, snapshotId: feed.namespace }, upsert(feed, feed.namespace, 'cm'), { type: 'snapshotEnd', feed, snapshotId: feed.namespace, resourceVersion: '1' }],
+            changes: [
+              { type: 'snapshotBegin', feed, snapshotId: feed.namespace },
+              upsert(feed, feed.namespace, 'cm'),
+              { type: 'snapshotEnd', feed, snapshotId: feed.namespace, resourceVersion: '1' },
+            ],
             progress: [],
           },
           NOW,
@@ -502,16 +678,27 @@ forEachEngine('Store', (engine) => {
     const results = await Promise.allSettled([
       ...accounts.map((account) => store.applyBatch({ account, changes: [upsert(DEPLOYMENTS, 'web', 'a')], progress: [] }, NOW)),
       store.applyBatch({ account: 'missing', changes: [upsert(DEPLOYMENTS, 'web', 'b')], progress: [] }, NOW),
-      ...accounts.map((account) => store.applyBatch({ account, changes: [upsert(DEPLOYMENTS, 'web', 'c')], progress: [{ feed: DEPLOYMENTS, resourceVersion: '3' }] }, NOW)),
+      ...accounts.map((account) =>
+        store.applyBatch({ account, changes: [upsert(DEPLOYMENTS, 'web', 'c')], progress: [{ feed: DEPLOYMENTS, resourceVersion: '3' }] }, NOW),
+      ),
     ]);
-    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled'],
+    );
     assert.ok(isScaleAgentError((results[3] as PromiseRejectedResult).reason, 'ACCOUNT_NOT_FOUND'));
     for (const account of accounts) {
-      assert.deepEqual((await store.listObjects({ account })).map((o) => o.name), ['a', 'c'], account);
-      assert.deepEqual((await store.resumePoints(account)).map((p) => p.resourceVersion), ['3']);
+      assert.deepEqual(
+        (await store.listObjects({ account })).map((o) => o.name),
+        ['a', 'c'],
+        account,
+      );
+      assert.deepEqual(
+        (await store.resumePoints(account)).map((p) => p.resourceVersion),
+        ['3'],
+      );
     }
   });
-
 
   test('batches committed together each get the outcome and rows they would get alone', async () => {
     await store.upsertAccount(accountRecord('other'), NOW);
@@ -519,16 +706,46 @@ forEachEngine('Store', (engine) => {
     const batches: Array<[StoreBatch, number]> = [
       [{ account: 'k8s', changes: [upsert(DEPLOYMENTS, 'web', 'a', '2')], progress: [{ feed: DEPLOYMENTS, resourceVersion: '2' }] }, NOW + 1],
       [{ account: 'other', changes: [upsert(DEPLOYMENTS, 'web', 'a', '3')], progress: [{ feed: DEPLOYMENTS, resourceVersion: '3' }] }, NOW + 2],
-      [{ account: 'k8s', changes: [{ type: 'delete', feed: DEPLOYMENTS, namespace: 'web', name: 'a' }, { type: 'delete', feed: DEPLOYMENTS, namespace: 'web', name: 'gone' }], progress: [] }, NOW + 3],
-      [{ account: 'k8s', changes: [upsert(DEPLOYMENTS, 'web', 'a', '5'), upsert(DEPLOYMENTS, 'web', 'b', '5')], progress: [{ feed: DEPLOYMENTS, resourceVersion: '5' }] }, NOW + 4],
-      [{ account: 'k8s', changes: [{ type: 'touch', feed: DEPLOYMENTS, namespace: 'web', name: 'b', resourceVersion: '5' }, { type: 'touch', feed: DEPLOYMENTS, namespace: 'web', name: 'missing', resourceVersion: '1' }], progress: [] }, NOW + 5],
+      [
+        {
+          account: 'k8s',
+          changes: [
+            { type: 'delete', feed: DEPLOYMENTS, namespace: 'web', name: 'a' },
+            { type: 'delete', feed: DEPLOYMENTS, namespace: 'web', name: 'gone' },
+          ],
+          progress: [],
+        },
+        NOW + 3,
+      ],
+      [
+        {
+          account: 'k8s',
+          changes: [upsert(DEPLOYMENTS, 'web', 'a', '5'), upsert(DEPLOYMENTS, 'web', 'b', '5')],
+          progress: [{ feed: DEPLOYMENTS, resourceVersion: '5' }],
+        },
+        NOW + 4,
+      ],
+      [
+        {
+          account: 'k8s',
+          changes: [
+            { type: 'touch', feed: DEPLOYMENTS, namespace: 'web', name: 'b', resourceVersion: '5' },
+            { type: 'touch', feed: DEPLOYMENTS, namespace: 'web', name: 'missing', resourceVersion: '1' },
+          ],
+          progress: [],
+        },
+        NOW + 5,
+      ],
     ];
     // On SQLite, batches issued without waiting share one transaction (all but the first: a group
     // commit). PostgreSQL and MySQL run concurrent transactions in no set order, so there they go in turn.
     const outcomes =
       store.dialect.name === 'sqlite'
         ? await Promise.all(batches.map(([batch, now]) => store.applyBatch(batch, now)))
-        : await batches.reduce<Promise<BatchOutcome[]>>(async (done, [batch, now]) => [...(await done), await store.applyBatch(batch, now)], Promise.resolve([]));
+        : await batches.reduce<Promise<BatchOutcome[]>>(
+            async (done, [batch, now]) => [...(await done), await store.applyBatch(batch, now)],
+            Promise.resolve([]),
+          );
     assert.deepEqual(
       outcomes.map((o) => [o.upserted, o.deleted, o.touched, o.pruned]),
       [
@@ -541,10 +758,22 @@ forEachEngine('Store', (engine) => {
     );
     assert.equal(outcomes[4]!.touchesMissed, 1);
     const k8s = await store.listObjects({ account: 'k8s' });
-    assert.deepEqual(k8s.map((o) => `${o.name}@${o.resourceVersion}`), ['a@5', 'b@5', 'kept@1']);
-    assert.deepEqual((await store.listObjects({ account: 'other' })).map((o) => `${o.name}@${o.resourceVersion}`), ['a@3']);
-    assert.deepEqual((await store.resumePoints('k8s')).map((p) => p.resourceVersion), ['5']);
-    assert.deepEqual((await store.resumePoints('other')).map((p) => p.resourceVersion), ['3']);
+    assert.deepEqual(
+      k8s.map((o) => `${o.name}@${o.resourceVersion}`),
+      ['a@5', 'b@5', 'kept@1'],
+    );
+    assert.deepEqual(
+      (await store.listObjects({ account: 'other' })).map((o) => `${o.name}@${o.resourceVersion}`),
+      ['a@3'],
+    );
+    assert.deepEqual(
+      (await store.resumePoints('k8s')).map((p) => p.resourceVersion),
+      ['5'],
+    );
+    assert.deepEqual(
+      (await store.resumePoints('other')).map((p) => p.resourceVersion),
+      ['3'],
+    );
   });
 
   test('a snapshot over batches committed together prunes once, at its end, what none of them re-sent', async () => {
@@ -573,8 +802,14 @@ forEachEngine('Store', (engine) => {
       ],
     );
     assert.deepEqual(await names(), ['Deployment/web/a', 'Deployment/web/b']);
-    assert.deepEqual((await store.listObjects({ account: 'other' })).map((o) => o.name), ['x', 'y']);
-    assert.deepEqual((await store.resumePoints('k8s')).map((p) => p.resourceVersion), ['9']);
+    assert.deepEqual(
+      (await store.listObjects({ account: 'other' })).map((o) => o.name),
+      ['x', 'y'],
+    );
+    assert.deepEqual(
+      (await store.resumePoints('k8s')).map((p) => p.resourceVersion),
+      ['9'],
+    );
   });
 
   test('client request ids are scoped to the task creator; tasks stored without one are returned to anyone', async () => {
@@ -607,7 +842,22 @@ forEachEngine('Store', (engine) => {
     await store.createTask(task('t-long', { requestId: long }));
     await store.createTask(task('t-other', { requestId: 'r'.repeat(999) + 's', createdAt: NOW + 1 }));
     assert.equal((await store.findTaskByRequestId(long, 'anonymous'))?.id, 't-long');
-    await store.recordOperation({ id: 'o1', taskId: 't-long', account: 'k8s', type: 'apply', status: 'FAILED', httpStatus: 500, errorCode: 'E'.repeat(100), message: 'bad\u0000byte \u{1F680}', agentId: null, receivedAt: NOW, routedAt: null, sentAt: null, executedAt: null, resultAt: null });
+    await store.recordOperation({
+      id: 'o1',
+      taskId: 't-long',
+      account: 'k8s',
+      type: 'apply',
+      status: 'FAILED',
+      httpStatus: 500,
+      errorCode: 'E'.repeat(100),
+      message: 'bad\u0000byte \u{1F680}',
+      agentId: null,
+      receivedAt: NOW,
+      routedAt: null,
+      sentAt: null,
+      executedAt: null,
+      resultAt: null,
+    });
     await store.updateOperation('o1', { message: 'still\u0000bad', errorCode: 'F'.repeat(100) });
     const [op] = await store.listOperations(1);
     assert.equal(op?.message, 'still\uFFFDbad');
@@ -621,7 +871,10 @@ forEachEngine('Store', (engine) => {
       await Promise.all([a.migrate(), b.migrate()]);
       await a.upsertAccount(accountRecord('shared'), NOW);
       assert.equal((await b.getAccount('shared'))?.name, 'shared');
-      const rows = await b.db.selectFrom('schema_migrations' as never).selectAll().execute();
+      const rows = await b.db
+        .selectFrom('schema_migrations' as never)
+        .selectAll()
+        .execute();
       assert.equal(rows.length, migrationNames(b.dialect).length);
     } finally {
       await a.close();

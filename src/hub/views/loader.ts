@@ -43,7 +43,12 @@ export class ViewLoader {
       else missing.set(key, { account: v.account, group: v.group, kind: v.kind, namespace: v.namespace, names: [v.name] });
     }
     for (const m of missing.values()) {
-      const objects = await this.store.listNamespacedObjects({ account: m.account, kinds: [{ group: m.group, kind: m.kind }], namespaces: [m.namespace], names: m.names });
+      const objects = await this.store.listNamespacedObjects({
+        account: m.account,
+        kinds: [{ group: m.group, kind: m.kind }],
+        namespaces: [m.namespace],
+        names: m.names,
+      });
       out.push(...this.cache.resources(objects));
     }
     return out;
@@ -111,7 +116,12 @@ export class ViewLoader {
   }
 
   /** One cached object by account, namespace and full resource name, if it is of `kindClass`; with its manifest. */
-  async one(account: string, namespace: string, fullName: string, kindClass: SpinnakerKind): Promise<{ resource: Resource; manifest: KubeObject; object: CachedObject } | undefined> {
+  async one(
+    account: string,
+    namespace: string,
+    fullName: string,
+    kindClass: SpinnakerKind,
+  ): Promise<{ resource: Resource; manifest: KubeObject; object: CachedObject } | undefined> {
     const target = await resolveFullName(this.store, account, fullName);
     if (!target || spinnakerKindOf(target.group, target.kind) !== kindClass) return undefined;
     const object = await this.store.getObject(account, target.group, target.kind, namespace, target.name);
@@ -123,7 +133,11 @@ export class ViewLoader {
   }
 
   /** A server group with its pods and the Services of its namespace. */
-  async serverGroup(account: string, namespace: string, fullName: string): Promise<{ graph: ResourceGraph; serverGroup: Resource; manifest: KubeObject } | undefined> {
+  async serverGroup(
+    account: string,
+    namespace: string,
+    fullName: string,
+  ): Promise<{ graph: ResourceGraph; serverGroup: Resource; manifest: KubeObject } | undefined> {
     const found = await this.one(account, namespace, fullName, 'serverGroups');
     if (!found) return undefined;
     const graph = new ResourceGraph([found.resource]);
@@ -199,7 +213,11 @@ export function ownOf(loaded: LoadedApplication, kindClass: SpinnakerKind): Reso
 }
 
 /** The kind a full resource name ("replicaSet nginx-v003") names for an account, or undefined. */
-export async function resolveFullName(store: AccountReader, accountName: string, fullName: string): Promise<{ group: string; kind: string; name: string } | undefined> {
+export async function resolveFullName(
+  store: AccountReader,
+  accountName: string,
+  fullName: string,
+): Promise<{ group: string; kind: string; name: string } | undefined> {
   const parts = splitFullResourceName(fullName);
   if (!parts) return undefined;
   const account = await store.getAccount(accountName);

@@ -40,7 +40,9 @@ export function ownerRefsOf(manifest: KubeObject): OwnerRef[] {
   for (const ref of asList(manifest.metadata?.ownerReferences)) {
     if (typeof ref.kind !== 'string' || typeof ref.name !== 'string') continue;
     const { group } = splitApiVersion(typeof ref.apiVersion === 'string' ? ref.apiVersion : '');
-    out.push(typeof ref.uid === 'string' && ref.uid !== '' ? { group, kind: ref.kind, name: ref.name, uid: ref.uid } : { group, kind: ref.kind, name: ref.name });
+    out.push(
+      typeof ref.uid === 'string' && ref.uid !== '' ? { group, kind: ref.kind, name: ref.name, uid: ref.uid } : { group, kind: ref.kind, name: ref.name },
+    );
   }
   return out;
 }
@@ -102,7 +104,13 @@ export function explicitLoadBalancers(annotations: Readonly<Record<string, strin
 
 /** Container and init-container image references (Clouddriver's docker-image replacer), distinct. */
 export function imagesOf(manifest: KubeObject): string[] {
-  return [...new Set(manifestArtifacts(manifest).filter((a) => a.type === 'docker/image').map((a) => a.reference))];
+  return [
+    ...new Set(
+      manifestArtifacts(manifest)
+        .filter((a) => a.type === 'docker/image')
+        .map((a) => a.reference),
+    ),
+  ];
 }
 
 /** spec.replicas, 0 when absent (Clouddriver's capacity.desired). */

@@ -215,7 +215,8 @@ function withCreatedTime<T extends object>(model: T, createdTime: number | undef
 export function serverGroupManagersOf(serverGroup: Resource): ServerGroupManagerSummary[] {
   const out: ServerGroupManagerSummary[] = [];
   for (const ref of serverGroup.ownerRefs) {
-    if (spinnakerKindOf(ref.group, ref.kind) === 'serverGroupManagers') out.push({ name: ref.name, location: serverGroup.namespace, account: serverGroup.account });
+    if (spinnakerKindOf(ref.group, ref.kind) === 'serverGroupManagers')
+      out.push({ name: ref.name, location: serverGroup.namespace, account: serverGroup.account });
   }
   return out;
 }
@@ -357,7 +358,12 @@ export class ViewModels {
       region: full.region,
       isDisabled: full.disabled,
       detachedInstances: [],
-      instances: full.instances.map((i) => ({ id: i.name, name: i.humanReadableName, zone: i.zone, health: Object.assign({}, ...i.health) as Partial<HealthEntry> })),
+      instances: full.instances.map((i) => ({
+        id: i.name,
+        name: i.humanReadableName,
+        zone: i.zone,
+        health: Object.assign({}, ...i.health) as Partial<HealthEntry>,
+      })),
       cloudProvider: CLOUD_PROVIDER,
     };
   }

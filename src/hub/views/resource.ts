@@ -175,7 +175,12 @@ export function compareText(a: string, b: string): number {
 
 /** Sorts by Spinnaker name, case-insensitively, then by name, account and namespace (Clouddriver sorts lists by name). */
 export function byName<T extends { name: string; account?: string; namespace?: string }>(a: T, b: T): number {
-  return compareText(a.name.toLowerCase(), b.name.toLowerCase()) || compareText(a.name, b.name) || compareText(a.account ?? '', b.account ?? '') || compareText(a.namespace ?? '', b.namespace ?? '');
+  return (
+    compareText(a.name.toLowerCase(), b.name.toLowerCase()) ||
+    compareText(a.name, b.name) ||
+    compareText(a.account ?? '', b.account ?? '') ||
+    compareText(a.namespace ?? '', b.namespace ?? '')
+  );
 }
 
 /** Entries a ResourceCache keeps by default: a few large applications' objects. */

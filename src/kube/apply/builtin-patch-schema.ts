@@ -129,6 +129,7 @@ export function builtinPatchSchema(group: string, kind: string): PatchSchema | u
 // A type named but not defined would only fail on the first deploy that reaches it: fail at load instead.
 for (const fields of [...Object.values(TYPES), ...Object.values(KINDS)]) {
   for (const [key, field] of Object.entries(fields)) {
-    if (field.type !== undefined && TYPES[field.type] === undefined) throw new Error(`builtin patch schema: field ${key} names the undefined type ${field.type}`);
+    if (field.type !== undefined && TYPES[field.type] === undefined)
+      throw new Error(`builtin patch schema: field ${key} names the undefined type ${field.type}`);
   }
 }

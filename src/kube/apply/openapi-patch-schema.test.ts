@@ -24,10 +24,17 @@ function document(patchTypes: string[]) {
       schemas: {
         'io.k8s.api.apps.v1.Deployment': {
           description: 'A Deployment',
-          properties: { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: ref('meta.ObjectMeta'), spec: ref('io.k8s.api.apps.v1.DeploymentSpec') },
+          properties: {
+            apiVersion: { type: 'string' },
+            kind: { type: 'string' },
+            metadata: ref('meta.ObjectMeta'),
+            spec: ref('io.k8s.api.apps.v1.DeploymentSpec'),
+          },
           'x-kubernetes-group-version-kind': [APPS],
         },
-        'meta.ObjectMeta': { properties: { name: { type: 'string' }, labels: { type: 'object', additionalProperties: { type: 'string' } }, annotations: { type: 'object' } } },
+        'meta.ObjectMeta': {
+          properties: { name: { type: 'string' }, labels: { type: 'object', additionalProperties: { type: 'string' } }, annotations: { type: 'object' } },
+        },
         'io.k8s.api.apps.v1.DeploymentSpec': { properties: { replicas: { type: 'integer' }, template: ref('PodTemplateSpec') } },
         PodTemplateSpec: { properties: { spec: ref('PodSpec') } },
         PodSpec: {
@@ -65,15 +72,40 @@ describe('patch metadata from OpenAPI v3', () => {
     assert.equal(openApiPatchSchema(pruneOpenApiDocument(document([SMP])), { ...APPS, kind: 'StatefulSet' }), undefined);
   });
 
-  test('planApply takes the cluster\'s metadata, and falls back to the built-in types where it has none', () => {
+  test("planApply takes the cluster's metadata, and falls back to the built-in types where it has none", () => {
     const manifest = {
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' },
-      spec: { replicas: 1, template: { spec: { containers: [{ name: 'a', image: 'one' }, { name: 'b', image: 'two' }] } } },
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web' },
+      spec: {
+        replicas: 1,
+        template: {
+          spec: {
+            containers: [
+              { name: 'a', image: 'one' },
+              { name: 'b', image: 'two' },
+            ],
+          },
+        },
+      },
     };
     const created = planApply(manifest, undefined, APPS);
     assert.ok(created.action === 'create');
     const live = created.body;
-    const renamed = { ...manifest, spec: { ...manifest.spec, template: { spec: { containers: [{ name: 'renamed', image: 'one' }, { name: 'b', image: 'two' }] } } } };
+    const renamed = {
+      ...manifest,
+      spec: {
+        ...manifest.spec,
+        template: {
+          spec: {
+            containers: [
+              { name: 'renamed', image: 'one' },
+              { name: 'b', image: 'two' },
+            ],
+          },
+        },
+      },
+    };
     const withOpenApi = planApply(renamed, live, { ...APPS, openApi: pruneOpenApiDocument(document([SMP])) });
     assert.ok(withOpenApi.action === 'patch' && withOpenApi.metadata === 'openapi' && withOpenApi.patchType === 'strategic');
     // Keyed by image, the first container is the same element with a new name.
@@ -84,7 +116,10 @@ describe('patch metadata from OpenAPI v3', () => {
     // The cluster does not take strategic merge patches for the kind (or its schema lacks a changed field): built-in types.
     assert.ok(planApply(renamed, live, { ...APPS, openApi: pruneOpenApiDocument(document(['application/merge-patch+json'])) }).action === 'patch');
     const withInit = { ...renamed, spec: { ...renamed.spec, template: { spec: { ...renamed.spec.template.spec, initContainers: [{ name: 'i' }] } } } };
-    const liveWithInit = { ...live, spec: { ...(live.spec as object), template: { spec: { ...(live.spec as any).template.spec, initContainers: [{ name: 'j' }] } } } };
+    const liveWithInit = {
+      ...live,
+      spec: { ...(live.spec as object), template: { spec: { ...(live.spec as any).template.spec, initContainers: [{ name: 'j' }] } } },
+    };
     const fellBack = planApply(withInit, liveWithInit, { ...APPS, openApi: pruneOpenApiDocument(document([SMP])) });
     assert.ok(fellBack.action === 'patch' && fellBack.metadata === 'builtin');
   });

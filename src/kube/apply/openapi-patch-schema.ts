@@ -50,7 +50,6 @@ export interface OpenApiDocument {
   components?: { schemas?: Record<string, OpenApiSchema> };
 }
 
-
 function pruneSchema(value: unknown): OpenApiSchema {
   if (!isJsonMap(value)) return {};
   const out: OpenApiSchema = {};
@@ -79,7 +78,10 @@ export function pruneOpenApiDocument(document: unknown): OpenApiDocument {
       const patch = item.patch;
       const operation: PatchOperation = {};
       if (isJsonMap(patch[GVK_EXTENSION])) operation[GVK_EXTENSION] = gvkOf(patch[GVK_EXTENSION]);
-      if (isJsonMap(patch.requestBody)) operation.requestBody = isJsonMap(patch.requestBody.content) ? { content: Object.fromEntries(Object.keys(patch.requestBody.content).map((k) => [k, true])) } : {};
+      if (isJsonMap(patch.requestBody))
+        operation.requestBody = isJsonMap(patch.requestBody.content)
+          ? { content: Object.fromEntries(Object.keys(patch.requestBody.content).map((k) => [k, true])) }
+          : {};
       paths[path] = { patch: operation };
     }
   }
@@ -91,7 +93,8 @@ export function pruneOpenApiDocument(document: unknown): OpenApiDocument {
   return { paths, components: { schemas } };
 }
 
-const sameGvk = (a: GroupVersionKind | undefined, b: GroupVersionKind): boolean => a !== undefined && a.group === b.group && a.version === b.version && a.kind === b.kind;
+const sameGvk = (a: GroupVersionKind | undefined, b: GroupVersionKind): boolean =>
+  a !== undefined && a.group === b.group && a.version === b.version && a.kind === b.kind;
 
 /** Whether the document says the kind's PATCH accepts a strategic merge patch (kubectl's gvkSupportsPatchOpenAPIV3). */
 export function acceptsStrategicMergePatch(document: OpenApiDocument, gvk: GroupVersionKind): boolean {

@@ -18,7 +18,12 @@ function deployment(spec: JsonMap): JsonMap {
 describe('three-way strategic merge patch', () => {
   test('a container another client added is neither in the patch nor deleted by it', () => {
     const original = deployment({ containers: [{ name: 'hello', image: 'hello:1' }] });
-    const current = deployment({ containers: [{ name: 'hello', image: 'hello:1' }, { name: 'sidecar', image: 'side:1' }] });
+    const current = deployment({
+      containers: [
+        { name: 'hello', image: 'hello:1' },
+        { name: 'sidecar', image: 'side:1' },
+      ],
+    });
     const modified = deployment({ containers: [{ name: 'hello', image: 'hello:2' }] });
     assert.deepEqual(createThreeWayMergePatch(original, modified, current, deploymentSchema), {
       spec: { template: { spec: { containers: [{ name: 'hello', image: 'hello:2' }], '$setElementOrder/containers': [{ name: 'hello' }] } } },
@@ -26,10 +31,17 @@ describe('three-way strategic merge patch', () => {
   });
 
   test('an element the previous apply set and this one does not is deleted by merge key', () => {
-    const original = deployment({ containers: [{ name: 'a', image: 'a' }, { name: 'b', image: 'b' }] });
+    const original = deployment({
+      containers: [
+        { name: 'a', image: 'a' },
+        { name: 'b', image: 'b' },
+      ],
+    });
     const modified = deployment({ containers: [{ name: 'a', image: 'a' }] });
     const patch = createThreeWayMergePatch(original, modified, original, deploymentSchema);
-    assert.deepEqual(patch, { spec: { template: { spec: { containers: [{ name: 'b', $patch: 'delete' }], '$setElementOrder/containers': [{ name: 'a' }] } } } });
+    assert.deepEqual(patch, {
+      spec: { template: { spec: { containers: [{ name: 'b', $patch: 'delete' }], '$setElementOrder/containers': [{ name: 'a' }] } } },
+    });
   });
 
   test('a removed string of a merged list goes into $deleteFromPrimitiveList', () => {
@@ -37,7 +49,9 @@ describe('three-way strategic merge patch', () => {
     const original: JsonMap = { metadata: { finalizers: ['a', 'b'] } };
     const modified: JsonMap = { metadata: { finalizers: ['a'] } };
     const current: JsonMap = { metadata: { finalizers: ['a', 'b', 'c'] } };
-    assert.deepEqual(createThreeWayMergePatch(original, modified, current, schema), { metadata: { '$deleteFromPrimitiveList/finalizers': ['b'], '$setElementOrder/finalizers': ['a'] } });
+    assert.deepEqual(createThreeWayMergePatch(original, modified, current, schema), {
+      metadata: { '$deleteFromPrimitiveList/finalizers': ['b'], '$setElementOrder/finalizers': ['a'] },
+    });
   });
 
   test('a retainKeys map lists the keys to keep when one is dropped', () => {
@@ -52,7 +66,9 @@ describe('three-way strategic merge patch', () => {
     const original = deployment({ tolerations: [{ key: 'a' }, { key: 'b' }], containers: [{ name: 'm', ports: [{ containerPort: 80 }] }] });
     const modified = deployment({ tolerations: [{ key: 'b' }], containers: [{ name: 'm', ports: 'none' }] });
     const patch = createThreeWayMergePatch(original, modified, original, deploymentSchema);
-    assert.deepEqual((patch.spec as JsonMap).template, { spec: { tolerations: [{ key: 'b' }], containers: [{ name: 'm', ports: 'none' }], '$setElementOrder/containers': [{ name: 'm' }] } });
+    assert.deepEqual((patch.spec as JsonMap).template, {
+      spec: { tolerations: [{ key: 'b' }], containers: [{ name: 'm', ports: 'none' }], '$setElementOrder/containers': [{ name: 'm' }] },
+    });
   });
 
   test('nothing to change gives an empty patch; maps merge key by key without metadata', () => {
@@ -64,7 +80,10 @@ describe('three-way strategic merge patch', () => {
   test('an element without its merge key is refused with a clear error', () => {
     const original = deployment({ containers: [{ name: 'a' }] });
     const modified = deployment({ containers: [{ image: 'nameless' }] });
-    assert.throws(() => createThreeWayMergePatch(original, modified, original, deploymentSchema), (err) => err instanceof StrategicMergePatchError && /does not contain declared merge key: name/.test(err.message));
+    assert.throws(
+      () => createThreeWayMergePatch(original, modified, original, deploymentSchema),
+      (err) => err instanceof StrategicMergePatchError && /does not contain declared merge key: name/.test(err.message),
+    );
   });
 
   test('the inputs are not modified', () => {
@@ -91,9 +110,14 @@ describe('three-way JSON merge patch', () => {
   });
 });
 
-describe('kubectl\'s encodings', () => {
-  test('the last-applied configuration: sorted keys, Go\'s HTML escapes, an annotations map, a final newline', () => {
-    const modified = modifiedConfiguration({ kind: 'ConfigMap', apiVersion: 'v1', metadata: { name: 'c', annotations: { [LAST_APPLIED_ANNOTATION]: 'old' } }, data: { z: '<&>', a: '\u2028' } });
+describe("kubectl's encodings", () => {
+  test("the last-applied configuration: sorted keys, Go's HTML escapes, an annotations map, a final newline", () => {
+    const modified = modifiedConfiguration({
+      kind: 'ConfigMap',
+      apiVersion: 'v1',
+      metadata: { name: 'c', annotations: { [LAST_APPLIED_ANNOTATION]: 'old' } },
+      data: { z: '<&>', a: '\u2028' },
+    });
     assert.equal(
       (modified.metadata as JsonMap & { annotations: JsonMap }).annotations[LAST_APPLIED_ANNOTATION],
       '{"apiVersion":"v1","data":{"a":"\\u2028","z":"\\u003c\\u0026\\u003e"},"kind":"ConfigMap","metadata":{"annotations":{},"name":"c"}}\n',
@@ -111,7 +135,10 @@ describe('kubectl\'s encodings', () => {
   test('goSliceStable keeps equal elements in order and reproduces Go for a less that is not a strict order', () => {
     const items = Array.from({ length: 50 }, (_, i) => ({ key: i % 7, i }));
     const sorted = goSliceStable(items, (a, b) => a.key < b.key);
-    assert.deepEqual(sorted, [...items].sort((a, b) => a.key - b.key || a.i - b.i));
+    assert.deepEqual(
+      sorted,
+      [...items].sort((a, b) => a.key - b.key || a.i - b.i),
+    );
     // Go's insertion sort moves an element the order does not know in front of everything.
     const order = ['a', 'b', 'c'];
     const less = (x: string, y: string) => (order.includes(x) && order.includes(y) ? order.indexOf(x) < order.indexOf(y) : true);

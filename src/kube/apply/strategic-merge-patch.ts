@@ -100,7 +100,8 @@ function sortMapsByField(list: Json[], field: string): Json[] {
 function retainKeysAndStrategy(meta: PatchMeta): { retainKeys: boolean; strategy: string } {
   const strategies = meta.strategies;
   if (strategies.length === 0) return { retainKeys: false, strategy: '' };
-  if (strategies.length === 1) return strategies[0] === RETAIN_KEYS_STRATEGY ? { retainKeys: true, strategy: '' } : { retainKeys: false, strategy: strategies[0]! };
+  if (strategies.length === 1)
+    return strategies[0] === RETAIN_KEYS_STRATEGY ? { retainKeys: true, strategy: '' } : { retainKeys: false, strategy: strategies[0]! };
   if (strategies.length === 2) {
     if (strategies[0] === RETAIN_KEYS_STRATEGY) return { retainKeys: true, strategy: strategies[1]! };
     if (strategies[1] === RETAIN_KEYS_STRATEGY) return { retainKeys: true, strategy: strategies[0]! };
@@ -142,7 +143,8 @@ function diffMaps(original: JsonMap, modified: JsonMap, schema: PatchSchema, opt
     }
     const originalValue = original[key]!;
     if (key === DIRECTIVE_MARKER) {
-      if (typeof originalValue !== 'string' || typeof modifiedValue !== 'string') throw new StrategicMergePatchError(`invalid value for special key: ${DIRECTIVE_MARKER}`);
+      if (typeof originalValue !== 'string' || typeof modifiedValue !== 'string')
+        throw new StrategicMergePatchError(`invalid value for special key: ${DIRECTIVE_MARKER}`);
       if (modifiedValue !== originalValue) patch[DIRECTIVE_MARKER] = modifiedValue;
       continue;
     }
@@ -167,7 +169,13 @@ function hasAdditionalNewField(original: JsonMap, modified: JsonMap): boolean {
   return Object.entries(original).some(([key, value]) => value !== null && !(key in modified));
 }
 
-function lookup(kind: 'struct' | 'slice', schema: PatchSchema, key: string, original: Json, modified: Json): { schema: PatchSchema; meta: PatchMeta } | undefined {
+function lookup(
+  kind: 'struct' | 'slice',
+  schema: PatchSchema,
+  key: string,
+  original: Json,
+  modified: Json,
+): { schema: PatchSchema; meta: PatchMeta } | undefined {
   try {
     return kind === 'struct' ? schema.lookupStruct(key) : schema.lookupSlice(key);
   } catch (err) {
@@ -198,7 +206,10 @@ function handleSliceDiff(key: string, original: Json[], modified: Json[], patch:
     replaceIfNotEqual(key, original, modified, patch, options);
     return;
   }
-  const { patchList, deleteList, setOrderList } = diffLists(original, modified, found.schema, found.meta.mergeKey, { ...options, buildRetainKeysDirective: retainKeys });
+  const { patchList, deleteList, setOrderList } = diffLists(original, modified, found.schema, found.meta.mergeKey, {
+    ...options,
+    buildRetainKeysDirective: retainKeys,
+  });
   if (patchList.length > 0) patch[key] = patchList;
   if (deleteList.length > 0) patch[`${DELETE_FROM_PRIMITIVE_LIST_PREFIX}/${key}`] = deleteList;
   if (setOrderList.length > 0) patch[`${SET_ELEMENT_ORDER_PREFIX}/${key}`] = setOrderList;
@@ -209,7 +220,13 @@ function replaceIfNotEqual(key: string, original: Json, modified: Json, patch: J
   patch[key] = modified;
 }
 
-function diffLists(original: Json[], modified: Json[], schema: PatchSchema, mergeKey: string, options: DiffOptions): { patchList: Json[]; deleteList: Json[]; setOrderList: Json[] } {
+function diffLists(
+  original: Json[],
+  modified: Json[],
+  schema: PatchSchema,
+  mergeKey: string,
+  options: DiffOptions,
+): { patchList: Json[]; deleteList: Json[]; setOrderList: Json[] } {
   if (original.length === 0) {
     if (modified.length === 0 || options.ignoreChangesAndAdditions) return { patchList: [], deleteList: [], setOrderList: [] };
     return { patchList: modified, deleteList: [], setOrderList: [] };
@@ -221,7 +238,10 @@ function diffLists(original: Json[], modified: Json[], schema: PatchSchema, merg
     const orderSame = isOrderSame(original, modified, mergeKey);
     patchList = [...patchList, ...diffed.deletions];
     let setOrderList: Json[] = [];
-    if (options.setElementOrder && ((!options.ignoreChangesAndAdditions && (patchList.length > 0 || !orderSame)) || (!options.ignoreDeletions && patchList.length > 0))) {
+    if (
+      options.setElementOrder &&
+      ((!options.ignoreChangesAndAdditions && (patchList.length > 0 || !orderSame)) || (!options.ignoreDeletions && patchList.length > 0))
+    ) {
       setOrderList = modified.map((item) => ({ [mergeKey]: (item as JsonMap)[mergeKey] ?? null }));
     }
     return { patchList, deleteList: [], setOrderList };
@@ -229,7 +249,10 @@ function diffLists(original: Json[], modified: Json[], schema: PatchSchema, merg
   const diffed = diffListsOfScalars(original, modified, options);
   const patchList = normalizeSliceOrder(diffed.additions, modified, mergeKey, kind);
   let setOrderList: Json[] = [];
-  if (options.setElementOrder && ((!options.ignoreDeletions && diffed.deletions.length > 0) || (!options.ignoreChangesAndAdditions && !deepEqual(original, modified)))) {
+  if (
+    options.setElementOrder &&
+    ((!options.ignoreDeletions && diffed.deletions.length > 0) || (!options.ignoreChangesAndAdditions && !deepEqual(original, modified)))
+  ) {
     setOrderList = modified;
   }
   return { patchList, deleteList: diffed.deletions, setOrderList };
@@ -280,7 +303,13 @@ function mergeKeyOf(item: Json, mergeKey: string): Json {
   return item[mergeKey]!;
 }
 
-function diffListsOfMaps(original: Json[], modified: Json[], schema: PatchSchema, mergeKey: string, options: DiffOptions): { patch: Json[]; deletions: Json[] } {
+function diffListsOfMaps(
+  original: Json[],
+  modified: Json[],
+  schema: PatchSchema,
+  mergeKey: string,
+  options: DiffOptions,
+): { patch: Json[]; deletions: Json[] } {
   const patch: Json[] = [];
   const deletions: Json[] = [];
   const originalSorted = sortMapsByField(original, mergeKey);
@@ -464,7 +493,9 @@ function applyRetainKeysDirective(original: JsonMap, patch: JsonMap): void {
   delete patch[RETAIN_KEYS_DIRECTIVE];
   if (RETAIN_KEYS_DIRECTIVE in original) {
     if (!deepEqual(original[RETAIN_KEYS_DIRECTIVE], inPatch)) {
-      throw new StrategicMergePatchError(`${JSON.stringify(original[RETAIN_KEYS_DIRECTIVE])} and ${JSON.stringify(inPatch)} are not deep equal: this may happen when calculating the 3-way diff patch`);
+      throw new StrategicMergePatchError(
+        `${JSON.stringify(original[RETAIN_KEYS_DIRECTIVE])} and ${JSON.stringify(inPatch)} are not deep equal: this may happen when calculating the 3-way diff patch`,
+      );
     }
   } else {
     original[RETAIN_KEYS_DIRECTIVE] = inPatch;
@@ -497,10 +528,12 @@ function mergePatchIntoOriginal(original: JsonMap, patch: JsonMap, schema: Patch
     let merged: Json[];
     if (foundOriginal && !foundPatch) merged = originalList as Json[];
     else if (!foundOriginal && foundPatch) merged = removeDirectives(patchList!).value as Json[];
-    else if (foundOriginal && foundPatch) merged = strategy === MERGE_DIRECTIVE ? mergeSlice(originalList as Json[], patchList as Json[], sub, meta.mergeKey) : (patchList as Json[]);
+    else if (foundOriginal && foundPatch)
+      merged = strategy === MERGE_DIRECTIVE ? mergeSlice(originalList as Json[], patchList as Json[], sub, meta.mergeKey) : (patchList as Json[]);
     else continue;
 
-    const { patchItems, serverOnly } = meta.mergeKey === '' ? partitionPrimitives(merged, setElementOrder) : partitionMaps(merged, setElementOrder, meta.mergeKey);
+    const { patchItems, serverOnly } =
+      meta.mergeKey === '' ? partitionPrimitives(merged, setElementOrder) : partitionMaps(merged, setElementOrder, meta.mergeKey);
     const kind = sliceElementType((originalList as Json[] | undefined) ?? [], (patchList as Json[] | undefined) ?? []);
     original[listKey] = normalizeElementOrder(patchItems, serverOnly, setElementOrder, (originalList as Json[] | undefined) ?? [], meta.mergeKey, kind);
     delete patch[listKey];
@@ -521,7 +554,9 @@ function validatePatchWithSetOrderList(patchList: Json[], setOrderList: Json[], 
     s++;
   }
   if (p < nonDelete.length && s >= setOrderList.length) {
-    throw new StrategicMergePatchError(`the order in the patch list ${JSON.stringify(patchList)} doesn't match the $setElementOrder list ${JSON.stringify(setOrderList)}`);
+    throw new StrategicMergePatchError(
+      `the order in the patch list ${JSON.stringify(patchList)} doesn't match the $setElementOrder list ${JSON.stringify(setOrderList)}`,
+    );
   }
 }
 
@@ -604,8 +639,17 @@ function mergeSliceWithoutSpecialElements(original: Json[], patch: Json[], merge
  * modified; the result is `{}` when there is nothing to change.
  */
 export function createThreeWayMergePatch(original: JsonMap | undefined, modified: JsonMap, current: JsonMap, schema: PatchSchema): JsonMap {
-  const delta = diffMaps(structuredClone(current), structuredClone(modified), schema, { ignoreDeletions: true, setElementOrder: true, ignoreChangesAndAdditions: false, buildRetainKeysDirective: false });
-  const deletions = diffMaps(structuredClone(original ?? {}), structuredClone(modified), schema, { setElementOrder: true, ignoreChangesAndAdditions: true, ignoreDeletions: false, buildRetainKeysDirective: false });
+  const delta = diffMaps(structuredClone(current), structuredClone(modified), schema, {
+    ignoreDeletions: true,
+    setElementOrder: true,
+    ignoreChangesAndAdditions: false,
+    buildRetainKeysDirective: false,
+  });
+  const deletions = diffMaps(structuredClone(original ?? {}), structuredClone(modified), schema, {
+    setElementOrder: true,
+    ignoreChangesAndAdditions: true,
+    ignoreDeletions: false,
+    buildRetainKeysDirective: false,
+  });
   return mergeMap(deletions, delta, schema);
 }
-

@@ -52,14 +52,24 @@ export interface FakeApiServer {
 }
 
 /** A tiny API server on 127.0.0.1:0 whose behaviour each test scripts through a handler. */
-export async function startFakeApiServer(mode: FakeServerMode, handler: FakeHandler, options: { requestClientCert?: boolean; h2Settings?: import('node:http2').Settings } = {}): Promise<FakeApiServer> {
+export async function startFakeApiServer(
+  mode: FakeServerMode,
+  handler: FakeHandler,
+  options: { requestClientCert?: boolean; h2Settings?: import('node:http2').Settings } = {},
+): Promise<FakeApiServer> {
   let current = handler;
   const requests: RecordedRequest[] = [];
   let h2Sessions = 0;
   let connections = 0;
   const onRequest = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://fake');
-    const recorded: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers as http.IncomingHttpHeaders, httpVersion: req.httpVersion };
+    const recorded: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.searchParams,
+      headers: req.headers as http.IncomingHttpHeaders,
+      httpVersion: req.httpVersion,
+    };
     requests.push(recorded);
     Promise.resolve(current(req as FakeRequest, res as unknown as FakeResponse, recorded)).catch((err: unknown) => {
       if (!res.headersSent) res.writeHead(500);
@@ -67,7 +77,10 @@ export async function startFakeApiServer(mode: FakeServerMode, handler: FakeHand
     });
   };
   const tls = mode === 'http' ? undefined : await tlsFixture();
-  const secure = tls === undefined ? {} : { ca: tls.caPem, cert: tls.serverCertPem, key: tls.serverKeyPem, requestCert: options.requestClientCert ?? false, rejectUnauthorized: false };
+  const secure =
+    tls === undefined
+      ? {}
+      : { ca: tls.caPem, cert: tls.serverCertPem, key: tls.serverKeyPem, requestCert: options.requestClientCert ?? false, rejectUnauthorized: false };
   const sockets = new Set<{ destroy(): void }>();
   const sessions = new Set<http2.ServerHttp2Session>();
   let server: http.Server | https.Server | http2.Http2SecureServer;

@@ -113,7 +113,12 @@ export class FakeCollection {
     const all = [...this.objects.values()].sort((a, b) => (a.metadata!.name! < b.metadata!.name! ? -1 : 1));
     const items = (limit > 0 ? all.slice(offset, offset + limit) : all.slice(offset)).map(({ kind: _k, apiVersion: _a, ...rest }) => rest);
     const more = limit > 0 && offset + limit < all.length;
-    sendJson(res, 200, { kind: `${this.kind}List`, apiVersion: 'v1', metadata: { resourceVersion: String(listRv), ...(more ? { continue: `${listRv}:${offset + limit}` } : {}) }, items });
+    sendJson(res, 200, {
+      kind: `${this.kind}List`,
+      apiVersion: 'v1',
+      metadata: { resourceVersion: String(listRv), ...(more ? { continue: `${listRv}:${offset + limit}` } : {}) },
+      items,
+    });
   }
 
   private serveWatch(r: RecordedRequest, res: FakeResponse): void {

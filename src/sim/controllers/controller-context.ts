@@ -86,7 +86,14 @@ export function ownerReference(owner: KubeObject): Record<string, unknown> {
 type Obj = Record<string, unknown>;
 
 /** A pod from a workload's pod template, owned by the workload. */
-export function createPod(context: ControllerContext, owner: KubeObject, template: Obj, name: string, extraLabels: Record<string, string> = {}, specOverrides: Obj = {}): void {
+export function createPod(
+  context: ControllerContext,
+  owner: KubeObject,
+  template: Obj,
+  name: string,
+  extraLabels: Record<string, string> = {},
+  specOverrides: Obj = {},
+): void {
   const metadata = (template.metadata ?? {}) as Obj;
   const pod: KubeObject = {
     apiVersion: 'v1',
@@ -106,12 +113,19 @@ export function createPod(context: ControllerContext, owner: KubeObject, templat
 /** Conditions keep their transition times while their status, reason and message stay the same. */
 export function mergeConditions(previous: unknown, next: Obj[]): Obj[] {
   const old = Array.isArray(previous) ? (previous as Obj[]) : [];
-  return next.map((condition) => {
-    const before = old.find((c) => c.type === condition.type);
-    if (before === undefined) return condition;
-    const same = before.status === condition.status && before.reason === condition.reason && before.message === condition.message;
-    if (same) return { ...condition, lastUpdateTime: before.lastUpdateTime ?? condition.lastUpdateTime, lastTransitionTime: before.lastTransitionTime ?? condition.lastTransitionTime };
-    if (before.status === condition.status) return { ...condition, lastTransitionTime: before.lastTransitionTime ?? condition.lastTransitionTime };
-    return condition;
-  }).map((c) => Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined)));
+  return next
+    .map((condition) => {
+      const before = old.find((c) => c.type === condition.type);
+      if (before === undefined) return condition;
+      const same = before.status === condition.status && before.reason === condition.reason && before.message === condition.message;
+      if (same)
+        return {
+          ...condition,
+          lastUpdateTime: before.lastUpdateTime ?? condition.lastUpdateTime,
+          lastTransitionTime: before.lastTransitionTime ?? condition.lastTransitionTime,
+        };
+      if (before.status === condition.status) return { ...condition, lastTransitionTime: before.lastTransitionTime ?? condition.lastTransitionTime };
+      return condition;
+    })
+    .map((c) => Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined)));
 }

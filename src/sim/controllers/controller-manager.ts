@@ -14,7 +14,10 @@ export class ControllerManager {
   private readonly pending = new Map<Reconciler, Set<string>>();
   private scheduled = false;
 
-  constructor(private readonly context: ControllerContext, private readonly reconcilers: Reconciler[]) {}
+  constructor(
+    private readonly context: ControllerContext,
+    private readonly reconcilers: Reconciler[],
+  ) {}
 
   observe(event: ClusterEvent): void {
     for (const reconciler of this.reconcilers) {

@@ -2,7 +2,15 @@ import type { ClusterEvent } from '../event-log.ts';
 import { randomSuffix, templateHash } from '../names.ts';
 import { SIM_NODE_NAME } from '../strategies.ts';
 import {
-  controllerKeys, createPod, isActivePod, isPodReady, ownedBy, splitKey, writeStatus, type ControllerContext, type Reconciler,
+  controllerKeys,
+  createPod,
+  isActivePod,
+  isPodReady,
+  ownedBy,
+  splitKey,
+  writeStatus,
+  type ControllerContext,
+  type Reconciler,
 } from './controller-context.ts';
 import { ensureRevision, REVISION_HASH_LABEL } from './statefulset-controller.ts';
 
@@ -40,10 +48,17 @@ export class DaemonSetController implements Reconciler {
       for (const pod of current) if (pod.metadata?.labels?.[REVISION_HASH_LABEL] !== hash) api.delete(types.pod, namespace, pod.metadata!.name!);
       // A replacement waits until the old pod is gone, as with maxUnavailable=1.
       if (onNode.length === 0) {
-        createPod(this.context, ds, template, `${name}-${randomSuffix()}`, {
-          [REVISION_HASH_LABEL]: hash,
-          [TEMPLATE_GENERATION_LABEL]: String(ds.metadata?.generation ?? 1),
-        }, { nodeName: node });
+        createPod(
+          this.context,
+          ds,
+          template,
+          `${name}-${randomSuffix()}`,
+          {
+            [REVISION_HASH_LABEL]: hash,
+            [TEMPLATE_GENERATION_LABEL]: String(ds.metadata?.generation ?? 1),
+          },
+          { nodeName: node },
+        );
       }
     }
     const active = ownedBy(this.context, types.pod, ds.metadata!.uid!).filter(isActivePod);

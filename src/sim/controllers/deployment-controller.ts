@@ -3,7 +3,14 @@ import type { ClusterEvent } from '../event-log.ts';
 import { kubeTime, templateHash } from '../names.ts';
 import { StatusError } from '../status.ts';
 import {
-  controllerKeys, mergeConditions, ownedBy, ownerReference, splitKey, writeStatus, type ControllerContext, type Reconciler,
+  controllerKeys,
+  mergeConditions,
+  ownedBy,
+  ownerReference,
+  splitKey,
+  writeStatus,
+  type ControllerContext,
+  type Reconciler,
 } from './controller-context.ts';
 
 /**
@@ -163,7 +170,12 @@ export class DeploymentController implements Reconciler {
     if (typeof limit !== 'number') return;
     const cleanable = olds.filter((rs) => {
       const status = (rs.status ?? {}) as Obj;
-      return num((rs.spec as Obj).replicas) === 0 && num(status.replicas) === 0 && status.observedGeneration === rs.metadata?.generation && rs.metadata?.deletionTimestamp === undefined;
+      return (
+        num((rs.spec as Obj).replicas) === 0 &&
+        num(status.replicas) === 0 &&
+        status.observedGeneration === rs.metadata?.generation &&
+        rs.metadata?.deletionTimestamp === undefined
+      );
     });
     const excess = cleanable.length - Math.max(0, limit);
     if (excess <= 0) return;
@@ -273,14 +285,44 @@ export class DeploymentController implements Reconciler {
     const minAvailable = desired - maxUnavailable(spec, desired);
     const complete = updatedReplicas === desired && replicas === desired && availableReplicas === desired;
     const rsName = current?.metadata?.name ?? '';
-    const available = availableReplicas >= minAvailable
-      ? { type: 'Available', status: 'True', lastUpdateTime: now, lastTransitionTime: now, reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.' }
-      : { type: 'Available', status: 'False', lastUpdateTime: now, lastTransitionTime: now, reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.' };
-    const progressing = spec.paused === true
-      ? { type: 'Progressing', status: 'Unknown', lastUpdateTime: now, lastTransitionTime: now, reason: 'DeploymentPaused', message: 'Deployment is paused' }
-      : complete
-        ? { type: 'Progressing', status: 'True', lastUpdateTime: now, lastTransitionTime: now, reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${rsName}" has successfully progressed.` }
-        : { type: 'Progressing', status: 'True', lastUpdateTime: now, lastTransitionTime: now, reason: 'ReplicaSetUpdated', message: `ReplicaSet "${rsName}" is progressing.` };
+    const available =
+      availableReplicas >= minAvailable
+        ? {
+            type: 'Available',
+            status: 'True',
+            lastUpdateTime: now,
+            lastTransitionTime: now,
+            reason: 'MinimumReplicasAvailable',
+            message: 'Deployment has minimum availability.',
+          }
+        : {
+            type: 'Available',
+            status: 'False',
+            lastUpdateTime: now,
+            lastTransitionTime: now,
+            reason: 'MinimumReplicasUnavailable',
+            message: 'Deployment does not have minimum availability.',
+          };
+    const progressing =
+      spec.paused === true
+        ? { type: 'Progressing', status: 'Unknown', lastUpdateTime: now, lastTransitionTime: now, reason: 'DeploymentPaused', message: 'Deployment is paused' }
+        : complete
+          ? {
+              type: 'Progressing',
+              status: 'True',
+              lastUpdateTime: now,
+              lastTransitionTime: now,
+              reason: 'NewReplicaSetAvailable',
+              message: `ReplicaSet "${rsName}" has successfully progressed.`,
+            }
+          : {
+              type: 'Progressing',
+              status: 'True',
+              lastUpdateTime: now,
+              lastTransitionTime: now,
+              reason: 'ReplicaSetUpdated',
+              message: `ReplicaSet "${rsName}" is progressing.`,
+            };
     const previous = (deployment.status ?? {}) as Obj;
     const status: Obj = {
       observedGeneration: deployment.metadata?.generation ?? 1,

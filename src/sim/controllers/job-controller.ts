@@ -1,9 +1,7 @@
 import type { KubeObject } from '../../common/kube-object.ts';
 import type { ClusterEvent } from '../event-log.ts';
 import { kubeTime, randomSuffix } from '../names.ts';
-import {
-  controllerKeys, createPod, isActivePod, ownedBy, splitKey, writeStatus, type ControllerContext, type Reconciler,
-} from './controller-context.ts';
+import { controllerKeys, createPod, isActivePod, ownedBy, splitKey, writeStatus, type ControllerContext, type Reconciler } from './controller-context.ts';
 
 /**
  * The Job controller: runs pods until spec.completions have succeeded (at most spec.parallelism at a time),
@@ -48,8 +46,22 @@ export class JobController implements Reconciler {
       writeStatus(this.context, types.job, job, {
         ...finished,
         conditions: [
-          { type: 'FailureTarget', status: 'True', lastProbeTime: now, lastTransitionTime: now, reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' },
-          { type: 'Failed', status: 'True', lastProbeTime: now, lastTransitionTime: now, reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' },
+          {
+            type: 'FailureTarget',
+            status: 'True',
+            lastProbeTime: now,
+            lastTransitionTime: now,
+            reason: 'BackoffLimitExceeded',
+            message: 'Job has reached the specified backoff limit',
+          },
+          {
+            type: 'Failed',
+            status: 'True',
+            lastProbeTime: now,
+            lastTransitionTime: now,
+            reason: 'BackoffLimitExceeded',
+            message: 'Job has reached the specified backoff limit',
+          },
         ],
       });
       return;
@@ -59,8 +71,22 @@ export class JobController implements Reconciler {
         ...finished,
         completionTime: now,
         conditions: [
-          { type: 'SuccessCriteriaMet', status: 'True', lastProbeTime: now, lastTransitionTime: now, reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods' },
-          { type: 'Complete', status: 'True', lastProbeTime: now, lastTransitionTime: now, reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods' },
+          {
+            type: 'SuccessCriteriaMet',
+            status: 'True',
+            lastProbeTime: now,
+            lastTransitionTime: now,
+            reason: 'CompletionsReached',
+            message: 'Reached expected number of succeeded pods',
+          },
+          {
+            type: 'Complete',
+            status: 'True',
+            lastProbeTime: now,
+            lastTransitionTime: now,
+            reason: 'CompletionsReached',
+            message: 'Reached expected number of succeeded pods',
+          },
         ],
       });
       return;
@@ -70,6 +96,12 @@ export class JobController implements Reconciler {
     for (let i = active; i < wanted; i++) createPod(this.context, job, (spec.template ?? {}) as Obj, `${name}-${randomSuffix()}`);
     pods = ownedBy(this.context, types.pod, job.metadata!.uid!);
     const nowActive = pods.filter(isActivePod).length;
-    writeStatus(this.context, types.job, api.get(types.job, namespace, name), { ...base, ...(nowActive > 0 ? { active: nowActive } : {}), ready: 0, terminating: 0, uncountedTerminatedPods: {} });
+    writeStatus(this.context, types.job, api.get(types.job, namespace, name), {
+      ...base,
+      ...(nowActive > 0 ? { active: nowActive } : {}),
+      ready: 0,
+      terminating: 0,
+      uncountedTerminatedPods: {},
+    });
   }
 }

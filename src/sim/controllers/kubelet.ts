@@ -53,8 +53,14 @@ export class Kubelet implements Reconciler {
     const host = ++this.podIps;
     const podIp = `${POD_NETWORK_PREFIX}.${Math.floor(host / OCTET) % OCTET}.${host % OCTET}`;
     const running = phase === 'Running';
-    const containers = (((pod.spec as Obj | undefined)?.containers ?? []) as Obj[]);
-    const condition = (type: string, ok: boolean, reason?: string): Obj => ({ type, status: ok ? 'True' : 'False', lastProbeTime: null, lastTransitionTime: now, ...(reason ? { reason } : {}) });
+    const containers = ((pod.spec as Obj | undefined)?.containers ?? []) as Obj[];
+    const condition = (type: string, ok: boolean, reason?: string): Obj => ({
+      type,
+      status: ok ? 'True' : 'False',
+      lastProbeTime: null,
+      lastTransitionTime: now,
+      ...(reason ? { reason } : {}),
+    });
     return {
       phase,
       conditions: [

@@ -2,7 +2,15 @@ import type { KubeObject } from '../../common/kube-object.ts';
 import type { ClusterEvent } from '../event-log.ts';
 import { randomSuffix } from '../names.ts';
 import {
-  controllerKeys, createPod, isActivePod, isPodReady, ownedBy, splitKey, writeStatus, type ControllerContext, type Reconciler,
+  controllerKeys,
+  createPod,
+  isActivePod,
+  isPodReady,
+  ownedBy,
+  splitKey,
+  writeStatus,
+  type ControllerContext,
+  type Reconciler,
 } from './controller-context.ts';
 
 /**

@@ -3,7 +3,16 @@ import type { ClusterEvent } from '../event-log.ts';
 import { templateHash } from '../names.ts';
 import { StatusError } from '../status.ts';
 import {
-  controllerKeys, createPod, isActivePod, isPodReady, ownedBy, ownerReference, splitKey, writeStatus, type ControllerContext, type Reconciler,
+  controllerKeys,
+  createPod,
+  isActivePod,
+  isPodReady,
+  ownedBy,
+  ownerReference,
+  splitKey,
+  writeStatus,
+  type ControllerContext,
+  type Reconciler,
 } from './controller-context.ts';
 
 /**
@@ -44,10 +53,17 @@ export class StatefulSetController implements Reconciler {
       const podName = `${name}-${ordinal}`;
       const pod = byName.get(podName);
       if (pod === undefined) {
-        createPod(this.context, sts, template, podName, { [REVISION_HASH_LABEL]: updateRevision, [POD_NAME_LABEL]: podName, [POD_INDEX_LABEL]: String(ordinal) }, {
-          hostname: podName,
-          ...(typeof spec.serviceName === 'string' ? { subdomain: spec.serviceName } : {}),
-        });
+        createPod(
+          this.context,
+          sts,
+          template,
+          podName,
+          { [REVISION_HASH_LABEL]: updateRevision, [POD_NAME_LABEL]: podName, [POD_INDEX_LABEL]: String(ordinal) },
+          {
+            hostname: podName,
+            ...(typeof spec.serviceName === 'string' ? { subdomain: spec.serviceName } : {}),
+          },
+        );
       } else if (isActivePod(pod) && pod.metadata?.labels?.[REVISION_HASH_LABEL] !== updateRevision) {
         api.delete(types.pod, namespace, podName);
       }
@@ -100,7 +116,10 @@ export function ensureRevision(context: ControllerContext, owner: KubeObject, re
       metadata: {
         name: revisionName,
         namespace,
-        labels: { ...((template.metadata as Obj | undefined)?.labels as Record<string, string> | undefined), [REVISION_HASH_LABEL]: revisionName.slice(revisionName.lastIndexOf('-') + 1) },
+        labels: {
+          ...((template.metadata as Obj | undefined)?.labels as Record<string, string> | undefined),
+          [REVISION_HASH_LABEL]: revisionName.slice(revisionName.lastIndexOf('-') + 1),
+        },
         ownerReferences: [ownerReference(owner) as never],
       },
       data: { spec: { template: { ...template, $patch: 'replace' } } },
@@ -110,7 +129,9 @@ export function ensureRevision(context: ControllerContext, owner: KubeObject, re
   const limit = (owner.spec as Obj | undefined)?.revisionHistoryLimit;
   if (typeof limit !== 'number') return;
   const inUse = new Set([revisionName, (owner.status as Obj | undefined)?.currentRevision]);
-  const old = ownedBy(context, types.controllerRevision, owner.metadata!.uid!).filter((r) => !inUse.has(r.metadata!.name!)).sort((a, b) => numberOf(a) - numberOf(b));
+  const old = ownedBy(context, types.controllerRevision, owner.metadata!.uid!)
+    .filter((r) => !inUse.has(r.metadata!.name!))
+    .sort((a, b) => numberOf(a) - numberOf(b));
   for (const r of old.slice(0, Math.max(0, old.length - limit))) {
     try {
       api.delete(types.controllerRevision, namespace, r.metadata!.name!);

@@ -25,16 +25,31 @@ test('JSON patch: add, remove, replace, move, copy, test', () => {
   ]);
   assert.deepEqual(out, { a: { b: 2 }, list: ['inserted', 'y', 'end'], c: {}, moved: 2, 'with/slash': 1 });
   assert.deepEqual(doc, { a: { b: 1 }, list: ['x', 'y'] });
-  assert.throws(() => applyJsonPatch(doc, [{ op: 'test', path: '/a/b', value: 9 }]), (e: unknown) => e instanceof StatusError && e.code === 422);
-  assert.throws(() => applyJsonPatch(doc, [{ op: 'remove', path: '/nope' }]), (e: unknown) => e instanceof StatusError && e.code === 422);
-  assert.throws(() => applyJsonPatch(doc, [{ op: 'frobnicate', path: '/a' }]), (e: unknown) => e instanceof StatusError && e.code === 400);
+  assert.throws(
+    () => applyJsonPatch(doc, [{ op: 'test', path: '/a/b', value: 9 }]),
+    (e: unknown) => e instanceof StatusError && e.code === 422,
+  );
+  assert.throws(
+    () => applyJsonPatch(doc, [{ op: 'remove', path: '/nope' }]),
+    (e: unknown) => e instanceof StatusError && e.code === 422,
+  );
+  assert.throws(
+    () => applyJsonPatch(doc, [{ op: 'frobnicate', path: '/a' }]),
+    (e: unknown) => e instanceof StatusError && e.code === 400,
+  );
 });
 
 test('strategic merge patch merges lists by their Kubernetes merge keys', () => {
   const target = {
     spec: {
       containers: [
-        { name: 'a', image: 'a:1', env: [{ name: 'X', value: '1' }], ports: [{ containerPort: 80, name: 'http' }], volumeMounts: [{ mountPath: '/data', name: 'v' }] },
+        {
+          name: 'a',
+          image: 'a:1',
+          env: [{ name: 'X', value: '1' }],
+          ports: [{ containerPort: 80, name: 'http' }],
+          volumeMounts: [{ mountPath: '/data', name: 'v' }],
+        },
         { name: 'b', image: 'b:1' },
       ],
       tolerations: [{ key: 'k' }],
@@ -44,14 +59,26 @@ test('strategic merge patch merges lists by their Kubernetes merge keys', () => 
   const out = applyStrategicMergePatch(target, {
     '$setElementOrder/containers': [{ name: 'a' }, { name: 'b' }],
     spec: {
-      containers: [{ name: 'a', image: 'a:2', env: [{ name: 'Y', value: '2' }], ports: [{ containerPort: 80, protocol: 'TCP' }], volumeMounts: [{ mountPath: '/data', readOnly: true }] }, { name: 'c', image: 'c:1' }],
+      containers: [
+        {
+          name: 'a',
+          image: 'a:2',
+          env: [{ name: 'Y', value: '2' }],
+          ports: [{ containerPort: 80, protocol: 'TCP' }],
+          volumeMounts: [{ mountPath: '/data', readOnly: true }],
+        },
+        { name: 'c', image: 'c:1' },
+      ],
       tolerations: [{ key: 'other' }],
     },
     metadata: { finalizers: ['two'] },
   }) as any;
   const [a, b, c] = out.spec.containers;
   assert.equal(a.image, 'a:2');
-  assert.deepEqual(a.env.map((e: any) => e.name), ['X', 'Y']);
+  assert.deepEqual(
+    a.env.map((e: any) => e.name),
+    ['X', 'Y'],
+  );
   assert.deepEqual(a.ports, [{ containerPort: 80, name: 'http', protocol: 'TCP' }]);
   assert.deepEqual(a.volumeMounts, [{ mountPath: '/data', name: 'v', readOnly: true }]);
   assert.equal(b.image, 'b:1');
@@ -61,9 +88,22 @@ test('strategic merge patch merges lists by their Kubernetes merge keys', () => 
 });
 
 test('strategic merge patch directives', () => {
-  const target = { spec: { containers: [{ name: 'a', image: 'a' }, { name: 'b', image: 'b' }], strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1 } }, selector: { a: '1', b: '2' } }, metadata: { finalizers: ['x', 'y'] } };
+  const target = {
+    spec: {
+      containers: [
+        { name: 'a', image: 'a' },
+        { name: 'b', image: 'b' },
+      ],
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1 } },
+      selector: { a: '1', b: '2' },
+    },
+    metadata: { finalizers: ['x', 'y'] },
+  };
   const deleted = applyStrategicMergePatch(target, { spec: { containers: [{ name: 'a', $patch: 'delete' }] } }) as any;
-  assert.deepEqual(deleted.spec.containers.map((c: any) => c.name), ['b']);
+  assert.deepEqual(
+    deleted.spec.containers.map((c: any) => c.name),
+    ['b'],
+  );
   const replacedList = applyStrategicMergePatch(target, { spec: { containers: [{ name: 'z', image: 'z' }, { $patch: 'replace' }] } }) as any;
   assert.deepEqual(replacedList.spec.containers, [{ name: 'z', image: 'z' }]);
   const replacedMap = applyStrategicMergePatch(target, { spec: { selector: { $patch: 'replace', c: '3' } } }) as any;

@@ -77,7 +77,8 @@ function mergeMap(original: Obj | undefined, patch: Obj): Obj | undefined {
   for (const [key, order] of Object.entries(patch)) {
     if (!key.startsWith(SET_ELEMENT_ORDER) || !Array.isArray(order)) continue;
     const field = key.slice(SET_ELEMENT_ORDER.length);
-    if (Array.isArray(out[field])) out[field] = orderElements(field, out[field] as unknown[], order, Array.isArray(original?.[field]) ? (original[field] as unknown[]) : []);
+    if (Array.isArray(out[field]))
+      out[field] = orderElements(field, out[field] as unknown[], order, Array.isArray(original?.[field]) ? (original[field] as unknown[]) : []);
   }
   const retain = patch[RETAIN_KEYS];
   if (Array.isArray(retain)) {
@@ -88,7 +89,9 @@ function mergeMap(original: Obj | undefined, patch: Obj): Obj | undefined {
 
 function mergeList(field: string, original: unknown, patch: unknown[]): unknown[] {
   if (patch.some((item) => isPlainObject(item) && item[DIRECTIVE] === 'replace')) {
-    return patch.filter((item) => !(isPlainObject(item) && item[DIRECTIVE] === 'replace')).map((item) => (isPlainObject(item) ? withoutDirectives(item) : item));
+    return patch
+      .filter((item) => !(isPlainObject(item) && item[DIRECTIVE] === 'replace'))
+      .map((item) => (isPlainObject(item) ? withoutDirectives(item) : item));
   }
   const base = Array.isArray(original) ? original.map((item) => structuredClone(item) as unknown) : [];
   if (PRIMITIVE_MERGE_LISTS.has(field)) {
@@ -126,11 +129,13 @@ function orderElements(field: string, merged: unknown[], order: unknown[], serve
   const orderKeys = order.map(keyOf);
   const serverKeys = server.map(keyOf);
   const indexIn = (keys: unknown[], item: unknown): number => keys.indexOf(keyOf(item));
-  const byIndex = (keys: unknown[]) => (a: unknown, b: unknown): number => {
-    const ia = indexIn(keys, a);
-    const ib = indexIn(keys, b);
-    return (ia < 0 ? Number.MAX_SAFE_INTEGER : ia) - (ib < 0 ? Number.MAX_SAFE_INTEGER : ib);
-  };
+  const byIndex =
+    (keys: unknown[]) =>
+    (a: unknown, b: unknown): number => {
+      const ia = indexIn(keys, a);
+      const ib = indexIn(keys, b);
+      return (ia < 0 ? Number.MAX_SAFE_INTEGER : ia) - (ib < 0 ? Number.MAX_SAFE_INTEGER : ib);
+    };
   const patched = merged.filter((item) => indexIn(orderKeys, item) >= 0).sort(byIndex(orderKeys));
   const serverOnly = merged.filter((item) => indexIn(orderKeys, item) < 0).sort(byIndex(serverKeys));
   const out: unknown[] = [];

@@ -24,7 +24,8 @@ export function parseArtifacts(source: Obj, key: string, path: string): Artifact
   return list.flatMap((raw, i) => {
     if (raw === null || raw === undefined) return [];
     const artifact = expectObject(raw, at(at(path, key), i), 'an artifact object');
-    if (artifact.type !== undefined && artifact.type !== null && typeof artifact.type !== 'string') invalid(at(at(at(path, key), i), 'type'), 'expected a string');
+    if (artifact.type !== undefined && artifact.type !== null && typeof artifact.type !== 'string')
+      invalid(at(at(at(path, key), i), 'type'), 'expected a string');
     for (const field of ['name', 'reference', 'version', 'location'] as const) {
       const value = artifact[field];
       if (value !== undefined && value !== null && typeof value !== 'string') invalid(at(at(at(path, key), i), field), 'expected a string');
@@ -104,19 +105,47 @@ function nested(holder: Obj, path: string[]): Slot | undefined {
 const identity = (value: string) => value;
 
 function templateReplacer(type: string, findInPodSpec: (podSpec: Obj) => Array<Slot | undefined>, nameOf: (value: string) => string = identity): Replacer {
-  return { type, nameOf, find: (manifest) => podTemplateSpecs(manifest).flatMap((podSpec) => findInPodSpec(podSpec).filter((s): s is Slot => s !== undefined)) };
+  return {
+    type,
+    nameOf,
+    find: (manifest) => podTemplateSpecs(manifest).flatMap((podSpec) => findInPodSpec(podSpec).filter((s): s is Slot => s !== undefined)),
+  };
 }
 
 const WORKLOAD_REPLACERS: readonly Replacer[] = [
   templateReplacer('docker/image', (p) => containers(p).map((c) => slot(c, 'image')), dockerName),
   templateReplacer('kubernetes/configMap', (p) => objects(p.volumes).map((v) => nested(v, ['configMap', 'name']))),
   templateReplacer('kubernetes/secret', (p) => objects(p.volumes).map((v) => nested(v, ['secret', 'secretName']))),
-  templateReplacer('kubernetes/configMap', (p) => objects(p.volumes).flatMap((v) => (isObject(v.projected) ? objects(v.projected.sources) : [])).map((s) => nested(s, ['configMap', 'name']))),
-  templateReplacer('kubernetes/secret', (p) => objects(p.volumes).flatMap((v) => (isObject(v.projected) ? objects(v.projected.sources) : [])).map((s) => nested(s, ['secret', 'name']))),
-  templateReplacer('kubernetes/configMap', (p) => containers(p).flatMap((c) => objects(c.envFrom)).map((e) => nested(e, ['configMapRef', 'name']))),
-  templateReplacer('kubernetes/secret', (p) => containers(p).flatMap((c) => objects(c.envFrom)).map((e) => nested(e, ['secretRef', 'name']))),
-  templateReplacer('kubernetes/configMap', (p) => containers(p).flatMap((c) => objects(c.env)).map((e) => nested(e, ['valueFrom', 'configMapKeyRef', 'name']))),
-  templateReplacer('kubernetes/secret', (p) => containers(p).flatMap((c) => objects(c.env)).map((e) => nested(e, ['valueFrom', 'secretKeyRef', 'name']))),
+  templateReplacer('kubernetes/configMap', (p) =>
+    objects(p.volumes)
+      .flatMap((v) => (isObject(v.projected) ? objects(v.projected.sources) : []))
+      .map((s) => nested(s, ['configMap', 'name'])),
+  ),
+  templateReplacer('kubernetes/secret', (p) =>
+    objects(p.volumes)
+      .flatMap((v) => (isObject(v.projected) ? objects(v.projected.sources) : []))
+      .map((s) => nested(s, ['secret', 'name'])),
+  ),
+  templateReplacer('kubernetes/configMap', (p) =>
+    containers(p)
+      .flatMap((c) => objects(c.envFrom))
+      .map((e) => nested(e, ['configMapRef', 'name'])),
+  ),
+  templateReplacer('kubernetes/secret', (p) =>
+    containers(p)
+      .flatMap((c) => objects(c.envFrom))
+      .map((e) => nested(e, ['secretRef', 'name'])),
+  ),
+  templateReplacer('kubernetes/configMap', (p) =>
+    containers(p)
+      .flatMap((c) => objects(c.env))
+      .map((e) => nested(e, ['valueFrom', 'configMapKeyRef', 'name'])),
+  ),
+  templateReplacer('kubernetes/secret', (p) =>
+    containers(p)
+      .flatMap((c) => objects(c.env))
+      .map((e) => nested(e, ['valueFrom', 'secretKeyRef', 'name'])),
+  ),
 ];
 
 /** A bare Pod: its own containers' images, matched by the exact image string (Clouddriver's podDockerImage). */
@@ -135,7 +164,10 @@ function scaleTargetReplacer(type: string, kinds: readonly string[]): Replacer {
   };
 }
 
-const HPA_REPLACERS: readonly Replacer[] = [scaleTargetReplacer('kubernetes/deployment', ['Deployment', 'deployment']), scaleTargetReplacer('kubernetes/replicaSet', ['ReplicaSet', 'replicaSet'])];
+const HPA_REPLACERS: readonly Replacer[] = [
+  scaleTargetReplacer('kubernetes/deployment', ['Deployment', 'deployment']),
+  scaleTargetReplacer('kubernetes/replicaSet', ['ReplicaSet', 'replicaSet']),
+];
 
 const WORKLOAD_KINDS = new Set(['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob']);
 
@@ -162,7 +194,14 @@ function bindable(artifact: Artifact, namespace: string, account: string): boole
 }
 
 /** Replaces what the artifacts bind to, in place; returns the artifacts that bound somewhere. */
-export function bindArtifacts(manifest: KubeObject, group: string, kind: string, artifacts: readonly Artifact[], namespace: string, account: string): Artifact[] {
+export function bindArtifacts(
+  manifest: KubeObject,
+  group: string,
+  kind: string,
+  artifacts: readonly Artifact[],
+  namespace: string,
+  account: string,
+): Artifact[] {
   const replacers = replacersFor(group, kind);
   if (replacers.length === 0 || artifacts.length === 0) return [];
   const candidates = artifacts.filter((a) => bindable(a, namespace, account));

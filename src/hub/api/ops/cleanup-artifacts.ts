@@ -31,7 +31,9 @@ interface Doomed extends ObjectKey {
 export function parseCleanupDescription(raw: unknown, path: string): CleanupDescription {
   const source = expectObject(raw, path);
   const account = accountOf(source, path);
-  const manifests = (optionalArray(source, 'manifests', path) ?? []).flatMap((m, i) => (m === null || m === undefined ? [] : [expectObject(m, at(at(path, 'manifests'), i), 'a manifest object') as KubeObject]));
+  const manifests = (optionalArray(source, 'manifests', path) ?? []).flatMap((m, i) =>
+    m === null || m === undefined ? [] : [expectObject(m, at(at(path, 'manifests'), i), 'a manifest object') as KubeObject],
+  );
   return { account, manifests };
 }
 
@@ -49,13 +51,18 @@ async function toDelete(cluster: Cluster, account: AccountRecord, manifest: Kube
   if (!type || !name) return [];
   if (!type.startsWith('kubernetes/')) return [];
   const location = annotations[ArtifactAnnotations.location] ?? '';
-  const gk = typeof manifest.apiVersion === 'string' && typeof manifest.kind === 'string' ? { group: splitApiVersion(manifest.apiVersion).group, kind: manifest.kind } : resolveKind(type.slice('kubernetes/'.length), account.kinds);
+  const gk =
+    typeof manifest.apiVersion === 'string' && typeof manifest.kind === 'string'
+      ? { group: splitApiVersion(manifest.apiVersion).group, kind: manifest.kind }
+      : resolveKind(type.slice('kubernetes/'.length), account.kinds);
   if (!gk) return [];
   const namespace = namespacedKind(account, gk.group, gk.kind) ? location : '';
   const versions = priorVersions(await cluster.list({ group: gk.group, version: '', kind: gk.kind, namespace }), name);
   if (keep >= versions.length) return [];
   const doomed = versions.slice(0, versions.length - keep);
-  await status(`Keeping the newest ${keep} of ${versions.length} versions of ${fullResourceName(gk.group, gk.kind, name)}; deleting ${doomed.map((v) => formatVersion(v.version)).join(', ')}`);
+  await status(
+    `Keeping the newest ${keep} of ${versions.length} versions of ${fullResourceName(gk.group, gk.kind, name)}; deleting ${doomed.map((v) => formatVersion(v.version)).join(', ')}`,
+  );
   return doomed.map((v) => ({ group: gk.group, kind: gk.kind, namespace, location, name: v.name || `${name}-${formatVersion(v.version)}` }));
 }
 
@@ -94,4 +101,3 @@ export const cleanupArtifactsOp: OpHandler = {
     };
   },
 };
-

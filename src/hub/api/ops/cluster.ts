@@ -50,7 +50,8 @@ export class Cluster {
   /** Live objects of a kind in a namespace ("" for all or cluster-scoped), optionally by label selector. */
   async list(target: Omit<ResourceTarget, 'name'>, labelSelector?: string): Promise<KubeObject[]> {
     const outcome = await this.call({ type: 'list', target: { ...target, name: '' }, ...(labelSelector ? { labelSelector } : {}) });
-    if (outcomeFailed(outcome)) throw failureFrom(`Listing ${fullResourceName(target.group, target.kind, '').trim()} in ${target.namespace || 'all namespaces'} failed`, outcome);
+    if (outcomeFailed(outcome))
+      throw failureFrom(`Listing ${fullResourceName(target.group, target.kind, '').trim()} in ${target.namespace || 'all namespaces'} failed`, outcome);
     const items = isObject(outcome.body) ? outcome.body.items : undefined;
     return Array.isArray(items) ? items.filter((i): i is KubeObject => isObject(i)) : [];
   }
@@ -176,8 +177,14 @@ function parseCached(row: CachedObject): KubeObject | undefined {
 
 function notFound(account: string, what: string): OperationOutcome {
   return {
-    id: '', account, httpStatus: HTTP_NOT_FOUND, errorCode: Errors.KUBE_API_ERROR.code, message: `${what} not found`,
+    id: '',
+    account,
+    httpStatus: HTTP_NOT_FOUND,
+    errorCode: Errors.KUBE_API_ERROR.code,
+    message: `${what} not found`,
     body: { kind: 'Status', status: 'Failure', reason: 'NotFound', message: `${what} not found`, code: HTTP_NOT_FOUND },
-    written: [], timings: { receivedAt: 0, routedAt: null, sentAt: null, startedAt: null, finishedAt: null, syncedAt: null, resultAt: null }, cacheSynced: false,
+    written: [],
+    timings: { receivedAt: 0, routedAt: null, sentAt: null, startedAt: null, finishedAt: null, syncedAt: null, resultAt: null },
+    cacheSynced: false,
   };
 }

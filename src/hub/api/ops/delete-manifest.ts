@@ -89,7 +89,15 @@ export function parseDeleteDescription(raw: unknown, path: string): DeleteDescri
     // Deleting every object of a kind is never what a pipeline meant: a selector is required.
     invalid(path, 'manifestName, or kinds with labelSelectors, is required');
   }
-  return { account, ...(manifestName ? { manifestName } : {}), location, kinds, ...(labelSelectors ? { labelSelectors } : {}), options: parseOptions(source, path), path };
+  return {
+    account,
+    ...(manifestName ? { manifestName } : {}),
+    location,
+    kinds,
+    ...(labelSelectors ? { labelSelectors } : {}),
+    options: parseOptions(source, path),
+    path,
+  };
 }
 
 function resolveTargets(d: DeleteDescription, account: AccountRecord): ManifestTarget[] {
@@ -114,7 +122,8 @@ async function runDelete(account: AccountRecord, d: DeleteDescription, targets: 
   const names: string[] = [];
   for (const t of targets) {
     const kindName = fullResourceName(t.group, t.kind, '').trim();
-    const what = t.name === '' ? `${kindName} objects${t.namespace === '' ? '' : ` in namespace ${t.namespace}`} matching ${d.labelSelectors!.text}` : describeTarget(t);
+    const what =
+      t.name === '' ? `${kindName} objects${t.namespace === '' ? '' : ` in namespace ${t.namespace}`} matching ${d.labelSelectors!.text}` : describeTarget(t);
     await status(`Calling delete operation for ${what}${policy ? ` (propagation ${policy})` : ''}...`);
     const deleted = await cluster.delete(t, {
       ...(t.name === '' ? { labelSelector: d.labelSelectors!.text } : {}),

@@ -9,13 +9,36 @@ import { stripSecretData } from '../../manifest/secrets.ts';
 import { artifactSlot, bindArtifacts, describeArtifacts, parseArtifacts, unboundRequired, type Artifact } from './artifact-binding.ts';
 import { Cluster } from './cluster.ts';
 import { embeddedDocuments } from './embedded-artifact.ts';
-import { at, accountOf, expectObject, invalid, isObject, optionalArray, optionalBoolean, optionalInteger, optionalObject, optionalString, optionalStringArray, type Obj } from './fields.ts';
+import {
+  at,
+  accountOf,
+  expectObject,
+  invalid,
+  isObject,
+  optionalArray,
+  optionalBoolean,
+  optionalInteger,
+  optionalObject,
+  optionalString,
+  optionalStringArray,
+  type Obj,
+} from './fields.ts';
 import { parseSelectorList, selectorMatches, type SelectorList } from './label-selector.ts';
 import type { OpContext, OpHandler, ParsedOp, PreparedOp } from './op-handler.ts';
 import { invalidOperation } from './operation-failure.ts';
 import { namespacedKind } from './scope.ts';
 import { checkNamespace, supports } from './targets.ts';
-import { ArtifactAnnotations, chooseVersion, CONTENT_HASH_ANNOTATION, contentHash, formatVersion, hashable, latestVersion, priorVersions, type PriorVersion } from './versioning.ts';
+import {
+  ArtifactAnnotations,
+  chooseVersion,
+  CONTENT_HASH_ANNOTATION,
+  contentHash,
+  formatVersion,
+  hashable,
+  latestVersion,
+  priorVersions,
+  type PriorVersion,
+} from './versioning.ts';
 
 /**
  * deployManifest, composed as Clouddriver's KubernetesDeployManifestOperation: sort by deploy priority;
@@ -46,7 +69,14 @@ const MANAGED_BY = 'spinnaker';
 const DEFAULT_NAMESPACE = 'default';
 const PHASE = 'DEPLOY_KUBERNETES_MANIFEST';
 /** Orca's trafficManagement strategy names, as its DeployManifestTask maps them. */
-const TRAFFIC_STRATEGY_NAMES: Record<string, string> = { redblack: 'RED_BLACK', bluegreen: 'BLUE_GREEN', highlander: 'HIGHLANDER', none: 'NONE', red_black: 'RED_BLACK', blue_green: 'BLUE_GREEN' };
+const TRAFFIC_STRATEGY_NAMES: Record<string, string> = {
+  redblack: 'RED_BLACK',
+  bluegreen: 'BLUE_GREEN',
+  highlander: 'HIGHLANDER',
+  none: 'NONE',
+  red_black: 'RED_BLACK',
+  blue_green: 'BLUE_GREEN',
+};
 /** Clouddriver's description strategies that keep older versions around for a traffic switch. */
 const TRAFFIC_STRATEGIES = new Set(['RED_BLACK', 'BLUE_GREEN']);
 
@@ -112,7 +142,8 @@ function parseManifest(raw: unknown, path: string, out: ManifestInput[]): void {
   const hasName = typeof metadata.name === 'string' && metadata.name !== '';
   const hasGenerateName = typeof metadata.generateName === 'string' && metadata.generateName !== '';
   if (!hasName && !hasGenerateName) invalid(path, 'metadata.name is required');
-  if (metadata.namespace !== undefined && metadata.namespace !== null && typeof metadata.namespace !== 'string') invalid(at(path, 'metadata.namespace'), 'expected a string');
+  if (metadata.namespace !== undefined && metadata.namespace !== null && typeof metadata.namespace !== 'string')
+    invalid(at(path, 'metadata.namespace'), 'expected a string');
   for (const field of ['annotations', 'labels'] as const) {
     const map = metadata[field];
     if (map === undefined || map === null) continue;
@@ -311,7 +342,13 @@ interface Planned {
 }
 
 /** Runs a deploy of placed manifests: everything Clouddriver's operate() does, in its order. */
-export async function deploy(description: DeployDescription, placed: PlacedManifest[], account: AccountRecord, ctx: OpContext, phase = PHASE): Promise<DeployResult> {
+export async function deploy(
+  description: DeployDescription,
+  placed: PlacedManifest[],
+  account: AccountRecord,
+  ctx: OpContext,
+  phase = PHASE,
+): Promise<DeployResult> {
   const cluster = new Cluster(ctx, account);
   const status = (message: string) => ctx.status(phase, message);
   await status(`Beginning deployment of manifests in account ${account.name} ...`);
@@ -322,7 +359,8 @@ export async function deploy(description: DeployDescription, placed: PlacedManif
 
   const allArtifacts = new Map<string, Artifact>();
   if (description.enableArtifactBinding) {
-    for (const a of [...description.requiredArtifacts, ...description.optionalArtifacts]) if (!allArtifacts.has(artifactSlot(a))) allArtifacts.set(artifactSlot(a), a);
+    for (const a of [...description.requiredArtifacts, ...description.optionalArtifacts])
+      if (!allArtifacts.has(artifactSlot(a))) allArtifacts.set(artifactSlot(a), a);
   }
   const bound = new Map<string, Artifact>();
   const plans: Planned[] = [];
@@ -354,7 +392,11 @@ export async function deploy(description: DeployDescription, placed: PlacedManif
       prior = priorVersions(await cluster.objects(group, kind, namespace), p.name);
       const chosen = chooseVersion(prior, hashable(kind) ? contentHash(manifest) : undefined);
       version = chosen.version;
-      await status(chosen.reused ? `${unversionedFullName} is already deployed as ${formatVersion(version)}; reusing that version` : `Versioning ${unversionedFullName} as ${formatVersion(version)}`);
+      await status(
+        chosen.reused
+          ? `${unversionedFullName} is already deployed as ${formatVersion(version)}; reusing that version`
+          : `Versioning ${unversionedFullName} as ${formatVersion(version)}`,
+      );
     }
 
     const moniker: DeployMoniker = { ...description.moniker };
@@ -367,7 +409,14 @@ export async function deploy(description: DeployDescription, placed: PlacedManif
 
     const versionText = version === undefined ? '' : formatVersion(version);
     const reference = versionText === '' ? p.name : `${p.name}-${versionText}`;
-    const artifact: Artifact = { type: `kubernetes/${spinnakerKindName(group, kind)}`, name: p.name, location: namespace, version: versionText, reference, metadata: { account: account.name } };
+    const artifact: Artifact = {
+      type: `kubernetes/${spinnakerKindName(group, kind)}`,
+      name: p.name,
+      location: namespace,
+      version: versionText,
+      reference,
+      metadata: { account: account.name },
+    };
     // Artifacts this deploy creates replace any given ones of the same type, name and namespace, so that
     // later manifests (sorted after ConfigMaps and Secrets) bind to the version just made.
     allArtifacts.set(artifactSlot(artifact), artifact);
@@ -392,7 +441,9 @@ export async function deploy(description: DeployDescription, placed: PlacedManif
       if (description.services.length > 0) {
         const existing = parseTrafficAnnotation(meta.annotations?.[TRAFFIC_ANNOTATION]);
         if (meta.annotations?.[TRAFFIC_ANNOTATION] !== undefined && JSON.stringify(existing) !== JSON.stringify(description.services)) {
-          throw invalidOperation(`Manifest already has ${TRAFFIC_ANNOTATION} annotation set to ${meta.annotations[TRAFFIC_ANNOTATION]}. Failed attempting to set it to ${JSON.stringify(description.services)}.`);
+          throw invalidOperation(
+            `Manifest already has ${TRAFFIC_ANNOTATION} annotation set to ${meta.annotations[TRAFFIC_ANNOTATION]}. Failed attempting to set it to ${JSON.stringify(description.services)}.`,
+          );
         }
         (meta.annotations ??= {})[TRAFFIC_ANNOTATION] = JSON.stringify(description.services);
       }
@@ -411,7 +462,13 @@ export async function deploy(description: DeployDescription, placed: PlacedManif
     if (reference !== '') meta.name = reference;
 
     const generated = p.name === '' && typeof meta.generateName === 'string';
-    plans.push({ placed: p, artifact, strategy: generated ? 'create' : strategy, forceConflicts, fullName: fullResourceName(group, kind, reference || meta.generateName || '') });
+    plans.push({
+      placed: p,
+      artifact,
+      strategy: generated ? 'create' : strategy,
+      forceConflicts,
+      fullName: fullResourceName(group, kind, reference || meta.generateName || ''),
+    });
   }
 
   await status('Checking if all requested artifacts were bound...');
@@ -424,7 +481,8 @@ export async function deploy(description: DeployDescription, placed: PlacedManif
     }
   }
   const selectors = description.labelSelectors;
-  if (selectors && plans.some((plan) => plan.strategy === 'replace')) throw invalidOperation('label selectors not supported with replace strategy, not deploying');
+  if (selectors && plans.some((plan) => plan.strategy === 'replace'))
+    throw invalidOperation('label selectors not supported with replace strategy, not deploying');
 
   const result: DeployResult = { manifestNamesByNamespace: {}, manifests: [], createdArtifacts: [], boundArtifacts: [...bound.values()] };
   for (const plan of plans) {
@@ -453,11 +511,21 @@ export async function deploy(description: DeployDescription, placed: PlacedManif
 }
 
 /** Clouddriver's KubernetesServiceHandler.attach: the Service's selector joins the workload's pod labels. */
-async function attachLoadBalancer(name: string, target: PlacedManifest, placed: readonly PlacedManifest[], cluster: Cluster, status: (message: string) => Promise<void>): Promise<void> {
+async function attachLoadBalancer(
+  name: string,
+  target: PlacedManifest,
+  placed: readonly PlacedManifest[],
+  cluster: Cluster,
+  status: (message: string) => Promise<void>,
+): Promise<void> {
   const split = splitFullResourceName(name);
-  if (!split) throw invalidOperation(`Failed to attach load balancer '${name}'. Load balancers must be specified in the form '{kind} {name}', e.g. 'service my-service'.`);
+  if (!split)
+    throw invalidOperation(
+      `Failed to attach load balancer '${name}'. Load balancers must be specified in the form '{kind} {name}', e.g. 'service my-service'.`,
+    );
   const gk = resolveKind(split.kindToken, cluster.account.kinds);
-  if (!gk || knownKind(gk.group, gk.kind)?.kind !== 'Service') throw invalidOperation(`No support for load balancing via ${split.kindToken} exists in Spinnaker`);
+  if (!gk || knownKind(gk.group, gk.kind)?.kind !== 'Service')
+    throw invalidOperation(`No support for load balancing via ${split.kindToken} exists in Spinnaker`);
   const inRequest = placed.find((p) => p.group === gk.group && p.kind === gk.kind && p.namespace === target.namespace && p.name === split.name);
   const service = inRequest?.manifest ?? (await cluster.object({ group: gk.group, version: '', kind: gk.kind, namespace: target.namespace, name: split.name }));
   if (!service) throw invalidOperation(`Load balancer ${spinnakerKindName(gk.group, gk.kind)} ${split.name} does not exist`);

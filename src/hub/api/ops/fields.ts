@@ -54,7 +54,8 @@ export function optionalInteger(source: Obj, key: string, path: string): number 
   const value = source[key];
   if (value === undefined || value === null) return undefined;
   const number = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
-  if (typeof number !== 'number' || !Number.isSafeInteger(number)) invalid(at(path, key), `expected an integer between ${Number.MIN_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER}`);
+  if (typeof number !== 'number' || !Number.isSafeInteger(number))
+    invalid(at(path, key), `expected an integer between ${Number.MIN_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER}`);
   return number;
 }
 

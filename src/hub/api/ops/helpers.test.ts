@@ -22,18 +22,36 @@ describe('artifact binding (Clouddriver ArtifactReplacer)', () => {
     const cronJob: Json = {
       apiVersion: 'batch/v1',
       kind: 'CronJob',
-      spec: { jobTemplate: { spec: { template: { spec: { initContainers: [{ image: 'busybox' }], containers: [{ image: 'app:old' }, { image: 'sidecar:1' }] } } } } },
+      spec: {
+        jobTemplate: { spec: { template: { spec: { initContainers: [{ image: 'busybox' }], containers: [{ image: 'app:old' }, { image: 'sidecar:1' }] } } } },
+      },
     };
-    const bound = bindArtifacts(cronJob, 'batch', 'CronJob', [docker('app', 'app:1'), docker('app', 'app:2'), docker('busybox', 'busybox:1.36'), docker('unused', 'unused:1')], 'web', 'k8s');
+    const bound = bindArtifacts(
+      cronJob,
+      'batch',
+      'CronJob',
+      [docker('app', 'app:1'), docker('app', 'app:2'), docker('busybox', 'busybox:1.36'), docker('unused', 'unused:1')],
+      'web',
+      'k8s',
+    );
     const podSpec = cronJob.spec.jobTemplate.spec.template.spec;
-    assert.deepEqual([...podSpec.initContainers, ...podSpec.containers].map((c: Json) => c.image), ['busybox:1.36', 'app:2', 'sidecar:1']);
-    assert.deepEqual(bound.map((a) => a.reference), ['app:1', 'app:2', 'busybox:1.36']);
+    assert.deepEqual(
+      [...podSpec.initContainers, ...podSpec.containers].map((c: Json) => c.image),
+      ['busybox:1.36', 'app:2', 'sidecar:1'],
+    );
+    assert.deepEqual(
+      bound.map((a) => a.reference),
+      ['app:1', 'app:2', 'busybox:1.36'],
+    );
   });
 
   test('a bare Pod binds only an exact image name; kinds without replacers bind nothing', () => {
     const pod: Json = { kind: 'Pod', spec: { containers: [{ image: 'nginx:1' }, { image: 'redis' }] } };
     bindArtifacts(pod, '', 'Pod', [docker('nginx', 'nginx:2'), docker('redis', 'redis:7')], 'web', 'k8s');
-    assert.deepEqual(pod.spec.containers.map((c: Json) => c.image), ['nginx:1', 'redis:7']);
+    assert.deepEqual(
+      pod.spec.containers.map((c: Json) => c.image),
+      ['nginx:1', 'redis:7'],
+    );
     const cm: Json = { kind: 'ConfigMap', data: { image: 'nginx' } };
     assert.deepEqual(bindArtifacts(cm, '', 'ConfigMap', [docker('nginx', 'nginx:2')], 'web', 'k8s'), []);
   });
@@ -44,8 +62,18 @@ describe('artifact binding (Clouddriver ArtifactReplacer)', () => {
       spec: {
         template: {
           spec: {
-            volumes: [{ configMap: { name: 'cfg' } }, { secret: { secretName: 'sec' } }, { projected: { sources: [{ configMap: { name: 'cfg' } }, { secret: { name: 'sec' } }] } }],
-            containers: [{ image: 'x', envFrom: [{ configMapRef: { name: 'cfg' } }, { secretRef: { name: 'sec' } }], env: [{ valueFrom: { configMapKeyRef: { name: 'cfg' } } }, { valueFrom: { secretKeyRef: { name: 'sec' } } }] }],
+            volumes: [
+              { configMap: { name: 'cfg' } },
+              { secret: { secretName: 'sec' } },
+              { projected: { sources: [{ configMap: { name: 'cfg' } }, { secret: { name: 'sec' } }] } },
+            ],
+            containers: [
+              {
+                image: 'x',
+                envFrom: [{ configMapRef: { name: 'cfg' } }, { secretRef: { name: 'sec' } }],
+                env: [{ valueFrom: { configMapKeyRef: { name: 'cfg' } } }, { valueFrom: { secretKeyRef: { name: 'sec' } } }],
+              },
+            ],
           },
         },
       },
@@ -64,7 +92,17 @@ describe('artifact binding (Clouddriver ArtifactReplacer)', () => {
 
   test('an HPA binds its scale target to a versioned ReplicaSet or a Deployment', () => {
     const hpa: Json = { kind: 'HorizontalPodAutoscaler', spec: { scaleTargetRef: { kind: 'ReplicaSet', name: 'web' } } };
-    bindArtifacts(hpa, 'autoscaling', 'HorizontalPodAutoscaler', [{ type: 'kubernetes/replicaSet', name: 'web', reference: 'web-v004', location: 'ns' }, { type: 'kubernetes/deployment', name: 'web', reference: 'nope', location: 'ns' }], 'ns', 'k8s');
+    bindArtifacts(
+      hpa,
+      'autoscaling',
+      'HorizontalPodAutoscaler',
+      [
+        { type: 'kubernetes/replicaSet', name: 'web', reference: 'web-v004', location: 'ns' },
+        { type: 'kubernetes/deployment', name: 'web', reference: 'nope', location: 'ns' },
+      ],
+      'ns',
+      'k8s',
+    );
     assert.equal(hpa.spec.scaleTargetRef.name, 'web-v004');
   });
 });
@@ -89,7 +127,7 @@ describe('label selectors', () => {
     assert.equal(parseSelectorList({ selectors: [] }, 'p'), undefined);
   });
 
-  test('matched against a manifest\'s labels (missing keys satisfy != and notin)', () => {
+  test("matched against a manifest's labels (missing keys satisfy != and notin)", () => {
     assert.equal(selectorMatches(list, { app: 'web', env: 'a', owner: 'me' }), true);
     assert.equal(selectorMatches(list, { app: 'web', env: 'a', owner: 'me', tier: 'db' }), false);
     assert.equal(selectorMatches(list, { app: 'web', env: 'c', owner: 'me' }), false);
@@ -98,14 +136,32 @@ describe('label selectors', () => {
   });
 
   test('a workload selector as list-call text', () => {
-    assert.equal(kubeSelectorText({ matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['a', 'b'] }, { key: 'x', operator: 'DoesNotExist' }] }), 'app=web,tier in (a,b),!x');
+    assert.equal(
+      kubeSelectorText({
+        matchLabels: { app: 'web' },
+        matchExpressions: [
+          { key: 'tier', operator: 'In', values: ['a', 'b'] },
+          { key: 'x', operator: 'DoesNotExist' },
+        ],
+      }),
+      'app=web,tier in (a,b),!x',
+    );
     assert.equal(kubeSelectorText({}), undefined);
   });
 });
 
 describe('versioning', () => {
   const versioned = (name: string, version: string, created: string, hash?: string): KubeObject => ({
-    metadata: { name: `${name}-${version}`, creationTimestamp: created, annotations: { 'artifact.spinnaker.io/type': 'kubernetes/configMap', 'artifact.spinnaker.io/name': name, 'artifact.spinnaker.io/version': version, ...(hash ? { 'artifact.scale-agent.io/content-sha256': hash } : {}) } },
+    metadata: {
+      name: `${name}-${version}`,
+      creationTimestamp: created,
+      annotations: {
+        'artifact.spinnaker.io/type': 'kubernetes/configMap',
+        'artifact.spinnaker.io/name': name,
+        'artifact.spinnaker.io/version': version,
+        ...(hash ? { 'artifact.scale-agent.io/content-sha256': hash } : {}),
+      },
+    },
   });
 
   test('versions parse and format as Clouddriver writes them', () => {
@@ -116,9 +172,17 @@ describe('versioning', () => {
   });
 
   test('prior versions of the same name, oldest first; the next is the highest plus one; an identical one is reused', () => {
-    const objects = [versioned('cfg', 'v002', '2024-01-03T00:00:00Z', 'h2'), versioned('cfg', 'v000', '2024-01-01T00:00:00Z', 'h0'), versioned('other', 'v007', '2024-01-01T00:00:00Z'), { metadata: { name: 'cfg' } }];
+    const objects = [
+      versioned('cfg', 'v002', '2024-01-03T00:00:00Z', 'h2'),
+      versioned('cfg', 'v000', '2024-01-01T00:00:00Z', 'h0'),
+      versioned('other', 'v007', '2024-01-01T00:00:00Z'),
+      { metadata: { name: 'cfg' } },
+    ];
     const prior = priorVersions(objects, 'cfg');
-    assert.deepEqual(prior.map((p) => p.version), [0, 2]);
+    assert.deepEqual(
+      prior.map((p) => p.version),
+      [0, 2],
+    );
     assert.deepEqual(chooseVersion(prior, 'h0'), { version: 0, reused: true });
     assert.deepEqual(chooseVersion(prior, 'new'), { version: 3, reused: false });
     assert.deepEqual(chooseVersion([], undefined), { version: 0, reused: false });
@@ -145,7 +209,9 @@ describe('traffic patches (KubernetesServiceHandler attachPatch / detachPatch)',
 
   test('disable removes the keys that are there; a Pod uses its own labels', () => {
     assert.deepEqual(trafficPatch('disable', { 'traffic/on': 'x', absent: 'y' }, rs), [{ op: 'remove', path: '/spec/template/metadata/labels/traffic~1on' }]);
-    assert.deepEqual(trafficPatch('disable', { pointer: 'x' }, { kind: 'Pod', metadata: { labels: { pointer: 'x' } } }), [{ op: 'remove', path: '/metadata/labels/pointer' }]);
+    assert.deepEqual(trafficPatch('disable', { pointer: 'x' }, { kind: 'Pod', metadata: { labels: { pointer: 'x' } } }), [
+      { op: 'remove', path: '/metadata/labels/pointer' },
+    ]);
     assert.deepEqual(trafficPatch('enable', { pointer: 'x' }, { kind: 'Pod', metadata: {} }), [
       { op: 'add', path: '/metadata/labels', value: {} },
       { op: 'add', path: '/metadata/labels/pointer', value: 'x' },

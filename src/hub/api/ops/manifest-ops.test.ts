@@ -8,7 +8,9 @@ import { RESTARTED_AT_ANNOTATION } from './rollout-ops.ts';
  * fake cluster. Bodies follow the shape of Clouddriver's integration fixtures requests/delete_manifest.json,
  * patch_manifest.json and disable_manifest.json (Orca's stage context), with our own values.
  */
-const deleteBody = (fields: Json): Json[] => [{ deleteManifest: { app: 'app', mode: 'static', cloudProvider: 'kubernetes', options: { cascading: true }, location: 'team-a', account: 'k8s', ...fields } }];
+const deleteBody = (fields: Json): Json[] => [
+  { deleteManifest: { app: 'app', mode: 'static', cloudProvider: 'kubernetes', options: { cascading: true }, location: 'team-a', account: 'k8s', ...fields } },
+];
 const patchBody = (fields: Json): Json[] => [
   {
     patchManifest: {
@@ -36,7 +38,12 @@ const deployment = (name: string, extra: Json = {}): Json => ({
   apiVersion: 'apps/v1',
   kind: 'Deployment',
   metadata: { name, namespace: 'team-a', uid: `uid-${name}`, ...extra.metadata },
-  spec: { replicas: 1, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'engine-x', image: 'index.docker.io/library/nginx' }] } }, ...extra.spec },
+  spec: {
+    replicas: 1,
+    selector: { matchLabels: { app: name } },
+    template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'engine-x', image: 'index.docker.io/library/nginx' }] } },
+    ...extra.spec,
+  },
 });
 
 function calls(h: Harness, type: string): Json[] {
@@ -57,7 +64,12 @@ describe('operations on existing objects', () => {
       const result = resultOf(await h.run(deleteBody({ manifestName: 'secret mysecret', options: { cascading: 'true' } })));
       assert.deepEqual(result, { manifestNamesByNamespace: { 'team-a': ['secret mysecret'] }, manifests: [], createdArtifacts: [], boundArtifacts: [] });
       const [request] = calls(h, 'delete');
-      assert.deepEqual(request, { type: 'delete', target: { group: '', version: '', kind: 'Secret', namespace: 'team-a', name: 'mysecret' }, waitForDeletion: true, propagationPolicy: 'Background' });
+      assert.deepEqual(request, {
+        type: 'delete',
+        target: { group: '', version: '', kind: 'Secret', namespace: 'team-a', name: 'mysecret' },
+        waitForDeletion: true,
+        propagationPolicy: 'Background',
+      });
       assert.equal(h.cluster.find('Secret', 'team-a', 'mysecret'), undefined);
     });
 
@@ -102,12 +114,28 @@ describe('operations on existing objects', () => {
     });
 
     test('kinds + labelSelectors delete every match of each kind', async () => {
-      for (const n of ['a', 'b']) await h.cluster.seed({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: n, namespace: 'team-a', labels: { app: 'web' } } });
+      for (const n of ['a', 'b'])
+        await h.cluster.seed({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: n, namespace: 'team-a', labels: { app: 'web' } } });
       await h.cluster.seed({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'keep', namespace: 'team-a', labels: { app: 'other' } } });
-      const result = resultOf(await h.run(deleteBody({ manifestName: undefined, mode: 'label', kinds: ['configMap', 'deployment'], labelSelectors: { selectors: [{ kind: 'EQUALS', key: 'app', values: ['web'] }] } })));
+      const result = resultOf(
+        await h.run(
+          deleteBody({
+            manifestName: undefined,
+            mode: 'label',
+            kinds: ['configMap', 'deployment'],
+            labelSelectors: { selectors: [{ kind: 'EQUALS', key: 'app', values: ['web'] }] },
+          }),
+        ),
+      );
       assert.deepEqual(result.manifestNamesByNamespace, { 'team-a': ['configMap a', 'configMap b'] });
       assert.ok(h.cluster.find('ConfigMap', 'team-a', 'keep'));
-      assert.deepEqual(calls(h, 'delete').map((d) => [d.target.kind, d.labelSelector]), [['ConfigMap', 'app=web'], ['Deployment', 'app=web']]);
+      assert.deepEqual(
+        calls(h, 'delete').map((d) => [d.target.kind, d.labelSelector]),
+        [
+          ['ConfigMap', 'app=web'],
+          ['Deployment', 'app=web'],
+        ],
+      );
     });
   });
 
@@ -127,9 +155,19 @@ describe('operations on existing objects', () => {
 
     test('artifacts bind into strategic patches; required over optional; unbound required fails', async () => {
       const image = 'index.docker.io/library/nginx';
-      const art = (reference: string) => ({ name: image, type: 'docker/image', reference, version: reference.slice(image.length + 1), location: '', metadata: {}, customKind: false });
+      const art = (reference: string) => ({
+        name: image,
+        type: 'docker/image',
+        reference,
+        version: reference.slice(image.length + 1),
+        location: '',
+        metadata: {},
+        customKind: false,
+      });
       const body = { spec: { template: { spec: { containers: [{ name: 'engine-x', image }] } } } };
-      const result = resultOf(await h.run(patchBody({ patchBody: body, allArtifacts: [art(`${image}:1.19`), art(`${image}:1.18`)], requiredArtifacts: [art(`${image}:1.18`)] })));
+      const result = resultOf(
+        await h.run(patchBody({ patchBody: body, allArtifacts: [art(`${image}:1.19`), art(`${image}:1.18`)], requiredArtifacts: [art(`${image}:1.18`)] })),
+      );
       assert.equal((h.cluster.find('Deployment', 'team-a', 'deployment1')!.spec as Json).template.spec.containers[0].image, `${image}:1.18`);
       assert.equal(result.boundArtifacts.length, 2);
       const failed = await h.run(patchBody({ patchBody: { metadata: { labels: { a: 'b' } } }, requiredArtifacts: [art(`${image}:1.18`)] }));
@@ -139,10 +177,27 @@ describe('operations on existing objects', () => {
     test('merge and json patches; the body may come from `manifests`; a custom resource by lower-case kind', async () => {
       resultOf(await h.run(patchBody({ options: { mergeStrategy: 'json' }, patchBody: [{ op: 'replace', path: '/spec/replicas', value: 4 }] })));
       assert.equal((h.cluster.find('Deployment', 'team-a', 'deployment1')!.spec as Json).replicas, 4);
-      resultOf(await h.run(patchBody({ options: { mergeStrategy: 'merge', record: false }, patchBody: undefined, manifests: [{ metadata: { labels: { merged: 'yes' } } }] })));
+      resultOf(
+        await h.run(
+          patchBody({ options: { mergeStrategy: 'merge', record: false }, patchBody: undefined, manifests: [{ metadata: { labels: { merged: 'yes' } } }] }),
+        ),
+      );
       assert.equal(h.cluster.find('Deployment', 'team-a', 'deployment1')!.metadata!.labels!.merged, 'yes');
-      await h.cluster.seed({ apiVersion: 'stable.example.com/v1', kind: 'CronTab', metadata: { name: 'my-new-cron-object', namespace: 'team-a' }, spec: { image: 'my-awesome-cron-image' } });
-      const cr = resultOf(await h.run(patchBody({ manifestName: 'crontab.stable.example.com my-new-cron-object', options: { mergeStrategy: 'merge', record: true }, patchBody: { spec: { image: 'cron-image' } } })));
+      await h.cluster.seed({
+        apiVersion: 'stable.example.com/v1',
+        kind: 'CronTab',
+        metadata: { name: 'my-new-cron-object', namespace: 'team-a' },
+        spec: { image: 'my-awesome-cron-image' },
+      });
+      const cr = resultOf(
+        await h.run(
+          patchBody({
+            manifestName: 'crontab.stable.example.com my-new-cron-object',
+            options: { mergeStrategy: 'merge', record: true },
+            patchBody: { spec: { image: 'cron-image' } },
+          }),
+        ),
+      );
       assert.equal((h.cluster.find('CronTab', 'team-a', 'my-new-cron-object')!.spec as Json).image, 'cron-image');
       assert.deepEqual(cr.manifestNamesByNamespace, { 'team-a': ['CronTab.stable.example.com my-new-cron-object'] });
     });
@@ -171,14 +226,33 @@ describe('operations on existing objects', () => {
     test('scaleManifest and resizeServerGroup scale through the agent; kinds that cannot scale fail like Clouddriver', async () => {
       const result = resultOf(await h.run(op('scaleManifest', { manifestName: 'deployment deployment1', replicas: '3' })));
       assert.deepEqual(result, { manifestNamesByNamespace: { 'team-a': ['deployment deployment1'] } });
-      assert.deepEqual(calls(h, 'scale')[0], { type: 'scale', target: { group: 'apps', version: '', kind: 'Deployment', namespace: 'team-a', name: 'deployment1' }, replicas: 3 });
-      resultOf(await h.run([{ resizeServerGroup: { credentials: 'k8s', cloudProvider: 'kubernetes', serverGroupName: 'deployment deployment1', region: 'team-a', capacity: { min: 1, max: 5, desired: 5 } } }]));
+      assert.deepEqual(calls(h, 'scale')[0], {
+        type: 'scale',
+        target: { group: 'apps', version: '', kind: 'Deployment', namespace: 'team-a', name: 'deployment1' },
+        replicas: 3,
+      });
+      resultOf(
+        await h.run([
+          {
+            resizeServerGroup: {
+              credentials: 'k8s',
+              cloudProvider: 'kubernetes',
+              serverGroupName: 'deployment deployment1',
+              region: 'team-a',
+              capacity: { min: 1, max: 5, desired: 5 },
+            },
+          },
+        ]),
+      );
       assert.equal((h.cluster.find('Deployment', 'team-a', 'deployment1')!.spec as Json).replicas, 5);
       const cm = await h.run(op('scaleManifest', { manifestName: 'configMap settings', replicas: 2 }));
       assert.equal(cm.resultObjects[0].message, 'Resource with configMap settings in team-a does not support scale');
       const missing = await h.run(op('scaleManifest', { manifestName: 'deployment ghost', replicas: 2 }));
       assert.match(missing.resultObjects[0].message, /^Scaling deployment ghost in namespace team-a failed: 404 NotFound/);
-      assert.equal((await h.post('/kubernetes/ops', op('scaleManifest', { manifestName: 'deployment deployment1' }))).body.message, '[0].scaleManifest.replicas: is required');
+      assert.equal(
+        (await h.post('/kubernetes/ops', op('scaleManifest', { manifestName: 'deployment deployment1' }))).body.message,
+        '[0].scaleManifest.replicas: is required',
+      );
     });
 
     test('pause and resume set spec.paused (Deployments only); a paused Deployment refuses a rolling restart', async () => {
@@ -204,20 +278,53 @@ describe('operations on existing objects', () => {
   describe('undoRolloutManifest', () => {
     async function history(): Promise<void> {
       const dep = h.cluster.find('Deployment', 'team-a', 'deployment1')!;
-      for (const [revision, image] of [[1, 'nginx:1'], [2, 'nginx:2'], [3, 'nginx:3']] as const) {
+      for (const [revision, image] of [
+        [1, 'nginx:1'],
+        [2, 'nginx:2'],
+        [3, 'nginx:3'],
+      ] as const) {
         await h.cluster.seed({
           apiVersion: 'apps/v1',
           kind: 'ReplicaSet',
-          metadata: { name: `deployment1-${revision}`, namespace: 'team-a', labels: { app: 'deployment1' }, annotations: { 'deployment.kubernetes.io/revision': String(revision), note: `rev${revision}` }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'deployment1', uid: dep.metadata!.uid!, controller: true }] },
-          spec: { template: { metadata: { labels: { app: 'deployment1', 'pod-template-hash': `h${revision}` } }, spec: { containers: [{ name: 'engine-x', image }] } } },
+          metadata: {
+            name: `deployment1-${revision}`,
+            namespace: 'team-a',
+            labels: { app: 'deployment1' },
+            annotations: { 'deployment.kubernetes.io/revision': String(revision), note: `rev${revision}` },
+            ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'deployment1', uid: dep.metadata!.uid!, controller: true }],
+          },
+          spec: {
+            template: {
+              metadata: { labels: { app: 'deployment1', 'pod-template-hash': `h${revision}` } },
+              spec: { containers: [{ name: 'engine-x', image }] },
+            },
+          },
         });
       }
       // Another Deployment's ReplicaSet with the same labels is not history.
-      await h.cluster.seed({ apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'stranger', namespace: 'team-a', labels: { app: 'deployment1' }, annotations: { 'deployment.kubernetes.io/revision': '9' }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'other', uid: 'uid-other' }] }, spec: {} });
-      await h.cluster.seed({ ...dep, metadata: { ...dep.metadata, annotations: { 'deployment.kubernetes.io/revision': '3', note: 'rev3', keep: 'current' } }, spec: { ...(dep.spec as Json), template: { metadata: { labels: { app: 'deployment1' } }, spec: { containers: [{ name: 'engine-x', image: 'nginx:3' }] } } } });
+      await h.cluster.seed({
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        metadata: {
+          name: 'stranger',
+          namespace: 'team-a',
+          labels: { app: 'deployment1' },
+          annotations: { 'deployment.kubernetes.io/revision': '9' },
+          ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'other', uid: 'uid-other' }],
+        },
+        spec: {},
+      });
+      await h.cluster.seed({
+        ...dep,
+        metadata: { ...dep.metadata, annotations: { 'deployment.kubernetes.io/revision': '3', note: 'rev3', keep: 'current' } },
+        spec: {
+          ...(dep.spec as Json),
+          template: { metadata: { labels: { app: 'deployment1' } }, spec: { containers: [{ name: 'engine-x', image: 'nginx:3' }] } },
+        },
+      });
     }
 
-    test('to a revision: the ReplicaSet\'s template (without its hash label) and annotations go back into the Deployment', async () => {
+    test("to a revision: the ReplicaSet's template (without its hash label) and annotations go back into the Deployment", async () => {
       await history();
       const result = resultOf(await h.run(op('undoRolloutManifest', { manifestName: 'deployment deployment1', revision: 1 })));
       assert.deepEqual(result, { manifestNamesByNamespace: { 'team-a': ['deployment deployment1'] }, revision: 1 });
@@ -246,9 +353,31 @@ describe('operations on existing objects', () => {
     });
 
     test('a StatefulSet goes back by its ControllerRevision data', async () => {
-      const sts = await h.cluster.seed({ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db', namespace: 'team-a' }, spec: { selector: { matchLabels: { app: 'db' } }, template: { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'db', image: 'pg:16' }] } } } });
-      for (const [revision, image] of [[1, 'pg:15'], [2, 'pg:16']] as const) {
-        await h.cluster.seed({ apiVersion: 'apps/v1', kind: 'ControllerRevision', metadata: { name: `db-${revision}`, namespace: 'team-a', labels: { app: 'db' }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: sts.metadata!.uid!, controller: true }] }, revision, data: { spec: { template: { $patch: 'replace', metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'db', image }] } } } } });
+      const sts = await h.cluster.seed({
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: { name: 'db', namespace: 'team-a' },
+        spec: {
+          selector: { matchLabels: { app: 'db' } },
+          template: { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'db', image: 'pg:16' }] } },
+        },
+      });
+      for (const [revision, image] of [
+        [1, 'pg:15'],
+        [2, 'pg:16'],
+      ] as const) {
+        await h.cluster.seed({
+          apiVersion: 'apps/v1',
+          kind: 'ControllerRevision',
+          metadata: {
+            name: `db-${revision}`,
+            namespace: 'team-a',
+            labels: { app: 'db' },
+            ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: sts.metadata!.uid!, controller: true }],
+          },
+          revision,
+          data: { spec: { template: { $patch: 'replace', metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'db', image }] } } } },
+        });
       }
       assert.equal(resultOf(await h.run(op('undoRolloutManifest', { manifestName: 'statefulSet db', numRevisionsBack: 1 }))).revision, 1);
       assert.equal((h.cluster.find('StatefulSet', 'team-a', 'db')!.spec as Json).template.spec.containers[0].image, 'pg:15');
@@ -266,16 +395,31 @@ describe('operations on existing objects', () => {
           metadata: { name: `rb-${v}`, namespace: 'team-a', annotations: { 'traffic.spinnaker.io/load-balancers': '["service service1"]' } },
           spec: { selector: { matchLabels: { label1: v } }, template: { metadata: { labels: { label1: v, pointer: 'here' } }, spec: {} } },
         });
-        for (const i of [1, 2]) await h.cluster.seed({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `rb-${v}-${i}`, namespace: 'team-a', labels: { label1: v, pointer: 'here' }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `rb-${v}`, uid: 'u', controller: true }] } });
+        for (const i of [1, 2])
+          await h.cluster.seed({
+            apiVersion: 'v1',
+            kind: 'Pod',
+            metadata: {
+              name: `rb-${v}-${i}`,
+              namespace: 'team-a',
+              labels: { label1: v, pointer: 'here' },
+              ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `rb-${v}`, uid: 'u', controller: true }],
+            },
+          });
       }
     }
 
     test('the fixture request: disable removes the service selector labels from the template and each pod', async () => {
       await redBlack();
-      const result = resultOf(await h.run([{ disableManifest: { app: 'rb', cloudProvider: 'kubernetes', manifestName: 'replicaSet rb-v000', location: 'team-a', account: 'k8s' } }]));
+      const result = resultOf(
+        await h.run([{ disableManifest: { app: 'rb', cloudProvider: 'kubernetes', manifestName: 'replicaSet rb-v000', location: 'team-a', account: 'k8s' } }]),
+      );
       assert.deepEqual(result.manifestNamesByNamespace, { 'team-a': ['replicaSet rb-v000'] });
       assert.equal(result.podsPatched, 2);
-      const pointed = h.cluster.all('Pod', 'team-a').filter((p) => p.metadata?.labels?.pointer === 'here').map((p) => p.metadata!.name);
+      const pointed = h.cluster
+        .all('Pod', 'team-a')
+        .filter((p) => p.metadata?.labels?.pointer === 'here')
+        .map((p) => p.metadata!.name);
       assert.deepEqual(pointed, ['rb-v001-1', 'rb-v001-2']);
       assert.equal((h.cluster.find('ReplicaSet', 'team-a', 'rb-v000')!.spec as Json).template.metadata.labels.pointer, undefined);
       const patch = calls(h, 'patch')[0];
@@ -286,13 +430,17 @@ describe('operations on existing objects', () => {
     test('enable puts them back (given load balancers win over the annotation); a missing Service or target fails', async () => {
       await redBlack();
       resultOf(await h.run([{ disableManifest: { account: 'k8s', manifestName: 'replicaSet rb-v000', location: 'team-a' } }]));
-      resultOf(await h.run([{ enableManifest: { account: 'k8s', manifestName: 'replicaSet rb-v000', location: 'team-a', loadBalancers: ['service service1'] } }]));
+      resultOf(
+        await h.run([{ enableManifest: { account: 'k8s', manifestName: 'replicaSet rb-v000', location: 'team-a', loadBalancers: ['service service1'] } }]),
+      );
       assert.equal(h.cluster.all('Pod', 'team-a').filter((p) => p.metadata?.labels?.pointer === 'here').length, 4);
       // A second enable changes nothing.
       const before = calls(h, 'patch').length;
       resultOf(await h.run([{ enableManifest: { account: 'k8s', manifestName: 'replicaSet rb-v000', location: 'team-a' } }]));
       assert.equal(calls(h, 'patch').length, before);
-      const noService = await h.run([{ enableManifest: { account: 'k8s', manifestName: 'replicaSet rb-v000', location: 'team-a', loadBalancers: ['service ghost'] } }]);
+      const noService = await h.run([
+        { enableManifest: { account: 'k8s', manifestName: 'replicaSet rb-v000', location: 'team-a', loadBalancers: ['service ghost'] } },
+      ]);
       assert.equal(noService.resultObjects[0].message, 'Could not find load balancer: service ghost in team-a.');
       const noTarget = await h.run([{ disableManifest: { account: 'k8s', manifestName: 'replicaSet ghost', location: 'team-a' } }]);
       assert.equal(noTarget.resultObjects[0].message, 'Could not find kubernetes manifest: replicaSet ghost in namespace team-a');
@@ -300,7 +448,11 @@ describe('operations on existing objects', () => {
 
     test('a conflict while patching is re-read and recomputed', async () => {
       await redBlack();
-      h.cluster.failures.push((request) => (request.type === 'patch' ? { httpStatus: 409, errorCode: 'KUBE_API_ERROR', body: { kind: 'Status', reason: 'Conflict', message: 'the object has been modified', code: 409 } } : undefined));
+      h.cluster.failures.push((request) =>
+        request.type === 'patch'
+          ? { httpStatus: 409, errorCode: 'KUBE_API_ERROR', body: { kind: 'Status', reason: 'Conflict', message: 'the object has been modified', code: 409 } }
+          : undefined,
+      );
       resultOf(await h.run([{ disableManifest: { account: 'k8s', manifestName: 'replicaSet rb-v001', location: 'team-a' } }]));
       assert.equal((h.cluster.find('ReplicaSet', 'team-a', 'rb-v001')!.spec as Json).template.metadata.labels.pointer, undefined);
       assert.ok(calls(h, 'get').length >= 2, 'read again after the conflict');
@@ -309,8 +461,26 @@ describe('operations on existing objects', () => {
 
   describe('runJob', () => {
     test('the Job is recreated (or created with generateName) with the application moniker; deployedNamesByLocation names it', async () => {
-      const job = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'pi', annotations: { 'strategy.spinnaker.io/server-side-apply': 'true' } }, spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'pi', image: 'perl' }] } } } };
-      const task = await h.run([{ runJob: { account: 'k8s', cloudProvider: 'kubernetes', application: 'jobs', namespace: 'team-a', source: 'text', manifest: job, requiredArtifacts: [], optionalArtifacts: [] } }]);
+      const job = {
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        metadata: { name: 'pi', annotations: { 'strategy.spinnaker.io/server-side-apply': 'true' } },
+        spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'pi', image: 'perl' }] } } },
+      };
+      const task = await h.run([
+        {
+          runJob: {
+            account: 'k8s',
+            cloudProvider: 'kubernetes',
+            application: 'jobs',
+            namespace: 'team-a',
+            source: 'text',
+            manifest: job,
+            requiredArtifacts: [],
+            optionalArtifacts: [],
+          },
+        },
+      ]);
       const result = resultOf(task);
       assert.deepEqual(result.deployedNamesByLocation, { 'team-a': ['job pi'] });
       assert.deepEqual(result.manifestNamesByNamespace, { 'team-a': ['job pi'] });
@@ -320,24 +490,56 @@ describe('operations on existing objects', () => {
       assert.equal(apply.manifest.metadata.annotations['moniker.spinnaker.io/application'], 'jobs');
       assert.ok(task.history.some((l) => l.phase === 'RUN_KUBERNETES_JOB' && l.status === 'Running Kubernetes job...'));
 
-      const generated = resultOf(await h.run([{ runJob: { account: 'k8s', application: 'jobs', namespace: 'team-a', manifest: { ...job, metadata: { generateName: 'pi-' } } } }]));
+      const generated = resultOf(
+        await h.run([{ runJob: { account: 'k8s', application: 'jobs', namespace: 'team-a', manifest: { ...job, metadata: { generateName: 'pi-' } } } }]),
+      );
       assert.match(generated.deployedNamesByLocation['team-a'][0], /^job pi-\w+$/);
       assert.equal(calls(h, 'apply')[1].strategy, 'create');
 
-      const notJob = await h.run([{ runJob: { account: 'k8s', application: 'jobs', manifest: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } } } }]);
+      const notJob = await h.run([
+        { runJob: { account: 'k8s', application: 'jobs', manifest: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } } } },
+      ]);
       assert.equal(notJob.resultObjects[0].message, 'Only kind of Job is accepted for the Run Job operation.');
     });
   });
 
   describe('cleanupArtifacts', () => {
     test('keeps the newest max-version-history versions of each deployed artifact', async () => {
-      const annotations = (v: string) => ({ 'artifact.spinnaker.io/type': 'kubernetes/replicaSet', 'artifact.spinnaker.io/name': 'web', 'artifact.spinnaker.io/location': 'team-a', 'artifact.spinnaker.io/version': v, 'strategy.spinnaker.io/max-version-history': '2' });
-      for (const v of ['v000', 'v001', 'v002', 'v003']) await h.cluster.seed({ apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: `web-${v}`, namespace: 'team-a', annotations: annotations(v) } });
+      const annotations = (v: string) => ({
+        'artifact.spinnaker.io/type': 'kubernetes/replicaSet',
+        'artifact.spinnaker.io/name': 'web',
+        'artifact.spinnaker.io/location': 'team-a',
+        'artifact.spinnaker.io/version': v,
+        'strategy.spinnaker.io/max-version-history': '2',
+      });
+      for (const v of ['v000', 'v001', 'v002', 'v003'])
+        await h.cluster.seed({ apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: `web-${v}`, namespace: 'team-a', annotations: annotations(v) } });
       const newest = h.cluster.find('ReplicaSet', 'team-a', 'web-v003')!;
-      const result = resultOf(await h.run([{ cleanupArtifacts: { account: 'k8s', cloudProvider: 'kubernetes', manifests: [newest, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'unmanaged' } }] } }]));
-      assert.deepEqual(result, { manifestNamesByNamespace: { 'team-a': ['replicaSet web-v000', 'replicaSet web-v001'] }, createdArtifacts: [], boundArtifacts: [] });
-      assert.deepEqual(h.cluster.all('ReplicaSet', 'team-a').map((r) => r.metadata!.name), ['web-v002', 'web-v003']);
-      assert.deepEqual(resultOf(await h.run([{ cleanupArtifacts: { account: 'k8s', manifests: [newest] } }])), { manifestNamesByNamespace: {}, createdArtifacts: [], boundArtifacts: [] });
+      const result = resultOf(
+        await h.run([
+          {
+            cleanupArtifacts: {
+              account: 'k8s',
+              cloudProvider: 'kubernetes',
+              manifests: [newest, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'unmanaged' } }],
+            },
+          },
+        ]),
+      );
+      assert.deepEqual(result, {
+        manifestNamesByNamespace: { 'team-a': ['replicaSet web-v000', 'replicaSet web-v001'] },
+        createdArtifacts: [],
+        boundArtifacts: [],
+      });
+      assert.deepEqual(
+        h.cluster.all('ReplicaSet', 'team-a').map((r) => r.metadata!.name),
+        ['web-v002', 'web-v003'],
+      );
+      assert.deepEqual(resultOf(await h.run([{ cleanupArtifacts: { account: 'k8s', manifests: [newest] } }])), {
+        manifestNamesByNamespace: {},
+        createdArtifacts: [],
+        boundArtifacts: [],
+      });
     });
   });
 });

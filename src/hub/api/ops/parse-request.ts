@@ -20,7 +20,6 @@ export interface RequestedOp {
   idempotent: boolean;
 }
 
-
 function unknownOperation(name: string, path: string): never {
   throw new ScaleAgentError(Errors.OPERATION_UNSUPPORTED, `${path}: unknown operation "${name}"; supported: ${[...OPERATIONS.keys()].join(', ')}`, {
     field: path,
@@ -70,7 +69,11 @@ export async function parseOpsRequest(body: unknown, store: AccountReader): Prom
     if (!accounts.has(op.account)) accounts.set(op.account, await store.getAccount(op.account));
     const account = accounts.get(op.account);
     if (!account) {
-      throw new ScaleAgentError(withStatus(Errors.ACCOUNT_NOT_FOUND, HTTP_BAD_REQUEST), `${at(at(path, handler.name), 'account')}: unknown account "${op.account}"`, { account: op.account });
+      throw new ScaleAgentError(
+        withStatus(Errors.ACCOUNT_NOT_FOUND, HTTP_BAD_REQUEST),
+        `${at(at(path, handler.name), 'account')}: unknown account "${op.account}"`,
+        { account: op.account },
+      );
     }
     out.push({ handler, account, prepared: op.prepare(account), idempotent: op.idempotent });
   }

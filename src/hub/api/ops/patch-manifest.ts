@@ -132,11 +132,16 @@ export const patchManifestOp: OpHandler = {
         const target = resolveTarget(account, t.kindToken, t.name, t.location, t.path, t.locationPath);
         if (target.namespaced) checkNamespace(account, target.namespace, t.locationPath, 'patchKubernetesManifest');
         // Refused before anything runs; the agent checks again, whoever sends it a patch.
-        const why = description.patchType === 'json' && target.group === '' && target.kind === 'Secret' ? secretValueRead(description.body as unknown[]) : undefined;
-        if (why !== undefined) throw new ScaleAgentError(Errors.SECRET_VALUES_PROTECTED, `${at(description.path, 'patchBody')}: ${why}; a Secret's values stay in its data and stringData`, { field: at(description.path, 'patchBody') });
+        const why =
+          description.patchType === 'json' && target.group === '' && target.kind === 'Secret' ? secretValueRead(description.body as unknown[]) : undefined;
+        if (why !== undefined)
+          throw new ScaleAgentError(
+            Errors.SECRET_VALUES_PROTECTED,
+            `${at(description.path, 'patchBody')}: ${why}; a Secret's values stay in its data and stringData`,
+            { field: at(description.path, 'patchBody') },
+          );
         return { run: (ctx) => runPatch(account, description, target, ctx) };
       },
     };
   },
 };
-

@@ -192,7 +192,11 @@ async function history(cluster: Cluster, target: ManifestTarget, workload: KubeO
 function canonical(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonical);
   if (!isObject(value)) return value;
-  return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical(value[k])]));
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((k) => [k, canonical(value[k])]),
+  );
 }
 
 function withoutHash(template: unknown): Record<string, unknown> {
@@ -249,7 +253,10 @@ export const undoRolloutManifestOp: OpHandler = manifestOp<UndoInput>({
     } else {
       chosen = revisions.find((r) => r.revision === toRevision);
     }
-    if (!chosen) throw invalidOperation(toRevision === 0 ? `no rollout history found for ${target.fullName}` : `unable to find specified revision ${toRevision} in history`);
+    if (!chosen)
+      throw invalidOperation(
+        toRevision === 0 ? `no rollout history found for ${target.fullName}` : `unable to find specified revision ${toRevision} in history`,
+      );
     await status(`Calling undo rollout operation for ${describeTarget(target)} with revision ${chosen.revision}...`);
 
     if (isDeployment) {
@@ -265,7 +272,8 @@ export const undoRolloutManifestOp: OpHandler = manifestOp<UndoInput>({
         const existing = workload.metadata?.annotations ?? {};
         if (workload.metadata?.annotations === undefined) ops.push({ op: 'add', path: '/metadata/annotations', value: {} });
         for (const key of Object.keys(existing)) {
-          if (!ROLLBACK_SKIPPED_ANNOTATIONS.has(key) && !wanted.some(([k]) => k === key)) ops.push({ op: 'remove', path: `/metadata/annotations/${pointer(key)}` });
+          if (!ROLLBACK_SKIPPED_ANNOTATIONS.has(key) && !wanted.some(([k]) => k === key))
+            ops.push({ op: 'remove', path: `/metadata/annotations/${pointer(key)}` });
         }
         for (const [key, value] of wanted) ops.push({ op: 'add', path: `/metadata/annotations/${pointer(key)}`, value });
         await cluster.patch(target, 'json', ops);

@@ -26,7 +26,11 @@ function parseRunJob(raw: unknown, path: string): DeployDescription {
     if (manifests.length !== 1) invalid(at(path, 'manifest'), 'Run Job needs exactly one manifest: a Job');
     manifestSource = { ...source, manifest: manifests[0] };
   }
-  const description = parseDeployDescription({ ...manifestSource, manifests: undefined, moniker: undefined, labelSelectors: undefined, services: undefined }, path, 'manifest');
+  const description = parseDeployDescription(
+    { ...manifestSource, manifests: undefined, moniker: undefined, labelSelectors: undefined, services: undefined },
+    path,
+    'manifest',
+  );
   const application = optionalString(source, 'application', path) ?? optionalString(source, 'app', path);
   const namespace = optionalString(source, 'namespace', path)?.trim();
   const manifest = description.manifests[0]!.manifest;
@@ -52,7 +56,8 @@ async function runJob(description: DeployDescription, placed: PlacedManifest[], 
   await ctx.status(PHASE, 'Running Kubernetes job...');
   const manifest = description.manifests[0]!.manifest;
   const { group } = splitApiVersion(String(manifest.apiVersion));
-  if (description.manifests.length !== 1 || knownKind(group, String(manifest.kind))?.kind !== 'Job') throw invalidOperation('Only kind of Job is accepted for the Run Job operation.');
+  if (description.manifests.length !== 1 || knownKind(group, String(manifest.kind))?.kind !== 'Job')
+    throw invalidOperation('Only kind of Job is accepted for the Run Job operation.');
   const result = await deploy(description, placed, account, ctx, PHASE);
   return { ...result, deployedNamesByLocation: Object.fromEntries(Object.entries(result.manifestNamesByNamespace).map(([ns, names]) => [ns, [...names]])) };
 }

@@ -8,14 +8,40 @@ import { holdsRedactedSecrets, REDACTED_SECRET_VALUE, redactSecretValues } from 
 import { TaskRunner } from './task-runner.ts';
 
 const VALUE = 'aHVudGVyMg==';
-const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'db', namespace: 'default' }, data: { password: VALUE }, stringData: { token: 'plain-token' } };
-const deploy = [{ deployManifest: { account: 'k8s', cloudProvider: 'kubernetes', moniker: { app: 'web' }, manifests: [secret, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: '1' } }] } }];
+const secret = {
+  apiVersion: 'v1',
+  kind: 'Secret',
+  metadata: { name: 'db', namespace: 'default' },
+  data: { password: VALUE },
+  stringData: { token: 'plain-token' },
+};
+const deploy = [
+  {
+    deployManifest: {
+      account: 'k8s',
+      cloudProvider: 'kubernetes',
+      moniker: { app: 'web' },
+      manifests: [secret, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: '1' } }],
+    },
+  },
+];
 
 test('Secret values are taken out of a request: manifests, patches of a Secret, embedded artifacts holding one; nothing else changes', () => {
   const yaml = Buffer.from(`apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  password: ${VALUE}\n`).toString('base64');
   const request = [
     ...deploy,
-    { patchManifest: { account: 'k8s', manifestName: 'secret db', location: 'default', options: { mergeStrategy: 'json' }, patchBody: [{ op: 'replace', path: '/data/password', value: VALUE }, { op: 'add', path: '/metadata/labels/a', value: 'b' }] } },
+    {
+      patchManifest: {
+        account: 'k8s',
+        manifestName: 'secret db',
+        location: 'default',
+        options: { mergeStrategy: 'json' },
+        patchBody: [
+          { op: 'replace', path: '/data/password', value: VALUE },
+          { op: 'add', path: '/metadata/labels/a', value: 'b' },
+        ],
+      },
+    },
     { patchManifest: { account: 'k8s', manifestName: 'Secret db', location: 'default', patchBody: { stringData: { token: 'new' } } } },
     { deployManifest: { account: 'k8s', manifestArtifact: { type: 'embedded/base64', reference: yaml } } },
   ];
@@ -33,12 +59,22 @@ test('Secret values are taken out of a request: manifests, patches of a Secret, 
 test('with operations.redactSecretValues a task deploys the real values but stores none, and never fails retryably', async () => {
   const h = await opsHarness();
   try {
-    const runner = new TaskRunner({ store: h.store, router: h.cluster, hubId: 'hub-test', logger: silentLogger(), operationTimeoutMs: 5_000, redactSecretValues: true });
+    const runner = new TaskRunner({
+      store: h.store,
+      router: h.cluster,
+      hubId: 'hub-test',
+      logger: silentLogger(),
+      operationTimeoutMs: 5_000,
+      redactSecretValues: true,
+    });
     const finished = (id: string) =>
-      waitFor(async () => {
-        const t = await h.store.getTask(id);
-        return t && t.state !== 'STARTED' ? t : undefined;
-      }, { timeoutMs: 5_000, what: `task ${id}` });
+      waitFor(
+        async () => {
+          const t = await h.store.getTask(id);
+          return t && t.state !== 'STARTED' ? t : undefined;
+        },
+        { timeoutMs: 5_000, what: `task ${id}` },
+      );
     const done = await finished((await runner.start(await parseOpsRequest(deploy, h.store), deploy, null)).id);
     assert.equal(done.state, 'COMPLETED');
     const sent = h.cluster.calls.map((c) => c.request).find((r) => r.type === 'apply' && r.manifest.kind === 'Secret');

@@ -14,7 +14,6 @@ const SECRET_TARGET = /^\s*secret\s/i;
 const SECRET_KIND_IN_YAML = /(^|\n)\s*"?kind"?\s*:\s*["']?Secret["']?\s*(,|\n|$)/;
 const EMBEDDED_BASE64 = 'embedded/base64';
 
-
 function redactValues(holder: Obj): boolean {
   let redacted = false;
   for (const field of VALUE_FIELDS) {
@@ -55,7 +54,11 @@ export function redactSecretValues(request: unknown): { request: unknown; redact
     if (!isObject(value)) continue;
     if (value.kind === 'Secret' && redactValues(value)) redacted = true;
     if (typeof value.manifestName === 'string' && SECRET_TARGET.test(value.manifestName) && redactSecretPatch(value)) redacted = true;
-    if (value.type === EMBEDDED_BASE64 && typeof value.reference === 'string' && SECRET_KIND_IN_YAML.test(Buffer.from(value.reference, 'base64').toString('utf8'))) {
+    if (
+      value.type === EMBEDDED_BASE64 &&
+      typeof value.reference === 'string' &&
+      SECRET_KIND_IN_YAML.test(Buffer.from(value.reference, 'base64').toString('utf8'))
+    ) {
       value.reference = REDACTED_SECRET_VALUE;
       redacted = true;
     }

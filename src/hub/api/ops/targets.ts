@@ -41,7 +41,10 @@ export function supports(target: Pick<ResourceTarget, 'group' | 'kind'>, capabil
  */
 export function checkNamespace(account: AccountRecord, namespace: string, path: string, context: string): void {
   if (namespace === '' || account.namespaces.length === 0 || account.namespaces.includes(namespace)) return;
-  invalid(path, `namespace "${namespace}" is not one of account ${account.name}'s namespaces (${account.namespaces.join(', ')}) (${context}.${namespace}.wrongNamespace)`);
+  invalid(
+    path,
+    `namespace "${namespace}" is not one of account ${account.name}'s namespaces (${account.namespaces.join(', ')}) (${context}.${namespace}.wrongNamespace)`,
+  );
 }
 
 /** Resolves a kind token and a name in a location; 400s name the field (`path`: the kind's, `locationPath`: the namespace's). */
@@ -50,11 +53,25 @@ export function resolveTarget(account: AccountRecord, kindToken: string, name: s
   if (!gk) invalid(path, `unknown kind "${kindToken}" in account ${account.name}`);
   const namespaced = namespacedKind(account, gk.group, gk.kind);
   if (namespaced && location === '') invalid(locationPath, `is required for the namespaced kind ${gk.kind}`);
-  return { group: gk.group, version: '', kind: gk.kind, namespace: namespaced ? location : '', name, location, fullName: fullResourceName(gk.group, gk.kind, name), namespaced };
+  return {
+    group: gk.group,
+    version: '',
+    kind: gk.kind,
+    namespace: namespaced ? location : '',
+    name,
+    location,
+    fullName: fullResourceName(gk.group, gk.kind, name),
+    namespaced,
+  };
 }
 
 /** `manifestName` + `location` of a description (`key` names the field, e.g. serverGroupName). */
-export function parseTargetFields(source: Obj, path: string, key = 'manifestName', locationKeys: readonly string[] = ['location']): { kindToken: string; name: string; location: string; path: string; locationPath: string } {
+export function parseTargetFields(
+  source: Obj,
+  path: string,
+  key = 'manifestName',
+  locationKeys: readonly string[] = ['location'],
+): { kindToken: string; name: string; location: string; path: string; locationPath: string } {
   const manifestName = optionalString(source, key, path);
   if (manifestName === undefined || manifestName.trim() === '') invalid(at(path, key), 'is required');
   const split = splitFullResourceName(manifestName);

@@ -70,7 +70,14 @@ function exceptionFor(err: unknown, operationClass: string, retryable: boolean):
   if (isScaleAgentError(err)) {
     return { type: 'EXCEPTION', operation: operationClass, cause: 'IllegalArgumentException', message: err.message, details: { code: err.code }, retryable };
   }
-  return { type: 'EXCEPTION', operation: operationClass, cause: err instanceof Error ? err.name : 'Error', message: errorMessage(err), details: { code: Errors.INTERNAL_ERROR.code }, retryable };
+  return {
+    type: 'EXCEPTION',
+    operation: operationClass,
+    cause: err instanceof Error ? err.name : 'Error',
+    message: errorMessage(err),
+    details: { code: Errors.INTERNAL_ERROR.code },
+    retryable,
+  };
 }
 
 function lastOperationClass(task: TaskRecord): string {
@@ -126,7 +133,10 @@ export class TaskRunner {
   async retry(task: TaskRecord, ops: RequestedOp[], request: unknown, why: string): Promise<TaskRecord | undefined> {
     const now = this.now();
     request = this.stored(request);
-    const history: TaskHistoryEntry[] = [...task.history, { phase: ORCHESTRATION, status: `Re-initializing Orchestration Task (failure is retryable): ${why}`, timestamp: now }];
+    const history: TaskHistoryEntry[] = [
+      ...task.history,
+      { phase: ORCHESTRATION, status: `Re-initializing Orchestration Task (failure is retryable): ${why}`, timestamp: now },
+    ];
     const patch: TaskPatch = { state: 'STARTED', history, resultObjects: [], ownerHubId: this.options.hubId, request };
     if (!(await this.options.store.updateTaskIf(task.id, { state: 'FAILED_RETRYABLE' }, patch, now))) return undefined;
     const claimed: TaskRecord = { ...task, ...patch, state: 'STARTED', history, resultObjects: [], ownerHubId: this.options.hubId, request, updatedAt: now };
@@ -143,7 +153,10 @@ export class TaskRunner {
   async markFailed(task: TaskRecord, retryable: boolean): Promise<boolean> {
     const now = this.now();
     const state: TaskState = retryable ? 'FAILED_RETRYABLE' : 'FAILED';
-    const history = [...task.history, { phase: ORCHESTRATION, status: `Orchestration failed: marked failed on request${retryable ? ' (retryable)' : ''}`, timestamp: now }];
+    const history = [
+      ...task.history,
+      { phase: ORCHESTRATION, status: `Orchestration failed: marked failed on request${retryable ? ' (retryable)' : ''}`, timestamp: now },
+    ];
     return this.options.store.updateTaskIf(task.id, { state: task.state }, { state, history }, now);
   }
 
@@ -215,8 +228,18 @@ export class TaskRunner {
     // A stored request without its Secret values cannot be run again.
     const retryable = requestIdempotent(task.request) && !holdsRedactedSecrets(task.request);
     const operation = lastOperationClass(task);
-    const exception: Exception = { type: 'EXCEPTION', operation, cause: 'TaskInterrupted', message: `Task interrupted: ${reason}`, details: { code: Errors.TASK_INTERRUPTED.code }, retryable };
-    const history = [...task.history, { phase: ORCHESTRATION, status: `Orchestration failed: ${operation} | TaskInterrupted: [${exception.message}]`, timestamp: now }];
+    const exception: Exception = {
+      type: 'EXCEPTION',
+      operation,
+      cause: 'TaskInterrupted',
+      message: `Task interrupted: ${reason}`,
+      details: { code: Errors.TASK_INTERRUPTED.code },
+      retryable,
+    };
+    const history = [
+      ...task.history,
+      { phase: ORCHESTRATION, status: `Orchestration failed: ${operation} | TaskInterrupted: [${exception.message}]`, timestamp: now },
+    ];
     const state: TaskState = retryable ? 'FAILED_RETRYABLE' : 'FAILED';
     const done = await this.options.store.updateTaskIf(task.id, expect, { state, history, resultObjects: [...task.resultObjects, exception] }, now);
     if (!done) return false;
@@ -272,11 +295,16 @@ export class TaskRunner {
       } catch (err) {
         if (err instanceof TaskTaken) throw err;
         const retryable = err instanceof OperationFailure && err.transient && allIdempotent;
-        if (!(err instanceof OperationFailure) && !isScaleAgentError(err)) logger.error({ err, taskId: task.id, operation: op.handler.name }, 'operation failed unexpectedly');
+        if (!(err instanceof OperationFailure) && !isScaleAgentError(err))
+          logger.error({ err, taskId: task.id, operation: op.handler.name }, 'operation failed unexpectedly');
         const exception = exceptionFor(err, op.handler.operationClass, retryable);
         task.resultObjects.push(exception);
         task.state = retryable ? 'FAILED_RETRYABLE' : 'FAILED';
-        task.history.push({ phase: ORCHESTRATION, status: `Orchestration failed: ${op.handler.operationClass} | ${exception.cause}: [${exception.message}]`, timestamp: this.now() });
+        task.history.push({
+          phase: ORCHESTRATION,
+          status: `Orchestration failed: ${op.handler.operationClass} | ${exception.cause}: [${exception.message}]`,
+          timestamp: this.now(),
+        });
         await this.write(task, { state: task.state, history: task.history, resultObjects: task.resultObjects }, FINAL_WRITE_ATTEMPTS);
         return;
       }

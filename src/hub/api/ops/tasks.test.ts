@@ -17,7 +17,9 @@ const configMap = (name: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', meta
 /** Staleness bound of the heartbeat test, and how long its task runs by the clock: longer than the bound. */
 const STALE_AFTER_MS = 1000;
 const RUNNING_FOR_MS = 1500;
-const deploy = (name: string): Json[] => [{ deployManifest: { account: 'k8s', cloudProvider: 'kubernetes', moniker: { app: 'web' }, manifests: [configMap(name)] } }];
+const deploy = (name: string): Json[] => [
+  { deployManifest: { account: 'k8s', cloudProvider: 'kubernetes', moniker: { app: 'web' }, manifests: [configMap(name)] } },
+];
 
 function started(id: string, overrides: Partial<TaskRecord> = {}): TaskRecord {
   return {
@@ -92,7 +94,11 @@ forEachEngine('tasks', (engine) => {
     assert.ok(done.history.some((l) => /^Re-initializing Orchestration Task \(failure is retryable\)/.test(l.status)));
     const third = await h.post('/kubernetes/ops?clientRequestId=req-1', deploy('other'));
     assert.equal(third.body.id, first.body.id);
-    assert.equal((await h.finished(third.body.id)).resultObjects[0].manifestNamesByNamespace.default[0], 'configMap cfg-v000', 'a completed task is not run again');
+    assert.equal(
+      (await h.finished(third.body.id)).resultObjects[0].manifestNamesByNamespace.default[0],
+      'configMap cfg-v000',
+      'a completed task is not run again',
+    );
   });
 
   test('clientRequestId: a repeat naming other operations or accounts is a 409 conflict and leaves the task alone', async () => {
@@ -113,7 +119,10 @@ forEachEngine('tasks', (engine) => {
       const res = await h.post(url, body);
       assert.equal(res.status, 409, `${url} ${names}`);
       assert.equal(res.body.code, 'TASK_REQUEST_ID_CONFLICT');
-      assert.equal(res.body.message, `clientRequestId req-2 is already used by task ${first.body.id} for deployManifest on k8s; this request names ${names}. Use a new clientRequestId for a different request`);
+      assert.equal(
+        res.body.message,
+        `clientRequestId req-2 is already used by task ${first.body.id} for deployManifest on k8s; this request names ${names}. Use a new clientRequestId for a different request`,
+      );
     }
     const task = (await h.get(`/task/${first.body.id}`)).body;
     assert.equal(task.status.retryable, true, 'the task was neither run nor marked otherwise');
@@ -149,7 +158,15 @@ forEachEngine('tasks', (engine) => {
 
   test('a transient failure of an operation that must not run twice is not retryable', async () => {
     h.cluster.failures.push({ httpStatus: 0, errorCode: 'OPERATION_AGENT_GONE', message: 'the session with agent a1 ended before it answered: stream error' });
-    const task = await h.run([{ runJob: { account: 'k8s', application: 'jobs', manifest: { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'pi', namespace: 'default' }, spec: {} } } }]);
+    const task = await h.run([
+      {
+        runJob: {
+          account: 'k8s',
+          application: 'jobs',
+          manifest: { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'pi', namespace: 'default' }, spec: {} },
+        },
+      },
+    ]);
     assert.equal(task.status.failed, true);
     assert.equal(task.status.retryable, false);
     assert.match(task.resultObjects[0].message, /OPERATION_AGENT_GONE: the session with agent a1 ended before it answered/);
@@ -159,7 +176,10 @@ forEachEngine('tasks', (engine) => {
     h.cluster.failures.push({ httpStatus: 0, errorCode: 'OPERATION_DEADLINE_EXCEEDED', message: 'the agent a1 did not answer within 30000 ms' });
     const task = await h.run([{ scaleManifest: { account: 'k8s', manifestName: 'deployment web', location: 'default', replicas: 2 } }]);
     assert.equal(task.status.retryable, true);
-    assert.equal(task.resultObjects[0].message, 'Scaling deployment web in namespace default failed: OPERATION_DEADLINE_EXCEEDED: the agent a1 did not answer within 30000 ms');
+    assert.equal(
+      task.resultObjects[0].message,
+      'Scaling deployment web in namespace default failed: OPERATION_DEADLINE_EXCEEDED: the agent a1 did not answer within 30000 ms',
+    );
   });
 
   test('PATCH /kubernetes/task/{id} fails a running task; its late result does not overwrite that', async () => {
@@ -200,9 +220,26 @@ forEachEngine('tasks', (engine) => {
 
   test('a restarted hub fails its STARTED tasks: retryably when running them again is safe, with their open operations', async () => {
     await store.createTask(started('T-DEPLOY'));
-    await store.createTask(started('T-JOB', { request: [{ runJob: { account: 'k8s', manifest: { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'j' } } } }] }));
+    await store.createTask(
+      started('T-JOB', { request: [{ runJob: { account: 'k8s', manifest: { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'j' } } } }] }),
+    );
     await store.createTask(started('T-OTHER', { ownerHubId: 'hub-other', updatedAt: Date.now() }));
-    await store.recordOperation({ id: 'OP-OPEN', taskId: 'T-DEPLOY', account: 'k8s', type: 'apply', status: 'SENT', httpStatus: null, errorCode: null, message: null, agentId: 'a1', receivedAt: 1, routedAt: 1, sentAt: 2, executedAt: null, resultAt: null });
+    await store.recordOperation({
+      id: 'OP-OPEN',
+      taskId: 'T-DEPLOY',
+      account: 'k8s',
+      type: 'apply',
+      status: 'SENT',
+      httpStatus: null,
+      errorCode: null,
+      message: null,
+      agentId: 'a1',
+      receivedAt: 1,
+      routedAt: 1,
+      sentAt: 2,
+      executedAt: null,
+      resultAt: null,
+    });
     const runner = new TaskRunner({ store, router: h.cluster, hubId: 'hub-test', logger: silentLogger(), operationTimeoutMs: 1000 });
     assert.equal(await runner.recover(), 2);
     const deployTask = (await h.get('/task/T-DEPLOY')).body;
@@ -210,7 +247,10 @@ forEachEngine('tasks', (engine) => {
     assert.equal(deployTask.status.retryable, true);
     assert.equal(deployTask.resultObjects[0].cause, 'TaskInterrupted');
     assert.equal(deployTask.resultObjects[0].operation, 'KubernetesDeployManifestOperation');
-    assert.match(deployTask.status.status, /^Orchestration failed: KubernetesDeployManifestOperation \| TaskInterrupted: \[Task interrupted: the hub hub-test restarted while the task was running/);
+    assert.match(
+      deployTask.status.status,
+      /^Orchestration failed: KubernetesDeployManifestOperation \| TaskInterrupted: \[Task interrupted: the hub hub-test restarted while the task was running/,
+    );
     assert.equal((await h.get('/task/T-JOB')).body.status.retryable, false);
     assert.equal((await h.get('/task/T-OTHER')).body.status.completed, false, "another replica's live task is left alone");
     const [op] = await store.listOperations(10, { taskId: 'T-DEPLOY' });
@@ -253,7 +293,15 @@ forEachEngine('tasks', (engine) => {
     t.mock.timers.enable({ apis: ['setInterval'] });
     let now = Date.now();
     const clock = () => now;
-    const runner = new TaskRunner({ store, router: h.cluster, hubId: 'hub-test', logger: silentLogger(), operationTimeoutMs: 1000, staleAfterMs: STALE_AFTER_MS, now: clock });
+    const runner = new TaskRunner({
+      store,
+      router: h.cluster,
+      hubId: 'hub-test',
+      logger: silentLogger(),
+      operationTimeoutMs: 1000,
+      staleAfterMs: STALE_AFTER_MS,
+      now: clock,
+    });
     const ops = await (await import('./parse-request.ts')).parseOpsRequest(deploy('beat'), store);
     const task = await runner.start(ops, deploy('beat'), null);
     runner.startMaintenance();
@@ -262,7 +310,15 @@ forEachEngine('tasks', (engine) => {
     now += RUNNING_FOR_MS;
     t.mock.timers.tick(RUNNING_FOR_MS);
     await waitFor(async () => (await store.getTask(task.id))!.updatedAt === now, { timeoutMs: 2000, what: 'the heartbeat to refresh the task' });
-    const other = new TaskRunner({ store, router: h.cluster, hubId: 'hub-other', logger: silentLogger(), operationTimeoutMs: 1000, staleAfterMs: STALE_AFTER_MS, now: clock });
+    const other = new TaskRunner({
+      store,
+      router: h.cluster,
+      hubId: 'hub-other',
+      logger: silentLogger(),
+      operationTimeoutMs: 1000,
+      staleAfterMs: STALE_AFTER_MS,
+      now: clock,
+    });
     assert.equal(await other.sweepStale(), 0);
     release();
     await runner.drain();
@@ -271,19 +327,60 @@ forEachEngine('tasks', (engine) => {
   });
 
   test('GET /admin/operations: every hop of an operation, filtered by task', async () => {
-    await store.recordOperation({ id: 'OP-1', taskId: 'T-1', account: 'k8s', type: 'apply', status: 'SUCCEEDED', httpStatus: 201, errorCode: null, message: null, agentId: 'a1', receivedAt: 1000, routedAt: 1001, sentAt: 1003, executedAt: 1010, resultAt: 1012 });
-    await store.recordOperation({ id: 'OP-2', taskId: 'T-2', account: 'k8s', type: 'get', status: 'FAILED', httpStatus: 404, errorCode: 'KUBE_API_ERROR', message: 'nf', agentId: 'a1', receivedAt: 2000, routedAt: null, sentAt: null, executedAt: null, resultAt: 2001 });
+    await store.recordOperation({
+      id: 'OP-1',
+      taskId: 'T-1',
+      account: 'k8s',
+      type: 'apply',
+      status: 'SUCCEEDED',
+      httpStatus: 201,
+      errorCode: null,
+      message: null,
+      agentId: 'a1',
+      receivedAt: 1000,
+      routedAt: 1001,
+      sentAt: 1003,
+      executedAt: 1010,
+      resultAt: 1012,
+    });
+    await store.recordOperation({
+      id: 'OP-2',
+      taskId: 'T-2',
+      account: 'k8s',
+      type: 'get',
+      status: 'FAILED',
+      httpStatus: 404,
+      errorCode: 'KUBE_API_ERROR',
+      message: 'nf',
+      agentId: 'a1',
+      receivedAt: 2000,
+      routedAt: null,
+      sentAt: null,
+      executedAt: null,
+      resultAt: 2001,
+    });
     const byTask = (await h.get('/admin/operations?taskId=T-1')).body;
     assert.equal(byTask.length, 1);
     assert.deepEqual(byTask[0].hops, { routeMs: 1, sendMs: 2, agentMs: 7, returnMs: 2, totalMs: 12 });
-    assert.deepEqual((await h.get('/admin/operations?status=failed&type=get')).body.map((o: Json) => o.id), ['OP-2']);
+    assert.deepEqual(
+      (await h.get('/admin/operations?status=failed&type=get')).body.map((o: Json) => o.id),
+      ['OP-2'],
+    );
     assert.equal((await h.get('/admin/operations?account=nope')).body.length, 0);
   });
 
   test('the store: conditional task updates and task queries', async () => {
     await store.createTask(started('T-A', { updatedAt: 100 }));
     assert.equal(await store.updateTaskIf('T-A', { state: 'FAILED' }, { state: 'COMPLETED' }, 200), false);
-    assert.equal(await store.updateTaskIf('T-A', { state: ['STARTED', 'FAILED'], ownerHubId: 'hub-test', updatedAtOrBefore: 100 }, { state: 'COMPLETED', ownerHubId: 'hub-b' }, 200), true);
+    assert.equal(
+      await store.updateTaskIf(
+        'T-A',
+        { state: ['STARTED', 'FAILED'], ownerHubId: 'hub-test', updatedAtOrBefore: 100 },
+        { state: 'COMPLETED', ownerHubId: 'hub-b' },
+        200,
+      ),
+      true,
+    );
     const task = (await store.getTask('T-A'))!;
     assert.equal(task.state, 'COMPLETED');
     assert.equal(task.ownerHubId, 'hub-b');
@@ -291,8 +388,17 @@ forEachEngine('tasks', (engine) => {
     assert.equal(await store.updateTaskIf('T-A', { updatedAtOrBefore: 150 }, {}, 300), false);
     assert.equal(await store.updateTaskIf('T-missing', {}, {}, 300), false);
     await store.createTask(started('T-B', { updatedAt: 50 }));
-    assert.deepEqual((await store.findTasks({ state: 'STARTED', limit: 10 })).map((t) => t.id), ['T-B']);
-    assert.deepEqual((await store.findTasks({ updatedBefore: 100, limit: 10 })).map((t) => t.id), ['T-B']);
-    assert.deepEqual((await store.findTasks({ ownerHubId: 'hub-b', limit: 10 })).map((t) => t.id), ['T-A']);
+    assert.deepEqual(
+      (await store.findTasks({ state: 'STARTED', limit: 10 })).map((t) => t.id),
+      ['T-B'],
+    );
+    assert.deepEqual(
+      (await store.findTasks({ updatedBefore: 100, limit: 10 })).map((t) => t.id),
+      ['T-B'],
+    );
+    assert.deepEqual(
+      (await store.findTasks({ ownerHubId: 'hub-b', limit: 10 })).map((t) => t.id),
+      ['T-A'],
+    );
   });
 });

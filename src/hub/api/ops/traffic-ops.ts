@@ -102,9 +102,13 @@ function trafficOp(direction: Direction): OpHandler {
       let pods = 0;
       for (const name of loadBalancers) {
         const split = splitFullResourceName(name);
-        if (!split) throw invalidOperation(`Failed to perform operation with load balancer '${name}'. Load balancers must be specified in the form '{kind} {name}', e.g. 'service my-service'`);
+        if (!split)
+          throw invalidOperation(
+            `Failed to perform operation with load balancer '${name}'. Load balancers must be specified in the form '{kind} {name}', e.g. 'service my-service'`,
+          );
         const gk = resolveKind(split.kindToken, account.kinds);
-        if (!gk || knownKind(gk.group, gk.kind)?.kind !== 'Service') throw invalidOperation(`No support for load balancing via ${split.kindToken} exists in Spinnaker`);
+        if (!gk || knownKind(gk.group, gk.kind)?.kind !== 'Service')
+          throw invalidOperation(`No support for load balancing via ${split.kindToken} exists in Spinnaker`);
         const service = await cluster.get({ group: gk.group, version: '', kind: gk.kind, namespace: target.namespace, name: split.name });
         if (!service) throw invalidOperation(`Could not find load balancer: ${name} in ${target.namespace}.`);
         const selector = serviceSelector(service);

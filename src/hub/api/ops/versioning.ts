@@ -45,7 +45,9 @@ function canonical(value: unknown): unknown {
 /** SHA-256 of the manifest without its metadata, keys sorted (Clouddriver's nonMetadataEquals, as a hash). */
 export function contentHash(manifest: KubeObject): string {
   const { metadata: _metadata, ...rest } = manifest;
-  return createHash('sha256').update(JSON.stringify(canonical(rest))).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(rest)))
+    .digest('hex');
 }
 
 /** Whether a kind may carry a content hash (never Secrets: see above). */

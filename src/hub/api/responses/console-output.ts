@@ -18,7 +18,13 @@ export interface ContainerLog {
  * the agent holding the account (the `logs` operation); when there is none, or the read fails, the
  * container's entry says why instead of holding logs. Undefined when the account or kind is unknown.
  */
-export async function consoleOutput(store: CacheReader & AccountReader, router: OperationRouter, account: string, namespace: string, fullName: string): Promise<ContainerLog[] | undefined> {
+export async function consoleOutput(
+  store: CacheReader & AccountReader,
+  router: OperationRouter,
+  account: string,
+  namespace: string,
+  fullName: string,
+): Promise<ContainerLog[] | undefined> {
   const target = await resolveFullName(store, account, fullName);
   if (!target || target.group !== '' || target.kind !== 'Pod') return undefined;
   const object = await store.getObject(account, '', 'Pod', namespace, target.name);

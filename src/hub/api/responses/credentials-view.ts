@@ -70,7 +70,9 @@ export interface AccountCacheView {
 /** The account's anti-entropy state, from its feeds' rows (the same on every replica). */
 export function cacheView(states: readonly FeedDigestState[], now: number): AccountCacheView {
   const checked = states.filter((s) => s.checkedAt !== null);
-  const diverged = states.filter((s) => s.divergedSince !== null).map((s) => ({ group: s.group, kind: s.kind, namespace: s.namespace, since: s.divergedSince!, divergences: s.divergences }));
+  const diverged = states
+    .filter((s) => s.divergedSince !== null)
+    .map((s) => ({ group: s.group, kind: s.kind, namespace: s.namespace, since: s.divergedSince!, divergences: s.divergences }));
   const overdue = states
     .filter((s) => s.divergedSince === null && s.dueSince !== null && now - s.dueSince > CACHE_CHECK_OVERDUE_MS)
     .map((s) => ({ group: s.group, kind: s.kind, namespace: s.namespace, since: s.dueSince! }));

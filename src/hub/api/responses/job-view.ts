@@ -96,7 +96,11 @@ function failureDetails(pods: readonly KubeObject[]): string | undefined {
     const state = obj(failed.state)!;
     const terminatedState = obj(state.terminated);
     const detail = terminatedState ?? obj(state.waiting)!;
-    const exitCode = terminatedState ? (terminatedState.exitCode === undefined || terminatedState.exitCode === null ? '' : String(terminatedState.exitCode)) : '';
+    const exitCode = terminatedState
+      ? terminatedState.exitCode === undefined || terminatedState.exitCode === null
+        ? ''
+        : String(terminatedState.exitCode)
+      : '';
     return `Pod: '${text(pod.metadata?.name)}' had errors.\n Container: '${text(failed.name)}' exited with code: ${exitCode}.\n Status: ${text(detail.reason)}.\n Logs: ${text(detail.message)}`;
   }
   return undefined;

@@ -34,7 +34,12 @@ export async function liveList(
 }
 
 /** The object, null when the API server says it does not exist, undefined when it could not be read. */
-export async function liveGet(router: OperationRouter, account: string, of: ResourceTarget, timeoutMs = LIVE_READ_TIMEOUT_MS): Promise<KubeObject | null | undefined> {
+export async function liveGet(
+  router: OperationRouter,
+  account: string,
+  of: ResourceTarget,
+  timeoutMs = LIVE_READ_TIMEOUT_MS,
+): Promise<KubeObject | null | undefined> {
   if (!router.isConnected(account)) return undefined;
   const outcome = await router.execute(account, { type: 'get', target: of }, { timeoutMs });
   if (outcome.httpStatus === HTTP_NOT_FOUND) return null;
@@ -43,7 +48,14 @@ export async function liveGet(router: OperationRouter, account: string, of: Reso
 }
 
 /** A container's log (`kubectl logs <pod> -c <container>`). */
-export async function podLogs(router: OperationRouter, account: string, namespace: string, pod: string, container: string, timeoutMs = LIVE_READ_TIMEOUT_MS): Promise<string | undefined> {
+export async function podLogs(
+  router: OperationRouter,
+  account: string,
+  namespace: string,
+  pod: string,
+  container: string,
+  timeoutMs = LIVE_READ_TIMEOUT_MS,
+): Promise<string | undefined> {
   if (!router.isConnected(account)) return undefined;
   const outcome = await router.execute(account, { type: 'logs', target: target('', 'Pod', namespace, pod), container }, { timeoutMs });
   if (!succeeded(outcome)) return undefined;

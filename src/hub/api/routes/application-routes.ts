@@ -31,7 +31,8 @@ export function applicationRoutes(app: FastifyInstance, { store }: RouteContext)
     const names = clusterNamesByAccount(await store.listApplicationClusters(CLUSTER_KINDS, name));
     if (Object.keys(names).length === 0) throw notFound(`Application does not exist (name: ${name})`, { application: name });
     const clusters: Record<string, Array<{ name: string; provider: string; serverGroups: string[]; loadBalancers: string[] }>> = {};
-    for (const [account, list] of Object.entries(names)) clusters[account] = list.map((cluster) => ({ name: cluster, provider: CLOUD_PROVIDER, serverGroups: [], loadBalancers: [] }));
+    for (const [account, list] of Object.entries(names))
+      clusters[account] = list.map((cluster) => ({ name: cluster, provider: CLOUD_PROVIDER, serverGroups: [], loadBalancers: [] }));
     return { name, attributes: { name, cloudProviders: CLOUD_PROVIDER }, clusters };
   });
 }

@@ -57,7 +57,13 @@ export function clusterRoutes(app: FastifyInstance, { store, views: loader }: Ro
       .map(([name, serverGroups]) => {
         const loadBalancers = new Set<string>();
         for (const sg of serverGroups) for (const service of loaded.graph.servicesOf(sg)) loadBalancers.add(service.fullName);
-        return { name, account, moniker: { app: application, cluster: name }, loadBalancers: [...loadBalancers].sort(), serverGroups: serverGroups.map((sg) => sg.fullName).sort() };
+        return {
+          name,
+          account,
+          moniker: { app: application, cluster: name },
+          loadBalancers: [...loadBalancers].sort(),
+          serverGroups: serverGroups.map((sg) => sg.fullName).sort(),
+        };
       });
   });
 
@@ -66,7 +72,15 @@ export function clusterRoutes(app: FastifyInstance, { store, views: loader }: Ro
     if (!expand) {
       const rows = await store.listApplicationClusters(CLUSTER_KINDS, application);
       if (!rows.some((r) => r.account === account && r.cluster === name)) return undefined;
-      return { name, moniker: { app: application, cluster: name }, type: CLOUD_PROVIDER, accountName: account, application, serverGroups: [], loadBalancers: [] };
+      return {
+        name,
+        moniker: { app: application, cluster: name },
+        type: CLOUD_PROVIDER,
+        accountName: account,
+        application,
+        serverGroups: [],
+        loadBalancers: [],
+      };
     }
     const loaded = await loader.application({ application, account, cluster: name, kinds: CLUSTER_KINDS, services: true, instances: true });
     if (loaded.own.length === 0) return undefined;
@@ -84,12 +98,16 @@ export function clusterRoutes(app: FastifyInstance, { store, views: loader }: Ro
   ]);
 
   app.get<{ Params: ClusterParams & { type: string } }>('/applications/:app/clusters/:account/:cluster/:type', async (request) => {
-    if (!isKubernetes(request.params.type)) throw notFound(`No cluster provider of type: ${request.params.type} found that can handle cluster: ${request.params.cluster}`, { type: request.params.type });
+    if (!isKubernetes(request.params.type))
+      throw notFound(`No cluster provider of type: ${request.params.type} found that can handle cluster: ${request.params.cluster}`, {
+        type: request.params.type,
+      });
     return requireCluster(request.params, booleanParam(queryOf(request.query).expand, true));
   });
 
   async function clusterServerGroups(params: ClusterParams & { type: string }, region: string | undefined) {
-    if (!isKubernetes(params.type)) throw notFound(`No cluster provider of type: ${params.type} found that can handle cluster: ${params.cluster}`, { type: params.type });
+    if (!isKubernetes(params.type))
+      throw notFound(`No cluster provider of type: ${params.type} found that can handle cluster: ${params.cluster}`, { type: params.type });
     const found = await requireCluster(params, true);
     return found.serverGroups.filter((sg) => region === undefined || region === '' || sg.region === region);
   }
@@ -98,19 +116,27 @@ export function clusterRoutes(app: FastifyInstance, { store, views: loader }: Ro
     clusterServerGroups(request.params, queryOf(request.query).region),
   );
 
-  app.get<{ Params: ClusterParams & { type: string; serverGroup: string } }>('/applications/:app/clusters/:account/:cluster/:type/serverGroups/:serverGroup', async (request) => {
-    const region = queryOf(request.query).region;
-    const matches = (await clusterServerGroups(request.params, region)).filter((sg) => sg.name === request.params.serverGroup);
-    if (matches.length === 0) throw notFound(`Server group not found (account: ${request.params.account}, name: ${request.params.serverGroup}, type: ${request.params.type})`, { ...request.params });
-    return region === undefined || region === '' ? matches : matches[0];
-  });
+  app.get<{ Params: ClusterParams & { type: string; serverGroup: string } }>(
+    '/applications/:app/clusters/:account/:cluster/:type/serverGroups/:serverGroup',
+    async (request) => {
+      const region = queryOf(request.query).region;
+      const matches = (await clusterServerGroups(request.params, region)).filter((sg) => sg.name === request.params.serverGroup);
+      if (matches.length === 0)
+        throw notFound(`Server group not found (account: ${request.params.account}, name: ${request.params.serverGroup}, type: ${request.params.type})`, {
+          ...request.params,
+        });
+      return region === undefined || region === '' ? matches : matches[0];
+    },
+  );
 
   /** Classic stages' dynamic target ("current", "previous", "oldest", "largest", "fail") in one location. */
   async function targetServerGroup(params: ClusterParams & { type: string; scope: string; target: string }, onlyEnabled: boolean, validateOldest: boolean) {
     const { scope, target } = params;
     const kind = parseTarget(target);
     if (!kind) throw notFound(`Target not found (target: ${target})`, { target });
-    const candidates = (await clusterServerGroups(params, undefined)).filter((sg) => sg.region === scope && (!onlyEnabled || !sg.disabled) && sg.createdTime !== undefined);
+    const candidates = (await clusterServerGroups(params, undefined)).filter(
+      (sg) => sg.region === scope && (!onlyEnabled || !sg.disabled) && sg.createdTime !== undefined,
+    );
     const newestFirst = [...candidates].sort((a, b) => b.createdTime! - a.createdTime!);
     const none = () => notFound(`No server groups found (account: ${params.account}, location: ${scope}, cluster: ${params.cluster}, type: ${params.type})`);
     switch (kind) {

@@ -9,7 +9,11 @@ async function namespacesSeen(store: CacheReader, accounts: AccountRecord[]): Pr
   const out = new Map<string, string[]>();
   const wanted = accounts.filter((a) => a.namespaces.length === 0);
   if (wanted.length === 0) return out;
-  const objects = await store.listObjects({ group: '', kind: 'Namespace', ...(wanted.length === 1 && wanted[0] !== undefined ? { account: wanted[0].name } : {}) });
+  const objects = await store.listObjects({
+    group: '',
+    kind: 'Namespace',
+    ...(wanted.length === 1 && wanted[0] !== undefined ? { account: wanted[0].name } : {}),
+  });
   for (const o of objects) {
     const list = out.get(o.account);
     if (list) list.push(o.name);

@@ -18,7 +18,6 @@ interface JobParams {
 
 type Obj = Record<string, unknown>;
 
-
 function watches(account: AccountRecord, group: string, kind: string): boolean {
   return account.kinds.some((k) => k.group === group && k.kind === kind && k.watchable);
 }
@@ -82,7 +81,9 @@ export function jobRoutes(app: FastifyInstance, { store, router }: RouteContext)
       const cached = await store.searchObjects({ account: account.name, kinds: [{ group: '', kind: 'Pod' }], namespace, namePrefix: `${name}-` });
       return cached.map((o) => parseBody(o.body)).filter((p): p is KubeObject => p !== undefined && ownedBy(p, job));
     }
-    const selector = Object.entries(matchLabels(job)).map(([k, v]) => `${k}=${v}`).join(',');
+    const selector = Object.entries(matchLabels(job))
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
     const live = await liveList(router, account.name, target('', 'Pod', namespace), selector === '' ? {} : { labelSelector: selector });
     return (live ?? []).filter((p) => ownedBy(p, job));
   }

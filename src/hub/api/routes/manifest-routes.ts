@@ -44,7 +44,11 @@ export function manifestRoutes(app: FastifyInstance, { store, router }: RouteCon
     const parts = splitFullResourceName(fullName);
     if (!parts) throw requestInvalid(`manifest name must be "<kind> <name>", e.g. "deployment nginx", got "${fullName}"`, { name: fullName });
     const gk = resolveKind(parts.kindToken, account.kinds);
-    if (!gk) throw new ScaleAgentError(Errors.NOT_FOUND, `kind "${parts.kindToken}" is not served by account ${accountName}`, { account: accountName, kind: parts.kindToken });
+    if (!gk)
+      throw new ScaleAgentError(Errors.NOT_FOUND, `kind "${parts.kindToken}" is not served by account ${accountName}`, {
+        account: accountName,
+        kind: parts.kindToken,
+      });
     const namespace = location === CLUSTER_SCOPE_LOCATION || !namespacedKind(account, gk.group, gk.kind) ? '' : location;
     const object = await store.getObject(accountName, gk.group, gk.kind, namespace, parts.name);
     if (!object) {

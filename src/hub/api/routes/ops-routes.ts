@@ -72,7 +72,10 @@ export function opsRoutes(app: FastifyInstance, { store, tasks, auth }: RouteCon
     const pending = inFlight.get(key);
     if (pending) {
       if (pending.operations !== operations) {
-        throw requestIdConflict(requestId, `is in use by a request for ${pending.operations} still being accepted; this one names ${operations}. Use a new clientRequestId for a different request`);
+        throw requestIdConflict(
+          requestId,
+          `is in use by a request for ${pending.operations} still being accepted; this one names ${operations}. Use a new clientRequestId for a different request`,
+        );
       }
       return reference(await pending.task);
     }

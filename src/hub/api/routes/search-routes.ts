@@ -32,7 +32,7 @@ export function searchRoutes(app: FastifyInstance, { store }: RouteContext): voi
   app.get('/search', async (request): Promise<SearchResultSet[]> => {
     const query = request.query as SearchQuery;
     const rawTypes = query.type;
-    if (rawTypes === undefined) throw requestInvalid('Required request parameter \'type\' is not present', { parameter: 'type' });
+    if (rawTypes === undefined) throw requestInvalid("Required request parameter 'type' is not present", { parameter: 'type' });
     const types = (Array.isArray(rawTypes) ? rawTypes : [rawTypes]).flatMap((t) => t.split(','));
     const q = single(query.q) ?? '';
     const pageSize = intParam(query, 'pageSize', DEFAULT_PAGE_SIZE, 1);

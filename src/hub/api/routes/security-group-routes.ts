@@ -77,8 +77,9 @@ export function securityGroupRoutes(app: FastifyInstance, { store, views: loader
     return summariesByRegion((await securityGroups(account)).filter((p) => p.group === target.group && p.kind === target.kind && p.name === target.name));
   });
 
-  app.get<{ Params: { account: string; provider: string; region: string; name: string } }>('/securityGroups/:account/:provider/:region/:name', async (request) =>
-    oneSecurityGroup(request.params.account, request.params.provider, request.params.region, request.params.name),
+  app.get<{ Params: { account: string; provider: string; region: string; name: string } }>(
+    '/securityGroups/:account/:provider/:region/:name',
+    async (request) => oneSecurityGroup(request.params.account, request.params.provider, request.params.region, request.params.name),
   );
 
   // Gate's /firewalls names for the same views (Deck calls them through Gate; direct callers get them too).

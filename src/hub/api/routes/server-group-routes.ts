@@ -15,9 +15,14 @@ import type { AppParams, ObjectParams } from './view-params.ts';
  */
 export function serverGroupRoutes(app: FastifyInstance, { views: loader }: RouteContext): void {
   /** Every server group of an application (optionally some clusters), with instances and load balancers. */
-  async function applicationServerGroups(application: string, clusters?: ReadonlyArray<{ account: string; cluster: string }>): Promise<{ loaded: LoadedApplication; models: ViewModels; serverGroups: Resource[] }> {
+  async function applicationServerGroups(
+    application: string,
+    clusters?: ReadonlyArray<{ account: string; cluster: string }>,
+  ): Promise<{ loaded: LoadedApplication; models: ViewModels; serverGroups: Resource[] }> {
     const loaded = await loader.application({ application, kinds: SERVER_GROUP_KINDS, clusters, services: true, instances: true });
-    const serverGroups = ownOf(loaded, 'serverGroups').sort((a, b) => byName({ name: a.fullName, account: a.account, namespace: a.namespace }, { name: b.fullName, account: b.account, namespace: b.namespace }));
+    const serverGroups = ownOf(loaded, 'serverGroups').sort((a, b) =>
+      byName({ name: a.fullName, account: a.account, namespace: a.namespace }, { name: b.fullName, account: b.account, namespace: b.namespace }),
+    );
     return { loaded, models: new ViewModels(loaded.graph), serverGroups };
   }
 
@@ -40,14 +45,18 @@ export function serverGroupRoutes(app: FastifyInstance, { views: loader }: Route
       if (clusters.length === 0) return [];
     }
     const { models, serverGroups } = await applicationServerGroups(request.params.app, clusters);
-    return serverGroups.map((sg) => (expand ? models.serverGroupExpanded(sg, sg.account, { app: request.params.app, cluster: clusterOf(sg) }) : models.serverGroupSummary(sg, clusterOf(sg) ?? '')));
+    return serverGroups.map((sg) =>
+      expand
+        ? models.serverGroupExpanded(sg, sg.account, { app: request.params.app, cluster: clusterOf(sg) })
+        : models.serverGroupSummary(sg, clusterOf(sg) ?? ''),
+    );
   });
 
   app.get('/serverGroups', async (request) => {
     const query = queryOf(request.query);
     const applications = (query.applications ?? '').split(',').filter((a) => a !== '');
     const ids = (query.ids ?? '').split(',').filter((id) => id !== '');
-    if ((applications.length > 0) === (ids.length > 0)) throw requestInvalid("Provide either 'applications' or 'ids' parameter (but not both)");
+    if (applications.length > 0 === ids.length > 0) throw requestInvalid("Provide either 'applications' or 'ids' parameter (but not both)");
     if (!isKubernetes(query.cloudProvider)) return [];
     if (applications.length > 0) return (await Promise.all(applications.map(serverGroupSummaries))).flat();
     const parsed = ids.map((id) => id.split(':'));

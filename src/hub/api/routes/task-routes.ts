@@ -53,7 +53,10 @@ export function taskRoutes(app: FastifyInstance, { store, tasks, auth }: RouteCo
   app.patch<{ Params: { id: string } }>('/kubernetes/task/:id', async (request) => {
     const body = request.body;
     if (!isObject(body) || typeof body.retry !== 'boolean') {
-      throw new ScaleAgentError(Errors.OPERATION_UNSUPPORTED, `Patching task id: ${request.params.id} with the provided inputs is not supported (send {"retry": true|false})`);
+      throw new ScaleAgentError(
+        Errors.OPERATION_UNSUPPORTED,
+        `Patching task id: ${request.params.id} with the provided inputs is not supported (send {"retry": true|false})`,
+      );
     }
     const task = await getTask(request.params.id);
     await auth.requireWrite(request, taskAccounts(task));

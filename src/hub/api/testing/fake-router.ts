@@ -49,7 +49,10 @@ export function defaultResponder(_account: string, request: OperationRequest): P
   }
   if (request.type === 'delete') {
     const t = request.target;
-    return { httpStatus: 200, written: t.name === '' ? [] : [{ group: t.group, kind: t.kind, namespace: t.namespace, name: t.name, uid: 'u', resourceVersion: '101', deleted: true }] };
+    return {
+      httpStatus: 200,
+      written: t.name === '' ? [] : [{ group: t.group, kind: t.kind, namespace: t.namespace, name: t.name, uid: 'u', resourceVersion: '101', deleted: true }],
+    };
   }
   return { httpStatus: 200 };
 }

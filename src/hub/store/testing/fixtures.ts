@@ -8,7 +8,10 @@ export const REPLICASETS: FeedInfo = { group: 'apps', version: 'v1', kind: 'Repl
 export const NAMESPACES: FeedInfo = { group: '', version: 'v1', kind: 'Namespace', resource: 'namespaces', namespace: '', namespaced: false };
 export const CONFIGMAPS_WEB: FeedInfo = { group: '', version: 'v1', kind: 'ConfigMap', resource: 'configmaps', namespace: 'web', namespaced: true };
 
-export function accountRecord(name: string, overrides: Partial<Omit<AccountRecord, 'registeredAt' | 'lastSeenAt'>> = {}): Omit<AccountRecord, 'registeredAt' | 'lastSeenAt'> {
+export function accountRecord(
+  name: string,
+  overrides: Partial<Omit<AccountRecord, 'registeredAt' | 'lastSeenAt'>> = {},
+): Omit<AccountRecord, 'registeredAt' | 'lastSeenAt'> {
   return {
     name,
     cluster: { apiServerHost: `https://${name}.example:6443`, caFingerprint: 'sha256:ab', kubeSystemUid: `uid-${name}` },
@@ -44,16 +47,45 @@ export function uidOf(name: string): string {
   return uid.length <= KEY_LENGTHS.uid ? uid : `uid-${createHash('sha256').update(name).digest('hex').slice(0, UID_DIGEST_CHARS)}`;
 }
 
-export function objectBody(kind: string, apiVersion: string, namespace: string, name: string, extra: Record<string, unknown> = {}, metadata: Record<string, unknown> = {}): string {
+export function objectBody(
+  kind: string,
+  apiVersion: string,
+  namespace: string,
+  name: string,
+  extra: Record<string, unknown> = {},
+  metadata: Record<string, unknown> = {},
+): string {
   return JSON.stringify({
     apiVersion,
     kind,
-    metadata: { name, ...(namespace === '' ? {} : { namespace }), uid: uidOf(name), resourceVersion: '1', creationTimestamp: '2024-01-02T03:04:05Z', ...metadata },
+    metadata: {
+      name,
+      ...(namespace === '' ? {} : { namespace }),
+      uid: uidOf(name),
+      resourceVersion: '1',
+      creationTimestamp: '2024-01-02T03:04:05Z',
+      ...metadata,
+    },
     ...extra,
   });
 }
 
-export function upsert(feed: FeedInfo, namespace: string, name: string, rv = '1', metadata: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): StoreChange {
+export function upsert(
+  feed: FeedInfo,
+  namespace: string,
+  name: string,
+  rv = '1',
+  metadata: Record<string, unknown> = {},
+  extra: Record<string, unknown> = {},
+): StoreChange {
   const apiVersion = feed.group === '' ? feed.version : `${feed.group}/${feed.version}`;
-  return { type: 'upsert', feed, namespace, name, uid: uidOf(name), resourceVersion: rv, body: objectBody(feed.kind, apiVersion, namespace, name, extra, { resourceVersion: rv, ...metadata }) };
+  return {
+    type: 'upsert',
+    feed,
+    namespace,
+    name,
+    uid: uidOf(name),
+    resourceVersion: rv,
+    body: objectBody(feed.kind, apiVersion, namespace, name, extra, { resourceVersion: rv, ...metadata }),
+  };
 }

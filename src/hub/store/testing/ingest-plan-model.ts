@@ -1,4 +1,13 @@
-import { foldBatches, type AppliedOutcome, type BatchInput, type FeedRow, type FeedScope, type IngestPlan, type IngestState, type ObjectRef } from '../ingest-fold.ts';
+import {
+  foldBatches,
+  type AppliedOutcome,
+  type BatchInput,
+  type FeedRow,
+  type FeedScope,
+  type IngestPlan,
+  type IngestState,
+  type ObjectRef,
+} from '../ingest-fold.ts';
 import { accountFeedKey, objectKey } from '../ingest-keys.ts';
 
 /** An object as the model holds it. */
