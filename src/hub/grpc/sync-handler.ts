@@ -319,7 +319,7 @@ export class SyncHandler {
       return undefined;
     }
     const metadata = metadataSlice(wire.object, body, wire.metadataOffset, wire.metadataLength);
-    return { ...keys, body, ...(metadata !== undefined ? { metadata } : {}) };
+    return { type: 'upsert', feed: keys.feed, namespace: keys.namespace, name: keys.name, uid: keys.uid, resourceVersion: keys.resourceVersion, body, metadata };
   }
 
   /**

@@ -32,10 +32,6 @@ function asciiKeyProblem(field: string, value: string, max: number): string | un
   return textProblem(field, value, max) ?? (NON_ASCII.test(value) ? `${field} holds characters that are not ASCII` : undefined);
 }
 
-function firstProblem(...problems: Array<string | undefined>): string | undefined {
-  return problems.find((p) => p !== undefined);
-}
-
 /**
  * A change as far as the store keys it: an upsert without its object (so that it can be checked before
  * its body is decoded), any other change whole.
@@ -44,12 +40,13 @@ export type ChangeKeys = Exclude<StoreChange, { type: 'upsert' }> | Omit<Extract
 
 /** Why the store cannot hold a feed's keys: neither its resume point nor any change of it. */
 export function feedKeyProblem(feed: FeedInfo): string | undefined {
-  return firstProblem(
-    asciiKeyProblem('the feed group', feed.group, KEY_LENGTHS.group),
-    asciiKeyProblem('the feed kind', feed.kind, KEY_LENGTHS.kind),
-    textProblem('the feed version', feed.version, KEY_LENGTHS.version),
-    textProblem('the feed resource', feed.resource, KEY_LENGTHS.resource),
-    asciiKeyProblem('the feed namespace', feed.namespace, KEY_LENGTHS.namespace),
+  // `??` stops at the first problem: these run for every change of every batch, twice (handler and store).
+  return (
+    asciiKeyProblem('the feed group', feed.group, KEY_LENGTHS.group) ??
+    asciiKeyProblem('the feed kind', feed.kind, KEY_LENGTHS.kind) ??
+    textProblem('the feed version', feed.version, KEY_LENGTHS.version) ??
+    textProblem('the feed resource', feed.resource, KEY_LENGTHS.resource) ??
+    asciiKeyProblem('the feed namespace', feed.namespace, KEY_LENGTHS.namespace)
   );
 }
 
@@ -59,11 +56,11 @@ export function feedChangeProblem(feed: FeedInfo): string | undefined {
 }
 
 function objectKeyProblem(key: { namespace: string; name: string; uid?: string; resourceVersion?: string }): string | undefined {
-  return firstProblem(
-    asciiKeyProblem('the namespace', key.namespace, KEY_LENGTHS.namespace),
-    textProblem('the name', key.name, KEY_LENGTHS.name),
-    key.uid === undefined ? undefined : textProblem('the uid', key.uid, KEY_LENGTHS.uid),
-    key.resourceVersion === undefined ? undefined : textProblem('the resourceVersion', key.resourceVersion, KEY_LENGTHS.resourceVersion),
+  return (
+    asciiKeyProblem('the namespace', key.namespace, KEY_LENGTHS.namespace) ??
+    textProblem('the name', key.name, KEY_LENGTHS.name) ??
+    (key.uid === undefined ? undefined : textProblem('the uid', key.uid, KEY_LENGTHS.uid)) ??
+    (key.resourceVersion === undefined ? undefined : textProblem('the resourceVersion', key.resourceVersion, KEY_LENGTHS.resourceVersion))
   );
 }
 
@@ -77,9 +74,9 @@ function keyProblem(change: ChangeKeys): string | undefined {
     case 'snapshotBegin':
       return textProblem('the snapshot id', change.snapshotId, KEY_LENGTHS.snapshotId);
     case 'snapshotEnd':
-      return firstProblem(
-        textProblem('the snapshot id', change.snapshotId, KEY_LENGTHS.snapshotId),
-        textProblem('the resourceVersion', change.resourceVersion, KEY_LENGTHS.resourceVersion),
+      return (
+        textProblem('the snapshot id', change.snapshotId, KEY_LENGTHS.snapshotId) ??
+        textProblem('the resourceVersion', change.resourceVersion, KEY_LENGTHS.resourceVersion)
       );
     case 'feedDropped':
       return undefined;
@@ -108,21 +105,42 @@ export interface ScreenedBatch {
 /** Sorts a batch by the rules above; the batch itself is `held` when nothing is rejected. */
 export function screenBatch(batch: StoreBatch): ScreenedBatch {
   const rejected: RejectedEntry[] = [];
-  // Changes of a batch share a few feeds (the sync handler's feed table): each is judged once.
+  // Changes of a batch share a few feeds (the sync handler's feed table): each is judged once, and the
+  // usual batch (nothing rejected) is passed on as it is, without copying its changes.
+  let lastFeed: FeedInfo | undefined;
+  let lastFeedProblem: string | undefined;
   const feedProblems = new Map<FeedInfo, string | undefined>();
   const feedProblem = (feed: FeedInfo): string | undefined => {
-    if (!feedProblems.has(feed)) feedProblems.set(feed, feedChangeProblem(feed));
-    return feedProblems.get(feed);
+    if (feed === lastFeed) return lastFeedProblem;
+    let problem = feedProblems.get(feed);
+    if (problem === undefined && !feedProblems.has(feed)) {
+      problem = feedChangeProblem(feed);
+      feedProblems.set(feed, problem);
+    }
+    lastFeed = feed;
+    lastFeedProblem = problem;
+    return problem;
   };
-  const changes = batch.changes.filter((change, index) => {
+  batch.changes.forEach((change, index) => {
     const reason = feedProblem(change.feed) ?? changeKeyProblem(change);
     if (reason !== undefined) rejected.push({ entry: 'change', index, reason });
-    return reason === undefined;
   });
-  const progress = batch.progress.filter((point, index) => {
+  const changeRejects = rejected.length;
+  batch.progress.forEach((point, index) => {
     const reason = progressProblem(point);
     if (reason !== undefined) rejected.push({ entry: 'progress', index, reason });
-    return reason === undefined;
   });
-  return { held: rejected.length === 0 ? batch : { account: batch.account, changes, progress }, rejected };
+  if (rejected.length === 0) return { held: batch, rejected };
+  const left = (entry: RejectedEntry['entry']) => new Set(rejected.filter((r) => r.entry === entry).map((r) => r.index));
+  const badChanges = changeRejects > 0 ? left('change') : undefined;
+  const badProgress = rejected.length > changeRejects ? left('progress') : undefined;
+  // The rest of the batch keeps everything else it carries (its fence above all).
+  return {
+    held: {
+      ...batch,
+      changes: badChanges ? batch.changes.filter((_, i) => !badChanges.has(i)) : batch.changes,
+      progress: badProgress ? batch.progress.filter((_, i) => !badProgress.has(i)) : batch.progress,
+    },
+    rejected,
+  };
 }
