@@ -1,7 +1,25 @@
 import { createHash } from 'node:crypto';
 import type { Selectable } from 'kysely';
-import type { AccountRecord, CachedObject, KindRecord, OperationRecord, TaskHistoryEntry, TaskRecord, TaskState } from './types.ts';
-import { KEY_LENGTHS, type AccountsTable, type ObjectsTable, type OperationsTable, type TasksTable } from './schema.ts';
+import type {
+  AccountRecord,
+  CachedObject,
+  CachingAssignment,
+  KindRecord,
+  OperationRecord,
+  ReplicaRecord,
+  TaskHistoryEntry,
+  TaskRecord,
+  TaskState,
+} from './types.ts';
+import {
+  KEY_LENGTHS,
+  type AccountsTable,
+  type CachingAssignmentsTable,
+  type HubReplicasTable,
+  type ObjectsTable,
+  type OperationsTable,
+  type TasksTable,
+} from './schema.ts';
 
 /**
  * Row ↔ record mapping. Drivers differ in what they return for BIGINT (number, bigint or string), so
@@ -68,7 +86,8 @@ export function accountFromRow(row: Selectable<AccountsTable>): AccountRecord {
   };
 }
 
-export function objectFromRow(row: Selectable<ObjectsTable>): CachedObject {
+/** A cached object from its row; the ingest's own column (epoch) is not needed. */
+export function objectFromRow(row: Omit<Selectable<ObjectsTable>, 'epoch'>): CachedObject {
   return {
     account: row.account,
     group: row.api_group,
@@ -167,4 +186,25 @@ export function operationPatchToRow(patch: Partial<OperationRecord>): Partial<Op
     else row[column] = value;
   }
   return row as Partial<OperationsTable>;
+}
+
+export function replicaFromRow(row: Selectable<HubReplicasTable>): ReplicaRecord {
+  return {
+    hubId: row.hub_id,
+    startedAt: toNumber(row.started_at),
+    heartbeatAt: toNumber(row.heartbeat_at),
+    restUrl: row.rest_url,
+    grpcAddress: row.grpc_address,
+  };
+}
+
+export function assignmentFromRow(row: Selectable<CachingAssignmentsTable>): CachingAssignment {
+  return {
+    account: row.account,
+    hubId: row.hub_id,
+    sessionId: row.session_id,
+    agentId: row.agent_id,
+    epoch: toNumber(row.epoch),
+    leaseExpiresAt: toNumber(row.lease_expires_at),
+  };
 }

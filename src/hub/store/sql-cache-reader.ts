@@ -298,21 +298,7 @@ export class SqlCacheReader implements CacheReader {
     q = q.orderBy('account').orderBy('kind').orderBy('namespace').orderBy('name');
     if (query.limit !== undefined) q = q.limit(query.limit);
     const rows = await this.ctx.guard('searchObjects', () => q.execute());
-    return rows.map((row) => ({
-      account: row.account,
-      group: row.api_group,
-      version: row.version,
-      kind: row.kind,
-      namespace: row.namespace,
-      name: row.name,
-      uid: row.uid,
-      resourceVersion: row.resource_version,
-      body: row.body,
-      application: row.application,
-      cluster: row.cluster,
-      createdAt: toNullableNumber(row.created_at),
-      updatedAt: toNumber(row.updated_at),
-    }));
+    return rows.map(objectFromRow);
   }
 
   async feedDigestStates(account: string): Promise<FeedDigestState[]> {
