@@ -49,6 +49,11 @@ export const Errors = {
   SESSION_UNKNOWN: def('SESSION_UNKNOWN', 400),
   /** A Sync stream for an account its session does not (or no longer) cache. */
   NOT_CACHING_OWNER: def('NOT_CACHING_OWNER', 409),
+  /**
+   * A batch whose caching epoch (StoreBatch.fence) is no longer its account's: another (replica,
+   * session) has claimed the account since, so the batch is refused whole and nothing of it is written.
+   */
+  CACHING_EPOCH_STALE: def('CACHING_EPOCH_STALE', 409),
   /** An account in a hello or update without a name, or declared twice. */
   ACCOUNT_INVALID: def('ACCOUNT_INVALID', 400),
   OPERATION_INVALID: def('OPERATION_INVALID', 400),

@@ -1,6 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { Logger } from '../../common/logger.ts';
 import type { SqlDialect } from './dialect.ts';
+import { checkFences } from './ingest-fence.ts';
 import { foldBatches, type AppliedOutcome, type BatchInput, type FeedScope, type PlanStep } from './ingest-fold.ts';
 import { KEY_SEPARATOR as SEP } from './ingest-keys.ts';
 import {
@@ -41,6 +42,8 @@ export async function applyBatchesInTransaction(
   // The account rows are the batches' locks (on PostgreSQL and MySQL): two batches of one account (a
   // replaced session still finishing one) apply one after the other and never take the same epoch.
   const epochs = await loadAccounts(trx, dialect, [...new Set(inputs.map((i) => i.batch.account))], cache);
+  // Then the fenced batches' assignment rows (always in this order), before anything is written.
+  await checkFences(trx, dialect, inputs);
   const feedKeys: Array<FeedKey & { account: string }> = [];
   for (const { batch } of inputs) {
     for (const c of batch.changes) feedKeys.push({ account: batch.account, ...c.feed });

@@ -40,6 +40,14 @@ export interface SqlDialect {
     keyColumns: ReadonlyArray<keyof DB[TB] & string>,
     updateColumns: ReadonlyArray<keyof DB[TB] & string>,
   ): InsertQueryBuilder<DB, TB, O>;
+  /**
+   * Turns an INSERT of rows into one that leaves rows whose `keyColumns` already exist as they are
+   * (and does not fail on them).
+   */
+  insertIfAbsent<DB, TB extends keyof DB & string, O>(
+    insert: InsertQueryBuilder<DB, TB, O>,
+    keyColumns: ReadonlyArray<keyof DB[TB] & string>,
+  ): InsertQueryBuilder<DB, TB, O>;
   /** A failure that a retry of the whole transaction can cure: deadlock, serialization failure, busy. */
   isTransient(err: unknown): boolean;
   /** CREATE INDEX failed because the index exists (a migration re-run after a partial one). */
@@ -69,6 +77,13 @@ function onConflictUpsert<DB, TB extends keyof DB & string, O>(
   return (insert as LooseInsert).onConflict((oc) => oc.columns([...keyColumns]).doUpdateSet(set)) as InsertQueryBuilder<DB, TB, O>;
 }
 
+function onConflictDoNothing<DB, TB extends keyof DB & string, O>(
+  insert: InsertQueryBuilder<DB, TB, O>,
+  keyColumns: ReadonlyArray<string>,
+): InsertQueryBuilder<DB, TB, O> {
+  return (insert as LooseInsert).onConflict((oc) => oc.columns([...keyColumns]).doNothing()) as InsertQueryBuilder<DB, TB, O>;
+}
+
 export const sqliteDialect: SqlDialect = {
   name: 'sqlite',
   // SQLite compares text with BINARY unless told otherwise.
@@ -80,6 +95,7 @@ export const sqliteDialect: SqlDialect = {
   lockRows: false,
   maxStatementBytes: Number.POSITIVE_INFINITY,
   upsert: onConflictUpsert,
+  insertIfAbsent: onConflictDoNothing,
   isTransient: (err) => {
     const { code } = driverCode(err);
     return code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT' || code === 'SQLITE_LOCKED';
@@ -102,6 +118,7 @@ export const postgresDialect: SqlDialect = {
   lockRows: true,
   maxStatementBytes: 256 * 1024 * 1024,
   upsert: onConflictUpsert,
+  insertIfAbsent: onConflictDoNothing,
   isTransient: (err) => POSTGRES_TRANSIENT.has(driverCode(err).code ?? ''),
   // 42P07 duplicate_table covers indexes too; CREATE INDEX IF NOT EXISTS avoids it anyway.
   isDuplicateIndex: (err) => driverCode(err).code === '42P07',
@@ -138,6 +155,12 @@ export const mysqlDialect: SqlDialect = {
   upsert: (insert, _keyColumns, updateColumns) => {
     const set = Object.fromEntries(updateColumns.map((c) => [c, sql`values(${sql.ref(c)})`]));
     return (insert as LooseInsert).onDuplicateKeyUpdate(set) as typeof insert;
+  },
+  // Not INSERT IGNORE, which would also turn a value too long for its column into a warning and a cut
+  // value: a key column assigned itself changes nothing.
+  insertIfAbsent: (insert, keyColumns) => {
+    const key = keyColumns[0]!;
+    return (insert as LooseInsert).onDuplicateKeyUpdate({ [key]: sql.ref(key) }) as typeof insert;
   },
   isTransient: (err) => MYSQL_TRANSIENT.has(driverCode(err).errno ?? -1),
   isDuplicateIndex: (err) => driverCode(err).errno === MYSQL_DUPLICATE_INDEX,

@@ -156,6 +156,8 @@ export interface BatchStatements {
   feeds: ReusableQuery<Database>;
   feedUpsert: MultiRowInsert<Database, FeedRow>;
   accountEpoch: ReusableQuery<Database>;
+  /** The caching epochs of fenced batches' accounts (ingest-fence.ts), locked where rows can be. */
+  assignmentEpochs: ReusableQuery<Database>;
 }
 
 const batchStatements = new Map<string, BatchStatements>();
@@ -196,6 +198,11 @@ export function statementsFor(dialect: SqlDialect): BatchStatements {
         .set({ snapshot_epoch: epoch as unknown as number })
         .where('name', '=', name!),
     ),
+    // Shape = the number of accounts looked up, one marker each.
+    assignmentEpochs: new ReusableQuery<Database>((db, accounts) => {
+      const query = db.selectFrom('caching_assignments').select(['account', 'epoch']).where('account', 'in', accounts);
+      return dialect.lockRows ? query.forUpdate() : query;
+    }),
   };
   batchStatements.set(dialect.name, statements);
   return statements;

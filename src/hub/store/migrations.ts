@@ -198,6 +198,32 @@ function migrations(d: SqlDialect): Record<string, Migration> {
         await addColumnOnce(db, 'tasks', 'created_by', d.key(L.createdBy));
       },
     },
+    '0008_replicas_and_caching_assignments': {
+      // High availability (several hub replicas on one database): each replica's heartbeat, and per
+      // account the (replica, session) that caches it under a lease, with the fencing epoch every batch
+      // is checked against (docs/architecture.md, "Glossary": replica, caching assignment, fencing epoch).
+      async up(db: Kysely<unknown>) {
+        await createTable(db, d, 'hub_replicas')
+          .addColumn('hub_id', d.key(L.hubId), (c) => c.primaryKey())
+          .addColumn('started_at', d.bigint, (c) => c.notNull())
+          .addColumn('heartbeat_at', d.bigint, (c) => c.notNull())
+          .addColumn('rest_url', d.key(L.restUrl))
+          .addColumn('grpc_address', d.key(L.grpcAddress))
+          .execute();
+
+        await createTable(db, d, 'caching_assignments')
+          .addColumn('account', d.key(L.account), (c) => c.primaryKey())
+          .addColumn('hub_id', d.key(L.hubId), (c) => c.notNull())
+          .addColumn('session_id', d.key(L.sessionId), (c) => c.notNull())
+          .addColumn('agent_id', d.key(L.agentId), (c) => c.notNull())
+          .addColumn('epoch', d.bigint, (c) => c.notNull())
+          .addColumn('lease_expires_at', d.bigint, (c) => c.notNull())
+          .addColumn('updated_at', d.bigint, (c) => c.notNull())
+          .execute();
+        // releaseReplica (a replica stops or is found dead): its rows without reading, or locking, the others'.
+        await createIndex(db, d, 'caching_assignments_hub_id', 'caching_assignments', ['hub_id']);
+      },
+    },
     '0004_drop_objects_application': {
       // Every query by application now also names the kinds (all the feeds' kinds when the caller gave
       // none), so objects_kind_application serves them all. Keeping a second index ordered by

@@ -33,6 +33,12 @@ export const KEY_LENGTHS = {
   cluster: 512,
   errorCode: 64,
   snapshotId: 128,
+  /** An agent session's id (a ULID today; room for another scheme). */
+  sessionId: 64,
+  /** Where a hub replica serves REST, as it announces it (descriptive: cut to fit). */
+  restUrl: 2048,
+  /** Where a hub replica serves gRPC, host:port as it announces it (descriptive: cut to fit). */
+  grpcAddress: 512,
 } as const;
 
 export interface AccountsTable {
@@ -139,10 +145,38 @@ export interface OperationsTable {
   result_at: number | null;
 }
 
+/** One row per hub replica that heartbeats in the database (ReplicaStore). */
+export interface HubReplicasTable {
+  hub_id: string;
+  started_at: number;
+  heartbeat_at: number;
+  rest_url: string | null;
+  grpc_address: string | null;
+}
+
+/**
+ * Who caches each account (AssignmentStore): one row per account that was ever claimed. Rows outlive
+ * releases and accounts, so that an epoch is never handed out twice for an account name.
+ */
+export interface CachingAssignmentsTable {
+  account: string;
+  hub_id: string;
+  session_id: string;
+  agent_id: string;
+  /** The fencing epoch: grows by one whenever the account's caching changes hands. */
+  epoch: number;
+  /** The caching lease's end (epoch ms); 0 once released. */
+  lease_expires_at: number;
+  /** When the row was last claimed or renewed (a release leaves it). */
+  updated_at: number;
+}
+
 export interface Database {
   accounts: AccountsTable;
   feeds: FeedsTable;
   objects: ObjectsTable;
   tasks: TasksTable;
   operations: OperationsTable;
+  hub_replicas: HubReplicasTable;
+  caching_assignments: CachingAssignmentsTable;
 }

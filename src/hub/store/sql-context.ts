@@ -11,9 +11,9 @@ const TRANSIENT_ATTEMPTS = 4;
 const TRANSIENT_BACKOFF_MS = 20;
 
 /**
- * What the SQL roles (sql-account-store.ts, sql-ingest-store.ts, sql-cache-reader.ts, sql-task-store.ts)
- * share: one Kysely instance (one pool, or SQLite's one connection), the engine's dialect, the logger,
- * and guard() around every call.
+ * What the SQL roles (sql-account-store.ts, sql-ingest-store.ts, sql-cache-reader.ts, sql-task-store.ts,
+ * sql-replica-store.ts, sql-assignment-store.ts) share: one Kysely instance (one pool, or SQLite's one
+ * connection), the engine's dialect, the logger, and guard() around every call.
  */
 export class SqlContext {
   constructor(

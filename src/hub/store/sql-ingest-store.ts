@@ -39,7 +39,7 @@ export class SqlIngestStore implements IngestStore {
    * outcome, but a commit's fixed cost (journal pages, locks) is paid once per group rather than once per
    * batch. That is what lets thousands of accounts with a few changes each stay current. Should the
    * group's transaction fail, its batches are retried one transaction each, so only a batch that fails
-   * on its own fails its caller.
+   * on its own fails its caller (a batch whose fence is stale, CACHING_EPOCH_STALE, among them).
    */
   async applyBatch(batch: StoreBatch, now: number): Promise<IngestOutcome> {
     const { held, rejected } = screenBatch(batch);

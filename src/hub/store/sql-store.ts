@@ -5,15 +5,20 @@ import type { SqlDialect } from './dialect.ts';
 import { runMigrations } from './migrations.ts';
 import type { Database } from './schema.ts';
 import { SqlAccountStore } from './sql-account-store.ts';
+import { SqlAssignmentStore } from './sql-assignment-store.ts';
 import { SqlCacheReader } from './sql-cache-reader.ts';
 import { SqlContext } from './sql-context.ts';
 import { SqlIngestStore } from './sql-ingest-store.ts';
+import { SqlReplicaStore } from './sql-replica-store.ts';
 import { SqlTaskStore } from './sql-task-store.ts';
 import type {
   AccountRecord,
   ApplicationClusterRow,
   ApplicationScope,
   CachedObject,
+  CachingAssignment,
+  CachingClaim,
+  CachingOwner,
   FeedDigestState,
   FeedInfo,
   FeedKey,
@@ -24,6 +29,7 @@ import type {
   ObjectVersion,
   OperationFilter,
   OperationRecord,
+  ReplicaRecord,
   Store,
   StoreBatch,
   StoreGroupKind,
@@ -35,8 +41,8 @@ import type {
 } from './types.ts';
 
 /**
- * The Store over any Kysely database: the four SQL roles (accounts, ingest, cache reads, tasks) over one
- * SqlContext, plus migrations, the health check and closing. Engine differences come in through
+ * The Store over any Kysely database: the SQL roles (accounts, ingest, cache reads, tasks, replicas,
+ * caching assignments) over one SqlContext, plus migrations, the health check and closing. Engine differences come in through
  * `dialect`; the constructor functions (createSqliteStore, createPostgresStore, createMysqlStore) only
  * build the Kysely instance. Each method below hands the call to its role.
  */
@@ -45,6 +51,8 @@ export class SqlStore implements Store {
   private readonly ingest: SqlIngestStore;
   private readonly cache: SqlCacheReader;
   private readonly tasks: SqlTaskStore;
+  private readonly replicas: SqlReplicaStore;
+  private readonly assignments: SqlAssignmentStore;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -58,6 +66,8 @@ export class SqlStore implements Store {
     this.accounts = new SqlAccountStore(context, this.ingest);
     this.cache = new SqlCacheReader(context);
     this.tasks = new SqlTaskStore(context);
+    this.replicas = new SqlReplicaStore(context);
+    this.assignments = new SqlAssignmentStore(context);
   }
 
   async migrate(): Promise<void> {
@@ -181,5 +191,38 @@ export class SqlStore implements Store {
   }
   updateOperation(id: string, patch: Partial<OperationRecord>): Promise<void> {
     return this.tasks.updateOperation(id, patch);
+  }
+
+  // ReplicaStore
+
+  heartbeat(replica: Omit<ReplicaRecord, 'heartbeatAt'>, now: number): Promise<void> {
+    return this.replicas.heartbeat(replica, now);
+  }
+  listReplicas(): Promise<ReplicaRecord[]> {
+    return this.replicas.listReplicas();
+  }
+  removeReplica(hubId: string): Promise<void> {
+    return this.replicas.removeReplica(hubId);
+  }
+
+  // AssignmentStore
+
+  claimCaching(account: string, owner: CachingOwner, now: number, leaseMs: number): Promise<CachingClaim> {
+    return this.assignments.claimCaching(account, owner, now, leaseMs);
+  }
+  renewCaching(account: string, owner: CachingOwner, epoch: number, now: number, leaseMs: number): Promise<boolean> {
+    return this.assignments.renewCaching(account, owner, epoch, now, leaseMs);
+  }
+  releaseCaching(account: string, owner: CachingOwner, epoch: number): Promise<void> {
+    return this.assignments.releaseCaching(account, owner, epoch);
+  }
+  releaseReplica(hubId: string): Promise<number> {
+    return this.assignments.releaseReplica(hubId);
+  }
+  getAssignment(account: string): Promise<CachingAssignment | undefined> {
+    return this.assignments.getAssignment(account);
+  }
+  listAssignments(): Promise<CachingAssignment[]> {
+    return this.assignments.listAssignments();
   }
 }

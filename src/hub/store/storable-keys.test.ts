@@ -82,6 +82,17 @@ describe('storable keys', () => {
       ],
     );
   });
+
+  test('what screening holds of a fenced batch is still fenced', () => {
+    const { held, rejected } = screenBatch({
+      account: 'k8s',
+      changes: [upsert(DEPLOYMENTS, 'web', LONG_NAME), upsert(DEPLOYMENTS, 'web', 'b')],
+      progress: [],
+      fence: 7,
+    });
+    assert.equal(rejected.length, 1);
+    assert.equal(held.fence, 7);
+  });
 });
 
 forEachEngine('IngestStore: entries it cannot hold', (engine) => {

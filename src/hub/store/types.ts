@@ -1,8 +1,9 @@
 /**
- * The hub's store contract, by role: AccountStore (AccountReader for reads), IngestStore, CacheReader and
- * TaskStore (TaskReader for reads, OperationRecorder for the router's bookkeeping). Each component
- * depends on the narrowest role it uses; Store composes them for whoever opens the database. Which SQL
- * engine sits behind them (SQLite embedded, PostgreSQL, MySQL/MariaDB) never leaks past this folder.
+ * The hub's store contract, by role: AccountStore (AccountReader for reads), IngestStore, CacheReader,
+ * TaskStore (TaskReader for reads, OperationRecorder for the router's bookkeeping), and for several hub
+ * replicas on one database ReplicaStore and AssignmentStore. Each component depends on the narrowest
+ * role it uses; Store composes them for whoever opens the database. Which SQL engine sits behind them
+ * (SQLite embedded, PostgreSQL, MySQL/MariaDB) never leaks past this folder.
  */
 import type { ObjectKey } from '../../common/object-key.ts';
 import type { FeedDigestValue } from '../../protocol/feed-digest.ts';
@@ -82,6 +83,12 @@ export interface StoreBatch {
   changes: StoreChange[];
   /** Resume points to record in the same transaction. */
   progress: Array<{ feed: FeedInfo; resourceVersion: string }>;
+  /**
+   * The caching epoch the sender holds (AssignmentStore): the batch commits only while the account's
+   * assignment still has this epoch, and is refused with CACHING_EPOCH_STALE otherwise, so a replica or
+   * session that lost the account cannot write over its successor. Absent: not fenced (a single hub).
+   */
+  fence?: number;
 }
 
 export interface BatchOutcome {
@@ -257,7 +264,8 @@ export interface AccountStore extends AccountReader {
 export interface IngestStore {
   /**
    * Commits one batch in one transaction. Entries whose keys the store cannot hold (storable-keys.ts)
-   * are left out and listed in the outcome, so that they never fail the whole batch.
+   * are left out and listed in the outcome, so that they never fail the whole batch. A fenced batch
+   * (StoreBatch.fence) is refused whole with CACHING_EPOCH_STALE unless its epoch is the account's.
    */
   applyBatch(batch: StoreBatch, now: number): Promise<IngestOutcome>;
   resumePoints(account: string): Promise<Array<{ feed: FeedInfo; resourceVersion: string }>>;
@@ -352,13 +360,78 @@ export interface StoreHealth {
   ping(): Promise<void>;
 }
 
+/** A hub replica as the shared database knows it. */
+export interface ReplicaRecord {
+  hubId: string;
+  startedAt: number;
+  /** The replica's last heartbeat; a replica silent for longer than the dead-after interval is dead. */
+  heartbeatAt: number;
+  /** Where the replica serves REST and gRPC, as it announced them (for operators; nothing dials them). */
+  restUrl: string | null;
+  grpcAddress: string | null;
+}
+
+/** Replica liveness: every hub replica heartbeats in the database (src/hub/replicas). */
+export interface ReplicaStore {
+  /** Records that the replica is alive at `now`, inserting its row on the first beat. */
+  heartbeat(replica: Omit<ReplicaRecord, 'heartbeatAt'>, now: number): Promise<void>;
+  /** Every replica row, newest heartbeat first; the caller judges liveness by heartbeatAt. */
+  listReplicas(): Promise<ReplicaRecord[]>;
+  /** A replica that stops cleanly removes its row. */
+  removeReplica(hubId: string): Promise<void>;
+}
+
+/** Who caches an account: one agent session at one hub replica. */
+export interface CachingOwner {
+  hubId: string;
+  sessionId: string;
+  agentId: string;
+}
+
+/** An account's caching assignment: its owner, fencing epoch and lease. */
+export interface CachingAssignment extends CachingOwner {
+  account: string;
+  /**
+   * Grows by one every time the account's caching changes hands, and is never reused (a release keeps
+   * it), so a batch carrying an older epoch is known to come from a former owner.
+   */
+  epoch: number;
+  /** The owner must renew before this time; after it any replica may claim the account. 0 once released. */
+  leaseExpiresAt: number;
+}
+
+export type CachingClaim = { granted: true; epoch: number } | { granted: false; holder: CachingAssignment };
+
 /**
- * Every role over one database, for whoever opens it (open-store.ts, hub.ts) and hands the roles out.
- * A role added later is composed here the same way: the coming AssignmentStore (which hub replica caches
- * which account) is one more, with its own SQL file beside the others; nothing above assumes a single
- * replica (AccountRecord.hubId already says which one holds an account's agent).
+ * Caching ownership across hub replicas: per account exactly one (replica, session) caches at a time,
+ * under a lease it renews, fenced by an epoch that every batch carries (StoreBatch.fence).
  */
-export interface Store extends AccountStore, IngestStore, CacheReader, TaskStore, StoreHealth {
+export interface AssignmentStore {
+  /**
+   * Grants the account to `owner` when nobody holds it (never claimed, or released), the holder's lease
+   * has expired (now ≥ leaseExpiresAt) or `owner` already holds it (then the epoch stays and the lease
+   * is extended); a change of hands increments the epoch (the first claim gets 1). Atomic: of racing
+   * claims exactly one is granted. An owner is its (hubId, sessionId); agentId is recorded with it. An
+   * owner whose lease lapsed still holds the account until someone else claims it (nobody else can have
+   * written meanwhile); one that released it does not, and claiming again takes the next epoch.
+   */
+  claimCaching(account: string, owner: CachingOwner, now: number, leaseMs: number): Promise<CachingClaim>;
+  /**
+   * Extends the lease while `owner` still holds the account at `epoch` (a lapsed lease nobody claimed
+   * included); false when it no longer does: another owner claimed it, or it was released.
+   */
+  renewCaching(account: string, owner: CachingOwner, epoch: number, now: number, leaseMs: number): Promise<boolean>;
+  /** Gives the account up (lease 0, owner kept for the record) if `owner` still holds it at `epoch`. */
+  releaseCaching(account: string, owner: CachingOwner, epoch: number): Promise<void>;
+  /** Releases every assignment `hubId` holds (the replica stops, or was found dead); returns how many. */
+  releaseReplica(hubId: string): Promise<number>;
+  getAssignment(account: string): Promise<CachingAssignment | undefined>;
+  /** Every assignment, by account, released ones included (leaseExpiresAt 0). */
+  listAssignments(): Promise<CachingAssignment[]>;
+}
+
+/** Every role over one database, for whoever opens it (open-store.ts, hub.ts) and hands the roles out. */
+export interface Store extends AccountStore, IngestStore, CacheReader, TaskStore, StoreHealth, ReplicaStore, AssignmentStore {
   /** Runs migrations; idempotent. */
   migrate(): Promise<void>;
   close(): Promise<void>;
