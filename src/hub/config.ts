@@ -18,6 +18,17 @@ export const DEFAULT_TASK_STALE_AFTER_MS = 120_000;
 /** Armory's accountCleanupFrequencySeconds: a disconnected account stays this long before removal. */
 export const DEFAULT_ACCOUNT_GRACE_SECONDS = 600;
 
+/** How often a hub replica records in the database that it is alive (hub.heartbeatIntervalSeconds). */
+export const DEFAULT_HEARTBEAT_INTERVAL_SECONDS = 5;
+/** A replica whose last heartbeat is older than this counts as dead (hub.replicaDeadAfterSeconds): three missed beats. */
+export const DEFAULT_REPLICA_DEAD_AFTER_SECONDS = 15;
+/**
+ * How long a caching assignment lasts without renewal (accounts.cachingLeaseSeconds): the holder renews
+ * it every third of this, and another replica's standby may take the account over once it runs out. It
+ * bounds failover after a replica dies without releasing its accounts.
+ */
+export const DEFAULT_CACHING_LEASE_SECONDS = 15;
+
 /** How often the hub re-reads its gRPC certificate files (a rotated certificate serves new connections). */
 export const DEFAULT_TLS_RELOAD_SECONDS = 10;
 
@@ -99,8 +110,15 @@ export const hubConfigSchema = z
   .object({
     hub: z
       .object({
-        /** Identifies this replica in task owners and account assignments. */
+        /**
+         * Identifies this replica in task owners, caching assignments and the replica list; unique per
+         * running replica (a restarted replica keeps its id and takes over what its former run held).
+         */
         id: z.string().min(1).default(hostname()),
+        /** How often this replica records in the database that it is alive. */
+        heartbeatIntervalSeconds: z.number().int().min(1).default(DEFAULT_HEARTBEAT_INTERVAL_SECONDS),
+        /** A replica silent for this long counts as dead (/health; on SQLite, a second hub may then start). */
+        replicaDeadAfterSeconds: z.number().int().min(1).default(DEFAULT_REPLICA_DEAD_AFTER_SECONDS),
       })
       .strict()
       .prefault({}),
@@ -158,6 +176,8 @@ export const hubConfigSchema = z
     accounts: z
       .object({
         gracePeriodSeconds: z.number().int().min(0).default(DEFAULT_ACCOUNT_GRACE_SECONDS),
+        /** How long an account's caching assignment lasts unrenewed; renewed every third of it (failover bound). */
+        cachingLeaseSeconds: z.number().int().min(1).default(DEFAULT_CACHING_LEASE_SECONDS),
       })
       .strict()
       .prefault({}),
@@ -176,7 +196,14 @@ export const hubConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
-    const { grpc, identities } = c;
+    const { grpc, identities, hub } = c;
+    if (hub.replicaDeadAfterSeconds <= hub.heartbeatIntervalSeconds) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `hub.replicaDeadAfterSeconds (${hub.replicaDeadAfterSeconds}) must be greater than hub.heartbeatIntervalSeconds (${hub.heartbeatIntervalSeconds}): otherwise a live replica counts as dead between two of its heartbeats`,
+        path: ['hub', 'replicaDeadAfterSeconds'],
+      });
+    }
     if (grpc.insecure && grpc.tls !== undefined) {
       ctx.addIssue({ code: 'custom', message: 'grpc.insecure: true and grpc.tls are exclusive', path: ['grpc', 'insecure'] });
     }

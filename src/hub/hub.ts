@@ -14,8 +14,10 @@ import { SessionRouter } from './router/session-router.ts';
 import { buildApiServer } from './api/server.ts';
 import { createRestAuth } from './auth/rest-auth.ts';
 import { TaskRunner } from './api/ops/task-runner.ts';
-import { openStore, redactDatabaseUrl } from './store/open-store.ts';
-import type { AccountStore, Store } from './store/types.ts';
+import { openStore, parseDatabaseUrl, redactDatabaseUrl } from './store/open-store.ts';
+import type { AccountStore, AssignmentStore, Store } from './store/types.ts';
+import { CachingLeases } from './replicas/caching-leases.ts';
+import { ReplicaPresence } from './replicas/replica-presence.ts';
 import { HubMetrics } from './hub-metrics.ts';
 import { widenFlowControlWindows } from './grpc/flow-control.ts';
 
@@ -26,11 +28,14 @@ export interface RunningHub {
   readonly grpcPort: number;
   readonly store: Store;
   readonly registry: SessionRegistry;
+  /** The caching assignments this replica holds. */
+  readonly leases: CachingLeases;
   close(): Promise<void>;
 }
 
 /** How often disconnected accounts are checked against their grace period. */
 const ACCOUNT_SWEEP_INTERVAL_MS = 30_000;
+const MS_PER_SECOND = 1000;
 
 /** Opens the store named by `database.url` (see store/open-store.ts); kept here for callers of the hub. */
 export { openStore } from './store/open-store.ts';
@@ -68,6 +73,24 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     grpcTransport.close();
     throw err;
   });
+  // This replica's row in the database: on SQLite, a second live hub stops here.
+  const lone = parseDatabaseUrl(config.database.url).engine === 'sqlite';
+  const presence = new ReplicaPresence({
+    store,
+    hubId: config.hub.id,
+    intervalMs: config.hub.heartbeatIntervalSeconds * MS_PER_SECOND,
+    deadAfterMs: config.hub.replicaDeadAfterSeconds * MS_PER_SECOND,
+    singleHub: lone ? { database: redactDatabaseUrl(config.database.url) } : undefined,
+    logger,
+  });
+  try {
+    await presence.join();
+  } catch (err) {
+    grpcTransport.close();
+    await store.close();
+    throw err;
+  }
+  const leases = new CachingLeases({ store, hubId: config.hub.id, leaseMs: config.accounts.cachingLeaseSeconds * MS_PER_SECOND, renew: !lone, logger });
   const registry = new SessionRegistry();
   const metricsRegistry = createMetricsRegistry('scale_agent_hub');
   const metrics = new HubMetrics(metricsRegistry, registry);
@@ -81,8 +104,12 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     missedPingsBeforeDead: config.grpc.missedPingsBeforeDead,
     limits: config.limits,
     authorizer,
+    leases,
   });
-  const syncHandler = new SyncHandler({ store, registry, logger, metrics, authorizer, maxObjectBytes: config.limits.maxObjectBytes });
+  leases.setHost(sessionHandler.cachingHost());
+  // Before the gRPC port opens: the first sessions' leases are renewed from the start.
+  leases.start();
+  const syncHandler = new SyncHandler({ store, registry, logger, metrics, authorizer, maxObjectBytes: config.limits.maxObjectBytes, leases });
   const grpcServer = new Server({
     'grpc.max_receive_message_length': GRPC_MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': GRPC_MAX_MESSAGE_BYTES,
@@ -103,6 +130,8 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     widenFlowControlWindows(grpcServer, (message) => logger.warn({}, message));
   } catch (err) {
     grpcTransport.close();
+    await leases.stop();
+    await presence.leave();
     await store.close();
     throw new ScaleAgentError(Errors.CONFIG_INVALID, `grpc: cannot listen on ${config.grpc.host}:${config.grpc.port}: ${errorMessage(err)}`);
   }
@@ -133,6 +162,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     operationTimeoutMs: config.operations.timeoutMs,
     tasks,
     auth: restAuth,
+    replicas: presence,
   });
   api.get('/metrics', async (_request, reply) => {
     reply.header('content-type', metricsRegistry.contentType);
@@ -146,6 +176,8 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   } catch (err) {
     grpcServer.forceShutdown();
     grpcTransport.close();
+    await leases.stop();
+    await presence.leave();
     await store.close();
     throw new ScaleAgentError(Errors.CONFIG_INVALID, `server: cannot listen on ${config.server.host}:${config.server.port}: ${errorMessage(err)}`);
   }
@@ -160,19 +192,26 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   sweeper.unref();
 
   const displayHost = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
+  const restUrl = `http://${displayHost(config.server.host)}:${restPort}`;
+  const grpcAddress = `${displayHost(config.grpc.host)}:${grpcPort}`;
+  // Never rejects: a failed beat is logged and the next one carries the addresses.
+  void presence.announce(restUrl, grpcAddress);
   logger.info(
     { rest: restPort, grpc: grpcPort, grpcTransport: grpcTransport.mode, database: redactDatabaseUrl(config.database.url), hubId: config.hub.id },
     'hub started',
   );
   return {
-    restUrl: `http://${displayHost(config.server.host)}:${restPort}`,
-    grpcAddress: `${displayHost(config.grpc.host)}:${grpcPort}`,
+    restUrl,
+    grpcAddress,
     restPort,
     grpcPort,
     store,
     registry,
+    leases,
     async close() {
       clearInterval(sweeper);
+      // No renewal or takeover from here on; what this replica holds is released below, once no batch can arrive.
+      await leases.stop();
       grpcTransport.close();
       for (const session of registry.all()) session.close('the hub is shutting down');
       await new Promise<void>((resolve) => {
@@ -186,19 +225,33 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
         });
       });
       await api.close();
+      // Other replicas' standbys take the accounts over at their next tick instead of after the leases run out.
+      await presence.leave();
       await store.close();
       logger.info('hub stopped');
     },
   };
 }
 
-/** Removes accounts (and their cache) whose agents have been gone longer than the grace period. */
-async function sweepAccounts(store: AccountStore, registry: SessionRegistry, graceMs: number, logger: Logger): Promise<void> {
+/**
+ * Removes accounts (and their cache) whose agents have been gone longer than the grace period. An account
+ * whose caching lease is live is served at some replica (it may read disconnected where its last local
+ * session ended): it stays.
+ */
+async function sweepAccounts(
+  store: AccountStore & Pick<AssignmentStore, 'listAssignments'>,
+  registry: SessionRegistry,
+  graceMs: number,
+  logger: Logger,
+): Promise<void> {
   try {
     const now = Date.now();
+    let leased: Set<string> | undefined;
     for (const account of await store.listAccounts()) {
       if (account.status !== 'disconnected' || registry.isServed(account.name)) continue;
       if (now - account.lastSeenAt < graceMs) continue;
+      leased ??= new Set((await store.listAssignments()).filter((a) => a.leaseExpiresAt > now).map((a) => a.account));
+      if (leased.has(account.name)) continue;
       await store.deleteAccount(account.name);
       logger.info({ account: account.name, goneForMs: now - account.lastSeenAt }, 'removed an account whose agent did not come back within the grace period');
     }

@@ -24,7 +24,7 @@ import { manifestRoutes } from './routes/manifest-routes.ts';
 import { adminRoutes, cacheRoutes, featureRoutes } from './routes/misc-routes.ts';
 import { opsRoutes } from './routes/ops-routes.ts';
 import { rawResourceRoutes } from './routes/raw-resource-routes.ts';
-import type { RouteContext } from './routes/route-context.ts';
+import type { ReplicaListing, RouteContext } from './routes/route-context.ts';
 import { searchRoutes } from './routes/search-routes.ts';
 import { securityGroupRoutes } from './routes/security-group-routes.ts';
 import { serverGroupRoutes } from './routes/server-group-routes.ts';
@@ -54,6 +54,8 @@ export interface ApiServerOptions {
    * filtered; with `auth.enabled: false` only account permissions are presented normalised.
    */
   auth?: RestAuthSetup;
+  /** The hub replicas sharing the database, listed by GET /health (the hub gives it; without it /health shows the database only). */
+  replicas?: ReplicaListing;
 }
 
 export const DEFAULT_OPERATION_TIMEOUT_MS = 30_000;
@@ -111,6 +113,7 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
   const context: RouteContext = {
     store,
     health: options.store,
+    replicas: options.replicas,
     router: authorized?.router ?? options.router,
     hubId: options.hubId,
     logger: options.logger,

@@ -5,11 +5,13 @@ import { Writable } from 'node:stream';
 import { create, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import { Metadata } from '@grpc/grpc-js';
 import { Errors, ScaleAgentError } from '../../common/errors.ts';
-import { createLogger } from '../../common/logger.ts';
+import { createLogger, silentLogger } from '../../common/logger.ts';
 import { waitFor } from '../../common/time.ts';
 import { AgentMessageSchema, PROTOCOL_VERSION, type AccountAcceptance, type AccountInfoSchema, type HubMessage } from '../../protocol/index.ts';
 import { DEPLOYMENTS } from '../store/testing/fixtures.ts';
 import type { AccountRecord, AccountStore, FeedInfo, IngestStore } from '../store/types.ts';
+import { CachingLeases, RENEWALS_PER_LEASE } from '../replicas/caching-leases.ts';
+import { ManualClock, MemoryAssignmentStore } from '../replicas/testing/memory-assignments.ts';
 import { IdentityAuthorizer } from './identities.ts';
 import { SessionHandler, type SessionCall } from './session-handler.ts';
 import { SessionRegistry } from './session-registry.ts';
@@ -116,8 +118,18 @@ function hello(agentId: string, accounts: string[]): AgentMessageKind {
   return { case: 'hello', value: { agentId, agentVersion: 'test', protocolVersion: PROTOCOL_VERSION, accounts: accounts.map(accountInfo) } };
 }
 
-function setUp() {
-  const store = new FlakyAccountStore();
+/** A replica of its own (`hubId`) on a shared database (`store`), with caching leases when `assignments` is given. */
+interface ReplicaSetUp {
+  hubId?: string;
+  store?: FlakyAccountStore;
+  assignments?: MemoryAssignmentStore;
+  clock?: ManualClock;
+}
+
+const LEASE_MS = 15_000;
+
+function setUp(replica: ReplicaSetUp = {}) {
+  const store = replica.store ?? new FlakyAccountStore();
   const registry = new SessionRegistry();
   const logs: Array<Record<string, unknown>> = [];
   const destination = new Writable({
@@ -126,8 +138,13 @@ function setUp() {
       callback();
     },
   });
+  const hubId = replica.hubId ?? 'hub-1';
+  const leases =
+    replica.assignments === undefined
+      ? undefined
+      : new CachingLeases({ store: replica.assignments, hubId, leaseMs: LEASE_MS, logger: silentLogger(), clock: replica.clock?.now });
   const handler = new SessionHandler({
-    hubId: 'hub-1',
+    hubId,
     store,
     registry,
     logger: createLogger({ level: 'debug', destination }),
@@ -136,7 +153,9 @@ function setUp() {
     limits: { maxBatchBytes: 1 << 20, maxBatchChanges: 1000, maxObjectBytes: 1 << 20, maxUnackedBatches: 4 },
     authorizer: new IdentityAuthorizer([], true),
     storeRetry: FAST_RETRY,
+    leases,
   });
+  leases?.setHost(handler.cachingHost());
   const connect = async (agentId: string, accounts: string[]): Promise<FakeSessionCall> => {
     const call = new FakeSessionCall(`peer-${agentId}`);
     handler.handle(call as unknown as SessionCall);
@@ -145,7 +164,7 @@ function setUp() {
     return call;
   };
   const errorsLogged = (msg: string) => logs.filter((l) => l.level === PINO_ERROR_LEVEL && l.msg === msg);
-  return { store, registry, logs, connect, errorsLogged };
+  return { store, registry, logs, connect, errorsLogged, leases };
 }
 
 test('a handover whose resume points cannot be read is logged and retried until the standby learns it caches the account', async () => {
@@ -242,4 +261,90 @@ test('an account update that cannot be registered ends the session, so that the 
   assert.equal(registry.all().length, 0);
   assert.equal(registry.cachingSession('two'), undefined);
   await waitFor(() => store.accounts.get('one')?.status === 'disconnected', { ...WAIT, what: 'the account to be marked disconnected' });
+});
+
+// ---- caching across hub replicas: the database (an in-memory AssignmentStore) decides who caches
+
+/** Two hub replicas on one database: their own registries and leases, one account store, one assignment store, one clock. */
+function twoReplicas() {
+  const store = new FlakyAccountStore();
+  const assignments = new MemoryAssignmentStore();
+  const clock = new ManualClock();
+  const one = setUp({ hubId: 'hub-1', store, assignments, clock });
+  const two = setUp({ hubId: 'hub-2', store, assignments, clock });
+  return { store, assignments, clock, one: { ...one, leases: one.leases! }, two: { ...two, leases: two.leases! } };
+}
+
+const cachingOf = (call: FakeSessionCall, account: string) =>
+  call
+    .acceptances()
+    .filter((a) => a.account === account)
+    .map((a) => a.caching);
+
+test("across replicas one session caches an account; the other replica's session stands by", async () => {
+  const { assignments, one, two } = twoReplicas();
+  const active = await one.connect('agent-a', ['shared']);
+  const standby = await two.connect('agent-b', ['shared']);
+  assert.deepEqual(cachingOf(active, 'shared'), [true]);
+  assert.deepEqual(cachingOf(standby, 'shared'), [false]);
+  assert.equal(one.registry.cachingSession('shared')?.agentId, 'agent-a');
+  assert.equal(two.registry.cachingSession('shared'), undefined);
+  assert.equal(two.registry.operationSession('shared')?.agentId, 'agent-b', 'a standby still runs operations');
+  const assignment = await assignments.getAssignment('shared');
+  assert.equal(assignment?.hubId, 'hub-1');
+  assert.equal(assignment?.agentId, 'agent-a');
+});
+
+test("when the caching session ends, the other replica's standby takes over at its next tick, with the resume points", async () => {
+  const { store, assignments, one, two } = twoReplicas();
+  store.resume.set('shared', [{ feed: DEPLOYMENTS, resourceVersion: '42' }]);
+  const active = await one.connect('agent-a', ['shared']);
+  const standby = await two.connect('agent-b', ['shared']);
+  await two.leases.tick();
+  assert.deepEqual(cachingOf(standby, 'shared'), [false], 'no takeover while the holder holds the lease');
+
+  active.emit('cancelled');
+  // Replica one gives the lease back, then records that it serves the account no more.
+  await waitFor(async () => (await assignments.getAssignment('shared'))?.leaseExpiresAt === 0, { ...WAIT, what: 'replica one to give the lease back' });
+  await waitFor(() => store.accounts.get('shared')?.status === 'disconnected', { ...WAIT, what: 'replica one to mark the account disconnected' });
+  await two.leases.tick();
+  const handedOver = await waitFor(() => standby.acceptances().find((a) => a.caching), { ...WAIT, what: 'the takeover to reach the standby' });
+  assert.deepEqual(
+    handedOver.resume.map((p) => [p.feed?.kind, p.resourceVersion]),
+    [['Deployment', '42']],
+  );
+  assert.equal(two.registry.cachingSession('shared')?.agentId, 'agent-b');
+  assert.equal(two.leases.epoch('shared', two.registry.cachingSession('shared')!.id), 2);
+  await waitFor(() => store.accounts.get('shared')?.hubId === 'hub-2' && store.accounts.get('shared')?.status === 'connected', {
+    ...WAIT,
+    what: 'the account row to name the new cacher',
+  });
+});
+
+test('a replica whose lease was taken over tells its agent to stop caching; the session stays as a standby', async () => {
+  const { clock, one, two } = twoReplicas();
+  const active = await one.connect('agent-a', ['shared']);
+  const standby = await two.connect('agent-b', ['shared']);
+  // Replica one cannot renew for longer than the lease (a long pause): replica two takes over.
+  clock.advance(LEASE_MS);
+  await two.leases.tick();
+  await waitFor(() => cachingOf(standby, 'shared').includes(true), { ...WAIT, what: 'the takeover' });
+  clock.advance(LEASE_MS / RENEWALS_PER_LEASE);
+  await one.leases.tick();
+  assert.deepEqual(cachingOf(active, 'shared'), [true, false]);
+  assert.equal(one.registry.cachingSession('shared'), undefined);
+  assert.equal(one.registry.operationSession('shared')?.agentId, 'agent-a');
+});
+
+test('on one replica with leases, caching passes to the next session when the caching one ends, as without them', async () => {
+  const assignments = new MemoryAssignmentStore();
+  const { registry, connect, leases } = setUp({ assignments });
+  const first = await connect('agent-a', ['shared']);
+  const second = await connect('agent-b', ['shared']);
+  assert.deepEqual(cachingOf(first, 'shared'), [true]);
+  assert.deepEqual(cachingOf(second, 'shared'), [false]);
+  first.emit('cancelled');
+  await waitFor(() => cachingOf(second, 'shared').includes(true), { ...WAIT, what: 'the handover' });
+  assert.equal(registry.cachingSession('shared')?.agentId, 'agent-b');
+  assert.equal(leases!.epoch('shared', registry.cachingSession('shared')!.id), 2);
 });

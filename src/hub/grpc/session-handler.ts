@@ -17,6 +17,7 @@ import {
   type Hello,
   type HubMessage,
 } from '../../protocol/index.ts';
+import type { CachingHost, CachingLeases, CachingSessionRef } from '../replicas/caching-leases.ts';
 import type { AccountStore, IngestStore } from '../store/types.ts';
 import { AgentSession } from './agent-session.ts';
 import { authenticateCall, type AgentIdentity, type IdentityAuthorizer } from './identities.ts';
@@ -37,6 +38,12 @@ export interface SessionHandlerOptions {
   authorizer: IdentityAuthorizer;
   /** How a store call that must happen after a session changed (a handover, a disconnect) is retried; STORE_RETRY by default. */
   storeRetry?: BackoffOptions;
+  /**
+   * Caching ownership across hub replicas: a session the registry would make an account's cacher caches
+   * only once the database grants it the account's lease. Without it (tests of a lone replica) the
+   * registry alone decides.
+   */
+  leases?: CachingLeases;
 }
 
 const HELLO_TIMEOUT_MS = 10_000;
@@ -68,6 +75,10 @@ export const MAX_ACCOUNTS_PER_HELLO = 5_000;
 
 /** The call as the hub serves it: Session messages arrive undecoded (agentHubServerDefinition). */
 export type SessionCall = ServerDuplexStream<Buffer, HubMessage>;
+
+function ref(session: AgentSession): CachingSessionRef {
+  return { sessionId: session.id, agentId: session.agentId };
+}
 
 function sameCluster(a: { apiServerHost: string; caFingerprint: string; kubeSystemUid: string }, b: typeof a): boolean {
   return a.apiServerHost === b.apiServerHost && a.caFingerprint === b.caFingerprint && a.kubeSystemUid === b.kubeSystemUid;
@@ -306,8 +317,9 @@ export class SessionHandler {
         );
         continue;
       }
-      const caching = registry.attach(session, name);
+      let caching = registry.attach(session, name);
       await store.upsertAccount({ ...record, agentId: session.agentId, hubId, status: 'connected' }, now);
+      if (caching) caching = await this.claimCaching(name, session);
       const resume = caching ? (await store.resumePoints(name)).map(toResumePoint) : [];
       out.push(create(AccountAcceptanceSchema, { account: name, accepted: true, caching, resume }));
     }
@@ -336,7 +348,8 @@ export class SessionHandler {
         const acceptances = await this.acceptAccounts(session, update.upserted);
         for (const name of update.removed) {
           const next = this.options.registry.detach(session, name);
-          if (next) void this.handOver(name, next);
+          await this.options.leases?.release(name, session.id);
+          if (next) void this.passCaching(name, next);
           else if (!this.options.registry.isServed(name)) await this.markDisconnected(name, null, Date.now());
         }
         session.send(create(HubMessageSchema, { kind: { case: 'accountUpdateReply', value: { accounts: acceptances } } }));
@@ -347,6 +360,103 @@ export class SessionHandler {
         return;
       default:
         return;
+    }
+  }
+
+  /**
+   * Whether `session`, which the registry just made the account's caching session, may cache it: the
+   * database must grant it the account's lease (another replica's session may hold it). Refused, the
+   * session stands by: the registry no longer names it, and a takeover claims the account for it once
+   * the holder releases it or stops renewing it. Rejects when the database does.
+   */
+  private async claimCaching(account: string, session: AgentSession): Promise<boolean> {
+    const { leases, registry, logger } = this.options;
+    if (leases === undefined) return true;
+    const claim = await leases.claim(account, ref(session)).catch((err: unknown) => {
+      registry.release(account, session);
+      throw err;
+    });
+    if (claim.granted) {
+      if (registry.cachingSession(account) === session) return true;
+      // The registry moved on while the database answered (the session ended, a takeover picked another): give it back.
+      await leases.release(account, session.id);
+      return false;
+    }
+    registry.release(account, session);
+    logger.info(
+      {
+        account,
+        agentId: session.agentId,
+        sessionId: session.id,
+        holder: { hubId: claim.holder.hubId, agentId: claim.holder.agentId, epoch: claim.holder.epoch },
+      },
+      'another session caches the account; this one stands by',
+    );
+    return false;
+  }
+
+  /**
+   * Moves caching of an account to `to`, which the registry just named (its former cacher left): with
+   * leases it claims the account first and stands by when refused. Never rejects: a claim the database
+   * fails is retried by the next takeover pass.
+   */
+  private async passCaching(account: string, to: AgentSession): Promise<void> {
+    try {
+      if (!(await this.claimCaching(account, to))) return;
+    } catch (err) {
+      this.options.logger.warn(
+        { account, agentId: to.agentId, sessionId: to.id, err: errorMessage(err) },
+        'cannot claim caching of an account for a standby; the next takeover pass tries again',
+      );
+      return;
+    }
+    await this.handOver(account, to);
+  }
+
+  /** What the caching leases (replicas/caching-leases.ts) ask of this replica's sessions. */
+  cachingHost(): CachingHost {
+    const { registry } = this.options;
+    return {
+      standbys: () => registry.standbys().map(({ account, session }) => ({ account, session: ref(session) })),
+      takeOver: (account, session) => {
+        const to = registry.get(session.sessionId);
+        if (to === undefined || !registry.assign(account, to)) return false;
+        void this.markCaching(account, to);
+        void this.handOver(account, to);
+        return true;
+      },
+      lose: (account, sessionId, reason) => this.loseCaching(account, sessionId, reason),
+    };
+  }
+
+  /**
+   * The session no longer caches the account (another replica's session holds it now): the registry
+   * forgets it as the cacher and its agent is told to stop caching (an account update reply with
+   * caching false), which also ends its sync stream. It stays a standby.
+   */
+  private loseCaching(account: string, sessionId: string, reason: string): void {
+    const { registry, logger } = this.options;
+    const session = registry.get(sessionId);
+    if (session === undefined || registry.cachingSession(account) !== session) return;
+    registry.release(account, session);
+    session.send(
+      create(HubMessageSchema, {
+        kind: { case: 'accountUpdateReply', value: { accounts: [create(AccountAcceptanceSchema, { account, accepted: true, caching: false })] } },
+      }),
+    );
+    logger.warn({ account, agentId: session.agentId, sessionId, reason }, 'the session no longer caches the account; told its agent to stop');
+  }
+
+  /**
+   * After a takeover the account's row names the new cacher and says connected (the former replica may
+   * have marked it disconnected as its session ended). One attempt: the account sweep also spares an
+   * account whose lease is live.
+   */
+  private async markCaching(account: string, to: AgentSession): Promise<void> {
+    try {
+      await this.options.store.setAccountStatus(account, 'connected', to.agentId, this.options.hubId, Date.now());
+    } catch (err) {
+      this.options.logger.warn({ account, agentId: to.agentId, err: errorMessage(err) }, 'cannot record the account as connected after a takeover');
     }
   }
 
@@ -394,9 +504,11 @@ export class SessionHandler {
     lastServedAt: number,
     backoff = new Backoff(this.options.storeRetry ?? STORE_RETRY),
   ): Promise<void> {
-    const { store, registry, logger } = this.options;
+    const { store, registry, logger, leases } = this.options;
     if (registry.isServed(account)) return;
     try {
+      // Another replica's session caches it: it is served, just not here.
+      if (leases !== undefined && (await leases.heldElsewhere(account))) return;
       await store.setAccountStatus(account, 'disconnected', agentId, null, lastServedAt);
     } catch (err) {
       const retryInMs = backoff.next();
@@ -410,9 +522,11 @@ export class SessionHandler {
    * any more. Never rejects (handOver and markDisconnected do not).
    */
   private async onSessionEnded(session: AgentSession, reason: string): Promise<void> {
-    const { registry, logger } = this.options;
+    const { registry, logger, leases } = this.options;
     const { handovers, orphaned } = registry.remove(session);
-    for (const { account, to } of handovers) void this.handOver(account, to);
+    // Its leases first: a standby's claim, here or at another replica, is granted only once they are given back.
+    await leases?.releaseSession(session.id);
+    for (const { account, to } of handovers) void this.passCaching(account, to);
     const now = Date.now();
     await Promise.all(orphaned.map((account) => this.markDisconnected(account, session.agentId, now)));
     logger.info({ agentId: session.agentId, sessionId: session.id, reason, orphaned }, 'agent session ended');

@@ -2,8 +2,10 @@ import type { AgentSession } from './agent-session.ts';
 
 /**
  * Who serves which account on this hub replica. Several agent replicas may declare the same account:
- * all of them can run its operations, exactly one caches it (the first to connect); when that one goes
- * away, caching moves to another.
+ * all of them can run its operations, at most one caches it (the first to connect); when that one goes
+ * away, caching moves to another. Across hub replicas the database has the last word (replicas/
+ * caching-leases.ts): a session the registry picks caches only once its claim is granted, and is
+ * released here when the claim is refused or the lease lost, which leaves the account with standbys only.
  */
 export class SessionRegistry {
   private readonly sessions = new Map<string, AgentSession>();
@@ -62,6 +64,29 @@ export class SessionRegistry {
       if (!this.byAccount.has(account)) orphaned.push(account);
     }
     return { handovers, orphaned };
+  }
+
+  /** `session` stops caching the account here (its claim was refused, its lease lost); the account's sessions stand by. */
+  release(account: string, session: AgentSession): void {
+    if (this.caching.get(account) === session) this.caching.delete(account);
+  }
+
+  /** Makes `session` the account's caching session (a takeover was granted); false when it no longer serves the account. */
+  assign(account: string, session: AgentSession): boolean {
+    if (session.isClosed || !session.accounts.has(account) || this.sessions.get(session.id) !== session) return false;
+    this.caching.set(account, session);
+    return true;
+  }
+
+  /** Per account that live sessions serve while none caches it: the session that would take caching over (the oldest). */
+  standbys(): Array<{ account: string; session: AgentSession }> {
+    const out: Array<{ account: string; session: AgentSession }> = [];
+    for (const [account, list] of this.byAccount) {
+      if (this.cachingSession(account) !== undefined) continue;
+      const next = list.find((s) => !s.isClosed);
+      if (next !== undefined) out.push({ account, session: next });
+    }
+    return out;
   }
 
   cachingSession(account: string): AgentSession | undefined {

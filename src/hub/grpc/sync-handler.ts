@@ -1,7 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from '../../common/logger.ts';
-import { Errors, errorMessage, type ErrorCode } from '../../common/errors.ts';
+import { Errors, errorMessage, isScaleAgentError, type ErrorCode } from '../../common/errors.ts';
 import { qualifiedKind } from '../../common/kube-object.ts';
 import {
   FeedDivergenceSchema,
@@ -16,7 +16,8 @@ import {
 import { sameDigest, type FeedDigestValue } from '../../protocol/feed-digest.ts';
 import { feedKey } from '../store/batch-apply.ts';
 import { changeKeyProblem, feedChangeProblem, progressProblem, type ChangeKeys } from '../store/storable-keys.ts';
-import type { FeedInfo, IngestStore, StoreBatch, StoreChange } from '../store/types.ts';
+import type { CachingLeases } from '../replicas/caching-leases.ts';
+import type { FeedInfo, IngestOutcome, IngestStore, StoreBatch, StoreChange } from '../store/types.ts';
 import type { SessionRegistry } from './session-registry.ts';
 import { feedInfoFromWire, toResumePoint } from './conversions.ts';
 import { authenticateCall, type IdentityAuthorizer } from './identities.ts';
@@ -46,6 +47,12 @@ export interface SyncHandlerOptions {
   maxObjectBytes?: number;
   /** Checks that a sync stream's own credentials (certificate, token) may use its account. */
   authorizer?: IdentityAuthorizer;
+  /**
+   * Caching ownership across hub replicas: a stream opens only while its session holds the account's
+   * lease, and each batch carries the lease's epoch as its fence. Without it (a lone replica's tests)
+   * batches are not fenced.
+   */
+  leases?: Pick<CachingLeases, 'confirm' | 'epoch' | 'lost'>;
 }
 
 const decoder = new TextDecoder();
@@ -109,8 +116,9 @@ function changeKeysOf(kind: ChangeBatch['changes'][number]['kind'], feed: FeedIn
 }
 
 /**
- * Serves one account's Sync stream: checks that the stream belongs to the session caching the account,
- * then commits each batch in one transaction, strictly in order, and acknowledges it only after the
+ * Serves one account's Sync stream: checks that the stream belongs to the session caching the account
+ * (with leases: that the database still assigns the account to it), then commits each batch in one
+ * transaction, strictly in order, fenced by the caching epoch, and acknowledges it only after the
  * commit. A malformed change is reported and skipped; the rest of its batch is still applied.
  */
 export class SyncHandler {
@@ -120,6 +128,9 @@ export class SyncHandler {
     const { logger } = this.options;
     let account: string | undefined;
     let sessionId = '';
+    /** The caching epoch the stream's session held when it opened: every batch commits only while it is still the account's. */
+    let fence: number | undefined;
+    const { leases } = this.options;
     let processing: Promise<void> = Promise.resolve();
     let ended = false;
 
@@ -167,6 +178,14 @@ export class SyncHandler {
               refuse(Errors.NOT_CACHING_OWNER.code, `session ${open.sessionId} does not cache account ${open.account}`);
               return;
             }
+            if (leases !== undefined) {
+              // The registry is this replica's view; the database is everyone's: the lease must still be this session's.
+              fence = await leases.confirm(open.account, open.sessionId);
+              if (fence === undefined) {
+                refuse(Errors.NOT_CACHING_OWNER.code, `session ${open.sessionId} does not hold the caching assignment of account ${open.account}`);
+                return;
+              }
+            }
             account = open.account;
             sessionId = open.sessionId;
             const resume = (await this.options.store.resumePoints(account)).map(toResumePoint);
@@ -181,14 +200,31 @@ export class SyncHandler {
           }
           // The caching assignment may have moved (session gone): stop accepting from a stale owner.
           const session = this.options.registry.get(sessionId);
-          if (!session || session.isClosed || this.options.registry.cachingSession(account) !== session) {
+          if (
+            !session ||
+            session.isClosed ||
+            this.options.registry.cachingSession(account) !== session ||
+            (fence !== undefined && leases?.epoch(account, sessionId) !== fence)
+          ) {
             refuse(Errors.NOT_CACHING_OWNER.code, `session ${sessionId} no longer caches account ${account}`);
             return;
           }
           const batch = request.kind.value;
           const started = performance.now();
           const { storeBatch, digests } = this.toStoreBatch(account, batch);
-          const outcome = await this.options.store.applyBatch(storeBatch, Date.now());
+          if (fence !== undefined) storeBatch.fence = fence;
+          let outcome: IngestOutcome;
+          try {
+            outcome = await this.options.store.applyBatch(storeBatch, Date.now());
+          } catch (err) {
+            if (fence === undefined || !isScaleAgentError(err, Errors.CACHING_EPOCH_STALE.code)) throw err;
+            // Another session (maybe at another replica) caches the account now. Its agent is told to stop
+            // caching first (lost → an account update reply with caching false), so that it does not
+            // reopen the stream this refusal ends.
+            leases?.lost(account, sessionId, fence, `a batch at epoch ${fence} was refused: ${errorMessage(err)}`);
+            refuse(Errors.NOT_CACHING_OWNER.code, `session ${sessionId} no longer caches account ${account}: ${errorMessage(err)}`);
+            return;
+          }
           const commitMs = performance.now() - started;
           // toStoreBatch asked the store's rules first, so the store leaves nothing out here; should it, the
           // skip is reported like any other.
@@ -319,7 +355,17 @@ export class SyncHandler {
       return undefined;
     }
     const metadata = metadataSlice(wire.object, body, wire.metadataOffset, wire.metadataLength);
-    return { type: 'upsert', feed: keys.feed, namespace: keys.namespace, name: keys.name, uid: keys.uid, resourceVersion: keys.resourceVersion, body, metadata };
+    // Built field by field, not spread: one object of one shape per upsert on the ingest's hot path.
+    return {
+      type: 'upsert',
+      feed: keys.feed,
+      namespace: keys.namespace,
+      name: keys.name,
+      uid: keys.uid,
+      resourceVersion: keys.resourceVersion,
+      body,
+      metadata,
+    };
   }
 
   /**

@@ -5,6 +5,23 @@ import type { StoreHealth, StoreReader } from '../../store/types.ts';
 import type { ViewLoader } from '../../views/loader.ts';
 import type { TaskRunner } from '../ops/task-runner.ts';
 
+/** A hub replica as GET /health lists it: its row in the shared database, judged live or dead. */
+export interface ReplicaHealth {
+  hubId: string;
+  startedAt: number;
+  heartbeatAt: number;
+  restUrl: string | null;
+  grpcAddress: string | null;
+  live: boolean;
+  /** The replica answering. */
+  self: boolean;
+}
+
+/** The replicas sharing the hub's database (src/hub/replicas/replica-presence.ts). */
+export interface ReplicaListing {
+  list(): Promise<ReplicaHealth[]>;
+}
+
 /** What every route module gets from buildApiServer. */
 export interface RouteContext {
   /**
@@ -14,6 +31,8 @@ export interface RouteContext {
   store: StoreReader;
   /** The database check of GET /health. */
   health: StoreHealth;
+  /** The hub replicas GET /health lists, when the hub gives them. */
+  replicas?: ReplicaListing;
   router: OperationRouter;
   hubId: string;
   logger: Logger;
