@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { ChildProcessGroup } from '../../src/cli/child-processes.ts';
 import { waitFor } from '../../src/common/time.ts';
-import { simAccessFromKubeconfig, START_TIMEOUT_MS, type SimAccess } from './system.ts';
+import { parseJsonLines, simAccessFromKubeconfig, START_TIMEOUT_MS, type SimAccess } from './system.ts';
 
 type Tree = Record<string, unknown>;
 
@@ -28,19 +28,6 @@ export interface ReplicaSystemOptions {
 interface HubProcess {
   restUrl: string;
   grpcPort: number;
-}
-
-function parseJsonLines(output: string): Array<Record<string, any>> {
-  const out: Array<Record<string, any>> = [];
-  for (const line of output.split('\n')) {
-    if (!line.startsWith('{')) continue;
-    try {
-      out.push(JSON.parse(line));
-    } catch {
-      // A partial or non-JSON line.
-    }
-  }
-  return out;
 }
 
 /** A TCP port free now on 127.0.0.1 (the OS picks it; it is closed again at once). */

@@ -160,7 +160,8 @@ function deepMerge(base: Tree, extra: Tree): Tree {
   return out;
 }
 
-function parseJsonLines(output: string): Array<Record<string, any>> {
+/** The JSON log lines of a process's output (pino), skipping partial and non-JSON lines. */
+export function parseJsonLines(output: string): Array<Record<string, any>> {
   const out: Array<Record<string, any>> = [];
   for (const line of output.split('\n')) {
     if (!line.startsWith('{')) continue;

@@ -1,21 +1,13 @@
 import type { Logger } from '../../../common/logger.ts';
 import type { RouteAuth } from '../../auth/rest-auth.ts';
 import type { OperationRouter } from '../../router/types.ts';
+import type { ReplicaStatus } from '../../replicas/replica-liveness.ts';
 import type { StoreHealth, StoreReader } from '../../store/types.ts';
 import type { ViewLoader } from '../../views/loader.ts';
 import type { TaskRunner } from '../ops/task-runner.ts';
 
 /** A hub replica as GET /health lists it: its row in the shared database, judged live or dead. */
-export interface ReplicaHealth {
-  hubId: string;
-  startedAt: number;
-  heartbeatAt: number;
-  restUrl: string | null;
-  grpcAddress: string | null;
-  live: boolean;
-  /** The replica answering. */
-  self: boolean;
-}
+export type ReplicaHealth = ReplicaStatus;
 
 /** The replicas sharing the hub's database (src/hub/replicas/replica-presence.ts). */
 export interface ReplicaListing {
