@@ -295,6 +295,16 @@ test("across replicas one session caches an account; the other replica's session
   assert.equal(assignment?.agentId, 'agent-a');
 });
 
+test("a standby's hello leaves the account row naming the caching session's agent and replica", async () => {
+  const { store, one, two } = twoReplicas();
+  await one.connect('agent-a', ['shared']);
+  await two.connect('agent-b', ['shared']);
+  const row = await store.getAccount('shared');
+  assert.equal(row?.agentId, 'agent-a');
+  assert.equal(row?.hubId, 'hub-1');
+  assert.equal(row?.status, 'connected');
+});
+
 test("when the caching session ends, the other replica's standby takes over at its next tick, with the resume points", async () => {
   const { store, assignments, one, two } = twoReplicas();
   store.resume.set('shared', [{ feed: DEPLOYMENTS, resourceVersion: '42' }]);

@@ -318,8 +318,11 @@ export class SessionHandler {
         continue;
       }
       let caching = registry.attach(session, name);
-      await store.upsertAccount({ ...record, agentId: session.agentId, hubId, status: 'connected' }, now);
       if (caching) caching = await this.claimCaching(name, session);
+      // The row names the session that caches the account (on any replica): a standby's hello refreshes the
+      // account's facts but leaves the holder's agent and replica in place.
+      const holder = caching || !existing?.agentId ? { agentId: session.agentId, hubId } : { agentId: existing.agentId, hubId: existing.hubId };
+      await store.upsertAccount({ ...record, ...holder, status: 'connected' }, now);
       const resume = caching ? (await store.resumePoints(name)).map(toResumePoint) : [];
       out.push(create(AccountAcceptanceSchema, { account: name, accepted: true, caching, resume }));
     }
