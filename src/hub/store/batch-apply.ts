@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import type { ExpressionBuilder, Transaction } from 'kysely';
 import type { Logger } from '../../common/logger.ts';
 import type { SqlDialect } from './dialect.ts';
 import { checkFences } from './ingest-fence.ts';
@@ -88,6 +88,16 @@ export async function applyBatchesInTransaction(
   return outcomes;
 }
 
+/** `(namespace, name) IN ((…), …)`: the keys of one kind's objects, one statement's share of them. */
+function keysIn(keys: ReadonlyArray<{ namespace: string; name: string }>) {
+  return (eb: ExpressionBuilder<Database, 'objects'>) =>
+    eb(
+      eb.refTuple('namespace', 'name'),
+      'in',
+      keys.map((k) => eb.tuple(k.namespace, k.name)),
+    );
+}
+
 /**
  * Writes a step's object changes: deletes and touches by key with one statement per batch, kind (and
  * touch epoch) and few hundred keys, so each batch's counts come from its own statements; upserts with
@@ -107,13 +117,7 @@ async function writeObjects(
         .where('account', '=', account)
         .where('api_group', '=', apiGroup)
         .where('kind', '=', kind)
-        .where((eb) =>
-          eb(
-            eb.refTuple('namespace', 'name'),
-            'in',
-            part.map((d) => eb.tuple(d.namespace, d.name)),
-          ),
-        )
+        .where(keysIn(part))
         .executeTakeFirst();
       outcomes[batch]!.deleted += Number(result.numDeletedRows);
     }
@@ -134,13 +138,7 @@ async function writeObjects(
         .where('account', '=', account)
         .where('api_group', '=', apiGroup)
         .where('kind', '=', kind)
-        .where((eb) =>
-          eb(
-            eb.refTuple('namespace', 'name'),
-            'in',
-            part.map((t) => eb.tuple(t.namespace, t.name)),
-          ),
-        )
+        .where(keysIn(part))
         .executeTakeFirst();
       const updated = Number(result.numUpdatedRows);
       outcomes[batch]!.touched += updated;
