@@ -4,12 +4,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Fastify from 'fastify';
 import { healthRoutes } from './health-routes.ts';
-import type { ReplicaHealth, ReplicaListing } from './route-context.ts';
+import type { ReplicaStatus } from '../../replicas/replica-liveness.ts';
+import type { ReplicaListing } from './route-context.ts';
 
 const STARTED_AT = Date.parse('2026-01-02T03:04:05.000Z');
 const BEAT_AT = STARTED_AT + 60_000;
 
-const REPLICAS: ReplicaHealth[] = [
+const REPLICAS: ReplicaStatus[] = [
   { hubId: 'hub-a', startedAt: STARTED_AT, heartbeatAt: BEAT_AT, restUrl: 'http://10.0.0.1:7002', grpcAddress: '10.0.0.1:9091', live: true, self: true },
   { hubId: 'hub-b', startedAt: STARTED_AT, heartbeatAt: STARTED_AT, restUrl: null, grpcAddress: null, live: false, self: false },
 ];

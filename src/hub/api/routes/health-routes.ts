@@ -1,13 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { errorMessage } from '../../../common/errors.ts';
-import type { ReplicaHealth, RouteContext } from './route-context.ts';
+import type { ReplicaStatus } from '../../replicas/replica-liveness.ts';
+import type { RouteContext } from './route-context.ts';
 import { HTTP_SERVICE_UNAVAILABLE } from '../../../common/http-status.ts';
 
 /** A database slower than this to answer `select 1` (and list the replicas) counts as down. */
 const DATABASE_PING_TIMEOUT_MS = 2_000;
 
 /** One replica in the health body: times as ISO strings, addresses when it announced them. */
-function replicaView(replica: ReplicaHealth): Record<string, unknown> {
+function replicaView(replica: ReplicaStatus): Record<string, unknown> {
   return {
     hubId: replica.hubId,
     self: replica.self,

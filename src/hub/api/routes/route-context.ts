@@ -6,12 +6,9 @@ import type { StoreHealth, StoreReader } from '../../store/types.ts';
 import type { ViewLoader } from '../../views/loader.ts';
 import type { TaskRunner } from '../ops/task-runner.ts';
 
-/** A hub replica as GET /health lists it: its row in the shared database, judged live or dead. */
-export type ReplicaHealth = ReplicaStatus;
-
 /** The replicas sharing the hub's database (src/hub/replicas/replica-presence.ts). */
 export interface ReplicaListing {
-  list(): Promise<ReplicaHealth[]>;
+  list(): Promise<ReplicaStatus[]>;
 }
 
 /** What every route module gets from buildApiServer. */
