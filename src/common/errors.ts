@@ -59,6 +59,11 @@ export const Errors = {
   OPERATION_INVALID: def('OPERATION_INVALID', 400),
   OPERATION_DEADLINE_EXCEEDED: def('OPERATION_DEADLINE_EXCEEDED', 504),
   OPERATION_AGENT_GONE: def('OPERATION_AGENT_GONE', 503),
+  /**
+   * A relayed operation was handed to an agent by a hub replica that died before the result came back:
+   * whether it ran is unknown. It is never sent again by the hub (at most once); Orca may retry the task.
+   */
+  OPERATION_OUTCOME_UNKNOWN: def('OPERATION_OUTCOME_UNKNOWN', 503),
   OPERATION_UNSUPPORTED: def('OPERATION_UNSUPPORTED', 400),
   /** An operation that cannot be sent to the agent: it does not encode, or is larger than one Session message may be. */
   OPERATION_TOO_LARGE: def('OPERATION_TOO_LARGE', 413),

@@ -15,6 +15,12 @@ export const DEFAULT_PING_INTERVAL_MS = 20_000;
 export const DEFAULT_OPERATION_TIMEOUT_MS = 30_000;
 /** Running tasks refresh their row four times in this period; a task silent for longer is orphaned. */
 export const DEFAULT_TASK_STALE_AFTER_MS = 120_000;
+/**
+ * How often a replica polls the relayed operations (operations.relayPollIntervalMs): MySQL/MariaDB has
+ * no LISTEN/NOTIFY, so this bounds the extra latency of an operation relayed between replicas there; on
+ * PostgreSQL, notifications wake the replicas and the poll runs ten times less often, as a backstop.
+ */
+export const DEFAULT_RELAY_POLL_INTERVAL_MS = 100;
 /** Armory's accountCleanupFrequencySeconds: a disconnected account stays this long before removal. */
 export const DEFAULT_ACCOUNT_GRACE_SECONDS = 600;
 
@@ -165,6 +171,8 @@ export const hubConfigSchema = z
         timeoutMs: z.number().int().min(100).default(DEFAULT_OPERATION_TIMEOUT_MS),
         /** A STARTED task no replica updated for this long is failed as orphaned (its replica died). */
         taskStaleAfterMs: z.number().int().min(1000).default(DEFAULT_TASK_STALE_AFTER_MS),
+        /** How often the relayed operations are polled (MySQL; PostgreSQL polls ten times less often and is woken by NOTIFY). */
+        relayPollIntervalMs: z.number().int().min(10).max(10_000).default(DEFAULT_RELAY_POLL_INTERVAL_MS),
         /**
          * Store tasks' requests without Secret values (docs/security.md). A task whose request held some
          * then never fails retryably: its stored request cannot be run again.

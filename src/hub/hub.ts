@@ -20,6 +20,9 @@ import { CachingLeases } from './replicas/caching-leases.ts';
 import { ReplicaPresence } from './replicas/replica-presence.ts';
 import { HubMetrics } from './hub-metrics.ts';
 import { widenFlowControlWindows } from './grpc/flow-control.ts';
+import { OperationRelay } from './relay/operation-relay.ts';
+import { PostgresWakeups } from './relay/postgres-wakeups.ts';
+import { PollingWakeups } from './relay/relay-wakeups.ts';
 
 export interface RunningHub {
   readonly restUrl: string;
@@ -136,7 +139,23 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     throw new ScaleAgentError(Errors.CONFIG_INVALID, `grpc: cannot listen on ${config.grpc.host}:${config.grpc.port}: ${errorMessage(err)}`);
   }
 
-  const router = new SessionRouter({ store, registry, logger, defaultTimeoutMs: config.operations.timeoutMs, hubId: config.hub.id });
+  // Several replicas on one database: operations for accounts served at another replica go through the relay.
+  const relay = lone ? undefined : createRelay(config, store, presence, logger);
+  const router = new SessionRouter({ store, registry, logger, defaultTimeoutMs: config.operations.timeoutMs, hubId: config.hub.id, relay });
+  if (relay !== undefined) {
+    relay.setExecutor(router);
+    try {
+      await relay.start();
+    } catch (err) {
+      grpcServer.forceShutdown();
+      grpcTransport.close();
+      await relay.stop();
+      await leases.stop();
+      await presence.leave();
+      await store.close();
+      throw err;
+    }
+  }
   const tasks = new TaskRunner({
     store,
     router,
@@ -225,6 +244,8 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
         });
       });
       await api.close();
+      // After the REST API: no new operation can be submitted. Operations run here for other replicas finish first.
+      await relay?.stop();
       // Other replicas' standbys take the accounts over at their next tick instead of after the leases run out.
       await presence.leave();
       await store.close();
@@ -258,6 +279,24 @@ async function sweepAccounts(
   } catch (err) {
     logger.error({ err: errorMessage(err) }, 'account sweep failed');
   }
+}
+
+/** The operation relay between replicas, woken by LISTEN/NOTIFY on PostgreSQL and by polling on MySQL. */
+function createRelay(config: HubConfig, store: Store, presence: ReplicaPresence, logger: Logger): OperationRelay {
+  const target = parseDatabaseUrl(config.database.url);
+  const pollIntervalMs = config.operations.relayPollIntervalMs;
+  const wakeups =
+    target.engine === 'postgres'
+      ? new PostgresWakeups({ connectionString: target.connectionString, pollIntervalMs, connectTimeoutMs: config.database.connectTimeoutMs, logger })
+      : new PollingWakeups(pollIntervalMs);
+  return new OperationRelay({
+    store,
+    wakeups,
+    hubId: config.hub.id,
+    logger,
+    liveReplicas: async () => new Set((await presence.list()).filter((r) => r.live).map((r) => r.hubId)),
+    sweepIntervalMs: config.hub.heartbeatIntervalSeconds * MS_PER_SECOND,
+  });
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);

@@ -20,6 +20,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   auth: ['router', 'store', 'http'],
   views: ['store', 'manifest'],
   router: ['grpc', 'store'],
+  relay: ['router', 'store'],
   grpc: ['replicas', 'store', 'config.ts'],
   replicas: ['store'],
   manifest: [],

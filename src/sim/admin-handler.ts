@@ -13,6 +13,7 @@ import { BUILTIN_RESOURCES } from './builtin-resources.ts';
  *   POST   /sim/clusters/{name}                        add a cluster (201; 409 if it exists)
  *   DELETE /sim/clusters/{name}                        remove a cluster (its watches end)
  *   GET    /sim/clusters/{name}/kubeconfig             the cluster's kubeconfig (YAML)
+ *   GET    /sim/clusters/{name}/audit                  the write requests served, oldest first: {writes: [{at, method, path, status, dryRun}], dropped}
  *   POST   /sim/clusters/{name}/faults/drop-watches    end all of the cluster's watches now
  *   POST   /sim/clusters/{name}/faults/compact         forget history: older resourceVersions get 410
  *   GET    /sim/clusters/{name}/faults                 the faults in force (latency, error budgets, revocations)
@@ -103,6 +104,10 @@ export async function handleAdminRequest(
     response.writeHead(200, { 'content-type': 'application/yaml', 'content-length': Buffer.byteLength(text) });
     response.end(text);
     return;
+  }
+  if (action === 'audit') {
+    if (method !== 'GET') throw methodNotAllowed(method);
+    return sendObject(response, 200, { cluster: name, ...cluster.audit.snapshot() });
   }
   if (action === 'faults') {
     if (method === 'GET') return faultsReply(faults.active(cluster));

@@ -1,4 +1,5 @@
 import type { KubeObject } from '../common/kube-object.ts';
+import { WriteAudit } from './write-audit.ts';
 import type { Logger } from '../common/logger.ts';
 import { ClusterApi, type DeleteOptions, type DeleteResult } from './cluster-api.ts';
 import { ClusterStore } from './cluster-store.ts';
@@ -43,6 +44,8 @@ const KUBELET_VERSION = 'v1.31.0';
 export class SimCluster {
   readonly store: ClusterStore;
   readonly api: ClusterApi;
+  /** Every write request served (the admin API's /audit). */
+  readonly audit = new WriteAudit();
   private readonly scheduler: Scheduler;
   private readonly controllers: ControllerManager;
   private readonly progressTimer: NodeJS.Timeout | undefined;

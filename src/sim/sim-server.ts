@@ -1,4 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { WriteAudit } from './write-audit.ts';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createSecureServer, type Http2SecureServer, type Http2Session } from 'node:http2';
@@ -117,6 +118,11 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
       // The client may have given up while a latency fault held the request: serving it now would register
       // a watch whose close event has already gone by, and that watch would never be removed.
       if (clientGone(request)) return;
+      if (WriteAudit.isWrite(method)) {
+        const path = '/' + segments.slice(2).join('/');
+        const dryRun = url.searchParams.has('dryRun');
+        response.once('finish', () => cluster.audit.record({ at: Date.now(), method, path, status: response.statusCode, dryRun }));
+      }
       await handleClusterRequest({
         cluster,
         request,

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { ChildProcessGroup } from '../../src/cli/child-processes.ts';
 import { waitFor } from '../../src/common/time.ts';
-import { parseJsonLines, simAccessFromKubeconfig, START_TIMEOUT_MS, type SimAccess } from './system.ts';
+import { parseJsonLines, simAccessFromKubeconfig, simRequest, START_TIMEOUT_MS, type SimAccess } from './system.ts';
 
 type Tree = Record<string, unknown>;
 
@@ -140,6 +140,11 @@ export class ReplicaSystem {
     this.agents.set(name, `http://127.0.0.1:${started.admin}`);
   }
 
+  /** Stops agent `name` (SIGTERM: it closes its session; SIGKILL: it vanishes). */
+  async stopAgent(name: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    await this.group.stop(name, signal);
+  }
+
   /** The agent's view of its accounts (its admin /accounts): whether each is ready and cached by it. */
   async agentAccounts(name: string): Promise<Array<{ name: string; state: string; caching: boolean }>> {
     const url = this.agents.get(name);
@@ -156,17 +161,28 @@ export class ReplicaSystem {
     }
   }
 
-  /** A GET on hub `name`'s REST API, parsed as JSON. */
-  async rest(name: string, path: string): Promise<{ status: number; body: any }> {
+  /** A request to hub `name`'s REST API (GET unless told), the answer parsed as JSON. */
+  async rest(name: string, path: string, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; body: any }> {
     const hub = this.hubs.get(name);
     if (hub === undefined) throw new Error(`hub ${name} was never started`);
-    const response = await fetch(hub.restUrl + path);
+    const response = await fetch(hub.restUrl + path, {
+      method: init.method ?? 'GET',
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body), headers: { 'content-type': 'application/json' } }),
+    });
     const text = await response.text();
     try {
       return { status: response.status, body: JSON.parse(text) };
     } catch {
       return { status: response.status, body: text };
     }
+  }
+
+  /** The write requests the sim served for `cluster` (its /audit), oldest first. */
+  async simWrites(cluster: string): Promise<Array<{ at: number; method: string; path: string; status: number; dryRun: boolean }>> {
+    const access = this.sim(cluster);
+    const audit = await simRequest({ ...access, server: new URL(access.server).origin }, 'GET', `/sim/clusters/${cluster}/audit`);
+    if (audit.status !== 200) throw new Error(`sim audit of ${cluster}: ${audit.status} ${JSON.stringify(audit.body)}`);
+    return audit.body.writes;
   }
 
   /** Hub `name`'s output so far (its JSON log lines), for the test's checks. */

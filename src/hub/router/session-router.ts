@@ -1,10 +1,20 @@
 import type { Logger } from '../../common/logger.ts';
-import { Errors, errorMessage, type ErrorCode } from '../../common/errors.ts';
+import { Errors, errorMessage } from '../../common/errors.ts';
 import { ulid } from '../../common/ids.ts';
 import type { AccountReader, AccountRecord, OperationRecorder } from '../store/types.ts';
 import type { SessionRegistry } from '../grpc/session-registry.ts';
 import { decodeResult, encodeOperation } from './operation-codec.ts';
-import type { ExecuteOptions, OperationOutcome, OperationRequest, OperationRouter } from './types.ts';
+import type { AgentSession } from '../grpc/agent-session.ts';
+import { failedOutcome } from './failed-outcome.ts';
+import type {
+  ExecuteOptions,
+  ForwardedOperation,
+  ForwardedOperationRunner,
+  OperationForwarder,
+  OperationOutcome,
+  OperationRequest,
+  OperationRouter,
+} from './types.ts';
 
 export interface SessionRouterOptions {
   /** Where every hop of an operation is recorded, and the account read to say why no agent serves it. */
@@ -15,14 +25,18 @@ export interface SessionRouterOptions {
   defaultTimeoutMs: number;
   /** This replica's id, to tell "no agent anywhere" from "the agent is on another replica". */
   hubId?: string;
+  /** Several replicas on one database: operations for accounts served at another replica go through the relay. */
+  relay?: OperationForwarder;
 }
 
 /**
  * Routes an operation to the agent session serving its account on this hub replica, and waits for the
- * result, the deadline or the session's end — whichever comes first. Every hop is timestamped in the
+ * result, the deadline or the session's end — whichever comes first. When no session here serves the
+ * account but another replica's may, the operation goes through the relay (relay/operation-relay.ts),
+ * and this router runs the operations other replicas relay here. Every hop is timestamped in the
  * operations table, so an operator can see where time went.
  */
-export class SessionRouter implements OperationRouter {
+export class SessionRouter implements OperationRouter, ForwardedOperationRunner {
   constructor(private readonly options: SessionRouterOptions) {}
 
   isConnected(account: string): boolean {
@@ -30,12 +44,11 @@ export class SessionRouter implements OperationRouter {
   }
 
   async execute(account: string, request: OperationRequest, options: ExecuteOptions = {}): Promise<OperationOutcome> {
-    const { store, registry, logger } = this.options;
+    const { store, registry, relay } = this.options;
     const id = ulid();
     const receivedAt = Date.now();
     const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs;
     const deadline = receivedAt + timeoutMs;
-    const timings = { receivedAt, routedAt: null as number | null, sentAt: null as number | null };
     await this.record(() =>
       store.recordOperation({
         id,
@@ -56,16 +69,65 @@ export class SessionRouter implements OperationRouter {
     );
 
     const session = registry.operationSession(account);
-    if (!session) {
-      return this.finish(failure(id, account, Errors.ACCOUNT_NOT_CONNECTED.code, await this.notConnected(account), timings));
+    if (session) return this.finish(await this.runOnSession(session, id, account, request, deadline, { receivedAt, routedAt: Date.now(), sentAt: null }));
+    if (relay !== undefined && (await this.servedElsewhere(account))) return this.finish(await relay.submit(id, account, request, deadline, receivedAt));
+    return this.finish(
+      failedOutcome(id, account, Errors.ACCOUNT_NOT_CONNECTED.code, await this.notConnected(account), { receivedAt, routedAt: null, sentAt: null }),
+    );
+  }
+
+  serves(account: string): 'caching' | 'standby' | undefined {
+    const { registry } = this.options;
+    if (registry.cachingSession(account) !== undefined) return 'caching';
+    return registry.operationSession(account) !== undefined ? 'standby' : undefined;
+  }
+
+  /** Runs an operation another replica relayed here (relay/operation-relay.ts), on this replica's session for the account. */
+  async runClaimed(
+    op: ForwardedOperation,
+    request: OperationRequest,
+    beforeSend: () => Promise<boolean>,
+  ): Promise<OperationOutcome | 'no-session' | 'claim-lost'> {
+    const session = this.options.registry.operationSession(op.account);
+    if (session === undefined) return 'no-session';
+    if (!(await beforeSend())) return 'claim-lost';
+    // The session may have ended while the claim was confirmed: then sending fails and says so.
+    return this.runOnSession(session, op.id, op.account, request, op.deadlineAt, { receivedAt: Date.now(), routedAt: Date.now(), sentAt: null });
+  }
+
+  private async servedElsewhere(account: string): Promise<boolean> {
+    try {
+      return (await this.options.relay?.servedElsewhere(account)) ?? false;
+    } catch (err) {
+      this.options.logger.warn({ account, err: errorMessage(err) }, 'cannot tell whether another hub replica serves the account');
+      return false;
     }
-    timings.routedAt = Date.now();
+  }
+
+  /** Sends the operation to the agent of `session` and waits for its result, the deadline or the session's end. */
+  private async runOnSession(
+    session: AgentSession,
+    id: string,
+    account: string,
+    request: OperationRequest,
+    deadline: number,
+    timings: { receivedAt: number; routedAt: number | null; sentAt: number | null },
+  ): Promise<OperationOutcome> {
+    const { store, logger } = this.options;
     const operation = encodeOperation(id, account, deadline, request);
     const outcome = await new Promise<OperationOutcome>((resolve) => {
       const timer = setTimeout(
         () => {
           session.forgetOperation(id);
-          resolve(failure(id, account, Errors.OPERATION_DEADLINE_EXCEEDED.code, `the agent ${session.agentId} did not answer within ${timeoutMs} ms`, timings));
+          resolve(
+            failedOutcome(
+              id,
+              account,
+              Errors.OPERATION_DEADLINE_EXCEEDED.code,
+              `the agent ${session.agentId} did not answer within ${deadline - timings.receivedAt} ms`,
+              timings,
+            ),
+          );
         },
         Math.max(0, deadline - Date.now()),
       );
@@ -76,12 +138,12 @@ export class SessionRouter implements OperationRouter {
         },
         fail: (code, message) => {
           clearTimeout(timer);
-          resolve(failure(id, account, code, message, timings));
+          resolve(failedOutcome(id, account, code, message, timings));
         },
       });
       if (!sent.sent) {
         clearTimeout(timer);
-        resolve(failure(id, account, sent.code, sent.message, timings));
+        resolve(failedOutcome(id, account, sent.code, sent.message, timings));
         return;
       }
       timings.sentAt = Date.now();
@@ -92,7 +154,7 @@ export class SessionRouter implements OperationRouter {
         { operationId: id, account, type: request.type, code: outcome.errorCode, httpStatus: outcome.httpStatus },
         `operation failed: ${outcome.message}`,
       );
-    return this.finish(outcome);
+    return outcome;
   }
 
   private async finish(outcome: OperationOutcome): Promise<OperationOutcome> {
@@ -137,24 +199,4 @@ export class SessionRouter implements OperationRouter {
       this.options.logger.error({ err: errorMessage(err) }, 'failed to record an operation hop');
     }
   }
-}
-
-function failure(
-  id: string,
-  account: string,
-  code: ErrorCode,
-  message: string,
-  timings: { receivedAt: number; routedAt: number | null; sentAt: number | null },
-): OperationOutcome {
-  return {
-    id,
-    account,
-    httpStatus: 0,
-    errorCode: code,
-    message,
-    body: null,
-    written: [],
-    timings: { ...timings, startedAt: null, finishedAt: null, syncedAt: null, resultAt: Date.now() },
-    cacheSynced: false,
-  };
 }

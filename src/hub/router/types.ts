@@ -77,3 +77,33 @@ export interface OperationRouter {
   /** Whether an agent session currently serves the account. */
   isConnected(account: string): boolean;
 }
+
+/**
+ * Where the router sends an operation whose account no session of this replica serves but another
+ * replica's may (the operation relay, src/hub/relay).
+ */
+export interface OperationForwarder {
+  /** Whether another replica may serve the account now; only then is an operation forwarded. */
+  servedElsewhere(account: string): Promise<boolean>;
+  /** Forwards the operation and waits for its outcome. Never rejects: failures are outcomes. */
+  submit(id: string, account: string, request: OperationRequest, deadlineAt: number, receivedAt: number): Promise<OperationOutcome>;
+}
+
+/** An operation another replica forwarded here, as the relay hands it to this replica's router. */
+export interface ForwardedOperation {
+  id: string;
+  account: string;
+  deadlineAt: number;
+}
+
+/** What the relay asks of the router of the replica that claimed a forwarded operation. */
+export interface ForwardedOperationRunner {
+  /** 'caching' when a session here caches the account, 'standby' when sessions here only serve it, undefined when none does. */
+  serves(account: string): 'caching' | 'standby' | undefined;
+  /**
+   * Runs the operation on a session of this replica. `beforeSend` is called just before the operation
+   * is handed to the agent and must return true (the claim still holds): 'no-session' when no session
+   * serves the account any more, 'claim-lost' when `beforeSend` said no. Never rejects.
+   */
+  runClaimed(op: ForwardedOperation, request: OperationRequest, beforeSend: () => Promise<boolean>): Promise<OperationOutcome | 'no-session' | 'claim-lost'>;
+}

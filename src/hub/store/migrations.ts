@@ -224,6 +224,27 @@ function migrations(d: SqlDialect): Record<string, Migration> {
         await createIndex(db, d, 'caching_assignments_hub_id', 'caching_assignments', ['hub_id']);
       },
     },
+    '0009_relayed_operations': {
+      // Operations relayed between hub replicas through the database (docs/architecture.md, "Operation
+      // relay"): claimable rows by status, the submitter's finished rows, and a dead claimer's rows.
+      async up(db: Kysely<unknown>) {
+        await createTable(db, d, 'relayed_operations')
+          .addColumn('id', d.key(L.id), (c) => c.primaryKey())
+          .addColumn('account', d.key(L.account), (c) => c.notNull())
+          .addColumn('origin_hub_id', d.key(L.hubId), (c) => c.notNull())
+          .addColumn('status', d.key(L.status), (c) => c.notNull())
+          .addColumn('claimed_by', d.key(L.hubId))
+          .addColumn('request', d.text, (c) => c.notNull())
+          .addColumn('deadline_at', d.bigint, (c) => c.notNull())
+          .addColumn('outcome', d.text)
+          .addColumn('created_at', d.bigint, (c) => c.notNull())
+          .addColumn('updated_at', d.bigint, (c) => c.notNull())
+          .execute();
+        await createIndex(db, d, 'relayed_operations_status', 'relayed_operations', ['status', 'created_at']);
+        await createIndex(db, d, 'relayed_operations_origin', 'relayed_operations', ['origin_hub_id', 'status']);
+        await createIndex(db, d, 'relayed_operations_deadline', 'relayed_operations', ['deadline_at']);
+      },
+    },
     '0004_drop_objects_application': {
       // Every query by application now also names the kinds (all the feeds' kinds when the caller gave
       // none), so objects_kind_application serves them all. Keeping a second index ordered by

@@ -171,6 +171,29 @@ export interface CachingAssignmentsTable {
   updated_at: number;
 }
 
+/**
+ * Operations on their way between hub replicas (RelayStore): submitted at a replica without a session
+ * for the account, claimed and run by one that has one, the outcome read back by the submitter. Rows
+ * are transient: the submitter deletes its row once it has the outcome; the operations table keeps the record.
+ */
+export interface RelayedOperationsTable {
+  id: string;
+  account: string;
+  /** The replica that submitted the operation and waits for its outcome. */
+  origin_hub_id: string;
+  /** QUEUED, CLAIMED, SENT or DONE (RelayStatus). */
+  status: string;
+  /** The replica that claimed the operation; NULL while queued. */
+  claimed_by: string | null;
+  /** JSON OperationRequest. */
+  request: string;
+  deadline_at: number;
+  /** JSON OperationOutcome once DONE. */
+  outcome: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
   accounts: AccountsTable;
   feeds: FeedsTable;
@@ -179,4 +202,5 @@ export interface Database {
   operations: OperationsTable;
   hub_replicas: HubReplicasTable;
   caching_assignments: CachingAssignmentsTable;
+  relayed_operations: RelayedOperationsTable;
 }

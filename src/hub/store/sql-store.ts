@@ -9,6 +9,7 @@ import { SqlAssignmentStore } from './sql-assignment-store.ts';
 import { SqlCacheReader } from './sql-cache-reader.ts';
 import { SqlContext } from './sql-context.ts';
 import { SqlIngestStore } from './sql-ingest-store.ts';
+import { SqlRelayStore } from './sql-relay-store.ts';
 import { SqlReplicaStore } from './sql-replica-store.ts';
 import { SqlTaskStore } from './sql-task-store.ts';
 import type {
@@ -29,6 +30,9 @@ import type {
   ObjectVersion,
   OperationFilter,
   OperationRecord,
+  RelayedClaim,
+  RelayedOperation,
+  RelayExpectation,
   ReplicaRecord,
   Store,
   StoreBatch,
@@ -42,7 +46,7 @@ import type {
 
 /**
  * The Store over any Kysely database: the SQL roles (accounts, ingest, cache reads, tasks, replicas,
- * caching assignments) over one SqlContext, plus migrations, the health check and closing. Engine differences come in through
+ * caching assignments, the operation relay) over one SqlContext, plus migrations, the health check and closing. Engine differences come in through
  * `dialect`; the constructor functions (createSqliteStore, createPostgresStore, createMysqlStore) only
  * build the Kysely instance. Each method below hands the call to its role.
  */
@@ -53,6 +57,7 @@ export class SqlStore implements Store {
   private readonly tasks: SqlTaskStore;
   private readonly replicas: SqlReplicaStore;
   private readonly assignments: SqlAssignmentStore;
+  private readonly relay: SqlRelayStore;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -68,6 +73,7 @@ export class SqlStore implements Store {
     this.tasks = new SqlTaskStore(context);
     this.replicas = new SqlReplicaStore(context);
     this.assignments = new SqlAssignmentStore(context);
+    this.relay = new SqlRelayStore(context);
   }
 
   async migrate(): Promise<void> {
@@ -224,5 +230,38 @@ export class SqlStore implements Store {
   }
   listAssignments(): Promise<CachingAssignment[]> {
     return this.assignments.listAssignments();
+  }
+
+  // RelayStore
+
+  enqueueRelayed(op: RelayedOperation, now: number): Promise<void> {
+    return this.relay.enqueueRelayed(op, now);
+  }
+  listQueuedRelayed(limit: number): Promise<Array<Pick<RelayedOperation, 'id' | 'account' | 'createdAt'>>> {
+    return this.relay.listQueuedRelayed(limit);
+  }
+  claimRelayed(id: string, hubId: string, now: number): Promise<RelayedOperation | undefined> {
+    return this.relay.claimRelayed(id, hubId, now);
+  }
+  markRelayedSent(id: string, hubId: string, now: number): Promise<boolean> {
+    return this.relay.markRelayedSent(id, hubId, now);
+  }
+  unclaimRelayed(id: string, hubId: string, now: number): Promise<boolean> {
+    return this.relay.unclaimRelayed(id, hubId, now);
+  }
+  completeRelayed(id: string, outcome: string, expect: RelayExpectation, now: number): Promise<boolean> {
+    return this.relay.completeRelayed(id, outcome, expect, now);
+  }
+  listClaimedRelayed(limit: number): Promise<RelayedClaim[]> {
+    return this.relay.listClaimedRelayed(limit);
+  }
+  finishedRelayed(originHubId: string, limit: number): Promise<Array<{ id: string; outcome: string }>> {
+    return this.relay.finishedRelayed(originHubId, limit);
+  }
+  deleteRelayed(ids: readonly string[]): Promise<void> {
+    return this.relay.deleteRelayed(ids);
+  }
+  pruneRelayed(before: number): Promise<number> {
+    return this.relay.pruneRelayed(before);
   }
 }

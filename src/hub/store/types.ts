@@ -1,7 +1,7 @@
 /**
  * The hub's store contract, by role: AccountStore (AccountReader for reads), IngestStore, CacheReader,
  * TaskStore (TaskReader for reads, OperationRecorder for the router's bookkeeping), and for several hub
- * replicas on one database ReplicaStore and AssignmentStore. Each component depends on the narrowest
+ * replicas on one database ReplicaStore, AssignmentStore and RelayStore. Each component depends on the narrowest
  * role it uses; Store composes them for whoever opens the database. Which SQL engine sits behind them
  * (SQLite embedded, PostgreSQL, MySQL/MariaDB) never leaks past this folder.
  */
@@ -430,8 +430,71 @@ export interface AssignmentStore {
   listAssignments(): Promise<CachingAssignment[]>;
 }
 
+/** Where a relayed operation is: waiting for a replica, claimed by one, sent to its agent, finished. */
+export type RelayStatus = 'QUEUED' | 'CLAIMED' | 'SENT' | 'DONE';
+
+/**
+ * An operation submitted at a hub replica that has no agent session for its account, waiting in the
+ * shared database for a replica that has one (src/hub/relay).
+ */
+export interface RelayedOperation {
+  id: string;
+  account: string;
+  /** The replica that submitted it and waits for the outcome. */
+  originHubId: string;
+  /** The OperationRequest as JSON. */
+  request: string;
+  /** When the operation's deadline passes (epoch ms). */
+  deadlineAt: number;
+  createdAt: number;
+}
+
+/** A relayed operation some replica has taken and not finished. */
+export interface RelayedClaim {
+  id: string;
+  account: string;
+  originHubId: string;
+  status: 'CLAIMED' | 'SENT';
+  claimedBy: string;
+  deadlineAt: number;
+}
+
+/** The state a relayed operation must be in for a transition to happen (compare-and-set). */
+export interface RelayExpectation {
+  statuses: readonly RelayStatus[];
+  /** The claimer the row must name. */
+  claimedBy?: string;
+}
+
+/**
+ * The operation relay between hub replicas. Every transition is one conditional UPDATE, so of two
+ * replicas racing for a row exactly one wins, and a replica that lost its claim (found dead by the
+ * others) can no longer move the row: QUEUED → CLAIMED → SENT → DONE, or CLAIMED → QUEUED again when
+ * its claimer died before sending, or straight to DONE when the submitter gives up or a claimer died after sending.
+ */
+export interface RelayStore {
+  enqueueRelayed(op: RelayedOperation, now: number): Promise<void>;
+  /** Operations no replica has claimed yet, oldest first. */
+  listQueuedRelayed(limit: number): Promise<Array<Pick<RelayedOperation, 'id' | 'account' | 'createdAt'>>>;
+  /** Takes a queued operation for `hubId`; undefined when another replica took it first (or it is gone). */
+  claimRelayed(id: string, hubId: string, now: number): Promise<RelayedOperation | undefined>;
+  /** CLAIMED → SENT while `hubId` still holds the claim: only then may it hand the operation to an agent. */
+  markRelayedSent(id: string, hubId: string, now: number): Promise<boolean>;
+  /** CLAIMED → QUEUED while `hubId` still holds the claim (it cannot run it after all; another replica may). */
+  unclaimRelayed(id: string, hubId: string, now: number): Promise<boolean>;
+  /** Records the outcome (JSON) and moves the row to DONE, if it is as expected; false when it was not. */
+  completeRelayed(id: string, outcome: string, expect: RelayExpectation, now: number): Promise<boolean>;
+  /** Operations claimed and not finished, oldest first (to find those whose claimer died). */
+  listClaimedRelayed(limit: number): Promise<RelayedClaim[]>;
+  /** The finished operations `originHubId` submitted, with their outcomes (JSON). */
+  finishedRelayed(originHubId: string, limit: number): Promise<Array<{ id: string; outcome: string }>>;
+  deleteRelayed(ids: readonly string[]): Promise<void>;
+  /** Deletes rows whose deadline passed before `before` (their submitter gave up or died); returns how many. */
+  pruneRelayed(before: number): Promise<number>;
+}
+
 /** Every role over one database, for whoever opens it (open-store.ts, hub.ts) and hands the roles out. */
-export interface Store extends AccountStore, IngestStore, CacheReader, TaskStore, StoreHealth, ReplicaStore, AssignmentStore {
+export interface Store extends AccountStore, IngestStore, CacheReader, TaskStore, StoreHealth, ReplicaStore, AssignmentStore, RelayStore {
   /** Runs migrations; idempotent. */
   migrate(): Promise<void>;
   close(): Promise<void>;

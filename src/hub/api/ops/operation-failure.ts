@@ -15,6 +15,7 @@ export interface KubernetesStatusDetails {
 const TRANSIENT_CODES: ReadonlySet<string> = new Set([
   Errors.ACCOUNT_NOT_CONNECTED.code,
   Errors.OPERATION_AGENT_GONE.code,
+  Errors.OPERATION_OUTCOME_UNKNOWN.code,
   Errors.OPERATION_DEADLINE_EXCEEDED.code,
   Errors.KUBE_TRANSPORT_ERROR.code,
   Errors.KUBE_TIMEOUT.code,

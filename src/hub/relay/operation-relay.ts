@@ -1,0 +1,394 @@
+import { Errors, errorMessage } from '../../common/errors.ts';
+import type { Logger } from '../../common/logger.ts';
+import { failedOutcome } from '../router/failed-outcome.ts';
+import type { ForwardedOperationRunner, OperationForwarder, OperationOutcome, OperationRequest } from '../router/types.ts';
+import type { AccountReader, AssignmentStore, RelayedClaim, RelayedOperation, RelayStore } from '../store/types.ts';
+import type { RelayEvent, RelayWakeups } from './relay-wakeups.ts';
+
+/** Queued or claimed rows read per poll. */
+const RELAY_BATCH = 100;
+/**
+ * A replica whose session only stands by for an account (another session caches it) leaves a queued
+ * operation this long to the replica whose session caches it, whose cache barrier is exact.
+ */
+export const STANDBY_CLAIM_DELAY_MS = 1000;
+/** A queued operation nobody claimed within this long (or its deadline, if sooner) fails: no replica serves the account. */
+export const RELAY_CLAIM_TIMEOUT_MS = 10_000;
+/** After the deadline, the submitter waits this long for the claimer's own deadline outcome before writing one. */
+export const RELAY_RESULT_GRACE_MS = 2000;
+/** Rows this long past their deadline are deleted by any replica (their submitter died). */
+export const RELAY_RETENTION_MS = 10 * 60_000;
+/** Attempts at recording an outcome before it is left to the submitter's deadline. */
+const COMPLETE_ATTEMPTS = 5;
+const COMPLETE_BACKOFF_MS = 200;
+
+export interface OperationRelayOptions {
+  store: RelayStore & Pick<AssignmentStore, 'getAssignment'> & Pick<AccountReader, 'getAccount'>;
+  wakeups: RelayWakeups;
+  hubId: string;
+  logger: Logger;
+  /** Which replicas are live now (the replica presence answers); a claimer not among them died. */
+  liveReplicas: () => Promise<ReadonlySet<string>>;
+  /** How often dead claimers are looked for (hub.heartbeatIntervalSeconds). */
+  sweepIntervalMs: number;
+  clock?: () => number;
+}
+
+interface Waiter {
+  id: string;
+  account: string;
+  deadlineAt: number;
+  claimBy: number;
+  receivedAt: number;
+  routedAt: number;
+  resolve: (outcome: OperationOutcome) => void;
+}
+
+/**
+ * The operation relay between hub replicas, through the shared database. An operation submitted at a
+ * replica with no agent session for its account is queued in `relayed_operations`; a replica whose
+ * session serves the account claims it (the caching one first), marks it SENT, hands it to its agent
+ * and records the outcome, which the submitter reads back, answers with and deletes. PostgreSQL's
+ * LISTEN/NOTIFY wakes the replicas; MySQL replicas poll. Every step is a compare-and-set on the row,
+ * which gives at most once per operation id: a claim whose replica died before SENT goes back to the
+ * queue for another replica; one that died after SENT fails with OPERATION_OUTCOME_UNKNOWN and is
+ * never sent again.
+ */
+export class OperationRelay implements OperationForwarder {
+  private readonly waiters = new Map<string, Waiter>();
+  private readonly running = new Set<Promise<void>>();
+  private readonly clock: () => number;
+  private executor: ForwardedOperationRunner | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private polling: Promise<void> | undefined;
+  private pollAgain = false;
+  private stopped = false;
+
+  constructor(private readonly options: OperationRelayOptions) {
+    this.clock = options.clock ?? Date.now;
+  }
+
+  setExecutor(executor: ForwardedOperationRunner): void {
+    this.executor = executor;
+  }
+
+  /** Settles what a former run of this replica left in the table, then listens and polls. */
+  async start(): Promise<void> {
+    await this.settleClaimsOf(new Set([this.options.hubId]), 'a former run of this replica');
+    await this.options.wakeups.start(
+      (event) => this.onEvent(event),
+      () => void this.poll(),
+    );
+    this.pollTimer = setInterval(() => void this.poll(), this.options.wakeups.pollIntervalMs);
+    this.pollTimer.unref();
+    this.sweepTimer = setInterval(() => void this.sweep(), this.options.sweepIntervalMs);
+    this.sweepTimer.unref();
+  }
+
+  /**
+   * Whether the account may be served at another replica: its caching lease is live there, or its row
+   * says connected through another replica. Only then is an operation queued; otherwise it fails at once.
+   */
+  async servedElsewhere(account: string): Promise<boolean> {
+    const now = this.clock();
+    const assignment = await this.options.store.getAssignment(account);
+    if (assignment !== undefined && assignment.leaseExpiresAt > now && assignment.hubId !== this.options.hubId) return true;
+    const record = await this.options.store.getAccount(account);
+    return record !== undefined && record.status === 'connected' && record.hubId !== null && record.hubId !== this.options.hubId;
+  }
+
+  /**
+   * Queues an operation for another replica and waits for its outcome. Never rejects: a store that
+   * cannot queue it, no replica taking it, or the deadline passing are failed outcomes.
+   */
+  async submit(id: string, account: string, request: OperationRequest, deadlineAt: number, receivedAt: number): Promise<OperationOutcome> {
+    const now = this.clock();
+    const timings = { receivedAt, routedAt: now, sentAt: null };
+    try {
+      await this.options.store.enqueueRelayed(
+        { id, account, originHubId: this.options.hubId, request: JSON.stringify(request), deadlineAt, createdAt: now },
+        now,
+      );
+    } catch (err) {
+      return failedOutcome(
+        id,
+        account,
+        Errors.ACCOUNT_NOT_CONNECTED.code,
+        `cannot relay the operation to the replica serving account ${account}: ${errorMessage(err)}`,
+        timings,
+      );
+    }
+    const outcome = new Promise<OperationOutcome>((resolve) => {
+      this.waiters.set(id, { id, account, deadlineAt, claimBy: Math.min(deadlineAt, now + RELAY_CLAIM_TIMEOUT_MS), receivedAt, routedAt: now, resolve });
+    });
+    void this.options.wakeups.publish({ kind: 'queued', id, account });
+    return outcome;
+  }
+
+  /** Operations this replica waits for (tests, metrics). */
+  get waiting(): number {
+    return this.waiters.size;
+  }
+
+  /** Stops polling; waits for the operations this replica runs for others, and fails its own waiters. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.pollTimer);
+    clearInterval(this.sweepTimer);
+    await this.polling;
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+    for (const waiter of this.waiters.values()) {
+      waiter.resolve(
+        failedOutcome(
+          waiter.id,
+          waiter.account,
+          Errors.OPERATION_OUTCOME_UNKNOWN.code,
+          'the hub replica stopped while the operation was relayed to another replica',
+          {
+            receivedAt: waiter.receivedAt,
+            routedAt: waiter.routedAt,
+            sentAt: null,
+          },
+        ),
+      );
+    }
+    this.waiters.clear();
+    await this.options.wakeups.close();
+  }
+
+  private onEvent(event: RelayEvent): void {
+    if (this.stopped) return;
+    if (event.kind === 'done') {
+      if (event.originHubId === this.options.hubId && this.waiters.has(event.id)) void this.poll();
+      return;
+    }
+    if (this.executor?.serves(event.account) === 'caching') void this.claim(event.id);
+  }
+
+  /** One pass over the table: outcomes for this replica's waiters, their timeouts, and queued operations to claim. Never overlaps itself. */
+  poll(): Promise<void> {
+    if (this.polling !== undefined) {
+      this.pollAgain = true;
+      return this.polling;
+    }
+    this.polling = (async () => {
+      do {
+        this.pollAgain = false;
+        try {
+          await this.collect();
+          await this.expire();
+          await this.claimQueued();
+        } catch (err) {
+          this.options.logger.warn({ err: errorMessage(err) }, 'relay poll failed; the next one tries again');
+        }
+      } while (this.pollAgain && !this.stopped);
+    })().finally(() => {
+      this.polling = undefined;
+    });
+    return this.polling;
+  }
+
+  /** Reads the outcomes of this replica's finished operations, answers their waiters, deletes the rows. */
+  private async collect(): Promise<void> {
+    if (this.waiters.size === 0) return;
+    const finished = await this.options.store.finishedRelayed(this.options.hubId, RELAY_BATCH);
+    if (finished.length === 0) return;
+    for (const { id, outcome } of finished) this.answer(id, outcome);
+    await this.options.store.deleteRelayed(finished.map((f) => f.id));
+  }
+
+  private answer(id: string, outcomeJson: string): void {
+    const waiter = this.waiters.get(id);
+    if (waiter === undefined) return;
+    this.waiters.delete(id);
+    let outcome: OperationOutcome;
+    try {
+      outcome = JSON.parse(outcomeJson) as OperationOutcome;
+    } catch (err) {
+      outcome = failedOutcome(id, waiter.account, Errors.INTERNAL_ERROR.code, `the relayed outcome does not parse: ${errorMessage(err)}`, {
+        receivedAt: waiter.receivedAt,
+        routedAt: waiter.routedAt,
+        sentAt: null,
+      });
+    }
+    outcome.timings = { ...outcome.timings, receivedAt: waiter.receivedAt };
+    waiter.resolve(outcome);
+  }
+
+  /**
+   * Waiters whose operation nobody claimed in time, or whose deadline (plus grace) passed: their outcome
+   * is written by this replica, but only while the row is still where it was (compare-and-set), so a
+   * claimer's outcome and this one never both count.
+   */
+  private async expire(): Promise<void> {
+    const now = this.clock();
+    for (const waiter of [...this.waiters.values()]) {
+      const timings = { receivedAt: waiter.receivedAt, routedAt: waiter.routedAt, sentAt: null };
+      if (now >= waiter.deadlineAt + RELAY_RESULT_GRACE_MS) {
+        const outcome = failedOutcome(
+          waiter.id,
+          waiter.account,
+          Errors.OPERATION_DEADLINE_EXCEEDED.code,
+          `no outcome for the operation relayed to the replica serving account ${waiter.account} before its deadline; whether it ran is unknown`,
+          timings,
+          now,
+        );
+        await this.giveUp(waiter, outcome, ['QUEUED', 'CLAIMED', 'SENT']);
+      } else if (now >= waiter.claimBy) {
+        const outcome = failedOutcome(
+          waiter.id,
+          waiter.account,
+          Errors.ACCOUNT_NOT_CONNECTED.code,
+          `no hub replica with an agent session for account ${waiter.account} took the operation within ${Math.round((waiter.claimBy - waiter.routedAt) / 1000)} s`,
+          timings,
+          now,
+        );
+        await this.giveUp(waiter, outcome, ['QUEUED']);
+      }
+    }
+  }
+
+  private async giveUp(waiter: Waiter, outcome: OperationOutcome, from: Array<'QUEUED' | 'CLAIMED' | 'SENT'>): Promise<void> {
+    const { store } = this.options;
+    if (!(await store.completeRelayed(waiter.id, JSON.stringify(outcome), { statuses: from }, this.clock()))) return;
+    this.waiters.delete(waiter.id);
+    waiter.resolve(outcome);
+    await store.deleteRelayed([waiter.id]);
+  }
+
+  private async claimQueued(): Promise<void> {
+    const executor = this.executor;
+    if (executor === undefined || this.stopped) return;
+    const now = this.clock();
+    for (const row of await this.options.store.listQueuedRelayed(RELAY_BATCH)) {
+      const serving = executor.serves(row.account);
+      if (serving === 'caching' || (serving === 'standby' && now - row.createdAt >= STANDBY_CLAIM_DELAY_MS)) await this.claim(row.id);
+    }
+  }
+
+  /** Claims one queued operation and runs it in the background; nothing when another replica took it first. */
+  private async claim(id: string): Promise<void> {
+    const { store, hubId, logger } = this.options;
+    if (this.stopped) return;
+    let op: RelayedOperation | undefined;
+    try {
+      op = await store.claimRelayed(id, hubId, this.clock());
+    } catch (err) {
+      logger.warn({ operationId: id, err: errorMessage(err) }, 'cannot claim a relayed operation; the next poll tries again');
+      return;
+    }
+    if (op === undefined) return;
+    const run = this.run(op).finally(() => this.running.delete(run));
+    this.running.add(run);
+  }
+
+  private async run(op: RelayedOperation): Promise<void> {
+    const { store, hubId, logger } = this.options;
+    const executor = this.executor;
+    let request: OperationRequest;
+    try {
+      request = JSON.parse(op.request) as OperationRequest;
+    } catch (err) {
+      const outcome = failedOutcome(op.id, op.account, Errors.INTERNAL_ERROR.code, `the relayed request does not parse: ${errorMessage(err)}`, {
+        receivedAt: op.createdAt,
+        routedAt: null,
+        sentAt: null,
+      });
+      await this.complete(op, outcome, ['CLAIMED']);
+      return;
+    }
+    const result =
+      executor === undefined
+        ? 'no-session'
+        : await executor.runClaimed(op, request, () => store.markRelayedSent(op.id, hubId, this.clock()).catch(() => false));
+    if (result === 'claim-lost') {
+      logger.warn({ operationId: op.id, account: op.account }, 'a relayed operation was taken from this replica before it was sent; not sending it');
+      return;
+    }
+    if (result === 'no-session') {
+      // Between the claim and now the session went: another replica (or a later session here) may run it.
+      await store.unclaimRelayed(op.id, hubId, this.clock()).catch((err: unknown) => {
+        logger.warn(
+          { operationId: op.id, err: errorMessage(err) },
+          'cannot give a relayed operation back; the dead-claimer sweep cannot help either, its submitter times out',
+        );
+      });
+      return;
+    }
+    await this.complete(op, result, ['SENT']);
+  }
+
+  /** Records a claimed operation's outcome, retrying a failing store a few times; then tells its submitter. */
+  private async complete(op: RelayedOperation, outcome: OperationOutcome, from: Array<'CLAIMED' | 'SENT'>): Promise<void> {
+    const { store, hubId, logger } = this.options;
+    const json = JSON.stringify(outcome);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const recorded = await store.completeRelayed(op.id, json, { statuses: from, claimedBy: hubId }, this.clock());
+        if (!recorded) logger.warn({ operationId: op.id, account: op.account }, 'the outcome of a relayed operation came after its submitter gave up on it');
+        else void this.options.wakeups.publish({ kind: 'done', id: op.id, originHubId: op.originHubId });
+        return;
+      } catch (err) {
+        if (attempt >= COMPLETE_ATTEMPTS || this.clock() > op.deadlineAt + RELAY_RESULT_GRACE_MS) {
+          logger.error(
+            { operationId: op.id, err: errorMessage(err) },
+            'cannot record the outcome of a relayed operation; its submitter fails it at the deadline',
+          );
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, COMPLETE_BACKOFF_MS * attempt));
+      }
+    }
+  }
+
+  /**
+   * Settles what dead replicas claimed: an operation claimed and not yet sent goes back to the queue;
+   * one sent fails with OPERATION_OUTCOME_UNKNOWN (it may have run). Deletes rows long past their deadline.
+   */
+  async sweep(): Promise<void> {
+    try {
+      const live = await this.options.liveReplicas();
+      const claims = await this.options.store.listClaimedRelayed(RELAY_BATCH);
+      const dead = new Set(claims.map((c) => c.claimedBy).filter((hub) => hub !== this.options.hubId && !live.has(hub)));
+      if (dead.size > 0) await this.settleClaimsOf(dead, 'a hub replica that died', claims);
+      await this.options.store.pruneRelayed(this.clock() - RELAY_RETENTION_MS);
+    } catch (err) {
+      this.options.logger.warn({ err: errorMessage(err) }, 'relay sweep failed; the next one tries again');
+    }
+  }
+
+  private async settleClaimsOf(hubs: ReadonlySet<string>, who: string, known?: readonly RelayedClaim[]): Promise<void> {
+    const { store, logger } = this.options;
+    const claims = known ?? (await store.listClaimedRelayed(RELAY_BATCH));
+    const now = this.clock();
+    for (const claim of claims) {
+      if (!hubs.has(claim.claimedBy)) continue;
+      if (claim.status === 'CLAIMED') {
+        if (await store.unclaimRelayed(claim.id, claim.claimedBy, now)) {
+          logger.info(
+            { operationId: claim.id, account: claim.account, claimedBy: claim.claimedBy },
+            `requeued a relayed operation claimed by ${who} before it was sent`,
+          );
+          void this.options.wakeups.publish({ kind: 'queued', id: claim.id, account: claim.account });
+        }
+        continue;
+      }
+      const outcome = failedOutcome(
+        claim.id,
+        claim.account,
+        Errors.OPERATION_OUTCOME_UNKNOWN.code,
+        `hub replica ${claim.claimedBy} sent the operation to its agent for account ${claim.account} and stopped before the result came back; whether it ran is unknown, and it is not sent again`,
+        { receivedAt: now, routedAt: null, sentAt: null },
+        now,
+      );
+      if (await store.completeRelayed(claim.id, JSON.stringify(outcome), { statuses: ['SENT'], claimedBy: claim.claimedBy }, now)) {
+        logger.warn(
+          { operationId: claim.id, account: claim.account, claimedBy: claim.claimedBy },
+          `failed a relayed operation sent by ${who}: outcome unknown`,
+        );
+        void this.options.wakeups.publish({ kind: 'done', id: claim.id, originHubId: claim.originHubId });
+      }
+    }
+  }
+}
