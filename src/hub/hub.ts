@@ -15,9 +15,10 @@ import { buildApiServer } from './api/server.ts';
 import { createRestAuth } from './auth/rest-auth.ts';
 import { TaskRunner } from './api/ops/task-runner.ts';
 import { openStore, parseDatabaseUrl, redactDatabaseUrl } from './store/open-store.ts';
-import type { AccountStore, AssignmentStore, Store } from './store/types.ts';
+import type { Store } from './store/types.ts';
 import { CachingLeases } from './replicas/caching-leases.ts';
 import { ReplicaPresence } from './replicas/replica-presence.ts';
+import { AccountLifetime } from './replicas/account-lifetime.ts';
 import { HubMetrics } from './hub-metrics.ts';
 import { widenFlowControlWindows } from './grpc/flow-control.ts';
 import { OperationRelay } from './relay/operation-relay.ts';
@@ -54,6 +55,7 @@ function bindGrpc(server: Server, address: string, credentials: ServerCredential
  * reads. Resolves once both ports listen.
  */
 export async function startHub(config: HubConfig, logger: Logger): Promise<RunningHub> {
+  const startedAt = Date.now();
   // REST authorization: token files and variables are read now, so a bad one stops the hub before it opens anything.
   const restAuth = createRestAuth(config.auth);
   logRestAuth(config, logger);
@@ -201,12 +203,21 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     throw new ScaleAgentError(Errors.CONFIG_INVALID, `server: cannot listen on ${config.server.host}:${config.server.port}: ${errorMessage(err)}`);
   }
 
+  const lifetime = new AccountLifetime({
+    store,
+    hubId: config.hub.id,
+    graceMs: config.accounts.gracePeriodSeconds * MS_PER_SECOND,
+    servedHere: (account) => registry.isServed(account),
+    replicas: () => presence.list(),
+    logger,
+    startedAt,
+  });
   const sweeper = setInterval(
     () => {
       // Never rejects: a failed sweep is logged, and the next one tries again.
-      void sweepAccounts(store, registry, config.accounts.gracePeriodSeconds * 1000, logger);
+      void lifetime.sweep();
     },
-    Math.min(ACCOUNT_SWEEP_INTERVAL_MS, Math.max(1000, config.accounts.gracePeriodSeconds * 1000)),
+    Math.min(ACCOUNT_SWEEP_INTERVAL_MS, config.hub.replicaDeadAfterSeconds * MS_PER_SECOND, Math.max(1000, config.accounts.gracePeriodSeconds * MS_PER_SECOND)),
   );
   sweeper.unref();
 
@@ -252,33 +263,6 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       logger.info('hub stopped');
     },
   };
-}
-
-/**
- * Removes accounts (and their cache) whose agents have been gone longer than the grace period. An account
- * whose caching lease is live is served at some replica (it may read disconnected where its last local
- * session ended): it stays.
- */
-async function sweepAccounts(
-  store: AccountStore & Pick<AssignmentStore, 'listAssignments'>,
-  registry: SessionRegistry,
-  graceMs: number,
-  logger: Logger,
-): Promise<void> {
-  try {
-    const now = Date.now();
-    let leased: Set<string> | undefined;
-    for (const account of await store.listAccounts()) {
-      if (account.status !== 'disconnected' || registry.isServed(account.name)) continue;
-      if (now - account.lastSeenAt < graceMs) continue;
-      leased ??= new Set((await store.listAssignments()).filter((a) => a.leaseExpiresAt > now).map((a) => a.account));
-      if (leased.has(account.name)) continue;
-      await store.deleteAccount(account.name);
-      logger.info({ account: account.name, goneForMs: now - account.lastSeenAt }, 'removed an account whose agent did not come back within the grace period');
-    }
-  } catch (err) {
-    logger.error({ err: errorMessage(err) }, 'account sweep failed');
-  }
 }
 
 /** The operation relay between replicas, woken by LISTEN/NOTIFY on PostgreSQL and by polling on MySQL. */

@@ -1,0 +1,96 @@
+// The account sweep across replicas, on a real SQLite store: accounts left marked connected by a
+// replica that died (or by a former run of this one) turn disconnected, with the grace period counted
+// from the dead replica's last heartbeat, and are removed once it passes; accounts served anywhere stay.
+import { afterEach, beforeEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { silentLogger } from '../../common/logger.ts';
+import { createSqliteStore } from '../store/sqlite-store.ts';
+import type { SqlStore } from '../store/sql-store.ts';
+import { accountRecord } from '../store/testing/fixtures.ts';
+import { AccountLifetime } from './account-lifetime.ts';
+import type { ReplicaStatus } from './replica-liveness.ts';
+
+const STARTED_AT = 1_700_000_000_000;
+const GRACE_MS = 600_000;
+const SELF = 'hub-self';
+
+function replica(hubId: string, live: boolean, heartbeatAt: number): ReplicaStatus {
+  return { hubId, live, heartbeatAt, startedAt: heartbeatAt - 1000, restUrl: null, grpcAddress: null, self: hubId === SELF };
+}
+
+let store: SqlStore;
+let now: number;
+let servedHere: Set<string>;
+let replicas: ReplicaStatus[];
+let lifetime: AccountLifetime;
+
+beforeEach(async () => {
+  store = createSqliteStore({ path: ':memory:', logger: silentLogger() });
+  await store.migrate();
+  now = STARTED_AT + 60_000;
+  servedHere = new Set();
+  replicas = [replica(SELF, true, now), replica('hub-live', true, now), replica('hub-dead', false, STARTED_AT - 30_000)];
+  lifetime = new AccountLifetime({
+    store,
+    hubId: SELF,
+    graceMs: GRACE_MS,
+    servedHere: (account) => servedHere.has(account),
+    replicas: async () => replicas,
+    logger: silentLogger(),
+    startedAt: STARTED_AT,
+    clock: () => now,
+  });
+});
+
+afterEach(async () => {
+  await store.close();
+});
+
+async function account(name: string): Promise<{ status: string; lastSeenAt: number; hubId: string | null } | undefined> {
+  const record = await store.getAccount(name);
+  return record && { status: record.status, lastSeenAt: record.lastSeenAt, hubId: record.hubId };
+}
+
+test('an account left connected by a dead replica turns disconnected from its last heartbeat, and goes after the grace period', async () => {
+  await store.upsertAccount(accountRecord('orphan', { hubId: 'hub-dead' }), STARTED_AT - 90_000);
+  assert.deepEqual(await lifetime.sweep(), { disconnected: ['orphan'], removed: [] });
+  assert.deepEqual(await account('orphan'), { status: 'disconnected', lastSeenAt: STARTED_AT - 30_000, hubId: null });
+
+  now = STARTED_AT - 30_000 + GRACE_MS - 1;
+  assert.deepEqual(await lifetime.sweep(), { disconnected: [], removed: [] });
+  now += 1;
+  assert.deepEqual(await lifetime.sweep(), { disconnected: [], removed: ['orphan'] });
+  assert.equal(await account('orphan'), undefined);
+});
+
+test('a replica that left no row at all counts as gone: its accounts turn disconnected now', async () => {
+  await store.upsertAccount(accountRecord('unknown-hub', { hubId: 'hub-vanished' }), STARTED_AT - 90_000);
+  assert.deepEqual((await lifetime.sweep()).disconnected, ['unknown-hub']);
+  assert.equal((await account('unknown-hub'))?.lastSeenAt, now);
+});
+
+test("this replica's rows from a former run turn disconnected; those of this run are the session handler's", async () => {
+  await store.upsertAccount(accountRecord('former-run', { hubId: SELF }), STARTED_AT - 1);
+  await store.upsertAccount(accountRecord('this-run', { hubId: SELF }), STARTED_AT + 1);
+  assert.deepEqual((await lifetime.sweep()).disconnected, ['former-run']);
+  assert.equal((await account('this-run'))?.status, 'connected');
+});
+
+test('accounts served anywhere stay: by a live replica, under a live caching lease, or by a session here', async () => {
+  await store.upsertAccount(accountRecord('at-live', { hubId: 'hub-live' }), STARTED_AT - 90_000);
+  await store.upsertAccount(accountRecord('leased', { hubId: 'hub-dead' }), STARTED_AT - 90_000);
+  await store.claimCaching('leased', { hubId: 'hub-live', sessionId: 's-1', agentId: 'agent-1' }, now, 15_000);
+  await store.upsertAccount(accountRecord('here', { hubId: 'hub-dead', status: 'disconnected' }), STARTED_AT - GRACE_MS * 2);
+  servedHere.add('here');
+  assert.deepEqual(await lifetime.sweep(), { disconnected: [], removed: [] });
+  assert.equal((await account('at-live'))?.status, 'connected');
+  assert.equal((await account('leased'))?.status, 'connected');
+  assert.equal((await account('here'))?.status, 'disconnected');
+});
+
+test('a dead replica whose accounts another replica took over is not in the way: only leaseless rows are touched', async () => {
+  await store.upsertAccount(accountRecord('taken-over', { hubId: 'hub-dead' }), STARTED_AT - 90_000);
+  await store.claimCaching('taken-over', { hubId: 'hub-live', sessionId: 's-2', agentId: 'agent-2' }, now - 20_000, 15_000);
+  // The lease ran out: nobody serves it, so it is the dead replica's row again.
+  assert.deepEqual((await lifetime.sweep()).disconnected, ['taken-over']);
+});
