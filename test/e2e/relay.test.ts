@@ -2,7 +2,7 @@
 // LISTEN/NOTIFY) and MySQL/MariaDB (polling), all real processes: the account's only agent is connected
 // to hub-a, Spinnaker submits to hub-b. Every operation runs once in the cluster (the sim's audit of
 // write requests says so), its task completes at hub-b and reads the same at hub-a; an operation for an
-// account nobody serves fails at once, retryably.
+// account nobody serves any more fails retryably once no replica claimed it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '../../src/common/time.ts';
@@ -109,7 +109,7 @@ for (const engine of ['postgres', 'mysql'] as const) {
       assert.ok(!hubBLogs.some((l) => l.level >= 50), JSON.stringify(hubBLogs.filter((l) => l.level >= 50)));
     });
 
-    test('the agent gone from every replica: an operation fails at once, retryably, naming the account', async () => {
+    test('the agent gone from every replica: an operation fails retryably with ACCOUNT_NOT_CONNECTED once no replica claims it', async () => {
       await system.stopAgent('agent-1');
       // hub-a logs the session's end once it has recorded the account disconnected.
       await waitFor(() => system.logs('hub-a').find((l) => l.msg === 'agent session ended'), { timeoutMs: START_TIMEOUT_MS, what: 'hub-a to see agent-1 go' });

@@ -1,5 +1,5 @@
 import { create } from '@bufbuild/protobuf';
-import type { ServerDuplexStream } from '@grpc/grpc-js';
+import { status as GrpcStatus, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from '../../common/logger.ts';
 import { Errors, errorMessage, isScaleAgentError, type ErrorCode } from '../../common/errors.ts';
 import { qualifiedKind } from '../../common/kube-object.ts';
@@ -237,7 +237,13 @@ export class SyncHandler {
         .catch((err) => {
           logger.error({ account, err: errorMessage(err) }, 'failed to commit a batch; closing the stream so the agent re-sends it');
           ended = true;
-          call.destroy(err instanceof Error ? err : new Error(String(err)));
+          // An 'error' event with a gRPC status is how grpc-js ends a server stream with that status; the
+          // agent reopens and re-sends. (destroy() would skip sending any status: the agent's stream would
+          // hang, its batches unacknowledged, until the connection itself broke.)
+          call.emit(
+            'error',
+            Object.assign(new Error(errorMessage(err)), { code: GrpcStatus.UNAVAILABLE, details: `failed to commit a batch: ${errorMessage(err)}` }),
+          );
         });
     });
     // The agent half-closed: answer what it sent before (acks, refusals), then close our side.

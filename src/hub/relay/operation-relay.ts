@@ -14,6 +14,11 @@ const RELAY_BATCH = 100;
 export const STANDBY_CLAIM_DELAY_MS = 1000;
 /** A queued operation nobody claimed within this long (or its deadline, if sooner) fails: no replica serves the account. */
 export const RELAY_CLAIM_TIMEOUT_MS = 10_000;
+/**
+ * An account whose last session ended this recently may still be served by a standby at another replica
+ * (not recorded in the database until it takes caching over): its operations are queued, not failed at once.
+ */
+export const RECENTLY_SERVED_MS = 15_000;
 /** After the deadline, the submitter waits this long for the claimer's own deadline outcome before writing one. */
 export const RELAY_RESULT_GRACE_MS = 2000;
 /** Rows this long past their deadline are deleted by any replica (their submitter died). */
@@ -87,15 +92,21 @@ export class OperationRelay implements OperationForwarder {
   }
 
   /**
-   * Whether the account may be served at another replica: its caching lease is live there, or its row
-   * says connected through another replica. Only then is an operation queued; otherwise it fails at once.
+   * Whether the account may be served at another replica: its caching lease is live there, its row says
+   * connected, or its last session ended within RECENTLY_SERVED_MS (a standby at another replica may be
+   * taking caching over, and standbys run operations meanwhile). Only then is an operation queued,
+   * bounded by the claim timeout; otherwise it fails at once.
    */
   async servedElsewhere(account: string): Promise<boolean> {
     const now = this.clock();
     const assignment = await this.options.store.getAssignment(account);
     if (assignment !== undefined && assignment.leaseExpiresAt > now && assignment.hubId !== this.options.hubId) return true;
     const record = await this.options.store.getAccount(account);
-    return record !== undefined && record.status === 'connected' && record.hubId !== null && record.hubId !== this.options.hubId;
+    if (record === undefined) return false;
+    // Connected through this very replica while none of its sessions serves it: its session has just
+    // ended (the row is about to say so) or the row is stale (the account sweep corrects it). Either way a
+    // standby elsewhere may serve it.
+    return record.status === 'connected' || now - record.lastSeenAt < RECENTLY_SERVED_MS;
   }
 
   /**

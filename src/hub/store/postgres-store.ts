@@ -36,6 +36,15 @@ export function createPostgresStore(options: PostgresStoreOptions): SqlStore {
   // An idle connection that breaks (server restart, network) is dropped by the pool; without a
   // listener the 'error' event would end the process.
   pool.on('error', (err) => options.logger.warn({ err: errorMessage(err) }, 'an idle PostgreSQL connection failed; the pool opens a new one when needed'));
+  // A connection that breaks while checked out (a query under way: network cut, database failover) also
+  // emits 'error' on its client, which the pool listens to only while the client is idle: unheard, it
+  // would end the process. The query itself fails (STORE_ERROR, retried by its caller) and the pool
+  // discards the client when it is released.
+  pool.on('connect', (client) => {
+    client.on('error', (err) =>
+      options.logger.warn({ err: errorMessage(err) }, 'a PostgreSQL connection in use failed; its statement fails and the pool replaces it'),
+    );
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new NoNulPlugin()] });
   return new SqlStore(db, postgresDialect, options.logger);
 }
