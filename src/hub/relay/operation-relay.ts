@@ -62,6 +62,7 @@ interface Waiter {
 export class OperationRelay implements OperationForwarder {
   private readonly waiters = new Map<string, Waiter>();
   private readonly running = new Set<Promise<void>>();
+  private readonly claiming = new Set<Promise<void>>();
   private readonly clock: () => number;
   private executor: ForwardedOperationRunner | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
@@ -148,7 +149,7 @@ export class OperationRelay implements OperationForwarder {
     clearInterval(this.pollTimer);
     clearInterval(this.sweepTimer);
     await this.polling;
-    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+    while (this.claiming.size > 0 || this.running.size > 0) await Promise.allSettled([...this.claiming, ...this.running]);
     for (const waiter of this.waiters.values()) {
       waiter.resolve(
         failedOutcome(
@@ -215,7 +216,9 @@ export class OperationRelay implements OperationForwarder {
     this.waiters.delete(id);
     let outcome: OperationOutcome;
     try {
-      outcome = JSON.parse(outcomeJson) as OperationOutcome;
+      const parsed: unknown = JSON.parse(outcomeJson);
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`not an outcome: ${outcomeJson.slice(0, 100)}`);
+      outcome = parsed as OperationOutcome;
     } catch (err) {
       outcome = failedOutcome(id, waiter.account, Errors.INTERNAL_ERROR.code, `the relayed outcome does not parse: ${errorMessage(err)}`, {
         receivedAt: waiter.receivedAt,
@@ -279,7 +282,13 @@ export class OperationRelay implements OperationForwarder {
   }
 
   /** Claims one queued operation and runs it in the background; nothing when another replica took it first. */
-  private async claim(id: string): Promise<void> {
+  private claim(id: string): Promise<void> {
+    const claiming = this.claimOne(id).finally(() => this.claiming.delete(claiming));
+    this.claiming.add(claiming);
+    return claiming;
+  }
+
+  private async claimOne(id: string): Promise<void> {
     const { store, hubId, logger } = this.options;
     if (this.stopped) return;
     let op: RelayedOperation | undefined;
@@ -290,6 +299,10 @@ export class OperationRelay implements OperationForwarder {
       return;
     }
     if (op === undefined) return;
+    if (this.stopped) {
+      await store.unclaimRelayed(op.id, hubId, this.clock()).catch(() => false);
+      return;
+    }
     const run = this.run(op).finally(() => this.running.delete(run));
     this.running.add(run);
   }
@@ -313,18 +326,22 @@ export class OperationRelay implements OperationForwarder {
       executor === undefined
         ? 'no-session'
         : await executor.runClaimed(op, request, () => store.markRelayedSent(op.id, hubId, this.clock()).catch(() => false));
-    if (result === 'claim-lost') {
-      logger.warn({ operationId: op.id, account: op.account }, 'a relayed operation was taken from this replica before it was sent; not sending it');
-      return;
-    }
-    if (result === 'no-session') {
-      // Between the claim and now the session went: another replica (or a later session here) may run it.
-      await store.unclaimRelayed(op.id, hubId, this.clock()).catch((err: unknown) => {
+    if (result === 'claim-lost' || result === 'no-session') {
+      // Not sent. A claim that another replica took is not ours to give back (the UPDATE then changes
+      // nothing); one whose SENT mark failed in the store, or whose session went meanwhile, goes back to
+      // the queue for another replica (or a later session here).
+      const requeued = await store.unclaimRelayed(op.id, hubId, this.clock()).catch((err: unknown) => {
         logger.warn(
           { operationId: op.id, err: errorMessage(err) },
-          'cannot give a relayed operation back; the dead-claimer sweep cannot help either, its submitter times out',
+          'cannot give a relayed operation back; it was not sent, and its submitter fails it at the deadline',
         );
+        return false;
       });
+      if (requeued) void this.options.wakeups.publish({ kind: 'queued', id: op.id, account: op.account });
+      logger.warn(
+        { operationId: op.id, account: op.account, reason: result, requeued },
+        'a claimed relayed operation was not sent: its claim could not be confirmed or no session serves the account here any more',
+      );
       return;
     }
     await this.complete(op, result, ['SENT']);

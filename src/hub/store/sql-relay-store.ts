@@ -57,6 +57,7 @@ export class SqlRelayStore implements RelayStore {
         .set({ status: CLAIMED, claimed_by: hubId, updated_at: now })
         .where('id', '=', id)
         .where('status', '=', QUEUED)
+        .where('deadline_at', '>', now)
         .executeTakeFirst(),
     );
     if (Number(claimed.numUpdatedRows) === 0) return undefined;
