@@ -7,6 +7,7 @@
 import { Command } from 'commander';
 import { runCommand } from '../src/cli/run-command.ts';
 import { registerDigestBenchmark } from './digest.ts';
+import { registerHaBenchmark } from './ha.ts';
 import { registerOpsBenchmark } from './ops.ts';
 import { registerScaleBenchmark } from './scale.ts';
 import { registerViewsBenchmark } from './views.ts';
@@ -18,6 +19,7 @@ const BENCHMARKS: Array<(program: Command) => void> = [
   registerOpsBenchmark,
   registerScaleBenchmark,
   registerDigestBenchmark,
+  registerHaBenchmark,
 ];
 
 const program = new Command('scale-agent-bench')

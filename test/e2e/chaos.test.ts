@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '../../src/common/time.ts';
 import { assertConverged, CORE_KINDS, type ComparedKind } from '../support/convergence.ts';
+import { seededRandom } from '../support/seeded-random.ts';
 import { TestSystem, simRequest } from '../support/system.ts';
 
 /**
@@ -28,18 +29,6 @@ const WIDGET_GROUP = 'chaos.scale-agent.io';
 const WIDGET_CRD = `widgets.${WIDGET_GROUP}`;
 const WIDGET_PATH = `/apis/${WIDGET_GROUP}/v1`;
 const KINDS: ComparedKind[] = [...CORE_KINDS, { group: WIDGET_GROUP, kind: 'Widget', path: `${WIDGET_PATH}/widgets`, optional: true }];
-
-/** A small seeded generator (mulberry32), so a failing order can be replayed. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Fisher–Yates: every order equally likely. */
 function shuffle<T>(items: readonly T[], random: () => number): T[] {

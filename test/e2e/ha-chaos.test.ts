@@ -14,6 +14,8 @@ import { mysqlServer, postgresServer, type Server } from '../support/database-se
 import { engineSkip } from '../support/databases.ts';
 import { openHubSql, type HubSql } from '../support/hub-sql.ts';
 import { ReplicaSystem } from '../support/replica-system.ts';
+import { configMapWrites, onceDeploy } from '../support/once-deploys.ts';
+import { seededRandom } from '../support/seeded-random.ts';
 import { simRequest, type SimAccess } from '../support/system.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
 
@@ -48,39 +50,6 @@ type Agent = keyof typeof AGENTS;
 type Fault = 'kill-hub' | 'kill-agent' | 'cut-database';
 const FAULTS: Fault[] = ['kill-hub', 'kill-agent', 'cut-database'];
 const ENGINE_TITLES = { postgres: 'PostgreSQL', mysql: 'MySQL/MariaDB' } as const;
-
-/** mulberry32: a small seeded generator, so a failing order can be replayed. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function deploy(name: string): unknown[] {
-  return [
-    {
-      deployManifest: {
-        account: ACCOUNT,
-        cloudProvider: 'kubernetes',
-        source: 'text',
-        moniker: { app: 'ha' },
-        manifests: [
-          {
-            apiVersion: 'v1',
-            kind: 'ConfigMap',
-            metadata: { name, namespace: NS_OPS, annotations: { 'strategy.spinnaker.io/replace': 'true', 'strategy.spinnaker.io/versioned': 'false' } },
-            data: { name },
-          },
-        ],
-      },
-    },
-  ];
-}
 
 interface Submitted {
   name: string;
@@ -188,7 +157,9 @@ for (const engine of ['postgres', 'mysql'] as const) {
      */
     async function submitRound(hubs: readonly string[], count: number, databaseCut = false): Promise<Submitted[]> {
       const batch = Array.from({ length: count }, (_, i) => ({ name: `op-${++sequence}`, hub: hubs[i % hubs.length]! }));
-      const answers = await Promise.all(batch.map((b) => system.rest(b.hub, '/kubernetes/ops', { method: 'POST', body: deploy(b.name) })));
+      const answers = await Promise.all(
+        batch.map((b) => system.rest(b.hub, '/kubernetes/ops', { method: 'POST', body: onceDeploy(ACCOUNT, NS_OPS, b.name, 'ha') })),
+      );
       return batch.map((b, i) => {
         const answer = answers[i]!;
         if (databaseCut && answer.status === 500 && answer.body?.code === 'STORE_ERROR') return { ...b, taskId: undefined };
@@ -306,15 +277,11 @@ for (const engine of ['postgres', 'mysql'] as const) {
         );
 
         // At most once in the cluster, and every success is there.
-        const writes = (await system.simWrites(ACCOUNT)).filter((w) => w.path.startsWith(`/api/v1/namespaces/${NS_OPS}/configmaps`));
-        assert.deepEqual(
-          writes.filter((w) => w.method !== 'POST' || w.status !== 201),
-          [],
-          'a deploy ran twice: a replace (PUT) or a refused create in the audit',
-        );
+        const { creates, repeats } = configMapWrites(await system.simWrites(ACCOUNT), NS_OPS);
+        assert.deepEqual(repeats, [], 'a deploy ran twice: a replace (PUT) or a refused create in the audit');
         const list = await simRequest(sim, 'GET', `/api/v1/namespaces/${NS_OPS}/configmaps`);
         const present = new Set((list.body.items as any[]).map((o) => o.metadata.name as string));
-        assert.equal(writes.length, present.size, 'one create per ConfigMap present');
+        assert.equal(creates.length, present.size, 'one create per ConfigMap present');
         for (const op of submitted)
           if (outcomes.get(op.name)?.failed === false) assert.ok(present.has(op.name), `${op.name} succeeded but is not in the cluster`);
 

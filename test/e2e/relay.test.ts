@@ -9,6 +9,7 @@ import { waitFor } from '../../src/common/time.ts';
 import { mysqlServer, postgresServer, type Server } from '../support/database-servers.ts';
 import { engineSkip } from '../support/databases.ts';
 import { ReplicaSystem } from '../support/replica-system.ts';
+import { configMapWrites, onceDeploy } from '../support/once-deploys.ts';
 import { simRequest } from '../support/system.ts';
 
 const ACCOUNT = 'cluster-1';
@@ -18,28 +19,6 @@ const START_TIMEOUT_MS = 60_000;
 const TASK_TIMEOUT_MS = 60_000;
 
 const ENGINE_TITLES = { postgres: 'PostgreSQL', mysql: 'MySQL/MariaDB' } as const;
-
-/** A deploy of one ConfigMap with Spinnaker's replace strategy: a second run would be a PUT the audit shows. */
-function deploy(name: string): unknown[] {
-  return [
-    {
-      deployManifest: {
-        account: ACCOUNT,
-        cloudProvider: 'kubernetes',
-        source: 'text',
-        moniker: { app: 'relay' },
-        manifests: [
-          {
-            apiVersion: 'v1',
-            kind: 'ConfigMap',
-            metadata: { name, namespace: NS, annotations: { 'strategy.spinnaker.io/replace': 'true', 'strategy.spinnaker.io/versioned': 'false' } },
-            data: { name },
-          },
-        ],
-      },
-    },
-  ];
-}
 
 for (const engine of ['postgres', 'mysql'] as const) {
   describe(`operations relayed between hub replicas on ${ENGINE_TITLES[engine]} [${engine}]`, { timeout: 300_000, skip: engineSkip(engine) }, () => {
@@ -80,7 +59,9 @@ for (const engine of ['postgres', 'mysql'] as const) {
 
     test('operations submitted at the replica without the agent run once each at the replica with it', async () => {
       const names = Array.from({ length: OPERATIONS }, (_, i) => `relayed-${i}`);
-      const submitted = await Promise.all(names.map((name) => system.rest('hub-b', '/kubernetes/ops', { method: 'POST', body: deploy(name) })));
+      const submitted = await Promise.all(
+        names.map((name) => system.rest('hub-b', '/kubernetes/ops', { method: 'POST', body: onceDeploy(ACCOUNT, NS, name, 'relay') })),
+      );
       for (const s of submitted) assert.equal(s.status, 200, JSON.stringify(s.body));
       const tasks = await Promise.all(submitted.map((s) => task('hub-b', s.body.id)));
       for (const t of tasks) assert.equal(t.status.failed, false, JSON.stringify(t.history));
@@ -96,12 +77,9 @@ for (const engine of ['postgres', 'mysql'] as const) {
       for (const s of submitted) assert.equal((await task('hub-a', s.body.id)).status.failed, false);
 
       // Once each: one create per ConfigMap and no replace (a second run's PUT) anywhere.
-      const writes = (await system.simWrites(ACCOUNT)).filter((w) => w.path.startsWith(`/api/v1/namespaces/${NS}/configmaps`));
-      assert.equal(writes.filter((w) => w.method === 'POST' && w.status === 201).length, OPERATIONS);
-      assert.deepEqual(
-        writes.filter((w) => w.method !== 'POST'),
-        [],
-      );
+      const { creates, repeats } = configMapWrites(await system.simWrites(ACCOUNT), NS);
+      assert.equal(creates.length, OPERATIONS);
+      assert.deepEqual(repeats, []);
       const live = await simRequest(system.sim(ACCOUNT), 'GET', `/api/v1/namespaces/${NS}/configmaps`);
       assert.deepEqual((live.body.items as any[]).map((o) => o.metadata.name).sort(), [...names].sort());
 
@@ -113,7 +91,7 @@ for (const engine of ['postgres', 'mysql'] as const) {
       await system.stopAgent('agent-1');
       // hub-a logs the session's end once it has recorded the account disconnected.
       await waitFor(() => system.logs('hub-a').find((l) => l.msg === 'agent session ended'), { timeoutMs: START_TIMEOUT_MS, what: 'hub-a to see agent-1 go' });
-      const submitted = await system.rest('hub-b', '/kubernetes/ops', { method: 'POST', body: deploy('orphan') });
+      const submitted = await system.rest('hub-b', '/kubernetes/ops', { method: 'POST', body: onceDeploy(ACCOUNT, NS, 'orphan', 'relay') });
       assert.equal(submitted.status, 200, JSON.stringify(submitted.body));
       const t = await task('hub-b', submitted.body.id);
       assert.equal(t.status.failed, true);

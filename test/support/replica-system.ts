@@ -46,6 +46,7 @@ export class ReplicaSystem {
   private readonly hubs = new Map<string, HubProcess>();
   private readonly grpcPorts = new Map<string, number>();
   private readonly agents = new Map<string, string>();
+  private readonly pids = new Map<string, number>();
 
   constructor(private readonly options: ReplicaSystemOptions) {
     this.group = new ChildProcessGroup({ echo: options.echo ?? process.env.E2E_ECHO === '1', env: { LOG_LEVEL: 'info' } });
@@ -61,19 +62,22 @@ export class ReplicaSystem {
 
   async startSim(): Promise<void> {
     const { clusters } = this.options;
-    this.group.start('sim', [
+    this.track(
       'sim',
-      '--port',
-      '0',
-      '--cluster-names',
-      clusters.join(','),
-      '--kubeconfig-dir',
-      join(this.dir, 'kubeconfigs'),
-      '--bookmark-interval-ms',
-      '2000',
-      '--log-format',
-      'json',
-    ]);
+      this.group.start('sim', [
+        'sim',
+        '--port',
+        '0',
+        '--cluster-names',
+        clusters.join(','),
+        '--kubeconfig-dir',
+        join(this.dir, 'kubeconfigs'),
+        '--bookmark-interval-ms',
+        '2000',
+        '--log-format',
+        'json',
+      ]),
+    );
     await waitFor(() => clusters.every((c) => existsSync(this.kubeconfig(c))), { timeoutMs: START_TIMEOUT_MS, what: 'sim kubeconfigs' });
   }
 
@@ -90,21 +94,24 @@ export class ReplicaSystem {
       grpc: { ...(extra.grpc as Tree | undefined), insecure: true, allowAnyIdentity: true },
     };
     writeFileSync(configPath, toYaml(config));
-    this.group.start(name, [
-      'hub',
-      '--config',
-      configPath,
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--grpc-port',
-      String(grpcPort),
-      '--database',
-      this.options.database,
-      '--log-format',
-      'json',
-    ]);
+    this.track(
+      name,
+      this.group.start(name, [
+        'hub',
+        '--config',
+        configPath,
+        '--host',
+        '127.0.0.1',
+        '--port',
+        '0',
+        '--grpc-port',
+        String(grpcPort),
+        '--database',
+        this.options.database,
+        '--log-format',
+        'json',
+      ]),
+    );
     const started = await waitFor(() => parseJsonLines(this.group.output(name)).find((l) => l.msg === 'hub started'), {
       timeoutMs: START_TIMEOUT_MS,
       what: `hub ${name} to start`,
@@ -132,12 +139,21 @@ export class ReplicaSystem {
         logging: { format: 'json' },
       }),
     );
-    this.group.start(name, ['agent', '--config', configPath]);
+    this.track(name, this.group.start(name, ['agent', '--config', configPath]));
     const started = await waitFor(() => parseJsonLines(this.group.output(name)).find((l) => l.msg === 'agent started'), {
       timeoutMs: START_TIMEOUT_MS,
       what: `agent ${name} to start`,
     });
     this.agents.set(name, `http://127.0.0.1:${started.admin}`);
+  }
+
+  /** The process id of part `name` as last started (benchmarks read its CPU time). */
+  pid(name: string): number | undefined {
+    return this.pids.get(name);
+  }
+
+  private track(name: string, child: { pid?: number | undefined }): void {
+    if (child.pid !== undefined) this.pids.set(name, child.pid);
   }
 
   /** Stops agent `name` (SIGTERM: it closes its session; SIGKILL: it vanishes). */
