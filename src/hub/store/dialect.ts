@@ -50,6 +50,12 @@ export interface SqlDialect {
   ): InsertQueryBuilder<DB, TB, O>;
   /** A failure that a retry of the whole transaction can cure: deadlock, serialization failure, busy. */
   isTransient(err: unknown): boolean;
+  /**
+   * The statement never reached the server: its connection had already broken (a network cut, a
+   * database restart) when it was handed over, so nothing of it ran and it can be sent again on another
+   * connection. Not a connection that broke while a statement was under way: that one may have run.
+   */
+  isUnsent(err: unknown): boolean;
   /** CREATE INDEX failed because the index exists (a migration re-run after a partial one). */
   isDuplicateIndex(err: unknown): boolean;
   /** DROP INDEX failed because there is no such index (MySQL, which has no DROP INDEX IF EXISTS). */
@@ -100,9 +106,26 @@ export const sqliteDialect: SqlDialect = {
     const { code } = driverCode(err);
     return code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT' || code === 'SQLITE_LOCKED';
   },
+  // An embedded database has no connection to lose.
+  isUnsent: () => false,
   isDuplicateIndex: () => false,
   isMissingIndex: () => false,
 };
+
+/** The driver's message, or that of the error it wraps. */
+function messages(err: unknown): string[] {
+  const out: string[] = [];
+  for (let e: unknown = err, depth = 0; typeof e === 'object' && e !== null && depth < 3; e = (e as { cause?: unknown }).cause, depth++) {
+    const message = (e as { message?: unknown }).message;
+    if (typeof message === 'string') out.push(message);
+  }
+  return out;
+}
+
+/** node-postgres refuses a query on a client whose connection already failed or was closed. */
+const POSTGRES_UNSENT = ['Client has encountered a connection error and is not queryable', 'Client was closed and is not queryable'];
+/** mysql2 refuses a command on a connection already closed. */
+const MYSQL_UNSENT = ["Can't add new command when connection is in closed state"];
 
 /** SQLSTATEs worth a retry: serialization_failure, deadlock_detected. */
 const POSTGRES_TRANSIENT = new Set(['40001', '40P01']);
@@ -120,6 +143,7 @@ export const postgresDialect: SqlDialect = {
   upsert: onConflictUpsert,
   insertIfAbsent: onConflictDoNothing,
   isTransient: (err) => POSTGRES_TRANSIENT.has(driverCode(err).code ?? ''),
+  isUnsent: (err) => messages(err).some((m) => POSTGRES_UNSENT.includes(m)),
   // 42P07 duplicate_table covers indexes too; CREATE INDEX IF NOT EXISTS avoids it anyway.
   isDuplicateIndex: (err) => driverCode(err).code === '42P07',
   isMissingIndex: () => false,
@@ -163,6 +187,7 @@ export const mysqlDialect: SqlDialect = {
     return (insert as LooseInsert).onDuplicateKeyUpdate({ [key]: sql.ref(key) }) as typeof insert;
   },
   isTransient: (err) => MYSQL_TRANSIENT.has(driverCode(err).errno ?? -1),
+  isUnsent: (err) => messages(err).some((m) => MYSQL_UNSENT.includes(m)),
   isDuplicateIndex: (err) => driverCode(err).errno === MYSQL_DUPLICATE_INDEX,
   isMissingIndex: (err) => driverCode(err).errno === MYSQL_MISSING_INDEX,
 };

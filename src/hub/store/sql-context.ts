@@ -33,7 +33,9 @@ export class SqlContext {
         return await run();
       } catch (err) {
         if (isScaleAgentError(err)) throw err;
-        if (attempt < TRANSIENT_ATTEMPTS && this.dialect.isTransient(err)) {
+        // A call is one statement or one transaction, so a statement that never reached the server (its
+        // pooled connection had broken) left nothing behind: it is sent again on another connection.
+        if (attempt < TRANSIENT_ATTEMPTS && (this.dialect.isTransient(err) || this.dialect.isUnsent(err))) {
           this.logger.debug({ operation: what, attempt, err: errorMessage(err) }, 'store call met a transient conflict; retrying');
           await sleep(Math.floor(Math.random() * TRANSIENT_BACKOFF_MS * attempt));
           continue;
