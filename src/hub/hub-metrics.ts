@@ -43,6 +43,29 @@ export class HubMetrics implements IngestMetrics {
     });
   }
 
+  /**
+   * Several replicas on one database: how many accounts this replica caches under a lease, and how many
+   * operations it relayed to another replica and still waits for.
+   */
+  watchReplication(registry: Registry, sources: { leasesHeld: () => number; relayWaiting: () => number }): void {
+    new Gauge({
+      name: 'scale_agent_hub_caching_leases_held',
+      help: 'Accounts this hub replica caches under a caching lease',
+      registers: [registry],
+      collect() {
+        this.set(sources.leasesHeld());
+      },
+    });
+    new Gauge({
+      name: 'scale_agent_hub_relayed_operations_waiting',
+      help: 'Operations this hub replica relayed to another replica through the database and still waits for',
+      registers: [registry],
+      collect() {
+        this.set(sources.relayWaiting());
+      },
+    });
+  }
+
   batchCommitted(_account: string, changes: number, commitMs: number): void {
     this.batches.inc();
     this.changes.inc(changes);

@@ -83,6 +83,15 @@ for (const engine of ['postgres', 'mysql'] as const) {
       const live = await simRequest(system.sim(ACCOUNT), 'GET', `/api/v1/namespaces/${NS}/configmaps`);
       assert.deepEqual((live.body.items as any[]).map((o) => o.metadata.name).sort(), [...names].sort());
 
+      // The caching replica holds the account's lease; the submitter waits for nothing any more.
+      const metric = async (hub: string, name: string) => {
+        const text = (await system.rest(hub, '/metrics')).body as string;
+        return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+      };
+      assert.equal(await metric('hub-a', 'scale_agent_hub_caching_leases_held'), 1);
+      assert.equal(await metric('hub-b', 'scale_agent_hub_caching_leases_held'), 0);
+      assert.equal(await metric('hub-b', 'scale_agent_hub_relayed_operations_waiting'), 0);
+
       const hubBLogs = system.logs('hub-b');
       assert.ok(!hubBLogs.some((l) => l.level >= 50), JSON.stringify(hubBLogs.filter((l) => l.level >= 50)));
     });
