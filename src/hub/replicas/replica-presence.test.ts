@@ -7,7 +7,7 @@ import { parseConfig } from '../../common/config.ts';
 import { Errors, ScaleAgentError } from '../../common/errors.ts';
 import { silentLogger } from '../../common/logger.ts';
 import { DEFAULT_CACHING_LEASE_SECONDS, DEFAULT_HEARTBEAT_INTERVAL_SECONDS, DEFAULT_REPLICA_DEAD_AFTER_SECONDS, hubConfigSchema } from '../config.ts';
-import { ReplicaPresence } from './replica-presence.ts';
+import { DEAD_REPLICA_RETENTION_MS, ReplicaPresence } from './replica-presence.ts';
 import { ManualClock, MemoryAssignmentStore, MemoryReplicaStore } from './testing/memory-assignments.ts';
 
 const DEAD_AFTER_MS = 15_000;
@@ -23,6 +23,7 @@ function setUp() {
     heartbeat: replicas.heartbeat.bind(replicas),
     listReplicas: replicas.listReplicas.bind(replicas),
     removeReplica: replicas.removeReplica.bind(replicas),
+    pruneReplicas: replicas.pruneReplicas.bind(replicas),
     releaseReplica: assignments.releaseReplica.bind(assignments),
   };
   const presence = (hubId: string, singleHub?: { database: string }) =>
@@ -147,5 +148,22 @@ describe('replica configuration', () => {
         },
       );
     }
+  });
+});
+
+describe('long-dead replicas', () => {
+  test('a joining replica deletes rows silent for longer than the retention; a replica dead for less stays listed as dead', async () => {
+    const { replicas, clock, presence } = setUp();
+    await replicas.heartbeat({ hubId: 'pod-gone', startedAt: 0, restUrl: null, grpcAddress: null }, clock.now() - DEAD_REPLICA_RETENTION_MS - 1);
+    await replicas.heartbeat({ hubId: 'pod-dying', startedAt: 0, restUrl: null, grpcAddress: null }, clock.now() - DEAD_AFTER_MS * 2);
+    const a = presence('hub-a');
+    await a.join();
+    assert.deepEqual(
+      (await a.list()).map((r) => [r.hubId, r.live]),
+      [
+        ['hub-a', true],
+        ['pod-dying', false],
+      ],
+    );
   });
 });

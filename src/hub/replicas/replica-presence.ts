@@ -4,6 +4,10 @@ import type { AssignmentStore, ReplicaStore } from '../store/types.ts';
 import { replicaStatuses, type ReplicaStatus } from './replica-liveness.ts';
 
 const MS_PER_SECOND = 1000;
+/** A dead replica stays listed (as dead) this long after its last heartbeat; then its row is deleted. */
+export const DEAD_REPLICA_RETENTION_MS = 60 * 60_000;
+/** How often a replica deletes long-dead replicas' rows (any replica may; the DELETE is idempotent). */
+const PRUNE_INTERVAL_MS = 5 * 60_000;
 
 export interface ReplicaPresenceOptions {
   store: ReplicaStore & Pick<AssignmentStore, 'releaseReplica'>;
@@ -35,6 +39,8 @@ export class ReplicaPresence {
   private timer: NodeJS.Timeout | undefined;
   /** The beat under way: beats never overlap, so a slow database does not pile them up. */
   private beating: Promise<void> | undefined;
+  /** When this replica last deleted long-dead replicas' rows. */
+  private prunedAt = 0;
 
   constructor(private readonly options: ReplicaPresenceOptions) {
     this.clock = options.clock ?? Date.now;
@@ -91,9 +97,15 @@ export class ReplicaPresence {
     }
   }
 
-  private beat(): Promise<void> {
-    const { hubId } = this.options;
-    return this.options.store.heartbeat({ hubId, startedAt: this.startedAt, restUrl: this.restUrl, grpcAddress: this.grpcAddress }, this.clock());
+  private async beat(): Promise<void> {
+    const { hubId, store, logger } = this.options;
+    const now = this.clock();
+    await store.heartbeat({ hubId, startedAt: this.startedAt, restUrl: this.restUrl, grpcAddress: this.grpcAddress }, now);
+    if (now - this.prunedAt < PRUNE_INTERVAL_MS) return;
+    this.prunedAt = now;
+    // Pods come and go under new ids: without this, /health would list every replica that ever ran.
+    const pruned = await store.pruneReplicas(now - DEAD_REPLICA_RETENTION_MS);
+    if (pruned > 0) logger.info({ pruned }, `deleted the rows of hub replicas silent for over ${DEAD_REPLICA_RETENTION_MS / 60_000} minutes`);
   }
 
   /** A beat whose failure is logged (the next one tries again); joins the beat under way if any. */

@@ -55,4 +55,19 @@ forEachEngine('ReplicaStore', (engine) => {
     assert.equal(replica?.restUrl, restUrl.slice(0, KEY_LENGTHS.restUrl));
     assert.equal(replica?.grpcAddress, grpcAddress.slice(0, KEY_LENGTHS.grpcAddress));
   });
+
+  test('pruneReplicas deletes only rows silent since before the cutoff, and counts them', async () => {
+    for (const [hubId, at] of [
+      ['hub-old', NOW - 2],
+      ['hub-edge', NOW - 1],
+      ['hub-new', NOW],
+    ] as const)
+      await store.heartbeat({ hubId, startedAt: at, restUrl: null, grpcAddress: null }, at);
+    assert.equal(await store.pruneReplicas(NOW - 1), 1);
+    assert.deepEqual(
+      (await store.listReplicas()).map((r) => r.hubId),
+      ['hub-new', 'hub-edge'],
+    );
+    assert.equal(await store.pruneReplicas(NOW - 1), 0);
+  });
 });

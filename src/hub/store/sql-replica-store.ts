@@ -40,4 +40,11 @@ export class SqlReplicaStore implements ReplicaStore {
   async removeReplica(hubId: string): Promise<void> {
     await this.ctx.guard('removeReplica', () => this.ctx.db.deleteFrom('hub_replicas').where('hub_id', '=', hubId).execute());
   }
+
+  async pruneReplicas(heartbeatBefore: number): Promise<number> {
+    const result = await this.ctx.guard('pruneReplicas', () =>
+      this.ctx.db.deleteFrom('hub_replicas').where('heartbeat_at', '<', heartbeatBefore).executeTakeFirst(),
+    );
+    return Number(result.numDeletedRows);
+  }
 }

@@ -210,6 +210,9 @@ export class SqlStore implements Store {
   removeReplica(hubId: string): Promise<void> {
     return this.replicas.removeReplica(hubId);
   }
+  pruneReplicas(heartbeatBefore: number): Promise<number> {
+    return this.replicas.pruneReplicas(heartbeatBefore);
+  }
 
   // AssignmentStore
 

@@ -379,6 +379,8 @@ export interface ReplicaStore {
   listReplicas(): Promise<ReplicaRecord[]>;
   /** A replica that stops cleanly removes its row. */
   removeReplica(hubId: string): Promise<void>;
+  /** Deletes the rows of replicas silent since before `heartbeatBefore` (long dead); returns how many. */
+  pruneReplicas(heartbeatBefore: number): Promise<number>;
 }
 
 /** Who caches an account: one agent session at one hub replica. */

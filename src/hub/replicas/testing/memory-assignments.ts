@@ -89,6 +89,12 @@ export class MemoryReplicaStore implements ReplicaStore {
   async removeReplica(hubId: string): Promise<void> {
     this.rows.delete(hubId);
   }
+
+  async pruneReplicas(heartbeatBefore: number): Promise<number> {
+    const gone = [...this.rows.values()].filter((r) => r.heartbeatAt < heartbeatBefore);
+    for (const r of gone) this.rows.delete(r.hubId);
+    return gone.length;
+  }
 }
 
 /** A clock tests move by hand. */
