@@ -185,6 +185,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     tasks,
     auth: restAuth,
     replicas: presence,
+    assignments: store,
   });
   api.get('/metrics', async (_request, reply) => {
     reply.header('content-type', metricsRegistry.contentType);

@@ -92,6 +92,20 @@ for (const engine of ['postgres', 'mysql'] as const) {
       assert.equal(await metric('hub-b', 'scale_agent_hub_caching_leases_held'), 0);
       assert.equal(await metric('hub-b', 'scale_agent_hub_relayed_operations_waiting'), 0);
 
+      // Any replica's status view names the replica and agent caching the account.
+      const status = await system.rest('hub-b', '/admin/replicas');
+      assert.deepEqual(
+        status.body.replicas.map((r: any) => [r.hubId, r.live, r.cachingAccounts]),
+        [
+          ['hub-a', true, 1],
+          ['hub-b', true, 0],
+        ],
+      );
+      assert.deepEqual(
+        status.body.assignments.map((a: any) => [a.account, a.hubId, a.agentId, a.lease]),
+        [[ACCOUNT, 'hub-a', 'agent-1', 'held']],
+      );
+
       const hubBLogs = system.logs('hub-b');
       assert.ok(!hubBLogs.some((l) => l.level >= 50), JSON.stringify(hubBLogs.filter((l) => l.level >= 50)));
     });

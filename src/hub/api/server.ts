@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { Errors } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { OperationRouter } from '../router/types.ts';
-import type { StoreHealth, StoreReader, TaskStore } from '../store/types.ts';
+import type { AssignmentStore, StoreHealth, StoreReader, TaskStore } from '../store/types.ts';
 import { ViewLoader } from '../views/loader.ts';
 import { ResourceCache } from '../views/resource.ts';
 import { ALLOW_ALL, installRestAuth, type RestAuthSetup } from '../auth/rest-auth.ts';
@@ -56,6 +56,8 @@ export interface ApiServerOptions {
   auth?: RestAuthSetup;
   /** The hub replicas sharing the database, listed by GET /health (the hub gives it; without it /health shows the database only). */
   replicas?: ReplicaListing;
+  /** The caching assignments GET /admin/replicas lists with the replicas. */
+  assignments?: Pick<AssignmentStore, 'listAssignments'>;
 }
 
 export const DEFAULT_OPERATION_TIMEOUT_MS = 30_000;
@@ -114,6 +116,7 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
     store,
     health: options.store,
     replicas: options.replicas,
+    assignments: options.assignments,
     router: authorized?.router ?? options.router,
     hubId: options.hubId,
     logger: options.logger,

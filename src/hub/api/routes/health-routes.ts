@@ -8,7 +8,7 @@ import { HTTP_SERVICE_UNAVAILABLE } from '../../../common/http-status.ts';
 const DATABASE_PING_TIMEOUT_MS = 2_000;
 
 /** One replica in the health body: times as ISO strings, addresses when it announced them. */
-function replicaView(replica: ReplicaStatus): Record<string, unknown> {
+export function replicaView(replica: ReplicaStatus): Record<string, unknown> {
   return {
     hubId: replica.hubId,
     self: replica.self,

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { OPERATIONS } from '../ops/registry.ts';
+import { replicaView } from './health-routes.ts';
 import { limitParam, queryOf, type RouteContext } from './route-context.ts';
 
 const DEFAULT_OPERATION_LIST = 100;
@@ -31,7 +32,7 @@ function span(from: number | null, to: number | null): number | null {
  * received — and the time between them (`hops`). Filters: `taskId`, `account`, `type` (apply, delete,
  * patch, get, list, scale, logs), `status` (PENDING, SENT, SUCCEEDED, FAILED); `limit` (default 100).
  */
-export function adminRoutes(app: FastifyInstance, { store }: RouteContext): void {
+export function adminRoutes(app: FastifyInstance, { store, replicas, assignments }: RouteContext): void {
   app.get('/admin/operations', async (request) => {
     const query = queryOf(request.query);
     const status = query.status?.toUpperCase();
@@ -52,5 +53,30 @@ export function adminRoutes(app: FastifyInstance, { store }: RouteContext): void
         totalMs: span(op.receivedAt, op.resultAt),
       },
     }));
+  });
+
+  /**
+   * GET /admin/replicas: the hub replicas sharing the database (as /health lists them) with how many
+   * accounts each caches, and every account's caching assignment: its replica, agent, session, fencing
+   * epoch and lease (`held` while the lease runs, `expired` when it ran out unrenewed, `released`).
+   */
+  app.get('/admin/replicas', async () => {
+    const now = Date.now();
+    const [listed, held] = await Promise.all([replicas?.list() ?? [], assignments?.listAssignments() ?? []]);
+    const state = (leaseExpiresAt: number) => (leaseExpiresAt === 0 ? 'released' : leaseExpiresAt > now ? 'held' : 'expired');
+    const caching = new Map<string, number>();
+    for (const a of held) if (state(a.leaseExpiresAt) === 'held') caching.set(a.hubId, (caching.get(a.hubId) ?? 0) + 1);
+    return {
+      replicas: listed.map((r) => ({ ...replicaView(r), cachingAccounts: caching.get(r.hubId) ?? 0 })),
+      assignments: held.map((a) => ({
+        account: a.account,
+        hubId: a.hubId,
+        agentId: a.agentId,
+        sessionId: a.sessionId,
+        epoch: a.epoch,
+        lease: state(a.leaseExpiresAt),
+        ...(a.leaseExpiresAt > 0 ? { leaseExpiresAt: new Date(a.leaseExpiresAt).toISOString() } : {}),
+      })),
+    };
   });
 }

@@ -2,7 +2,7 @@ import type { Logger } from '../../../common/logger.ts';
 import type { RouteAuth } from '../../auth/rest-auth.ts';
 import type { OperationRouter } from '../../router/types.ts';
 import type { ReplicaStatus } from '../../replicas/replica-liveness.ts';
-import type { StoreHealth, StoreReader } from '../../store/types.ts';
+import type { AssignmentStore, StoreHealth, StoreReader } from '../../store/types.ts';
 import type { ViewLoader } from '../../views/loader.ts';
 import type { TaskRunner } from '../ops/task-runner.ts';
 
@@ -22,6 +22,8 @@ export interface RouteContext {
   health: StoreHealth;
   /** The hub replicas GET /health lists, when the hub gives them. */
   replicas?: ReplicaListing;
+  /** Who caches which account across the replicas (GET /admin/replicas), when the hub gives them. */
+  assignments?: Pick<AssignmentStore, 'listAssignments'>;
   router: OperationRouter;
   hubId: string;
   logger: Logger;
