@@ -117,7 +117,7 @@ describe('caching leases', () => {
     await a.leases.claim(ACCOUNT, SESSION_A);
     b.host.standing.set(ACCOUNT, SESSION_B);
     // Replica a is cut off from the database for longer than the lease: its renewals fail, and b takes over.
-    store.failures.renewCaching = 2;
+    store.failures.renewSessions = 2;
     clock.advance(TICK_MS);
     await a.leases.tick();
     clock.advance(TICK_MS);
@@ -132,6 +132,27 @@ describe('caching leases', () => {
     assert.equal(a.host.lost[0]!.sessionId, SESSION_A.sessionId);
     assert.match(a.host.lost[0]!.reason, /hub-b/);
     assert.equal(a.leases.epoch(ACCOUNT, SESSION_A.sessionId), undefined);
+  });
+
+  test('one renewal call renews every held account; only the one another replica took over is lost', async () => {
+    const { store, clock, a, b } = setUp();
+    await a.leases.claim(ACCOUNT, SESSION_A);
+    await a.leases.claim('second', SESSION_A);
+    b.host.standing.set('second', SESSION_B);
+    store.failures.renewSessions = 1;
+    clock.advance(LEASE_MS);
+    await a.leases.tick();
+    await b.leases.tick();
+    assert.equal(b.leases.epoch('second', SESSION_B.sessionId), 2);
+    const renewals = store.calls.renewSessions ?? 0;
+    await a.leases.tick();
+    assert.equal((store.calls.renewSessions ?? 0) - renewals, 1, 'one call for both accounts');
+    assert.deepEqual(
+      a.host.lost.map((l) => l.account),
+      ['second'],
+    );
+    assert.equal(a.leases.epoch(ACCOUNT, SESSION_A.sessionId), 1);
+    assert.equal((await store.getAssignment(ACCOUNT))?.leaseExpiresAt, clock.now() + LEASE_MS);
   });
 
   test('a loss reported for an epoch no longer held is ignored', async () => {
@@ -179,9 +200,9 @@ describe('caching leases', () => {
   test('ticks do not overlap: one asked for while one runs runs once more after it', async () => {
     const { store, a } = setUp();
     await a.leases.claim(ACCOUNT, SESSION_A);
-    const renewals = store.calls.renewCaching ?? 0;
+    const renewals = store.calls.renewSessions ?? 0;
     await Promise.all([a.leases.tick(), a.leases.tick(), a.leases.tick()]);
-    assert.equal((store.calls.renewCaching ?? 0) - renewals, 2);
+    assert.equal((store.calls.renewSessions ?? 0) - renewals, 2);
   });
 
   test('a stopped replica neither renews nor takes over', async () => {
@@ -204,7 +225,7 @@ describe('caching leases', () => {
     assert.deepEqual(await leases.claim(ACCOUNT, SESSION_A), { granted: true, epoch: 1 });
     clock.advance(LEASE_MS * 4);
     await leases.tick();
-    assert.equal(store.calls.renewCaching, undefined);
+    assert.equal(store.calls.renewSessions, undefined);
     assert.deepEqual(host.lost, []);
     assert.equal(leases.epoch(ACCOUNT, SESSION_A.sessionId), 1);
     await leases.releaseSession(SESSION_A.sessionId);

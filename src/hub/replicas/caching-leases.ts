@@ -4,8 +4,6 @@ import type { AssignmentStore, CachingAssignment, CachingClaim, CachingOwner } f
 
 /** A lease is renewed this many times per lease period: two renewals may fail before it runs out. */
 export const RENEWALS_PER_LEASE = 3;
-/** Leases renewed at once: enough to renew thousands within a period, few enough to leave the pool to ingest. */
-const RENEWAL_CONCURRENCY = 8;
 
 /** An agent session of this replica, as the leases name it. */
 export interface CachingSessionRef {
@@ -214,25 +212,31 @@ export class CachingLeases {
     }
   }
 
+  /**
+   * Renews every held lease in one store call (two statements, whatever the number of accounts), then
+   * drops each account the database no longer names this replica's session for, at the epoch held.
+   */
   private async renewAll(): Promise<void> {
-    const { store, leaseMs, logger } = this.options;
+    const { store, leaseMs, logger, hubId } = this.options;
     const leases = [...this.held];
-    const now = this.clock();
-    const renewOne = async ([account, lease]: [string, HeldLease]): Promise<void> => {
-      try {
-        if (await store.renewCaching(account, lease.owner, lease.epoch, now, leaseMs)) return;
-        const holder = await store.getAssignment(account).catch(() => undefined);
-        this.lost(account, lease.owner.sessionId, lease.epoch, `its lease could not be renewed: the database assigns it to ${describeHolder(holder)}`);
-      } catch (err) {
-        // Not known to be lost: kept, and renewed at the next tick. Should another replica take it over
-        // meanwhile, this replica's batches are refused by their epoch, which drops it then.
-        logger.warn({ account, epoch: lease.epoch, err: errorMessage(err) }, 'cannot renew a caching lease; retrying at the next renewal');
-      }
-    };
-    for (let next = 0; next < leases.length;) {
-      const slice = leases.slice(next, next + RENEWAL_CONCURRENCY);
-      next += slice.length;
-      await Promise.all(slice.map(renewOne));
+    if (leases.length === 0) return;
+    const sessions = [...new Set(leases.map(([, lease]) => lease.owner.sessionId))];
+    let renewed: Map<string, CachingAssignment>;
+    try {
+      renewed = new Map((await store.renewSessions(hubId, sessions, this.clock(), leaseMs)).map((a) => [a.account, a]));
+    } catch (err) {
+      // Not known to be lost: kept, and renewed at the next tick. Should another replica take them over
+      // meanwhile, this replica's batches are refused by their epoch, which drops them then.
+      logger.warn({ accounts: leases.length, err: errorMessage(err) }, 'cannot renew the caching leases; retrying at the next renewal');
+      return;
+    }
+    for (const [account, lease] of leases) {
+      // Claimed again or given back while the renewal ran: the newer state stands.
+      if (this.held.get(account) !== lease) continue;
+      const row = renewed.get(account);
+      if (row !== undefined && sameOwner(row, lease.owner) && row.epoch === lease.epoch) continue;
+      const holder = row ?? (await store.getAssignment(account).catch(() => undefined));
+      this.lost(account, lease.owner.sessionId, lease.epoch, `its lease could not be renewed: the database assigns it to ${describeHolder(holder)}`);
     }
   }
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { forEachEngine } from '../../../test/support/databases.ts';
 import type { SqlStore } from './sql-store.ts';
 import { accountRecord } from './testing/fixtures.ts';
-import type { CachingClaim, CachingOwner } from './types.ts';
+import type { CachingAssignment, CachingClaim, CachingOwner } from './types.ts';
 
 const NOW = 1_700_000_000_000;
 const LEASE_MS = 10_000;
@@ -25,6 +25,11 @@ const C = owner('hub-c', 'session-c', 'agent-3');
 function granted(claim: CachingClaim): number {
   assert.ok(claim.granted, `claim refused: held by ${claim.granted ? '' : JSON.stringify(claim.holder)}`);
   return claim.epoch;
+}
+
+/** Renewed assignments as account@epoch, sorted. */
+function renewedAccounts(assignments: CachingAssignment[]): string[] {
+  return assignments.map((a) => `${a.account}@${a.epoch}`).sort();
 }
 
 /** The tables the shared test helper does not empty between tests. */
@@ -72,7 +77,7 @@ forEachEngine('AssignmentStore', (engine) => {
 
   test('a lapsed lease nobody took over is still its owner’s: renewing or claiming again keeps the epoch', async () => {
     granted(await store.claimCaching('k8s', A, NOW, LEASE_MS));
-    assert.equal(await store.renewCaching('k8s', A, 1, NOW + 2 * LEASE_MS, LEASE_MS), true);
+    assert.deepEqual(renewedAccounts(await store.renewSessions(A.hubId, [A.sessionId], NOW + 2 * LEASE_MS, LEASE_MS)), ['k8s@1']);
     assert.equal(granted(await store.claimCaching('k8s', A, NOW + 5 * LEASE_MS, LEASE_MS)), 1);
   });
 
@@ -80,26 +85,30 @@ forEachEngine('AssignmentStore', (engine) => {
     granted(await store.claimCaching('k8s', A, NOW, LEASE_MS));
     await store.releaseCaching('k8s', A, 1);
     assert.deepEqual(await store.getAssignment('k8s'), { account: 'k8s', ...A, epoch: 1, leaseExpiresAt: 0 });
-    assert.equal(await store.renewCaching('k8s', A, 1, NOW + 1, LEASE_MS), false, 'a released lease is not renewed');
+    assert.deepEqual(await store.renewSessions(A.hubId, [A.sessionId], NOW + 1, LEASE_MS), [], 'a released lease is not renewed');
+    assert.equal((await store.getAssignment('k8s'))?.leaseExpiresAt, 0);
     assert.equal(granted(await store.claimCaching('k8s', B, NOW + 1, LEASE_MS)), 2);
     await store.releaseCaching('k8s', B, 2);
     assert.equal(granted(await store.claimCaching('k8s', B, NOW + 2, LEASE_MS)), 3);
   });
 
-  test('renew extends only the holder’s lease at its epoch; release by anyone else changes nothing', async () => {
+  test('renewSessions extends only the leases the replica holds for those sessions, and returns them as they are', async () => {
     granted(await store.claimCaching('k8s', A, NOW, LEASE_MS));
-    assert.equal(await store.renewCaching('k8s', A, 1, NOW + 1_000, LEASE_MS), true);
+    granted(await store.claimCaching('a2', owner('hub-a', 'session-a2'), NOW, LEASE_MS));
+    granted(await store.claimCaching('other-session', owner('hub-a', 'session-a3'), NOW, LEASE_MS));
+    granted(await store.claimCaching('b1', B, NOW, LEASE_MS));
+    assert.deepEqual(renewedAccounts(await store.renewSessions('hub-a', [A.sessionId, 'session-a2'], NOW + 1_000, LEASE_MS)), ['a2@1', 'k8s@1']);
     assert.equal((await store.getAssignment('k8s'))?.leaseExpiresAt, NOW + 1_000 + LEASE_MS);
-    assert.equal(await store.renewCaching('k8s', B, 1, NOW + 2_000, LEASE_MS), false, 'not the holder');
-    assert.equal(await store.renewCaching('k8s', A, 2, NOW + 2_000, LEASE_MS), false, 'not its epoch');
-    assert.equal(await store.renewCaching('other', A, 1, NOW + 2_000, LEASE_MS), false, 'never claimed');
+    assert.equal((await store.getAssignment('other-session'))?.leaseExpiresAt, NOW + LEASE_MS, 'a session not named is not renewed');
+    assert.equal((await store.getAssignment('b1'))?.leaseExpiresAt, NOW + LEASE_MS, "another replica's lease is not renewed");
+    assert.deepEqual(await store.renewSessions('hub-a', [], NOW + 2_000, LEASE_MS), []);
     await store.releaseCaching('k8s', B, 1);
     await store.releaseCaching('k8s', A, 0);
     assert.deepEqual(await store.getAssignment('k8s'), { account: 'k8s', ...A, epoch: 1, leaseExpiresAt: NOW + 1_000 + LEASE_MS });
 
-    // A former holder's renew and release, at the epoch it had, do nothing to its successor.
+    // Taken over by another owner: the former holder's renewal no longer names it, and its release at the epoch it had does nothing.
     granted(await store.claimCaching('k8s', B, NOW + 1_000 + LEASE_MS, LEASE_MS));
-    assert.equal(await store.renewCaching('k8s', A, 1, NOW + 1_000 + LEASE_MS, LEASE_MS), false);
+    assert.deepEqual(renewedAccounts(await store.renewSessions('hub-a', [A.sessionId], NOW + 1_000 + LEASE_MS, LEASE_MS)), []);
     await store.releaseCaching('k8s', A, 1);
     assert.deepEqual(await store.getAssignment('k8s'), { account: 'k8s', ...B, epoch: 2, leaseExpiresAt: NOW + 1_000 + 2 * LEASE_MS });
   });

@@ -102,17 +102,32 @@ export class SqlAssignmentStore implements AssignmentStore {
     return granted ? { granted: true, epoch: assignment.epoch } : { granted: false, holder: assignment };
   }
 
-  async renewCaching(account: string, owner: CachingOwner, epoch: number, now: number, leaseMs: number): Promise<boolean> {
-    const result = await this.ctx.guard('renewCaching', () =>
-      this.ctx.db
-        .updateTable('caching_assignments')
-        .set({ lease_expires_at: now + leaseMs, updated_at: now })
-        .where('account', '=', account)
-        .where('epoch', '=', epoch)
-        .where((eb) => heldBy(eb, owner))
-        .executeTakeFirst(),
+  /**
+   * One transaction: an UPDATE of the replica's held rows for those sessions, then their read-back. It
+   * locks only assignment rows, one replica's, as a claim does one row: no lock order it could deadlock
+   * with a batch (account row, then assignment row) or a claim.
+   */
+  async renewSessions(hubId: string, sessionIds: readonly string[], now: number, leaseMs: number): Promise<CachingAssignment[]> {
+    if (sessionIds.length === 0) return [];
+    const rows = await this.ctx.guard('renewSessions', () =>
+      this.ctx.db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable('caching_assignments')
+          .set({ lease_expires_at: now + leaseMs, updated_at: now })
+          .where('hub_id', '=', hubId)
+          .where('session_id', 'in', [...sessionIds])
+          .where('lease_expires_at', '>', RELEASED)
+          .execute();
+        return trx
+          .selectFrom('caching_assignments')
+          .selectAll()
+          .where('hub_id', '=', hubId)
+          .where('session_id', 'in', [...sessionIds])
+          .where('lease_expires_at', '>', RELEASED)
+          .execute();
+      }),
     );
-    return Number(result.numUpdatedRows) > 0;
+    return rows.map(assignmentFromRow);
   }
 
   async releaseCaching(account: string, owner: CachingOwner, epoch: number): Promise<void> {

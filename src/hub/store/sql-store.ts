@@ -219,8 +219,8 @@ export class SqlStore implements Store {
   claimCaching(account: string, owner: CachingOwner, now: number, leaseMs: number): Promise<CachingClaim> {
     return this.assignments.claimCaching(account, owner, now, leaseMs);
   }
-  renewCaching(account: string, owner: CachingOwner, epoch: number, now: number, leaseMs: number): Promise<boolean> {
-    return this.assignments.renewCaching(account, owner, epoch, now, leaseMs);
+  renewSessions(hubId: string, sessionIds: readonly string[], now: number, leaseMs: number): Promise<CachingAssignment[]> {
+    return this.assignments.renewSessions(hubId, sessionIds, now, leaseMs);
   }
   releaseCaching(account: string, owner: CachingOwner, epoch: number): Promise<void> {
     return this.assignments.releaseCaching(account, owner, epoch);

@@ -419,10 +419,12 @@ export interface AssignmentStore {
    */
   claimCaching(account: string, owner: CachingOwner, now: number, leaseMs: number): Promise<CachingClaim>;
   /**
-   * Extends the lease while `owner` still holds the account at `epoch` (a lapsed lease nobody claimed
-   * included); false when it no longer does: another owner claimed it, or it was released.
+   * Renews, in one transaction, every lease replica `hubId` holds for one of `sessionIds` (a lapsed lease
+   * nobody claimed included), and returns those assignments as they are now. An account the replica
+   * believes it holds but that is not among them (or is at another epoch) was claimed by another owner
+   * or released: the replica has lost it. Two statements whatever the number of accounts.
    */
-  renewCaching(account: string, owner: CachingOwner, epoch: number, now: number, leaseMs: number): Promise<boolean>;
+  renewSessions(hubId: string, sessionIds: readonly string[], now: number, leaseMs: number): Promise<CachingAssignment[]>;
   /** Gives the account up (lease 0, owner kept for the record) if `owner` still holds it at `epoch`. */
   releaseCaching(account: string, owner: CachingOwner, epoch: number): Promise<void>;
   /** Releases every assignment `hubId` holds (the replica stops, or was found dead); returns how many. */

@@ -37,12 +37,11 @@ export class MemoryAssignmentStore implements AssignmentStore {
     return { granted: true, epoch };
   }
 
-  async renewCaching(account: string, owner: CachingOwner, epoch: number, now: number, leaseMs: number): Promise<boolean> {
-    this.call('renewCaching');
-    const current = this.rows.get(account);
-    if (current === undefined || !sameOwner(current, owner) || current.epoch !== epoch || current.leaseExpiresAt === 0) return false;
-    current.leaseExpiresAt = now + leaseMs;
-    return true;
+  async renewSessions(hubId: string, sessionIds: readonly string[], now: number, leaseMs: number): Promise<CachingAssignment[]> {
+    this.call('renewSessions');
+    const held = [...this.rows.values()].filter((r) => r.hubId === hubId && sessionIds.includes(r.sessionId) && r.leaseExpiresAt !== 0);
+    for (const row of held) row.leaseExpiresAt = now + leaseMs;
+    return held.map((r) => ({ ...r }));
   }
 
   async releaseCaching(account: string, owner: CachingOwner, epoch: number): Promise<void> {
