@@ -38,9 +38,12 @@ export interface TaskRunnerOptions {
 
 export const ORCHESTRATION = 'ORCHESTRATION';
 export const DEFAULT_STALE_AFTER_MS = 120_000;
-/** Attempts at a task's final write before giving up (the stale sweep then finishes it). */
-const FINAL_WRITE_ATTEMPTS = 5;
-const FINAL_WRITE_BACKOFF_MS = 200;
+/**
+ * Attempts at each write of a running task before giving up (the stale sweep then finishes it): a
+ * database connection cut fails the statements under way, and the pool reconnects within these.
+ */
+const TASK_WRITE_ATTEMPTS = 5;
+const TASK_WRITE_BACKOFF_MS = 200;
 /** Tasks a sweep handles at most per round. */
 const SWEEP_BATCH = 100;
 
@@ -261,8 +264,12 @@ export class TaskRunner {
     this.running.set(task.id, run);
   }
 
-  /** A write that holds only while the task is still this runner's; otherwise the run stops. */
-  private async write(task: TaskRecord, patch: TaskPatch, attempts = 1): Promise<void> {
+  /**
+   * A write that holds only while the task is still this runner's; otherwise the run stops. A failing
+   * store is retried: a write that committed before its answer was lost is met again by the same
+   * expectation (history and results only), or, for a final state, stops the run quietly — it is written.
+   */
+  private async write(task: TaskRecord, patch: TaskPatch, attempts = TASK_WRITE_ATTEMPTS): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         const now = this.now();
@@ -274,7 +281,7 @@ export class TaskRunner {
       } catch (err) {
         if (err instanceof TaskTaken || attempt >= attempts) throw err;
         this.options.logger.warn({ taskId: task.id, attempt, err: errorMessage(err) }, 'writing the task failed; retrying');
-        await sleep(FINAL_WRITE_BACKOFF_MS * attempt);
+        await sleep(TASK_WRITE_BACKOFF_MS * attempt);
       }
     }
   }
@@ -305,15 +312,15 @@ export class TaskRunner {
           status: `Orchestration failed: ${op.handler.operationClass} | ${exception.cause}: [${exception.message}]`,
           timestamp: this.now(),
         });
-        await this.write(task, { state: task.state, history: task.history, resultObjects: task.resultObjects }, FINAL_WRITE_ATTEMPTS);
+        await this.write(task, { state: task.state, history: task.history, resultObjects: task.resultObjects });
         return;
       }
       if (result !== null && result !== undefined) task.resultObjects.push(result);
-      await this.write(task, { resultObjects: task.resultObjects }, FINAL_WRITE_ATTEMPTS);
+      await this.write(task, { resultObjects: task.resultObjects });
     }
     task.state = 'COMPLETED';
     task.history.push({ phase: ORCHESTRATION, status: 'Orchestration completed.', timestamp: this.now() });
-    await this.write(task, { state: task.state, history: task.history }, FINAL_WRITE_ATTEMPTS);
+    await this.write(task, { state: task.state, history: task.history });
   }
 }
 

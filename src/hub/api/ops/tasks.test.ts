@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Errors, ScaleAgentError } from '../../../common/errors.ts';
 import { silentLogger } from '../../../common/logger.ts';
 import { waitFor } from '../../../common/time.ts';
 import { forEachEngine } from '../../../../test/support/databases.ts';
@@ -71,6 +72,21 @@ forEachEngine('tasks', (engine) => {
     const task = await h.finished(res.body.id);
     assert.equal(task.status.status, 'Orchestration completed.');
     assert.deepEqual(task.outputs, []);
+  });
+
+  test('a task write the database fails (a connection cut) is retried: the task still completes', async () => {
+    const original = store.updateTaskIf.bind(store);
+    let writes = 0;
+    store.updateTaskIf = async (...args) => {
+      // Every second write of the run fails once, history lines and the final state alike.
+      if (++writes % 2 === 0) throw new ScaleAgentError(Errors.STORE_ERROR, 'store updateTaskIf failed: Connection terminated unexpectedly');
+      return original(...args);
+    };
+    const res = await h.post('/kubernetes/ops', deploy('cut'));
+    const task = await h.finished(res.body.id);
+    assert.equal(task.status.failed, false, JSON.stringify(task.history));
+    assert.equal(task.status.status, 'Orchestration completed.');
+    assert.ok(writes >= 6, `${writes} writes`);
   });
 
   test('clientRequestId: a repeat gets the same task; a retryably failed one runs again under the same id', async () => {
