@@ -473,17 +473,23 @@ forEachEngine('OperationRelay', (engine) => {
       assert.deepEqual(c.executor.ranIds(), ['op-1']);
     });
 
-    test("stop() answers the replica's waiters with OPERATION_OUTCOME_UNKNOWN", async () => {
+    test("stop() withdraws the replica's queued operations (they did not run) and answers the claimed ones OPERATION_OUTCOME_UNKNOWN", async () => {
       const a = replica('hub-a');
-      const s1 = await submit(a, 'op-1');
-      const s2 = await submit(a, 'op-2');
+      const b = replica('hub-b', { [ACCOUNT]: 'caching' });
+      b.executor.hold('running');
+      const queued = await submit(a, 'op-1');
+      const running = await submit(a, 'op-2');
+      assert.ok(await store.claimRelayed('op-2', 'hub-b', now));
+      assert.ok(await store.markRelayedSent('op-2', 'hub-b', now));
       await a.relay.stop();
-      for (const s of [s1, s2]) {
-        const outcome = s.settled();
-        assert.equal(outcome?.errorCode, Errors.OPERATION_OUTCOME_UNKNOWN.code);
-        assert.equal(outcome?.timings.receivedAt, s.receivedAt);
-      }
+      assert.equal(queued.settled()?.errorCode, Errors.ACCOUNT_NOT_CONNECTED.code);
+      assert.match(queued.settled()?.message ?? '', /it did not run/);
+      assert.equal(await row('op-1'), undefined, 'withdrawn: no replica may run it any more');
+      assert.equal(running.settled()?.errorCode, Errors.OPERATION_OUTCOME_UNKNOWN.code);
+      for (const s of [queued, running]) assert.equal(s.settled()?.timings.receivedAt, s.receivedAt);
       assert.equal(a.relay.waiting, 0);
+      await b.relay.poll();
+      assert.deepEqual(b.executor.calls, []);
     });
 
     test('stop() waits for the operations the replica runs for others, whose outcomes are recorded', async () => {
@@ -501,12 +507,52 @@ forEachEngine('OperationRelay', (engine) => {
       assertRanAt(await s.outcome, b, s);
     });
 
-    test('an operation the store cannot queue fails at once with ACCOUNT_NOT_CONNECTED', async () => {
+    test('an operation the store could not queue is answered ACCOUNT_NOT_CONNECTED (it did not run) once nobody could claim it', async () => {
+      const a = replica(
+        'hub-a',
+        {},
+        {
+          store: storeWith({
+            enqueueRelayed: async () => {
+              throw new Error('connection lost');
+            },
+          }),
+        },
+      );
+      const s = await submit(a, 'op-1');
+      assert.equal(s.settled(), undefined, 'its INSERT may have committed: it is waited for');
+      now = T0 + RELAY_CLAIM_TIMEOUT_MS;
+      await a.relay.poll();
+      assert.equal(s.settled()?.errorCode, Errors.ACCOUNT_NOT_CONNECTED.code);
+      assert.match(s.settled()?.message ?? '', /could not be queued: it did not run/);
+    });
+
+    test('an INSERT that committed with its answer lost: the operation runs at the serving replica and its outcome reaches the submitter', async () => {
+      const a = replica(
+        'hub-a',
+        {},
+        {
+          store: storeWith({
+            enqueueRelayed: async (op, at) => {
+              await store.enqueueRelayed(op, at);
+              throw new Error('connection lost after the commit');
+            },
+          }),
+        },
+      );
+      const b = replica('hub-b', { [ACCOUNT]: 'caching' });
+      const s = await submit(a, 'op-1');
+      await b.relay.poll();
+      const outcome = await collect(a, s);
+      assertRanAt(outcome, b, s);
+      assert.deepEqual(b.executor.calls, ['op-1']);
+    });
+
+    test('a second operation under an id this replica already waits for is refused at once', async () => {
       const a = replica('hub-a');
       const first = await submit(a, 'op-1');
       const again = await a.relay.submit('op-1', ACCOUNT, REQUEST, now + DEADLINE_MS, now);
-      assert.equal(again.errorCode, Errors.ACCOUNT_NOT_CONNECTED.code);
-      assert.match(again.message, /cannot relay the operation to the replica serving account prod-east/);
+      assert.equal(again.errorCode, Errors.INTERNAL_ERROR.code);
       assert.equal(first.settled(), undefined);
       assert.equal(await statusOf('op-1'), 'QUEUED');
     });

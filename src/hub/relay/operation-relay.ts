@@ -6,7 +6,13 @@ import type { AccountReader, AssignmentStore, RelayedClaim, RelayedOperation, Re
 import type { RelayEvent, RelayWakeups } from './relay-wakeups.ts';
 
 /** Queued or claimed rows read per poll. */
-const RELAY_BATCH = 100;
+const RELAY_BATCH = 200;
+/**
+ * Largest request or outcome relayed through the database (JSON bytes): within MySQL's smallest
+ * documented max_allowed_packet (4 MiB) with room for the statement. Larger ones run only at a replica
+ * with a session for the account.
+ */
+export const MAX_RELAYED_BYTES = 3 * 1024 * 1024;
 /**
  * A replica whose session only stands by for an account (another session caches it) leaves a queued
  * operation this long to the replica whose session caches it, whose cache barrier is exact.
@@ -117,19 +123,25 @@ export class OperationRelay implements OperationForwarder {
   async submit(id: string, account: string, request: OperationRequest, deadlineAt: number, receivedAt: number): Promise<OperationOutcome> {
     const now = this.clock();
     const timings = { receivedAt, routedAt: now, sentAt: null };
-    try {
-      await this.options.store.enqueueRelayed(
-        { id, account, originHubId: this.options.hubId, request: JSON.stringify(request), deadlineAt, createdAt: now },
-        now,
-      );
-    } catch (err) {
+    // Ids are ULIDs; a second operation under one this replica waits for would take its waiter's place.
+    if (this.waiters.has(id)) return failedOutcome(id, account, Errors.INTERNAL_ERROR.code, `operation id ${id} is already relayed by this replica`, timings);
+    const requestJson = JSON.stringify(request);
+    if (Buffer.byteLength(requestJson) > MAX_RELAYED_BYTES) {
       return failedOutcome(
         id,
         account,
-        Errors.ACCOUNT_NOT_CONNECTED.code,
-        `cannot relay the operation to the replica serving account ${account}: ${errorMessage(err)}`,
+        Errors.OPERATION_TOO_LARGE.code,
+        `the operation is larger than an operation relayed between hub replicas may be (${MAX_RELAYED_BYTES} bytes); submit it to a replica its agent is connected to`,
         timings,
       );
+    }
+    try {
+      await this.options.store.enqueueRelayed({ id, account, originHubId: this.options.hubId, request: requestJson, deadlineAt, createdAt: now }, now);
+    } catch (err) {
+      // The INSERT may have committed with its answer lost: then another replica may claim and run it.
+      // So the operation is waited for like any other; if it was never queued, its give-up finds no row
+      // and answers that (expire()).
+      this.options.logger.warn({ operationId: id, account, err: errorMessage(err) }, 'queueing a relayed operation failed; waiting in case it was queued');
     }
     const outcome = new Promise<OperationOutcome>((resolve) => {
       this.waiters.set(id, { id, account, deadlineAt, claimBy: Math.min(deadlineAt, now + RELAY_CLAIM_TIMEOUT_MS), receivedAt, routedAt: now, resolve });
@@ -150,20 +162,31 @@ export class OperationRelay implements OperationForwarder {
     clearInterval(this.sweepTimer);
     await this.polling;
     while (this.claiming.size > 0 || this.running.size > 0) await Promise.allSettled([...this.claiming, ...this.running]);
-    for (const waiter of this.waiters.values()) {
-      waiter.resolve(
-        failedOutcome(
-          waiter.id,
-          waiter.account,
-          Errors.OPERATION_OUTCOME_UNKNOWN.code,
-          'the hub replica stopped while the operation was relayed to another replica',
-          {
-            receivedAt: waiter.receivedAt,
-            routedAt: waiter.routedAt,
-            sentAt: null,
-          },
-        ),
+    // Outcomes already recorded are answered; operations still queued are withdrawn, so that they never
+    // run after their submitter was told it stopped; the rest may have run.
+    await this.collect().catch(() => undefined);
+    for (const waiter of [...this.waiters.values()]) {
+      const timings = { receivedAt: waiter.receivedAt, routedAt: waiter.routedAt, sentAt: null };
+      const withdrawn = failedOutcome(
+        waiter.id,
+        waiter.account,
+        Errors.ACCOUNT_NOT_CONNECTED.code,
+        'the hub replica stopped before another replica took the operation; it did not run',
+        timings,
       );
+      const gone = await this.options.store.completeRelayed(waiter.id, JSON.stringify(withdrawn), { statuses: ['QUEUED'] }, this.clock()).catch(() => false);
+      waiter.resolve(
+        gone
+          ? withdrawn
+          : failedOutcome(
+              waiter.id,
+              waiter.account,
+              Errors.OPERATION_OUTCOME_UNKNOWN.code,
+              'the hub replica stopped while the operation was relayed to another replica',
+              timings,
+            ),
+      );
+      if (gone) await this.options.store.deleteRelayed([waiter.id]).catch(() => undefined);
     }
     this.waiters.clear();
     await this.options.wakeups.close();
@@ -175,11 +198,14 @@ export class OperationRelay implements OperationForwarder {
       if (event.originHubId === this.options.hubId && this.waiters.has(event.id)) void this.poll();
       return;
     }
-    if (this.executor?.serves(event.account) === 'caching') void this.claim(event.id);
+    // A poll rather than a claim of the named id: polls never overlap, so a burst of notifications
+    // (or forged ones: any client of the database may NOTIFY) costs one pass, not a statement each.
+    if (this.executor?.serves(event.account) === 'caching') void this.poll();
   }
 
   /** One pass over the table: outcomes for this replica's waiters, their timeouts, and queued operations to claim. Never overlaps itself. */
   poll(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     if (this.polling !== undefined) {
       this.pollAgain = true;
       return this.polling;
@@ -263,9 +289,22 @@ export class OperationRelay implements OperationForwarder {
     }
   }
 
+  /**
+   * Writes the waiter's outcome if its row is still in one of `from` (compare-and-set). When it is not:
+   * a row that is no longer there was never queued (its INSERT failed), so the operation did not run;
+   * a row claimed or sent is left to its claimer, and the claim timeout is not checked again before
+   * another period has passed (it may be requeued).
+   */
   private async giveUp(waiter: Waiter, outcome: OperationOutcome, from: Array<'QUEUED' | 'CLAIMED' | 'SENT'>): Promise<void> {
     const { store } = this.options;
-    if (!(await store.completeRelayed(waiter.id, JSON.stringify(outcome), { statuses: from }, this.clock()))) return;
+    if (!(await store.completeRelayed(waiter.id, JSON.stringify(outcome), { statuses: from }, this.clock()))) {
+      const status = await store.relayedStatus(waiter.id);
+      if (status !== undefined) {
+        if (status !== 'DONE') waiter.claimBy = Math.min(waiter.deadlineAt, this.clock() + RELAY_CLAIM_TIMEOUT_MS);
+        return;
+      }
+      outcome = { ...outcome, message: `${outcome.message} (the operation could not be queued: it did not run)` };
+    }
     this.waiters.delete(waiter.id);
     waiter.resolve(outcome);
     await store.deleteRelayed([waiter.id]);
@@ -275,7 +314,7 @@ export class OperationRelay implements OperationForwarder {
     const executor = this.executor;
     if (executor === undefined || this.stopped) return;
     const now = this.clock();
-    for (const row of await this.options.store.listQueuedRelayed(RELAY_BATCH)) {
+    for (const row of await this.options.store.listQueuedRelayed(now, RELAY_BATCH)) {
       const serving = executor.serves(row.account);
       if (serving === 'caching' || (serving === 'standby' && now - row.createdAt >= STANDBY_CLAIM_DELAY_MS)) await this.claim(row.id);
     }
@@ -295,7 +334,10 @@ export class OperationRelay implements OperationForwarder {
     try {
       op = await store.claimRelayed(id, hubId, this.clock());
     } catch (err) {
-      logger.warn({ operationId: id, err: errorMessage(err) }, 'cannot claim a relayed operation; the next poll tries again');
+      // The claim may have committed with its answer lost: a row claimed by this replica and run by
+      // nobody would wait for its deadline. Given back if it is ours.
+      const returned = await store.unclaimRelayed(id, hubId, this.clock()).catch(() => false);
+      logger.warn({ operationId: id, err: errorMessage(err), returned }, 'cannot claim a relayed operation; the next poll tries again');
       return;
     }
     if (op === undefined) return;
@@ -303,7 +345,19 @@ export class OperationRelay implements OperationForwarder {
       await store.unclaimRelayed(op.id, hubId, this.clock()).catch(() => false);
       return;
     }
-    const run = this.run(op).finally(() => this.running.delete(run));
+    const claimed = op;
+    const run = this.run(claimed)
+      .catch(async (err: unknown) => {
+        // A request this replica cannot run (malformed, from a newer replica): its outcome says so.
+        logger.error({ operationId: claimed.id, err: errorMessage(err) }, 'running a relayed operation failed');
+        const outcome = failedOutcome(claimed.id, claimed.account, Errors.INTERNAL_ERROR.code, `the relayed operation could not be run: ${errorMessage(err)}`, {
+          receivedAt: claimed.createdAt,
+          routedAt: null,
+          sentAt: null,
+        });
+        await this.complete(claimed, outcome, ['CLAIMED', 'SENT']);
+      })
+      .finally(() => this.running.delete(run));
     this.running.add(run);
   }
 
@@ -344,13 +398,23 @@ export class OperationRelay implements OperationForwarder {
       );
       return;
     }
-    await this.complete(op, result, ['SENT']);
+    // CLAIMED too: an outcome the runner gave without sending (a request it cannot encode).
+    await this.complete(op, result, ['CLAIMED', 'SENT']);
   }
 
   /** Records a claimed operation's outcome, retrying a failing store a few times; then tells its submitter. */
   private async complete(op: RelayedOperation, outcome: OperationOutcome, from: Array<'CLAIMED' | 'SENT'>): Promise<void> {
     const { store, hubId, logger } = this.options;
-    const json = JSON.stringify(outcome);
+    let json = JSON.stringify(outcome);
+    if (Buffer.byteLength(json) > MAX_RELAYED_BYTES) {
+      // Too large for the row: what it wrote is kept, its body is not (a large list or log).
+      json = JSON.stringify({
+        ...outcome,
+        body: null,
+        errorCode: outcome.errorCode ?? Errors.OPERATION_RESULT_TOO_LARGE.code,
+        message: `${outcome.message} (the result was larger than an operation relayed between hub replicas may return: ${MAX_RELAYED_BYTES} bytes)`.trim(),
+      });
+    }
     for (let attempt = 1; ; attempt++) {
       try {
         const recorded = await store.completeRelayed(op.id, json, { statuses: from, claimedBy: hubId }, this.clock());
@@ -377,8 +441,9 @@ export class OperationRelay implements OperationForwarder {
   async sweep(): Promise<void> {
     try {
       const live = await this.options.liveReplicas();
-      const claims = await this.options.store.listClaimedRelayed(RELAY_BATCH);
-      const dead = new Set(claims.map((c) => c.claimedBy).filter((hub) => hub !== this.options.hubId && !live.has(hub)));
+      // Only claims of replicas not live (nor this one): live replicas' claims, however many, hide none.
+      const claims = await this.options.store.listClaimedRelayed([...live, this.options.hubId], RELAY_BATCH);
+      const dead = new Set(claims.map((c) => c.claimedBy));
       if (dead.size > 0) await this.settleClaimsOf(dead, 'a hub replica that died', claims);
       await this.options.store.pruneRelayed(this.clock() - RELAY_RETENTION_MS);
     } catch (err) {
@@ -388,7 +453,7 @@ export class OperationRelay implements OperationForwarder {
 
   private async settleClaimsOf(hubs: ReadonlySet<string>, who: string, known?: readonly RelayedClaim[]): Promise<void> {
     const { store, logger } = this.options;
-    const claims = known ?? (await store.listClaimedRelayed(RELAY_BATCH));
+    const claims = known ?? (await store.listClaimedRelayed([], RELAY_BATCH));
     const now = this.clock();
     for (const claim of claims) {
       if (!hubs.has(claim.claimedBy)) continue;

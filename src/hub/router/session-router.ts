@@ -3,6 +3,7 @@ import { Errors, errorMessage } from '../../common/errors.ts';
 import { ulid } from '../../common/ids.ts';
 import type { AccountReader, AccountRecord, OperationRecorder } from '../store/types.ts';
 import type { SessionRegistry } from '../grpc/session-registry.ts';
+import type { Operation } from '../../protocol/index.ts';
 import { decodeResult, encodeOperation } from './operation-codec.ts';
 import type { AgentSession } from '../grpc/agent-session.ts';
 import { failedOutcome } from './failed-outcome.ts';
@@ -69,7 +70,18 @@ export class SessionRouter implements OperationRouter, ForwardedOperationRunner 
     );
 
     const session = registry.operationSession(account);
-    if (session) return this.finish(await this.runOnSession(session, id, account, request, deadline, { receivedAt, routedAt: Date.now(), sentAt: null }));
+    if (session) {
+      const timings = { receivedAt, routedAt: Date.now(), sentAt: null };
+      let operation: Operation;
+      try {
+        operation = encodeOperation(id, account, deadline, request);
+      } catch (err) {
+        return this.finish(
+          failedOutcome(id, account, Errors.OPERATION_TOO_LARGE.code, `the operation cannot be encoded for the agent: ${errorMessage(err)}`, timings),
+        );
+      }
+      return this.finish(await this.runOnSession(session, operation, request.type, timings));
+    }
     if (relay !== undefined && (await this.servedElsewhere(account))) return this.finish(await relay.submit(id, account, request, deadline, receivedAt));
     return this.finish(
       failedOutcome(id, account, Errors.ACCOUNT_NOT_CONNECTED.code, await this.notConnected(account), { receivedAt, routedAt: null, sentAt: null }),
@@ -90,9 +102,24 @@ export class SessionRouter implements OperationRouter, ForwardedOperationRunner 
   ): Promise<OperationOutcome | 'no-session' | 'claim-lost'> {
     const session = this.options.registry.operationSession(op.account);
     if (session === undefined) return 'no-session';
+    const timings = { receivedAt: Date.now(), routedAt: Date.now(), sentAt: null };
+    // Encoded before the claim is confirmed: a request this replica cannot send (malformed, or from a
+    // newer replica) fails as such, and is known not to have been sent.
+    let operation: Operation;
+    try {
+      operation = encodeOperation(op.id, op.account, op.deadlineAt, request);
+    } catch (err) {
+      return failedOutcome(
+        op.id,
+        op.account,
+        Errors.OPERATION_INVALID.code,
+        `the relayed request is not an operation this replica can send: ${errorMessage(err)}`,
+        timings,
+      );
+    }
     if (!(await beforeSend())) return 'claim-lost';
     // The session may have ended while the claim was confirmed: then sending fails and says so.
-    return this.runOnSession(session, op.id, op.account, request, op.deadlineAt, { receivedAt: Date.now(), routedAt: Date.now(), sentAt: null });
+    return this.runOnSession(session, operation, request.type, timings);
   }
 
   private async servedElsewhere(account: string): Promise<boolean> {
@@ -107,14 +134,13 @@ export class SessionRouter implements OperationRouter, ForwardedOperationRunner 
   /** Sends the operation to the agent of `session` and waits for its result, the deadline or the session's end. */
   private async runOnSession(
     session: AgentSession,
-    id: string,
-    account: string,
-    request: OperationRequest,
-    deadline: number,
+    operation: Operation,
+    type: OperationRequest['type'],
     timings: { receivedAt: number; routedAt: number | null; sentAt: number | null },
   ): Promise<OperationOutcome> {
     const { store, logger } = this.options;
-    const operation = encodeOperation(id, account, deadline, request);
+    const { id, account } = operation;
+    const deadline = Number(operation.deadlineUnixMs);
     const outcome = await new Promise<OperationOutcome>((resolve) => {
       const timer = setTimeout(
         () => {
@@ -150,10 +176,7 @@ export class SessionRouter implements OperationRouter, ForwardedOperationRunner 
       void this.record(() => store.updateOperation(id, { status: 'SENT', agentId: session.agentId, routedAt: timings.routedAt, sentAt: timings.sentAt }));
     });
     if (outcome.errorCode)
-      logger.info(
-        { operationId: id, account, type: request.type, code: outcome.errorCode, httpStatus: outcome.httpStatus },
-        `operation failed: ${outcome.message}`,
-      );
+      logger.info({ operationId: id, account, type, code: outcome.errorCode, httpStatus: outcome.httpStatus }, `operation failed: ${outcome.message}`);
     return outcome;
   }
 

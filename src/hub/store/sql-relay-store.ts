@@ -35,12 +35,13 @@ export class SqlRelayStore implements RelayStore {
     );
   }
 
-  async listQueuedRelayed(limit: number): Promise<Array<Pick<RelayedOperation, 'id' | 'account' | 'createdAt'>>> {
+  async listQueuedRelayed(now: number, limit: number): Promise<Array<Pick<RelayedOperation, 'id' | 'account' | 'createdAt'>>> {
     const rows = await this.ctx.guard('listQueuedRelayed', () =>
       this.ctx.db
         .selectFrom('relayed_operations')
         .select(['id', 'account', 'created_at'])
         .where('status', '=', QUEUED)
+        .where('deadline_at', '>', now)
         .orderBy('created_at')
         .orderBy('id')
         .limit(limit)
@@ -92,17 +93,15 @@ export class SqlRelayStore implements RelayStore {
     return this.move('completeRelayed', id, expect, { status: DONE, outcome, updated_at: now });
   }
 
-  async listClaimedRelayed(limit: number): Promise<RelayedClaim[]> {
-    const rows = await this.ctx.guard('listClaimedRelayed', () =>
-      this.ctx.db
+  async listClaimedRelayed(exceptHubs: readonly string[], limit: number): Promise<RelayedClaim[]> {
+    const rows = await this.ctx.guard('listClaimedRelayed', () => {
+      let query = this.ctx.db
         .selectFrom('relayed_operations')
         .select(['id', 'account', 'origin_hub_id', 'status', 'claimed_by', 'deadline_at'])
-        .where('status', 'in', [CLAIMED, SENT])
-        .orderBy('created_at')
-        .orderBy('id')
-        .limit(limit)
-        .execute(),
-    );
+        .where('status', 'in', [CLAIMED, SENT]);
+      if (exceptHubs.length > 0) query = query.where('claimed_by', 'not in', [...exceptHubs]);
+      return query.orderBy('created_at').orderBy('id').limit(limit).execute();
+    });
     return rows.map((r) => ({
       id: r.id,
       account: r.account,
@@ -111,6 +110,13 @@ export class SqlRelayStore implements RelayStore {
       claimedBy: r.claimed_by ?? '',
       deadlineAt: toNumber(r.deadline_at),
     }));
+  }
+
+  async relayedStatus(id: string): Promise<RelayStatus | undefined> {
+    const row = await this.ctx.guard('relayedStatus', () =>
+      this.ctx.db.selectFrom('relayed_operations').select('status').where('id', '=', id).executeTakeFirst(),
+    );
+    return row === undefined ? undefined : (row.status as RelayStatus);
   }
 
   async finishedRelayed(originHubId: string, limit: number): Promise<Array<{ id: string; outcome: string }>> {

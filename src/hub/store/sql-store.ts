@@ -33,6 +33,7 @@ import type {
   RelayedClaim,
   RelayedOperation,
   RelayExpectation,
+  RelayStatus,
   ReplicaRecord,
   Store,
   StoreBatch,
@@ -240,8 +241,8 @@ export class SqlStore implements Store {
   enqueueRelayed(op: RelayedOperation, now: number): Promise<void> {
     return this.relay.enqueueRelayed(op, now);
   }
-  listQueuedRelayed(limit: number): Promise<Array<Pick<RelayedOperation, 'id' | 'account' | 'createdAt'>>> {
-    return this.relay.listQueuedRelayed(limit);
+  listQueuedRelayed(now: number, limit: number): Promise<Array<Pick<RelayedOperation, 'id' | 'account' | 'createdAt'>>> {
+    return this.relay.listQueuedRelayed(now, limit);
   }
   claimRelayed(id: string, hubId: string, now: number): Promise<RelayedOperation | undefined> {
     return this.relay.claimRelayed(id, hubId, now);
@@ -255,8 +256,11 @@ export class SqlStore implements Store {
   completeRelayed(id: string, outcome: string, expect: RelayExpectation, now: number): Promise<boolean> {
     return this.relay.completeRelayed(id, outcome, expect, now);
   }
-  listClaimedRelayed(limit: number): Promise<RelayedClaim[]> {
-    return this.relay.listClaimedRelayed(limit);
+  listClaimedRelayed(exceptHubs: readonly string[], limit: number): Promise<RelayedClaim[]> {
+    return this.relay.listClaimedRelayed(exceptHubs, limit);
+  }
+  relayedStatus(id: string): Promise<RelayStatus | undefined> {
+    return this.relay.relayedStatus(id);
   }
   finishedRelayed(originHubId: string, limit: number): Promise<Array<{ id: string; outcome: string }>> {
     return this.relay.finishedRelayed(originHubId, limit);

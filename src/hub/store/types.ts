@@ -478,8 +478,8 @@ export interface RelayExpectation {
  */
 export interface RelayStore {
   enqueueRelayed(op: RelayedOperation, now: number): Promise<void>;
-  /** Operations no replica has claimed yet, oldest first. */
-  listQueuedRelayed(limit: number): Promise<Array<Pick<RelayedOperation, 'id' | 'account' | 'createdAt'>>>;
+  /** Operations no replica has claimed yet and whose deadline is after `now`, oldest first. */
+  listQueuedRelayed(now: number, limit: number): Promise<Array<Pick<RelayedOperation, 'id' | 'account' | 'createdAt'>>>;
   /** Takes a queued operation for `hubId`; undefined when another replica took it first (or it is gone). */
   claimRelayed(id: string, hubId: string, now: number): Promise<RelayedOperation | undefined>;
   /** CLAIMED → SENT while `hubId` still holds the claim: only then may it hand the operation to an agent. */
@@ -488,8 +488,10 @@ export interface RelayStore {
   unclaimRelayed(id: string, hubId: string, now: number): Promise<boolean>;
   /** Records the outcome (JSON) and moves the row to DONE, if it is as expected; false when it was not. */
   completeRelayed(id: string, outcome: string, expect: RelayExpectation, now: number): Promise<boolean>;
-  /** Operations claimed and not finished, oldest first (to find those whose claimer died). */
-  listClaimedRelayed(limit: number): Promise<RelayedClaim[]>;
+  /** Operations claimed and not finished by a replica other than `exceptHubs`, oldest first (to find those whose claimer died). */
+  listClaimedRelayed(exceptHubs: readonly string[], limit: number): Promise<RelayedClaim[]>;
+  /** Where a relayed operation is; undefined when there is no such row (never queued, or deleted). */
+  relayedStatus(id: string): Promise<RelayStatus | undefined>;
   /** The finished operations `originHubId` submitted, with their outcomes (JSON). */
   finishedRelayed(originHubId: string, limit: number): Promise<Array<{ id: string; outcome: string }>>;
   deleteRelayed(ids: readonly string[]): Promise<void>;
