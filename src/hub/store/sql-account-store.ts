@@ -72,16 +72,19 @@ export class SqlAccountStore implements AccountStore {
   }
 
   async deleteAccount(name: string): Promise<void> {
-    await this.ctx.guard('deleteAccount', () =>
-      this.ctx.db.transaction().execute(async (trx) => {
-        // The account row first: it is the lock applyBatch takes, so a batch in flight either commits
-        // before this or finds the account gone, and the two never wait on each other's rows.
-        await trx.deleteFrom('accounts').where('name', '=', name).execute();
-        await trx.deleteFrom('feeds').where('account', '=', name).execute();
-        await trx.deleteFrom('objects').where('account', '=', name).execute();
-        // Inside the transaction: no group commit can run between these deletes and forgetting the rows.
-        this.ingest.forgetAccount(name);
-      }),
+    await this.ctx.guard(
+      'deleteAccount',
+      () =>
+        this.ctx.db.transaction().execute(async (trx) => {
+          // The account row first: it is the lock applyBatch takes, so a batch in flight either commits
+          // before this or finds the account gone, and the two never wait on each other's rows.
+          await trx.deleteFrom('accounts').where('name', '=', name).execute();
+          await trx.deleteFrom('feeds').where('account', '=', name).execute();
+          await trx.deleteFrom('objects').where('account', '=', name).execute();
+          // Inside the transaction: no group commit can run between these deletes and forgetting the rows.
+          this.ingest.forgetAccount(name);
+        }),
+      { transaction: true },
     );
   }
 }

@@ -45,58 +45,61 @@ export class SqlAssignmentStore implements AssignmentStore {
   async claimCaching(account: string, owner: CachingOwner, now: number, leaseMs: number): Promise<CachingClaim> {
     const { db, dialect } = this.ctx;
     const leaseExpiresAt = now + leaseMs;
-    const { granted, row } = await this.ctx.guard('claimCaching', () =>
-      db.transaction().execute(async (trx) => {
-        const result = await trx
-          .updateTable('caching_assignments')
-          .set((eb) => ({
-            // First: MySQL evaluates assignments left to right and later ones would see the new owner.
-            // The same owner keeps its epoch; a change of hands (or a claim after a release) takes the next.
-            epoch: eb
-              .case()
-              .when(heldBy(eb, owner))
-              .then(eb.ref('epoch'))
-              .else(sql<number>`${sql.ref('epoch')} + 1`)
-              .end(),
-            hub_id: owner.hubId,
-            session_id: owner.sessionId,
-            agent_id: owner.agentId,
-            lease_expires_at: leaseExpiresAt,
-            updated_at: now,
-          }))
-          .where('account', '=', account)
-          .where((eb) => eb.or([heldBy(eb, owner), eb('lease_expires_at', '<=', now)]))
-          .executeTakeFirst();
-        // Matched rows (mysql2 asks for CLIENT_FOUND_ROWS), so a repeated claim at the same instant counts.
-        const updated = Number(result.numUpdatedRows) > 0;
-        const read = () => trx.selectFrom('caching_assignments').selectAll().where('account', '=', account).executeTakeFirst();
-        // Granted: our own row, which this transaction holds. Refused: the holder's as last committed.
-        let current = await read();
-        if (!updated && current === undefined) {
-          // Never claimed: insert the row at the first epoch, unless a racing claim just did.
-          await dialect
-            .insertIfAbsent(
-              trx.insertInto('caching_assignments').values({
-                account,
-                hub_id: owner.hubId,
-                session_id: owner.sessionId,
-                agent_id: owner.agentId,
-                epoch: FIRST_EPOCH,
-                lease_expires_at: leaseExpiresAt,
-                updated_at: now,
-              }),
-              ['account'],
-            )
-            .execute();
-          current = await read();
-        }
-        if (current === undefined) {
-          throw new ScaleAgentError(Errors.STORE_ERROR, `the caching assignment of ${account} vanished during its claim`, { account });
-        }
-        // Without the UPDATE the row is ours only if the insert made it (the owner's own row would have
-        // matched the UPDATE).
-        return { granted: updated || (current.hub_id === owner.hubId && current.session_id === owner.sessionId), row: current };
-      }),
+    const { granted, row } = await this.ctx.guard(
+      'claimCaching',
+      () =>
+        db.transaction().execute(async (trx) => {
+          const result = await trx
+            .updateTable('caching_assignments')
+            .set((eb) => ({
+              // First: MySQL evaluates assignments left to right and later ones would see the new owner.
+              // The same owner keeps its epoch; a change of hands (or a claim after a release) takes the next.
+              epoch: eb
+                .case()
+                .when(heldBy(eb, owner))
+                .then(eb.ref('epoch'))
+                .else(sql<number>`${sql.ref('epoch')} + 1`)
+                .end(),
+              hub_id: owner.hubId,
+              session_id: owner.sessionId,
+              agent_id: owner.agentId,
+              lease_expires_at: leaseExpiresAt,
+              updated_at: now,
+            }))
+            .where('account', '=', account)
+            .where((eb) => eb.or([heldBy(eb, owner), eb('lease_expires_at', '<=', now)]))
+            .executeTakeFirst();
+          // Matched rows (mysql2 asks for CLIENT_FOUND_ROWS), so a repeated claim at the same instant counts.
+          const updated = Number(result.numUpdatedRows) > 0;
+          const read = () => trx.selectFrom('caching_assignments').selectAll().where('account', '=', account).executeTakeFirst();
+          // Granted: our own row, which this transaction holds. Refused: the holder's as last committed.
+          let current = await read();
+          if (!updated && current === undefined) {
+            // Never claimed: insert the row at the first epoch, unless a racing claim just did.
+            await dialect
+              .insertIfAbsent(
+                trx.insertInto('caching_assignments').values({
+                  account,
+                  hub_id: owner.hubId,
+                  session_id: owner.sessionId,
+                  agent_id: owner.agentId,
+                  epoch: FIRST_EPOCH,
+                  lease_expires_at: leaseExpiresAt,
+                  updated_at: now,
+                }),
+                ['account'],
+              )
+              .execute();
+            current = await read();
+          }
+          if (current === undefined) {
+            throw new ScaleAgentError(Errors.STORE_ERROR, `the caching assignment of ${account} vanished during its claim`, { account });
+          }
+          // Without the UPDATE the row is ours only if the insert made it (the owner's own row would have
+          // matched the UPDATE).
+          return { granted: updated || (current.hub_id === owner.hubId && current.session_id === owner.sessionId), row: current };
+        }),
+      { transaction: true },
     );
     const assignment = assignmentFromRow(row);
     return granted ? { granted: true, epoch: assignment.epoch } : { granted: false, holder: assignment };
@@ -109,23 +112,26 @@ export class SqlAssignmentStore implements AssignmentStore {
    */
   async renewSessions(hubId: string, sessionIds: readonly string[], now: number, leaseMs: number): Promise<CachingAssignment[]> {
     if (sessionIds.length === 0) return [];
-    const rows = await this.ctx.guard('renewSessions', () =>
-      this.ctx.db.transaction().execute(async (trx) => {
-        await trx
-          .updateTable('caching_assignments')
-          .set({ lease_expires_at: now + leaseMs, updated_at: now })
-          .where('hub_id', '=', hubId)
-          .where('session_id', 'in', [...sessionIds])
-          .where('lease_expires_at', '>', RELEASED)
-          .execute();
-        return trx
-          .selectFrom('caching_assignments')
-          .selectAll()
-          .where('hub_id', '=', hubId)
-          .where('session_id', 'in', [...sessionIds])
-          .where('lease_expires_at', '>', RELEASED)
-          .execute();
-      }),
+    const rows = await this.ctx.guard(
+      'renewSessions',
+      () =>
+        this.ctx.db.transaction().execute(async (trx) => {
+          await trx
+            .updateTable('caching_assignments')
+            .set({ lease_expires_at: now + leaseMs, updated_at: now })
+            .where('hub_id', '=', hubId)
+            .where('session_id', 'in', [...sessionIds])
+            .where('lease_expires_at', '>', RELEASED)
+            .execute();
+          return trx
+            .selectFrom('caching_assignments')
+            .selectAll()
+            .where('hub_id', '=', hubId)
+            .where('session_id', 'in', [...sessionIds])
+            .where('lease_expires_at', '>', RELEASED)
+            .execute();
+        }),
+      { transaction: true },
     );
     return rows.map(assignmentFromRow);
   }

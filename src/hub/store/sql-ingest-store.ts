@@ -100,16 +100,20 @@ export class SqlIngestStore implements IngestStore {
   /** Applies batches in order in one transaction. */
   private async applyBatches(batches: ReadonlyArray<{ batch: StoreBatch; now: number }>): Promise<BatchOutcome[]> {
     const { db, dialect, logger } = this.ctx;
-    const outcomes = await this.ctx.guard('applyBatch', async () => {
-      try {
-        return await db.transaction().execute((trx) => applyBatchesInTransaction(trx, dialect, batches, logger, this.ingestCache));
-      } catch (err) {
-        // The group may have written its states into the cache before a commit that then failed: forget
-        // them before guard() retries it or gives up.
-        for (const { batch } of batches) this.ingestCache?.delete(batch.account);
-        throw err;
-      }
-    });
+    const outcomes = await this.ctx.guard(
+      'applyBatch',
+      async () => {
+        try {
+          return await db.transaction().execute((trx) => applyBatchesInTransaction(trx, dialect, batches, logger, this.ingestCache));
+        } catch (err) {
+          // The group may have written its states into the cache before a commit that then failed: forget
+          // them before guard() retries it or gives up.
+          for (const { batch } of batches) this.ingestCache?.delete(batch.account);
+          throw err;
+        }
+      },
+      { transaction: true },
+    );
     outcomes.forEach((outcome, i) => {
       if (outcome.touchesMissed > 0) {
         logger.debug({ account: batches[i]!.batch.account, touchesMissed: outcome.touchesMissed }, 'touched objects the store does not hold');

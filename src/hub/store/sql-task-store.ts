@@ -80,21 +80,24 @@ export class SqlTaskStore implements TaskStore {
   }
 
   async appendTaskHistory(id: string, entry: TaskHistoryEntry, now: number): Promise<void> {
-    await this.ctx.guard('appendTaskHistory', () =>
-      this.ctx.db.transaction().execute(async (trx) => {
-        let select = trx.selectFrom('tasks').select('history').where('id', '=', id);
-        // Two appends at once must not both read the old history (READ COMMITTED would lose one).
-        if (this.ctx.dialect.lockRows) select = select.forUpdate();
-        const row = await select.executeTakeFirst();
-        if (!row) throw new ScaleAgentError(Errors.TASK_NOT_FOUND, `task ${id} not found`, { taskId: id });
-        const history = JSON.parse(row.history) as TaskHistoryEntry[];
-        history.push(entry);
-        await trx
-          .updateTable('tasks')
-          .set({ history: JSON.stringify(history), updated_at: now })
-          .where('id', '=', id)
-          .execute();
-      }),
+    await this.ctx.guard(
+      'appendTaskHistory',
+      () =>
+        this.ctx.db.transaction().execute(async (trx) => {
+          let select = trx.selectFrom('tasks').select('history').where('id', '=', id);
+          // Two appends at once must not both read the old history (READ COMMITTED would lose one).
+          if (this.ctx.dialect.lockRows) select = select.forUpdate();
+          const row = await select.executeTakeFirst();
+          if (!row) throw new ScaleAgentError(Errors.TASK_NOT_FOUND, `task ${id} not found`, { taskId: id });
+          const history = JSON.parse(row.history) as TaskHistoryEntry[];
+          history.push(entry);
+          await trx
+            .updateTable('tasks')
+            .set({ history: JSON.stringify(history), updated_at: now })
+            .where('id', '=', id)
+            .execute();
+        }),
+      { transaction: true },
     );
   }
 

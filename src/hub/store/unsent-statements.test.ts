@@ -53,7 +53,7 @@ test('mysql2: a command on a closed connection is unsent', { skip: engineSkip('m
   assert.equal(sqliteDialect.isUnsent(err), false);
 });
 
-test('guard() sends an unsent statement again, and fails at once on one that may have run', { skip: engineSkip('postgres') }, async () => {
+test('guard() sends an unsent statement again, and fails at once on one that may have run or on a transaction', { skip: engineSkip('postgres') }, async () => {
   const unsent = await postgresUnsentError();
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: new BetterSqlite3(':memory:') }) });
   try {
@@ -72,6 +72,22 @@ test('guard() sends an unsent statement again, and fails at once on one that may
         calls++;
         throw new Error('Connection terminated unexpectedly');
       }),
+      { code: 'STORE_ERROR' },
+    );
+    assert.equal(calls, 1);
+
+    // A transaction is not sent again: its "not queryable" may be the ROLLBACK after a COMMIT whose
+    // connection broke, which hides whether the COMMIT took effect.
+    calls = 0;
+    await assert.rejects(
+      context.guard(
+        'probe',
+        async () => {
+          calls++;
+          throw unsent;
+        },
+        { transaction: true },
+      ),
       { code: 'STORE_ERROR' },
     );
     assert.equal(calls, 1);
