@@ -199,6 +199,8 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   } catch (err) {
     grpcServer.forceShutdown();
     grpcTransport.close();
+    await relay?.stop();
+    tasks.stopMaintenance();
     await leases.stop();
     await presence.leave();
     await store.close();
@@ -244,6 +246,9 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       clearInterval(sweeper);
       // No renewal or takeover from here on; what this replica holds is released below, once no batch can arrive.
       await leases.stop();
+      // Before the sessions close: operations this replica runs for other replicas finish on them (each
+      // within its deadline), its queued ones are withdrawn, and no new one is claimed.
+      await relay?.stop();
       grpcTransport.close();
       for (const session of registry.all()) session.close('the hub is shutting down');
       await new Promise<void>((resolve) => {
@@ -257,8 +262,6 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
         });
       });
       await api.close();
-      // After the REST API: no new operation can be submitted. Operations run here for other replicas finish first.
-      await relay?.stop();
       // Other replicas' standbys take the accounts over at their next tick instead of after the leases run out.
       await presence.leave();
       await store.close();

@@ -490,6 +490,9 @@ forEachEngine('OperationRelay', (engine) => {
       assert.equal(a.relay.waiting, 0);
       await b.relay.poll();
       assert.deepEqual(b.executor.calls, []);
+      const late = await a.relay.submit('op-3', ACCOUNT, REQUEST, now + DEADLINE_MS, now);
+      assert.equal(late.errorCode, Errors.ACCOUNT_NOT_CONNECTED.code, 'a stopped replica relays nothing more');
+      assert.equal(await row('op-3'), undefined);
     });
 
     test('stop() waits for the operations the replica runs for others, whose outcomes are recorded', async () => {

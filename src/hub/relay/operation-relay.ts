@@ -123,6 +123,8 @@ export class OperationRelay implements OperationForwarder {
   async submit(id: string, account: string, request: OperationRequest, deadlineAt: number, receivedAt: number): Promise<OperationOutcome> {
     const now = this.clock();
     const timings = { receivedAt, routedAt: now, sentAt: null };
+    if (this.stopped)
+      return failedOutcome(id, account, Errors.ACCOUNT_NOT_CONNECTED.code, 'this hub replica is stopping: it relays no more operations', timings);
     // Ids are ULIDs; a second operation under one this replica waits for would take its waiter's place.
     if (this.waiters.has(id)) return failedOutcome(id, account, Errors.INTERNAL_ERROR.code, `operation id ${id} is already relayed by this replica`, timings);
     const requestJson = JSON.stringify(request);
