@@ -94,3 +94,24 @@ test('a dead replica whose accounts another replica took over is not in the way:
   // The lease ran out: nobody serves it, so it is the dead replica's row again.
   assert.deepEqual((await lifetime.sweep()).disconnected, ['taken-over']);
 });
+
+test('an agent that reconnects at a live replica while the sweep runs is not overwritten', async () => {
+  await store.upsertAccount(accountRecord('moving', { hubId: 'hub-dead' }), STARTED_AT - 90_000);
+  // The sweep read the row (connected through hub-dead); before its write, the agent reconnects at hub-live.
+  const reconnecting: typeof store.markAbandoned = async (...args) => {
+    await store.setAccountStatus('moving', 'connected', 'agent-1', 'hub-live', now);
+    return store.markAbandoned(...args);
+  };
+  const racing = new AccountLifetime({
+    store: Object.assign(Object.create(store) as SqlStore, { markAbandoned: reconnecting }),
+    hubId: SELF,
+    graceMs: GRACE_MS,
+    servedHere: () => false,
+    replicas: async () => replicas,
+    logger: silentLogger(),
+    startedAt: STARTED_AT,
+    clock: () => now,
+  });
+  assert.deepEqual(await racing.sweep(), { disconnected: [], removed: [] });
+  assert.deepEqual(await account('moving'), { status: 'connected', lastSeenAt: now, hubId: 'hub-live' });
+});

@@ -1,10 +1,10 @@
 import { errorMessage } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
-import type { AccountRecord, AccountStore, AssignmentStore } from '../store/types.ts';
+import type { AccountRecord, AccountSweepStore, AssignmentStore } from '../store/types.ts';
 import type { ReplicaStatus } from './replica-liveness.ts';
 
 export interface AccountLifetimeOptions {
-  store: AccountStore & Pick<AssignmentStore, 'listAssignments'>;
+  store: AccountSweepStore & Pick<AssignmentStore, 'listAssignments'>;
   hubId: string;
   /** accounts.gracePeriodSeconds: how long a disconnected account is kept before it is removed with its cache. */
   graceMs: number;
@@ -64,7 +64,8 @@ export class AccountLifetime {
         replicas ??= new Map((await this.options.replicas()).map((r) => [r.hubId, r]));
         const since = this.abandonedSince(account, replicas, now);
         if (since === undefined) continue;
-        await store.setAccountStatus(account.name, 'disconnected', account.agentId, null, since);
+        // Only while the row still says what was read: a session that connected meanwhile stands.
+        if (!(await store.markAbandoned(account.name, account.hubId, since))) continue;
         result.disconnected.push(account.name);
         logger.warn(
           { account: account.name, hubId: account.hubId, agentId: account.agentId },

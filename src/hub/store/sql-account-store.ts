@@ -71,6 +71,19 @@ export class SqlAccountStore implements AccountStore {
     );
   }
 
+  async markAbandoned(name: string, hubId: string | null, since: number): Promise<boolean> {
+    const result = await this.ctx.guard('markAbandoned', () =>
+      this.ctx.db
+        .updateTable('accounts')
+        .set({ status: 'disconnected', hub_id: null, last_seen_at: since })
+        .where('name', '=', name)
+        .where('status', '=', 'connected')
+        .where((eb) => (hubId === null ? eb('hub_id', 'is', null) : eb('hub_id', '=', hubId)))
+        .executeTakeFirst(),
+    );
+    return Number(result.numUpdatedRows) > 0;
+  }
+
   async deleteAccount(name: string): Promise<void> {
     await this.ctx.guard(
       'deleteAccount',

@@ -109,6 +109,9 @@ export class SqlStore implements Store {
   setAccountStatus(name: string, status: AccountRecord['status'], agentId: string | null, hubId: string | null, now: number): Promise<void> {
     return this.accounts.setAccountStatus(name, status, agentId, hubId, now);
   }
+  markAbandoned(name: string, hubId: string | null, since: number): Promise<boolean> {
+    return this.accounts.markAbandoned(name, hubId, since);
+  }
   deleteAccount(name: string): Promise<void> {
     return this.accounts.deleteAccount(name);
   }

@@ -260,6 +260,17 @@ export interface AccountStore extends AccountReader {
   deleteAccount(name: string): Promise<void>;
 }
 
+/** What the account sweep (replicas/account-lifetime.ts) changes: abandoned accounts marked, long-gone ones removed. */
+export interface AccountSweepStore extends AccountReader {
+  /**
+   * Marks the account disconnected since `since` only while it is still marked connected through
+   * `hubId` (null: through no replica), so a session that connected meanwhile is not overwritten; false
+   * when it was not.
+   */
+  markAbandoned(name: string, hubId: string | null, since: number): Promise<boolean>;
+  deleteAccount(name: string): Promise<void>;
+}
+
 /** The ingest path: the sync streams' batches, the resume points they leave, and anti-entropy. */
 export interface IngestStore {
   /**
@@ -500,7 +511,7 @@ export interface RelayStore {
 }
 
 /** Every role over one database, for whoever opens it (open-store.ts, hub.ts) and hands the roles out. */
-export interface Store extends AccountStore, IngestStore, CacheReader, TaskStore, StoreHealth, ReplicaStore, AssignmentStore, RelayStore {
+export interface Store extends AccountStore, AccountSweepStore, IngestStore, CacheReader, TaskStore, StoreHealth, ReplicaStore, AssignmentStore, RelayStore {
   /** Runs migrations; idempotent. */
   migrate(): Promise<void>;
   close(): Promise<void>;
