@@ -10,9 +10,9 @@ import { create } from '@bufbuild/protobuf';
 import { Errors, ScaleAgentError } from '../../common/errors.ts';
 import { silentLogger } from '../../common/logger.ts';
 import { waitFor } from '../../common/time.ts';
-import type { FeedDigestValue } from '../../protocol/feed-digest.ts';
 import { AgentHubClient, agentHubServerDefinition, SyncRequestSchema, type SyncRequest, type SyncResponse } from '../../protocol/index.ts';
-import type { FeedInfo, IngestOutcome, IngestStore } from '../store/types.ts';
+import { EmptyIngestStore } from '../store/testing/empty-ingest-store.ts';
+import type { IngestOutcome } from '../store/types.ts';
 import { AgentSession } from './agent-session.ts';
 import { SessionRegistry } from './session-registry.ts';
 import { SyncHandler } from './sync-handler.ts';
@@ -21,18 +21,10 @@ const ACCOUNT = 'k8s';
 const WAIT = { timeoutMs: 5_000, intervalMs: 5 };
 
 /** A store whose connection is gone: every commit fails as the SQL store reports it. */
-class UnreachableIngestStore implements IngestStore {
-  async applyBatch(): Promise<IngestOutcome> {
+class UnreachableIngestStore extends EmptyIngestStore {
+  override async applyBatch(): Promise<IngestOutcome> {
     throw new ScaleAgentError(Errors.STORE_ERROR, 'store applyBatch failed: Connection terminated unexpectedly');
   }
-  async resumePoints(): Promise<Array<{ feed: FeedInfo; resourceVersion: string }>> {
-    return [];
-  }
-  async feedDigest(): Promise<FeedDigestValue> {
-    return { count: 0, hashHigh: 0, hashLow: 0 };
-  }
-  async recordDigestComparison(): Promise<void> {}
-  async markDigestsDue(): Promise<void> {}
 }
 
 test('a batch the store cannot commit ends the stream with UNAVAILABLE, and the agent hears it', async (t) => {

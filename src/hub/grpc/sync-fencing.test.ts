@@ -9,11 +9,11 @@ import { create } from '@bufbuild/protobuf';
 import { Errors, ScaleAgentError } from '../../common/errors.ts';
 import { silentLogger } from '../../common/logger.ts';
 import { waitFor } from '../../common/time.ts';
-import type { FeedDigestValue } from '../../protocol/feed-digest.ts';
 import { SyncRequestSchema, type HubMessage, type SyncResponse } from '../../protocol/index.ts';
 import { CachingLeases } from '../replicas/caching-leases.ts';
 import { ManualClock, MemoryAssignmentStore } from '../replicas/testing/memory-assignments.ts';
-import type { FeedInfo, IngestOutcome, IngestStore, StoreBatch } from '../store/types.ts';
+import { EmptyIngestStore } from '../store/testing/empty-ingest-store.ts';
+import type { IngestOutcome, StoreBatch } from '../store/types.ts';
 import { AgentSession } from './agent-session.ts';
 import { SessionRegistry } from './session-registry.ts';
 import { SyncHandler } from './sync-handler.ts';
@@ -23,30 +23,20 @@ const LEASE_MS = 15_000;
 const ACCOUNT = 'shared';
 
 /** The ingest store, fencing as the SQL store does: a batch whose fence is not the account's current epoch is refused whole. */
-class FencingIngestStore implements IngestStore {
+class FencingIngestStore extends EmptyIngestStore {
   readonly committed: StoreBatch[] = [];
 
-  constructor(private readonly assignments: MemoryAssignmentStore) {}
+  constructor(private readonly assignments: MemoryAssignmentStore) {
+    super();
+  }
 
-  async applyBatch(batch: StoreBatch): Promise<IngestOutcome> {
+  override async applyBatch(batch: StoreBatch): Promise<IngestOutcome> {
     const epoch = (await this.assignments.getAssignment(batch.account))?.epoch;
     if (batch.fence !== undefined && batch.fence !== epoch)
       throw new ScaleAgentError(Errors.CACHING_EPOCH_STALE, `batch fenced at epoch ${batch.fence}; account ${batch.account} is at epoch ${epoch}`);
     this.committed.push(batch);
-    return { upserted: 0, deleted: 0, touched: 0, pruned: 0, rejected: [] };
+    return super.applyBatch(batch);
   }
-
-  async resumePoints(): Promise<Array<{ feed: FeedInfo; resourceVersion: string }>> {
-    return [];
-  }
-
-  async feedDigest(): Promise<FeedDigestValue> {
-    return { count: 0, hashHigh: 0, hashLow: 0 };
-  }
-
-  async recordDigestComparison(): Promise<void> {}
-
-  async markDigestsDue(): Promise<void> {}
 }
 
 /** The server side of a Session or Sync call: what the hub writes, and whether it ended the call. */
