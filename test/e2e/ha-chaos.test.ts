@@ -5,7 +5,8 @@
 // (restarted afterwards), or a cut of every database connection. After each round: every operation has
 // exactly one outcome, read the same at every replica; none ran twice in the cluster (the sim's audit of
 // write requests: replace-strategy deploys, so a second run would show as a PUT or a refused POST); every
-// successful deploy is in the cluster; and the cache equals the cluster object by object.
+// successful deploy is in the cluster; and the cache equals the cluster object by object (every
+// namespace: ConfigMaps, Namespaces, Deployments, ReplicaSets, Pods).
 // The seed is printed; HA_CHAOS_SEED replays it, HA_CHAOS_ROUNDS runs longer.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +15,7 @@ import { mysqlServer, postgresServer, type Server } from '../support/database-se
 import { engineSkip } from '../support/databases.ts';
 import { openHubSql, type HubSql } from '../support/hub-sql.ts';
 import { ReplicaSystem } from '../support/replica-system.ts';
+import { CORE_KINDS, difference, simState } from '../support/convergence.ts';
 import { configMapWrites, onceDeploy } from '../support/once-deploys.ts';
 import { seededRandom } from '../support/seeded-random.ts';
 import { simRequest, type SimAccess } from '../support/system.ts';
@@ -208,24 +210,21 @@ for (const engine of ['postgres', 'mysql'] as const) {
       }
     }
 
+    /** Waits until the cache holds exactly the cluster's objects of the compared kinds, in every namespace, at their resourceVersions. */
     async function cacheEqualsCluster(): Promise<void> {
       let problems: string[] = [];
+      const wanted = new Set(CORE_KINDS.map((k) => `${k.group}/${k.kind}`));
       await waitFor(
         async () => {
-          const atSim = new Map<string, string>();
-          for (const ns of [NS_OPS, NS_CHURN]) {
-            const list = await simRequest(sim, 'GET', `/api/v1/namespaces/${ns}/configmaps`);
-            for (const o of list.body.items as any[]) atSim.set(`${ns}/${o.metadata.name}`, o.metadata.resourceVersion);
-          }
-          const rows = await sql.query<{ namespace: string; name: string; resource_version: string }>(
-            'SELECT namespace, name, resource_version FROM objects WHERE account = ? AND kind = ? AND namespace IN (?, ?)',
-            [ACCOUNT, 'ConfigMap', NS_OPS, NS_CHURN],
+          const atSim = await simState(sim, CORE_KINDS);
+          const rows = await sql.query<{ api_group: string; kind: string; namespace: string; name: string; resource_version: string }>(
+            'SELECT api_group, kind, namespace, name, resource_version FROM objects WHERE account = ?',
+            [ACCOUNT],
           );
-          const atHub = new Map(rows.map((r) => [`${r.namespace}/${r.name}`, r.resource_version]));
-          problems = [
-            ...[...atSim].filter(([k, rv]) => atHub.get(k) !== rv).map(([k, rv]) => `${k}: sim ${rv}, hub ${atHub.get(k) ?? 'missing'}`),
-            ...[...atHub.keys()].filter((k) => !atSim.has(k)).map((k) => `${k}: stale at the hub`),
-          ];
+          const atHub = new Map(
+            rows.filter((r) => wanted.has(`${r.api_group}/${r.kind}`)).map((r) => [`${r.api_group}/${r.kind}/${r.namespace}/${r.name}`, r.resource_version]),
+          );
+          problems = difference(atSim, atHub);
           return problems.length === 0;
         },
         { timeoutMs: CONVERGENCE_TIMEOUT_MS, intervalMs: 200, what: 'the cache to equal the cluster' },
