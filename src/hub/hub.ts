@@ -73,11 +73,12 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
         : 'agents matching no identity may register any account (grpc.allowAnyIdentity: true)',
     );
   }
+  // What the start has opened, closed again in reverse when a later step fails.
+  const opened = new OpenedParts();
   const grpcTransport = createGrpcServerTransport(config.grpc, logger);
-  const store = await openStore(config.database, logger).catch((err: unknown) => {
-    grpcTransport.close();
-    throw err;
-  });
+  opened.add(() => grpcTransport.close());
+  const store = await opened.orClose(() => openStore(config.database, logger));
+  opened.add(() => store.close());
   // This replica's row in the database: on SQLite, a second live hub stops here.
   const lone = parseDatabaseUrl(config.database.url).engine === 'sqlite';
   const presence = new ReplicaPresence({
@@ -88,13 +89,8 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     singleHub: lone ? { database: redactDatabaseUrl(config.database.url) } : undefined,
     logger,
   });
-  try {
-    await presence.join();
-  } catch (err) {
-    grpcTransport.close();
-    await store.close();
-    throw err;
-  }
+  await opened.orClose(() => presence.join());
+  opened.add(() => presence.leave());
   const leases = new CachingLeases({ store, hubId: config.hub.id, leaseMs: config.accounts.cachingLeaseSeconds * MS_PER_SECOND, renew: !lone, logger });
   const registry = new SessionRegistry();
   const metricsRegistry = createMetricsRegistry('scale_agent_hub');
@@ -114,6 +110,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   leases.setHost(sessionHandler.cachingHost());
   // Before the gRPC port opens: the first sessions' leases are renewed from the start.
   leases.start();
+  opened.add(() => leases.stop());
   const syncHandler = new SyncHandler({ store, registry, logger, metrics, authorizer, maxObjectBytes: config.limits.maxObjectBytes, leases });
   const grpcServer = new Server({
     'grpc.max_receive_message_length': GRPC_MAX_MESSAGE_BYTES,
@@ -129,17 +126,12 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     Sync: (call: Parameters<SyncHandler['handle']>[0]) => syncHandler.handle(call),
   });
 
-  let grpcPort: number;
-  try {
-    grpcPort = await bindGrpc(grpcServer, `${config.grpc.host}:${config.grpc.port}`, grpcTransport.credentials);
-    widenFlowControlWindows(grpcServer, (message) => logger.warn({}, message));
-  } catch (err) {
-    grpcTransport.close();
-    await leases.stop();
-    await presence.leave();
-    await store.close();
-    throw new ScaleAgentError(Errors.CONFIG_INVALID, `grpc: cannot listen on ${config.grpc.host}:${config.grpc.port}: ${errorMessage(err)}`);
-  }
+  const grpcPort = await opened.orClose(
+    () => bindGrpc(grpcServer, `${config.grpc.host}:${config.grpc.port}`, grpcTransport.credentials),
+    (err) => new ScaleAgentError(Errors.CONFIG_INVALID, `grpc: cannot listen on ${config.grpc.host}:${config.grpc.port}: ${errorMessage(err)}`),
+  );
+  opened.add(() => grpcServer.forceShutdown());
+  widenFlowControlWindows(grpcServer, (message) => logger.warn({}, message));
 
   // Several replicas on one database: operations for accounts served at another replica go through the relay.
   const relay = lone ? undefined : createRelay(config, store, presence, logger);
@@ -147,17 +139,8 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   metrics.watchReplication(metricsRegistry, { leasesHeld: () => leases.heldAccounts().length, relayWaiting: () => relay?.waiting ?? 0 });
   if (relay !== undefined) {
     relay.setExecutor(router);
-    try {
-      await relay.start();
-    } catch (err) {
-      grpcServer.forceShutdown();
-      grpcTransport.close();
-      await relay.stop();
-      await leases.stop();
-      await presence.leave();
-      await store.close();
-      throw err;
-    }
+    opened.add(() => relay.stop());
+    await opened.orClose(() => relay.start());
   }
   const tasks = new TaskRunner({
     store,
@@ -176,6 +159,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     logger.error({ err: errorMessage(err) }, 'could not fail the tasks interrupted by the last stop; the stale-task sweep will');
   }
   tasks.startMaintenance();
+  opened.add(() => tasks.stopMaintenance());
   const api: FastifyInstance = await buildApiServer({
     store,
     router,
@@ -191,21 +175,12 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     reply.header('content-type', metricsRegistry.contentType);
     return metricsRegistry.metrics();
   });
-  let restPort: number;
-  try {
-    await api.listen({ host: config.server.host, port: config.server.port });
-    const address = api.server.address();
-    restPort = typeof address === 'object' && address ? address.port : config.server.port;
-  } catch (err) {
-    grpcServer.forceShutdown();
-    grpcTransport.close();
-    await relay?.stop();
-    tasks.stopMaintenance();
-    await leases.stop();
-    await presence.leave();
-    await store.close();
-    throw new ScaleAgentError(Errors.CONFIG_INVALID, `server: cannot listen on ${config.server.host}:${config.server.port}: ${errorMessage(err)}`);
-  }
+  await opened.orClose(
+    () => api.listen({ host: config.server.host, port: config.server.port }),
+    (err) => new ScaleAgentError(Errors.CONFIG_INVALID, `server: cannot listen on ${config.server.host}:${config.server.port}: ${errorMessage(err)}`),
+  );
+  const address = api.server.address();
+  const restPort = typeof address === 'object' && address ? address.port : config.server.port;
 
   const lifetime = new AccountLifetime({
     store,
@@ -268,6 +243,31 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       logger.info('hub stopped');
     },
   };
+}
+
+/**
+ * The parts a hub's start has opened, each with how to close it: when a later step fails, they are
+ * closed in reverse order (each close awaited, none skipped when another fails) and the start fails.
+ */
+class OpenedParts {
+  private readonly closers: Array<() => unknown> = [];
+
+  add(close: () => unknown): void {
+    this.closers.push(close);
+  }
+
+  /** Runs a step; when it fails, closes what is open and rethrows (as `wrap` words it). */
+  async orClose<T>(step: () => Promise<T>, wrap?: (err: unknown) => Error): Promise<T> {
+    try {
+      return await step();
+    } catch (err) {
+      for (const close of this.closers.reverse())
+        await Promise.resolve()
+          .then(close)
+          .catch(() => undefined);
+      throw wrap ? wrap(err) : err;
+    }
+  }
 }
 
 /** The operation relay between replicas, woken by LISTEN/NOTIFY on PostgreSQL and by polling on MySQL. */

@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
@@ -77,6 +78,29 @@ describe('SQLite serves one hub replica', { timeout: 120_000 }, () => {
     await close(first);
     const next = await start('hub-b');
     await close(next);
+  });
+
+  test('a start that fails at a port in use closes what it opened: no row stays behind, so another replica starts at once', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as AddressInfo).port;
+    try {
+      for (const [key, taken] of [
+        ['server', { server: { host: '127.0.0.1', port } }],
+        ['grpc', { grpc: { host: '127.0.0.1', port, insecure: true, allowAnyIdentity: true } }],
+      ] as const) {
+        await assert.rejects(startHub(parseConfig(hubConfigSchema, { ...settings(`hub-${key}`), ...taken }, 'test'), silentLogger()), (err: unknown) => {
+          assert.ok(err instanceof ScaleAgentError, String(err));
+          assert.equal(err.code, Errors.CONFIG_INVALID.code);
+          assert.ok(err.message.startsWith(`${key}: cannot listen on 127.0.0.1:${port}`), err.message);
+          return true;
+        });
+        // Refused as a second live replica if the failed one had left its row.
+        await close(await start('hub-after'));
+      }
+    } finally {
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    }
   });
 
   /** Runs hub `id` as a process on the database and kills it (kill -9): its row stays behind. */
