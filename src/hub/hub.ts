@@ -136,7 +136,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   // Several replicas on one database: operations for accounts served at another replica go through the relay.
   const relay = lone ? undefined : createRelay(config, store, presence, logger);
   const router = new SessionRouter({ store, registry, logger, defaultTimeoutMs: config.operations.timeoutMs, hubId: config.hub.id, relay });
-  metrics.watchReplication(metricsRegistry, { leasesHeld: () => leases.heldAccounts().length, relayWaiting: () => relay?.waiting ?? 0 });
+  metrics.watchReplication(metricsRegistry, { leasesHeld: () => leases.heldCount, relayWaiting: () => relay?.waiting ?? 0 });
   if (relay !== undefined) {
     relay.setExecutor(router);
     opened.add(() => relay.stop());

@@ -1,6 +1,6 @@
 import { Errors, errorMessage } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
-import { failedOutcome } from '../router/failed-outcome.ts';
+import { failedOutcome, type HopTimings } from '../router/failed-outcome.ts';
 import type { ForwardedOperationRunner, OperationForwarder, OperationOutcome, OperationRequest } from '../router/types.ts';
 import type { AccountReader, AssignmentStore, RelayedClaim, RelayedOperation, RelayStore } from '../store/types.ts';
 import type { RelayEvent, RelayWakeups } from './relay-wakeups.ts';
@@ -45,6 +45,11 @@ export interface OperationRelayOptions {
   clock?: () => number;
 }
 
+/** The hops a relayed operation had made at its submitter: received and routed (queued), never sent from here. */
+function hopsOf(waiter: Waiter): HopTimings {
+  return { receivedAt: waiter.receivedAt, routedAt: waiter.routedAt, sentAt: null };
+}
+
 interface Waiter {
   id: string;
   account: string;
@@ -87,7 +92,8 @@ export class OperationRelay implements OperationForwarder {
 
   /** Settles what a former run of this replica left in the table, then listens and polls. */
   async start(): Promise<void> {
-    await this.settleClaimsOf(new Set([this.options.hubId]), 'a former run of this replica');
+    const leftovers = await this.options.store.listClaimedRelayed({ claimedBy: this.options.hubId }, RELAY_BATCH);
+    await this.settleClaims(leftovers, 'a former run of this replica');
     await this.options.wakeups.start(
       (event) => this.onEvent(event),
       () => void this.poll(),
@@ -168,7 +174,7 @@ export class OperationRelay implements OperationForwarder {
     // run after their submitter was told it stopped; the rest may have run.
     await this.collect().catch(() => undefined);
     for (const waiter of [...this.waiters.values()]) {
-      const timings = { receivedAt: waiter.receivedAt, routedAt: waiter.routedAt, sentAt: null };
+      const timings = hopsOf(waiter);
       const withdrawn = failedOutcome(
         waiter.id,
         waiter.account,
@@ -248,11 +254,7 @@ export class OperationRelay implements OperationForwarder {
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`not an outcome: ${outcomeJson.slice(0, 100)}`);
       outcome = parsed as OperationOutcome;
     } catch (err) {
-      outcome = failedOutcome(id, waiter.account, Errors.INTERNAL_ERROR.code, `the relayed outcome does not parse: ${errorMessage(err)}`, {
-        receivedAt: waiter.receivedAt,
-        routedAt: waiter.routedAt,
-        sentAt: null,
-      });
+      outcome = failedOutcome(id, waiter.account, Errors.INTERNAL_ERROR.code, `the relayed outcome does not parse: ${errorMessage(err)}`, hopsOf(waiter));
     }
     outcome.timings = { ...outcome.timings, receivedAt: waiter.receivedAt };
     waiter.resolve(outcome);
@@ -266,7 +268,7 @@ export class OperationRelay implements OperationForwarder {
   private async expire(): Promise<void> {
     const now = this.clock();
     for (const waiter of [...this.waiters.values()]) {
-      const timings = { receivedAt: waiter.receivedAt, routedAt: waiter.routedAt, sentAt: null };
+      const timings = hopsOf(waiter);
       if (now >= waiter.deadlineAt + RELAY_RESULT_GRACE_MS) {
         const outcome = failedOutcome(
           waiter.id,
@@ -444,21 +446,19 @@ export class OperationRelay implements OperationForwarder {
     try {
       const live = await this.options.liveReplicas();
       // Only claims of replicas not live (nor this one): live replicas' claims, however many, hide none.
-      const claims = await this.options.store.listClaimedRelayed([...live, this.options.hubId], RELAY_BATCH);
-      const dead = new Set(claims.map((c) => c.claimedBy));
-      if (dead.size > 0) await this.settleClaimsOf(dead, 'a hub replica that died', claims);
+      const claims = await this.options.store.listClaimedRelayed({ exceptHubs: [...live, this.options.hubId] }, RELAY_BATCH);
+      await this.settleClaims(claims, 'a hub replica that died');
       await this.options.store.pruneRelayed(this.clock() - RELAY_RETENTION_MS);
     } catch (err) {
       this.options.logger.warn({ err: errorMessage(err) }, 'relay sweep failed; the next one tries again');
     }
   }
 
-  private async settleClaimsOf(hubs: ReadonlySet<string>, who: string, known?: readonly RelayedClaim[]): Promise<void> {
+  /** Settles claims whose replica is gone (`who` says which, for the log). */
+  private async settleClaims(claims: readonly RelayedClaim[], who: string): Promise<void> {
     const { store, logger } = this.options;
-    const claims = known ?? (await store.listClaimedRelayed([], RELAY_BATCH));
     const now = this.clock();
     for (const claim of claims) {
-      if (!hubs.has(claim.claimedBy)) continue;
       if (claim.status === 'CLAIMED') {
         if (await store.unclaimRelayed(claim.id, claim.claimedBy, now)) {
           logger.info(

@@ -123,6 +123,11 @@ export class CachingLeases {
     return lease?.owner.sessionId === sessionId ? lease.epoch : undefined;
   }
 
+  /** How many accounts this replica holds (the held-leases metric). */
+  get heldCount(): number {
+    return this.held.size;
+  }
+
   /** Accounts this replica holds, with their sessions and epochs (diagnostics, tests). */
   heldAccounts(): Array<{ account: string; sessionId: string; epoch: number }> {
     return [...this.held].map(([account, lease]) => ({ account, sessionId: lease.owner.sessionId, epoch: lease.epoch }));

@@ -103,7 +103,7 @@ forEachEngine('RelayStore', (engine) => {
     assert.deepEqual(await row(store, 'x'), { status: 'CLAIMED', claimedBy: 'hub-b', outcome: null, updatedAt: NOW + 2 });
     assert.equal(await store.unclaimRelayed('x', 'hub-b', NOW + 4), true);
     assert.deepEqual(await row(store, 'x'), { status: 'QUEUED', claimedBy: null, outcome: null, updatedAt: NOW + 4 });
-    assert.deepEqual(await store.listClaimedRelayed([], 10), []);
+    assert.deepEqual(await store.listClaimedRelayed({}, 10), []);
     assert.deepEqual(await store.claimRelayed('x', 'hub-c', NOW + 5), op('x'));
     assert.equal(await store.markRelayedSent('x', 'hub-b', NOW + 6), false, 'former claimer sends');
     assert.equal(await store.unclaimRelayed('x', 'hub-b', NOW + 6), false, 'former claimer gives back');
@@ -167,12 +167,12 @@ forEachEngine('RelayStore', (engine) => {
       (await store.listQueuedRelayed(NOW, 10)).map((q) => q.id),
       ['later'],
     );
-    assert.deepEqual(await store.listClaimedRelayed([], 10), []);
+    assert.deepEqual(await store.listClaimedRelayed({}, 10), []);
     assert.deepEqual(await store.finishedRelayed('hub-a', 10), []);
     assert.equal(await store.pruneRelayed(NOW + 2_001), 0);
   });
 
-  test('the queue leaves out rows past their deadline; claims can be listed without some replicas; relayedStatus follows a row', async () => {
+  test('the queue leaves out rows past their deadline; claims can be listed for one replica or without some; relayedStatus follows a row', async () => {
     await store.enqueueRelayed(op('late', { deadlineAt: NOW }), NOW);
     await store.enqueueRelayed(op('on-time'), NOW);
     assert.deepEqual(
@@ -184,8 +184,12 @@ forEachEngine('RelayStore', (engine) => {
     assert.ok(await store.claimRelayed('late', 'hub-dead', NOW - 1));
     assert.equal(await store.relayedStatus('late'), 'CLAIMED');
     assert.deepEqual(
-      (await store.listClaimedRelayed(['hub-live'], 10)).map((c) => c.id),
+      (await store.listClaimedRelayed({ exceptHubs: ['hub-live'] }, 10)).map((c) => c.id),
       ['late'],
+    );
+    assert.deepEqual(
+      (await store.listClaimedRelayed({ claimedBy: 'hub-live' }, 10)).map((c) => c.id),
+      ['on-time'],
     );
     assert.equal(await store.relayedStatus('never-queued'), undefined);
   });
@@ -200,12 +204,12 @@ forEachEngine('RelayStore', (engine) => {
     await store.markRelayedSent('sent', 'hub-c', NOW);
     await store.claimRelayed('done', 'hub-c', NOW);
     await store.completeRelayed('done', '{}', { statuses: ['CLAIMED'], claimedBy: 'hub-c' }, NOW);
-    assert.deepEqual(await store.listClaimedRelayed([], 10), [
+    assert.deepEqual(await store.listClaimedRelayed({}, 10), [
       { id: 'claimed', account: 'other', originHubId: 'hub-a', status: 'CLAIMED', claimedBy: 'hub-b', deadlineAt: NOW + DEADLINE_MS },
       { id: 'sent', account: 'k8s', originHubId: 'hub-x', status: 'SENT', claimedBy: 'hub-c', deadlineAt: NOW + 9 },
     ]);
     assert.deepEqual(
-      (await store.listClaimedRelayed([], 1)).map((c) => c.id),
+      (await store.listClaimedRelayed({}, 1)).map((c) => c.id),
       ['claimed'],
     );
   });

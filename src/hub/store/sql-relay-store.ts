@@ -1,6 +1,6 @@
 import type { SqlContext } from './sql-context.ts';
 import { toNumber } from './rows.ts';
-import type { RelayedClaim, RelayedOperation, RelayExpectation, RelayStatus, RelayStore } from './types.ts';
+import type { RelayClaimScope, RelayedClaim, RelayedOperation, RelayExpectation, RelayStatus, RelayStore } from './types.ts';
 
 const QUEUED: RelayStatus = 'QUEUED';
 const CLAIMED: RelayStatus = 'CLAIMED';
@@ -93,13 +93,14 @@ export class SqlRelayStore implements RelayStore {
     return this.move('completeRelayed', id, expect, { status: DONE, outcome, updated_at: now });
   }
 
-  async listClaimedRelayed(exceptHubs: readonly string[], limit: number): Promise<RelayedClaim[]> {
+  async listClaimedRelayed(scope: RelayClaimScope, limit: number): Promise<RelayedClaim[]> {
     const rows = await this.ctx.guard('listClaimedRelayed', () => {
       let query = this.ctx.db
         .selectFrom('relayed_operations')
         .select(['id', 'account', 'origin_hub_id', 'status', 'claimed_by', 'deadline_at'])
         .where('status', 'in', [CLAIMED, SENT]);
-      if (exceptHubs.length > 0) query = query.where('claimed_by', 'not in', [...exceptHubs]);
+      if (scope.claimedBy !== undefined) query = query.where('claimed_by', '=', scope.claimedBy);
+      if (scope.exceptHubs !== undefined && scope.exceptHubs.length > 0) query = query.where('claimed_by', 'not in', [...scope.exceptHubs]);
       return query.orderBy('created_at').orderBy('id').limit(limit).execute();
     });
     return rows.map((r) => ({

@@ -30,6 +30,7 @@ import type {
   ObjectVersion,
   OperationFilter,
   OperationRecord,
+  RelayClaimScope,
   RelayedClaim,
   RelayedOperation,
   RelayExpectation,
@@ -259,8 +260,8 @@ export class SqlStore implements Store {
   completeRelayed(id: string, outcome: string, expect: RelayExpectation, now: number): Promise<boolean> {
     return this.relay.completeRelayed(id, outcome, expect, now);
   }
-  listClaimedRelayed(exceptHubs: readonly string[], limit: number): Promise<RelayedClaim[]> {
-    return this.relay.listClaimedRelayed(exceptHubs, limit);
+  listClaimedRelayed(scope: RelayClaimScope, limit: number): Promise<RelayedClaim[]> {
+    return this.relay.listClaimedRelayed(scope, limit);
   }
   relayedStatus(id: string): Promise<RelayStatus | undefined> {
     return this.relay.relayedStatus(id);

@@ -474,6 +474,12 @@ export interface RelayedClaim {
   deadlineAt: number;
 }
 
+/** Whose claims listClaimedRelayed lists: one replica's, or every replica's but some (both: the one, unless excepted). */
+export interface RelayClaimScope {
+  claimedBy?: string;
+  exceptHubs?: readonly string[];
+}
+
 /** The state a relayed operation must be in for a transition to happen (compare-and-set). */
 export interface RelayExpectation {
   statuses: readonly RelayStatus[];
@@ -499,8 +505,12 @@ export interface RelayStore {
   unclaimRelayed(id: string, hubId: string, now: number): Promise<boolean>;
   /** Records the outcome (JSON) and moves the row to DONE, if it is as expected; false when it was not. */
   completeRelayed(id: string, outcome: string, expect: RelayExpectation, now: number): Promise<boolean>;
-  /** Operations claimed and not finished by a replica other than `exceptHubs`, oldest first (to find those whose claimer died). */
-  listClaimedRelayed(exceptHubs: readonly string[], limit: number): Promise<RelayedClaim[]>;
+  /**
+   * Operations claimed and not finished, oldest first, by the replicas `scope` names: one (`claimedBy`:
+   * a starting replica's leftovers) or all but some (`exceptHubs`: the live ones), so that claims the
+   * caller does not look for never crowd out those it does.
+   */
+  listClaimedRelayed(scope: RelayClaimScope, limit: number): Promise<RelayedClaim[]>;
   /** Where a relayed operation is; undefined when there is no such row (never queued, or deleted). */
   relayedStatus(id: string): Promise<RelayStatus | undefined>;
   /** The finished operations `originHubId` submitted, with their outcomes (JSON). */
