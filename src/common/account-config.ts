@@ -25,6 +25,8 @@ export const accountSchema = z
     /** Inline kubeconfig YAML, instead of a file. */
     kubeconfigContents: z.string().min(1).optional(),
     context: z.string().min(1).optional(),
+    /** Skip verification of the API server's TLS certificate (Armory's insecure; for test clusters only). */
+    insecure: z.boolean().default(false),
     /** Use the pod's own service account against the in-cluster API server (agent mode). */
     serviceAccount: z.boolean().default(false),
     /** Watch only these kinds ("Deployment", "deployment", "Widget.example.com"); empty = all. */

@@ -245,6 +245,13 @@ function migrations(d: SqlDialect): Record<string, Migration> {
         await createIndex(db, d, 'relayed_operations_deadline', 'relayed_operations', ['deadline_at']);
       },
     },
+    '0010_account_unreachable_reason': {
+      // An account its agent is configured for but cannot serve (cluster unreachable, credentials
+      // unreadable) stays registered with the reason, instead of being forgotten with its cache.
+      async up(db: Kysely<unknown>) {
+        await addColumnOnce(db, 'accounts', 'unreachable_reason', d.text);
+      },
+    },
     '0004_drop_objects_application': {
       // Every query by application now also names the kinds (all the feeds' kinds when the caller gave
       // none), so objects_kind_application serves them all. Keeping a second index ordered by

@@ -81,6 +81,7 @@ export function accountFromRow(row: Selectable<AccountsTable>): AccountRecord {
     agentId: row.agent_id,
     hubId: row.hub_id,
     status: row.status === 'connected' ? 'connected' : 'disconnected',
+    ...(row.unreachable_reason ? { unreachableReason: row.unreachable_reason } : {}),
     registeredAt: toNumber(row.registered_at),
     lastSeenAt: toNumber(row.last_seen_at),
   };

@@ -62,6 +62,8 @@ export interface AccountsTable {
   last_seen_at: number;
   /** Source of snapshot epochs: strictly increasing per account. */
   snapshot_epoch: number;
+  /** Why the serving agent cannot reach the account's cluster; NULL when it can (migration 0010). */
+  unreachable_reason: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** A nullable number column that inserts may leave out (added by a later migration). */

@@ -59,6 +59,11 @@ export interface AccountRecord {
   /** The hub replica holding that agent's session. */
   hubId: string | null;
   status: 'connected' | 'disconnected';
+  /**
+   * Why the agent serving the account cannot reach its cluster (or read its credentials), when it
+   * cannot; the account stays registered, with its cache, and reads say why it is stale.
+   */
+  unreachableReason?: string;
   registeredAt: number;
   lastSeenAt: number;
 }
