@@ -1,23 +1,28 @@
-import type { FastifyInstance } from 'fastify';
-import { Backoff } from '../common/backoff.ts';
-import { errorMessage } from '../common/errors.ts';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Server as TlsServer } from 'node:tls';
+import { portUnavailable } from '../common/listen-errors.ts';
 import { qualifiedKind } from '../common/kube-object.ts';
 import type { Logger } from '../common/logger.ts';
 import { createMetricsRegistry } from '../common/metrics.ts';
-import { DEFAULT_LIMITS, type AccountAcceptance } from '../protocol/index.ts';
+import { DEFAULT_LIMITS, type AccountAcceptance, type AccountDefinition } from '../protocol/index.ts';
+import { AccountRoster } from './account/account-roster.ts';
 import { AccountRuntime, type ReflectorTuning } from './account/account-runtime.ts';
+import { parseAccountDefinitions } from './account/account-definitions.ts';
 import { ListBudget } from './account/list-budget.ts';
 import { StartPacer } from './account/start-pacer.ts';
 import { buildAdminServer } from './admin/admin-server.ts';
-import type { AgentConfig } from './config.ts';
+import { adminTlsOptions } from './admin/admin-tls.ts';
+import type { AccountConfig, AgentConfig } from './config.ts';
+import { inClusterAccount } from './account/in-cluster-account.ts';
+import { DefaultSecretResolver } from './secrets/secret-resolver.ts';
+import { inClusterCredentials } from '../kube/in-cluster.ts';
+import { ConfigReloader } from './config-reloader.ts';
 import { OperationExecutor } from './operations/executor.ts';
 import { HubConnection, type ConnectedSession } from './session/hub-connection.ts';
 import { createHubTransport } from './session/hub-transport.ts';
 import { SyncStream } from './sync/sync-stream.ts';
 import { AgentMetrics } from './agent-metrics.ts';
 
-/** Retry of an account whose cluster could not be reached at start (discovery failed). */
-const ACCOUNT_INIT_BACKOFF = { initialMs: 1000, maxMs: 60_000, multiplier: 2, jitter: 0.2, resetAfterMs: 300_000 };
 /** Pause before reopening a sync stream the hub closed while the session stays up. */
 const SYNC_REOPEN_DELAY_MS = 1000;
 const MS_PER_SECOND = 1000;
@@ -37,7 +42,10 @@ export function reflectorTuning(config: AgentConfig): ReflectorTuning {
 export interface RunningAgent {
   readonly adminUrl: string;
   readonly accounts: Map<string, AccountRuntime>;
+  readonly roster: AccountRoster;
   readonly connection: HubConnection;
+  /** Applies a reloaded configuration: its accounts (added, removed, changed); other settings need a restart. */
+  reload(config: AgentConfig): void;
   close(): Promise<void>;
 }
 
@@ -45,22 +53,46 @@ export interface RunningAgent {
  * Starts an agent: connects to every configured cluster, dials the hub, and — for the accounts the hub
  * asks it to cache — runs the reflectors and streams their changes; runs operations for all of them.
  */
-export async function startAgent(config: AgentConfig, logger: Logger): Promise<RunningAgent> {
+/** The accounts the configuration asks for: kubernetes.accounts, and in agent mode the pod's own cluster. */
+function fileAccounts(config: AgentConfig): AccountConfig[] {
+  const own = inClusterAccount({
+    configured: config.kubernetes.accounts,
+    mode: config.kubernetes.inClusterAccount.mode,
+    name: config.kubernetes.inClusterAccount.name,
+    serviceAccountDir: config.kubernetes.serviceAccountDir,
+  });
+  return own === undefined ? config.kubernetes.accounts : [...config.kubernetes.accounts, own];
+}
+
+export interface StartAgentOptions {
+  /** Follow the configuration files: reload them when they change, or on SIGHUP (config-reloader.ts). */
+  reload?: { paths: readonly string[]; load: () => AgentConfig; intervalMs?: number };
+}
+
+export async function startAgent(config: AgentConfig, logger: Logger, options: StartAgentOptions = {}): Promise<RunningAgent> {
+  const inCluster = { serviceAccountDir: config.kubernetes.serviceAccountDir };
+  // Secret references (kubeconfigs, the hub token) are read from Vault or from the agent's own cluster.
+  const secrets = new DefaultSecretResolver({
+    vault: config.secrets.vault,
+    kubernetes: { credentials: () => inClusterCredentials(inCluster) },
+    logger,
+  });
   // First: unreadable certificate files stop the agent before it reaches any cluster.
-  const transport = createHubTransport(config.clouddriver, logger);
+  const transport = createHubTransport(config.clouddriver, logger, secrets);
   const listBudget = new ListBudget(config.tasks.totalBudget, config.tasks.budgetPerAccount);
-  const accounts = new Map<string, AccountRuntime>();
   const syncStreams = new Map<string, SyncStream>();
-  const metricsRegistry = createMetricsRegistry('scale_agent');
-  const metrics = new AgentMetrics(metricsRegistry, accounts, syncStreams);
-  const startPacer = new StartPacer(config.kubernetes.accountStartIntervalMs);
+  const startPacer = new StartPacer(config.kubernetes.accountStartIntervalMs, {
+    size: config.kubernetes.cacheGroupSize,
+    delayMs: config.kubernetes.cacheGroupDelayMs,
+  });
   const tuning = reflectorTuning(config);
   let limits: ConnectedSession['limits'] = { ...DEFAULT_LIMITS };
   let closing = false;
 
-  for (const accountConfig of config.kubernetes.accounts) {
-    accounts.set(
-      accountConfig.name,
+  const roster: AccountRoster = new AccountRoster({
+    logger,
+    initConcurrency: config.kubernetes.accountInitConcurrency,
+    createRuntime: (accountConfig) =>
       new AccountRuntime({
         config: accountConfig,
         logger,
@@ -71,14 +103,25 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
         reflector: tuning,
         discoveryIntervalMs: config.kubernetes.discovery.intervalSeconds * MS_PER_SECOND,
         verifyResumedFeeds: config.clouddriver.digestIntervalSeconds > 0,
+        secrets,
+        inCluster,
         // Kinds came or went, or became forbidden or readable again: the hub's view of the account follows.
         onInfoChanged: (account) => {
-          const runtime = accounts.get(account);
+          const runtime = roster.accounts.get(account);
           if (runtime?.state === 'ready') connection.connected?.sendAccountUpdate([runtime.info()], []);
         },
       }),
-    );
-  }
+    declare: (upserted, removed) => connection.connected?.sendAccountUpdate(upserted, removed),
+    onStopping: (account) => {
+      startPacer.cancel(account);
+      const stream = syncStreams.get(account);
+      syncStreams.delete(account);
+      stream?.close('the account stopped');
+    },
+  });
+  const accounts = roster.accounts;
+  const metricsRegistry = createMetricsRegistry('scale_agent');
+  const metrics = new AgentMetrics(metricsRegistry, accounts, syncStreams);
 
   const executor = new OperationExecutor({
     account: (name) => accounts.get(name),
@@ -130,6 +173,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
   const onAcceptances = (session: ConnectedSession, acceptances: AccountAcceptance[], origin: 'welcome' | 'update') => {
     limits = session.limits;
     for (const acceptance of acceptances) {
+      roster.onAcceptance(acceptance);
       const runtime = accounts.get(acceptance.account);
       if (!runtime) continue;
       if (acceptance.accepted && acceptance.caching) {
@@ -157,7 +201,10 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     backoff: config.clouddriver.backoff,
     logger,
     transport,
-    accounts: () => [...accounts.values()].filter((a) => a.state === 'ready').map((a) => a.info()),
+    accounts: () => roster.declarations(),
+    zoneId: config.zoneId,
+    ...(config.clouddriver.keepAliveTimeOutSeconds !== undefined ? { silenceTimeoutMs: config.clouddriver.keepAliveTimeOutSeconds * MS_PER_SECOND } : {}),
+    ...(config.dynamicAccountsEnabled ? { onAccountDefinitions: (definitions: AccountDefinition[]) => onAccountDefinitions(definitions) } : {}),
     onAcceptances,
     onOperation: async (operation) => {
       const started = Date.now();
@@ -180,58 +227,89 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     onDisconnected: (reason) => {
       for (const stream of [...syncStreams.values()]) stream.close(reason);
       syncStreams.clear();
+      roster.sessionEnded();
     },
   });
 
+  /**
+   * The hub's dynamic accounts for this agent (the complete set): the roster starts, restarts and stops
+   * them. A definition this agent cannot run (it predates a key the hub knows) is declared with the
+   * reason, so the hub shows it as failed instead of waiting for it.
+   */
+  const onAccountDefinitions = (definitions: AccountDefinition[]) => {
+    const { accepted, invalid } = parseAccountDefinitions(definitions);
+    for (const bad of invalid) logger.error({ account: bad.account.name, reason: bad.account.unreachableReason }, 'cannot run a dynamic account definition');
+    const change = roster.setHubAccounts(accepted);
+    if (invalid.length > 0)
+      connection.connected?.sendAccountUpdate(
+        invalid.map((bad) => bad.account),
+        [],
+      );
+    logger.info({ definitions: definitions.length, ...change }, 'dynamic account definitions applied');
+  };
+
   // Reach every cluster first (bounded), so the hello can describe them; stragglers join later.
-  const initOne = async (runtime: AccountRuntime) => {
-    const backoff = new Backoff(ACCOUNT_INIT_BACKOFF);
-    while (!closing) {
-      try {
-        await runtime.init();
-        logger.info(
-          { account: runtime.name, host: runtime.facts?.host, version: runtime.facts?.kubernetesVersion, kinds: runtime.resources.length },
-          'account ready',
-        );
-        return;
-      } catch (err) {
-        const waitMs = backoff.next();
-        logger.error({ account: runtime.name, err: errorMessage(err), retryInMs: waitMs }, "cannot reach the account's cluster");
-        await new Promise((resolve) => setTimeout(resolve, waitMs).unref());
-      }
-    }
-  };
-  const pendingInits: Array<Promise<void>> = [];
-  const runtimes = [...accounts.values()];
-  // A failure is kept on the runtime (state, lastError) and retried below.
-  let nextInit = 0;
-  const initWorker = async () => {
-    while (nextInit < runtimes.length) await runtimes[nextInit++]!.init().catch(() => undefined);
-  };
-  await Promise.all(Array.from({ length: Math.min(config.kubernetes.accountInitConcurrency, runtimes.length) }, initWorker));
-  for (const runtime of runtimes) {
-    if (runtime.state === 'ready') {
-      logger.info({ account: runtime.name, host: runtime.facts?.host, version: runtime.facts?.kubernetesVersion }, 'account ready');
-      continue;
-    }
-    logger.error({ account: runtime.name, err: runtime.lastError }, "cannot reach the account's cluster; retrying in the background");
-    pendingInits.push(
-      initOne(runtime).then(() => {
-        connection.connected?.sendAccountUpdate([runtime.info()], []);
-      }),
-    );
-  }
+  await roster.startInitial(fileAccounts(config));
 
   connection.start();
+  const applyReload = (next: AgentConfig) => {
+    // Secret values are read again: a rotated kubeconfig reaches the accounts that restart or retry.
+    secrets.invalidate();
+    const change = roster.setFileAccounts(fileAccounts(next));
+    logger.info({ ...change }, 'configuration reloaded');
+  };
+  const reloader =
+    options.reload === undefined
+      ? undefined
+      : new ConfigReloader({
+          paths: options.reload.paths,
+          load: options.reload.load,
+          apply: applyReload,
+          current: config,
+          logger,
+          metricsRegistry,
+          ...(options.reload.intervalMs !== undefined ? { intervalMs: options.reload.intervalMs } : {}),
+        }).start();
+  const adminTls = adminTlsOptions(config.server.ssl);
   const admin: FastifyInstance = await buildAdminServer({
+    ...(adminTls ? { tls: adminTls } : {}),
     accounts,
+    roster,
+    ...(reloader ? { reloadStatus: reloader.status } : {}),
     connection,
     syncStreams,
     metricsRegistry,
     logger,
     stuckBounds: { stuckMs: config.health.reflectorStuckSeconds * MS_PER_SECOND, stallTimeoutMs: tuning.stallTimeoutMs },
   });
-  await admin.listen({ host: config.server.host, port: config.server.port });
+  try {
+    await admin.listen({ host: config.server.host, port: config.server.port });
+  } catch (err) {
+    reloader?.stop();
+    await connection.stop();
+    await roster.close();
+    await secrets.close();
+    throw portUnavailable(err, { portKey: 'server.port', port: config.server.port, hostKey: 'server.host', host: config.server.host }) ?? err;
+  }
+  adminTls?.attach(admin.server as unknown as TlsServer);
+  // prometheus.enabled (Armory's): the admin port's metrics also on a port of their own, at both of Armory's paths.
+  let metricsServer: FastifyInstance | undefined;
+  if (config.prometheus.enabled) {
+    metricsServer = Fastify({ logger: false });
+    const serveMetrics = async (_request: unknown, reply: { header(name: string, value: string): unknown }) => {
+      const scraped = await admin.inject({ method: 'GET', url: '/metrics' });
+      reply.header('content-type', String(scraped.headers['content-type'] ?? 'text/plain'));
+      return scraped.body;
+    };
+    metricsServer.get('/metrics', serveMetrics);
+    metricsServer.get('/prometheus_metrics', serveMetrics);
+    try {
+      await metricsServer.listen({ host: config.server.host, port: config.prometheus.port });
+    } catch (err) {
+      await admin.close();
+      throw portUnavailable(err, { portKey: 'prometheus.port', port: config.prometheus.port, hostKey: 'server.host', host: config.server.host }) ?? err;
+    }
+  }
   const address = admin.server.address();
   const adminPort = typeof address === 'object' && address ? address.port : config.server.port;
   logger.info({ admin: adminPort, hub: config.clouddriver.grpc, accounts: accounts.size }, 'agent started');
@@ -246,16 +324,21 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
   digestTimer?.unref();
 
   return {
-    adminUrl: `http://${config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host}:${adminPort}`,
+    adminUrl: `${adminTls ? 'https' : 'http'}://${config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host}:${adminPort}`,
     accounts,
+    roster,
     connection,
+    reload: applyReload,
     async close() {
       closing = true;
+      reloader?.stop();
       clearInterval(digestTimer);
       startPacer.close();
       await connection.stop();
-      await Promise.all([...accounts.values()].map((a) => a.close()));
+      await roster.close();
+      await secrets.close();
       await admin.close();
+      await metricsServer?.close();
       logger.info('agent stopped');
     },
   };

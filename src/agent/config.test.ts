@@ -55,3 +55,29 @@ test('the field manager defaults to scale-agent and must be a name Kubernetes ac
     );
   }
 });
+
+test('secrets.vault: checked only when enabled; each auth method names what it needs', () => {
+  const vault = (values: Record<string, unknown>) => parseConfig(agentConfigSchema, { secrets: { vault: values } }, 'agent.yaml').secrets.vault;
+  assert.equal(vault({ authMethod: 'kubernetes' }).enabled, false);
+  assert.equal(vault({ enabled: true, url: 'https://vault:8200', authMethod: 'userpass', username: 'u', password: 'p' }).authMethod, 'USERPASS');
+  assert.equal(vault({ enabled: true, url: 'https://vault:8200' }).authMethod, 'TOKEN', 'TOKEN by default (token, else VAULT_TOKEN)');
+  const problems = (values: Record<string, unknown>) => {
+    try {
+      parseConfig(agentConfigSchema, { secrets: { vault: values } }, 'agent.yaml');
+    } catch (err) {
+      if (isScaleAgentError(err, 'CONFIG_INVALID')) return err.details.problems as string[];
+    }
+    return [];
+  };
+  assert.deepEqual(problems({ enabled: true, authMethod: 'KUBERNETES' }), [
+    'secrets.vault.url: url is required when Vault is enabled',
+    'secrets.vault.role: authMethod KUBERNETES needs role (the Vault role to log in as)',
+  ]);
+  assert.deepEqual(problems({ enabled: true, url: 'https://vault:8200', authMethod: 'USERPASS' }), [
+    'secrets.vault.username: authMethod USERPASS needs username',
+    'secrets.vault.password: authMethod USERPASS needs password',
+  ]);
+  assert.deepEqual(problems({ engine: 'kv' }), [
+    'secrets.vault.engine: unknown key (known keys here: authMethod, enabled, namespace, password, path, role, token, url, userAuthPath, username)',
+  ]);
+});

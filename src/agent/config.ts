@@ -1,7 +1,11 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { accountSchema } from '../common/account-config.ts';
+import { SERVICE_ACCOUNT_DIR } from '../kube/in-cluster.ts';
+import { DEFAULT_IN_CLUSTER_ACCOUNT_NAME } from './account/in-cluster-account.ts';
 import { loggingSchema } from '../common/logging-config.ts';
+import { secretsSchema } from './secrets-config.ts';
+import { prometheusSchema, serverSchema } from './server-config.ts';
 import {
   DEFAULT_FORBIDDEN_RETRY_MS,
   DEFAULT_PAGE_SIZE,
@@ -11,10 +15,12 @@ import {
   DEFAULT_WATCH_TIMEOUT_MIN_SECONDS,
 } from '../kube/reflector-defaults.ts';
 
-/** The agent's admin/health port (Armory's server.port). */
-export const DEFAULT_ADMIN_PORT = 8082;
+export { DEFAULT_ADMIN_PORT, DEFAULT_PROMETHEUS_PORT, type ServerSslConfig, type PrometheusConfig } from './server-config.ts';
+export { type VaultConfig, type SecretsConfig } from './secrets-config.ts';
 /** Where the hub listens by default (Armory's clouddriver.grpc). */
 export const DEFAULT_HUB_ADDRESS = 'localhost:9091';
+/** Per-request timeout against the API servers (Armory's timeoutSeconds; 0 = none there, not offered here). */
+export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 30;
 /** Armory's keepAliveHeartbeatSeconds. */
 export const DEFAULT_PING_SECONDS = 20;
 /** Armory's tasks.totalBudget and tasks.budgetPerAccount: concurrent initial lists. */
@@ -29,6 +35,11 @@ export const DEFAULT_ACCOUNT_INIT_CONCURRENCY = 16;
  * many clusters last a minute (docs/performance.md, "scale").
  */
 export const DEFAULT_ACCOUNT_START_INTERVAL_MS = 5;
+/** Armory's cacheGroupSize / cacheGroupDelayMs: no grouping unless asked for (accountStartIntervalMs paces alone). */
+export const DEFAULT_CACHE_GROUP_SIZE = 0;
+export const DEFAULT_CACHE_GROUP_DELAY_MS = 0;
+/** Armory's zoneId when none is set: no zone, any request for the agent's accounts may reach it. */
+export const DEFAULT_ZONE_ID = '';
 /** Rediscovery when nothing else triggered one: catches API groups that are not CRDs (aggregated APIs, upgrades). */
 export const DEFAULT_DISCOVERY_INTERVAL_SECONDS = 300;
 /**
@@ -124,6 +135,11 @@ const hubTlsSchema = z
     /** Its private key: PEM, PKCS#8 or PKCS#1 (RSA) or SEC1 (EC), encrypted with clientKeyFilePassword or not. */
     clientKeyFile: z.string().min(1).optional(),
     clientKeyFilePassword: z.string().min(1).optional(),
+    /**
+     * Accept any certificate from the hub: no chain or name check (the connection is still encrypted,
+     * but anyone on the path can pose as the hub). Warned at start; for test benches only.
+     */
+    insecureSkipVerify: z.boolean().default(false),
   })
   .strict()
   .superRefine((t, ctx) => {
@@ -181,9 +197,26 @@ export const agentConfigSchema = z
       .object({
         accounts: z.array(accountSchema).default([]),
         /** Per-request timeout against the API servers. */
-        requestTimeoutSeconds: z.number().int().min(1).default(30),
+        requestTimeoutSeconds: z.number().int().min(1).default(DEFAULT_REQUEST_TIMEOUT_SECONDS),
         accountInitConcurrency: z.number().int().min(1).default(DEFAULT_ACCOUNT_INIT_CONCURRENCY),
         accountStartIntervalMs: z.number().int().min(0).default(DEFAULT_ACCOUNT_START_INTERVAL_MS),
+        /** Start accounts in groups of this many, cacheGroupDelayMs apart (Armory's keys); 0 = no groups. */
+        cacheGroupSize: z.number().int().min(0).default(DEFAULT_CACHE_GROUP_SIZE),
+        cacheGroupDelayMs: z.number().int().min(0).default(DEFAULT_CACHE_GROUP_DELAY_MS),
+        /** Where the pod's ServiceAccount token, CA and namespace are mounted (serviceAccount accounts, k8s secret references). */
+        serviceAccountDir: z.string().min(1).default(SERVICE_ACCOUNT_DIR),
+        /**
+         * Agent mode (account/in-cluster-account.ts): `auto` registers one account reached with the pod's own
+         * ServiceAccount when the agent runs in a pod and no accounts are configured; `always` adds it
+         * beside the configured ones; `never` does not.
+         */
+        inClusterAccount: z
+          .object({
+            mode: z.enum(['auto', 'always', 'never']).default('auto'),
+            name: z.string().min(1).default(DEFAULT_IN_CLUSTER_ACCOUNT_NAME),
+          })
+          .strict()
+          .prefault({}),
         reflector: reflectorSchema,
         discovery: z
           .object({
@@ -210,7 +243,14 @@ export const agentConfigSchema = z
         insecure: z.boolean().default(false),
         tls: hubTlsSchema,
         auth: hubAuthSchema,
-        keepAliveHeartbeatSeconds: z.number().min(0).default(DEFAULT_PING_SECONDS),
+        keepAliveHeartbeatSeconds: z.number().positive().default(DEFAULT_PING_SECONDS),
+        /**
+         * A session that hears nothing from the hub this long is replaced; default (unset) three ping
+         * intervals. Armory's key of the same name.
+         */
+        keepAliveTimeOutSeconds: z.number().positive().optional(),
+        /** Ignore the proxy environment variables (grpc_proxy, https_proxy, http_proxy) for the hub connection. */
+        noProxy: z.boolean().default(false),
         /** Anti-entropy: how often each feed's digest is compared with the hub's copy; 0 = only after reconnects. */
         digestIntervalSeconds: z.number().int().min(0).default(DEFAULT_DIGEST_INTERVAL_SECONDS),
         /** Reconnect backoff (grpc-js defaults: 1 s ×1.6 up to 120 s, ±20 %). */
@@ -227,20 +267,23 @@ export const agentConfigSchema = z
       .strict()
       .superRefine((c, ctx) => {
         const tlsKeys = Object.entries(c.tls)
-          .filter(([, v]) => v !== undefined)
+          .filter(([, v]) => v !== undefined && v !== false)
           .map(([k]) => k);
         if (c.insecure && tlsKeys.length > 0) {
           ctx.addIssue({ code: 'custom', message: `tls.${tlsKeys[0]} needs TLS, but insecure is true (plaintext)`, path: ['tls', tlsKeys[0]!] });
         }
       })
       .prefault({}),
-    server: z
-      .object({
-        host: z.string().min(1).default('0.0.0.0'),
-        port: z.number().int().min(0).max(65535).default(DEFAULT_ADMIN_PORT),
-      })
-      .strict()
-      .prefault({}),
+    /**
+     * This agent's zone (Armory's zoneId): the hub sends a dynamic account pinned to a zone only to
+     * agents of that zone. Empty = no zone.
+     */
+    zoneId: z.string().default(DEFAULT_ZONE_ID),
+    /** Take the dynamic account definitions the hub sends (Armory's dynamicAccountsEnabled). */
+    dynamicAccountsEnabled: z.boolean().default(true),
+    server: serverSchema,
+    prometheus: prometheusSchema,
+    secrets: secretsSchema,
     tasks: z
       .object({
         totalBudget: z.number().int().min(1).default(DEFAULT_LIST_BUDGET_TOTAL),

@@ -1,21 +1,38 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
+import { errorMessage } from '../common/errors.ts';
+import { portUnavailable } from '../common/listen-errors.ts';
 import { createCertificateAuthority, issueCertificate } from '../common/pki.ts';
 import { waitFor } from '../common/time.ts';
 import { ChildProcessGroup } from './child-processes.ts';
-import { untilSignal } from './run-command.ts';
+import { DemoState } from './demo-state.ts';
 
 interface DemoFlags {
-  clusters: string;
+  clusters: number;
   dir: string;
-  restPort: string;
-  grpcPort: string;
-  simPort: string;
-  agentPort: string;
+  restPort: number;
+  grpcPort: number;
+  simPort: number;
+  agentPort: number;
   sampleApps: string;
   churn: string;
+}
+
+/** Every part of the demo listens on the loopback interface only. */
+const DEMO_HOST = '127.0.0.1';
+const MAX_PORT = 65535;
+
+function port(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_PORT) throw new InvalidArgumentError(`must be a port number (1-${MAX_PORT})`);
+  return Number(value);
+}
+
+function clusterCount(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('must be at least 1');
+  return Number(value);
 }
 
 /** How long the demo waits for each part to come up before giving up with the part's name. */
@@ -81,46 +98,104 @@ function sampleDelete(account: string): unknown {
   return [{ deleteManifest: { account, cloudProvider: 'kubernetes', manifestName: 'deployment hello', location: 'default', options: { cascading: true } } }];
 }
 
+/**
+ * Checks that each port is free on the demo's host before anything starts, so that a busy one stops the
+ * demo with the flag that sets it (`--rest-port 7002 is in use …`) rather than a part's failure, or worse,
+ * a check answered by whatever holds the port.
+ */
+async function checkPortsFree(ports: Record<string, number>): Promise<void> {
+  for (const [flag, value] of Object.entries(ports)) {
+    const probe = createServer();
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.listen(value, DEMO_HOST, () => resolve());
+    }).catch((err: unknown) => {
+      throw portUnavailable(err, { portKey: flag, port: value, hostKey: 'the demo host', host: DEMO_HOST }) ?? err;
+    });
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+  }
+}
+
+/** A part that exited while the demo still needed it: the demo is not running any more. */
+class PartExited extends Error {}
+
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
     .description('Run the whole loop on one machine: a simulated Kubernetes with sample apps and churn, the hub (SQLite) and one agent, as separate processes.')
-    .option('--clusters <n>', 'virtual clusters (accounts) in the sim', '3')
-    .option('--dir <dir>', 'working directory for the database, kubeconfigs and configs', '.scale-agent')
-    .option('--rest-port <port>', 'hub REST port', '7002')
-    .option('--grpc-port <port>', 'hub gRPC port', '9091')
-    .option('--sim-port <port>', 'sim (Kubernetes API) port', '6443')
-    .option('--agent-port <port>', 'agent admin port', '8082')
+    .option('--clusters <n>', 'virtual clusters (accounts) in the sim', clusterCount, 3)
+    .option('--dir <dir>', 'working directory for the database, kubeconfigs and configs (reset at every start)', '.scale-agent')
+    .option('--rest-port <port>', 'hub REST port', port, 7002)
+    .option('--grpc-port <port>', 'hub gRPC port', port, 9091)
+    .option('--sim-port <port>', 'sim (Kubernetes API) port', port, 6443)
+    .option('--agent-port <port>', 'agent admin port', port, 8082)
     .option('--sample-apps <n>', 'sample applications per cluster', '3')
     .option('--churn <n>', 'changes per second the sim makes across clusters', '2')
     .action(async (flags: DemoFlags) => {
       const dir = resolve(flags.dir);
       const kubeconfigDir = join(dir, 'kubeconfigs');
       mkdirSync(kubeconfigDir, { recursive: true });
+      // Before anything in the directory is touched: another demo running there is left alone (its
+      // database is in use), and the parts of one that was killed are stopped (they hold the ports).
+      const state = new DemoState(dir);
+      const claim = await state.claim();
+      for (const { part, pid } of claim.stopped) process.stdout.write(`demo: stopped the ${part} (pid ${pid}) an earlier demo in ${dir} left running\n`);
+      for (const { part, pid } of claim.unverified) {
+        process.stdout.write(
+          `demo: an earlier demo in ${dir} recorded its ${part} as pid ${pid}, which still runs but cannot be checked; stop it if it is that ${part}\n`,
+        );
+      }
+      try {
+        await checkPortsFree({ '--sim-port': flags.simPort, '--rest-port': flags.restPort, '--grpc-port': flags.grpcPort, '--agent-port': flags.agentPort });
+      } catch (err) {
+        state.release();
+        throw err;
+      }
       // The sim's clusters live in its memory: each demo starts new ones (new kube-system UIDs), so a
       // database kept from an earlier run would hold their names for clusters that no longer exist and
       // refuse them (ACCOUNT_OWNED_BY_OTHER_CLUSTER). The demo's hub starts from an empty one.
       const database = join(dir, 'hub.db');
       for (const suffix of ['', '-wal', '-shm']) rmSync(`${database}${suffix}`, { force: true });
-      const clusters = Number.parseInt(flags.clusters, 10);
+      const clusters = flags.clusters;
       const names = Array.from({ length: clusters }, (_, i) => `cluster-${i + 1}`);
-      const rest = `http://127.0.0.1:${flags.restPort}`;
+      const rest = `http://${DEMO_HOST}:${flags.restPort}`;
       const group = new ChildProcessGroup();
+      const start = (part: string, args: string[]) => state.recordPart(part, group.start(part, args).pid, args);
 
-      const stop = async (code: number) => {
+      // Asked to stop (Ctrl-C reaches every part at once, so their exits are expected from here on).
+      let stopping = false;
+      const stopSignal = new Promise<NodeJS.Signals>((resolveSignal) => {
+        const onSignal = (signal: NodeJS.Signals) => {
+          stopping = true;
+          resolveSignal(signal);
+        };
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+      });
+      // Rejects when a part exits on its own: no wait, and no banner, outlives it.
+      let exited: (err: PartExited) => void = () => undefined;
+      const partExited = new Promise<never>((_, reject) => (exited = reject));
+      partExited.catch(() => undefined);
+      group.onUnexpectedExit((name, code) => {
+        if (!stopping) exited(new PartExited(`the ${name} exited unexpectedly (code ${code}); see its lines above`));
+      });
+      const until = <T>(what: string, check: () => T | Promise<T>) =>
+        Promise.race([
+          waitFor(check, { timeoutMs: START_TIMEOUT_MS, what }),
+          partExited,
+          stopSignal.then(() => Promise.reject(new PartExited('stopped while starting'))),
+        ]);
+      const stopAll = async (code: number) => {
         await group.stopAll();
+        state.release();
         process.exit(code);
       };
-      group.onUnexpectedExit((name, code) => {
-        process.stderr.write(`demo: ${name} exited unexpectedly (code ${code}); stopping everything\n`);
-        void stop(1);
-      });
 
       try {
-        group.start('sim', [
+        start('sim', [
           'sim',
           '--port',
-          flags.simPort,
+          String(flags.simPort),
           '--clusters',
           String(clusters),
           '--kubeconfig-dir',
@@ -132,7 +207,7 @@ export function registerDemoCommand(program: Command): void {
           '--log-format',
           'text',
         ]);
-        await waitFor(() => group.output('sim').includes('kubeconfig'), { timeoutMs: START_TIMEOUT_MS, what: 'the sim to start' });
+        await until('the sim to start', () => group.output('sim').includes('kubeconfig'));
 
         const tls = await writeDemoCertificates(join(dir, 'tls'));
         const hubConfigPath = join(dir, 'hub.yaml');
@@ -143,25 +218,24 @@ export function registerDemoCommand(program: Command): void {
             identities: [{ name: 'demo-agent', match: { subject: 'demo-agent' }, accounts: ['cluster-*'] }],
           }),
         );
-        group.start('hub', [
+        start('hub', [
           'hub',
           '--config',
           hubConfigPath,
           '--host',
-          '127.0.0.1',
+          DEMO_HOST,
           '--port',
-          flags.restPort,
+          String(flags.restPort),
           '--grpc-port',
-          flags.grpcPort,
+          String(flags.grpcPort),
           '--database',
           `sqlite:${database}`,
           '--log-format',
           'text',
         ]);
-        await waitFor(async () => (await fetch(`${rest}/health`).catch(() => undefined))?.ok, {
-          timeoutMs: START_TIMEOUT_MS,
-          what: 'the hub to answer /health',
-        });
+        // Its own word first (the port was free, so what answers there next is this hub), then its readiness.
+        await until('the hub to start', () => group.output('hub').includes('hub started'));
+        await until('the hub to be ready', async () => (await fetch(`${rest}/health/readiness`).catch(() => undefined))?.ok);
 
         const agentConfigPath = join(dir, 'agent.yaml');
         writeFileSync(
@@ -169,30 +243,27 @@ export function registerDemoCommand(program: Command): void {
           toYaml({
             agent: { id: 'demo-agent' },
             clouddriver: {
-              grpc: `127.0.0.1:${flags.grpcPort}`,
+              grpc: `${DEMO_HOST}:${flags.grpcPort}`,
               tls: { cacertFile: tls.caFile, serverName: 'localhost', clientCertFile: tls.agent.certFile, clientKeyFile: tls.agent.keyFile },
             },
-            server: { host: '127.0.0.1', port: Number.parseInt(flags.agentPort, 10) },
+            server: { host: DEMO_HOST, port: flags.agentPort },
             kubernetes: { accounts: names.map((name) => ({ name, kubeconfigFile: join(kubeconfigDir, `${name}.yaml`) })) },
             logging: { format: 'text' },
           }),
         );
-        group.start('agent', ['agent', '--config', agentConfigPath]);
-        await waitFor(
-          async () => {
-            const response = await fetch(`${rest}/credentials`).catch(() => undefined);
-            if (!response?.ok) return false;
-            const accounts = (await response.json()) as unknown[];
-            return accounts.length >= clusters;
-          },
-          { timeoutMs: START_TIMEOUT_MS, what: 'the agent to register its accounts' },
-        );
+        start('agent', ['agent', '--config', agentConfigPath]);
+        await until('the agent to register its accounts, connected', async () => {
+          const response = await fetch(`${rest}/credentials`).catch(() => undefined);
+          if (!response?.ok) return false;
+          const accounts = (await response.json()) as Array<{ name: string; agent?: { status?: string } }>;
+          return names.every((name) => accounts.some((a) => a.name === name && a.agent?.status === 'connected'));
+        });
         // --clusters is at least 1 (its parser refuses less).
         const account = names[0]!;
-        await waitFor(async () => (await fetch(`${rest}/manifests/${account}/team-a/deployment%20app-0`).catch(() => undefined))?.ok, {
-          timeoutMs: START_TIMEOUT_MS,
-          what: 'the first sample application to reach the cache',
-        });
+        await until(
+          'the first sample application to reach the cache',
+          async () => (await fetch(`${rest}/manifests/${account}/team-a/deployment%20app-0`).catch(() => undefined))?.ok,
+        );
 
         const deployFile = join(dir, 'deploy-hello.json');
         const deleteFile = join(dir, 'delete-hello.json');
@@ -211,10 +282,10 @@ export function registerDemoCommand(program: Command): void {
           'Scale Agent demo is running (Ctrl-C stops everything).',
           '',
           `  hub REST (Clouddriver API)   ${rest}`,
-          `  hub gRPC (agents dial here)  127.0.0.1:${flags.grpcPort}  (mTLS; CA and certificates in ${tls.dir}; configs ${hubConfigPath}, ${agentConfigPath})`,
-          `  agent admin                  http://127.0.0.1:${flags.agentPort}  (/health, /accounts, /watches, /metrics)`,
-          `  sim (Kubernetes API)         https://127.0.0.1:${flags.simPort}/clusters/<name>, kubeconfigs in ${kubeconfigDir}`,
-          `  database                     ${join(dir, 'hub.db')}`,
+          `  hub gRPC (agents dial here)  ${DEMO_HOST}:${flags.grpcPort}  (mTLS; CA and certificates in ${tls.dir}; configs ${hubConfigPath}, ${agentConfigPath})`,
+          `  agent admin                  http://${DEMO_HOST}:${flags.agentPort}  (/health, /accounts, /watches, /metrics)`,
+          `  sim (Kubernetes API)         https://${DEMO_HOST}:${flags.simPort}/clusters/<name>, kubeconfigs in ${kubeconfigDir}`,
+          `  database                     ${database}  (new at every start: the sim's clusters are new too)`,
           '',
           'Try:',
           `  curl -s ${rest}/health`,
@@ -234,12 +305,23 @@ export function registerDemoCommand(program: Command): void {
         ];
         process.stdout.write(lines.join('\n') + '\n');
       } catch (err) {
-        process.stderr.write(`demo: ${(err as Error).message}\n`);
-        await stop(1);
+        if (stopping) {
+          process.stdout.write('demo: stopping…\n');
+          await stopAll(0);
+          return;
+        }
+        process.stderr.write(`demo: ${errorMessage(err)}; the demo is not running, stopping everything\n`);
+        await stopAll(1);
         return;
       }
-      await untilSignal();
+      try {
+        await Promise.race([stopSignal, partExited]);
+      } catch (err) {
+        process.stderr.write(`demo: ${errorMessage(err)}: the demo is NOT running any more, stopping everything\n`);
+        await stopAll(1);
+        return;
+      }
       process.stdout.write('demo: stopping…\n');
-      await stop(0);
+      await stopAll(0);
     });
 }

@@ -1,6 +1,7 @@
+import { setLogger } from '@grpc/grpc-js';
 import type { Command } from 'commander';
 import { loadConfigFile } from '../common/config.ts';
-import { createLogger } from '../common/logger.ts';
+import { createLoggerFromConfig } from '../common/logger.ts';
 import { hubConfigSchema, DEFAULT_GRPC_PORT, DEFAULT_REST_PORT } from '../hub/config.ts';
 import { startHub } from '../hub/hub.ts';
 import { logFatalErrorsWith } from './fatal-errors.ts';
@@ -36,8 +37,15 @@ export function registerHubCommand(program: Command): void {
         database: { url: flags.database },
         logging: { format: flags.logFormat },
       });
-      const logger = createLogger({ level: config.logging.level, format: config.logging.format, base: { part: 'hub' } });
+      const logger = createLoggerFromConfig(config.logging, { part: 'hub' });
       logFatalErrorsWith(logger);
+      // grpc-js writes its own diagnostics to stderr, unformatted (a failed bind adds a line of its own
+      // before the hub's PORT_UNAVAILABLE): they go to the hub's log instead, in its format.
+      setLogger({
+        error: (...args: unknown[]) => logger.warn({ source: 'grpc-js' }, args.map(String).join(' ')),
+        info: (...args: unknown[]) => logger.info({ source: 'grpc-js' }, args.map(String).join(' ')),
+        debug: (...args: unknown[]) => logger.debug({ source: 'grpc-js' }, args.map(String).join(' ')),
+      });
       const hub = await startHub(config, logger);
       await untilSignal();
       await hub.close();

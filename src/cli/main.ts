@@ -3,6 +3,7 @@ import { registerSimCommand } from './sim-command.ts';
 import { registerHubCommand } from './hub-command.ts';
 import { registerAgentCommand } from './agent-command.ts';
 import { registerDemoCommand } from './demo-command.ts';
+import { registerAccountsCommand } from './accounts-command.ts';
 import { runCommand } from './run-command.ts';
 
 const program = new Command('scale-agent')
@@ -13,5 +14,6 @@ registerSimCommand(program);
 registerHubCommand(program);
 registerAgentCommand(program);
 registerDemoCommand(program);
+registerAccountsCommand(program);
 
 await runCommand(program, process.argv);

@@ -4,6 +4,7 @@ import { Churn } from '../sim/churn.ts';
 import { seedSampleApps } from '../sim/sample-apps.ts';
 import { startSim } from '../sim/sim-server.ts';
 import { SIM_DEFAULTS } from '../sim/sim-options.ts';
+import { portUnavailable } from '../common/listen-errors.ts';
 import { logFatalErrorsWith } from './fatal-errors.ts';
 import { untilSignal } from './run-command.ts';
 
@@ -26,6 +27,7 @@ interface SimCommandOptions {
   openapiSchemas: boolean;
   podStartDelayMs: number;
   historyLimit: number;
+  rootCluster?: string;
   logFormat: LogFormat;
 }
 
@@ -81,6 +83,7 @@ export function registerSimCommand(program: Command): void {
     )
     .option('--pod-start-delay-ms <ms>', 'how long new pods stay Pending before Running', nonNegativeInt, SIM_DEFAULTS.podStartDelayMs)
     .option('--history-limit <n>', 'events kept per cluster for watch resumption and paging', nonNegativeInt, SIM_DEFAULTS.historyLimit)
+    .option('--root-cluster <name>', 'also serve this cluster at the root path (/api, /apis), for in-cluster clients that take only a host and port')
     .addOption(new Option('--log-format <format>', 'log format').choices(['json', 'text']).default('text'))
     .action(async (options: SimCommandOptions) => {
       const logger = createLogger({ format: options.logFormat, base: { part: 'sim' } });
@@ -97,7 +100,10 @@ export function registerSimCommand(program: Command): void {
         openApiSchemas: options.openapiSchemas,
         podStartDelayMs: options.podStartDelayMs,
         historyLimit: options.historyLimit,
+        ...(options.rootCluster !== undefined ? { rootCluster: options.rootCluster } : {}),
         logger,
+      }).catch((err: unknown) => {
+        throw portUnavailable(err, { portKey: '--port', port: options.port, hostKey: '--host', host: options.host }) ?? err;
       });
       if (options.sampleApps > 0) {
         for (const name of names) seedSampleApps(sim.cluster(name), { apps: options.sampleApps });

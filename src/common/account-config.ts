@@ -17,6 +17,55 @@ const permissionsSchema = z
   ])
   .default({});
 
+/**
+ * Fields of Clouddriver's Kubernetes account (KubernetesAccountProperties.ManagedAccount, and Halyard's
+ * older ones) that mean nothing to an agent that watches clusters through their API, with the reason.
+ * They are accepted, so that an account definition copied from Clouddriver (or sent through its
+ * Account Management API) carries over; the agent warns about each at start (src/agent/armory-compat).
+ * `requiredGroupMembership` is not here: it becomes the permissions, as in Clouddriver.
+ */
+const CLOUDDRIVER_ONLY = {
+  cacheThreads: "Clouddriver's caching agents poll the cluster; this agent lists once and then watches, so there is no caching thread to size",
+  cacheIntervalSeconds: "Clouddriver's caching agents poll the cluster; this agent lists once and then watches, so changes arrive as they happen",
+  kubectlExecutable: 'the agent calls the Kubernetes API directly, without kubectl',
+  kubectlRequestTimeoutSeconds: 'the agent calls the Kubernetes API directly, without kubectl; the request timeout is kubernetes.requestTimeoutSeconds',
+  dockerRegistries: "Clouddriver's Kubernetes V1 provider (removed from Spinnaker) used it; V2 accounts ignore it",
+  configureImagePullSecrets: "Clouddriver's Kubernetes V1 provider (removed from Spinnaker) used it; V2 accounts ignore it",
+  providerVersion: 'only the V2 (manifest-based) provider exists here',
+  skin: 'only the V2 (manifest-based) provider exists here',
+  customResources:
+    'kinds are discovered from the API server (custom resources included) and shown by their kind; there is no per-kind Spinnaker mapping to declare',
+  cachingPolicies: 'the agent watches every kind its kinds/omitKinds select, with no per-kind cache limit; narrow the kinds instead',
+  oAuthServiceAccount: 'Google OAuth for GKE is not built in; use a kubeconfig with a token, or an exec credential plugin (gke-gcloud-auth-plugin)',
+  oAuthScopes: 'Google OAuth for GKE is not built in; use a kubeconfig with a token, or an exec credential plugin (gke-gcloud-auth-plugin)',
+  oauthScopes: 'Google OAuth for GKE is not built in; use a kubeconfig with a token, or an exec credential plugin (gke-gcloud-auth-plugin)',
+  liveManifestCalls: 'manifests are read from the cache, which the watches keep current',
+  checkPermissionsOnStartup: 'every kind is checked by listing it; a kind the account may not read is reported as forbidden and retried',
+  cacheAllApplicationRelationships: "the hub relates objects to applications from the cached objects' monikers",
+  namingStrategy: "the hub reads Spinnaker's moniker annotations (Clouddriver's default kubernetesAnnotations strategy), the only one here",
+  debug: 'use logging.level: debug',
+  metrics: "pod metrics (top pod) are not collected; a manifest's metrics are an empty list",
+  rawResourcesEndpointConfig: 'the raw resources endpoint shows every cached kind; narrow the kinds with kinds/omitKinds',
+  user: "Halyard's kubeconfig override; pick the context with context instead",
+  cluster: "Halyard's kubeconfig override; pick the context with context instead",
+  type: 'every account here is a Kubernetes account (the type tag of Clouddriver Account Management)',
+} as const satisfies Record<string, string>;
+
+type ClouddriverOnlyField = keyof typeof CLOUDDRIVER_ONLY;
+
+export const CLOUDDRIVER_ONLY_ACCOUNT_FIELDS: Readonly<Record<string, string>> = CLOUDDRIVER_ONLY;
+
+/** The Clouddriver-only fields a raw account entry sets. */
+export function clouddriverOnlyFields(account: unknown): string[] {
+  if (typeof account !== 'object' || account === null) return [];
+  return Object.keys(account).filter((key) => Object.hasOwn(CLOUDDRIVER_ONLY_ACCOUNT_FIELDS, key));
+}
+
+const ignoredFieldsShape = Object.fromEntries(Object.keys(CLOUDDRIVER_ONLY).map((key) => [key, z.unknown().optional()])) as Record<
+  ClouddriverOnlyField,
+  z.ZodOptional<z.ZodUnknown>
+>;
+
 export const accountSchema = z
   .object({
     name: z.string().min(1),
@@ -38,10 +87,13 @@ export const accountSchema = z
     onlyNamespacedResources: z.boolean().default(false),
     onlySpinnakerManaged: z.boolean().default(false),
     permissions: permissionsSchema,
+    /** Clouddriver's older form of permissions: these roles may read and write (used when permissions is empty). */
+    requiredGroupMembership: z.array(z.string().min(1)).default([]),
     environment: z.string().min(1).optional(),
     accountType: z.string().min(1).optional(),
+    ...ignoredFieldsShape,
   })
-  .passthrough()
+  .strict()
   .superRefine((account, ctx) => {
     const sources = [account.kubeconfigFile, account.kubeconfigContents, account.serviceAccount ? true : undefined].filter((s) => s !== undefined);
     if (sources.length !== 1) {
@@ -53,6 +105,17 @@ export const accountSchema = z
     if (account.namespaces.length > 0 && account.omitNamespaces.length > 0) {
       ctx.addIssue({ code: 'custom', message: 'namespaces and omitNamespaces are mutually exclusive', path: ['omitNamespaces'] });
     }
+  })
+  .transform((account) => {
+    const kept: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(account)) if (!Object.hasOwn(CLOUDDRIVER_ONLY_ACCOUNT_FIELDS, key)) kept[key] = value;
+    const { requiredGroupMembership, permissions, ...rest } = kept as Omit<typeof account, ClouddriverOnlyField>;
+    // Clouddriver (Fiat) grants READ and WRITE to requiredGroupMembership when no permissions are given.
+    const effective =
+      Object.keys(permissions).length === 0 && requiredGroupMembership.length > 0
+        ? { READ: [...requiredGroupMembership], WRITE: [...requiredGroupMembership] }
+        : permissions;
+    return { ...rest, permissions: effective };
   });
 
 export type AccountConfig = z.output<typeof accountSchema>;

@@ -1,41 +1,101 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { didYouMean } from './did-you-mean.ts';
 import { Errors, ScaleAgentError } from './errors.ts';
+import { logLevelOverride } from './logging-config.ts';
+import { knownKeysAt } from './schema-keys.ts';
+
+/** Beyond this many known keys, a key with no near match is reported without the list. */
+const MAX_LISTED_KEYS = 12;
 
 /**
  * Loads a YAML configuration file and validates it against a zod schema that carries every default.
  * Any problem fails with CONFIG_INVALID naming the file and the path of each bad key, so a broken
- * configuration stops the process at start instead of running on partial defaults.
+ * configuration stops the process at start instead of running on partial defaults. The LOG_LEVEL
+ * environment variable, when set, wins over the file's `logging.level`; `overrides` (flags) win over both.
  */
-export function loadConfigFile<S extends z.ZodType>(schema: S, path: string | undefined, overrides: unknown = {}): z.output<S> {
-  let raw: unknown = {};
-  if (path !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (err) {
-      throw new ScaleAgentError(Errors.CONFIG_FILE_UNREADABLE, `cannot read configuration file ${path}: ${(err as Error).message}`, { path });
-    }
-    try {
-      raw = parseYaml(text) ?? {};
-    } catch (err) {
-      throw new ScaleAgentError(Errors.CONFIG_INVALID, `configuration file ${path} is not valid YAML: ${(err as Error).message}`, { path });
-    }
-  }
-  return parseConfig(schema, deepMerge(raw, overrides), path ?? '<defaults>');
+export function loadConfigFile<S extends z.ZodType>(
+  schema: S,
+  path: string | undefined,
+  overrides: unknown = {},
+  env: NodeJS.ProcessEnv = process.env,
+): z.output<S> {
+  const raw = path === undefined ? {} : parseConfigText(readConfigText(path), path);
+  const withEnv = knownKeysAt(schema, ['logging']).includes('level') ? deepMerge(raw, logLevelOverride(env)) : raw;
+  return parseConfig(schema, deepMerge(withEnv, overrides), path ?? '<defaults>');
 }
 
-export function parseConfig<S extends z.ZodType>(schema: S, raw: unknown, source: string): z.output<S> {
-  const result = schema.safeParse(raw);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
-    throw new ScaleAgentError(Errors.CONFIG_INVALID, `invalid configuration in ${source}:\n  ${problems.join('\n  ')}`, {
+/** A configuration file's text; CONFIG_FILE_UNREADABLE when it cannot be read. */
+export function readConfigText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ScaleAgentError(Errors.CONFIG_FILE_UNREADABLE, `cannot read configuration file ${path}: ${(err as Error).message}`, { path });
+  }
+}
+
+/** YAML text as a plain value (an empty document is `{}`); CONFIG_INVALID when it is not YAML. */
+export function parseConfigText(text: string, source: string): unknown {
+  try {
+    return parseYaml(text) ?? {};
+  } catch (err) {
+    throw new ScaleAgentError(Errors.CONFIG_INVALID, `configuration file ${source} is not valid YAML: ${(err as Error).message}`, {
       source,
-      problems,
+      problems: [`(root): not valid YAML: ${(err as Error).message}`],
     });
   }
+}
+
+export interface ValidateOptions {
+  /**
+   * Keys accepted at a path besides the schema's own (e.g. another product's spellings handled before
+   * validation): offered as suggestions for an unknown key.
+   */
+  extraKeys?: (path: readonly PropertyKey[]) => readonly string[];
+}
+
+export type Validation<T> = { success: true; data: T } | { success: false; problems: string[] };
+
+/** Validates without throwing: the parsed value, or every problem as `path: message`. */
+export function validateConfig<S extends z.ZodType>(schema: S, raw: unknown, options: ValidateOptions = {}): Validation<z.output<S>> {
+  const result = schema.safeParse(raw);
+  if (result.success) return { success: true, data: result.data };
+  return { success: false, problems: result.error.issues.flatMap((issue) => describeIssue(schema, issue, options)) };
+}
+
+export function parseConfig<S extends z.ZodType>(schema: S, raw: unknown, source: string, options: ValidateOptions = {}): z.output<S> {
+  const result = validateConfig(schema, raw, options);
+  if (!result.success) throw configInvalid(source, result.problems);
   return result.data;
+}
+
+/** The CONFIG_INVALID error listing every problem of a configuration. */
+export function configInvalid(source: string, problems: readonly string[]): ScaleAgentError {
+  return new ScaleAgentError(Errors.CONFIG_INVALID, `invalid configuration in ${source}:\n  ${problems.join('\n  ')}`, {
+    source,
+    problems: [...problems],
+  });
+}
+
+/**
+ * One line per problem. An unknown key gets a line of its own with the nearest known key at that
+ * place (`kubernetes.accounts[0].namespace: unknown key; did you mean "namespaces"?`), or, when none
+ * is near, the keys that are known there.
+ */
+function describeIssue(schema: z.ZodType, issue: z.core.$ZodIssue, options: ValidateOptions): string[] {
+  if (issue.code !== 'unrecognized_keys') return [`${formatPath(issue.path)}: ${issue.message}`];
+  const known = [...new Set([...knownKeysAt(schema, issue.path), ...(options.extraKeys?.(issue.path) ?? [])])];
+  return issue.keys.map((key) => {
+    const suggestion = didYouMean(key, known);
+    const hint =
+      suggestion !== undefined
+        ? `; did you mean "${suggestion}"?`
+        : known.length > 0 && known.length <= MAX_LISTED_KEYS
+          ? ` (known keys here: ${[...known].sort().join(', ')})`
+          : '';
+    return `${formatPath([...issue.path, key])}: unknown key${hint}`;
+  });
 }
 
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -43,7 +103,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return path.map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`)).join('');
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 

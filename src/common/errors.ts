@@ -36,6 +36,13 @@ function def<Code extends string>(code: Code, httpStatus: number): { readonly co
 export const Errors = {
   CONFIG_INVALID: def('CONFIG_INVALID', 500),
   CONFIG_FILE_UNREADABLE: def('CONFIG_FILE_UNREADABLE', 500),
+  /**
+   * A port a part must listen on cannot be opened: in use, not permitted, or its host is not an address
+   * of this machine (src/common/listen-errors.ts). The message names the setting and its value.
+   */
+  PORT_UNAVAILABLE: def('PORT_UNAVAILABLE', 500),
+  /** `scale-agent demo` in a directory where another demo still runs (its state file names a live process). */
+  DEMO_ALREADY_RUNNING: def('DEMO_ALREADY_RUNNING', 409),
   KUBECONFIG_INVALID: def('KUBECONFIG_INVALID', 500),
   KUBE_API_ERROR: def('KUBE_API_ERROR', 502),
   KUBE_TRANSPORT_ERROR: def('KUBE_TRANSPORT_ERROR', 502),
@@ -45,7 +52,12 @@ export const Errors = {
   PROTOCOL_VERSION_UNSUPPORTED: def('PROTOCOL_VERSION_UNSUPPORTED', 400),
   ACCOUNT_NOT_FOUND: def('ACCOUNT_NOT_FOUND', 404),
   ACCOUNT_OWNED_BY_OTHER_CLUSTER: def('ACCOUNT_OWNED_BY_OTHER_CLUSTER', 409),
+  /** A release of an account name (POST /admin/accounts/{name}/release) while a session serves the account; `?force=true` ends this replica's hold first. */
+  ACCOUNT_IN_USE: def('ACCOUNT_IN_USE', 409),
+  /** Sent to an agent whose account an operator released with `force`: the hub no longer serves it through this session. */
+  ACCOUNT_RELEASED: def('ACCOUNT_RELEASED', 409),
   ACCOUNT_NOT_CONNECTED: def('ACCOUNT_NOT_CONNECTED', 503),
+  ACCOUNT_CLUSTER_UNREACHABLE: def('ACCOUNT_CLUSTER_UNREACHABLE', 503),
   SESSION_UNKNOWN: def('SESSION_UNKNOWN', 400),
   /** A Sync stream for an account its session does not (or no longer) cache. */
   NOT_CACHING_OWNER: def('NOT_CACHING_OWNER', 409),
@@ -56,6 +68,22 @@ export const Errors = {
   CACHING_EPOCH_STALE: def('CACHING_EPOCH_STALE', 409),
   /** An account in a hello or update without a name, or declared twice. */
   ACCOUNT_INVALID: def('ACCOUNT_INVALID', 400),
+  /** A dynamic account definition the agent could not run: not an object, or refused by the agent's account schema (the message lists each key). */
+  ACCOUNT_DEFINITION_INVALID: def('ACCOUNT_DEFINITION_INVALID', 400),
+  /** A dynamic account definition carrying credentials in the clear (kubeconfigContents that is not an `encrypted:` reference); the message names the key. */
+  ACCOUNT_CREDENTIALS_IN_CLEAR: def('ACCOUNT_CREDENTIALS_IN_CLEAR', 400),
+  /** A dynamic account definition created under a name that already has one. */
+  ACCOUNT_DEFINITION_EXISTS: def('ACCOUNT_DEFINITION_EXISTS', 409),
+  /** No dynamic account definition of that name (to update). */
+  ACCOUNT_DEFINITION_NOT_FOUND: def('ACCOUNT_DEFINITION_NOT_FOUND', 404),
+  /** A dynamic account definition changed by someone else between the read and the write (an import applying its plan). */
+  ACCOUNT_DEFINITION_CONFLICT: def('ACCOUNT_DEFINITION_CONFLICT', 409),
+  /** The account name is served by an agent from its own configuration: it cannot be defined, changed or deleted as a dynamic account. */
+  ACCOUNT_NOT_DYNAMIC: def('ACCOUNT_NOT_DYNAMIC', 409),
+  /** Clouddriver Account Management for a provider other than Kubernetes (`@type` other than `kubernetes`). */
+  ACCOUNT_TYPE_UNSUPPORTED: def('ACCOUNT_TYPE_UNSUPPORTED', 400),
+  /** The CLI (`scale-agent accounts`) cannot reach the hub's REST API, or its answer is not the API's. */
+  HUB_UNREACHABLE: def('HUB_UNREACHABLE', 503),
   OPERATION_INVALID: def('OPERATION_INVALID', 400),
   OPERATION_DEADLINE_EXCEEDED: def('OPERATION_DEADLINE_EXCEEDED', 504),
   OPERATION_AGENT_GONE: def('OPERATION_AGENT_GONE', 503),
@@ -113,6 +141,13 @@ export const Errors = {
   TLS_FILES_INVALID: def('TLS_FILES_INVALID', 500),
   /** The agent's token command failed and no earlier token is at hand. */
   AUTH_TOKEN_UNAVAILABLE: def('AUTH_TOKEN_UNAVAILABLE', 503),
+  /**
+   * A secret reference (`encrypted:`, `encryptedFile:`) that cannot be used: malformed, an unknown engine
+   * or parameter, or an engine the agent is not configured for. The message names the reference, never a value.
+   */
+  SECRET_REFERENCE_INVALID: def('SECRET_REFERENCE_INVALID', 500),
+  /** A secret store (Vault, the agent's cluster) could not be read, or holds no such secret or key. */
+  SECRET_UNAVAILABLE: def('SECRET_UNAVAILABLE', 503),
   /** A failure nobody raised on purpose (a bug); the message and the log say more. */
   INTERNAL_ERROR: def('INTERNAL_ERROR', 500),
 } as const satisfies Record<string, ErrorDefinition>;

@@ -1,5 +1,8 @@
 /** The HTTP statuses the code names, declared once. */
 export const HTTP_OK = 200;
+export const HTTP_CREATED = 201;
+export const HTTP_ACCEPTED = 202;
+export const HTTP_NO_CONTENT = 204;
 export const HTTP_BAD_REQUEST = 400;
 export const HTTP_UNAUTHORIZED = 401;
 export const HTTP_FORBIDDEN = 403;

@@ -26,6 +26,7 @@ export interface TlsMaterial {
 }
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+const PEM_PRIVATE_KEY = /-----BEGIN ([A-Z ]*)PRIVATE KEY-----[\s\S]+?-----END \1PRIVATE KEY-----/;
 
 function fail(key: string, path: string, why: string): ScaleAgentError {
   return new ScaleAgentError(Errors.TLS_FILES_INVALID, `${key}: ${path}: ${why}`, { key, path });
@@ -58,8 +59,10 @@ function certificates(file: { path: string; key: string }, bytes: Buffer): { par
 }
 
 function privateKey(file: { path: string; key: string }, bytes: Buffer, password: string | undefined): KeyObject {
+  // A file may hold the certificate and the key (Armory's server.ssl.certFile); OpenSSL reads only the first block.
+  const keyBlock = PEM_PRIVATE_KEY.exec(bytes.toString('utf8'))?.[0];
   try {
-    return createPrivateKey({ key: bytes, format: 'pem', ...(password === undefined ? {} : { passphrase: password }) });
+    return createPrivateKey({ key: keyBlock ?? bytes, format: 'pem', ...(password === undefined ? {} : { passphrase: password }) });
   } catch (err) {
     const encrypted = /ENCRYPTED/.test(bytes.toString('utf8'));
     const hint =

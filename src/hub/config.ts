@@ -34,6 +34,12 @@ export const DEFAULT_REPLICA_DEAD_AFTER_SECONDS = 15;
  * bounds failover after a replica dies without releasing its accounts.
  */
 export const DEFAULT_CACHING_LEASE_SECONDS = 15;
+/**
+ * How often a replica reads the version of the dynamic account definitions (accounts.definitionPollIntervalMs):
+ * bounds how long a definition written at another replica takes to reach this replica's agents (a write
+ * here reaches them at once). One aggregate row per read.
+ */
+export const DEFAULT_DEFINITION_POLL_INTERVAL_MS = 1_000;
 
 /** How often the hub re-reads its gRPC certificate files (a rotated certificate serves new connections). */
 export const DEFAULT_TLS_RELOAD_SECONDS = 10;
@@ -186,6 +192,8 @@ export const hubConfigSchema = z
         gracePeriodSeconds: z.number().int().min(0).default(DEFAULT_ACCOUNT_GRACE_SECONDS),
         /** How long an account's caching assignment lasts unrenewed; renewed every third of it (failover bound). */
         cachingLeaseSeconds: z.number().int().min(1).default(DEFAULT_CACHING_LEASE_SECONDS),
+        /** How often the dynamic account definitions are checked for changes made at other replicas (and deletions finished). */
+        definitionPollIntervalMs: z.number().int().min(50).max(60_000).default(DEFAULT_DEFINITION_POLL_INTERVAL_MS),
       })
       .strict()
       .prefault({}),

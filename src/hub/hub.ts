@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Errors, ScaleAgentError, errorMessage } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import { createMetricsRegistry } from '../common/metrics.ts';
+import { portUnavailable } from '../common/listen-errors.ts';
 import { agentHubServerDefinition, GRPC_MAX_MESSAGE_BYTES } from '../protocol/index.ts';
 import { grpcSecurityProblems, type HubConfig } from './config.ts';
 import { IdentityAuthorizer } from './grpc/identities.ts';
@@ -19,11 +20,16 @@ import type { Store } from './store/types.ts';
 import { CachingLeases } from './replicas/caching-leases.ts';
 import { ReplicaPresence } from './replicas/replica-presence.ts';
 import { AccountLifetime } from './replicas/account-lifetime.ts';
+import { AccountRelease } from './replicas/account-release.ts';
+import { RegistryAccountSessions } from './grpc/account-sessions.ts';
 import { HubMetrics } from './hub-metrics.ts';
 import { widenFlowControlWindows } from './grpc/flow-control.ts';
 import { OperationRelay } from './relay/operation-relay.ts';
 import { PostgresWakeups } from './relay/postgres-wakeups.ts';
 import { PollingWakeups } from './relay/relay-wakeups.ts';
+import { DefinitionPush } from './grpc/definition-push.ts';
+import { DefinitionService } from './definitions/definition-service.ts';
+import { DefinitionWatch } from './definitions/definition-watch.ts';
 
 export interface RunningHub {
   readonly restUrl: string;
@@ -34,6 +40,8 @@ export interface RunningHub {
   readonly registry: SessionRegistry;
   /** The caching assignments this replica holds. */
   readonly leases: CachingLeases;
+  /** Dynamic account definitions, as the REST API manages them. */
+  readonly definitions: DefinitionService;
   close(): Promise<void>;
 }
 
@@ -96,6 +104,16 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   const metricsRegistry = createMetricsRegistry('scale_agent_hub');
   const metrics = new HubMetrics(metricsRegistry, registry);
 
+  // Dynamic accounts: every change to the definitions, at any replica, goes to this replica's agents.
+  const push = new DefinitionPush({ authorizer, logger });
+  const watch = new DefinitionWatch({
+    store,
+    intervalMs: config.accounts.definitionPollIntervalMs,
+    logger,
+    onChange: (definitions) => push.update(definitions),
+  });
+  const definitions = new DefinitionService({ store, onChange: () => void watch.poke() });
+
   const sessionHandler = new SessionHandler({
     hubId: config.hub.id,
     store,
@@ -106,11 +124,15 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     limits: config.limits,
     authorizer,
     leases,
+    lifecycle: push,
   });
   leases.setHost(sessionHandler.cachingHost());
   // Before the gRPC port opens: the first sessions' leases are renewed from the start.
   leases.start();
   opened.add(() => leases.stop());
+  // Before the gRPC port opens: the first sessions are sent their definitions with their welcome.
+  await watch.start();
+  opened.add(() => watch.stop());
   const syncHandler = new SyncHandler({ store, registry, logger, metrics, authorizer, maxObjectBytes: config.limits.maxObjectBytes, leases });
   const grpcServer = new Server({
     'grpc.max_receive_message_length': GRPC_MAX_MESSAGE_BYTES,
@@ -128,7 +150,9 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
 
   const grpcPort = await opened.orClose(
     () => bindGrpc(grpcServer, `${config.grpc.host}:${config.grpc.port}`, grpcTransport.credentials),
-    (err) => new ScaleAgentError(Errors.CONFIG_INVALID, `grpc: cannot listen on ${config.grpc.host}:${config.grpc.port}: ${errorMessage(err)}`),
+    (err) =>
+      portUnavailable(err, { portKey: 'grpc.port', port: config.grpc.port, hostKey: 'grpc.host', host: config.grpc.host }) ??
+      new ScaleAgentError(Errors.CONFIG_INVALID, `grpc: cannot listen on ${config.grpc.host}:${config.grpc.port}: ${errorMessage(err)}`),
   );
   opened.add(() => grpcServer.forceShutdown());
   widenFlowControlWindows(grpcServer, (message) => logger.warn({}, message));
@@ -170,6 +194,14 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     auth: restAuth,
     replicas: presence,
     assignments: store,
+    accountRelease: new AccountRelease({
+      store,
+      hubId: config.hub.id,
+      sessions: new RegistryAccountSessions({ hubId: config.hub.id, registry, leases, logger }),
+      replicas: () => presence.list(),
+      logger,
+    }),
+    definitions,
   });
   api.get('/metrics', async (_request, reply) => {
     reply.header('content-type', metricsRegistry.contentType);
@@ -177,7 +209,9 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   });
   await opened.orClose(
     () => api.listen({ host: config.server.host, port: config.server.port }),
-    (err) => new ScaleAgentError(Errors.CONFIG_INVALID, `server: cannot listen on ${config.server.host}:${config.server.port}: ${errorMessage(err)}`),
+    (err) =>
+      portUnavailable(err, { portKey: 'server.port', port: config.server.port, hostKey: 'server.host', host: config.server.host }) ??
+      new ScaleAgentError(Errors.CONFIG_INVALID, `server: cannot listen on ${config.server.host}:${config.server.port}: ${errorMessage(err)}`),
   );
   const address = api.server.address();
   const restPort = typeof address === 'object' && address ? address.port : config.server.port;
@@ -199,6 +233,9 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     Math.min(ACCOUNT_SWEEP_INTERVAL_MS, config.hub.replicaDeadAfterSeconds * MS_PER_SECOND, Math.max(1000, config.accounts.gracePeriodSeconds * MS_PER_SECOND)),
   );
   sweeper.unref();
+  // Once at start too: what a former run of this replica left marked connected is known at once (its
+  // rows predate this run), and /credentials should not say connected for a sweep interval. Never rejects.
+  void lifetime.sweep();
 
   const displayHost = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
   const restUrl = `http://${displayHost(config.server.host)}:${restPort}`;
@@ -217,8 +254,10 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     store,
     registry,
     leases,
+    definitions,
     async close() {
       clearInterval(sweeper);
+      await watch.stop();
       // No renewal or takeover from here on; what this replica holds is released below, once no batch can arrive.
       await leases.stop();
       // Before the sessions close: operations this replica runs for other replicas finish on them (each

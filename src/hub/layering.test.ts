@@ -16,13 +16,14 @@ const SRC = dirname(HUB);
  * depend on nothing else in the hub. Entries ending in `.ts` are the hub's root files.
  */
 const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
-  api: ['auth', 'views', 'router', 'store', 'manifest', 'http', 'replicas'],
+  api: ['auth', 'views', 'router', 'store', 'manifest', 'http', 'replicas', 'definitions'],
   auth: ['router', 'store', 'http'],
   views: ['store', 'manifest'],
   router: ['grpc', 'store'],
   relay: ['router', 'store'],
-  grpc: ['replicas', 'store', 'config.ts'],
+  grpc: ['replicas', 'store', 'definitions', 'config.ts'],
   replicas: ['store'],
+  definitions: ['store'],
   manifest: [],
   http: [],
   store: [],

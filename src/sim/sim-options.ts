@@ -13,6 +13,11 @@ export interface SimOptions {
    * false serves plain HTTP/1.1. Default true.
    */
   tls?: boolean;
+  /**
+   * A cluster also served at the root path (/api, /apis, /version …) as a real API server is, for clients
+   * that take only a host and port: in-cluster credentials (KUBERNETES_SERVICE_HOST/PORT). Default none.
+   */
+  rootCluster?: string;
   /** Bearer token every request must carry. Default: random, readable from SimServer.token. */
   token?: string;
   /** Events kept per cluster for watch resumption and consistent paging. Default 10000. */

@@ -110,16 +110,19 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
       if (segments.length === 1 && HEALTH_PATHS.has(segments[0]!)) return sendText(response, 200, 'ok');
       if (!authorized(request)) throw unauthorized();
       if (segments[0] === 'sim') return await handleAdminRequest(target, method, segments.slice(1), request, response);
-      if (segments[0] !== 'clusters' || segments[1] === undefined) throw pathNotFound(url.pathname);
-      const cluster = clusters.get(segments[1]);
-      if (cluster === undefined) throw notFound(CLUSTER_SUBJECT, segments[1]);
-      const fault = await faults.beforeRequest({ cluster, method, segments: segments.slice(2), query: url.searchParams });
+      const prefixed = segments[0] === 'clusters' && segments[1] !== undefined;
+      if (!prefixed && options.rootCluster === undefined) throw pathNotFound(url.pathname);
+      const clusterName = prefixed ? segments[1]! : options.rootCluster!;
+      const cluster = clusters.get(clusterName);
+      if (cluster === undefined) throw notFound(CLUSTER_SUBJECT, clusterName);
+      const clusterSegments = prefixed ? segments.slice(2) : segments;
+      const fault = await faults.beforeRequest({ cluster, method, segments: clusterSegments, query: url.searchParams });
       if (fault !== undefined) throw fault;
       // The client may have given up while a latency fault held the request: serving it now would register
       // a watch whose close event has already gone by, and that watch would never be removed.
       if (clientGone(request)) return;
       if (WriteAudit.isWrite(method)) {
-        const path = '/' + segments.slice(2).join('/');
+        const path = '/' + clusterSegments.join('/');
         const dryRun = url.searchParams.has('dryRun');
         response.once('finish', () => cluster.audit.record({ at: Date.now(), method, path, status: response.statusCode, dryRun }));
       }
@@ -127,7 +130,7 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
         cluster,
         request,
         response,
-        segments: segments.slice(2),
+        segments: clusterSegments,
         query: url.searchParams,
         serverAddress,
         bookmarkIntervalMs,

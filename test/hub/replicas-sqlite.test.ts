@@ -91,8 +91,8 @@ describe('SQLite serves one hub replica', { timeout: 120_000 }, () => {
       ] as const) {
         await assert.rejects(startHub(parseConfig(hubConfigSchema, { ...settings(`hub-${key}`), ...taken }, 'test'), silentLogger()), (err: unknown) => {
           assert.ok(err instanceof ScaleAgentError, String(err));
-          assert.equal(err.code, Errors.CONFIG_INVALID.code);
-          assert.ok(err.message.startsWith(`${key}: cannot listen on 127.0.0.1:${port}`), err.message);
+          assert.equal(err.code, Errors.PORT_UNAVAILABLE.code);
+          assert.ok(err.message.startsWith(`${key}.port ${port} is in use on 127.0.0.1`), err.message);
           return true;
         });
         // Refused as a second live replica if the failed one had left its row.

@@ -31,7 +31,17 @@ export const ENGINES: readonly EngineName[] = ['sqlite', 'postgres', 'mysql'];
 const TEST_POOL_SIZE = 4;
 const CONNECT_TIMEOUT_MS = 5000;
 /** The hub's data tables, emptied between tests (schema_migrations stays). */
-const DATA_TABLES = ['objects', 'feeds', 'accounts', 'operations', 'tasks', 'hub_replicas', 'caching_assignments', 'relayed_operations'] as const;
+const DATA_TABLES = [
+  'objects',
+  'feeds',
+  'accounts',
+  'operations',
+  'tasks',
+  'hub_replicas',
+  'caching_assignments',
+  'relayed_operations',
+  'account_definitions',
+] as const;
 
 // Top-level: node:test needs to know whether a suite is skipped when the suite is declared.
 const resolutions = await testDatabases();

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { ChildProcessGroup } from '../../src/cli/child-processes.ts';
 import { waitFor } from '../../src/common/time.ts';
+import { ConfigMapDir } from './configmap-dir.ts';
 
 /** How long a part may take to start in tests (two cores shared by sim, hub, agent and the test). */
 export const START_TIMEOUT_MS = 60_000;
@@ -132,6 +133,8 @@ export interface SystemOptions {
   clusters: number;
   /** Extra agent configuration merged into each account (kinds, namespaces, …). */
   account?: Record<string, unknown>;
+  /** Accounts the agent is configured for besides the sim's clusters (not waited for at start). */
+  extraAccounts?: Array<Record<string, unknown>>;
   /** Relay agent→hub traffic through a recorder. */
   recordAgentTraffic?: boolean;
   /** Extra sim flags (`--sample-apps 5`, …). */
@@ -145,6 +148,13 @@ export interface SystemOptions {
   echo?: boolean;
   /** LOG_LEVEL of every process (default info). */
   logLevel?: string;
+  /**
+   * Extra environment of the agent process (e.g. the in-cluster service variables of agent mode); a
+   * function is called when the agent starts, once the sim's address is known.
+   */
+  agentEnv?: NodeJS.ProcessEnv | ((system: TestSystem) => NodeJS.ProcessEnv);
+  /** Mount the agent's configuration as the kubelet mounts a ConfigMap (a `..data` symlink swapped on update). */
+  agentConfigMap?: boolean;
 }
 
 type Tree = Record<string, unknown>;
@@ -263,29 +273,72 @@ export class TestSystem {
     this.restUrl = `http://127.0.0.1:${this.restPort}`;
   }
 
+  /** The agent's configuration as last written (rewriteAgentConfig changes it). */
+  agentConfig: Tree | undefined;
+  private agentConfigMap: ConfigMapDir | undefined;
+
+  /**
+   * Writes a new agent configuration while the agent runs (as a ConfigMap update reaches a pod when
+   * agentConfigMap is set, else by rewriting the file in place). `change` gets the current tree.
+   */
+  rewriteAgentConfig(change: (config: Tree) => Tree | string): void {
+    const next = change(structuredClone(this.agentConfig ?? {}));
+    const text = typeof next === 'string' ? next : toYaml(next);
+    if (typeof next !== 'string') this.agentConfig = next;
+    if (this.agentConfigMap) this.agentConfigMap.write({ 'agent.yaml': text });
+    else writeFileSync(join(this.dir, 'agent.yaml'), text);
+  }
+
   startAgent(): void {
-    const configPath = join(this.dir, 'agent.yaml');
-    writeFileSync(
-      configPath,
-      toYaml(
-        deepMerge(
-          {
-            agent: { id: 'e2e-agent' },
-            clouddriver: {
-              grpc: `127.0.0.1:${this.relay ? this.relay.port : this.grpcPort}`,
-              insecure: true,
-              keepAliveHeartbeatSeconds: 2,
-              backoff: { initialMs: 200, maxMs: 2000 },
-            },
-            server: { host: '127.0.0.1', port: 0 },
-            kubernetes: { accounts: this.names.map((name) => ({ name, kubeconfigFile: this.kubeconfig(name), ...(this.options.account ?? {}) })) },
-            logging: { format: 'json' },
-          },
-          this.options.agent ?? {},
-        ),
-      ),
+    this.agentConfig = deepMerge(
+      {
+        agent: { id: 'e2e-agent' },
+        clouddriver: {
+          grpc: `127.0.0.1:${this.relay ? this.relay.port : this.grpcPort}`,
+          insecure: true,
+          keepAliveHeartbeatSeconds: 2,
+          backoff: { initialMs: 200, maxMs: 2000 },
+        },
+        server: { host: '127.0.0.1', port: 0 },
+        kubernetes: {
+          accounts: [
+            ...this.names.map((name) => ({ name, kubeconfigFile: this.kubeconfig(name), ...(this.options.account ?? {}) })),
+            ...(this.options.extraAccounts ?? []),
+          ],
+        },
+        logging: { format: 'json' },
+      },
+      this.options.agent ?? {},
     );
+    let configPath = join(this.dir, 'agent.yaml');
+    if (this.options.agentConfigMap) {
+      this.agentConfigMap ??= new ConfigMapDir(join(this.dir, 'agent-config'));
+      this.agentConfigMap.write({ 'agent.yaml': toYaml(this.agentConfig) });
+      configPath = this.agentConfigMap.path('agent.yaml');
+    } else writeFileSync(configPath, toYaml(this.agentConfig));
+    if (this.options.agentEnv !== undefined) {
+      const group = new ChildProcessGroup({
+        echo: this.options.echo ?? process.env.E2E_ECHO === '1',
+        env: {
+          LOG_LEVEL: this.options.logLevel ?? 'info',
+          ...(typeof this.options.agentEnv === 'function' ? this.options.agentEnv(this) : this.options.agentEnv),
+        },
+      });
+      this.extraGroups.push(group);
+      this.agentGroup = group;
+      this.processes.set('agent', group.start('agent', ['agent', '--config', configPath]));
+      return;
+    }
     this.startPart('agent', ['agent', '--config', configPath]);
+  }
+
+  /** Groups of processes started with an environment of their own (agentEnv). */
+  private readonly extraGroups: ChildProcessGroup[] = [];
+  private agentGroup: ChildProcessGroup | undefined;
+
+  /** The agent's output so far. */
+  agentOutput(): string {
+    return (this.agentGroup ?? this.group).output('agent');
   }
 
   private startPart(part: 'sim' | 'hub' | 'agent', args: string[]): void {
@@ -304,7 +357,7 @@ export class TestSystem {
 
   /** Reads the agent's admin port from its "agent started" log line (kept before later output can push it out). */
   private async readAgentAdminUrl(): Promise<void> {
-    const started = await waitFor(() => parseJsonLines(this.group.output('agent')).find((l) => l.msg === 'agent started'), {
+    const started = await waitFor(() => parseJsonLines(this.agentOutput()).find((l) => l.msg === 'agent started'), {
       timeoutMs: START_TIMEOUT_MS,
       what: 'the agent to start',
     });
@@ -335,7 +388,7 @@ export class TestSystem {
 
   /** Stops the agent, runs `whileStopped` (changes the agent must catch up on), and starts it again. */
   async restartAgent(whileStopped?: () => Promise<void>): Promise<void> {
-    await this.group.stop('agent');
+    await (this.agentGroup ?? this.group).stop('agent');
     await whileStopped?.();
     this.startAgent();
     await this.readAgentAdminUrl();
@@ -378,6 +431,7 @@ export class TestSystem {
     // A frozen part would only take SIGTERM once thawed (and be killed after the grace period instead).
     for (const child of this.processes.values()) if (child.exitCode === null && child.signalCode === null) child.kill('SIGCONT');
     await this.group.stopAll();
+    for (const group of this.extraGroups) await group.stopAll();
     await this.relay?.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }

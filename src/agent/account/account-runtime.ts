@@ -5,8 +5,6 @@ import type { Logger } from '../../common/logger.ts';
 import { AccountInfoSchema, type AccountInfo, type ResumePoint } from '../../protocol/index.ts';
 import { KubeClient } from '../../kube/client.ts';
 import { OpenApiV3Documents } from '../../kube/openapi-v3.ts';
-import { loadKubeconfig } from '../../kube/kubeconfig.ts';
-import { inClusterCredentials } from '../../kube/in-cluster.ts';
 import { carryOverFailedGroups, diffResources, discoverResources, hasResourceChanges } from '../../kube/discovery.ts';
 import type { ApiResource } from '../../kube/api-resource.ts';
 import { Reflector, type ReflectorOptions, type ReflectorStatus } from '../../kube/reflector.ts';
@@ -27,6 +25,9 @@ import { feedId, type FeedDescriptor } from '../sync/feed.ts';
 import { DEFINITION_CHANGE_DEBOUNCE_MS, DefinitionChangeSink, definitionIdentity, definitionsResource } from './definition-watch.ts';
 import { exclusionReason } from './kind-filter.ts';
 import type { ListBudget } from './list-budget.ts';
+import { accountCredentials } from './account-credentials.ts';
+import type { InClusterOptions } from '../../kube/in-cluster.ts';
+import type { SecretResolver } from '../secrets/secret-resolver.ts';
 import { SpinnakerManagedFilter } from './spinnaker-managed-filter.ts';
 
 const KUBE_SYSTEM_NAMESPACE_PATH = '/api/v1/namespaces/kube-system';
@@ -134,6 +135,10 @@ export interface AccountRuntimeOptions {
    * watching for requests that should not come.
    */
   onFeedStopped?: (feed: FeedDescriptor) => void;
+  /** Resolves secret references in the account's kubeconfigFile / kubeconfigContents; without it they fail (SECRET_REFERENCE_INVALID). */
+  secrets?: SecretResolver;
+  /** Where the pod's ServiceAccount credentials are (serviceAccount accounts; kubernetes.serviceAccountDir). */
+  inCluster?: InClusterOptions;
 }
 
 /** A verification list that failed is tried again after this long. */
@@ -206,9 +211,12 @@ export class AccountRuntime {
   async init(): Promise<void> {
     const config = this.options.config;
     try {
-      const credentials = config.serviceAccount
-        ? inClusterCredentials()
-        : await loadKubeconfig({ path: config.kubeconfigFile, contents: config.kubeconfigContents, context: config.context });
+      // A retry after a failure reads secret references again: the secret may have been corrected since.
+      const credentials = await accountCredentials(config, {
+        secrets: this.options.secrets,
+        fresh: this.state === 'failed',
+        ...(this.options.inCluster ? { inCluster: this.options.inCluster } : {}),
+      });
       await this.client?.close();
       this.client = new KubeClient(credentials, { requestTimeoutMs: this.options.requestTimeoutMs, logger: this.logger, userAgent: 'scale-agent' });
       this.openApi = new OpenApiV3Documents(this.client, this.logger.child({ account: this.name }));
@@ -271,6 +279,36 @@ export class AccountRuntime {
   }
 
   /** The hello's (and account updates') description of this account. */
+  /** The configuration the account runs with (a change restarts the account with a new runtime). */
+  get config(): AccountConfig {
+    return this.options.config;
+  }
+
+  /**
+   * How the hub hears of the account: what discovery found once the cluster was reached, or — before
+   * that, while it cannot be reached or its credentials read — why not, so that the hub keeps the
+   * account registered (as unreachable) instead of forgetting it.
+   */
+  declaration(): AccountInfo {
+    if (this.state === 'ready') return this.info();
+    return create(AccountInfoSchema, {
+      name: this.name,
+      namespaces: this.options.config.namespaces,
+      permissions: Object.entries(this.options.config.permissions).map(([access, roles]) => ({ access, roles })),
+      properties: this.properties(),
+      unreachableReason: this.lastError ?? 'the cluster has not been reached yet',
+    });
+  }
+
+  private properties(): Record<string, string> {
+    const config = this.options.config;
+    const properties: Record<string, string> = {};
+    if (config.environment) properties.environment = config.environment;
+    if (config.accountType) properties.accountType = config.accountType;
+    if (config.onlySpinnakerManaged) properties.onlySpinnakerManaged = 'true';
+    return properties;
+  }
+
   info(): AccountInfo {
     const config = this.options.config;
     const planned = new Set(this.plannedFeeds().map((f) => `${f.group}/${f.kind}`));
@@ -283,10 +321,7 @@ export class AccountRuntime {
       if (reason !== undefined) entry.refused.push(feed.descriptor.namespace === '' ? reason : `namespace ${feed.descriptor.namespace}: ${reason}`);
       refusedByKind.set(key, entry);
     }
-    const properties: Record<string, string> = {};
-    if (config.environment) properties.environment = config.environment;
-    if (config.accountType) properties.accountType = config.accountType;
-    if (config.onlySpinnakerManaged) properties.onlySpinnakerManaged = 'true';
+    const properties = this.properties();
     return create(AccountInfoSchema, {
       name: this.name,
       cluster: { apiServerHost: this.facts?.host ?? '', caFingerprint: this.facts?.caFingerprint ?? '', kubeSystemUid: this.facts?.kubeSystemUid ?? '' },

@@ -2,7 +2,10 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../common/logger.ts';
 import { REFLECTOR_STATES, type ReflectorState, type ReflectorStatus } from '../../kube/reflector.ts';
+import type { AccountRoster } from '../account/account-roster.ts';
 import type { AccountRuntime, WatchView } from '../account/account-runtime.ts';
+import type { ReloadStatus } from '../config-reloader.ts';
+import type { AdminTls } from './admin-tls.ts';
 import type { HubConnection } from '../session/hub-connection.ts';
 import type { SyncStream } from '../sync/sync-stream.ts';
 import { FeedMetrics } from '../feed-metrics.ts';
@@ -20,12 +23,54 @@ export interface AdminServerOptions {
   logger: Logger;
   /** When a reflector counts as stuck (health.reflectorStuckSeconds, the stall timeout). */
   stuckBounds: StuckBounds;
+  /** Where each account comes from and what the hub made of it. */
+  roster?: Pick<AccountRoster, 'standing' | 'source'>;
+  /** The configuration reloads, when the agent follows its files. */
+  reloadStatus?: ReloadStatus;
+  /** server.ssl, when enabled (admin-tls.ts). */
+  tls?: AdminTls;
   /** Epoch ms (tests). */
   clock?: () => number;
 }
 
+/** Why the agent is not ready: no hub session, or an account it cannot serve (unreachable, refused, not reached yet). */
+function notReadyReasons(options: AdminServerOptions): Array<Record<string, unknown>> {
+  const reasons: Array<Record<string, unknown>> = [];
+  if (options.connection.state !== 'connected') {
+    reasons.push({ hub: options.connection.state, reason: options.connection.lastError ?? 'no session with the hub yet' });
+  }
+  for (const a of options.accounts.values()) {
+    const standing = options.roster?.standing(a.name);
+    if (a.state !== 'ready') reasons.push({ account: a.name, state: a.state, reason: a.lastError ?? 'the cluster has not been reached yet' });
+    else if (standing?.state === 'refused') reasons.push({ account: a.name, state: 'refused', code: standing.code, reason: standing.message });
+  }
+  return reasons;
+}
+
 function iso(ms: number | undefined): string | undefined {
   return ms === undefined ? undefined : new Date(ms).toISOString();
+}
+
+function reloadView(status: ReloadStatus | undefined) {
+  if (status === undefined) return null;
+  return {
+    loadedAt: iso(status.loadedAt),
+    reloads: status.reloads,
+    failures: status.failures,
+    lastError: status.lastError ? { message: status.lastError.message, at: iso(status.lastError.at) } : null,
+  };
+}
+
+function hubStandingView(standing: ReturnType<AccountRoster['standing']>) {
+  if (standing === undefined) return null;
+  switch (standing.state) {
+    case 'refused':
+      return { state: 'refused', code: standing.code, reason: standing.message, since: iso(standing.since), retryAt: iso(standing.retryAt) };
+    case 'accepted':
+      return { state: 'accepted', caching: standing.caching };
+    default:
+      return { state: standing.state };
+  }
 }
 
 function feedName(w: WatchView): string {
@@ -107,7 +152,22 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
   const { accounts, connection, syncStreams, metricsRegistry, stuckBounds } = options;
   const now = options.clock ?? Date.now;
   const feedMetrics = new FeedMetrics(accounts, now);
-  const app = Fastify({ logger: false });
+  // server.ssl: the same routes over HTTPS (the caller attaches the client-certificate checks once listening).
+  const app = (options.tls === undefined ? Fastify({ logger: false }) : Fastify({ logger: false, https: options.tls.options })) as unknown as FastifyInstance;
+
+  // Liveness: the process answers. Nothing outside it (the hub, a cluster) makes a restart useful.
+  const live = async () => ({ status: 'UP' });
+  app.get('/health/liveness', live);
+  app.get('/livez', live);
+
+  // Readiness: a hub session, and every account reached and accepted by the hub. Each reason is listed.
+  const ready = async (_request: unknown, reply: { code(status: number): unknown }) => {
+    const reasons = notReadyReasons(options);
+    reply.code(reasons.length > 0 ? HTTP_SERVICE_UNAVAILABLE : HTTP_OK);
+    return { status: reasons.length > 0 ? 'OUT_OF_SERVICE' : 'UP', notReady: reasons, config: reloadView(options.reloadStatus) };
+  };
+  app.get('/health/readiness', ready);
+  app.get('/readyz', ready);
 
   // DOWN (503) only for reflectors stuck past health.reflectorStuckSeconds: a restart may cure those. A
   // hub that is away or a kind the account may not read are reported, but a restart would not help.
@@ -137,7 +197,16 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
     return {
       status: stuck.length > 0 ? 'DOWN' : 'UP',
       hub: { state: connection.state, lastError: connection.lastError },
-      accounts: { total: accounts.size, ready: [...accounts.values()].filter((a) => a.state === 'ready').length },
+      accounts: {
+        total: accounts.size,
+        ready: [...accounts.values()].filter((a) => a.state === 'ready').length,
+        unreachable: [...accounts.values()].filter((a) => a.state === 'failed').map((a) => ({ account: a.name, reason: a.lastError })),
+        refused: [...accounts.values()].flatMap((a) => {
+          const standing = options.roster?.standing(a.name);
+          return standing?.state === 'refused' ? [{ account: a.name, code: standing.code, reason: standing.message, retryAt: iso(standing.retryAt) }] : [];
+        }),
+      },
+      config: reloadView(options.reloadStatus),
       watches: { total: watches, forbidden, stuck: stuck.length },
       stuckAfterSeconds: stuckBounds.stuckMs / MS_PER_SECOND,
       stuck,
@@ -153,6 +222,8 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
         name: a.name,
         state: a.state,
         lastError: a.lastError,
+        source: options.roster?.source(a.name) ?? 'file',
+        hub: hubStandingView(options.roster?.standing(a.name)),
         caching: a.caching,
         cluster: a.facts,
         watchedKinds: watches.length,

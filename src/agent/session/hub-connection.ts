@@ -14,6 +14,7 @@ import {
   PROTOCOL_VERSION,
   SCALE_AGENT_VERSION,
   type AccountAcceptance,
+  type AccountDefinition,
   type AccountInfo,
   type AgentMessage,
   type HubMessage,
@@ -23,7 +24,7 @@ import {
   type SyncResponse,
   type Welcome,
 } from '../../protocol/index.ts';
-import type { HubTransport } from './hub-transport.ts';
+import { plaintextHint, type HubTransport } from './hub-transport.ts';
 
 const BYTES_PER_MIB = 1024 * 1024;
 
@@ -38,6 +39,11 @@ export interface HubConnectionOptions {
   agentId: string;
   address: string;
   pingIntervalMs: number;
+  /**
+   * A session that hears nothing from the hub this long is replaced (checked at each ping); default
+   * MISSED_PINGS_BEFORE_RECONNECT ping intervals. Armory's clouddriver.keepAliveTimeOutSeconds.
+   */
+  silenceTimeoutMs?: number;
   backoff: { initialMs: number; maxMs: number; multiplier: number; jitter: number };
   logger: Logger;
   /** Channel credentials (plaintext, TLS, mTLS) and the bearer token; see hub-transport.ts. */
@@ -50,6 +56,13 @@ export interface HubConnectionOptions {
    */
   onAcceptances: (session: ConnectedSession, acceptances: AccountAcceptance[], origin: 'welcome' | 'update') => void;
   onOperation: (operation: Operation) => Promise<OperationResult>;
+  /** The agent's zone, sent in the hello (dynamic accounts pinned to a zone go to its agents). */
+  zoneId?: string;
+  /**
+   * The complete set of dynamic account definitions the hub assigns to this agent. Present: the hello
+   * says the agent takes them (dynamicAccountsEnabled); absent: the hub sends none.
+   */
+  onAccountDefinitions?: (definitions: AccountDefinition[]) => void;
   /** The session ended (all its sync streams must be closed). */
   onDisconnected: (reason: string) => void;
 }
@@ -172,7 +185,7 @@ export class HubConnection {
     // A hub that takes the call but never welcomes the agent is as good as none: give up after the
     // silence that replaces a connected session (three ping intervals), but never sooner than
     // WELCOME_TIMEOUT_FLOOR_MS (a hub registering many accounts takes a moment to answer).
-    const welcomeTimeoutMs = Math.max(WELCOME_TIMEOUT_FLOOR_MS, this.options.pingIntervalMs * MISSED_PINGS_BEFORE_RECONNECT);
+    const welcomeTimeoutMs = Math.max(WELCOME_TIMEOUT_FLOOR_MS, this.options.silenceTimeoutMs ?? this.options.pingIntervalMs * MISSED_PINGS_BEFORE_RECONNECT);
     const welcomeTimer = setTimeout(() => {
       if (this.call !== call || this.session !== undefined) return;
       this.options.logger.warn({ waitedMs: welcomeTimeoutMs }, 'no welcome from the hub; replacing the session');
@@ -196,7 +209,17 @@ export class HubConnection {
     const accounts = this.options.accounts();
     call.write(
       create(AgentMessageSchema, {
-        kind: { case: 'hello', value: { agentId: this.options.agentId, agentVersion: SCALE_AGENT_VERSION, protocolVersion: PROTOCOL_VERSION, accounts } },
+        kind: {
+          case: 'hello',
+          value: {
+            agentId: this.options.agentId,
+            agentVersion: SCALE_AGENT_VERSION,
+            protocolVersion: PROTOCOL_VERSION,
+            accounts,
+            zoneId: this.options.zoneId ?? '',
+            dynamicAccounts: this.options.onAccountDefinitions !== undefined,
+          },
+        },
       }),
     );
     this.options.logger.info({ address: this.options.address, accounts: accounts.length }, `connecting to the hub as ${this.options.agentId}`);
@@ -221,6 +244,9 @@ export class HubConnection {
         return;
       case 'accountUpdateReply':
         if (this.session) this.options.onAcceptances(this.session, message.kind.value.accounts, 'update');
+        return;
+      case 'accountDefinitions':
+        if (this.session) this.options.onAccountDefinitions?.(message.kind.value.definitions);
         return;
       case 'operation': {
         const operation = message.kind.value;
@@ -268,10 +294,11 @@ export class HubConnection {
 
   private startPings(call: ClientDuplexStream<AgentMessage, HubMessage>, intervalMs: number): void {
     if (this.pingTimer) clearInterval(this.pingTimer);
+    const silenceLimitMs = this.options.silenceTimeoutMs ?? intervalMs * MISSED_PINGS_BEFORE_RECONNECT;
     this.pingTimer = setInterval(() => {
       if (this.call !== call) return;
       const silentMs = Date.now() - this.lastMessageAt;
-      if (silentMs > intervalMs * MISSED_PINGS_BEFORE_RECONNECT) {
+      if (silentMs > silenceLimitMs) {
         this.options.logger.warn({ silentMs }, 'no message from the hub for too long; replacing the session');
         call.cancel();
         return;
@@ -330,6 +357,9 @@ export class HubConnection {
     const wasConnected = this.session !== undefined;
     this.session = undefined;
     if (this.endReason !== undefined) reason = this.endReason;
+    // A TLS agent dialling a plaintext hub: say so at once, in lastError and the log, not only after the probe.
+    const hint = wasConnected ? undefined : plaintextHint(reason);
+    if (hint !== undefined) reason = `${reason.trim()} (${hint})`;
     this.lastError = reason;
     if (wasConnected) this.options.onDisconnected(reason);
     try {
@@ -338,7 +368,7 @@ export class HubConnection {
       // Already gone.
     }
     this.scheduleReconnect(reason);
-    if (!wasConnected && this.endReason === undefined && /UNAVAILABLE/.test(reason)) this.explainFailure(reason);
+    if (!wasConnected && this.endReason === undefined && hint === undefined && /UNAVAILABLE/.test(reason)) this.explainFailure(reason);
   }
 
   /** A connection that never came up: a TLS handshake outside gRPC says why (wrong CA, expired, no client certificate). */

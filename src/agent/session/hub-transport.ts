@@ -1,9 +1,10 @@
 import { checkServerIdentity, connect as tlsConnect, type PeerCertificate } from 'node:tls';
-import { credentials as grpcCredentials, Metadata, type ChannelCredentials, type ChannelOptions } from '@grpc/grpc-js';
+import { credentials as grpcCredentials, Metadata, type ChannelCredentials, type ChannelOptions, type VerifyOptions } from '@grpc/grpc-js';
 import { readTlsMaterial, type TlsFiles } from '../../common/tls-files.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { AgentConfig } from '../config.ts';
 import { createTokenSource, type TokenSource } from './token-source.ts';
+import type { SecretResolver } from '../secrets/secret-resolver.ts';
 
 export type TransportMode = 'plaintext' | 'tls' | 'mtls';
 
@@ -42,6 +43,21 @@ function hostPort(address: string): { host: string; port: number } | undefined {
   return { host: match[1] ?? match[2]!, port: Number(match[3]) };
 }
 
+/**
+ * OpenSSL's words for a TLS client that got an answer which is not TLS at all: the hub speaks
+ * plaintext (or something else listens on the port).
+ */
+const NOT_TLS = /wrong version number|packet length too long|unknown protocol|WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG/i;
+
+/** Said once a TLS handshake met a plaintext answer: the usual mistake when coming from the Armory agent. */
+export const PLAINTEXT_HUB_HINT =
+  'the hub seems to speak plaintext, not TLS: set clouddriver.insecure: true on the agent if the hub runs with grpc.insecure: true (the Armory agent defaulted to plaintext, this agent defaults to TLS), or give the hub a certificate (grpc.tls)';
+
+/** The hint for a connection error that says the hub did not answer in TLS; undefined for any other error. */
+export function plaintextHint(error: string): string | undefined {
+  return NOT_TLS.test(error) ? PLAINTEXT_HUB_HINT : undefined;
+}
+
 function isIp(host: string): boolean {
   return /^[\d.]+$/.test(host) || host.includes(':');
 }
@@ -72,19 +88,23 @@ function tlsFiles(config: ClouddriverConfig): TlsFiles {
  * token on every call. The files are read at start (a bad file stops the agent) and again before each
  * connection attempt, so rotated certificates are used from the next reconnect on.
  */
-export function createHubTransport(config: ClouddriverConfig, logger: Logger): HubTransport {
-  const tokens: TokenSource | undefined = createTokenSource(config.auth, logger);
+export function createHubTransport(config: ClouddriverConfig, logger: Logger, secrets?: SecretResolver): HubTransport {
+  const tokens: TokenSource | undefined = createTokenSource(config.auth, logger, secrets);
   const mode: TransportMode = config.insecure ? 'plaintext' : config.tls.clientCertFile !== undefined ? 'mtls' : 'tls';
   const files = tlsFiles(config);
+  // grpc-js honours grpc_proxy, https_proxy and http_proxy (and no_grpc_proxy, no_proxy) unless told not to.
+  const proxyOptions: ChannelOptions = config.noProxy ? { 'grpc.enable_http_proxy': 0 } : {};
   const serverNameOptions: ChannelOptions =
     config.tls.serverName === undefined ? {} : { 'grpc.ssl_target_name_override': config.tls.serverName, 'grpc.default_authority': config.tls.serverName };
+  // insecureSkipVerify: neither the chain nor the name is checked (grpc-js passes both to Node's TLS).
+  const verifyOptions: VerifyOptions = config.tls.insecureSkipVerify ? { rejectUnauthorized: false, checkServerIdentity: () => undefined } : {};
 
   const channel = (): ChannelSetup => {
-    if (config.insecure) return { credentials: grpcCredentials.createInsecure(), options: {}, digest: 'plaintext' };
+    if (config.insecure) return { credentials: grpcCredentials.createInsecure(), options: proxyOptions, digest: 'plaintext' };
     const material = readTlsMaterial(files);
     return {
-      credentials: grpcCredentials.createSsl(material.ca ?? null, material.key ?? null, material.cert ?? null),
-      options: serverNameOptions,
+      credentials: grpcCredentials.createSsl(material.ca ?? null, material.key ?? null, material.cert ?? null, verifyOptions),
+      options: { ...proxyOptions, ...serverNameOptions },
       digest: material.digest,
     };
   };
@@ -98,10 +118,16 @@ export function createHubTransport(config: ClouddriverConfig, logger: Logger): H
     );
     if (tokens !== undefined) logger.warn({ hub: config.grpc }, 'the bearer token for the hub is sent over plaintext');
   } else {
+    if (config.tls.insecureSkipVerify)
+      logger.warn(
+        { hub: config.grpc, transport: mode },
+        "the hub's certificate is not verified (clouddriver.tls.insecureSkipVerify: true): the connection is encrypted, but anyone on the network path can pose as the hub; set clouddriver.tls.cacertFile instead outside a test bench",
+      );
     logger.info(
       {
         hub: config.grpc,
         transport: mode,
+        verified: !config.tls.insecureSkipVerify,
         serverName: config.tls.serverName,
         trust: config.tls.cacertFile ?? 'public roots',
         clientCertificate: first?.leaf ? { subject: first.leaf.subject, notAfter: first.leaf.notAfter.toISOString() } : undefined,
@@ -138,8 +164,13 @@ export function createHubTransport(config: ClouddriverConfig, logger: Logger): H
         ...(material.ca === undefined ? {} : { ca: material.ca }),
         ...(material.cert === undefined ? {} : { cert: material.cert, key: material.key }),
         ALPNProtocols: ['h2'],
+        ...(config.tls.insecureSkipVerify ? { rejectUnauthorized: false } : {}),
         checkServerIdentity: (host, cert) =>
-          config.tls.serverName === undefined ? checkIdentity(target.host, host, cert) : checkIdentity(config.tls.serverName, host, cert),
+          config.tls.insecureSkipVerify
+            ? undefined
+            : config.tls.serverName === undefined
+              ? checkIdentity(target.host, host, cert)
+              : checkIdentity(config.tls.serverName, host, cert),
       });
       const timer = setTimeout(() => done(undefined), PROBE_TIMEOUT_MS);
       let handshakeDone = false;
@@ -171,9 +202,17 @@ function checkIdentity(expected: string, _host: string, cert: PeerCertificate): 
 }
 
 /** OpenSSL's message without its address and source-file noise: `tlsv13 alert unknown ca`, `certificate has expired`. */
-function tlsErrorText(err: Error): string {
+function tlsErrorText(err: Error & { code?: string }): string {
+  const hint = plaintextHint(`${err.code ?? ''} ${err.message}`);
+  if (hint !== undefined) return `${opensslReason(err.message)}: ${hint}`;
   const alert = /((?:tlsv1[0-9]?|sslv3) alert [a-z ]+)/i.exec(err.message);
   return alert ? alert[1]!.trim() : err.message.split('\n')[0]!.trim();
+}
+
+/** `…:SSL routines:ssl3_get_record:wrong version number:../deps/…` → `wrong version number`. */
+function opensslReason(message: string): string {
+  const routine = /SSL routines:[^:]*:([^:]+)/.exec(message);
+  return (routine ? routine[1]! : message.split('\n')[0]!).trim();
 }
 
 function closedAfterHandshake(leaf: { subject: string; notBefore: Date; notAfter: Date } | undefined): string {

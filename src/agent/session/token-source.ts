@@ -1,13 +1,16 @@
 import { execFile } from 'node:child_process';
-import { Errors, ScaleAgentError, errorMessage } from '../../common/errors.ts';
+import { Errors, ScaleAgentError, errorMessage, isScaleAgentError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { HubAuthConfig } from '../config.ts';
+import { resolveReference, type SecretResolver } from '../secrets/secret-resolver.ts';
+import { isSecretReference, parseSecretReference, type SecretReference } from '../secrets/secret-reference.ts';
 
 /** A token command that has not answered by then is hung. */
 export const TOKEN_COMMAND_TIMEOUT_MS = 30_000;
 /** Output above this is not a token. */
 const TOKEN_COMMAND_MAX_OUTPUT_BYTES = 64 * 1024;
 const MS_PER_SECOND = 1000;
+const TOKEN_KEY = 'clouddriver.auth.token';
 
 /** Where the bearer token for the hub comes from: a fixed value or a command run now and then. */
 export interface TokenSource {
@@ -18,14 +21,66 @@ export interface TokenSource {
   close(): void;
 }
 
-export function createTokenSource(auth: HubAuthConfig, logger: Logger): TokenSource | undefined {
-  if (auth.token !== undefined) return staticToken(checkToken(auth.token, 'clouddriver.auth.token'));
+/**
+ * The token source `clouddriver.auth` configures. A token that is a secret reference (`encrypted:…`) is
+ * read through `secrets` (a malformed reference fails here, at start).
+ */
+export function createTokenSource(auth: HubAuthConfig, logger: Logger, secrets?: SecretResolver): TokenSource | undefined {
+  if (auth.token !== undefined && isSecretReference(auth.token)) {
+    const reference = parseSecretReference(auth.token, TOKEN_KEY);
+    if (secrets === undefined) {
+      throw new ScaleAgentError(
+        Errors.SECRET_REFERENCE_INVALID,
+        `${TOKEN_KEY}: ${reference.text}: secret references are not available here (no secret resolver)`,
+        {
+          reference: reference.text,
+        },
+      );
+    }
+    return new SecretTokenSource(reference, secrets, logger);
+  }
+  if (auth.token !== undefined) return staticToken(checkToken(auth.token, TOKEN_KEY));
   if (auth.tokenCommand !== undefined) return new CommandTokenSource(auth.tokenCommand, logger);
   return undefined;
 }
 
 function staticToken(token: string): TokenSource {
   return { get: async () => token, current: () => token, close: () => undefined };
+}
+
+/**
+ * A token kept in a secret store. Each new connection asks the resolver, which reads the store again
+ * after a configuration reload (invalidate()); a failed read keeps the previous token (logged), and
+ * with none at all the connection attempt fails and is retried on the reconnect backoff.
+ */
+export class SecretTokenSource implements TokenSource {
+  private token: string | undefined;
+
+  constructor(
+    private readonly reference: SecretReference,
+    private readonly secrets: SecretResolver,
+    private readonly logger: Logger,
+  ) {}
+
+  async get(): Promise<string> {
+    try {
+      this.token = checkToken(await resolveReference(this.reference, TOKEN_KEY, this.secrets), `${TOKEN_KEY} (${this.reference.text})`);
+      return this.token;
+    } catch (err) {
+      this.logger.error(
+        { reference: this.reference.text, code: isScaleAgentError(err) ? err.code : undefined, err: errorMessage(err), keptPrevious: this.token !== undefined },
+        'cannot read the token for the hub from its secret',
+      );
+      if (this.token === undefined) throw err;
+      return this.token;
+    }
+  }
+
+  current(): string | undefined {
+    return this.token;
+  }
+
+  close(): void {}
 }
 
 /** A token travels in an HTTP/2 header: no line breaks, no control characters. */

@@ -13,6 +13,10 @@ import { checkNesting } from './bounded-input.ts';
 import { installErrorHandling } from './http-errors.ts';
 import { taskAccounts } from './ops/request-accounts.ts';
 import { TaskRunner } from './ops/task-runner.ts';
+import type { DefinitionService } from '../definitions/definition-service.ts';
+import { accountDefinitionRoutes } from './routes/account-definition-routes.ts';
+import { adminAccountRoutes } from './routes/admin-account-routes.ts';
+import type { AccountReleaser } from '../replicas/account-release.ts';
 import { applicationRoutes } from './routes/application-routes.ts';
 import { clusterRoutes } from './routes/cluster-routes.ts';
 import { credentialsRoutes } from './routes/credentials-routes.ts';
@@ -58,6 +62,10 @@ export interface ApiServerOptions {
   replicas?: ReplicaListing;
   /** The caching assignments GET /admin/replicas lists with the replicas. */
   assignments?: Pick<AssignmentStore, 'listAssignments'>;
+  /** Releases account names (POST /admin/accounts/{name}/release); the hub gives it, the API server alone has no such route. */
+  accountRelease?: AccountReleaser;
+  /** Dynamic account definitions: /admin/accounts and Clouddriver's Account Management (POST/PUT/DELETE /credentials). */
+  definitions?: DefinitionService;
 }
 
 export const DEFAULT_OPERATION_TIMEOUT_MS = 30_000;
@@ -123,6 +131,7 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
     tasks,
     auth: authorized?.auth ?? ALLOW_ALL,
     views: new ViewLoader(store, new ResourceCache()),
+    ...(options.definitions !== undefined ? { definitions: options.definitions } : {}),
   };
 
   // Orca and curl send "Content-Type: application/json" with empty bodies (e.g. cache refreshes);
@@ -164,6 +173,8 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
   featureRoutes(app);
   cacheRoutes(app);
   adminRoutes(app, context);
+  if (options.accountRelease !== undefined) adminAccountRoutes(app, options.accountRelease);
+  if (options.definitions !== undefined) accountDefinitionRoutes(app, context, options.definitions);
   // The application views: one file per Clouddriver resource family, sharing context.views.
   applicationRoutes(app, context);
   clusterRoutes(app, context);

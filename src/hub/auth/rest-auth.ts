@@ -12,8 +12,11 @@ import { AuthorizedStore, type AuthorizedStoreOptions } from './authorized-store
 import { ANONYMOUS_CREATOR, CallerAccess, runAsCaller, taskCreator } from './caller-access.ts';
 import { HTTP_FORBIDDEN, HTTP_UNAUTHORIZED } from '../../common/http-status.ts';
 
-/** Routes anyone may call, authenticated or not: load balancers and orchestrators probe them. */
-const PUBLIC_ROUTES = new Set(['/health']);
+/**
+ * Routes anyone may call, authenticated or not: load balancers and orchestrators probe them (the health
+ * routes, api/routes/health-routes.ts: /health, and the liveness and readiness probes).
+ */
+const PUBLIC_ROUTES = new Set(['/health', '/health/liveness', '/health/readiness', '/livez', '/readyz']);
 /** Routes that need one of auth.adminRoles. */
 function isAdminRoute(url: string | undefined): boolean {
   return url !== undefined && (url === '/metrics' || url === '/admin' || url.startsWith('/admin/'));
@@ -38,6 +41,11 @@ export interface RouteAuth {
    */
   requireWrite(request: FastifyRequest, accounts: Iterable<string> | undefined): Promise<void>;
   /**
+   * Throws ACCESS_DENIED (403) unless the request's caller holds one of auth.adminRoles: for routes
+   * outside /admin/ that change what the hub serves (Clouddriver's Account Management, /credentials).
+   */
+  requireAdmin(request: FastifyRequest): void;
+  /**
    * Who a task made by this request records as its creator (TaskRecord.createdBy): `user:<name>` for the
    * authenticated caller, `anonymous` while auth is off. clientRequestIds are scoped by it.
    */
@@ -48,6 +56,7 @@ export interface RouteAuth {
 export const ALLOW_ALL: RouteAuth = {
   enabled: false,
   async requireWrite() {},
+  requireAdmin() {},
   taskCreator: () => ANONYMOUS_CREATOR,
 };
 
@@ -155,6 +164,19 @@ export function installRestAuth(app: FastifyInstance, setup: RestAuthSetup, deps
         if (isScaleAgentError(err)) denied(request, err);
         throw err;
       }
+    },
+    requireAdmin(request) {
+      const caller = callers.get(request);
+      if (caller === undefined) throw new ScaleAgentError(Errors.INTERNAL_ERROR, 'no authenticated caller for this request; refusing to act');
+      if (caller.principal.admin) return;
+      const { principal } = caller;
+      const err = new ScaleAgentError(
+        Errors.ACCESS_DENIED,
+        `${request.method} ${request.routeOptions.url ?? request.url} needs an admin role (auth.adminRoles); user ${principal.user} has ${principal.roles.size === 0 ? 'no roles' : `roles ${[...principal.roles].sort().join(', ')}`}`,
+        { user: principal.user },
+      );
+      denied(request, err);
+      throw err;
     },
     taskCreator(request) {
       const caller = callers.get(request);

@@ -22,9 +22,18 @@ export interface PendingOperation {
  */
 export class AgentSession {
   readonly accounts = new Set<string>();
+  /**
+   * Accounts the agent is configured for but cannot serve (its cluster is unreachable, its credentials
+   * unreadable): registered so that they are not forgotten, but never given caching or operations.
+   */
+  readonly unreachable = new Set<string>();
   lastMessageAt = Date.now();
   /** Who the agent proved to be (set when the hello is accepted); bounds the accounts it may register. */
   identity: AgentIdentity | undefined;
+  /** The agent's zone, from its hello: dynamic account definitions pinned to it go to this session. */
+  zoneId = '';
+  /** Whether the agent takes dynamic account definitions (its hello says so); older agents are sent none. */
+  dynamicAccounts = false;
   private readonly pending = new Map<string, PendingOperation>();
   private closed = false;
 

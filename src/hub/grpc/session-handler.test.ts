@@ -358,3 +358,59 @@ test('on one replica with leases, caching passes to the next session when the ca
   assert.equal(registry.cachingSession('shared')?.agentId, 'agent-b');
   assert.equal(leases!.epoch('shared', registry.cachingSession('shared')!.id), 2);
 });
+
+test('an account the agent cannot reach is registered as unreachable, kept, never cached, and cleared once the agent reaches it', async () => {
+  const { store, registry, connect } = setUp();
+  const agent = await connect('agent-u', []);
+  agent.send({
+    case: 'accountUpdate',
+    value: { upserted: [{ name: 'dark', unreachableReason: 'dial tcp 10.0.0.9:443: i/o timeout', permissions: [{ access: 'READ', roles: ['ops'] }] }] },
+  });
+  await waitFor(() => agent.acceptances().find((a) => a.account === 'dark'), { ...WAIT, what: 'the reply to the update' });
+  const acceptance = agent.acceptances().find((a) => a.account === 'dark')!;
+  assert.equal(acceptance.accepted, true);
+  assert.equal(acceptance.caching, false, 'nothing to cache from a cluster nobody reaches');
+  const record = store.accounts.get('dark')!;
+  assert.equal(record.status, 'connected', 'kept: the sweep removes only disconnected accounts');
+  assert.equal(record.unreachableReason, 'dial tcp 10.0.0.9:443: i/o timeout');
+  assert.deepEqual(record.permissions, { READ: ['ops'] });
+  assert.equal(registry.operationSession('dark'), undefined, 'no operation goes to an agent that cannot reach the cluster');
+
+  // Reached: the same account now names its cluster; no refusal for "another cluster", the reason is gone.
+  agent.send({ case: 'accountUpdate', value: { upserted: [accountInfo('dark')] } });
+  await waitFor(() => store.accounts.get('dark')?.unreachableReason === undefined, { ...WAIT, what: 'the reason to clear' });
+  assert.equal(store.accounts.get('dark')!.cluster.kubeSystemUid, 'uid-one');
+  assert.equal(
+    agent
+      .acceptances()
+      .filter((a) => a.account === 'dark')
+      .at(-1)?.caching,
+    true,
+  );
+  assert.equal(registry.cachingSession('dark')?.agentId, 'agent-u');
+});
+
+test('an unreachable declaration keeps what is known of the cluster and does not disturb a session that serves the account', async () => {
+  const { store, registry, connect } = setUp();
+  const serving = await connect('agent-a', ['shared']);
+  assert.equal(serving.acceptances()[0]?.caching, true);
+  const lost = await connect('agent-b', []);
+  lost.send({ case: 'accountUpdate', value: { upserted: [{ name: 'shared', unreachableReason: 'connection refused' }] } });
+  await waitFor(() => lost.acceptances().find((a) => a.account === 'shared'), { ...WAIT, what: 'the reply' });
+  assert.equal(store.accounts.get('shared')!.unreachableReason, undefined, 'another session serves it: the row stays as that session wrote it');
+  assert.equal(registry.cachingSession('shared')?.agentId, 'agent-a');
+
+  // The serving agent goes; the one that cannot reach the cluster records why, keeping the cluster's identity.
+  serving.emit('cancelled');
+  await waitFor(() => store.accounts.get('shared')?.status === 'disconnected', { ...WAIT, what: 'the account to be marked disconnected' });
+  lost.send({ case: 'accountUpdate', value: { upserted: [{ name: 'shared', unreachableReason: 'connection refused' }] } });
+  await waitFor(() => store.accounts.get('shared')?.unreachableReason === 'connection refused', { ...WAIT, what: 'the reason' });
+  const record = store.accounts.get('shared')!;
+  assert.equal(record.status, 'connected');
+  assert.equal(record.cluster.kubeSystemUid, 'uid-one');
+  assert.equal(record.kubernetesVersion, 'v1.31.0');
+
+  // Its session ends: nobody serves the account any more, so it is disconnected (and swept after the grace period).
+  lost.emit('cancelled');
+  await waitFor(() => store.accounts.get('shared')?.status === 'disconnected', { ...WAIT, what: 'disconnected after the unreachable session ended' });
+});

@@ -22,6 +22,7 @@ import type { AccountStore, IngestStore } from '../store/types.ts';
 import { AgentSession } from './agent-session.ts';
 import { authenticateCall, type AgentIdentity, type IdentityAuthorizer } from './identities.ts';
 import type { SessionRegistry } from './session-registry.ts';
+import type { SessionLifecycle } from './definition-push.ts';
 import { accountRecordFromInfo, toResumePoint } from './conversions.ts';
 
 export interface SessionHandlerOptions {
@@ -44,6 +45,8 @@ export interface SessionHandlerOptions {
    * registry alone decides.
    */
   leases?: CachingLeases;
+  /** Told when a session's welcome is sent and when it ends (the push of dynamic account definitions). */
+  lifecycle?: SessionLifecycle;
 }
 
 const HELLO_TIMEOUT_MS = 10_000;
@@ -78,6 +81,10 @@ export type SessionCall = ServerDuplexStream<Buffer, HubMessage>;
 
 function ref(session: AgentSession): CachingSessionRef {
   return { sessionId: session.id, agentId: session.agentId };
+}
+
+function hasIdentity(cluster: { apiServerHost: string; caFingerprint: string; kubeSystemUid: string }): boolean {
+  return cluster.apiServerHost !== '' || cluster.kubeSystemUid !== '';
 }
 
 function sameCluster(a: { apiServerHost: string; caFingerprint: string; kubeSystemUid: string }, b: typeof a): boolean {
@@ -217,6 +224,8 @@ export class SessionHandler {
     }
     const session = new AgentSession(ulid(), hello.agentId, hello.agentVersion, peer, call);
     session.identity = identity;
+    session.zoneId = hello.zoneId;
+    session.dynamicAccounts = hello.dynamicAccounts;
     registry.add(session);
     let acceptances: AccountAcceptance[];
     try {
@@ -248,6 +257,7 @@ export class SessionHandler {
         },
       }),
     );
+    this.options.lifecycle?.sessionStarted(session);
     const accepted = acceptances.filter((a) => a.accepted).map((a) => a.account);
     const refused = acceptances.filter((a) => !a.accepted).map((a) => `${a.account} (${a.refusalCode})`);
     logger.info(
@@ -307,9 +317,15 @@ export class SessionHandler {
         );
         continue;
       }
+      if (info.unreachableReason !== '') {
+        out.push(await this.acceptUnreachable(session, name, info, now));
+        continue;
+      }
+      session.unreachable.delete(name);
       const record = accountRecordFromInfo(info);
       const existing = await store.getAccount(name);
-      if (existing && !sameCluster(existing.cluster, record.cluster)) {
+      // A registration made while the cluster was unreachable names no cluster yet: the first agent to reach one sets it.
+      if (existing && hasIdentity(existing.cluster) && !sameCluster(existing.cluster, record.cluster)) {
         const message = `account ${name} is registered for cluster ${existing.cluster.apiServerHost} (kube-system ${existing.cluster.kubeSystemUid}); this agent offers ${record.cluster.apiServerHost} (kube-system ${record.cluster.kubeSystemUid})`;
         logger.warn({ account: name, agentId: session.agentId, code: Errors.ACCOUNT_OWNED_BY_OTHER_CLUSTER.code }, `refusing account: ${message}`);
         out.push(
@@ -327,6 +343,42 @@ export class SessionHandler {
       out.push(create(AccountAcceptanceSchema, { account: name, accepted: true, caching, resume }));
     }
     return out;
+  }
+
+  /**
+   * An account the agent is configured for but cannot serve (issue: "an account the agent is configured
+   * for is registered, as unreachable, and kept, whatever its cluster's state"). It is recorded as
+   * connected with the reason, so the grace-period sweep keeps it and its cache, and reads and
+   * operations say why it is stale; it never caches nor runs operations here. A session that can serve
+   * it (here or at another replica) keeps the row as it is.
+   */
+  private async acceptUnreachable(session: AgentSession, name: string, info: AccountInfo, now: number): Promise<AccountAcceptance> {
+    const { store, registry, hubId, leases, logger } = this.options;
+    if (session.accounts.has(name)) {
+      const next = registry.detach(session, name);
+      await leases?.release(name, session.id);
+      if (next) void this.passCaching(name, next);
+    }
+    session.unreachable.add(name);
+    const servedElsewhere = registry.isServed(name) || (leases !== undefined && (await leases.heldElsewhere(name)));
+    if (!servedElsewhere) {
+      const existing = await store.getAccount(name);
+      const record = accountRecordFromInfo(info);
+      await store.upsertAccount(
+        {
+          ...record,
+          // What is known of the cluster from when it was reachable stays: only the agent that reaches it may change it.
+          ...(existing ? { cluster: existing.cluster, kubernetesVersion: existing.kubernetesVersion, kinds: existing.kinds } : {}),
+          agentId: session.agentId,
+          hubId,
+          status: 'connected',
+          unreachableReason: info.unreachableReason,
+        },
+        now,
+      );
+    }
+    logger.warn({ account: name, agentId: session.agentId, reason: info.unreachableReason }, "the agent cannot reach the account's cluster");
+    return create(AccountAcceptanceSchema, { account: name, accepted: true, caching: false });
   }
 
   private async onMessage(session: AgentSession, message: AgentMessage): Promise<void> {
@@ -350,6 +402,7 @@ export class SessionHandler {
         const update = message.kind.value;
         const acceptances = await this.acceptAccounts(session, update.upserted);
         for (const name of update.removed) {
+          session.unreachable.delete(name);
           const next = this.options.registry.detach(session, name);
           await this.options.leases?.release(name, session.id);
           if (next) void this.passCaching(name, next);
@@ -527,6 +580,8 @@ export class SessionHandler {
   private async onSessionEnded(session: AgentSession, reason: string): Promise<void> {
     const { registry, logger, leases } = this.options;
     const { handovers, orphaned } = registry.remove(session);
+    this.options.lifecycle?.sessionEnded(session);
+    for (const account of session.unreachable) if (!registry.isServed(account) && !orphaned.includes(account)) orphaned.push(account);
     // Its leases first: a standby's claim, here or at another replica, is granted only once they are given back.
     await leases?.releaseSession(session.id);
     for (const { account, to } of handovers) void this.passCaching(account, to);

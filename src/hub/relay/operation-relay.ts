@@ -116,6 +116,8 @@ export class OperationRelay implements OperationForwarder {
     if (assignment !== undefined && assignment.leaseExpiresAt > now && assignment.hubId !== this.options.hubId) return true;
     const record = await this.options.store.getAccount(account);
     if (record === undefined) return false;
+    // Its agent is connected but cannot reach the cluster: nobody else can run the operation either.
+    if (record.unreachableReason !== undefined) return false;
     // Connected through this very replica while none of its sessions serves it: its session has just
     // ended (the row is about to say so) or the row is stale (the account sweep corrects it). Either way a
     // standby elsewhere may serve it.

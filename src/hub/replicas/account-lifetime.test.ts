@@ -115,3 +115,25 @@ test('an agent that reconnects at a live replica while the sweep runs is not ove
   assert.deepEqual(await racing.sweep(), { disconnected: [], removed: [] });
   assert.deepEqual(await account('moving'), { status: 'connected', lastSeenAt: now, hubId: 'hub-live' });
 });
+
+test('an agent that reconnects here while the sweep reads is not marked disconnected through its former run', async () => {
+  await store.upsertAccount(accountRecord('returning', { hubId: SELF }), STARTED_AT - 1);
+  // After the sweep listed the accounts, the agent's session attaches here and writes its row.
+  const reconnecting: typeof store.listAssignments = async () => {
+    servedHere.add('returning');
+    await store.upsertAccount(accountRecord('returning', { hubId: SELF }), now);
+    return store.listAssignments();
+  };
+  const racing = new AccountLifetime({
+    store: Object.assign(Object.create(store) as SqlStore, { listAssignments: reconnecting }),
+    hubId: SELF,
+    graceMs: GRACE_MS,
+    servedHere: (account) => servedHere.has(account),
+    replicas: async () => replicas,
+    logger: silentLogger(),
+    startedAt: STARTED_AT,
+    clock: () => now,
+  });
+  assert.deepEqual(await racing.sweep(), { disconnected: [], removed: [] });
+  assert.deepEqual(await account('returning'), { status: 'connected', lastSeenAt: now, hubId: SELF });
+});

@@ -64,6 +64,10 @@ export class AccountLifetime {
         replicas ??= new Map((await this.options.replicas()).map((r) => [r.hubId, r]));
         const since = this.abandonedSince(account, replicas, now);
         if (since === undefined) continue;
+        // Asked again now, after the reads above: an agent that reconnected here meanwhile (right after a
+        // restart, while its account's row still names the former run) is attached before its row is
+        // written, so it is seen here and its row is left to it.
+        if (servedHere(account.name)) continue;
         // Only while the row still says what was read: a session that connected meanwhile stands.
         if (!(await store.markAbandoned(account.name, account.hubId, since))) continue;
         result.disconnected.push(account.name);
@@ -74,6 +78,7 @@ export class AccountLifetime {
         continue;
       }
       if (now - account.lastSeenAt < graceMs) continue;
+      if (servedHere(account.name)) continue;
       await store.deleteAccount(account.name);
       result.removed.push(account.name);
       logger.info({ account: account.name, goneForMs: now - account.lastSeenAt }, 'removed an account whose agent did not come back within the grace period');

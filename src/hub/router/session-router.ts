@@ -83,6 +83,16 @@ export class SessionRouter implements OperationRouter, ForwardedOperationRunner 
       return this.finish(await this.runOnSession(session, operation, request.type, timings));
     }
     if (relay !== undefined && (await this.servedElsewhere(account))) return this.finish(await relay.submit(id, account, request, deadline, receivedAt));
+    const unreachable = await this.unreachableReason(account);
+    if (unreachable !== undefined) {
+      return this.finish(
+        failedOutcome(id, account, Errors.ACCOUNT_CLUSTER_UNREACHABLE.code, `the agent of account ${account} cannot reach its cluster: ${unreachable}`, {
+          receivedAt,
+          routedAt: null,
+          sentAt: null,
+        }),
+      );
+    }
     return this.finish(
       failedOutcome(id, account, Errors.ACCOUNT_NOT_CONNECTED.code, await this.notConnected(account), { receivedAt, routedAt: null, sentAt: null }),
     );
@@ -198,6 +208,16 @@ export class SessionRouter implements OperationRouter, ForwardedOperationRunner 
   }
 
   /** Why no agent can run an operation for the account: fails fast, and says since when. */
+  /** Why the account's connected agent cannot reach its cluster, when that is why no session here serves it. */
+  private async unreachableReason(account: string): Promise<string | undefined> {
+    try {
+      const record = await this.options.store.getAccount(account);
+      return record?.status === 'connected' ? record.unreachableReason : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   private async notConnected(account: string): Promise<string> {
     let record: AccountRecord | undefined;
     try {

@@ -252,6 +252,23 @@ function migrations(d: SqlDialect): Record<string, Migration> {
         await addColumnOnce(db, 'accounts', 'unreachable_reason', d.text);
       },
     },
+    '0011_account_definitions': {
+      // Dynamic accounts: definitions operators write through the REST API, which every replica
+      // pushes to its agents (src/hub/definitions). A small table read whole; no index beyond the key.
+      async up(db: Kysely<unknown>) {
+        await createTable(db, d, 'account_definitions')
+          .addColumn('name', d.key(L.account), (c) => c.primaryKey())
+          .addColumn('definition', d.text, (c) => c.notNull())
+          .addColumn('zone_id', d.key(L.zoneId))
+          .addColumn('desired_state', d.key(L.status), (c) => c.notNull())
+          .addColumn('revision', d.bigint, (c) => c.notNull())
+          .addColumn('created_at', d.bigint, (c) => c.notNull())
+          .addColumn('created_by', d.key(L.createdBy), (c) => c.notNull())
+          .addColumn('updated_at', d.bigint, (c) => c.notNull())
+          .addColumn('updated_by', d.key(L.createdBy), (c) => c.notNull())
+          .execute();
+      },
+    },
     '0004_drop_objects_application': {
       // Every query by application now also names the kinds (all the feeds' kinds when the caller gave
       // none), so objects_kind_application serves them all. Keeping a second index ordered by

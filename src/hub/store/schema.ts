@@ -39,6 +39,8 @@ export const KEY_LENGTHS = {
   restUrl: 2048,
   /** Where a hub replica serves gRPC, host:port as it announces it (descriptive: cut to fit). */
   grpcAddress: 512,
+  /** An agent's zone (Armory's zoneId: `<deployment>_<namespace>` or a pod name by default). */
+  zoneId: 253,
 } as const;
 
 export interface AccountsTable {
@@ -196,6 +198,26 @@ export interface RelayedOperationsTable {
   updated_at: number;
 }
 
+/**
+ * Dynamic account definitions (AccountDefinitionStore, migration 0011): accounts the hub's operators
+ * define through the REST API, pushed to the agents that serve them (src/hub/definitions).
+ */
+export interface AccountDefinitionsTable {
+  name: string;
+  /** JSON object: the account with the keys of the agent's kubernetes.accounts[] entries, keys sorted. */
+  definition: string;
+  /** Only agents of this zone serve it; NULL: every agent that takes dynamic accounts. */
+  zone_id: string | null;
+  /** active, inactive or deleting (DefinitionDesiredState). */
+  desired_state: string;
+  /** 1 when created, one more at every change. */
+  revision: number;
+  created_at: number;
+  created_by: string;
+  updated_at: number;
+  updated_by: string;
+}
+
 export interface Database {
   accounts: AccountsTable;
   feeds: FeedsTable;
@@ -205,4 +227,5 @@ export interface Database {
   hub_replicas: HubReplicasTable;
   caching_assignments: CachingAssignmentsTable;
   relayed_operations: RelayedOperationsTable;
+  account_definitions: AccountDefinitionsTable;
 }

@@ -16,8 +16,12 @@ const ACCOUNT_UPDATE_COLUMNS = [
   'agent_id',
   'hub_id',
   'status',
+  'unreachable_reason',
   'last_seen_at',
 ] as const;
+
+/** A reason is a sentence or two; an agent's longer one is cut rather than stored whole. */
+const UNREACHABLE_REASON_MAX_LENGTH = 2000;
 
 /** The accounts table. Deleting an account takes its cache with it: feeds, objects, and what the ingest keeps of them in memory. */
 export class SqlAccountStore implements AccountStore {
@@ -44,6 +48,7 @@ export class SqlAccountStore implements AccountStore {
             agent_id: account.agentId,
             hub_id: account.hubId,
             status: account.status,
+            unreachable_reason: account.unreachableReason === undefined ? null : clampText(account.unreachableReason, UNREACHABLE_REASON_MAX_LENGTH),
             registered_at: now,
             last_seen_at: now,
             snapshot_epoch: 0,

@@ -8,11 +8,14 @@ import { SqlAccountStore } from './sql-account-store.ts';
 import { SqlAssignmentStore } from './sql-assignment-store.ts';
 import { SqlCacheReader } from './sql-cache-reader.ts';
 import { SqlContext } from './sql-context.ts';
+import { SqlDefinitionStore } from './sql-definition-store.ts';
 import { SqlIngestStore } from './sql-ingest-store.ts';
 import { SqlRelayStore } from './sql-relay-store.ts';
 import { SqlReplicaStore } from './sql-replica-store.ts';
 import { SqlTaskStore } from './sql-task-store.ts';
 import type {
+  AccountDefinitionRecord,
+  AccountDefinitionWrite,
   AccountRecord,
   ApplicationClusterRow,
   ApplicationScope,
@@ -20,6 +23,7 @@ import type {
   CachingAssignment,
   CachingClaim,
   CachingOwner,
+  DefinitionDesiredState,
   FeedDigestState,
   FeedInfo,
   FeedKey,
@@ -48,7 +52,7 @@ import type {
 
 /**
  * The Store over any Kysely database: the SQL roles (accounts, ingest, cache reads, tasks, replicas,
- * caching assignments, the operation relay) over one SqlContext, plus migrations, the health check and closing. Engine differences come in through
+ * caching assignments, the operation relay, dynamic account definitions) over one SqlContext, plus migrations, the health check and closing. Engine differences come in through
  * `dialect`; the constructor functions (createSqliteStore, createPostgresStore, createMysqlStore) only
  * build the Kysely instance. Each method below hands the call to its role.
  */
@@ -60,6 +64,7 @@ export class SqlStore implements Store {
   private readonly replicas: SqlReplicaStore;
   private readonly assignments: SqlAssignmentStore;
   private readonly relay: SqlRelayStore;
+  private readonly definitions: SqlDefinitionStore;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -76,6 +81,7 @@ export class SqlStore implements Store {
     this.replicas = new SqlReplicaStore(context);
     this.assignments = new SqlAssignmentStore(context);
     this.relay = new SqlRelayStore(context);
+    this.definitions = new SqlDefinitionStore(context);
   }
 
   async migrate(): Promise<void> {
@@ -274,5 +280,26 @@ export class SqlStore implements Store {
   }
   pruneRelayed(before: number): Promise<number> {
     return this.relay.pruneRelayed(before);
+  }
+
+  // AccountDefinitionStore
+
+  createDefinition(definition: AccountDefinitionWrite, by: string, now: number): Promise<boolean> {
+    return this.definitions.createDefinition(definition, by, now);
+  }
+  updateDefinition(definition: AccountDefinitionWrite, by: string, now: number, expectRevision?: number): Promise<boolean> {
+    return this.definitions.updateDefinition(definition, by, now, expectRevision);
+  }
+  getDefinition(name: string): Promise<AccountDefinitionRecord | undefined> {
+    return this.definitions.getDefinition(name);
+  }
+  listDefinitions(): Promise<AccountDefinitionRecord[]> {
+    return this.definitions.listDefinitions();
+  }
+  deleteDefinition(name: string, onlyIf?: DefinitionDesiredState): Promise<boolean> {
+    return this.definitions.deleteDefinition(name, onlyIf);
+  }
+  definitionsVersion(): Promise<string> {
+    return this.definitions.definitionsVersion();
   }
 }

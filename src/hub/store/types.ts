@@ -276,6 +276,57 @@ export interface AccountSweepStore extends AccountReader {
   deleteAccount(name: string): Promise<void>;
 }
 
+/**
+ * What an operator wants of a dynamic account definition: served (`active`), kept but not served
+ * (`inactive`), or withdrawn from its agents until no session serves it, then removed (`deleting`).
+ */
+export type DefinitionDesiredState = 'active' | 'inactive' | 'deleting';
+
+/** What a write of a dynamic account definition sets. */
+export interface AccountDefinitionWrite {
+  name: string;
+  /** The account as a JSON object with the keys of the agent's kubernetes.accounts[] entries. */
+  definition: string;
+  /** Only the agents of this zone serve it; null: every agent that takes dynamic accounts. */
+  zoneId: string | null;
+  desiredState: DefinitionDesiredState;
+}
+
+/** A dynamic account definition as stored (src/hub/definitions). */
+export interface AccountDefinitionRecord extends AccountDefinitionWrite {
+  /** 1 when created, one more at every change. */
+  revision: number;
+  createdAt: number;
+  /** Who created it: `user:<name>`, or `anonymous` while REST authorization is off. */
+  createdBy: string;
+  updatedAt: number;
+  updatedBy: string;
+}
+
+/**
+ * Dynamic account definitions: written by the REST API, read whole by every replica, which pushes
+ * them to its agents. A change at any replica shows in definitionsVersion, which replicas poll.
+ */
+export interface AccountDefinitionStore {
+  /** Inserts a definition at revision 1; false (and nothing written) when one of that name exists. */
+  createDefinition(definition: AccountDefinitionWrite, by: string, now: number): Promise<boolean>;
+  /**
+   * Replaces a definition's content, zone and desired state and adds one to its revision; false when
+   * there is no such definition, or (compare-and-set) its revision is not `expectRevision`.
+   */
+  updateDefinition(definition: AccountDefinitionWrite, by: string, now: number, expectRevision?: number): Promise<boolean>;
+  getDefinition(name: string): Promise<AccountDefinitionRecord | undefined>;
+  /** Every definition, by name. */
+  listDefinitions(): Promise<AccountDefinitionRecord[]>;
+  /** Removes a definition, only while its desired state is `onlyIf` when given; true when a row went. */
+  deleteDefinition(name: string, onlyIf?: DefinitionDesiredState): Promise<boolean>;
+  /**
+   * A value that changes whenever a definition is created, changed or removed (at any replica): one
+   * cheap aggregate read, for polling.
+   */
+  definitionsVersion(): Promise<string>;
+}
+
 /** The ingest path: the sync streams' batches, the resume points they leave, and anti-entropy. */
 export interface IngestStore {
   /**
@@ -526,7 +577,8 @@ export interface RelayStore {
 }
 
 /** Every role over one database, for whoever opens it (open-store.ts, hub.ts) and hands the roles out. */
-export interface Store extends AccountStore, AccountSweepStore, IngestStore, CacheReader, TaskStore, StoreHealth, ReplicaStore, AssignmentStore, RelayStore {
+export interface Store
+  extends AccountStore, AccountSweepStore, IngestStore, CacheReader, TaskStore, StoreHealth, ReplicaStore, AssignmentStore, RelayStore, AccountDefinitionStore {
   /** Runs migrations; idempotent. */
   migrate(): Promise<void>;
   close(): Promise<void>;

@@ -14,6 +14,7 @@ export interface KubernetesStatusDetails {
 /** Codes of failures that say nothing about the request itself: the same request may well succeed later. */
 const TRANSIENT_CODES: ReadonlySet<string> = new Set([
   Errors.ACCOUNT_NOT_CONNECTED.code,
+  Errors.ACCOUNT_CLUSTER_UNREACHABLE.code,
   Errors.OPERATION_AGENT_GONE.code,
   Errors.OPERATION_OUTCOME_UNKNOWN.code,
   Errors.OPERATION_DEADLINE_EXCEEDED.code,

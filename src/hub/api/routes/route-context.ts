@@ -1,4 +1,5 @@
 import type { Logger } from '../../../common/logger.ts';
+import type { DefinitionService } from '../../definitions/definition-service.ts';
 import type { RouteAuth } from '../../auth/rest-auth.ts';
 import type { OperationRouter } from '../../router/types.ts';
 import type { ReplicaStatus } from '../../replicas/replica-liveness.ts';
@@ -30,6 +31,8 @@ export interface RouteContext {
   tasks: TaskRunner;
   /** WRITE checks before acting (REST authorization; allows everything while auth is off). */
   auth: RouteAuth;
+  /** Dynamic account definitions (/admin/accounts, Clouddriver's Account Management), when the hub manages them. */
+  definitions?: DefinitionService;
   /**
    * The application views' reads over `store`: one per server, so the resources it derives (by object
    * version) are shared by every request and every view route family.

@@ -1,0 +1,144 @@
+import { accountSchema, clouddriverOnlyFields, CLOUDDRIVER_ONLY_ACCOUNT_FIELDS } from '../../common/account-config.ts';
+import { isPlainObject, validateConfig } from '../../common/config.ts';
+import { Errors, ScaleAgentError } from '../../common/errors.ts';
+import { KEY_LENGTHS } from '../store/schema.ts';
+import type { AccountDefinitionWrite } from '../store/types.ts';
+
+/*
+ * A dynamic account definition as an operator submits it, checked before anything is stored: the
+ * account keys go through the agent's own account schema (src/common/account-config.ts), so that the hub
+ * refuses what an agent would refuse, and no credentials may travel in the clear.
+ */
+
+/** The one secret reference kubeconfigContents may be: the agent resolves it to the kubeconfig's text. */
+export const SECRET_REFERENCE_PREFIX = 'encrypted:';
+
+/**
+ * The largest definition (its JSON): an account's keys, namespaces and kinds take a few KiB; the bound
+ * keeps the complete set an agent is sent within one Session message for thousands of accounts.
+ */
+export const MAX_DEFINITION_BYTES = 64 * 1024;
+
+/** Account names go in URL paths (/admin/accounts/{name}, /credentials/{name}): no separators, spaces or control characters. */
+const ACCOUNT_NAME = /^[^\s/\\\p{Cc}]+$/u;
+
+/** What an operator may ask of a definition (`deleting` is the hub's, through DELETE). */
+export type RequestedState = 'active' | 'inactive';
+
+/** The keys of a submitted definition that are the hub's, not the agent's: taken out before validation. */
+const ZONE_KEY = 'zoneId';
+const STATE_KEY = 'state';
+/** The nested form (a GET's body sent back): the account's keys under `definition`. */
+const DEFINITION_KEY = 'definition';
+
+export interface DefinitionFallback {
+  /** The zone when the submission names none (an update keeps the definition's). */
+  zoneId: string | null;
+  desiredState: RequestedState;
+}
+
+export interface ParsedDefinition {
+  write: AccountDefinitionWrite & { desiredState: RequestedState };
+  /** The account as stored (keys sorted, Clouddriver-only keys left out). */
+  account: Record<string, unknown>;
+  /** Clouddriver-only keys left out, each with why it means nothing here. */
+  ignored: Record<string, string>;
+}
+
+function invalid(message: string, details: Record<string, unknown> = {}): ScaleAgentError {
+  return new ScaleAgentError(Errors.ACCOUNT_DEFINITION_INVALID, message, details);
+}
+
+/** JSON with every object's keys sorted: equal definitions are equal strings, whatever order they came in. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    isPlainObject(v)
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, v[k]]),
+        )
+      : v,
+  );
+}
+
+/** Throws ACCOUNT_DEFINITION_INVALID unless `name` can be an account name. */
+export function checkAccountName(name: unknown, where = 'name'): string {
+  if (typeof name !== 'string' || name === '') throw invalid(`${where}: the account needs a name (a non-empty string)`, { field: where });
+  if (name.length > KEY_LENGTHS.account) throw invalid(`${where}: an account name has at most ${KEY_LENGTHS.account} characters`, { field: where });
+  if (!ACCOUNT_NAME.test(name)) throw invalid(`${where}: an account name may not contain spaces, slashes or control characters`, { field: where });
+  return name;
+}
+
+function zoneOf(value: unknown, fallback: string | null): string | null {
+  if (value === undefined) return fallback;
+  if (value === null || value === '') return null;
+  if (typeof value !== 'string') throw invalid(`${ZONE_KEY}: a zone is a string (or null for every agent)`, { field: ZONE_KEY });
+  if (value.length > KEY_LENGTHS.zoneId) throw invalid(`${ZONE_KEY}: a zone has at most ${KEY_LENGTHS.zoneId} characters`, { field: ZONE_KEY });
+  return value;
+}
+
+function stateOf(value: unknown, fallback: RequestedState): RequestedState {
+  if (value === undefined) return fallback;
+  const upper = typeof value === 'string' ? value.toUpperCase() : undefined;
+  if (upper === 'ACTIVE') return 'active';
+  if (upper === 'INACTIVE') return 'inactive';
+  throw invalid(`${STATE_KEY}: ACTIVE (served by its agents) or INACTIVE (kept, not served)`, { field: STATE_KEY });
+}
+
+/** Refuses credentials in the clear: the hub stores definitions and sends them to agents. */
+function checkNoCredentialsInClear(name: string, account: Record<string, unknown>): void {
+  const contents = account.kubeconfigContents;
+  if (typeof contents === 'string' && !contents.startsWith(SECRET_REFERENCE_PREFIX)) {
+    throw new ScaleAgentError(
+      Errors.ACCOUNT_CREDENTIALS_IN_CLEAR,
+      `account ${name}: kubeconfigContents holds a kubeconfig in the clear; give a secret reference instead (${SECRET_REFERENCE_PREFIX}<engine>!…, e.g. ${SECRET_REFERENCE_PREFIX}k8s!n:<secret>!k:<key>) or a kubeconfigFile: the hub stores definitions and sends them to agents, and takes no credentials in the clear`,
+      { account: name, field: 'kubeconfigContents' },
+    );
+  }
+}
+
+/**
+ * Checks a submitted definition and returns what to store. Accepted forms: the account's keys with the
+ * hub's `zoneId` and `state` beside them (`{name, zoneId, state, kubeconfigFile, …}`), or a GET's body
+ * sent back (`{name, zoneId, state, definition: {…}}`, its other keys being read-only). `name` is the
+ * name from the path, when there is one: the body's must agree. Throws ACCOUNT_DEFINITION_INVALID or
+ * ACCOUNT_CREDENTIALS_IN_CLEAR with a message naming the key.
+ */
+export function parseDefinition(body: unknown, options: { name?: string; fallback: DefinitionFallback }): ParsedDefinition {
+  if (!isPlainObject(body)) throw invalid('an account definition is a JSON (or YAML) object');
+  const nested = isPlainObject(body[DEFINITION_KEY]) ? (body[DEFINITION_KEY] as Record<string, unknown>) : undefined;
+  const { [ZONE_KEY]: zone, [STATE_KEY]: state, ...flat } = body;
+  const source: Record<string, unknown> = nested ? { ...nested } : flat;
+  const bodyName = nested ? (body.name ?? nested.name) : flat.name;
+  if (options.name !== undefined && bodyName !== undefined && bodyName !== options.name) {
+    throw invalid(`name: the body names account ${String(bodyName)}, the path ${options.name}`, { field: 'name' });
+  }
+  const name = checkAccountName(bodyName ?? options.name);
+  const account: Record<string, unknown> = { ...source, name };
+  const ignored: Record<string, string> = {};
+  for (const key of clouddriverOnlyFields(account)) {
+    ignored[key] = CLOUDDRIVER_ONLY_ACCOUNT_FIELDS[key]!;
+    delete account[key];
+  }
+  checkNoCredentialsInClear(name, account);
+  const validation = validateConfig(accountSchema, account);
+  if (!validation.success) {
+    throw invalid(`account ${name} is not a valid account definition: ${validation.problems.join('; ')}`, { account: name, problems: validation.problems });
+  }
+  const definition = canonicalJson(account);
+  const bytes = Buffer.byteLength(definition);
+  if (bytes > MAX_DEFINITION_BYTES) {
+    throw invalid(`account ${name}: the definition takes ${bytes} bytes; one may take at most ${MAX_DEFINITION_BYTES}`, {
+      account: name,
+      limit: MAX_DEFINITION_BYTES,
+    });
+  }
+  const write = {
+    name,
+    definition,
+    zoneId: zoneOf(zone, options.fallback.zoneId),
+    desiredState: stateOf(state, options.fallback.desiredState),
+  };
+  return { write, account: JSON.parse(definition) as Record<string, unknown>, ignored };
+}
