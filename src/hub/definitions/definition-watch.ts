@@ -2,6 +2,7 @@ import { errorMessage } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { AccountDefinitionRecord, AccountDefinitionStore } from '../store/types.ts';
 import { finishDeletion, type DeletionStore } from './definition-deletion.ts';
+import { SerialPass } from '../../common/serial-pass.ts';
 
 export type DefinitionWatchStore = Pick<AccountDefinitionStore, 'definitionsVersion' | 'listDefinitions'> & DeletionStore;
 
@@ -25,10 +26,11 @@ export class DefinitionWatch {
   private version: string | undefined;
   private definitions: readonly AccountDefinitionRecord[] | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  /** A poke arrived while a tick ran: run another after it. */
-  private again = false;
   private stopped = false;
+  private readonly ticks = new SerialPass(
+    () => this.tick(),
+    () => this.stopped,
+  );
 
   constructor(private readonly options: DefinitionWatchOptions) {}
 
@@ -46,26 +48,13 @@ export class DefinitionWatch {
 
   /** Checks now (after the tick under way, if any); resolves when that check is done. */
   poke(): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    if (this.running !== undefined) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        await this.tick();
-      } while (this.again && !this.stopped);
-    })().finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
+    return this.ticks.run();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    await this.running;
+    await this.ticks.current;
   }
 
   private async tick(): Promise<void> {
@@ -84,8 +73,8 @@ export class DefinitionWatch {
       }
       if (finished.length > 0) {
         logger.info({ accounts: finished }, 'deleted dynamic accounts whose agents stopped serving them');
-        // Read the definitions again at once: these are gone.
-        this.again = true;
+        // Read the definitions again at once (after this tick): these are gone.
+        void this.ticks.run();
       }
     } catch (err) {
       logger.warn({ err: errorMessage(err) }, 'cannot read the dynamic account definitions; trying again at the next interval');

@@ -4,6 +4,7 @@ import { failedOutcome, type HopTimings } from '../router/failed-outcome.ts';
 import type { ForwardedOperationRunner, OperationForwarder, OperationOutcome, OperationRequest } from '../router/types.ts';
 import type { AccountReader, AssignmentStore, RelayedClaim, RelayedOperation, RelayStore } from '../store/types.ts';
 import type { RelayEvent, RelayWakeups } from './relay-wakeups.ts';
+import { SerialPass } from '../../common/serial-pass.ts';
 
 /** Queued or claimed rows read per poll. */
 const RELAY_BATCH = 200;
@@ -78,8 +79,6 @@ export class OperationRelay implements OperationForwarder {
   private executor: ForwardedOperationRunner | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
-  private polling: Promise<void> | undefined;
-  private pollAgain = false;
   private stopped = false;
 
   constructor(private readonly options: OperationRelayOptions) {
@@ -170,7 +169,7 @@ export class OperationRelay implements OperationForwarder {
     this.stopped = true;
     clearInterval(this.pollTimer);
     clearInterval(this.sweepTimer);
-    await this.polling;
+    await this.polls.current;
     while (this.claiming.size > 0 || this.running.size > 0) await Promise.allSettled([...this.claiming, ...this.running]);
     // Outcomes already recorded are answered; operations still queued are withdrawn, so that they never
     // run after their submitter was told it stopped; the rest may have run.
@@ -215,27 +214,21 @@ export class OperationRelay implements OperationForwarder {
 
   /** One pass over the table: outcomes for this replica's waiters, their timeouts, and queued operations to claim. Never overlaps itself. */
   poll(): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    if (this.polling !== undefined) {
-      this.pollAgain = true;
-      return this.polling;
-    }
-    this.polling = (async () => {
-      do {
-        this.pollAgain = false;
-        try {
-          await this.collect();
-          await this.expire();
-          await this.claimQueued();
-        } catch (err) {
-          this.options.logger.warn({ err: errorMessage(err) }, 'relay poll failed; the next one tries again');
-        }
-      } while (this.pollAgain && !this.stopped);
-    })().finally(() => {
-      this.polling = undefined;
-    });
-    return this.polling;
+    return this.polls.run();
   }
+
+  private readonly polls = new SerialPass(
+    async () => {
+      try {
+        await this.collect();
+        await this.expire();
+        await this.claimQueued();
+      } catch (err) {
+        this.options.logger.warn({ err: errorMessage(err) }, 'relay poll failed; the next one tries again');
+      }
+    },
+    () => this.stopped,
+  );
 
   /** Reads the outcomes of this replica's finished operations, answers their waiters, deletes the rows. */
   private async collect(): Promise<void> {

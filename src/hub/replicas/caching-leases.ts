@@ -1,6 +1,7 @@
 import { errorMessage } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { AssignmentStore, CachingAssignment, CachingClaim, CachingOwner } from '../store/types.ts';
+import { SerialPass } from '../../common/serial-pass.ts';
 
 /** A lease is renewed this many times per lease period: two renewals may fail before it runs out. */
 export const RENEWALS_PER_LEASE = 3;
@@ -69,9 +70,6 @@ export class CachingLeases {
   private host: CachingHost | undefined;
   private timer: NodeJS.Timeout | undefined;
   /** The tick under way; ticks never overlap. */
-  private running: Promise<void> | undefined;
-  /** A tick was asked for while one ran: it runs once more. */
-  private again = false;
   private stopped = false;
 
   constructor(private readonly options: CachingLeasesOptions) {
@@ -99,7 +97,7 @@ export class CachingLeases {
     this.stopped = true;
     clearInterval(this.timer);
     this.timer = undefined;
-    await this.running;
+    await this.ticks.current;
   }
 
   /**
@@ -184,22 +182,16 @@ export class CachingLeases {
    * while one runs, it runs once more after it (a session that ended during a pass is seen).
    */
   tick(): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    if (this.running !== undefined) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        if (this.options.renew !== false) await this.renewAll();
-        await this.takeOverReleased();
-      } while (this.again && !this.stopped);
-    })().finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
+    return this.ticks.run();
   }
+
+  private readonly ticks = new SerialPass(
+    async () => {
+      if (this.options.renew !== false) await this.renewAll();
+      await this.takeOverReleased();
+    },
+    () => this.stopped,
+  );
 
   private ownerOf(session: CachingSessionRef): CachingOwner {
     return { hubId: this.options.hubId, sessionId: session.sessionId, agentId: session.agentId };
