@@ -102,19 +102,26 @@ export function spinnakerKindMap(account: AccountRecord): Record<string, Spinnak
  * `namespacesSeen`: the Namespace objects cached for the account, used when the account watches all
  * namespaces (Clouddriver lists them from the cluster; ours are already in the cache).
  */
-export function accountView(account: AccountRecord, expand: boolean, namespacesSeen: readonly string[] = []): AccountView {
-  const view: AccountView = {
-    name: account.name,
-    type: 'kubernetes',
-    cloudProvider: 'kubernetes',
-    environment: account.properties.environment ?? account.name,
-    accountType: account.properties.accountType ?? account.name,
-    providerVersion: 'v2',
-    skin: 'v2',
-    requiredGroupMembership: [],
+/** The fields of Clouddriver's credentials shape that every Kubernetes account has the same way. */
+export function clouddriverAccountFields(name: string, environment: string | undefined, accountType: string | undefined) {
+  return {
+    name,
+    type: 'kubernetes' as const,
+    cloudProvider: 'kubernetes' as const,
+    environment: environment ?? name,
+    accountType: accountType ?? name,
+    providerVersion: 'v2' as const,
+    skin: 'v2' as const,
+    requiredGroupMembership: [] as string[],
     challengeDestructiveActions: false,
     primaryAccount: false,
     authorized: true,
+  };
+}
+
+export function accountView(account: AccountRecord, expand: boolean, namespacesSeen: readonly string[] = []): AccountView {
+  const view: AccountView = {
+    ...clouddriverAccountFields(account.name, account.properties.environment, account.properties.accountType),
     agent: {
       id: account.agentId,
       hubId: account.hubId,

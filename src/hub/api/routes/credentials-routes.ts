@@ -6,7 +6,7 @@ import { accountFromManagementBody, KUBERNETES_TYPE } from '../../definitions/cl
 import type { DefinitionService } from '../../definitions/definition-service.ts';
 import type { AccountDefinitionRecord, AccountRecord, CacheReader } from '../../store/types.ts';
 import { withStatus } from '../http-errors.ts';
-import { accountView, cacheView } from '../responses/credentials-view.ts';
+import { accountView, cacheView, clouddriverAccountFields } from '../responses/credentials-view.ts';
 import { DEFINITION_BODY_LIMIT_BYTES } from './account-definition-routes.ts';
 import { booleanParam, limitParam, queryOf, type RouteContext } from './route-context.ts';
 
@@ -44,19 +44,9 @@ function lifecycle(
 /** A dynamic account no agent has registered (yet): what Clouddriver's shape can say of it from its definition. */
 function definedOnlyView(definition: AccountDefinitionRecord): Record<string, unknown> {
   const account = JSON.parse(definition.definition) as Record<string, unknown>;
-  const text = (key: string) => (typeof account[key] === 'string' ? (account[key] as string) : definition.name);
+  const text = (key: string) => (typeof account[key] === 'string' ? (account[key] as string) : undefined);
   return {
-    name: definition.name,
-    type: KUBERNETES_TYPE,
-    cloudProvider: KUBERNETES_TYPE,
-    environment: text('environment'),
-    accountType: text('accountType'),
-    providerVersion: 'v2',
-    skin: 'v2',
-    requiredGroupMembership: [],
-    challengeDestructiveActions: false,
-    primaryAccount: false,
-    authorized: true,
+    ...clouddriverAccountFields(definition.name, text('environment'), text('accountType')),
     enabled: false,
     namespaces: Array.isArray(account.namespaces) ? account.namespaces : [],
     ...lifecycle(definition, undefined),
