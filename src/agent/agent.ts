@@ -234,17 +234,16 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: S
   /**
    * The hub's dynamic accounts for this agent (the complete set): the roster starts, restarts and stops
    * them. A definition this agent cannot run (it predates a key the hub knows) is declared with the
-   * reason, so the hub shows it as failed instead of waiting for it.
+   * reason, so the hub shows it as failed instead of waiting for it, and withdrawn by the roster once
+   * the hub no longer sends it.
    */
   const onAccountDefinitions = (definitions: AccountDefinition[]) => {
     const { accepted, invalid } = parseAccountDefinitions(definitions);
     for (const bad of invalid) logger.error({ account: bad.account.name, reason: bad.account.unreachableReason }, 'cannot run a dynamic account definition');
-    const change = roster.setHubAccounts(accepted);
-    if (invalid.length > 0)
-      connection.connected?.sendAccountUpdate(
-        invalid.map((bad) => bad.account),
-        [],
-      );
+    const change = roster.setHubAccounts(
+      accepted,
+      invalid.map((bad) => bad.account),
+    );
     logger.info({ definitions: definitions.length, ...change }, 'dynamic account definitions applied');
   };
 

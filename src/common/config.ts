@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { didYouMean } from './did-you-mean.ts';
@@ -26,13 +26,45 @@ export function loadConfigFile<S extends z.ZodType>(
   return parseConfig(schema, deepMerge(withEnv, overrides), path ?? '<defaults>');
 }
 
-/** A configuration file's text; CONFIG_FILE_UNREADABLE when it cannot be read. */
-export function readConfigText(path: string): string {
+/**
+ * The largest configuration file read: four times what a ConfigMap or a Secret can hold (1 MiB). YAML
+ * takes about a second per MiB to parse, on the event loop: a file of hundreds of MiB (a reload picking
+ * up the wrong file) would stall a running agent for minutes and take gigabytes.
+ */
+export const MAX_CONFIG_FILE_BYTES = 4 * 1024 * 1024;
+
+/** Up to `limit` bytes of a file (a pipe included: `--config <(…)`), without reading the rest. */
+function readHead(path: string, limit: number): Buffer {
+  const fd = openSync(path, 'r');
   try {
-    return readFileSync(path, 'utf8');
+    const buffer = Buffer.alloc(limit);
+    let length = 0;
+    while (length < limit) {
+      const read = readSync(fd, buffer, length, limit - length, null);
+      if (read === 0) break;
+      length += read;
+    }
+    return buffer.subarray(0, length);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A configuration file's text; CONFIG_FILE_UNREADABLE when it cannot be read or is larger than MAX_CONFIG_FILE_BYTES. */
+export function readConfigText(path: string, maxBytes = MAX_CONFIG_FILE_BYTES): string {
+  let bytes: Buffer;
+  try {
+    bytes = readHead(path, maxBytes + 1);
   } catch (err) {
     throw new ScaleAgentError(Errors.CONFIG_FILE_UNREADABLE, `cannot read configuration file ${path}: ${(err as Error).message}`, { path });
   }
+  if (bytes.length > maxBytes) {
+    throw new ScaleAgentError(Errors.CONFIG_FILE_UNREADABLE, `configuration file ${path} is larger than ${maxBytes} bytes, the most a configuration may take`, {
+      path,
+      limit: maxBytes,
+    });
+  }
+  return bytes.toString('utf8');
 }
 
 /** YAML text as a plain value (an empty document is `{}`); CONFIG_INVALID when it is not YAML. */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 
 /**
  * Polls files for changes of their contents. Polling, not fs.watch: Kubernetes updates a mounted Secret
@@ -41,11 +41,26 @@ export class FilePoller {
   }
 }
 
-/** SHA-256 over the files' contents in order (a missing or unreadable file counts as its own state). */
+/**
+ * Files larger than this are compared by size, modification time and inode instead of being read
+ * every interval (a configuration or a certificate is kilobytes; a file of hundreds of MiB put in
+ * its place would otherwise be read and hashed on the event loop every second).
+ */
+export const MAX_COMPARED_FILE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * SHA-256 over the files' contents in order (a missing or unreadable file counts as its own state; so
+ * does a file that is not a regular one, which is never read: a named pipe would block the event loop).
+ */
 export function contentsDigest(paths: readonly string[]): string {
   const hash = createHash('sha256');
   for (const path of paths) {
     try {
+      const stat = statSync(path);
+      if (!stat.isFile() || stat.size > MAX_COMPARED_FILE_BYTES) {
+        hash.update(`${path}\0${stat.isFile() ? 'large' : 'special'}:${stat.size}:${stat.mtimeMs}:${stat.ino}:${stat.mode}`);
+        continue;
+      }
       const bytes = readFileSync(path);
       hash.update(`${path}\0${bytes.length}\0`);
       hash.update(bytes);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -173,6 +174,32 @@ describe('loadKubeconfig', () => {
     await assert.rejects(
       loadKubeconfig({ contents: config({ users: [{ name: 'prod-user', user: { exec: { apiVersion: 'v', command: 'x', env: 'bad' } } }] }) }),
       expectInvalid(/env must be a list/),
+    );
+  });
+
+  it('names where a file is not YAML by position only, never quoting its lines (the path may name any file on the agent)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kubeconfig-leak-'));
+    const path = join(dir, 'credentials');
+    await writeFile(path, '[default]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = SUPERSECRET\n');
+    await assert.rejects(loadKubeconfig({ path }), (err: unknown) => {
+      assert.ok(isScaleAgentError(err, 'KUBECONFIG_INVALID'), String(err));
+      assert.match(err.message, /credentials: is not valid YAML \(UNEXPECTED_TOKEN\) at line 2, column 1$/);
+      assert.doesNotMatch(err.message, /SUPERSECRET|AKIAEXAMPLE/);
+      return true;
+    });
+  });
+
+  it('refuses a path that is no regular file at once, instead of reading a device or waiting on a pipe', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kubeconfig-special-'));
+    const fifo = join(dir, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    await assert.rejects(loadKubeconfig({ path: '/dev/zero' }), expectInvalid(/\/dev\/zero: cannot be read: not a regular file \(a device, pipe or socket\)/));
+    await assert.rejects(loadKubeconfig({ path: fifo }), expectInvalid(/pipe: cannot be read: not a regular file/));
+    await assert.rejects(loadKubeconfig({ path: dir }), expectInvalid(/cannot be read: not a regular file \(a directory\)/));
+    // A certificate file the kubeconfig names is read the same way.
+    await assert.rejects(
+      loadKubeconfig({ contents: config({ clusters: [{ name: 'prod-cluster', cluster: { server: 'https://a', 'certificate-authority': '/dev/urandom' } }] }) }),
+      expectInvalid(/certificate-authority: cannot read \/dev\/urandom: not a regular file/),
     );
   });
 });

@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { Errors, ScaleAgentError } from '../common/errors.ts';
+import { readBoundedTextFile } from './bounded-file.ts';
 import type { ClusterAuth, ClusterCredentials } from './credentials.ts';
 
 export interface LoadKubeconfigOptions {
@@ -37,7 +37,7 @@ async function readDocument(options: LoadKubeconfigOptions): Promise<{ doc: Sect
   let text = options.contents;
   if (text === undefined) {
     try {
-      text = await readFile(path as string, 'utf8');
+      text = await readBoundedTextFile(path as string);
     } catch (err) {
       throw invalid(source, `cannot be read: ${(err as Error).message}`);
     }
@@ -46,10 +46,21 @@ async function readDocument(options: LoadKubeconfigOptions): Promise<{ doc: Sect
   try {
     doc = parseYaml(text);
   } catch (err) {
-    throw invalid(source, `is not valid YAML: ${(err as Error).message}`);
+    throw invalid(source, `is not valid YAML${yamlErrorPlace(err)}`);
   }
   if (!isSection(doc)) throw invalid(source, 'is not a YAML mapping');
   return { doc, source, baseDir: path === undefined ? process.cwd() : dirname(resolve(path)) };
+}
+
+/**
+ * Where the YAML parser stopped, by code and position only: its own message quotes the offending
+ * lines, and the path may name a file that is no kubeconfig at all (a dynamic account definition's
+ * kubeconfigFile is written at the hub), whose lines must not travel in an account's unreachable reason.
+ */
+function yamlErrorPlace(err: unknown): string {
+  if (!(err instanceof YAMLParseError)) return '';
+  const at = err.linePos === undefined ? '' : ` at line ${err.linePos[0].line}, column ${err.linePos[0].col}`;
+  return ` (${err.code})${at}`;
 }
 
 function isSection(value: unknown): value is Section {
@@ -147,7 +158,7 @@ class FileReader {
     if (file === undefined) return undefined;
     const path = this.resolvePath(file);
     try {
-      return await readFile(path, 'utf8');
+      return await readBoundedTextFile(path);
     } catch (err) {
       throw invalid(this.source, `${where}.${fileKey}: cannot read ${path}: ${(err as Error).message}`, { path });
     }

@@ -24,3 +24,11 @@ const SESSION_ENVELOPE_BYTES = 64 * 1024;
  * written: gRPC would refuse it and end the session, and with it every account of the agent.
  */
 export const MAX_OPERATION_MESSAGE_BYTES = GRPC_MAX_MESSAGE_BYTES - SESSION_ENVELOPE_BYTES;
+
+/**
+ * Accounts one hello may declare, and elements (messages and list entries) one Session message may
+ * hold: the hub refuses more (docs/security.md, "What a peer can cost the hub"). An agent with more
+ * accounts, or accounts too large together, declares the rest in account updates after the welcome.
+ */
+export const MAX_ACCOUNTS_PER_HELLO = 5_000;
+export const SESSION_MESSAGE_MAX_ELEMENTS = 150_000;

@@ -124,11 +124,25 @@ describe('account credentials', () => {
     const tokens = createTokenSource({ token: 'encrypted:vault!e:secret!p:leaky!k:badtoken' }, logger, secrets)!;
     await attempt(() => tokens.get());
     await attempt(() => accountCredentials(account({ kubeconfigFile: 'encryptedFile:vault!e:secret!p:leaky!k:good', context: 'missing' }), { secrets }));
+    // encrypted: (the value is a path) written where encryptedFile: (the value is the file) was meant, and a one-line value that names no file.
+    await attempt(() => accountCredentials(account({ kubeconfigFile: 'encrypted:vault!e:secret!p:leaky!k:good' }), { secrets }));
+    server.put('secret', 'leaky-path', { path: `/nowhere/${marker}` });
+    await attempt(() => accountCredentials(account({ kubeconfigFile: 'encrypted:vault!e:secret!p:leaky-path!k:path' }), { secrets }));
 
     assert.deepEqual(
       errors.map((e) => (isScaleAgentError(e) ? e.code : errorMessage(e))),
-      ['KUBECONFIG_INVALID', 'KUBECONFIG_INVALID', 'SECRET_UNAVAILABLE', 'AUTH_TOKEN_UNAVAILABLE', 'KUBECONFIG_INVALID'],
+      [
+        'KUBECONFIG_INVALID',
+        'KUBECONFIG_INVALID',
+        'SECRET_UNAVAILABLE',
+        'AUTH_TOKEN_UNAVAILABLE',
+        'KUBECONFIG_INVALID',
+        'KUBECONFIG_INVALID',
+        'KUBECONFIG_INVALID',
+      ],
     );
+    assert.match(errorMessage(errors[5]), /the secret holds text with line breaks, not a path; reference a kubeconfig's contents with encryptedFile:/);
+    assert.match(errorMessage(errors[6]), /^kubeconfig <the path encrypted:vault!e:secret!p:leaky-path!k:path holds>: cannot be read: ENOENT/);
     assert.match(
       errorMessage(errors[0]),
       /^kubeconfig from encryptedFile:vault!e:secret!p:leaky!k:broken: is not valid YAML \(BLOCK_IN_FLOW\) at line 2, column 20$/,

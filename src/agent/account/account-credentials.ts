@@ -5,7 +5,7 @@ import type { ClusterCredentials } from '../../kube/credentials.ts';
 import { inClusterCredentials, type InClusterOptions } from '../../kube/in-cluster.ts';
 import { loadKubeconfig } from '../../kube/kubeconfig.ts';
 import { resolveReference, type ResolveOptions, type SecretResolver } from '../secrets/secret-resolver.ts';
-import { isSecretReference, parseSecretReference } from '../secrets/secret-reference.ts';
+import { ENCRYPTED_FILE_PREFIX, isSecretReference, parseSecretReference } from '../secrets/secret-reference.ts';
 
 /** How loadKubeconfig names text given to it in memory, replaced in messages by the reference it came from. */
 const INLINE_SOURCE = 'kubeconfig <inline kubeconfig>: ';
@@ -40,7 +40,7 @@ async function kubeconfigCredentials(config: AccountConfig, options: AccountCred
   const file = config.kubeconfigFile;
   if (file !== undefined && isSecretReference(file)) {
     const { reference, value } = await resolve(file, 'kubeconfigFile');
-    if (reference.form === 'value') return loadKubeconfig({ path: value, context });
+    if (reference.form === 'value') return kubeconfigAtSecretPath(value, reference.text, context);
     return kubeconfigFromSecret(value, reference.text, context);
   }
   const contents = config.kubeconfigContents;
@@ -49,6 +49,31 @@ async function kubeconfigCredentials(config: AccountConfig, options: AccountCred
     return kubeconfigFromSecret(value, reference.text, context);
   }
   return loadKubeconfig({ path: file, contents, context });
+}
+
+/** A line break: a secret's value with one is a kubeconfig's text, not a path. */
+const LINE_BREAK = /[\r\n]/;
+
+/**
+ * Loads the kubeconfig at the path a secret's value gives (`kubeconfigFile: encrypted:…`), naming the
+ * path by its reference in every message: a secret that holds the kubeconfig itself (encrypted: written
+ * for encryptedFile:) would otherwise be quoted whole, token and all, as a file that cannot be opened.
+ */
+async function kubeconfigAtSecretPath(path: string, reference: string, context: string | undefined): Promise<ClusterCredentials> {
+  const source = `kubeconfig at the path ${reference} holds`;
+  if (LINE_BREAK.test(path)) {
+    throw new ScaleAgentError(
+      Errors.KUBECONFIG_INVALID,
+      `${source}: the secret holds text with line breaks, not a path; reference a kubeconfig's contents with ${ENCRYPTED_FILE_PREFIX}`,
+      { reference },
+    );
+  }
+  try {
+    return await loadKubeconfig({ path, context });
+  } catch (err) {
+    if (!isScaleAgentError(err)) throw err;
+    throw new ScaleAgentError(Errors.KUBECONFIG_INVALID, err.message.split(path).join(`<the path ${reference} holds>`), { reference });
+  }
 }
 
 /** Loads a kubeconfig whose text is a secret's value, naming it by its reference in every message. */

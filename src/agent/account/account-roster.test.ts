@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { create } from '@bufbuild/protobuf';
 import { silentLogger } from '../../common/logger.ts';
 import { waitFor } from '../../common/time.ts';
-import { AccountAcceptanceSchema, type AccountInfo } from '../../protocol/index.ts';
+import { AccountAcceptanceSchema, AccountInfoSchema, type AccountInfo } from '../../protocol/index.ts';
 import { accountSchema, type AccountConfig } from '../config.ts';
 import { AccountRoster } from './account-roster.ts';
 import { FakeRuntime } from './testing/fake-runtime.ts';
@@ -128,6 +128,78 @@ describe('AccountRoster', () => {
 
     t.roster.onAcceptance(create(AccountAcceptanceSchema, { account: 'a', accepted: true, caching: true }));
     assert.deepEqual(t.roster.standing('a'), { state: 'accepted', caching: true });
+    await t.roster.close();
+  });
+
+  test('thousands of accounts from the hub reach their clusters at most initConcurrency at a time, as at start', async () => {
+    let reaching = 0;
+    let most = 0;
+    let open: () => void = () => undefined;
+    let gate = new Promise<void>((resolve) => (open = resolve));
+    class GatedRuntime extends FakeRuntime {
+      override async init(): Promise<void> {
+        reaching++;
+        most = Math.max(most, reaching);
+        await gate;
+        reaching--;
+        return super.init();
+      }
+    }
+    const declared: string[] = [];
+    const roster = new AccountRoster<FakeRuntime>({
+      logger: silentLogger(),
+      initConcurrency: 3,
+      initBackoff: FAST,
+      refusalBackoff: FAST,
+      createRuntime: (config) => new GatedRuntime(config, () => true),
+      declare: (upserted) => declared.push(...upserted.map((u) => u.name)),
+      onStopping: () => undefined,
+    });
+    const names = Array.from({ length: 2000 }, (_, i) => `dyn-${i}`);
+    roster.setHubAccounts(names.map((name) => account(name)));
+    await waitFor(() => reaching === 3, WAIT);
+    open();
+    gate = Promise.resolve();
+    await waitFor(() => declared.length === names.length, WAIT);
+    assert.equal(most, 3);
+    await roster.close();
+  });
+
+  test("a hub definition the agent cannot run is declared with why, withdrawn once the hub stops sending it, and never declared over a file account's name", async () => {
+    const t = setUp();
+    await t.roster.startInitial([account('file')]);
+    const invalid = (name: string, reason = 'the dynamic account definition is invalid: futureKey: unknown key') =>
+      create(AccountInfoSchema, { name, unreachableReason: reason });
+
+    t.roster.setHubAccounts([], [invalid('future'), invalid('file')]);
+    assert.deepEqual(
+      t.upserts('future').map((d) => d.unreachableReason),
+      ['the dynamic account definition is invalid: futureKey: unknown key'],
+    );
+    assert.deepEqual(t.upserts('file'), [], "the file's account is not declared unreachable (the hub would stop serving it)");
+    assert.deepEqual(
+      t.roster.declarations().map((d) => d.name),
+      ['file', 'future'],
+      'a hello after a reconnect declares it again',
+    );
+
+    // The same set again (after every welcome) declares nothing new; the definition deleted at the hub is withdrawn.
+    t.roster.setHubAccounts([], [invalid('future'), invalid('file')]);
+    assert.equal(t.upserts('future').length, 1);
+    t.roster.setHubAccounts([], []);
+    assert.equal(t.removals('future'), 1, 'withdrawn: the hub can finish deleting the definition');
+    assert.equal(t.removals('file'), 0);
+    assert.deepEqual(
+      t.roster.declarations().map((d) => d.name),
+      ['file'],
+    );
+
+    // A running dynamic account whose new definition cannot run stops, and is declared with why.
+    t.roster.setHubAccounts([account('dyn')]);
+    await waitFor(() => t.upserts('dyn').find((d) => d.unreachableReason === ''), WAIT);
+    t.roster.setHubAccounts([], [invalid('dyn')]);
+    assert.equal(t.removals('dyn'), 1);
+    assert.equal(t.upserts('dyn').at(-1)?.unreachableReason, 'the dynamic account definition is invalid: futureKey: unknown key');
     await t.roster.close();
   });
 });

@@ -78,6 +78,13 @@ export class AccountRoster<R extends RosterRuntime = AccountRuntime> {
   private readonly entries = new Map<string, Entry<R>>();
   private fileAccounts: AccountConfig[] = [];
   private hubAccounts: AccountConfig[] = [];
+  /** The hub's definitions this agent cannot run, each as the declaration that says why (account-definitions.ts). */
+  private hubInvalid: AccountInfo[] = [];
+  /** Those declared to the hub, with the reason declared: withdrawn once the hub no longer sends them. */
+  private readonly declaredInvalid = new Map<string, string>();
+  /** Clusters being reached now, and the reaches waiting for one of the initConcurrency slots. */
+  private reaching = 0;
+  private readonly waitingToReach: Array<() => void> = [];
   private closed = false;
 
   constructor(private readonly options: AccountRosterOptions<R>) {}
@@ -96,7 +103,10 @@ export class AccountRoster<R extends RosterRuntime = AccountRuntime> {
     let next = 0;
     const worker = async () => {
       // A failure is kept on the runtime (state, lastError) and retried by the entry's loop.
-      while (next < started.length) await started[next++]!.runtime.init().catch(() => undefined);
+      while (next < started.length) {
+        const runtime = started[next++]!.runtime;
+        await this.reach(() => runtime.init()).catch(() => undefined);
+      }
     };
     await Promise.all(Array.from({ length: Math.min(this.options.initConcurrency, started.length) }, worker));
     for (const entry of started) {
@@ -119,15 +129,22 @@ export class AccountRoster<R extends RosterRuntime = AccountRuntime> {
     return this.reconcile();
   }
 
-  /** The hub sent the complete set of this agent's dynamic accounts. */
-  setHubAccounts(configs: AccountConfig[]): RosterChange {
+  /**
+   * The hub sent the complete set of this agent's dynamic accounts: those it can run, and (`invalid`)
+   * those it cannot, each as the declaration saying why. The latter are declared unreachable, so the
+   * hub shows why, and withdrawn when the hub stops sending them (a deleted definition then finishes
+   * deleting); a name the configuration file defines is the file's, and none of them is declared for it.
+   */
+  setHubAccounts(configs: AccountConfig[], invalid: AccountInfo[] = []): RosterChange {
     this.hubAccounts = configs;
+    this.hubInvalid = invalid;
     return this.reconcile();
   }
 
   /** What the hello declares: every account reached or found unreachable (those still being reached follow when they are). */
   declarations(): AccountInfo[] {
-    return [...this.entries.values()].filter((e) => e.runtime.state !== 'initialising').map((e) => e.runtime.declaration());
+    const running = [...this.entries.values()].filter((e) => e.runtime.state !== 'initialising').map((e) => e.runtime.declaration());
+    return [...running, ...this.hubInvalid.filter((info) => this.declaredInvalid.has(info.name))];
   }
 
   standing(account: string): HubStanding | undefined {
@@ -176,6 +193,8 @@ export class AccountRoster<R extends RosterRuntime = AccountRuntime> {
 
   async close(): Promise<void> {
     this.closed = true;
+    // Reaches still waiting for a slot find the roster closed and give up.
+    for (const wake of this.waitingToReach.splice(0)) wake();
     const entries = [...this.entries.values()];
     for (const entry of entries) {
       entry.stopped = true;
@@ -214,7 +233,23 @@ export class AccountRoster<R extends RosterRuntime = AccountRuntime> {
       this.options.logger.info({ account: name, source: wanted.source }, restarted ? 'account definition changed; restarting it' : 'account added');
     }
     for (const name of change.removed) this.options.logger.info({ account: name }, 'account removed; stopped and released at the hub');
+    this.declareInvalid(desired);
     return change;
+  }
+
+  /** Declares the hub's definitions this agent cannot run that changed, and withdraws those no longer sent. */
+  private declareInvalid(desired: ReadonlyMap<string, unknown>): void {
+    const current = new Map(this.hubInvalid.filter((info) => !desired.has(info.name)).map((info) => [info.name, info]));
+    const removed: string[] = [];
+    for (const name of [...this.declaredInvalid.keys()]) {
+      if (current.has(name)) continue;
+      this.declaredInvalid.delete(name);
+      // A name that runs now (its definition became valid, or the file defines it) is declared by its runtime.
+      if (!desired.has(name)) removed.push(name);
+    }
+    const upserted = [...current.values()].filter((info) => this.declaredInvalid.get(info.name) !== info.unreachableReason);
+    for (const info of upserted) this.declaredInvalid.set(info.name, info.unreachableReason);
+    if (upserted.length > 0 || removed.length > 0) this.options.declare(upserted, removed);
   }
 
   private add(config: AccountConfig, source: AccountSource, reach: boolean): Entry<R> {
@@ -262,7 +297,9 @@ export class AccountRoster<R extends RosterRuntime = AccountRuntime> {
         if (entry.stopped || this.closed) return;
       }
       try {
-        await runtime.init();
+        await this.reach(async () => {
+          if (!entry.stopped && !this.closed) await runtime.init();
+        });
       } catch {
         failed = true;
         if (entry.stopped || this.closed) return;
@@ -277,6 +314,23 @@ export class AccountRoster<R extends RosterRuntime = AccountRuntime> {
       entry.declaredReason = undefined;
       this.options.declare([runtime.declaration()], []);
       return;
+    }
+  }
+
+  /**
+   * Runs one reach of a cluster (discovery, credentials) within initConcurrency at a time, for every
+   * account however it came: at start, from a reload or from the hub. Thousands of dynamic accounts
+   * sent at once would otherwise reach their clusters (and read their secrets) all at once, each
+   * holding its discovery documents, next to the accounts already running.
+   */
+  private async reach(run: () => Promise<void>): Promise<void> {
+    while (this.reaching >= this.options.initConcurrency && !this.closed) await new Promise<void>((wake) => this.waitingToReach.push(wake));
+    this.reaching++;
+    try {
+      await run();
+    } finally {
+      this.reaching--;
+      this.waitingToReach.shift()?.();
     }
   }
 

@@ -24,6 +24,7 @@ import {
   type SyncResponse,
   type Welcome,
 } from '../../protocol/index.ts';
+import { declarationChunks } from './declaration-chunks.ts';
 import { plaintextHint, type HubTransport } from './hub-transport.ts';
 
 const BYTES_PER_MIB = 1024 * 1024;
@@ -95,6 +96,8 @@ export class HubConnection {
   private readonly backoff: Backoff;
   private session: ConnectedSession | undefined;
   private nonce = 0n;
+  /** The accounts the current session's hello declared. */
+  private declaredInHello: ReadonlySet<string> = new Set();
   state: 'connecting' | 'connected' | 'backoff' | 'stopped' = 'connecting';
   lastError: string | undefined;
   connects = 0;
@@ -206,7 +209,9 @@ export class HubConnection {
     });
     call.on('error', (err: Error) => end(`session error: ${errorMessage(err)}`));
     call.on('end', () => end('hub ended the session'));
-    const accounts = this.options.accounts();
+    // The hello carries what fits in one message; the rest follows the welcome (declareAfterWelcome).
+    const accounts = declarationChunks(this.options.accounts())[0] ?? [];
+    this.declaredInHello = new Set(accounts.map((a) => a.name));
     call.write(
       create(AgentMessageSchema, {
         kind: {
@@ -290,6 +295,20 @@ export class HubConnection {
     );
     this.startPings(call, welcome.pingIntervalMs || this.options.pingIntervalMs);
     this.options.onAcceptances(this.session, welcome.accounts, 'welcome');
+    this.declareAfterWelcome(this.session);
+  }
+
+  /**
+   * Declares what the hello did not: the accounts past what one message may carry, those that became
+   * ready or unreachable while the hub answered the hello (no session took their declaration), and the
+   * removal of those that stopped meanwhile.
+   */
+  private declareAfterWelcome(session: ConnectedSession): void {
+    const accounts = this.options.accounts();
+    const current = new Set(accounts.map((a) => a.name));
+    const removed = [...this.declaredInHello].filter((name) => !current.has(name));
+    if (removed.length > 0) session.sendAccountUpdate([], removed);
+    for (const chunk of declarationChunks(accounts.filter((a) => !this.declaredInHello.has(a.name)))) session.sendAccountUpdate(chunk, []);
   }
 
   private startPings(call: ClientDuplexStream<AgentMessage, HubMessage>, intervalMs: number): void {

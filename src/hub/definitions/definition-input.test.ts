@@ -36,7 +36,7 @@ test('the name comes from the path when the body has none, and must agree with i
     refusal(Errors.ACCOUNT_DEFINITION_INVALID.code, /names account other, the path in-path/),
   );
   assert.throws(() => parseDefinition({ serviceAccount: true }, NEW), refusal(Errors.ACCOUNT_DEFINITION_INVALID.code, /needs a name/));
-  for (const name of ['a b', 'a/b', 'tab\there', 'x'.repeat(254)]) {
+  for (const name of ['a b', 'a/b', 'tab\there', 'x'.repeat(254), '.', '..', 'nul\u0000']) {
     assert.throws(() => parseDefinition({ name, serviceAccount: true }, NEW), refusal(Errors.ACCOUNT_DEFINITION_INVALID.code, /^name: /), name);
   }
 });
@@ -70,6 +70,28 @@ test('a kubeconfig in the clear is refused with its key named; an encrypted: ref
   );
   const taken = parseDefinition({ name: 'prod', kubeconfigContents: 'encrypted:k8s!n:kubeconfigs!k:prod' }, NEW);
   assert.match(taken.write.definition, /"kubeconfigContents":"encrypted:k8s!n:kubeconfigs!k:prod"/);
+});
+
+test('a kubeconfig behind an encrypted: prefix, or pasted as a kubeconfigFile, is still in the clear: refused, not stored', () => {
+  const kubeconfig = 'apiVersion: v1\nkind: Config\nusers: [{name: u, user: {token: s3cr3t}}]';
+  assert.throws(
+    () => parseDefinition({ name: 'prod', kubeconfigContents: `encrypted:${kubeconfig}` }, NEW),
+    refusal(Errors.ACCOUNT_CREDENTIALS_IN_CLEAR.code, /kubeconfigContents is not a valid secret reference \(kubeconfigContents: unknown secret engine/),
+  );
+  assert.throws(
+    () => parseDefinition({ name: 'prod', kubeconfigContents: 'encrypted:vault!token:s3cr3t' }, NEW),
+    refusal(Errors.ACCOUNT_CREDENTIALS_IN_CLEAR.code, /unknown parameter "token"/),
+  );
+  assert.throws(
+    () => parseDefinition({ name: 'prod', kubeconfigFile: `encryptedFile:${kubeconfig}` }, NEW),
+    refusal(Errors.ACCOUNT_CREDENTIALS_IN_CLEAR.code, /kubeconfigFile is not a valid secret reference/),
+  );
+  assert.throws(
+    () => parseDefinition({ name: 'prod', kubeconfigFile: kubeconfig }, NEW),
+    refusal(Errors.ACCOUNT_CREDENTIALS_IN_CLEAR.code, /kubeconfigFile holds line breaks/),
+  );
+  assert.throws(() => parseDefinition({ name: 'prod', kubeconfigFile: '/k\u0000' }, NEW), refusal(Errors.ACCOUNT_CREDENTIALS_IN_CLEAR.code));
+  assert.equal(parseDefinition({ name: 'prod', kubeconfigFile: 'encryptedFile:vault!e:secret!p:kube!k:prod' }, NEW).write.name, 'prod');
 });
 
 test('Clouddriver-only keys are left out and reported with why; requiredGroupMembership stays (the agent makes it the permissions)', () => {

@@ -1,6 +1,7 @@
 import { accountSchema, clouddriverOnlyFields, CLOUDDRIVER_ONLY_ACCOUNT_FIELDS } from '../../common/account-config.ts';
 import { isPlainObject, validateConfig } from '../../common/config.ts';
-import { Errors, ScaleAgentError } from '../../common/errors.ts';
+import { Errors, ScaleAgentError, isScaleAgentError } from '../../common/errors.ts';
+import { isSecretReference, parseSecretReference } from '../../common/secret-reference.ts';
 import { KEY_LENGTHS } from '../store/schema.ts';
 import type { AccountDefinitionWrite } from '../store/types.ts';
 
@@ -21,6 +22,9 @@ export const MAX_DEFINITION_BYTES = 64 * 1024;
 
 /** Account names go in URL paths (/admin/accounts/{name}, /credentials/{name}): no separators, spaces or control characters. */
 const ACCOUNT_NAME = /^[^\s/\\\p{Cc}]+$/u;
+/** `.` and `..` are path segments that clients resolve away: an account so named could not be addressed. */
+const DOT_SEGMENTS: ReadonlySet<string> = new Set(['.', '..']);
+const CONTROL_CHARACTER = /\p{Cc}/u;
 
 /** What an operator may ask of a definition (`deleting` is the hub's, through DELETE). */
 export type RequestedState = 'active' | 'inactive';
@@ -67,15 +71,24 @@ export function checkAccountName(name: unknown, where = 'name'): string {
   if (typeof name !== 'string' || name === '') throw invalid(`${where}: the account needs a name (a non-empty string)`, { field: where });
   if (name.length > KEY_LENGTHS.account) throw invalid(`${where}: an account name has at most ${KEY_LENGTHS.account} characters`, { field: where });
   if (!ACCOUNT_NAME.test(name)) throw invalid(`${where}: an account name may not contain spaces, slashes or control characters`, { field: where });
+  if (DOT_SEGMENTS.has(name)) throw invalid(`${where}: an account may not be named . or .. (URL paths resolve them away)`, { field: where });
   return name;
 }
 
-function zoneOf(value: unknown, fallback: string | null): string | null {
-  if (value === undefined) return fallback;
+/**
+ * Throws ACCOUNT_DEFINITION_INVALID unless `value` can be a zone (null or '': every agent). Control
+ * characters are refused: no agent's zone has them, and PostgreSQL cannot store a NUL.
+ */
+export function checkZoneId(value: unknown): string | null {
   if (value === null || value === '') return null;
   if (typeof value !== 'string') throw invalid(`${ZONE_KEY}: a zone is a string (or null for every agent)`, { field: ZONE_KEY });
   if (value.length > KEY_LENGTHS.zoneId) throw invalid(`${ZONE_KEY}: a zone has at most ${KEY_LENGTHS.zoneId} characters`, { field: ZONE_KEY });
+  if (CONTROL_CHARACTER.test(value)) throw invalid(`${ZONE_KEY}: a zone may not contain control characters`, { field: ZONE_KEY });
   return value;
+}
+
+function zoneOf(value: unknown, fallback: string | null): string | null {
+  return value === undefined ? fallback : checkZoneId(value);
 }
 
 function stateOf(value: unknown, fallback: RequestedState): RequestedState {
@@ -86,15 +99,40 @@ function stateOf(value: unknown, fallback: RequestedState): RequestedState {
   throw invalid(`${STATE_KEY}: ACTIVE (served by its agents) or INACTIVE (kept, not served)`, { field: STATE_KEY });
 }
 
-/** Refuses credentials in the clear: the hub stores definitions and sends them to agents. */
+function inClear(name: string, field: string, what: string): ScaleAgentError {
+  return new ScaleAgentError(
+    Errors.ACCOUNT_CREDENTIALS_IN_CLEAR,
+    `account ${name}: ${field} ${what}; give a secret reference instead (${SECRET_REFERENCE_PREFIX}<engine>!…, e.g. ${SECRET_REFERENCE_PREFIX}k8s!n:<secret>!k:<key>) or a kubeconfigFile: the hub stores definitions and sends them to agents, and takes no credentials in the clear`,
+    { account: name, field },
+  );
+}
+
+/**
+ * Refuses credentials in the clear: the hub stores definitions and sends them to agents. A value
+ * written as a secret reference must be one (checked with the agent's own parser), so that a kubeconfig
+ * pasted after `encrypted:` is not stored, shown and sent as it is; a kubeconfigFile is a path or a
+ * reference, never text with line breaks (which the agent would quote in its "cannot be read" reason).
+ */
 function checkNoCredentialsInClear(name: string, account: Record<string, unknown>): void {
+  const checkReference = (field: string, value: string) => {
+    try {
+      parseSecretReference(value, field);
+    } catch (err) {
+      if (!isScaleAgentError(err, Errors.SECRET_REFERENCE_INVALID.code)) throw err;
+      throw inClear(name, field, `is not a valid secret reference (${err.message})`);
+    }
+  };
   const contents = account.kubeconfigContents;
-  if (typeof contents === 'string' && !contents.startsWith(SECRET_REFERENCE_PREFIX)) {
-    throw new ScaleAgentError(
-      Errors.ACCOUNT_CREDENTIALS_IN_CLEAR,
-      `account ${name}: kubeconfigContents holds a kubeconfig in the clear; give a secret reference instead (${SECRET_REFERENCE_PREFIX}<engine>!…, e.g. ${SECRET_REFERENCE_PREFIX}k8s!n:<secret>!k:<key>) or a kubeconfigFile: the hub stores definitions and sends them to agents, and takes no credentials in the clear`,
-      { account: name, field: 'kubeconfigContents' },
-    );
+  if (typeof contents === 'string') {
+    if (!contents.startsWith(SECRET_REFERENCE_PREFIX)) throw inClear(name, 'kubeconfigContents', 'holds a kubeconfig in the clear');
+    checkReference('kubeconfigContents', contents);
+  }
+  const file = account.kubeconfigFile;
+  if (typeof file === 'string') {
+    if (isSecretReference(file)) checkReference('kubeconfigFile', file);
+    // A path or a secret reference is one line; a kubeconfig's text is not.
+    else if (CONTROL_CHARACTER.test(file))
+      throw inClear(name, 'kubeconfigFile', 'holds line breaks or other control characters, as a kubeconfig does, not a path');
   }
 }
 

@@ -2,7 +2,15 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { Errors, errorMessage, type ErrorCode } from '../../common/errors.ts';
 import type { AgentIdentity } from './identities.ts';
-import { HubMessageSchema, MAX_OPERATION_MESSAGE_BYTES, preEncoded, type HubMessage, type Operation, type OperationResult } from '../../protocol/index.ts';
+import {
+  HubMessageSchema,
+  MAX_OPERATION_MESSAGE_BYTES,
+  preEncoded,
+  type AccountInfo,
+  type HubMessage,
+  type Operation,
+  type OperationResult,
+} from '../../protocol/index.ts';
 
 const BYTES_PER_MIB = 1024 * 1024;
 const mebibytes = (bytes: number): string => (bytes / BYTES_PER_MIB).toFixed(1);
@@ -25,8 +33,10 @@ export class AgentSession {
   /**
    * Accounts the agent is configured for but cannot serve (its cluster is unreachable, its credentials
    * unreadable): registered so that they are not forgotten, but never given caching or operations.
+   * Each with its latest declaration, so that the account is recorded for this session again when the
+   * session that served it ends.
    */
-  readonly unreachable = new Set<string>();
+  readonly unreachable = new Map<string, AccountInfo>();
   lastMessageAt = Date.now();
   /** Who the agent proved to be (set when the hello is accepted); bounds the accounts it may register. */
   identity: AgentIdentity | undefined;

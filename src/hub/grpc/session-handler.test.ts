@@ -9,7 +9,7 @@ import { createLogger, silentLogger } from '../../common/logger.ts';
 import { waitFor } from '../../common/time.ts';
 import { AgentMessageSchema, PROTOCOL_VERSION, type AccountAcceptance, type AccountInfoSchema, type HubMessage } from '../../protocol/index.ts';
 import { DEPLOYMENTS } from '../store/testing/fixtures.ts';
-import type { AccountRecord, AccountStore, FeedInfo, IngestStore } from '../store/types.ts';
+import { UNREACHABLE_REASON_MAX_LENGTH, type AccountRecord, type AccountStore, type FeedInfo, type IngestStore } from '../store/types.ts';
 import { CachingLeases, RENEWALS_PER_LEASE } from '../replicas/caching-leases.ts';
 import { ManualClock, MemoryAssignmentStore } from '../replicas/testing/memory-assignments.ts';
 import { IdentityAuthorizer } from './identities.ts';
@@ -400,17 +400,31 @@ test('an unreachable declaration keeps what is known of the cluster and does not
   assert.equal(store.accounts.get('shared')!.unreachableReason, undefined, 'another session serves it: the row stays as that session wrote it');
   assert.equal(registry.cachingSession('shared')?.agentId, 'agent-a');
 
-  // The serving agent goes; the one that cannot reach the cluster records why, keeping the cluster's identity.
+  // The serving agent goes: the account is recorded at once for the one that cannot reach the cluster (its
+  // agent declares a reason only when it changes, so waiting for it would let the grace period sweep the
+  // account), with its reason, keeping the cluster's identity.
   serving.emit('cancelled');
-  await waitFor(() => store.accounts.get('shared')?.status === 'disconnected', { ...WAIT, what: 'the account to be marked disconnected' });
-  lost.send({ case: 'accountUpdate', value: { upserted: [{ name: 'shared', unreachableReason: 'connection refused' }] } });
   await waitFor(() => store.accounts.get('shared')?.unreachableReason === 'connection refused', { ...WAIT, what: 'the reason' });
   const record = store.accounts.get('shared')!;
-  assert.equal(record.status, 'connected');
+  assert.equal(record.status, 'connected', 'kept: the agent that remains is configured for it');
+  assert.equal(record.agentId, 'agent-b');
   assert.equal(record.cluster.kubeSystemUid, 'uid-one');
   assert.equal(record.kubernetesVersion, 'v1.31.0');
 
   // Its session ends: nobody serves the account any more, so it is disconnected (and swept after the grace period).
   lost.emit('cancelled');
   await waitFor(() => store.accounts.get('shared')?.status === 'disconnected', { ...WAIT, what: 'disconnected after the unreachable session ended' });
+});
+
+test('a megabyte-long unreachable reason is cut to the bound before it is stored or logged, for each of many accounts', async () => {
+  const { store, logs, connect } = setUp();
+  const agent = await connect('agent-loud', []);
+  const reason = 'x'.repeat(1024 * 1024);
+  const names = ['loud-1', 'loud-2', 'loud-3'];
+  agent.send({ case: 'accountUpdate', value: { upserted: names.map((name) => ({ name, unreachableReason: reason })) } });
+  await waitFor(() => names.every((name) => agent.acceptances().some((a) => a.account === name)), { ...WAIT, what: 'the replies' });
+  for (const name of names) assert.equal(store.accounts.get(name)?.unreachableReason?.length, UNREACHABLE_REASON_MAX_LENGTH);
+  const logged = logs.filter((l) => l.msg === "the agent cannot reach the account's cluster");
+  assert.equal(logged.length, names.length);
+  for (const line of logged) assert.equal((line.reason as string).length, UNREACHABLE_REASON_MAX_LENGTH);
 });

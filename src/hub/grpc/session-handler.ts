@@ -9,7 +9,9 @@ import {
   AgentMessageSchema,
   checkMessageBudget,
   HubMessageSchema,
+  MAX_ACCOUNTS_PER_HELLO,
   PROTOCOL_VERSION,
+  SESSION_MESSAGE_MAX_ELEMENTS,
   type MessageBudget,
   type AccountAcceptance,
   type AccountInfo,
@@ -18,7 +20,8 @@ import {
   type HubMessage,
 } from '../../protocol/index.ts';
 import type { CachingHost, CachingLeases, CachingSessionRef } from '../replicas/caching-leases.ts';
-import type { AccountStore, IngestStore } from '../store/types.ts';
+import { clampText } from '../store/rows.ts';
+import { UNREACHABLE_REASON_MAX_LENGTH, type AccountStore, type IngestStore } from '../store/types.ts';
 import { AgentSession } from './agent-session.ts';
 import { authenticateCall, type AgentIdentity, type IdentityAuthorizer } from './identities.ts';
 import type { SessionRegistry } from './session-registry.ts';
@@ -72,9 +75,9 @@ function registrationFailureCode(err: unknown): ErrorCode {
  * make the hub allocate. A hello for a thousand clusters with sixty kinds each is about 62,000 elements
  * (1.9 MiB, ~150 ms to decode on a CI core); at the bound, decoding takes about half a second.
  */
-export const SESSION_MESSAGE_BUDGET: MessageBudget = { maxElements: 150_000, maxRepeated: 50_000 };
-/** Accounts one agent may declare in its hello. */
-export const MAX_ACCOUNTS_PER_HELLO = 5_000;
+export const SESSION_MESSAGE_BUDGET: MessageBudget = { maxElements: SESSION_MESSAGE_MAX_ELEMENTS, maxRepeated: 50_000 };
+/** Accounts one agent may declare in its hello (it declares any more in account updates after the welcome). */
+export { MAX_ACCOUNTS_PER_HELLO };
 
 /** The call as the hub serves it: Session messages arrive undecoded (agentHubServerDefinition). */
 export type SessionCall = ServerDuplexStream<Buffer, HubMessage>;
@@ -359,7 +362,9 @@ export class SessionHandler {
       await leases?.release(name, session.id);
       if (next) void this.passCaching(name, next);
     }
-    session.unreachable.add(name);
+    session.unreachable.set(name, info);
+    // Cut as the store cuts it: an agent's megabyte-long reason is neither stored nor logged whole.
+    const reason = clampText(info.unreachableReason, UNREACHABLE_REASON_MAX_LENGTH);
     const servedElsewhere = registry.isServed(name) || (leases !== undefined && (await leases.heldElsewhere(name)));
     if (!servedElsewhere) {
       const existing = await store.getAccount(name);
@@ -372,12 +377,12 @@ export class SessionHandler {
           agentId: session.agentId,
           hubId,
           status: 'connected',
-          unreachableReason: info.unreachableReason,
+          unreachableReason: reason,
         },
         now,
       );
     }
-    logger.warn({ account: name, agentId: session.agentId, reason: info.unreachableReason }, "the agent cannot reach the account's cluster");
+    logger.warn({ account: name, agentId: session.agentId, reason }, "the agent cannot reach the account's cluster");
     return create(AccountAcceptanceSchema, { account: name, accepted: true, caching: false });
   }
 
@@ -581,12 +586,34 @@ export class SessionHandler {
     const { registry, logger, leases } = this.options;
     const { handovers, orphaned } = registry.remove(session);
     this.options.lifecycle?.sessionEnded(session);
-    for (const account of session.unreachable) if (!registry.isServed(account) && !orphaned.includes(account)) orphaned.push(account);
+    for (const account of session.unreachable.keys()) if (!registry.isServed(account) && !orphaned.includes(account)) orphaned.push(account);
     // Its leases first: a standby's claim, here or at another replica, is granted only once they are given back.
     await leases?.releaseSession(session.id);
     for (const { account, to } of handovers) void this.passCaching(account, to);
     const now = Date.now();
-    await Promise.all(orphaned.map((account) => this.markDisconnected(account, session.agentId, now)));
+    await Promise.all(orphaned.map((account) => this.orphaned(account, session, now)));
     logger.info({ agentId: session.agentId, sessionId: session.id, reason, orphaned }, 'agent session ended');
+  }
+
+  /**
+   * An account the ended session served, which no session serves now: recorded again as unreachable
+   * for a session of this replica whose agent declared it so (it is configured for the account, so the
+   * account is kept), otherwise marked disconnected. Never rejects.
+   */
+  private async orphaned(account: string, ended: AgentSession, now: number): Promise<void> {
+    const other = this.options.registry.all().find((s) => s !== ended && !s.isClosed && s.unreachable.has(account));
+    const declaration = other?.unreachable.get(account);
+    if (other !== undefined && declaration !== undefined) {
+      try {
+        await this.acceptUnreachable(other, account, declaration, now);
+        return;
+      } catch (err) {
+        this.options.logger.error(
+          { account, agentId: other.agentId, err: errorMessage(err) },
+          'cannot record an account as unreachable; marking it disconnected',
+        );
+      }
+    }
+    await this.markDisconnected(account, ended.agentId, now);
   }
 }

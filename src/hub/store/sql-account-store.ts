@@ -2,7 +2,7 @@ import { clampText, accountFromRow } from './rows.ts';
 import { KEY_LENGTHS } from './schema.ts';
 import type { SqlContext } from './sql-context.ts';
 import type { SqlIngestStore } from './sql-ingest-store.ts';
-import type { AccountRecord, AccountStore } from './types.ts';
+import { UNREACHABLE_REASON_MAX_LENGTH, type AccountRecord, type AccountStore } from './types.ts';
 
 const ACCOUNT_UPDATE_COLUMNS = [
   'api_server_host',
@@ -19,9 +19,6 @@ const ACCOUNT_UPDATE_COLUMNS = [
   'unreachable_reason',
   'last_seen_at',
 ] as const;
-
-/** A reason is a sentence or two; an agent's longer one is cut rather than stored whole. */
-const UNREACHABLE_REASON_MAX_LENGTH = 2000;
 
 /** The accounts table. Deleting an account takes its cache with it: feeds, objects, and what the ingest keeps of them in memory. */
 export class SqlAccountStore implements AccountStore {

@@ -46,6 +46,8 @@ export interface KindRecord {
   reason?: string;
 }
 
+/** A reason is a sentence or two; an agent's longer one is cut rather than stored (or logged) whole. */
+export const UNREACHABLE_REASON_MAX_LENGTH = 2000;
 export interface AccountRecord {
   name: string;
   cluster: ClusterIdentity;

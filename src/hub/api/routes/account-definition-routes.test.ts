@@ -289,6 +289,32 @@ forEachEngine(
   ['sqlite'],
 );
 
+// On every engine: what one engine stores as given another refuses or alters (PostgreSQL takes no NUL).
+forEachEngine('dynamic accounts REST API: values no engine can keep as given', (engine) => {
+  let store: SqlStore;
+  let app: FastifyInstance;
+
+  beforeEach(async () => {
+    store = await engine.openStore();
+    app = buildApiServer({ store, router: new FakeRouter(), hubId: 'hub-test', logger: silentLogger(), definitions: new DefinitionService({ store }) });
+  });
+
+  afterEach(async () => {
+    await app.close();
+    await store.close();
+  });
+
+  test('a zone with control characters or too long, in the body or in the import query, is a 400 naming zoneId, and nothing is stored', async () => {
+    const refusals: Call[] = [
+      { method: 'POST', url: '/admin/accounts', body: { name: 'nul-zone', zoneId: 'eu\u0000west', serviceAccount: true } },
+      { method: 'POST', url: '/admin/accounts/import?zoneId=eu%00west', body: [{ name: 'imported', serviceAccount: true }] },
+      { method: 'POST', url: `/admin/accounts/import?zoneId=${'z'.repeat(254)}`, body: [{ name: 'imported', serviceAccount: true }] },
+    ];
+    for (const refused of refusals) expectError(await call(app, refused), 400, Errors.ACCOUNT_DEFINITION_INVALID.code, /^zoneId: /);
+    assert.deepEqual(await store.listDefinitions(), []);
+  });
+});
+
 describe('dynamic accounts need an admin role while REST authorization is on', () => {
   let store: Store;
   let app: FastifyInstance;

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Errors, ScaleAgentError } from '../../../common/errors.ts';
 import { HTTP_ACCEPTED, HTTP_CREATED, HTTP_NO_CONTENT } from '../../../common/http-status.ts';
 import type { DefinitionService } from '../../definitions/definition-service.ts';
+import { checkZoneId } from '../../definitions/definition-input.ts';
 import type { ImportOptions } from '../../definitions/import-plan.ts';
 import { parseYamlDocuments } from '../bounded-input.ts';
 import { requestInvalid } from '../http-errors.ts';
@@ -39,7 +40,7 @@ function oneDocument(body: unknown): unknown {
 
 function importOptions(query: Query): ImportOptions {
   const options: ImportOptions = {};
-  if (query.zoneId !== undefined) options.zoneId = query.zoneId === '' ? null : query.zoneId;
+  if (query.zoneId !== undefined) options.zoneId = checkZoneId(query.zoneId);
   if (query.state !== undefined) {
     const state = query.state.toUpperCase();
     if (state !== 'ACTIVE' && state !== 'INACTIVE') throw requestInvalid(`state: ACTIVE or INACTIVE, not ${query.state}`, { field: 'state' });
