@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { parseConfig } from '../common/config.ts';
 import { isScaleAgentError } from '../common/errors.ts';
 import { reflectorTuning } from './agent.ts';
-import { agentConfigSchema } from './config.ts';
+import { accountSchema, agentConfigSchema } from './config.ts';
 
 test('reflector, discovery, start and health settings have documented defaults', () => {
   const config = parseConfig(agentConfigSchema, {}, 'test');
@@ -80,4 +80,17 @@ test('secrets.vault: checked only when enabled; each auth method names what it n
   assert.deepEqual(problems({ engine: 'kv' }), [
     'secrets.vault.engine: unknown key (known keys here: authMethod, enabled, namespace, password, path, role, token, url, userAuthPath, username)',
   ]);
+});
+
+test('permissions name only authorizations Fiat knows: a typo is refused, a prototype key is not carried', () => {
+  const account = (permissions: unknown) => accountSchema.safeParse({ name: 'a', kubeconfigFile: '/k/a.yaml', permissions });
+  assert.deepEqual(account([{ READ: ['dev'] }, { WRITE: ['ops'] }]).data?.permissions, { READ: ['dev'], WRITE: ['ops'] });
+  const typo = account({ READ: ['dev'], DELET: ['ops'] });
+  assert.equal(typo.success, false);
+  assert.deepEqual(
+    typo.error?.issues.map((i) => [i.path.join('.'), i.message]),
+    [['permissions.DELET', 'unknown authorization "DELET"; use READ, WRITE, EXECUTE, CREATE']],
+  );
+  const prototypeKey = account(JSON.parse('{"__proto__": ["x"]}'));
+  assert.ok(!prototypeKey.success || Object.keys(prototypeKey.data.permissions).length === 0, JSON.stringify(prototypeKey));
 });

@@ -10,11 +10,21 @@ import { z } from 'zod';
  * Roles as Clouddriver writes them (`permissions: {READ: [..], WRITE: [..]}`) or as the Armory agent
  * does (`permissions: [{READ: [..]}, {WRITE: [..]}]`); both become the map form.
  */
+/** What a role may be granted on an account (Fiat's authorizations); anything else is a typo to refuse, not a key to carry. */
+export const AUTHORIZATIONS: readonly string[] = ['READ', 'WRITE', 'EXECUTE', 'CREATE'];
+const roleListSchema = z.array(z.string());
+const permissionMapSchema = z.record(z.string(), roleListSchema).superRefine((map, ctx) => {
+  for (const key of Object.keys(map)) {
+    if (!AUTHORIZATIONS.includes(key))
+      ctx.addIssue({ code: 'custom', path: [key], message: `unknown authorization "${key}"; use ${AUTHORIZATIONS.join(', ')}` });
+  }
+});
 const permissionsSchema = z
   .union([
-    z.record(z.string(), z.array(z.string())),
-    z.array(z.record(z.string(), z.array(z.string()))).transform((list) => Object.assign({}, ...list) as Record<string, string[]>),
+    z.record(z.string(), roleListSchema),
+    z.array(z.record(z.string(), roleListSchema)).transform((list) => Object.assign({}, ...list) as Record<string, string[]>),
   ])
+  .pipe(permissionMapSchema)
   .default({});
 
 /**
