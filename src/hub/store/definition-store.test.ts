@@ -97,6 +97,12 @@ forEachEngine('AccountDefinitionStore', (engine) => {
     await store.deleteDefinition('b');
     await store.createDefinition(definition('b'), 'anonymous', NOW + 2);
     await moved('delete then create');
+    // Another replica, its clock behind, replaces one definition by another: same count, revisions and latest update.
+    await store.createDefinition(definition('c'), 'anonymous', NOW + 1);
+    await moved('create at a lagging replica');
+    await store.deleteDefinition('c');
+    await store.createDefinition(definition('d'), 'anonymous', NOW + 1);
+    await moved('one definition replaced by another, at the same millisecond');
     assert.equal(await store.definitionsVersion(), versions.at(-1), 'no change, same version');
   });
 
