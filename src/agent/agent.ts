@@ -92,9 +92,10 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: S
   const roster: AccountRoster = new AccountRoster({
     logger,
     initConcurrency: config.kubernetes.accountInitConcurrency,
-    createRuntime: (accountConfig) =>
+    createRuntime: (accountConfig, source) =>
       new AccountRuntime({
         config: accountConfig,
+        source,
         logger,
         listBudget,
         requestTimeoutMs: config.kubernetes.requestTimeoutSeconds * MS_PER_SECOND,

@@ -27,7 +27,8 @@ export type RosterRuntime = Pick<AccountRuntime, 'name' | 'state' | 'lastError' 
 
 export interface AccountRosterOptions<R extends RosterRuntime> {
   logger: Logger;
-  createRuntime: (config: AccountConfig) => R;
+  /** `source` goes into the account's declaration, so the hub knows which accounts its definitions started. */
+  createRuntime: (config: AccountConfig, source: AccountSource) => R;
   /** Tells the hub (when a session is up) of accounts declared — ready or unreachable — and of accounts removed. */
   declare: (upserted: AccountInfo[], removed: string[]) => void;
   /** An account is about to stop (removed from the configuration, or restarted with a new one): end what runs for it. */
@@ -253,7 +254,7 @@ export class AccountRoster<R extends RosterRuntime = AccountRuntime> {
   }
 
   private add(config: AccountConfig, source: AccountSource, reach: boolean): Entry<R> {
-    const runtime = this.options.createRuntime(config);
+    const runtime = this.options.createRuntime(config, source);
     const entry: Entry<R> = {
       runtime,
       source,

@@ -137,9 +137,14 @@ export interface AccountRuntimeOptions {
   onFeedStopped?: (feed: FeedDescriptor) => void;
   /** Resolves secret references in the account's kubeconfigFile / kubeconfigContents; without it they fail (SECRET_REFERENCE_INVALID). */
   secrets?: SecretResolver;
+  /** Where the account's definition comes from (the file, or the hub's dynamic accounts); declared to the hub. */
+  source?: 'file' | 'hub';
   /** Where the pod's ServiceAccount credentials are (serviceAccount accounts; kubernetes.serviceAccountDir). */
   inCluster?: InClusterOptions;
 }
+
+/** The declared property saying where an account's definition comes from (`file`, or `hub` for a dynamic account). */
+export const ACCOUNT_SOURCE_PROPERTY = 'accountSource';
 
 /** A verification list that failed is tried again after this long. */
 export const VERIFICATION_RETRY_MS = 60_000;
@@ -306,6 +311,7 @@ export class AccountRuntime {
     if (config.environment) properties.environment = config.environment;
     if (config.accountType) properties.accountType = config.accountType;
     if (config.onlySpinnakerManaged) properties.onlySpinnakerManaged = 'true';
+    properties[ACCOUNT_SOURCE_PROPERTY] = this.options.source ?? 'file';
     return properties;
   }
 

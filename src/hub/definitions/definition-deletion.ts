@@ -1,5 +1,12 @@
 import type { AccountDefinitionStore, AccountStore } from '../store/types.ts';
 
+/**
+ * The property an agent declares with every account: where its definition comes from (`file`: the agent's
+ * configuration; `hub`: a dynamic account). The agent's name for it is ACCOUNT_SOURCE_PROPERTY.
+ */
+export const ACCOUNT_SOURCE_PROPERTY = 'accountSource';
+const FILE_SOURCE = 'file';
+
 /** What finishing a deletion touches: the definition, and the account's row and cache. */
 export type DeletionStore = Pick<AccountDefinitionStore, 'deleteDefinition'> & Pick<AccountStore, 'getAccount' | 'deleteAccount'>;
 
@@ -14,7 +21,9 @@ export type DeletionStore = Pick<AccountDefinitionStore, 'deleteDefinition'> & P
 export async function finishDeletion(store: DeletionStore, name: string): Promise<boolean> {
   const account = await store.getAccount(name);
   if (account?.status === 'connected') return false;
-  if (account !== undefined) await store.deleteAccount(name);
+  // An agent's own configuration declared the name last (`accountSource: file`): the registration and its
+  // cache are that agent's, not the definition's, and stay (the grace period decides for them).
+  if (account !== undefined && account.properties[ACCOUNT_SOURCE_PROPERTY] !== FILE_SOURCE) await store.deleteAccount(name);
   await store.deleteDefinition(name, 'deleting');
   return true;
 }
