@@ -68,3 +68,14 @@ test('flags win over the files; an unreadable file and problems in several files
       /list\.yaml: \(root\): expected a mapping of keys, got a list/.test(err.message),
   );
 });
+
+test('a file that is not YAML is reported by position, never by quoting its lines (they may hold a token)', () => {
+  const dir = directory({ 'leaky.yaml': 'clouddriver:\n  auth:\n    token: s3cr3t-token-value\n  grpc: [unclosed\n' });
+  assert.throws(
+    () => loadAgentConfig([join(dir, 'leaky.yaml')], {}, {}),
+    (err: unknown) =>
+      isScaleAgentError(err, 'CONFIG_INVALID') &&
+      /is not valid YAML \([A-Z_]+\) at line \d+, column \d+/.test(err.message) &&
+      !JSON.stringify({ message: err.message, details: err.details }).includes('s3cr3t'),
+  );
+});

@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { didYouMean } from './did-you-mean.ts';
 import { Errors, ScaleAgentError } from './errors.ts';
+import { yamlErrorPlace } from './yaml-error.ts';
 import { logLevelOverride } from './logging-config.ts';
 import { knownKeysAt } from './schema-keys.ts';
 
@@ -72,9 +73,11 @@ export function parseConfigText(text: string, source: string): unknown {
   try {
     return parseYaml(text) ?? {};
   } catch (err) {
-    throw new ScaleAgentError(Errors.CONFIG_INVALID, `configuration file ${source} is not valid YAML: ${(err as Error).message}`, {
+    // By position only: the parser's message quotes the file's lines, and a configuration may hold a token.
+    const place = yamlErrorPlace(err) || `: ${(err as Error).message}`;
+    throw new ScaleAgentError(Errors.CONFIG_INVALID, `configuration file ${source} is not valid YAML${place}`, {
       source,
-      problems: [`(root): not valid YAML: ${(err as Error).message}`],
+      problems: [`(root): not valid YAML${place}`],
     });
   }
 }

@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { parse as parseYaml } from 'yaml';
+import { yamlErrorPlace } from '../common/yaml-error.ts';
 import { Errors, ScaleAgentError } from '../common/errors.ts';
 import { readBoundedTextFile } from './bounded-file.ts';
 import type { ClusterAuth, ClusterCredentials } from './credentials.ts';
@@ -50,17 +51,6 @@ async function readDocument(options: LoadKubeconfigOptions): Promise<{ doc: Sect
   }
   if (!isSection(doc)) throw invalid(source, 'is not a YAML mapping');
   return { doc, source, baseDir: path === undefined ? process.cwd() : dirname(resolve(path)) };
-}
-
-/**
- * Where the YAML parser stopped, by code and position only: its own message quotes the offending
- * lines, and the path may name a file that is no kubeconfig at all (a dynamic account definition's
- * kubeconfigFile is written at the hub), whose lines must not travel in an account's unreachable reason.
- */
-function yamlErrorPlace(err: unknown): string {
-  if (!(err instanceof YAMLParseError)) return '';
-  const at = err.linePos === undefined ? '' : ` at line ${err.linePos[0].line}, column ${err.linePos[0].col}`;
-  return ` (${err.code})${at}`;
 }
 
 function isSection(value: unknown): value is Section {

@@ -1,4 +1,5 @@
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { parse as parseYaml } from 'yaml';
+import { yamlErrorPlace } from '../../common/yaml-error.ts';
 import { Errors, ScaleAgentError, isScaleAgentError } from '../../common/errors.ts';
 import type { AccountConfig } from '../../common/account-config.ts';
 import type { ClusterCredentials } from '../../kube/credentials.ts';
@@ -83,9 +84,7 @@ async function kubeconfigFromSecret(text: string, reference: string, context: st
     // The YAML parser quotes the offending text in its errors: parse here first, to report the position only.
     parseYaml(text);
   } catch (err) {
-    const problem = err instanceof YAMLParseError ? ` (${err.code})` : '';
-    const at = err instanceof YAMLParseError && err.linePos !== undefined ? ` at line ${err.linePos[0].line}, column ${err.linePos[0].col}` : '';
-    throw new ScaleAgentError(Errors.KUBECONFIG_INVALID, `${source}: is not valid YAML${problem}${at}`, { reference });
+    throw new ScaleAgentError(Errors.KUBECONFIG_INVALID, `${source}: is not valid YAML${yamlErrorPlace(err)}`, { reference });
   }
   try {
     return await loadKubeconfig({ contents: text, context });
