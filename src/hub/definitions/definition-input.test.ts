@@ -147,3 +147,16 @@ test('a definition larger than the bound is refused', () => {
     refusal(Errors.ACCOUNT_DEFINITION_INVALID.code, /at most 65536/),
   );
 });
+
+test("a GET's body sent back: its read-only keys are ignored, but an account key beside definition or a second name is refused", () => {
+  const fromGet = { name: 'a', dynamic: true, status: 'ACTIVE', revision: 3, zoneId: 'eu', definition: { name: 'a', kubeconfigFile: '/k/a.yaml' } };
+  assert.equal(parseDefinition(fromGet, { ...NEW, name: 'a' }).write.zoneId, 'eu');
+  assert.throws(
+    () => parseDefinition({ name: 'a', definition: { name: 'b', kubeconfigFile: '/k' } }, { ...NEW, name: 'a' }),
+    refusal(Errors.ACCOUNT_DEFINITION_INVALID.code, /^name: the body names account a, its definition b$/),
+  );
+  assert.throws(
+    () => parseDefinition({ name: 'a', namespaces: ['web'], definition: { kubeconfigFile: '/k' } }, { ...NEW, name: 'a' }),
+    refusal(Errors.ACCOUNT_DEFINITION_INVALID.code, /^namespaces: an account key beside "definition"/),
+  );
+});

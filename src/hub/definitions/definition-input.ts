@@ -34,6 +34,19 @@ const ZONE_KEY = 'zoneId';
 const STATE_KEY = 'state';
 /** The nested form (a GET's body sent back): the account's keys under `definition`. */
 const DEFINITION_KEY = 'definition';
+/** What a GET of a definition shows beside it: read-only, ignored when the body is sent back. */
+const GET_ONLY_KEYS: ReadonlySet<string> = new Set([
+  'name',
+  'dynamic',
+  'status',
+  'statusReason',
+  'revision',
+  'createdAt',
+  'createdBy',
+  'updatedAt',
+  'updatedBy',
+  'agent',
+]);
 
 export interface DefinitionFallback {
   /** The zone when the submission names none (an update keeps the definition's). */
@@ -148,6 +161,18 @@ export function parseDefinition(body: unknown, options: { name?: string; fallbac
   const nested = isPlainObject(body[DEFINITION_KEY]) ? (body[DEFINITION_KEY] as Record<string, unknown>) : undefined;
   const { [ZONE_KEY]: zone, [STATE_KEY]: state, ...flat } = body;
   const source: Record<string, unknown> = nested ? { ...nested } : flat;
+  if (nested) {
+    // A GET's body sent back: beside `definition` only what the GET shows (ignored) or the hub's own keys.
+    const stray = Object.keys(flat).filter((key) => key !== DEFINITION_KEY && !GET_ONLY_KEYS.has(key));
+    if (stray.length > 0) {
+      throw invalid(`${stray[0]}: an account key beside "definition"; put the account's keys under "definition", or send them without it`, {
+        field: stray[0],
+      });
+    }
+    if (body.name !== undefined && nested.name !== undefined && body.name !== nested.name) {
+      throw invalid(`name: the body names account ${String(body.name)}, its definition ${String(nested.name)}`, { field: 'name' });
+    }
+  }
   const bodyName = nested ? (body.name ?? nested.name) : flat.name;
   if (options.name !== undefined && bodyName !== undefined && bodyName !== options.name) {
     throw invalid(`name: the body names account ${String(bodyName)}, the path ${options.name}`, { field: 'name' });
