@@ -25,7 +25,10 @@ function storeWith(account: AccountRecord | undefined) {
   const deleted: string[] = [];
   const store: DeletionStore = {
     getAccount: async () => account,
-    deleteAccount: async (name) => void deleted.push(`account ${name}`),
+    deleteAccount: async (name) => {
+      deleted.push(`account ${name}`);
+      return true;
+    },
     deleteDefinition: async (name) => {
       deleted.push(`definition ${name}`);
       return true;

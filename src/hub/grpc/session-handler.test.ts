@@ -56,8 +56,8 @@ class FlakyAccountStore implements AccountStore, Pick<IngestStore, 'resumePoints
     if (record) this.accounts.set(name, { ...record, status, agentId, hubId, lastSeenAt: now });
   }
 
-  async deleteAccount(name: string): Promise<void> {
-    this.accounts.delete(name);
+  async deleteAccount(name: string): Promise<boolean> {
+    return this.accounts.delete(name);
   }
 
   async resumePoints(account: string): Promise<Array<{ feed: FeedInfo; resourceVersion: string }>> {

@@ -79,7 +79,8 @@ export class AccountLifetime {
       }
       if (now - account.lastSeenAt < graceMs) continue;
       if (servedHere(account.name)) continue;
-      await store.deleteAccount(account.name);
+      // Only the row as read: an agent that came back meanwhile (at another replica) keeps its account.
+      if (!(await store.deleteAccount(account.name, { status: account.status, lastSeenAt: account.lastSeenAt }))) continue;
       result.removed.push(account.name);
       logger.info({ account: account.name, goneForMs: now - account.lastSeenAt }, 'removed an account whose agent did not come back within the grace period');
     }

@@ -136,7 +136,16 @@ export class AccountRelease implements AccountReleaser {
       detached = await sessions.detach(name, `account ${name} was released by an operator (POST /admin/accounts/${name}/release?force=true)`);
     }
     const cachedObjects = await store.countObjects(name);
-    await store.deleteAccount(name);
+    // Only the row as checked (after the detach, as the detach left it): an agent that registered the
+    // name in between keeps it, and the operator is told to look again.
+    const checked = detached.length > 0 ? await store.getAccount(name) : account;
+    if (checked !== undefined && !(await store.deleteAccount(name, { status: checked.status, lastSeenAt: checked.lastSeenAt }))) {
+      const current = await store.getAccount(name);
+      throw new AccountInUseError(
+        `account ${name} changed while it was being released (an agent registered it meanwhile); look again before releasing it`,
+        current?.agentId ? [{ hubId: current.hubId ?? '', agentId: current.agentId }] : [],
+      );
+    }
     // Released as it was read (the detach may have given it back already): a claim that won meanwhile
     // keeps its lease, and is refused its batches since the account is gone.
     if (before !== undefined && before.leaseExpiresAt !== 0) await store.releaseCaching(name, before, before.epoch);

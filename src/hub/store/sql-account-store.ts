@@ -2,7 +2,7 @@ import { clampText, accountFromRow } from './rows.ts';
 import { KEY_LENGTHS } from './schema.ts';
 import type { SqlContext } from './sql-context.ts';
 import type { SqlIngestStore } from './sql-ingest-store.ts';
-import { UNREACHABLE_REASON_MAX_LENGTH, type AccountRecord, type AccountStore } from './types.ts';
+import { UNREACHABLE_REASON_MAX_LENGTH, type AccountExpectation, type AccountRecord, type AccountStore } from './types.ts';
 
 const ACCOUNT_UPDATE_COLUMNS = [
   'api_server_host',
@@ -86,18 +86,25 @@ export class SqlAccountStore implements AccountStore {
     return Number(result.numUpdatedRows) > 0;
   }
 
-  async deleteAccount(name: string): Promise<void> {
-    await this.ctx.guard(
+  async deleteAccount(name: string, expect?: AccountExpectation): Promise<boolean> {
+    return this.ctx.guard(
       'deleteAccount',
       () =>
         this.ctx.db.transaction().execute(async (trx) => {
           // The account row first: it is the lock applyBatch takes, so a batch in flight either commits
           // before this or finds the account gone, and the two never wait on each other's rows.
-          await trx.deleteFrom('accounts').where('name', '=', name).execute();
+          const removed = await trx
+            .deleteFrom('accounts')
+            .where('name', '=', name)
+            .$if(expect !== undefined, (q) => q.where('status', '=', expect!.status).where('last_seen_at', '=', expect!.lastSeenAt))
+            .executeTakeFirst();
+          // Changed since it was read (an agent registered it meanwhile): it stays, with its cache.
+          if (expect !== undefined && Number(removed.numDeletedRows) === 0) return false;
           await trx.deleteFrom('feeds').where('account', '=', name).execute();
           await trx.deleteFrom('objects').where('account', '=', name).execute();
           // Inside the transaction: no group commit can run between these deletes and forgetting the rows.
           this.ingest.forgetAccount(name);
+          return true;
         }),
       { transaction: true },
     );

@@ -16,6 +16,7 @@ import { SqlTaskStore } from './sql-task-store.ts';
 import type {
   AccountDefinitionRecord,
   AccountDefinitionWrite,
+  AccountExpectation,
   AccountRecord,
   ApplicationClusterRow,
   ApplicationScope,
@@ -119,8 +120,8 @@ export class SqlStore implements Store {
   markAbandoned(name: string, hubId: string | null, since: number): Promise<boolean> {
     return this.accounts.markAbandoned(name, hubId, since);
   }
-  deleteAccount(name: string): Promise<void> {
-    return this.accounts.deleteAccount(name);
+  deleteAccount(name: string, expect?: AccountExpectation): Promise<boolean> {
+    return this.accounts.deleteAccount(name, expect);
   }
 
   // IngestStore

@@ -377,6 +377,20 @@ forEachEngine('Store', (engine) => {
     assert.equal(await store.countObjects(), 0);
   });
 
+  test('a conditional deleteAccount removes the account only while its row is as read; an agent that registered meanwhile keeps it', async () => {
+    await store.applyBatch({ account: 'k8s', changes: [upsert(DEPLOYMENTS, 'web', 'a')], progress: [] }, NOW);
+    const read = (await store.getAccount('k8s'))!;
+    // An agent registers the account again between the check and the removal.
+    await store.upsertAccount(accountRecord('k8s'), NOW + 5);
+    assert.equal(await store.deleteAccount('k8s', { status: read.status, lastSeenAt: read.lastSeenAt }), false);
+    assert.ok(await store.getAccount('k8s'));
+    assert.equal(await store.countObjects('k8s'), 1, 'its cache stays');
+    const current = (await store.getAccount('k8s'))!;
+    assert.equal(await store.deleteAccount('k8s', { status: current.status, lastSeenAt: current.lastSeenAt }), true);
+    assert.equal(await store.getAccount('k8s'), undefined);
+    assert.equal(await store.countObjects('k8s'), 0);
+  });
+
   test('after deleteAccount, batches see the deletion: refused until the account registers again, then start afresh', async () => {
     const snapshot = (id: string, names: string[], rv: string): StoreBatch => ({
       account: 'k8s',

@@ -264,7 +264,17 @@ export interface AccountReader {
 export interface AccountStore extends AccountReader {
   upsertAccount(account: Omit<AccountRecord, 'registeredAt' | 'lastSeenAt'>, now: number): Promise<void>;
   setAccountStatus(name: string, status: AccountRecord['status'], agentId: string | null, hubId: string | null, now: number): Promise<void>;
-  deleteAccount(name: string): Promise<void>;
+  /** Removes the account with its cache; with `expect`, only while its row is as read (false when it changed or is gone). */
+  deleteAccount(name: string, expect?: AccountExpectation): Promise<boolean>;
+}
+
+/**
+ * What an account's row must still say for a conditional removal: unchanged since it was read (an agent
+ * registering it meanwhile moves last_seen_at), so a check-then-delete never removes what just arrived.
+ */
+export interface AccountExpectation {
+  status: AccountRecord['status'];
+  lastSeenAt: number;
 }
 
 /** What the account sweep (replicas/account-lifetime.ts) changes: abandoned accounts marked, long-gone ones removed. */
@@ -275,7 +285,7 @@ export interface AccountSweepStore extends AccountReader {
    * when it was not.
    */
   markAbandoned(name: string, hubId: string | null, since: number): Promise<boolean>;
-  deleteAccount(name: string): Promise<void>;
+  deleteAccount(name: string, expect?: AccountExpectation): Promise<boolean>;
 }
 
 /**
