@@ -115,67 +115,6 @@ describe('accounts as operators run them: reloads of a ConfigMap-mounted configu
   });
 });
 
-describe('an account whose cluster cannot be reached stays registered, as unreachable', { timeout: 300_000 }, () => {
-  let system: TestSystem;
-
-  before(async () => {
-    // A cluster whose API server is down at the agent's start: nothing listens on the port.
-    const darkKubeconfig = join(mkdtempSync(join(tmpdir(), 'scale-agent-dark-')), 'dark.yaml');
-    writeFileSync(
-      darkKubeconfig,
-      [
-        'apiVersion: v1',
-        'kind: Config',
-        'clusters: [{name: dark, cluster: {server: "https://127.0.0.1:1"}}]',
-        'users: [{name: dark, user: {token: t}}]',
-        'contexts: [{name: dark, context: {cluster: dark, user: dark}}]',
-        'current-context: dark',
-      ].join('\n'),
-    );
-    system = await new TestSystem({ clusters: 1, extraAccounts: [{ name: 'dark', kubeconfigFile: darkKubeconfig }] }).start();
-  });
-
-  after(async () => {
-    await system?.stop();
-  });
-
-  test('the hub lists it with the reason, operations fail saying the cluster is unreachable, and agent readiness says why', async () => {
-    const dark = await waitFor(async () => (await credentials(system)).find((a) => a.name === 'dark'), { ...WAIT, what: 'the dark account at the hub' });
-    assert.equal(dark.agent?.status, 'connected');
-
-    const readiness = await system.agentAdmin('/health/readiness');
-    assert.equal(readiness.status, 503);
-    assert.ok(
-      (readiness.body.notReady as Tree[]).some((r) => r.account === 'dark' && /127\.0\.0\.1:1|ECONNREFUSED|refused/i.test(String(r.reason))),
-      JSON.stringify(readiness.body),
-    );
-    assert.equal((await system.agentAdmin('/health/liveness')).status, 200);
-
-    const submitted = await system.rest('/kubernetes/ops', {
-      method: 'POST',
-      body: [
-        {
-          deployManifest: {
-            account: 'dark',
-            moniker: { app: 'probe' },
-            manifests: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'probe', namespace: 'default' }, data: { a: 'b' } }],
-          },
-        },
-      ],
-    });
-    assert.equal(submitted.status, 200, JSON.stringify(submitted.body));
-    const task = await waitFor(
-      async () => {
-        const body = (await system.rest(`/task/${submitted.body.id}`)).body as Tree;
-        return body.status?.completed ? body : undefined;
-      },
-      { ...WAIT, what: 'the task to end' },
-    );
-    assert.equal(task.status.failed, true);
-    assert.match(JSON.stringify(task), /ACCOUNT_CLUSTER_UNREACHABLE/);
-  });
-});
-
 describe('agent mode: the agent in its cluster uses its ServiceAccount and registers its account', { timeout: 300_000 }, () => {
   let system: TestSystem;
 
@@ -224,14 +163,27 @@ describe('agent mode: the agent in its cluster uses its ServiceAccount and regis
   });
 });
 
-describe('dynamic accounts: defined at the hub, run by a real agent without a restart', { timeout: 300_000 }, () => {
+describe('accounts beyond the file: an unreachable one kept, dynamic ones defined at the hub and run without a restart', { timeout: 300_000 }, () => {
   let system: TestSystem;
 
   before(async () => {
-    // The agent's file lists cluster-1 only; cluster-2 comes from the hub.
-    system = await new TestSystem({ clusters: 2, agent: {} }).start();
+    // Besides the sim's clusters, one whose API server is down at the agent's start: nothing listens on the port.
+    const darkKubeconfig = join(mkdtempSync(join(tmpdir(), 'scale-agent-dark-')), 'dark.yaml');
+    writeFileSync(
+      darkKubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters: [{name: dark, cluster: {server: "https://127.0.0.1:1"}}]',
+        'users: [{name: dark, user: {token: t}}]',
+        'contexts: [{name: dark, context: {cluster: dark, user: dark}}]',
+        'current-context: dark',
+      ].join('\n'),
+    );
+    system = await new TestSystem({ clusters: 2, extraAccounts: [{ name: 'dark', kubeconfigFile: darkKubeconfig }] }).start();
+    // The agent's file keeps cluster-1 (and the dark one); cluster-2 is to come from the hub.
     system.rewriteAgentConfig((config: Tree) => {
-      config.kubernetes.accounts = config.kubernetes.accounts.filter((a: Tree) => a.name === 'cluster-1');
+      config.kubernetes.accounts = config.kubernetes.accounts.filter((a: Tree) => a.name !== 'cluster-2');
       return config;
     });
     await waitFor(async () => (await credentials(system)).find((a) => a.name === 'cluster-2')?.agent?.status === 'disconnected', {
@@ -242,6 +194,42 @@ describe('dynamic accounts: defined at the hub, run by a real agent without a re
 
   after(async () => {
     await system?.stop();
+  });
+
+  test('an account whose cluster cannot be reached: the hub lists it with the reason, its operations fail saying so, agent readiness says why', async () => {
+    const dark = await waitFor(async () => (await credentials(system)).find((a) => a.name === 'dark'), { ...WAIT, what: 'the dark account at the hub' });
+    assert.equal(dark.agent?.status, 'connected');
+
+    const readiness = await system.agentAdmin('/health/readiness');
+    assert.equal(readiness.status, 503);
+    assert.ok(
+      (readiness.body.notReady as Tree[]).some((r) => r.account === 'dark' && /127\.0\.0\.1:1|ECONNREFUSED|refused/i.test(String(r.reason))),
+      JSON.stringify(readiness.body),
+    );
+    assert.equal((await system.agentAdmin('/health/liveness')).status, 200);
+
+    const submitted = await system.rest('/kubernetes/ops', {
+      method: 'POST',
+      body: [
+        {
+          deployManifest: {
+            account: 'dark',
+            moniker: { app: 'probe' },
+            manifests: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'probe', namespace: 'default' }, data: { a: 'b' } }],
+          },
+        },
+      ],
+    });
+    assert.equal(submitted.status, 200, JSON.stringify(submitted.body));
+    const task = await waitFor(
+      async () => {
+        const body = (await system.rest(`/task/${submitted.body.id}`)).body as Tree;
+        return body.status?.completed ? body : undefined;
+      },
+      { ...WAIT, what: 'the task to end' },
+    );
+    assert.equal(task.status.failed, true);
+    assert.match(JSON.stringify(task), /ACCOUNT_CLUSTER_UNREACHABLE/);
   });
 
   test('the admin API creates one, the agent starts it and the hub reports it ACTIVE; Account Management updates and deletes it', async () => {

@@ -77,20 +77,11 @@ describe('the demo run again in the same directory', { timeout: 600_000 }, () =>
     return { name, child };
   }
 
-  test('a demo stopped cleanly leaves the directory ready for the next, which starts the same', async () => {
-    const first = await startDemo();
-    assert.ok(existsSync(join(dir, DEMO_STATE_FILE)), 'a running demo records itself');
-    await group.stop(first.name);
-    assert.equal(await exitOf(first.child), 0);
-    assert.equal(existsSync(join(dir, DEMO_STATE_FILE)), false, 'a clean stop removes its record');
-
-    const second = await startDemo();
-    await group.stop(second.name);
-    assert.equal(await exitOf(second.child), 0);
-  });
-
-  test('while a demo runs, another in its directory is refused and leaves it be; after a kill, the next stops its leftovers', async () => {
+  // One sequence, three demos (each start costs a sim, a hub and an agent): refused while one runs, a
+  // killed one's leftovers stopped by the next, and a clean stop leaving the directory ready again.
+  test('while a demo runs another in its directory is refused; after a kill the next stops its leftovers; after a clean stop the next starts the same', async () => {
     const running = await startDemo();
+    assert.ok(existsSync(join(dir, DEMO_STATE_FILE)), 'a running demo records itself');
     const refused = group.start('refused', args);
     assert.equal(await exitOf(refused), 1);
     assert.match(group.output('refused'), new RegExp(`^scale-agent: ${Errors.DEMO_ALREADY_RUNNING.code}: a demo started .* still runs in `));
@@ -105,5 +96,10 @@ describe('the demo run again in the same directory', { timeout: 600_000 }, () =>
     for (const { pid } of Object.values(state.parts)) assert.equal(existsSync(`/proc/${pid}`), false, `pid ${pid} of the killed demo is gone`);
     await group.stop(next.name);
     assert.equal(await exitOf(next.child), 0);
+    assert.equal(existsSync(join(dir, DEMO_STATE_FILE)), false, 'a clean stop removes its record');
+
+    const again = await startDemo();
+    await group.stop(again.name);
+    assert.equal(await exitOf(again.child), 0);
   });
 });
