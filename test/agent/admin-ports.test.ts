@@ -13,6 +13,7 @@ import { silentLogger } from '../../src/common/logger.ts';
 import { createCertificateAuthority, issueCertificate } from '../../src/common/pki.ts';
 import { startAgent, type RunningAgent } from '../../src/agent/agent.ts';
 import { parseAgentConfigText } from '../../src/agent/config-loader.ts';
+import { freePort } from '../support/free-port.ts';
 
 function httpsGet(url: string, ca: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -24,15 +25,6 @@ function httpsGet(url: string, ca: string): Promise<{ status: number; body: stri
     req.on('error', reject);
     req.end();
   });
-}
-
-/** A port nothing listens on (taken, then freed). */
-async function freePort(): Promise<number> {
-  const server: Server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 describe("the agent's admin port over TLS and its Prometheus port, as an Armory file sets them", () => {

@@ -4,14 +4,13 @@
 // register the name by itself (after its refusal backoff), and the hub then serves the new cluster.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify as toYaml } from 'yaml';
 import { Errors } from '../../src/common/errors.ts';
 import { waitFor } from '../../src/common/time.ts';
 import { ReplicaSystem } from '../support/replica-system.ts';
-import { parseJsonLines, simRequest, START_TIMEOUT_MS } from '../support/system.ts';
+import { simRequest, START_TIMEOUT_MS } from '../support/system.ts';
 
 const ACCOUNT = 'prod';
 /** The new agent declares the name again after its refusal backoff (5 s, doubling): a few rounds of it. */
@@ -20,14 +19,12 @@ const REGISTER_TIMEOUT_MS = 90_000;
 describe('releasing the name of a rebuilt cluster', { timeout: 300_000 }, () => {
   let dbDir: string;
   let system: ReplicaSystem;
-  let grpcPort: number;
 
   before(async () => {
     dbDir = mkdtempSync(join(tmpdir(), 'scale-agent-release-'));
     system = new ReplicaSystem({ database: `sqlite:${join(dbDir, 'hub.db')}`, clusters: ['old-cluster', 'new-cluster'] });
     await system.startSim();
     await system.startHub('hub-a');
-    grpcPort = system.logs('hub-a').find((l) => l.msg === 'hub started')!.grpc as number;
   });
 
   after(async () => {
@@ -36,23 +33,8 @@ describe('releasing the name of a rebuilt cluster', { timeout: 300_000 }, () => 
   });
 
   /** Starts an agent declaring ACCOUNT for sim cluster `cluster`; waits until it started. */
-  async function startAgent(name: string, cluster: string): Promise<void> {
-    const configPath = join(system.dir, `${name}.yaml`);
-    writeFileSync(
-      configPath,
-      toYaml({
-        agent: { id: name },
-        clouddriver: { grpc: `127.0.0.1:${grpcPort}`, insecure: true, keepAliveHeartbeatSeconds: 2, backoff: { initialMs: 200, maxMs: 1000 } },
-        server: { host: '127.0.0.1', port: 0 },
-        kubernetes: { accounts: [{ name: ACCOUNT, kubeconfigFile: system.kubeconfig(cluster) }] },
-        logging: { format: 'json' },
-      }),
-    );
-    system.group.start(name, ['agent', '--config', configPath]);
-    await waitFor(() => parseJsonLines(system.group.output(name)).find((l) => l.msg === 'agent started'), {
-      timeoutMs: START_TIMEOUT_MS,
-      what: `agent ${name} to start`,
-    });
+  function startAgent(name: string, cluster: string): Promise<void> {
+    return system.startAgent(name, 'hub-a', [{ name: ACCOUNT, cluster }]);
   }
 
   /** The account's agent as the hub's /credentials shows it. */

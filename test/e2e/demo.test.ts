@@ -6,27 +6,18 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChildProcessGroup } from '../../src/cli/child-processes.ts';
 import { DEMO_STATE_FILE } from '../../src/cli/demo-state.ts';
 import { Errors } from '../../src/common/errors.ts';
 import { waitFor } from '../../src/common/time.ts';
+import { freePort } from '../support/free-port.ts';
 
 /** A demo's start on two cores shared with the test and whatever else runs: sim, hub, agent, first sync, a deploy. */
 const DEMO_START_TIMEOUT_MS = 120_000;
 const BANNER = 'Scale Agent demo is running';
 const APPLIED = 'operation apply finished';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (typeof address !== 'object' || address === null) throw new Error('no port');
-  return address.port;
-}
 
 function exitOf(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);

@@ -5,13 +5,13 @@
  * reconnect to the new process.
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { ChildProcessGroup } from '../../src/cli/child-processes.ts';
 import { waitFor } from '../../src/common/time.ts';
 import { parseJsonLines, simAccessFromKubeconfig, simRequest, START_TIMEOUT_MS, type SimAccess } from './system.ts';
+import { freePort } from './free-port.ts';
 
 type Tree = Record<string, unknown>;
 
@@ -28,16 +28,6 @@ export interface ReplicaSystemOptions {
 interface HubProcess {
   restUrl: string;
   grpcPort: number;
-}
-
-/** A TCP port free now on 127.0.0.1 (the OS picks it; it is closed again at once). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (typeof address !== 'object' || address === null) throw new Error('no port');
-  return address.port;
 }
 
 export class ReplicaSystem {
@@ -124,8 +114,11 @@ export class ReplicaSystem {
     await this.group.stop(name, signal);
   }
 
-  /** Starts agent `name`, dialling hub `hub`, declaring every cluster; waits until it serves its admin port. */
-  async startAgent(name: string, hub: string): Promise<void> {
+  /**
+   * Starts agent `name`, dialling hub `hub`, declaring every cluster under its own name (or the given
+   * accounts, each an account name for a sim cluster); waits until it serves its admin port.
+   */
+  async startAgent(name: string, hub: string, accounts?: Array<{ name: string; cluster: string }>): Promise<void> {
     const grpcPort = this.grpcPorts.get(hub);
     if (grpcPort === undefined) throw new Error(`hub ${hub} was never started`);
     const configPath = join(this.dir, `${name}.yaml`);
@@ -135,7 +128,12 @@ export class ReplicaSystem {
         agent: { id: name },
         clouddriver: { grpc: `127.0.0.1:${grpcPort}`, insecure: true, keepAliveHeartbeatSeconds: 2, backoff: { initialMs: 200, maxMs: 1000 } },
         server: { host: '127.0.0.1', port: 0 },
-        kubernetes: { accounts: this.options.clusters.map((cluster) => ({ name: cluster, kubeconfigFile: this.kubeconfig(cluster) })) },
+        kubernetes: {
+          accounts: (accounts ?? this.options.clusters.map((cluster) => ({ name: cluster, cluster }))).map((a) => ({
+            name: a.name,
+            kubeconfigFile: this.kubeconfig(a.cluster),
+          })),
+        },
         logging: { format: 'json' },
       }),
     );

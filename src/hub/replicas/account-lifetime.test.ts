@@ -24,22 +24,27 @@ let servedHere: Set<string>;
 let replicas: ReplicaStatus[];
 let lifetime: AccountLifetime;
 
+/** This replica's sweep over `over` (the store, or one a test makes race), at the test's clock and replicas. */
+function lifetimeOver(over: SqlStore, served: (account: string) => boolean = (account) => servedHere.has(account)): AccountLifetime {
+  return new AccountLifetime({
+    store: over,
+    hubId: SELF,
+    graceMs: GRACE_MS,
+    servedHere: served,
+    replicas: async () => replicas,
+    logger: silentLogger(),
+    startedAt: STARTED_AT,
+    clock: () => now,
+  });
+}
+
 beforeEach(async () => {
   store = createSqliteStore({ path: ':memory:', logger: silentLogger() });
   await store.migrate();
   now = STARTED_AT + 60_000;
   servedHere = new Set();
   replicas = [replica(SELF, true, now), replica('hub-live', true, now), replica('hub-dead', false, STARTED_AT - 30_000)];
-  lifetime = new AccountLifetime({
-    store,
-    hubId: SELF,
-    graceMs: GRACE_MS,
-    servedHere: (account) => servedHere.has(account),
-    replicas: async () => replicas,
-    logger: silentLogger(),
-    startedAt: STARTED_AT,
-    clock: () => now,
-  });
+  lifetime = lifetimeOver(store);
 });
 
 afterEach(async () => {
@@ -102,16 +107,7 @@ test('an agent that reconnects at a live replica while the sweep runs is not ove
     await store.setAccountStatus('moving', 'connected', 'agent-1', 'hub-live', now);
     return store.markAbandoned(...args);
   };
-  const racing = new AccountLifetime({
-    store: Object.assign(Object.create(store) as SqlStore, { markAbandoned: reconnecting }),
-    hubId: SELF,
-    graceMs: GRACE_MS,
-    servedHere: () => false,
-    replicas: async () => replicas,
-    logger: silentLogger(),
-    startedAt: STARTED_AT,
-    clock: () => now,
-  });
+  const racing = lifetimeOver(Object.assign(Object.create(store) as SqlStore, { markAbandoned: reconnecting }), () => false);
   assert.deepEqual(await racing.sweep(), { disconnected: [], removed: [] });
   assert.deepEqual(await account('moving'), { status: 'connected', lastSeenAt: now, hubId: 'hub-live' });
 });
@@ -124,16 +120,7 @@ test('an agent that reconnects here while the sweep reads is not marked disconne
     await store.upsertAccount(accountRecord('returning', { hubId: SELF }), now);
     return store.listAssignments();
   };
-  const racing = new AccountLifetime({
-    store: Object.assign(Object.create(store) as SqlStore, { listAssignments: reconnecting }),
-    hubId: SELF,
-    graceMs: GRACE_MS,
-    servedHere: (account) => servedHere.has(account),
-    replicas: async () => replicas,
-    logger: silentLogger(),
-    startedAt: STARTED_AT,
-    clock: () => now,
-  });
+  const racing = lifetimeOver(Object.assign(Object.create(store) as SqlStore, { listAssignments: reconnecting }));
   assert.deepEqual(await racing.sweep(), { disconnected: [], removed: [] });
   assert.deepEqual(await account('returning'), { status: 'connected', lastSeenAt: now, hubId: SELF });
 });
