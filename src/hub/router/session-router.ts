@@ -1,5 +1,5 @@
 import type { Logger } from '../../common/logger.ts';
-import { Errors, errorMessage } from '../../common/errors.ts';
+import { Errors, errorMessage, type ErrorCode } from '../../common/errors.ts';
 import { ulid } from '../../common/ids.ts';
 import type { AccountReader, AccountRecord, OperationRecorder } from '../store/types.ts';
 import type { SessionRegistry } from '../grpc/session-registry.ts';
@@ -83,19 +83,8 @@ export class SessionRouter implements OperationRouter, ForwardedOperationRunner 
       return this.finish(await this.runOnSession(session, operation, request.type, timings));
     }
     if (relay !== undefined && (await this.servedElsewhere(account))) return this.finish(await relay.submit(id, account, request, deadline, receivedAt));
-    const unreachable = await this.unreachableReason(account);
-    if (unreachable !== undefined) {
-      return this.finish(
-        failedOutcome(id, account, Errors.ACCOUNT_CLUSTER_UNREACHABLE.code, `the agent of account ${account} cannot reach its cluster: ${unreachable}`, {
-          receivedAt,
-          routedAt: null,
-          sentAt: null,
-        }),
-      );
-    }
-    return this.finish(
-      failedOutcome(id, account, Errors.ACCOUNT_NOT_CONNECTED.code, await this.notConnected(account), { receivedAt, routedAt: null, sentAt: null }),
-    );
+    const { code, message } = await this.unavailable(account);
+    return this.finish(failedOutcome(id, account, code, message, { receivedAt, routedAt: null, sentAt: null }));
   }
 
   serves(account: string): 'caching' | 'standby' | undefined {
@@ -207,31 +196,33 @@ export class SessionRouter implements OperationRouter, ForwardedOperationRunner 
     return outcome;
   }
 
-  /** Why no agent can run an operation for the account: fails fast, and says since when. */
-  /** Why the account's connected agent cannot reach its cluster, when that is why no session here serves it. */
-  private async unreachableReason(account: string): Promise<string | undefined> {
-    try {
-      const record = await this.options.store.getAccount(account);
-      return record?.status === 'connected' ? record.unreachableReason : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  private async notConnected(account: string): Promise<string> {
+  /**
+   * Why no agent can run an operation for the account (it fails fast): its connected agent cannot reach
+   * the cluster, with the agent's reason; or no agent is connected, and since when.
+   */
+  private async unavailable(account: string): Promise<{ code: ErrorCode; message: string }> {
     let record: AccountRecord | undefined;
     try {
       record = await this.options.store.getAccount(account);
     } catch {
       record = undefined;
     }
-    if (!record) return `no agent is connected for account ${account}`;
+    if (!record) return { code: Errors.ACCOUNT_NOT_CONNECTED.code, message: `no agent is connected for account ${account}` };
+    if (record.status === 'connected' && record.unreachableReason !== undefined) {
+      return {
+        code: Errors.ACCOUNT_CLUSTER_UNREACHABLE.code,
+        message: `the agent of account ${account} cannot reach its cluster: ${record.unreachableReason}`,
+      };
+    }
     const since = new Date(record.lastSeenAt).toISOString();
     const agent = record.agentId ? `its agent ${record.agentId}` : 'its agent';
     if (record.status === 'connected' && record.hubId !== null && record.hubId !== this.options.hubId) {
-      return `no agent is connected for account ${account} on this hub replica (${agent} is connected to hub ${record.hubId})`;
+      return {
+        code: Errors.ACCOUNT_NOT_CONNECTED.code,
+        message: `no agent is connected for account ${account} on this hub replica (${agent} is connected to hub ${record.hubId})`,
+      };
     }
-    return `no agent is connected for account ${account} (${agent} was last seen at ${since})`;
+    return { code: Errors.ACCOUNT_NOT_CONNECTED.code, message: `no agent is connected for account ${account} (${agent} was last seen at ${since})` };
   }
 
   /** Bookkeeping must never fail the operation itself; a store problem is logged. */
