@@ -42,10 +42,7 @@ export function reflectorTuning(config: AgentConfig): ReflectorTuning {
 export interface RunningAgent {
   readonly adminUrl: string;
   readonly accounts: Map<string, AccountRuntime>;
-  readonly roster: AccountRoster;
   readonly connection: HubConnection;
-  /** Applies a reloaded configuration: its accounts (added, removed, changed); other settings need a restart. */
-  reload(config: AgentConfig): void;
   close(): Promise<void>;
 }
 
@@ -66,7 +63,7 @@ function fileAccounts(config: AgentConfig): AccountConfig[] {
 
 export interface StartAgentOptions {
   /** Follow the configuration files: reload them when they change, or on SIGHUP (config-reloader.ts). */
-  reload?: { paths: readonly string[]; load: () => AgentConfig; intervalMs?: number };
+  reload?: { paths: readonly string[]; load: () => AgentConfig };
 }
 
 export async function startAgent(config: AgentConfig, logger: Logger, options: StartAgentOptions = {}): Promise<RunningAgent> {
@@ -268,7 +265,6 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: S
           current: config,
           logger,
           metricsRegistry,
-          ...(options.reload.intervalMs !== undefined ? { intervalMs: options.reload.intervalMs } : {}),
         }).start();
   const adminTls = adminTlsOptions(config.server.ssl);
   const admin: FastifyInstance = await buildAdminServer({
@@ -326,9 +322,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: S
   return {
     adminUrl: `${adminTls ? 'https' : 'http'}://${config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host}:${adminPort}`,
     accounts,
-    roster,
     connection,
-    reload: applyReload,
     async close() {
       closing = true;
       reloader?.stop();
