@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AccountDefinitionRecord, AccountRecord } from '../store/types.ts';
 import { accountStatus } from './account-status.ts';
-import { contentRevision, definitionsFor, setFingerprint } from './definition-assignment.ts';
+import { assignable, contentRevision, definitionsFor, setFingerprint } from './definition-assignment.ts';
 
 const T = 1_700_000_000_000;
 
@@ -76,13 +76,13 @@ test('an agent serves the active definitions of its zone, those of no zone, and 
     definition('e-gone', { desiredState: 'deleting' }),
     definition('f-secret'),
   ];
-  const eu = definitionsFor({ zoneId: 'eu', allows: (name) => name !== 'f-secret' }, all);
+  const eu = definitionsFor({ zoneId: 'eu', allows: (name) => name !== 'f-secret' }, assignable(all));
   assert.deepEqual(
     eu.map((d) => d.name),
     ['a-eu', 'c-none'],
   );
   assert.deepEqual(
-    definitionsFor({ zoneId: '', allows: () => true }, all).map((d) => d.name),
+    definitionsFor({ zoneId: '', allows: () => true }, assignable(all)).map((d) => d.name),
     ['c-none', 'f-secret'],
     'an agent without a zone gets the definitions of no zone',
   );
@@ -96,7 +96,7 @@ test('the revision an agent sees follows the content only; the fingerprint tells
   assert.notEqual(contentRevision(a.definition), contentRevision(changed.definition));
   assert.equal(contentRevision(a.definition), contentRevision(definition('a', { revision: 9, zoneId: 'eu' }).definition));
   const agent = { zoneId: '', allows: () => true };
-  assert.equal(setFingerprint(definitionsFor(agent, [a])), setFingerprint(definitionsFor(agent, [{ ...a, revision: 5 }])));
-  assert.notEqual(setFingerprint(definitionsFor(agent, [a])), setFingerprint(definitionsFor(agent, [changed])));
-  assert.notEqual(setFingerprint(definitionsFor(agent, [a])), setFingerprint([]));
+  assert.equal(setFingerprint(definitionsFor(agent, assignable([a]))), setFingerprint(definitionsFor(agent, assignable([{ ...a, revision: 5 }]))));
+  assert.notEqual(setFingerprint(definitionsFor(agent, assignable([a]))), setFingerprint(definitionsFor(agent, assignable([changed]))));
+  assert.notEqual(setFingerprint(definitionsFor(agent, assignable([a]))), setFingerprint([]));
 });

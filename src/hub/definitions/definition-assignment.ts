@@ -38,12 +38,27 @@ export function isServed(definition: AccountDefinitionRecord): boolean {
   return definition.desiredState === 'active';
 }
 
-/** The complete set of definitions `agent` serves, by name. */
-export function definitionsFor(agent: DefinitionAgent, definitions: readonly AccountDefinitionRecord[]): AssignedDefinition[] {
+/** A definition ready to be assigned: what agents receive (revision computed once), and where it goes. */
+export interface AssignableDefinition extends AssignedDefinition {
+  zoneId: string | null;
+  served: boolean;
+}
+
+/**
+ * The definitions as read, ready to be assigned to every agent: each revision (a hash of the content)
+ * computed once per read, not once per agent.
+ */
+export function assignable(definitions: readonly AccountDefinitionRecord[]): AssignableDefinition[] {
   return definitions
-    .filter((d) => isServed(d) && (d.zoneId === null || d.zoneId === agent.zoneId) && agent.allows(d.name))
-    .map((d) => ({ name: d.name, definitionJson: d.definition, revision: contentRevision(d.definition) }))
+    .map((d) => ({ name: d.name, definitionJson: d.definition, revision: contentRevision(d.definition), zoneId: d.zoneId, served: isServed(d) }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** The complete set of definitions `agent` serves, by name. */
+export function definitionsFor(agent: DefinitionAgent, definitions: readonly AssignableDefinition[]): AssignedDefinition[] {
+  return definitions
+    .filter((d) => d.served && (d.zoneId === null || d.zoneId === agent.zoneId) && agent.allows(d.name))
+    .map(({ name, definitionJson, revision }) => ({ name, definitionJson, revision }));
 }
 
 /** Identifies a set as sent: equal sets, equal fingerprints (so an unchanged set is not sent again). */

@@ -1,6 +1,6 @@
 import { create, toBinary } from '@bufbuild/protobuf';
 import type { Logger } from '../../common/logger.ts';
-import { definitionsFor, setFingerprint } from '../definitions/definition-assignment.ts';
+import { assignable, definitionsFor, setFingerprint, type AssignableDefinition } from '../definitions/definition-assignment.ts';
 import { HubMessageSchema, MAX_OPERATION_MESSAGE_BYTES, preEncoded } from '../../protocol/index.ts';
 import type { AccountDefinitionRecord } from '../store/types.ts';
 import type { AgentSession } from './agent-session.ts';
@@ -29,7 +29,7 @@ export interface DefinitionPushOptions {
  * to the one last sent to the session is not sent again.
  */
 export class DefinitionPush implements SessionLifecycle {
-  private definitions: readonly AccountDefinitionRecord[] | undefined;
+  private definitions: readonly AssignableDefinition[] | undefined;
   /** Sessions past their welcome, with the fingerprint of the set last sent (undefined before the first). */
   private readonly started = new Map<AgentSession, string | undefined>();
 
@@ -37,7 +37,7 @@ export class DefinitionPush implements SessionLifecycle {
 
   /** The definitions changed (or were read for the first time): every started session gets its new set. */
   update(definitions: readonly AccountDefinitionRecord[]): void {
-    this.definitions = definitions;
+    this.definitions = assignable(definitions);
     for (const session of this.started.keys()) this.send(session);
   }
 
