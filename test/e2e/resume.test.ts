@@ -33,12 +33,18 @@ describe('resume after restarts', { timeout: 240_000 }, () => {
     return metricSum(metrics.body as string, 'scale_agent_changes_sent_total');
   }
 
-  /** Waits until the agent has nothing queued and returns how many objects it tracks. */
+  /**
+   * Waits until the agent has nothing queued and no batch awaiting its acknowledgement (the hub commits a
+   * batch, which convergence sees, a moment before the agent counts its acknowledgement), and returns
+   * how many objects it tracks.
+   */
   async function idleKnownObjects(): Promise<number> {
     return waitFor(
       async () => {
         const watches = (await system.agentAdmin('/watches')).body as Array<{ pending: number; known: number; reflector: { state: string } }>;
         if (watches.length === 0 || watches.some((w) => w.pending > 0 || w.reflector.state !== 'watching')) return 0;
+        const accounts = (await system.agentAdmin('/accounts')).body as Array<{ syncStream: { unackedBatches: number } | null }>;
+        if (accounts.some((a) => (a.syncStream?.unackedBatches ?? 0) > 0)) return 0;
         return watches.reduce((n, w) => n + w.known, 0);
       },
       { timeoutMs: CONVERGENCE_TIMEOUT_MS, what: 'the agent to be idle' },
