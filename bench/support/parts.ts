@@ -160,9 +160,9 @@ export async function agentCounters(adminUrl: string): Promise<AgentCounters> {
   return {
     changesSent: metricSum(text, 'scale_agent_changes_sent_total'),
     bytesSent: metricSum(text, 'scale_agent_bytes_sent_total'),
-    heapUsedBytes: metricSum(text, 'scale_agent_nodejs_heap_size_used_bytes'),
-    heapTotalBytes: metricSum(text, 'scale_agent_nodejs_heap_size_total_bytes'),
-    externalBytes: metricSum(text, 'scale_agent_nodejs_external_memory_bytes'),
+    heapUsedBytes: metricSum(text, 'nodejs_heap_size_used_bytes'),
+    heapTotalBytes: metricSum(text, 'nodejs_heap_size_total_bytes'),
+    externalBytes: metricSum(text, 'nodejs_external_memory_bytes'),
   };
 }
 

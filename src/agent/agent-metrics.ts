@@ -1,6 +1,13 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { AccountRuntime } from './account/account-runtime.ts';
+import { SESSION_STATES, type SessionState } from './session/hub-connection.ts';
 import type { SyncStream } from './sync/sync-stream.ts';
+
+/** What the session metrics read of the agent's connection to the hub, at scrape time. */
+export interface SessionSource {
+  readonly state: SessionState;
+  readonly reconnects: number;
+}
 
 /** The agent's Prometheus metrics: what it streams, how fast the hub acknowledges, its operations. */
 export class AgentMetrics {
@@ -80,6 +87,31 @@ export class AgentMetrics {
       registers: [registry],
       collect() {
         this.set(streams.size);
+      },
+    });
+  }
+
+  /**
+   * The agent's session with the hub: its state (a series per state, 1 for the current one and 0 for the
+   * others, so an alert on `state="connected"` never lacks its series) and how often it redialled.
+   */
+  watchSession(registry: Registry, connection: SessionSource): void {
+    new Gauge({
+      name: 'scale_agent_session_state',
+      help: `The agent's session with the hub: 1 for its current state, 0 for the others (${SESSION_STATES.join(', ')})`,
+      labelNames: ['state'],
+      registers: [registry],
+      collect() {
+        for (const state of SESSION_STATES) this.set({ state }, connection.state === state ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: 'scale_agent_session_reconnects_total',
+      help: 'Redials of the hub: after a session ended, or after an attempt that got no welcome',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(connection.reconnects);
       },
     });
   }

@@ -21,6 +21,9 @@ import { OperationExecutor } from './operations/executor.ts';
 import { HubConnection, type ConnectedSession } from './session/hub-connection.ts';
 import { createHubTransport } from './session/hub-transport.ts';
 import { SyncStream } from './sync/sync-stream.ts';
+import { feedId } from './sync/feed.ts';
+import { SyncProgress } from './sync/sync-progress.ts';
+import { SyncProgressLog } from './sync/sync-progress-log.ts';
 import { AgentMetrics } from './agent-metrics.ts';
 
 /** Pause before reopening a sync stream the hub closed while the session stays up. */
@@ -83,6 +86,8 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: S
     delayMs: config.kubernetes.cacheGroupDelayMs,
   });
   const tuning = reflectorTuning(config);
+  const syncProgress = new SyncProgress();
+  const progressLog = new SyncProgressLog({ progress: syncProgress, logger }).start();
   let limits: ConnectedSession['limits'] = { ...DEFAULT_LIMITS };
   let closing = false;
 
@@ -103,6 +108,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: S
         verifyResumedFeeds: config.clouddriver.digestIntervalSeconds > 0,
         secrets,
         inCluster,
+        progress: syncProgress,
         // Kinds came or went, or became forbidden or readable again: the hub's view of the account follows.
         onInfoChanged: (account) => {
           const runtime = roster.accounts.get(account);
@@ -118,7 +124,7 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: S
     },
   });
   const accounts = roster.accounts;
-  const metricsRegistry = createMetricsRegistry('scale_agent');
+  const metricsRegistry = createMetricsRegistry();
   const metrics = new AgentMetrics(metricsRegistry, accounts, syncStreams);
 
   const executor = new OperationExecutor({
@@ -153,7 +159,10 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: S
           `the hub holds ${divergence.hubCount} objects of the feed, the agent sent ${divergence.agentCount}, or the same number with other versions`,
         );
       },
-      onBatchAcked: (batch, latencyMs) => metrics.batchAcked(runtime.name, batch.changeCount - batch.digestCount, batch.bytes, latencyMs),
+      onBatchAcked: (batch, latencyMs) => {
+        metrics.batchAcked(runtime.name, batch.changeCount - batch.digestCount, batch.bytes, latencyMs);
+        for (const part of batch.parts) syncProgress.committed(runtime.name, feedId(part.queue.feed), part.lease.entries);
+      },
       onClosed: (reason) => {
         if (syncStreams.get(runtime.name) !== stream) return;
         syncStreams.delete(runtime.name);
@@ -177,13 +186,16 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: S
       if (acceptance.accepted && acceptance.caching) {
         // Running accounts reconcile at once; new ones start in turn (accountStartIntervalMs apart).
         if (runtime.caching) runtime.startCaching(acceptance.resume, acceptance.kinds, origin);
-        else
+        else {
+          syncProgress.accountWaiting(runtime.name);
           startPacer.schedule(runtime.name, () => {
             if (!closing) runtime.startCaching(acceptance.resume, acceptance.kinds, origin);
           });
+        }
         if (!syncStreams.has(runtime.name)) openSync(session, runtime);
       } else {
         startPacer.cancel(runtime.name);
+        syncProgress.accountStopped(runtime.name);
         if (!runtime.caching) continue;
         syncStreams.get(runtime.name)?.close(acceptance.accepted ? 'another agent caches this account' : 'account refused');
         // Never rejects: it only waits for the reflectors' loops, which catch their own errors.
@@ -228,6 +240,8 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: S
       roster.sessionEnded();
     },
   });
+
+  metrics.watchSession(metricsRegistry, connection);
 
   /**
    * The hub's dynamic accounts for this agent (the complete set): the roster starts, restarts and stops
@@ -325,6 +339,8 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: S
     connection,
     async close() {
       closing = true;
+      // Accounts stopping now are no sync finishing.
+      progressLog.stop();
       reloader?.stop();
       clearInterval(digestTimer);
       startPacer.close();

@@ -33,7 +33,7 @@ function setUp() {
     apply: (config: AgentConfig) => applied.push(config.kubernetes.accounts.map((a) => a.name)),
     current: load(),
     logger: silentLogger(),
-    metricsRegistry: createMetricsRegistry('test'),
+    metricsRegistry: createMetricsRegistry(),
     intervalMs: POLL_MS,
   });
   /** Puts `write` in place of the file as a ConfigMap update does: written beside it, then renamed over it. */

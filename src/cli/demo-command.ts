@@ -282,6 +282,7 @@ export function registerDemoCommand(program: Command): void {
           'Scale Agent demo is running (Ctrl-C stops everything).',
           '',
           `  hub REST (Clouddriver API)   ${rest}`,
+          `  status pages (browser)       ${rest}/  and  http://${DEMO_HOST}:${flags.agentPort}/  (the agent's)`,
           `  hub gRPC (agents dial here)  ${DEMO_HOST}:${flags.grpcPort}  (mTLS; CA and certificates in ${tls.dir}; configs ${hubConfigPath}, ${agentConfigPath})`,
           `  agent admin                  http://${DEMO_HOST}:${flags.agentPort}  (/health, /accounts, /watches, /metrics)`,
           `  sim (Kubernetes API)         https://${DEMO_HOST}:${flags.simPort}/clusters/<name>, kubeconfigs in ${kubeconfigDir}`,

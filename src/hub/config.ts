@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { loggingSchema } from '../common/logging-config.ts';
@@ -40,6 +41,9 @@ export const DEFAULT_CACHING_LEASE_SECONDS = 15;
  * here reaches them at once). One aggregate row per read.
  */
 export const DEFAULT_DEFINITION_POLL_INTERVAL_MS = 1_000;
+
+/** The embedded store when no database is configured (one hub replica). */
+export const DEFAULT_DATABASE_URL = 'sqlite:.scale-agent/hub.db';
 
 /** How often the hub re-reads its gRPC certificate files (a rotated certificate serves new connections). */
 export const DEFAULT_TLS_RELOAD_SECONDS = 10;
@@ -156,21 +160,34 @@ export const hubConfigSchema = z
          * `sqlite:<file>` (embedded default), `sqlite::memory:`, `postgres://user:password@host:5432/db`
          * (or postgresql://) or `mysql://user:password@host:3306/db` (or mariadb://).
          */
-        url: z
-          .string()
-          .min(1)
-          .default('sqlite:.scale-agent/hub.db')
-          .superRefine((url, ctx) => {
-            const problem = databaseUrlProblem(url);
-            if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
-          }),
+        url: z.string().min(1).optional(),
+        /**
+         * The URL from this environment variable instead (read at start): a URL holding a password comes
+         * from a Secret (Kubernetes `secretKeyRef`), not from a configuration file many people may read.
+         */
+        urlEnv: z.string().min(1).optional(),
+        /** The URL from this file instead (read at start, trailing white space trimmed): a mounted Secret. */
+        urlFile: z.string().min(1).optional(),
         /** Connections to PostgreSQL or MySQL per hub replica (SQLite uses one). */
         poolSize: z.number().int().min(1).max(1000).default(DEFAULT_POOL_SIZE),
         /** How long opening one connection may take before the start fails. */
         connectTimeoutMs: z.number().int().min(100).default(DEFAULT_CONNECT_TIMEOUT_MS),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .transform(({ url, urlEnv, urlFile, ...pool }, ctx) => {
+        const resolved = resolveDatabaseUrl({ url, urlEnv, urlFile });
+        if ('problem' in resolved) {
+          ctx.addIssue({ code: 'custom', message: resolved.problem, path: [resolved.key] });
+          return z.NEVER;
+        }
+        const problem = databaseUrlProblem(resolved.url);
+        if (problem !== undefined) {
+          ctx.addIssue({ code: 'custom', message: problem, path: [resolved.key] });
+          return z.NEVER;
+        }
+        return { url: resolved.url, ...pool };
+      }),
     operations: z
       .object({
         /** Deadline of one hub→agent operation (a delete's grace period is added to it). */
@@ -241,6 +258,31 @@ export const hubConfigSchema = z
   });
 
 export type HubConfig = z.output<typeof hubConfigSchema>;
+
+/**
+ * `database.url`, or the URL `database.urlEnv` / `database.urlFile` name (at most one of the three), or the
+ * embedded default; a problem names the key to fix and never the URL (it may hold a password).
+ */
+function resolveDatabaseUrl(keys: { url?: string; urlEnv?: string; urlFile?: string }): { url: string; key: string } | { problem: string; key: string } {
+  const given = (['url', 'urlEnv', 'urlFile'] as const).filter((key) => keys[key] !== undefined);
+  if (given.length > 1) return { key: given[1]!, problem: `set only one of database.${given.join(', database.')}` };
+  if (keys.urlEnv !== undefined) {
+    const value = process.env[keys.urlEnv]?.trim();
+    if (value === undefined || value === '') return { key: 'urlEnv', problem: `the environment variable ${keys.urlEnv} is not set or empty` };
+    return { key: 'urlEnv', url: value };
+  }
+  if (keys.urlFile !== undefined) {
+    let value: string;
+    try {
+      value = readFileSync(keys.urlFile, 'utf8').trim();
+    } catch (err) {
+      return { key: 'urlFile', problem: `cannot read ${keys.urlFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
+    }
+    if (value === '') return { key: 'urlFile', problem: `${keys.urlFile} is empty` };
+    return { key: 'urlFile', url: value };
+  }
+  return { key: 'url', url: keys.url ?? DEFAULT_DATABASE_URL };
+}
 
 /**
  * What the gRPC port needs before the hub serves agents, checked when the hub starts (not by the schema,

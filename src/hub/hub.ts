@@ -10,6 +10,7 @@ import { IdentityAuthorizer } from './grpc/identities.ts';
 import { createGrpcServerTransport } from './grpc/server-credentials.ts';
 import { SessionHandler } from './grpc/session-handler.ts';
 import { SessionRegistry } from './grpc/session-registry.ts';
+import { sessionSummaries } from './grpc/session-summaries.ts';
 import { SyncHandler } from './grpc/sync-handler.ts';
 import { SessionRouter } from './router/session-router.ts';
 import { buildApiServer } from './api/server.ts';
@@ -101,7 +102,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   opened.add(() => presence.leave());
   const leases = new CachingLeases({ store, hubId: config.hub.id, leaseMs: config.accounts.cachingLeaseSeconds * MS_PER_SECOND, renew: !lone, logger });
   const registry = new SessionRegistry();
-  const metricsRegistry = createMetricsRegistry('scale_agent_hub');
+  const metricsRegistry = createMetricsRegistry();
   const metrics = new HubMetrics(metricsRegistry, registry);
 
   // Dynamic accounts: every change to the definitions, at any replica, goes to this replica's agents.
@@ -159,8 +160,9 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
 
   // Several replicas on one database: operations for accounts served at another replica go through the relay.
   const relay = lone ? undefined : createRelay(config, store, presence, logger);
-  const router = new SessionRouter({ store, registry, logger, defaultTimeoutMs: config.operations.timeoutMs, hubId: config.hub.id, relay });
+  const router = new SessionRouter({ store, registry, logger, defaultTimeoutMs: config.operations.timeoutMs, hubId: config.hub.id, relay, metrics });
   metrics.watchReplication(metricsRegistry, { leasesHeld: () => leases.heldCount, relayWaiting: () => relay?.waiting ?? 0 });
+  metrics.watchAccounts(metricsRegistry, { hubId: config.hub.id, listAccounts: () => store.listAccounts(), listReplicas: () => presence.list() });
   if (relay !== undefined) {
     relay.setExecutor(router);
     opened.add(() => relay.stop());
@@ -174,6 +176,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     operationTimeoutMs: config.operations.timeoutMs,
     staleAfterMs: config.operations.taskStaleAfterMs,
     redactSecretValues: config.operations.redactSecretValues,
+    metrics,
   });
   // Tasks this replica was running when it stopped can no longer complete: fail them (retryably where
   // running them again is safe) before serving, and keep watching for other replicas' orphans.
@@ -193,6 +196,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     tasks,
     auth: restAuth,
     replicas: presence,
+    sessions: { list: () => sessionSummaries(registry) },
     assignments: store,
     accountRelease: new AccountRelease({
       store,
@@ -202,6 +206,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
       logger,
     }),
     definitions,
+    requests: metrics,
   });
   api.get('/metrics', async (_request, reply) => {
     reply.header('content-type', metricsRegistry.contentType);

@@ -102,6 +102,26 @@ describe('Reflector', () => {
     assert.equal(reflector.status().relists, 1);
   });
 
+  it("reports each list page before its objects (items, first, last, the server's remainingItemCount), a relist's too", async () => {
+    const collection = new FakeCollection(PATH);
+    for (const name of ['a', 'b', 'c', 'd', 'e']) collection.add(name);
+    const pages: string[] = [];
+    const { sink, reflector } = await setup(
+      { pageSize: 2, onListPage: (page) => pages.push(`${JSON.stringify(page)} after ${sink.count('object')}`) },
+      collection,
+    );
+    reflector.start();
+    await waitFor(() => collection.watches.size === 1, WAIT);
+    assert.deepEqual(pages, [
+      '{"items":2,"first":true,"last":false,"remainingItemCount":3} after 0',
+      '{"items":2,"first":false,"last":false,"remainingItemCount":1} after 2',
+      '{"items":1,"first":false,"last":true} after 4',
+    ]);
+    reflector.restartFrom(undefined);
+    await waitFor(() => pages.length === 6, WAIT);
+    assert.match(pages[3]!, /^\{"items":2,"first":true,/);
+  });
+
   it('delivers events and bookmarks, and re-watches from the last RV when the watch ends', async () => {
     const { sink, reflector, collection } = await setup();
     reflector.start();

@@ -57,6 +57,11 @@ export interface ReflectorOptions {
    * digests earlier pages (the agent's pending-changes high-water mark). Rejecting aborts the list.
    */
   pageGate?: (signal: AbortSignal) => Promise<void>;
+  /**
+   * Each page of a (re)list as it arrives, before its objects reach the sink (not the pages of a
+   * verification list): for progress reports, which learn from it how many objects a list holds.
+   */
+  onListPage?: (page: ListPageInfo) => void;
   stallTimeoutMs?: number;
   /** Wait between attempts once a kind has been refused (403/404) more than FORBIDDEN_FAST_RETRIES times. */
   forbiddenRetryMs?: number;
@@ -69,6 +74,28 @@ export interface ReflectorOptions {
   random?: () => number;
   /** Waits out a backoff or slow retry before the next attempt, rejecting when `signal` aborts (tests); real time by default. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+/** One page of a list, as progress reports see it. */
+export interface ListPageInfo {
+  /** Items on this page. */
+  items: number;
+  /** The list's first page (a list that restarts, its continue token expired, has a first page again). */
+  first: boolean;
+  /** No continue token: the list is complete with this page. */
+  last: boolean;
+  /**
+   * Items after this page, when the API server says (`metadata.remainingItemCount`: set on paged lists
+   * without selectors, an estimate when later pages are read at an older resourceVersion).
+   */
+  remainingItemCount?: number;
+}
+
+function listPageInfo(page: KubeList, first: boolean): ListPageInfo {
+  const info: ListPageInfo = { items: page.items?.length ?? 0, first, last: !page.metadata?.continue };
+  const remaining = page.metadata?.remainingItemCount;
+  if (typeof remaining === 'number' && Number.isFinite(remaining) && remaining >= 0) info.remainingItemCount = remaining;
+  return info;
 }
 
 /**
@@ -418,7 +445,14 @@ export class Reflector {
 
   private async listOnce(reason: SnapshotReason, signal: AbortSignal): Promise<string> {
     const resourceVersion = await this.readList(
-      { begin: () => this.sink.onSnapshotBegin(reason), object: (obj) => this.sink.onSnapshotObject(obj), page: () => (this.lastListPageAt = this.now()) },
+      {
+        begin: () => this.sink.onSnapshotBegin(reason),
+        object: (obj) => this.sink.onSnapshotObject(obj),
+        page: (page, first) => {
+          this.lastListPageAt = this.now();
+          this.options.onListPage?.(listPageInfo(page, first));
+        },
+      },
       signal,
     );
     this.sink.onSnapshotEnd(resourceVersion);
@@ -427,7 +461,7 @@ export class Reflector {
 
   /** Pages through the collection: `begin` once the first page is in hand (a list that fails at once begins nothing), `page` per page, `object` per object. */
   private async readList(
-    to: { begin: () => void; object: (obj: KubeObject) => void; page?: () => void; firstPageQuery?: Record<string, QueryValue> },
+    to: { begin: () => void; object: (obj: KubeObject) => void; page?: (page: KubeList, first: boolean) => void; firstPageQuery?: Record<string, QueryValue> },
     signal: AbortSignal,
   ): Promise<string> {
     const transform = this.options.transform;
@@ -452,7 +486,7 @@ export class Reflector {
       }
       if (next.done) break;
       const page = next.value;
-      to.page?.();
+      to.page?.(page, !began);
       if (!began) {
         to.begin();
         began = true;

@@ -47,6 +47,7 @@ export async function handleClusterRequest(ctx: ClusterRequest): Promise<void> {
   if (first === 'apis' && segments.length === 2) return sendDiscovery(response, apiGroup(cluster.store.registry, segments[1]!), segments);
   if (first === 'apis' && segments.length === 3) return sendDiscovery(response, resourceList(cluster.store.registry, segments[1]!, segments[2]!), segments);
   if (first === 'openapi' && segments[1] === 'v3') return sendOpenApi(ctx, segments.slice(2));
+  if (first === 'openapi' && segments[1] === 'v2' && segments.length === 2) return sendOpenApiV2(response);
   const path = parseResourcePath(segments);
   if (path === undefined) throw pathNotFound(`/${segments.join('/')}`);
   const type = cluster.store.registry.lookup(path.group, path.version, path.resource);
@@ -67,6 +68,20 @@ function sendOpenApi(ctx: ClusterRequest, rest: string[]): void {
         ? openApiGroupVersion(registry, rest[1]!, rest[2]!, schemas)
         : undefined;
   sendDiscovery(ctx.response, document, ['openapi', 'v3', ...rest]);
+}
+
+/**
+ * /openapi/v2, which clients read as a protobuf openapi_v2.Document. kubectl falls back to it to validate
+ * a kind the /openapi/v3 index does not list (a custom resource whose CRD does not exist yet): an empty
+ * document (no bytes) has no definition for it, so kubectl skips that check and reports what a real server
+ * makes it report, `no matches for kind "…" in version "…"`. A 404 here would instead fail the validation
+ * itself. The sim's schemas are in /openapi/v3 only.
+ */
+const OPENAPI_V2_PROTOBUF = 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf';
+
+function sendOpenApiV2(response: SimHttpResponse): void {
+  response.writeHead(200, { 'content-type': OPENAPI_V2_PROTOBUF, 'content-length': 0 });
+  response.end();
 }
 
 function sendDiscovery(response: SimHttpResponse, document: Record<string, unknown> | undefined, segments: string[]): void {

@@ -161,6 +161,8 @@ export class ClusterApi {
     if ((metadata.name === undefined || metadata.name === '') && typeof metadata.generateName === 'string' && metadata.generateName !== '') {
       metadata.name = metadata.generateName + randomSuffix();
     }
+    // Defaults first, as the real server applies them while decoding: validation sees the defaulted object.
+    applyDefaults(type, object);
     validateObject(type, object);
     const name = metadata.name!;
     this.requireNamespace(type, namespace);
@@ -173,8 +175,8 @@ export class ClusterApi {
     metadata.creationTimestamp = kubeTime();
     if (type.tracksGeneration || type.custom) metadata.generation = 1;
     else delete metadata.generation;
-    applyDefaults(type, object);
-    prepareForCreate(type, object, { allocateServiceIp: () => ++this.serviceIps });
+    // A dry run shows the ClusterIP a Service would get without taking it.
+    prepareForCreate(type, object, { allocateServiceIp: () => (options.dryRun ? this.serviceIps + 1 : ++this.serviceIps) });
     if (options.dryRun) return object;
     this.store.commit(type, object, undefined);
     return object;

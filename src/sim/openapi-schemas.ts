@@ -540,6 +540,24 @@ const PACKAGES: Record<string, Record<string, Fields>> = {
       conditions: merge('[]Condition', 'type'),
     },
   },
+  'io.k8s.api.policy.v1': {
+    PodDisruptionBudget: { spec: 'PodDisruptionBudgetSpec', status: 'PodDisruptionBudgetStatus' },
+    PodDisruptionBudgetSpec: {
+      minAvailable: 'IntOrString',
+      maxUnavailable: 'IntOrString',
+      selector: ['LabelSelector', 'replace'],
+      unhealthyPodEvictionPolicy: 'string',
+    },
+    PodDisruptionBudgetStatus: {
+      observedGeneration: 'integer',
+      disruptedPods: 'map',
+      disruptionsAllowed: 'integer',
+      currentHealthy: 'integer',
+      desiredHealthy: 'integer',
+      expectedPods: 'integer',
+      conditions: merge('[]Condition', 'type'),
+    },
+  },
   'io.k8s.api.rbac.v1': {
     Role: { rules: '[]PolicyRule' },
     ClusterRole: { rules: '[]PolicyRule', aggregationRule: 'AggregationRule' },

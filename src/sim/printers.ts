@@ -455,6 +455,15 @@ const networkPolicy: Printer = {
   cells: (o, now) => [o.metadata?.name ?? '', selectorText(spec(o).podSelector), age(o, now)],
 };
 
+const podDisruptionBudget: Printer = {
+  columns: [col('Name'), col('Min Available'), col('Max Unavailable'), col('Allowed Disruptions', 'integer'), col('Age')],
+  cells(o, now) {
+    const sp = spec(o);
+    const shownOrNa = (value: unknown): string => (value === undefined || value === null ? 'N/A' : String(value));
+    return [o.metadata?.name ?? '', shownOrNa(sp.minAvailable), shownOrNa(sp.maxUnavailable), num(status(o).disruptionsAllowed), age(o, now)];
+  },
+};
+
 const namespace: Printer = {
   columns: [col('Name'), col('Status'), col('Age')],
   cells: (o, now) => [o.metadata?.name ?? '', str(status(o).phase) || 'Active', age(o, now)],
@@ -680,6 +689,7 @@ const BUILTIN_PRINTERS: Record<string, Printer> = {
   'networking.k8s.io/Ingress': ingress,
   'networking.k8s.io/NetworkPolicy': networkPolicy,
   'autoscaling/HorizontalPodAutoscaler': horizontalPodAutoscaler,
+  'policy/PodDisruptionBudget': podDisruptionBudget,
   'rbac.authorization.k8s.io/RoleBinding': binding,
   'rbac.authorization.k8s.io/ClusterRoleBinding': binding,
 };

@@ -3,7 +3,7 @@
  * metadata a field selector may use. Built-in kinds are declared in builtin-resources.ts; custom resources
  * get one from their CustomResourceDefinition.
  */
-export type NameRule = 'subdomain' | 'label' | 'path-segment';
+export type NameRule = 'subdomain' | 'label' | 'dns1035' | 'path-segment';
 
 /** The type of a printed table column (metav1.TableColumnDefinition.type). */
 export type ColumnType = 'string' | 'integer' | 'number' | 'boolean' | 'date';
@@ -32,7 +32,7 @@ export interface ResourceType {
   subresources: { status: boolean; scale: boolean };
   /** Bump metadata.generation when anything outside metadata/status changes. */
   tracksGeneration: boolean;
-  /** Name validation: DNS-1123 subdomain (most kinds), DNS-1123 label (Namespace, Service), path segment (RBAC). */
+  /** Name validation: DNS-1123 subdomain (most kinds), DNS-1123 label (Namespace), DNS-1035 label (Service), path segment (RBAC). */
   nameRule: NameRule;
   /** Field paths a field selector may use besides metadata.name and metadata.namespace. */
   selectableFields: string[];

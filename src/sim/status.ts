@@ -95,7 +95,9 @@ export function conflict(subject: ErrorSubject, name: string, why: string): Stat
 
 /** 422 Invalid; `kind` is the object's Kind, as the real API server uses in validation errors. */
 export function invalid(group: string, kind: string, name: string, causes: StatusCause[]): StatusError {
-  const summary = causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message)).join(', ');
+  const listed = causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message));
+  // field.ErrorList.ToAggregate(): one error as it is, several in brackets.
+  const summary = listed.length === 1 ? listed[0]! : `[${listed.join(', ')}]`;
   const qualifiedKind = group === '' ? kind : `${kind}.${group}`;
   return new StatusError(422, 'Invalid', `${qualifiedKind} "${name}" is invalid: ${summary}`, { name, group, kind, causes });
 }

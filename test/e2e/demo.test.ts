@@ -18,6 +18,8 @@ import { freePort } from '../support/free-port.ts';
 const DEMO_START_TIMEOUT_MS = 120_000;
 const BANNER = 'Scale Agent demo is running';
 const APPLIED = 'operation apply finished';
+/** The agent's line once every account's initial sync is committed (sync-progress-log.ts). */
+const SYNCED = 'initial sync done: ';
 
 function exitOf(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
@@ -51,7 +53,7 @@ describe('the demo run again in the same directory', { timeout: 600_000 }, () =>
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Starts a demo and waits for its banner and its sample deploy applied by the agent. */
+  /** Starts a demo and waits for its banner, its initial sync reported done and its sample deploy applied by the agent. */
   async function startDemo(): Promise<{ name: string; child: ChildProcess }> {
     const name = `demo-${++runs}`;
     const child = group.start(name, args);
@@ -60,10 +62,10 @@ describe('the demo run again in the same directory', { timeout: 600_000 }, () =>
       () => {
         if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${group.output(name)}`);
         const output = group.output(name);
-        for (const line of [BANNER, APPLIED]) if (output.includes(line)) seen.add(line);
-        return seen.size === 2;
+        for (const line of [BANNER, SYNCED, APPLIED]) if (output.includes(line)) seen.add(line);
+        return seen.size === 3;
       },
-      { timeoutMs: DEMO_START_TIMEOUT_MS, intervalMs: 100, what: `${name}'s banner and its sample deploy` },
+      { timeoutMs: DEMO_START_TIMEOUT_MS, intervalMs: 100, what: `${name}'s banner, its initial sync done and its sample deploy` },
     );
     return { name, child };
   }

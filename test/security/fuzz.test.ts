@@ -525,8 +525,8 @@ const MAX_RSS_GROWTH_BYTES = 100 * 1024 * 1024;
 async function hubCost(restUrl: string): Promise<{ cpuSeconds: number; rss: number }> {
   const text = await (await fetch(`${restUrl}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
   return {
-    cpuSeconds: metricValue(text, 'scale_agent_hub_process_cpu_seconds_total'),
-    rss: metricValue(text, 'scale_agent_hub_process_resident_memory_bytes'),
+    cpuSeconds: metricValue(text, 'process_cpu_seconds_total'),
+    rss: metricValue(text, 'process_resident_memory_bytes'),
   };
 }
 

@@ -40,7 +40,7 @@ describe('a peer without credentials cannot stall the hub', { timeout: 180_000 }
     const hello = helloOfEmptyAccounts(Math.floor((GRPC_MAX_MESSAGE_BYTES - 16) / 2));
     assert.ok(hello.length > 8_000_000 && hello.length <= GRPC_MAX_MESSAGE_BYTES);
     const before = (await system.rest('/metrics')).body as string;
-    const rssBefore = metricValue(before, 'scale_agent_hub_process_resident_memory_bytes');
+    const rssBefore = metricValue(before, 'process_resident_memory_bytes');
     const agentHealth = (await system.agentAdmin('/health')).body as { hub: { state: string } };
     assert.equal(agentHealth.hub.state, 'connected');
 
@@ -50,8 +50,8 @@ describe('a peer without credentials cannot stall the hub', { timeout: 180_000 }
     const sampler = (async () => {
       while (sampling) {
         const text = (await system.rest('/metrics')).body as string;
-        maxDelaySeconds = Math.max(maxDelaySeconds, metricValue(text, 'scale_agent_hub_nodejs_eventloop_lag_max_seconds'));
-        maxRss = Math.max(maxRss, metricValue(text, 'scale_agent_hub_process_resident_memory_bytes'));
+        maxDelaySeconds = Math.max(maxDelaySeconds, metricValue(text, 'nodejs_eventloop_lag_max_seconds'));
+        maxRss = Math.max(maxRss, metricValue(text, 'process_resident_memory_bytes'));
         await new Promise((resolve) => setTimeout(resolve, SAMPLE_INTERVAL_MS));
       }
     })();
@@ -84,8 +84,8 @@ describe('a peer without credentials cannot stall the hub', { timeout: 180_000 }
     sampling = false;
     await sampler;
     const after = (await system.rest('/metrics')).body as string;
-    maxDelaySeconds = Math.max(maxDelaySeconds, metricValue(after, 'scale_agent_hub_nodejs_eventloop_lag_max_seconds'));
-    maxRss = Math.max(maxRss, metricValue(after, 'scale_agent_hub_process_resident_memory_bytes'));
+    maxDelaySeconds = Math.max(maxDelaySeconds, metricValue(after, 'nodejs_eventloop_lag_max_seconds'));
+    maxRss = Math.max(maxRss, metricValue(after, 'process_resident_memory_bytes'));
 
     assert.ok(
       answers.every((a) => a === 'AGENT_UNAUTHENTICATED'),

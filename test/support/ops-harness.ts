@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { silentLogger } from '../../src/common/logger.ts';
 import { waitFor } from '../../src/common/time.ts';
 import type { TaskView } from '../../src/hub/api/ops/task-view.ts';
-import { TaskRunner } from '../../src/hub/api/ops/task-runner.ts';
+import { TaskRunner, type TaskObserver } from '../../src/hub/api/ops/task-runner.ts';
 import { buildApiServer, DEFAULT_OPERATION_TIMEOUT_MS } from '../../src/hub/api/server.ts';
 import { openStore } from '../../src/hub/store/open-store.ts';
 import type { SqlStore } from '../../src/hub/store/sql-store.ts';
@@ -64,6 +64,8 @@ export interface HarnessOptions {
   store?: SqlStore;
   hubId?: string;
   now?: () => number;
+  /** Told how each task run ended (the hub's metrics). */
+  taskMetrics?: TaskObserver;
 }
 
 export async function opsHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -79,6 +81,7 @@ export async function opsHarness(options: HarnessOptions = {}): Promise<Harness>
     logger,
     operationTimeoutMs: options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,
     now: options.now,
+    ...(options.taskMetrics !== undefined ? { metrics: options.taskMetrics } : {}),
   });
   const app = buildApiServer({ store, router: cluster, hubId, logger, operationTimeoutMs: options.operationTimeoutMs, now: options.now, tasks });
   const post = async (url: string, body: unknown) => {

@@ -8,8 +8,9 @@ import { FakeCollection } from '../../kube/testing/fake-collection.ts';
 import { sendJson, startFakeApiServer, status, type FakeApiServer, type RecordedRequest } from '../../kube/testing/fake-api-server.ts';
 import { accountSchema } from '../config.ts';
 import type { PendingEntry } from '../sync/feed-queue.ts';
-import type { FeedDescriptor } from '../sync/feed.ts';
-import { AccountRuntime, DEFAULT_REFLECTOR_TUNING } from './account-runtime.ts';
+import { feedId, type FeedDescriptor } from '../sync/feed.ts';
+import { SyncProgress, type SyncFinished } from '../sync/sync-progress.ts';
+import { AccountRuntime, DEFAULT_REFLECTOR_TUNING, type AccountRuntimeOptions } from './account-runtime.ts';
 import { ListBudget } from './list-budget.ts';
 
 const WAIT = { timeoutMs: 10_000, intervalMs: 10 };
@@ -108,7 +109,7 @@ afterEach(async () => {
   while (cleanup.length > 0) await cleanup.pop()!();
 });
 
-async function setup(account: Record<string, unknown> = {}) {
+async function setup(account: Record<string, unknown> = {}, options: Partial<AccountRuntimeOptions> = {}) {
   const cluster = await new FakeCluster().start();
   const infoChanges: number[] = [];
   /** Feeds whose reflector has stopped, in order. */
@@ -124,6 +125,7 @@ async function setup(account: Record<string, unknown> = {}) {
     discoveryIntervalMs: 0,
     onInfoChanged: () => infoChanges.push(Date.now()),
     onFeedStopped: (feed) => stoppedFeeds.push(feed),
+    ...options,
   });
   cleanup.push(async () => {
     await runtime.close();
@@ -314,5 +316,40 @@ describe('AccountRuntime filters', () => {
     await waitFor(() => watching(runtime, 'ConfigMap'), WAIT);
     assert.deepEqual(sendAndAck(runtime, 'ConfigMap'), ['snapshotBegin', 'snapshotEnd']);
     assert.equal(runtime.info().properties.onlySpinnakerManaged, 'true');
+  });
+});
+
+describe('AccountRuntime reports its initial sync', () => {
+  it('its feeds, their list pages and a refused kind; the account is done once its list is committed', async () => {
+    const progress = new SyncProgress();
+    const finished: SyncFinished[] = [];
+    progress.onFinished((f) => finished.push(f));
+    const { cluster, runtime } = await setup({ kinds: ['ConfigMap', 'Namespace'] }, { progress });
+    for (const name of ['a', 'b', 'c']) cluster.configMaps.add(name);
+    cluster.namespaces.listHook = (_r, res) => {
+      sendJson(res, 403, status(403, 'Forbidden', 'namespaces is forbidden'));
+      return true;
+    };
+    progress.accountWaiting('prod');
+    runtime.startCaching([], [], 'welcome');
+    await waitFor(() => watching(runtime, 'ConfigMap') && runtime.refusedFeeds().length === 1, WAIT);
+    const syncing = progress.report()!.syncing[0]!;
+    assert.deepEqual(
+      { feeds: syncing.feeds, feedsDone: syncing.feedsDone, listed: syncing.listed, expected: syncing.expected, committed: syncing.committed },
+      { feeds: 2, feedsDone: 1, listed: 3, expected: 3, committed: 0 },
+    );
+    assert.equal(finished.length, 0);
+    // What the agent does with every batch the hub acknowledges (agent.ts).
+    const queue = runtime.queues().find((q) => q.feed.kind === 'ConfigMap')!;
+    const lease = queue.take(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+    lease.ack();
+    progress.committed('prod', feedId(queue.feed), lease.entries);
+    assert.deepEqual(
+      finished.map((f) => ({ ...f, seconds: 0 })),
+      [
+        { what: 'account', account: 'prod', objects: 3, feeds: 2, resumedFeeds: 0, refusedFeeds: 1, seconds: 0 },
+        { what: 'all', objects: 3, accounts: 1, seconds: 0 },
+      ],
+    );
   });
 });

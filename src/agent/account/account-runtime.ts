@@ -29,6 +29,7 @@ import { accountCredentials } from './account-credentials.ts';
 import type { InClusterOptions } from '../../kube/in-cluster.ts';
 import type { SecretResolver } from '../secrets/secret-resolver.ts';
 import { SpinnakerManagedFilter } from './spinnaker-managed-filter.ts';
+import type { SyncProgress } from '../sync/sync-progress.ts';
 
 const KUBE_SYSTEM_NAMESPACE_PATH = '/api/v1/namespaces/kube-system';
 
@@ -141,6 +142,8 @@ export interface AccountRuntimeOptions {
   source?: 'file' | 'hub';
   /** Where the pod's ServiceAccount credentials are (serviceAccount accounts; kubernetes.serviceAccountDir). */
   inCluster?: InClusterOptions;
+  /** Told of the initial sync: caching started and stopped, feeds started, refused and gone, list pages. */
+  progress?: SyncProgress;
 }
 
 /** The declared property saying where an account's definition comes from (`file`, or `hub` for a dynamic account). */
@@ -364,8 +367,13 @@ export class AccountRuntime {
     const resumeByFeed = new Map<string, string>();
     for (const point of resume) if (point.feed) resumeByFeed.set(feedId(point.feed), point.resourceVersion);
     const fresh = origin === 'welcome' || !this.caching;
+    const starting = !this.caching;
     this.caching = true;
+    // Joins the initial sync (the agent has already joined it while it waited for its turn) before its feeds start.
+    if (starting) this.options.progress?.accountWaiting(this.name);
     this.reconcileFeeds(resumeByFeed, fresh);
+    // After the feeds: the sync is done once they are, not before they are known.
+    if (starting) this.options.progress?.accountStarted(this.name);
     if (fresh) this.dropFeedsOnlyTheHubHas(resume);
     this.followDiscovery();
   }
@@ -438,6 +446,7 @@ export class AccountRuntime {
   /** Stops a feed and tells the hub to drop its objects; the queue stays until the hub acknowledges. */
   private retireFeed(id: string, feed: Feed): void {
     this.feeds.delete(id);
+    this.options.progress?.feedRemoved(this.name, id);
     // Never rejects: the reflector's loop catches every attempt's error.
     void feed.reflector.stop();
     const reason = this.dropReason(feed.descriptor);
@@ -486,6 +495,7 @@ export class AccountRuntime {
     const reflector = this.newReflector(descriptor, queue, resumeRv);
     if (!reflector) return;
     this.feeds.set(id, { descriptor, queue, reflector });
+    this.options.progress?.feedStarted(this.name, id, resumeRv !== undefined);
     reflector.start();
     if (this.options.verifyResumedFeeds) {
       // A feed that starts after its account's stream opened (accounts start in turn) missed the
@@ -537,7 +547,9 @@ export class AccountRuntime {
       pageGate: (signal) => this.options.listBudget.roomForPage(signal),
       fieldSelector,
       ...reflectorTuningOptions(this.tuning),
+      onListPage: (page) => this.options.progress?.listPage(this.name, feedId(descriptor), page),
       onStateChange: (state, previous) => {
+        if (state === 'forbidden') this.options.progress?.feedRefused(this.name, feedId(descriptor));
         if (state === 'forbidden' || previous === 'forbidden') this.scheduleInfoCheck();
         if (state === 'stopped') this.options.onFeedStopped?.(descriptor);
       },
@@ -706,6 +718,7 @@ export class AccountRuntime {
   /** Stops every reflector (the account is no longer cached here, or the agent stops). */
   async stopCaching(): Promise<void> {
     this.caching = false;
+    this.options.progress?.accountStopped(this.name);
     for (const timer of [this.discoveryDebounce, this.discoveryTimer, this.infoDebounce]) clearTimeout(timer);
     this.discoveryDebounce = this.discoveryTimer = this.infoDebounce = undefined;
     const reflectors = [...this.feeds.values()].map((f) => f.reflector);

@@ -6,6 +6,7 @@ import { createLogger } from '../../common/logger.ts';
 import type { ReflectorStatus } from '../../kube/reflector.ts';
 import type { AccountRuntime, DiscoveryView, WatchView } from '../account/account-runtime.ts';
 import { AgentMetrics } from '../agent-metrics.ts';
+import { WATCH_STATE_CODES } from '../feed-metrics.ts';
 import type { FeedDescriptor } from '../sync/feed.ts';
 import { buildAdminServer } from './admin-server.ts';
 
@@ -195,12 +196,18 @@ describe('admin server', () => {
     assert.equal(prod.discovery.runs, 2);
   });
 
-  it('/metrics has freshness, state, relists and restarts per feed', async () => {
+  it('/metrics has freshness, state, relists and restarts per feed, and the feeds per state', async () => {
     const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
     assert.match(text, /scale_agent_watch_freshness_seconds\{account="prod",kind="Deployment.apps",namespace=""\} \d/);
     assert.doesNotMatch(text, /scale_agent_watch_freshness_seconds\{[^}]*kind="Secret"/, 'no freshness before the first progress');
-    assert.match(text, /scale_agent_watch_state\{account="prod",kind="Secret",namespace="payments",state="forbidden"\} 1/);
-    assert.match(text, /scale_agent_watch_state\{account="prod",kind="Secret",namespace="payments",state="watching"\} 0/);
+    // One series per feed, its state as a number (WATCH_STATE_CODES), never one per feed and state.
+    assert.match(text, new RegExp(`^scale_agent_watch_state\\{account="prod",kind="Secret",namespace="payments"\\} ${WATCH_STATE_CODES.forbidden}$`, 'm'));
+    assert.match(text, new RegExp(`^scale_agent_watch_state\\{account="prod",kind="Deployment.apps",namespace=""\\} ${WATCH_STATE_CODES.watching}$`, 'm'));
+    assert.equal(text.split('\n').filter((line) => line.startsWith('scale_agent_watch_state{')).length, 2);
+    assert.match(text, /^# HELP scale_agent_watch_state .*0=queued, 1=listing, 2=watching, 3=backoff, 4=forbidden, 5=stopped$/m);
+    assert.match(text, /^scale_agent_watches_by_state\{state="watching"\} 1$/m);
+    assert.match(text, /^scale_agent_watches_by_state\{state="forbidden"\} 1$/m);
+    assert.match(text, /^scale_agent_watches_by_state\{state="backoff"\} 0$/m);
     assert.match(text, /scale_agent_watch_relists_total\{account="prod",kind="Deployment.apps",namespace=""\} 1/);
     assert.match(text, /scale_agent_watch_restarts_total\{account="prod",kind="Deployment.apps",namespace=""\} 3/);
     assert.match(text, /scale_agent_watches 2/);

@@ -9,6 +9,7 @@ import type { AdminTls } from './admin-tls.ts';
 import type { HubConnection } from '../session/hub-connection.ts';
 import type { SyncStream } from '../sync/sync-stream.ts';
 import { FeedMetrics } from '../feed-metrics.ts';
+import { statusPageRoutes } from './status-page.ts';
 import { divergedReason, freshnessSeconds, stuckReason, unmatchedReason, type StuckBounds } from './watch-health.ts';
 import { HTTP_OK, HTTP_SERVICE_UNAVAILABLE } from '../../common/http-status.ts';
 
@@ -146,7 +147,7 @@ function watchSummary(watches: WatchView[], now: number) {
 
 /**
  * The agent's admin port (8082): `/health` for probes, `/accounts` and `/watches` to see what it does,
- * `/metrics` for Prometheus.
+ * `/metrics` for Prometheus, `/` a page that shows the three to a person.
  */
 export async function buildAdminServer(options: AdminServerOptions): Promise<FastifyInstance> {
   const { accounts, connection, syncStreams, metricsRegistry, stuckBounds } = options;
@@ -251,6 +252,9 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
       };
     });
   });
+
+  // GET /: a page that draws /health, /accounts and /watches for a person (status-page.ts).
+  statusPageRoutes(app);
 
   app.get('/watches', async () => {
     const at = now();

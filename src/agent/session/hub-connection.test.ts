@@ -103,3 +103,16 @@ test('a session that cannot be opened is logged and attempted again', async () =
     await connection.stop();
   }
 });
+
+test('every redial of a hub that is down is counted, for scale_agent_session_reconnects_total', async () => {
+  const { connection } = await connectionTo(plaintextTransport());
+  assert.equal(connection.reconnects, 0);
+  connection.start();
+  try {
+    await waitFor(() => connection.reconnects >= 2, { ...WAIT, what: 'two redials' });
+    assert.notEqual(connection.state, 'connected');
+  } finally {
+    await connection.stop();
+  }
+  assert.equal(connection.state, 'stopped');
+});

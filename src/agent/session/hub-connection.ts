@@ -68,6 +68,10 @@ export interface HubConnectionOptions {
   onDisconnected: (reason: string) => void;
 }
 
+/** Where the agent's session with the hub is: dialling or awaiting the welcome, up, waiting to redial, stopped. */
+export type SessionState = 'connecting' | 'connected' | 'backoff' | 'stopped';
+export const SESSION_STATES: readonly SessionState[] = ['connecting', 'connected', 'backoff', 'stopped'];
+
 /** What the rest of the agent may use while a session is up. */
 export interface ConnectedSession {
   readonly sessionId: string;
@@ -98,9 +102,11 @@ export class HubConnection {
   private nonce = 0n;
   /** The accounts the current session's hello declared. */
   private declaredInHello: ReadonlySet<string> = new Set();
-  state: 'connecting' | 'connected' | 'backoff' | 'stopped' = 'connecting';
+  state: SessionState = 'connecting';
   lastError: string | undefined;
   connects = 0;
+  /** Redials: after a session ended, or an attempt failed before its welcome. */
+  reconnects = 0;
 
   constructor(private readonly options: HubConnectionOptions) {
     this.backoff = new Backoff({ ...options.backoff, resetAfterMs: HEALTHY_SESSION_MS });
@@ -415,6 +421,7 @@ export class HubConnection {
     }
     const waitMs = this.backoff.next();
     this.state = 'backoff';
+    this.reconnects++;
     this.options.logger.warn({ reason, retryInMs: waitMs }, 'hub session ended; reconnecting');
     this.reconnectTimer = setTimeout(() => this.connect(), waitMs);
   }

@@ -11,6 +11,7 @@ import { ALLOW_ALL, installRestAuth, type RestAuthSetup } from '../auth/rest-aut
 import { errorBody } from '../http/error-body.ts';
 import { checkNesting } from './bounded-input.ts';
 import { installErrorHandling } from './http-errors.ts';
+import { observeRequests, type RequestObserver } from './request-observer.ts';
 import { taskAccounts } from './ops/request-accounts.ts';
 import { TaskRunner } from './ops/task-runner.ts';
 import type { DefinitionService } from '../definitions/definition-service.ts';
@@ -28,10 +29,11 @@ import { manifestRoutes } from './routes/manifest-routes.ts';
 import { adminRoutes, cacheRoutes, featureRoutes } from './routes/misc-routes.ts';
 import { opsRoutes } from './routes/ops-routes.ts';
 import { rawResourceRoutes } from './routes/raw-resource-routes.ts';
-import type { ReplicaListing, RouteContext } from './routes/route-context.ts';
+import type { ReplicaListing, RouteContext, SessionListing } from './routes/route-context.ts';
 import { searchRoutes } from './routes/search-routes.ts';
 import { securityGroupRoutes } from './routes/security-group-routes.ts';
 import { serverGroupRoutes } from './routes/server-group-routes.ts';
+import { statusRoutes } from './routes/status-routes.ts';
 import { taskRoutes } from './routes/task-routes.ts';
 import { HTTP_BAD_REQUEST } from '../../common/http-status.ts';
 
@@ -60,12 +62,16 @@ export interface ApiServerOptions {
   auth?: RestAuthSetup;
   /** The hub replicas sharing the database, listed by GET /health (the hub gives it; without it /health shows the database only). */
   replicas?: ReplicaListing;
+  /** This replica's agent sessions, listed by the status page (GET /, GET /status/data). */
+  sessions?: SessionListing;
   /** The caching assignments GET /admin/replicas lists with the replicas. */
   assignments?: Pick<AssignmentStore, 'listAssignments'>;
   /** Releases account names (POST /admin/accounts/{name}/release); the hub gives it, the API server alone has no such route. */
   accountRelease?: AccountReleaser;
   /** Dynamic account definitions: /admin/accounts and Clouddriver's Account Management (POST/PUT/DELETE /credentials). */
   definitions?: DefinitionService;
+  /** Told of every request answered, by route template and status (the hub's metrics). */
+  requests?: RequestObserver;
 }
 
 export const DEFAULT_OPERATION_TIMEOUT_MS = 30_000;
@@ -124,6 +130,7 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
     store,
     health: options.store,
     replicas: options.replicas,
+    sessions: options.sessions,
     assignments: options.assignments,
     router: authorized?.router ?? options.router,
     hubId: options.hubId,
@@ -159,6 +166,7 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
   app.addHook('onResponse', async (request, reply) => {
     options.logger.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
   });
+  if (options.requests !== undefined) observeRequests(app, options.requests);
   app.addHook('onClose', async () => {
     tasks.stopMaintenance();
     await tasks.drain();
@@ -185,5 +193,6 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
   searchRoutes(app, context);
   jobRoutes(app, context);
   rawResourceRoutes(app, context);
+  statusRoutes(app, context);
   return app;
 }

@@ -1,5 +1,6 @@
 import { Errors, ScaleAgentError } from '../../common/errors.ts';
 import type {
+  AccountFeedState,
   AccountReader,
   AccountRecord,
   ApplicationClusterRow,
@@ -161,6 +162,10 @@ export class AuthorizedStore implements AccountReader, CacheReader, TaskReader {
 
   async feedDigestStates(account: string): Promise<FeedDigestState[]> {
     return (await this.mayRead(account)) ? this.target.feedDigestStates(account) : [];
+  }
+
+  async listFeedStates(): Promise<AccountFeedState[]> {
+    return this.readable(await this.target.listFeedStates());
   }
 
   // ---- tasks and operations ----

@@ -6,7 +6,7 @@ import type { StoreReader } from '../store/types.ts';
 import { errorBody } from '../http/error-body.ts';
 import { AccountPolicy } from './account-policy.ts';
 import type { AuthConfig } from './auth-config.ts';
-import { Authenticator } from './authenticator.ts';
+import { Authenticator, type Principal } from './authenticator.ts';
 import { AuthorizedRouter } from './authorized-router.ts';
 import { AuthorizedStore, type AuthorizedStoreOptions } from './authorized-store.ts';
 import { ANONYMOUS_CREATOR, CallerAccess, runAsCaller, taskCreator } from './caller-access.ts';
@@ -50,6 +50,11 @@ export interface RouteAuth {
    * authenticated caller, `anonymous` while auth is off. clientRequestIds are scoped by it.
    */
   taskCreator(request: FastifyRequest): string;
+  /**
+   * Who is asking, for views that say so and show more to admins (the status page); undefined while
+   * auth is off (everyone is the same anonymous caller, who may see everything).
+   */
+  principal(request: FastifyRequest): Pick<Principal, 'user' | 'admin'> | undefined;
 }
 
 /** No authorization: the hub before `auth.enabled`, and API servers built without an auth setup (tests). */
@@ -58,6 +63,7 @@ export const ALLOW_ALL: RouteAuth = {
   async requireWrite() {},
   requireAdmin() {},
   taskCreator: () => ANONYMOUS_CREATOR,
+  principal: () => undefined,
 };
 
 export interface InstalledRestAuth {
@@ -182,6 +188,10 @@ export function installRestAuth(app: FastifyInstance, setup: RestAuthSetup, deps
       const caller = callers.get(request);
       if (caller === undefined) throw new ScaleAgentError(Errors.INTERNAL_ERROR, 'no authenticated caller for this request; refusing to act');
       return taskCreator(caller.principal);
+    },
+    principal(request) {
+      const caller = callers.get(request);
+      return caller === undefined ? undefined : { user: caller.principal.user, admin: caller.principal.admin };
     },
   };
   return { store, router: new AuthorizedRouter(deps.router), auth };

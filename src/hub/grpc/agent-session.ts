@@ -37,6 +37,9 @@ export class AgentSession {
    * session that served it ends.
    */
   readonly unreachable = new Map<string, AccountInfo>();
+  /** Accounts this hub refused the agent (its latest declaration of each), with why: shown on the status page. */
+  readonly refused = new Map<string, { code: string; message: string }>();
+  readonly connectedAt = Date.now();
   lastMessageAt = Date.now();
   /** Who the agent proved to be (set when the hello is accepted); bounds the accounts it may register. */
   identity: AgentIdentity | undefined;

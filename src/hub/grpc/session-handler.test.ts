@@ -8,13 +8,14 @@ import { Errors, ScaleAgentError } from '../../common/errors.ts';
 import { createLogger, silentLogger } from '../../common/logger.ts';
 import { waitFor } from '../../common/time.ts';
 import { AgentMessageSchema, PROTOCOL_VERSION, type AccountAcceptance, type AccountInfoSchema, type HubMessage } from '../../protocol/index.ts';
-import { DEPLOYMENTS } from '../store/testing/fixtures.ts';
+import { DEPLOYMENTS, accountRecord } from '../store/testing/fixtures.ts';
 import { UNREACHABLE_REASON_MAX_LENGTH, type AccountRecord, type AccountStore, type FeedInfo, type IngestStore } from '../store/types.ts';
 import { CachingLeases, RENEWALS_PER_LEASE } from '../replicas/caching-leases.ts';
 import { ManualClock, MemoryAssignmentStore } from '../replicas/testing/memory-assignments.ts';
 import { IdentityAuthorizer } from './identities.ts';
 import { SessionHandler, type SessionCall } from './session-handler.ts';
 import { SessionRegistry } from './session-registry.ts';
+import { sessionSummaries } from './session-summaries.ts';
 
 const WAIT = { timeoutMs: 5_000, intervalMs: 5 };
 /** Retries fast enough for a test, without jitter. */
@@ -427,4 +428,28 @@ test('a megabyte-long unreachable reason is cut to the bound before it is stored
   const logged = logs.filter((l) => l.msg === "the agent cannot reach the account's cluster");
   assert.equal(logged.length, names.length);
   for (const line of logged) assert.equal((line.reason as string).length, UNREACHABLE_REASON_MAX_LENGTH);
+});
+
+test("the status page's summaries: each session with what it caches, stands by for, cannot reach and was refused", async () => {
+  const { store, registry, connect } = setUp();
+  // "taken" is registered for another cluster: an agent offering it for its own is refused.
+  await store.upsertAccount(accountRecord('taken', { agentId: 'agent-x' }), 1);
+  await connect('agent-a', ['shared']);
+  const standby = await connect('agent-b', ['shared', 'taken']);
+  standby.send({ case: 'accountUpdate', value: { upserted: [{ name: 'dark', unreachableReason: 'dial tcp 10.0.0.9:443: i/o timeout' }] } });
+  await waitFor(() => standby.acceptances().some((a) => a.account === 'dark'), { ...WAIT, what: 'the reply to the update' });
+
+  const [a, b] = sessionSummaries(registry);
+  assert.deepEqual([a?.agentId, a?.accounts, a?.caching, a?.refused], ['agent-a', ['shared'], ['shared'], []]);
+  assert.equal(a?.peer, 'peer-agent-a');
+  assert.deepEqual([b?.agentId, b?.accounts, b?.caching], ['agent-b', ['shared'], []]);
+  assert.deepEqual(b?.unreachable, [{ account: 'dark', reason: 'dial tcp 10.0.0.9:443: i/o timeout' }]);
+  assert.deepEqual(
+    b?.refused.map((r) => [r.account, r.code]),
+    [['taken', Errors.ACCOUNT_OWNED_BY_OTHER_CLUSTER.code]],
+  );
+
+  // The agent stops declaring the name: the refusal goes with it.
+  standby.send({ case: 'accountUpdate', value: { removed: ['taken'] } });
+  await waitFor(() => sessionSummaries(registry)[1]?.refused.length === 0, { ...WAIT, what: 'the refusal to be forgotten' });
 });

@@ -345,6 +345,10 @@ export class SessionHandler {
       const resume = caching ? (await store.resumePoints(name)).map(toResumePoint) : [];
       out.push(create(AccountAcceptanceSchema, { account: name, accepted: true, caching, resume }));
     }
+    for (const a of out) {
+      if (a.accepted) session.refused.delete(a.account);
+      else session.refused.set(a.account, { code: a.refusalCode, message: a.refusalMessage });
+    }
     return out;
   }
 
@@ -408,6 +412,7 @@ export class SessionHandler {
         const acceptances = await this.acceptAccounts(session, update.upserted);
         for (const name of update.removed) {
           session.unreachable.delete(name);
+          session.refused.delete(name);
           const next = this.options.registry.detach(session, name);
           await this.options.leases?.release(name, session.id);
           if (next) void this.passCaching(name, next);

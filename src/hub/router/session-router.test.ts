@@ -132,6 +132,31 @@ describe('SessionRouter', () => {
     assert.equal(session.pendingOperations, 0);
   });
 
+  test('every operation is reported to the metrics with its type once its outcome is known, however it ended', async () => {
+    const seen: Array<{ type: string; code: string | null; seconds: number }> = [];
+    const observed = new SessionRouter({
+      store,
+      registry,
+      logger: silentLogger(),
+      defaultTimeoutMs: 5_000,
+      hubId: 'hub-1',
+      metrics: { operationFinished: (type, outcome, seconds) => seen.push({ type, code: outcome.errorCode, seconds }) },
+    });
+    const target = { group: '', version: '', kind: 'Pod', namespace: 'x', name: 'y' };
+    await observed.execute('gone', { type: 'get', target });
+    const timeoutMs = 100;
+    await observed.execute('k8s', { type: 'scale', target, replicas: 2 }, { timeoutMs });
+    assert.deepEqual(
+      seen.map(({ type, code }) => [type, code]),
+      [
+        ['get', 'ACCOUNT_NOT_CONNECTED'],
+        ['scale', 'OPERATION_DEADLINE_EXCEEDED'],
+      ],
+    );
+    // From receipt: the deadline's wait is in it (a timer may fire a millisecond early by the wall clock).
+    assert.ok(seen[1]!.seconds >= (timeoutMs - 5) / 1000, `${seen[1]!.seconds} s`);
+  });
+
   test('a closed session that is still registered is never sent to', async () => {
     session.close('bye');
     const outcome = await router.execute('k8s', { type: 'get', target: { group: '', version: '', kind: 'Pod', namespace: 'x', name: 'y' } });

@@ -12,6 +12,7 @@ import type {
   ForwardedOperation,
   ForwardedOperationRunner,
   OperationForwarder,
+  OperationObserver,
   OperationOutcome,
   OperationRequest,
   OperationRouter,
@@ -28,7 +29,11 @@ export interface SessionRouterOptions {
   hubId?: string;
   /** Several replicas on one database: operations for accounts served at another replica go through the relay. */
   relay?: OperationForwarder;
+  /** Told of every operation submitted here once its outcome is known, however it ended. */
+  metrics?: OperationObserver;
 }
+
+const MS_PER_SECOND = 1000;
 
 /**
  * Routes an operation to the agent session serving its account on this hub replica, and waits for the
@@ -77,14 +82,16 @@ export class SessionRouter implements OperationRouter, ForwardedOperationRunner 
         operation = encodeOperation(id, account, deadline, request);
       } catch (err) {
         return this.finish(
+          request.type,
           failedOutcome(id, account, Errors.OPERATION_TOO_LARGE.code, `the operation cannot be encoded for the agent: ${errorMessage(err)}`, timings),
         );
       }
-      return this.finish(await this.runOnSession(session, operation, request.type, timings));
+      return this.finish(request.type, await this.runOnSession(session, operation, request.type, timings));
     }
-    if (relay !== undefined && (await this.servedElsewhere(account))) return this.finish(await relay.submit(id, account, request, deadline, receivedAt));
+    if (relay !== undefined && (await this.servedElsewhere(account)))
+      return this.finish(request.type, await relay.submit(id, account, request, deadline, receivedAt));
     const { code, message } = await this.unavailable(account);
-    return this.finish(failedOutcome(id, account, code, message, { receivedAt, routedAt: null, sentAt: null }));
+    return this.finish(request.type, failedOutcome(id, account, code, message, { receivedAt, routedAt: null, sentAt: null }));
   }
 
   serves(account: string): 'caching' | 'standby' | undefined {
@@ -179,8 +186,9 @@ export class SessionRouter implements OperationRouter, ForwardedOperationRunner 
     return outcome;
   }
 
-  private async finish(outcome: OperationOutcome): Promise<OperationOutcome> {
+  private async finish(type: OperationRequest['type'], outcome: OperationOutcome): Promise<OperationOutcome> {
     const failed = outcome.errorCode !== null || outcome.httpStatus >= 400;
+    this.options.metrics?.operationFinished(type, outcome, (Date.now() - outcome.timings.receivedAt) / MS_PER_SECOND);
     await this.record(() =>
       this.options.store.updateOperation(outcome.id, {
         status: failed ? 'FAILED' : 'SUCCEEDED',

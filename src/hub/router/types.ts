@@ -71,6 +71,11 @@ export interface ExecuteOptions {
   timeoutMs?: number;
 }
 
+/** Where the router reports every operation it finished, from receipt to outcome (the hub's metrics). */
+export interface OperationObserver {
+  operationFinished(type: OperationRequest['type'], outcome: OperationOutcome, seconds: number): void;
+}
+
 export interface OperationRouter {
   /** Runs one operation through the agent holding the account. Never rejects: failures are outcomes. */
   execute(account: string, request: OperationRequest, options?: ExecuteOptions): Promise<OperationOutcome>;

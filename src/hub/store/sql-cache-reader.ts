@@ -4,6 +4,7 @@ import { KEY_LENGTHS, type Database, type ObjectsTable } from './schema.ts';
 import type { SqlContext } from './sql-context.ts';
 import { asciiKeys } from './storable-keys.ts';
 import type {
+  AccountFeedState,
   ApplicationClusterRow,
   ApplicationScope,
   CacheReader,
@@ -316,6 +317,30 @@ export class SqlCacheReader implements CacheReader {
       group: r.api_group,
       kind: r.kind,
       namespace: r.namespace,
+      checkedAt: toNullableNumber(r.digest_checked_at),
+      divergedSince: toNullableNumber(r.diverged_since),
+      divergences: toNumber(r.divergences ?? 0),
+      dueSince: toNullableNumber(r.digest_due_since),
+    }));
+  }
+
+  async listFeedStates(): Promise<AccountFeedState[]> {
+    const rows = await this.ctx.guard('listFeedStates', () =>
+      this.ctx.db
+        .selectFrom('feeds')
+        .select(['account', 'api_group', 'kind', 'namespace', 'updated_at', 'digest_checked_at', 'diverged_since', 'divergences', 'digest_due_since'])
+        .orderBy('account')
+        .orderBy('api_group')
+        .orderBy('kind')
+        .orderBy('namespace')
+        .execute(),
+    );
+    return rows.map((r) => ({
+      account: r.account,
+      group: r.api_group,
+      kind: r.kind,
+      namespace: r.namespace,
+      updatedAt: toNumber(r.updated_at),
       checkedAt: toNullableNumber(r.digest_checked_at),
       divergedSince: toNullableNumber(r.diverged_since),
       divergences: toNumber(r.divergences ?? 0),

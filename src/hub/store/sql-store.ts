@@ -17,6 +17,7 @@ import type {
   AccountDefinitionRecord,
   AccountDefinitionWrite,
   AccountExpectation,
+  AccountFeedState,
   AccountRecord,
   ApplicationClusterRow,
   ApplicationScope,
@@ -173,6 +174,9 @@ export class SqlStore implements Store {
   }
   feedDigestStates(account: string): Promise<FeedDigestState[]> {
     return this.cache.feedDigestStates(account);
+  }
+  listFeedStates(): Promise<AccountFeedState[]> {
+    return this.cache.listFeedStates();
   }
 
   // TaskStore

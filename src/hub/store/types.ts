@@ -24,6 +24,13 @@ export interface FeedDigestState extends FeedKey {
   dueSince: number | null;
 }
 
+/** A feed of some account as the status page shows it: its digest state and when a batch last changed it. */
+export interface AccountFeedState extends FeedDigestState {
+  account: string;
+  /** When a committed batch last changed the feed's row (its resume point, snapshot or kind): epoch ms. */
+  updatedAt: number;
+}
+
 export interface FeedInfo extends FeedKey {
   version: string;
   resource: string;
@@ -388,6 +395,8 @@ export interface CacheReader {
 
   /** Per feed of the account: when its digest was last compared, and since when it differs (if it does). */
   feedDigestStates(account: string): Promise<FeedDigestState[]>;
+  /** Every feed of every account in one read, by account and feed (the status page's freshness and divergence). */
+  listFeedStates(): Promise<AccountFeedState[]>;
 }
 
 /** Tasks and operations as the REST routes and the task runner read them. */

@@ -116,7 +116,11 @@ export class FakeCollection {
     sendJson(res, 200, {
       kind: `${this.kind}List`,
       apiVersion: 'v1',
-      metadata: { resourceVersion: String(listRv), ...(more ? { continue: `${listRv}:${offset + limit}` } : {}) },
+      // remainingItemCount as the API server sets it on a page followed by others (this fake takes no selectors).
+      metadata: {
+        resourceVersion: String(listRv),
+        ...(more ? { continue: `${listRv}:${offset + limit}`, remainingItemCount: all.length - offset - limit } : {}),
+      },
       items,
     });
   }

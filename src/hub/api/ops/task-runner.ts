@@ -34,7 +34,24 @@ export interface TaskRunnerOptions {
   /** `operations.redactSecretValues`: stored requests keep no Secret values (secret-redaction.ts). */
   redactSecretValues?: boolean;
   now?: () => number;
+  /** Told how each run of a task ended and how long it took (the hub's metrics). */
+  metrics?: TaskObserver;
 }
+
+/**
+ * How one run of a task ended: its final state, or `interrupted` when the run stopped without writing
+ * one (Orca marked the task failed, another replica swept it, or its writes kept failing).
+ */
+export type TaskRunResult = 'completed' | 'failed' | 'failed_retryable' | 'interrupted';
+
+export interface TaskObserver {
+  /** `operation`: the task's operation (deployManifest, …), or `multiple` for a task of several. */
+  taskFinished(operation: string, result: TaskRunResult, seconds: number): void;
+}
+
+/** The operation label of a task of several operations (one label per combination would be unbounded). */
+export const MULTIPLE_OPERATIONS = 'multiple';
+const MS_PER_SECOND = 1000;
 
 export const ORCHESTRATION = 'ORCHESTRATION';
 export const DEFAULT_STALE_AFTER_MS = 120_000;
@@ -254,8 +271,13 @@ export class TaskRunner {
   }
 
   private launch(task: TaskRecord, ops: RequestedOp[]): void {
+    const startedAt = this.now();
+    const operation = ops.length === 1 ? ops[0]!.handler.name : MULTIPLE_OPERATIONS;
+    const observe = (result: TaskRunResult) => this.options.metrics?.taskFinished(operation, result, (this.now() - startedAt) / MS_PER_SECOND);
     const run = this.run(task, ops)
+      .then((state) => observe(state === 'COMPLETED' ? 'completed' : state === 'FAILED_RETRYABLE' ? 'failed_retryable' : 'failed'))
       .catch((err) => {
+        observe('interrupted');
         if (!(err instanceof TaskTaken)) this.options.logger.error({ err, taskId: task.id }, 'task runner failed');
       })
       .finally(() => {
@@ -286,7 +308,8 @@ export class TaskRunner {
     }
   }
 
-  private async run(task: TaskRecord, ops: RequestedOp[]): Promise<void> {
+  /** Runs the task's operations in turn; resolves with the final state it wrote. */
+  private async run(task: TaskRecord, ops: RequestedOp[]): Promise<TaskState> {
     const { store, router, logger } = this.options;
     const history = async (phase: string, status: string) => {
       task.history.push({ phase, status, timestamp: this.now() } satisfies TaskHistoryEntry);
@@ -313,7 +336,7 @@ export class TaskRunner {
           timestamp: this.now(),
         });
         await this.write(task, { state: task.state, history: task.history, resultObjects: task.resultObjects });
-        return;
+        return task.state;
       }
       if (result !== null && result !== undefined) task.resultObjects.push(result);
       await this.write(task, { resultObjects: task.resultObjects });
@@ -321,6 +344,7 @@ export class TaskRunner {
     task.state = 'COMPLETED';
     task.history.push({ phase: ORCHESTRATION, status: 'Orchestration completed.', timestamp: this.now() });
     await this.write(task, { state: task.state, history: task.history });
+    return task.state;
   }
 }
 

@@ -7,7 +7,7 @@ import { forEachEngine } from '../../../../test/support/databases.ts';
 import { opsHarness, type Harness, type Json } from '../../../../test/support/ops-harness.ts';
 import type { SqlStore } from '../../store/sql-store.ts';
 import type { TaskRecord } from '../../store/types.ts';
-import { TaskRunner } from './task-runner.ts';
+import { MULTIPLE_OPERATIONS, TaskRunner } from './task-runner.ts';
 
 /**
  * The task lifecycle Orca relies on, on every SQL engine: tasks readable at once, idempotent POSTs,
@@ -196,6 +196,33 @@ forEachEngine('tasks', (engine) => {
       task.resultObjects[0].message,
       'Scaling deployment web in namespace default failed: OPERATION_DEADLINE_EXCEEDED: the agent a1 did not answer within 30000 ms',
     );
+  });
+
+  test('every task run is reported with its operation, how it ended and how long it took', async () => {
+    const runs: Array<{ operation: string; result: string; seconds: number }> = [];
+    const observed = await opsHarness({
+      store,
+      hubId: 'hub-observed',
+      taskMetrics: { taskFinished: (operation, result, seconds) => runs.push({ operation, result, seconds }) },
+    });
+    try {
+      await observed.run(deploy('observed'));
+      observed.cluster.failures.push({ httpStatus: 0, errorCode: 'OPERATION_DEADLINE_EXCEEDED', message: 'no answer' });
+      await observed.run([{ scaleManifest: { account: 'k8s', manifestName: 'deployment web', location: 'default', replicas: 2 } }]);
+      await observed.run([...deploy('first'), ...deploy('second')]);
+      await observed.tasks.drain();
+    } finally {
+      await observed.app.close();
+    }
+    assert.deepEqual(
+      runs.map(({ operation, result }) => [operation, result]),
+      [
+        ['deployManifest', 'completed'],
+        ['scaleManifest', 'failed_retryable'],
+        [MULTIPLE_OPERATIONS, 'completed'],
+      ],
+    );
+    assert.ok(runs.every((run) => run.seconds >= 0 && run.seconds < 60));
   });
 
   test('PATCH /kubernetes/task/{id} fails a running task; its late result does not overwrite that', async () => {

@@ -25,7 +25,7 @@ export const LIVENESS_PATHS = ['/health/liveness', '/livez'] as const;
 export const READINESS_PATHS = ['/health/readiness', '/readyz'] as const;
 
 /** The database's answer within DATABASE_PING_TIMEOUT_MS (a hung connection is as bad as a refused one), or its failure. */
-async function withinPingTimeout<T>(work: () => Promise<T>): Promise<T> {
+export async function withinPingTimeout<T>(work: () => Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { OperationRecord } from '../../store/types.ts';
 import { OPERATIONS } from '../ops/registry.ts';
 import { replicaView } from './health-routes.ts';
 import { limitParam, queryOf, type RouteContext } from './route-context.ts';
@@ -27,6 +28,21 @@ function span(from: number | null, to: number | null): number | null {
 }
 
 /**
+ * The time between an operation's hops (ms, null while a hop is missing): submitted → routed to a
+ * session (`routeMs`) → sent to the agent (`sendMs`) → executed by the agent (`agentMs`: its receipt and
+ * the write) → result back at the hub (`returnMs`: includes the agent's wait for the write in the cache).
+ */
+export function operationHops(op: OperationRecord) {
+  return {
+    routeMs: span(op.receivedAt, op.routedAt),
+    sendMs: span(op.routedAt, op.sentAt),
+    agentMs: span(op.sentAt, op.executedAt),
+    returnMs: span(op.executedAt, op.resultAt),
+    totalMs: span(op.receivedAt, op.resultAt),
+  };
+}
+
+/**
  * Operator views: GET /admin/operations lists hub→agent operations, newest first, with the time of each
  * hop — received by the router, routed to a session, sent to the agent, executed by the agent, result
  * received — and the time between them (`hops`). Filters: `taskId`, `account`, `type` (apply, delete,
@@ -43,16 +59,7 @@ export function adminRoutes(app: FastifyInstance, { store, replicas, assignments
       ...(status && OPERATION_STATUSES.has(status) ? { status: status as 'PENDING' | 'SENT' | 'SUCCEEDED' | 'FAILED' } : {}),
     };
     const operations = await store.listOperations(limitParam(query.limit, DEFAULT_OPERATION_LIST, MAX_OPERATION_LIST), filter);
-    return operations.map((op) => ({
-      ...op,
-      hops: {
-        routeMs: span(op.receivedAt, op.routedAt),
-        sendMs: span(op.routedAt, op.sentAt),
-        agentMs: span(op.sentAt, op.executedAt),
-        returnMs: span(op.executedAt, op.resultAt),
-        totalMs: span(op.receivedAt, op.resultAt),
-      },
-    }));
+    return operations.map((op) => ({ ...op, hops: operationHops(op) }));
   });
 
   /**

@@ -12,6 +12,27 @@ export interface ReplicaListing {
   list(): Promise<ReplicaStatus[]>;
 }
 
+/** One agent session of this replica, as the status page lists it (src/hub/grpc/session-summaries.ts fills it). */
+export interface AgentSessionView {
+  sessionId: string;
+  agentId: string;
+  agentVersion: string;
+  peer: string;
+  zoneId: string;
+  connectedAt: number;
+  lastMessageAt: number;
+  accounts: string[];
+  caching: string[];
+  unreachable: Array<{ account: string; reason: string }>;
+  refused: Array<{ account: string; code: string; message: string }>;
+  pendingOperations: number;
+}
+
+/** The agent sessions this replica holds (the status page); the hub gives it. */
+export interface SessionListing {
+  list(): AgentSessionView[];
+}
+
 /** What every route module gets from buildApiServer. */
 export interface RouteContext {
   /**
@@ -23,6 +44,8 @@ export interface RouteContext {
   health: StoreHealth;
   /** The hub replicas GET /health lists, when the hub gives them. */
   replicas?: ReplicaListing;
+  /** This replica's agent sessions (the status page), when the hub gives them. */
+  sessions?: SessionListing;
   /** Who caches which account across the replicas (GET /admin/replicas), when the hub gives them. */
   assignments?: Pick<AssignmentStore, 'listAssignments'>;
   router: OperationRouter;
