@@ -31,8 +31,13 @@ ARG NODE_VERSION=20.20.2
 # --- build: the whole development toolchain compiles src/ to dist/ and packs the npm package ---------
 FROM node:${NODE_VERSION}-bookworm AS build
 WORKDIR /build
-COPY . .
+# What `npm ci` needs (the lockfile, and for its `prepare` step the protocol and its generator) before the
+# sources, so that editing src/ reuses the cached dependency layer.
+COPY package.json package-lock.json buf.yaml buf.gen.yaml ./
+COPY scripts/ scripts/
+COPY proto/ proto/
 RUN npm ci --no-audit --no-fund
+COPY . .
 # prepack runs `npm run build` (scripts/build.mjs): the package holds bin/, dist/, docs/ and README.md.
 RUN npm pack && mv scale-agent-*.tgz scale-agent.tgz
 

@@ -1,5 +1,5 @@
 /** Types of scripts/render-manifests.mjs, for the TypeScript tests that import it. */
-export declare const MANIFESTS: Record<string, { namespace: string }>;
+export declare const MANIFESTS: Record<string, { namespace: string; ownsNamespace: boolean }>;
 /** Helm's environment: nothing of the user's, nothing written to $HOME. */
 export declare function helmEnv(): NodeJS.ProcessEnv;
 /** Every plain manifest's path and fresh content. */

@@ -4,7 +4,9 @@
 //   node scripts/render-manifests.mjs --check   exits 1 when a committed file differs from a fresh rendering
 //
 // Each file is `helm template` of deploy/helm/scale-agent with deploy/manifests/values/<name>.yaml, release
-// "scale-agent", with a header and the Namespace first, so that `kubectl apply -f <file>` is all it takes.
+// "scale-agent", with a header. The agent files start with their own Namespace, scale-agent, so that
+// `kubectl apply -f <file>` is all it takes (and `kubectl delete -f` removes that namespace too); the hub
+// file has none: it runs in Spinnaker's namespace, which exists already and must never be deleted with it.
 // test/deploy/chart.test.ts checks that the committed files equal a fresh rendering.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -22,11 +24,14 @@ const OUT_DIR = join(root, 'deploy', 'manifests');
 const RELEASE = 'scale-agent';
 const HELM_TIMEOUT_MS = 60_000;
 
-/** Each plain file: its namespace (where the agent or hub runs). */
+/**
+ * Each plain file: its namespace (where the agent or hub runs), and whether the file creates it (owns it:
+ * `kubectl delete -f` deletes it). Spinnaker's namespace belongs to Spinnaker.
+ */
 export const MANIFESTS = {
-  agent: { namespace: 'scale-agent' },
-  infrastructure: { namespace: 'scale-agent' },
-  hub: { namespace: 'spinnaker' },
+  agent: { namespace: 'scale-agent', ownsNamespace: true },
+  infrastructure: { namespace: 'scale-agent', ownsNamespace: true },
+  hub: { namespace: 'spinnaker', ownsNamespace: false },
 };
 
 /** Helm's environment: nothing of the user's (no plugins, repositories or kube context), nothing written to $HOME. */
@@ -41,8 +46,8 @@ export function helmEnv() {
   };
 }
 
-function header(name, namespace) {
-  return [
+function header(name, namespace, ownsNamespace) {
+  const lines = [
     `# Scale Agent: ${name} — rendered from the Helm chart deploy/helm/scale-agent with`,
     `# deploy/manifests/values/${name}.yaml by scripts/render-manifests.mjs. Do not edit here: change the`,
     '# values file and run `node scripts/render-manifests.mjs`, or install the chart instead.',
@@ -50,26 +55,34 @@ function header(name, namespace) {
     `#   kubectl apply -f deploy/manifests/${name}.yaml`,
     '#',
     `# See the values file for what to edit first, and docs/install.md. Everything runs in namespace ${namespace}.`,
-    '---',
-    'apiVersion: v1',
-    'kind: Namespace',
-    'metadata:',
-    `  name: ${namespace}`,
-    '',
-  ].join('\n');
+  ];
+  if (ownsNamespace) {
+    lines.push(
+      `# This file creates that namespace (the first object below), so \`kubectl delete -f deploy/manifests/${name}.yaml\``,
+      `# deletes the namespace ${namespace} too, with everything else in it.`,
+    );
+  } else {
+    lines.push(
+      `# The namespace ${namespace} is Spinnaker's and must exist already: this file does not create it, so`,
+      `# \`kubectl delete -f deploy/manifests/${name}.yaml\` removes only the hub's objects, never the namespace.`,
+    );
+  }
+  // helm template's output starts with its own document separator.
+  if (ownsNamespace) lines.push('---', 'apiVersion: v1', 'kind: Namespace', 'metadata:', `  name: ${namespace}`);
+  return lines.join('\n') + '\n';
 }
 
 /** Every file's path and fresh content. */
 export async function renderManifests() {
   const helm = await ensureHelm();
   return Promise.all(
-    Object.entries(MANIFESTS).map(async ([name, { namespace }]) => {
+    Object.entries(MANIFESTS).map(async ([name, { namespace, ownsNamespace }]) => {
       const values = join(OUT_DIR, 'values', `${name}.yaml`);
       const { stdout } = await run(helm, ['template', RELEASE, CHART, '--namespace', namespace, '--values', values], {
         timeout: HELM_TIMEOUT_MS,
         env: helmEnv(),
       });
-      return { path: join(OUT_DIR, `${name}.yaml`), content: header(name, namespace) + stdout };
+      return { path: join(OUT_DIR, `${name}.yaml`), content: header(name, namespace, ownsNamespace) + stdout };
     }),
   );
 }

@@ -86,7 +86,8 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: S
     delayMs: config.kubernetes.cacheGroupDelayMs,
   });
   const tuning = reflectorTuning(config);
-  const syncProgress = new SyncProgress();
+  // A kind whose list fails for as long as /health takes to call its reflector stuck no longer holds the sync open.
+  const syncProgress = new SyncProgress(Date.now, { stalledAfterMs: config.health.reflectorStuckSeconds * MS_PER_SECOND });
   const progressLog = new SyncProgressLog({ progress: syncProgress, logger }).start();
   let limits: ConnectedSession['limits'] = { ...DEFAULT_LIMITS };
   let closing = false;

@@ -349,6 +349,7 @@ function logRestAuth(config: HubConfig, logger: Logger): void {
       tokens: auth.tokens.length,
       users: auth.users.length,
       trustedGate: auth.trustedGate !== undefined,
+      serviceCalls: auth.trustedGate?.serviceCalls ?? 'none',
       unrestrictedAccounts: auth.unrestrictedAccounts,
       accountOverrides: auth.accounts.length,
       adminRoles: auth.adminRoles,

@@ -54,8 +54,11 @@ export function validateWorkload(errors: FieldErrors, kind: string, spec: Obj | 
   validatePodSpec(errors, podSpec, 'spec.template.spec', claims);
 }
 
-/** An IntOrString that must be a count or a percentage (maxSurge, maxUnavailable, minAvailable). */
-function checkIntOrPercent(errors: FieldErrors, field: string, value: unknown): void {
+/**
+ * An IntOrString that must be a count or a percentage (maxSurge, maxUnavailable, minAvailable). A real
+ * API server caps percentages at 100% for what may be unavailable, never for a surge ("200%" is valid).
+ */
+function checkIntOrPercent(errors: FieldErrors, field: string, value: unknown, capAtHundredPercent = true): void {
   if (typeof value === 'number') {
     if (value < 0) errors.invalid(field, value, 'must be greater than or equal to 0');
   } else if (typeof value === 'string') {
@@ -65,7 +68,7 @@ function checkIntOrPercent(errors: FieldErrors, field: string, value: unknown): 
         value,
         "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')",
       );
-    } else if (Number.parseInt(value, 10) > MAX_PERCENT) errors.invalid(field, value, 'must not be greater than 100%');
+    } else if (capAtHundredPercent && Number.parseInt(value, 10) > MAX_PERCENT) errors.invalid(field, value, 'must not be greater than 100%');
   }
 }
 
@@ -80,7 +83,7 @@ function validateStrategy(errors: FieldErrors, strategy: Obj | undefined): void 
     }
   } else if (type === 'RollingUpdate') {
     checkIntOrPercent(errors, 'spec.strategy.rollingUpdate.maxUnavailable', rolling?.maxUnavailable);
-    checkIntOrPercent(errors, 'spec.strategy.rollingUpdate.maxSurge', rolling?.maxSurge);
+    checkIntOrPercent(errors, 'spec.strategy.rollingUpdate.maxSurge', rolling?.maxSurge, false);
     if (rolling !== undefined && isZero(rolling.maxUnavailable) && isZero(rolling.maxSurge)) {
       errors.invalid('spec.strategy.rollingUpdate.maxUnavailable', rolling.maxUnavailable, 'may not be 0 when `maxSurge` is 0');
     }

@@ -151,6 +151,20 @@ describe('sim validation: workloads and pod templates', () => {
     );
   });
 
+  test('a surge may exceed 100%; what may be unavailable may not', () => {
+    const c = cluster();
+    try {
+      c.create(deployment((d) => (d.spec.strategy = { type: 'RollingUpdate', rollingUpdate: { maxSurge: '200%', maxUnavailable: '100%' } })));
+    } finally {
+      c.close();
+    }
+    assertInvalid(
+      deployment((d) => (d.spec.strategy = { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '150%' } })),
+      'Deployment.apps "web" is invalid: spec.strategy.rollingUpdate.maxUnavailable: Invalid value: "150%": must not be greater than 100%',
+      [{ reason: 'FieldValueInvalid', message: 'Invalid value: "150%": must not be greater than 100%', field: 'spec.strategy.rollingUpdate.maxUnavailable' }],
+    );
+  });
+
   test('a value that does not decode into the Go type is a 400, before validation', () => {
     const quoted = refusal(deployment((d) => (container(d).ports = [{ containerPort: '8080' }])));
     assert.equal(quoted.code, 400);

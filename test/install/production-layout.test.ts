@@ -235,7 +235,10 @@ describe('the production layout, built by the Dockerfile steps and run as the im
       assert.equal(response.status, 200, `GET ${path} from the production layout`);
     }
     const status = (await (await fetch(`${rest}/status/data`)).json()) as { accounts: Array<{ name: string }> };
-    assert.ok(status.accounts.some((a) => a.name === ACCOUNT), 'the status data lists the account');
+    assert.ok(
+      status.accounts.some((a) => a.name === ACCOUNT),
+      'the status data lists the account',
+    );
 
     for (const [name, run] of [
       ['agent', agent],

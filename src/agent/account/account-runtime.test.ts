@@ -348,8 +348,34 @@ describe('AccountRuntime reports its initial sync', () => {
       finished.map((f) => ({ ...f, seconds: 0 })),
       [
         { what: 'account', account: 'prod', objects: 3, feeds: 2, resumedFeeds: 0, refusedFeeds: 1, seconds: 0 },
-        { what: 'all', objects: 3, accounts: 1, seconds: 0 },
+        { what: 'all', objects: 3, accounts: 1, incompleteAccounts: 0, seconds: 0 },
       ],
+    );
+  });
+
+  it('a kind whose list keeps failing backs off, stalls, and leaves its account incomplete', async () => {
+    const progress = new SyncProgress(Date.now, { stalledAfterMs: 1 });
+    const finished: SyncFinished[] = [];
+    progress.onFinished((f) => finished.push(f));
+    const { cluster, runtime } = await setup({ kinds: ['ConfigMap', 'Namespace'] }, { progress });
+    cluster.namespaces.listHook = (_r, res) => {
+      sendJson(res, 500, status(500, 'InternalError', 'etcd is unavailable'));
+      return true;
+    };
+    progress.accountWaiting('prod');
+    runtime.startCaching([], [], 'welcome');
+    await waitFor(() => watching(runtime, 'ConfigMap'), WAIT);
+    const queue = runtime.queues().find((q) => q.feed.kind === 'ConfigMap')!;
+    const lease = queue.take(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+    lease.ack();
+    progress.committed('prod', feedId(queue.feed), lease.entries);
+    await waitFor(() => {
+      progress.checkStalls();
+      return finished.length > 0;
+    }, WAIT);
+    assert.deepEqual(
+      finished.map((f) => (f.what === 'incomplete' ? [f.what, f.stalledFeeds] : [f.what])),
+      [['incomplete', ['/Namespace@']], ['all']],
     );
   });
 });

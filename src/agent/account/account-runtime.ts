@@ -550,6 +550,8 @@ export class AccountRuntime {
       onListPage: (page) => this.options.progress?.listPage(this.name, feedId(descriptor), page),
       onStateChange: (state, previous) => {
         if (state === 'forbidden') this.options.progress?.feedRefused(this.name, feedId(descriptor));
+        // A list that keeps failing stalls its account's initial sync after a while (sync-progress.ts).
+        if (state === 'backoff') this.options.progress?.feedBackingOff(this.name, feedId(descriptor));
         if (state === 'forbidden' || previous === 'forbidden') this.scheduleInfoCheck();
         if (state === 'stopped') this.options.onFeedStopped?.(descriptor);
       },

@@ -1,5 +1,6 @@
 // The agent's status page on its admin port: the page under a strict Content-Security-Policy, a script
-// that parses, builds the DOM from text only, and reads only JSON the port already serves.
+// that parses, builds the DOM from text only, and reads only JSON the port already serves; it polls less
+// often when the agent has many watches.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Script } from 'node:vm';
@@ -7,7 +8,8 @@ import { Registry } from 'prom-client';
 import { silentLogger } from '../../common/logger.ts';
 import { STATUS_PAGE_CSP } from '../../common/status-page/page-shell.ts';
 import { buildAdminServer } from './admin-server.ts';
-import { AGENT_STATUS_PATHS } from './status-page.ts';
+import { FakePage } from '../../common/status-page/testing/fake-page.ts';
+import { AGENT_STATUS_LARGE_REFRESH_MS, AGENT_STATUS_LARGE_WATCHES, AGENT_STATUS_PATHS, AGENT_STATUS_REFRESH_MS } from './status-page.ts';
 
 test('GET / on the admin port is the page; its script reads /health, /accounts and /watches', async () => {
   const app = await buildAdminServer({
@@ -44,6 +46,43 @@ test('GET / on the admin port is the page; its script reads /health, /accounts a
     const style = await app.inject({ method: 'GET', url: AGENT_STATUS_PATHS.style });
     assert.equal(style.statusCode, 200);
     assert.match(String(style.headers['content-type']), /^text\/css/);
+  } finally {
+    await app.close();
+  }
+});
+
+test('the page polls less often past AGENT_STATUS_LARGE_WATCHES watches (each poll serialises them all)', async () => {
+  const app = await buildAdminServer({
+    accounts: new Map(),
+    connection: { state: 'connected', lastError: undefined },
+    syncStreams: new Map(),
+    metricsRegistry: new Registry(),
+    logger: silentLogger(),
+    stuckBounds: { stuckMs: 300_000, stallTimeoutMs: 900_000 },
+  });
+  try {
+    const script = (await app.inject({ method: 'GET', url: AGENT_STATUS_PATHS.script })).body;
+    const health = (await app.inject({ method: 'GET', url: '/health' })).json();
+    const watch = (i: number) => ({
+      account: 'prod',
+      group: '',
+      version: 'v1',
+      kind: `Kind${i}`,
+      namespace: '',
+      state: 'watching',
+      stuck: null,
+      freshnessSeconds: 1,
+      digest: { divergedSince: null },
+    });
+    const intervalFor = async (watches: number): Promise<number[]> => {
+      const list = Array.from({ length: watches }, (_, i) => watch(i));
+      const page = new FakePage(script, (path) => ({ status: 200, body: path === 'health' ? health : path === 'accounts' ? [] : list }));
+      await page.settle();
+      assert.equal(page.elements.banner.textContent, '', 'rendered without an error');
+      return page.pendingTimers;
+    };
+    assert.deepEqual(await intervalFor(10), [AGENT_STATUS_REFRESH_MS]);
+    assert.deepEqual(await intervalFor(AGENT_STATUS_LARGE_WATCHES + 1), [AGENT_STATUS_LARGE_REFRESH_MS]);
   } finally {
     await app.close();
   }

@@ -5,6 +5,14 @@ import { statusPageScript } from '../../common/status-page/page-runtime.ts';
 
 /** The most unhealthy watches the page lists one per row (every watch is a chip of its account); /watches has them all. */
 const WATCH_ROWS_SHOWN = 400;
+/** How often the page asks again; past AGENT_STATUS_LARGE_WATCHES watches, every AGENT_STATUS_LARGE_REFRESH_MS. */
+export const AGENT_STATUS_REFRESH_MS = 2_000;
+/**
+ * Past this many watches an answer (every watch, in /watches) is large enough to be asked for less often:
+ * each poll serialises them all on the agent's event loop, which also streams the clusters' changes.
+ */
+export const AGENT_STATUS_LARGE_WATCHES = 5_000;
+export const AGENT_STATUS_LARGE_REFRESH_MS = 10_000;
 
 /**
  * The agent's page in the browser: polls the admin port's own JSON (/health, /accounts, /watches) and
@@ -13,6 +21,9 @@ const WATCH_ROWS_SHOWN = 400;
  */
 const AGENT_PAGE_SCRIPT = String.raw`
 var WATCH_ROWS_SHOWN = ${WATCH_ROWS_SHOWN};
+var REFRESH_MS = ${AGENT_STATUS_REFRESH_MS};
+var LARGE_WATCHES = ${AGENT_STATUS_LARGE_WATCHES};
+var LARGE_REFRESH_MS = ${AGENT_STATUS_LARGE_REFRESH_MS};
 
 function hubStanding(a) {
   var h = a.hub;
@@ -143,7 +154,7 @@ function render(d) {
       watches.length === 0 ? 'no watch yet' : 'none: all ' + watches.length + ' watches run and none differs from the hub',
     ), 'watches'),
   ];
-  return { nodes: nodes, subject: 'hub ' + health.hub.state };
+  return { nodes: nodes, subject: 'hub ' + health.hub.state, refreshMs: watches.length > LARGE_WATCHES ? LARGE_REFRESH_MS : REFRESH_MS };
 }
 
 startPolling({

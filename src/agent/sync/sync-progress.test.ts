@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SyncProgress, type SyncFinished } from './sync-progress.ts';
+import { SYNC_FEED_STALLED_MS, SyncProgress, type SyncFinished } from './sync-progress.ts';
 
 const START = 1_700_000_000_000;
 
@@ -96,7 +96,7 @@ test('an account is done when every list is committed up to its snapshot end; al
   progress.committed('b', '/Pod@', [BEGIN, ...objects(5), END]);
   assert.deepEqual(finished.slice(1), [
     { what: 'account', account: 'b', objects: 5, feeds: 1, resumedFeeds: 0, refusedFeeds: 0, seconds: 0 },
-    { what: 'all', objects: 8, accounts: 2, seconds: 3 },
+    { what: 'all', objects: 8, accounts: 2, incompleteAccounts: 0, seconds: 3 },
   ]);
   assert.equal(progress.report(), undefined, 'nothing syncing');
   assert.equal(progress.active, false);
@@ -113,7 +113,7 @@ test('an account is done when every list is committed up to its snapshot end; al
   startAccount(progress, 'c', {});
   assert.deepEqual(finished.slice(3), [
     { what: 'account', account: 'c', objects: 0, feeds: 0, resumedFeeds: 0, refusedFeeds: 0, seconds: 0 },
-    { what: 'all', objects: 0, accounts: 1, seconds: 0 },
+    { what: 'all', objects: 0, accounts: 1, incompleteAccounts: 0, seconds: 0 },
   ]);
 });
 
@@ -165,10 +165,89 @@ test('accounts and feeds that stop leave the sync: the rest finishes without the
   progress.accountWaiting('d');
   progress.accountStopped('d');
   progress.accountStopped('c');
-  assert.deepEqual(finished[1], { what: 'all', objects: 2, accounts: 1, seconds: 0 });
+  assert.deepEqual(finished[1], { what: 'all', objects: 2, accounts: 1, incompleteAccounts: 0, seconds: 0 });
 
   startAccount(progress, 'e', { '/Pod@': 'list' });
   progress.accountStopped('e');
   assert.equal(finished.length, 2, 'an account stopped before it finished: no line');
   assert.equal(progress.active, false);
+});
+
+test('a feed whose list keeps failing past the stall bound: its account ends incomplete, naming it, and no longer holds the round open', () => {
+  const { progress, finished, advance } = setup();
+  startAccount(progress, 'a', { '/Pod@': 'list', 'apps/Deployment@': 'list' });
+  startAccount(progress, 'b', { '/Pod@': 'list' });
+  progress.listPage('a', '/Pod@', { items: 2, first: true, last: true });
+  progress.committed('a', '/Pod@', [BEGIN, ...objects(2), END]);
+  progress.feedBackingOff('a', 'apps/Deployment@');
+  advance(SYNC_FEED_STALLED_MS / 2);
+  // Every retry fails and backs off again: the failure is counted from its first backoff.
+  progress.feedBackingOff('a', 'apps/Deployment@');
+  progress.listPage('b', '/Pod@', { items: 1, first: true, last: true });
+  progress.committed('b', '/Pod@', [BEGIN, ...objects(1), END]);
+  advance(SYNC_FEED_STALLED_MS / 2);
+  progress.checkStalls();
+  assert.deepEqual(
+    finished.map((f) => f.what),
+    ['account'],
+    'failing for exactly the bound: not stalled yet',
+  );
+  assert.equal(progress.report()!.syncing[0]?.account, 'a');
+
+  advance(1);
+  progress.checkStalls();
+  assert.deepEqual(finished.slice(1), [
+    { what: 'incomplete', account: 'a', objects: 2, feeds: 2, stalledFeeds: ['apps/Deployment@'], seconds: SYNC_FEED_STALLED_MS / 1000 + 0.001 },
+    { what: 'all', objects: 3, accounts: 2, incompleteAccounts: 1, seconds: SYNC_FEED_STALLED_MS / 1000 + 0.001 },
+  ]);
+  assert.equal(progress.active, false, 'the round is over: nothing more to report');
+  progress.checkStalls();
+  assert.equal(finished.length, 3);
+
+  // The kind lists at last: one event says the account completed after all.
+  advance(60_000);
+  progress.listPage('a', 'apps/Deployment@', { items: 4, first: true, last: true });
+  progress.committed('a', 'apps/Deployment@', [BEGIN, ...objects(4)]);
+  assert.equal(finished.length, 3);
+  progress.committed('a', 'apps/Deployment@', [END]);
+  assert.deepEqual(finished.slice(3), [{ what: 'completed', account: 'a', objects: 6, feeds: 2, seconds: SYNC_FEED_STALLED_MS / 1000 + 60.001 }]);
+  progress.committed('a', 'apps/Deployment@', [BEGIN, ...objects(4), END]);
+  assert.equal(finished.length, 4, 'done stays done');
+  assert.equal(progress.active, false);
+});
+
+test('a page before the stall bound restarts the count; a stalled feed holds nothing back while its account’s other feeds still list', () => {
+  const stalledAfterMs = 10_000;
+  let now = START;
+  const own = new SyncProgress(() => now, { stalledAfterMs });
+  const finished: SyncFinished[] = [];
+  own.onFinished((f) => finished.push(f));
+  startAccount(own, 'a', { '/Pod@': 'list', '/Secret@': 'list', '/ConfigMap@': 'list' });
+  own.feedBackingOff('a', '/Pod@');
+  now += stalledAfterMs - 1;
+  own.listPage('a', '/Pod@', { items: 5, first: true, last: false });
+  own.feedBackingOff('a', '/Pod@');
+  now += stalledAfterMs - 1;
+  own.checkStalls();
+  assert.equal(own.report()!.total.feedsStalled, 0, 'a page came between: the failure counts from the next backoff');
+  own.feedBackingOff('a', '/Secret@');
+  now += stalledAfterMs + 1;
+  own.checkStalls();
+  const report = own.report()!;
+  assert.equal(report.total.feedsStalled, 2);
+  assert.equal(finished.length, 0, 'ConfigMaps still list: the account is not over');
+  assert.equal(report.syncing[0]?.expected, undefined, 'the ConfigMap list has not said how many it holds');
+  own.listPage('a', '/ConfigMap@', { items: 3, first: true, last: true });
+  assert.equal(own.report()!.syncing[0]?.expected, 8, 'a stalled feed counts what it listed as expected');
+  own.committed('a', '/ConfigMap@', [BEGIN, ...objects(3), END]);
+  assert.deepEqual(
+    finished.map((f) => (f.what === 'incomplete' ? [f.what, f.stalledFeeds] : [f.what])),
+    [['incomplete', ['/Pod@', '/Secret@']], ['all']],
+  );
+  // A stalled feed that lists again is no longer stalled, but the account stays incomplete until it completes.
+  own.listPage('a', '/Pod@', { items: 5, first: true, last: true });
+  own.committed('a', '/Pod@', [BEGIN, ...objects(5), END]);
+  assert.equal(finished.length, 2, 'Secrets are still missing');
+  own.feedRemoved('a', '/Secret@');
+  assert.deepEqual(finished[2], { what: 'completed', account: 'a', objects: 8, feeds: 2, seconds: (3 * stalledAfterMs - 1) / 1000 });
 });

@@ -6,8 +6,14 @@
  *
  * Page scripts may use: el(tag, className, children, title), text(value), pill(state, label),
  * ago(seconds), duration(ms), clock(iso), table(headers, rows, emptyText), section(title, count,
- * content), cards(list), getJson(path, acceptStatuses), startPolling({ load, render }).
+ * content), cards(list), getJson(path, acceptStatuses), startPolling({ load, render }). `render`
+ * returns { nodes, subject, refreshMs, viewer }.
  */
+/** How often a page polls unless its data says otherwise (the hub's does: status-data.ts). */
+export const DEFAULT_REFRESH_MS = 2_000;
+/** The longest wait between attempts after failed loads (each failure doubles the wait). */
+export const MAX_RETRY_MS = 60_000;
+
 const RUNTIME = String.raw`
 var app = document.getElementById('app');
 var meta = document.getElementById('meta');
@@ -130,35 +136,58 @@ function getJson(path, accept) {
   });
 }
 
-var DEFAULT_REFRESH_MS = 2000;
+var DEFAULT_REFRESH_MS = ${DEFAULT_REFRESH_MS};
+var MAX_RETRY_MS = ${MAX_RETRY_MS};
 
 /**
- * Loads and renders now and then every refresh interval (the render's own, else 2 s): the page stays
- * current without reloading. A failed load keeps the last view and says why in the banner.
+ * Loads and renders now and then every refresh interval (the render's own, else the default): the page
+ * stays current without reloading. While the page is hidden (another tab, a minimised window) it asks
+ * nothing: the next load waits until it is shown again, then runs at once. A failed load keeps the last
+ * view and says why in the banner; each attempt after a failure waits twice as long as the wait before
+ * it (the refresh interval, then the last retry's), up to MAX_RETRY_MS, so that a hub or agent in trouble is not polled harder by every
+ * open page; the first load that succeeds returns to the refresh interval.
  */
 function startPolling(page) {
   var timer = null;
+  var every = DEFAULT_REFRESH_MS;
+  var retryMs = 0;
+  var loading = false;
+  var waitingToBeShown = false;
   function schedule(ms) {
     if (timer !== null) clearTimeout(timer);
     timer = setTimeout(tick, ms);
   }
   function tick() {
+    timer = null;
+    if (document.hidden) {
+      waitingToBeShown = true;
+      return;
+    }
+    waitingToBeShown = false;
+    loading = true;
     page.load().then(function (data) {
+      loading = false;
       var view = page.render(data);
       app.replaceChildren.apply(app, view.nodes);
       subjectNode.textContent = view.subject || '';
-      var every = view.refreshMs || DEFAULT_REFRESH_MS;
+      every = view.refreshMs || DEFAULT_REFRESH_MS;
+      retryMs = 0;
       meta.textContent = 'updated ' + new Date().toLocaleTimeString() + ' · every ' + Math.round(every / 1000) + ' s' + (view.viewer ? ' · ' + view.viewer : '');
       banner.hidden = true;
       banner.textContent = '';
       schedule(every);
     }).catch(function (err) {
+      loading = false;
+      retryMs = Math.min((retryMs || every) * 2, MAX_RETRY_MS);
       banner.textContent = 'Could not refresh: ' + (err && err.message ? err.message : String(err));
       banner.hidden = false;
-      meta.textContent = 'update failed ' + new Date().toLocaleTimeString();
-      schedule(DEFAULT_REFRESH_MS);
+      meta.textContent = 'update failed ' + new Date().toLocaleTimeString() + ' · next try in ' + Math.round(retryMs / 1000) + ' s';
+      schedule(retryMs);
     });
   }
+  document.addEventListener('visibilitychange', function () {
+    if (!document.hidden && waitingToBeShown && !loading && timer === null) tick();
+  });
   tick();
 }
 `;

@@ -193,6 +193,7 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
   searchRoutes(app, context);
   jobRoutes(app, context);
   rawResourceRoutes(app, context);
-  statusRoutes(app, context);
+  // The status page shares one unfiltered read among its callers and narrows it per caller (AuthorizedStore).
+  statusRoutes(app, context, { store: options.store, filter: authorized?.store });
   return app;
 }

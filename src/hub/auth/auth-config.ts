@@ -11,6 +11,12 @@ import { isRestricted, normalizePermissions, normalizeRoleList, type PermissionM
 export const DEFAULT_USER_HEADER = 'X-SPINNAKER-USER';
 /** Default header for the optional shared secret between a trusted Gate (or its proxy) and the hub. */
 export const DEFAULT_GATE_SECRET_HEADER = 'X-Scale-Agent-Gate-Secret';
+/**
+ * What a request from a trusted Gate source that names no user may do (auth.trustedGate.serviceCalls):
+ * `none` refuses it as unauthenticated; `read` lets a GET read every account, as Clouddriver answers
+ * Gate's account poll and Fiat's loads, which carry no user. There is deliberately no value that writes.
+ */
+export const SERVICE_CALL_MODES = ['none', 'read'] as const;
 /** Shorter bearer tokens are refused at start: they can be guessed. */
 export const MIN_TOKEN_LENGTH = 16;
 
@@ -104,6 +110,13 @@ const trustedGateSchema = z
     rolesHeader: headerName.optional(),
     /** Optional: a secret header the trusted caller must also send (a proxy or mesh adds it). */
     sharedSecret: secretSchema.optional(),
+    /**
+     * Requests from `sources` (with the shared secret, when set) without the user header: Spinnaker's
+     * own services calling (Gate's 30 s account poll, Fiat's loads), which send no user and no token.
+     * `none` (default): 401 like any caller without credentials. `read`: GET and HEAD read every account
+     * as the principal `spinnaker-services`, never write, never admin; other methods stay 401.
+     */
+    serviceCalls: z.enum(SERVICE_CALL_MODES).default('none'),
   })
   .strict()
   .superRefine((gate, ctx) => {

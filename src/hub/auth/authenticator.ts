@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Errors, ScaleAgentError, errorMessage } from '../../common/errors.ts';
-import { MIN_TOKEN_LENGTH, type AuthConfig } from './auth-config.ts';
+import { MIN_TOKEN_LENGTH, type AuthConfig, type TrustedGateConfig } from './auth-config.ts';
 import { normalizeRoleList, problemText } from './roles.ts';
 import { SourceMatcher } from './sources.ts';
 
@@ -12,8 +12,26 @@ export interface Principal {
   roles: ReadonlySet<string>;
   /** Holds one of auth.adminRoles: may call /admin/* and /metrics. */
   admin: boolean;
-  /** How the caller authenticated. */
-  via: 'token' | 'gate';
+  /**
+   * How the caller authenticated. `service`: Spinnaker's own service calls without a user
+   * (auth.trustedGate.serviceCalls: read), which READ every account and WRITE none, whatever the roles.
+   */
+  via: 'token' | 'gate' | 'service';
+}
+
+/**
+ * The user Spinnaker's service calls without a user are known as (logs, refusals, the status page).
+ * It is not looked up in auth.users: such calls hold no roles, so no configuration can make them admin
+ * or let them write.
+ */
+export const SERVICE_CALLS_USER = 'spinnaker-services';
+
+/** Methods a service call without a user may use: reads only (every Gate poll and Fiat load is a GET). */
+const SERVICE_CALL_METHODS = new Set(['GET', 'HEAD']);
+
+/** The principal of a service call without a user; see SERVICE_CALLS_USER. */
+export function servicePrincipal(): Principal {
+  return { user: SERVICE_CALLS_USER, roles: new Set(), admin: false, via: 'service' };
 }
 
 export type AuthOutcome =
@@ -65,7 +83,8 @@ function single(value: string | string[] | undefined): string | undefined {
  * Authenticates REST requests: `Authorization: Bearer <token>` against auth.tokens, or the user header
  * (X-SPINNAKER-USER) when the connection comes from a trusted Gate address (and carries the shared
  * secret, if one is configured). The two are never mixed: a request with an Authorization header is
- * judged by its token alone.
+ * judged by its token alone. With auth.trustedGate.serviceCalls: read, a GET from a trusted Gate address
+ * (with the secret, if configured) that has neither is Spinnaker's own service reading (servicePrincipal).
  */
 export class Authenticator {
   private readonly tokens = new Map<string, TokenEntry>();
@@ -80,6 +99,7 @@ export class Authenticator {
         sources: SourceMatcher;
         sourcesText: string;
         secret?: { header: string; headerName: string; digest: Buffer };
+        serviceCalls: TrustedGateConfig['serviceCalls'];
       }
     | undefined;
 
@@ -114,6 +134,7 @@ export class Authenticator {
               digest: digest(readSecret(gate.sharedSecret, 'auth.trustedGate.sharedSecret', env)),
             }
           : undefined,
+        serviceCalls: gate.serviceCalls,
       };
     }
   }
@@ -124,15 +145,58 @@ export class Authenticator {
     return { user, roles: all, admin: [...all].some((r) => this.adminRoles.has(r)), via };
   }
 
-  authenticate(headers: IncomingHttpHeaders, remoteAddress: string | undefined): AuthOutcome {
+  /**
+   * `method` is the request's HTTP method: only a GET or HEAD can be a service call without a user
+   * (unknown: never).
+   */
+  authenticate(headers: IncomingHttpHeaders, remoteAddress: string | undefined, method?: string): AuthOutcome {
     const authorization = single(headers.authorization);
     if (authorization !== undefined) return this.byToken(authorization);
     if (this.gate && headers[this.gate.header] !== undefined) return this.byGate(headers, remoteAddress);
+    if (this.gate?.serviceCalls === 'read' && this.gate.sources.matches(remoteAddress)) return this.asService(headers, method);
+    return this.required();
+  }
+
+  private required(why?: string): AuthOutcome {
     const ways = [
       this.tokens.size > 0 ? 'Authorization: Bearer <token>' : undefined,
       this.gate ? `${this.gate.headerName} from a trusted Gate` : undefined,
     ].filter((w) => w !== undefined);
-    return { ok: false, code: Errors.AUTHENTICATION_REQUIRED.code, message: `authentication required: send ${ways.join(' or ')}` };
+    return {
+      ok: false,
+      code: Errors.AUTHENTICATION_REQUIRED.code,
+      message: `authentication required: send ${ways.join(' or ')}${why === undefined ? '' : ` (${why})`}`,
+    };
+  }
+
+  /**
+   * A request from a trusted Gate source without a user, while auth.trustedGate.serviceCalls is `read`:
+   * Spinnaker's own services reading. Anything but a read stays unauthenticated, and the shared secret,
+   * when configured, is required as it is next to a user.
+   */
+  private asService(headers: IncomingHttpHeaders, method: string | undefined): AuthOutcome {
+    const gate = this.gate!;
+    if (method === undefined || !SERVICE_CALL_METHODS.has(method.toUpperCase())) {
+      return this.required(
+        `without ${gate.headerName}, a call from the trusted Gate may only read (auth.trustedGate.serviceCalls: read allows GET); ${method ?? 'this request'} needs a user`,
+      );
+    }
+    if (gate.secret) {
+      const presented = single(headers[gate.secret.header]);
+      if (presented === undefined) {
+        return this.required(
+          `a call from the trusted Gate without ${gate.headerName} needs the shared secret in ${gate.secret.headerName} (auth.trustedGate.sharedSecret)`,
+        );
+      }
+      if (!timingSafeEqual(digest(presented.trim()), gate.secret.digest)) {
+        return {
+          ok: false,
+          code: Errors.AUTHENTICATION_FAILED.code,
+          message: `the trusted Gate's shared secret in ${gate.secret.headerName} is not valid (auth.trustedGate.sharedSecret)`,
+        };
+      }
+    }
+    return { ok: true, principal: servicePrincipal() };
   }
 
   private byToken(authorization: string): AuthOutcome {

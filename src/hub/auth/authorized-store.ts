@@ -71,9 +71,17 @@ export class AuthorizedStore implements AccountReader, CacheReader, TaskReader {
     return caller === undefined || account === undefined || caller.can(account, 'READ');
   }
 
-  private async readable<T extends { account: string }>(rows: T[]): Promise<T[]> {
+  /**
+   * The rows of accounts the caller may READ: what every listing here answers. Public for rows read
+   * elsewhere and shared between callers (the status page's snapshot), so they are narrowed by the same rule.
+   */
+  async readableRows<T extends { account: string }>(rows: readonly T[]): Promise<T[]> {
     const caller = this.caller();
-    return caller === undefined ? rows : caller.readable(rows);
+    return caller === undefined ? [...rows] : caller.readable(rows);
+  }
+
+  private readable<T extends { account: string }>(rows: T[]): Promise<T[]> {
+    return this.readableRows(rows);
   }
 
   private async taskVisible(task: TaskRecord | undefined): Promise<boolean> {
@@ -104,11 +112,19 @@ export class AuthorizedStore implements AccountReader, CacheReader, TaskReader {
   }
 
   async listAccounts(): Promise<AccountRecord[]> {
-    const records = (await this.target.listAccounts()).map((r) => this.present(r));
+    return this.readableAccounts(await this.target.listAccounts());
+  }
+
+  /**
+   * The accounts of `records` the caller may READ, with their permissions presented: what listAccounts
+   * answers, for account rows read elsewhere and shared between callers (the status page's snapshot).
+   */
+  async readableAccounts(records: readonly AccountRecord[]): Promise<AccountRecord[]> {
+    const presented = records.map((r) => this.present(r));
     const caller = this.caller();
-    if (caller === undefined) return records;
+    if (caller === undefined) return presented;
     const out: AccountRecord[] = [];
-    for (const record of records) if (await caller.can(record.name, 'READ')) out.push(record);
+    for (const record of presented) if (await caller.can(record.name, 'READ')) out.push(record);
     return out;
   }
 
@@ -201,8 +217,26 @@ export class AuthorizedStore implements AccountReader, CacheReader, TaskReader {
     return this.visibleTasks(await this.target.findTasks(query));
   }
 
-  async listOperations(limit: number, filter?: OperationFilter): Promise<OperationRecord[]> {
-    if (!(await this.mayRead(filter?.account))) return [];
-    return this.readable(await this.target.listOperations(limit, filter));
+  /**
+   * The newest operations the caller may read. The store narrows them to the caller's accounts in its
+   * query (`accounts`), so that a caller of a few accounts gets their own newest rather than the newest
+   * hub-wide with theirs dropped; a caller who may read every account is not narrowed. `filter.accounts`,
+   * when given, is narrowed to those the caller may read. Operations on a name the hub holds no account
+   * row for are listed only to callers who may read every account (such a name cannot be put in a list).
+   */
+  async listOperations(limit: number, filter: OperationFilter = {}): Promise<OperationRecord[]> {
+    const caller = this.caller();
+    if (caller === undefined) return this.target.listOperations(limit, filter);
+    if (!(await this.mayRead(filter.account))) return [];
+    let accounts: string[] | undefined;
+    if (filter.accounts !== undefined) {
+      accounts = [];
+      for (const account of new Set(filter.accounts)) if (await caller.can(account, 'READ')) accounts.push(account);
+    } else if (filter.account === undefined) {
+      const records = await this.target.listAccounts();
+      const readable = await this.readableAccounts(records);
+      accounts = readable.length === records.length ? undefined : readable.map((r) => r.name);
+    }
+    return this.readable(await this.target.listOperations(limit, accounts === undefined ? filter : { ...filter, accounts }));
   }
 }

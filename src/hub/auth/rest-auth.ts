@@ -9,7 +9,7 @@ import type { AuthConfig } from './auth-config.ts';
 import { Authenticator, type Principal } from './authenticator.ts';
 import { AuthorizedRouter } from './authorized-router.ts';
 import { AuthorizedStore, type AuthorizedStoreOptions } from './authorized-store.ts';
-import { ANONYMOUS_CREATOR, CallerAccess, runAsCaller, taskCreator } from './caller-access.ts';
+import { ANONYMOUS_CREATOR, CallerAccess, describeCaller, runAsCaller, taskCreator } from './caller-access.ts';
 import { HTTP_FORBIDDEN, HTTP_UNAUTHORIZED } from '../../common/http-status.ts';
 
 /**
@@ -68,7 +68,7 @@ export const ALLOW_ALL: RouteAuth = {
 
 export interface InstalledRestAuth {
   /** The reads the routes must use: filtered to the caller, permissions presented normalised. */
-  store: StoreReader;
+  store: AuthorizedStore;
   /** The router the routes must use: live reads need READ, anything else WRITE. */
   router: OperationRouter;
   auth: RouteAuth;
@@ -114,7 +114,7 @@ export function installRestAuth(app: FastifyInstance, setup: RestAuthSetup, deps
   app.addHook('onRequest', async (request, reply) => {
     const route = request.routeOptions.url;
     if (route !== undefined && PUBLIC_ROUTES.has(route)) return;
-    const outcome = authenticator.authenticate(request.headers, request.socket.remoteAddress);
+    const outcome = authenticator.authenticate(request.headers, request.socket.remoteAddress, request.method);
     if (!outcome.ok) {
       logger.info(
         { method: request.method, url: route ?? null, remote: request.socket.remoteAddress, code: outcome.code },
@@ -124,7 +124,7 @@ export function installRestAuth(app: FastifyInstance, setup: RestAuthSetup, deps
     }
     const { principal } = outcome;
     if (isAdminRoute(route) && !principal.admin) {
-      const message = `${route} needs an admin role (auth.adminRoles); user ${principal.user} has ${principal.roles.size === 0 ? 'no roles' : `roles ${[...principal.roles].sort().join(', ')}`}`;
+      const message = `${route} needs an admin role (auth.adminRoles); ${describeCaller(principal)}`;
       logger.info({ method: request.method, url: route, user: principal.user, code: Errors.ACCESS_DENIED.code }, `REST request refused: ${message}`);
       return refuse(reply, HTTP_FORBIDDEN, Errors.ACCESS_DENIED.code, message);
     }
@@ -178,7 +178,7 @@ export function installRestAuth(app: FastifyInstance, setup: RestAuthSetup, deps
       const { principal } = caller;
       const err = new ScaleAgentError(
         Errors.ACCESS_DENIED,
-        `${request.method} ${request.routeOptions.url ?? request.url} needs an admin role (auth.adminRoles); user ${principal.user} has ${principal.roles.size === 0 ? 'no roles' : `roles ${[...principal.roles].sort().join(', ')}`}`,
+        `${request.method} ${request.routeOptions.url ?? request.url} needs an admin role (auth.adminRoles); ${describeCaller(principal)}`,
         { user: principal.user },
       );
       denied(request, err);

@@ -269,6 +269,13 @@ function migrations(d: SqlDialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0012_operations_account': {
+      // The newest operations of the accounts a caller may read (the status page, /admin/operations):
+      // without it, a caller whose accounts saw no recent operation makes the query walk the whole table.
+      async up(db: Kysely<unknown>) {
+        await createIndex(db, d, 'operations_account_received_at', 'operations', ['account', 'received_at']);
+      },
+    },
     '0004_drop_objects_application': {
       // Every query by application now also names the kinds (all the feeds' kinds when the caller gave
       // none), so objects_kind_application serves them all. Keeping a second index ordered by

@@ -4,6 +4,13 @@ import { KEY_LENGTHS } from './schema.ts';
 import type { SqlContext } from './sql-context.ts';
 import type { OperationFilter, OperationRecord, TaskExpectation, TaskHistoryEntry, TaskPatch, TaskQuery, TaskRecord, TaskStore } from './types.ts';
 
+/**
+ * Account names one operations query binds at most (`account IN (…)`): far below every engine's limit on
+ * parameters (SQLite 32,766, PostgreSQL 65,535), and a statement MySQL parses quickly. Longer lists run
+ * in chunks.
+ */
+export const OPERATION_ACCOUNTS_PER_QUERY = 500;
+
 /** The tasks and operations tables. */
 export class SqlTaskStore implements TaskStore {
   constructor(private readonly ctx: SqlContext) {}
@@ -133,14 +140,34 @@ export class SqlTaskStore implements TaskStore {
   }
 
   async listOperations(limit: number, filter: OperationFilter = {}): Promise<OperationRecord[]> {
+    if (filter.accounts === undefined) return this.queryOperations(limit, filter, undefined);
+    const accounts = [...new Set(filter.accounts)];
+    if (accounts.length === 0) return [];
+    if (accounts.length <= OPERATION_ACCOUNTS_PER_QUERY) return this.queryOperations(limit, filter, accounts);
+    // More names than one statement should bind: the newest `limit` of each chunk, merged, hold the newest overall.
+    const merged: OperationRecord[] = [];
+    for (let i = 0; i < accounts.length; i += OPERATION_ACCOUNTS_PER_QUERY) {
+      merged.push(...(await this.queryOperations(limit, filter, accounts.slice(i, i + OPERATION_ACCOUNTS_PER_QUERY))));
+    }
+    return merged.sort(newestFirst).slice(0, limit);
+  }
+
+  private async queryOperations(limit: number, filter: OperationFilter, accounts: string[] | undefined): Promise<OperationRecord[]> {
     const rows = await this.ctx.guard('listOperations', () => {
       let q = this.ctx.db.selectFrom('operations').selectAll();
       if (filter.taskId !== undefined) q = q.where('task_id', '=', filter.taskId);
       if (filter.account !== undefined) q = q.where('account', '=', filter.account);
+      if (accounts !== undefined) q = q.where('account', 'in', accounts);
       if (filter.type !== undefined) q = q.where('type', '=', filter.type);
       if (filter.status !== undefined) q = q.where('status', '=', filter.status);
       return q.orderBy('received_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
     });
     return rows.map(operationFromRow);
   }
+}
+
+/** The order of listOperations: received last first, then by id as the query breaks ties. */
+function newestFirst(a: OperationRecord, b: OperationRecord): number {
+  if (a.receivedAt !== b.receivedAt) return b.receivedAt - a.receivedAt;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
 }

@@ -239,6 +239,11 @@ export interface TaskQuery {
 export interface OperationFilter {
   taskId?: string;
   account?: string;
+  /**
+   * Only operations on these accounts (SQL `IN`, in bounded chunks): what a caller may READ, so that the
+   * newest `limit` are theirs rather than the newest hub-wide with theirs dropped after. Empty: none.
+   */
+  accounts?: readonly string[];
   type?: string;
   status?: OperationRecord['status'];
 }

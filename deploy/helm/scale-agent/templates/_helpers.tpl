@@ -229,6 +229,18 @@ parse with fromYamlArray).
 {{- toYaml (mustMergeOverwrite $config (deepCopy .Values.agent.config)) }}
 {{- end }}
 
+{{/*
+The agent's configuration without kubernetes.accounts: the settings the agent applies only at a restart
+(config-reloader.ts reloads the accounts and just warns about the rest), for the pods' checksum.
+*/}}
+{{- define "scale-agent.agent.configWithoutAccounts" -}}
+{{- $config := include "scale-agent.agent.config" . | fromYaml }}
+{{- with $config.kubernetes }}
+{{- $_ := unset . "accounts" }}
+{{- end }}
+{{- toYaml $config }}
+{{- end }}
+
 {{/* Whether the hub runs on the embedded SQLite (no external database configured). */}}
 {{- define "scale-agent.hub.sqlite" -}}
 {{- if .Values.hub.database.existingSecret }}

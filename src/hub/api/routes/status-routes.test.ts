@@ -20,6 +20,8 @@ import type { OperationRecord } from '../../store/types.ts';
 import { FakeRouter } from '../testing/fake-router.ts';
 import { buildApiServer } from '../server.ts';
 import type { AgentSessionView, SessionListing } from './route-context.ts';
+import { LARGE_STATUS_ACCOUNTS, LARGE_STATUS_REFRESH_MS } from '../status/status-data.ts';
+import { STATUS_OPERATIONS_SHOWN } from '../status/status-snapshot.ts';
 import { STATUS_PATHS } from './status-routes.ts';
 
 type Json = any;
@@ -287,6 +289,75 @@ describe('status page under REST authorization', () => {
         ['ipv4:10.0.0.7:51000', ['prod', 'staging'], []],
         ['ipv4:10.0.0.8:51000', ['vault'], ['taken']],
       ],
+    );
+  });
+});
+
+describe('status page of a large hub under REST authorization', () => {
+  /** More accounts than LARGE_STATUS_ACCOUNTS, none of them alice's, with operations newer than all of hers. */
+  const BULK_ACCOUNTS = LARGE_STATUS_ACCOUNTS;
+  const NEWER_OPERATIONS = 2 * STATUS_OPERATIONS_SHOWN;
+  let store: SqlStore;
+  let app: FastifyInstance;
+  const reads = { listFeedStates: 0, listAccounts: 0 };
+  before(async () => {
+    store = await openStore('sqlite::memory:', silentLogger());
+    await seed(store);
+    const now = Date.now();
+    for (let i = 0; i < BULK_ACCOUNTS; i++) await store.upsertAccount(accountRecord(`bulk-${i}`, { permissions: { READ: ['ops'] } }), now);
+    for (let i = 0; i < NEWER_OPERATIONS; i++) await store.recordOperation(operation(`op-bulk-${i}`, `bulk-${i}`, now + i));
+    // Counts the reads the page makes of the store as it is (the filtered store wraps this one).
+    const counted = new Proxy(store, {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver);
+        if (key === 'listFeedStates' || key === 'listAccounts') {
+          return (...args: unknown[]) => {
+            reads[key]++;
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        }
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const auth = createRestAuth(parseConfig(authConfigSchema, AUTH, 'auth'));
+    app = buildApiServer({ store: counted, router: new FakeRouter(), hubId: 'hub-1', logger: silentLogger(), sessions: SESSIONS, auth });
+  });
+  after(async () => {
+    await app.close();
+    await store.close();
+  });
+
+  test('a READ user of 3 accounts polls as seldom as the hub is large, and sees their own recent operations', async () => {
+    const data = (await get(app, STATUS_PATHS.data, TOKENS.alice)).json();
+    assert.equal(data.summary.accounts, 3);
+    assert.equal(data.refreshMs, LARGE_STATUS_REFRESH_MS, 'every poll costs the whole read, however little of it alice sees');
+    assert.deepEqual(
+      data.operations.map((o: Json) => o.id),
+      ['op-hostile', 'op-prod'],
+      `their own, though the ${NEWER_OPERATIONS} newest hub-wide are others'`,
+    );
+  });
+
+  test('polls of several callers at once share one read of the accounts and feeds, each narrowed to its caller', async () => {
+    const before = { ...reads };
+    const answers = await Promise.all(
+      [TOKENS.alice, TOKENS.admin, TOKENS.alice, TOKENS.admin, TOKENS.alice].map((token) => get(app, STATUS_PATHS.data, token)),
+    );
+    assert.ok(reads.listFeedStates - before.listFeedStates <= 1, `feed states read ${reads.listFeedStates - before.listFeedStates} times for 5 polls`);
+    assert.ok(reads.listAccounts - before.listAccounts <= 1, `accounts read ${reads.listAccounts - before.listAccounts} times for 5 polls`);
+    // Narrowed as every other route narrows: the accounts /credentials lists to the same caller.
+    for (const [i, token] of [TOKENS.alice, TOKENS.admin, TOKENS.alice, TOKENS.admin, TOKENS.alice].entries()) {
+      const credentials = (await get(app, '/credentials', token)).json();
+      assert.deepEqual(
+        answers[i]!.json().accounts.map((a: Json) => a.name),
+        credentials.map((a: Json) => a.name).sort(),
+      );
+    }
+    const admin = answers[1]!.json();
+    assert.deepEqual(
+      admin.operations.map((o: Json) => o.account).slice(0, 2),
+      [`bulk-${NEWER_OPERATIONS - 1}`, `bulk-${NEWER_OPERATIONS - 2}`],
+      'a caller of the busy accounts sees theirs',
     );
   });
 });

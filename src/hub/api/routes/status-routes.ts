@@ -3,7 +3,8 @@ import { STATUS_PAGE_HEADERS, statusPageHtml } from '../../../common/status-page
 import { STATUS_PAGE_CSS } from '../../../common/status-page/page-style.ts';
 import { statusPageScript } from '../../../common/status-page/page-runtime.ts';
 import { HUB_PAGE_SCRIPT } from '../status/hub-page-script.ts';
-import { statusData } from '../status/status-data.ts';
+import { statusData, type StatusReadFilter } from '../status/status-data.ts';
+import { StatusSnapshots, type StatusSnapshotOptions } from '../status/status-snapshot.ts';
 import type { RouteContext } from './route-context.ts';
 
 /** Where the status page's parts are served: under `/status/`, a prefix Clouddriver's API does not use. */
@@ -11,14 +12,29 @@ export const STATUS_PATHS = { page: '/', data: '/status/data', script: '/status/
 
 const HUB_SCRIPT = statusPageScript(HUB_PAGE_SCRIPT);
 
+/** What the status page reads besides the route context: the store unfiltered, and the caller's filter. */
+export interface StatusReads {
+  /** The store as it is: the snapshot every caller shares is read from it. */
+  store: StatusSnapshotOptions['store'];
+  /** The AuthorizedStore that narrows it to each caller; absent when REST authorization is not installed. */
+  filter?: StatusReadFilter;
+}
+
 /**
  * The hub's status page: GET / (the page), its script and style (same origin: the Content-Security-Policy
  * allows nothing else), and GET /status/data, the JSON it polls (src/hub/api/status/status-data.ts).
  * These are ordinary protected routes: with REST authorization on, an unauthenticated caller gets the 401
  * every other route gives, and the data shows only the accounts the caller may READ, their operations,
  * and this replica's sessions narrowed to them (whole for admins); anyone sees everything while it is off.
+ * The expensive reads are one snapshot shared by every caller for STATUS_SNAPSHOT_TTL_MS
+ * (status-snapshot.ts), narrowed per caller by the AuthorizedStore's own rules.
  */
-export function statusRoutes(app: FastifyInstance, context: Pick<RouteContext, 'store' | 'health' | 'replicas' | 'sessions' | 'hubId' | 'auth'>): void {
+export function statusRoutes(
+  app: FastifyInstance,
+  context: Pick<RouteContext, 'health' | 'replicas' | 'sessions' | 'hubId' | 'auth'>,
+  reads: StatusReads,
+): void {
+  const snapshots = new StatusSnapshots({ store: reads.store, health: context.health, replicas: context.replicas });
   app.get(STATUS_PATHS.page, async (_request, reply) => {
     reply.headers(STATUS_PAGE_HEADERS).type('text/html; charset=utf-8');
     return statusPageHtml({ title: 'Scale Agent · hub', heading: 'Scale Agent · hub' });
@@ -35,6 +51,7 @@ export function statusRoutes(app: FastifyInstance, context: Pick<RouteContext, '
     const principal = context.auth.principal(request);
     const viewer = { authEnabled: context.auth.enabled, user: principal?.user ?? null, admin: principal?.admin === true };
     reply.headers(STATUS_PAGE_HEADERS);
-    return statusData(context, viewer, Date.now());
+    const snapshot = await snapshots.get();
+    return statusData({ snapshot, filter: reads.filter, sessions: context.sessions, hubId: context.hubId }, viewer, Date.now());
   });
 }

@@ -1,19 +1,21 @@
 import { errorMessage } from '../../../common/errors.ts';
-import type { AccountFeedState, AccountRecord, OperationRecord, StoreHealth, StoreReader } from '../../store/types.ts';
+import type { AccountFeedState, AccountRecord, OperationFilter, OperationRecord } from '../../store/types.ts';
 import { CACHE_CHECK_OVERDUE_MS, cacheView, type AccountCacheView } from '../responses/credentials-view.ts';
-import { replicaView, withinPingTimeout } from '../routes/health-routes.ts';
+import { replicaView } from '../routes/health-routes.ts';
 import { operationHops } from '../routes/misc-routes.ts';
-import type { AgentSessionView, ReplicaListing, SessionListing } from '../routes/route-context.ts';
+import type { AgentSessionView, SessionListing } from '../routes/route-context.ts';
+import { STATUS_OPERATIONS_SHOWN, type StatusSnapshot } from './status-snapshot.ts';
 
 const MS_PER_SECOND = 1000;
-/** The most recent operations the page lists. */
-export const STATUS_OPERATIONS_SHOWN = 25;
 /** How often the page asks again (the browser follows `refreshMs`). */
 export const STATUS_REFRESH_MS = 2_000;
-/** Past this many accounts (or feeds) an answer is large enough to be asked for less often. */
-const LARGE_STATUS_ACCOUNTS = 200;
-const LARGE_STATUS_FEEDS = 5_000;
-const LARGE_STATUS_REFRESH_MS = 10_000;
+/**
+ * Past this many accounts (or feeds) on the hub the page asks less often. Decided on the hub's totals,
+ * not on what the caller sees: every poll costs the hub its whole read, however little of it a caller sees.
+ */
+export const LARGE_STATUS_ACCOUNTS = 200;
+export const LARGE_STATUS_FEEDS = 5_000;
+export const LARGE_STATUS_REFRESH_MS = 10_000;
 
 /**
  * An account's state on the page: `connected` (an agent serves it), `unreachable` (its agent is
@@ -118,12 +120,22 @@ export interface StatusData {
   operations: StatusOperation[];
 }
 
+/**
+ * Narrows the shared snapshot to what the caller may READ: the AuthorizedStore itself, so that the page
+ * applies exactly the rules of every other route (src/hub/auth/authorized-store.ts).
+ */
+export interface StatusReadFilter {
+  readableAccounts(records: readonly AccountRecord[]): Promise<AccountRecord[]>;
+  readableRows<T extends { account: string }>(rows: readonly T[]): Promise<T[]>;
+  /** The newest operations of `filter.accounts` the caller may read, narrowed in the store's query. */
+  listOperations(limit: number, filter?: OperationFilter): Promise<OperationRecord[]>;
+}
+
 export interface StatusSources {
-  /** The reads, filtered to what the caller may READ (AuthorizedStore). */
-  store: StoreReader;
-  /** The database check of GET /health. */
-  health: StoreHealth;
-  replicas?: ReplicaListing;
+  /** The reads every caller shares (status-snapshot.ts), unfiltered. */
+  snapshot: StatusSnapshot;
+  /** Narrows the snapshot to the caller; absent when REST authorization is not installed (nothing is filtered). */
+  filter?: StatusReadFilter;
   sessions?: SessionListing;
   hubId: string;
 }
@@ -262,29 +274,26 @@ function operationView(op: OperationRecord, now: number): StatusOperation {
 /**
  * What the status page shows (GET /status/data): the accounts the caller may read with their state,
  * agent, replica, per-kind freshness and divergence; this replica's agent sessions; the latest
- * operations with their hops; the database and the replicas as GET /health sees them. Every read
- * goes through the caller's filtered store; the sessions (this replica's memory) are filtered here.
+ * operations with their hops; the database and the replicas as GET /health sees them. The expensive
+ * reads come from the snapshot every caller shares, narrowed here by the caller's filter; the caller's
+ * operations are read for them when they may not read every account (the newest hub-wide would
+ * rarely be theirs); the sessions (this replica's memory) are filtered here.
  */
 export async function statusData(sources: StatusSources, viewer: StatusViewer, now: number): Promise<StatusData> {
-  let database: StatusData['database'] = { status: 'UP' };
-  let replicas: StatusData['replicas'] = [];
-  let records: AccountRecord[] = [];
-  let feeds: AccountFeedState[] = [];
+  const { snapshot, filter } = sources;
+  let database: StatusData['database'] = snapshot.database;
+  const replicas: StatusData['replicas'] = snapshot.replicas.map((r) => ({ ...replicaView(r), heartbeatAgoSeconds: agoSeconds(now, r.heartbeatAt) }));
+  const records = filter === undefined ? snapshot.accounts : await filter.readableAccounts(snapshot.accounts);
+  const feeds = filter === undefined ? snapshot.feeds : await filter.readableRows(snapshot.feeds);
   let operations: OperationRecord[] = [];
-  try {
-    const listed = await withinPingTimeout(async () => {
-      await sources.health.ping();
-      return (await sources.replicas?.list()) ?? [];
-    });
-    replicas = listed.map((r) => ({ ...replicaView(r), heartbeatAgoSeconds: agoSeconds(now, r.heartbeatAt) }));
-    [records, feeds, operations] = await Promise.all([
-      sources.store.listAccounts(),
-      sources.store.listFeedStates(),
-      sources.store.listOperations(STATUS_OPERATIONS_SHOWN),
-    ]);
-  } catch (err) {
-    // The page still shows this replica's sessions: what it knows without the database.
-    database = { status: 'DOWN', error: errorMessage(err) };
+  if (filter === undefined) operations = snapshot.operations;
+  else if (records.length === snapshot.accounts.length) operations = await filter.readableRows(snapshot.operations);
+  else {
+    try {
+      operations = await filter.listOperations(STATUS_OPERATIONS_SHOWN, { accounts: records.map((r) => r.name) });
+    } catch (err) {
+      database = { status: 'DOWN', error: errorMessage(err) };
+    }
   }
 
   // Sessions live in this replica's memory, not behind the filtered store: narrowed here to what the caller may read.
@@ -307,18 +316,19 @@ export async function statusData(sources: StatusSources, viewer: StatusViewer, n
   // is off and the rows were read: then every row is here, so a name without one truly has none (and nobody's
   // READ can be checked on it).
   const refusedOnly =
-    !viewer.authEnabled && database.status === 'UP' ? allSessions.flatMap((s) => s.refused.map((r) => r.account)).filter((name) => !rows.has(name)) : [];
+    !viewer.authEnabled && snapshot.database.status === 'UP'
+      ? allSessions.flatMap((s) => s.refused.map((r) => r.account)).filter((name) => !rows.has(name))
+      : [];
   const names = [...new Set([...rows.keys(), ...refusedOnly])].sort(byName);
   const sessionsOf = indexSessions(allSessions);
   const accounts = names.map((name) => accountView(rows.get(name), name, feedsOf.get(name) ?? [], sessionsOf.get(name), now));
 
   const byState = Object.fromEntries(STATUS_ACCOUNT_STATES.map((s) => [s, 0])) as Record<StatusAccountState, number>;
   for (const a of accounts) byState[a.state]++;
-  const large = accounts.length > LARGE_STATUS_ACCOUNTS || feeds.length > LARGE_STATUS_FEEDS;
   return {
     generatedAt: new Date(now).toISOString(),
     hubId: sources.hubId,
-    refreshMs: large ? LARGE_STATUS_REFRESH_MS : STATUS_REFRESH_MS,
+    refreshMs: statusRefreshMs(snapshot),
     viewer: { authEnabled: viewer.authEnabled, user: viewer.user, admin: viewer.admin },
     database,
     replicas,
@@ -335,4 +345,10 @@ export async function statusData(sources: StatusSources, viewer: StatusViewer, n
     sessions,
     operations: operations.map((op) => operationView(op, now)),
   };
+}
+
+/** The page's polling interval, from the hub's totals (what each poll costs), whatever the caller sees of them. */
+export function statusRefreshMs(snapshot: Pick<StatusSnapshot, 'accounts' | 'feeds'>): number {
+  const large = snapshot.accounts.length > LARGE_STATUS_ACCOUNTS || snapshot.feeds.length > LARGE_STATUS_FEEDS;
+  return large ? LARGE_STATUS_REFRESH_MS : STATUS_REFRESH_MS;
 }
