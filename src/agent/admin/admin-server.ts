@@ -9,7 +9,7 @@ import type { AdminTls } from './admin-tls.ts';
 import type { HubConnection } from '../session/hub-connection.ts';
 import type { SyncStream } from '../sync/sync-stream.ts';
 import { FeedMetrics } from '../feed-metrics.ts';
-import { statusPageRoutes } from './status-page.ts';
+import { agentStatusPageRoutes } from './status-page.ts';
 import { divergedReason, freshnessSeconds, stuckReason, unmatchedReason, type StuckBounds } from './watch-health.ts';
 import { HTTP_OK, HTTP_SERVICE_UNAVAILABLE } from '../../common/http-status.ts';
 
@@ -254,7 +254,7 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
   });
 
   // GET /: a page that draws /health, /accounts and /watches for a person (status-page.ts).
-  statusPageRoutes(app);
+  agentStatusPageRoutes(app);
 
   app.get('/watches', async () => {
     const at = now();

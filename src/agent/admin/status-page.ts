@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { STATUS_PAGE_HEADERS, statusPageHtml } from '../../common/status-page/page-shell.ts';
-import { STATUS_PAGE_CSS } from '../../common/status-page/page-style.ts';
+import { STATUS_PAGE_PATHS, statusPageRoutes } from '../../common/status-page/page-routes.ts';
 import { statusPageScript } from '../../common/status-page/page-runtime.ts';
 
 /** The most unhealthy watches the page lists one per row (every watch is a chip of its account); /watches has them all. */
@@ -170,20 +169,9 @@ startPolling({
 const SCRIPT = statusPageScript(AGENT_PAGE_SCRIPT);
 
 /** Where the page's parts are served on the admin port (its JSON is the port's own /health, /accounts and /watches). */
-export const AGENT_STATUS_PATHS = { page: '/', script: '/status/page.js', style: '/status/page.css' } as const;
+export const AGENT_STATUS_PATHS = STATUS_PAGE_PATHS;
 
 /** GET / on the agent's admin port: a one-page view of its own feeds, from the JSON the port already serves. */
-export function statusPageRoutes(app: FastifyInstance): void {
-  app.get(AGENT_STATUS_PATHS.page, async (_request, reply) => {
-    reply.headers(STATUS_PAGE_HEADERS).type('text/html; charset=utf-8');
-    return statusPageHtml({ title: 'Scale Agent · agent', heading: 'Scale Agent · agent' });
-  });
-  app.get(AGENT_STATUS_PATHS.script, async (_request, reply) => {
-    reply.headers(STATUS_PAGE_HEADERS).type('text/javascript; charset=utf-8');
-    return SCRIPT;
-  });
-  app.get(AGENT_STATUS_PATHS.style, async (_request, reply) => {
-    reply.headers(STATUS_PAGE_HEADERS).type('text/css; charset=utf-8');
-    return STATUS_PAGE_CSS;
-  });
+export function agentStatusPageRoutes(app: FastifyInstance): void {
+  statusPageRoutes(app, { title: 'Scale Agent · agent', script: SCRIPT });
 }

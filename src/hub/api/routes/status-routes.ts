@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { STATUS_PAGE_HEADERS, statusPageHtml } from '../../../common/status-page/page-shell.ts';
-import { STATUS_PAGE_CSS } from '../../../common/status-page/page-style.ts';
+import { STATUS_PAGE_HEADERS } from '../../../common/status-page/page-shell.ts';
+import { STATUS_PAGE_PATHS, statusPageRoutes } from '../../../common/status-page/page-routes.ts';
 import { statusPageScript } from '../../../common/status-page/page-runtime.ts';
 import { HUB_PAGE_SCRIPT } from '../status/hub-page-script.ts';
 import { statusData, type StatusReadFilter } from '../status/status-data.ts';
@@ -8,7 +8,7 @@ import { StatusSnapshots, type StatusSnapshotOptions } from '../status/status-sn
 import type { RouteContext } from './route-context.ts';
 
 /** Where the status page's parts are served: under `/status/`, a prefix Clouddriver's API does not use. */
-export const STATUS_PATHS = { page: '/', data: '/status/data', script: '/status/page.js', style: '/status/page.css' } as const;
+export const STATUS_PATHS = { ...STATUS_PAGE_PATHS, data: '/status/data' } as const;
 
 const HUB_SCRIPT = statusPageScript(HUB_PAGE_SCRIPT);
 
@@ -35,18 +35,7 @@ export function statusRoutes(
   reads: StatusReads,
 ): void {
   const snapshots = new StatusSnapshots({ store: reads.store, health: context.health, replicas: context.replicas });
-  app.get(STATUS_PATHS.page, async (_request, reply) => {
-    reply.headers(STATUS_PAGE_HEADERS).type('text/html; charset=utf-8');
-    return statusPageHtml({ title: 'Scale Agent · hub', heading: 'Scale Agent · hub' });
-  });
-  app.get(STATUS_PATHS.script, async (_request, reply) => {
-    reply.headers(STATUS_PAGE_HEADERS).type('text/javascript; charset=utf-8');
-    return HUB_SCRIPT;
-  });
-  app.get(STATUS_PATHS.style, async (_request, reply) => {
-    reply.headers(STATUS_PAGE_HEADERS).type('text/css; charset=utf-8');
-    return STATUS_PAGE_CSS;
-  });
+  statusPageRoutes(app, { title: 'Scale Agent · hub', script: HUB_SCRIPT });
   app.get(STATUS_PATHS.data, async (request, reply) => {
     const principal = context.auth.principal(request);
     const viewer = { authEnabled: context.auth.enabled, user: principal?.user ?? null, admin: principal?.admin === true };
