@@ -100,6 +100,12 @@ export const Errors = {
   /** A deleted object still exists at the deadline because finalizers hold it; the message names them. */
   DELETE_BLOCKED_BY_FINALIZERS: def('DELETE_BLOCKED_BY_FINALIZERS', 409),
   MANIFEST_INVALID: def('MANIFEST_INVALID', 400),
+  /**
+   * An operation naming a namespace its account does not serve: not among the account's `namespaces`, or
+   * among its `omitNamespaces` (Clouddriver's `wrongNamespace` / `omittedNamespace` validation, a 400 on
+   * the POST before any task exists). The message names the namespace, the account and the operation.
+   */
+  NAMESPACE_NOT_ALLOWED: def('NAMESPACE_NOT_ALLOWED', 400),
   /** A JSON patch of a Secret that would copy, move or test its values (src/kube/secret-values.ts). */
   SECRET_VALUES_PROTECTED: def('SECRET_VALUES_PROTECTED', 403),
   REQUEST_INVALID: def('REQUEST_INVALID', 400),
@@ -148,6 +154,50 @@ export const Errors = {
   SECRET_REFERENCE_INVALID: def('SECRET_REFERENCE_INVALID', 500),
   /** A secret store (Vault, the agent's cluster) could not be read, or holds no such secret or key. */
   SECRET_UNAVAILABLE: def('SECRET_UNAVAILABLE', 503),
+  /** An artifact request (PUT /artifacts/fetch/, the names and versions lists) that is malformed; the message names the field. */
+  ARTIFACT_REQUEST_INVALID: def('ARTIFACT_REQUEST_INVALID', 400),
+  /** No artifact account of that name handles that artifact type (Clouddriver's MissingCredentialsException, a 404 there too). */
+  ARTIFACT_ACCOUNT_NOT_FOUND: def('ARTIFACT_ACCOUNT_NOT_FOUND', 404),
+  /** An artifact type the hub does not fetch (s3/object, gcs/object, …), or an action its account does not offer (names of a github/file account). */
+  ARTIFACT_TYPE_UNSUPPORTED: def('ARTIFACT_TYPE_UNSUPPORTED', 400),
+  /** The artifact is not where the request says: a Helm chart name or version not in the repository's index. */
+  ARTIFACT_NOT_FOUND: def('ARTIFACT_NOT_FOUND', 404),
+  /** The artifact's server refused, failed or could not be reached, or redirected too often; the message names the host and its status. */
+  ARTIFACT_FETCH_FAILED: def('ARTIFACT_FETCH_FAILED', 502),
+  /** Fetching an artifact took longer than artifacts.timeoutMs (or connecting, artifacts.connectTimeoutMs). */
+  ARTIFACT_FETCH_TIMEOUT: def('ARTIFACT_FETCH_TIMEOUT', 504),
+  /**
+   * An artifact larger than artifacts.maxBytes (a Helm index, artifacts.helm.indexMaxBytes): 502 when the
+   * artifact's server sent it, 413 when the caller did (an embedded artifact).
+   */
+  ARTIFACT_TOO_LARGE: def('ARTIFACT_TOO_LARGE', 502),
+  /**
+   * A reference outside the origins an artifact account's credentials may be sent to (its `origins`, or
+   * the provider's default: https://api.github.com, https://gitlab.com, https://api.bitbucket.org); the
+   * message names the account, the origin and the key.
+   */
+  ARTIFACT_ORIGIN_REFUSED: def('ARTIFACT_ORIGIN_REFUSED', 403),
+  /**
+   * Every upstream fetch slot is taken (artifacts.maxConcurrentFetches) and the wait queue is full
+   * (artifacts.maxQueuedFetches), or no slot freed within artifacts.timeoutMs; answered with Retry-After.
+   */
+  ARTIFACT_FETCH_BUSY: def('ARTIFACT_FETCH_BUSY', 503),
+  /**
+   * An artifact URL (or a redirect) to an address the operator did not allow (artifacts.network: loopback,
+   * private, link-local, … by default) or with a scheme other than http and https; the message names the address and the rule.
+   */
+  ARTIFACT_ADDRESS_REFUSED: def('ARTIFACT_ADDRESS_REFUSED', 403),
+  /**
+   * Front50 (front50.baseUrl), asked for a project by GET /projects/{project}/clusters, could not be
+   * reached, took longer than front50.timeoutMs, answered an error other than 404, more than
+   * front50.maxResponseBytes, or something that is not a project. The message names Front50's URL and why.
+   */
+  FRONT50_UNAVAILABLE: def('FRONT50_UNAVAILABLE', 502),
+  /**
+   * A project whose clusters show more applications than the hub loads for one dashboard
+   * (MAX_PROJECT_APPLICATIONS, src/hub/api/projects/project-clusters.ts); the message names the count and the limit.
+   */
+  PROJECT_TOO_LARGE: def('PROJECT_TOO_LARGE', 422),
   /** A failure nobody raised on purpose (a bug); the message and the log say more. */
   INTERNAL_ERROR: def('INTERNAL_ERROR', 500),
 } as const satisfies Record<string, ErrorDefinition>;

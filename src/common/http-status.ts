@@ -9,6 +9,7 @@ export const HTTP_FORBIDDEN = 403;
 export const HTTP_NOT_FOUND = 404;
 export const HTTP_CONFLICT = 409;
 export const HTTP_GONE = 410;
+export const HTTP_PAYLOAD_TOO_LARGE = 413;
 export const HTTP_TOO_MANY_REQUESTS = 429;
 export const HTTP_INTERNAL_ERROR = 500;
 export const HTTP_NOT_IMPLEMENTED = 501;

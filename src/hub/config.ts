@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { loggingSchema } from '../common/logging-config.ts';
 import { authConfigSchema } from './auth/auth-config.ts';
+import { artifactsConfigSchema } from './artifacts/artifact-config.ts';
 import { DEFAULT_LIMITS } from '../protocol/limits.ts';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_POOL_SIZE, databaseUrlProblem } from './store/open-store.ts';
 
@@ -41,6 +42,13 @@ export const DEFAULT_CACHING_LEASE_SECONDS = 15;
  * here reaches them at once). One aggregate row per read.
  */
 export const DEFAULT_DEFINITION_POLL_INTERVAL_MS = 1_000;
+
+/** How long GET /projects/{project}/clusters waits for Front50's answer (front50.timeoutMs). */
+export const DEFAULT_FRONT50_TIMEOUT_MS = 10_000;
+/** The largest project Front50 may answer (front50.maxResponseBytes); a project is a few kilobytes. */
+export const DEFAULT_FRONT50_MAX_RESPONSE_BYTES = 1024 * 1024;
+const MIN_FRONT50_RESPONSE_BYTES = 1024;
+const MIN_FRONT50_TIMEOUT_MS = 100;
 
 /** The embedded store when no database is configured (one hub replica). */
 export const DEFAULT_DATABASE_URL = 'sqlite:.scale-agent/hub.db';
@@ -225,6 +233,20 @@ export const hubConfigSchema = z
       .prefault({}),
     /** REST authorization: tokens, trusted Gate, roles, account permissions (docs/security.md). */
     auth: authConfigSchema.prefault({}),
+    /**
+     * Front50, for GET /projects/{project}/clusters (Clouddriver's `services.front50.baseUrl`). Unset, the
+     * hub knows no projects: every project is a 404 (docs/spinnaker.md).
+     */
+    front50: z
+      .object({
+        baseUrl: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL, e.g. http://spin-front50:8080' }).optional(),
+        timeoutMs: z.number().int().min(MIN_FRONT50_TIMEOUT_MS).default(DEFAULT_FRONT50_TIMEOUT_MS),
+        maxResponseBytes: z.number().int().min(MIN_FRONT50_RESPONSE_BYTES).default(DEFAULT_FRONT50_MAX_RESPONSE_BYTES),
+      })
+      .strict()
+      .prefault({}),
+    /** Artifact accounts (Clouddriver's `artifacts:` keys), fetch limits and the addresses fetching may reach (docs/configuration.md, "Artifacts"). */
+    artifacts: artifactsConfigSchema,
     logging: loggingSchema,
   })
   .strict()

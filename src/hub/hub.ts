@@ -14,7 +14,9 @@ import { sessionSummaries } from './grpc/session-summaries.ts';
 import { SyncHandler } from './grpc/sync-handler.ts';
 import { SessionRouter } from './router/session-router.ts';
 import { buildApiServer } from './api/server.ts';
+import { Front50Client } from './api/projects/front50-client.ts';
 import { createRestAuth } from './auth/rest-auth.ts';
+import { ArtifactService } from './artifacts/artifact-service.ts';
 import { TaskRunner } from './api/ops/task-runner.ts';
 import { openStore, parseDatabaseUrl, redactDatabaseUrl } from './store/open-store.ts';
 import type { Store } from './store/types.ts';
@@ -68,6 +70,8 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   // REST authorization: token files and variables are read now, so a bad one stops the hub before it opens anything.
   const restAuth = createRestAuth(config.auth);
   logRestAuth(config, logger);
+  // Artifact accounts: their token files and variables are read now too.
+  const artifacts = new ArtifactService(config.artifacts, { logger });
   // Transport, identities and certificate files first: a problem stops the hub before it opens anything.
   const problems = grpcSecurityProblems(config);
   if (problems.length > 0) {
@@ -207,6 +211,16 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
     }),
     definitions,
     requests: metrics,
+    ...(config.front50.baseUrl !== undefined
+      ? {
+          front50: new Front50Client({
+            baseUrl: config.front50.baseUrl,
+            timeoutMs: config.front50.timeoutMs,
+            maxResponseBytes: config.front50.maxResponseBytes,
+          }),
+        }
+      : {}),
+    artifacts,
   });
   api.get('/metrics', async (_request, reply) => {
     reply.header('content-type', metricsRegistry.contentType);

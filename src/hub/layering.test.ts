@@ -16,7 +16,7 @@ const SRC = dirname(HUB);
  * depend on nothing else in the hub. Entries ending in `.ts` are the hub's root files.
  */
 const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
-  api: ['auth', 'views', 'router', 'store', 'manifest', 'http', 'replicas', 'definitions'],
+  api: ['auth', 'views', 'router', 'store', 'manifest', 'http', 'replicas', 'definitions', 'artifacts'],
   auth: ['router', 'store', 'http'],
   views: ['store', 'manifest'],
   router: ['grpc', 'store'],
@@ -25,6 +25,7 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   replicas: ['store'],
   definitions: ['store'],
   manifest: [],
+  artifacts: [],
   http: [],
   store: [],
 };

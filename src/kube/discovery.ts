@@ -1,6 +1,7 @@
 import { errorMessage } from '../common/errors.ts';
 import type { ApiResource } from './api-resource.ts';
 import type { KubeRequest } from './client.ts';
+import { mapLimited } from '../common/map-limited.ts';
 
 export interface ServerVersion {
   gitVersion: string;
@@ -116,20 +117,6 @@ export async function discoverResources(client: DiscoveryClient, options: { sign
     }
   }
   return { serverVersion, resources, failedGroups };
-}
-
-/** Maps with at most `limit` calls in flight, keeping input order. */
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 /**

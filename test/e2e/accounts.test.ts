@@ -1,8 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { waitFor } from '../../src/common/time.ts';
 import { metricValue } from '../support/prometheus-text.ts';
 import { parseJsonLines, simRequest, TestSystem } from '../support/system.ts';
@@ -23,6 +24,24 @@ function logLines(system: TestSystem, msg: string): Array<Record<string, any>> {
 async function credentials(system: TestSystem): Promise<Array<Record<string, any>>> {
   const response = await system.rest('/credentials');
   return Array.isArray(response.body) ? response.body : [];
+}
+
+/** Deploys a ConfigMap that names no namespace to `account`, as a Helm-baked manifest often is; the finished task. */
+async function deployWithoutNamespace(system: TestSystem, account: string, name: string): Promise<Tree> {
+  const submitted = await system.rest('/kubernetes/ops', {
+    method: 'POST',
+    body: [
+      { deployManifest: { account, moniker: { app: 'nsless' }, manifests: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { a: 'b' } }] } },
+    ],
+  });
+  assert.equal(submitted.status, 200, JSON.stringify(submitted.body));
+  return waitFor(
+    async () => {
+      const body = (await system.rest(`/task/${submitted.body.id}`)).body as Tree;
+      return body.status?.completed ? body : undefined;
+    },
+    { ...WAIT, what: 'the deploy to end' },
+  );
 }
 
 describe('accounts as operators run them: reloads of a ConfigMap-mounted configuration', { timeout: 300_000 }, () => {
@@ -161,6 +180,17 @@ describe('agent mode: the agent in its cluster uses its ServiceAccount and regis
     );
     assert.equal((await system.agentAdmin('/health/readiness')).status, 200);
   });
+
+  test("a manifest without a namespace goes to the ServiceAccount's namespace, as Clouddriver's getDefaultNamespace", async () => {
+    const access = system.sim('cluster-1');
+    const root = { ...access, server: new URL(access.server).origin };
+    const ns = await simRequest(root, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'scale-agent' } });
+    assert.equal(ns.status, 201, JSON.stringify(ns.body));
+    const task = await deployWithoutNamespace(system, 'cluster-1', 'in-sa-namespace');
+    assert.equal(task.status.failed, false, JSON.stringify(task.status));
+    assert.deepEqual(task.resultObjects[0].manifestNamesByNamespace, { 'scale-agent': ['configMap in-sa-namespace-v000'] });
+    assert.equal((await simRequest(root, 'GET', '/api/v1/namespaces/scale-agent/configmaps/in-sa-namespace-v000')).status, 200);
+  });
 });
 
 describe('accounts beyond the file: an unreachable one kept, dynamic ones defined at the hub and run without a restart', { timeout: 300_000 }, () => {
@@ -275,5 +305,28 @@ describe('accounts beyond the file: an unreachable one kept, dynamic ones define
       false,
       'the agent stopped it',
     );
+  });
+
+  test("an account limited to its kubeconfig context's namespace takes manifests that name none, as Clouddriver deploys them there", async () => {
+    const access = system.sim('cluster-1');
+    const ns = await simRequest(access, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a' } });
+    assert.equal(ns.status, 201, JSON.stringify(ns.body));
+    const kubeconfig = parseYaml(readFileSync(system.kubeconfig('cluster-1'), 'utf8')) as Tree;
+    kubeconfig.contexts[0].context.namespace = 'team-a';
+    const path = join(system.dir, 'team-a.yaml');
+    writeFileSync(path, toYaml(kubeconfig));
+    system.rewriteAgentConfig((config: Tree) => {
+      config.kubernetes.accounts.push({ name: 'team-a', kubeconfigFile: path, namespaces: ['team-a'] });
+      return config;
+    });
+    // Registered with what discovery found, so with the default namespace its credentials give.
+    await waitFor(async () => (await credentials(system)).find((a) => a.name === 'team-a')?.agent?.kubernetesVersion, {
+      ...WAIT,
+      what: 'the team-a account at the hub',
+    });
+    const task = await deployWithoutNamespace(system, 'team-a', 'helm-baked');
+    assert.equal(task.status.failed, false, JSON.stringify(task.status));
+    assert.deepEqual(task.resultObjects[0].manifestNamesByNamespace, { 'team-a': ['configMap helm-baked-v000'] });
+    assert.equal((await simRequest(access, 'GET', '/api/v1/namespaces/team-a/configmaps/helm-baked-v000')).status, 200);
   });
 });

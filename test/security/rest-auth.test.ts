@@ -503,7 +503,7 @@ describe('REST authorization', () => {
       assert.equal(accounts.length, Object.keys(ACCOUNTS).length);
       assert.deepEqual(byName.staging.permissions, { READ: ['dev'], WRITE: ['dev'] });
       assert.deepEqual(byName.broken.permissions, { READ: [CLOSED_ROLE], WRITE: [CLOSED_ROLE] }, 'never shown as "no permissions"');
-      assert.equal(byName['open-acct'].permissions, undefined);
+      assert.deepEqual(byName['open-acct'].permissions, {}, 'unrestricted, as Clouddriver shows Permissions.EMPTY');
     } finally {
       await off.close();
     }

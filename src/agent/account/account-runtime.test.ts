@@ -92,14 +92,14 @@ class FakeCluster {
     }
   }
 
-  kubeconfig(): string {
+  kubeconfig(namespace?: string): string {
     return stringify({
       apiVersion: 'v1',
       kind: 'Config',
       'current-context': 'fake',
       clusters: [{ name: 'fake', cluster: { server: this.server.url } }],
       users: [{ name: 'nobody', user: {} }],
-      contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'nobody' } }],
+      contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'nobody', ...(namespace !== undefined ? { namespace } : {}) } }],
     });
   }
 }
@@ -288,6 +288,27 @@ describe('AccountRuntime filters', () => {
     assert.equal(cluster.configMaps.lists[0]!.query.get('fieldSelector'), selector);
     assert.equal(cluster.configMaps.watchRequests[0]!.query.get('fieldSelector'), selector);
     assert.equal(cluster.namespaces.lists[0]!.query.get('fieldSelector'), null, 'cluster-scoped kinds are not filtered by namespace');
+    // Declared to the hub, which refuses operations that would write where the agent does not watch.
+    assert.equal(runtime.info().properties.omitNamespaces, 'kube-system,secret-team');
+    assert.equal(runtime.declaration().properties.omitNamespaces, 'kube-system,secret-team');
+  });
+
+  it("declares its default namespace: the kubeconfig context's, else default (Clouddriver's getDefaultNamespace)", async () => {
+    const { cluster, runtime } = await setup();
+    assert.equal(runtime.info().properties.defaultNamespace, 'default');
+    const scoped = new AccountRuntime({
+      config: accountSchema.parse({ name: 'team', kubeconfigContents: cluster.kubeconfig('team-a') }),
+      logger: createLogger({ level: 'silent' }),
+      listBudget: new ListBudget(10, 10),
+      requestTimeoutMs: 5000,
+      maxObjectBytes: () => 1_000_000,
+      onPending: () => undefined,
+    });
+    cleanup.push(() => scoped.close());
+    assert.equal(scoped.declaration().properties.defaultNamespace, undefined, 'unknown until the credentials are read');
+    await scoped.init();
+    assert.equal(scoped.info().properties.defaultNamespace, 'team-a');
+    assert.equal(scoped.defaultNamespace, 'team-a', 'the executor fills the same namespace into what names none');
   });
 
   it('onlyNamespacedResources leaves cluster-scoped kinds out, with the reason', async () => {

@@ -1,5 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { Errors, ScaleAgentError, errorMessage } from '../../common/errors.ts';
+import { accountDefaultNamespace, DEFAULT_NAMESPACE_PROPERTY, joinNamespaces, OMIT_NAMESPACES_PROPERTY } from '../../common/account-properties.ts';
 import type { KubeObject } from '../../common/kube-object.ts';
 import type { Logger } from '../../common/logger.ts';
 import { AccountInfoSchema, type AccountInfo, type ResumePoint } from '../../protocol/index.ts';
@@ -175,6 +176,11 @@ export class AccountRuntime {
   excluded: Array<{ resource: ApiResource; reason: string }> = [];
   state: 'initialising' | 'ready' | 'failed' = 'initialising';
   lastError: string | undefined;
+  /**
+   * Where manifests that name no namespace go (DEFAULT_NAMESPACE_PROPERTY): known once the credentials
+   * are read, and declared to the hub, which places and checks such manifests in the same namespace.
+   */
+  defaultNamespace: string | undefined;
   private readonly feeds = new Map<string, Feed>();
   /** Feeds no longer watched whose feedDropped the hub has not acknowledged yet, by feed id. */
   private readonly retiring = new Map<string, FeedQueue>();
@@ -225,6 +231,7 @@ export class AccountRuntime {
         fresh: this.state === 'failed',
         ...(this.options.inCluster ? { inCluster: this.options.inCluster } : {}),
       });
+      this.defaultNamespace = accountDefaultNamespace(credentials.namespace);
       await this.client?.close();
       this.client = new KubeClient(credentials, { requestTimeoutMs: this.options.requestTimeoutMs, logger: this.logger, userAgent: 'scale-agent' });
       this.openApi = new OpenApiV3Documents(this.client, this.logger.child({ account: this.name }));
@@ -314,6 +321,8 @@ export class AccountRuntime {
     if (config.environment) properties.environment = config.environment;
     if (config.accountType) properties.accountType = config.accountType;
     if (config.onlySpinnakerManaged) properties.onlySpinnakerManaged = 'true';
+    if (config.omitNamespaces.length > 0) properties[OMIT_NAMESPACES_PROPERTY] = joinNamespaces(config.omitNamespaces);
+    if (this.defaultNamespace !== undefined) properties[DEFAULT_NAMESPACE_PROPERTY] = this.defaultNamespace;
     properties[ACCOUNT_SOURCE_PROPERTY] = this.options.source ?? 'file';
     return properties;
   }

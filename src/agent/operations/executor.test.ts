@@ -83,7 +83,16 @@ describe('OperationExecutor', () => {
       script(r, body, res);
     });
     client = new KubeClient({ server: server.url, insecureSkipTlsVerify: false, auth: { type: 'none' } });
-    const runtime = { name: 'k8s', client, resources: RESOURCES, state: 'ready', caching: false, lastError: undefined } as unknown as AccountRuntime;
+    const runtime = {
+      name: 'k8s',
+      client,
+      resources: RESOURCES,
+      state: 'ready',
+      caching: false,
+      lastError: undefined,
+      // The kubeconfig context's namespace.
+      defaultNamespace: 'team-a',
+    } as unknown as AccountRuntime;
     executor = new OperationExecutor({
       account: (name) => (name === 'k8s' ? runtime : undefined),
       logger: silentLogger(),
@@ -223,6 +232,23 @@ describe('OperationExecutor', () => {
       }),
     );
     assert.equal(noName.errorCode, 'MANIFEST_INVALID');
+  });
+
+  test("a manifest that names no namespace goes to the account's default namespace (the context's), as Clouddriver", async () => {
+    script = (r, body, res) => {
+      const manifest = JSON.parse(body);
+      sendJson(res, 201, { ...manifest, metadata: { ...manifest.metadata, name: 'pi-x7k2p', uid: 'u', resourceVersion: '3' } });
+    };
+    const manifest = { apiVersion: 'batch/v1', kind: 'Job', metadata: { generateName: 'pi-' } };
+    const result = await executor.execute(
+      op({
+        case: 'apply',
+        value: { manifest: new TextEncoder().encode(JSON.stringify(manifest)), strategy: ApplyStrategy.CREATE, fieldManager: '', forceConflicts: false },
+      }),
+    );
+    assert.equal(result.httpStatus, 201);
+    assert.equal(seen[0]!.path, '/apis/batch/v1/namespaces/team-a/jobs');
+    assert.equal(JSON.parse(seen[0]!.body).metadata.namespace, 'team-a');
   });
 
   test("a JSON patch that would copy, move or test a Secret's values is refused before it reaches the API server", async () => {

@@ -1,5 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { Errors, errorMessage, isScaleAgentError } from '../../common/errors.ts';
+import { DEFAULT_NAMESPACE } from '../../common/account-properties.ts';
 import { qualifiedKind, splitApiVersion, type KubeObject } from '../../common/kube-object.ts';
 import type { Logger } from '../../common/logger.ts';
 import { delay } from '../../common/time.ts';
@@ -296,7 +297,9 @@ export class OperationExecutor {
       throw unknownKind(runtime.name, target, apiVersion);
     }
     const version = target.version || resource.version;
-    const namespace = resource.namespaced ? target.namespace || 'default' : '';
+    // A namespaced object named without a namespace goes to the account's default one, as Clouddriver
+    // fills it from credentials.getDefaultNamespace(); the hub places such manifests there too.
+    const namespace = resource.namespaced ? target.namespace || (runtime.defaultNamespace ?? DEFAULT_NAMESPACE) : '';
     return { client: runtime.client!, resource, version, namespace };
   }
 

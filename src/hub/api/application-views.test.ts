@@ -479,9 +479,9 @@ forEachEngine('application views', (engine) => {
       assert.equal(sg.manifest.kind, 'ReplicaSet');
       assert.deepEqual(sg.status, {
         stable: { state: false, message: 'Waiting for all replicas to be ready' },
-        paused: { state: false },
+        paused: { state: false, message: '' },
         available: { state: false, message: 'Waiting for all replicas to be ready' },
-        failed: { state: false },
+        failed: { state: false, message: '' },
       });
       assert.deepEqual(
         sg.instances.map((i: Json) => i.humanReadableName),
@@ -490,7 +490,7 @@ forEachEngine('application views', (engine) => {
       assert.deepEqual(sg.loadBalancers, ['service nginx']);
     }
     const sts = await ok('/serverGroups/k8s/web/statefulSet%20shop-db');
-    assert.deepEqual(sts.status.stable, { state: true });
+    assert.deepEqual(sts.status.stable, { state: true, message: '' });
     assert.deepEqual(
       sts.instances.map((i: Json) => i.displayName),
       ['shop-db-0'],

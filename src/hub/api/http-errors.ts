@@ -20,30 +20,31 @@ export function notFound(message: string, details: Record<string, unknown> = {})
   return new ScaleAgentError(Errors.NOT_FOUND, message, details);
 }
 
-export function sendError(reply: FastifyReply, err: ScaleAgentError): FastifyReply {
-  return reply.code(err.httpStatus).send(errorBody(err.httpStatus, err.message, err.code));
+export function sendError(reply: FastifyReply, err: ScaleAgentError, now: number = Date.now()): FastifyReply {
+  return reply.code(err.httpStatus).send(errorBody(err.httpStatus, err.message, err.code, now));
 }
 
 function isFastifyError(err: unknown): err is FastifyError {
   return err instanceof Error && typeof (err as FastifyError).code === 'string' && (err as FastifyError).code.startsWith('FST_');
 }
 
-export function installErrorHandling(app: FastifyInstance, logger: Logger): void {
+/** `now`: the clock of the bodies' `timestamp` (tests that compare bodies whole fix it). */
+export function installErrorHandling(app: FastifyInstance, logger: Logger, now: () => number = Date.now): void {
   app.setErrorHandler((err: unknown, request, reply) => {
     if (isScaleAgentError(err)) {
       if (err.httpStatus >= HTTP_INTERNAL_ERROR) logger.error({ err, url: request.url }, 'request failed');
-      return sendError(reply, err);
+      return sendError(reply, err, now());
     }
     // Fastify's own client errors: malformed JSON, wrong content type, body too large.
     const status = (err as { statusCode?: number }).statusCode;
     if (isFastifyError(err) || (typeof status === 'number' && status >= HTTP_BAD_REQUEST && status < HTTP_INTERNAL_ERROR)) {
       const code = typeof status === 'number' && status < HTTP_INTERNAL_ERROR ? status : HTTP_BAD_REQUEST;
-      return reply.code(code).send(errorBody(code, (err as Error).message, Errors.REQUEST_INVALID.code));
+      return reply.code(code).send(errorBody(code, (err as Error).message, Errors.REQUEST_INVALID.code, now()));
     }
     logger.error({ err, url: request.url }, 'unexpected error serving a request');
-    return reply.code(HTTP_INTERNAL_ERROR).send(errorBody(HTTP_INTERNAL_ERROR, (err as Error)?.message ?? String(err), UNEXPECTED_ERROR_CODE));
+    return reply.code(HTTP_INTERNAL_ERROR).send(errorBody(HTTP_INTERNAL_ERROR, (err as Error)?.message ?? String(err), UNEXPECTED_ERROR_CODE, now()));
   });
   app.setNotFoundHandler((request, reply) => {
-    reply.code(HTTP_NOT_FOUND).send(errorBody(HTTP_NOT_FOUND, `No handler found for ${request.method} ${request.url}`, Errors.NOT_FOUND.code));
+    reply.code(HTTP_NOT_FOUND).send(errorBody(HTTP_NOT_FOUND, `No handler found for ${request.method} ${request.url}`, Errors.NOT_FOUND.code, now()));
   });
 }

@@ -227,13 +227,14 @@ forEachEngine('REST read endpoints', (engine) => {
       assert.equal(account.authorized, true);
       assert.equal(account.challengeDestructiveActions, false);
       assert.equal(account.primaryAccount, false);
-      assert.equal('permissions' in account, false, 'unrestricted accounts have no permissions field');
+      assert.deepEqual(account.permissions, {}, 'an unrestricted account has empty permissions, as Clouddriver serialises Permissions.EMPTY');
       assertNoNulls(account, url, (p) => p.endsWith('.agent'));
       if (url !== '/credentials') {
         assert.deepEqual(account.namespaces, ['web']);
         assert.equal(account.spinnakerKindMap.replicaSet, 'serverGroups');
         assert.equal(account.spinnakerKindMap.job, 'serverGroups');
-        assert.equal(account.spinnakerKindMap['Widget.example.com'], 'unclassified');
+        assert.equal(account.spinnakerKindMap['widget.example.com'], 'unclassified');
+        assert.equal(account.spinnakerKindMap['Widget.example.com'], undefined);
       } else {
         assert.equal(account.namespaces, undefined);
         assert.equal(account.spinnakerKindMap, undefined);

@@ -12,6 +12,8 @@ import { buildApiServer } from './server.ts';
 import type { TaskView } from './ops/task-view.ts';
 
 const NOW = 1_700_000_000_000;
+/** Spring Boot's error `timestamp` (src/hub/http/error-body.ts); its exact value is checked in http-errors.test.ts. */
+const SPRING_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+00:00$/;
 const SECRETS: FeedInfo = { group: '', version: 'v1', kind: 'Secret', resource: 'secrets', namespace: '', namespaced: true };
 const WIDGETS: FeedInfo = { group: 'example.com', version: 'v1', kind: 'Widget', resource: 'widgets', namespace: '', namespaced: true };
 
@@ -116,7 +118,7 @@ forEachEngine('REST API', (engine) => {
     assert.equal(k8s.primaryAccount, false);
     assert.equal(k8s.namespaces, undefined);
     assert.equal(k8s.agent.status, 'connected');
-    assert.equal(plain.body[1].permissions, undefined);
+    assert.deepEqual(plain.body[1].permissions, {});
 
     const expanded = await get('/credentials?expand=true');
     const [full, scoped] = expanded.body;
@@ -130,7 +132,9 @@ forEachEngine('REST API', (engine) => {
     assert.equal(full.spinnakerKindMap.service, 'loadBalancers');
     assert.equal(full.spinnakerKindMap.networkPolicy, 'securityGroups');
     assert.equal(full.spinnakerKindMap.configMap, 'configs');
-    assert.equal(full.spinnakerKindMap['Widget.example.com'], 'unclassified');
+    assert.equal(full.spinnakerKindMap['widget.example.com'], 'unclassified');
+    assert.deepEqual(full.permissions, { READ: ['eng'], WRITE: ['eng'] });
+    assert.deepEqual(scoped.permissions, {});
     assert.equal(scoped.agent.status, 'disconnected');
   });
 
@@ -138,9 +142,13 @@ forEachEngine('REST API', (engine) => {
     const one = await get('/credentials/k8s');
     assert.equal(one.status, 200);
     assert.deepEqual(one.body.namespaces, ['default', 'web']);
+    assert.deepEqual(one.body.permissions, { READ: ['eng'], WRITE: ['eng'] });
+    assert.deepEqual((await get('/credentials/scoped')).body.permissions, {});
     const missing = await get('/credentials/nope');
     assert.equal(missing.status, 404);
-    assert.deepEqual(missing.body, { error: 'Not Found', message: 'account nope not found', status: 404, code: 'ACCOUNT_NOT_FOUND' });
+    const { timestamp, ...rest } = missing.body;
+    assert.match(timestamp, SPRING_TIMESTAMP);
+    assert.deepEqual(rest, { error: 'Not Found', message: 'account nope not found', status: 404, code: 'ACCOUNT_NOT_FOUND' });
   });
 
   test('GET /manifests decodes "kind name", resolves aliases, reports stability and artifacts', async () => {
@@ -156,9 +164,9 @@ forEachEngine('REST API', (engine) => {
     assert.equal(body.manifest.metadata.name, 'nginx');
     assert.deepEqual(body.status, {
       stable: { state: false, message: 'Waiting for all replicas to be updated' },
-      paused: { state: false },
-      available: { state: true },
-      failed: { state: false },
+      paused: { state: false, message: '' },
+      available: { state: true, message: '' },
+      failed: { state: false, message: '' },
     });
     assert.deepEqual(body.artifacts, [
       { type: 'docker/image', name: 'busybox', reference: 'busybox:1.36' },
@@ -176,7 +184,7 @@ forEachEngine('REST API', (engine) => {
     const widget = await get('/manifests/k8s/web/Widget.example.com%20w1');
     assert.equal(widget.status, 200);
     assert.equal(widget.body.name, 'Widget.example.com w1');
-    assert.deepEqual(widget.body.status.stable, { state: true });
+    assert.deepEqual(widget.body.status.stable, { state: true, message: '' });
     const secret = await get('/manifests/k8s/web/secret%20creds');
     assert.equal(secret.body.manifest.data, undefined);
     assert.equal(secret.body.manifest.type, 'Opaque');
@@ -514,7 +522,11 @@ forEachEngine('REST API', (engine) => {
 
   test('tasks: 404, list, owner', async () => {
     const missing = await get('/task/nope');
-    assert.deepEqual(missing, { status: 404, body: { error: 'Not Found', message: 'task nope not found', status: 404, code: 'TASK_NOT_FOUND' } });
+    assert.match(missing.body.timestamp, SPRING_TIMESTAMP);
+    assert.deepEqual(missing, {
+      status: 404,
+      body: { timestamp: missing.body.timestamp, error: 'Not Found', message: 'task nope not found', status: 404, code: 'TASK_NOT_FOUND' },
+    });
     const res = await post('/kubernetes/ops', [{ deleteManifest: { account: 'k8s', manifestName: 'configMap x', location: 'web' } }]);
     const task = await finished(res.body.id);
     assert.equal(task.requestId, undefined);

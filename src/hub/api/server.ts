@@ -16,6 +16,8 @@ import { taskAccounts } from './ops/request-accounts.ts';
 import { TaskRunner } from './ops/task-runner.ts';
 import type { DefinitionService } from '../definitions/definition-service.ts';
 import { accountDefinitionRoutes } from './routes/account-definition-routes.ts';
+import { ArtifactService } from '../artifacts/artifact-service.ts';
+import { artifactRoutes } from './routes/artifact-routes.ts';
 import { adminAccountRoutes } from './routes/admin-account-routes.ts';
 import type { AccountReleaser } from '../replicas/account-release.ts';
 import { applicationRoutes } from './routes/application-routes.ts';
@@ -29,6 +31,8 @@ import { manifestRoutes } from './routes/manifest-routes.ts';
 import { adminRoutes, cacheRoutes, featureRoutes } from './routes/misc-routes.ts';
 import { opsRoutes } from './routes/ops-routes.ts';
 import { rawResourceRoutes } from './routes/raw-resource-routes.ts';
+import { projectRoutes } from './routes/project-routes.ts';
+import type { ProjectSource } from './projects/front50-client.ts';
 import type { ReplicaListing, RouteContext, SessionListing } from './routes/route-context.ts';
 import { searchRoutes } from './routes/search-routes.ts';
 import { securityGroupRoutes } from './routes/security-group-routes.ts';
@@ -51,7 +55,7 @@ export interface ApiServerOptions {
   operationTimeoutMs?: number;
   /** Largest request body: deploys carry whole manifests (ConfigMaps can be large). */
   bodyLimitBytes?: number;
-  /** Clock for task timestamps (tests). */
+  /** Clock for task timestamps and error bodies' `timestamp` (tests). */
   now?: () => number;
   /** The task runner (the hub makes it, to recover interrupted tasks before serving); one is made otherwise. */
   tasks?: TaskRunner;
@@ -72,6 +76,10 @@ export interface ApiServerOptions {
   definitions?: DefinitionService;
   /** Told of every request answered, by route template and status (the hub's metrics). */
   requests?: RequestObserver;
+  /** Front50, where GET /projects/{project}/clusters reads projects (front50.baseUrl); without it every project is a 404. */
+  front50?: ProjectSource;
+  /** Artifact accounts and fetching (/artifacts/…); without it, only Clouddriver's built-in embedded and custom accounts. */
+  artifacts?: ArtifactService;
 }
 
 export const DEFAULT_OPERATION_TIMEOUT_MS = 30_000;
@@ -139,6 +147,7 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
     auth: authorized?.auth ?? ALLOW_ALL,
     views: new ViewLoader(store, new ResourceCache()),
     ...(options.definitions !== undefined ? { definitions: options.definitions } : {}),
+    ...(options.front50 !== undefined ? { front50: options.front50 } : {}),
   };
 
   // Orca and curl send "Content-Type: application/json" with empty bodies (e.g. cache refreshes);
@@ -171,7 +180,7 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
     tasks.stopMaintenance();
     await tasks.drain();
   });
-  installErrorHandling(app, options.logger);
+  installErrorHandling(app, options.logger, options.now);
 
   healthRoutes(app, context);
   credentialsRoutes(app, context);
@@ -193,6 +202,8 @@ export function buildApiServer(options: ApiServerOptions): FastifyInstance {
   searchRoutes(app, context);
   jobRoutes(app, context);
   rawResourceRoutes(app, context);
+  projectRoutes(app, context);
+  artifactRoutes(app, options.artifacts ?? new ArtifactService());
   // The status page shares one unfiltered read among its callers and narrows it per caller (AuthorizedStore).
   statusRoutes(app, context, { store: options.store, filter: authorized?.store });
   return app;

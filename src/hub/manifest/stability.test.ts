@@ -7,7 +7,7 @@ function deployment(spec: object, status?: object, generation = 1): KubeObject {
   return { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', generation }, spec, ...(status ? { status } : {}) };
 }
 
-const stable = { state: true };
+const stable = { state: true, message: '' };
 
 describe('manifestStatus', () => {
   test('no status reported', () => {
@@ -30,9 +30,9 @@ describe('manifestStatus', () => {
     const full = { observedGeneration: 1, replicas: 2, updatedReplicas: 2, availableReplicas: 2, readyReplicas: 2 };
     assert.deepEqual(manifestStatus('apps', 'Deployment', deployment({ replicas: 2 }, full)), {
       stable,
-      paused: { state: false },
+      paused: { state: false, message: '' },
       available: stable,
-      failed: { state: false },
+      failed: { state: false, message: '' },
     });
     assert.deepEqual(manifestStatus('apps', 'Deployment', deployment({ replicas: 2 }, { ...full, observedGeneration: 0 }, 1)).stable, {
       state: false,
@@ -184,4 +184,22 @@ describe('manifestStatus', () => {
     assert.deepEqual(manifestStatus('', 'Service', { kind: 'Service', spec: { type: 'LoadBalancer' } }).stable, stable);
     assert.deepEqual(manifestStatus('example.com', 'Widget', { kind: 'Widget' }).stable, stable);
   });
+});
+
+test('every condition carries a message, "" when there is none (go-clouddriver\'s shape)', () => {
+  const withoutRule = manifestStatus('example.com', 'Widget', { kind: 'Widget', metadata: { name: 'w' } });
+  assert.deepEqual(withoutRule, {
+    stable: { state: true, message: '' },
+    paused: { state: false, message: '' },
+    available: { state: true, message: '' },
+    failed: { state: false, message: '' },
+  });
+  const failedJob = manifestStatus('batch', 'Job', {
+    kind: 'Job',
+    metadata: { name: 'j' },
+    spec: {},
+    status: { succeeded: 0, conditions: [{ type: 'Failed', status: 'True' }] },
+  });
+  assert.deepEqual(failedJob.failed, { state: true, message: '' });
+  for (const c of Object.values(failedJob)) assert.equal(typeof c.message, 'string');
 });

@@ -5,9 +5,20 @@ import type { KubeObject } from '../../common/kube-object.ts';
  * WaitForManifestStable polls `status.stable` and `status.failed`, Deck shows the messages. The rules and
  * messages follow Clouddriver's handlers; kinds without a rule are always stable.
  */
+/**
+ * One condition. `message` is always there, `""` when there is nothing to say: go-clouddriver sends it
+ * so (internal/kubernetes/manifest/status.go, no omitempty), and readers that print
+ * `status.failed.message` (Orca's WaitForManifestStableTask) then print nothing rather than "null".
+ * Clouddriver itself leaves a null message out.
+ */
 export interface Condition {
   state: boolean;
-  message?: string;
+  message: string;
+}
+
+/** A condition without a message. */
+function condition(state: boolean, message: string | undefined = undefined): Condition {
+  return { state, message: message ?? '' };
 }
 
 export interface ManifestStatus {
@@ -28,33 +39,33 @@ export const UnstableReason = {
 
 /** Mutable builder mirroring Clouddriver's Manifest.Status. */
 class Status {
-  stable: Condition = { state: true };
-  paused: Condition = { state: false };
-  available: Condition = { state: true };
-  failed: Condition = { state: false };
+  stable: Condition = condition(true);
+  paused: Condition = condition(false);
+  available: Condition = condition(true);
+  failed: Condition = condition(false);
 
   static noneReported(): Status {
     return new Status().unstable('No status reported yet').unavailable('No availability reported');
   }
 
   unstable(message: string): this {
-    this.stable = { state: false, message };
+    this.stable = condition(false, message);
     return this;
   }
   stableWith(message: string): this {
-    this.stable = { state: true, message };
+    this.stable = condition(true, message);
     return this;
   }
   unavailable(message: string): this {
-    this.available = { state: false, message };
+    this.available = condition(false, message);
     return this;
   }
   pause(message: string | undefined): this {
-    this.paused = message === undefined ? { state: true } : { state: true, message };
+    this.paused = condition(true, message);
     return this;
   }
   fail(message: string | undefined): this {
-    this.failed = message === undefined ? { state: true } : { state: true, message };
+    this.failed = condition(true, message);
     return this;
   }
   toJSON(): ManifestStatus {

@@ -192,8 +192,8 @@ export interface ApplicationSelection {
   account?: string;
   /** Only the objects of one moniker cluster. */
   cluster?: string;
-  /** Only the objects of these (account, cluster) pairs (instead of account and cluster). */
-  clusters?: ReadonlyArray<{ account: string; cluster: string }>;
+  /** Only the objects of these scopes (instead of account and cluster): (account, cluster) pairs, or whole accounts. */
+  clusters?: readonly ApplicationScope[];
   /** Load the Services of the objects' namespaces (server groups' load balancers, Ingress backends). */
   services?: boolean;
   /** Load the pods of the server groups (instances). */

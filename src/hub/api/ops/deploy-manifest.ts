@@ -1,3 +1,4 @@
+import { DEFAULT_NAMESPACE, DEFAULT_NAMESPACE_PROPERTY } from '../../../common/account-properties.ts';
 import type { KubeObject, ObjectMeta } from '../../../common/kube-object.ts';
 import { splitApiVersion } from '../../../common/kube-object.ts';
 import type { ObjectKey } from '../../../common/object-key.ts';
@@ -26,7 +27,7 @@ import {
 import { parseSelectorList, selectorMatches, type SelectorList } from './label-selector.ts';
 import type { OpContext, OpHandler, ParsedOp, PreparedOp } from './op-handler.ts';
 import { invalidOperation } from './operation-failure.ts';
-import { namespacedKind } from './scope.ts';
+import { namespacedKind, requestDefinitions } from './scope.ts';
 import { checkNamespace, supports } from './targets.ts';
 import {
   ArtifactAnnotations,
@@ -66,7 +67,6 @@ export const Labels = {
 } as const;
 
 const MANAGED_BY = 'spinnaker';
-const DEFAULT_NAMESPACE = 'default';
 const PHASE = 'DEPLOY_KUBERNETES_MANIFEST';
 /** Orca's trafficManagement strategy names, as its DeployManifestTask maps them. */
 const TRAFFIC_STRATEGY_NAMES: Record<string, string> = {
@@ -215,18 +215,29 @@ export function parseDeployDescription(raw: unknown, path: string, manifestsKey:
   };
 }
 
-/** Resolves kinds and namespaces against the account; rejects namespaces it is not configured for. */
+/**
+ * Resolves kinds and namespaces against the account; rejects namespaces it does not serve. A manifest
+ * that names no namespace goes to the account's default one (DEFAULT_NAMESPACE_PROPERTY, which its
+ * agent declares and fills in the same way), and is checked there: Clouddriver checks no namespace it
+ * was not given, but a write where the agent does not watch would never reach the cache the task waits
+ * on. An agent that declares no default (it predates the property) fills in `default` itself: the hub
+ * places the manifest there and checks nothing, as Clouddriver.
+ */
 export function placeManifests(description: DeployDescription, account: AccountRecord, context = 'deployKubernetesManifest'): PlacedManifest[] {
+  const definitions = requestDefinitions(description.manifests.map((m) => m.manifest));
+  const declaredDefault = account.properties[DEFAULT_NAMESPACE_PROPERTY] || undefined;
   return description.manifests.map(({ manifest, path }): PlacedManifest => {
     const { group } = splitApiVersion(manifest.apiVersion as string);
     const kind = manifest.kind as string;
     const meta = manifest.metadata as ObjectMeta;
-    const namespaced = namespacedKind(account, group, kind);
+    const namespaced = namespacedKind(account, group, kind, definitions);
     let namespace = '';
     if (namespaced) {
       const explicit = description.namespaceOverride ?? (meta.namespace || undefined);
-      if (explicit !== undefined) checkNamespace(account, explicit, at(path, 'metadata.namespace'), context);
-      namespace = explicit ?? DEFAULT_NAMESPACE;
+      namespace = explicit ?? declaredDefault ?? DEFAULT_NAMESPACE;
+      if (explicit !== undefined || declaredDefault !== undefined) {
+        checkNamespace(account, namespace, at(path, 'metadata.namespace'), context, explicit === undefined);
+      }
       meta.namespace = namespace;
     } else {
       delete meta.namespace;

@@ -69,7 +69,8 @@ export const resizeServerGroupOp: OpHandler = manifestOp<{ desired: number }>({
   name: 'resizeServerGroup',
   operationClass: 'KubernetesResizeServerGroupOperation',
   phase: 'RESIZE_KUBERNETES_SERVER_GROUP',
-  validatorContext: 'resizeKubernetesServerGroup',
+  // Clouddriver's KubernetesResizeServerGroupValidator reports under the deploy validator's context.
+  validatorContext: 'deployKubernetesManifest',
   idempotent: true,
   targetField: 'serverGroupName',
   locationFields: ['region', 'location', 'namespace'],

@@ -1,3 +1,5 @@
+import { OMIT_NAMESPACES_PROPERTY, splitNamespaces } from '../../../common/account-properties.ts';
+import { Errors, ScaleAgentError } from '../../../common/errors.ts';
 import { fullResourceName, knownKind, resolveKind, splitFullResourceName } from '../../store/kind-names.ts';
 import type { AccountRecord } from '../../store/types.ts';
 import type { ResourceTarget } from '../../router/types.ts';
@@ -36,15 +38,32 @@ export function supports(target: Pick<ResourceTarget, 'group' | 'kind'>, capabil
 }
 
 /**
- * Rejects a namespace the account is not configured for, as Clouddriver's validator does
- * (`…wrongNamespace`): an agent watching only some namespaces would never see the write.
+ * Rejects a namespace the account does not serve, as Clouddriver's validators do
+ * (KubernetesValidationUtil.validateNamespace): one outside the account's `namespaces` (when it has
+ * some) is `wrongNamespace`, one of its `omitNamespaces` (declared by the agent, OMIT_NAMESPACES_PROPERTY)
+ * is `omittedNamespace`. The agent never watches such a namespace, so a write there would never reach
+ * the cache the task waits on. A 400 NAMESPACE_NOT_ALLOWED naming the field (`path`, which starts with the
+ * operation's name), the namespace, the account and Clouddriver's validation error, e.g.
+ * `deployKubernetesManifest.deployKubernetesManifest.team-c.wrongNamespace` (Clouddriver joins its
+ * validator context twice). `defaulted`: no namespace was given and the manifest would go to this one,
+ * the account's default namespace (DEFAULT_NAMESPACE_PROPERTY): Clouddriver does not check that one,
+ * but the agent would write where it does not watch all the same.
  */
-export function checkNamespace(account: AccountRecord, namespace: string, path: string, context: string): void {
-  if (namespace === '' || account.namespaces.length === 0 || account.namespaces.includes(namespace)) return;
-  invalid(
-    path,
-    `namespace "${namespace}" is not one of account ${account.name}'s namespaces (${account.namespaces.join(', ')}) (${context}.${namespace}.wrongNamespace)`,
-  );
+export function checkNamespace(account: AccountRecord, namespace: string, path: string, context: string, defaulted = false): void {
+  if (namespace === '') return;
+  const given = defaulted ? `no namespace is given, so the account's default namespace "${namespace}" would be used, but it` : `namespace "${namespace}"`;
+  const refuse = (why: string, clouddriverError: string) => {
+    throw new ScaleAgentError(Errors.NAMESPACE_NOT_ALLOWED, `${path}: ${given} ${why} (${context}.${context}.${namespace}.${clouddriverError})`, {
+      field: path,
+      namespace,
+      account: account.name,
+    });
+  };
+  if (account.namespaces.length > 0 && !account.namespaces.includes(namespace)) {
+    refuse(`is not one of account ${account.name}'s namespaces (${account.namespaces.join(', ')})`, 'wrongNamespace');
+  }
+  const omitted = splitNamespaces(account.properties[OMIT_NAMESPACES_PROPERTY]);
+  if (omitted.includes(namespace)) refuse(`is one of account ${account.name}'s omitted namespaces (omitNamespaces: ${omitted.join(', ')})`, 'omittedNamespace');
 }
 
 /** Resolves a kind token and a name in a location; 400s name the field (`path`: the kind's, `locationPath`: the namespace's). */

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CACHE_CHECK_OVERDUE_MS, cacheView } from './credentials-view.ts';
+import { accountRecord } from '../../store/testing/fixtures.ts';
+import { CACHE_CHECK_OVERDUE_MS, accountView, cacheView, clouddriverPermissions, spinnakerKindMap } from './credentials-view.ts';
 import type { FeedDigestState } from '../../store/types.ts';
 
 const NOW = 1_800_000_000_000;
@@ -32,4 +33,40 @@ test('the cache view: diverged before overdue before matching; a feed awaited si
     ['StatefulSet'],
     'a diverged feed is listed as diverged, not overdue',
   );
+});
+
+test("permissions as Clouddriver serialises Fiat's Permissions: Fiat's order, only authorizations with roles, {} when unrestricted", () => {
+  assert.deepEqual(clouddriverPermissions({}), {});
+  assert.deepEqual(clouddriverPermissions({ READ: [], WRITE: [] }), {});
+  assert.deepEqual(Object.keys(clouddriverPermissions({ WRITE: ['ops'], EXECUTE: [], READ: ['dev'] })), ['READ', 'WRITE']);
+  const account = accountRecord('k8s', { permissions: {} });
+  for (const expand of [false, true]) assert.deepEqual(accountView({ ...account, registeredAt: 0, lastSeenAt: 0 }, expand).permissions, {});
+  const restricted = accountView({ ...accountRecord('p', { permissions: { READ: ['dev'], WRITE: ['ops'] } }), registeredAt: 0, lastSeenAt: 0 }, false);
+  assert.deepEqual(restricted.permissions, { READ: ['dev'], WRITE: ['ops'] });
+});
+
+test("spinnakerKindMap: Clouddriver's handler kinds, and custom resources keyed `kind.group` in lower case; no other built-in kinds", () => {
+  const account = accountRecord('k8s', {
+    kinds: [
+      { group: '', version: 'v1', kind: 'Node', resource: 'nodes', namespaced: false, watchable: true },
+      { group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', resource: 'leases', namespaced: true, watchable: true },
+      { group: 'apps', version: 'v1', kind: 'Deployment', resource: 'deployments', namespaced: true, watchable: true },
+      { group: 'stable.example.com', version: 'v1', kind: 'CronTab', resource: 'crontabs', namespaced: true, watchable: true },
+    ],
+  });
+  const map = spinnakerKindMap({ ...account, registeredAt: 0, lastSeenAt: 0 });
+  // DeployManifestIT.shouldGetDeployedCrdsCredentials reads spinnakerKindMap.'crontab.stable.example.com'.
+  assert.equal(map['crontab.stable.example.com'], 'unclassified');
+  assert.equal(map.Node, undefined);
+  assert.equal(map.node, undefined);
+  assert.equal(map.Lease, undefined);
+  // Clouddriver's 32 handlers (KubernetesSpinnakerKindMap), by KubernetesKind.toString().
+  const standard = Object.keys(map).filter((k) => k !== 'crontab.stable.example.com');
+  assert.equal(standard.length, 32);
+  for (const key of ['apiService', 'clusterRoleBinding', 'customResourceDefinition', 'horizontalpodautoscaler', 'podDisruptionBudget', 'statefulSet']) {
+    assert.ok(key in map, key);
+  }
+  assert.equal(map.deployment, 'serverGroupManagers');
+  assert.equal(map.cronJob, 'serverGroups');
+  assert.equal(map.persistentVolume, 'configs');
 });

@@ -6,26 +6,47 @@ import { accountFromManagementBody, KUBERNETES_TYPE } from '../../definitions/cl
 import type { DefinitionService } from '../../definitions/definition-service.ts';
 import type { AccountDefinitionRecord, AccountRecord, CacheReader } from '../../store/types.ts';
 import { withStatus } from '../http-errors.ts';
-import { accountView, cacheView, clouddriverAccountFields } from '../responses/credentials-view.ts';
+import { accountView, cachesDefinitions, cacheView, clouddriverAccountFields, DEFINITION_KIND, type AccountCacheFacts } from '../responses/credentials-view.ts';
 import { DEFINITION_BODY_LIMIT_BYTES } from './account-definition-routes.ts';
 import { booleanParam, limitParam, queryOf, type RouteContext } from './route-context.ts';
+
+/** The single account's name when there is one: its query then reads one range of the primary key. */
+function onlyAccount(accounts: readonly AccountRecord[]): { account: string } | object {
+  return accounts.length === 1 && accounts[0] !== undefined ? { account: accounts[0].name } : {};
+}
 
 /** Namespace objects in the cache, by account: the namespaces of accounts that watch all of them. */
 async function namespacesSeen(store: CacheReader, accounts: AccountRecord[]): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
   const wanted = accounts.filter((a) => a.namespaces.length === 0);
   if (wanted.length === 0) return out;
-  const objects = await store.listObjects({
-    group: '',
-    kind: 'Namespace',
-    ...(wanted.length === 1 && wanted[0] !== undefined ? { account: wanted[0].name } : {}),
-  });
+  const objects = await store.listObjects({ group: '', kind: 'Namespace', ...onlyAccount(wanted) });
   for (const o of objects) {
     const list = out.get(o.account);
     if (list) list.push(o.name);
     else out.set(o.account, [o.name]);
   }
   return out;
+}
+
+/**
+ * The names of the CustomResourceDefinitions in the cache, by account, for the accounts that cache them
+ * (spinnakerKindMap lists the kinds they define). Keys only: a CRD's body (its schema) can be large.
+ */
+async function definitionsSeen(store: CacheReader, accounts: AccountRecord[]): Promise<Map<string, Set<string>>> {
+  const out = new Map<string, Set<string>>();
+  const wanted = accounts.filter(cachesDefinitions);
+  for (const account of wanted) out.set(account.name, new Set());
+  if (wanted.length === 0) return out;
+  const objects = await store.searchObjects({ kinds: [DEFINITION_KIND], withoutBodies: true, ...onlyAccount(wanted) });
+  for (const o of objects) out.get(o.account)?.add(o.name);
+  return out;
+}
+
+/** What the expanded views take from the cache, by account. */
+async function cacheFacts(store: CacheReader, accounts: AccountRecord[]): Promise<Map<string, AccountCacheFacts>> {
+  const [namespaces, definitions] = await Promise.all([namespacesSeen(store, accounts), definitionsSeen(store, accounts)]);
+  return new Map(accounts.map((a) => [a.name, { namespacesSeen: namespaces.get(a.name), definitions: definitions.get(a.name) }]));
 }
 
 /**
@@ -92,8 +113,8 @@ export function credentialsRoutes(app: FastifyInstance, { store, definitions, au
   app.get('/credentials', async (request) => {
     const expand = booleanParam(queryOf(request.query).expand, false);
     const [accounts, defined] = await Promise.all([store.listAccounts(), definitions?.definitionsByName() ?? new Map<string, AccountDefinitionRecord>()]);
-    const seen = expand ? await namespacesSeen(store, accounts) : new Map<string, string[]>();
-    return accounts.map((a) => ({ ...accountView(a, expand, seen.get(a.name)), ...lifecycle(defined.get(a.name), a) }));
+    const facts = expand ? await cacheFacts(store, accounts) : new Map<string, AccountCacheFacts>();
+    return accounts.map((a) => ({ ...accountView(a, expand, facts.get(a.name)), ...lifecycle(defined.get(a.name), a) }));
   });
 
   app.get<{ Params: { account: string } }>('/credentials/:account', async (request) => {
@@ -103,9 +124,9 @@ export function credentialsRoutes(app: FastifyInstance, { store, definitions, au
       if (definition !== undefined) return definedOnlyView(definition);
       throw new ScaleAgentError(Errors.ACCOUNT_NOT_FOUND, `account ${name} not found`, { account: name });
     }
-    const seen = await namespacesSeen(store, [account]);
+    const facts = await cacheFacts(store, [account]);
     return {
-      ...accountView(account, true, seen.get(account.name)),
+      ...accountView(account, true, facts.get(account.name)),
       ...lifecycle(definition, account),
       cache: cacheView(await store.feedDigestStates(account.name), Date.now()),
     };

@@ -6,6 +6,7 @@ import type { ReplicaStatus } from '../../replicas/replica-liveness.ts';
 import type { AssignmentStore, StoreHealth, StoreReader } from '../../store/types.ts';
 import type { ViewLoader } from '../../views/loader.ts';
 import type { TaskRunner } from '../ops/task-runner.ts';
+import type { ProjectSource } from '../projects/front50-client.ts';
 
 /** The replicas sharing the hub's database (src/hub/replicas/replica-presence.ts). */
 export interface ReplicaListing {
@@ -61,6 +62,8 @@ export interface RouteContext {
    * version) are shared by every request and every view route family.
    */
   views: ViewLoader;
+  /** Where GET /projects/{project}/clusters reads projects (front50.baseUrl); without it the hub knows no projects. */
+  front50?: ProjectSource;
 }
 
 export type Query = Record<string, string | undefined>;
