@@ -11,12 +11,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { stringify as toYaml } from 'yaml';
 import { parseConfig } from '../../src/common/config.ts';
 import { isScaleAgentError } from '../../src/common/errors.ts';
-import { createLogger, silentLogger } from '../../src/common/logger.ts';
+import { silentLogger } from '../../src/common/logger.ts';
 import { waitFor } from '../../src/common/time.ts';
 import { FakeRouter } from '../../src/hub/api/testing/fake-router.ts';
 import { buildApiServer } from '../../src/hub/api/server.ts';
@@ -28,6 +27,7 @@ import { startHub } from '../../src/hub/hub.ts';
 import { openStore } from '../../src/hub/store/open-store.ts';
 import type { SqlStore } from '../../src/hub/store/sql-store.ts';
 import { DEPLOYMENTS, accountRecord, upsert } from '../../src/hub/store/testing/fixtures.ts';
+import { capturingLogger } from './transport-harness.ts';
 
 type Json = any;
 
@@ -95,27 +95,6 @@ async function seed(store: SqlStore): Promise<void> {
       NOW,
     );
   }
-}
-
-/** A logger whose lines the test can read. */
-function capturingLogger(): { logger: ReturnType<typeof createLogger>; lines: () => Json[] } {
-  const chunks: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, callback) {
-      chunks.push(chunk.toString('utf8'));
-      callback();
-    },
-  });
-  const logger = createLogger({ level: 'debug', destination });
-  return {
-    logger,
-    lines: () =>
-      chunks
-        .join('')
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l)),
-  };
 }
 
 describe('REST authorization', () => {

@@ -8,10 +8,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { parseConfig } from '../../src/common/config.ts';
-import { createLogger, silentLogger } from '../../src/common/logger.ts';
+import { silentLogger } from '../../src/common/logger.ts';
 import { FakeRouter } from '../../src/hub/api/testing/fake-router.ts';
 import { buildApiServer } from '../../src/hub/api/server.ts';
 import { openStore } from '../../src/hub/store/open-store.ts';
@@ -21,6 +20,7 @@ import { CLOSED_ROLE } from '../../src/hub/auth/account-policy.ts';
 import { authConfigSchema } from '../../src/hub/auth/auth-config.ts';
 import { SERVICE_CALLS_USER } from '../../src/hub/auth/authenticator.ts';
 import { createRestAuth } from '../../src/hub/auth/rest-auth.ts';
+import { capturingLogger } from './transport-harness.ts';
 
 type Json = any;
 
@@ -61,25 +61,6 @@ function deployBody(account: string): unknown {
       },
     },
   ];
-}
-
-function capturingLogger(): { logger: ReturnType<typeof createLogger>; lines: () => Json[] } {
-  const chunks: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, callback) {
-      chunks.push(chunk.toString('utf8'));
-      callback();
-    },
-  });
-  return {
-    logger: createLogger({ level: 'debug', destination }),
-    lines: () =>
-      chunks
-        .join('')
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l)),
-  };
 }
 
 describe('Spinnaker service calls without a user (auth.trustedGate.serviceCalls)', () => {
