@@ -14,12 +14,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { Errors, isScaleAgentError } from '../../src/common/errors.ts';
+import { Errors } from '../../src/common/errors.ts';
 import { artifactsConfigSchema } from '../../src/hub/artifacts/artifact-config.ts';
 import { ArtifactService } from '../../src/hub/artifacts/artifact-service.ts';
 import { GIT_MAX_QUEUED_FETCHES, GIT_MAX_CONCURRENT_FETCHES, GIT_MAX_REFS } from '../../src/hub/artifacts/git-repo-artifacts.ts';
 import { GIT_MAX_PACK_OBJECTS } from '../../src/hub/artifacts/git-pack-limits.ts';
 import { startGitHttpServer, type GitHttpServer } from '../support/git-http-server.ts';
+import { refusal } from '../../src/hub/artifacts/testing/refusal.ts';
 
 const USER = 'deployer';
 const PASSWORD = 'git-password';
@@ -198,17 +199,6 @@ function extract(archive: Buffer): Map<string, string> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-async function refusal(promise: Promise<unknown>, code: string): Promise<string> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(isScaleAgentError(err), String(err));
-    assert.equal(err.code, code, err.message);
-    return err.message;
-  }
-  assert.fail(`expected ${code}`);
 }
 
 function assertNoClonesLeft(): void {

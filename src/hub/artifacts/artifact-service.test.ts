@@ -9,9 +9,10 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Errors, isScaleAgentError } from '../../common/errors.ts';
+import { Errors } from '../../common/errors.ts';
 import { artifactsConfigSchema } from './artifact-config.ts';
 import { ArtifactService } from './artifact-service.ts';
+import { refusal } from './testing/refusal.ts';
 
 const MANIFEST = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-scm\n';
 const GITHUB_TOKEN = 'ghp_first';
@@ -120,17 +121,6 @@ after(async () => {
 
 async function fetchText(artifact: Record<string, unknown>): Promise<string> {
   return (await service.fetch(artifact)).toString('utf8');
-}
-
-async function refusal(promise: Promise<unknown>, code: string): Promise<string> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(isScaleAgentError(err), String(err));
-    assert.equal(err.code, code, err.message);
-    return err.message;
-  }
-  assert.fail(`expected ${code}`);
 }
 
 test('github/file: metadata then download_url; the token stays with the API origin', async () => {

@@ -6,10 +6,11 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Errors, isScaleAgentError } from '../../common/errors.ts';
+import { Errors } from '../../common/errors.ts';
 import { AddressPolicy } from './address-policy.ts';
 import { BoundedHttpClient, type HttpLimits, type Resolver } from './bounded-http.ts';
 import { FetchSlots } from './fetch-slots.ts';
+import { refusal } from './testing/refusal.ts';
 
 const LIMITS: HttpLimits = { maxBytes: 64 * 1024, timeoutMs: 5_000, connectTimeoutMs: 2_000, maxRedirects: 3 };
 const LOOPBACK_ALLOWED = new AddressPolicy({ allow: ['127.0.0.1'], deny: [], allowPublic: true });
@@ -34,17 +35,6 @@ async function serve(handler: RequestListener): Promise<{ origin: string; seen: 
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, server, connections: () => connections };
-}
-
-async function refusal(promise: Promise<unknown>, code: string): Promise<string> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(isScaleAgentError(err), `a typed error, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    return err.message;
-  }
-  assert.fail(`expected ${code}`);
 }
 
 test('the default rules refuse loopback, private, metadata and IPv6 loopback addresses, and names and redirects that lead there', async () => {
