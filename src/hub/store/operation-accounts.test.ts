@@ -7,28 +7,14 @@ import { forEachEngine } from '../../../test/support/databases.ts';
 import type { SqlStore } from './sql-store.ts';
 import { OPERATION_ACCOUNTS_PER_QUERY } from './sql-task-store.ts';
 import type { OperationRecord } from './types.ts';
+import { operationRecord } from './testing/fixtures.ts';
 
 const NOW = 1_700_000_000_000;
 /** More than a page of the status page's operations (25), all newer than the quiet accounts' own. */
 const BUSY_OPERATIONS = 40;
 
 function operation(id: string, account: string, receivedAt: number, type = 'apply'): OperationRecord {
-  return {
-    id,
-    taskId: null,
-    account,
-    type,
-    status: 'SUCCEEDED',
-    httpStatus: 200,
-    errorCode: null,
-    message: null,
-    agentId: 'agent-1',
-    receivedAt,
-    routedAt: null,
-    sentAt: null,
-    executedAt: null,
-    resultAt: null,
-  };
+  return operationRecord(id, account, receivedAt, { type });
 }
 
 forEachEngine('Store: operations of a list of accounts', (engine) => {

@@ -10,7 +10,7 @@ import { authConfigSchema } from '../../auth/auth-config.ts';
 import { createRestAuth } from '../../auth/rest-auth.ts';
 import { openStore } from '../../store/open-store.ts';
 import type { SqlStore } from '../../store/sql-store.ts';
-import { accountRecord } from '../../store/testing/fixtures.ts';
+import { accountRecord, operationRecord } from '../../store/testing/fixtures.ts';
 import type { OperationFilter, OperationRecord } from '../../store/types.ts';
 import { FakeRouter } from '../testing/fake-router.ts';
 import { buildApiServer } from '../server.ts';
@@ -31,22 +31,7 @@ const AUTH = {
 };
 
 function operation(id: string, account: string, receivedAt: number): OperationRecord {
-  return {
-    id,
-    taskId: null,
-    account,
-    type: 'apply',
-    status: 'SUCCEEDED',
-    httpStatus: 200,
-    errorCode: null,
-    message: null,
-    agentId: 'agent-1',
-    receivedAt,
-    routedAt: null,
-    sentAt: null,
-    executedAt: null,
-    resultAt: null,
-  };
+  return operationRecord(id, account, receivedAt);
 }
 
 describe('operations narrowed to the caller in the query', () => {

@@ -15,7 +15,7 @@ import { authConfigSchema } from '../../auth/auth-config.ts';
 import { createRestAuth } from '../../auth/rest-auth.ts';
 import { openStore } from '../../store/open-store.ts';
 import type { SqlStore } from '../../store/sql-store.ts';
-import { CONFIGMAPS_WEB, DEPLOYMENTS, accountRecord, upsert } from '../../store/testing/fixtures.ts';
+import { CONFIGMAPS_WEB, DEPLOYMENTS, accountRecord, operationRecord, upsert } from '../../store/testing/fixtures.ts';
 import type { OperationRecord } from '../../store/types.ts';
 import { FakeRouter } from '../testing/fake-router.ts';
 import { buildApiServer } from '../server.ts';
@@ -74,22 +74,13 @@ const SESSIONS: SessionListing = {
 };
 
 function operation(id: string, account: string, receivedAt: number): OperationRecord {
-  return {
-    id,
+  return operationRecord(id, account, receivedAt, {
     taskId: `task-${id}`,
-    account,
-    type: 'apply',
-    status: 'SUCCEEDED',
-    httpStatus: 200,
-    errorCode: null,
-    message: null,
-    agentId: 'agent-1',
-    receivedAt,
     routedAt: receivedAt + 2,
     sentAt: receivedAt + 5,
     executedAt: receivedAt + 45,
     resultAt: receivedAt + 60,
-  };
+  });
 }
 
 async function seed(store: SqlStore): Promise<void> {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { KEY_LENGTHS } from '../schema.ts';
-import type { AccountRecord, FeedInfo, StoreChange } from '../types.ts';
+import type { AccountRecord, FeedInfo, OperationRecord, StoreChange } from '../types.ts';
 
 /** Shared builders for store and API tests. */
 export const DEPLOYMENTS: FeedInfo = { group: 'apps', version: 'v1', kind: 'Deployment', resource: 'deployments', namespace: '', namespaced: true };
@@ -87,5 +87,26 @@ export function upsert(
     uid: uidOf(name),
     resourceVersion: rv,
     body: objectBody(feed.kind, apiVersion, namespace, name, extra, { resourceVersion: rv, ...metadata }),
+  };
+}
+
+/** A succeeded `apply` operation record on `account` received at `receivedAt`, with no task or hop times unless overridden. */
+export function operationRecord(id: string, account: string, receivedAt: number, overrides: Partial<OperationRecord> = {}): OperationRecord {
+  return {
+    id,
+    taskId: null,
+    account,
+    type: 'apply',
+    status: 'SUCCEEDED',
+    httpStatus: 200,
+    errorCode: null,
+    message: null,
+    agentId: 'agent-1',
+    receivedAt,
+    routedAt: null,
+    sentAt: null,
+    executedAt: null,
+    resultAt: null,
+    ...overrides,
   };
 }
