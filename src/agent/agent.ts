@@ -210,6 +210,8 @@ export async function startAgent(config: AgentConfig, logger: Logger, options: S
     address: config.clouddriver.grpc,
     pingIntervalMs: Math.max(100, config.clouddriver.keepAliveHeartbeatSeconds * 1000),
     backoff: config.clouddriver.backoff,
+    protocolVersion: config.clouddriver.protocolVersion,
+    syncCoalesceMs: config.clouddriver.syncCoalesceMs,
     logger,
     transport,
     accounts: () => roster.declarations(),

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { PROTOCOL_VERSION } from '../protocol/version.ts';
 import { z } from 'zod';
 import { accountSchema } from '../common/account-config.ts';
 import { SERVICE_ACCOUNT_DIR } from '../kube/in-cluster.ts';
@@ -17,6 +18,15 @@ import {
 
 export { DEFAULT_ADMIN_PORT, DEFAULT_PROMETHEUS_PORT, type ServerSslConfig, type PrometheusConfig } from './server-config.ts';
 export { type VaultConfig, type SecretsConfig } from './secrets-config.ts';
+/**
+ * clouddriver.syncCoalesceMs's default: how long a sync request waits for others to share its message.
+ * Chosen from the scale benchmark (docs/performance.md, "Protocol version 2"): see there for the
+ * measurements behind it.
+ */
+export const DEFAULT_SYNC_COALESCE_MS = 2;
+/** The longest coalescing delay the configuration accepts: it adds to every change's latency. */
+export const MAX_SYNC_COALESCE_MS = 100;
+
 /** Where the hub listens by default (Armory's clouddriver.grpc). */
 export const DEFAULT_HUB_ADDRESS = 'localhost:9091';
 /** Per-request timeout against the API servers (Armory's timeoutSeconds; 0 = none there, not offered here). */
@@ -253,6 +263,17 @@ export const agentConfigSchema = z
         noProxy: z.boolean().default(false),
         /** Anti-entropy: how often each feed's digest is compared with the hub's copy; 0 = only after reconnects. */
         digestIntervalSeconds: z.number().int().min(0).default(DEFAULT_DIGEST_INTERVAL_SECONDS),
+        /**
+         * The highest wire protocol version the hello offers. 2 (the default) carries every account's
+         * changes on one SharedSync stream; 1 opens one Sync stream per account. A hub answers with the
+         * version the session speaks; set 1 only to pin an agent to the older protocol.
+         */
+        protocolVersion: z.union([z.literal(1), z.literal(2)]).default(PROTOCOL_VERSION),
+        /**
+         * Protocol version 2: how long a change batch may wait for those of other accounts to share its
+         * message to the hub, in milliseconds; 0 = only batches made in the same turn of the event loop.
+         */
+        syncCoalesceMs: z.number().int().min(0).max(MAX_SYNC_COALESCE_MS).default(DEFAULT_SYNC_COALESCE_MS),
         /** Reconnect backoff (grpc-js defaults: 1 s ×1.6 up to 120 s, ±20 %). */
         backoff: z
           .object({

@@ -11,6 +11,7 @@ import { createGrpcServerTransport } from './grpc/server-credentials.ts';
 import { SessionHandler } from './grpc/session-handler.ts';
 import { SessionRegistry } from './grpc/session-registry.ts';
 import { sessionSummaries } from './grpc/session-summaries.ts';
+import { SharedSyncHandler } from './grpc/shared-sync-handler.ts';
 import { SyncHandler } from './grpc/sync-handler.ts';
 import { SessionRouter } from './router/session-router.ts';
 import { buildApiServer } from './api/server.ts';
@@ -139,6 +140,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   await watch.start();
   opened.add(() => watch.stop());
   const syncHandler = new SyncHandler({ store, registry, logger, metrics, authorizer, maxObjectBytes: config.limits.maxObjectBytes, leases });
+  const sharedSyncHandler = new SharedSyncHandler({ sync: syncHandler, logger, authorizer, maxUnackedBatches: config.limits.maxUnackedBatches });
   const grpcServer = new Server({
     'grpc.max_receive_message_length': GRPC_MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': GRPC_MAX_MESSAGE_BYTES,
@@ -151,6 +153,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   grpcServer.addService(agentHubServerDefinition, {
     Session: (call: Parameters<SessionHandler['handle']>[0]) => sessionHandler.handle(call),
     Sync: (call: Parameters<SyncHandler['handle']>[0]) => syncHandler.handle(call),
+    SharedSync: (call: Parameters<SharedSyncHandler['handle']>[0]) => sharedSyncHandler.handle(call),
   });
 
   const grpcPort = await opened.orClose(

@@ -3,13 +3,18 @@ import { makeGenericClientConstructor, type ServiceDefinition, type MethodDefini
 import {
   AgentMessageSchema,
   HubMessageSchema,
+  SharedSyncRequestSchema,
+  SharedSyncResponseSchema,
   SyncRequestSchema,
   SyncResponseSchema,
   type AgentMessage,
   type HubMessage,
+  type SharedSyncRequest,
+  type SharedSyncResponse,
   type SyncRequest,
   type SyncResponse,
 } from './gen/scaleagent/v1/agent_hub_pb.ts';
+import { decodeSharedSyncRequest } from './shared-sync-codec.ts';
 import { decodeSyncRequest } from './sync-request-decoder.ts';
 
 /** Fully-qualified service name, as in proto/scaleagent/v1/agent_hub.proto. */
@@ -27,7 +32,7 @@ export function preEncoded<Desc extends DescMessage>(schema: Desc, bytes: Uint8A
 }
 
 /** toBinary without the copy `Buffer.from(Uint8Array)` would make: grpc-js takes the bytes as they are. */
-function serialize<Desc extends DescMessage>(schema: Desc, message: MessageShape<Desc>): Buffer {
+export function wireBytes<Desc extends DescMessage>(schema: Desc, message: MessageShape<Desc>): Buffer {
   const given = (message as { [PRE_ENCODED]?: Uint8Array })[PRE_ENCODED];
   const bytes = given ?? toBinary(schema, message);
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -44,9 +49,9 @@ function bidi<Req extends DescMessage, Res extends DescMessage>(
     path: `/${SERVICE_NAME}/${method}`,
     requestStream: true,
     responseStream: true,
-    requestSerialize: (message) => serialize(request, message),
+    requestSerialize: (message) => wireBytes(request, message),
     requestDeserialize: decodeRequest ?? ((bytes) => fromBinary(request, bytes)),
-    responseSerialize: (message) => serialize(response, message),
+    responseSerialize: (message) => wireBytes(response, message),
     responseDeserialize: (bytes) => fromBinary(response, bytes),
   };
 }
@@ -54,6 +59,7 @@ function bidi<Req extends DescMessage, Res extends DescMessage>(
 export interface AgentHubDefinition extends ServiceDefinition {
   Session: MethodDefinition<AgentMessage, HubMessage>;
   Sync: MethodDefinition<SyncRequest, SyncResponse>;
+  SharedSync: MethodDefinition<SharedSyncRequest, SharedSyncResponse>;
 }
 
 /** The grpc-js definition of the AgentHub service, with protobuf-es (de)serialisers. */
@@ -61,6 +67,8 @@ export const agentHubDefinition: AgentHubDefinition = {
   Session: bidi('Session', AgentMessageSchema, HubMessageSchema),
   // Every change the hub stores arrives as a SyncRequest: decoded by sync-request-decoder.ts.
   Sync: bidi('Sync', SyncRequestSchema, SyncResponseSchema, decodeSyncRequest),
+  // Protocol version 2: every account's batches, wrapped by shared-sync-codec.ts.
+  SharedSync: bidi('SharedSync', SharedSyncRequestSchema, SharedSyncResponseSchema, decodeSharedSyncRequest),
 };
 
 /**
@@ -73,7 +81,7 @@ export const agentHubServerDefinition = {
   Session: { ...agentHubDefinition.Session, requestDeserialize: (bytes: Buffer): Buffer => bytes } as unknown as MethodDefinition<Buffer, HubMessage>,
 } satisfies ServiceDefinition;
 
-/** A grpc-js client class for AgentHub (methods `Session()` and `Sync()` return duplex streams). */
+/** A grpc-js client class for AgentHub (methods `Session()`, `Sync()` and `SharedSync()` return duplex streams). */
 export const AgentHubClient = makeGenericClientConstructor(agentHubDefinition, 'AgentHub');
 
 export { create };

@@ -27,8 +27,12 @@ import { WireReader, WireType } from './wire-reader.ts';
  */
 export function decodeSyncRequest(bytes: Uint8Array): SyncRequest {
   const r = new WireReader(bytes);
-  const end = r.length;
-  const message: SyncRequest = { $typeName: 'scaleagent.v1.SyncRequest', kind: { case: undefined } };
+  return decodeSyncRequestAt(r, r.length);
+}
+
+/** A SyncRequest embedded in another message (a version 2 ChannelRequest), from `r.pos` to `end`. */
+export function decodeSyncRequestAt(r: WireReader, end: number, target?: SyncRequest): SyncRequest {
+  const message: SyncRequest = target ?? { $typeName: 'scaleagent.v1.SyncRequest', kind: { case: undefined } };
   while (r.pos < end) {
     const tag = readTag(r, end);
     const fieldNo = tag >>> 3;
@@ -49,7 +53,7 @@ export function decodeSyncRequest(bytes: Uint8Array): SyncRequest {
 /** A field's tag: its number (tag >>> 3) and wire type (tag & 7). */
 const PACKAGE_PREFIX = 'scaleagent.v1.';
 
-function readTag(r: WireReader, end: number): number {
+export function readTag(r: WireReader, end: number): number {
   const tag = r.uint32(end);
   if (tag >>> 3 === 0) r.fail(`field number 0 (tag ${tag})`);
   return tag;
@@ -60,11 +64,11 @@ function expect(r: WireReader, field: string, wireType: number, expected: number
   return true;
 }
 
-function expectDelimited(r: WireReader, field: string, wireType: number): true {
+export function expectDelimited(r: WireReader, field: string, wireType: number): true {
   return expect(r, field, wireType, WireType.lengthDelimited);
 }
 
-function expectVarint(r: WireReader, field: string, wireType: number): true {
+export function expectVarint(r: WireReader, field: string, wireType: number): true {
   return expect(r, field, wireType, WireType.varint);
 }
 

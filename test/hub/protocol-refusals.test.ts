@@ -10,6 +10,7 @@ import { startHub, type RunningHub } from '../../src/hub/hub.ts';
 import {
   AgentHubClient,
   AgentMessageSchema,
+  MIN_PROTOCOL_VERSION,
   PROTOCOL_VERSION,
   SyncRequestSchema,
   type AgentMessage,
@@ -84,11 +85,24 @@ describe('the hub refuses bad sessions with a clear code and keeps what it accep
     assert.equal(reply.kind.case === 'refusal' && reply.kind.value.code, 'PROTOCOL_VIOLATION');
   });
 
-  test('another protocol version is refused', async () => {
-    const call = session();
-    call.write(hello('a1', 'acct-v', 'https://one', PROTOCOL_VERSION + 1));
-    const reply = await firstMessage(call);
+  test("a protocol version older than the hub speaks is refused; a newer one speaks the hub's, version 1 speaks 1", async () => {
+    const old = session();
+    old.write(hello('a1', 'acct-v', 'https://one', MIN_PROTOCOL_VERSION - 1));
+    const reply = await firstMessage(old);
     assert.equal(reply.kind.case === 'refusal' && reply.kind.value.code, 'PROTOCOL_VERSION_UNSUPPORTED');
+    assert.match(reply.kind.case === 'refusal' ? reply.kind.value.message : '', /speaks protocol versions 1 to 2, the agent speaks 0/);
+
+    for (const [offered, expected] of [
+      [PROTOCOL_VERSION + 1, PROTOCOL_VERSION],
+      [1, 1],
+    ] as const) {
+      const call = session();
+      call.write(hello(`a-v${offered}`, `acct-v${offered}`, `https://v${offered}`, offered));
+      const welcome = await firstMessage(call);
+      assert.equal(welcome.kind.case, 'welcome', `offering version ${offered}`);
+      assert.equal(welcome.kind.case === 'welcome' && welcome.kind.value.protocolVersion, expected);
+      call.end();
+    }
   });
 
   test('an account name held by another cluster is refused; the owner keeps it', async () => {

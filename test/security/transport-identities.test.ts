@@ -10,6 +10,7 @@ import { create } from '@bufbuild/protobuf';
 import { isScaleAgentError } from '../../src/common/errors.ts';
 import { waitFor } from '../../src/common/time.ts';
 import { AgentHubClient, SyncRequestSchema, type SyncRequest, type SyncResponse } from '../../src/protocol/index.ts';
+import type { SyncChannelCall } from '../../src/agent/sync/sync-stream.ts';
 import {
   TempDir,
   TestAgent,
@@ -215,10 +216,10 @@ describe('identities decide which accounts an agent may register', () => {
     assert.equal(owner.acceptance('prod-eu-sync')?.caching, true);
     const sessionId = owner.connection.connected!.sessionId;
 
-    const firstReply = (call: ClientDuplexStream<SyncRequest, SyncResponse>) =>
+    const firstReply = (call: Pick<SyncChannelCall, 'on'>) =>
       new Promise<SyncResponse>((resolve, reject) => {
-        call.once('data', resolve);
-        call.once('error', reject);
+        call.on('data', resolve);
+        call.on('error', reject);
       });
     const open = create(SyncRequestSchema, { kind: { case: 'open', value: { sessionId, account: 'prod-eu-sync' } } });
 

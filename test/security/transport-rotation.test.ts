@@ -231,7 +231,7 @@ describe('bearer token from a command', () => {
       // A sync stream opened on the established session carries the new token, and is accepted (token-b may stream cmd-*).
       const sync = agent.connection.connected!.openSync();
       sync.on('error', () => undefined);
-      const reply = new Promise<SyncResponse>((resolve) => sync.once('data', resolve));
+      const reply = new Promise<SyncResponse>((resolve) => sync.on('data', resolve));
       sync.write(create(SyncRequestSchema, { kind: { case: 'open', value: { sessionId: agent.connection.connected!.sessionId, account: 'cmd-refresh' } } }));
       assert.equal((await reply).kind.case, 'ready');
       sync.cancel();

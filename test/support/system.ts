@@ -289,6 +289,13 @@ export class TestSystem {
     else writeFileSync(join(this.dir, 'agent.yaml'), text);
   }
 
+  /** Configuration laid over the agent's from its next start on (a restart-only key, say). */
+  private agentOverrides: Tree = {};
+
+  overrideAgentConfig(extra: Tree): void {
+    this.agentOverrides = deepMerge(this.agentOverrides, extra);
+  }
+
   startAgent(): void {
     this.agentConfig = deepMerge(
       {
@@ -308,7 +315,7 @@ export class TestSystem {
         },
         logging: { format: 'json' },
       },
-      this.options.agent ?? {},
+      deepMerge(this.options.agent ?? {}, this.agentOverrides),
     );
     let configPath = join(this.dir, 'agent.yaml');
     if (this.options.agentConfigMap) {

@@ -71,7 +71,7 @@ describe('admin server', () => {
     new AgentMetrics(registry, accounts, new Map());
     app = await buildAdminServer({
       accounts,
-      connection: { state: 'connected', lastError: undefined },
+      connection: { state: 'connected', lastError: undefined, protocolSummary: () => ({}) },
       syncStreams: new Map(),
       metricsRegistry: registry,
       logger: createLogger({ level: 'silent' }),
@@ -110,7 +110,7 @@ describe('admin server', () => {
     const solo = new Map([['stage', account('stage', [diverged])]]);
     const admin = await buildAdminServer({
       accounts: solo,
-      connection: { state: 'connected', lastError: undefined },
+      connection: { state: 'connected', lastError: undefined, protocolSummary: () => ({}) },
       syncStreams: new Map(),
       metricsRegistry: new Registry(),
       logger: createLogger({ level: 'silent' }),
@@ -141,7 +141,7 @@ describe('admin server', () => {
     const solo = new Map([['stage', account('stage', [unmatched])]]);
     const admin = await buildAdminServer({
       accounts: solo,
-      connection: { state: 'connected', lastError: undefined },
+      connection: { state: 'connected', lastError: undefined, protocolSummary: () => ({}) },
       syncStreams: new Map(),
       metricsRegistry: new Registry(),
       logger: createLogger({ level: 'silent' }),

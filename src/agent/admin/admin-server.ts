@@ -18,7 +18,7 @@ const MS_PER_SECOND = 1000;
 export interface AdminServerOptions {
   accounts: Map<string, AccountRuntime>;
   /** Only `state` and `lastError` are read. */
-  connection: Pick<HubConnection, 'state' | 'lastError'>;
+  connection: Pick<HubConnection, 'state' | 'lastError' | 'protocolSummary'>;
   syncStreams: Map<string, SyncStream>;
   metricsRegistry: Registry;
   logger: Logger;
@@ -197,7 +197,7 @@ export async function buildAdminServer(options: AdminServerOptions): Promise<Fas
     reply.code(stuck.length > 0 ? HTTP_SERVICE_UNAVAILABLE : HTTP_OK);
     return {
       status: stuck.length > 0 ? 'DOWN' : 'UP',
-      hub: { state: connection.state, lastError: connection.lastError },
+      hub: { state: connection.state, lastError: connection.lastError, ...connection.protocolSummary() },
       accounts: {
         total: accounts.size,
         ready: [...accounts.values()].filter((a) => a.state === 'ready').length,

@@ -14,7 +14,7 @@ import { AGENT_STATUS_LARGE_REFRESH_MS, AGENT_STATUS_LARGE_WATCHES, AGENT_STATUS
 test('GET / on the admin port is the page; its script reads /health, /accounts and /watches', async () => {
   const app = await buildAdminServer({
     accounts: new Map(),
-    connection: { state: 'connecting', lastError: '<script>alert(1)</script>' },
+    connection: { state: 'connecting', lastError: '<script>alert(1)</script>', protocolSummary: () => ({}) },
     syncStreams: new Map(),
     metricsRegistry: new Registry(),
     logger: silentLogger(),
@@ -54,7 +54,7 @@ test('GET / on the admin port is the page; its script reads /health, /accounts a
 test('the page polls less often past AGENT_STATUS_LARGE_WATCHES watches (each poll serialises them all)', async () => {
   const app = await buildAdminServer({
     accounts: new Map(),
-    connection: { state: 'connected', lastError: undefined },
+    connection: { state: 'connected', lastError: undefined, protocolSummary: () => ({}) },
     syncStreams: new Map(),
     metricsRegistry: new Registry(),
     logger: silentLogger(),

@@ -11,8 +11,12 @@ import {
   MAX_OPERATION_MESSAGE_BYTES,
   OperationResultSchema,
   preEncoded,
+  MIN_PROTOCOL_VERSION,
   PROTOCOL_VERSION,
   SCALE_AGENT_VERSION,
+  type ProtocolVersion,
+  type SharedSyncRequest,
+  type SharedSyncResponse,
   type AccountAcceptance,
   type AccountDefinition,
   type AccountInfo,
@@ -24,7 +28,10 @@ import {
   type SyncResponse,
   type Welcome,
 } from '../../protocol/index.ts';
+import type { SyncChannelCall } from '../sync/sync-stream.ts';
 import { declarationChunks } from './declaration-chunks.ts';
+import { DEFAULT_SYNC_COALESCE_MS } from '../config.ts';
+import { SharedSync } from './shared-sync.ts';
 import { plaintextHint, type HubTransport } from './hub-transport.ts';
 
 const BYTES_PER_MIB = 1024 * 1024;
@@ -66,6 +73,13 @@ export interface HubConnectionOptions {
   onAccountDefinitions?: (definitions: AccountDefinition[]) => void;
   /** The session ended (all its sync streams must be closed). */
   onDisconnected: (reason: string) => void;
+  /**
+   * The highest protocol version to offer in the hello (clouddriver.protocolVersion); default
+   * PROTOCOL_VERSION. A hub that no longer speaks it answers with the version the session speaks.
+   */
+  protocolVersion?: ProtocolVersion;
+  /** Version 2: how long a sync request may wait for others to share its message (clouddriver.syncCoalesceMs). */
+  syncCoalesceMs?: number;
 }
 
 /** Where the agent's session with the hub is: dialling or awaiting the welcome, up, waiting to redial, stopped. */
@@ -76,7 +90,9 @@ export const SESSION_STATES: readonly SessionState[] = ['connecting', 'connected
 export interface ConnectedSession {
   readonly sessionId: string;
   readonly limits: { maxBatchBytes: number; maxBatchChanges: number; maxObjectBytes: number; maxUnackedBatches: number };
-  openSync(): ClientDuplexStream<SyncRequest, SyncResponse>;
+  /** The protocol version the hub chose in its welcome (2: every account's channel on one SharedSync stream). */
+  readonly protocolVersion: number;
+  openSync(): SyncChannelCall;
   sendAccountUpdate(upserted: AccountInfo[], removed: string[]): void;
 }
 
@@ -99,6 +115,10 @@ export class HubConnection {
   private connectedAt = 0;
   private readonly backoff: Backoff;
   private session: ConnectedSession | undefined;
+  /** Version 2: the current session's SharedSync stream, closed with the session. */
+  private sharedSync: SharedSync | undefined;
+  /** The version the next hello offers: lowered once when a hub refuses it as too new. */
+  private offeredVersion: ProtocolVersion;
   private nonce = 0n;
   /** The accounts the current session's hello declared. */
   private declaredInHello: ReadonlySet<string> = new Set();
@@ -110,6 +130,7 @@ export class HubConnection {
 
   constructor(private readonly options: HubConnectionOptions) {
     this.backoff = new Backoff({ ...options.backoff, resetAfterMs: HEALTHY_SESSION_MS });
+    this.offeredVersion = options.protocolVersion ?? PROTOCOL_VERSION;
   }
 
   start(): void {
@@ -147,6 +168,19 @@ export class HubConnection {
 
   get connected(): ConnectedSession | undefined {
     return this.session;
+  }
+
+  /**
+   * The protocol version of the current session (none between sessions) and, on version 2, how many
+   * SharedSync messages carried how many channel requests: requests ÷ messages is the coalescing.
+   */
+  protocolSummary(): { protocolVersion?: number; sharedSync?: { messages: number; requests: number } } {
+    if (this.session === undefined) return {};
+    const shared = this.sharedSync;
+    return {
+      protocolVersion: this.session.protocolVersion,
+      ...(shared !== undefined ? { sharedSync: { messages: shared.messagesSent, requests: shared.requestsSent } } : {}),
+    };
   }
 
   private connect(): void {
@@ -225,7 +259,7 @@ export class HubConnection {
           value: {
             agentId: this.options.agentId,
             agentVersion: SCALE_AGENT_VERSION,
-            protocolVersion: PROTOCOL_VERSION,
+            protocolVersion: this.offeredVersion,
             accounts,
             zoneId: this.options.zoneId ?? '',
             dynamicAccounts: this.options.onAccountDefinitions !== undefined,
@@ -242,6 +276,14 @@ export class HubConnection {
         this.onWelcome(call, message.kind.value);
         return;
       case 'refusal':
+        if (message.kind.value.code === Errors.PROTOCOL_VERSION_UNSUPPORTED.code && this.offeredVersion > MIN_PROTOCOL_VERSION) {
+          // A hub older than this agent: the next hello offers the previous version.
+          this.offeredVersion = (this.offeredVersion - 1) as ProtocolVersion;
+          this.options.logger.warn(
+            { code: message.kind.value.code },
+            `the hub does not speak protocol version ${this.offeredVersion + 1} (${message.kind.value.message}); offering version ${this.offeredVersion}`,
+          );
+        }
         this.endReason = `the hub refused the session: ${message.kind.value.code}: ${message.kind.value.message}`;
         this.lastError = this.endReason;
         this.options.logger.error({ code: message.kind.value.code }, `the hub refused this agent: ${message.kind.value.message}`);
@@ -273,7 +315,10 @@ export class HubConnection {
   }
 
   private onWelcome(call: ClientDuplexStream<AgentMessage, HubMessage>, welcome: Welcome): void {
-    const client = this.client as Client & { Sync(metadata: Metadata): ClientDuplexStream<SyncRequest, SyncResponse> };
+    const client = this.client as Client & {
+      Sync(metadata: Metadata): ClientDuplexStream<SyncRequest, SyncResponse>;
+      SharedSync(metadata: Metadata): ClientDuplexStream<SharedSyncRequest, SharedSyncResponse>;
+    };
     const limits = {
       maxBatchBytes: welcome.limits?.maxBatchBytes || DEFAULT_LIMITS.maxBatchBytes,
       maxBatchChanges: welcome.limits?.maxBatchChanges || DEFAULT_LIMITS.maxBatchChanges,
@@ -284,10 +329,23 @@ export class HubConnection {
     this.connectedAt = Date.now();
     this.connects++;
     this.lastError = undefined;
+    // A hub older than protocol version 2 leaves the welcome's version at its own (1); 0 is a hub too old to say.
+    const protocolVersion = Math.max(MIN_PROTOCOL_VERSION, Math.min(welcome.protocolVersion, this.offeredVersion));
+    this.sharedSync?.close('replaced by a new session');
+    const sharedSync =
+      protocolVersion >= 2
+        ? new SharedSync({
+            open: () => client.SharedSync(this.options.transport.currentMetadata()),
+            coalesceMs: this.options.syncCoalesceMs ?? DEFAULT_SYNC_COALESCE_MS,
+            logger: this.options.logger,
+          })
+        : undefined;
+    this.sharedSync = sharedSync;
     this.session = {
       sessionId: welcome.sessionId,
       limits,
-      openSync: () => client.Sync(this.options.transport.currentMetadata()),
+      protocolVersion,
+      openSync: () => sharedSync?.openChannel() ?? client.Sync(this.options.transport.currentMetadata()),
       sendAccountUpdate: (upserted, removed) => {
         if (this.call === call) this.send(create(AgentMessageSchema, { kind: { case: 'accountUpdate', value: { upserted, removed } } }));
       },
@@ -296,7 +354,7 @@ export class HubConnection {
     for (const a of refused)
       this.options.logger.error({ account: a.account, code: a.refusalCode }, `the hub refused account ${a.account}: ${a.refusalMessage}`);
     this.options.logger.info(
-      { sessionId: welcome.sessionId, hubId: welcome.hubId, accepted: welcome.accounts.length - refused.length, refused: refused.length },
+      { sessionId: welcome.sessionId, hubId: welcome.hubId, protocolVersion, accepted: welcome.accounts.length - refused.length, refused: refused.length },
       'connected to the hub',
     );
     this.startPings(call, welcome.pingIntervalMs || this.options.pingIntervalMs);
@@ -381,6 +439,8 @@ export class HubConnection {
     if (this.pingTimer) clearInterval(this.pingTimer);
     const wasConnected = this.session !== undefined;
     this.session = undefined;
+    this.sharedSync?.close(reason);
+    this.sharedSync = undefined;
     if (this.endReason !== undefined) reason = this.endReason;
     // A TLS agent dialling a plaintext hub: say so at once, in lastError and the log, not only after the probe.
     const hint = wasConnected ? undefined : plaintextHint(reason);
@@ -435,6 +495,8 @@ export class HubConnection {
     this.call = undefined;
     if (this.session) this.options.onDisconnected('agent stopping');
     this.session = undefined;
+    this.sharedSync?.close('the agent is stopping');
+    this.sharedSync = undefined;
     try {
       call?.end();
       call?.cancel();

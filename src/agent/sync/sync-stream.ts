@@ -1,5 +1,4 @@
 import { create } from '@bufbuild/protobuf';
-import type { ClientDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from '../../common/logger.ts';
 import { errorMessage } from '../../common/errors.ts';
 import { SyncRequestSchema, type FeedDivergence, type SyncRequest, type SyncResponse, type ResumePoint } from '../../protocol/index.ts';
@@ -17,10 +16,23 @@ export interface SyncStreamLimits {
   maxUnackedBatches: number;
 }
 
+/**
+ * What a SyncStream needs of its transport: a version 1 Sync call (one gRPC stream per account), or a
+ * channel of the session's version 2 SharedSync stream (session/shared-sync.ts).
+ */
+export interface SyncChannelCall {
+  on(event: 'data', listener: (response: SyncResponse) => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  on(event: 'end', listener: () => void): unknown;
+  write(request: SyncRequest): unknown;
+  end(): unknown;
+  cancel(): unknown;
+}
+
 export interface SyncStreamOptions {
   account: string;
   sessionId: string;
-  open: () => ClientDuplexStream<SyncRequest, SyncResponse>;
+  open: () => SyncChannelCall;
   queues: () => FeedQueue[];
   limits: SyncStreamLimits;
   logger: Logger;
@@ -44,7 +56,7 @@ export interface SyncStreamOptions {
  * acknowledges that it committed them. While the window is full, changes keep coalescing in the queues.
  */
 export class SyncStream {
-  private call: ClientDuplexStream<SyncRequest, SyncResponse> | undefined;
+  private call: SyncChannelCall | undefined;
   private ready = false;
   private closed = false;
   private inFlight: Array<AckedBatch & { sentAt: number }> = [];

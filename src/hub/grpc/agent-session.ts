@@ -2,6 +2,7 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { Errors, errorMessage, type ErrorCode } from '../../common/errors.ts';
 import type { AgentIdentity } from './identities.ts';
+import { PROTOCOL_VERSION, type ProtocolVersion } from '../../protocol/version.ts';
 import {
   HubMessageSchema,
   MAX_OPERATION_MESSAGE_BYTES,
@@ -47,6 +48,8 @@ export class AgentSession {
   zoneId = '';
   /** Whether the agent takes dynamic account definitions (its hello says so); older agents are sent none. */
   dynamicAccounts = false;
+  /** The wire protocol version negotiated in the hello (version.ts): 2 syncs every account on one SharedSync stream. */
+  protocolVersion: ProtocolVersion = PROTOCOL_VERSION;
   private readonly pending = new Map<string, PendingOperation>();
   private closed = false;
 

@@ -10,7 +10,6 @@ import {
   checkMessageBudget,
   HubMessageSchema,
   MAX_ACCOUNTS_PER_HELLO,
-  PROTOCOL_VERSION,
   SESSION_MESSAGE_MAX_ELEMENTS,
   type MessageBudget,
   type AccountAcceptance,
@@ -19,6 +18,7 @@ import {
   type Hello,
   type HubMessage,
 } from '../../protocol/index.ts';
+import { MIN_PROTOCOL_VERSION, negotiatedProtocolVersion, PROTOCOL_VERSION } from '../../protocol/version.ts';
 import type { CachingHost, CachingLeases, CachingSessionRef } from '../replicas/caching-leases.ts';
 import { clampText } from '../store/rows.ts';
 import { UNREACHABLE_REASON_MAX_LENGTH, type AccountStore, type IngestStore } from '../store/types.ts';
@@ -213,11 +213,12 @@ export class SessionHandler {
       );
       return undefined;
     }
-    if (hello.protocolVersion !== PROTOCOL_VERSION) {
+    const protocolVersion = negotiatedProtocolVersion(hello.protocolVersion);
+    if (protocolVersion === undefined) {
       this.refuse(
         call,
         Errors.PROTOCOL_VERSION_UNSUPPORTED.code,
-        `this hub speaks protocol version ${PROTOCOL_VERSION}, the agent speaks ${hello.protocolVersion}`,
+        `this hub speaks protocol versions ${MIN_PROTOCOL_VERSION} to ${PROTOCOL_VERSION}, the agent speaks ${hello.protocolVersion}`,
       );
       return undefined;
     }
@@ -229,6 +230,7 @@ export class SessionHandler {
     session.identity = identity;
     session.zoneId = hello.zoneId;
     session.dynamicAccounts = hello.dynamicAccounts;
+    session.protocolVersion = protocolVersion;
     registry.add(session);
     let acceptances: AccountAcceptance[];
     try {
@@ -252,7 +254,7 @@ export class SessionHandler {
           value: {
             sessionId: session.id,
             hubId: this.options.hubId,
-            protocolVersion: PROTOCOL_VERSION,
+            protocolVersion,
             accounts: acceptances,
             pingIntervalMs: this.options.pingIntervalMs,
             limits: this.options.limits,
@@ -271,6 +273,7 @@ export class SessionHandler {
         identities: identity.names,
         certificate: identity.certificate,
         token: identity.token,
+        protocolVersion,
         accepted,
         refused,
       },

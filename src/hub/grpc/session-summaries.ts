@@ -7,6 +7,8 @@ export interface SessionSummary {
   sessionId: string;
   agentId: string;
   agentVersion: string;
+  /** The wire protocol version the session speaks (negotiated in the hello). */
+  protocolVersion: number;
   /** The agent's address as gRPC saw it. */
   peer: string;
   zoneId: string;
@@ -38,6 +40,7 @@ export function sessionSummaries(registry: SessionRegistry): SessionSummary[] {
         sessionId: s.id,
         agentId: s.agentId,
         agentVersion: s.agentVersion,
+        protocolVersion: s.protocolVersion,
         peer: s.peer,
         zoneId: s.zoneId,
         connectedAt: s.connectedAt,

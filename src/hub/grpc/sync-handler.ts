@@ -20,7 +20,7 @@ import type { CachingLeases } from '../replicas/caching-leases.ts';
 import type { FeedInfo, IngestOutcome, IngestStore, StoreBatch, StoreChange } from '../store/types.ts';
 import type { SessionRegistry } from './session-registry.ts';
 import { feedInfoFromWire, toResumePoint } from './conversions.ts';
-import { authenticateCall, type IdentityAuthorizer } from './identities.ts';
+import { authenticateCall, type Authentication, type IdentityAuthorizer } from './identities.ts';
 import { metadataSlice } from './metadata-slice.ts';
 
 export interface IngestMetrics {
@@ -115,6 +115,38 @@ function changeKeysOf(kind: ChangeBatch['changes'][number]['kind'], feed: FeedIn
   }
 }
 
+/** What serving one account's sync channel needs of its transport (a Sync call, or a SharedSync channel). */
+export interface SyncCall {
+  on(event: 'data', listener: (request: SyncRequest) => void): unknown;
+  on(event: 'end', listener: () => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  write(response: SyncResponse): unknown;
+  /** Ends the channel normally, after what was written. */
+  end(): unknown;
+  /** Ends the channel as failed (`details` says why): the agent re-sends what is unacknowledged on a new one. */
+  fail(details: string): void;
+  readonly writableEnded: boolean;
+  /** Called as each request arrives: lets the transport free what it keeps of the previous message. */
+  afterMessage?(): void;
+}
+
+/** A version 1 Sync stream as a SyncCall. */
+function grpcSyncCall(call: ServerDuplexStream<SyncRequest, SyncResponse>): SyncCall {
+  return {
+    on: (event: string, listener: (...args: any[]) => void) => call.on(event, listener), // eslint-disable-line @typescript-eslint/no-explicit-any
+    write: (response) => call.write(response),
+    end: () => call.end(),
+    // An 'error' event with a gRPC status is how grpc-js ends a server stream with that status; the
+    // agent reopens and re-sends. (destroy() would skip sending any status: the agent's stream would
+    // hang, its batches unacknowledged, until the connection itself broke.)
+    fail: (details) => call.emit('error', Object.assign(new Error(details), { code: GrpcStatus.UNAVAILABLE, details })),
+    get writableEnded() {
+      return call.writableEnded;
+    },
+    afterMessage: () => releaseDecoderLeftovers(call),
+  } as SyncCall;
+}
+
 /**
  * Serves one account's Sync stream: checks that the stream belongs to the session caching the account
  * (with leases: that the database still assigns the account to it), then commits each batch in one
@@ -124,7 +156,18 @@ function changeKeysOf(kind: ChangeBatch['changes'][number]['kind'], feed: FeedIn
 export class SyncHandler {
   constructor(private readonly options: SyncHandlerOptions) {}
 
+  /** A version 1 Sync stream: one account's channel on its own gRPC call. */
   handle(call: ServerDuplexStream<SyncRequest, SyncResponse>): void {
+    // A peer without valid credentials is refused at once, before it can send anything to decode.
+    const authentication = this.options.authorizer ? authenticateCall(this.options.authorizer, call) : undefined;
+    this.handleChannel(grpcSyncCall(call), authentication);
+  }
+
+  /**
+   * One account's sync channel, on its own Sync stream (version 1) or inside a SharedSync stream
+   * (version 2, shared-sync-handler.ts); `authentication` is the stream's, undefined without an authorizer.
+   */
+  handleChannel(call: SyncCall, authentication: Authentication | undefined): void {
     const { logger } = this.options;
     let account: string | undefined;
     let sessionId = '';
@@ -142,15 +185,13 @@ export class SyncHandler {
       call.end();
     };
 
-    // A peer without valid credentials is refused at once, before it can send anything to decode.
-    const authentication = this.options.authorizer ? authenticateCall(this.options.authorizer, call) : undefined;
     if (authentication !== undefined && !authentication.ok) {
       refuse(authentication.code, authentication.message);
       return;
     }
 
     call.on('data', (request: SyncRequest) => {
-      releaseDecoderLeftovers(call);
+      call.afterMessage?.();
       processing = processing
         .then(async () => {
           if (ended) return;
@@ -237,13 +278,7 @@ export class SyncHandler {
         .catch((err) => {
           logger.error({ account, err: errorMessage(err) }, 'failed to commit a batch; closing the stream so the agent re-sends it');
           ended = true;
-          // An 'error' event with a gRPC status is how grpc-js ends a server stream with that status; the
-          // agent reopens and re-sends. (destroy() would skip sending any status: the agent's stream would
-          // hang, its batches unacknowledged, until the connection itself broke.)
-          call.emit(
-            'error',
-            Object.assign(new Error(errorMessage(err)), { code: GrpcStatus.UNAVAILABLE, details: `failed to commit a batch: ${errorMessage(err)}` }),
-          );
+          call.fail(`failed to commit a batch: ${errorMessage(err)}`);
         });
     });
     // The agent half-closed: answer what it sent before (acks, refusals), then close our side.
@@ -256,7 +291,7 @@ export class SyncHandler {
         })
         .catch((err) => logger.error({ account, err: errorMessage(err) }, 'failed to close a sync stream'));
     });
-    call.on('error', (err) => {
+    call.on('error', (err: Error) => {
       ended = true;
       logger.debug({ account, err: errorMessage(err) }, 'sync stream error');
     });

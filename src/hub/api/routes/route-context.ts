@@ -18,6 +18,8 @@ export interface AgentSessionView {
   sessionId: string;
   agentId: string;
   agentVersion: string;
+  /** The wire protocol version the session speaks. */
+  protocolVersion: number;
   peer: string;
   zoneId: string;
   connectedAt: number;

@@ -45,6 +45,7 @@ function session(overrides: Partial<AgentSessionView>): AgentSessionView {
     sessionId: 'session-1',
     agentId: 'agent-1',
     agentVersion: '0.1.0',
+    protocolVersion: 2,
     peer: 'ipv4:10.0.0.7:51000',
     zoneId: '',
     connectedAt: STARTED,

@@ -68,7 +68,7 @@ function sessionRows(data) {
       key: s.sessionId,
       cells: [
         [el('b', null, s.agentId), s.zoneId ? el('div', 'muted', 'zone ' + s.zoneId) : null, s.peer ? el('div', 'muted mono', s.peer) : null],
-        s.agentVersion || '–',
+        [s.agentVersion || '–', el('div', 'muted', 'protocol ' + s.protocolVersion)],
         { value: clock(s.connectedAt), className: 'nowrap' },
         { value: ago(s.lastMessageAgoSeconds), className: 'num' },
         sessionAccounts(s),

@@ -68,6 +68,8 @@ export interface StatusSession {
   sessionId: string;
   agentId: string;
   agentVersion: string;
+  /** The wire protocol version the session speaks. */
+  protocolVersion: number;
   /** The agent's address; absent unless auth is off or the caller is an admin. */
   peer?: string;
   zoneId: string;
@@ -242,6 +244,7 @@ function sessionView(session: AgentSessionView, visible: (account: string) => bo
     sessionId: session.sessionId,
     agentId: session.agentId,
     agentVersion: session.agentVersion,
+    protocolVersion: session.protocolVersion,
     ...(whole ? { peer: session.peer } : {}),
     zoneId: session.zoneId,
     connectedAt: new Date(session.connectedAt).toISOString(),
