@@ -14,6 +14,7 @@
  *       → {"type":"changes","c":[[cluster,kind,namespace,name,rv,writtenAt,seq],…]} every tick
  *   {"cmd":"stop-churn"} → {"type":"churn-stopped","changes":…,"lateTicks":…}
  *   {"cmd":"stats"} → {"type":"stats","eventLoopDelayMs":{"p50","p99","max"},"watches":…,"gc":{"major","majorMs","minor","minorMs"}}   (since the last stats)
+ *   {"cmd":"gc-total"} → {"type":"gc-total","gc":{"major","majorMs","minor","minorMs"}}   (since the sim started)
  *
  * The churn driver changes objects no controller reacts to (ConfigMaps, Secrets, Services and the custom
  * kind), so one change is one event: a merge patch setting the annotation bench.scale-agent.io/churn to a
@@ -154,15 +155,21 @@ const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
 /** Garbage collections since the last stats, by kind: a simulator holding a million objects pays for its heap here. */
 const gc = { major: 0, majorMs: 0, minor: 0, minorMs: 0 };
+/** The same since the sim started (the sync timeline reads it every second; stats resets the other). */
+const gcTotal = { major: 0, majorMs: 0, minor: 0, minorMs: 0 };
 new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) {
     const kind = (entry as unknown as { detail?: { kind?: number } }).detail?.kind;
     if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR || kind === perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL) {
       gc.major++;
       gc.majorMs += entry.duration;
+      gcTotal.major++;
+      gcTotal.majorMs += entry.duration;
     } else {
       gc.minor++;
       gc.minorMs += entry.duration;
+      gcTotal.minor++;
+      gcTotal.minorMs += entry.duration;
     }
   }
 }).observe({ entryTypes: ['gc'] });
@@ -216,6 +223,9 @@ commands.on('line', (line) => {
         Object.assign(gc, { major: 0, majorMs: 0, minor: 0, minorMs: 0 });
         return;
       }
+      case 'gc-total':
+        write({ type: 'gc-total', gc: { ...gcTotal } });
+        return;
       case 'stop-churn':
         setChurn(0);
         write({ type: 'churn-stopped', changes: made, lateTicks });
