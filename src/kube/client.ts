@@ -140,28 +140,46 @@ export class KubeClient {
    * such blocks); the text lives in the JS heap, which gives its memory back.
    */
   async json<T>(req: KubeRequest): Promise<T> {
-    const method = req.method ?? 'GET';
-    const guard = new RequestGuard(`${method} ${req.path}`, req.signal, req.timeoutMs ?? this.requestTimeoutMs);
-    let text: string;
-    let status: number;
-    try {
-      const response = await this.send(method, { ...req, accept: req.accept ?? 'application/json' }, guard.signal);
-      status = response.status;
-      if (response.status < 200 || response.status >= 300) {
-        const body = await readBody(response.body);
-        throw kubeApiError(response.status, body, { method, path: req.path, retryAfter: headerValue(response.headers['retry-after']) });
-      }
-      text = await readText(response.body);
-    } catch (err) {
-      throw this.surface(guard.translate(err), req.signal);
-    } finally {
-      guard.clear();
-    }
+    const { status, body: text } = await this.readOk(req, readText);
     if (text.length === 0) return undefined as T;
     try {
       return JSON.parse(text) as T;
     } catch {
-      throw new ScaleAgentError(Errors.KUBE_TRANSPORT_ERROR, `${method} ${req.path}: response is not JSON`, { status, method, path: req.path });
+      throw notJson(req, status);
+    }
+  }
+
+  /**
+   * Like json(), for a caller that reads the bytes itself (a list page slimmed from its bytes,
+   * slim-list.ts): the 2xx body's chunks as they came, and their total size, go to `decode` once the body
+   * is complete (that decoder joins them in a buffer it reuses, not a fresh one per page: see above). A
+   * SyntaxError from `decode` means the body is not JSON.
+   */
+  async decodeJson<T>(req: KubeRequest, decode: (chunks: readonly Buffer[], bytes: number) => T): Promise<T> {
+    const { status, body } = await this.readOk(req, readChunks);
+    try {
+      return decode(body.chunks, body.bytes);
+    } catch (err) {
+      if (err instanceof SyntaxError) throw notJson(req, status);
+      throw err;
+    }
+  }
+
+  /** One request whose 2xx body `read` reads; anything else throws KUBE_API_ERROR with the HTTP status and Status. */
+  private async readOk<B>(req: KubeRequest, read: (stream: Readable) => Promise<B>): Promise<{ status: number; body: B }> {
+    const method = req.method ?? 'GET';
+    const guard = new RequestGuard(`${method} ${req.path}`, req.signal, req.timeoutMs ?? this.requestTimeoutMs);
+    try {
+      const response = await this.send(method, { ...req, accept: req.accept ?? 'application/json' }, guard.signal);
+      if (response.status < 200 || response.status >= 300) {
+        const body = await readBody(response.body);
+        throw kubeApiError(response.status, body, { method, path: req.path, retryAfter: headerValue(response.headers['retry-after']) });
+      }
+      return { status: response.status, body: await read(response.body) };
+    } catch (err) {
+      throw this.surface(guard.translate(err), req.signal);
+    } finally {
+      guard.clear();
     }
   }
 
@@ -280,6 +298,23 @@ async function readText(stream: Readable): Promise<string> {
   let text = '';
   for await (const chunk of stream) text += typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer);
   return text + decoder.end();
+}
+
+/** The body's chunks as they came, and their total size. */
+async function readChunks(stream: Readable): Promise<{ chunks: Buffer[]; bytes: number }> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of stream) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    chunks.push(buffer);
+    bytes += buffer.length;
+  }
+  return { chunks, bytes };
+}
+
+function notJson(req: KubeRequest, status: number): ScaleAgentError {
+  const method = req.method ?? 'GET';
+  return new ScaleAgentError(Errors.KUBE_TRANSPORT_ERROR, `${method} ${req.path}: response is not JSON`, { status, method, path: req.path });
 }
 
 async function readBody(stream: Readable): Promise<Buffer> {

@@ -16,11 +16,19 @@ export interface ListPagesOptions {
   firstPageQuery?: Record<string, QueryValue>;
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** Reads each page from its bytes instead of JSON.parse (slim-list.ts), if the client can hand them over. */
+  decode?: PageDecoder;
 }
 
-/** The one client method a pager needs. */
+/** A page's body as it came: its chunks and their total size (KubeClient.decodeJson). */
+export type PageDecoder = (chunks: readonly Buffer[], bytes: number) => KubeList | undefined;
+
+type PageRequest = { path: string; query?: Record<string, QueryValue>; signal?: AbortSignal; timeoutMs?: number };
+
+/** The client method a pager needs, and the one it uses with a page decoder when the client has it. */
 export interface PageFetcher {
-  json<T>(req: { path: string; query?: Record<string, QueryValue>; signal?: AbortSignal; timeoutMs?: number }): Promise<T>;
+  json<T>(req: PageRequest): Promise<T>;
+  decodeJson?<T>(req: PageRequest, decode: (chunks: readonly Buffer[], bytes: number) => T): Promise<T>;
 }
 
 /**
@@ -35,12 +43,14 @@ export async function* listPages(client: PageFetcher, path: string, options: Lis
     const query: Record<string, QueryValue> = { ...options.query, limit: options.pageSize };
     if (token !== undefined) query.continue = token;
     else Object.assign(query, options.firstPageQuery);
-    const page = await client.json<KubeList>({
+    const request: PageRequest = {
       path,
       query,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-    });
+    };
+    const page =
+      options.decode !== undefined && client.decodeJson !== undefined ? await client.decodeJson(request, options.decode) : await client.json<KubeList>(request);
     token = page?.metadata?.continue || undefined;
     yield page ?? {};
   } while (token !== undefined);

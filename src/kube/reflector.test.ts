@@ -6,6 +6,7 @@ import type { ApiResource } from './api-resource.ts';
 import { KubeClient, WATCH_DEADLINE_GRACE_MS } from './client.ts';
 import { Reflector, type ReflectorOptions } from './reflector.ts';
 import type { ReflectorSink, SnapshotReason } from './reflector-sink.ts';
+import { SlimItem } from './slim-item.ts';
 import { slimObject } from './slim.ts';
 import { FakeCollection } from './testing/fake-collection.ts';
 import { openWatch, sendJson, startFakeApiServer, status, type FakeApiServer } from './testing/fake-api-server.ts';
@@ -531,6 +532,8 @@ describe('Reflector', () => {
     collection.modify('s', { password: 'c2VjcmV0' });
     await waitFor(() => sink.count('MODIFIED') === 1, WAIT);
     assert.equal(sink.objects.length, 2);
+    // The list's item was slimmed from the page's bytes; the watch event's as a tree.
+    assert.ok(sink.objects[0] instanceof SlimItem);
     for (const obj of sink.objects) {
       assert.equal(obj.data, undefined);
       assert.doesNotMatch(JSON.stringify(obj), /aHVudGVyMg|c2VjcmV0/);

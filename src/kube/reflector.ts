@@ -6,7 +6,7 @@ import { delay } from '../common/time.ts';
 import { apiErrorStatus, HTTP_FORBIDDEN, HTTP_NOT_FOUND, HTTP_TOO_MANY_REQUESTS, isExpiredError, kubeApiError, type KubeApiErrorDetails } from './api-error.ts';
 import { apiVersionOf, resourcePath, type ApiResource } from './api-resource.ts';
 import { WATCH_DEADLINE_GRACE_MS, type QueryValue, type WatchOptions } from './client.ts';
-import { listPages, type KubeList, type PageFetcher } from './pager.ts';
+import { listPages, type KubeList, type PageDecoder, type PageFetcher } from './pager.ts';
 import {
   DEFAULT_FORBIDDEN_RETRY_MS,
   DEFAULT_PAGE_SIZE,
@@ -21,6 +21,9 @@ import {
   MIN_HEALTHY_WATCH_MS,
 } from './reflector-defaults.ts';
 import { isVerificationSink, type ReflectorSink, type SnapshotReason } from './reflector-sink.ts';
+import { SlimItem } from './slim-item.ts';
+import { slimListDecoder } from './slim-list.ts';
+import { slimObject } from './slim.ts';
 import type { WatchEvent } from './watch-event.ts';
 
 const MS_PER_SECOND = 1000;
@@ -49,7 +52,11 @@ export interface ReflectorOptions {
   backoff?: Partial<BackoffOptions>;
   labelSelector?: string;
   fieldSelector?: string;
-  /** Applied to every object (list items and events) before the sink sees it, e.g. slimObject. */
+  /**
+   * Applied to every object (list items and events) before the sink sees it, e.g. slimObject. With
+   * slimObject itself, list pages are slimmed from their bytes instead (slim-list.ts): their items reach
+   * the sink as SlimItems, which carry the slimmed JSON and the metadata, not the object's other members.
+   */
   transform?: (obj: KubeObject) => KubeObject;
   listSemaphore?: ListSemaphore;
   /**
@@ -179,6 +186,8 @@ export class Reflector {
   private readonly random: () => number;
   private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   private readonly selectors: Record<string, QueryValue>;
+  /** Slims list pages from their bytes (the transform is slimObject). */
+  private readonly decodePage: PageDecoder | undefined;
 
   private state: ReflectorState = 'stopped';
   private stateSince: number;
@@ -216,6 +225,7 @@ export class Reflector {
     this.sleep = options.sleep ?? delay;
     this.backoff = new Backoff({ ...DEFAULT_REFLECTOR_BACKOFF, ...options.backoff }, this.random);
     this.selectors = { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector };
+    this.decodePage = options.transform === slimObject ? slimListDecoder({ kind: options.resource.kind, apiVersion: this.apiVersion }) : undefined;
     this.stateSince = this.now();
   }
 
@@ -471,6 +481,7 @@ export class Reflector {
       pageSize: this.options.pageSize ?? DEFAULT_PAGE_SIZE,
       query: this.selectors,
       ...(to.firstPageQuery ? { firstPageQuery: to.firstPageQuery } : {}),
+      ...(this.decodePage ? { decode: this.decodePage } : {}),
       signal,
       timeoutMs: LIST_PAGE_TIMEOUT_MS,
     });
@@ -498,9 +509,12 @@ export class Reflector {
         // Drop the page's reference as soon as the sink has the object: the page is not retained.
         items[i] = undefined;
         if (obj === undefined || obj === null || typeof obj !== 'object') continue;
-        obj.kind ??= this.resource.kind;
-        obj.apiVersion ??= this.apiVersion;
-        if (transform !== undefined) obj = transform(obj);
+        // A SlimItem is slimmed already, with the list's kind and apiVersion where it had none.
+        if (!(obj instanceof SlimItem)) {
+          obj.kind ??= this.resource.kind;
+          obj.apiVersion ??= this.apiVersion;
+          if (transform !== undefined) obj = transform(obj);
+        }
         to.object(obj);
       }
     }

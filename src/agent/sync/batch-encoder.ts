@@ -42,7 +42,7 @@ const CHANGE_KIND: Record<PendingEntry['type'], number> = {
 const DIGEST_COUNT = tag(1, WIRE_VARINT);
 const DIGEST_HASH_HIGH = tag(2, WIRE_VARINT);
 const DIGEST_HASH_LOW = tag(3, WIRE_VARINT);
-// ObjectUpsert (fields 1–4 are memberFields, 5 the body)
+// ObjectUpsert (fields 1–4 are its strings, see memberStringsSize; 5 the body)
 const UPSERT_METADATA_OFFSET = tag(6, WIRE_VARINT);
 const UPSERT_METADATA_LENGTH = tag(7, WIRE_VARINT);
 // FeedProgress
@@ -60,9 +60,12 @@ function varintSize(value: number): number {
   return n;
 }
 
+/** Strings up to this long are measured and written character by character (see utf8Size, Writer.string). */
+const SHORT_STRING_CHARS = 64;
+
 /** UTF-8 bytes of a string; short ASCII ones (names, resourceVersions) without a native call. */
 function utf8Size(text: string): number {
-  if (text.length > 64) return Buffer.byteLength(text, 'utf8');
+  if (text.length > SHORT_STRING_CHARS) return Buffer.byteLength(text, 'utf8');
   for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return Buffer.byteLength(text, 'utf8');
   return text.length;
 }
@@ -74,25 +77,67 @@ function stringFieldSize(text: string): number {
   return 1 + varintSize(n) + n;
 }
 
-/** The fields of one change's oneof member, in field order, as [field number, value] pairs. */
-function memberFields(entry: PendingEntry): Array<string | undefined> {
+/** Size of the string fields of one change's oneof member (fields 1 to 5, in field order). */
+function memberStringsSize(entry: PendingEntry): number {
   switch (entry.type) {
     case 'upsert':
-      return [entry.namespace, entry.name, entry.uid, entry.resourceVersion];
     case 'delete':
-      return [entry.namespace, entry.name, entry.uid, entry.resourceVersion];
+      return stringFieldSize(entry.namespace) + stringFieldSize(entry.name) + stringFieldSize(entry.uid) + stringFieldSize(entry.resourceVersion);
     case 'touch':
-      return [entry.namespace, entry.name, entry.resourceVersion];
+      return stringFieldSize(entry.namespace) + stringFieldSize(entry.name) + stringFieldSize(entry.resourceVersion);
     case 'skipped':
-      return [entry.namespace, entry.name, entry.resourceVersion, entry.code, entry.message];
+      return (
+        stringFieldSize(entry.namespace) +
+        stringFieldSize(entry.name) +
+        stringFieldSize(entry.resourceVersion) +
+        stringFieldSize(entry.code) +
+        stringFieldSize(entry.message)
+      );
     case 'snapshotBegin':
-      return [entry.snapshotId];
+      return stringFieldSize(entry.snapshotId);
     case 'snapshotEnd':
-      return [entry.snapshotId, entry.resourceVersion];
+      return stringFieldSize(entry.snapshotId) + stringFieldSize(entry.resourceVersion);
     case 'feedDropped':
-      return [entry.reason];
+      return stringFieldSize(entry.reason);
     case 'digest':
-      return [];
+      return 0;
+  }
+}
+
+/** Writes the string fields memberStringsSize counts. */
+function writeMemberStrings(w: Writer, entry: PendingEntry): void {
+  switch (entry.type) {
+    case 'upsert':
+    case 'delete':
+      w.string(1, entry.namespace);
+      w.string(2, entry.name);
+      w.string(3, entry.uid);
+      w.string(4, entry.resourceVersion);
+      return;
+    case 'touch':
+      w.string(1, entry.namespace);
+      w.string(2, entry.name);
+      w.string(3, entry.resourceVersion);
+      return;
+    case 'skipped':
+      w.string(1, entry.namespace);
+      w.string(2, entry.name);
+      w.string(3, entry.resourceVersion);
+      w.string(4, entry.code);
+      w.string(5, entry.message);
+      return;
+    case 'snapshotBegin':
+      w.string(1, entry.snapshotId);
+      return;
+    case 'snapshotEnd':
+      w.string(1, entry.snapshotId);
+      w.string(2, entry.resourceVersion);
+      return;
+    case 'feedDropped':
+      w.string(1, entry.reason);
+      return;
+    case 'digest':
+      return;
   }
 }
 
@@ -106,7 +151,7 @@ function digestSize(entry: Extract<PendingEntry, { type: 'digest' }>): number {
   return uintFieldSize(entry.count) + uintFieldSize(entry.hashHigh) + uintFieldSize(entry.hashLow);
 }
 
-/** An upsert's fields after memberFields: its body and the range of its metadata. */
+/** An upsert's fields after its strings: its body and the range of its metadata. */
 function upsertExtraSize(entry: Extract<PendingEntry, { type: 'upsert' }>): number {
   let size = entry.bodyBytes > 0 ? 1 + varintSize(entry.bodyBytes) + entry.bodyBytes : 0;
   if (entry.metadata !== undefined) size += uintFieldSize(entry.metadata.offset) + uintFieldSize(entry.metadata.length);
@@ -143,7 +188,19 @@ class Writer {
     const n = size >= 0 ? size : utf8Size(text);
     this.buf[this.offset++] = tag(field, WIRE_LEN);
     this.varint(n);
-    this.offset += this.buf.write(text, this.offset, n, 'utf8');
+    if (n !== text.length) {
+      this.offset += this.buf.write(text, this.offset, n, 'utf8');
+    } else if (n <= SHORT_STRING_CHARS) {
+      // ASCII (as many bytes as characters), and short: names, uids, resourceVersions, written here
+      // rather than through a call into Node for each.
+      const buf = this.buf;
+      const at = this.offset;
+      for (let i = 0; i < n; i++) buf[at + i] = text.charCodeAt(i);
+      this.offset = at + n;
+    } else {
+      // ASCII, whose UTF-8 is its Latin-1: copied, not encoded.
+      this.offset += this.buf.write(text, this.offset, n, 'latin1');
+    }
   }
 }
 
@@ -166,8 +223,7 @@ export function encodeBatchRequest(seq: bigint, parts: readonly BatchPart[]): Bu
     batchSize += 1 + varintSize(feedSize) + feedSize;
     const feedFieldSize = f === 0 ? 0 : 1 + varintSize(f);
     for (const entry of part.entries) {
-      let member = 0;
-      for (const text of memberFields(entry)) member += stringFieldSize(text ?? '');
+      let member = memberStringsSize(entry);
       if (entry.type === 'upsert') member += upsertExtraSize(entry);
       else if (entry.type === 'digest') member += digestSize(entry);
       memberSizes.push(member);
@@ -213,8 +269,7 @@ export function encodeBatchRequest(seq: bigint, parts: readonly BatchPart[]): Bu
       }
       w.buf[w.offset++] = CHANGE_KIND[entry.type];
       w.varint(member);
-      const texts = memberFields(entry);
-      for (let i = 0; i < texts.length; i++) w.string(i + 1, texts[i] ?? '');
+      writeMemberStrings(w, entry);
       if (entry.type === 'upsert') {
         if (entry.bodyBytes > 0) w.string(5, entry.body, entry.bodyBytes);
         if (entry.metadata !== undefined) {

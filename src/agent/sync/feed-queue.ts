@@ -5,6 +5,7 @@ import type { FeedDescriptor } from './feed.ts';
 import type { WriteJournal } from './write-journal.ts';
 import { objectJson, type MetadataRange } from './object-json.ts';
 import { compareResourceVersions } from '../../kube/resource-version.ts';
+import { SlimItem } from '../../kube/slim-item.ts';
 import { FeedVerification, isStale } from './feed-verification.ts';
 import { KnownObjects } from './known-objects.ts';
 import { abandonCarrier, board, carriesState, handOver, settleCarrier, WriteWaiters, type SyncWaiter } from './write-waiters.ts';
@@ -84,6 +85,21 @@ function objectKey(namespace: string, name: string): string {
   return namespace === '' ? name : [namespace, name].join('/');
 }
 
+/** What a feed keys and records an object by. */
+interface ObjectIdentity {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly resourceVersion: string;
+}
+
+/** A SlimItem carries its identity (its metadata is not parsed for it); other objects have it in their metadata. */
+function identityOf(obj: KubeObject): ObjectIdentity {
+  if (obj instanceof SlimItem) return obj;
+  const meta = obj.metadata ?? {};
+  return { namespace: meta.namespace ?? '', name: meta.name ?? '', uid: meta.uid ?? '', resourceVersion: meta.resourceVersion ?? '' };
+}
+
 export class FeedQueue {
   private descriptor: FeedDescriptor;
   /** Dropped (feedDropped queued): sink calls are ignored until revive(). */
@@ -126,7 +142,7 @@ export class FeedQueue {
   /** The resume point the hub has committed for this feed (from acks, or from its welcome). */
   private acked = '';
   /** Leases taken and not settled yet, in take order (see take()). */
-  private outstanding: Array<{ lease: FeedLease; resets: number }> = [];
+  private outstanding: Array<{ lease: FeedLease; resets: number; keys: string[] }> = [];
   /** The newest entry per object in an outstanding lease, by object key (read-your-writes). */
   private inFlightKeys = new Map<string, PendingEntry>();
   /** How many times drop() reset the queue: a lease taken before the last reset no longer moves `acked`. */
@@ -176,10 +192,9 @@ export class FeedQueue {
 
   onSnapshotObject(obj: KubeObject): void {
     if (this.dropped) return;
-    const meta = obj.metadata ?? {};
-    const namespace = meta.namespace ?? '';
-    const name = meta.name ?? '';
-    const rv = meta.resourceVersion ?? '';
+    const identity = identityOf(obj);
+    const { namespace, name, uid } = identity;
+    const rv = identity.resourceVersion;
     const key = objectKey(namespace, name);
     const earlier = this.pending.get(key);
     if (earlier !== undefined) {
@@ -188,16 +203,16 @@ export class FeedQueue {
       // and be pruned at snapshot end, while this feed counts it as sent. Move it behind the marker.
       this.pending.delete(key);
       this.pending.set(key, earlier);
-      this.acceptObject(obj, namespace, name, rv, key, this.snapshotResumeFrom);
+      this.acceptObject(obj, namespace, name, uid, rv, key, this.snapshotResumeFrom);
       return;
     }
     const known = this.known.get(key);
-    if (known && known.resourceVersion === rv && known.uid === (meta.uid ?? '')) {
+    if (known && known.resourceVersion === rv && known.uid === uid) {
       known.generation = this.generation;
       this.enqueue(key, { type: 'touch', namespace, name, resourceVersion: rv, resumeFrom: this.snapshotResumeFrom });
       return;
     }
-    this.acceptObject(obj, namespace, name, rv, key, this.snapshotResumeFrom);
+    this.acceptObject(obj, namespace, name, uid, rv, key, this.snapshotResumeFrom);
   }
 
   onSnapshotEnd(resourceVersion: string): void {
@@ -212,20 +227,17 @@ export class FeedQueue {
 
   onEvent(type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: KubeObject): void {
     if (this.dropped) return;
-    const meta = obj.metadata ?? {};
-    const namespace = meta.namespace ?? '';
-    const name = meta.name ?? '';
-    const rv = meta.resourceVersion ?? '';
+    const { namespace, name, uid, resourceVersion: rv } = identityOf(obj);
     const key = objectKey(namespace, name);
     // Already in a record a verification completed: sent to the hub all the same, but the record keeps its newer state.
     const stale = this.verifiedFloor !== undefined && isStale(rv, this.verifiedFloor);
     const recorded = stale ? this.known.get(key) : undefined;
     if (type === 'DELETED') {
       this.known.delete(key);
-      this.enqueue(key, { type: 'delete', namespace, name, uid: meta.uid ?? '', resourceVersion: rv, resumeFrom: this.lastResourceVersion });
+      this.enqueue(key, { type: 'delete', namespace, name, uid, resourceVersion: rv, resumeFrom: this.lastResourceVersion });
       this.waiters.observed(key, undefined, this.pending.get(key));
     } else {
-      this.acceptObject(obj, namespace, name, rv, key, this.lastResourceVersion);
+      this.acceptObject(obj, namespace, name, uid, rv, key, this.lastResourceVersion);
     }
     if (stale) {
       if (recorded) this.known.set(key, recorded);
@@ -274,10 +286,10 @@ export class FeedQueue {
 
   onVerificationObject(obj: KubeObject): void {
     if (this.verification === undefined) return;
-    const meta = obj.metadata ?? {};
+    const { namespace, name, uid, resourceVersion } = identityOf(obj);
     // Objects too large to send are not in the record (acceptObject): not in the verified one either.
     if (objectJson(obj).bodyBytes > this.options.maxObjectBytes) return;
-    this.verification.listedObject(objectKey(meta.namespace ?? '', meta.name ?? ''), { uid: meta.uid ?? '', resourceVersion: meta.resourceVersion ?? '' });
+    this.verification.listedObject(objectKey(namespace, name), { uid, resourceVersion });
   }
 
   onVerificationEnd(resourceVersion: string): void {
@@ -436,11 +448,14 @@ export class FeedQueue {
    */
   take(maxBytes: number, maxEntries: number): FeedLease {
     const entries: PendingEntry[] = [];
+    /** Each entry's key in `pending` ('' for a digest): an object's is its object key, not built again. */
+    const keys: string[] = [];
     let bytes = 0;
     for (const [key, entry] of this.pending) {
       const size = ENTRY_OVERHEAD_BYTES + (entry.type === 'upsert' ? entry.bodyBytes : 0);
       if (entries.length > 0 && (bytes + size > maxBytes || entries.length >= maxEntries)) break;
       entries.push(entry);
+      keys.push(key);
       bytes += size;
       this.pending.delete(key);
     }
@@ -450,6 +465,7 @@ export class FeedQueue {
       // exactly what the hub holds once they are committed.
       const { count, hashHigh, hashLow } = this.known.digestValue();
       entries.push({ type: 'digest', count, hashHigh, hashLow, resumeFrom: this.lastResourceVersion });
+      keys.push('');
       bytes += ENTRY_OVERHEAD_BYTES;
       this.digestDue = false;
     }
@@ -458,8 +474,8 @@ export class FeedQueue {
     else this.sentProgress = progress;
     const lease = new FeedLease(entries, bytes, progress, this.settlement);
     if (lease.isEmpty) return lease;
-    this.outstanding.push({ lease, resets: this.resets });
-    for (const entry of entries) if ('name' in entry) this.inFlightKeys.set(objectKey(entry.namespace, entry.name), entry);
+    this.outstanding.push({ lease, resets: this.resets, keys });
+    this.markInFlight(entries, keys);
     return lease;
   }
 
@@ -476,10 +492,12 @@ export class FeedQueue {
   private acknowledgeThrough(lease: FeedLease): void {
     const index = this.outstanding.findIndex((o) => o.lease === lease);
     if (index < 0) return;
-    for (const { lease: committed, resets } of this.outstanding.splice(0, index + 1)) {
-      for (const entry of committed.entries) {
+    for (const { lease: committed, resets, keys } of this.outstanding.splice(0, index + 1)) {
+      const entries = committed.entries;
+      for (let i = 0; i < entries.length; i++) {
+        const entry = entries[i]!;
         if ('name' in entry) {
-          const key = objectKey(entry.namespace, entry.name);
+          const key = keys[i]!;
           if (this.inFlightKeys.get(key) === entry) this.inFlightKeys.delete(key);
         }
         if (entry === this.dropMarker) this.dropAcked = true;
@@ -495,10 +513,15 @@ export class FeedQueue {
     const lost = this.outstanding.splice(index);
     // The lost entries are pending again; in flight stays only what the earlier leases still hold.
     this.inFlightKeys = new Map();
-    for (const { lease: still } of this.outstanding) {
-      for (const entry of still.entries) if ('name' in entry) this.inFlightKeys.set(objectKey(entry.namespace, entry.name), entry);
-    }
+    for (const { lease: still, keys } of this.outstanding) this.markInFlight(still.entries, keys);
     this.putBack(lost.flatMap((o) => o.lease.entries));
+  }
+
+  private markInFlight(entries: readonly PendingEntry[], keys: readonly string[]): void {
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
+      if ('name' in entry) this.inFlightKeys.set(keys[i]!, entry);
+    }
   }
 
   /**
@@ -607,9 +630,8 @@ export class FeedQueue {
     this.verifiedFloor = undefined;
   }
 
-  private acceptObject(obj: KubeObject, namespace: string, name: string, rv: string, key: string, resumeFrom: string): void {
+  private acceptObject(obj: KubeObject, namespace: string, name: string, uid: string, rv: string, key: string, resumeFrom: string): void {
     const { body, bodyBytes, metadata } = objectJson(obj);
-    const uid = obj.metadata?.uid ?? '';
     if (bodyBytes > this.options.maxObjectBytes) {
       this.known.delete(key);
       this.enqueue(key, {

@@ -1,3 +1,5 @@
+import { SlimItem } from '../../kube/slim-item.ts';
+
 /**
  * The JSON text an object is sent to the hub as, and where its top-level `metadata` value lies in it, in
  * UTF-8 bytes. The range travels with each upsert (ObjectUpsert.metadata_offset/metadata_length) so the
@@ -23,6 +25,8 @@ export interface MetadataRange {
 }
 
 export function objectJson(object: object): ObjectJson {
+  // A list item slimmed from its bytes comes with its JSON written (src/kube/slim-list.ts).
+  if (object instanceof SlimItem) return object.json;
   const { kind, apiVersion, metadata, ...rest } = object as Record<string, unknown>;
   let head = '{';
   if (kind !== undefined) head += `"kind":${JSON.stringify(kind)},`;
