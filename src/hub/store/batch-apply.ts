@@ -4,15 +4,7 @@ import type { SqlDialect } from './dialect.ts';
 import { checkFences } from './ingest-fence.ts';
 import { foldBatches, type AppliedOutcome, type BatchInput, type FeedScope, type PlanStep } from './ingest-fold.ts';
 import { KEY_SEPARATOR as SEP } from './ingest-keys.ts';
-import {
-  chunks,
-  FEED_ROWS_PER_STATEMENT,
-  KEYS_PER_STATEMENT,
-  OBJECT_ROWS_PER_STATEMENT,
-  rowChunks,
-  statementsFor,
-  upsertStatements,
-} from './ingest-statements.ts';
+import { chunks, FEED_ROWS_PER_STATEMENT, KEYS_PER_STATEMENT, statementsFor, writeObjectRows } from './ingest-statements.ts';
 import { loadAccounts, loadFeeds, rememberCommittedState, type IngestCache } from './ingest-state.ts';
 import type { Database } from './schema.ts';
 import type { FeedKey } from './types.ts';
@@ -122,13 +114,11 @@ async function writeObjects(
       outcomes[batch]!.deleted += Number(result.numDeletedRows);
     }
   }
-  for (const [statement, rows] of await upsertStatements(
+  await writeObjectRows(
     trx,
     dialect,
     step.upserts.map((u) => u.row),
-  )) {
-    for (const part of rowChunks(rows, OBJECT_ROWS_PER_STATEMENT, dialect.maxStatementBytes)) await statement.execute(trx, part);
-  }
+  );
   for (const group of groupBy(step.touches, (t) => t.batch + SEP + t.account + SEP + t.group + SEP + t.kind + SEP + t.epoch).values()) {
     const { batch, account, group: apiGroup, kind, epoch } = group[0]!;
     for (const part of chunks(group, KEYS_PER_STATEMENT)) {

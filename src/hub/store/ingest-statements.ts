@@ -1,4 +1,4 @@
-import { CompiledQuery, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Transaction } from 'kysely';
 import { rowsPerStatement, type SqlDialect } from './dialect.ts';
 import type { FeedRow } from './ingest-fold.ts';
 import { objectKey } from './ingest-keys.ts';
@@ -27,11 +27,16 @@ export const KEYS_PER_STATEMENT = 500;
 export const FEEDS_PER_LOOKUP = 64;
 /** Accounts looked up per statement (a power of two). */
 export const ACCOUNTS_PER_LOOKUP = 256;
+/** The most object rows one upsert carries (a power of two). */
+const MAX_OBJECT_ROWS_PER_STATEMENT = 512;
 /** Keys per lookup of the rows' current moniker columns (a power of two; 5 parameters each). */
 const MONIKER_LOOKUP_KEYS = 512;
 
-/** Object rows per multi-row upsert. */
-export const OBJECT_ROWS_PER_STATEMENT = rowsPerStatement(OBJECT_COLUMNS.length);
+/**
+ * Object rows per multi-row upsert: a power of two, so that a full statement is one prepared shape
+ * (MultiRowInsert splits any other count into power-of-two parts: 500 rows were six statements).
+ */
+export const OBJECT_ROWS_PER_STATEMENT = binaryParts(rowsPerStatement(OBJECT_COLUMNS.length, MAX_OBJECT_ROWS_PER_STATEMENT))[0]!;
 /** Feed rows per multi-row upsert. */
 export const FEED_ROWS_PER_STATEMENT = rowsPerStatement(FEED_COLUMNS.length);
 
@@ -81,38 +86,72 @@ export function powerOfTwoParts<T>(items: readonly T[], max: number): T[][] {
   return parts;
 }
 
-const objectUpserts = new Map<string, { full: MultiRowInsert<Database, ObjectsTable>; sameMoniker: MultiRowInsert<Database, ObjectsTable> }>();
+interface ObjectUpserts {
+  /** Replaces every column of a stored row. */
+  full: MultiRowInsert<Database, ObjectsTable>;
+  /**
+   * SQLite only: inserts the new rows and updates the stored rows whose moniker columns already hold the
+   * new row's values, without assigning those columns; leaves the other rows as they are.
+   */
+  sameMoniker: MultiRowInsert<Database, ObjectsTable> | undefined;
+}
 
-/** The objects upsert of a dialect: `full` replaces every column, `sameMoniker` all but application and cluster. */
-function objectUpsertFor(dialect: SqlDialect, which: 'full' | 'sameMoniker' = 'full'): MultiRowInsert<Database, ObjectsTable> {
+const objectUpserts = new Map<string, ObjectUpserts>();
+
+function objectUpsertsFor(dialect: SqlDialect): ObjectUpserts {
   let statements = objectUpserts.get(dialect.name);
   if (!statements) {
-    const upsert = (updateColumns: readonly (keyof ObjectsTable & string)[]) =>
-      new MultiRowInsert<Database, ObjectsTable>(OBJECT_COLUMNS, (db, rows) =>
-        dialect.upsert(db.insertInto('objects').values(rows), OBJECT_KEY_COLUMNS, updateColumns),
-      );
-    statements = { full: upsert(OBJECT_UPDATE_COLUMNS), sameMoniker: upsert(OBJECT_UPDATE_COLUMNS_SAME_MONIKER) };
+    statements = {
+      full: new MultiRowInsert<Database, ObjectsTable>(OBJECT_COLUMNS, (db, rows) =>
+        dialect.upsert(db.insertInto('objects').values(rows), OBJECT_KEY_COLUMNS, OBJECT_UPDATE_COLUMNS),
+      ),
+      sameMoniker:
+        dialect.name !== 'sqlite'
+          ? undefined
+          : new MultiRowInsert<Database, ObjectsTable>(OBJECT_COLUMNS, (db, rows) =>
+              db
+                .insertInto('objects')
+                .values(rows)
+                .onConflict((oc) =>
+                  oc
+                    .columns(OBJECT_KEY_COLUMNS)
+                    .doUpdateSet(Object.fromEntries(OBJECT_UPDATE_COLUMNS_SAME_MONIKER.map((c) => [c, sql.ref(`excluded.${c}`)])))
+                    // IS: equal, NULL included.
+                    .where(sql<boolean>`"objects"."application" is "excluded"."application" and "objects"."cluster" is "excluded"."cluster"`),
+                ),
+            ),
+    };
     objectUpserts.set(dialect.name, statements);
   }
-  return statements[which];
+  return statements;
 }
 
 /**
- * Which statement writes which rows. SQLite rewrites an index entry whenever its column is assigned in
- * an UPDATE, even to the value it already had: re-assigning `application` and `cluster` (two indexes)
- * made a changed object cost about three times what the row itself does. So on SQLite the rows whose
- * application and cluster stay as stored are written by an upsert that leaves those two columns alone,
- * found by one primary-key lookup per row; the rest (new rows, changed monikers) by the full upsert. The
- * rows end up exactly as the full upsert alone would leave them. PostgreSQL and MySQL compare values
- * before touching an index, so they take the full upsert for every row.
+ * Writes the rows of a step's upserts (at most one per object), each as the full upsert alone would
+ * leave it. SQLite rewrites an index entry whenever its column is assigned in an UPDATE, even to the
+ * value it already had: re-assigning `application` and `cluster` (two of objects_kind_application's
+ * columns) made a changed object cost about three times what the row itself does. So on SQLite each
+ * statement's rows are first written by the upsert that assigns those columns only by inserting (new
+ * rows) and updates only the stored rows whose moniker stays; it reports how many rows it wrote, and
+ * only when that falls short (a changed moniker: rare) are the statement's rows looked up and those
+ * whose stored moniker differs written by the full upsert. Unlike looking every row up first, this costs
+ * the initial sync no extra primary-key search per object and a group of changes no extra statement.
+ * PostgreSQL and MySQL compare values before touching an index: they take the full upsert for every row.
  */
-export async function upsertStatements(
-  trx: Transaction<Database>,
-  dialect: SqlDialect,
-  rows: ObjectsTable[],
-): Promise<Array<[MultiRowInsert<Database, ObjectsTable>, ObjectsTable[]]>> {
-  const full = objectUpsertFor(dialect);
-  if (dialect.name !== 'sqlite' || rows.length === 0) return [[full, rows]];
+export async function writeObjectRows(trx: Transaction<Database>, dialect: SqlDialect, rows: readonly ObjectsTable[]): Promise<void> {
+  const { full, sameMoniker } = objectUpsertsFor(dialect);
+  for (const part of rowChunks(rows, OBJECT_ROWS_PER_STATEMENT, dialect.maxStatementBytes)) {
+    if (sameMoniker === undefined) {
+      await full.execute(trx, part);
+      continue;
+    }
+    const written = await sameMoniker.execute(trx, part);
+    if (written < part.length) await full.execute(trx, await rowsWithOtherMoniker(trx, part));
+  }
+}
+
+/** The rows whose stored row has other moniker columns than they have (SQLite: `rows` are at most a statement's). */
+async function rowsWithOtherMoniker(trx: Transaction<Database>, rows: readonly ObjectsTable[]): Promise<ObjectsTable[]> {
   const stored = new Map<string, { application: string | null; cluster: string | null }>();
   for (const part of powerOfTwoParts(rows, MONIKER_LOOKUP_KEYS)) {
     const keys =
@@ -133,17 +172,10 @@ export async function upsertStatements(
     }>(CompiledQuery.raw(sqlText, parameters));
     for (const r of result.rows) stored.set(objectKey(r.account, r.api_group, r.kind, r.namespace, r.name), { application: r.application, cluster: r.cluster });
   }
-  const same: ObjectsTable[] = [];
-  const other: ObjectsTable[] = [];
-  for (const row of rows) {
+  return rows.filter((row) => {
     const current = stored.get(objectKey(row.account, row.api_group, row.kind, row.namespace, row.name));
-    if (current !== undefined && current.application === row.application && current.cluster === row.cluster) same.push(row);
-    else other.push(row);
-  }
-  return [
-    [objectUpsertFor(dialect, 'sameMoniker'), same],
-    [full, other],
-  ];
+    return current !== undefined && (current.application !== row.application || current.cluster !== row.cluster);
+  });
 }
 
 /**

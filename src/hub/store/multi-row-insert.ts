@@ -21,25 +21,29 @@ export class MultiRowInsert<DB, Row extends object> {
    * Writes `rows` with statements of power-of-two row counts (437 rows: 256 + 128 + 32 + 16 + 4 + 1), so
    * that a handful of statement shapes serve every batch: compiled and prepared once each, instead of one
    * shape per row count — each a prepared statement of up to half a megabyte, prepared anew whenever
-   * the cache had let it go.
+   * the cache had let it go. Returns the rows affected, as the engine counts them.
    */
-  async execute(trx: Transaction<DB>, rows: readonly Row[]): Promise<void> {
+  async execute(trx: Transaction<DB>, rows: readonly Row[]): Promise<number> {
     let offset = 0;
+    let affected = 0;
     for (const size of binaryParts(rows.length)) {
-      await this.executeExactly(trx, offset === 0 && size === rows.length ? rows : rows.slice(offset, offset + size));
+      affected += await this.executeExactly(trx, offset === 0 && size === rows.length ? rows : rows.slice(offset, offset + size));
       offset += size;
     }
+    return affected;
   }
 
-  private async executeExactly(trx: Transaction<DB>, rows: readonly Row[]): Promise<void> {
-    if (rows.length === 0) return;
+  /** Returns the rows the engine reports as affected (SQLite: inserted or updated; MySQL counts an update twice). */
+  private async executeExactly(trx: Transaction<DB>, rows: readonly Row[]): Promise<number> {
+    if (rows.length === 0) return 0;
     const statement = this.statementFor(trx, rows.length);
     const width = this.columns.length;
     const flat = new Array<unknown>(rows.length * width);
     let i = 0;
     for (const row of rows) for (const column of this.columns) flat[i++] = noNul((row as Record<string, unknown>)[column]);
     const parameters = statement.order === null ? flat : statement.order.map((index) => flat[index]);
-    await trx.executeQuery(CompiledQuery.raw(statement.sql, parameters));
+    const result = await trx.executeQuery(CompiledQuery.raw(statement.sql, parameters));
+    return Number(result.numAffectedRows ?? 0);
   }
 
   private statementFor(db: Kysely<DB>, count: number): { sql: string; order: number[] | null } {

@@ -221,11 +221,25 @@ forEachEngine('Store', (engine) => {
     assert.match(svc!.body, /"data":"b"/);
     assert.equal(svc?.application, 'shop');
     assert.equal(svc?.updatedAt, NOW + 1);
-    // A changed moniker moves the object between applications.
-    await store.applyBatch({ account: 'k8s', changes: [monikered('3', 'cart', 'c')], progress: [] }, NOW + 2);
+    // A changed moniker moves the object between applications; beside it in one statement a changed
+    // cluster, an unchanged moniker and a new object.
+    const recluster = upsert(DEPLOYMENTS, 'web', 'other', '2', { annotations: { 'moniker.spinnaker.io/cluster': 'deployment main' } });
+    await store.applyBatch(
+      {
+        account: 'k8s',
+        changes: [monikered('3', 'cart', 'c'), recluster, upsert(DEPLOYMENTS, 'web', 'fresh', '2'), upsert(DEPLOYMENTS, 'web', 'third')],
+        progress: [],
+      },
+      NOW + 2,
+    );
     svc = await store.getObject('k8s', 'apps', 'Deployment', 'web', 'svc');
     assert.equal(svc?.application, 'cart');
     assert.equal(svc?.cluster, 'deployment svc');
+    assert.match(svc!.body, /"data":"c"/);
+    const other = await store.getObject('k8s', 'apps', 'Deployment', 'web', 'other');
+    assert.deepEqual([other?.resourceVersion, other?.application, other?.cluster], ['2', 'other', 'deployment main']);
+    const fresh = await store.getObject('k8s', 'apps', 'Deployment', 'web', 'fresh');
+    assert.deepEqual([fresh?.resourceVersion, fresh?.updatedAt], ['2', NOW + 2]);
     assert.deepEqual(
       (await store.listObjects({ application: 'shop' })).map((o) => o.name),
       [],
@@ -234,7 +248,7 @@ forEachEngine('Store', (engine) => {
       (await store.listObjects({ application: 'cart' })).map((o) => o.name),
       ['svc'],
     );
-    assert.equal(await store.countObjects(), 3);
+    assert.equal(await store.countObjects(), 4);
   });
 
   // The ingest contract (coalescing, snapshots and epochs, touches, feedDropped, resume points) is
