@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { KubeObject } from '../common/kube-object.ts';
 import type { KubeList } from './pager.ts';
 import { SlimItem } from './slim-item.ts';
-import { slimListDecoder } from './slim-list.ts';
+import { retainedPageBufferBytes, slimListDecoder } from './slim-list.ts';
 import { LAST_APPLIED_ANNOTATION, slimObject } from './slim.ts';
 
 const CONFIGMAPS = { kind: 'ConfigMap', apiVersion: 'v1' };
@@ -191,5 +191,14 @@ describe('slimListDecoder', () => {
       const slim = onlyItem(decode(page([item]), CONFIGMAPS, 1 + Math.floor(random() * 50)));
       assertSlimmedLike(slim, item);
     }
+  });
+
+  it('does not keep the buffer of an unusually large page for the pages after it', () => {
+    const LARGE_PAGE_CHARS = 20 * 1024 * 1024;
+    const item = { metadata: { name: 'big', uid: 'u1', resourceVersion: '1' }, data: { blob: 'x'.repeat(LARGE_PAGE_CHARS) } };
+    const slim = onlyItem(decode(page([item]), CONFIGMAPS, LARGE_PAGE_CHARS));
+    assert.equal(slim.name, 'big');
+    // The buffer is the process's, for every reflector's pages: twice a 20 MiB page is not kept for good.
+    assert.ok(retainedPageBufferBytes() < 2 * LARGE_PAGE_CHARS, `${retainedPageBufferBytes()} bytes kept`);
   });
 });

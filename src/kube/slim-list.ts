@@ -112,8 +112,15 @@ const MAX_DEPTH = 1024;
 const MAX_MEMBERS = 256;
 /** Bytes written around an item's own: kind, apiVersion and metadata keys, braces, commas. */
 const HEAD_BYTES = 64;
-/** The first size of the reused page buffer; it grows to the largest page seen. */
+/** The first size of the reused page buffer; it grows to the largest page seen (kept up to MAX_RETAINED_BUFFER_BYTES). */
 const INITIAL_BUFFER_BYTES = 1 << 20;
+/**
+ * The largest page buffer kept between pages. The buffer is the process's (every reflector's): one
+ * unusually large page (big ConfigMaps or CRDs, 500 to a page) must not pin twice its size for the
+ * agent's lifetime, outside the list budget (list-budget.ts) that bounds pages in flight; a buffer grown
+ * beyond this is let go once its page is decoded, as the text of the JSON.parse path was.
+ */
+const MAX_RETAINED_BUFFER_BYTES = 32 << 20;
 
 /** The members of one object level: where each starts (its key) and ends (its value), and what it is. */
 class Members {
@@ -512,6 +519,8 @@ class PageDecoder {
       if (!(err instanceof NotScanned) && !(err instanceof NotAnItem) && !(err instanceof RangeError)) throw err;
       // Not a page this scanner takes (or not JSON at all): parsed whole, so that it fails, or slims, as before.
       return JSON.parse(buf.toString('utf8', 0, bytes)) as KubeList;
+    } finally {
+      if (buf.length > MAX_RETAINED_BUFFER_BYTES) buf = Buffer.allocUnsafe(INITIAL_BUFFER_BYTES);
     }
   }
 
@@ -628,6 +637,11 @@ class PageDecoder {
     const metadata = JSON.parse(buf.toString('utf8', metadataStart, metadataEnd)) as ObjectMeta;
     return new SlimItem(kind, apiVersion, namespace, name, uid, resourceVersion, { body, bodyBytes, metadata: range }, metadata);
   }
+}
+
+/** Bytes of the page buffer kept for the next page (tests: a large page's buffer is not kept). */
+export function retainedPageBufferBytes(): number {
+  return buf.length;
 }
 
 /**

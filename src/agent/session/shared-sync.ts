@@ -90,6 +90,22 @@ export class SharedSync {
     this.add({ channel: channel.id, close: true });
   }
 
+  /**
+   * The account's SyncStream cancelled its channel (SyncStream.close): as a cancelled version 1 call drops
+   * what it has not sent, the channel's requests still waiting here are dropped — its SyncStream put their
+   * batches back in its queues and re-sends them on its next channel, so the hub must not commit them on
+   * this one as well (twice, and racing the next channel's) — then the channel is closed.
+   */
+  cancelChannel(channel: SharedSyncChannel): void {
+    const kept = this.parts.filter((part) => part.channel !== channel.id || part.close === true);
+    if (kept.length !== this.parts.length) {
+      this.parts = kept;
+      this.partBytes = 0;
+      for (const part of kept) this.partBytes += channelRequestWireSize(part);
+    }
+    this.closeChannel(channel);
+  }
+
   private add(part: ChannelRequestPart): void {
     const size = channelRequestWireSize(part);
     if (this.parts.length > 0 && (this.partBytes + size > SHARED_SYNC_MESSAGE_BYTES || this.parts.length >= MAX_CHANNEL_REQUESTS_PER_MESSAGE)) this.flush();
@@ -185,6 +201,6 @@ class SharedSyncChannel extends EventEmitter implements SyncChannelCall {
   }
 
   cancel(): void {
-    this.shared.closeChannel(this);
+    this.shared.cancelChannel(this);
   }
 }

@@ -22,7 +22,7 @@ import {
 import { SharedSync } from '../../agent/session/shared-sync.ts';
 import type { SyncChannelCall } from '../../agent/sync/sync-stream.ts';
 import { EmptyIngestStore } from '../store/testing/empty-ingest-store.ts';
-import type { IngestOutcome, StoreBatch } from '../store/types.ts';
+import type { FeedInfo, IngestOutcome, StoreBatch } from '../store/types.ts';
 import { AgentSession } from './agent-session.ts';
 import { SessionRegistry } from './session-registry.ts';
 import { SharedSyncHandler } from './shared-sync-handler.ts';
@@ -36,10 +36,24 @@ const COALESCE_MS = 30;
 /** Records each commit; an account named `broken-*` fails its commits as a lost connection would. */
 class RecordingStore extends EmptyIngestStore {
   readonly committed: Array<{ account: string; seq: number }> = [];
+  /** While set, commits of `slow-*` accounts wait for it. */
+  gate: Promise<void> | undefined;
+  readonly started: string[] = [];
+  /** What the store was asked, in order: a channel's open reads the resume points, then commits start and end. */
+  readonly events: string[] = [];
   override async applyBatch(batch: StoreBatch): Promise<IngestOutcome> {
     if (batch.account.startsWith('broken-')) throw new ScaleAgentError(Errors.STORE_ERROR, 'store applyBatch failed: Connection terminated unexpectedly');
+    this.started.push(batch.account);
+    this.events.push('commit started');
+    if (batch.account.startsWith('slow-')) await this.gate;
+    this.events.push('commit done');
     this.committed.push({ account: batch.account, seq: batch.changes.length });
     return super.applyBatch(batch);
+  }
+
+  override async resumePoints(): Promise<Array<{ feed: FeedInfo; resourceVersion: string }>> {
+    this.events.push('open');
+    return [];
   }
 }
 
@@ -143,4 +157,63 @@ test('a channel whose session does not cache the account is refused alone', asyn
   await waitFor(() => mine.received.some((r) => r.kind.case === 'ready'), { ...WAIT, what: 'the other channel ready' });
   batch(mine, 1);
   await waitFor(() => acks(mine).length === 1, { ...WAIT, what: 'the other channel acknowledged' });
+});
+
+test('a channel ended as a protocol violation commits none of the batches it had queued', async (t) => {
+  const { store, open, batch, acks } = await harness(t, ['flood', 'calm']);
+  const flood = open('flood');
+  const calm = open('calm');
+  await waitFor(() => [flood, calm].every((c) => c.received.some((r) => r.kind.case === 'ready')), { ...WAIT, what: 'both channels ready' });
+  // The hub tells the agent the channel is closed, and the agent re-sends its unacknowledged batches on a
+  // new one: the old channel's queued batches must not commit alongside (nor keep bytes the stream no
+  // longer counts). The flood's batches come first in the message, so they would commit before calm's.
+  for (let seq = 1; seq <= MAX_UNACKED + 1; seq++) batch(flood, seq);
+  batch(calm, 1);
+  await waitFor(() => flood.ended && acks(calm).length === 1, { ...WAIT, what: 'the flood channel ended and the calm one acknowledged' });
+  assert.deepEqual(
+    store.committed.filter((c) => c.account === 'flood'),
+    [],
+  );
+});
+
+test("a cancelled channel's batches still waiting to be coalesced are not sent (as a cancelled Sync call's)", async (t) => {
+  const { store, open, batch, acks } = await harness(t, ['gone', 'calm']);
+  const gone = open('gone');
+  const calm = open('calm');
+  await waitFor(() => [gone, calm].every((c) => c.received.some((r) => r.kind.case === 'ready')), { ...WAIT, what: 'both channels ready' });
+  batch(gone, 1);
+  batch(gone, 2);
+  // A SyncStream closing (SyncStream.close): it has put these batches back in its queues and re-sends
+  // them on its next channel; the hub must not commit them on this one too.
+  gone.call.end();
+  gone.call.cancel();
+  batch(calm, 1);
+  await waitFor(() => acks(calm).length === 1, { ...WAIT, what: 'the calm channel acknowledged' });
+  assert.deepEqual(
+    store.committed.filter((c) => c.account === 'gone'),
+    [],
+  );
+});
+
+test("a replacement channel of an account starts only after its predecessor's commits: two channels of one account never commit side by side", async (t) => {
+  const { mux, store, open, batch, acks } = await harness(t, ['slow-a', 'other']);
+  let release = () => {};
+  store.gate = new Promise<void>((resolve) => (release = resolve));
+  const first = open('slow-a');
+  await waitFor(() => first.received.some((r) => r.kind.case === 'ready'), { ...WAIT, what: 'the first channel ready' });
+  batch(first, 1);
+  await waitFor(() => store.started.length === 1, { ...WAIT, what: 'the first commit to start' });
+  // The agent gives up on the channel (SyncStream.close) and re-sends on a new one at once.
+  first.call.end();
+  const second = open('slow-a');
+  batch(second, 1);
+  const sent = mux.messagesSent;
+  await waitFor(() => mux.messagesSent > sent, { ...WAIT, what: 'the replacement sent' });
+  // A later message's channel answering proves the hub has taken in the replacement's open and batch.
+  const later = open('other');
+  await waitFor(() => later.received.some((r) => r.kind.case === 'ready'), { ...WAIT, what: 'a later channel ready' });
+  assert.deepEqual(store.events, ['open', 'commit started', 'open'], 'the replacement was held while its predecessor committed');
+  release();
+  await waitFor(() => acks(second).length === 1, { ...WAIT, what: 'the replacement served after its predecessor ended' });
+  assert.deepEqual(store.events, ['open', 'commit started', 'open', 'commit done', 'open', 'commit started', 'commit done']);
 });

@@ -69,6 +69,8 @@ export class SharedSyncHandler {
 /** One SharedSync call: its channels, its pending bytes, and the replies waiting to be written together. */
 class SharedSyncStream {
   private readonly channels = new Map<number, SyncChannel>();
+  /** The latest channel opened for each account (to hold a replacement until its predecessor ended). */
+  private readonly accountChannels = new Map<string, SyncChannel>();
   /** Channel numbers only grow: a request for a lower number whose channel is gone is a leftover, ignored. */
   private highestChannel = 0;
   private replies: ChannelResponse[] = [];
@@ -126,8 +128,22 @@ class SharedSyncStream {
     this.highestChannel = id;
     const channel = new SyncChannel(id, this);
     this.channels.set(id, channel);
+    const account = request.kind.case === 'open' ? request.kind.value.account : undefined;
+    const previous = account === undefined ? undefined : this.accountChannels.get(account);
+    if (account !== undefined) this.accountChannels.set(account, channel);
+    if (previous !== undefined && this.channels.get(previous.id) === previous) {
+      // The agent replaced the account's channel (it closed the previous one and re-sends what that one
+      // had unacknowledged): the new one starts once the previous one has committed what it took, so
+      // that two channels of one account never commit side by side, an older state landing last.
+      channel.waitFor(previous, request);
+      return;
+    }
+    this.startChannel(channel, request);
+  }
+
+  private startChannel(channel: SyncChannel, first: SyncRequest): void {
     this.options.sync.handleChannel(channel, this.authentication);
-    channel.receive(request);
+    channel.receive(first);
   }
 
   /** A reply of channel `id`; replies written in one turn of the event loop leave as one message. */
@@ -150,13 +166,29 @@ class SharedSyncStream {
 
   channelEnded(channel: SyncChannel): void {
     if (this.channels.get(channel.id) === channel) this.channels.delete(channel.id);
+    for (const [account, latest] of this.accountChannels) if (latest === channel) this.accountChannels.delete(account);
+    const successor = channel.successor;
+    channel.successor = undefined;
+    if (successor !== undefined && this.channels.get(successor.id) === successor) {
+      const held = successor.release();
+      if (held !== undefined && !this.ended) {
+        this.startChannel(successor, held.first);
+        for (const request of held.rest) successor.receive(request);
+        if (held.closed) successor.agentClosed();
+      }
+    }
     this.endIfDone();
+  }
+
+  /** Requests a held channel may collect: its open's batches can be no more than the unacknowledged limit. */
+  get maxHeldRequests(): number {
+    return this.options.maxUnackedBatches + 1;
   }
 
   pending(delta: number, channel: SyncChannel): void {
     this.pendingBytes += delta;
     if (channel.unacked > this.options.maxUnackedBatches) {
-      channel.fail(`${Errors.PROTOCOL_VIOLATION.code}: more than ${this.options.maxUnackedBatches} unacknowledged batches on one channel`);
+      channel.violated(`${Errors.PROTOCOL_VIOLATION.code}: more than ${this.options.maxUnackedBatches} unacknowledged batches on one channel`);
       return;
     }
     if (!this.paused && this.pendingBytes > MAX_PENDING_BYTES_PER_STREAM) {
@@ -206,7 +238,31 @@ class SyncChannel extends EventEmitter implements SyncCall {
     super();
   }
 
+  /** A channel of the same account opened after this one, held until this one ends. */
+  successor: SyncChannel | undefined;
+  /** While this channel waits for its predecessor: what the agent sent it so far, in order. */
+  private held: { first: SyncRequest; rest: SyncRequest[]; closed: boolean } | undefined;
+
+  waitFor(previous: SyncChannel, first: SyncRequest): void {
+    previous.successor = this;
+    this.held = { first, rest: [], closed: false };
+  }
+
+  /** The predecessor ended: what was held, to be served now (undefined when nothing was held). */
+  release(): { first: SyncRequest; rest: SyncRequest[]; closed: boolean } | undefined {
+    const held = this.held;
+    this.held = undefined;
+    return held;
+  }
+
   receive(request: SyncRequest): void {
+    if (this.held !== undefined) {
+      // An agent keeps at most maxUnackedBatches in flight; one that sends more to a held channel is misbehaving.
+      if (this.held.rest.length >= this.stream.maxHeldRequests)
+        this.violated(`${Errors.PROTOCOL_VIOLATION.code}: more requests than allowed on a channel waiting for its predecessor`);
+      else this.held.rest.push(request);
+      return;
+    }
     if (this.writableEnded || this.closedByAgent) return;
     if (request.kind.case === 'batch') {
       const bytes = batchBytes(request);
@@ -219,6 +275,10 @@ class SyncChannel extends EventEmitter implements SyncCall {
   }
 
   agentClosed(): void {
+    if (this.held !== undefined) {
+      this.held.closed = true;
+      return;
+    }
     if (this.closedByAgent) return;
     this.closedByAgent = true;
     this.emit('end');
@@ -240,8 +300,28 @@ class SyncChannel extends EventEmitter implements SyncCall {
     this.finish(details);
   }
 
+  /**
+   * The stream ends the channel for its agent's misbehaviour: the agent hears why, and the SyncHandler
+   * stops as on a transport error — the batches it queued are not committed (the agent re-sends them on
+   * a new channel, which must not race this one's commits), and their bytes, which settle() just released,
+   * are no longer held.
+   */
+  violated(details: string): void {
+    if (this.writableEnded) return;
+    this.held = undefined;
+    this.finish(details);
+    // A held channel was never handed to the SyncHandler: nothing listens to it yet.
+    if (this.listenerCount('error') > 0) this.emit('error', new Error(details));
+  }
+
   abandon(err: Error): void {
     if (this.writableEnded) return;
+    if (this.held !== undefined) {
+      // Never served: nothing listens yet.
+      this.held = undefined;
+      this.writableEnded = true;
+      return;
+    }
     this.finish(undefined, false);
     this.emit('error', err);
   }
