@@ -6,7 +6,7 @@ import type { SqlContext } from './sql-context.ts';
 import { asciiKeys, screenBatch } from './storable-keys.ts';
 import type { BatchOutcome, FeedInfo, FeedKey, IngestOutcome, IngestStore, StoreBatch } from './types.ts';
 
-/** A group commit (applyBatch on SQLite) takes at most this many batches, or changes, at once. */
+/** A group commit takes at most this many batches, or changes, at once. */
 const MAX_GROUP_BATCHES = 512;
 const MAX_GROUP_CHANGES = 8000;
 
@@ -33,11 +33,15 @@ export class SqlIngestStore implements IngestStore {
 
   /**
    * Commits one batch in one transaction, without the entries whose keys the store cannot hold
-   * (storable-keys.ts; listed in the outcome). On SQLite (one writer: transactions run one after another
-   * anyway) batches that arrive while a transaction runs are committed together in the next one — a
-   * group commit: each batch is still applied whole and in arrival order, and each caller gets its own
-   * outcome, but a commit's fixed cost (journal pages, locks) is paid once per group rather than once per
-   * batch. That is what lets thousands of accounts with a few changes each stay current. Should the
+   * (storable-keys.ts; listed in the outcome). Batches that arrive while a transaction runs are committed
+   * together in the next one — a group commit: each batch is still applied whole and in arrival order,
+   * and each caller gets its own outcome, but a commit's fixed cost (journal pages and locks on SQLite, a
+   * round trip and a WAL flush on PostgreSQL and MySQL) is paid once per group rather than once per
+   * batch. That is what lets thousands of accounts with a few changes each stay current: with protocol
+   * version 2 the batches of many accounts arrive in one message, and on PostgreSQL one transaction per
+   * batch had left 500 changes/s across 300 accounts seconds behind (docs/performance.md). A replica's
+   * groups hold only accounts it caches (leases), so groups of replicas sharing a database do not
+   * contend for rows. Should the
    * group's transaction fail, its batches are retried one transaction each, so only a batch that fails
    * on its own fails its caller (a batch whose fence is stale, CACHING_EPOCH_STALE, among them).
    */
@@ -52,7 +56,6 @@ export class SqlIngestStore implements IngestStore {
   }
 
   private commit(batch: StoreBatch, now: number): Promise<BatchOutcome> {
-    if (this.ctx.dialect.name !== 'sqlite') return this.applyBatches([{ batch, now }]).then((outcomes) => outcomes[0]!);
     return new Promise<BatchOutcome>((resolve, reject) => {
       this.ingestQueue.push({ batch, now, resolve, reject });
       // Never rejects: every group's commit is caught and answered to its callers.
