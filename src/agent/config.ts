@@ -20,10 +20,10 @@ export { DEFAULT_ADMIN_PORT, DEFAULT_PROMETHEUS_PORT, type ServerSslConfig, type
 export { type VaultConfig, type SecretsConfig } from './secrets-config.ts';
 /**
  * clouddriver.syncCoalesceMs's default: how long a sync request waits for others to share its message.
- * Chosen from the scale benchmark (docs/performance.md, "Protocol version 2"): see there for the
+ * Chosen from the scale benchmark (docs/performance.md, "The coalescing delay"): see there for the
  * measurements behind it.
  */
-export const DEFAULT_SYNC_COALESCE_MS = 2;
+export const DEFAULT_SYNC_COALESCE_MS = 5;
 /** The longest coalescing delay the configuration accepts: it adds to every change's latency. */
 export const MAX_SYNC_COALESCE_MS = 100;
 

@@ -9,6 +9,14 @@ import type { BatchOutcome, FeedInfo, FeedKey, IngestOutcome, IngestStore, Store
 /** A group commit takes at most this many batches, or changes, at once. */
 const MAX_GROUP_BATCHES = 512;
 const MAX_GROUP_CHANGES = 8000;
+/**
+ * Group commits in progress at once on PostgreSQL and MySQL. The database server runs them on its own
+ * cores while the hub prepares the next: with one at a time the initial sync of 300 accounts took 100
+ * instead of 68 s there (docs/performance.md). A group never holds two batches of one account (each
+ * account's channel waits for its batch's commit before it hands over the next), so concurrent groups
+ * touch disjoint accounts and lock in one order (ingest-fence.ts). SQLite has one writer: one group.
+ */
+const SERVER_GROUP_COMMITS = 4;
 
 interface QueuedBatch {
   batch: StoreBatch;
@@ -25,10 +33,13 @@ export class SqlIngestStore implements IngestStore {
    */
   private readonly ingestCache: IngestCache | undefined;
   private readonly ingestQueue: QueuedBatch[] = [];
-  private ingesting = false;
+  /** Groups committing now, and how many may at once (SERVER_GROUP_COMMITS; 1 on SQLite). */
+  private drains = 0;
+  private readonly maxDrains: number;
 
   constructor(private readonly ctx: SqlContext) {
     this.ingestCache = ctx.dialect.name === 'sqlite' ? new Map() : undefined;
+    this.maxDrains = ctx.dialect.name === 'sqlite' ? 1 : SERVER_GROUP_COMMITS;
   }
 
   /**
@@ -59,12 +70,12 @@ export class SqlIngestStore implements IngestStore {
     return new Promise<BatchOutcome>((resolve, reject) => {
       this.ingestQueue.push({ batch, now, resolve, reject });
       // Never rejects: every group's commit is caught and answered to its callers.
-      if (!this.ingesting) void this.drainIngestQueue();
+      if (this.drains < this.maxDrains) void this.drainIngestQueue();
     });
   }
 
   private async drainIngestQueue(): Promise<void> {
-    this.ingesting = true;
+    this.drains++;
     try {
       while (this.ingestQueue.length > 0) {
         let changes = 0;
@@ -96,7 +107,7 @@ export class SqlIngestStore implements IngestStore {
         }
       }
     } finally {
-      this.ingesting = false;
+      this.drains--;
     }
   }
 
