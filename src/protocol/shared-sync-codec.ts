@@ -1,6 +1,7 @@
 import type { ChannelRequest, SharedSyncRequest } from './gen/scaleagent/v1/agent_hub_pb.ts';
 import { decodeSyncRequestAt, expectDelimited, expectVarint, readTag } from './sync-request-decoder.ts';
 import { WireReader } from './wire-reader.ts';
+import { fieldTag, varintSize, WIRE_LEN, WIRE_VARINT } from './wire-sizes.ts';
 
 /**
  * The version 2 SharedSync envelope (proto/scaleagent/v1/agent_hub.proto) around SyncRequests that are
@@ -23,19 +24,11 @@ export interface ChannelRequestPart {
  */
 export const MAX_CHANNEL_REQUESTS_PER_MESSAGE = 20_000;
 
-const WIRE_VARINT = 0;
-const WIRE_LEN = 2;
-const tag = (field: number, wire: number) => (field << 3) | wire;
+const tag = fieldTag;
 const SHARED_REQUESTS = tag(1, WIRE_LEN);
 const CHANNEL_ID = tag(1, WIRE_VARINT);
 const CHANNEL_REQUEST = tag(2, WIRE_LEN);
 const CHANNEL_CLOSE = tag(3, WIRE_VARINT);
-
-function varintSize(value: number): number {
-  let n = 1;
-  for (let v = value >>> 7; v > 0; v >>>= 7) n++;
-  return n;
-}
 
 function writeVarint(buf: Buffer, pos: number, value: number): number {
   let v = value >>> 0;

@@ -2,10 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
-import { credentials, Metadata } from '@grpc/grpc-js';
+import { credentials, Metadata, Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
+import { create, fromBinary } from '@bufbuild/protobuf';
 import { createLogger } from '../../common/logger.ts';
 import { waitFor } from '../../common/time.ts';
-import type { AccountInfo } from '../../protocol/index.ts';
+import { AgentMessageSchema, agentHubServerDefinition, HubMessageSchema, type AccountInfo, type HubMessage } from '../../protocol/index.ts';
 import { HubConnection } from './hub-connection.ts';
 import type { HubTransport } from './hub-transport.ts';
 
@@ -115,4 +116,69 @@ test('every redial of a hub that is down is counted, for scale_agent_session_rec
     await connection.stop();
   }
   assert.equal(connection.state, 'stopped');
+});
+
+test('against a hub that speaks only version 1 the agent falls back to it, and offers version 2 again to the next session', async (t) => {
+  // A hub of the previous release: it refuses any hello but version 1, as session-handler.ts did then.
+  const hellos: number[] = [];
+  const server = new Server();
+  server.addService(agentHubServerDefinition, {
+    Session: (call: ServerDuplexStream<Buffer, HubMessage>) => {
+      call.on('data', (bytes: Buffer) => {
+        const message = fromBinary(AgentMessageSchema, bytes);
+        if (message.kind.case !== 'hello') return;
+        const offered = message.kind.value.protocolVersion;
+        hellos.push(offered);
+        if (offered !== 1) {
+          call.write(
+            create(HubMessageSchema, {
+              kind: {
+                case: 'refusal',
+                value: { code: 'PROTOCOL_VERSION_UNSUPPORTED', message: `this hub speaks protocol version 1, the agent speaks ${offered}` },
+              },
+            }),
+          );
+          call.end();
+          return;
+        }
+        call.write(
+          create(HubMessageSchema, {
+            kind: { case: 'welcome', value: { sessionId: `s-${hellos.length}`, hubId: 'old-hub', protocolVersion: 1, pingIntervalMs: 1_000 } },
+          }),
+        );
+      });
+    },
+    Sync: () => undefined,
+    SharedSync: () => undefined,
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
+  );
+  t.after(() => server.forceShutdown());
+  const { logger } = capturingLogger();
+  const connection = new HubConnection({
+    agentId: 'agent-1',
+    address: `127.0.0.1:${port}`,
+    pingIntervalMs: 1_000,
+    backoff: FAST_BACKOFF,
+    logger,
+    transport: plaintextTransport(),
+    accounts: () => [],
+    onAcceptances: () => undefined,
+    onOperation: async () => {
+      throw new Error('no operation expected');
+    },
+    onDisconnected: () => undefined,
+  });
+  t.after(() => connection.stop());
+  connection.start();
+  await waitFor(() => connection.connected, { ...WAIT, what: 'a session with the old hub' });
+  assert.equal(connection.connected?.protocolVersion, 1);
+  assert.deepEqual(hellos, [2, 1]);
+  assert.deepEqual(connection.protocolSummary(), { protocolVersion: 1 });
+  // The session ends (the hub restarts, maybe upgraded): the next hello offers version 2 first again.
+  server.forceShutdown();
+  await waitFor(() => connection.connected === undefined || undefined, { ...WAIT, what: 'the session to end' });
+  await connection.stop();
+  assert.equal((connection as unknown as { offeredVersion: number }).offeredVersion, 2);
 });

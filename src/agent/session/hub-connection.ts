@@ -441,6 +441,9 @@ export class HubConnection {
     this.session = undefined;
     this.sharedSync?.close(reason);
     this.sharedSync = undefined;
+    // The next session may be with another (upgraded) hub replica: offer the configured version again; an
+    // older hub refuses it once and the hello after falls back.
+    if (wasConnected) this.offeredVersion = this.options.protocolVersion ?? PROTOCOL_VERSION;
     if (this.endReason !== undefined) reason = this.endReason;
     // A TLS agent dialling a plaintext hub: say so at once, in lastError and the log, not only after the probe.
     const hint = wasConnected ? undefined : plaintextHint(reason);

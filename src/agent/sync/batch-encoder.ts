@@ -1,4 +1,5 @@
 import type { FeedDescriptor } from './feed.ts';
+import { fieldTag, varintSize, WIRE_LEN, WIRE_VARINT } from '../../protocol/wire-sizes.ts';
 import type { PendingEntry } from './feed-queue.ts';
 
 /**
@@ -15,9 +16,7 @@ export interface BatchPart {
   progress: string | undefined;
 }
 
-const WIRE_VARINT = 0;
-const WIRE_LEN = 2;
-const tag = (field: number, wire: number) => (field << 3) | wire;
+const tag = fieldTag;
 
 // SyncRequest
 const SYNC_REQUEST_BATCH = tag(2, WIRE_LEN);
@@ -49,16 +48,6 @@ const UPSERT_METADATA_LENGTH = tag(7, WIRE_VARINT);
 const PROGRESS_FEED = tag(1, WIRE_VARINT);
 // Feed
 const FEED_NAMESPACED = tag(6, WIRE_VARINT);
-
-function varintSize(value: number): number {
-  if (value < 0x80) return 1;
-  if (value < 0x4000) return 2;
-  if (value < 0x200000) return 3;
-  if (value < 0x10000000) return 4;
-  let n = 5;
-  for (let v = Math.floor(value / 0x800000000); v > 0; v = Math.floor(v / 0x80)) n++;
-  return n;
-}
 
 /** Strings up to this long are measured and written character by character (see utf8Size, Writer.string). */
 const SHORT_STRING_CHARS = 64;
