@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { credentials, Server, ServerCredentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import { create } from '@bufbuild/protobuf';
-import { Errors, ScaleAgentError } from '../../common/errors.ts';
-import { silentLogger } from '../../common/logger.ts';
-import { waitFor } from '../../common/time.ts';
+import { Errors, ScaleAgentError } from '../../src/common/errors.ts';
+import { silentLogger } from '../../src/common/logger.ts';
+import { waitFor } from '../../src/common/time.ts';
 import {
   AgentHubClient,
   agentHubServerDefinition,
@@ -18,15 +18,15 @@ import {
   type SharedSyncRequest,
   type SharedSyncResponse,
   type SyncResponse,
-} from '../../protocol/index.ts';
-import { SharedSync } from '../../agent/session/shared-sync.ts';
-import type { SyncChannelCall } from '../../agent/sync/sync-stream.ts';
-import { EmptyIngestStore } from '../store/testing/empty-ingest-store.ts';
-import type { FeedInfo, IngestOutcome, StoreBatch } from '../store/types.ts';
-import { AgentSession } from './agent-session.ts';
-import { SessionRegistry } from './session-registry.ts';
-import { SharedSyncHandler } from './shared-sync-handler.ts';
-import { SyncHandler } from './sync-handler.ts';
+} from '../../src/protocol/index.ts';
+import { SharedSync } from '../../src/agent/session/shared-sync.ts';
+import type { SyncChannelCall } from '../../src/agent/sync/sync-stream.ts';
+import { EmptyIngestStore } from '../../src/hub/store/testing/empty-ingest-store.ts';
+import type { FeedInfo, IngestOutcome, StoreBatch } from '../../src/hub/store/types.ts';
+import { AgentSession } from '../../src/hub/grpc/agent-session.ts';
+import { SessionRegistry } from '../../src/hub/grpc/session-registry.ts';
+import { SharedSyncHandler } from '../../src/hub/grpc/shared-sync-handler.ts';
+import { SyncHandler } from '../../src/hub/grpc/sync-handler.ts';
 
 const WAIT = { timeoutMs: 5_000, intervalMs: 5 };
 const MAX_UNACKED = 4;
