@@ -130,7 +130,10 @@ class SharedSyncStream {
     this.channels.set(id, channel);
     const account = request.kind.case === 'open' ? request.kind.value.account : undefined;
     const previous = account === undefined ? undefined : this.accountChannels.get(account);
-    if (account !== undefined) this.accountChannels.set(account, channel);
+    if (account !== undefined) {
+      channel.account = account;
+      this.accountChannels.set(account, channel);
+    }
     if (previous !== undefined && this.channels.get(previous.id) === previous) {
       // The agent replaced the account's channel (it closed the previous one and re-sends what that one
       // had unacknowledged): the new one starts once the previous one has committed what it took, so
@@ -166,7 +169,7 @@ class SharedSyncStream {
 
   channelEnded(channel: SyncChannel): void {
     if (this.channels.get(channel.id) === channel) this.channels.delete(channel.id);
-    for (const [account, latest] of this.accountChannels) if (latest === channel) this.accountChannels.delete(account);
+    if (channel.account !== undefined && this.accountChannels.get(channel.account) === channel) this.accountChannels.delete(channel.account);
     const successor = channel.successor;
     channel.successor = undefined;
     if (successor !== undefined && this.channels.get(successor.id) === successor) {
@@ -238,6 +241,8 @@ class SyncChannel extends EventEmitter implements SyncCall {
     super();
   }
 
+  /** The account its open named (undefined when its first request was not an open: it is refused). */
+  account: string | undefined;
   /** A channel of the same account opened after this one, held until this one ends. */
   successor: SyncChannel | undefined;
   /** While this channel waits for its predecessor: what the agent sent it so far, in order. */
