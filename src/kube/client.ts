@@ -11,7 +11,7 @@ import { transportError } from './http1-transport.ts';
 import { NegotiatingTransport } from './negotiating-transport.ts';
 import { RequestGuard } from './request-guard.ts';
 import type { TlsSettings, Transport, TransportProtocol, TransportResponse } from './transport.ts';
-import { decodeWatchStream, type WatchEvent } from './watch-event.ts';
+import { decodeWatchStream, type WatchEvent, type WatchLineDecoder } from './watch-event.ts';
 
 /** Non-watch calls fail after this long: client-go sets no default, but an agent must not wait forever on one hung call. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -56,6 +56,8 @@ export interface WatchOptions {
   idleTimeoutMs?: number;
   /** Called once the server has accepted the watch (200), before any event. */
   onOpen?: () => void;
+  /** Reads each line's bytes before it is parsed whole (a reflector that slims: slim-list.ts). */
+  decodeLine?: WatchLineDecoder;
 }
 
 /**
@@ -203,7 +205,7 @@ export class KubeClient {
       }
       guard.setIdle(options.idleTimeoutMs);
       options.onOpen?.();
-      yield* decodeWatchStream(response.body, () => guard.touch());
+      yield* decodeWatchStream(response.body, () => guard.touch(), options.decodeLine);
     } catch (err) {
       throw this.surface(guard.translate(err), signal);
     } finally {

@@ -22,9 +22,9 @@ import {
 } from './reflector-defaults.ts';
 import { isVerificationSink, type ReflectorSink, type SnapshotReason } from './reflector-sink.ts';
 import { SlimItem } from './slim-item.ts';
-import { slimListDecoder } from './slim-list.ts';
+import { slimListDecoder, slimWatchLineDecoder } from './slim-list.ts';
 import { slimObject } from './slim.ts';
-import type { WatchEvent } from './watch-event.ts';
+import type { WatchEvent, WatchLineDecoder } from './watch-event.ts';
 
 const MS_PER_SECOND = 1000;
 
@@ -188,6 +188,8 @@ export class Reflector {
   private readonly selectors: Record<string, QueryValue>;
   /** Slims list pages from their bytes (the transform is slimObject). */
   private readonly decodePage: PageDecoder | undefined;
+  /** Slims watch events from their bytes (the transform is slimObject). */
+  private readonly decodeWatchLine: WatchLineDecoder | undefined;
 
   private state: ReflectorState = 'stopped';
   private stateSince: number;
@@ -225,7 +227,10 @@ export class Reflector {
     this.sleep = options.sleep ?? delay;
     this.backoff = new Backoff({ ...DEFAULT_REFLECTOR_BACKOFF, ...options.backoff }, this.random);
     this.selectors = { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector };
-    this.decodePage = options.transform === slimObject ? slimListDecoder({ kind: options.resource.kind, apiVersion: this.apiVersion }) : undefined;
+    const slimming = options.transform === slimObject;
+    const defaults = { kind: options.resource.kind, apiVersion: this.apiVersion };
+    this.decodePage = slimming ? slimListDecoder(defaults) : undefined;
+    this.decodeWatchLine = slimming ? slimWatchLineDecoder(defaults) : undefined;
     this.stateSince = this.now();
   }
 
@@ -581,16 +586,25 @@ export class Reflector {
     onDelivered: () => void,
   ): Promise<void> {
     const transform = this.options.transform;
-    for await (const event of this.client.watch(this.path, query, signal, { idleTimeoutMs: this.options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS, onOpen })) {
+    const options: WatchOptions = { idleTimeoutMs: this.options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS, onOpen };
+    if (this.decodeWatchLine !== undefined) options.decodeLine = this.decodeWatchLine;
+    for await (const event of this.client.watch(this.path, query, signal, options)) {
       const obj = event.object;
       switch (event.type) {
         case 'ADDED':
         case 'MODIFIED':
         case 'DELETED': {
-          obj.kind ??= this.resource.kind;
-          obj.apiVersion ??= this.apiVersion;
-          const rv = obj.metadata?.resourceVersion;
-          this.sink.onEvent(event.type, transform === undefined ? obj : transform(obj));
+          let rv: string | undefined;
+          if (obj instanceof SlimItem) {
+            // Slimmed from its bytes already, with the resource's kind and apiVersion where it had none.
+            rv = obj.resourceVersion;
+            this.sink.onEvent(event.type, obj);
+          } else {
+            obj.kind ??= this.resource.kind;
+            obj.apiVersion ??= this.apiVersion;
+            rv = obj.metadata?.resourceVersion;
+            this.sink.onEvent(event.type, transform === undefined ? obj : transform(obj));
+          }
           if (rv !== undefined && rv !== '') this.resourceVersion = rv;
           this.progressed();
           this.lastEventAt = this.lastProgressAt;

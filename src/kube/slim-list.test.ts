@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { KubeObject } from '../common/kube-object.ts';
 import type { KubeList } from './pager.ts';
 import { SlimItem } from './slim-item.ts';
-import { retainedPageBufferBytes, slimListDecoder } from './slim-list.ts';
+import { retainedPageBufferBytes, slimListDecoder, slimWatchLineDecoder } from './slim-list.ts';
 import { LAST_APPLIED_ANNOTATION, slimObject } from './slim.ts';
 
 const CONFIGMAPS = { kind: 'ConfigMap', apiVersion: 'v1' };
@@ -200,5 +200,72 @@ describe('slimListDecoder', () => {
     assert.equal(slim.name, 'big');
     // The buffer is the process's, for every reflector's pages: twice a 20 MiB page is not kept for good.
     assert.ok(retainedPageBufferBytes() < 2 * LARGE_PAGE_CHARS, `${retainedPageBufferBytes()} bytes kept`);
+  });
+});
+
+describe('slimWatchLineDecoder', () => {
+  const decodeLine = (text: string, defaults = CONFIGMAPS) => slimWatchLineDecoder(defaults)(Buffer.from(text, 'utf8'));
+
+  function onlyObject(text: string, defaults = CONFIGMAPS): SlimItem {
+    const event = decodeLine(text, defaults);
+    assert.ok(event?.object instanceof SlimItem, `not slimmed from its bytes: ${text}`);
+    return event.object;
+  }
+
+  it('slims the object of ADDED, MODIFIED and DELETED events like the tree path, whatever the member order', () => {
+    const object = {
+      metadata: {
+        name: 'a',
+        namespace: 'ns',
+        uid: 'u',
+        resourceVersion: '12',
+        managedFields: [{ manager: 'm' }],
+        annotations: { [LAST_APPLIED_ANNOTATION]: '{}' },
+      },
+      data: { k: 'v' },
+    };
+    for (const type of ['ADDED', 'MODIFIED', 'DELETED'] as const) {
+      const event = decodeLine(JSON.stringify({ type, object }));
+      assert.equal(event?.type, type);
+      assertSlimmedLike(event!.object as unknown as SlimItem, object);
+      // The object before the type, whitespace around everything, other members skipped.
+      const reordered = ` { "object" : ${JSON.stringify(object, null, 1)} ,\t"extra": [1, {"x": null}], "type":"${type}" } \r`;
+      assertSlimmedLike(onlyObject(reordered), object);
+    }
+    // An object that names its kind and apiVersion keeps them.
+    const widget = { kind: 'Widget', apiVersion: 'example.com/v1', metadata: { name: 'w' }, spec: { ü: '✓' } };
+    assertSlimmedLike(onlyObject(JSON.stringify({ type: 'ADDED', object: widget })), widget);
+  });
+
+  it('leaves no Secret value in what it keeps', () => {
+    const line =
+      '{"type":"MODIFIED","object":{"metadata":{"name":"s"},"data":{"password":"c3VwZXItc2VjcmV0"},"stringData":{"t":"plain-secret"},"type":"Opaque"}}';
+    const slim = onlyObject(line, { kind: 'Secret', apiVersion: 'v1' });
+    assert.doesNotMatch(slim.json.body, /c3VwZXItc2VjcmV0|plain-secret/);
+    assert.deepEqual(JSON.parse(slim.json.body), { kind: 'Secret', apiVersion: 'v1', metadata: { name: 's' }, type: 'Opaque' });
+  });
+
+  it('declines, for the caller to parse whole, every line that is not an event with a resource it can slim', () => {
+    for (const line of [
+      '',
+      '  \r',
+      '{"type":"BOOKMARK","object":{"kind":"ConfigMap","metadata":{"resourceVersion":"9"}}}',
+      '{"type":"ERROR","object":{"kind":"Status","code":410}}',
+      '{"type":"WHAT","object":{"metadata":{}}}',
+      '{"type":"\\u0041DDED","object":{"metadata":{}}}',
+      '{"type":"ADDED"}',
+      '{"object":{"metadata":{}}}',
+      '{"type":"ADDED","type":"ADDED","object":{"metadata":{}}}',
+      '{"type":"ADDED","object":{"metadata":{}},"object":{"metadata":{}}}',
+      '{"type":"ADDED","object":{"kind":"X"}}',
+      '{"type":"ADDED","object":null}',
+      '{"type":"ADDED","object":{"metadata":{}}}x',
+      '{"type":"ADDED","object":{"metadata":{}}',
+      '{"type":"ADDED","object":{"metadata":{"name":"a\\x"}}}',
+      '<html>oops</html>',
+      '{}',
+    ]) {
+      assert.equal(decodeLine(line), undefined, line);
+    }
   });
 });

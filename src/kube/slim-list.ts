@@ -2,6 +2,7 @@ import type { KubeObject, ObjectMeta } from '../common/kube-object.ts';
 import type { KubeList } from './pager.ts';
 import { SlimItem } from './slim-item.ts';
 import { LAST_APPLIED_ANNOTATION } from './slim.ts';
+import type { WatchEvent, WatchEventType } from './watch-event.ts';
 
 /**
  * Slims a list page from its bytes: each item becomes the JSON that slimObject and the agent's
@@ -20,6 +21,9 @@ import { LAST_APPLIED_ANNOTATION } from './slim.ts';
  *
  * A Secret's values are never copied out of the page: the members holding them are left out of the
  * bytes the item's JSON is made from, and the page's bytes are overwritten by the next page.
+ *
+ * A watch line's object is slimmed the same way (slimWatchLineDecoder): the line is scanned as a page of
+ * one item.
  */
 
 /** The kind and apiVersion of the listed resource: typed lists leave them out of their items. */
@@ -68,6 +72,8 @@ const enum Tag {
   Uid,
   ResourceVersion,
   LastApplied,
+  EventType,
+  EventObject,
 }
 
 /** A member name the scanner acts on: its bytes, and its text for keys written with escapes. */
@@ -99,6 +105,12 @@ const METADATA_NAMES = names([
   ['resourceVersion', Tag.ResourceVersion],
 ]);
 const ANNOTATION_NAMES = names([[LAST_APPLIED_ANNOTATION, Tag.LastApplied]]);
+const EVENT_NAMES = names([
+  ['type', Tag.EventType],
+  ['object', Tag.EventObject],
+]);
+/** The watch events whose object is a resource (BOOKMARK and ERROR carry a bare resourceVersion or a Status). */
+const OBJECT_EVENT_TYPES: ReadonlySet<string> = new Set<WatchEventType>(['ADDED', 'MODIFIED', 'DELETED']);
 const HEAD_KIND = ascii('{"kind":');
 const HEAD_API_VERSION = ascii(',"apiVersion":');
 const HEAD_METADATA = ascii(',"metadata":');
@@ -492,7 +504,30 @@ function writeTypeMember(tag: Tag, fallback: Uint8Array): void {
   else copy(itemMembers.valueStart[m]!, itemMembers.end[m]!);
 }
 
-class PageDecoder {
+/** Copies `bytes` bytes of `chunks` into the scanner's buffer, which it grows to hold them and an item written after them. */
+function load(chunks: readonly Buffer[], bytes: number): void {
+  if (buf.length < bytes * 2 + HEAD_BYTES) buf = Buffer.allocUnsafe(Math.max(buf.length * 2, bytes * 2 + HEAD_BYTES));
+  let at = 0;
+  for (const chunk of chunks) {
+    buf.set(chunk, at);
+    at += chunk.length;
+  }
+  end = bytes;
+  // A byte no scanning loop goes past (not whitespace, a digit, a value's start or a structural
+  // character): whatever an earlier page left beyond this one is never read as part of it.
+  buf[end] = SENTINEL;
+}
+
+function releaseLargeBuffer(): void {
+  if (buf.length > MAX_RETAINED_BUFFER_BYTES) buf = Buffer.allocUnsafe(INITIAL_BUFFER_BYTES);
+}
+
+/** The scanner declined the bytes (not a shape it takes, not JSON, or an index past the buffer): the caller parses them instead. */
+function scannerRefusal(err: unknown): boolean {
+  return err instanceof NotScanned || err instanceof NotAnItem || err instanceof RangeError;
+}
+
+class SlimDecoder {
   private readonly kindJson: Uint8Array;
   private readonly apiVersionJson: Uint8Array;
 
@@ -503,25 +538,72 @@ class PageDecoder {
 
   decode(chunks: readonly Buffer[], bytes: number): KubeList | undefined {
     if (bytes === 0) return undefined;
-    if (buf.length < bytes * 2 + HEAD_BYTES) buf = Buffer.allocUnsafe(Math.max(buf.length * 2, bytes * 2 + HEAD_BYTES));
-    let at = 0;
-    for (const chunk of chunks) {
-      buf.set(chunk, at);
-      at += chunk.length;
-    }
-    end = bytes;
-    // A byte no scanning loop goes past (not whitespace, a digit, a value's start or a structural
-    // character): whatever an earlier page left beyond this one is never read as part of it.
-    buf[end] = SENTINEL;
+    load(chunks, bytes);
     try {
       return this.page();
     } catch (err) {
-      if (!(err instanceof NotScanned) && !(err instanceof NotAnItem) && !(err instanceof RangeError)) throw err;
+      if (!scannerRefusal(err)) throw err;
       // Not a page this scanner takes (or not JSON at all): parsed whole, so that it fails, or slims, as before.
       return JSON.parse(buf.toString('utf8', 0, bytes)) as KubeList;
     } finally {
-      if (buf.length > MAX_RETAINED_BUFFER_BYTES) buf = Buffer.allocUnsafe(INITIAL_BUFFER_BYTES);
+      releaseLargeBuffer();
     }
+  }
+
+  /**
+   * One watch line as an event whose object is a SlimItem, or undefined when the line is not one this
+   * path takes (a BOOKMARK or ERROR, an object it cannot take, anything malformed): the caller parses
+   * that line as it always did, so that it fails, or slims, as before.
+   */
+  decodeEvent(line: Buffer): WatchEvent | undefined {
+    load([line], line.length);
+    try {
+      return this.event();
+    } catch (err) {
+      if (!scannerRefusal(err)) throw err;
+      return undefined;
+    } finally {
+      releaseLargeBuffer();
+    }
+  }
+
+  private event(): WatchEvent | undefined {
+    let i = whitespace(0);
+    if (buf[i] !== OPEN_BRACE) throw NOT_SCANNED;
+    let type: WatchEventType | undefined;
+    let object: SlimItem | undefined;
+    i = whitespace(i + 1);
+    for (;;) {
+      if (buf[i] !== QUOTE) throw NOT_SCANNED;
+      const start = i;
+      i = string(i);
+      const tag = tagOf(start, i, escapes, EVENT_NAMES);
+      i = whitespace(i);
+      if (buf[i] !== COLON) throw NOT_SCANNED;
+      const valueStart = whitespace(i + 1);
+      if (tag === Tag.EventType) {
+        if (type !== undefined || buf[valueStart] !== QUOTE) throw NOT_SCANNED;
+        i = string(valueStart);
+        const text = escapes ? '' : buf.toString('latin1', valueStart + 1, i - 1);
+        // Only the three types whose object is a resource, written without escapes; the rest is parsed.
+        if (!OBJECT_EVENT_TYPES.has(text)) throw NOT_SCANNED;
+        type = text as WatchEventType;
+      } else if (tag === Tag.EventObject) {
+        if (object !== undefined || buf[valueStart] !== OPEN_BRACE) throw NOT_SCANNED;
+        high = 0;
+        i = members(valueStart, itemMembers, ITEM_NAMES, nestedInItem);
+        object = this.item(valueStart, i);
+      } else {
+        i = value(valueStart);
+      }
+      i = whitespace(i);
+      const c = buf[i];
+      if (c === COMMA) i = whitespace(i + 1);
+      else if (c === CLOSE_BRACE) break;
+      else throw NOT_SCANNED;
+    }
+    if (whitespace(i + 1) !== end || type === undefined || object === undefined) throw NOT_SCANNED;
+    return { type, object: object as unknown as KubeObject };
   }
 
   private page(): KubeList {
@@ -650,6 +732,19 @@ export function retainedPageBufferBytes(): number {
  * slim path does not take them. Synchronous: the buffer is the next page's once it returns.
  */
 export function slimListDecoder(defaults: SlimListDefaults): (chunks: readonly Buffer[], bytes: number) => KubeList | undefined {
-  const decoder = new PageDecoder(defaults);
+  const decoder = new SlimDecoder(defaults);
   return (chunks, bytes) => decoder.decode(chunks, bytes);
+}
+
+/**
+ * A decoder of watch lines for a reflector that slims: an ADDED, MODIFIED or DELETED event's object
+ * becomes a SlimItem made from the line's bytes as a list item is (the same rules, the same Secret rule:
+ * no value of a Secret's data becomes a string). Returns undefined for a line it does not take, which the
+ * caller parses whole (parseWatchLine), so BOOKMARKs, ERRORs and malformed lines keep their old path.
+ * On a busy feed, parsing each event whole and serialising the slimmed object again was the agent's
+ * largest cost per change (docs/performance.md, "Performance v2").
+ */
+export function slimWatchLineDecoder(defaults: SlimListDefaults): (line: Buffer) => WatchEvent | undefined {
+  const decoder = new SlimDecoder(defaults);
+  return (line) => decoder.decodeEvent(line);
 }

@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isScaleAgentError } from '../common/errors.ts';
-import { decodeWatchStream, parseWatchLine, type WatchEvent } from './watch-event.ts';
+import { SlimItem } from './slim-item.ts';
+import { slimWatchLineDecoder } from './slim-list.ts';
+import { slimObject } from './slim.ts';
+import { decodeWatchStream, parseWatchLine, type WatchEvent, type WatchLineDecoder } from './watch-event.ts';
 
-async function decode(chunks: (Buffer | string)[]): Promise<WatchEvent[]> {
+async function decode(chunks: (Buffer | string)[], decodeLine?: WatchLineDecoder): Promise<WatchEvent[]> {
   async function* source() {
     for (const c of chunks) yield c;
   }
   const out: WatchEvent[] = [];
-  for await (const e of decodeWatchStream(source())) out.push(e);
+  for await (const e of decodeWatchStream(source(), undefined, decodeLine)) out.push(e);
   return out;
 }
 
@@ -47,6 +50,32 @@ describe('decodeWatchStream', () => {
         isScaleAgentError(err, 'KUBE_TRANSPORT_ERROR') && err.details.reason === 'MalformedWatchEvent' && err.details.line === '<html>oops</html>',
     );
     assert.equal(seen.length, 1);
+  });
+
+  it('reads lines with a line decoder first, and parses whole the lines it declines', async () => {
+    const decodeLine = slimWatchLineDecoder({ kind: 'ConfigMap', apiVersion: 'v1' });
+    const withManagedFields = { type: 'MODIFIED', object: { metadata: { name: 'c', resourceVersion: '4', managedFields: [{ manager: 'm' }] } } };
+    const bytes = Buffer.from([...events, withManagedFields].map((e) => JSON.stringify(e)).join('\n'));
+    for (const size of [1, 5, 64, bytes.length]) {
+      const chunks: Buffer[] = [];
+      for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.subarray(i, i + size));
+      const decoded = await decode(chunks, decodeLine);
+      assert.deepEqual(
+        decoded.map((e) => e.object instanceof SlimItem),
+        [true, true, false, false, true],
+        `chunk size ${size}`,
+      );
+      const expected = [...events, withManagedFields].map((e) =>
+        e.type === 'ADDED' || e.type === 'MODIFIED'
+          ? { type: e.type, object: slimObject({ kind: 'ConfigMap', apiVersion: 'v1', ...structuredClone(e.object) }) }
+          : e,
+      );
+      assert.deepEqual(JSON.parse(JSON.stringify(decoded)), expected, `chunk size ${size}`);
+    }
+    // A malformed line still fails with the typed error, after the good ones.
+    await assert.rejects(decode([JSON.stringify(events[0]) + '\n<html>oops</html>\n'], decodeLine), (err: unknown) =>
+      isScaleAgentError(err, 'KUBE_TRANSPORT_ERROR'),
+    );
   });
 
   it('fails on a stream cut mid-line', async () => {

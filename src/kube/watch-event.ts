@@ -44,11 +44,22 @@ export function parseWatchLine(text: string): WatchEvent {
 }
 
 /**
+ * Reads one line's bytes as an event without parsing it whole (slim-list.ts), or returns undefined for a
+ * line it does not take: that line is then parsed by parseWatchLine.
+ */
+export type WatchLineDecoder = (line: Buffer) => WatchEvent | undefined;
+
+/**
  * Splits a byte stream into watch events. Lines may arrive split across any chunk boundary (even inside a
  * multi-byte character: splitting happens on the newline byte, which UTF-8 never uses inside a character).
- * `onChunk` is called for every chunk, e.g. to reset an idle timer.
+ * `onChunk` is called for every chunk, e.g. to reset an idle timer; `decodeLine`, when given, reads each
+ * line first.
  */
-export async function* decodeWatchStream(chunks: AsyncIterable<Buffer | string>, onChunk?: () => void): AsyncGenerator<WatchEvent> {
+export async function* decodeWatchStream(
+  chunks: AsyncIterable<Buffer | string>,
+  onChunk?: () => void,
+  decodeLine?: WatchLineDecoder,
+): AsyncGenerator<WatchEvent> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   for await (const raw of chunks) {
@@ -61,6 +72,11 @@ export async function* decodeWatchStream(chunks: AsyncIterable<Buffer | string>,
       const line = pendingBytes === 0 ? piece : Buffer.concat([...pending, piece], pendingBytes + piece.length);
       pending = [];
       pendingBytes = 0;
+      const event = decodeLine?.(line);
+      if (event !== undefined) {
+        yield event;
+        continue;
+      }
       const text = line.toString('utf8').trim();
       if (text !== '') yield parseWatchLine(text);
     }
@@ -72,7 +88,13 @@ export async function* decodeWatchStream(chunks: AsyncIterable<Buffer | string>,
     }
   }
   if (pendingBytes > 0) {
-    const text = Buffer.concat(pending, pendingBytes).toString('utf8').trim();
+    const line = Buffer.concat(pending, pendingBytes);
+    const event = decodeLine?.(line);
+    if (event !== undefined) {
+      yield event;
+      return;
+    }
+    const text = line.toString('utf8').trim();
     if (text !== '') yield parseWatchLine(text);
   }
 }
