@@ -15,6 +15,9 @@ import { startSim, type SimServer } from '../../src/sim/index.ts';
 const WAIT = { timeoutMs: 10_000, intervalMs: 10 };
 
 /** Keeps the feed's state by key, as the agent's sink would, to check what a reflector converges to. */
+/** The object as the agent sends it: a SlimItem (slimmed from its bytes) holds its JSON, not its members. */
+const asSent = (obj: KubeObject): KubeObject => JSON.parse(JSON.stringify(obj)) as KubeObject;
+
 class StateSink implements ReflectorSink {
   readonly state = new Map<string, KubeObject>();
   private building: Map<string, KubeObject> | undefined;
@@ -25,7 +28,7 @@ class StateSink implements ReflectorSink {
     this.building = new Map();
   }
   onSnapshotObject(obj: KubeObject): void {
-    this.building!.set(key(obj), obj);
+    this.building!.set(key(obj), asSent(obj));
   }
   onSnapshotEnd(): void {
     this.state.clear();
@@ -34,7 +37,7 @@ class StateSink implements ReflectorSink {
   }
   onEvent(type: string, obj: KubeObject): void {
     if (type === 'DELETED') this.state.delete(key(obj));
-    else this.state.set(key(obj), obj);
+    else this.state.set(key(obj), asSent(obj));
   }
   onProgress(rv: string): void {
     this.progress = rv;
