@@ -5,6 +5,8 @@ import type { KubeList } from './pager.ts';
 import { SlimItem } from './slim-item.ts';
 import { retainedPageBufferBytes, slimListDecoder, slimWatchLineDecoder } from './slim-list.ts';
 import { LAST_APPLIED_ANNOTATION, slimObject } from './slim.ts';
+import { objectJson } from '../agent/sync/object-json.ts';
+import { parseWatchLine } from './watch-event.ts';
 
 const CONFIGMAPS = { kind: 'ConfigMap', apiVersion: 'v1' };
 
@@ -267,5 +269,152 @@ describe('slimWatchLineDecoder', () => {
     ]) {
       assert.equal(decodeLine(line), undefined, line);
     }
+  });
+  it('takes only lines the old path reads, and makes of them what it made, across random and mangled lines', () => {
+    let seed = 7;
+    const random = (): number => {
+      seed = (seed + 0x6d2b79f5) >>> 0;
+      let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+    };
+    const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+    const space = (): string => (random() < 0.85 ? '' : pick([' ', '\t', '\n', '\r', ' \r\n ']));
+    // Strings written as JSON.stringify does, or with some characters escaped.
+    const str = (text: string): string => {
+      if (random() < 0.7) return JSON.stringify(text);
+      let out = '"';
+      for (const ch of text) {
+        const code = ch.charCodeAt(0);
+        if (random() < 0.3 || code < 0x20) out += `\\u${code.toString(16).padStart(4, '0')}`;
+        else out += ch === '"' || ch === '\\' ? `\\${ch}` : ch;
+      }
+      return out + (random() < 0.1 ? pick(['\\/', '\\b', '\\ud800']) : '') + '"';
+    };
+    const words = ['a', 'ü', '✓', '𝄞', 'x"y', 'line\nbreak', '0', '12', '', '__proto__', 'toJSON', 'kind', 'data', 'type', 'object', 'metadata'];
+    const numbers = ['0', '1', '-2.5', '1e-400', '12345678901234567890', '1E+2', '0.5e-3'];
+    const unlike = ['-0', '-0.0', '1e400', '-1e400', '-1e-400']; // JSON.stringify writes them as other values
+    const number = (): string => (random() < 0.1 ? pick(unlike) : pick(numbers));
+    const scalar = (): string => pick([() => str(pick(words)), number, () => pick(['true', 'false', 'null'])])();
+    const obj = (members: Array<[string, string]>): string => {
+      if (random() < 0.08 && members.length > 0) members.push(pick(members));
+      if (random() < 0.5) members.sort(() => random() - 0.5);
+      return `{${space()}${members.map(([k, v]) => `${str(k)}${space()}:${space()}${v}`).join(`${space()},${space()}`)}${space()}}`;
+    };
+    const value = (depth: number): string => {
+      const r = random();
+      if (depth > 3 || r < 0.4) return scalar();
+      if (r < 0.65) return `[${Array.from({ length: Math.floor(random() * 3) }, () => value(depth + 1)).join(',')}]`;
+      return obj(Array.from({ length: Math.floor(random() * 4) }, () => [pick(words), value(depth + 1)]));
+    };
+    const id = (): string => (random() < 0.93 ? str(pick(['a', 'ü', '12', '', 'x"y'])) : pick(['null', '5', '{}']));
+    const metadata = (): string => {
+      const members: Array<[string, string]> = [];
+      for (const field of ['name', 'namespace', 'uid', 'resourceVersion']) if (random() < 0.8) members.push([field, id()]);
+      if (random() < 0.4) members.push(['managedFields', value(1)]);
+      if (random() < 0.6) {
+        const annotations: Array<[string, string]> = [[pick(words), str(pick(words))]];
+        if (random() < 0.5) annotations.push([LAST_APPLIED_ANNOTATION, str('{"secret":"LAST-APPLIED"}')]);
+        if (random() < 0.5) annotations.push(['moniker.spinnaker.io/application', str('app')]);
+        members.push(['annotations', random() < 0.95 ? obj(annotations) : pick(['null', '[]'])]);
+      }
+      if (random() < 0.3) members.push([pick(words), value(1)]);
+      return obj(members);
+    };
+    const object = (): string => {
+      const members: Array<[string, string]> = [];
+      if (random() < 0.5) members.push(['kind', random() < 0.93 ? str(pick(['Secret', 'ConfigMap', 'Sëcret'])) : pick(['null', '5'])]);
+      if (random() < 0.5) members.push(['apiVersion', str(pick(['v1', 'ü/v1']))]);
+      if (random() < 0.97) members.push(['metadata', random() < 0.95 ? metadata() : pick(['null', '[]'])]);
+      if (random() < 0.5) members.push(['data', obj([['password', str('SECRET-VALUE')]])]);
+      if (random() < 0.3) members.push(['stringData', random() < 0.8 ? obj([['t', str('SECRET-VALUE')]]) : str('SECRET-VALUE')]);
+      if (random() < 0.6) members.push([pick(['spec', ...words]), value(1)]);
+      return obj(members);
+    };
+    const event = (): string => {
+      const members: Array<[string, string]> = [];
+      if (random() < 0.97) members.push(['type', str(pick(['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', 'ERROR', 'added']))]);
+      if (random() < 0.97) members.push(['object', random() < 0.97 ? object() : pick(['null', '[]', '"x"'])]);
+      if (random() < 0.1) members.push([pick(words), value(1)]);
+      return space() + obj(members) + space();
+    };
+    // Mangled: a byte removed, inserted or replaced, the line cut short or given a tail.
+    const bytes = [0x7b, 0x7d, 0x5b, 0x5d, 0x2c, 0x3a, 0x22, 0x5c, 0x00, 0x80, 0xff, 0xc3, 0xe2, 0xf0, 0x20, 0x75, 0x30, 0x65, 0x2d, 0x2e, 0x0b];
+    const mangle = (line: Buffer): Buffer => {
+      const b = Array.from(line);
+      for (let k = 1 + Math.floor(random() * 3); k > 0; k--) {
+        const at = Math.floor(random() * (b.length + 1));
+        const r = random();
+        if (r < 0.3) b.splice(at, 1);
+        else if (r < 0.6) b.splice(at, 0, pick(bytes));
+        else if (r < 0.8) b[at] = pick(bytes);
+        else if (r < 0.9) b.length = at;
+        else b.push(...Buffer.from(pick(['x', '}', '\u00a0', '\ufeff', '\u0000', ',{}'])));
+      }
+      return Buffer.from(b);
+    };
+
+    const secrets = { kind: 'Secret', apiVersion: 'v1' };
+    const decoders = [CONFIGMAPS, secrets].map((defaults) => ({ defaults, decode: slimWatchLineDecoder(defaults) }));
+    let taken = 0;
+    for (let n = 0; n < 3000; n++) {
+      const { defaults, decode } = pick(decoders);
+      const text = event();
+      const line = random() < 0.35 ? mangle(Buffer.from(text, 'utf8')) : Buffer.from(text, 'utf8');
+      const shown = JSON.stringify(line.toString('latin1'));
+      const decoded = decode(line);
+      // The old path: the line parsed whole, the defaults, slimObject, the agent's serialisation.
+      let old: { type: string; object: KubeObject } | undefined;
+      try {
+        old = parseWatchLine(line.toString('utf8').trim());
+      } catch {
+        assert.equal(decoded, undefined, `taken, though not an event: ${shown}`);
+        continue;
+      }
+      if (decoded === undefined) continue;
+      assert.ok(old.type === 'ADDED' || old.type === 'MODIFIED' || old.type === 'DELETED', shown);
+      assert.equal(decoded.type, old.type, shown);
+      const item = decoded.object as unknown as SlimItem;
+      assert.ok(item instanceof SlimItem, shown);
+      const original = old.object;
+      original.kind ??= defaults.kind;
+      original.apiVersion ??= defaults.apiVersion;
+      try {
+        slimObject(original);
+      } catch {
+        // Annotations that are neither an object nor null ('in' on a string): the old path failed the watch.
+        continue;
+      }
+      taken++;
+      const expected = objectJson(original);
+      assert.deepEqual(JSON.parse(item.json.body), JSON.parse(expected.body), shown);
+      assert.match(item.json.body, /^\{"kind":.*,"apiVersion":.*,"metadata":\{/s, shown);
+      assert.equal(item.json.bodyBytes, Buffer.byteLength(item.json.body), shown);
+      assert.deepEqual(cut(item), original.metadata, shown);
+      assert.deepEqual(item.metadata, original.metadata, shown);
+      const meta = original.metadata!;
+      assert.deepEqual(
+        [item.kind, item.apiVersion, item.namespace, item.name, item.uid, item.resourceVersion],
+        [original.kind, original.apiVersion, meta.namespace ?? '', meta.name ?? '', meta.uid ?? '', meta.resourceVersion ?? ''],
+        shown,
+      );
+      // (A key only like `data`, such as "data\/", keeps its value on both paths.)
+      if (original.kind === 'Secret' && !/SECRET-VALUE/.test(expected.body)) assert.doesNotMatch(item.json.body, /SECRET-VALUE/, shown);
+      assert.doesNotMatch(item.json.body, /LAST-APPLIED/, shown);
+    }
+    assert.ok(taken > 300, `only ${taken} lines taken`);
+  });
+
+  it('writes the resource kind given as a default as UTF-8, and declines numbers JSON.stringify writes otherwise', () => {
+    const widgets = { kind: 'Wïdget', apiVersion: 'ëxample.com/v1' };
+    const object = { metadata: { name: 'w' } };
+    assertSlimmedLike(onlyObject(JSON.stringify({ type: 'ADDED', object }), widgets), object, widgets);
+    for (const number of ['1e400', '-1e400', '1' + '0'.repeat(400), '-0', '-0.0', '-0e1', '-1e-400'])
+      assert.equal(decodeLine(`{"type":"ADDED","object":{"metadata":{"name":"a"},"spec":{"x":${number}}}}`), undefined, number);
+    for (const number of ['0', '1e300', '-1e-300', '0.0', '-0.5', '12345678901234567890'])
+      assertSlimmedLike(onlyObject(`{"type":"ADDED","object":{"metadata":{"name":"a"},"spec":{"x":${number}}}}`), {
+        metadata: { name: 'a' },
+        spec: { x: Number(number) },
+      });
   });
 });

@@ -118,6 +118,8 @@ const TRUE = ascii('true');
 const FALSE = ascii('false');
 const NULL = ascii('null');
 
+/** Characters of an integer part up to which a number without exponent is always a finite double (one up to 1e308). */
+const MAX_EXACT_INTEGER_DIGITS = 300;
 /** Nesting a page may have before it is parsed whole instead (JSON.parse has no such limit). */
 const MAX_DEPTH = 1024;
 /** Members one level may hold before an item is parsed as a tree instead (far above any real object's). */
@@ -174,6 +176,11 @@ let end = 0;
 let high = 0;
 /** Whether the string scanned last had escapes. */
 let escapes = false;
+/**
+ * Whether a number since the item began is one JSON.stringify would write as another value (beyond a
+ * double's range: null; a negative zero: 0): the item is then parsed as a tree instead.
+ */
+let unlike = false;
 /** Where the next byte of the item being written goes. */
 let out = 0;
 const itemMembers = new Members();
@@ -241,21 +248,31 @@ function escape(i: number): number {
 }
 
 function number(i: number): number {
-  if (buf[i] === MINUS) i++;
+  const start = i;
+  const negative = buf[i] === MINUS;
+  if (negative) i++;
+  // Only a negative zero, an exponent or a long integer part can be a value JSON.stringify writes otherwise.
+  let rare = negative && buf[i] === DIGIT_0;
   if (buf[i] === DIGIT_0) i++;
   else if (isDigit(buf[i])) while (isDigit(buf[++i]));
   else throw NOT_SCANNED;
+  if (i - start > MAX_EXACT_INTEGER_DIGITS) rare = true;
   if (buf[i] === DOT) {
     if (!isDigit(buf[++i])) throw NOT_SCANNED;
     while (isDigit(buf[++i]));
   }
   if (buf[i] === LOWER_E || buf[i] === UPPER_E) {
+    rare = true;
     i++;
     if (buf[i] === PLUS || buf[i] === MINUS) i++;
     if (!isDigit(buf[i])) throw NOT_SCANNED;
     while (isDigit(buf[++i]));
   }
   if (i > end) throw NOT_SCANNED;
+  if (rare) {
+    const parsed = Number(buf.toString('latin1', start, i));
+    if (!Number.isFinite(parsed) || Object.is(parsed, -0)) unlike = true;
+  }
   return i;
 }
 
@@ -530,10 +547,13 @@ function scannerRefusal(err: unknown): boolean {
 class SlimDecoder {
   private readonly kindJson: Uint8Array;
   private readonly apiVersionJson: Uint8Array;
+  /** The defaults' bytes OR-ed, like `high`: an item they are written into is not ASCII when they are not. */
+  private readonly defaultsHigh: number;
 
   constructor(private readonly defaults: SlimListDefaults) {
     this.kindJson = Buffer.from(JSON.stringify(defaults.kind), 'utf8');
     this.apiVersionJson = Buffer.from(JSON.stringify(defaults.apiVersion), 'utf8');
+    this.defaultsHigh = [...this.kindJson, ...this.apiVersionJson].reduce((bits, byte) => bits | byte, 0);
   }
 
   decode(chunks: readonly Buffer[], bytes: number): KubeList | undefined {
@@ -591,6 +611,7 @@ class SlimDecoder {
       } else if (tag === Tag.EventObject) {
         if (object !== undefined || buf[valueStart] !== OPEN_BRACE) throw NOT_SCANNED;
         high = 0;
+        unlike = false;
         i = members(valueStart, itemMembers, ITEM_NAMES, nestedInItem);
         object = this.item(valueStart, i);
       } else {
@@ -660,6 +681,7 @@ class SlimDecoder {
       const start = i;
       if (buf[i] === OPEN_BRACE) {
         high = 0;
+        unlike = false;
         try {
           i = members(i, itemMembers, ITEM_NAMES, nestedInItem);
           items.push(this.item(start, i) as unknown as KubeObject);
@@ -683,8 +705,8 @@ class SlimDecoder {
   /** The scanned item [start, stop) as a SlimItem. */
   private item(start: number, stop: number): SlimItem {
     const m = itemMembers.find(Tag.Metadata);
-    if (m < 0 || buf[itemMembers.valueStart[m]!] !== OPEN_BRACE) throw NOT_AN_ITEM;
-    const isAscii = high < FIRST_NON_ASCII;
+    if (m < 0 || buf[itemMembers.valueStart[m]!] !== OPEN_BRACE || unlike) throw NOT_AN_ITEM;
+    const isAscii = (high | this.defaultsHigh) < FIRST_NON_ASCII;
     const kind = typeMember(Tag.Kind, this.defaults.kind, isAscii);
     const apiVersion = typeMember(Tag.ApiVersion, this.defaults.apiVersion, isAscii);
     const namespace = optionalString(metadataMembers, Tag.Namespace, isAscii);
