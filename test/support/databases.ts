@@ -94,13 +94,6 @@ export function forEachEngine(title: string, body: (engine: TestEngine) => void,
         if (name !== 'sqlite') databases.push(url);
       });
 
-      after(async () => {
-        for (const store of stores) await store.close().catch(() => {});
-        if (server === undefined) return;
-        for (const database of databases) await server.drop(database);
-        await server.close();
-      });
-
       const engine: TestEngine = {
         name,
         get url() {
@@ -127,6 +120,15 @@ export function forEachEngine(title: string, body: (engine: TestEngine) => void,
         },
       };
       body(engine);
+
+      // Registered after the body's hooks, so it runs after them (a suite's after hooks run in the order
+      // they were added): the body's after stops its hubs before their database is dropped under them.
+      after(async () => {
+        for (const store of stores) await store.close().catch(() => {});
+        if (server === undefined) return;
+        for (const database of databases) await server.drop(database);
+        await server.close();
+      });
     });
   }
 }
