@@ -359,6 +359,19 @@ function tagOf(start: number, stop: number, escaped: boolean, names: readonly Na
   return Tag.Other;
 }
 
+/** What the key taggedKey read last names among its `names`. */
+let keyTag: Tag = Tag.Other;
+
+/** `i` at an object member's key; returns the index of its value (whitespace skipped) and sets keyTag. */
+function taggedKey(i: number, names: readonly Name[]): number {
+  if (buf[i] !== QUOTE) throw NOT_SCANNED;
+  const stop = string(i);
+  keyTag = tagOf(i, stop, escapes, names);
+  i = whitespace(stop);
+  if (buf[i] !== COLON) throw NOT_SCANNED;
+  return whitespace(i + 1);
+}
+
 /**
  * Scans an object's members into `members`, tagging those named in `names`; `nested` scans the value of
  * a tagged member that is an object (metadata, annotations). `i` at the opening brace; returns the index
@@ -370,13 +383,9 @@ function members(i: number, into: Members, names: readonly Name[], nested?: (tag
   i = whitespace(i + 1);
   if (buf[i] === CLOSE_BRACE) return i + 1;
   for (;;) {
-    if (buf[i] !== QUOTE) throw NOT_SCANNED;
     const start = i;
-    i = string(i);
-    const tag = tagOf(start, i, escapes, names);
-    i = whitespace(i);
-    if (buf[i] !== COLON) throw NOT_SCANNED;
-    const valueStart = whitespace(i + 1);
+    const valueStart = taggedKey(i, names);
+    const tag = keyTag;
     escapes = false;
     i = tag !== Tag.Other && nested !== undefined && buf[valueStart] === OPEN_BRACE ? nested(tag, valueStart) : value(valueStart);
     const valueEscaped = escapes && buf[valueStart] === QUOTE;
@@ -521,6 +530,28 @@ function writeTypeMember(tag: Tag, fallback: Uint8Array): void {
   else copy(itemMembers.valueStart[m]!, itemMembers.end[m]!);
 }
 
+/**
+ * Scans the loaded bytes as one JSON object: hands each member's tag among `names` and the index of its
+ * value to `member`, which returns the index after that value. NOT_SCANNED unless the bytes are exactly
+ * one object (whitespace around it aside).
+ */
+function topLevelObject(names: readonly Name[], member: (tag: Tag, valueStart: number) => number): void {
+  let i = whitespace(0);
+  if (buf[i] !== OPEN_BRACE) throw NOT_SCANNED;
+  i = whitespace(i + 1);
+  if (buf[i] !== CLOSE_BRACE) {
+    for (;;) {
+      const valueStart = taggedKey(i, names);
+      i = whitespace(member(keyTag, valueStart));
+      const c = buf[i];
+      if (c === COMMA) i = whitespace(i + 1);
+      else if (c === CLOSE_BRACE) break;
+      else throw NOT_SCANNED;
+    }
+  }
+  if (whitespace(i + 1) !== end) throw NOT_SCANNED;
+}
+
 /** Copies `bytes` bytes of `chunks` into the scanner's buffer, which it grows to hold them and an item written after them. */
 function load(chunks: readonly Buffer[], bytes: number): void {
   if (buf.length < bytes * 2 + HEAD_BYTES) buf = Buffer.allocUnsafe(Math.max(buf.length * 2, bytes * 2 + HEAD_BYTES));
@@ -588,86 +619,55 @@ class SlimDecoder {
   }
 
   private event(): WatchEvent | undefined {
-    let i = whitespace(0);
-    if (buf[i] !== OPEN_BRACE) throw NOT_SCANNED;
     let type: WatchEventType | undefined;
     let object: SlimItem | undefined;
-    i = whitespace(i + 1);
-    for (;;) {
-      if (buf[i] !== QUOTE) throw NOT_SCANNED;
-      const start = i;
-      i = string(i);
-      const tag = tagOf(start, i, escapes, EVENT_NAMES);
-      i = whitespace(i);
-      if (buf[i] !== COLON) throw NOT_SCANNED;
-      const valueStart = whitespace(i + 1);
+    topLevelObject(EVENT_NAMES, (tag, valueStart) => {
       if (tag === Tag.EventType) {
         if (type !== undefined || buf[valueStart] !== QUOTE) throw NOT_SCANNED;
-        i = string(valueStart);
+        const i = string(valueStart);
         const text = escapes ? '' : buf.toString('latin1', valueStart + 1, i - 1);
         // Only the three types whose object is a resource, written without escapes; the rest is parsed.
         if (!OBJECT_EVENT_TYPES.has(text)) throw NOT_SCANNED;
         type = text as WatchEventType;
-      } else if (tag === Tag.EventObject) {
+        return i;
+      }
+      if (tag === Tag.EventObject) {
         if (object !== undefined || buf[valueStart] !== OPEN_BRACE) throw NOT_SCANNED;
         high = 0;
         unlike = false;
-        i = members(valueStart, itemMembers, ITEM_NAMES, nestedInItem);
+        const i = members(valueStart, itemMembers, ITEM_NAMES, nestedInItem);
         object = this.item(valueStart, i);
-      } else {
-        i = value(valueStart);
+        return i;
       }
-      i = whitespace(i);
-      const c = buf[i];
-      if (c === COMMA) i = whitespace(i + 1);
-      else if (c === CLOSE_BRACE) break;
-      else throw NOT_SCANNED;
-    }
-    if (whitespace(i + 1) !== end || type === undefined || object === undefined) throw NOT_SCANNED;
+      return value(valueStart);
+    });
+    if (type === undefined || object === undefined) throw NOT_SCANNED;
     return { type, object: object as unknown as KubeObject };
   }
 
   private page(): KubeList {
-    let i = whitespace(0);
-    if (buf[i] !== OPEN_BRACE) throw NOT_SCANNED;
     let metadata: KubeList['metadata'];
     let items: KubeList['items'];
     let seenMetadata = false;
-    i = whitespace(i + 1);
-    if (buf[i] !== CLOSE_BRACE) {
-      for (;;) {
-        if (buf[i] !== QUOTE) throw NOT_SCANNED;
-        const start = i;
-        i = string(i);
-        const tag = tagOf(start, i, escapes, PAGE_NAMES);
-        i = whitespace(i);
-        if (buf[i] !== COLON) throw NOT_SCANNED;
-        const valueStart = whitespace(i + 1);
-        if (tag === Tag.Items) {
-          if (items !== undefined) throw NOT_SCANNED;
-          if (buf[valueStart] === OPEN_BRACKET) {
-            items = [];
-            i = this.items(valueStart, items);
-          } else {
-            i = value(valueStart);
-            items = JSON.parse(buf.toString('utf8', valueStart, i)) as KubeList['items'];
-          }
-        } else {
-          i = value(valueStart);
-          if (tag === Tag.Metadata) {
-            if (seenMetadata) throw NOT_SCANNED;
-            seenMetadata = true;
-            metadata = JSON.parse(buf.toString('utf8', valueStart, i)) as KubeList['metadata'];
-          }
+    topLevelObject(PAGE_NAMES, (tag, valueStart) => {
+      if (tag === Tag.Items) {
+        if (items !== undefined) throw NOT_SCANNED;
+        if (buf[valueStart] === OPEN_BRACKET) {
+          items = [];
+          return this.items(valueStart, items);
         }
-        i = whitespace(i);
-        const c = buf[i];
-        if (c === COMMA) i = whitespace(i + 1);
-        else if (c === CLOSE_BRACE) break;
-        else throw NOT_SCANNED;
+        const i = value(valueStart);
+        items = JSON.parse(buf.toString('utf8', valueStart, i)) as KubeList['items'];
+        return i;
       }
-    }
-    if (whitespace(i + 1) !== end) throw NOT_SCANNED;
+      const i = value(valueStart);
+      if (tag === Tag.Metadata) {
+        if (seenMetadata) throw NOT_SCANNED;
+        seenMetadata = true;
+        metadata = JSON.parse(buf.toString('utf8', valueStart, i)) as KubeList['metadata'];
+      }
+      return i;
+    });
     const page: KubeList = {};
     if (metadata !== undefined) page.metadata = metadata;
     if (items !== undefined) page.items = items;
