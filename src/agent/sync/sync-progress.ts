@@ -52,6 +52,11 @@ interface AccountRecord {
 interface Round {
   startedAt: number;
   accounts: Map<string, AccountRecord>;
+  /**
+   * Its accounts still waiting or syncing: the round ends when none is left. Counted, not found by a scan,
+   * since each account that finishes asks (a scan per account made a thousand accounts' sync quadratic).
+   */
+  unfinished: number;
   rate: RateWindow;
 }
 
@@ -159,7 +164,10 @@ export class SyncProgress {
   accountStopped(account: string): void {
     this.late.delete(account);
     const round = this.round;
-    if (round === undefined || !round.accounts.delete(account)) return;
+    const record = round?.accounts.get(account);
+    if (round === undefined || record === undefined) return;
+    round.accounts.delete(account);
+    if (record.state === 'waiting' || record.state === 'syncing') round.unfinished--;
     this.changeCount++;
     if (round.accounts.size === 0) this.round = undefined;
     else this.checkRound(round);
@@ -379,13 +387,14 @@ export class SyncProgress {
   /** The account's record in the current round, the round begun if none runs. */
   private record(account: string): AccountRecord {
     const now = this.clock();
-    this.round ??= { startedAt: now, accounts: new Map(), rate: this.newRate() };
+    this.round ??= { startedAt: now, accounts: new Map(), unfinished: 0, rate: this.newRate() };
     let record = this.round.accounts.get(account);
     if (record === undefined) {
       // An incomplete account of an earlier round that joins again starts a sync of its own.
       this.late.delete(account);
       record = { state: 'waiting', startedAt: undefined, doneAt: undefined, feeds: new Map(), rate: undefined };
       this.round.accounts.set(account, record);
+      this.round.unfinished++;
       this.changeCount++;
     }
     return record;
@@ -437,6 +446,8 @@ export class SyncProgress {
       return;
     }
     record.doneAt = now;
+    // From syncing to incomplete or done (a late account, of an earlier round, is no longer counted).
+    if (this.round?.accounts.get(account) === record) this.round.unfinished--;
     if (stalled.length > 0) {
       record.state = 'incomplete';
       this.emit({ what: 'incomplete', account, objects, feeds, stalledFeeds: stalled.sort(), seconds });
@@ -448,10 +459,10 @@ export class SyncProgress {
   }
 
   private checkRound(round: Round): void {
+    if (round.unfinished > 0) return;
     let objects = 0;
     let incompleteAccounts = 0;
     for (const record of round.accounts.values()) {
-      if (record.state !== 'done' && record.state !== 'incomplete') return;
       if (record.state === 'incomplete') incompleteAccounts++;
       for (const feed of record.feeds.values()) objects += feed.committed;
     }
