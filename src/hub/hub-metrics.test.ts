@@ -104,7 +104,7 @@ test('accounts by status, their freshness and the replicas are read at scrape ti
     account('elsewhere', { hubId: 'hub-b' }),
   ];
   const replicas = [{ live: true }, { live: true }, { live: false }] as ReplicaStatus[];
-  metrics.watchAccounts(registry, { hubId: 'hub-a', listAccounts: async () => rows, listReplicas: async () => replicas, now: () => now });
+  metrics.watchAccounts(registry, { hubId: 'hub-a', listAccountStates: async () => rows, listReplicas: async () => replicas, now: () => now });
   metrics.batchCommitted('cached', 10, 2);
   now = NOW + 1 * SECOND;
   const text = await registry.metrics();
@@ -127,7 +127,7 @@ test('a database that does not answer empties the account gauges for that scrape
   const down = async (): Promise<never> => {
     throw new Error('connection refused');
   };
-  metrics.watchAccounts(registry, { hubId: 'hub-a', listAccounts: down, listReplicas: down });
+  metrics.watchAccounts(registry, { hubId: 'hub-a', listAccountStates: down, listReplicas: down });
   const text = await registry.metrics();
   assert.deepEqual(lines(text, 'scale_agent_hub_account_freshness_seconds'), []);
   assert.deepEqual(lines(text, 'scale_agent_hub_replicas'), []);

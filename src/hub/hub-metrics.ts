@@ -7,7 +7,7 @@ import type { IngestMetrics } from './grpc/sync-handler.ts';
 import type { SessionRegistry } from './grpc/session-registry.ts';
 import type { ReplicaStatus } from './replicas/replica-liveness.ts';
 import type { OperationObserver, OperationOutcome, OperationRequest } from './router/types.ts';
-import type { AccountRecord } from './store/types.ts';
+import type { AccountState } from './store/types.ts';
 
 /** Operations and tasks: a read answers in milliseconds, a delete that waits, or a deadline, takes up to minutes. */
 const OPERATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -24,8 +24,8 @@ const HTTP_STATUS_CLASS_DIVISOR = 100;
 export interface AccountSources {
   /** This replica's id. */
   hubId: string;
-  /** Every registered account (the database's rows). */
-  listAccounts(): Promise<AccountRecord[]>;
+  /** Every registered account's state (the database's rows). */
+  listAccountStates(): Promise<AccountState[]>;
   /** The replicas sharing the database, judged live or dead now. */
   listReplicas(): Promise<ReplicaStatus[]>;
   now?: () => number;
@@ -143,11 +143,11 @@ export class HubMetrics implements IngestMetrics, OperationObserver, TaskObserve
    */
   watchAccounts(registry: Registry, sources: AccountSources): void {
     const now = sources.now ?? Date.now;
-    let snapshot: { at: number; accounts: Promise<AccountRecord[] | undefined> } | undefined;
+    let snapshot: { at: number; accounts: Promise<AccountState[] | undefined> } | undefined;
     // One read of the accounts per scrape, shared by the two gauges below.
-    const accounts = (): Promise<AccountRecord[] | undefined> => {
+    const accounts = (): Promise<AccountState[] | undefined> => {
       if (snapshot === undefined || now() - snapshot.at > ACCOUNTS_SNAPSHOT_TTL_MS) {
-        snapshot = { at: now(), accounts: sources.listAccounts().catch(() => undefined) };
+        snapshot = { at: now(), accounts: sources.listAccountStates().catch(() => undefined) };
       }
       return snapshot.accounts;
     };

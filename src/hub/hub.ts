@@ -169,7 +169,7 @@ export async function startHub(config: HubConfig, logger: Logger): Promise<Runni
   const relay = lone ? undefined : createRelay(config, store, presence, logger);
   const router = new SessionRouter({ store, registry, logger, defaultTimeoutMs: config.operations.timeoutMs, hubId: config.hub.id, relay, metrics });
   metrics.watchReplication(metricsRegistry, { leasesHeld: () => leases.heldCount, relayWaiting: () => relay?.waiting ?? 0 });
-  metrics.watchAccounts(metricsRegistry, { hubId: config.hub.id, listAccounts: () => store.listAccounts(), listReplicas: () => presence.list() });
+  metrics.watchAccounts(metricsRegistry, { hubId: config.hub.id, listAccountStates: () => store.listAccountStates(), listReplicas: () => presence.list() });
   if (relay !== undefined) {
     relay.setExecutor(router);
     opened.add(() => relay.stop());

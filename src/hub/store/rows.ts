@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Selectable } from 'kysely';
 import type {
   AccountRecord,
+  AccountState,
   CachedObject,
   CachingAssignment,
   KindRecord,
@@ -83,6 +84,17 @@ export function accountFromRow(row: Selectable<AccountsTable>): AccountRecord {
     status: row.status === 'connected' ? 'connected' : 'disconnected',
     ...(row.unreachable_reason ? { unreachableReason: row.unreachable_reason } : {}),
     registeredAt: toNumber(row.registered_at),
+    lastSeenAt: toNumber(row.last_seen_at),
+  };
+}
+
+/** An account's state from the columns that hold it (accountFromRow reads the whole row). */
+export function accountStateFromRow(row: Pick<Selectable<AccountsTable>, 'name' | 'status' | 'unreachable_reason' | 'hub_id' | 'last_seen_at'>): AccountState {
+  return {
+    name: row.name,
+    status: row.status === 'connected' ? 'connected' : 'disconnected',
+    ...(row.unreachable_reason ? { unreachableReason: row.unreachable_reason } : {}),
+    hubId: row.hub_id,
     lastSeenAt: toNumber(row.last_seen_at),
   };
 }

@@ -1,8 +1,8 @@
-import { clampText, accountFromRow } from './rows.ts';
+import { clampText, accountFromRow, accountStateFromRow } from './rows.ts';
 import { KEY_LENGTHS } from './schema.ts';
 import type { SqlContext } from './sql-context.ts';
 import type { SqlIngestStore } from './sql-ingest-store.ts';
-import { UNREACHABLE_REASON_MAX_LENGTH, type AccountExpectation, type AccountRecord, type AccountStore } from './types.ts';
+import { UNREACHABLE_REASON_MAX_LENGTH, type AccountExpectation, type AccountRecord, type AccountState, type AccountStore } from './types.ts';
 
 const ACCOUNT_UPDATE_COLUMNS = [
   'api_server_host',
@@ -65,6 +65,13 @@ export class SqlAccountStore implements AccountStore {
   async listAccounts(): Promise<AccountRecord[]> {
     const rows = await this.ctx.guard('listAccounts', () => this.ctx.db.selectFrom('accounts').selectAll().orderBy('name').execute());
     return rows.map(accountFromRow);
+  }
+
+  async listAccountStates(): Promise<AccountState[]> {
+    const rows = await this.ctx.guard('listAccountStates', () =>
+      this.ctx.db.selectFrom('accounts').select(['name', 'status', 'unreachable_reason', 'hub_id', 'last_seen_at']).orderBy('name').execute(),
+    );
+    return rows.map(accountStateFromRow);
   }
 
   async setAccountStatus(name: string, status: AccountRecord['status'], agentId: string | null, hubId: string | null, now: number): Promise<void> {

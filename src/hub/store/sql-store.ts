@@ -19,6 +19,7 @@ import type {
   AccountExpectation,
   AccountFeedState,
   AccountRecord,
+  AccountState,
   ApplicationClusterRow,
   ApplicationScope,
   CachedObject,
@@ -114,6 +115,10 @@ export class SqlStore implements Store {
   }
   listAccounts(): Promise<AccountRecord[]> {
     return this.accounts.listAccounts();
+  }
+
+  listAccountStates(): Promise<AccountState[]> {
+    return this.accounts.listAccountStates();
   }
   setAccountStatus(name: string, status: AccountRecord['status'], agentId: string | null, hubId: string | null, now: number): Promise<void> {
     return this.accounts.setAccountStatus(name, status, agentId, hubId, now);

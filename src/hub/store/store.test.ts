@@ -81,6 +81,31 @@ forEachEngine('Store', (engine) => {
     assert.deepEqual(await store.resumePoints('k8s'), []);
   });
 
+  test("accounts' states are the state fields of the whole records, by name", async () => {
+    await store.upsertAccount(accountRecord('b-unreachable', { unreachableReason: 'dial tcp: connection refused', hubId: 'hub-2' }), NOW + 5);
+    await store.upsertAccount(accountRecord('a-served'), NOW + 10);
+    await store.setAccountStatus('b-unreachable', 'disconnected', null, null, NOW + 20);
+    const whole = await store.listAccounts();
+    assert.deepEqual(
+      await store.listAccountStates(),
+      whole.map(({ name, status, unreachableReason, hubId, lastSeenAt }) => ({
+        name,
+        status,
+        ...(unreachableReason ? { unreachableReason } : {}),
+        hubId,
+        lastSeenAt,
+      })),
+    );
+    assert.deepEqual(
+      (await store.listAccountStates()).filter((a) => a.name !== 'k8s').map((a) => [a.name, a.status, a.unreachableReason, a.hubId, a.lastSeenAt]),
+      [
+        ['a-served', 'connected', undefined, 'hub-1', NOW + 10],
+        ['b-unreachable', 'disconnected', 'dial tcp: connection refused', null, NOW + 20],
+      ],
+    );
+    for (const name of ['a-served', 'b-unreachable']) await store.deleteAccount(name);
+  });
+
   test('upsert derives application, cluster and createdAt; replay is idempotent', async () => {
     const batch: StoreBatch = {
       account: 'k8s',
