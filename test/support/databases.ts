@@ -81,11 +81,20 @@ async function emptyTables(store: SqlStore): Promise<void> {
 /** Declares `title [engine]` suites, one per engine, each running `body` against its own database. */
 export function forEachEngine(title: string, body: (engine: TestEngine) => void, engines: readonly EngineName[] = ENGINES): void {
   for (const name of engines) {
+    let server: Server | undefined;
+    let url = '';
+    const databases: string[] = [];
+    const stores = new Set<SqlStore>();
+    let cleanedUp = false;
+    const cleanUp = async (): Promise<void> => {
+      if (cleanedUp) return;
+      cleanedUp = true;
+      for (const store of stores) await store.close().catch(() => {});
+      if (server === undefined) return;
+      for (const database of databases) await server.drop(database);
+      await server.close();
+    };
     describe(`${title} [${name}]`, { skip: engineSkip(name) }, () => {
-      let server: Server | undefined;
-      let url = '';
-      const databases: string[] = [];
-      const stores = new Set<SqlStore>();
       let migrated = false;
 
       before(async () => {
@@ -123,12 +132,12 @@ export function forEachEngine(title: string, body: (engine: TestEngine) => void,
 
       // Registered after the body's hooks, so it runs after them (a suite's after hooks run in the order
       // they were added): the body's after stops its hubs before their database is dropped under them.
-      after(async () => {
-        for (const store of stores) await store.close().catch(() => {});
-        if (server === undefined) return;
-        for (const database of databases) await server.drop(database);
-        await server.close();
-      });
+      after(cleanUp);
     });
+    // A suite's after hooks stop at the first that fails (a body's `store.close()` once its before failed
+    // and left no store): the enclosing suite's (or the file's) after hooks still run, so this one closes
+    // the connections and drops the database then. Left open, the admin connection would keep the test
+    // file's process from ever exiting.
+    after(cleanUp);
   }
 }
