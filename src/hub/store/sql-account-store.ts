@@ -2,7 +2,14 @@ import { clampText, accountFromRow, accountStateFromRow } from './rows.ts';
 import { KEY_LENGTHS } from './schema.ts';
 import type { SqlContext } from './sql-context.ts';
 import type { SqlIngestStore } from './sql-ingest-store.ts';
-import { UNREACHABLE_REASON_MAX_LENGTH, type AccountExpectation, type AccountRecord, type AccountState, type AccountStore } from './types.ts';
+import {
+  UNREACHABLE_REASON_MAX_LENGTH,
+  type AccountExpectation,
+  type AccountRecord,
+  type AccountState,
+  type AccountStateReader,
+  type AccountStore,
+} from './types.ts';
 
 const ACCOUNT_UPDATE_COLUMNS = [
   'api_server_host',
@@ -21,7 +28,7 @@ const ACCOUNT_UPDATE_COLUMNS = [
 ] as const;
 
 /** The accounts table. Deleting an account takes its cache with it: feeds, objects, and what the ingest keeps of them in memory. */
-export class SqlAccountStore implements AccountStore {
+export class SqlAccountStore implements AccountStore, AccountStateReader {
   constructor(
     private readonly ctx: SqlContext,
     private readonly ingest: Pick<SqlIngestStore, 'forgetAccount'>,
