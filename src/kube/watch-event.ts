@@ -72,13 +72,8 @@ export async function* decodeWatchStream(
       const line = pendingBytes === 0 ? piece : Buffer.concat([...pending, piece], pendingBytes + piece.length);
       pending = [];
       pendingBytes = 0;
-      const event = decodeLine?.(line);
-      if (event !== undefined) {
-        yield event;
-        continue;
-      }
-      const text = line.toString('utf8').trim();
-      if (text !== '') yield parseWatchLine(text);
+      const event = lineEvent(line, decodeLine);
+      if (event !== undefined) yield event;
     }
     if (start < chunk.length) {
       pendingBytes += chunk.length - start;
@@ -88,13 +83,15 @@ export async function* decodeWatchStream(
     }
   }
   if (pendingBytes > 0) {
-    const line = Buffer.concat(pending, pendingBytes);
-    const event = decodeLine?.(line);
-    if (event !== undefined) {
-      yield event;
-      return;
-    }
-    const text = line.toString('utf8').trim();
-    if (text !== '') yield parseWatchLine(text);
+    const event = lineEvent(Buffer.concat(pending, pendingBytes), decodeLine);
+    if (event !== undefined) yield event;
   }
+}
+
+/** One line's event: `decodeLine`'s, else the line parsed whole; undefined for a blank line. */
+function lineEvent(line: Buffer, decodeLine: WatchLineDecoder | undefined): WatchEvent | undefined {
+  const event = decodeLine?.(line);
+  if (event !== undefined) return event;
+  const text = line.toString('utf8').trim();
+  return text === '' ? undefined : parseWatchLine(text);
 }
