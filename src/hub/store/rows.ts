@@ -72,7 +72,7 @@ export function parseJson<T>(text: string | null | undefined, fallback: T): T {
 
 export function accountFromRow(row: Selectable<AccountsTable>): AccountRecord {
   return {
-    name: row.name,
+    ...accountStateFromRow(row),
     cluster: { apiServerHost: row.api_server_host, caFingerprint: row.ca_fingerprint, kubeSystemUid: row.kube_system_uid },
     kubernetesVersion: row.kubernetes_version,
     namespaces: parseJson<string[]>(row.namespaces, []),
@@ -80,15 +80,11 @@ export function accountFromRow(row: Selectable<AccountsTable>): AccountRecord {
     permissions: parseJson<Record<string, string[]>>(row.permissions, {}),
     properties: parseJson<Record<string, string>>(row.properties, {}),
     agentId: row.agent_id,
-    hubId: row.hub_id,
-    status: row.status === 'connected' ? 'connected' : 'disconnected',
-    ...(row.unreachable_reason ? { unreachableReason: row.unreachable_reason } : {}),
     registeredAt: toNumber(row.registered_at),
-    lastSeenAt: toNumber(row.last_seen_at),
   };
 }
 
-/** An account's state from the columns that hold it (accountFromRow reads the whole row). */
+/** An account's state from the columns that hold it (accountFromRow adds the rest of the row). */
 export function accountStateFromRow(row: Pick<Selectable<AccountsTable>, 'name' | 'status' | 'unreachable_reason' | 'hub_id' | 'last_seen_at'>): AccountState {
   return {
     name: row.name,
