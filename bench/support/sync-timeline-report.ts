@@ -66,7 +66,8 @@ export function timelineSlices(samples: readonly TimelineSample[], probes: reado
   for (let from = 0; from < end; from += sliceSeconds) {
     const to = Math.min(end, from + sliceSeconds);
     const a = lastAtOrBefore(samples, from) ?? samples[0]!;
-    const b = to >= end ? samples[samples.length - 1]! : lastAtOrBefore(samples, to)!;
+    // A slice that ends before the first sample (the sampler started late, e.g. behind the profiler) is empty.
+    const b = to >= end ? samples[samples.length - 1]! : (lastAtOrBefore(samples, to) ?? a);
     const wall = b.t - a.t;
     if (!(wall > 0)) continue;
     const share = (key: keyof TimelineSample['cpuSeconds']) => (b.cpuSeconds[key] - a.cpuSeconds[key]) / wall;

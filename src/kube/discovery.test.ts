@@ -168,3 +168,133 @@ describe('rediscovery', () => {
     assert.equal(hasResourceChanges(diffResources([pod, widget], [widget, { ...pod, verbs: ['watch', 'list'] }])), false);
   });
 });
+
+const AGGREGATED = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
+
+const aggregatedResource = (resource: string, kind: string, scope: 'Namespaced' | 'Cluster', shortNames?: string[]) => ({
+  resource,
+  responseKind: { group: '', version: '', kind },
+  scope,
+  singularResource: kind.toLowerCase(),
+  verbs: ['get', 'list', 'watch'],
+  ...(shortNames ? { shortNames } : {}),
+  subresources: [{ subresource: 'status', responseKind: { group: '', version: '', kind }, verbs: ['get'] }],
+});
+
+const AGGREGATED_ROUTES: Record<string, unknown> = {
+  '/api': {
+    kind: 'APIGroupDiscoveryList',
+    apiVersion: 'apidiscovery.k8s.io/v2',
+    items: [
+      {
+        metadata: {},
+        versions: [
+          {
+            version: 'v1',
+            freshness: 'Current',
+            resources: [aggregatedResource('pods', 'Pod', 'Namespaced', ['po']), aggregatedResource('namespaces', 'Namespace', 'Cluster', ['ns'])],
+          },
+        ],
+      },
+    ],
+  },
+  '/apis': {
+    kind: 'APIGroupDiscoveryList',
+    apiVersion: 'apidiscovery.k8s.io/v2',
+    items: [
+      { metadata: { name: 'apps' }, versions: [{ version: 'v1', resources: [aggregatedResource('deployments', 'Deployment', 'Namespaced', ['deploy'])] }] },
+      {
+        metadata: { name: 'autoscaling' },
+        versions: [
+          { version: 'v2', resources: [aggregatedResource('horizontalpodautoscalers', 'HorizontalPodAutoscaler', 'Namespaced', ['hpa'])] },
+          { version: 'v1', resources: [aggregatedResource('horizontalpodautoscalers', 'HorizontalPodAutoscaler', 'Namespaced', ['hpa'])] },
+        ],
+      },
+      {
+        metadata: { name: 'metrics.k8s.io' },
+        versions: [{ version: 'v1beta1', freshness: 'Stale', resources: [aggregatedResource('pods', 'PodMetrics', 'Namespaced')] }],
+      },
+      // Malformed entries are skipped, not fatal.
+      null,
+      { metadata: { name: 'broken.example.com' }, versions: [{ version: 'v1', resources: [{ resource: 'widgets' }, null, { resource: 7 }] }, { version: 5 }] },
+    ],
+  },
+};
+
+describe('discoverResources against aggregated discovery', () => {
+  let server: FakeApiServer;
+  let client: KubeClient;
+  let result: DiscoveryResult;
+  before(async () => {
+    server = await startFakeApiServer('http', (req, response, r) => {
+      const aggregated = (req.headers.accept ?? '').startsWith(AGGREGATED);
+      const body = r.path === '/version' ? ROUTES['/version'] : aggregated ? AGGREGATED_ROUTES[r.path] : undefined;
+      if (body === undefined) return sendJson(response, 404, status(404, 'NotFound'));
+      sendJson(response, 200, body, aggregated ? { 'content-type': AGGREGATED } : {});
+    });
+    client = new KubeClient({ server: server.url, insecureSkipTlsVerify: false, auth: { type: 'none' } });
+    result = await discoverResources(client);
+  });
+  after(async () => {
+    await client.close();
+    await server.close();
+  });
+
+  it('reads every group from /api and /apis alone, asking for v2 first', () => {
+    assert.deepEqual(server.requests.map((r) => r.path).sort(), ['/api', '/apis', '/version']);
+    const accept = server.requests.find((r) => r.path === '/apis')!.headers.accept;
+    assert.match(String(accept), /^application\/json;g=apidiscovery\.k8s\.io;v=v2;as=APIGroupDiscoveryList,.*v=v2beta1.*,application\/json$/);
+  });
+
+  it('maps resources as legacy discovery does: scope, short names, preferred version first, no subresources', () => {
+    const names = result.resources.map((r) => `${r.group}/${r.version}/${r.resource}:${r.kind}:${r.preferred}`);
+    assert.deepEqual(names, [
+      '/v1/pods:Pod:true',
+      '/v1/namespaces:Namespace:true',
+      'apps/v1/deployments:Deployment:true',
+      'autoscaling/v2/horizontalpodautoscalers:HorizontalPodAutoscaler:true',
+      'autoscaling/v1/horizontalpodautoscalers:HorizontalPodAutoscaler:false',
+    ]);
+    const ns = result.resources.find((r) => r.resource === 'namespaces')!;
+    assert.equal(ns.namespaced, false);
+    assert.deepEqual(ns.shortNames, ['ns']);
+    assert.equal(ns.singularName, 'namespace');
+    assert.equal(resolveKind(result.resources, { kind: 'HorizontalPodAutoscaler' }).version, 'v2');
+  });
+
+  it('reports a stale group version as failed, so a rediscovery keeps what it knew of it', () => {
+    assert.deepEqual(
+      result.failedGroups.map((f) => f.groupVersion),
+      ['metrics.k8s.io/v1beta1'],
+    );
+    assert.match(result.failedGroups[0]!.error, /stale/);
+  });
+
+  it('falls back to per-group-version requests where the server answers with the legacy document', async () => {
+    // Aggregated /api, legacy /apis: the groups are fetched one by one, the core group is not.
+    const mixed = await startFakeApiServer('http', (req, response, r) => {
+      if (r.path === '/api') return sendJson(response, 200, AGGREGATED_ROUTES['/api'], { 'content-type': AGGREGATED });
+      const body = ROUTES[r.path];
+      if (body === undefined) return sendJson(response, 404, status(404, 'NotFound'));
+      sendJson(response, 200, body);
+    });
+    const c = new KubeClient({ server: mixed.url, insecureSkipTlsVerify: false, auth: { type: 'none' } });
+    try {
+      const found = await discoverResources(c);
+      assert.ok(!mixed.requests.some((r) => r.path === '/api/v1'));
+      assert.ok(mixed.requests.some((r) => r.path === '/apis/apps/v1'));
+      assert.deepEqual(
+        found.resources.filter((r) => r.group === '').map((r) => r.resource),
+        ['pods', 'namespaces'],
+      );
+      assert.ok(found.resources.some((r) => r.group === 'apps' && r.resource === 'deployments'));
+      assert.deepEqual(
+        found.failedGroups.map((f) => f.groupVersion),
+        ['metrics.k8s.io/v1beta1'],
+      );
+    } finally {
+      await c.close();
+      await mixed.close();
+    }
+  });
+});

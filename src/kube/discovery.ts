@@ -58,28 +58,117 @@ interface GroupVersionToFetch {
 }
 
 /**
- * Legacy (per group version) discovery: /version, /api, /apis, then every /api/{v} and /apis/{g}/{v}.
- * The core group and the group list must answer (else this throws); any other group version that fails
- * is listed in `failedGroups`.
+ * What discovery asks for at /api and /apis, client-go's order: the aggregated document (apidiscovery.k8s.io
+ * v2, then v2beta1: every group's versions and resources in one response, served since Kubernetes 1.26 and
+ * GA in 1.30), else the legacy one, which then costs a request per group version.
+ */
+export const DISCOVERY_ACCEPT = [
+  'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList',
+  'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList',
+  'application/json',
+].join(',');
+
+/** An aggregated discovery document (APIGroupDiscoveryList), as far as discovery reads it. */
+interface GroupDiscoveryList {
+  kind: 'APIGroupDiscoveryList';
+  items?: {
+    metadata?: { name?: string };
+    /** In descending order of preference: the first is the preferred version. */
+    versions?: { version?: string; freshness?: string; resources?: ResourceDiscovery[] }[];
+  }[];
+}
+
+interface ResourceDiscovery {
+  resource?: string;
+  responseKind?: { kind?: string } | null;
+  scope?: string;
+  singularResource?: string;
+  verbs?: string[];
+  shortNames?: string[];
+}
+
+/** The freshness of a group version an aggregated API server did not answer for (its resources may be out of date). */
+const STALE = 'Stale';
+
+/** Whether a document at /api or /apis is the aggregated kind (a server without it sends the legacy one, whatever Accept said). */
+function isAggregated(document: unknown): document is GroupDiscoveryList {
+  const d = document as { kind?: unknown; apiVersion?: unknown } | undefined;
+  return d?.kind === 'APIGroupDiscoveryList' && typeof d.apiVersion === 'string' && d.apiVersion.startsWith('apidiscovery.k8s.io/');
+}
+
+/**
+ * The resources of an aggregated document. A `Stale` version (its aggregated API server is down) counts as
+ * failed, as a legacy group version that did not answer: its resources are not taken as current.
+ */
+function aggregatedResources(document: GroupDiscoveryList, core: boolean, resources: ApiResource[], failedGroups: FailedGroup[]): void {
+  for (const item of Array.isArray(document.items) ? document.items : []) {
+    const group = core ? '' : item?.metadata?.name;
+    if (typeof group !== 'string' || (!core && group === '')) continue;
+    const versions = Array.isArray(item.versions) ? item.versions : [];
+    versions.forEach((entry, index) => {
+      const version = entry?.version;
+      if (typeof version !== 'string' || version === '') return;
+      if (entry.freshness === STALE) {
+        failedGroups.push({
+          groupVersion: group === '' ? version : `${group}/${version}`,
+          error: 'discovery is stale: the aggregated API server did not answer',
+        });
+        return;
+      }
+      for (const r of Array.isArray(entry.resources) ? entry.resources : []) {
+        const kind = r?.responseKind?.kind;
+        if (typeof r?.resource !== 'string' || r.resource === '' || r.resource.includes('/') || typeof kind !== 'string') continue;
+        resources.push({
+          group,
+          version,
+          kind,
+          resource: r.resource,
+          namespaced: r.scope === 'Namespaced',
+          verbs: Array.isArray(r.verbs) ? r.verbs : [],
+          shortNames: Array.isArray(r.shortNames) ? r.shortNames : [],
+          singularName: r.singularResource || kind.toLowerCase(),
+          preferred: index === 0,
+        });
+      }
+    });
+  }
+}
+
+/**
+ * Discovery: /version, /api and /apis, asking for the aggregated documents (DISCOVERY_ACCEPT). Where the
+ * server answers with a legacy document, every group version it names is fetched on its own
+ * (/api/{v}, /apis/{g}/{v}), as before aggregated discovery. The core group and the group list must
+ * answer (else this throws); any other group version that fails, or is stale, is listed in `failedGroups`.
  */
 export async function discoverResources(client: DiscoveryClient, options: { signal?: AbortSignal } = {}): Promise<DiscoveryResult> {
   const signal = options.signal;
-  const get = <T>(path: string) => client.json<T>(signal ? { path, signal } : { path });
-  const [version, core, groups] = await Promise.all([get<Partial<ServerVersion>>('/version'), get<ApiVersions>('/api'), get<ApiGroupList>('/apis')]);
+  const get = <T>(path: string, accept?: string) => client.json<T>({ path, ...(accept ? { accept } : {}), ...(signal ? { signal } : {}) });
+  const [version, core, groups] = await Promise.all([
+    get<Partial<ServerVersion>>('/version'),
+    get<ApiVersions | GroupDiscoveryList>('/api', DISCOVERY_ACCEPT),
+    get<ApiGroupList | GroupDiscoveryList>('/apis', DISCOVERY_ACCEPT),
+  ]);
   const serverVersion: ServerVersion = {
     gitVersion: String(version?.gitVersion ?? ''),
     major: String(version?.major ?? ''),
     minor: String(version?.minor ?? ''),
   };
 
-  const coreVersions = core?.versions ?? [];
-  const toFetch: GroupVersionToFetch[] = coreVersions.map((v, i) => ({ group: '', version: v, preferred: i === 0, path: `/api/${v}` }));
-  for (const group of groups?.groups ?? []) {
-    if (typeof group.name !== 'string') continue;
-    const preferredVersion = group.preferredVersion?.version ?? group.versions?.[0]?.version;
-    for (const v of group.versions ?? []) {
-      if (typeof v.version !== 'string') continue;
-      toFetch.push({ group: group.name, version: v.version, preferred: v.version === preferredVersion, path: `/apis/${group.name}/${v.version}` });
+  const coreResources: ApiResource[] = [];
+  const groupResources: ApiResource[] = [];
+  const failedGroups: FailedGroup[] = [];
+  const toFetch: GroupVersionToFetch[] = [];
+  if (isAggregated(core)) aggregatedResources(core, true, coreResources, failedGroups);
+  else (core?.versions ?? []).forEach((v, i) => toFetch.push({ group: '', version: v, preferred: i === 0, path: `/api/${v}` }));
+  if (isAggregated(groups)) aggregatedResources(groups, false, groupResources, failedGroups);
+  else {
+    for (const group of groups?.groups ?? []) {
+      if (typeof group.name !== 'string') continue;
+      const preferredVersion = group.preferredVersion?.version ?? group.versions?.[0]?.version;
+      for (const v of group.versions ?? []) {
+        if (typeof v.version !== 'string') continue;
+        toFetch.push({ group: group.name, version: v.version, preferred: v.version === preferredVersion, path: `/apis/${group.name}/${v.version}` });
+      }
     }
   }
 
@@ -93,14 +182,13 @@ export async function discoverResources(client: DiscoveryClient, options: { sign
     }
   });
 
-  const resources: ApiResource[] = [];
-  const failedGroups: FailedGroup[] = [];
   for (const entry of lists) {
     const { gv } = entry;
     if ('error' in entry) {
       failedGroups.push({ groupVersion: gv.group === '' ? gv.version : `${gv.group}/${gv.version}`, error: entry.error ?? '' });
       continue;
     }
+    const resources = gv.group === '' ? coreResources : groupResources;
     for (const r of entry.list?.resources ?? []) {
       if (typeof r.name !== 'string' || typeof r.kind !== 'string' || r.name.includes('/')) continue;
       resources.push({
@@ -116,7 +204,7 @@ export async function discoverResources(client: DiscoveryClient, options: { sign
       });
     }
   }
-  return { serverVersion, resources, failedGroups };
+  return { serverVersion, resources: [...coreResources, ...groupResources], failedGroups };
 }
 
 /**

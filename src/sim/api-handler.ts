@@ -1,6 +1,15 @@
 import type { KubeObject } from '../common/kube-object.ts';
-import { apiGroup, coreVersions, groupList, resourceList, versionInfo } from './discovery.ts';
-import { decodeBody, readBody, sendJsonChunks, sendObject, sendText, type SimHttpRequest, type SimHttpResponse } from './http-io.ts';
+import {
+  aggregatedDiscovery,
+  aggregatedDiscoveryContentType,
+  apiGroup,
+  coreVersions,
+  groupList,
+  negotiateAggregatedDiscovery,
+  resourceList,
+  versionInfo,
+} from './discovery.ts';
+import { decodeBody, readBody, sendJson, sendJsonChunks, sendObject, sendText, type SimHttpRequest, type SimHttpResponse } from './http-io.ts';
 import { renderListChunks } from './list.ts';
 import { openApiGroupVersion, openApiIndex } from './openapi.ts';
 import { boolParam, deleteOptionsFrom, filterFrom, intParam, isDryRun, patchTypeOf } from './request-options.ts';
@@ -41,6 +50,16 @@ export async function handleClusterRequest(ctx: ClusterRequest): Promise<void> {
   if (segments.length === 0) return sendObject(response, 200, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/readyz', '/version'] });
   if (first !== undefined && HEALTH_PATHS.has(first) && segments.length === 1) return sendText(response, 200, 'ok');
   if (first === 'version' && segments.length === 1) return sendObject(response, 200, versionInfo());
+  if ((first === 'api' || first === 'apis') && segments.length === 1) {
+    const aggregated = negotiateAggregatedDiscovery(ctx.request.headers.accept);
+    if (aggregated !== undefined)
+      return sendJson(
+        response,
+        200,
+        JSON.stringify(aggregatedDiscovery(cluster.store.registry, first === 'api', aggregated)),
+        aggregatedDiscoveryContentType(aggregated),
+      );
+  }
   if (first === 'api' && segments.length === 1) return sendObject(response, 200, coreVersions(ctx.serverAddress));
   if (first === 'api' && segments.length === 2) return sendDiscovery(response, resourceList(cluster.store.registry, '', segments[1]!), segments);
   if (first === 'apis' && segments.length === 1) return sendObject(response, 200, groupList(cluster.store.registry));

@@ -2,9 +2,10 @@ import type { ResourceRegistry } from './resource-registry.ts';
 import { apiVersionOf, type ResourceType } from './resource-type.ts';
 
 /**
- * The legacy (non-aggregated) discovery documents: /version, /api, /api/v1, /apis, /apis/<group> and
- * /apis/<group>/<version>, shaped like a v1.31 API server's. Clients asking for aggregated discovery get
- * these plain documents and fall back to per-group requests, as client-go does with older servers.
+ * The discovery documents, shaped like a v1.31 API server's: the legacy ones (/version, /api, /api/v1,
+ * /apis, /apis/<group> and /apis/<group>/<version>), and at /api and /apis the aggregated ones
+ * (apidiscovery.k8s.io, GA in 1.30) for a client whose Accept header asks for them first, as client-go and
+ * kubectl do: every group's versions and resources in one document instead of one request per version.
  */
 export const KUBERNETES_VERSION = { major: '1', minor: '31', gitVersion: 'v1.31.0' } as const;
 
@@ -79,4 +80,77 @@ export function resourceList(registry: ResourceRegistry, group: string, version:
     groupVersion: apiVersionOf({ group, version }),
     resources: types.flatMap(resourceEntries),
   };
+}
+
+/** The aggregated discovery versions the sim serves, in the order it prefers them. */
+export const AGGREGATED_DISCOVERY_VERSIONS = ['v2', 'v2beta1'] as const;
+export type AggregatedDiscoveryVersion = (typeof AGGREGATED_DISCOVERY_VERSIONS)[number];
+
+/** The media type of an aggregated discovery document of `version`. */
+export function aggregatedDiscoveryContentType(version: AggregatedDiscoveryVersion): string {
+  return `application/json;g=apidiscovery.k8s.io;v=${version};as=APIGroupDiscoveryList`;
+}
+
+/**
+ * Which document an Accept header asks for at /api and /apis: the first of its media ranges the sim can
+ * serve, in the client's order (parameters as the API server reads them: `g`, `v`, `as`). Undefined =
+ * the legacy document (plain JSON, a wildcard, or no Accept at all).
+ */
+export function negotiateAggregatedDiscovery(accept: string | undefined): AggregatedDiscoveryVersion | undefined {
+  for (const range of (accept ?? '').split(',')) {
+    const [type, ...params] = range.split(';').map((part) => part.trim());
+    if (type !== 'application/json' && type !== '*/*' && type !== 'application/*') continue;
+    const values = new Map(params.map((param) => param.split('=', 2).map((part) => part.trim()) as [string, string]));
+    if (!values.has('as') && !values.has('g')) return undefined;
+    const version = values.get('v');
+    if (values.get('g') === 'apidiscovery.k8s.io' && values.get('as') === 'APIGroupDiscoveryList' && isServedVersion(version)) return version;
+  }
+  return undefined;
+}
+
+function isServedVersion(version: string | undefined): version is AggregatedDiscoveryVersion {
+  return (AGGREGATED_DISCOVERY_VERSIONS as readonly (string | undefined)[]).includes(version);
+}
+
+function subresourceEntries(type: ResourceType): Record<string, unknown>[] {
+  const entries: Record<string, unknown>[] = [];
+  if (type.subresources.scale)
+    entries.push({ subresource: 'scale', responseKind: { group: 'autoscaling', version: 'v1', kind: 'Scale' }, verbs: SUBRESOURCE_VERBS });
+  if (type.subresources.status)
+    entries.push({ subresource: 'status', responseKind: { group: type.group, version: type.version, kind: type.kind }, verbs: SUBRESOURCE_VERBS });
+  return entries;
+}
+
+function resourceDiscovery(type: ResourceType): Record<string, unknown> {
+  const entry: Record<string, unknown> = {
+    resource: type.plural,
+    responseKind: { group: type.group, version: type.version, kind: type.kind },
+    scope: type.namespaced ? 'Namespaced' : 'Cluster',
+    singularResource: type.singular,
+    verbs: ALL_VERBS,
+  };
+  if (type.shortNames !== undefined) entry.shortNames = type.shortNames;
+  if (type.categories !== undefined) entry.categories = type.categories;
+  const subresources = subresourceEntries(type);
+  if (subresources.length > 0) entry.subresources = subresources;
+  return entry;
+}
+
+/**
+ * The aggregated discovery document at /api (`core`: the legacy group alone) or /apis (every named
+ * group). Versions are in descending order of preference, the preferred first, as in the legacy
+ * APIGroup's preferredVersion; every version is `Current` (the sim has no aggregated API servers).
+ */
+export function aggregatedDiscovery(registry: ResourceRegistry, core: boolean, version: AggregatedDiscoveryVersion): Record<string, unknown> {
+  const items = [...registry.groups()]
+    .filter(([group]) => (group === '') === core)
+    .map(([group, versions]) => ({
+      metadata: { name: group, creationTimestamp: null },
+      versions: versions.map((v) => ({
+        version: v,
+        resources: registry.resourcesIn(group, v).map(resourceDiscovery),
+        freshness: 'Current',
+      })),
+    }));
+  return { kind: 'APIGroupDiscoveryList', apiVersion: `apidiscovery.k8s.io/${version}`, metadata: {}, items };
 }

@@ -48,12 +48,12 @@ export function decodeBody(body: Buffer, contentType: string | undefined): unkno
   }
 }
 
-export function sendJson(response: SimHttpResponse, code: number, body: string): void {
+export function sendJson(response: SimHttpResponse, code: number, body: string, contentType = JSON_CONTENT_TYPE): void {
   if (response.headersSent) {
     response.end();
     return;
   }
-  response.writeHead(code, { 'content-type': JSON_CONTENT_TYPE, 'content-length': Buffer.byteLength(body) });
+  response.writeHead(code, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
   response.end(body);
 }
 

@@ -81,6 +81,35 @@ describe('kube client layer against the sim', () => {
     for (const kind of ['Pod', 'ConfigMap', 'Secret', 'Namespace', 'Deployment', 'ReplicaSet']) assert.ok(resolveKind(discovery.resources, { kind }));
   });
 
+  it('discovers the same resources through aggregated discovery as through the legacy documents, with CRD kinds', async () => {
+    await create('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {
+      metadata: { name: 'gadgets.discovery.example.com' },
+      spec: {
+        group: 'discovery.example.com',
+        scope: 'Cluster',
+        names: { plural: 'gadgets', singular: 'gadget', kind: 'Gadget', shortNames: ['gd'] },
+        versions: [
+          { name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } },
+          { name: 'v1beta1', served: true, storage: false, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } },
+        ],
+      },
+    });
+    let requests = 0;
+    const counting = { json: <T>(req: Parameters<KubeClient['json']>[0]) => (requests++, client.json<T>(req)) };
+    // Without the aggregated media types in Accept, the sim answers with the legacy documents, as an
+    // API server before 1.26 does.
+    const legacyOnly = { json: <T>(req: Parameters<KubeClient['json']>[0]) => client.json<T>({ ...req, accept: 'application/json' }) };
+    const aggregated = await discoverResources(counting);
+    const legacy = await discoverResources(legacyOnly);
+    assert.equal(requests, 3);
+    const shape = (r: ApiResource) =>
+      JSON.stringify([r.group, r.version, r.resource, r.kind, r.namespaced, r.verbs, r.shortNames, r.singularName, r.preferred]);
+    assert.deepEqual(aggregated.resources.map(shape).sort(), legacy.resources.map(shape).sort());
+    assert.deepEqual(aggregated.failedGroups, []);
+    const gadget = resolveKind(aggregated.resources, { kind: 'Gadget' });
+    assert.deepEqual([gadget.version, gadget.namespaced, gadget.shortNames, gadget.preferred], ['v1', false, ['gd'], true]);
+  });
+
   it('runs several reflectors over one HTTP/2 session, converging on the cluster state with Secrets slimmed', async () => {
     const configMaps = new StateSink();
     const secrets = new StateSink();

@@ -148,6 +148,12 @@ describe('kubectl against the sim', () => {
         ],
       },
     });
+    // A fresh cache makes kubectl discover; at -v=8 it logs each response's headers. kubectl 1.34 asks
+    // for aggregated discovery first: the table below is read from the sim's APIGroupDiscoveryList.
+    const verbose = await runner.run('api-resources', '-v=8', '--cache-dir', join(dir, 'aggregated-discovery-cache'));
+    assert.equal(verbose.code, 0, verbose.stderr);
+    assert.match(verbose.stderr, /Content-Type: application\/json;g=apidiscovery\.k8s\.io;v=v2;as=APIGroupDiscoveryList/);
+    assert.doesNotMatch(verbose.stderr, /GET https:\/\/[^ ]+\/apis\/apps\/v1 /);
     const table = rows(await ok('api-resources'));
     assert.deepEqual(table[0], ['NAME', 'SHORTNAMES', 'APIVERSION', 'NAMESPACED', 'KIND']);
     const byName = new Map(table.slice(1).map((r) => [r[0], r]));

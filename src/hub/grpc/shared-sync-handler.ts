@@ -33,11 +33,28 @@ export interface SharedSyncHandlerOptions {
   maxUnackedBatches: number;
 }
 
-/** What one pending batch holds the stream to: its object bytes (the envelope stays alive through them). */
-function batchBytes(request: SyncRequest): number {
+/**
+ * What one decoded change costs in memory besides its strings and object bytes: the Change, its oneof
+ * and the inner message (a few small JS objects each). An estimate that errs high, so that a batch of
+ * deletes or touches, which carries no object bytes, still counts against the stream's budget.
+ */
+export const CHANGE_OVERHEAD_BYTES = 256;
+
+/**
+ * What one pending batch holds the stream to: per change its overhead, its strings (two bytes per UTF-16
+ * unit, V8's worst case: an agent chooses names, reasons and messages) and an upsert's object bytes (the
+ * envelope stays alive through them).
+ */
+export function batchBytes(request: SyncRequest): number {
   if (request.kind.case !== 'batch') return 0;
   let bytes = 0;
-  for (const change of request.kind.value.changes) if (change.kind.case === 'upsert') bytes += change.kind.value.object.byteLength;
+  for (const change of request.kind.value.changes) {
+    bytes += CHANGE_OVERHEAD_BYTES;
+    const inner = change.kind.value;
+    if (inner === undefined) continue;
+    for (const [name, field] of Object.entries(inner)) if (typeof field === 'string' && name !== '$typeName') bytes += 2 * field.length;
+    if (change.kind.case === 'upsert') bytes += change.kind.value.object.byteLength;
+  }
   return bytes;
 }
 
