@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { createServer, connect, type TLSSocket } from 'node:tls';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { createHash, X509Certificate } from 'node:crypto';
-import { caFingerprint, createCertificateAuthority, issueCertificate } from './pki.ts';
+import { X509Certificate } from 'node:crypto';
+import { createCertificateAuthority, issueCertificate } from './pki.ts';
 
 async function handshake(
   serverCert: { certPem: string; keyPem: string },
@@ -55,11 +55,4 @@ test('a certificate from another CA, or an expired one, is refused', async () =>
   const result = await handshake(expired, ca.certPem);
   assert.equal(result.authorized, false);
   assert.match(result.error ?? '', /CERT_HAS_EXPIRED/);
-});
-
-test('caFingerprint is the SHA-256 of the DER, lowercase hex', async () => {
-  const ca = await createCertificateAuthority({ commonName: 'fp' });
-  const expected = createHash('sha256').update(new X509Certificate(ca.certPem).raw).digest('hex');
-  assert.equal(caFingerprint(ca.certPem), expected);
-  assert.match(caFingerprint(ca.certPem), /^[0-9a-f]{64}$/);
 });

@@ -1,4 +1,4 @@
-import { webcrypto, createHash, createPrivateKey, X509Certificate as NodeX509Certificate } from 'node:crypto';
+import { webcrypto, createHash, createPrivateKey } from 'node:crypto';
 import type * as X509 from '@peculiar/x509';
 
 type CryptoKey = webcrypto.CryptoKey;
@@ -163,12 +163,6 @@ export async function issueCertificate(options: IssueCertificateOptions): Promis
     extensions,
   });
   return { certPem: cert.toString('pem'), keyPem: await exportKeyPem(keys.privateKey) };
-}
-
-/** SHA-256 of the certificate's DER encoding, lowercase hex: how the hello message names a cluster's CA. */
-export function caFingerprint(certPem: string): string {
-  const der = new NodeX509Certificate(certPem).raw;
-  return createHash('sha256').update(der).digest('hex');
 }
 
 export type PrivateKeyFormat = 'pkcs8' | 'pkcs1' | 'sec1';
