@@ -15,7 +15,7 @@ test('the fingerprint is the SHA-256 of the DER a certificate parser reads, of t
   assert.notEqual(caFingerprint(b.certPem), expected);
 });
 
-test('no CA, or a first block that is not one DER SEQUENCE in base64, has no fingerprint', async () => {
+test('no CA, or one that does not parse as a certificate, has no fingerprint', async () => {
   const { certPem, keyPem } = await createCertificateAuthority({ commonName: 'fp-c' });
   const body = certPem.split('\n').slice(1, -2).join('');
   const block = (text: string) => `-----BEGIN CERTIFICATE-----\n${text}\n-----END CERTIFICATE-----\n`;

@@ -14,11 +14,15 @@ import {
 } from '../../protocol/index.ts';
 import { authenticateCall, type Authentication, type IdentityAuthorizer } from './identities.ts';
 import type { SyncCall, SyncHandler } from './sync-handler.ts';
+import { batchBytes, ownObjects } from './batch-memory.ts';
 
 /**
- * Bytes of batches one SharedSync stream may have received and not yet committed before the hub stops
- * reading it (HTTP/2 flow control then holds the agent back). An agent keeps at most its send window
- * (16 MiB by default, send-window.ts) unacknowledged, so only a misbehaving one reaches this.
+ * Memory of batches one SharedSync stream may have received and not yet committed, as batch-memory.ts
+ * counts it, before the hub stops reading the stream (HTTP/2 flow control then holds the agent back
+ * until commits free some). An agent keeps at most its send window (16 MiB of wire bytes by default,
+ * send-window.ts) unacknowledged: for upserts of ordinary objects that is well below this; a window
+ * full of small deletes or touches, which take several times their wire size once decoded, can reach it
+ * and is then paced, not refused.
  */
 export const MAX_PENDING_BYTES_PER_STREAM = 64 * 1024 * 1024;
 /** Channels one SharedSync stream may hold open at once: far above any agent's accounts. */
@@ -31,31 +35,6 @@ export interface SharedSyncHandlerOptions {
   authorizer?: IdentityAuthorizer;
   /** Batches one channel may have unacknowledged (the Welcome's limit); more is a protocol violation. */
   maxUnackedBatches: number;
-}
-
-/**
- * What one decoded change costs in memory besides its strings and object bytes: the Change, its oneof
- * and the inner message (a few small JS objects each). An estimate that errs high, so that a batch of
- * deletes or touches, which carries no object bytes, still counts against the stream's budget.
- */
-export const CHANGE_OVERHEAD_BYTES = 256;
-
-/**
- * What one pending batch holds the stream to: per change its overhead, its strings (two bytes per UTF-16
- * unit, V8's worst case: an agent chooses names, reasons and messages) and an upsert's object bytes (the
- * envelope stays alive through them).
- */
-export function batchBytes(request: SyncRequest): number {
-  if (request.kind.case !== 'batch') return 0;
-  let bytes = 0;
-  for (const change of request.kind.value.changes) {
-    bytes += CHANGE_OVERHEAD_BYTES;
-    const inner = change.kind.value;
-    if (inner === undefined) continue;
-    for (const [name, field] of Object.entries(inner)) if (typeof field === 'string' && name !== '$typeName') bytes += 2 * field.length;
-    if (change.kind.case === 'upsert') bytes += change.kind.value.object.byteLength;
-  }
-  return bytes;
 }
 
 /**
@@ -264,6 +243,8 @@ class SyncChannel extends EventEmitter implements SyncCall {
   successor: SyncChannel | undefined;
   /** While this channel waits for its predecessor: what the agent sent it so far, in order. */
   private held: { first: SyncRequest; rest: SyncRequest[]; closed: boolean } | undefined;
+  /** What the held batches count against the stream's budget. */
+  private heldBytes = 0;
 
   waitFor(previous: SyncChannel, first: SyncRequest): void {
     previous.successor = this;
@@ -273,16 +254,31 @@ class SyncChannel extends EventEmitter implements SyncCall {
   /** The predecessor ended: what was held, to be served now (undefined when nothing was held). */
   release(): { first: SyncRequest; rest: SyncRequest[]; closed: boolean } | undefined {
     const held = this.held;
-    this.held = undefined;
+    this.dropHeld();
     return held;
   }
 
+  /** Forgets what was held, and the bytes it counted. */
+  private dropHeld(): void {
+    this.held = undefined;
+    const bytes = this.heldBytes;
+    this.heldBytes = 0;
+    if (bytes > 0) this.stream.pending(-bytes, this);
+  }
+
   receive(request: SyncRequest): void {
+    ownObjects(request);
     if (this.held !== undefined) {
       // An agent keeps at most maxUnackedBatches in flight; one that sends more to a held channel is misbehaving.
       if (this.held.rest.length >= this.stream.maxHeldRequests)
         this.violated(`${Errors.PROTOCOL_VIOLATION.code}: more requests than allowed on a channel waiting for its predecessor`);
-      else this.held.rest.push(request);
+      else {
+        this.held.rest.push(request);
+        // Held batches hold memory too: counted until the channel starts (and counts them as received).
+        const bytes = batchBytes(request);
+        this.heldBytes += bytes;
+        this.stream.pending(bytes, this);
+      }
       return;
     }
     if (this.writableEnded || this.closedByAgent) return;
@@ -330,7 +326,7 @@ class SyncChannel extends EventEmitter implements SyncCall {
    */
   violated(details: string): void {
     if (this.writableEnded) return;
-    this.held = undefined;
+    this.dropHeld();
     this.finish(details);
     // A held channel was never handed to the SyncHandler: nothing listens to it yet.
     if (this.listenerCount('error') > 0) this.emit('error', new Error(details));
@@ -340,7 +336,7 @@ class SyncChannel extends EventEmitter implements SyncCall {
     if (this.writableEnded) return;
     if (this.held !== undefined) {
       // Never served: nothing listens yet.
-      this.held = undefined;
+      this.dropHeld();
       this.writableEnded = true;
       return;
     }
