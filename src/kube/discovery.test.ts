@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { isScaleAgentError } from '../common/errors.ts';
 import { resolveKind, resourcePath } from './api-resource.ts';
 import { KubeClient } from './client.ts';
-import { carryOverFailedGroups, diffResources, discoverResources, hasResourceChanges, type DiscoveryResult } from './discovery.ts';
+import { carryOverFailedGroups, diffResources, discoverResources, DISCOVERY_ACCEPT, hasResourceChanges, type DiscoveryResult } from './discovery.ts';
 import type { ApiResource } from './api-resource.ts';
 import { sendJson, startFakeApiServer, status, type FakeApiServer } from './testing/fake-api-server.ts';
 
@@ -169,7 +169,8 @@ describe('rediscovery', () => {
   });
 });
 
-const AGGREGATED = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
+/** The media type of the aggregated documents, the first the agent asks for. */
+const AGGREGATED = DISCOVERY_ACCEPT.split(',')[0]!;
 
 const aggregatedResource = (resource: string, kind: string, scope: 'Namespaced' | 'Cluster', shortNames?: string[]) => ({
   resource,
@@ -214,6 +215,15 @@ const AGGREGATED_ROUTES: Record<string, unknown> = {
         metadata: { name: 'metrics.k8s.io' },
         versions: [{ version: 'v1beta1', freshness: 'Stale', resources: [aggregatedResource('pods', 'PodMetrics', 'Namespaced')] }],
       },
+      // The first version is stale: the preferred one is the first current one.
+      {
+        metadata: { name: 'flaky.example.com' },
+        versions: [
+          { version: 'v1', freshness: 'Stale', resources: [] },
+          { version: 'v1beta1', freshness: 'Current', resources: [aggregatedResource('flakes', 'Flake', 'Namespaced')] },
+        ],
+      },
+      { metadata: { name: 'odd.example.com' }, versions: [{ version: 'v1', resources: 'not a list' }] },
       // Malformed entries are skipped, not fatal.
       null,
       { metadata: { name: 'broken.example.com' }, versions: [{ version: 'v1', resources: [{ resource: 'widgets' }, null, { resource: 7 }] }, { version: 5 }] },
@@ -243,7 +253,8 @@ describe('discoverResources against aggregated discovery', () => {
   it('reads every group from /api and /apis alone, asking for v2 first', () => {
     assert.deepEqual(server.requests.map((r) => r.path).sort(), ['/api', '/apis', '/version']);
     const accept = server.requests.find((r) => r.path === '/apis')!.headers.accept;
-    assert.match(String(accept), /^application\/json;g=apidiscovery\.k8s\.io;v=v2;as=APIGroupDiscoveryList,.*v=v2beta1.*,application\/json$/);
+    assert.equal(accept, DISCOVERY_ACCEPT);
+    assert.match(DISCOVERY_ACCEPT, /^application\/json;g=apidiscovery\.k8s\.io;v=v2;as=APIGroupDiscoveryList,.*v=v2beta1.*,application\/json$/);
   });
 
   it('maps resources as legacy discovery does: scope, short names, preferred version first, no subresources', () => {
@@ -254,6 +265,7 @@ describe('discoverResources against aggregated discovery', () => {
       'apps/v1/deployments:Deployment:true',
       'autoscaling/v2/horizontalpodautoscalers:HorizontalPodAutoscaler:true',
       'autoscaling/v1/horizontalpodautoscalers:HorizontalPodAutoscaler:false',
+      'flaky.example.com/v1beta1/flakes:Flake:true',
     ]);
     const ns = result.resources.find((r) => r.resource === 'namespaces')!;
     assert.equal(ns.namespaced, false);
@@ -262,12 +274,34 @@ describe('discoverResources against aggregated discovery', () => {
     assert.equal(resolveKind(result.resources, { kind: 'HorizontalPodAutoscaler' }).version, 'v2');
   });
 
-  it('reports a stale group version as failed, so a rediscovery keeps what it knew of it', () => {
+  it('reports a stale group version, or one without a resource list, as failed, so a rediscovery keeps what it knew of it', () => {
     assert.deepEqual(
       result.failedGroups.map((f) => f.groupVersion),
-      ['metrics.k8s.io/v1beta1'],
+      ['metrics.k8s.io/v1beta1', 'flaky.example.com/v1', 'odd.example.com/v1'],
     );
     assert.match(result.failedGroups[0]!.error, /stale/);
+    assert.match(result.failedGroups[2]!.error, /lists no resources/);
+  });
+
+  it('throws when the aggregated core document has no current version, as when /api/v1 fails', async () => {
+    const cores = [
+      { ...(AGGREGATED_ROUTES['/api'] as object), items: [] },
+      { ...(AGGREGATED_ROUTES['/api'] as object), items: [{ metadata: {}, versions: [{ version: 'v1', freshness: 'Stale', resources: [] }] }] },
+      { ...(AGGREGATED_ROUTES['/api'] as object), items: [{ metadata: {}, versions: [{ resources: [] }] }] },
+    ];
+    for (const core of cores) {
+      const broken = await startFakeApiServer('http', (_req, response, r) => {
+        const body = r.path === '/api' ? core : r.path === '/version' ? ROUTES['/version'] : AGGREGATED_ROUTES[r.path];
+        sendJson(response, 200, body, r.path === '/version' ? {} : { 'content-type': AGGREGATED });
+      });
+      const c = new KubeClient({ server: broken.url, insecureSkipTlsVerify: false, auth: { type: 'none' } });
+      try {
+        await assert.rejects(discoverResources(c), (err: unknown) => isScaleAgentError(err, 'KUBE_API_ERROR') && /core group/.test((err as Error).message));
+      } finally {
+        await c.close();
+        await broken.close();
+      }
+    }
   });
 
   it('falls back to per-group-version requests where the server answers with the legacy document', async () => {

@@ -1,4 +1,4 @@
-import { errorMessage } from '../common/errors.ts';
+import { Errors, errorMessage, ScaleAgentError } from '../common/errors.ts';
 import type { ApiResource } from './api-resource.ts';
 import type { KubeRequest } from './client.ts';
 import { mapLimited } from '../common/map-limited.ts';
@@ -96,42 +96,77 @@ function isAggregated(document: unknown): document is GroupDiscoveryList {
   return d?.kind === 'APIGroupDiscoveryList' && typeof d.apiVersion === 'string' && d.apiVersion.startsWith('apidiscovery.k8s.io/');
 }
 
+/** How a group version is named in `failedGroups` and by kubectl: `v1` for the core group, else `apps/v1`. */
+function groupVersionName(group: string, version: string): string {
+  return group === '' ? version : `${group}/${version}`;
+}
+
+/** The fields of one resource, as either kind of discovery document gives them. */
+interface ResourceFields {
+  kind: string;
+  resource: string;
+  namespaced: boolean;
+  verbs: unknown;
+  shortNames: unknown;
+  singularName: string | undefined;
+}
+
+function apiResource(group: string, version: string, preferred: boolean, r: ResourceFields): ApiResource {
+  return {
+    group,
+    version,
+    kind: r.kind,
+    resource: r.resource,
+    namespaced: r.namespaced,
+    verbs: Array.isArray(r.verbs) ? (r.verbs as string[]) : [],
+    shortNames: Array.isArray(r.shortNames) ? (r.shortNames as string[]) : [],
+    singularName: r.singularName || r.kind.toLowerCase(),
+    preferred,
+  };
+}
+
 /**
- * The resources of an aggregated document. A `Stale` version (its aggregated API server is down) counts as
- * failed, as a legacy group version that did not answer: its resources are not taken as current.
+ * The resources of an aggregated document. A version that is `Stale` (its aggregated API server did not
+ * answer) or whose resource list is not a list counts as failed, like a legacy group version that did not
+ * answer: a rediscovery keeps what it knew of it. The preferred version is the first current one, as
+ * client-go reads it. Returns how many current versions the document had.
  */
-function aggregatedResources(document: GroupDiscoveryList, core: boolean, resources: ApiResource[], failedGroups: FailedGroup[]): void {
+function aggregatedResources(document: GroupDiscoveryList, core: boolean, resources: ApiResource[], failedGroups: FailedGroup[]): number {
+  let current = 0;
   for (const item of Array.isArray(document.items) ? document.items : []) {
     const group = core ? '' : item?.metadata?.name;
     if (typeof group !== 'string' || (!core && group === '')) continue;
-    const versions = Array.isArray(item.versions) ? item.versions : [];
-    versions.forEach((entry, index) => {
+    let preferred = true;
+    for (const entry of Array.isArray(item.versions) ? item.versions : []) {
       const version = entry?.version;
-      if (typeof version !== 'string' || version === '') return;
-      if (entry.freshness === STALE) {
-        failedGroups.push({
-          groupVersion: group === '' ? version : `${group}/${version}`,
-          error: 'discovery is stale: the aggregated API server did not answer',
-        });
-        return;
+      // A version without a name cannot be fetched, kept or told apart: there is nothing to record.
+      if (typeof version !== 'string' || version === '') continue;
+      if (entry.freshness === STALE || !Array.isArray(entry.resources)) {
+        const why =
+          entry.freshness === STALE
+            ? 'discovery is stale: the aggregated API server did not answer'
+            : 'the aggregated discovery document lists no resources for it';
+        failedGroups.push({ groupVersion: groupVersionName(group, version), error: why });
+        continue;
       }
-      for (const r of Array.isArray(entry.resources) ? entry.resources : []) {
+      current++;
+      for (const r of entry.resources) {
         const kind = r?.responseKind?.kind;
         if (typeof r?.resource !== 'string' || r.resource === '' || r.resource.includes('/') || typeof kind !== 'string') continue;
-        resources.push({
-          group,
-          version,
+        const fields = {
           kind,
           resource: r.resource,
           namespaced: r.scope === 'Namespaced',
-          verbs: Array.isArray(r.verbs) ? r.verbs : [],
-          shortNames: Array.isArray(r.shortNames) ? r.shortNames : [],
-          singularName: r.singularResource || kind.toLowerCase(),
-          preferred: index === 0,
-        });
+          verbs: r.verbs,
+          shortNames: r.shortNames,
+          singularName: r.singularResource,
+        };
+        resources.push(apiResource(group, version, preferred, fields));
       }
-    });
+      preferred = false;
+    }
   }
+  return current;
 }
 
 /**
@@ -158,8 +193,14 @@ export async function discoverResources(client: DiscoveryClient, options: { sign
   const groupResources: ApiResource[] = [];
   const failedGroups: FailedGroup[] = [];
   const toFetch: GroupVersionToFetch[] = [];
-  if (isAggregated(core)) aggregatedResources(core, true, coreResources, failedGroups);
-  else (core?.versions ?? []).forEach((v, i) => toFetch.push({ group: '', version: v, preferred: i === 0, path: `/api/${v}` }));
+  if (isAggregated(core)) {
+    // The core group is not optional (the legacy path throws when /api/v1 fails): without it there is
+    // nothing to operate on, and a rediscovery that carried nothing over would drop every core kind.
+    if (aggregatedResources(core, true, coreResources, failedGroups) === 0)
+      throw new ScaleAgentError(Errors.KUBE_API_ERROR, 'GET /api: the aggregated discovery document has no current version of the core group', {
+        path: '/api',
+      });
+  } else (core?.versions ?? []).forEach((v, i) => toFetch.push({ group: '', version: v, preferred: i === 0, path: `/api/${v}` }));
   if (isAggregated(groups)) aggregatedResources(groups, false, groupResources, failedGroups);
   else {
     for (const group of groups?.groups ?? []) {
@@ -185,23 +226,21 @@ export async function discoverResources(client: DiscoveryClient, options: { sign
   for (const entry of lists) {
     const { gv } = entry;
     if ('error' in entry) {
-      failedGroups.push({ groupVersion: gv.group === '' ? gv.version : `${gv.group}/${gv.version}`, error: entry.error ?? '' });
+      failedGroups.push({ groupVersion: groupVersionName(gv.group, gv.version), error: entry.error ?? '' });
       continue;
     }
     const resources = gv.group === '' ? coreResources : groupResources;
     for (const r of entry.list?.resources ?? []) {
       if (typeof r.name !== 'string' || typeof r.kind !== 'string' || r.name.includes('/')) continue;
-      resources.push({
-        group: r.group ?? gv.group,
-        version: r.version ?? gv.version,
+      const fields = {
         kind: r.kind,
         resource: r.name,
         namespaced: r.namespaced === true,
-        verbs: Array.isArray(r.verbs) ? r.verbs : [],
-        shortNames: Array.isArray(r.shortNames) ? r.shortNames : [],
-        singularName: r.singularName || r.kind.toLowerCase(),
-        preferred: gv.preferred,
-      });
+        verbs: r.verbs,
+        shortNames: r.shortNames,
+        singularName: r.singularName,
+      };
+      resources.push(apiResource(r.group ?? gv.group, r.version ?? gv.version, gv.preferred, fields));
     }
   }
   return { serverVersion, resources: [...coreResources, ...groupResources], failedGroups };
@@ -215,7 +254,7 @@ export async function discoverResources(client: DiscoveryClient, options: { sign
 export function carryOverFailedGroups(previous: readonly ApiResource[], result: Pick<DiscoveryResult, 'resources' | 'failedGroups'>): ApiResource[] {
   if (result.failedGroups.length === 0) return [...result.resources];
   const failed = new Set(result.failedGroups.map((f) => f.groupVersion));
-  return [...result.resources, ...previous.filter((r) => failed.has(r.group === '' ? r.version : `${r.group}/${r.version}`))];
+  return [...result.resources, ...previous.filter((r) => failed.has(groupVersionName(r.group, r.version)))];
 }
 
 /** What changed between two discoveries, by group/version/resource (names as "resource.version.group"). */

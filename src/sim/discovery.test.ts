@@ -17,3 +17,10 @@ test('plain JSON, a wildcard, protobuf or no Accept at all get the legacy docume
   for (const accept of [undefined, '', 'application/json', '*/*', 'application/vnd.kubernetes.protobuf', 'application/json;as=Table;v=v1;g=meta.k8s.io'])
     assert.equal(negotiateAggregatedDiscovery(accept), undefined, String(accept));
 });
+
+test('weights come first: q=0 is never served, a heavier range wins over an earlier one', () => {
+  assert.equal(negotiateAggregatedDiscovery(`application/json;q=0.9, ${V2}`), 'v2');
+  assert.equal(negotiateAggregatedDiscovery(`${V2};q=0, application/json`), undefined);
+  assert.equal(negotiateAggregatedDiscovery(`${V2};q=0.5, ${V2BETA1};q=0.8`), 'v2beta1');
+  assert.equal(negotiateAggregatedDiscovery('APPLICATION/JSON;g=apidiscovery.k8s.io;v="v2";as=APIGroupDiscoveryList'), 'v2');
+});
