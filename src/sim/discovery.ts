@@ -1,4 +1,5 @@
 import type { ResourceRegistry } from './resource-registry.ts';
+import { JSON_MEDIA_TYPES, mediaRanges } from './media-ranges.ts';
 import { apiVersionOf, type ResourceType } from './resource-type.ts';
 
 /**
@@ -91,38 +92,6 @@ export function aggregatedDiscoveryContentType(version: AggregatedDiscoveryVersi
   return `application/json;g=apidiscovery.k8s.io;v=${version};as=APIGroupDiscoveryList`;
 }
 
-/** One media range of an Accept header: its type and parameters (names lower-cased, quotes removed) and its weight. */
-interface MediaRange {
-  type: string;
-  params: Map<string, string>;
-  q: number;
-}
-
-function mediaRanges(accept: string): MediaRange[] {
-  const ranges: MediaRange[] = [];
-  for (const range of accept.split(',')) {
-    const [type = '', ...rest] = range.split(';').map((part) => part.trim());
-    if (type === '') continue;
-    const params = new Map<string, string>();
-    for (const param of rest) {
-      const eq = param.indexOf('=');
-      if (eq > 0)
-        params.set(
-          param.slice(0, eq).trim().toLowerCase(),
-          param
-            .slice(eq + 1)
-            .trim()
-            .replace(/^"(.*)"$/, '$1'),
-        );
-    }
-    const q = params.has('q') ? Number(params.get('q')) : 1;
-    params.delete('q');
-    ranges.push({ type: type.toLowerCase(), params, q: Number.isFinite(q) ? q : 0 });
-  }
-  // Highest weight first; among equal weights the client's order (sort is stable).
-  return ranges.filter((r) => r.q > 0).sort((a, b) => b.q - a.q);
-}
-
 /**
  * Which document an Accept header asks for at /api and /apis: the first of its media ranges the sim can
  * serve, by weight (`q`, 1 when absent; 0 = not acceptable), then in the client's order, with the
@@ -130,8 +99,8 @@ function mediaRanges(accept: string): MediaRange[] {
  * wildcard, or no Accept at all).
  */
 export function negotiateAggregatedDiscovery(accept: string | undefined): AggregatedDiscoveryVersion | undefined {
-  for (const { type, params } of mediaRanges(accept ?? '')) {
-    if (type !== 'application/json' && type !== '*/*' && type !== 'application/*') continue;
+  for (const { type, params } of mediaRanges(accept)) {
+    if (!JSON_MEDIA_TYPES.has(type)) continue;
     if (!params.has('as') && !params.has('g')) return undefined;
     const version = params.get('v');
     if (params.get('g') === 'apidiscovery.k8s.io' && params.get('as') === 'APIGroupDiscoveryList' && isServedVersion(version)) return version;

@@ -1,6 +1,7 @@
 import type { KubeObject } from '../common/kube-object.ts';
 import { printerFor } from './printers.ts';
 import type { ResourceType } from './resource-type.ts';
+import { JSON_MEDIA_TYPES, mediaRanges } from './media-ranges.ts';
 import { badRequest } from './status.ts';
 
 /**
@@ -22,7 +23,6 @@ export interface ListMeta {
 
 const META_GROUP = 'meta.k8s.io';
 const META_VERSIONS = new Set(['v1', 'v1beta1']);
-const JSON_TYPES = new Set(['application/json', 'application/*', '*/*']);
 const INCLUDE_OBJECT = new Set(['None', 'Metadata', 'Object']);
 const PLAIN: ResponseFormat = { kind: 'object' };
 
@@ -35,23 +35,8 @@ function includeObjectFrom(query: URLSearchParams): IncludeObject {
 
 /** The format to answer a get, list or watch in, from its Accept header (and `includeObject` for tables). */
 export function negotiateFormat(accept: string | string[] | undefined, query: URLSearchParams): ResponseFormat {
-  const header = Array.isArray(accept) ? accept.join(',') : accept;
-  if (header === undefined || header.trim() === '') return PLAIN;
-  for (const range of header.split(',')) {
-    const [typePart, ...paramParts] = range.split(';');
-    if (!JSON_TYPES.has((typePart ?? '').trim().toLowerCase())) continue;
-    const params = new Map<string, string>();
-    for (const part of paramParts) {
-      const eq = part.indexOf('=');
-      if (eq > 0)
-        params.set(
-          part.slice(0, eq).trim().toLowerCase(),
-          part
-            .slice(eq + 1)
-            .trim()
-            .replace(/^"(.*)"$/, '$1'),
-        );
-    }
+  for (const { type, params } of mediaRanges(accept)) {
+    if (!JSON_MEDIA_TYPES.has(type)) continue;
     const as = params.get('as');
     if (as === undefined) return PLAIN;
     const version = params.get('v') ?? '';

@@ -11,6 +11,7 @@ import { Reflector } from '../../src/kube/reflector.ts';
 import type { ReflectorSink, SnapshotReason } from '../../src/kube/reflector-sink.ts';
 import { slimObject } from '../../src/kube/slim.ts';
 import { startSim, type SimServer } from '../../src/sim/index.ts';
+import { gadgetDefinition } from '../support/gadget-definition.ts';
 
 const WAIT = { timeoutMs: 10_000, intervalMs: 10 };
 
@@ -82,18 +83,7 @@ describe('kube client layer against the sim', () => {
   });
 
   it('discovers the same resources through aggregated discovery as through the legacy documents, with CRD kinds', async () => {
-    await create('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {
-      metadata: { name: 'gadgets.discovery.example.com' },
-      spec: {
-        group: 'discovery.example.com',
-        scope: 'Cluster',
-        names: { plural: 'gadgets', singular: 'gadget', kind: 'Gadget', shortNames: ['gd'] },
-        versions: [
-          { name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } },
-          { name: 'v1beta1', served: true, storage: false, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } },
-        ],
-      },
-    });
+    await create('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', gadgetDefinition(['v1', 'v1beta1']));
     let requests = 0;
     const counting = { json: <T>(req: Parameters<KubeClient['json']>[0]) => (requests++, client.json<T>(req)) };
     // Without the aggregated media types in Accept, the sim answers with the legacy documents, as an

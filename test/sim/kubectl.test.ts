@@ -14,6 +14,7 @@ import { waitFor } from '../../src/common/time.ts';
 import type { KubeObject } from '../../src/common/kube-object.ts';
 import { startSim, type SimServer } from '../../src/sim/sim-server.ts';
 import type { SimCluster } from '../../src/sim/sim-cluster.ts';
+import { gadgetDefinition } from '../support/gadget-definition.ts';
 import { KubectlRunner, type KubectlRun } from '../support/kubectl-runner.ts';
 
 const CLUSTER = 'kubectl';
@@ -135,19 +136,7 @@ describe('kubectl against the sim', () => {
   });
 
   test('api-resources lists the built-in kinds with their short names, and CRD kinds', async () => {
-    cluster.create({
-      apiVersion: 'apiextensions.k8s.io/v1',
-      kind: 'CustomResourceDefinition',
-      metadata: { name: 'gadgets.discovery.example.com' },
-      spec: {
-        group: 'discovery.example.com',
-        scope: 'Cluster',
-        names: { plural: 'gadgets', singular: 'gadget', kind: 'Gadget', shortNames: ['gd'] },
-        versions: [
-          { name: 'v1alpha1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } },
-        ],
-      },
-    });
+    cluster.create(gadgetDefinition(['v1alpha1']));
     // A fresh cache makes kubectl discover; at -v=8 it logs each response's headers. kubectl 1.34 asks
     // for aggregated discovery first: the table below is read from the sim's APIGroupDiscoveryList.
     const verbose = await runner.run('api-resources', '-v=8', '--cache-dir', join(dir, 'aggregated-discovery-cache'));

@@ -1,0 +1,40 @@
+/**
+ * The media ranges of an Accept header as the API server weighs them: highest `q` first (1 when absent),
+ * the client's order among equals, `q=0` (not acceptable) left out. Types are lower-cased; parameter
+ * names too, and values lose their quotes (`v="v2"`). The sim reads the JSON ranges' `as`, `g` and `v`
+ * parameters to choose Table, PartialObjectMetadata or aggregated discovery responses.
+ */
+export interface MediaRange {
+  type: string;
+  params: Map<string, string>;
+  q: number;
+}
+
+/** The media types a JSON response satisfies. */
+export const JSON_MEDIA_TYPES: ReadonlySet<string> = new Set(['application/json', 'application/*', '*/*']);
+
+export function mediaRanges(accept: string | string[] | undefined): MediaRange[] {
+  const header = Array.isArray(accept) ? accept.join(',') : (accept ?? '');
+  const ranges: MediaRange[] = [];
+  for (const range of header.split(',')) {
+    const [type = '', ...rest] = range.split(';').map((part) => part.trim());
+    if (type === '') continue;
+    const params = new Map<string, string>();
+    for (const param of rest) {
+      const eq = param.indexOf('=');
+      if (eq > 0)
+        params.set(
+          param.slice(0, eq).trim().toLowerCase(),
+          param
+            .slice(eq + 1)
+            .trim()
+            .replace(/^"(.*)"$/, '$1'),
+        );
+    }
+    const q = params.has('q') ? Number(params.get('q')) : 1;
+    params.delete('q');
+    ranges.push({ type: type.toLowerCase(), params, q: Number.isFinite(q) ? q : 0 });
+  }
+  // Array.prototype.sort is stable: equal weights keep the client's order.
+  return ranges.filter((r) => r.q > 0).sort((a, b) => b.q - a.q);
+}
