@@ -224,6 +224,11 @@ const AGGREGATED_ROUTES: Record<string, unknown> = {
         ],
       },
       { metadata: { name: 'odd.example.com' }, versions: [{ version: 'v1', resources: 'not a list' }] },
+      // A current version that serves nothing omits `resources`: still current, still preferred.
+      {
+        metadata: { name: 'empty.example.com' },
+        versions: [{ version: 'v2' }, { version: 'v1', resources: [aggregatedResource('things', 'Thing', 'Cluster')] }],
+      },
       // Malformed entries are skipped, not fatal.
       null,
       { metadata: { name: 'broken.example.com' }, versions: [{ version: 'v1', resources: [{ resource: 'widgets' }, null, { resource: 7 }] }, { version: 5 }] },
@@ -266,6 +271,7 @@ describe('discoverResources against aggregated discovery', () => {
       'autoscaling/v2/horizontalpodautoscalers:HorizontalPodAutoscaler:true',
       'autoscaling/v1/horizontalpodautoscalers:HorizontalPodAutoscaler:false',
       'flaky.example.com/v1beta1/flakes:Flake:true',
+      'empty.example.com/v1/things:Thing:false',
     ]);
     const ns = result.resources.find((r) => r.resource === 'namespaces')!;
     assert.equal(ns.namespaced, false);
@@ -283,11 +289,37 @@ describe('discoverResources against aggregated discovery', () => {
     assert.match(result.failedGroups[2]!.error, /lists no resources/);
   });
 
+  it('skips malformed items of the core document and reads the rest', async () => {
+    const valid = (AGGREGATED_ROUTES['/api'] as { items: unknown[] }).items[0];
+    const odd = await startFakeApiServer('http', (_req, response, r) => {
+      const body =
+        r.path === '/api'
+          ? { ...(AGGREGATED_ROUTES['/api'] as object), items: [null, 7, valid] }
+          : r.path === '/version'
+            ? ROUTES['/version']
+            : AGGREGATED_ROUTES[r.path];
+      sendJson(response, 200, body, r.path === '/version' ? {} : { 'content-type': AGGREGATED });
+    });
+    const c = new KubeClient({ server: odd.url, insecureSkipTlsVerify: false, auth: { type: 'none' } });
+    try {
+      const found = await discoverResources(c);
+      assert.deepEqual(
+        found.resources.filter((r) => r.group === '').map((r) => r.resource),
+        ['pods', 'namespaces'],
+      );
+    } finally {
+      await c.close();
+      await odd.close();
+    }
+  });
+
   it('throws when the aggregated core document has no current version, as when /api/v1 fails', async () => {
     const cores = [
       { ...(AGGREGATED_ROUTES['/api'] as object), items: [] },
       { ...(AGGREGATED_ROUTES['/api'] as object), items: [{ metadata: {}, versions: [{ version: 'v1', freshness: 'Stale', resources: [] }] }] },
       { ...(AGGREGATED_ROUTES['/api'] as object), items: [{ metadata: {}, versions: [{ resources: [] }] }] },
+      // Current, but listing no usable resource.
+      { ...(AGGREGATED_ROUTES['/api'] as object), items: [{ metadata: {}, versions: [{ version: 'v1', resources: [{ resource: 'pods' }] }] }] },
     ];
     for (const core of cores) {
       const broken = await startFakeApiServer('http', (_req, response, r) => {

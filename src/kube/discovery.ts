@@ -127,21 +127,22 @@ function apiResource(group: string, version: string, preferred: boolean, r: Reso
 
 /**
  * The resources of an aggregated document. A version that is `Stale` (its aggregated API server did not
- * answer) or whose resource list is not a list counts as failed, like a legacy group version that did not
- * answer: a rediscovery keeps what it knew of it. The preferred version is the first current one, as
- * client-go reads it. Returns how many current versions the document had.
+ * answer) or whose `resources` is not a list counts as failed, like a legacy group version that did not
+ * answer: a rediscovery keeps what it knew of it. A version without `resources` serves none (the field
+ * is omitted when empty). The preferred version is the first current one, as client-go reads it.
  */
-function aggregatedResources(document: GroupDiscoveryList, core: boolean, resources: ApiResource[], failedGroups: FailedGroup[]): number {
-  let current = 0;
+function aggregatedResources(document: GroupDiscoveryList, core: boolean, resources: ApiResource[], failedGroups: FailedGroup[]): void {
   for (const item of Array.isArray(document.items) ? document.items : []) {
-    const group = core ? '' : item?.metadata?.name;
+    if (item === null || typeof item !== 'object') continue;
+    const group = core ? '' : item.metadata?.name;
     if (typeof group !== 'string' || (!core && group === '')) continue;
     let preferred = true;
     for (const entry of Array.isArray(item.versions) ? item.versions : []) {
       const version = entry?.version;
       // A version without a name cannot be fetched, kept or told apart: there is nothing to record.
       if (typeof version !== 'string' || version === '') continue;
-      if (entry.freshness === STALE || !Array.isArray(entry.resources)) {
+      const listed: unknown = entry.resources ?? [];
+      if (entry.freshness === STALE || !Array.isArray(listed)) {
         const why =
           entry.freshness === STALE
             ? 'discovery is stale: the aggregated API server did not answer'
@@ -149,8 +150,7 @@ function aggregatedResources(document: GroupDiscoveryList, core: boolean, resour
         failedGroups.push({ groupVersion: groupVersionName(group, version), error: why });
         continue;
       }
-      current++;
-      for (const r of entry.resources) {
+      for (const r of listed as ResourceDiscovery[]) {
         const kind = r?.responseKind?.kind;
         if (typeof r?.resource !== 'string' || r.resource === '' || r.resource.includes('/') || typeof kind !== 'string') continue;
         const fields = {
@@ -166,7 +166,6 @@ function aggregatedResources(document: GroupDiscoveryList, core: boolean, resour
       preferred = false;
     }
   }
-  return current;
 }
 
 /**
@@ -196,8 +195,9 @@ export async function discoverResources(client: DiscoveryClient, options: { sign
   if (isAggregated(core)) {
     // The core group is not optional (the legacy path throws when /api/v1 fails): without it there is
     // nothing to operate on, and a rediscovery that carried nothing over would drop every core kind.
-    if (aggregatedResources(core, true, coreResources, failedGroups) === 0)
-      throw new ScaleAgentError(Errors.KUBE_API_ERROR, 'GET /api: the aggregated discovery document has no current version of the core group', {
+    aggregatedResources(core, true, coreResources, failedGroups);
+    if (coreResources.length === 0)
+      throw new ScaleAgentError(Errors.KUBE_API_ERROR, 'GET /api: the aggregated discovery document lists no current resource of the core group', {
         path: '/api',
       });
   } else (core?.versions ?? []).forEach((v, i) => toFetch.push({ group: '', version: v, preferred: i === 0, path: `/api/${v}` }));

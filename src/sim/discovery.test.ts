@@ -24,3 +24,8 @@ test('weights come first: q=0 is never served, a heavier range wins over an earl
   assert.equal(negotiateAggregatedDiscovery(`${V2};q=0.5, ${V2BETA1};q=0.8`), 'v2beta1');
   assert.equal(negotiateAggregatedDiscovery('APPLICATION/JSON;g=apidiscovery.k8s.io;v="v2";as=APIGroupDiscoveryList'), 'v2');
 });
+
+test('at equal weight a concrete type comes before a wildcard, and a weight that is not a number is 0', () => {
+  assert.equal(negotiateAggregatedDiscovery(`*/*, ${V2}`), 'v2');
+  assert.equal(negotiateAggregatedDiscovery(`${V2};q=abc, application/json`), undefined);
+});

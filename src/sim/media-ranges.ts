@@ -1,8 +1,10 @@
 /**
- * The media ranges of an Accept header as the API server weighs them: highest `q` first (1 when absent),
- * the client's order among equals, `q=0` (not acceptable) left out. Types are lower-cased; parameter
- * names too, and values lose their quotes (`v="v2"`). The sim reads the JSON ranges' `as`, `g` and `v`
- * parameters to choose Table, PartialObjectMetadata or aggregated discovery responses.
+ * The media ranges of an Accept header, most wanted first: highest `q` (1 when absent; a value that is
+ * not a number counts as 0, as goautoneg, which the API server uses, reads it), then the more specific
+ * type (`application/json` before `application/*` before `*\/*`), then the client's order. `q=0` (not
+ * acceptable) is left out. Types are lower-cased; parameter names too, and values lose their quotes
+ * (`v="v2"`). The sim reads the JSON ranges' `as`, `g` and `v` parameters to choose Table,
+ * PartialObjectMetadata or aggregated discovery responses.
  */
 export interface MediaRange {
   type: string;
@@ -35,6 +37,11 @@ export function mediaRanges(accept: string | string[] | undefined): MediaRange[]
     params.delete('q');
     ranges.push({ type: type.toLowerCase(), params, q: Number.isFinite(q) ? q : 0 });
   }
-  // Array.prototype.sort is stable: equal weights keep the client's order.
-  return ranges.filter((r) => r.q > 0).sort((a, b) => b.q - a.q);
+  // Array.prototype.sort is stable: equal weight and specificity keep the client's order.
+  return ranges.filter((r) => r.q > 0).sort((a, b) => b.q - a.q || wildcards(a.type) - wildcards(b.type));
+}
+
+/** How unspecific a media type is: 0 for `type/subtype`, 1 for `type/*`, 2 for `*\/*`. */
+function wildcards(type: string): number {
+  return type === '*/*' ? 2 : type.endsWith('/*') ? 1 : 0;
 }

@@ -1,7 +1,7 @@
 import type { SyncRequest } from '../../protocol/index.ts';
 
 /**
- * What a decoded change costs in memory besides its strings' characters and object bytes: the Change,
+ * What a decoded change (or feed-table or progress entry) costs in memory besides its strings' characters and object bytes: the Change,
  * its oneof and the inner message, each a small JS object, and the strings' headers. On Node 20 a
  * decoded delete of an ordinary object (75 bytes on the wire, 61 characters of strings) takes about 300
  * bytes of heap; this and two bytes per character count it as about 380.
@@ -36,16 +36,23 @@ function stringUnits(change: Change): number {
 
 /**
  * The memory a pending batch holds once it owns its objects (ownObjects): per change the overhead, its
- * strings and an upsert's object bytes. A batch of deletes or touches, which carries no object bytes,
- * counts too.
+ * strings and an upsert's object bytes, and per entry of its feed table and of its progress the same
+ * overhead and strings. A batch of deletes or touches, which carries no object bytes, counts, and so
+ * does one of a few million empty feeds and no change.
  */
 export function batchBytes(request: SyncRequest): number {
   if (request.kind.case !== 'batch') return 0;
+  const { changes, feeds, progress } = request.kind.value;
   let bytes = 0;
-  for (const change of request.kind.value.changes) {
+  for (const change of changes) {
     bytes += CHANGE_OVERHEAD_BYTES + BYTES_PER_STRING_UNIT * stringUnits(change);
     if (change.kind.case === 'upsert') bytes += change.kind.value.object.byteLength;
   }
+  for (const feed of feeds) {
+    const units = feed.group.length + feed.version.length + feed.kind.length + feed.resource.length + feed.namespace.length;
+    bytes += CHANGE_OVERHEAD_BYTES + BYTES_PER_STRING_UNIT * units;
+  }
+  for (const entry of progress) bytes += CHANGE_OVERHEAD_BYTES + BYTES_PER_STRING_UNIT * entry.resourceVersion.length;
   return bytes;
 }
 

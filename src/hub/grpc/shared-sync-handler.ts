@@ -141,6 +141,7 @@ class SharedSyncStream {
   }
 
   private startChannel(channel: SyncChannel, first: SyncRequest): void {
+    channel.served = true;
     this.options.sync.handleChannel(channel, this.authentication);
     channel.receive(first);
   }
@@ -165,15 +166,27 @@ class SharedSyncStream {
 
   channelEnded(channel: SyncChannel): void {
     if (this.channels.get(channel.id) === channel) this.channels.delete(channel.id);
-    if (channel.account !== undefined && this.accountChannels.get(channel.account) === channel) this.accountChannels.delete(channel.account);
+    // A channel that ended while it still waited (a violation) leaves its place in line to the channel
+    // it waited for, which is still committing: a later channel of the account must wait for that one.
+    const waitedFor = channel.predecessor !== undefined && this.channels.get(channel.predecessor.id) === channel.predecessor ? channel.predecessor : undefined;
+    if (channel.account !== undefined && this.accountChannels.get(channel.account) === channel) {
+      if (waitedFor !== undefined) this.accountChannels.set(channel.account, waitedFor);
+      else this.accountChannels.delete(channel.account);
+    }
     const successor = channel.successor;
     channel.successor = undefined;
-    if (successor !== undefined && this.channels.get(successor.id) === successor) {
-      const held = successor.release();
-      if (held !== undefined && !this.ended) {
-        this.startChannel(successor, held.first);
-        for (const request of held.rest) successor.receive(request);
-        if (held.closed) successor.agentClosed();
+    // The stream is ending: every channel ends with it, none starts.
+    if (successor !== undefined && !this.ended && this.channels.get(successor.id) === successor) {
+      if (waitedFor !== undefined) {
+        waitedFor.successor = successor;
+        successor.predecessor = waitedFor;
+      } else {
+        const held = successor.release();
+        if (held !== undefined) {
+          this.startChannel(successor, held.first);
+          successor.replay(held.rest);
+          if (held.closed) successor.agentClosed();
+        }
       }
     }
     this.endIfDone();
@@ -241,21 +254,39 @@ class SyncChannel extends EventEmitter implements SyncCall {
   account: string | undefined;
   /** A channel of the same account opened after this one, held until this one ends. */
   successor: SyncChannel | undefined;
+  /** The channel this one waits for (set while it is held). */
+  predecessor: SyncChannel | undefined;
+  /** Handed to the SyncHandler, which listens to it from then on. */
+  served = false;
   /** While this channel waits for its predecessor: what the agent sent it so far, in order. */
   private held: { first: SyncRequest; rest: SyncRequest[]; closed: boolean } | undefined;
   /** What the held batches count against the stream's budget. */
   private heldBytes = 0;
+  /** Receiving what was held (replay): those batches own their objects already. */
+  private replaying = false;
 
   waitFor(previous: SyncChannel, first: SyncRequest): void {
     previous.successor = this;
+    this.predecessor = previous;
     this.held = { first, rest: [], closed: false };
   }
 
   /** The predecessor ended: what was held, to be served now (undefined when nothing was held). */
   release(): { first: SyncRequest; rest: SyncRequest[]; closed: boolean } | undefined {
     const held = this.held;
+    this.predecessor = undefined;
     this.dropHeld();
     return held;
+  }
+
+  /** Serves what the agent sent while the channel waited, in order. */
+  replay(requests: readonly SyncRequest[]): void {
+    this.replaying = true;
+    try {
+      for (const request of requests) this.receive(request);
+    } finally {
+      this.replaying = false;
+    }
   }
 
   /** Forgets what was held, and the bytes it counted. */
@@ -267,12 +298,12 @@ class SyncChannel extends EventEmitter implements SyncCall {
   }
 
   receive(request: SyncRequest): void {
-    ownObjects(request);
     if (this.held !== undefined) {
       // An agent keeps at most maxUnackedBatches in flight; one that sends more to a held channel is misbehaving.
       if (this.held.rest.length >= this.stream.maxHeldRequests)
         this.violated(`${Errors.PROTOCOL_VIOLATION.code}: more requests than allowed on a channel waiting for its predecessor`);
       else {
+        ownObjects(request);
         this.held.rest.push(request);
         // Held batches hold memory too: counted until the channel starts (and counts them as received).
         const bytes = batchBytes(request);
@@ -283,6 +314,8 @@ class SyncChannel extends EventEmitter implements SyncCall {
     }
     if (this.writableEnded || this.closedByAgent) return;
     if (request.kind.case === 'batch') {
+      // A held batch owns its objects already; copying again would be a no-op for what it keeps alive.
+      if (!this.replaying) ownObjects(request);
       const bytes = batchBytes(request);
       this.pendingSizes.push(bytes);
       this.unacked++;
@@ -334,8 +367,8 @@ class SyncChannel extends EventEmitter implements SyncCall {
 
   abandon(err: Error): void {
     if (this.writableEnded) return;
-    if (this.held !== undefined) {
-      // Never served: nothing listens yet.
+    if (!this.served) {
+      // Never handed to the SyncHandler (held, or released as the stream ended): nothing listens to it.
       this.dropHeld();
       this.writableEnded = true;
       return;
