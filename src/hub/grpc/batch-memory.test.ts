@@ -59,6 +59,8 @@ test('a decoded batch owns its objects afterwards: it no longer keeps the messag
   assert.notEqual(owned[0]!.buffer, message.buffer);
   assert.equal(owned[0]!.buffer, owned[1]!.buffer, 'one buffer per batch');
   assert.equal(owned[0]!.buffer.byteLength, objects[0]!.byteLength + objects[1]!.byteLength);
+  ownObjects(decoded);
+  assert.equal(views()[0]!.buffer, owned[0]!.buffer, 'a batch that owns its objects is not copied again');
 });
 
 test('a batch of feeds and progress without changes counts too', () => {

@@ -1,8 +1,9 @@
 import type { SyncRequest } from '../../protocol/index.ts';
 
 /**
- * What a decoded change (or feed-table or progress entry) costs in memory besides its strings' characters and object bytes: the Change,
- * its oneof and the inner message, each a small JS object, and the strings' headers. On Node 20 a
+ * What a decoded change (or feed-table or progress entry) costs in memory besides its strings'
+ * characters and object bytes: the Change, its oneof and the inner message, each a small JS object, and
+ * the strings' headers. On Node 20 a
  * decoded delete of an ordinary object (75 bytes on the wire, 61 characters of strings) takes about 300
  * bytes of heap; this and two bytes per character count it as about 380.
  */
@@ -66,8 +67,15 @@ export function batchBytes(request: SyncRequest): number {
 export function ownObjects(request: SyncRequest): void {
   if (request.kind.case !== 'batch') return;
   let total = 0;
-  for (const change of request.kind.value.changes) if (change.kind.case === 'upsert') total += change.kind.value.object.byteLength;
-  if (total === 0) return;
+  let first: Uint8Array | undefined;
+  for (const change of request.kind.value.changes) {
+    if (change.kind.case !== 'upsert') continue;
+    first ??= change.kind.value.object;
+    total += change.kind.value.object.byteLength;
+  }
+  // Owned already (a held batch served later) when its objects are all their buffer holds: a decoded
+  // message is always larger than its objects (tags, lengths, the rest of the batch).
+  if (first === undefined || total === 0 || first.buffer.byteLength === total) return;
   // Not from Node's shared pool: a pooled slice would keep its 8 KiB slab (and its other users) alive.
   const own = Buffer.allocUnsafeSlow(total);
   let offset = 0;

@@ -184,7 +184,7 @@ class SharedSyncStream {
         const held = successor.release();
         if (held !== undefined) {
           this.startChannel(successor, held.first);
-          successor.replay(held.rest);
+          for (const request of held.rest) successor.receive(request);
           if (held.closed) successor.agentClosed();
         }
       }
@@ -262,8 +262,6 @@ class SyncChannel extends EventEmitter implements SyncCall {
   private held: { first: SyncRequest; rest: SyncRequest[]; closed: boolean } | undefined;
   /** What the held batches count against the stream's budget. */
   private heldBytes = 0;
-  /** Receiving what was held (replay): those batches own their objects already. */
-  private replaying = false;
 
   waitFor(previous: SyncChannel, first: SyncRequest): void {
     previous.successor = this;
@@ -277,16 +275,6 @@ class SyncChannel extends EventEmitter implements SyncCall {
     this.predecessor = undefined;
     this.dropHeld();
     return held;
-  }
-
-  /** Serves what the agent sent while the channel waited, in order. */
-  replay(requests: readonly SyncRequest[]): void {
-    this.replaying = true;
-    try {
-      for (const request of requests) this.receive(request);
-    } finally {
-      this.replaying = false;
-    }
   }
 
   /** Forgets what was held, and the bytes it counted. */
@@ -314,8 +302,7 @@ class SyncChannel extends EventEmitter implements SyncCall {
     }
     if (this.writableEnded || this.closedByAgent) return;
     if (request.kind.case === 'batch') {
-      // A held batch owns its objects already; copying again would be a no-op for what it keeps alive.
-      if (!this.replaying) ownObjects(request);
+      ownObjects(request);
       const bytes = batchBytes(request);
       this.pendingSizes.push(bytes);
       this.unacked++;
