@@ -9,7 +9,7 @@ import {
   resourceList,
   versionInfo,
 } from './discovery.ts';
-import { decodeBody, readBody, sendJson, sendJsonChunks, sendObject, sendText, type SimHttpRequest, type SimHttpResponse } from './http-io.ts';
+import { decodeBody, readBody, sendJsonChunks, sendObject, sendText, type SimHttpRequest, type SimHttpResponse } from './http-io.ts';
 import { renderListChunks } from './list.ts';
 import { openApiGroupVersion, openApiIndex } from './openapi.ts';
 import { boolParam, deleteOptionsFrom, filterFrom, intParam, isDryRun, patchTypeOf } from './request-options.ts';
@@ -53,12 +53,7 @@ export async function handleClusterRequest(ctx: ClusterRequest): Promise<void> {
   if ((first === 'api' || first === 'apis') && segments.length === 1) {
     const aggregated = negotiateAggregatedDiscovery(ctx.request.headers.accept);
     if (aggregated !== undefined)
-      return sendJson(
-        response,
-        200,
-        JSON.stringify(aggregatedDiscovery(cluster.store.registry, first === 'api', aggregated)),
-        aggregatedDiscoveryContentType(aggregated),
-      );
+      return sendObject(response, 200, aggregatedDiscovery(cluster.store.registry, first === 'api', aggregated), aggregatedDiscoveryContentType(aggregated));
   }
   if (first === 'api' && segments.length === 1) return sendObject(response, 200, coreVersions(ctx.serverAddress));
   if (first === 'api' && segments.length === 2) return sendDiscovery(response, resourceList(cluster.store.registry, '', segments[1]!), segments);

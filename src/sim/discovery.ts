@@ -45,6 +45,20 @@ export function apiGroup(registry: ResourceRegistry, group: string): Record<stri
   return { kind: 'APIGroup', apiVersion: 'v1', ...groupEntry(group, versions) };
 }
 
+/** A subresource a kind serves, and the kind its responses are (Scale for `scale`). */
+interface Subresource {
+  name: 'status' | 'scale';
+  responseKind: { group: string; version: string; kind: string };
+}
+
+/** What both kinds of discovery document say of a kind's subresources, in the order legacy discovery lists them. */
+function subresourcesOf(type: ResourceType): Subresource[] {
+  const out: Subresource[] = [];
+  if (type.subresources.status) out.push({ name: 'status', responseKind: { group: type.group, version: type.version, kind: type.kind } });
+  if (type.subresources.scale) out.push({ name: 'scale', responseKind: { group: 'autoscaling', version: 'v1', kind: 'Scale' } });
+  return out;
+}
+
 function resourceEntries(type: ResourceType): Record<string, unknown>[] {
   const main: Record<string, unknown> = {
     name: type.plural,
@@ -55,21 +69,16 @@ function resourceEntries(type: ResourceType): Record<string, unknown>[] {
   };
   if (type.shortNames !== undefined) main.shortNames = type.shortNames;
   if (type.categories !== undefined) main.categories = type.categories;
-  const entries = [main];
-  if (type.subresources.status)
-    entries.push({ name: `${type.plural}/status`, singularName: '', namespaced: type.namespaced, kind: type.kind, verbs: SUBRESOURCE_VERBS });
-  if (type.subresources.scale) {
-    entries.push({
-      name: `${type.plural}/scale`,
-      singularName: '',
-      namespaced: type.namespaced,
-      group: 'autoscaling',
-      version: 'v1',
-      kind: 'Scale',
-      verbs: SUBRESOURCE_VERBS,
-    });
-  }
-  return entries;
+  const subresources = subresourcesOf(type).map(({ name, responseKind }) => ({
+    name: `${type.plural}/${name}`,
+    singularName: '',
+    namespaced: type.namespaced,
+    // A legacy entry names the group and version of a Scale, which is not the resource's own kind.
+    ...(name === 'scale' ? { group: responseKind.group, version: responseKind.version } : {}),
+    kind: responseKind.kind,
+    verbs: SUBRESOURCE_VERBS,
+  }));
+  return [main, ...subresources];
 }
 
 export function resourceList(registry: ResourceRegistry, group: string, version: string): Record<string, unknown> | undefined {
@@ -112,15 +121,6 @@ function isServedVersion(version: string | undefined): version is AggregatedDisc
   return (AGGREGATED_DISCOVERY_VERSIONS as readonly (string | undefined)[]).includes(version);
 }
 
-function subresourceEntries(type: ResourceType): Record<string, unknown>[] {
-  const entries: Record<string, unknown>[] = [];
-  if (type.subresources.scale)
-    entries.push({ subresource: 'scale', responseKind: { group: 'autoscaling', version: 'v1', kind: 'Scale' }, verbs: SUBRESOURCE_VERBS });
-  if (type.subresources.status)
-    entries.push({ subresource: 'status', responseKind: { group: type.group, version: type.version, kind: type.kind }, verbs: SUBRESOURCE_VERBS });
-  return entries;
-}
-
 function resourceDiscovery(type: ResourceType): Record<string, unknown> {
   const entry: Record<string, unknown> = {
     resource: type.plural,
@@ -131,7 +131,7 @@ function resourceDiscovery(type: ResourceType): Record<string, unknown> {
   };
   if (type.shortNames !== undefined) entry.shortNames = type.shortNames;
   if (type.categories !== undefined) entry.categories = type.categories;
-  const subresources = subresourceEntries(type);
+  const subresources = subresourcesOf(type).map(({ name, responseKind }) => ({ subresource: name, responseKind, verbs: SUBRESOURCE_VERBS }));
   if (subresources.length > 0) entry.subresources = subresources;
   return entry;
 }

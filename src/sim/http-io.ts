@@ -77,8 +77,8 @@ export function sendJsonChunks(response: SimHttpResponse, code: number, chunks: 
   response.end();
 }
 
-export function sendObject(response: SimHttpResponse, code: number, body: unknown): void {
-  sendJson(response, code, JSON.stringify(body));
+export function sendObject(response: SimHttpResponse, code: number, body: unknown, contentType?: string): void {
+  sendJson(response, code, JSON.stringify(body), contentType);
 }
 
 export function sendStatus(response: SimHttpResponse, status: Status): void {
