@@ -5,7 +5,7 @@ import { resolveKind, resourcePath } from './api-resource.ts';
 import { KubeClient } from './client.ts';
 import { carryOverFailedGroups, diffResources, discoverResources, DISCOVERY_ACCEPT, hasResourceChanges, type DiscoveryResult } from './discovery.ts';
 import type { ApiResource } from './api-resource.ts';
-import { sendJson, startFakeApiServer, status, type FakeApiServer } from './testing/fake-api-server.ts';
+import { sendJson, startFakeApiServer, status, type FakeApiServer, type FakeHandler } from './testing/fake-api-server.ts';
 
 const res = (name: string, kind: string, namespaced: boolean, shortNames: string[] = []) => ({
   name,
@@ -52,6 +52,18 @@ const ROUTES: Record<string, unknown> = {
   '/apis/autoscaling/v1': { resources: [res('horizontalpodautoscalers', 'HorizontalPodAutoscaler', true, ['hpa'])] },
   '/apis/events.k8s.io/v1': { resources: [res('events', 'Event', true, ['ev'])] },
 };
+
+/** Runs `use` with a client of a fake API server that `handle` scripts, and closes both after. */
+async function withFakeServer(handle: FakeHandler, use: (client: KubeClient, server: FakeApiServer) => Promise<void>): Promise<void> {
+  const server = await startFakeApiServer('http', handle);
+  const client = new KubeClient({ server: server.url, insecureSkipTlsVerify: false, auth: { type: 'none' } });
+  try {
+    await use(client, server);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+}
 
 describe('discoverResources', () => {
   let server: FakeApiServer;
@@ -126,16 +138,11 @@ describe('discoverResources', () => {
   });
 
   it('throws when the core group cannot be read', async () => {
-    const broken = await startFakeApiServer('http', (_req, response, r) =>
-      r.path === '/api/v1' ? sendJson(response, 500, status(500, 'InternalError')) : sendJson(response, 200, ROUTES[r.path] ?? {}),
-    );
-    const c = new KubeClient({ server: broken.url, insecureSkipTlsVerify: false, auth: { type: 'none' } });
-    try {
+    const handle: FakeHandler = (_req, response, r) =>
+      r.path === '/api/v1' ? sendJson(response, 500, status(500, 'InternalError')) : sendJson(response, 200, ROUTES[r.path] ?? {});
+    await withFakeServer(handle, async (c) => {
       await assert.rejects(discoverResources(c), (err: unknown) => isScaleAgentError(err, 'KUBE_API_ERROR'));
-    } finally {
-      await c.close();
-      await broken.close();
-    }
+    });
   });
 });
 
@@ -289,28 +296,23 @@ describe('discoverResources against aggregated discovery', () => {
     assert.match(result.failedGroups[2]!.error, /lists no resources/);
   });
 
+  /** The aggregated server, with `core` as its /api document. */
+  const withCore =
+    (core: unknown): FakeHandler =>
+    (_req, response, r) => {
+      const body = r.path === '/api' ? core : r.path === '/version' ? ROUTES['/version'] : AGGREGATED_ROUTES[r.path];
+      sendJson(response, 200, body, r.path === '/version' ? {} : { 'content-type': AGGREGATED });
+    };
+
   it('skips malformed items of the core document and reads the rest', async () => {
     const valid = (AGGREGATED_ROUTES['/api'] as { items: unknown[] }).items[0];
-    const odd = await startFakeApiServer('http', (_req, response, r) => {
-      const body =
-        r.path === '/api'
-          ? { ...(AGGREGATED_ROUTES['/api'] as object), items: [null, 7, valid] }
-          : r.path === '/version'
-            ? ROUTES['/version']
-            : AGGREGATED_ROUTES[r.path];
-      sendJson(response, 200, body, r.path === '/version' ? {} : { 'content-type': AGGREGATED });
-    });
-    const c = new KubeClient({ server: odd.url, insecureSkipTlsVerify: false, auth: { type: 'none' } });
-    try {
+    await withFakeServer(withCore({ ...(AGGREGATED_ROUTES['/api'] as object), items: [null, 7, valid] }), async (c) => {
       const found = await discoverResources(c);
       assert.deepEqual(
         found.resources.filter((r) => r.group === '').map((r) => r.resource),
         ['pods', 'namespaces'],
       );
-    } finally {
-      await c.close();
-      await odd.close();
-    }
+    });
   });
 
   it('throws when the aggregated core document has no current version, as when /api/v1 fails', async () => {
@@ -322,30 +324,21 @@ describe('discoverResources against aggregated discovery', () => {
       { ...(AGGREGATED_ROUTES['/api'] as object), items: [{ metadata: {}, versions: [{ version: 'v1', resources: [{ resource: 'pods' }] }] }] },
     ];
     for (const core of cores) {
-      const broken = await startFakeApiServer('http', (_req, response, r) => {
-        const body = r.path === '/api' ? core : r.path === '/version' ? ROUTES['/version'] : AGGREGATED_ROUTES[r.path];
-        sendJson(response, 200, body, r.path === '/version' ? {} : { 'content-type': AGGREGATED });
-      });
-      const c = new KubeClient({ server: broken.url, insecureSkipTlsVerify: false, auth: { type: 'none' } });
-      try {
+      await withFakeServer(withCore(core), async (c) => {
         await assert.rejects(discoverResources(c), (err: unknown) => isScaleAgentError(err, 'KUBE_API_ERROR') && /core group/.test((err as Error).message));
-      } finally {
-        await c.close();
-        await broken.close();
-      }
+      });
     }
   });
 
   it('falls back to per-group-version requests where the server answers with the legacy document', async () => {
     // Aggregated /api, legacy /apis: the groups are fetched one by one, the core group is not.
-    const mixed = await startFakeApiServer('http', (req, response, r) => {
+    const handle: FakeHandler = (_req, response, r) => {
       if (r.path === '/api') return sendJson(response, 200, AGGREGATED_ROUTES['/api'], { 'content-type': AGGREGATED });
       const body = ROUTES[r.path];
       if (body === undefined) return sendJson(response, 404, status(404, 'NotFound'));
       sendJson(response, 200, body);
-    });
-    const c = new KubeClient({ server: mixed.url, insecureSkipTlsVerify: false, auth: { type: 'none' } });
-    try {
+    };
+    await withFakeServer(handle, async (c, mixed) => {
       const found = await discoverResources(c);
       assert.ok(!mixed.requests.some((r) => r.path === '/api/v1'));
       assert.ok(mixed.requests.some((r) => r.path === '/apis/apps/v1'));
@@ -358,9 +351,6 @@ describe('discoverResources against aggregated discovery', () => {
         found.failedGroups.map((f) => f.groupVersion),
         ['metrics.k8s.io/v1beta1'],
       );
-    } finally {
-      await c.close();
-      await mixed.close();
-    }
+    });
   });
 });
