@@ -124,3 +124,10 @@ test('an agent that reconnects here while the sweep reads is not marked disconne
   assert.deepEqual(await racing.sweep(), { disconnected: [], removed: [] });
   assert.deepEqual(await account('returning'), { status: 'connected', lastSeenAt: now, hubId: SELF });
 });
+
+test("a pass reads the accounts' states, never their whole records (whose kinds and permissions it would parse for nothing)", async () => {
+  await store.upsertAccount(accountRecord('orphan', { hubId: 'hub-dead' }), STARTED_AT - 90_000);
+  const wholeRecords: typeof store.listAccounts = () => Promise.reject(new Error('the sweep read whole account records'));
+  const statesOnly = lifetimeOver(Object.assign(Object.create(store) as SqlStore, { listAccounts: wholeRecords, getAccount: wholeRecords }));
+  assert.deepEqual(await statesOnly.sweep(), { disconnected: ['orphan'], removed: [] });
+});

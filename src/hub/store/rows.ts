@@ -79,18 +79,20 @@ export function accountFromRow(row: Selectable<AccountsTable>): AccountRecord {
     kinds: parseJson<KindRecord[]>(row.kinds, []),
     permissions: parseJson<Record<string, string[]>>(row.permissions, {}),
     properties: parseJson<Record<string, string>>(row.properties, {}),
-    agentId: row.agent_id,
     registeredAt: toNumber(row.registered_at),
   };
 }
 
 /** An account's state from the columns that hold it (accountFromRow adds the rest of the row). */
-export function accountStateFromRow(row: Pick<Selectable<AccountsTable>, 'name' | 'status' | 'unreachable_reason' | 'hub_id' | 'last_seen_at'>): AccountState {
+export function accountStateFromRow(
+  row: Pick<Selectable<AccountsTable>, 'name' | 'status' | 'unreachable_reason' | 'hub_id' | 'agent_id' | 'last_seen_at'>,
+): AccountState {
   return {
     name: row.name,
     status: row.status === 'connected' ? 'connected' : 'disconnected',
     ...(row.unreachable_reason ? { unreachableReason: row.unreachable_reason } : {}),
     hubId: row.hub_id,
+    agentId: row.agent_id,
     lastSeenAt: toNumber(row.last_seen_at),
   };
 }

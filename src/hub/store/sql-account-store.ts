@@ -76,7 +76,7 @@ export class SqlAccountStore implements AccountStore, AccountStateReader {
 
   async listAccountStates(): Promise<AccountState[]> {
     const rows = await this.ctx.guard('listAccountStates', () =>
-      this.ctx.db.selectFrom('accounts').select(['name', 'status', 'unreachable_reason', 'hub_id', 'last_seen_at']).orderBy('name').execute(),
+      this.ctx.db.selectFrom('accounts').select(['name', 'status', 'unreachable_reason', 'hub_id', 'agent_id', 'last_seen_at']).orderBy('name').execute(),
     );
     return rows.map(accountStateFromRow);
   }

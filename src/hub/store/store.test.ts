@@ -88,11 +88,12 @@ forEachEngine('Store', (engine) => {
     const whole = await store.listAccounts();
     assert.deepEqual(
       await store.listAccountStates(),
-      whole.map(({ name, status, unreachableReason, hubId, lastSeenAt }) => ({
+      whole.map(({ name, status, unreachableReason, hubId, agentId, lastSeenAt }) => ({
         name,
         status,
         ...(unreachableReason ? { unreachableReason } : {}),
         hubId,
+        agentId,
         lastSeenAt,
       })),
     );

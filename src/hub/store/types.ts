@@ -267,7 +267,7 @@ export interface OperationRecord {
 }
 
 /** Of a registered account, what says whether and where it is served: what the account gauges read. */
-export type AccountState = Pick<AccountRecord, 'name' | 'status' | 'unreachableReason' | 'hubId' | 'lastSeenAt'>;
+export type AccountState = Pick<AccountRecord, 'name' | 'status' | 'unreachableReason' | 'hubId' | 'agentId' | 'lastSeenAt'>;
 
 /** The accounts as they are registered: what the REST side and the operation router read. */
 export interface AccountReader {
@@ -303,7 +303,7 @@ export interface AccountExpectation {
 }
 
 /** What the account sweep (replicas/account-lifetime.ts) changes: abandoned accounts marked, long-gone ones removed. */
-export interface AccountSweepStore extends AccountReader {
+export interface AccountSweepStore extends AccountStateReader {
   /**
    * Marks the account disconnected since `since` only while it is still marked connected through
    * `hubId` (null: through no replica), so a session that connected meanwhile is not overwritten; false
