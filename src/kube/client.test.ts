@@ -10,6 +10,7 @@ import { KubeClient } from './client.ts';
 import { Http2Transport } from './http2-transport.ts';
 import { openWatch, sendJson, startFakeApiServer, status, type FakeApiServer } from './testing/fake-api-server.ts';
 import type { WatchEvent } from './watch-event.ts';
+import type { WatchOptions } from './client.ts';
 
 const servers: FakeApiServer[] = [];
 const clients: KubeClient[] = [];
@@ -288,3 +289,129 @@ describe('KubeClient over TLS', () => {
     assert.equal(transport.sessionsOpened, 3);
   });
 });
+
+/** One watch read to its end through either of the client's two forms, with the events it delivered. */
+type WatchForm = (
+  c: KubeClient,
+  path: string,
+  query: Record<string, string>,
+  signal: AbortSignal | undefined,
+  options: WatchOptions,
+  seen: WatchEvent[],
+  onEach?: (event: WatchEvent) => void,
+) => Promise<void>;
+
+const WATCH_FORMS: Record<string, WatchForm> = {
+  'watch()': async (c, path, query, signal, options, seen, onEach) => {
+    for await (const event of c.watch(path, query, signal, options)) {
+      seen.push(event);
+      onEach?.(event);
+    }
+  },
+  'watchEvents()': (c, path, query, signal, options, seen, onEach) =>
+    c.watchEvents(path, query, signal, options, (event) => {
+      seen.push(event);
+      onEach?.(event);
+    }),
+};
+
+for (const mode of ['http', 'h2'] as const) {
+  describe(`the two forms of a watch agree (${mode})`, () => {
+    for (const [formName, form] of Object.entries(WATCH_FORMS)) {
+      it(`${formName}: events split across chunks in order, the last line without its newline, blank lines skipped`, async () => {
+        const lines = [
+          JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'ä€😀', resourceVersion: '1' } } }),
+          '',
+          JSON.stringify({ type: 'MODIFIED', object: { metadata: { name: 'b', resourceVersion: '2' } } }),
+          JSON.stringify({ type: 'BOOKMARK', object: { metadata: { resourceVersion: '3' } } }),
+        ];
+        const bytes = Buffer.from(lines.join('\n'));
+        const server = await serve(mode, async (_req, res) => {
+          const w = openWatch(res);
+          for (let i = 0; i < bytes.length; i += 5) {
+            res.write(bytes.subarray(i, i + 5));
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+          w.end();
+        });
+        const seen: WatchEvent[] = [];
+        let opened = 0;
+        await form(client(server), '/api/v1/pods', {}, undefined, { onOpen: () => opened++ }, seen);
+        assert.equal(opened, 1);
+        assert.deepEqual(
+          seen.map((e) => [e.type, e.object.metadata?.name, e.object.metadata?.resourceVersion]),
+          [
+            ['ADDED', 'ä€😀', '1'],
+            ['MODIFIED', 'b', '2'],
+            ['BOOKMARK', undefined, '3'],
+          ],
+        );
+      });
+
+      it(`${formName}: a malformed line ends the watch with a typed error after the events before it`, async () => {
+        const server = await serve(mode, (_req, res) => {
+          const w = openWatch(res);
+          w.raw(JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'a' } } }) + '\n{"type":"ADDED", garbage\n');
+        });
+        const seen: WatchEvent[] = [];
+        await assert.rejects(
+          form(client(server), '/api/v1/pods', {}, undefined, {}, seen),
+          (err: unknown) => isScaleAgentError(err, 'KUBE_TRANSPORT_ERROR') && err.details.reason === 'MalformedWatchEvent',
+        );
+        assert.deepEqual(
+          seen.map((e) => e.object.metadata?.name),
+          ['a'],
+        );
+      });
+
+      it(`${formName}: not 200 is KUBE_API_ERROR, silence is KUBE_TIMEOUT, a dropped HTTP/1.1 connection a transport error`, async () => {
+        const server = await serve(mode, (_req, res, r) => {
+          if (r.query.get('resourceVersion') === 'old') sendJson(res, 410, status(410, 'Expired', 'too old resource version'));
+          else if (r.query.get('resourceVersion') === 'drop') {
+            openWatch(res).send('ADDED', { metadata: { name: 'a' } });
+            setImmediate(() => server.dropConnections());
+          } else openWatch(res);
+        });
+        const c = client(server);
+        await assert.rejects(
+          form(c, '/api/v1/pods', { resourceVersion: 'old' }, undefined, {}, []),
+          (err: unknown) => isScaleAgentError(err, 'KUBE_API_ERROR') && err.details.status === 410,
+        );
+        await assert.rejects(form(c, '/api/v1/pods', {}, undefined, { idleTimeoutMs: 50 }, []), (err: unknown) => isScaleAgentError(err, 'KUBE_TIMEOUT'));
+        // Over HTTP/2 a dropped session ends its streams without an error; the reflector re-watches either way.
+        if (mode === 'h2') return;
+        const seen: WatchEvent[] = [];
+        await assert.rejects(form(c, '/api/v1/pods', { resourceVersion: 'drop' }, undefined, {}, seen), (err: unknown) =>
+          isScaleAgentError(err, 'KUBE_TRANSPORT_ERROR'),
+        );
+        assert.equal(seen.length, 1);
+      });
+
+      it(`${formName}: the caller's abort ends it with the abort reason; an error the consumer throws ends it as thrown and closes the stream`, async () => {
+        let closed = 0;
+        const server = await serve(mode, (req, res) => {
+          const w = openWatch(res);
+          w.send('ADDED', { metadata: { name: 'a' } });
+          w.send('ADDED', { metadata: { name: 'b' } });
+          res.once('close', () => closed++);
+        });
+        const c = client(server);
+        const controller = new AbortController();
+        await assert.rejects(
+          form(c, '/api/v1/pods', {}, controller.signal, {}, [], () => controller.abort()),
+          (err: unknown) => (err as Error).name === 'AbortError',
+        );
+        const thrown = new Error('the consumer refused this event');
+        const seen: WatchEvent[] = [];
+        await assert.rejects(
+          form(c, '/api/v1/pods', {}, undefined, {}, seen, () => {
+            throw thrown;
+          }),
+          (err: unknown) => err === thrown,
+        );
+        assert.equal(seen.length, 1, 'no event after the one the consumer threw on');
+        await waitFor(() => closed === 2, { timeoutMs: 5000, intervalMs: 5 });
+      });
+    }
+  });
+}

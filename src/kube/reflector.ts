@@ -30,7 +30,14 @@ const MS_PER_SECOND = 1000;
 
 /** The two client calls a reflector makes (KubeClient has both); the ListerWatcher of client-go. */
 export interface ListerWatcher extends PageFetcher {
-  watch(path: string, query: Record<string, QueryValue>, signal?: AbortSignal, options?: WatchOptions): AsyncIterable<WatchEvent>;
+  /** Runs one watch to its end, handing each event to `onEvent` (KubeClient.watchEvents). */
+  watchEvents(
+    path: string,
+    query: Record<string, QueryValue>,
+    signal: AbortSignal | undefined,
+    options: WatchOptions,
+    onEvent: (event: WatchEvent) => void,
+  ): Promise<void>;
 }
 
 /** A budget of concurrent initial lists shared by many reflectors; `acquire` resolves to a release function. */
@@ -588,7 +595,7 @@ export class Reflector {
     const transform = this.options.transform;
     const options: WatchOptions = { idleTimeoutMs: this.options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS, onOpen };
     if (this.decodeWatchLine !== undefined) options.decodeLine = this.decodeWatchLine;
-    for await (const event of this.client.watch(this.path, query, signal, options)) {
+    await this.client.watchEvents(this.path, query, signal, options, (event) => {
       const obj = event.object;
       switch (event.type) {
         case 'ADDED':
@@ -627,7 +634,7 @@ export class Reflector {
       onDelivered();
       // The server accepted the resourceVersion we resumed from: a later 410 is an ordinary expiry.
       plan.resuming = false;
-    }
+    });
   }
 }
 

@@ -1,5 +1,6 @@
 import { Errors, ScaleAgentError } from '../common/errors.ts';
 import type { KubeObject } from '../common/kube-object.ts';
+import { finished, type Readable } from 'node:stream';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 
@@ -50,42 +51,128 @@ export function parseWatchLine(text: string): WatchEvent {
 export type WatchLineDecoder = (line: Buffer) => WatchEvent | undefined;
 
 /**
- * Splits a byte stream into watch events. Lines may arrive split across any chunk boundary (even inside a
- * multi-byte character: splitting happens on the newline byte, which UTF-8 never uses inside a character).
- * `onChunk` is called for every chunk, e.g. to reset an idle timer; `decodeLine`, when given, reads each
- * line first.
+ * Cuts a watch stream's bytes into lines and decodes each as it completes. Lines may arrive split across
+ * any chunk boundary (even inside a multi-byte character: splitting happens on the newline byte, which
+ * UTF-8 never uses inside a character). `decodeLine`, when given, reads each line first.
+ */
+export class WatchLineSplitter {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+
+  constructor(private readonly decodeLine?: WatchLineDecoder) {}
+
+  /** Hands every line `chunk` completes to `onEvent`, in order; throws for a malformed or oversized line. */
+  push(chunk: Buffer, onEvent: (event: WatchEvent) => void): void {
+    let start = 0;
+    for (let nl = chunk.indexOf(NEWLINE, start); nl >= 0; nl = chunk.indexOf(NEWLINE, start)) {
+      const piece = chunk.subarray(start, nl);
+      start = nl + 1;
+      const line = this.pendingBytes === 0 ? piece : Buffer.concat([...this.pending, piece], this.pendingBytes + piece.length);
+      this.pending = [];
+      this.pendingBytes = 0;
+      const event = lineEvent(line, this.decodeLine);
+      if (event !== undefined) onEvent(event);
+    }
+    if (start < chunk.length) {
+      this.pendingBytes += chunk.length - start;
+      if (this.pendingBytes > MAX_WATCH_LINE_BYTES) throw malformed(`line longer than ${MAX_WATCH_LINE_BYTES} bytes`, '');
+      // Copy the tail so the rest of a large chunk is not kept alive while the line completes.
+      this.pending.push(start === 0 ? chunk : Buffer.from(chunk.subarray(start)));
+    }
+  }
+
+  /** The stream ended: its last line, when it had no newline. */
+  end(onEvent: (event: WatchEvent) => void): void {
+    if (this.pendingBytes === 0) return;
+    const line = Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    const event = lineEvent(line, this.decodeLine);
+    if (event !== undefined) onEvent(event);
+  }
+}
+
+/**
+ * Splits a byte stream into watch events, as an async generator. `onChunk` is called for every chunk,
+ * e.g. to reset an idle timer. A consumer of many long-lived watches should prefer pumpWatchStream.
  */
 export async function* decodeWatchStream(
   chunks: AsyncIterable<Buffer | string>,
   onChunk?: () => void,
   decodeLine?: WatchLineDecoder,
 ): AsyncGenerator<WatchEvent> {
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
+  const splitter = new WatchLineSplitter(decodeLine);
+  let events: WatchEvent[] = [];
+  const collect = (event: WatchEvent) => events.push(event);
   for await (const raw of chunks) {
     onChunk?.();
-    const chunk = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;
-    let start = 0;
-    for (let nl = chunk.indexOf(NEWLINE, start); nl >= 0; nl = chunk.indexOf(NEWLINE, start)) {
-      const piece = chunk.subarray(start, nl);
-      start = nl + 1;
-      const line = pendingBytes === 0 ? piece : Buffer.concat([...pending, piece], pendingBytes + piece.length);
-      pending = [];
-      pendingBytes = 0;
-      const event = lineEvent(line, decodeLine);
-      if (event !== undefined) yield event;
+    let failure: { error: unknown } | undefined;
+    try {
+      splitter.push(typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw, collect);
+    } catch (error) {
+      failure = { error };
     }
-    if (start < chunk.length) {
-      pendingBytes += chunk.length - start;
-      if (pendingBytes > MAX_WATCH_LINE_BYTES) throw malformed(`line longer than ${MAX_WATCH_LINE_BYTES} bytes`, '');
-      // Copy the tail so the rest of a large chunk is not kept alive while the line completes.
-      pending.push(start === 0 ? chunk : Buffer.from(chunk.subarray(start)));
-    }
+    // The events before a malformed line are delivered first, as they would be line by line.
+    const ready = events;
+    events = [];
+    yield* ready;
+    if (failure !== undefined) throw failure.error;
   }
-  if (pendingBytes > 0) {
-    const event = lineEvent(Buffer.concat(pending, pendingBytes), decodeLine);
-    if (event !== undefined) yield event;
-  }
+  splitter.end(collect);
+  yield* events;
+}
+
+/**
+ * Reads a watch stream to its end and hands each event to `onEvent` as its line completes, from the
+ * stream's own data callback. Unlike a chain of async iterators, a watch waiting for its next event
+ * holds no per-event promise: with thousands of watches each seeing an event every few seconds, those
+ * promises outlived young-generation collections and were promoted by the megabyte, and the old
+ * generation's collections stalled the agent in the middle of a churn.
+ *
+ * Resolves when the stream ends; rejects with the error `onEvent` throws (the stream is then paused and
+ * left to the caller to destroy), with a malformed line's error, or with the stream's own error (a stream
+ * destroyed before its end rejects with ERR_STREAM_PREMATURE_CLOSE, as its async iterator would throw).
+ */
+export function pumpWatchStream(
+  body: Readable,
+  onChunk: (() => void) | undefined,
+  decodeLine: WatchLineDecoder | undefined,
+  onEvent: (event: WatchEvent) => void,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const splitter = new WatchLineSplitter(decodeLine);
+    let settled = false;
+    const settle = (err: unknown): void => {
+      if (settled) return;
+      settled = true;
+      body.off('data', onData);
+      stopWatching();
+      if (err === undefined) resolve();
+      else {
+        body.pause();
+        reject(err);
+      }
+    };
+    const onData = (raw: Buffer | string): void => {
+      if (settled) return;
+      onChunk?.();
+      try {
+        splitter.push(typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw, onEvent);
+      } catch (err) {
+        settle(err);
+      }
+    };
+    const stopWatching = finished(body, { writable: false }, (err) => {
+      if (err) return settle(err);
+      try {
+        splitter.end(onEvent);
+      } catch (endErr) {
+        return settle(endErr);
+      }
+      settle(undefined);
+    });
+    body.on('data', onData);
+  });
 }
 
 /** One line's event: `decodeLine`'s, else the line parsed whole; undefined for a blank line. */
