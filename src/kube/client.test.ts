@@ -387,6 +387,22 @@ for (const mode of ['http', 'h2'] as const) {
         assert.equal(seen.length, 1);
       });
 
+      it(`${formName}: a stream slower in all than the idle limit, but never silent that long, is not timed out`, async () => {
+        const CHUNKS = 12;
+        const GAP_MS = 25;
+        const server = await serve(mode, async (_req, res) => {
+          const w = openWatch(res);
+          for (let i = 0; i < CHUNKS; i++) {
+            w.send('ADDED', { metadata: { name: `o${i}` } });
+            await new Promise((resolve) => setTimeout(resolve, GAP_MS));
+          }
+          w.end();
+        });
+        const seen: WatchEvent[] = [];
+        await form(client(server), '/api/v1/pods', {}, undefined, { idleTimeoutMs: (CHUNKS * GAP_MS) / 2 }, seen);
+        assert.equal(seen.length, CHUNKS);
+      });
+
       it(`${formName}: the caller's abort ends it with the abort reason; an error the consumer throws ends it as thrown and closes the stream`, async () => {
         let closed = 0;
         const server = await serve(mode, (req, res) => {
@@ -415,3 +431,35 @@ for (const mode of ['http', 'h2'] as const) {
     }
   });
 }
+
+describe('watchEvents() ends where its consumer ended it', () => {
+  it("delivers none of a chunk's lines after the consumer aborted the watch on an earlier one", async () => {
+    const server = await serve('http', (_req, res) => {
+      const w = openWatch(res);
+      w.raw(['a', 'b', 'c'].map((name) => JSON.stringify({ type: 'ADDED', object: { metadata: { name } } })).join('\n') + '\n');
+    });
+    const controller = new AbortController();
+    const seen: string[] = [];
+    await assert.rejects(
+      client(server).watchEvents('/api/v1/pods', {}, controller.signal, {}, (event) => {
+        seen.push(event.object.metadata?.name ?? '');
+        controller.abort();
+      }),
+      (err: unknown) => (err as Error).name === 'AbortError',
+    );
+    assert.deepEqual(seen, ['a']);
+  });
+
+  it('rejects, not resolves, when the consumer throws a falsy value', async () => {
+    const server = await serve('http', (_req, res) => openWatch(res).send('ADDED', { metadata: { name: 'a' } }));
+    const outcome = await client(server)
+      .watchEvents('/api/v1/pods', {}, undefined, {}, () => {
+        throw undefined;
+      })
+      .then(
+        () => 'resolved',
+        (err: unknown) => `rejected with ${String(err)}`,
+      );
+    assert.equal(outcome, 'rejected with undefined');
+  });
+});

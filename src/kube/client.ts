@@ -206,9 +206,9 @@ export class KubeClient {
   }
 
   /**
-   * The same watch as watch(), handing each event to `onEvent` as it arrives instead of yielding it: a
-   * watch between events then holds no promise (watch-event.ts, pumpWatchStream), which is what an agent
-   * with thousands of watches needs. Resolves when the server ends the watch; an error `onEvent` throws
+   * The same watch as watch(), handing each event to `onEvent` as it arrives instead of yielding it: no
+   * promise per event, and none pending per layer between events (watch-event.ts, pumpWatchStream), for an
+   * agent with thousands of watches. Resolves when the server ends the watch; an error `onEvent` throws
    * ends the watch and rejects as thrown, any other failure as watch() would throw it.
    */
   async watchEvents(

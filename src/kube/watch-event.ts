@@ -124,10 +124,8 @@ export async function* decodeWatchStream(
 
 /**
  * Reads a watch stream to its end and hands each event to `onEvent` as its line completes, from the
- * stream's own data callback. Unlike a chain of async iterators, a watch waiting for its next event
- * holds no per-event promise: with thousands of watches each seeing an event every few seconds, those
- * promises outlived young-generation collections and were promoted by the megabyte, and the old
- * generation's collections stalled the agent in the middle of a churn.
+ * stream's own data callback. Unlike a chain of async iterators (one pending next() per layer), a watch
+ * waiting for its next event holds no per-event promise: only the one this returns.
  *
  * Resolves when the stream ends; rejects with the error `onEvent` throws (the stream is then paused and
  * left to the caller to destroy), with a malformed line's error, or with the stream's own error (a stream
@@ -142,38 +140,52 @@ export function pumpWatchStream(
   return new Promise<void>((resolve, reject) => {
     const splitter = new WatchLineSplitter(decodeLine);
     let settled = false;
-    const settle = (err: unknown): void => {
-      if (settled) return;
+    const stop = (): boolean => {
+      if (settled) return false;
       settled = true;
       body.off('data', onData);
       stopWatching();
-      if (err === undefined) resolve();
-      else {
-        body.pause();
-        reject(err);
-      }
+      return true;
+    };
+    const done = (): void => {
+      if (stop()) resolve();
+    };
+    const fail = (error: unknown): void => {
+      if (!stop()) return;
+      // The caller destroys the stream; until then an error it emits must not go unheard.
+      body.on('error', ignoreLateError);
+      body.pause();
+      reject(error);
+    };
+    // A consumer that ended the watch mid-chunk (a reflector stopped, its request aborted) gets none of
+    // the chunk's remaining lines.
+    const deliver = (event: WatchEvent): void => {
+      if (!settled && !body.destroyed) onEvent(event);
     };
     const onData = (raw: Buffer | string): void => {
       if (settled) return;
       onChunk?.();
       try {
-        splitter.push(typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw, onEvent);
-      } catch (err) {
-        settle(err);
+        splitter.push(typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw, deliver);
+      } catch (error) {
+        fail(error);
       }
     };
     const stopWatching = finished(body, { writable: false }, (err) => {
-      if (err) return settle(err);
+      if (err) return fail(err);
       try {
+        // The stream has ended (and may be destroyed already): its last line still counts.
         splitter.end(onEvent);
-      } catch (endErr) {
-        return settle(endErr);
+      } catch (error) {
+        return fail(error);
       }
-      settle(undefined);
+      done();
     });
     body.on('data', onData);
   });
 }
+
+function ignoreLateError(): void {}
 
 /** One line's event: `decodeLine`'s, else the line parsed whole; undefined for a blank line. */
 function lineEvent(line: Buffer, decodeLine: WatchLineDecoder | undefined): WatchEvent | undefined {
