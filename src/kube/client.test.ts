@@ -38,10 +38,21 @@ function client(
   return c;
 }
 
-async function collect(iterable: AsyncIterable<WatchEvent>): Promise<WatchEvent[]> {
-  const out: WatchEvent[] = [];
-  for await (const event of iterable) out.push(event);
-  return out;
+/** The events of one watch read to its end, each also handed to `onEach` as it arrives. */
+async function watchAll(
+  c: KubeClient,
+  path: string,
+  query: Record<string, string> = {},
+  signal?: AbortSignal,
+  options: WatchOptions = {},
+  seen: WatchEvent[] = [],
+  onEach?: (event: WatchEvent) => void,
+): Promise<WatchEvent[]> {
+  await c.watchEvents(path, query, signal, options, (event) => {
+    seen.push(event);
+    onEach?.(event);
+  });
+  return seen;
 }
 
 describe('KubeClient over HTTP/1.1', () => {
@@ -119,27 +130,6 @@ describe('KubeClient over HTTP/1.1', () => {
     assert.deepEqual(await c.json({ path: '/a' }), { ok: true });
   });
 
-  it('decodes watch events split across chunks, including inside a multi-byte character', async () => {
-    const line1 = JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'ä€😀', resourceVersion: '1' } } }) + '\n';
-    const line2 = JSON.stringify({ type: 'BOOKMARK', object: { metadata: { resourceVersion: '2' } } }) + '\n';
-    const bytes = Buffer.from(line1 + line2);
-    const server = await serve('http', async (_req, res, r) => {
-      assert.equal(r.query.get('watch'), 'true');
-      res.writeHead(200, { 'content-type': 'application/json' });
-      for (let i = 0; i < bytes.length; i += 3) {
-        res.write(bytes.subarray(i, i + 3));
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-      res.end();
-    });
-    const events = await collect(client(server).watch('/api/v1/pods', { resourceVersion: '0' }));
-    assert.deepEqual(
-      events.map((e) => e.type),
-      ['ADDED', 'BOOKMARK'],
-    );
-    assert.equal(events[0]!.object.metadata?.name, 'ä€😀');
-  });
-
   it('json() decodes a body that arrives in pieces, split inside multi-byte characters', async () => {
     const items = Array.from({ length: 50 }, (_, i) => ({ metadata: { name: `ä€😀-${i}`, annotations: { note: 'ünïcödé '.repeat(i) } } }));
     const bytes = Buffer.from(JSON.stringify({ kind: 'PodList', items }));
@@ -152,48 +142,6 @@ describe('KubeClient over HTTP/1.1', () => {
       res.end();
     });
     assert.deepEqual(await client(server).json({ path: '/api/v1/pods' }), { kind: 'PodList', items });
-  });
-
-  it('turns a malformed watch line into a typed error', async () => {
-    const server = await serve('http', (_req, res) => {
-      const w = openWatch(res);
-      w.send('ADDED', { metadata: { name: 'a' } });
-      w.raw('{"type":"ADDED", garbage\n');
-    });
-    const seen: WatchEvent[] = [];
-    await assert.rejects(
-      (async () => {
-        for await (const e of client(server).watch('/api/v1/pods')) seen.push(e);
-      })(),
-      (err: unknown) => isScaleAgentError(err, 'KUBE_TRANSPORT_ERROR') && err.details.reason === 'MalformedWatchEvent',
-    );
-    assert.equal(seen.length, 1);
-  });
-
-  it('fails a watch that is not 200 with KUBE_API_ERROR, and an idle watch with KUBE_TIMEOUT', async () => {
-    const server = await serve('http', (_req, res, r) => {
-      if (r.query.get('resourceVersion') === 'old') sendJson(res, 410, status(410, 'Expired', 'too old resource version'));
-      else openWatch(res);
-    });
-    const c = client(server);
-    await assert.rejects(
-      collect(c.watch('/api/v1/pods', { resourceVersion: 'old' })),
-      (err: unknown) => isScaleAgentError(err, 'KUBE_API_ERROR') && err.details.status === 410,
-    );
-    await assert.rejects(collect(c.watch('/api/v1/pods', {}, undefined, { idleTimeoutMs: 50 })), (err: unknown) => isScaleAgentError(err, 'KUBE_TIMEOUT'));
-  });
-
-  it('ends a watch with the caller abort reason', async () => {
-    const server = await serve('http', (_req, res) => {
-      openWatch(res).send('ADDED', { metadata: { name: 'a' } });
-    });
-    const controller = new AbortController();
-    await assert.rejects(
-      (async () => {
-        for await (const _ of client(server).watch('/api/v1/pods', {}, controller.signal)) controller.abort();
-      })(),
-      (err: unknown) => (err as Error).name === 'AbortError',
-    );
   });
 });
 
@@ -231,7 +179,7 @@ describe('KubeClient over TLS', () => {
       } else sendJson(res, 200, { v: r.httpVersion });
     });
     const c = client(server);
-    const watches = Array.from({ length: 8 }, (_, i) => collect(c.watch(`/api/v1/w${i}`)));
+    const watches = Array.from({ length: 8 }, (_, i) => watchAll(c, `/api/v1/w${i}`));
     const requests = Array.from({ length: 8 }, () => c.json<{ v: string }>({ path: '/version' }));
     const [events, answers] = await Promise.all([Promise.all(watches), Promise.all(requests)]);
     assert.equal(c.protocol, 'h2');
@@ -257,19 +205,29 @@ describe('KubeClient over TLS', () => {
     );
     const c = client(server);
     const controller = new AbortController();
-    const firstEvents = Array.from({ length: 4 }, async (_, i) => {
-      for await (const e of c.watch(`/w${i}`, {}, controller.signal)) return e;
-      return undefined;
+    // Each of these ends its watch at its first event, so its stream closes.
+    const firstEvents = Array.from({ length: 4 }, (_, i) => {
+      const own = new AbortController();
+      return watchAll(c, `/w${i}`, {}, own.signal, {}, [], () => own.abort()).catch((err: unknown) => {
+        if (!own.signal.aborted) throw err;
+      });
     });
-    // Each watch returns after its first event, so its stream closes; keep four open instead.
-    const open = Array.from({ length: 4 }, (_, i) => c.watch(`/open${i}`, {}, controller.signal)[Symbol.asyncIterator]());
-    await Promise.all(open.map((it) => it.next()));
+    // Keep four open instead, until each has had its first event.
+    const firsts: Promise<void>[] = [];
+    const open = Array.from({ length: 4 }, (_, i) => {
+      let first!: () => void;
+      firsts.push(new Promise<void>((resolve) => (first = resolve)));
+      return watchAll(c, `/open${i}`, {}, controller.signal, {}, [], () => first()).catch((err: unknown) => {
+        if (!controller.signal.aborted) throw err;
+      });
+    });
+    await Promise.all(firsts);
     assert.deepEqual(await c.json({ path: '/version' }), { ok: true });
     await Promise.all(firstEvents);
     const transport = c.currentTransport as Http2Transport;
     assert.ok(transport.sessionsOpened >= 3, `sessions opened: ${transport.sessionsOpened}`);
     controller.abort();
-    await Promise.all(open.map((it) => it.return?.(undefined)));
+    await Promise.all(open);
     await waitFor(() => transport.openSessions === 1, { timeoutMs: 5000, intervalMs: 5 });
   });
 
@@ -290,145 +248,119 @@ describe('KubeClient over TLS', () => {
   });
 });
 
-/** One watch read to its end through either of the client's two forms, with the events it delivered. */
-type WatchForm = (
-  c: KubeClient,
-  path: string,
-  query: Record<string, string>,
-  signal: AbortSignal | undefined,
-  options: WatchOptions,
-  seen: WatchEvent[],
-  onEach?: (event: WatchEvent) => void,
-) => Promise<void>;
-
-const WATCH_FORMS: Record<string, WatchForm> = {
-  'watch()': async (c, path, query, signal, options, seen, onEach) => {
-    for await (const event of c.watch(path, query, signal, options)) {
-      seen.push(event);
-      onEach?.(event);
-    }
-  },
-  'watchEvents()': (c, path, query, signal, options, seen, onEach) =>
-    c.watchEvents(path, query, signal, options, (event) => {
-      seen.push(event);
-      onEach?.(event);
-    }),
-};
-
 for (const mode of ['http', 'h2'] as const) {
-  describe(`the two forms of a watch agree (${mode})`, () => {
-    for (const [formName, form] of Object.entries(WATCH_FORMS)) {
-      it(`${formName}: events split across chunks in order, the last line without its newline, blank lines skipped`, async () => {
-        const lines = [
-          JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'ä€😀', resourceVersion: '1' } } }),
-          '',
-          JSON.stringify({ type: 'MODIFIED', object: { metadata: { name: 'b', resourceVersion: '2' } } }),
-          JSON.stringify({ type: 'BOOKMARK', object: { metadata: { resourceVersion: '3' } } }),
-        ];
-        const bytes = Buffer.from(lines.join('\n'));
-        const server = await serve(mode, async (_req, res) => {
-          const w = openWatch(res);
-          for (let i = 0; i < bytes.length; i += 5) {
-            res.write(bytes.subarray(i, i + 5));
-            await new Promise((resolve) => setImmediate(resolve));
-          }
-          w.end();
-        });
-        const seen: WatchEvent[] = [];
-        let opened = 0;
-        await form(client(server), '/api/v1/pods', {}, undefined, { onOpen: () => opened++ }, seen);
-        assert.equal(opened, 1);
-        assert.deepEqual(
-          seen.map((e) => [e.type, e.object.metadata?.name, e.object.metadata?.resourceVersion]),
-          [
-            ['ADDED', 'ä€😀', '1'],
-            ['MODIFIED', 'b', '2'],
-            ['BOOKMARK', undefined, '3'],
-          ],
-        );
+  describe(`watchEvents() over ${mode === 'h2' ? 'HTTP/2' : 'HTTP/1.1'}`, () => {
+    it(`events split across chunks (inside multi-byte characters too) in order, the last line without its newline, blank lines skipped`, async () => {
+      const lines = [
+        JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'ä€😀', resourceVersion: '1' } } }),
+        '',
+        JSON.stringify({ type: 'MODIFIED', object: { metadata: { name: 'b', resourceVersion: '2' } } }),
+        JSON.stringify({ type: 'BOOKMARK', object: { metadata: { resourceVersion: '3' } } }),
+      ];
+      const bytes = Buffer.from(lines.join('\n'));
+      const server = await serve(mode, async (_req, res, r) => {
+        assert.equal(r.query.get('watch'), 'true');
+        const w = openWatch(res);
+        for (let i = 0; i < bytes.length; i += 3) {
+          res.write(bytes.subarray(i, i + 3));
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        w.end();
       });
+      const seen: WatchEvent[] = [];
+      let opened = 0;
+      await watchAll(client(server), '/api/v1/pods', {}, undefined, { onOpen: () => opened++ }, seen);
+      assert.equal(opened, 1);
+      assert.deepEqual(
+        seen.map((e) => [e.type, e.object.metadata?.name, e.object.metadata?.resourceVersion]),
+        [
+          ['ADDED', 'ä€😀', '1'],
+          ['MODIFIED', 'b', '2'],
+          ['BOOKMARK', undefined, '3'],
+        ],
+      );
+    });
 
-      it(`${formName}: a malformed line ends the watch with a typed error after the events before it`, async () => {
-        const server = await serve(mode, (_req, res) => {
-          const w = openWatch(res);
-          w.raw(JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'a' } } }) + '\n{"type":"ADDED", garbage\n');
-        });
-        const seen: WatchEvent[] = [];
-        await assert.rejects(
-          form(client(server), '/api/v1/pods', {}, undefined, {}, seen),
-          (err: unknown) => isScaleAgentError(err, 'KUBE_TRANSPORT_ERROR') && err.details.reason === 'MalformedWatchEvent',
-        );
-        assert.deepEqual(
-          seen.map((e) => e.object.metadata?.name),
-          ['a'],
-        );
+    it(`a malformed line ends the watch with a typed error after the events before it`, async () => {
+      const server = await serve(mode, (_req, res) => {
+        const w = openWatch(res);
+        w.raw(JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'a' } } }) + '\n{"type":"ADDED", garbage\n');
       });
+      const seen: WatchEvent[] = [];
+      await assert.rejects(
+        watchAll(client(server), '/api/v1/pods', {}, undefined, {}, seen),
+        (err: unknown) => isScaleAgentError(err, 'KUBE_TRANSPORT_ERROR') && err.details.reason === 'MalformedWatchEvent',
+      );
+      assert.deepEqual(
+        seen.map((e) => e.object.metadata?.name),
+        ['a'],
+      );
+    });
 
-      it(`${formName}: not 200 is KUBE_API_ERROR, silence is KUBE_TIMEOUT, a dropped HTTP/1.1 connection a transport error`, async () => {
-        const server = await serve(mode, (_req, res, r) => {
-          if (r.query.get('resourceVersion') === 'old') sendJson(res, 410, status(410, 'Expired', 'too old resource version'));
-          else if (r.query.get('resourceVersion') === 'drop') {
-            openWatch(res).send('ADDED', { metadata: { name: 'a' } });
-            setImmediate(() => server.dropConnections());
-          } else openWatch(res);
-        });
-        const c = client(server);
-        await assert.rejects(
-          form(c, '/api/v1/pods', { resourceVersion: 'old' }, undefined, {}, []),
-          (err: unknown) => isScaleAgentError(err, 'KUBE_API_ERROR') && err.details.status === 410,
-        );
-        await assert.rejects(form(c, '/api/v1/pods', {}, undefined, { idleTimeoutMs: 50 }, []), (err: unknown) => isScaleAgentError(err, 'KUBE_TIMEOUT'));
-        // Over HTTP/2 a dropped session ends its streams without an error; the reflector re-watches either way.
-        if (mode === 'h2') return;
-        const seen: WatchEvent[] = [];
-        await assert.rejects(form(c, '/api/v1/pods', { resourceVersion: 'drop' }, undefined, {}, seen), (err: unknown) =>
-          isScaleAgentError(err, 'KUBE_TRANSPORT_ERROR'),
-        );
-        assert.equal(seen.length, 1);
+    it(`not 200 is KUBE_API_ERROR, silence is KUBE_TIMEOUT, a dropped HTTP/1.1 connection a transport error`, async () => {
+      const server = await serve(mode, (_req, res, r) => {
+        if (r.query.get('resourceVersion') === 'old') sendJson(res, 410, status(410, 'Expired', 'too old resource version'));
+        else if (r.query.get('resourceVersion') === 'drop') {
+          openWatch(res).send('ADDED', { metadata: { name: 'a' } });
+          setImmediate(() => server.dropConnections());
+        } else openWatch(res);
       });
+      const c = client(server);
+      await assert.rejects(
+        watchAll(c, '/api/v1/pods', { resourceVersion: 'old' }, undefined, {}, []),
+        (err: unknown) => isScaleAgentError(err, 'KUBE_API_ERROR') && err.details.status === 410,
+      );
+      await assert.rejects(watchAll(c, '/api/v1/pods', {}, undefined, { idleTimeoutMs: 50 }, []), (err: unknown) => isScaleAgentError(err, 'KUBE_TIMEOUT'));
+      // Over HTTP/2 a dropped session ends its streams without an error; the reflector re-watches either way.
+      if (mode === 'h2') return;
+      const seen: WatchEvent[] = [];
+      await assert.rejects(watchAll(c, '/api/v1/pods', { resourceVersion: 'drop' }, undefined, {}, seen), (err: unknown) =>
+        isScaleAgentError(err, 'KUBE_TRANSPORT_ERROR'),
+      );
+      assert.equal(seen.length, 1);
+    });
 
-      it(`${formName}: a stream slower in all than the idle limit, but never silent that long, is not timed out`, async () => {
-        const CHUNKS = 12;
-        const GAP_MS = 25;
-        const server = await serve(mode, async (_req, res) => {
-          const w = openWatch(res);
-          for (let i = 0; i < CHUNKS; i++) {
-            w.send('ADDED', { metadata: { name: `o${i}` } });
-            await new Promise((resolve) => setTimeout(resolve, GAP_MS));
-          }
-          w.end();
-        });
-        const seen: WatchEvent[] = [];
-        await form(client(server), '/api/v1/pods', {}, undefined, { idleTimeoutMs: (CHUNKS * GAP_MS) / 2 }, seen);
-        assert.equal(seen.length, CHUNKS);
+    it(`a stream slower in all than the idle limit, but never silent that long, is not timed out`, async () => {
+      const CHUNKS = 12;
+      const GAP_MS = 25;
+      const server = await serve(mode, async (_req, res) => {
+        const w = openWatch(res);
+        for (let i = 0; i < CHUNKS; i++) {
+          w.send('ADDED', { metadata: { name: `o${i}` } });
+          await new Promise((resolve) => setTimeout(resolve, GAP_MS));
+        }
+        w.end();
       });
+      const seen: WatchEvent[] = [];
+      await watchAll(client(server), '/api/v1/pods', {}, undefined, { idleTimeoutMs: (CHUNKS * GAP_MS) / 2 }, seen);
+      assert.equal(seen.length, CHUNKS);
+    });
 
-      it(`${formName}: the caller's abort ends it with the abort reason; an error the consumer throws ends it as thrown and closes the stream`, async () => {
-        let closed = 0;
-        const server = await serve(mode, (req, res) => {
-          const w = openWatch(res);
-          w.send('ADDED', { metadata: { name: 'a' } });
-          w.send('ADDED', { metadata: { name: 'b' } });
-          res.once('close', () => closed++);
-        });
-        const c = client(server);
-        const controller = new AbortController();
-        await assert.rejects(
-          form(c, '/api/v1/pods', {}, controller.signal, {}, [], () => controller.abort()),
-          (err: unknown) => (err as Error).name === 'AbortError',
-        );
-        const thrown = new Error('the consumer refused this event');
-        const seen: WatchEvent[] = [];
-        await assert.rejects(
-          form(c, '/api/v1/pods', {}, undefined, {}, seen, () => {
-            throw thrown;
-          }),
-          (err: unknown) => err === thrown,
-        );
-        assert.equal(seen.length, 1, 'no event after the one the consumer threw on');
-        await waitFor(() => closed === 2, { timeoutMs: 5000, intervalMs: 5 });
+    it(`the caller's abort ends it with the abort reason; an error the consumer throws ends it as thrown and closes the stream`, async () => {
+      let closed = 0;
+      const server = await serve(mode, (req, res) => {
+        const w = openWatch(res);
+        w.send('ADDED', { metadata: { name: 'a' } });
+        w.send('ADDED', { metadata: { name: 'b' } });
+        res.once('close', () => closed++);
       });
-    }
+      const c = client(server);
+      const controller = new AbortController();
+      await assert.rejects(
+        watchAll(c, '/api/v1/pods', {}, controller.signal, {}, [], () => controller.abort()),
+        (err: unknown) => (err as Error).name === 'AbortError',
+      );
+      const thrown = new Error('the consumer refused this event');
+      const seen: WatchEvent[] = [];
+      await assert.rejects(
+        watchAll(c, '/api/v1/pods', {}, undefined, {}, seen, () => {
+          throw thrown;
+        }),
+        (err: unknown) => err === thrown,
+      );
+      assert.equal(seen.length, 1, 'no event after the one the consumer threw on');
+      await waitFor(() => closed === 2, { timeoutMs: 5000, intervalMs: 5 });
+    });
   });
 }
 

@@ -11,7 +11,7 @@ import { transportError } from './http1-transport.ts';
 import { NegotiatingTransport } from './negotiating-transport.ts';
 import { RequestGuard } from './request-guard.ts';
 import type { TlsSettings, Transport, TransportProtocol, TransportResponse } from './transport.ts';
-import { decodeWatchStream, pumpWatchStream, type WatchEvent, type WatchLineDecoder } from './watch-event.ts';
+import { pumpWatchStream, type WatchEvent, type WatchLineDecoder } from './watch-event.ts';
 
 /** Non-watch calls fail after this long: client-go sets no default, but an agent must not wait forever on one hung call. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -186,30 +186,12 @@ export class KubeClient {
   }
 
   /**
-   * Opens a watch (`watch=true` is added) and yields its events. A non-200 answer throws KUBE_API_ERROR;
-   * ERROR events are yielded for the caller to judge (410 means relist). The watch ends when the server
-   * closes it, `signal` aborts (rejecting with the signal's reason), or the client-side guard fires
-   * (KUBE_TIMEOUT): `timeoutSeconds` plus a grace, or `idleTimeoutMs` without bytes.
-   */
-  async *watch(path: string, query: Record<string, QueryValue> = {}, signal?: AbortSignal, options: WatchOptions = {}): AsyncGenerator<WatchEvent> {
-    const guard = watchGuard(path, query, signal, this.requestTimeoutMs);
-    let response: TransportResponse | undefined;
-    try {
-      response = await this.openWatch(path, query, guard, options);
-      yield* decodeWatchStream(response.body, () => guard.touch(), options.decodeLine);
-    } catch (err) {
-      throw this.surface(guard.translate(err), signal);
-    } finally {
-      guard.clear();
-      if (response !== undefined && !response.body.destroyed) response.body.destroy();
-    }
-  }
-
-  /**
-   * The same watch as watch(), handing each event to `onEvent` as it arrives instead of yielding it: no
-   * promise per event, and none pending per layer between events (watch-event.ts, pumpWatchStream), for an
-   * agent with thousands of watches. Resolves when the server ends the watch; an error `onEvent` throws
-   * ends the watch and rejects as thrown, any other failure as watch() would throw it.
+   * Opens a watch (`watch=true` is added) and hands each event to `onEvent` as its line arrives (no
+   * promise per event: watch-event.ts, pumpWatchStream), for an agent with thousands of watches. A
+   * non-200 answer rejects with KUBE_API_ERROR; ERROR events are handed over for the caller to judge (410
+   * means relist). Resolves when the server ends the watch; rejects as thrown when `onEvent` throws
+   * (the watch ends), with the signal's reason when `signal` aborts, or with KUBE_TIMEOUT when the
+   * client-side guard fires: `timeoutSeconds` plus a grace, or `idleTimeoutMs` without bytes.
    */
   async watchEvents(
     path: string,
@@ -218,7 +200,10 @@ export class KubeClient {
     options: WatchOptions,
     onEvent: (event: WatchEvent) => void,
   ): Promise<void> {
-    const guard = watchGuard(path, query, signal, this.requestTimeoutMs);
+    const timeoutSeconds = Number(query.timeoutSeconds);
+    const deadlineMs = Number.isFinite(timeoutSeconds) && timeoutSeconds > 0 ? timeoutSeconds * 1000 + WATCH_DEADLINE_GRACE_MS : undefined;
+    const guard = new RequestGuard(`watch ${path}`, signal, deadlineMs);
+    guard.setIdle(this.requestTimeoutMs); // until the response headers arrive
     let response: TransportResponse | undefined;
     let consumerFailed = false;
     const deliver = (event: WatchEvent): void => {
@@ -230,7 +215,13 @@ export class KubeClient {
       }
     };
     try {
-      response = await this.openWatch(path, query, guard, options);
+      response = await this.send('GET', { path, query: { ...query, watch: 'true' }, accept: 'application/json' }, guard.signal);
+      if (response.status !== 200) {
+        const body = await readBody(response.body);
+        throw kubeApiError(response.status, body, { method: 'GET', path, retryAfter: headerValue(response.headers['retry-after']) });
+      }
+      guard.setIdle(options.idleTimeoutMs);
+      options.onOpen?.();
       await pumpWatchStream(response.body, () => guard.touch(), options.decodeLine, deliver);
     } catch (err) {
       if (consumerFailed) throw err;
@@ -239,18 +230,6 @@ export class KubeClient {
       guard.clear();
       if (response !== undefined && !response.body.destroyed) response.body.destroy();
     }
-  }
-
-  /** Sends the watch request and returns its 200 response, with the guard watching for idleness from then on. */
-  private async openWatch(path: string, query: Record<string, QueryValue>, guard: RequestGuard, options: WatchOptions): Promise<TransportResponse> {
-    const response = await this.send('GET', { path, query: { ...query, watch: 'true' }, accept: 'application/json' }, guard.signal);
-    if (response.status !== 200) {
-      const body = await readBody(response.body);
-      throw kubeApiError(response.status, body, { method: 'GET', path, retryAfter: headerValue(response.headers['retry-after']) });
-    }
-    guard.setIdle(options.idleTimeoutMs);
-    options.onOpen?.();
-    return response;
   }
 
   /** Closes connections; in-flight requests fail. */
@@ -366,16 +345,4 @@ async function readBody(stream: Readable): Promise<Buffer> {
 
 function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
-}
-
-/**
- * A watch's guard: a deadline of the watch's `timeoutSeconds` plus a grace (the server ends it then), and
- * until the response headers arrive the ordinary request timeout as the idle limit.
- */
-function watchGuard(path: string, query: Record<string, QueryValue>, signal: AbortSignal | undefined, requestTimeoutMs: number): RequestGuard {
-  const timeoutSeconds = Number(query.timeoutSeconds);
-  const deadlineMs = Number.isFinite(timeoutSeconds) && timeoutSeconds > 0 ? timeoutSeconds * 1000 + WATCH_DEADLINE_GRACE_MS : undefined;
-  const guard = new RequestGuard(`watch ${path}`, signal, deadlineMs);
-  guard.setIdle(requestTimeoutMs);
-  return guard;
 }

@@ -33,7 +33,7 @@ export {
   type KubeApiErrorDetails,
   type KubeStatus,
 } from './api-error.ts';
-export { decodeWatchStream, parseWatchLine, MAX_WATCH_LINE_BYTES, type WatchEvent, type WatchEventType } from './watch-event.ts';
+export { pumpWatchStream, parseWatchLine, MAX_WATCH_LINE_BYTES, type WatchEvent, type WatchEventType } from './watch-event.ts';
 export { apiVersionOf, resolveKind, resourcePath, type ApiResource, type KindQuery } from './api-resource.ts';
 export {
   carryOverFailedGroups,

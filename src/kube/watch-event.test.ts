@@ -4,15 +4,13 @@ import { isScaleAgentError } from '../common/errors.ts';
 import { SlimItem } from './slim-item.ts';
 import { slimWatchLineDecoder } from './slim-list.ts';
 import { slimObject } from './slim.ts';
-import { decodeWatchStream, parseWatchLine, type WatchEvent, type WatchLineDecoder } from './watch-event.ts';
+import { Readable } from 'node:stream';
+import { parseWatchLine, pumpWatchStream, type WatchEvent, type WatchLineDecoder } from './watch-event.ts';
 
-async function decode(chunks: (Buffer | string)[], decodeLine?: WatchLineDecoder): Promise<WatchEvent[]> {
-  async function* source() {
-    for (const c of chunks) yield c;
-  }
-  const out: WatchEvent[] = [];
-  for await (const e of decodeWatchStream(source(), undefined, decodeLine)) out.push(e);
-  return out;
+/** The events of a stream of `chunks` read to its end; `seen` gets each as it is handed over. */
+async function decode(chunks: (Buffer | string)[], decodeLine?: WatchLineDecoder, seen: WatchEvent[] = []): Promise<WatchEvent[]> {
+  await pumpWatchStream(Readable.from(chunks), undefined, decodeLine, (event) => seen.push(event));
+  return seen;
 }
 
 const events = [
@@ -23,7 +21,7 @@ const events = [
 ];
 const stream = Buffer.from(events.map((e) => JSON.stringify(e) + '\n').join(''));
 
-describe('decodeWatchStream', () => {
+describe('pumpWatchStream', () => {
   it('decodes the same events whatever the chunk boundaries', async () => {
     for (let size = 1; size <= stream.length; size += size < 8 ? 1 : 13) {
       const chunks: Buffer[] = [];
@@ -40,12 +38,7 @@ describe('decodeWatchStream', () => {
   it('fails with a typed error on a garbage line, after the good ones', async () => {
     const seen: WatchEvent[] = [];
     await assert.rejects(
-      (async () => {
-        async function* source() {
-          yield JSON.stringify(events[0]) + '\n<html>oops</html>\n';
-        }
-        for await (const e of decodeWatchStream(source())) seen.push(e);
-      })(),
+      decode([JSON.stringify(events[0]) + '\n<html>oops</html>\n'], undefined, seen),
       (err: unknown) =>
         isScaleAgentError(err, 'KUBE_TRANSPORT_ERROR') && err.details.reason === 'MalformedWatchEvent' && err.details.line === '<html>oops</html>',
     );

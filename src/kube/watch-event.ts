@@ -93,36 +93,6 @@ export class WatchLineSplitter {
 }
 
 /**
- * Splits a byte stream into watch events, as an async generator. `onChunk` is called for every chunk,
- * e.g. to reset an idle timer. A consumer of many long-lived watches should prefer pumpWatchStream.
- */
-export async function* decodeWatchStream(
-  chunks: AsyncIterable<Buffer | string>,
-  onChunk?: () => void,
-  decodeLine?: WatchLineDecoder,
-): AsyncGenerator<WatchEvent> {
-  const splitter = new WatchLineSplitter(decodeLine);
-  let events: WatchEvent[] = [];
-  const collect = (event: WatchEvent) => events.push(event);
-  for await (const raw of chunks) {
-    onChunk?.();
-    let failure: { error: unknown } | undefined;
-    try {
-      splitter.push(typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw, collect);
-    } catch (error) {
-      failure = { error };
-    }
-    // The events before a malformed line are delivered first, as they would be line by line.
-    const ready = events;
-    events = [];
-    yield* ready;
-    if (failure !== undefined) throw failure.error;
-  }
-  splitter.end(collect);
-  yield* events;
-}
-
-/**
  * Reads a watch stream to its end and hands each event to `onEvent` as its line completes, from the
  * stream's own data callback. Unlike a chain of async iterators (one pending next() per layer), a watch
  * waiting for its next event holds no per-event promise: only the one this returns.
