@@ -126,9 +126,11 @@ function churnTick(): void {
   if (elapsed > CHURN_TICK_MS * 4) lateTicks++;
   lastTick = now;
   owed += (churnRate * elapsed) / 1000;
-  writeOwedSlice();
+  // A slice already scheduled writes what this tick added.
+  if (!sliceScheduled) writeOwedSlice();
 }
 
+/** Whether a slice is waiting for its turn of the event loop. */
 let sliceScheduled = false;
 
 /** Makes up to CHURN_WRITES_PER_SLICE of the changes owed, and schedules the next slice while more are owed. */
@@ -151,7 +153,7 @@ function writeOwedSlice(): void {
     made++;
   }
   if (changes.length > 0) write({ type: 'changes', c: changes });
-  if (owed >= 1 && churnRate > 0 && !sliceScheduled) {
+  if (owed >= 1 && churnRate > 0) {
     sliceScheduled = true;
     setImmediate(writeOwedSlice);
   }
