@@ -9,9 +9,13 @@ import { caFingerprint } from './ca-fingerprint.ts';
 import type { ClusterCredentials } from './credentials.ts';
 import { transportError } from './http1-transport.ts';
 import { NegotiatingTransport } from './negotiating-transport.ts';
+import { PageBuffers } from './page-buffers.ts';
 import { RequestGuard } from './request-guard.ts';
 import type { TlsSettings, Transport, TransportProtocol, TransportResponse } from './transport.ts';
 import { pumpWatchStream, type WatchEvent, type WatchLineDecoder } from './watch-event.ts';
+
+/** The page buffers of every client in the process (lists at once are bounded by the agent's list budget). */
+const pageBuffers = new PageBuffers();
 
 /** Non-watch calls fail after this long: client-go sets no default, but an agent must not wait forever on one hung call. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -153,17 +157,19 @@ export class KubeClient {
 
   /**
    * Like json(), for a caller that reads the bytes itself (a list page slimmed from its bytes,
-   * slim-list.ts): the 2xx body's chunks as they came, and their total size, go to `decode` once the body
-   * is complete (that decoder joins them in a buffer it reuses, not a fresh one per page: see above). A
+   * slim-list.ts): the 2xx body, read into one of the process's reused page buffers (page-buffers.ts),
+   * goes to `decode` once complete, as one chunk that is valid only until `decode` returns. A
    * SyntaxError from `decode` means the body is not JSON.
    */
   async decodeJson<T>(req: KubeRequest, decode: (chunks: readonly Buffer[], bytes: number) => T): Promise<T> {
-    const { status, body } = await this.readOk(req, readChunks);
+    const { status, body } = await this.readOk(req, (stream) => pageBuffers.read(stream));
     try {
-      return decode(body.chunks, body.bytes);
+      return decode([body.buffer.subarray(0, body.bytes)], body.bytes);
     } catch (err) {
       if (err instanceof SyntaxError) throw notJson(req, status);
       throw err;
+    } finally {
+      pageBuffers.release(body.buffer);
     }
   }
 
@@ -321,17 +327,6 @@ async function readText(stream: Readable): Promise<string> {
 }
 
 /** The body's chunks as they came, and their total size. */
-async function readChunks(stream: Readable): Promise<{ chunks: Buffer[]; bytes: number }> {
-  const chunks: Buffer[] = [];
-  let bytes = 0;
-  for await (const chunk of stream) {
-    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-    chunks.push(buffer);
-    bytes += buffer.length;
-  }
-  return { chunks, bytes };
-}
-
 function notJson(req: KubeRequest, status: number): ScaleAgentError {
   const method = req.method ?? 'GET';
   return new ScaleAgentError(Errors.KUBE_TRANSPORT_ERROR, `${method} ${req.path}: response is not JSON`, { status, method, path: req.path });

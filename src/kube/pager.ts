@@ -20,7 +20,7 @@ export interface ListPagesOptions {
   decode?: PageDecoder;
 }
 
-/** A page's body as it came: its chunks and their total size (KubeClient.decodeJson). */
+/** A page's body: its chunks, valid only until the decoder returns, and their total size (KubeClient.decodeJson). */
 export type PageDecoder = (chunks: readonly Buffer[], bytes: number) => KubeList | undefined;
 
 type PageRequest = { path: string; query?: Record<string, QueryValue>; signal?: AbortSignal; timeoutMs?: number };

@@ -6,10 +6,14 @@
  * which adds latency, not throughput, and leaves the process's memory high after the initial sync.
  * Changes that cannot be sent yet stay coalescing in their feed queues.
  *
+ * 4 MiB is about a tenth of a second of what one hub commits on an initial sync, which keeps it busy.
+ * The encoded batches in flight are buffers outside the V8 heap; with 16 MiB they waited long enough to
+ * be promoted, and every 64 MiB of them made V8 mark the whole heap (docs/performance.md, "scale").
+ *
  * Streams that were refused are woken in the order they asked once room frees up, so no account waits
  * on others forever; a batch larger than the whole window goes alone when nothing else is in flight.
  */
-export const DEFAULT_SEND_WINDOW_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_SEND_WINDOW_BYTES = 4 * 1024 * 1024;
 /** Below this much room a stream with batches in flight waits rather than send a small batch. */
 export const MIN_SEND_ROOM_BYTES = 256 * 1024;
 
