@@ -158,8 +158,8 @@ export class KubeClient {
   /**
    * Like json(), for a caller that reads the bytes itself (a list page slimmed from its bytes,
    * slim-list.ts): the 2xx body, read into one of the process's reused page buffers (page-buffers.ts),
-   * goes to `decode` once complete, as one chunk that is valid only until `decode` returns. A
-   * SyntaxError from `decode` means the body is not JSON.
+   * goes to `decode` once complete, as one chunk that is valid only until `decode` returns (so `decode`
+   * must be synchronous and keep no view of it). A SyntaxError from `decode` means the body is not JSON.
    */
   async decodeJson<T>(req: KubeRequest, decode: (chunks: readonly Buffer[], bytes: number) => T): Promise<T> {
     const { status, body } = await this.readOk(req, (stream) => pageBuffers.read(stream));
@@ -326,7 +326,6 @@ async function readText(stream: Readable): Promise<string> {
   return text + decoder.end();
 }
 
-/** The body's chunks as they came, and their total size. */
 function notJson(req: KubeRequest, status: number): ScaleAgentError {
   const method = req.method ?? 'GET';
   return new ScaleAgentError(Errors.KUBE_TRANSPORT_ERROR, `${method} ${req.path}: response is not JSON`, { status, method, path: req.path });

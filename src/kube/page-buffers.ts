@@ -8,14 +8,20 @@ import type { Readable } from 'node:stream';
  * initial sync, were promoted, and every 64 MiB of them made V8 start a full collection ("external
  * memory pressure") that marked the agent's whole heap (docs/performance.md, "scale"). Copied into a
  * reused buffer as they arrive, the chunks die young; the reused buffers are allocated once.
+ *
+ * An idle buffer still holds its last page's bytes (a Secret's values among them) until a later page
+ * overwrites it, as the chunks did until they were collected; nothing reads them.
  */
 
 /** Size of a new page buffer; it doubles while a page does not fit. */
 export const PAGE_BUFFER_INITIAL_BYTES = 256 * 1024;
-/** Idle buffers kept for the next pages (lists at once are bounded by the agent's list budget). */
-export const MAX_IDLE_PAGE_BUFFERS = 8;
-/** A buffer grown beyond this (an unusually large page) is not kept. */
-export const MAX_KEPT_PAGE_BUFFER_BYTES = 4 * 1024 * 1024;
+/**
+ * Idle buffers kept for the next pages: as many as lists usually run at once (the agent's list budget,
+ * `tasks.totalBudget`, is 50 by default), so that a busy sync allocates none after its first pages.
+ */
+export const MAX_IDLE_PAGE_BUFFERS = 32;
+/** A buffer grown beyond this (an unusually large page) is not kept: 32 idle ones hold at most 64 MiB. */
+export const MAX_KEPT_PAGE_BUFFER_BYTES = 2 * 1024 * 1024;
 
 /** A page's bytes: `buffer[0, bytes)`, to be handed back with `release` once decoded. */
 export interface PageBody {

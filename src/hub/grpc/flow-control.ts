@@ -7,7 +7,7 @@ import type { Server } from '@grpc/grpc-js';
  * server at HTTP/2's 64 KiB for both, so an agent streaming an initial sync could have 64 KiB — a few
  * dozen objects — on the way while the hub committed; both sides then sat idle half the time, taking
  * turns (docs/performance.md, "scale"). The agent bounds what it has unacknowledged across all its
- * streams (its send window, 16 MiB by default), so these windows only need to be larger than that.
+ * streams (its send window, 4 MiB by default), so these windows only need to be larger than that.
  */
 export const GRPC_STREAM_WINDOW_BYTES = 4 * 1024 * 1024;
 export const GRPC_SESSION_WINDOW_BYTES = 32 * 1024 * 1024;

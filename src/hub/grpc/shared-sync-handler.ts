@@ -19,7 +19,7 @@ import { batchBytes, ownObjects } from './batch-memory.ts';
 /**
  * Memory of batches one SharedSync stream may have received and not yet committed, as batch-memory.ts
  * counts it, before the hub stops reading the stream (HTTP/2 flow control then holds the agent back
- * until commits free some). An agent keeps at most its send window (16 MiB of wire bytes by default,
+ * until commits free some). An agent keeps at most its send window (4 MiB of wire bytes by default,
  * send-window.ts) unacknowledged: for upserts of ordinary objects that is well below this; a window
  * full of small deletes or touches, which take several times their wire size once decoded, can reach it
  * and is then paced, not refused.
