@@ -16,8 +16,8 @@ import type { Readable } from 'node:stream';
 /** Size of a new page buffer; it doubles while a page does not fit. */
 export const PAGE_BUFFER_INITIAL_BYTES = 256 * 1024;
 /**
- * Idle buffers kept for the next pages: as many as lists usually run at once (the agent's list budget,
- * `tasks.totalBudget`, is 50 by default), so that a busy sync allocates none after its first pages.
+ * Idle buffers kept for the next pages: most of the lists that run at once (the agent's list budget,
+ * `tasks.totalBudget`, is 50 by default), so that a busy sync allocates few after its first pages.
  */
 export const MAX_IDLE_PAGE_BUFFERS = 32;
 /** A buffer grown beyond this (an unusually large page) is not kept: 32 idle ones hold at most 64 MiB. */
