@@ -7,7 +7,8 @@ import type { Server } from '@grpc/grpc-js';
  * server at HTTP/2's 64 KiB for both, so an agent streaming an initial sync could have 64 KiB — a few
  * dozen objects — on the way while the hub committed; both sides then sat idle half the time, taking
  * turns (docs/performance.md, "scale"). The agent bounds what it has unacknowledged across all its
- * streams (its send window, 4 MiB by default), so these windows only need to be larger than that.
+ * streams (its send window, 4 MiB by default), so these windows need not be much larger than that: the
+ * session's is eight times as large, a stream's as large.
  */
 export const GRPC_STREAM_WINDOW_BYTES = 4 * 1024 * 1024;
 export const GRPC_SESSION_WINDOW_BYTES = 32 * 1024 * 1024;
